@@ -1,0 +1,11 @@
+//! Pure types and rules: no I/O lives here.
+
+pub mod client;
+pub mod secret;
+pub mod site;
+pub mod time;
+
+pub use client::{ApiKey, ClientKind};
+pub use secret::{SecretHash, SessionToken, TokenValue};
+pub use site::{SessionTtl, SiteId};
+pub mod grant;

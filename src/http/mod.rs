@@ -1,0 +1,78 @@
+//! HTTP: the router, one module per resource, the error shapes, parameter parsing and the
+//! bearer extractor.
+
+pub mod access_tokens;
+pub mod error;
+pub mod params;
+pub mod principal;
+pub mod shoppers_token;
+pub mod token;
+
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Method, Request, header};
+use axum::routing::{get, post};
+use tower_http::cors::{Any, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+/// Largest request body accepted anywhere (token requests are a few hundred bytes).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+pub fn router(state: AppState) -> Router {
+    // Browser storefronts call the token endpoint cross-origin; tokens travel in bodies and
+    // headers, never cookies, so no credentials mode is needed.
+    let token_cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::POST, Method::OPTIONS])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT]);
+    let api_cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT]);
+
+    let token_routes = Router::new()
+        .route(
+            "/oauth20/token",
+            post(token::token).fallback(token::method_not_allowed),
+        )
+        .route(
+            "/oauth20/token.json",
+            post(token::token).fallback(token::method_not_allowed),
+        )
+        .layer(token_cors);
+
+    let api_routes = Router::new()
+        .route(
+            "/oauth20/access-tokens",
+            get(access_tokens::get)
+                .delete(access_tokens::delete)
+                .fallback(token::method_not_allowed),
+        )
+        .route("/v1/shoppers/token", get(shoppers_token::get))
+        .route("/v1/shoppers/token.json", get(shoppers_token::get))
+        .layer(api_cors);
+
+    Router::new()
+        .merge(token_routes)
+        .merge(api_routes)
+        .route("/healthz", get(|| async { "ok" }))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(
+            // The span names method and path only: query strings can carry tokens.
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                let id = req
+                    .headers()
+                    .get(&REQUEST_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
+        .with_state(state)
+}

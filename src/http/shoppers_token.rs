@@ -1,0 +1,74 @@
+//! `GET /v1/shoppers/token?apiKey=KEY[&sessionToken=T]`: the older documented way to get a
+//! limited token with an API key alone. Under `/v1`, so errors use the nested shape.
+
+use super::error::{OAuthError, ShopperApiError};
+use super::params::Params;
+use super::token::token_json;
+use crate::domain::time::now;
+use crate::domain::{ApiKey, SessionToken};
+use crate::oauth;
+use crate::state::AppState;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::Response;
+use std::net::SocketAddr;
+
+pub async fn get(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, ShopperApiError> {
+    let params = Params::from_query(uri.query())
+        .map_err(|e| ShopperApiError::new(StatusCode::BAD_REQUEST, "invalid-request", e.0))?;
+    let raw_key = params
+        .get("apiKey")
+        .or_else(|| headers.get("apiKey").and_then(|v| v.to_str().ok()))
+        .ok_or_else(|| {
+            ShopperApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "missing-api-key",
+                "apiKey is required",
+            )
+        })?;
+    let invalid_key = || {
+        ShopperApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid-api-key",
+            "invalid apiKey",
+        )
+    };
+    let key = ApiKey::parse(raw_key).ok_or_else(invalid_key)?;
+    let client = state
+        .store
+        .client(key.as_str())
+        .await
+        .map_err(|e| ShopperApiError::from(OAuthError::from(e)))?
+        .filter(|c| !c.is_disabled())
+        .ok_or_else(invalid_key)?;
+    let session = match params.get("sessionToken") {
+        None => None,
+        Some(raw) => {
+            let invalid = || {
+                ShopperApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid-session-token",
+                    "invalid or expired sessionToken",
+                )
+            };
+            let token = SessionToken::parse(raw).ok_or_else(invalid)?;
+            let session = state
+                .store
+                .session_by_session_token(&token.hash())
+                .await
+                .map_err(|e| ShopperApiError::from(OAuthError::from(e)))?
+                .filter(|s| s.is_live(now()) && s.site_id == client.site_id)
+                .ok_or_else(invalid)?;
+            Some((session.id, session.shopper_id))
+        }
+    };
+    let response = oauth::issue_anonymous(&state, &client, session, Some(peer.ip().to_string()))
+        .await
+        .map_err(|e| ShopperApiError::from(OAuthError::from(e)))?;
+    Ok(token_json(response))
+}

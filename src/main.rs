@@ -1,0 +1,286 @@
+use clap::{Parser, Subcommand};
+use serde::Serialize;
+use shopkeeper::auth::PasswordHasher;
+use shopkeeper::config::{DatabaseSettings, HashingSettings, ServeSettings};
+use shopkeeper::domain::ClientKind;
+use shopkeeper::provision;
+use shopkeeper::startup::Application;
+use shopkeeper::store::Store;
+use shopkeeper::telemetry;
+use std::io::Read;
+
+/// Shopkeeper: the Global Commerce Shopper API's token service and resources, self-hosted.
+/// Every command prints JSON on stdout.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(flatten)]
+    database: DatabaseSettings,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server.
+    Serve(ServeSettings),
+    /// Manage sites.
+    #[command(subcommand)]
+    Site(SiteCommand),
+    /// Manage API clients (API keys).
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Manage shoppers.
+    #[command(subcommand)]
+    Shopper(ShopperCommand),
+}
+
+#[derive(Subcommand)]
+enum SiteCommand {
+    /// Create a site.
+    Create {
+        #[arg(long)]
+        id: String,
+        /// User-session TTL in seconds: the `expires_in` of its access tokens.
+        #[arg(long)]
+        session_ttl: Option<i64>,
+    },
+    /// List sites.
+    List,
+    /// Change a site's user-session TTL (applies to tokens issued from now on).
+    SetSessionTtl {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        session_ttl: i64,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Kind {
+    Public,
+    Confidential,
+}
+
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// Create an API key (with a secret, shown once, for confidential clients).
+    Create {
+        #[arg(long)]
+        site: String,
+        #[arg(long, value_enum)]
+        kind: Kind,
+        /// A redirect URI allowed for /oauth20/authorize (exact match); repeatable.
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+    },
+    /// List API keys (never their secrets).
+    List {
+        #[arg(long)]
+        site: Option<String>,
+    },
+    /// Refuse every request made with this key from now on.
+    Disable {
+        #[arg(long)]
+        api_key: String,
+    },
+    /// Accept the key again.
+    Enable {
+        #[arg(long)]
+        api_key: String,
+    },
+    /// Issue a new secret for a confidential key; the old one stops working at once.
+    RotateSecret {
+        #[arg(long)]
+        api_key: String,
+    },
+    /// Whether this client sends shopper passwords base64-encoded on the password grant.
+    SetPasswordBase64 {
+        #[arg(long)]
+        api_key: String,
+        #[arg(long, action = clap::ArgAction::Set)]
+        enabled: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ShopperCommand {
+    /// Create a shopper: with a username and a password read from stdin (login kept by
+    /// Shopkeeper), or with an external reference id (login kept by the client).
+    Create {
+        #[arg(long)]
+        site: String,
+        #[arg(
+            long,
+            conflicts_with = "external_reference_id",
+            requires = "password_stdin"
+        )]
+        username: Option<String>,
+        #[arg(long)]
+        password_stdin: bool,
+        #[arg(long, required_unless_present = "username")]
+        external_reference_id: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        #[command(flatten)]
+        hashing: HashingSettings,
+    },
+    /// List a site's shoppers.
+    List {
+        #[arg(long)]
+        site: String,
+    },
+}
+
+#[derive(Serialize)]
+struct ClientListing {
+    api_key: String,
+    site: String,
+    kind: String,
+    disabled: bool,
+    password_base64: bool,
+}
+
+fn print(value: &impl Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string(value)?);
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = run(cli).await {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(settings) => serve(settings, cli.database).await,
+        Command::Site(cmd) => {
+            let store = Store::connect(&cli.database).await?;
+            match cmd {
+                SiteCommand::Create { id, session_ttl } => {
+                    print(&provision::create_site(&store, &id, session_ttl).await?)
+                }
+                SiteCommand::List => print(&store.sites().await?),
+                SiteCommand::SetSessionTtl { id, session_ttl } => {
+                    let ttl = shopkeeper::domain::SessionTtl::from_seconds(session_ttl)
+                        .map_err(anyhow::Error::msg)?;
+                    store.set_site_session_ttl(&id, ttl).await?;
+                    print(&store.site(&id).await?)
+                }
+            }
+        }
+        Command::Client(cmd) => {
+            let store = Store::connect(&cli.database).await?;
+            client_command(&store, cmd).await
+        }
+        Command::Shopper(cmd) => {
+            let store = Store::connect(&cli.database).await?;
+            match cmd {
+                ShopperCommand::Create {
+                    site,
+                    username: Some(username),
+                    password_stdin: true,
+                    email,
+                    hashing,
+                    ..
+                } => {
+                    let mut password = String::new();
+                    std::io::stdin().read_to_string(&mut password)?;
+                    let password = password.trim_end_matches(['\r', '\n']);
+                    let hasher = PasswordHasher::new(&hashing)?;
+                    let shopper = provision::create_shopper(
+                        &store,
+                        &hasher,
+                        &site,
+                        &username,
+                        password,
+                        email.as_deref(),
+                    )
+                    .await?;
+                    print(&shopper)
+                }
+                ShopperCommand::Create {
+                    site,
+                    external_reference_id: Some(reference),
+                    email,
+                    ..
+                } => print(
+                    &provision::create_external_shopper(
+                        &store,
+                        &site,
+                        &reference,
+                        email.as_deref(),
+                    )
+                    .await?,
+                ),
+                ShopperCommand::Create { .. } => anyhow::bail!(
+                    "give --username with --password-stdin, or --external-reference-id"
+                ),
+                ShopperCommand::List { site } => print(&store.shoppers(&site).await?),
+            }
+        }
+    }
+}
+
+async fn client_command(store: &Store, cmd: ClientCommand) -> anyhow::Result<()> {
+    match cmd {
+        ClientCommand::Create {
+            site,
+            kind,
+            redirect_uris,
+        } => {
+            let kind = match kind {
+                Kind::Public => ClientKind::Public,
+                Kind::Confidential => ClientKind::Confidential,
+            };
+            print(&provision::create_client(store, &site, kind, &redirect_uris).await?)
+        }
+        ClientCommand::List { site } => {
+            let listing: Vec<ClientListing> = store
+                .clients(site.as_deref())
+                .await?
+                .into_iter()
+                .map(|c| ClientListing {
+                    disabled: c.is_disabled(),
+                    password_base64: c.password_is_base64(),
+                    kind: c.kind,
+                    api_key: c.api_key,
+                    site: c.site_id,
+                })
+                .collect();
+            print(&listing)
+        }
+        ClientCommand::Disable { api_key } => {
+            store.set_client_disabled(&api_key, true).await?;
+            print(&serde_json::json!({"api_key": api_key, "disabled": true}))
+        }
+        ClientCommand::Enable { api_key } => {
+            store.set_client_disabled(&api_key, false).await?;
+            print(&serde_json::json!({"api_key": api_key, "disabled": false}))
+        }
+        ClientCommand::RotateSecret { api_key } => {
+            let secret = provision::rotate_secret(store, &api_key).await?;
+            print(&serde_json::json!({"api_key": api_key, "secret": secret}))
+        }
+        ClientCommand::SetPasswordBase64 { api_key, enabled } => {
+            store.set_client_password_base64(&api_key, enabled).await?;
+            print(&serde_json::json!({"api_key": api_key, "password_base64": enabled}))
+        }
+    }
+}
+
+async fn serve(settings: ServeSettings, database: DatabaseSettings) -> anyhow::Result<()> {
+    telemetry::init(settings.log_format);
+    let (app, demo) = Application::build(&settings, &database).await?;
+    if let Some(demo) = demo {
+        // Printed once, to stdout, not through the logger: the only time these are shown.
+        print(&serde_json::json!({"demo": demo}))?;
+    }
+    tracing::info!(address = %app.local_addr(), "shopkeeper listening");
+    app.run_until_stopped().await?;
+    Ok(())
+}

@@ -1,0 +1,34 @@
+//! The token service: runs the grants of `POST /oauth20/token` (and the older
+//! `GET /v1/shoppers/token`) against the store. HTTP parsing and error rendering live in
+//! `http`; the pure rules in `domain::grant`.
+
+mod grants;
+mod issue;
+
+pub use grants::exchange;
+pub use issue::{TokenResponse, issue_anonymous};
+
+use crate::domain::grant::GrantError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("{0:?}")]
+    Grant(GrantError),
+    /// 400 `unauthorized_client`: this client may not use this grant.
+    #[error("{0}")]
+    UnauthorizedClient(&'static str),
+    /// 401 `invalid_client`.
+    #[error("{0}")]
+    InvalidClient(&'static str),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<GrantError> for TokenError {
+    fn from(e: GrantError) -> Self {
+        TokenError::Grant(e)
+    }
+}

@@ -1,0 +1,173 @@
+//! Creating sites, API clients and shoppers: shared by the CLI, the first-start demo and the
+//! tests, so there is one way to do each.
+
+use crate::auth::PasswordHasher;
+use crate::domain::secret::random_hex;
+use crate::domain::{ApiKey, ClientKind, SessionTtl, SiteId, TokenValue};
+use crate::store::{NewClient, NewShopper, ShopperRecord, SiteRecord, Store};
+use serde::Serialize;
+
+#[derive(Debug, Serialize)]
+pub struct CreatedClient {
+    pub api_key: String,
+    pub site: String,
+    pub kind: &'static str,
+    /// Shown once, at creation; only its hash is stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    pub redirect_uris: Vec<String>,
+}
+
+pub async fn create_site(store: &Store, id: &str, ttl: Option<i64>) -> anyhow::Result<SiteRecord> {
+    let id = SiteId::parse(id).map_err(anyhow::Error::msg)?;
+    let ttl = match ttl {
+        Some(s) => SessionTtl::from_seconds(s).map_err(anyhow::Error::msg)?,
+        None => SessionTtl::DEFAULT,
+    };
+    Ok(store.create_site(&id, ttl).await?)
+}
+
+/// Exact redirect URIs: absolute, no fragment (RFC 6749 §3.1.2), no whitespace.
+pub fn check_redirect_uri(uri: &str) -> anyhow::Result<()> {
+    let scheme_end = uri.find("://").unwrap_or(0);
+    let scheme_ok = scheme_end > 0
+        && uri[..scheme_end]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    if !scheme_ok || uri.len() > 2048 || uri.contains('#') || uri.chars().any(char::is_whitespace) {
+        anyhow::bail!("redirect URI must be absolute, without fragment or spaces: {uri:?}");
+    }
+    Ok(())
+}
+
+pub async fn create_client(
+    store: &Store,
+    site: &str,
+    kind: ClientKind,
+    redirect_uris: &[String],
+) -> anyhow::Result<CreatedClient> {
+    for uri in redirect_uris {
+        check_redirect_uri(uri)?;
+    }
+    let api_key = ApiKey::parse(&random_hex(16)).expect("hex is a valid key");
+    let secret = (kind == ClientKind::Confidential).then(TokenValue::generate);
+    store
+        .create_client(NewClient {
+            api_key: &api_key,
+            site_id: site,
+            kind,
+            secret_hash: secret.as_ref().map(TokenValue::hash),
+            redirect_uris,
+            password_base64: false,
+        })
+        .await?;
+    Ok(CreatedClient {
+        api_key: api_key.to_string(),
+        site: site.to_owned(),
+        kind: kind.as_str(),
+        secret: secret.map(|s| s.expose().to_owned()),
+        redirect_uris: redirect_uris.to_vec(),
+    })
+}
+
+/// Issues a new secret for a confidential client; the old one stops working at once.
+pub async fn rotate_secret(store: &Store, api_key: &str) -> anyhow::Result<String> {
+    let secret = TokenValue::generate();
+    store.set_client_secret(api_key, secret.hash()).await?;
+    Ok(secret.expose().to_owned())
+}
+
+pub async fn create_shopper(
+    store: &Store,
+    hasher: &PasswordHasher,
+    site: &str,
+    username: &str,
+    password: &str,
+    email: Option<&str>,
+) -> anyhow::Result<ShopperRecord> {
+    if username.is_empty() || username.len() > 256 || username == "anonymous" {
+        anyhow::bail!("username must be 1-256 characters and not \"anonymous\"");
+    }
+    if password.len() < 8 || password.len() > 1024 {
+        anyhow::bail!("password must be 8-1024 characters");
+    }
+    let hash = hasher.hash(password.to_owned()).await?;
+    Ok(store
+        .create_shopper(
+            site,
+            NewShopper::Credentials {
+                username,
+                password_hash: &hash,
+                email,
+            },
+        )
+        .await?)
+}
+
+pub async fn create_external_shopper(
+    store: &Store,
+    site: &str,
+    external_reference_id: &str,
+    email: Option<&str>,
+) -> anyhow::Result<ShopperRecord> {
+    if external_reference_id.is_empty() || external_reference_id.len() > 1024 {
+        anyhow::bail!("external reference id must be 1-1024 characters");
+    }
+    Ok(store
+        .create_shopper(
+            site,
+            NewShopper::External {
+                external_reference_id,
+                email,
+            },
+        )
+        .await?)
+}
+
+/// What a first start prints once: enough to make every documented call.
+#[derive(Debug, Serialize)]
+pub struct Demo {
+    pub site: SiteRecord,
+    pub public_client: CreatedClient,
+    pub confidential_client: CreatedClient,
+    pub shopper: DemoShopper,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DemoShopper {
+    pub id: i64,
+    pub username: String,
+    pub password: String,
+}
+
+pub async fn create_demo(store: &Store, hasher: &PasswordHasher) -> anyhow::Result<Demo> {
+    let site = create_site(store, "demo", None).await?;
+    let public_client = create_client(
+        store,
+        &site.id,
+        ClientKind::Public,
+        &["http://localhost:3000/callback".to_owned()],
+    )
+    .await?;
+    let confidential_client = create_client(store, &site.id, ClientKind::Confidential, &[]).await?;
+    let password = random_hex(8);
+    let shopper = create_shopper(
+        store,
+        hasher,
+        &site.id,
+        "demo",
+        &password,
+        Some("demo@example.com"),
+    )
+    .await?;
+    Ok(Demo {
+        site,
+        public_client,
+        confidential_client,
+        shopper: DemoShopper {
+            id: shopper.id,
+            username: "demo".into(),
+            password,
+        },
+    })
+}

@@ -1,0 +1,16 @@
+//! What every handler shares. Cloning is cheap (handles and `Arc`s).
+
+use crate::auth::{PasswordHasher, TokenVerifier};
+use crate::config::TokenSettings;
+use crate::store::Store;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub verifier: TokenVerifier,
+    pub hasher: PasswordHasher,
+    pub tokens: Arc<TokenSettings>,
+    /// HMAC key from which a refresh token's successor pair is derived (see `oauth::refresh`).
+    pub refresh_key: Arc<[u8; 32]>,
+}

@@ -1,0 +1,161 @@
+use super::{Store, StoreError, StoreResult};
+use crate::domain::time::now;
+use crate::domain::{ApiKey, ClientKind, SecretHash};
+
+/// An API client as the token endpoint needs it: with its site's session TTL, so one read
+/// answers a token request.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClientRecord {
+    pub api_key: String,
+    pub site_id: String,
+    pub kind: String,
+    pub secret_hash: Option<Vec<u8>>,
+    pub password_base64: i64,
+    pub disabled: i64,
+    pub session_ttl: i64,
+    pub site_locale: String,
+    pub site_currency: String,
+}
+
+impl ClientRecord {
+    pub fn kind(&self) -> ClientKind {
+        // The column has a CHECK constraint; anything else would be a corrupted row, and
+        // treating it as confidential fails closed.
+        ClientKind::parse(&self.kind).unwrap_or(ClientKind::Confidential)
+    }
+
+    pub fn secret_hash(&self) -> Option<SecretHash> {
+        self.secret_hash.as_deref().and_then(SecretHash::from_slice)
+    }
+
+    pub fn is_disabled(&self) -> bool {
+        self.disabled != 0
+    }
+
+    pub fn password_is_base64(&self) -> bool {
+        self.password_base64 != 0
+    }
+}
+
+pub struct NewClient<'a> {
+    pub api_key: &'a ApiKey,
+    pub site_id: &'a str,
+    pub kind: ClientKind,
+    pub secret_hash: Option<SecretHash>,
+    pub redirect_uris: &'a [String],
+    pub password_base64: bool,
+}
+
+/// `SELECT <columns> FROM ...` followed by the given literal tail (sqlx wants literal SQL).
+macro_rules! select_clients {
+    ($tail:literal) => {
+        concat!("SELECT ", "c.api_key, c.site_id, c.kind, c.secret_hash, c.password_base64, \
+     c.disabled, s.session_ttl, s.locale AS site_locale, s.currency AS site_currency FROM api_clients c JOIN sites s ON s.id = c.site_id", " ", $tail)
+    };
+}
+
+impl Store {
+    pub async fn create_client(&self, new: NewClient<'_>) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        let site: Option<(String,)> = sqlx::query_as("SELECT id FROM sites WHERE id = $1")
+            .bind(new.site_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if site.is_none() {
+            return Err(StoreError::NotFound(format!("site {}", new.site_id)));
+        }
+        sqlx::query(
+            "INSERT INTO api_clients (api_key, site_id, kind, secret_hash, password_base64, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(new.api_key.as_str())
+        .bind(new.site_id)
+        .bind(new.kind.as_str())
+        .bind(new.secret_hash.map(|h| h.as_bytes().to_vec()))
+        .bind(i64::from(new.password_base64))
+        .bind(now())
+        .execute(&mut *tx)
+        .await?;
+        for uri in new.redirect_uris {
+            sqlx::query("INSERT INTO client_redirect_uris (api_key, uri) VALUES ($1, $2)")
+                .bind(new.api_key.as_str())
+                .bind(uri)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn client(&self, api_key: &str) -> StoreResult<Option<ClientRecord>> {
+        Ok(sqlx::query_as(select_clients!("WHERE c.api_key = $1"))
+            .bind(api_key)
+            .fetch_optional(&self.read)
+            .await?)
+    }
+
+    pub async fn clients(&self, site_id: Option<&str>) -> StoreResult<Vec<ClientRecord>> {
+        Ok(sqlx::query_as(select_clients!(
+            "WHERE ($1 IS NULL OR c.site_id = $1) ORDER BY c.created_at"
+        ))
+        .bind(site_id)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    pub async fn redirect_uris(&self, api_key: &str) -> StoreResult<Vec<String>> {
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT uri FROM client_redirect_uris WHERE api_key = $1 ORDER BY uri")
+                .bind(api_key)
+                .fetch_all(&self.read)
+                .await?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    pub async fn set_client_disabled(&self, api_key: &str, disabled: bool) -> StoreResult<()> {
+        self.update_client(
+            "UPDATE api_clients SET disabled = $1 WHERE api_key = $2",
+            i64::from(disabled),
+            api_key,
+        )
+        .await
+    }
+
+    pub async fn set_client_password_base64(&self, api_key: &str, on: bool) -> StoreResult<()> {
+        self.update_client(
+            "UPDATE api_clients SET password_base64 = $1 WHERE api_key = $2",
+            i64::from(on),
+            api_key,
+        )
+        .await
+    }
+
+    /// Replaces a confidential client's secret; the old one stops working at once.
+    pub async fn set_client_secret(&self, api_key: &str, hash: SecretHash) -> StoreResult<()> {
+        let done = sqlx::query(
+            "UPDATE api_clients SET secret_hash = $1 WHERE api_key = $2 AND kind = 'confidential'",
+        )
+        .bind(hash.as_bytes().to_vec())
+        .bind(api_key)
+        .execute(&self.write)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!(
+                "confidential client {api_key}"
+            )));
+        }
+        Ok(())
+    }
+
+    async fn update_client(&self, sql: &'static str, value: i64, api_key: &str) -> StoreResult<()> {
+        let done = sqlx::query(sql)
+            .bind(value)
+            .bind(api_key)
+            .execute(&self.write)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("client {api_key}")));
+        }
+        Ok(())
+    }
+}

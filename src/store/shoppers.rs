@@ -1,0 +1,126 @@
+use super::{Store, StoreError, StoreResult};
+use crate::domain::time::now;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ShopperRecord {
+    pub id: i64,
+    pub site_id: String,
+    pub username: Option<String>,
+    #[serde(skip)]
+    pub password_hash: Option<String>,
+    pub email: Option<String>,
+    pub external_reference_id: Option<String>,
+}
+
+/// A shopper whose login we keep (username + Argon2id PHC string) or whose login the client
+/// keeps (external reference id).
+pub enum NewShopper<'a> {
+    Credentials {
+        username: &'a str,
+        password_hash: &'a str,
+        email: Option<&'a str>,
+    },
+    External {
+        external_reference_id: &'a str,
+        email: Option<&'a str>,
+    },
+}
+
+/// `SELECT <columns> FROM ...` followed by the given literal tail (sqlx wants literal SQL).
+macro_rules! select_shoppers {
+    ($tail:literal) => {
+        concat!(
+            "SELECT ",
+            "id, site_id, username, password_hash, email, external_reference_id FROM shoppers",
+            " ",
+            $tail
+        )
+    };
+}
+
+impl Store {
+    pub async fn create_shopper(
+        &self,
+        site_id: &str,
+        new: NewShopper<'_>,
+    ) -> StoreResult<ShopperRecord> {
+        let (username, password_hash, external, email) = match new {
+            NewShopper::Credentials {
+                username,
+                password_hash,
+                email,
+            } => (Some(username), Some(password_hash), None, email),
+            NewShopper::External {
+                external_reference_id,
+                email,
+            } => (None, None, Some(external_reference_id), email),
+        };
+        let row: (i64,) = sqlx::query_as(
+            "INSERT INTO shoppers (site_id, username, password_hash, email, \
+             external_reference_id, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(site_id)
+        .bind(username)
+        .bind(password_hash)
+        .bind(email)
+        .bind(external)
+        .bind(now())
+        .fetch_one(&self.write)
+        .await
+        .map_err(|e| match StoreError::from(e) {
+            StoreError::Conflict(_) => StoreError::Conflict("shopper".into()),
+            StoreError::Database(e) if e.to_string().contains("FOREIGN KEY") => {
+                StoreError::NotFound(format!("site {site_id}"))
+            }
+            other => other,
+        })?;
+        self.shopper(row.0)
+            .await?
+            .ok_or_else(|| StoreError::NotFound("shopper".into()))
+    }
+
+    pub async fn shopper(&self, id: i64) -> StoreResult<Option<ShopperRecord>> {
+        Ok(sqlx::query_as(select_shoppers!("WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?)
+    }
+
+    pub async fn shopper_by_username(
+        &self,
+        site_id: &str,
+        username: &str,
+    ) -> StoreResult<Option<ShopperRecord>> {
+        Ok(
+            sqlx::query_as(select_shoppers!("WHERE site_id = $1 AND username = $2"))
+                .bind(site_id)
+                .bind(username)
+                .fetch_optional(&self.read)
+                .await?,
+        )
+    }
+
+    pub async fn shopper_by_external_reference(
+        &self,
+        site_id: &str,
+        external_reference_id: &str,
+    ) -> StoreResult<Option<ShopperRecord>> {
+        Ok(sqlx::query_as(select_shoppers!(
+            "WHERE site_id = $1 AND external_reference_id = $2"
+        ))
+        .bind(site_id)
+        .bind(external_reference_id)
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
+    pub async fn shoppers(&self, site_id: &str) -> StoreResult<Vec<ShopperRecord>> {
+        Ok(
+            sqlx::query_as(select_shoppers!("WHERE site_id = $1 ORDER BY id"))
+                .bind(site_id)
+                .fetch_all(&self.read)
+                .await?,
+        )
+    }
+}

@@ -1,0 +1,290 @@
+//! Token rows. Each function here is one transaction, so a grant either happens whole or not
+//! at all; revocations return the hashes of the access tokens they removed so that the
+//! in-memory check cache can drop them at once.
+
+use super::sessions::NewSession;
+use super::{Store, StoreError, StoreResult};
+use crate::domain::SecretHash;
+use crate::domain::time::UnixSeconds;
+use sqlx::{Any, Transaction};
+
+/// The hashes and lifetimes of an access token + refresh token issued together.
+#[derive(Debug, Clone)]
+pub struct NewTokenPair<'a> {
+    pub access_hash: SecretHash,
+    pub refresh_hash: SecretHash,
+    pub api_key: &'a str,
+    pub full_access: bool,
+    pub issued_at: UnixSeconds,
+    pub access_expires_at: UnixSeconds,
+    pub refresh_expires_at: UnixSeconds,
+}
+
+/// An access token with what its check needs from the session.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AccessTokenRecord {
+    pub session_id: String,
+    pub site_id: String,
+    pub api_key: String,
+    pub shopper_id: Option<i64>,
+    pub full_access: i64,
+    pub issued_at: i64,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RefreshTokenRecord {
+    pub session_id: String,
+    pub site_id: String,
+    pub api_key: String,
+    pub shopper_id: Option<i64>,
+    pub full_access: i64,
+    pub expires_at: i64,
+    pub consumed_at: Option<i64>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum RefreshOutcome {
+    /// The token was current and is now consumed; the new pair is stored.
+    Rotated,
+    /// The token had already been consumed at this time.
+    AlreadyConsumed(UnixSeconds),
+    /// No such refresh token (never issued, expired and cleaned up, or revoked).
+    Unknown,
+}
+
+fn blob(hash: &SecretHash) -> Vec<u8> {
+    hash.as_bytes().to_vec()
+}
+
+async fn insert_pair(
+    tx: &mut Transaction<'static, Any>,
+    session_id: &str,
+    pair: &NewTokenPair<'_>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO access_tokens (token_hash, session_id, api_key, full_access, issued_at, \
+         expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(blob(&pair.access_hash))
+    .bind(session_id)
+    .bind(pair.api_key)
+    .bind(i64::from(pair.full_access))
+    .bind(pair.issued_at)
+    .bind(pair.access_expires_at)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO refresh_tokens (token_hash, session_id, api_key, full_access, issued_at, \
+         expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(blob(&pair.refresh_hash))
+    .bind(session_id)
+    .bind(pair.api_key)
+    .bind(i64::from(pair.full_access))
+    .bind(pair.issued_at)
+    .bind(pair.refresh_expires_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Deletes every token of a session (access, refresh, session tokens); returns the access
+/// token hashes deleted.
+async fn delete_session_tokens(
+    tx: &mut Transaction<'static, Any>,
+    session_id: &str,
+) -> StoreResult<Vec<SecretHash>> {
+    let rows: Vec<(Vec<u8>,)> =
+        sqlx::query_as("DELETE FROM access_tokens WHERE session_id = $1 RETURNING token_hash")
+            .bind(session_id)
+            .fetch_all(&mut **tx)
+            .await?;
+    sqlx::query("DELETE FROM refresh_tokens WHERE session_id = $1")
+        .bind(session_id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM session_tokens WHERE session_id = $1")
+        .bind(session_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(b,)| SecretHash::from_slice(&b))
+        .collect())
+}
+
+/// Extends a live session to the new refresh token's expiry; false if the session is gone.
+async fn touch_session(
+    tx: &mut Transaction<'static, Any>,
+    session_id: &str,
+    pair: &NewTokenPair<'_>,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE shopper_sessions SET last_accessed = $1, expires_at = $2 \
+         WHERE id = $3 AND ended_at IS NULL AND expires_at > $1",
+    )
+    .bind(pair.issued_at)
+    .bind(pair.refresh_expires_at)
+    .bind(session_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+impl Store {
+    /// Creates a session and its first token pair; returns the session id.
+    pub async fn start_session(
+        &self,
+        new: NewSession<'_>,
+        pair: &NewTokenPair<'_>,
+    ) -> StoreResult<String> {
+        let (id, cart_id, tag) = NewSession::fresh_ids();
+        let mut tx = self.write.begin().await?;
+        sqlx::query(
+            "INSERT INTO shopper_sessions (id, site_id, api_key, shopper_id, cart_id, \
+             session_tag, locale, currency, client_ip, created_at, last_accessed, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)",
+        )
+        .bind(&id)
+        .bind(new.site_id)
+        .bind(new.api_key)
+        .bind(new.shopper_id)
+        .bind(&cart_id)
+        .bind(&tag)
+        .bind(new.locale)
+        .bind(new.currency)
+        .bind(new.client_ip)
+        .bind(pair.issued_at)
+        .bind(pair.refresh_expires_at)
+        .execute(&mut *tx)
+        .await?;
+        insert_pair(&mut tx, &id, pair).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Issues a pair in an existing live session (session-aware tokens).
+    pub async fn join_session(&self, session_id: &str, pair: &NewTokenPair<'_>) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        if !touch_session(&mut tx, session_id, pair).await? {
+            return Err(StoreError::NotFound(format!("session {session_id}")));
+        }
+        insert_pair(&mut tx, session_id, pair).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A shopper signs in on an existing session: the session (and its cart) becomes theirs,
+    /// and every token issued for it before — access, refresh and session tokens — is revoked,
+    /// so nothing obtained before the sign-in can ride on the signed-in session.
+    /// Fails with `NotFound` if the session is gone or belongs to another shopper.
+    pub async fn sign_in_session(
+        &self,
+        session_id: &str,
+        shopper_id: i64,
+        pair: &NewTokenPair<'_>,
+    ) -> StoreResult<Vec<SecretHash>> {
+        let mut tx = self.write.begin().await?;
+        let done = sqlx::query(
+            "UPDATE shopper_sessions SET shopper_id = $1, last_accessed = $2, expires_at = $3 \
+             WHERE id = $4 AND ended_at IS NULL AND expires_at > $2 \
+             AND (shopper_id IS NULL OR shopper_id = $1)",
+        )
+        .bind(shopper_id)
+        .bind(pair.issued_at)
+        .bind(pair.refresh_expires_at)
+        .bind(session_id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("session {session_id}")));
+        }
+        let revoked = delete_session_tokens(&mut tx, session_id).await?;
+        insert_pair(&mut tx, session_id, pair).await?;
+        tx.commit().await?;
+        Ok(revoked)
+    }
+
+    /// Consumes a refresh token and stores its successor pair, atomically: of two concurrent
+    /// rotations of one token exactly one sees `Rotated`.
+    pub async fn rotate_refresh_token(
+        &self,
+        old: &SecretHash,
+        session_id: &str,
+        pair: &NewTokenPair<'_>,
+    ) -> StoreResult<RefreshOutcome> {
+        let mut tx = self.write.begin().await?;
+        let consumed = sqlx::query(
+            "UPDATE refresh_tokens SET consumed_at = $1 WHERE token_hash = $2 \
+             AND consumed_at IS NULL",
+        )
+        .bind(pair.issued_at)
+        .bind(blob(old))
+        .execute(&mut *tx)
+        .await?;
+        if consumed.rows_affected() == 0 {
+            let row: Option<(Option<i64>,)> =
+                sqlx::query_as("SELECT consumed_at FROM refresh_tokens WHERE token_hash = $1")
+                    .bind(blob(old))
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            return Ok(match row {
+                Some((Some(at),)) => RefreshOutcome::AlreadyConsumed(at),
+                _ => RefreshOutcome::Unknown,
+            });
+        }
+        if !touch_session(&mut tx, session_id, pair).await? {
+            return Ok(RefreshOutcome::Unknown);
+        }
+        insert_pair(&mut tx, session_id, pair).await?;
+        tx.commit().await?;
+        Ok(RefreshOutcome::Rotated)
+    }
+
+    /// Ends a session: it and all its tokens stop working. Returns the revoked access tokens.
+    pub async fn end_session(
+        &self,
+        session_id: &str,
+        now: UnixSeconds,
+    ) -> StoreResult<Vec<SecretHash>> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query("UPDATE shopper_sessions SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL")
+            .bind(now)
+            .bind(session_id)
+            .execute(&mut *tx)
+            .await?;
+        let revoked = delete_session_tokens(&mut tx, session_id).await?;
+        tx.commit().await?;
+        Ok(revoked)
+    }
+
+    /// The access token with this hash, if it exists and its session has not ended.
+    /// Expiry is the caller's rule.
+    pub async fn access_token(&self, hash: &SecretHash) -> StoreResult<Option<AccessTokenRecord>> {
+        Ok(sqlx::query_as(
+            "SELECT t.session_id, ss.site_id, t.api_key, ss.shopper_id, t.full_access, \
+             t.issued_at, t.expires_at FROM access_tokens t \
+             JOIN shopper_sessions ss ON ss.id = t.session_id \
+             WHERE t.token_hash = $1 AND ss.ended_at IS NULL",
+        )
+        .bind(blob(hash))
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
+    pub async fn refresh_token(
+        &self,
+        hash: &SecretHash,
+    ) -> StoreResult<Option<RefreshTokenRecord>> {
+        Ok(sqlx::query_as(
+            "SELECT t.session_id, ss.site_id, t.api_key, ss.shopper_id, t.full_access, \
+             t.expires_at, t.consumed_at FROM refresh_tokens t \
+             JOIN shopper_sessions ss ON ss.id = t.session_id \
+             WHERE t.token_hash = $1 AND ss.ended_at IS NULL",
+        )
+        .bind(blob(hash))
+        .fetch_optional(&self.read)
+        .await?)
+    }
+}

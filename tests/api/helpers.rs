@@ -1,0 +1,211 @@
+#![allow(dead_code)] // shared by test files; not every file uses every helper
+use reqwest::{Client, Response};
+use serde_json::Value;
+use shopkeeper::config::{
+    DatabaseSettings, HashingSettings, LogFormat, ServeSettings, TokenSettings,
+};
+use shopkeeper::domain::ClientKind;
+use shopkeeper::provision;
+use shopkeeper::startup::Application;
+use shopkeeper::state::AppState;
+use std::path::PathBuf;
+
+pub const SITE: &str = "testsite";
+pub const SHOPPER_USERNAME: &str = "jane@example.com";
+pub const SHOPPER_PASSWORD: &str = "correct horse battery";
+pub const EXTERNAL_REFERENCE: &str = "crm-42";
+pub const SITE_TTL: i64 = 86397;
+
+pub struct TestApp {
+    pub address: String,
+    pub http: Client,
+    pub state: AppState,
+    pub db_path: PathBuf,
+    pub public_key: String,
+    pub confidential_key: String,
+    pub confidential_secret: String,
+    pub shopper_id: i64,
+    pub external_shopper_id: i64,
+    /// Every secret the test handed out or received, for the at-rest scan.
+    _dir: tempfile::TempDir,
+}
+
+/// Settings for tests: random port, a scratch SQLite file, cheap Argon2 (the cost is a
+/// setting; production keeps the default), short durations where a test needs them.
+pub fn test_settings() -> ServeSettings {
+    ServeSettings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        no_demo: true,
+        log_format: LogFormat::Pretty,
+        tokens: TokenSettings::default(),
+        hashing: HashingSettings {
+            hashing_threads: Some(1),
+            argon2_memory_kib: 1024,
+            argon2_iterations: 1,
+        },
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(configure: impl FnOnce(&mut ServeSettings)) -> TestApp {
+    let mut settings = test_settings();
+    configure(&mut settings);
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("shopkeeper.db");
+    let database = DatabaseSettings {
+        url: format!("sqlite://{}", db_path.display()),
+        pool_size: 4,
+    };
+    let (app, _) = Application::build(&settings, &database).await.unwrap();
+    let address = format!("http://{}", app.local_addr());
+    let state = app.state().clone();
+    tokio::spawn(app.run_until_stopped());
+
+    let store = &state.store;
+    provision::create_site(store, SITE, Some(SITE_TTL))
+        .await
+        .unwrap();
+    let public = provision::create_client(
+        store,
+        SITE,
+        ClientKind::Public,
+        &["https://shop.example.com/callback".to_owned()],
+    )
+    .await
+    .unwrap();
+    let confidential = provision::create_client(store, SITE, ClientKind::Confidential, &[])
+        .await
+        .unwrap();
+    let shopper = provision::create_shopper(
+        store,
+        &state.hasher,
+        SITE,
+        SHOPPER_USERNAME,
+        SHOPPER_PASSWORD,
+        Some(SHOPPER_USERNAME),
+    )
+    .await
+    .unwrap();
+    let external = provision::create_external_shopper(store, SITE, EXTERNAL_REFERENCE, None)
+        .await
+        .unwrap();
+
+    TestApp {
+        address,
+        http: Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        state,
+        db_path,
+        public_key: public.api_key,
+        confidential_key: confidential.api_key,
+        confidential_secret: confidential.secret.unwrap(),
+        shopper_id: shopper.id,
+        external_shopper_id: external.id,
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// POST /oauth20/token with a form body and the public key in Basic auth.
+    pub async fn public_token(&self, form: &[(&str, &str)]) -> Response {
+        self.http
+            .post(self.url("/oauth20/token"))
+            .basic_auth(&self.public_key, None::<&str>)
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// POST /oauth20/token with a form body and the confidential key + secret.
+    pub async fn confidential_token(&self, form: &[(&str, &str)]) -> Response {
+        self.http
+            .post(self.url("/oauth20/token"))
+            .basic_auth(&self.confidential_key, Some(&self.confidential_secret))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// An anonymous (limited) token pair for the public key.
+    pub async fn anonymous_pair(&self) -> TokenPair {
+        TokenPair::from(ok_json(self.public_token(&[("grant_type", "password")]).await).await)
+    }
+
+    /// A full token pair for the test shopper, via the password grant.
+    pub async fn shopper_pair(&self) -> TokenPair {
+        TokenPair::from(
+            ok_json(
+                self.public_token(&[
+                    ("grant_type", "password"),
+                    ("username", SHOPPER_USERNAME),
+                    ("password", SHOPPER_PASSWORD),
+                ])
+                .await,
+            )
+            .await,
+        )
+    }
+
+    pub async fn access_tokens(&self, token: &str) -> Response {
+        self.http
+            .get(self.url("/oauth20/access-tokens"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> Response {
+        self.public_token(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ])
+        .await
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TokenPair {
+    pub access: String,
+    pub refresh: String,
+    pub expires_in: i64,
+}
+
+impl From<Value> for TokenPair {
+    fn from(v: Value) -> Self {
+        assert_eq!(v["token_type"], "bearer", "{v}");
+        Self {
+            access: v["access_token"].as_str().unwrap().to_owned(),
+            refresh: v["refresh_token"].as_str().unwrap().to_owned(),
+            expires_in: v["expires_in"].as_i64().unwrap(),
+        }
+    }
+}
+
+/// Asserts a 200 and returns the JSON body.
+pub async fn ok_json(response: Response) -> Value {
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    assert_eq!(status, 200, "unexpected status, body: {body}");
+    body
+}
+
+/// Asserts the status and the flat OAuth error code; returns the body.
+pub async fn assert_oauth_error(response: Response, status: u16, code: &str) -> Value {
+    assert_eq!(response.status(), status, "status");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], code, "{body}");
+    assert!(body["error_description"].is_string(), "{body}");
+    body
+}

@@ -1,0 +1,5 @@
+//! Black-box tests: each spawns Shopkeeper on a random loopback port with its own SQLite file
+//! and talks to it over real HTTP.
+
+mod helpers;
+mod token;
