@@ -2,4 +2,6 @@
 //! and talks to it over real HTTP.
 
 mod helpers;
+mod security;
+mod sessions;
 mod token;

@@ -1,13 +1,386 @@
+//! POST /oauth20/token: every grant, its errors, and the request forms existing clients send.
+
 use crate::helpers::*;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::Value;
+
+async fn session_of(app: &TestApp, token: &str) -> Value {
+    ok_json(app.access_tokens(token).await).await
+}
 
 #[tokio::test]
 async fn anonymous_password_grant_gives_a_limited_token_with_the_site_ttl() {
     let app = spawn_app().await;
-    let body = ok_json(app.public_token(&[("grant_type", "password")]).await).await;
+    let response = app.public_token(&[("grant_type", "password")]).await;
+    assert_eq!(
+        response.headers()["cache-control"],
+        "no-store",
+        "token answers are never cached"
+    );
+    let body = ok_json(response).await;
+    assert!(body["expires_in"].is_i64(), "expires_in is an integer");
     let pair = TokenPair::from(body);
     assert_eq!(pair.expires_in, SITE_TTL);
     assert_eq!(pair.access.len(), 64);
-    let info = ok_json(app.access_tokens(&pair.access).await).await;
+    assert!(
+        pair.access
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    );
+    let info = session_of(&app, &pair.access).await;
     assert_eq!(info["authenticated"], "false");
     assert_eq!(info["userId"], "Anonymous");
+    assert_eq!(info["expiresIn"], SITE_TTL);
+}
+
+#[tokio::test]
+async fn anonymous_credentials_are_a_guest_too() {
+    let app = spawn_app().await;
+    let pair = TokenPair::from(
+        ok_json(
+            app.public_token(&[
+                ("grant_type", "password"),
+                ("username", "anonymous"),
+                ("password", "anonymous"),
+            ])
+            .await,
+        )
+        .await,
+    );
+    assert_eq!(
+        session_of(&app, &pair.access).await["authenticated"],
+        "false"
+    );
+}
+
+#[tokio::test]
+async fn each_anonymous_grant_starts_its_own_session() {
+    let app = spawn_app().await;
+    let a = app.anonymous_pair().await;
+    let b = app.anonymous_pair().await;
+    assert_ne!(
+        session_of(&app, &a.access).await["sessionId"],
+        session_of(&app, &b.access).await["sessionId"]
+    );
+}
+
+#[tokio::test]
+async fn password_grant_with_credentials_gives_a_full_token() {
+    let app = spawn_app().await;
+    let pair = app.shopper_pair().await;
+    assert_eq!(pair.expires_in, SITE_TTL);
+    let info = session_of(&app, &pair.access).await;
+    assert_eq!(info["authenticated"], "true");
+    assert_eq!(info["userId"], app.shopper_id.to_string());
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_user_are_the_same_invalid_grant() {
+    let app = spawn_app().await;
+    let wrong = assert_oauth_error(
+        app.public_token(&[
+            ("grant_type", "password"),
+            ("username", SHOPPER_USERNAME),
+            ("password", "not the password"),
+        ])
+        .await,
+        400,
+        "invalid_grant",
+    )
+    .await;
+    let unknown = assert_oauth_error(
+        app.public_token(&[
+            ("grant_type", "password"),
+            ("username", "nobody@example.com"),
+            ("password", "whatever"),
+        ])
+        .await,
+        400,
+        "invalid_grant",
+    )
+    .await;
+    assert_eq!(wrong, unknown, "no hint which of the two was wrong");
+}
+
+#[tokio::test]
+async fn half_credentials_are_invalid_requests() {
+    let app = spawn_app().await;
+    assert_oauth_error(
+        app.public_token(&[("grant_type", "password"), ("username", "x")])
+            .await,
+        400,
+        "invalid_request",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn client_credentials_for_a_confidential_key() {
+    let app = spawn_app().await;
+    let pair = TokenPair::from(
+        ok_json(
+            app.confidential_token(&[("grant_type", "client_credentials")])
+                .await,
+        )
+        .await,
+    );
+    assert_eq!(
+        session_of(&app, &pair.access).await["authenticated"],
+        "false"
+    );
+}
+
+#[tokio::test]
+async fn client_credentials_with_a_public_key_is_unauthorized_client() {
+    let app = spawn_app().await;
+    assert_oauth_error(
+        app.public_token(&[("grant_type", "client_credentials")])
+            .await,
+        400,
+        "unauthorized_client",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn confidential_key_without_its_correct_secret_is_invalid_client() {
+    let app = spawn_app().await;
+    for secret in [None, Some("wrong-secret")] {
+        let response = app
+            .http
+            .post(app.url("/oauth20/token"))
+            .basic_auth(&app.confidential_key, secret)
+            .form(&[("grant_type", "password")])
+            .send()
+            .await
+            .unwrap();
+        assert!(response.headers().contains_key("www-authenticate"));
+        assert_oauth_error(response, 401, "invalid_client").await;
+    }
+}
+
+#[tokio::test]
+async fn unknown_or_missing_client_is_invalid_client() {
+    let app = spawn_app().await;
+    let unknown = app
+        .http
+        .post(app.url("/oauth20/token"))
+        .basic_auth("0000000000000000", None::<&str>)
+        .form(&[("grant_type", "password")])
+        .send()
+        .await
+        .unwrap();
+    assert_oauth_error(unknown, 401, "invalid_client").await;
+    let missing = app
+        .http
+        .post(app.url("/oauth20/token"))
+        .form(&[("grant_type", "password")])
+        .send()
+        .await
+        .unwrap();
+    assert_oauth_error(missing, 401, "invalid_client").await;
+}
+
+#[tokio::test]
+async fn disabled_client_is_refused() {
+    let app = spawn_app().await;
+    app.state
+        .store
+        .set_client_disabled(&app.public_key, true)
+        .await
+        .unwrap();
+    assert_oauth_error(
+        app.public_token(&[("grant_type", "password")]).await,
+        401,
+        "invalid_client",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn external_reference_id_gives_a_full_token_for_that_shopper() {
+    let app = spawn_app().await;
+    let pair = TokenPair::from(
+        ok_json(
+            app.confidential_token(&[
+                ("grant_type", "client_credentials"),
+                ("dr_external_reference_id", EXTERNAL_REFERENCE),
+            ])
+            .await,
+        )
+        .await,
+    );
+    let info = session_of(&app, &pair.access).await;
+    assert_eq!(info["authenticated"], "true");
+    assert_eq!(info["userId"], app.external_shopper_id.to_string());
+    assert_eq!(info["externalReferenceId"], EXTERNAL_REFERENCE);
+
+    assert_oauth_error(
+        app.confidential_token(&[
+            ("grant_type", "client_credentials"),
+            ("dr_external_reference_id", "no-such-shopper"),
+        ])
+        .await,
+        400,
+        "invalid_grant",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn public_key_in_every_documented_form() {
+    let app = spawn_app().await;
+    let url = app.url("/oauth20/token");
+    let basic = |raw: &str| format!("Basic {}", STANDARD.encode(raw));
+    for auth in [
+        Some(basic(&format!("{}:", app.public_key))),
+        Some(basic(&app.public_key)),
+        None,
+    ] {
+        let mut request = app.http.post(&url);
+        let mut form = vec![("grant_type", "password".to_owned())];
+        match auth {
+            Some(header) => request = request.header("authorization", header),
+            None => form.push(("client_id", app.public_key.clone())),
+        }
+        ok_json(request.form(&form).send().await.unwrap()).await;
+    }
+}
+
+#[tokio::test]
+async fn grant_type_in_the_query_and_json_bodies_are_accepted() {
+    let app = spawn_app().await;
+    // Seed 004: grant_type in the query string, nothing in the body.
+    let response = app
+        .http
+        .post(app.url("/oauth20/token?grant_type=password"))
+        .basic_auth(&app.public_key, None::<&str>)
+        .send()
+        .await
+        .unwrap();
+    ok_json(response).await;
+    // Seed 002: a JSON body, with unknown extras that must be ignored.
+    let response = app
+        .http
+        .post(app.url("/oauth20/token.json"))
+        .basic_auth(&app.public_key, None::<&str>)
+        .json(&serde_json::json!({"grant_type": "password", "format": "json", "ts": 1}))
+        .send()
+        .await
+        .unwrap();
+    ok_json(response).await;
+}
+
+#[tokio::test]
+async fn repeated_or_conflicting_parameters_are_invalid_requests() {
+    let app = spawn_app().await;
+    let twice = app
+        .http
+        .post(app.url("/oauth20/token"))
+        .basic_auth(&app.public_key, None::<&str>)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=password&grant_type=client_credentials")
+        .send()
+        .await
+        .unwrap();
+    assert_oauth_error(twice, 400, "invalid_request").await;
+    let conflicting = app
+        .http
+        .post(app.url("/oauth20/token?grant_type=password"))
+        .basic_auth(&app.public_key, None::<&str>)
+        .form(&[("grant_type", "refresh_token")])
+        .send()
+        .await
+        .unwrap();
+    assert_oauth_error(conflicting, 400, "invalid_request").await;
+}
+
+#[tokio::test]
+async fn malformed_bodies_are_invalid_requests_not_server_errors() {
+    let app = spawn_app().await;
+    for (content_type, body) in [
+        ("application/json", "{\"grant_type\": "),
+        ("application/json", "[\"password\"]"),
+        ("text/xml", "<grant/>"),
+        ("application/x-www-form-urlencoded", "grant_type=%FF%FE"),
+    ] {
+        let response = app
+            .http
+            .post(app.url("/oauth20/token"))
+            .basic_auth(&app.public_key, None::<&str>)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_oauth_error(response, 400, "invalid_request").await;
+    }
+}
+
+#[tokio::test]
+async fn missing_and_unsupported_grant_types() {
+    let app = spawn_app().await;
+    assert_oauth_error(
+        app.public_token(&[("scope", "x")]).await,
+        400,
+        "invalid_request",
+    )
+    .await;
+    assert_oauth_error(
+        app.public_token(&[("grant_type", "urn:example:magic")])
+            .await,
+        400,
+        "unsupported_grant_type",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn other_methods_get_405_and_preflight_is_answered() {
+    let app = spawn_app().await;
+    let get = app
+        .http
+        .get(app.url("/oauth20/token"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get.status(), 405);
+    let preflight = app
+        .http
+        .request(reqwest::Method::OPTIONS, app.url("/oauth20/token"))
+        .header("origin", "https://shop.example.com")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization,content-type",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success());
+    let methods = preflight.headers()["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(methods.contains("POST"), "{methods}");
+}
+
+#[tokio::test]
+async fn password_base64_is_a_per_client_setting() {
+    let app = spawn_app().await;
+    let encoded = STANDARD.encode(SHOPPER_PASSWORD);
+    let grant = [
+        ("grant_type", "password"),
+        ("username", SHOPPER_USERNAME),
+        ("password", encoded.as_str()),
+    ];
+    // Off by default: the encoded text is not the password.
+    assert_oauth_error(app.public_token(&grant).await, 400, "invalid_grant").await;
+    app.state
+        .store
+        .set_client_password_base64(&app.public_key, true)
+        .await
+        .unwrap();
+    ok_json(app.public_token(&grant).await).await;
 }

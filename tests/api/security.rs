@@ -1,0 +1,129 @@
+//! What the foundation promises about secrets at rest and about password hashing staying off
+//! the async workers.
+
+use crate::helpers::*;
+use std::time::{Duration, Instant};
+
+/// Runs the main flows, collecting every secret handed out, then scans the SQLite files
+/// (database and WAL) for each of them, in text and in raw bytes.
+#[tokio::test]
+async fn the_database_holds_no_token_secret_or_password_in_clear() {
+    let app = spawn_app().await;
+    let mut secrets = vec![app.confidential_secret.clone(), SHOPPER_PASSWORD.to_owned()];
+    let guest = app.anonymous_pair().await;
+    let full = TokenPair::from(
+        ok_json(
+            app.public_token(&[
+                ("grant_type", "password"),
+                ("username", SHOPPER_USERNAME),
+                ("password", SHOPPER_PASSWORD),
+                ("dr_limited_token", &guest.access),
+            ])
+            .await,
+        )
+        .await,
+    );
+    let refreshed = TokenPair::from(ok_json(app.refresh(&full.refresh).await).await);
+    let confidential = TokenPair::from(
+        ok_json(
+            app.confidential_token(&[
+                ("grant_type", "client_credentials"),
+                ("dr_external_reference_id", EXTERNAL_REFERENCE),
+            ])
+            .await,
+        )
+        .await,
+    );
+    for pair in [&guest, &full, &refreshed, &confidential] {
+        secrets.push(pair.access.clone());
+        secrets.push(pair.refresh.clone());
+    }
+    let session_token = shopkeeper::domain::SessionToken::generate();
+    let session = ok_json(app.access_tokens(&refreshed.access).await).await;
+    app.state
+        .store
+        .add_session_token(
+            session["sessionId"].as_str().unwrap(),
+            &session_token.hash(),
+            shopkeeper::domain::time::now(),
+        )
+        .await
+        .unwrap();
+    secrets.push(session_token.expose().to_owned());
+
+    let mut image = Vec::new();
+    for suffix in ["", "-wal"] {
+        let path = format!("{}{suffix}", app.db_path.display());
+        if let Ok(bytes) = std::fs::read(&path) {
+            image.extend(bytes);
+        }
+    }
+    assert!(image.len() > 4096, "the scan read the database");
+    let contains = |needle: &[u8]| image.windows(needle.len()).any(|w| w == needle);
+    // The scan works: a value known to be stored in clear is found.
+    assert!(contains(app.public_key.as_bytes()));
+    for secret in &secrets {
+        assert!(!contains(secret.as_bytes()), "a secret is stored in clear");
+        if let Ok(raw) = hex::decode(secret) {
+            assert!(!contains(&raw), "a secret is stored as raw bytes");
+        }
+    }
+}
+
+/// With more password grants in flight than there are async worker threads, a token check
+/// still answers before the first of those grants completes: Argon2 runs on the bounded
+/// blocking pool, not on the workers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_hashing_does_not_stall_token_checks() {
+    // A deliberately costly Argon2 so each grant takes a long, visible time.
+    let app = spawn_app_with(|s| {
+        s.hashing.argon2_memory_kib = 32 * 1024;
+        s.hashing.argon2_iterations = 3;
+        // As many hashing threads as workers: were hashing on the workers, it would hold both.
+        s.hashing.hashing_threads = Some(2);
+    })
+    .await;
+    let guest = app.anonymous_pair().await;
+    ok_json(app.access_tokens(&guest.access).await).await;
+
+    let started = Instant::now();
+    let grants: Vec<_> = (0..4)
+        .map(|_| {
+            let http = app.http.clone();
+            let url = app.url("/oauth20/token");
+            let key = app.public_key.clone();
+            tokio::spawn(async move {
+                let response = http
+                    .post(url)
+                    .basic_auth(key, None::<&str>)
+                    .form(&[
+                        ("grant_type", "password"),
+                        ("username", SHOPPER_USERNAME),
+                        ("password", SHOPPER_PASSWORD),
+                    ])
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), 200);
+                Instant::now()
+            })
+        })
+        .collect();
+    // Let the grants reach the server and start hashing.
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    ok_json(app.access_tokens(&guest.access).await).await;
+    let check_done = Instant::now();
+
+    let mut first_grant_done = None::<Instant>;
+    for g in grants {
+        let done = g.await.unwrap();
+        first_grant_done = Some(first_grant_done.map_or(done, |f| f.min(done)));
+    }
+    let first_grant_done = first_grant_done.unwrap();
+    assert!(
+        check_done < first_grant_done,
+        "the check ({:?}) waited behind password hashing (first grant {:?})",
+        check_done - started,
+        first_grant_done - started
+    );
+}
