@@ -669,3 +669,142 @@ async fn browser_session_from_session_token_continues_signed_in() {
     assert_eq!(info["sessionId"], before["sessionId"]);
     assert_eq!(info["authenticated"], "true");
 }
+
+#[tokio::test]
+async fn confidential_keys_may_skip_pkce_but_must_prove_their_secret() {
+    let app = spawn_app().await;
+    let client = shopkeeper::provision::create_client(
+        &app.state.store,
+        SITE,
+        shopkeeper::domain::ClientKind::Confidential,
+        &[REDIRECT.to_owned()],
+    )
+    .await
+    .unwrap();
+    let query = [
+        ("client_id", client.api_key.as_str()),
+        ("response_type", "code"),
+        ("redirect_uri", REDIRECT),
+    ];
+    let r = sign_in(&app, &browser(), &query, SHOPPER_USERNAME, SHOPPER_PASSWORD).await;
+    let code = split(&location(&r), '?').1["code"].clone();
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+    ];
+    let without_secret = app
+        .http
+        .post(app.url("/oauth20/token"))
+        .basic_auth(&client.api_key, None::<&str>)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_oauth_error(without_secret, 401, "invalid_client").await;
+    let with_secret = app
+        .http
+        .post(app.url("/oauth20/token"))
+        .basic_auth(&client.api_key, client.secret.as_deref())
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let pair = TokenPair::from(ok_json(with_secret).await);
+    assert_eq!(
+        session_of(&app, &pair.access).await["authenticated"],
+        "true"
+    );
+}
+
+#[tokio::test]
+async fn a_code_is_bound_to_the_key_it_was_issued_to() {
+    let app = spawn_app().await;
+    let other = shopkeeper::provision::create_client(
+        &app.state.store,
+        SITE,
+        shopkeeper::domain::ClientKind::Public,
+        &[REDIRECT.to_owned()],
+    )
+    .await
+    .unwrap();
+    let ch = challenge(VERIFIER);
+    let r = sign_in(
+        &app,
+        &browser(),
+        &code_request(&app.public_key, &ch),
+        SHOPPER_USERNAME,
+        SHOPPER_PASSWORD,
+    )
+    .await;
+    let code = split(&location(&r), '?').1["code"].clone();
+    let r = app
+        .http
+        .post(app.url("/oauth20/token"))
+        .basic_auth(&other.api_key, None::<&str>)
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_oauth_error(r, 400, "invalid_grant").await;
+}
+
+/// Session tokens, the cookie handle and codes are stored only as hashes.
+#[tokio::test]
+async fn browser_flow_secrets_are_not_stored_in_clear() {
+    let app = spawn_app().await;
+    let http = browser();
+    let first = http
+        .get(app.url(&format!("/store/{SITE}/SessionToken")))
+        .send()
+        .await
+        .unwrap();
+    let cookie = first.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let handle = cookie
+        .strip_prefix("shopkeeper_session=")
+        .and_then(|c| c.split(';').next())
+        .unwrap()
+        .to_owned();
+    let st = ok_json(first).await["session_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ch = challenge(VERIFIER);
+    let r = sign_in(
+        &app,
+        &http,
+        &code_request(&app.public_key, &ch),
+        SHOPPER_USERNAME,
+        SHOPPER_PASSWORD,
+    )
+    .await;
+    let code = split(&location(&r), '?').1["code"].clone();
+
+    let mut image = Vec::new();
+    for suffix in ["", "-wal"] {
+        if let Ok(bytes) = std::fs::read(format!("{}{suffix}", app.db_path.display())) {
+            image.extend(bytes);
+        }
+    }
+    let contains = |needle: &[u8]| image.windows(needle.len()).any(|w| w == needle);
+    assert!(
+        contains(app.public_key.as_bytes()),
+        "the scan reads the database"
+    );
+    assert!(
+        contains(ch.as_bytes()),
+        "the PKCE challenge (not a secret) is stored"
+    );
+    for secret in [&handle, &st, &code] {
+        assert!(!contains(secret.as_bytes()), "a secret in clear");
+        assert!(
+            !contains(&hex::decode(secret).unwrap()),
+            "a secret as raw bytes"
+        );
+    }
+}
