@@ -1,6 +1,7 @@
 //! Settings: flags override environment variables (`SHOPKEEPER_*`), which override defaults.
 //! Every duration a rule depends on is here, so tests can shrink them to seconds.
 
+use crate::domain::authorize::Profile;
 use clap::{Args, ValueEnum};
 use std::net::SocketAddr;
 
@@ -49,6 +50,8 @@ pub struct ServeSettings {
     pub tokens: TokenSettings,
     #[command(flatten)]
     pub hashing: HashingSettings,
+    #[command(flatten)]
+    pub web: WebSettings,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -107,5 +110,74 @@ impl HashingSettings {
                 .map(|n| n.get().saturating_sub(1).max(1))
                 .unwrap_or(1)
         })
+    }
+}
+
+/// The browser-facing side: the external URL, the OAuth profile, authorization codes.
+#[derive(Debug, Clone, Args)]
+pub struct WebSettings {
+    /// External base URL (e.g. `https://auth.example.com`): gives `iss`, absolute links and
+    /// whether cookies are `Secure`. Derived from the listen address when not given.
+    #[arg(long, env = "SHOPKEEPER_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// `compatible` (every flow a key allows) or `strict` (no password grant with shopper
+    /// credentials and no implicit flow, as OAuth 2.1 and RFC 9700 ask).
+    #[arg(
+        long,
+        env = "SHOPKEEPER_PROFILE",
+        value_enum,
+        default_value = "compatible"
+    )]
+    pub profile: Profile,
+    /// Lifetime of an authorization code, in seconds.
+    #[arg(long, env = "SHOPKEEPER_CODE_TTL", default_value_t = 60)]
+    pub code_ttl_seconds: i64,
+}
+
+impl Default for WebSettings {
+    fn default() -> Self {
+        Self {
+            public_url: None,
+            profile: Profile::Compatible,
+            code_ttl_seconds: 60,
+        }
+    }
+}
+
+/// [`WebSettings`] resolved against the bound address.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Without a trailing slash.
+    pub public_url: String,
+    pub profile: Profile,
+    pub code_ttl_seconds: i64,
+}
+
+impl WebConfig {
+    pub fn resolve(settings: &WebSettings, bound: SocketAddr) -> anyhow::Result<Self> {
+        let public_url = match &settings.public_url {
+            Some(url) => {
+                let url = url.trim_end_matches('/').to_owned();
+                if !(url.starts_with("https://") || url.starts_with("http://"))
+                    || url
+                        .chars()
+                        .any(|c| c.is_whitespace() || c == '?' || c == '#')
+                {
+                    anyhow::bail!("--public-url must be an http(s) URL without query or fragment");
+                }
+                url
+            }
+            None => format!("http://{bound}"),
+        };
+        Ok(Self {
+            public_url,
+            profile: settings.profile,
+            code_ttl_seconds: settings.code_ttl_seconds.max(1),
+        })
+    }
+
+    /// Cookies are `Secure` (and may be `SameSite=None`) only when served over HTTPS.
+    pub fn https(&self) -> bool {
+        self.public_url.starts_with("https://")
     }
 }

@@ -3,6 +3,7 @@ use serde::Serialize;
 use shopkeeper::auth::PasswordHasher;
 use shopkeeper::config::{DatabaseSettings, HashingSettings, ServeSettings};
 use shopkeeper::domain::ClientKind;
+use shopkeeper::domain::authorize::FlowSet;
 use shopkeeper::provision;
 use shopkeeper::startup::Application;
 use shopkeeper::store::Store;
@@ -47,6 +48,15 @@ enum SiteCommand {
     },
     /// List sites.
     List,
+    /// Set the hosted sign-in page's title and brand colour (#rrggbb).
+    SetBranding {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        title: Option<String>,
+        #[arg(long, default_value = "#1f4fbf")]
+        brand_color: String,
+    },
     /// Change a site's user-session TTL (applies to tokens issued from now on).
     SetSessionTtl {
         #[arg(long)]
@@ -73,6 +83,17 @@ enum ClientCommand {
         /// A redirect URI allowed for /oauth20/authorize (exact match); repeatable.
         #[arg(long = "redirect-uri")]
         redirect_uris: Vec<String>,
+        /// Flows the key may use, space- or comma-separated, of: password, token (implicit),
+        /// code, client_credentials. Default: all (what existing integrations expect).
+        #[arg(long)]
+        flows: Option<String>,
+    },
+    /// Set the flows a key may use (password, token, code, client_credentials).
+    Update {
+        #[arg(long)]
+        api_key: String,
+        #[arg(long)]
+        flows: String,
     },
     /// List API keys (never their secrets).
     List {
@@ -134,6 +155,7 @@ enum ShopperCommand {
 
 #[derive(Serialize)]
 struct ClientListing {
+    flows: String,
     api_key: String,
     site: String,
     kind: String,
@@ -165,6 +187,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     print(&provision::create_site(&store, &id, session_ttl).await?)
                 }
                 SiteCommand::List => print(&store.sites().await?),
+                SiteCommand::SetBranding {
+                    id,
+                    title,
+                    brand_color,
+                } => {
+                    if !shopkeeper::domain::authorize::valid_brand_color(&brand_color) {
+                        anyhow::bail!("--brand-color must be #rrggbb");
+                    }
+                    store
+                        .set_site_branding(&id, title.as_deref(), &brand_color)
+                        .await?;
+                    print(&store.site_branding(&id).await?.map(|b| {
+                        serde_json::json!({"id": b.id, "title": b.display_name, "brand_color": b.brand_color})
+                    }))
+                }
                 SiteCommand::SetSessionTtl { id, session_ttl } => {
                     let ttl = shopkeeper::domain::SessionTtl::from_seconds(session_ttl)
                         .map_err(anyhow::Error::msg)?;
@@ -232,12 +269,31 @@ async fn client_command(store: &Store, cmd: ClientCommand) -> anyhow::Result<()>
             site,
             kind,
             redirect_uris,
+            flows,
         } => {
             let kind = match kind {
                 Kind::Public => ClientKind::Public,
                 Kind::Confidential => ClientKind::Confidential,
             };
-            print(&provision::create_client(store, &site, kind, &redirect_uris).await?)
+            let flows = flows
+                .as_deref()
+                .map(FlowSet::parse)
+                .transpose()
+                .map_err(anyhow::Error::msg)?;
+            let created = provision::create_client(store, &site, kind, &redirect_uris).await?;
+            if let Some(flows) = &flows {
+                store.set_client_flows(&created.api_key, flows).await?;
+            }
+            let flows = flows.unwrap_or_else(FlowSet::all).to_stored();
+            // The foundation's output, plus the flows.
+            let mut out = serde_json::to_value(&created)?;
+            out["flows"] = flows.into();
+            print(&out)
+        }
+        ClientCommand::Update { api_key, flows } => {
+            let flows = FlowSet::parse(&flows).map_err(anyhow::Error::msg)?;
+            store.set_client_flows(&api_key, &flows).await?;
+            print(&serde_json::json!({"api_key": api_key, "flows": flows.to_stored()}))
         }
         ClientCommand::List { site } => {
             let listing: Vec<ClientListing> = store
@@ -247,6 +303,7 @@ async fn client_command(store: &Store, cmd: ClientCommand) -> anyhow::Result<()>
                 .map(|c| ClientListing {
                     disabled: c.is_disabled(),
                     password_base64: c.password_is_base64(),
+                    flows: c.flows().to_stored(),
                     kind: c.kind,
                     api_key: c.api_key,
                     site: c.site_id,

@@ -2,7 +2,9 @@
 //! shutdown signal, finishing in-flight requests.
 
 use crate::auth::{PasswordHasher, TokenVerifier};
-use crate::config::{DatabaseSettings, HashingSettings, ServeSettings, TokenSettings};
+use crate::config::{
+    DatabaseSettings, HashingSettings, ServeSettings, TokenSettings, WebConfig, WebSettings,
+};
 use crate::domain::secret::random_hex;
 use crate::http;
 use crate::provision::{self, Demo};
@@ -40,6 +42,10 @@ pub async fn build_state(
         hasher,
         tokens: Arc::new(tokens.clone()),
         refresh_key: Arc::new(key),
+        web: Arc::new(WebConfig::resolve(
+            &WebSettings::default(),
+            ([127, 0, 0, 1], 8080).into(),
+        )?),
     })
 }
 
@@ -51,13 +57,14 @@ impl Application {
         database: &DatabaseSettings,
     ) -> anyhow::Result<(Self, Option<Demo>)> {
         let store = Store::connect(database).await?;
-        let state = build_state(store, &settings.tokens, &settings.hashing).await?;
+        let mut state = build_state(store, &settings.tokens, &settings.hashing).await?;
         let demo = if !settings.no_demo && state.store.is_empty().await? {
             Some(provision::create_demo(&state.store, &state.hasher).await?)
         } else {
             None
         };
         let listener = TcpListener::bind(settings.listen).await?;
+        state.web = Arc::new(WebConfig::resolve(&settings.web, listener.local_addr()?)?);
         Ok((Self { listener, state }, demo))
     }
 

@@ -1,7 +1,7 @@
 //! What every handler shares. Cloning is cheap (handles and `Arc`s).
 
 use crate::auth::{PasswordHasher, TokenVerifier};
-use crate::config::TokenSettings;
+use crate::config::{TokenSettings, WebConfig};
 use crate::store::Store;
 use std::sync::Arc;
 
@@ -13,4 +13,6 @@ pub struct AppState {
     pub tokens: Arc<TokenSettings>,
     /// HMAC key from which a refresh token's successor pair is derived (see `oauth::refresh`).
     pub refresh_key: Arc<[u8; 32]>,
+    /// Public URL, profile and code lifetime (set from the bound address at start).
+    pub web: Arc<WebConfig>,
 }

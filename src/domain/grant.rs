@@ -19,6 +19,12 @@ pub enum Grant {
     RefreshToken {
         refresh_token: String,
     },
+    /// `authorization_code`: redeems a code from the hosted sign-in page.
+    AuthorizationCode {
+        code: String,
+        redirect_uri: String,
+        code_verifier: Option<String>,
+    },
 }
 
 /// How the new token relates to an existing session.
@@ -86,6 +92,17 @@ pub fn parse_grant<'a>(
                 .ok_or_else(|| missing("refresh_token"))?
                 .to_owned(),
         },
+        "authorization_code" => Grant::AuthorizationCode {
+            code: param("code")
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| missing("code"))?
+                .to_owned(),
+            redirect_uri: param("redirect_uri")
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| missing("redirect_uri"))?
+                .to_owned(),
+            code_verifier: param("code_verifier").map(str::to_owned),
+        },
         "" => return Err(missing("grant_type")),
         other => {
             return Err(GrantError::UnsupportedGrantType(format!(
@@ -115,6 +132,13 @@ pub fn parse_grant<'a>(
         return Err(GrantError::InvalidRequest(
             "a refresh keeps its own session; dr_session_token/dr_limited_token do not apply"
                 .into(),
+        ));
+    }
+    if matches!(grant, Grant::AuthorizationCode { .. })
+        && (session_token.is_some() || limited_token.is_some())
+    {
+        return Err(GrantError::InvalidRequest(
+            "a code names its session; dr_session_token/dr_limited_token do not apply".into(),
         ));
     }
     Ok(GrantRequest {

@@ -1,5 +1,6 @@
 //! Pure types and rules: no I/O lives here.
 
+pub mod authorize;
 pub mod client;
 pub mod secret;
 pub mod site;

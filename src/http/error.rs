@@ -203,6 +203,9 @@ impl From<TokenError> for OAuthError {
             TokenError::UnauthorizedClient(d) => {
                 OAuthError::new(StatusCode::BAD_REQUEST, "unauthorized_client", d)
             }
+            TokenError::UnauthorizedClientOwned(d) => {
+                OAuthError::new(StatusCode::BAD_REQUEST, "unauthorized_client", d)
+            }
             TokenError::InvalidClient(d) => OAuthError::invalid_client(d),
             TokenError::Store(s) => s.into(),
             TokenError::Internal(e) => internal(e),

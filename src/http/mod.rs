@@ -2,9 +2,12 @@
 //! bearer extractor.
 
 pub mod access_tokens;
+pub mod authorize;
+pub mod browser;
 pub mod error;
 pub mod params;
 pub mod principal;
+pub mod session_token;
 pub mod shoppers_token;
 pub mod token;
 
@@ -56,9 +59,20 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/shoppers/token.json", get(shoppers_token::get))
         .layer(api_cors);
 
+    // Browser-facing routes: pages and the SessionToken site action (no CORS: JSONP and
+    // top-level navigations need none).
+    let browser_routes = Router::new()
+        .route("/oauth20/authorize", get(authorize::authorize))
+        .route(
+            "/oauth20/sign-in",
+            get(authorize::sign_in_page).post(authorize::sign_in_submit),
+        )
+        .route("/store/{site_id}/SessionToken", get(session_token::get));
+
     Router::new()
         .merge(token_routes)
         .merge(api_routes)
+        .merge(browser_routes)
         .route("/healthz", get(|| async { "ok" }))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(

@@ -1,6 +1,7 @@
 use super::TokenError;
 use super::issue::{self, MintedPair, TokenResponse};
 use crate::auth::{AccessLevel, AuthenticatedClient, VerifyError};
+use crate::domain::authorize::{Flow, flow_refusal};
 use crate::domain::grant::{
     Grant, GrantError, GrantRequest, ReplayVerdict, SessionLink, refresh_replay,
 };
@@ -33,6 +34,7 @@ pub async fn exchange(
             anonymous(state, record, linked, client_ip).await
         }
         Grant::Password { username, password } => {
+            check_flow(state, record, Flow::Password)?;
             let password = if record.password_is_base64() {
                 // A per-client setting: some clients send the password base64-encoded.
                 STANDARD
@@ -73,6 +75,7 @@ pub async fn exchange(
         Grant::ClientCredentials {
             external_reference_id,
         } => {
+            check_flow(state, record, Flow::ClientCredentials)?;
             if client.kind() == ClientKind::Public {
                 return Err(TokenError::UnauthorizedClient(
                     "client_credentials is for confidential clients",
@@ -97,6 +100,29 @@ pub async fn exchange(
             }
         }
         Grant::RefreshToken { refresh_token } => refresh(state, record, &refresh_token).await,
+        Grant::AuthorizationCode {
+            code,
+            redirect_uri,
+            code_verifier,
+        } => {
+            check_flow(state, record, Flow::Code)?;
+            super::authorize::redeem_code(
+                state,
+                &client,
+                &code,
+                &redirect_uri,
+                code_verifier.as_deref(),
+            )
+            .await
+        }
+    }
+}
+
+/// The server's profile and the key's own flows must both allow the flow.
+fn check_flow(state: &AppState, record: &ClientRecord, flow: Flow) -> Result<(), TokenError> {
+    match flow_refusal(state.web.profile, &record.flows(), flow) {
+        None => Ok(()),
+        Some(reason) => Err(TokenError::UnauthorizedClientOwned(reason)),
     }
 }
 

@@ -124,7 +124,7 @@ pub(super) async fn start_session(
 
 /// Issues a pair in an existing session, at the session's level (full if a shopper is signed
 /// in on it).
-pub(super) async fn join_session(
+pub(crate) async fn join_session(
     state: &AppState,
     client: &ClientRecord,
     session_id: String,

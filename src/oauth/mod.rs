@@ -2,6 +2,7 @@
 //! `GET /v1/shoppers/token`) against the store. HTTP parsing and error rendering live in
 //! `http`; the pure rules in `domain::grant`.
 
+pub mod authorize;
 mod grants;
 mod issue;
 
@@ -18,6 +19,9 @@ pub enum TokenError {
     /// 400 `unauthorized_client`: this client may not use this grant.
     #[error("{0}")]
     UnauthorizedClient(&'static str),
+    /// 400 `unauthorized_client`, with a reason built at run time.
+    #[error("{0}")]
+    UnauthorizedClientOwned(String),
     /// 401 `invalid_client`.
     #[error("{0}")]
     InvalidClient(&'static str),

@@ -1,4 +1,5 @@
 use super::{Store, StoreError, StoreResult};
+use crate::domain::authorize::FlowSet;
 use crate::domain::time::now;
 use crate::domain::{ApiKey, ClientKind, SecretHash};
 
@@ -15,6 +16,8 @@ pub struct ClientRecord {
     pub session_ttl: i64,
     pub site_locale: String,
     pub site_currency: String,
+    /// Space-separated flows this key may use (see `domain::authorize::FlowSet`).
+    pub flows: String,
 }
 
 impl ClientRecord {
@@ -35,6 +38,10 @@ impl ClientRecord {
     pub fn password_is_base64(&self) -> bool {
         self.password_base64 != 0
     }
+
+    pub fn flows(&self) -> FlowSet {
+        FlowSet::from_stored(&self.flows)
+    }
 }
 
 pub struct NewClient<'a> {
@@ -50,7 +57,7 @@ pub struct NewClient<'a> {
 macro_rules! select_clients {
     ($tail:literal) => {
         concat!("SELECT ", "c.api_key, c.site_id, c.kind, c.secret_hash, c.password_base64, \
-     c.disabled, s.session_ttl, s.locale AS site_locale, s.currency AS site_currency FROM api_clients c JOIN sites s ON s.id = c.site_id", " ", $tail)
+     c.disabled, s.session_ttl, s.locale AS site_locale, s.currency AS site_currency, c.flows FROM api_clients c JOIN sites s ON s.id = c.site_id", " ", $tail)
     };
 }
 
@@ -128,6 +135,18 @@ impl Store {
             api_key,
         )
         .await
+    }
+
+    pub async fn set_client_flows(&self, api_key: &str, flows: &FlowSet) -> StoreResult<()> {
+        let done = sqlx::query("UPDATE api_clients SET flows = $1 WHERE api_key = $2")
+            .bind(flows.to_stored())
+            .bind(api_key)
+            .execute(&self.write)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("client {api_key}")));
+        }
+        Ok(())
     }
 
     /// Replaces a confidential client's secret; the old one stops working at once.

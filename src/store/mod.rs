@@ -11,12 +11,14 @@ mod sessions;
 mod shoppers;
 mod sites;
 mod tokens;
+mod web;
 
 pub use clients::{ClientRecord, NewClient};
 pub use sessions::{NewSession, SessionRecord};
 pub use shoppers::{NewShopper, ShopperRecord};
 pub use sites::SiteRecord;
 pub use tokens::{AccessTokenRecord, NewTokenPair, RefreshOutcome, RefreshTokenRecord};
+pub use web::{AuthorizationCodeRecord, CodeRedemption, NewAuthorizationCode, SiteBranding};
 
 use crate::config::DatabaseSettings;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};

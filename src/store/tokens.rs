@@ -91,7 +91,7 @@ async fn insert_pair(
 
 /// Deletes every token of a session (access, refresh, session tokens); returns the access
 /// token hashes deleted.
-async fn delete_session_tokens(
+pub(super) async fn delete_session_tokens(
     tx: &mut Transaction<'static, Any>,
     session_id: &str,
 ) -> StoreResult<Vec<SecretHash>> {

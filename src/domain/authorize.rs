@@ -1,0 +1,255 @@
+//! The rules of `GET /oauth20/authorize`, the per-key flows, the strict profile, PKCE and the
+//! JSONP callback check, as pure functions.
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// One way of obtaining a shopper token that an API key may be allowed to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// `grant_type=password` with a shopper's username and password.
+    Password,
+    /// `response_type=token` (implicit, the documented legacy flow).
+    Implicit,
+    /// `response_type=code` + `grant_type=authorization_code`.
+    Code,
+    /// `grant_type=client_credentials`.
+    ClientCredentials,
+}
+
+impl Flow {
+    pub const ALL: [Flow; 4] = [
+        Flow::Password,
+        Flow::Implicit,
+        Flow::Code,
+        Flow::ClientCredentials,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flow::Password => "password",
+            Flow::Implicit => "token",
+            Flow::Code => "code",
+            Flow::ClientCredentials => "client_credentials",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Flow::ALL.into_iter().find(|f| f.as_str() == raw)
+    }
+}
+
+/// The flows a key may use, stored as space-separated names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowSet(Vec<Flow>);
+
+impl FlowSet {
+    /// Everything: what keys created before per-key flows existed could do.
+    pub fn all() -> Self {
+        Self(Flow::ALL.to_vec())
+    }
+
+    /// Parses the stored or CLI form (spaces or commas); unknown names are refused.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let mut flows = Vec::new();
+        for name in raw.split([' ', ',']).filter(|s| !s.is_empty()) {
+            let flow = Flow::parse(name).ok_or_else(|| {
+                format!("unknown flow {name:?} (use password, token, code, client_credentials)")
+            })?;
+            if !flows.contains(&flow) {
+                flows.push(flow);
+            }
+        }
+        Ok(Self(flows))
+    }
+
+    /// A stored value that no longer parses allows nothing (fail closed).
+    pub fn from_stored(raw: &str) -> Self {
+        Self::parse(raw).unwrap_or(Self(Vec::new()))
+    }
+
+    pub fn contains(&self, flow: Flow) -> bool {
+        self.0.contains(&flow)
+    }
+
+    pub fn to_stored(&self) -> String {
+        self.0
+            .iter()
+            .map(|f| f.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// Server-wide policy on top of the per-key flows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Profile {
+    /// What existing Global Commerce integrations use: every flow a key allows.
+    #[default]
+    Compatible,
+    /// OAuth 2.1 / RFC 9700: no password grant with shopper credentials and no implicit flow,
+    /// whatever a key allows. Guest tokens, codes and client credentials stay available.
+    Strict,
+}
+
+impl Profile {
+    pub fn permits(self, flow: Flow) -> bool {
+        match self {
+            Profile::Compatible => true,
+            Profile::Strict => !matches!(flow, Flow::Password | Flow::Implicit),
+        }
+    }
+}
+
+/// Why a flow is refused for a key, if it is.
+pub fn flow_refusal(profile: Profile, allowed: &FlowSet, flow: Flow) -> Option<String> {
+    if !profile.permits(flow) {
+        return Some(format!(
+            "the {} flow is disabled on this server (strict profile)",
+            flow.as_str()
+        ));
+    }
+    if !allowed.contains(flow) {
+        return Some(format!(
+            "this API key may not use the {} flow",
+            flow.as_str()
+        ));
+    }
+    None
+}
+
+/// `response_type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseType {
+    Token,
+    Code,
+}
+
+impl ResponseType {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "token" => Some(Self::Token),
+            "code" => Some(Self::Code),
+            _ => None,
+        }
+    }
+
+    pub fn flow(self) -> Flow {
+        match self {
+            Self::Token => Flow::Implicit,
+            Self::Code => Flow::Code,
+        }
+    }
+}
+
+/// A PKCE S256 challenge: base64url (no padding) of a SHA-256, so exactly 43 characters.
+pub fn valid_code_challenge(raw: &str) -> bool {
+    raw.len() == 43
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// RFC 7636 §4.1: 43-128 characters of `[A-Z a-z 0-9 - . _ ~]`.
+pub fn valid_code_verifier(raw: &str) -> bool {
+    (43..=128).contains(&raw.len())
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+/// The S256 challenge of a verifier.
+pub fn s256_challenge(verifier: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// Whether a verifier matches a stored challenge (constant-time compare).
+pub fn pkce_matches(verifier: &str, challenge: &str) -> bool {
+    valid_code_verifier(verifier)
+        && bool::from(
+            s256_challenge(verifier)
+                .as_bytes()
+                .ct_eq(challenge.as_bytes()),
+        )
+}
+
+/// A JSONP callback name: a JavaScript identifier or a dotted path of them (what jQuery and
+/// friends generate). Anything else could smuggle script into the response, so it is refused.
+pub fn valid_jsonp_callback(raw: &str) -> bool {
+    let ident = |s: &str| {
+        let mut bytes = s.bytes();
+        matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_' || b == b'$')
+            && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$')
+    };
+    !raw.is_empty() && raw.len() <= 128 && raw.split('.').all(ident)
+}
+
+/// A site's brand colour as CSS: `#rrggbb` only, since it is written into a style sheet.
+pub fn valid_brand_color(raw: &str) -> bool {
+    raw.len() == 7 && raw.starts_with('#') && raw[1..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flow_sets_round_trip_and_refuse_unknown_names() {
+        let set = FlowSet::parse("code, client_credentials code").unwrap();
+        assert_eq!(set.to_stored(), "code client_credentials");
+        assert!(!set.contains(Flow::Password));
+        assert!(FlowSet::parse("implicit").is_err());
+        assert_eq!(FlowSet::from_stored("bogus"), FlowSet(Vec::new()));
+    }
+
+    #[test]
+    fn strict_profile_refuses_password_and_implicit_only() {
+        let all = FlowSet::all();
+        assert!(flow_refusal(Profile::Strict, &all, Flow::Password).is_some());
+        assert!(flow_refusal(Profile::Strict, &all, Flow::Implicit).is_some());
+        assert!(flow_refusal(Profile::Strict, &all, Flow::Code).is_none());
+        assert!(flow_refusal(Profile::Compatible, &all, Flow::Implicit).is_none());
+        let code_only = FlowSet::parse("code").unwrap();
+        assert!(flow_refusal(Profile::Compatible, &code_only, Flow::Implicit).is_some());
+    }
+
+    #[test]
+    fn pkce_s256_rfc7636_appendix_b() {
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        assert_eq!(s256_challenge(verifier), challenge);
+        assert!(pkce_matches(verifier, challenge));
+        assert!(!pkce_matches(&verifier.replace('d', "e"), challenge));
+        assert!(valid_code_challenge(challenge));
+        assert!(!valid_code_challenge("short"));
+    }
+
+    #[test]
+    fn jsonp_callbacks() {
+        for ok in ["cb", "jQuery3310_1700000000", "a.b.c", "$", "_x1"] {
+            assert!(valid_jsonp_callback(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "alert(1)",
+            "a..b",
+            "1a",
+            "a;b",
+            "a[0]",
+            "x</script>",
+            ".a",
+            "a b",
+        ] {
+            assert!(!valid_jsonp_callback(bad), "{bad}");
+        }
+        assert!(!valid_jsonp_callback(&"a".repeat(129)));
+    }
+
+    #[test]
+    fn brand_colours() {
+        assert!(valid_brand_color("#1f4fbf"));
+        assert!(!valid_brand_color("red"));
+        assert!(!valid_brand_color("#1f4fbf;}"));
+    }
+}

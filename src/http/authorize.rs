@@ -1,0 +1,567 @@
+//! `GET /oauth20/authorize` and the hosted sign-in page (`GET`/`POST /oauth20/sign-in`).
+//!
+//! The authorization request travels with the browser: `/authorize` checks it and redirects
+//! to the sign-in page with the same parameters, which renders them as hidden fields; the
+//! post is checked again from scratch. Nothing is stored until a shopper has signed in.
+//! An unknown key or an unregistered redirect URI gets an error page here, never a redirect
+//! (RFC 6749 §4.1.2.1); every later failure goes back to the redirect URI.
+
+use super::browser::{self, CSRF_COOKIE, SESSION_COOKIE};
+use super::error::{OAuthError, internal};
+use super::params::Params;
+use crate::auth::{AccessLevel, VerifyError};
+use crate::domain::authorize::{ResponseType, flow_refusal, valid_code_challenge};
+use crate::domain::secret::random_hex;
+use crate::domain::time::now;
+use crate::domain::{ApiKey, SecretHash};
+use crate::oauth::authorize::{claim_session_for, issue_signed_in, mint_code};
+use crate::state::AppState;
+use crate::store::ClientRecord;
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{Html, IntoResponse, Response};
+use std::net::SocketAddr;
+
+/// The authorization request parameters carried from `/authorize` to the sign-in form.
+const CARRIED: [&str; 7] = [
+    "client_id",
+    "response_type",
+    "redirect_uri",
+    "state",
+    "dr_limited_token",
+    "code_challenge",
+    "code_challenge_method",
+];
+
+/// A checked authorization request.
+struct AuthorizeRequest {
+    client: ClientRecord,
+    response_type: ResponseType,
+    redirect_uri: String,
+    state: Option<String>,
+    /// The session of `dr_limited_token`, which the signing-in shopper takes over.
+    limited_session: Option<String>,
+    code_challenge: Option<String>,
+}
+
+/// Where a failure is reported.
+enum Failure {
+    /// On our own error page: the redirect URI cannot be trusted.
+    Page(StatusCode, String),
+    /// Back to the client's redirect URI.
+    Redirect(Redirect),
+}
+
+struct Redirect {
+    uri: String,
+    in_fragment: bool,
+    params: Vec<(&'static str, String)>,
+}
+
+impl Redirect {
+    fn error(
+        uri: &str,
+        in_fragment: bool,
+        code: &'static str,
+        description: impl Into<String>,
+        state: Option<&str>,
+        iss: Option<&str>,
+    ) -> Self {
+        let mut params = vec![
+            ("error", code.to_owned()),
+            ("error_description", description.into()),
+        ];
+        if let Some(s) = state {
+            params.push(("state", s.to_owned()));
+        }
+        if let Some(iss) = iss {
+            params.push(("iss", iss.to_owned()));
+        }
+        Self {
+            uri: uri.to_owned(),
+            in_fragment,
+            params,
+        }
+    }
+
+    fn location(&self) -> String {
+        let mut encoded = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &self.params {
+            encoded.append_pair(k, v);
+        }
+        let encoded = encoded.finish();
+        let separator = if self.in_fragment {
+            '#'
+        } else if self.uri.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
+        format!("{}{separator}{encoded}", self.uri)
+    }
+
+    fn into_response(self) -> Response {
+        let mut r = StatusCode::FOUND.into_response();
+        let location = HeaderValue::from_str(&self.location())
+            .unwrap_or_else(|_| HeaderValue::from_static("/"));
+        r.headers_mut().insert(header::LOCATION, location);
+        r.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        r.headers_mut().insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
+        r
+    }
+}
+
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+struct SignInPage<'a> {
+    site_title: &'a str,
+    brand_color: &'a str,
+    style_nonce: &'a str,
+    error: Option<&'a str>,
+    hidden: Vec<(&'static str, String)>,
+    csrf_token: &'a str,
+    username: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "oauth_error.html")]
+struct ErrorPage<'a> {
+    site_title: &'a str,
+    brand_color: &'a str,
+    style_nonce: &'a str,
+    message: &'a str,
+}
+
+const DEFAULT_TITLE: &str = "Shopkeeper";
+const DEFAULT_COLOR: &str = "#1f4fbf";
+
+fn error_page(status: StatusCode, message: &str) -> Response {
+    let nonce = random_hex(16);
+    let page = ErrorPage {
+        site_title: DEFAULT_TITLE,
+        brand_color: DEFAULT_COLOR,
+        style_nonce: &nonce,
+        message,
+    };
+    match page.render() {
+        Ok(html) => browser::secure_html((status, Html(html)).into_response(), &nonce),
+        Err(e) => internal(e).into_response(),
+    }
+}
+
+fn failure_response(failure: Failure) -> Response {
+    match failure {
+        Failure::Page(status, message) => error_page(status, &message),
+        Failure::Redirect(r) => r.into_response(),
+    }
+}
+
+fn server_failure(e: impl std::fmt::Display) -> Failure {
+    tracing::error!(error = %e, "authorize failed");
+    Failure::Page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong on our side. Please try again.".into(),
+    )
+}
+
+/// Checks an authorization request (from `/authorize` or the sign-in form).
+async fn check(state: &AppState, params: &Params) -> Result<AuthorizeRequest, Failure> {
+    let page = |m: &str| Failure::Page(StatusCode::BAD_REQUEST, m.to_owned());
+    let key = params
+        .get("client_id")
+        .ok_or_else(|| page("The request names no API key (client_id)."))?;
+    let key = ApiKey::parse(key).ok_or_else(|| page("The API key (client_id) is not known."))?;
+    let client = state
+        .store
+        .client(key.as_str())
+        .await
+        .map_err(server_failure)?
+        .filter(|c| !c.is_disabled())
+        .ok_or_else(|| page("The API key (client_id) is not known."))?;
+    let redirect_uri = params
+        .get("redirect_uri")
+        .ok_or_else(|| page("The request names no redirect_uri."))?;
+    // Exact string match against the registered URIs (no prefix or normalisation).
+    let registered = state
+        .store
+        .redirect_uris(&client.api_key)
+        .await
+        .map_err(server_failure)?;
+    if !registered.iter().any(|r| r == redirect_uri) {
+        return Err(page("The redirect_uri is not registered for this API key."));
+    }
+    let client_state = params.get("state");
+    let response_type = params.get("response_type").and_then(ResponseType::parse);
+    let iss = state.web.public_url.as_str();
+    let Some(response_type) = response_type else {
+        return Err(Failure::Redirect(Redirect::error(
+            redirect_uri,
+            false,
+            "unsupported_response_type",
+            "response_type must be token or code",
+            client_state,
+            Some(iss),
+        )));
+    };
+    let in_fragment = response_type == ResponseType::Token;
+    let iss_param = (!in_fragment).then_some(iss);
+    let fail = |code: &'static str, description: &str| {
+        Failure::Redirect(Redirect::error(
+            redirect_uri,
+            in_fragment,
+            code,
+            description,
+            client_state,
+            iss_param,
+        ))
+    };
+    if let Some(reason) = flow_refusal(state.web.profile, &client.flows(), response_type.flow()) {
+        return Err(fail("unauthorized_client", &reason));
+    }
+    let code_challenge = match response_type {
+        ResponseType::Token => None,
+        ResponseType::Code => {
+            match (
+                params.get("code_challenge"),
+                params.get("code_challenge_method"),
+            ) {
+                (Some(c), Some("S256")) if valid_code_challenge(c) => Some(c.to_owned()),
+                (Some(_), Some("S256")) => {
+                    return Err(fail("invalid_request", "code_challenge is malformed"));
+                }
+                (Some(_), _) => {
+                    return Err(fail(
+                        "invalid_request",
+                        "code_challenge_method must be S256",
+                    ));
+                }
+                (None, Some(_)) => {
+                    return Err(fail("invalid_request", "code_challenge is missing"));
+                }
+                (None, None) if client.kind() == crate::domain::ClientKind::Public => {
+                    return Err(fail(
+                        "invalid_request",
+                        "PKCE (code_challenge with S256) is required for public keys",
+                    ));
+                }
+                (None, None) => None,
+            }
+        }
+    };
+    let limited_session = match params.get("dr_limited_token") {
+        None => None,
+        Some(token) => {
+            let invalid = || {
+                fail(
+                    "invalid_request",
+                    "dr_limited_token is not a valid limited access token of this site",
+                )
+            };
+            let principal = match state.verifier.verify(token).await {
+                Ok(p) => p,
+                Err(VerifyError::Invalid) => return Err(invalid()),
+                Err(VerifyError::Store(e)) => return Err(server_failure(e)),
+            };
+            if principal.level != AccessLevel::Limited || principal.site_id != client.site_id {
+                return Err(invalid());
+            }
+            Some(principal.session_id.clone())
+        }
+    };
+    Ok(AuthorizeRequest {
+        response_type,
+        redirect_uri: redirect_uri.to_owned(),
+        state: client_state.map(str::to_owned),
+        limited_session,
+        code_challenge,
+        client,
+    })
+}
+
+fn carried(params: &Params) -> Vec<(&'static str, String)> {
+    CARRIED
+        .iter()
+        .filter_map(|name| params.get(name).map(|v| (*name, v.to_owned())))
+        .collect()
+}
+
+/// `GET /oauth20/authorize`: checks the request and sends the browser to the sign-in page.
+pub async fn authorize(State(state): State<AppState>, uri: Uri) -> Response {
+    let params = match Params::from_query(uri.query()) {
+        Ok(p) => p,
+        Err(e) => return error_page(StatusCode::BAD_REQUEST, &e.0),
+    };
+    if let Err(failure) = check(&state, &params).await {
+        return failure_response(failure);
+    }
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in carried(&params) {
+        query.append_pair(k, &v);
+    }
+    let location = format!(
+        "{}/oauth20/sign-in?{}",
+        state.web.public_url,
+        query.finish()
+    );
+    Redirect {
+        uri: location,
+        in_fragment: false,
+        params: Vec::new(),
+    }
+    .into_response_plain()
+}
+
+impl Redirect {
+    /// A redirect to `uri` as it is (no parameters appended).
+    fn into_response_plain(self) -> Response {
+        let mut r = StatusCode::FOUND.into_response();
+        match HeaderValue::from_str(&self.uri) {
+            Ok(v) => {
+                r.headers_mut().insert(header::LOCATION, v);
+            }
+            Err(e) => return internal(e).into_response(),
+        }
+        r.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        r
+    }
+}
+
+/// Renders the form for a checked request, with a fresh CSRF nonce cookie.
+async fn render_form(
+    state: &AppState,
+    request: &AuthorizeRequest,
+    params: &Params,
+    status: StatusCode,
+    error: Option<&str>,
+    username: &str,
+) -> Response {
+    let branding = match state.store.site_branding(&request.client.site_id).await {
+        Ok(b) => b,
+        Err(e) => return OAuthError::from(e).into_response(),
+    };
+    let (title, color) = match &branding {
+        Some(b) => (
+            b.display_name.clone().unwrap_or_else(|| b.id.clone()),
+            if crate::domain::authorize::valid_brand_color(&b.brand_color) {
+                b.brand_color.clone()
+            } else {
+                DEFAULT_COLOR.to_owned()
+            },
+        ),
+        None => (DEFAULT_TITLE.to_owned(), DEFAULT_COLOR.to_owned()),
+    };
+    let nonce = random_hex(32);
+    let style_nonce = random_hex(16);
+    let csrf = browser::csrf_token(state, &nonce);
+    let page = SignInPage {
+        site_title: &title,
+        brand_color: &color,
+        style_nonce: &style_nonce,
+        error,
+        hidden: carried(params),
+        csrf_token: &csrf,
+        username,
+    };
+    let html = match page.render() {
+        Ok(html) => html,
+        Err(e) => return internal(e).into_response(),
+    };
+    let mut response = browser::secure_html((status, Html(html)).into_response(), &style_nonce);
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, browser::csrf_cookie(state, &nonce));
+    response
+}
+
+/// `GET /oauth20/sign-in`: the hosted sign-in page.
+pub async fn sign_in_page(State(state): State<AppState>, uri: Uri) -> Response {
+    let params = match Params::from_query(uri.query()) {
+        Ok(p) => p,
+        Err(e) => return error_page(StatusCode::BAD_REQUEST, &e.0),
+    };
+    match check(&state, &params).await {
+        Ok(request) => render_form(&state, &request, &params, StatusCode::OK, None, "").await,
+        Err(failure) => failure_response(failure),
+    }
+}
+
+/// The one message for every failed sign-in: it must not tell an unknown username from a
+/// wrong password.
+const BAD_CREDENTIALS: &str = "The username or password is incorrect.";
+
+/// `POST /oauth20/sign-in`: checks the form, the shopper's password, then answers the client.
+pub async fn sign_in_submit(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let params = match Params::parse(None, content_type, &body) {
+        Ok(p) => p,
+        Err(e) => return error_page(StatusCode::BAD_REQUEST, &e.0),
+    };
+    let request = match check(&state, &params).await {
+        Ok(r) => r,
+        Err(failure) => return failure_response(failure),
+    };
+    let username = params.get("username").unwrap_or("").trim();
+    let nonce = browser::cookie(&headers, CSRF_COOKIE);
+    if !browser::csrf_ok(&state, nonce.as_deref(), params.get("csrf_token")) {
+        return render_form(
+            &state,
+            &request,
+            &params,
+            StatusCode::FORBIDDEN,
+            Some("This form has expired. Please sign in again."),
+            username,
+        )
+        .await;
+    }
+    let password = params.get("password").unwrap_or("");
+    if username.is_empty() || password.is_empty() || username.len() > 1024 || password.len() > 1024
+    {
+        return render_form(
+            &state,
+            &request,
+            &params,
+            StatusCode::UNAUTHORIZED,
+            Some("Enter your username and your password."),
+            username,
+        )
+        .await;
+    }
+    let client = &request.client;
+    let shopper = match state
+        .store
+        .shopper_by_username(&client.site_id, username)
+        .await
+    {
+        Ok(s) => s,
+        Err(e) => return failure_response(server_failure(e)),
+    };
+    let stored = shopper.as_ref().and_then(|s| s.password_hash.clone());
+    // Verified off the async workers, against a dummy hash for unknown users (equal timing).
+    let verified = match state.hasher.verify(password.to_owned(), stored).await {
+        Ok(v) => v,
+        Err(e) => return failure_response(server_failure(e)),
+    };
+    let shopper = match shopper {
+        Some(s) if verified => s,
+        _ => {
+            return render_form(
+                &state,
+                &request,
+                &params,
+                StatusCode::UNAUTHORIZED,
+                Some(BAD_CREDENTIALS),
+                username,
+            )
+            .await;
+        }
+    };
+    match complete(&state, &request, shopper.id, &headers, peer).await {
+        Ok(r) => r,
+        Err(failure) => failure_response(failure),
+    }
+}
+
+/// After a successful sign-in: take over the session, point the browser at it, and send the
+/// token (implicit) or a code back to the client.
+async fn complete(
+    state: &AppState,
+    request: &AuthorizeRequest,
+    shopper_id: i64,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+) -> Result<Response, Failure> {
+    let client = &request.client;
+    let at = now();
+    let handle = browser::cookie(headers, SESSION_COOKIE);
+    let mut candidates: Vec<String> = request.limited_session.iter().cloned().collect();
+    if let Some(h) = &handle {
+        let from_cookie = state
+            .store
+            .browser_session(&SecretHash::of(h), &client.site_id)
+            .await
+            .map_err(server_failure)?;
+        if let Some(s) = from_cookie.filter(|s| s.is_live(at)) {
+            candidates.push(s.id);
+        }
+    }
+    let session_id = claim_session_for(
+        state,
+        client,
+        shopper_id,
+        &candidates,
+        Some(peer.ip().to_string()),
+    )
+    .await
+    .map_err(server_failure)?;
+    // The browser continues in the signed-in session.
+    let (handle, set_cookie) = match handle {
+        Some(h) => (h, false),
+        None => (browser::new_handle().0, true),
+    };
+    state
+        .store
+        .link_browser_session(&SecretHash::of(&handle), &client.site_id, &session_id, at)
+        .await
+        .map_err(server_failure)?;
+
+    let mut params: Vec<(&'static str, String)> = Vec::new();
+    let in_fragment = match request.response_type {
+        ResponseType::Token => {
+            let token = issue_signed_in(state, client, session_id, shopper_id)
+                .await
+                .map_err(server_failure)?;
+            // The refresh token stays out of the fragment: an implicit client is a browser.
+            params.push(("access_token", token.access_token));
+            params.push(("token_type", "bearer".to_owned()));
+            params.push(("expires_in", token.expires_in.to_string()));
+            true
+        }
+        ResponseType::Code => {
+            let code = mint_code(
+                state,
+                client,
+                &request.redirect_uri,
+                request.code_challenge.as_deref(),
+                &session_id,
+                shopper_id,
+            )
+            .await
+            .map_err(server_failure)?;
+            params.push(("code", code));
+            false
+        }
+    };
+    if let Some(s) = &request.state {
+        params.push(("state", s.clone()));
+    }
+    if !in_fragment {
+        params.push(("iss", state.web.public_url.clone()));
+    }
+    let mut response = Redirect {
+        uri: request.redirect_uri.clone(),
+        in_fragment,
+        params,
+    }
+    .into_response();
+    if set_cookie {
+        response.headers_mut().insert(
+            header::SET_COOKIE,
+            browser::session_cookie(state, &handle, state.tokens.refresh_ttl_seconds),
+        );
+    }
+    Ok(response)
+}

@@ -1,0 +1,810 @@
+//! `GET /oauth20/authorize`, the hosted sign-in page and `grant_type=authorization_code`,
+//! driven over HTTP the way a browser would (cookies kept, redirects inspected).
+
+use crate::helpers::*;
+use base64::Engine as _;
+use reqwest::{Client, Response};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+
+const REDIRECT: &str = "https://shop.example.com/callback";
+const VERIFIER: &str = "a-long-random-verifier-of-at-least-43-chars-0123456789";
+
+fn challenge(verifier: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+fn browser() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn location(r: &Response) -> String {
+    assert_eq!(r.status(), 302, "expected a redirect");
+    r.headers()["location"].to_str().unwrap().to_owned()
+}
+
+/// Splits `uri?query` or `uri#fragment` into the base and its decoded parameters.
+fn split(location: &str, sep: char) -> (String, HashMap<String, String>) {
+    let (base, rest) = location
+        .split_once(sep)
+        .unwrap_or_else(|| panic!("no {sep} in {location}"));
+    (
+        base.to_owned(),
+        form_urlencoded::parse(rest.as_bytes())
+            .into_owned()
+            .collect(),
+    )
+}
+
+async fn authorize(app: &TestApp, http: &Client, query: &[(&str, &str)]) -> Response {
+    http.get(app.url("/oauth20/authorize"))
+        .query(query)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn code_request<'a>(key: &'a str, challenge: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("client_id", key),
+        ("response_type", "code"),
+        ("redirect_uri", REDIRECT),
+        ("state", "xyz"),
+        ("code_challenge", challenge),
+        ("code_challenge_method", "S256"),
+    ]
+}
+
+/// Follows `/authorize` to the sign-in page, then posts the form; returns the post's answer.
+async fn sign_in(
+    app: &TestApp,
+    http: &Client,
+    query: &[(&str, &str)],
+    username: &str,
+    password: &str,
+) -> Response {
+    let to_page = location(&authorize(app, http, query).await);
+    assert!(
+        to_page.starts_with(&app.url("/oauth20/sign-in?")),
+        "{to_page}"
+    );
+    let page = http.get(&to_page).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    let csrf = html
+        .split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the form has a CSRF token")
+        .to_owned();
+    let mut form: Vec<(&str, &str)> = query.to_vec();
+    form.push(("username", username));
+    form.push(("password", password));
+    form.push(("csrf_token", &csrf));
+    http.post(app.url("/oauth20/sign-in"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn session_of(app: &TestApp, access: &str) -> Value {
+    ok_json(app.access_tokens(access).await).await
+}
+
+async fn redeem(app: &TestApp, code: &str, verifier: &str) -> Response {
+    app.public_token(&[
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", verifier),
+    ])
+    .await
+}
+
+#[tokio::test]
+async fn implicit_flow_returns_a_full_token_in_the_fragment() {
+    let app = spawn_app().await;
+    let http = browser();
+    let r = sign_in(
+        &app,
+        &http,
+        &[
+            ("client_id", &app.public_key),
+            ("response_type", "token"),
+            ("redirect_uri", REDIRECT),
+            ("state", "s1"),
+        ],
+        SHOPPER_USERNAME,
+        SHOPPER_PASSWORD,
+    )
+    .await;
+    let (base, fragment) = split(&location(&r), '#');
+    assert_eq!(base, REDIRECT);
+    assert_eq!(fragment["token_type"], "bearer");
+    assert_eq!(fragment["state"], "s1");
+    assert_eq!(fragment["expires_in"], SITE_TTL.to_string());
+    assert!(!fragment.contains_key("refresh_token"));
+    let info = session_of(&app, &fragment["access_token"]).await;
+    assert_eq!(info["authenticated"], "true");
+    assert_eq!(info["userId"], app.shopper_id.to_string());
+}
+
+#[tokio::test]
+async fn code_flow_with_pkce_and_rfc9207_iss() {
+    let app = spawn_app().await;
+    let http = browser();
+    let ch = challenge(VERIFIER);
+    let r = sign_in(
+        &app,
+        &http,
+        &code_request(&app.public_key, &ch),
+        SHOPPER_USERNAME,
+        SHOPPER_PASSWORD,
+    )
+    .await;
+    let (base, query) = split(&location(&r), '?');
+    assert_eq!(base, REDIRECT);
+    assert_eq!(query["state"], "xyz");
+    assert_eq!(query["iss"], app.address, "iss is the public URL");
+    let pair = TokenPair::from(ok_json(redeem(&app, &query["code"], VERIFIER).await).await);
+    assert_eq!(
+        session_of(&app, &pair.access).await["authenticated"],
+        "true"
+    );
+    // The refresh token works like any other.
+    ok_json(app.refresh(&pair.refresh).await).await;
+}
+
+#[tokio::test]
+async fn replayed_code_is_refused_and_revokes_the_tokens_it_produced() {
+    let app = spawn_app().await;
+    let ch = challenge(VERIFIER);
+    let r = sign_in(
+        &app,
+        &browser(),
+        &code_request(&app.public_key, &ch),
+        SHOPPER_USERNAME,
+        SHOPPER_PASSWORD,
+    )
+    .await;
+    let code = split(&location(&r), '?').1["code"].clone();
+    let pair = TokenPair::from(ok_json(redeem(&app, &code, VERIFIER).await).await);
+    assert_eq!(app.access_tokens(&pair.access).await.status(), 200);
+    assert_oauth_error(redeem(&app, &code, VERIFIER).await, 400, "invalid_grant").await;
+    assert_eq!(app.access_tokens(&pair.access).await.status(), 401);
+    assert_oauth_error(app.refresh(&pair.refresh).await, 400, "invalid_grant").await;
+}
+
+#[tokio::test]
+async fn verifier_mismatch_and_wrong_redirect_are_invalid_grant() {
+    let app = spawn_app().await;
+    let ch = challenge(VERIFIER);
+    let wrong = "another-verifier-that-is-long-enough-to-be-valid-xxxxxx";
+    let r = sign_in(
+        &app,
+        &browser(),
+        &code_request(&app.public_key, &ch),
+        SHOPPER_USERNAME,
+        SHOPPER_PASSWORD,
+    )
+    .await;
+    let code = split(&location(&r), '?').1["code"].clone();
+    assert_oauth_error(redeem(&app, &code, wrong).await, 400, "invalid_grant").await;
+    // A code presented wrongly is spent.
+    assert_oauth_error(redeem(&app, &code, VERIFIER).await, 400, "invalid_grant").await;
+
+    let r = sign_in(
+        &app,
+        &browser(),
+        &code_request(&app.public_key, &ch),
+        SHOPPER_USERNAME,
+        SHOPPER_PASSWORD,
+    )
+    .await;
+    let code = split(&location(&r), '?').1["code"].clone();
+    let other_redirect = app
+        .public_token(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "https://shop.example.com/callback/"),
+            ("code_verifier", VERIFIER),
+        ])
+        .await;
+    assert_oauth_error(other_redirect, 400, "invalid_grant").await;
+    // Missing verifier.
+    let r = sign_in(
+        &app,
+        &browser(),
+        &code_request(&app.public_key, &ch),
+        SHOPPER_USERNAME,
+        SHOPPER_PASSWORD,
+    )
+    .await;
+    let code = split(&location(&r), '?').1["code"].clone();
+    let no_verifier = app
+        .public_token(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+        ])
+        .await;
+    assert_oauth_error(no_verifier, 400, "invalid_grant").await;
+}
+
+#[tokio::test]
+async fn expired_code_is_refused() {
+    let app = spawn_app_with(|s| s.web.code_ttl_seconds = 1).await;
+    let ch = challenge(VERIFIER);
+    let r = sign_in(
+        &app,
+        &browser(),
+        &code_request(&app.public_key, &ch),
+        SHOPPER_USERNAME,
+        SHOPPER_PASSWORD,
+    )
+    .await;
+    let code = split(&location(&r), '?').1["code"].clone();
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_oauth_error(redeem(&app, &code, VERIFIER).await, 400, "invalid_grant").await;
+}
+
+#[tokio::test]
+async fn dr_limited_token_carries_the_session_and_stops_working() {
+    let app = spawn_app().await;
+    let guest = app.anonymous_pair().await;
+    let before = session_of(&app, &guest.access).await;
+    let r = sign_in(
+        &app,
+        &browser(),
+        &[
+            ("client_id", &app.public_key),
+            ("response_type", "token"),
+            ("redirect_uri", REDIRECT),
+            ("dr_limited_token", &guest.access),
+        ],
+        SHOPPER_USERNAME,
+        SHOPPER_PASSWORD,
+    )
+    .await;
+    let fragment = split(&location(&r), '#').1;
+    let after = session_of(&app, &fragment["access_token"]).await;
+    assert_eq!(after["sessionId"], before["sessionId"]);
+    assert_eq!(after["cartId"], before["cartId"], "the cart comes along");
+    assert_eq!(after["authenticated"], "true");
+    assert_eq!(app.access_tokens(&guest.access).await.status(), 401);
+    assert_oauth_error(app.refresh(&guest.refresh).await, 400, "invalid_grant").await;
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_user_get_the_same_message_on_the_page() {
+    let app = spawn_app().await;
+    let query = [
+        ("client_id", app.public_key.as_str()),
+        ("response_type", "token"),
+        ("redirect_uri", REDIRECT),
+    ];
+    let wrong = sign_in(&app, &browser(), &query, SHOPPER_USERNAME, "wrong password").await;
+    let unknown = sign_in(
+        &app,
+        &browser(),
+        &query,
+        "nobody@example.com",
+        "wrong password",
+    )
+    .await;
+    assert_eq!(wrong.status(), 401);
+    assert_eq!(unknown.status(), 401);
+    let a = wrong.text().await.unwrap();
+    let b = unknown.text().await.unwrap();
+    let message = "The username or password is incorrect.";
+    assert!(a.contains(message) && b.contains(message));
+}
+
+#[tokio::test]
+async fn the_form_needs_its_csrf_token() {
+    let app = spawn_app().await;
+    let http = browser();
+    let query = [
+        ("client_id", app.public_key.as_str()),
+        ("response_type", "token"),
+        ("redirect_uri", REDIRECT),
+    ];
+    http.get(app.url("/oauth20/sign-in"))
+        .query(&query)
+        .send()
+        .await
+        .unwrap();
+    let mut form = query.to_vec();
+    form.extend([
+        ("username", SHOPPER_USERNAME),
+        ("password", SHOPPER_PASSWORD),
+        ("csrf_token", "00"),
+    ]);
+    let r = http
+        .post(app.url("/oauth20/sign-in"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(r.headers().get("location").is_none());
+}
+
+#[tokio::test]
+async fn sign_in_page_has_security_headers_and_labelled_fields() {
+    let app = spawn_app().await;
+    let r = app
+        .http
+        .get(app.url("/oauth20/sign-in"))
+        .query(&[
+            ("client_id", app.public_key.as_str()),
+            ("response_type", "token"),
+            ("redirect_uri", REDIRECT),
+            ("state", "<script>alert(1)</script>"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    assert_eq!(r.headers()["referrer-policy"], "no-referrer");
+    assert_eq!(r.headers()["x-frame-options"], "DENY");
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let html = r.text().await.unwrap();
+    assert!(html.contains("<label for=\"username\">"));
+    assert!(html.contains("<label for=\"password\">"));
+    assert!(
+        !html.contains("<script>alert(1)</script>"),
+        "state is escaped"
+    );
+    assert!(html.contains(SITE), "site title");
+}
+
+#[tokio::test]
+async fn site_branding_shows_on_the_page() {
+    let app = spawn_app().await;
+    app.state
+        .store
+        .set_site_branding(SITE, Some("Acme Outfitters"), "#aa3300")
+        .await
+        .unwrap();
+    let html = app
+        .http
+        .get(app.url("/oauth20/sign-in"))
+        .query(&[
+            ("client_id", app.public_key.as_str()),
+            ("response_type", "token"),
+            ("redirect_uri", REDIRECT),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Acme Outfitters"));
+    assert!(html.contains("#aa3300"));
+}
+
+// ---- error paths of /oauth20/authorize ----
+
+async fn assert_error_page(r: Response, status: u16) {
+    assert_eq!(r.status(), status);
+    assert!(r.headers().get("location").is_none(), "never a redirect");
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+}
+
+#[tokio::test]
+async fn unknown_key_or_unregistered_redirect_gets_our_error_page() {
+    let app = spawn_app().await;
+    let http = browser();
+    let unknown = authorize(
+        &app,
+        &http,
+        &[
+            ("client_id", "nosuchkey"),
+            ("response_type", "token"),
+            ("redirect_uri", REDIRECT),
+        ],
+    )
+    .await;
+    assert_error_page(unknown, 400).await;
+    for bad in [
+        "https://evil.example.com/callback",
+        "https://shop.example.com/callback/",
+        "https://shop.example.com/callback?x=1",
+        "HTTPS://shop.example.com/callback",
+    ] {
+        let r = authorize(
+            &app,
+            &http,
+            &[
+                ("client_id", &app.public_key),
+                ("response_type", "token"),
+                ("redirect_uri", bad),
+            ],
+        )
+        .await;
+        assert_error_page(r, 400).await;
+    }
+    let missing = authorize(
+        &app,
+        &http,
+        &[("client_id", &app.public_key), ("response_type", "token")],
+    )
+    .await;
+    assert_error_page(missing, 400).await;
+}
+
+async fn redirected_error(r: Response, sep: char) -> HashMap<String, String> {
+    let (base, params) = split(&location(&r), sep);
+    assert_eq!(base, REDIRECT);
+    params
+}
+
+#[tokio::test]
+async fn unsupported_response_type_goes_back_to_the_client() {
+    let app = spawn_app().await;
+    let r = authorize(
+        &app,
+        &browser(),
+        &[
+            ("client_id", &app.public_key),
+            ("response_type", "id_token"),
+            ("redirect_uri", REDIRECT),
+            ("state", "s"),
+        ],
+    )
+    .await;
+    let p = redirected_error(r, '?').await;
+    assert_eq!(p["error"], "unsupported_response_type");
+    assert_eq!(p["state"], "s");
+}
+
+#[tokio::test]
+async fn code_requests_need_s256_pkce_for_public_keys() {
+    let app = spawn_app().await;
+    let http = browser();
+    let base = [
+        ("client_id", app.public_key.as_str()),
+        ("response_type", "code"),
+        ("redirect_uri", REDIRECT),
+    ];
+    let p = redirected_error(authorize(&app, &http, &base).await, '?').await;
+    assert_eq!(p["error"], "invalid_request");
+    let mut plain = base.to_vec();
+    plain.extend([
+        ("code_challenge", VERIFIER),
+        ("code_challenge_method", "plain"),
+    ]);
+    let p = redirected_error(authorize(&app, &http, &plain).await, '?').await;
+    assert_eq!(p["error"], "invalid_request");
+    assert_eq!(p["iss"], app.address);
+}
+
+#[tokio::test]
+async fn invalid_dr_limited_token_goes_back_in_the_fragment() {
+    let app = spawn_app().await;
+    let full = app.shopper_pair().await;
+    for token in ["not-a-token", full.access.as_str()] {
+        let r = authorize(
+            &app,
+            &browser(),
+            &[
+                ("client_id", &app.public_key),
+                ("response_type", "token"),
+                ("redirect_uri", REDIRECT),
+                ("dr_limited_token", token),
+            ],
+        )
+        .await;
+        let p = redirected_error(r, '#').await;
+        assert_eq!(p["error"], "invalid_request");
+    }
+}
+
+#[tokio::test]
+async fn per_key_flows_are_enforced() {
+    let app = spawn_app().await;
+    let flows = shopkeeper::domain::authorize::FlowSet::parse("code").unwrap();
+    app.state
+        .store
+        .set_client_flows(&app.public_key, &flows)
+        .await
+        .unwrap();
+    let r = authorize(
+        &app,
+        &browser(),
+        &[
+            ("client_id", &app.public_key),
+            ("response_type", "token"),
+            ("redirect_uri", REDIRECT),
+        ],
+    )
+    .await;
+    assert_eq!(
+        redirected_error(r, '#').await["error"],
+        "unauthorized_client"
+    );
+    let r = app
+        .public_token(&[
+            ("grant_type", "password"),
+            ("username", SHOPPER_USERNAME),
+            ("password", SHOPPER_PASSWORD),
+        ])
+        .await;
+    assert_oauth_error(r, 400, "unauthorized_client").await;
+    // Guest tokens stay available.
+    app.anonymous_pair().await;
+}
+
+#[tokio::test]
+async fn strict_profile_refuses_implicit_and_password_but_not_code_or_guests() {
+    let app = spawn_app_with(|s| {
+        s.web.profile = shopkeeper::domain::authorize::Profile::Strict;
+    })
+    .await;
+    let r = authorize(
+        &app,
+        &browser(),
+        &[
+            ("client_id", &app.public_key),
+            ("response_type", "token"),
+            ("redirect_uri", REDIRECT),
+        ],
+    )
+    .await;
+    assert_eq!(
+        redirected_error(r, '#').await["error"],
+        "unauthorized_client"
+    );
+    let r = app
+        .public_token(&[
+            ("grant_type", "password"),
+            ("username", SHOPPER_USERNAME),
+            ("password", SHOPPER_PASSWORD),
+        ])
+        .await;
+    assert_oauth_error(r, 400, "unauthorized_client").await;
+    app.anonymous_pair().await;
+    let ch = challenge(VERIFIER);
+    let r = sign_in(
+        &app,
+        &browser(),
+        &code_request(&app.public_key, &ch),
+        SHOPPER_USERNAME,
+        SHOPPER_PASSWORD,
+    )
+    .await;
+    let code = split(&location(&r), '?').1["code"].clone();
+    ok_json(redeem(&app, &code, VERIFIER).await).await;
+}
+
+#[tokio::test]
+async fn browser_session_from_session_token_continues_signed_in() {
+    let app = spawn_app().await;
+    let http = browser();
+    let st = ok_json(
+        http.get(app.url(&format!("/store/{SITE}/SessionToken")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await["session_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let guest = TokenPair::from(
+        ok_json(
+            app.public_token(&[("grant_type", "password"), ("dr_session_token", &st)])
+                .await,
+        )
+        .await,
+    );
+    let before = session_of(&app, &guest.access).await;
+    let r = sign_in(
+        &app,
+        &http,
+        &[
+            ("client_id", &app.public_key),
+            ("response_type", "token"),
+            ("redirect_uri", REDIRECT),
+        ],
+        SHOPPER_USERNAME,
+        SHOPPER_PASSWORD,
+    )
+    .await;
+    let fragment = split(&location(&r), '#').1;
+    let after = session_of(&app, &fragment["access_token"]).await;
+    assert_eq!(
+        after["sessionId"], before["sessionId"],
+        "the cookie's session was signed in"
+    );
+    // The old session token stopped working; a new one from the cookie gives a full token.
+    assert_oauth_error(
+        app.public_token(&[("grant_type", "password"), ("dr_session_token", &st)])
+            .await,
+        400,
+        "invalid_grant",
+    )
+    .await;
+    let st2 = ok_json(
+        http.get(app.url(&format!("/store/{SITE}/SessionToken")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await["session_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let joined = TokenPair::from(
+        ok_json(
+            app.public_token(&[("grant_type", "password"), ("dr_session_token", &st2)])
+                .await,
+        )
+        .await,
+    );
+    let info = session_of(&app, &joined.access).await;
+    assert_eq!(info["sessionId"], before["sessionId"]);
+    assert_eq!(info["authenticated"], "true");
+}
+
+#[tokio::test]
+async fn confidential_keys_may_skip_pkce_but_must_prove_their_secret() {
+    let app = spawn_app().await;
+    let client = shopkeeper::provision::create_client(
+        &app.state.store,
+        SITE,
+        shopkeeper::domain::ClientKind::Confidential,
+        &[REDIRECT.to_owned()],
+    )
+    .await
+    .unwrap();
+    let query = [
+        ("client_id", client.api_key.as_str()),
+        ("response_type", "code"),
+        ("redirect_uri", REDIRECT),
+    ];
+    let r = sign_in(&app, &browser(), &query, SHOPPER_USERNAME, SHOPPER_PASSWORD).await;
+    let code = split(&location(&r), '?').1["code"].clone();
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+    ];
+    let without_secret = app
+        .http
+        .post(app.url("/oauth20/token"))
+        .basic_auth(&client.api_key, None::<&str>)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_oauth_error(without_secret, 401, "invalid_client").await;
+    let with_secret = app
+        .http
+        .post(app.url("/oauth20/token"))
+        .basic_auth(&client.api_key, client.secret.as_deref())
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let pair = TokenPair::from(ok_json(with_secret).await);
+    assert_eq!(
+        session_of(&app, &pair.access).await["authenticated"],
+        "true"
+    );
+}
+
+#[tokio::test]
+async fn a_code_is_bound_to_the_key_it_was_issued_to() {
+    let app = spawn_app().await;
+    let other = shopkeeper::provision::create_client(
+        &app.state.store,
+        SITE,
+        shopkeeper::domain::ClientKind::Public,
+        &[REDIRECT.to_owned()],
+    )
+    .await
+    .unwrap();
+    let ch = challenge(VERIFIER);
+    let r = sign_in(
+        &app,
+        &browser(),
+        &code_request(&app.public_key, &ch),
+        SHOPPER_USERNAME,
+        SHOPPER_PASSWORD,
+    )
+    .await;
+    let code = split(&location(&r), '?').1["code"].clone();
+    let r = app
+        .http
+        .post(app.url("/oauth20/token"))
+        .basic_auth(&other.api_key, None::<&str>)
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_oauth_error(r, 400, "invalid_grant").await;
+}
+
+/// Session tokens, the cookie handle and codes are stored only as hashes.
+#[tokio::test]
+async fn browser_flow_secrets_are_not_stored_in_clear() {
+    let app = spawn_app().await;
+    let http = browser();
+    let first = http
+        .get(app.url(&format!("/store/{SITE}/SessionToken")))
+        .send()
+        .await
+        .unwrap();
+    let cookie = first.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let handle = cookie
+        .strip_prefix("shopkeeper_session=")
+        .and_then(|c| c.split(';').next())
+        .unwrap()
+        .to_owned();
+    let st = ok_json(first).await["session_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ch = challenge(VERIFIER);
+    let r = sign_in(
+        &app,
+        &http,
+        &code_request(&app.public_key, &ch),
+        SHOPPER_USERNAME,
+        SHOPPER_PASSWORD,
+    )
+    .await;
+    let code = split(&location(&r), '?').1["code"].clone();
+
+    let mut image = Vec::new();
+    for suffix in ["", "-wal"] {
+        if let Ok(bytes) = std::fs::read(format!("{}{suffix}", app.db_path.display())) {
+            image.extend(bytes);
+        }
+    }
+    let contains = |needle: &[u8]| image.windows(needle.len()).any(|w| w == needle);
+    assert!(
+        contains(app.public_key.as_bytes()),
+        "the scan reads the database"
+    );
+    assert!(
+        contains(ch.as_bytes()),
+        "the PKCE challenge (not a secret) is stored"
+    );
+    for secret in [&handle, &st, &code] {
+        assert!(!contains(secret.as_bytes()), "a secret in clear");
+        assert!(
+            !contains(&hex::decode(secret).unwrap()),
+            "a secret as raw bytes"
+        );
+    }
+}

@@ -1,0 +1,170 @@
+//! End to end in headless Chromium (Debian `chromium` + `chromium-driver`, over WebDriver):
+//! a guest gets a limited token, the browser opens `/oauth20/authorize` with it, a shopper
+//! signs in on the hosted page, and the token in the redirect's fragment is full and belongs
+//! to the guest's session. Needs `SHOPKEEPER_TEST_CHROMEDRIVER` (path to chromedriver);
+//! without it the test prints SKIP and passes.
+
+use crate::helpers::*;
+use fantoccini::{ClientBuilder, Locator};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const REDIRECT: &str = "https://shop.example.com/callback";
+
+/// The chromedriver process, killed when the test ends however it ends.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn guest_signs_in_through_the_hosted_page_in_headless_chromium() {
+    let Ok(chromedriver) = std::env::var("SHOPKEEPER_TEST_CHROMEDRIVER") else {
+        println!("SKIP: SHOPKEEPER_TEST_CHROMEDRIVER is not set (path to chromedriver)");
+        return;
+    };
+    let app = spawn_app().await;
+    // The redirect URI must be registered exactly; the shop's callback is on a host nobody
+    // serves, so the browser stops there and the test reads the fragment from its URL.
+    let guest = app.anonymous_pair().await;
+    let guest_session = ok_json(app.access_tokens(&guest.access).await).await;
+
+    let port = free_port();
+    let _driver = Driver(
+        Command::new(&chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver"),
+    );
+    let webdriver = format!("http://127.0.0.1:{port}");
+    let profile = tempfile::tempdir().unwrap();
+    let mut caps = serde_json::Map::new();
+    let mut args = vec![
+        "--headless".to_owned(),
+        "--no-sandbox".to_owned(),
+        "--disable-gpu".to_owned(),
+        "--disable-background-networking".to_owned(),
+        "--disable-component-update".to_owned(),
+        "--disable-sync".to_owned(),
+        "--no-first-run".to_owned(),
+        "--window-size=900,800".to_owned(),
+        format!("--user-data-dir={}", profile.path().display()),
+    ];
+    // Nothing else may answer for the shop's host: map it to an unroutable address.
+    args.push("--host-resolver-rules=MAP shop.example.com 127.0.0.1:9".to_owned());
+    let mut options = json!({ "args": args });
+    if let Ok(binary) = std::env::var("SHOPKEEPER_TEST_CHROMIUM") {
+        options["binary"] = Value::String(binary);
+    }
+    caps.insert("goog:chromeOptions".into(), options);
+    let client = {
+        let mut attempt = 0;
+        loop {
+            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&webdriver)
+                .await
+            {
+                Ok(c) => break c,
+                Err(e) if attempt < 50 => {
+                    attempt += 1;
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("cannot reach chromedriver: {e}"),
+            }
+        }
+    };
+
+    let authorize = url_with(
+        &app.url("/oauth20/authorize"),
+        &[
+            ("client_id", &app.public_key),
+            ("response_type", "token"),
+            ("redirect_uri", REDIRECT),
+            ("state", "from-the-shop"),
+            ("dr_limited_token", &guest.access),
+        ],
+    );
+    client.goto(&authorize).await.unwrap();
+    let current = client.current_url().await.unwrap();
+    assert!(current.path().ends_with("/oauth20/sign-in"), "{current}");
+
+    // Fill in the form by its labels' fields, as a shopper would, and keep a picture of it.
+    let username = client.find(Locator::Id("username")).await.unwrap();
+    username.send_keys(SHOPPER_USERNAME).await.unwrap();
+    client
+        .find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(SHOPPER_PASSWORD)
+        .await
+        .unwrap();
+    let png = client.screenshot().await.unwrap();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("sign-in.png"), &png).unwrap();
+    client
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    // The browser lands on the redirect URI (which does not load: nothing serves it).
+    let mut landed = None;
+    for _ in 0..50 {
+        let url = client.current_url().await.unwrap();
+        if url.as_str().starts_with(REDIRECT) {
+            landed = Some(url);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let landed = landed.expect("the browser reached the redirect URI");
+    client.close().await.unwrap();
+    let fragment: HashMap<String, String> =
+        form_urlencoded::parse(landed.fragment().expect("a fragment").as_bytes())
+            .into_owned()
+            .collect();
+    assert_eq!(fragment["state"], "from-the-shop");
+    assert!(!fragment.contains_key("refresh_token"));
+    let info = ok_json(app.access_tokens(&fragment["access_token"]).await).await;
+    assert_eq!(info["authenticated"], "true", "a full token");
+    assert_eq!(info["userId"], app.shopper_id.to_string());
+    assert_eq!(
+        info["sessionId"], guest_session["sessionId"],
+        "the guest's session"
+    );
+    assert_eq!(info["cartId"], guest_session["cartId"], "with its cart");
+    assert_eq!(
+        app.access_tokens(&guest.access).await.status(),
+        401,
+        "the limited token stopped working"
+    );
+}
+
+fn url_with(base: &str, pairs: &[(&str, &str)]) -> String {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        q.append_pair(k, v);
+    }
+    format!("{base}?{}", q.finish())
+}

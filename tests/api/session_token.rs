@@ -1,0 +1,274 @@
+//! `GET /store/{siteId}/SessionToken`: JSON, JSONP, the cookie, errors, and the session token
+//! → `dr_session_token` → same session path.
+
+use crate::helpers::*;
+use reqwest::Client;
+use serde_json::Value;
+
+fn browser() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn session_token(app: &TestApp, http: &Client, query: &str) -> reqwest::Response {
+    http.get(app.url(&format!("/store/{SITE}/SessionToken{query}")))
+        .send()
+        .await
+        .unwrap()
+}
+
+fn is_session_token(v: &Value) -> String {
+    let t = v["session_token"].as_str().unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(t.len(), 32, "{t}");
+    assert!(
+        t.bytes()
+            .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b)),
+        "{t}"
+    );
+    t.to_owned()
+}
+
+async fn session_of(app: &TestApp, access: &str) -> Value {
+    ok_json(app.access_tokens(access).await).await
+}
+
+#[tokio::test]
+async fn json_answer_sets_an_httponly_lax_cookie_holding_no_token() {
+    let app = spawn_app().await;
+    let r = session_token(&app, &browser(), "?format=json").await;
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let body: Value = r.json().await.unwrap();
+    let token = is_session_token(&body);
+    assert!(cookie.starts_with("shopkeeper_session="), "{cookie}");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "plain HTTP public URL: {cookie}"
+    );
+    assert!(
+        !cookie.contains(&token),
+        "the cookie must not carry the token"
+    );
+}
+
+#[tokio::test]
+async fn https_public_url_makes_the_cookie_samesite_none_secure() {
+    let app = spawn_app_with(|s| s.web.public_url = Some("https://auth.example.com".into())).await;
+    let r = session_token(&app, &browser(), "?format=json").await;
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.contains("SameSite=None"), "{cookie}");
+    assert!(cookie.contains("Secure"), "{cookie}");
+}
+
+#[tokio::test]
+async fn session_token_joins_the_same_session_and_the_cookie_is_reused() {
+    let app = spawn_app().await;
+    let http = browser();
+    let first = is_session_token(&ok_json(session_token(&app, &http, "?format=json").await).await);
+    let second = is_session_token(&ok_json(session_token(&app, &http, "?format=json").await).await);
+    let a = TokenPair::from(
+        ok_json(
+            app.public_token(&[("grant_type", "password"), ("dr_session_token", &first)])
+                .await,
+        )
+        .await,
+    );
+    let b = TokenPair::from(
+        ok_json(
+            app.public_token(&[("grant_type", "password"), ("dr_session_token", &second)])
+                .await,
+        )
+        .await,
+    );
+    let sa = session_of(&app, &a.access).await;
+    let sb = session_of(&app, &b.access).await;
+    assert_eq!(
+        sa["sessionId"], sb["sessionId"],
+        "the cookie kept the session"
+    );
+    assert_eq!(sa["authenticated"], "false");
+
+    // Another browser (no cookie) gets another session.
+    let other = is_session_token(&ok_json(session_token(&app, &browser(), "").await).await);
+    let c = TokenPair::from(
+        ok_json(
+            app.public_token(&[("grant_type", "password"), ("dr_session_token", &other)])
+                .await,
+        )
+        .await,
+    );
+    assert_ne!(
+        session_of(&app, &c.access).await["sessionId"],
+        sa["sessionId"]
+    );
+}
+
+#[tokio::test]
+async fn with_api_key_a_limited_token_in_the_browser_session() {
+    let app = spawn_app().await;
+    let http = browser();
+    let st = is_session_token(&ok_json(session_token(&app, &http, "").await).await);
+    let body = ok_json(
+        session_token(
+            &app,
+            &http,
+            &format!("?apiKey={}&format=json", app.public_key),
+        )
+        .await,
+    )
+    .await;
+    let pair = TokenPair::from(body);
+    assert_eq!(pair.expires_in, SITE_TTL);
+    let joined = TokenPair::from(
+        ok_json(
+            app.public_token(&[("grant_type", "password"), ("dr_session_token", &st)])
+                .await,
+        )
+        .await,
+    );
+    assert_eq!(
+        session_of(&app, &pair.access).await["sessionId"],
+        session_of(&app, &joined.access).await["sessionId"]
+    );
+
+    let bad = session_token(&app, &http, "?apiKey=nosuchkey").await;
+    assert_eq!(bad.status(), 401);
+    let body: Value = bad.json().await.unwrap();
+    assert_eq!(body["errors"]["error"][0]["code"], "invalid-api-key");
+}
+
+#[tokio::test]
+async fn jsonp_wraps_the_answer_and_refuses_script_in_the_callback() {
+    let app = spawn_app().await;
+    let r = session_token(&app, &browser(), "?format=json&callback=jQuery3310_17.done").await;
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/javascript")
+    );
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    let text = r.text().await.unwrap();
+    let inner = text
+        .strip_prefix("/**/jQuery3310_17.done(")
+        .and_then(|t| t.strip_suffix(");"))
+        .unwrap_or_else(|| panic!("{text}"));
+    is_session_token(&serde_json::from_str(inner).unwrap());
+
+    for bad in ["alert(1)//", "a;b", "x</script>", "1abc", "a..b"] {
+        let r = app
+            .http
+            .get(app.url(&format!("/store/{SITE}/SessionToken")))
+            .query(&[("callback", bad)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{bad}");
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json")
+        );
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(
+            body["errors"]["error"][0]["code"], "invalid-parameter",
+            "{bad}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn unknown_site_is_a_nested_404() {
+    let app = spawn_app().await;
+    for site in ["nosuchsite", "bad%20site"] {
+        let r = app
+            .http
+            .get(app.url(&format!("/store/{site}/SessionToken?format=json")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404, "{site}");
+        assert!(r.headers().get("set-cookie").is_none());
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["errors"]["error"][0]["code"], "resource-not-found");
+    }
+}
+
+#[tokio::test]
+async fn session_token_stops_working_when_the_shopper_signs_in_on_the_session() {
+    let app = spawn_app().await;
+    let http = browser();
+    let st = is_session_token(&ok_json(session_token(&app, &http, "").await).await);
+    let full = TokenPair::from(
+        ok_json(
+            app.public_token(&[
+                ("grant_type", "password"),
+                ("username", SHOPPER_USERNAME),
+                ("password", SHOPPER_PASSWORD),
+                ("dr_session_token", &st),
+            ])
+            .await,
+        )
+        .await,
+    );
+    assert_eq!(
+        session_of(&app, &full.access).await["authenticated"],
+        "true"
+    );
+    assert_oauth_error(
+        app.public_token(&[("grant_type", "password"), ("dr_session_token", &st)])
+            .await,
+        400,
+        "invalid_grant",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn session_tokens_expire_with_their_session() {
+    let app = spawn_app().await;
+    shopkeeper::provision::create_site(&app.state.store, "brief", Some(1))
+        .await
+        .unwrap();
+    let key = shopkeeper::provision::create_client(
+        &app.state.store,
+        "brief",
+        shopkeeper::domain::ClientKind::Public,
+        &[],
+    )
+    .await
+    .unwrap()
+    .api_key;
+    let body = ok_json(
+        app.http
+            .get(app.url("/store/brief/SessionToken"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let st = is_session_token(&body);
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let r = app
+        .http
+        .post(app.url("/oauth20/token"))
+        .basic_auth(&key, None::<&str>)
+        .form(&[("grant_type", "password"), ("dr_session_token", &st)])
+        .send()
+        .await
+        .unwrap();
+    assert_oauth_error(r, 400, "invalid_grant").await;
+}
