@@ -3,6 +3,7 @@
 
 use super::TokenError;
 use super::issue::{TokenResponse, join_session};
+use crate::auth::AccessLevel;
 use crate::auth::AuthenticatedClient;
 use crate::domain::authorize::pkce_matches;
 use crate::domain::grant::GrantError;
@@ -64,7 +65,14 @@ pub async fn issue_signed_in(
     session_id: String,
     shopper_id: i64,
 ) -> Result<TokenResponse, TokenError> {
-    join_session(state, client, session_id, Some(shopper_id)).await
+    join_session(
+        state,
+        client,
+        session_id,
+        Some(shopper_id),
+        AccessLevel::Full,
+    )
+    .await
 }
 
 /// Mints a single-use code for a claimed session; returns the clear code (shown once).
@@ -154,5 +162,12 @@ pub(super) async fn redeem_code(
         }
         (None, None) => {}
     }
-    join_session(state, record, row.session_id, Some(row.shopper_id)).await
+    join_session(
+        state,
+        record,
+        row.session_id,
+        Some(row.shopper_id),
+        AccessLevel::Full,
+    )
+    .await
 }

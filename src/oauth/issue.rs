@@ -122,15 +122,14 @@ pub(super) async fn start_session(
     Ok(minted.respond(state, client, session_id, shopper_id))
 }
 
-/// Issues a pair in an existing session, at the session's level (full if a shopper is signed
-/// in on it).
+/// Issues a pair at `level` in an existing session.
 pub(crate) async fn join_session(
     state: &AppState,
     client: &ClientRecord,
     session_id: String,
     shopper_id: Option<i64>,
+    level: AccessLevel,
 ) -> Result<TokenResponse, TokenError> {
-    let level = AccessLevel::from_full_flag(shopper_id.is_some());
     let minted = MintedPair::random(state, client, level);
     match state
         .store
@@ -174,8 +173,13 @@ pub(super) async fn sign_in(
     start_session(state, client, Some(shopper_id), client_ip).await
 }
 
-/// `GET /v1/shoppers/token` and the `SessionToken` action with an API key: a limited token,
-/// in the given session or a new one.
+/// `GET /v1/shoppers/token`, the `SessionToken` action with an API key and the anonymous grants:
+/// a limited token, in the given session or a new one.
+///
+/// Always limited, even when a shopper is signed in on the joined session: a session token
+/// reaches the browser through a cross-site JSONP call that any page can make, so holding one
+/// must never amount to holding the shopper's account. Full access needs credentials (password,
+/// the hosted sign-in, or a confidential key with an external reference id).
 pub async fn issue_anonymous(
     state: &AppState,
     client: &ClientRecord,
@@ -183,7 +187,7 @@ pub async fn issue_anonymous(
     client_ip: Option<String>,
 ) -> Result<TokenResponse, TokenError> {
     match session {
-        Some((id, shopper)) => join_session(state, client, id, shopper).await,
+        Some((id, shopper)) => join_session(state, client, id, shopper, AccessLevel::Limited).await,
         None => start_session(state, client, None, client_ip).await,
     }
 }

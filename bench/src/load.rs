@@ -1,0 +1,131 @@
+//! A closed-loop HTTP/1.1 load generator: each worker owns one keep-alive connection and sends
+//! its next request as soon as the previous answer is read, until the deadline.
+
+use bytes::Bytes;
+use hdrhistogram::Histogram;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
+
+/// Per-worker state a scenario may keep (e.g. the refresh token of its own chain).
+#[derive(Default)]
+pub struct Worker {
+    pub id: usize,
+    pub token: Option<String>,
+}
+
+pub trait Scenario: Send + Sync + 'static {
+    fn request(&self, worker: &mut Worker) -> Request<Full<Bytes>>;
+    /// Sees every answer; returns whether it counts as a success.
+    fn observe(&self, worker: &mut Worker, status: u16, body: &[u8]) -> bool {
+        let _ = (worker, body);
+        (200..300).contains(&status)
+    }
+}
+
+pub struct Report {
+    pub requests: u64,
+    pub errors: u64,
+    pub seconds: f64,
+    pub histogram: Histogram<u64>,
+}
+
+impl Report {
+    pub fn rps(&self) -> f64 {
+        self.requests as f64 / self.seconds
+    }
+    pub fn p50_ms(&self) -> f64 {
+        self.histogram.value_at_quantile(0.50) as f64 / 1000.0
+    }
+    pub fn p99_ms(&self) -> f64 {
+        self.histogram.value_at_quantile(0.99) as f64 / 1000.0
+    }
+}
+
+pub async fn run(
+    addr: SocketAddr,
+    connections: usize,
+    duration: Duration,
+    scenario: Arc<dyn Scenario>,
+    mut init: impl FnMut(usize) -> Worker,
+) -> Report {
+    let deadline = Instant::now() + duration;
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..connections)
+        .map(|i| {
+            let scenario = scenario.clone();
+            let worker = init(i);
+            tokio::spawn(worker_loop(addr, deadline, scenario, worker))
+        })
+        .collect();
+    let mut report = Report {
+        requests: 0,
+        errors: 0,
+        seconds: 0.0,
+        histogram: Histogram::new_with_bounds(1, 60_000_000, 3).unwrap(),
+    };
+    for t in tasks {
+        let (ok, errors, hist) = t.await.unwrap();
+        report.requests += ok;
+        report.errors += errors;
+        report.histogram.add(hist).unwrap();
+    }
+    report.seconds = started.elapsed().as_secs_f64();
+    report
+}
+
+async fn worker_loop(
+    addr: SocketAddr,
+    deadline: Instant,
+    scenario: Arc<dyn Scenario>,
+    mut worker: Worker,
+) -> (u64, u64, Histogram<u64>) {
+    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap();
+    let (mut ok, mut errors) = (0u64, 0u64);
+    'connect: while Instant::now() < deadline {
+        let Ok(stream) = TcpStream::connect(addr).await else {
+            errors += 1;
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let Ok((mut sender, conn)) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await
+        else {
+            errors += 1;
+            continue;
+        };
+        tokio::spawn(conn);
+        while Instant::now() < deadline {
+            let request = scenario.request(&mut worker);
+            let t0 = Instant::now();
+            let response = match sender.send_request(request).await {
+                Ok(r) => r,
+                Err(_) => {
+                    errors += 1;
+                    continue 'connect;
+                }
+            };
+            let status = response.status().as_u16();
+            let body = match response.into_body().collect().await {
+                Ok(b) => b.to_bytes(),
+                Err(_) => {
+                    errors += 1;
+                    continue 'connect;
+                }
+            };
+            let micros = t0.elapsed().as_micros() as u64;
+            if scenario.observe(&mut worker, status, &body) {
+                ok += 1;
+                let _ = hist.record(micros.max(1));
+            } else {
+                errors += 1;
+            }
+        }
+    }
+    (ok, errors, hist)
+}
