@@ -1,6 +1,8 @@
 //! Black-box tests: each spawns Shopkeeper on a random loopback port with its own SQLite file
 //! and talks to it over real HTTP.
 
+mod catalog;
 mod helpers;
 mod policy;
+mod shoppers;
 mod token;
