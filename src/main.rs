@@ -34,6 +34,21 @@ enum Command {
     /// Manage shoppers.
     #[command(subcommand)]
     Shopper(ShopperCommand),
+    /// Manage a site's catalog.
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+}
+
+#[derive(Subcommand)]
+enum CatalogCommand {
+    /// Import products and categories from a JSON file (see README); products are matched
+    /// by sku and categories by name, so importing again updates them. All or nothing.
+    Import {
+        /// The catalog file.
+        file: std::path::PathBuf,
+        #[arg(long, default_value = "demo")]
+        site: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -213,6 +228,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Client(cmd) => {
             let store = Store::connect(&cli.database).await?;
             client_command(&store, cmd).await
+        }
+        Command::Catalog(CatalogCommand::Import { file, site }) => {
+            let json = std::fs::read_to_string(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let catalog = provision::parse_catalog(&json)?;
+            let store = Store::connect(&cli.database).await?;
+            print(&provision::import_catalog(&store, &site, catalog).await?)
         }
         Command::Shopper(cmd) => {
             let store = Store::connect(&cli.database).await?;

@@ -2,9 +2,10 @@
 //! tests, so there is one way to do each.
 
 use crate::auth::PasswordHasher;
+use crate::domain::catalog::CatalogFile;
 use crate::domain::secret::random_hex;
 use crate::domain::{ApiKey, ClientKind, SessionTtl, SiteId, TokenValue};
-use crate::store::{NewClient, NewShopper, ShopperRecord, SiteRecord, Store};
+use crate::store::{ImportSummary, NewClient, NewShopper, ShopperRecord, SiteRecord, Store};
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
@@ -131,6 +132,8 @@ pub struct Demo {
     pub public_client: CreatedClient,
     pub confidential_client: CreatedClient,
     pub shopper: DemoShopper,
+    /// The demo catalog; its first product is digital and in stock.
+    pub catalog: ImportSummary,
 }
 
 #[derive(Debug, Serialize)]
@@ -160,7 +163,9 @@ pub async fn create_demo(store: &Store, hasher: &PasswordHasher) -> anyhow::Resu
         Some("demo@example.com"),
     )
     .await?;
+    let catalog = import_catalog(store, &site.id, demo_catalog()?).await?;
     Ok(Demo {
+        catalog,
         site,
         public_client,
         confidential_client,
@@ -170,4 +175,40 @@ pub async fn create_demo(store: &Store, hasher: &PasswordHasher) -> anyhow::Resu
             password,
         },
     })
+}
+
+/// The demo catalog created on first start: a digital product first (in stock, untracked),
+/// then a physical one with two variations.
+pub fn demo_catalog() -> anyhow::Result<CatalogFile> {
+    Ok(serde_json::from_str(include_str!("demo_catalog.json"))?)
+}
+
+/// Parses a catalog file (`shopkeeper catalog import FILE`).
+pub fn parse_catalog(json: &str) -> anyhow::Result<CatalogFile> {
+    serde_json::from_str(json).map_err(|e| anyhow::anyhow!("invalid catalog file: {e}"))
+}
+
+/// Validates and imports a catalog into a site, all or nothing.
+pub async fn import_catalog(
+    store: &Store,
+    site: &str,
+    file: CatalogFile,
+) -> anyhow::Result<ImportSummary> {
+    if store.site(site).await?.is_none() {
+        anyhow::bail!("site {site:?} does not exist");
+    }
+    for c in &file.categories {
+        if c.name.trim().is_empty() || c.name.len() > 256 {
+            anyhow::bail!("category name must be 1-256 characters");
+        }
+    }
+    let products = file
+        .products
+        .into_iter()
+        .map(|p| p.validate(false))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(anyhow::Error::msg)?;
+    Ok(store
+        .import_catalog(site, &file.categories, &products)
+        .await?)
 }

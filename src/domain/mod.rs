@@ -9,4 +9,7 @@ pub mod time;
 pub use client::{ApiKey, ClientKind};
 pub use secret::{SecretHash, SessionToken, TokenValue};
 pub use site::{SessionTtl, SiteId};
+pub mod access_policy;
+pub mod catalog;
 pub mod grant;
+pub mod shopper;

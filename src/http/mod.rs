@@ -1,14 +1,20 @@
 //! HTTP: the router, one module per resource, the error shapes, parameter parsing and the
 //! bearer extractor.
 
+pub mod access;
 pub mod access_tokens;
 pub mod authorize;
 pub mod browser;
+pub mod catalog;
 pub mod error;
 pub mod params;
 pub mod principal;
+pub mod routes;
 pub mod session_token;
+pub mod shopper_api;
+pub mod shoppers;
 pub mod shoppers_token;
+pub mod site;
 pub mod token;
 
 use crate::state::AppState;
@@ -34,8 +40,19 @@ pub fn router(state: AppState) -> Router {
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT]);
     let api_cors = CorsLayer::new()
         .allow_origin(Any)
-        .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT]);
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            HeaderName::from_static("apikey"),
+        ]);
 
     let token_routes = Router::new()
         .route(
@@ -55,8 +72,8 @@ pub fn router(state: AppState) -> Router {
                 .delete(access_tokens::delete)
                 .fallback(token::method_not_allowed),
         )
-        .route("/v1/shoppers/token", get(shoppers_token::get))
-        .route("/v1/shoppers/token.json", get(shoppers_token::get))
+        // The Shopper API, from the access table (`/v1/shoppers/token` is one of its rows).
+        .merge(routes::shopper_api_router())
         .layer(api_cors);
 
     // Browser-facing routes: pages and the SessionToken site action (no CORS: JSONP and
@@ -74,6 +91,8 @@ pub fn router(state: AppState) -> Router {
         .merge(api_routes)
         .merge(browser_routes)
         .route("/healthz", get(|| async { "ok" }))
+        .fallback(shopper_api::not_found_fallback)
+        .method_not_allowed_fallback(shopper_api::method_not_allowed_fallback)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(
             // The span names method and path only: query strings can carry tokens.

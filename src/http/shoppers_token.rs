@@ -1,51 +1,42 @@
 //! `GET /v1/shoppers/token?apiKey=KEY[&sessionToken=T]`: the older documented way to get a
 //! limited token with an API key alone. Under `/v1`, so errors use the nested shape.
 
+use super::access::TokenOptional;
 use super::error::{OAuthError, ShopperApiError};
 use super::params::Params;
 use super::token::token_json;
+use crate::domain::SessionToken;
 use crate::domain::time::now;
-use crate::domain::{ApiKey, SessionToken};
 use crate::oauth;
 use crate::state::AppState;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use std::net::SocketAddr;
 
 pub async fn get(
     State(state): State<AppState>,
+    TokenOptional(caller): TokenOptional,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, ShopperApiError> {
+    // A token-optional row of the access table: the extractor has checked the API key (or
+    // the token, whose key then names the client).
     let params = Params::from_query(uri.query())
         .map_err(|e| ShopperApiError::new(StatusCode::BAD_REQUEST, "invalid-request", e.0))?;
-    let raw_key = params
-        .get("apiKey")
-        .or_else(|| headers.get("apiKey").and_then(|v| v.to_str().ok()))
-        .ok_or_else(|| {
-            ShopperApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "missing-api-key",
-                "apiKey is required",
-            )
-        })?;
-    let invalid_key = || {
-        ShopperApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid-api-key",
-            "invalid apiKey",
-        )
-    };
-    let key = ApiKey::parse(raw_key).ok_or_else(invalid_key)?;
     let client = state
         .store
-        .client(key.as_str())
+        .client(caller.api_key())
         .await
         .map_err(|e| ShopperApiError::from(OAuthError::from(e)))?
         .filter(|c| !c.is_disabled())
-        .ok_or_else(invalid_key)?;
+        .ok_or_else(|| {
+            ShopperApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid-api-key",
+                "invalid apiKey",
+            )
+        })?;
     let session = match params.get("sessionToken") {
         None => None,
         Some(raw) => {

@@ -6,14 +6,18 @@
 //! one connection: writers queue in the pool instead of failing with `SQLITE_BUSY`, and reads
 //! run in parallel on the read pool (WAL mode).
 
+mod catalog;
 mod clients;
+mod profiles;
 mod sessions;
 mod shoppers;
 mod sites;
 mod tokens;
 mod web;
 
+pub use catalog::{CategoryRecord, ImportSummary, ProductRecord, VolumePrice};
 pub use clients::{ClientRecord, NewClient};
+pub use profiles::{AddressRecord, ProfileFields, ProfileRecord};
 pub use sessions::{NewSession, SessionRecord};
 pub use shoppers::{NewShopper, ShopperRecord};
 pub use sites::SiteRecord;

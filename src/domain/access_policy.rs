@@ -1,0 +1,499 @@
+//! Who may call what: the one table of Shopper API routes (seed 003, with the `/v1` prefix)
+//! and the access level each needs. The router is built from this table and a test walks it,
+//! so a route cannot be served without a row, nor a row be provided without a route.
+//!
+//! Seed 003's check marks were lost in the copy; the levels follow the rest of the Global
+//! Commerce docs (see issue 4). Its typos are normalised (`shopper/me/...` → `shoppers/me/...`,
+//! `cart/active/shipping-opionts` → `carts/active/shipping-options`) and its two
+//! `wish-lists POST` rows, like its two `shoppers POST` rows, are one route each.
+
+/// The credential a route needs. Ordered: each level accepts everything the next one does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// An API key alone (`?apiKey=`, an `apiKey` header or `Basic key[:secret]`), or any valid
+    /// access token.
+    TokenOptional,
+    /// Any valid access token (anonymous or signed-in shopper).
+    Limited,
+    /// The access token of a signed-in shopper.
+    Full,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::TokenOptional => "token optional",
+            Level::Limited => "limited",
+            Level::Full => "full",
+        }
+    }
+}
+
+/// Whether Shopkeeper serves the row yet. Rows not provided are not routed: they answer 404
+/// `resource-not-found` like any unknown path, never 501 or canned data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provided {
+    Yes,
+    No,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub method: &'static str,
+    /// axum path syntax; a trailing `.json` is accepted on every path as well.
+    pub path: &'static str,
+    pub level: Level,
+    pub provided: Provided,
+}
+
+impl Route {
+    pub fn is_provided(&self) -> bool {
+        self.provided == Provided::Yes
+    }
+}
+
+use Level::{Full, Limited, TokenOptional};
+use Provided::{No, Yes};
+
+const fn row(method: &'static str, path: &'static str, level: Level, provided: Provided) -> Route {
+    Route {
+        method,
+        path,
+        level,
+        provided,
+    }
+}
+
+/// The table. To provide a row: flip its `No` to `Yes` and add its handler to
+/// `http::routes::handler`.
+pub const ROUTES: &[Route] = &[
+    // Shoppers. Seed 003 lists POST /shoppers twice (login kept by the client / by us).
+    row("POST", "/v1/shoppers", TokenOptional, Yes),
+    row("GET", "/v1/shoppers/me", Limited, Yes),
+    row("POST", "/v1/shoppers/me", Limited, Yes),
+    row("GET", "/v1/shoppers/me/account", Full, Yes),
+    row("GET", "/v1/shoppers/me/addresses", Full, Yes),
+    // "POST (CREATE or UPDATE)": an address with an `id` updates it.
+    row("POST", "/v1/shoppers/me/addresses", Full, Yes),
+    row("DELETE", "/v1/shoppers/me/addresses/{id}", Full, Yes),
+    row("GET", "/v1/shoppers/me/addresses/{id}", Full, Yes),
+    // The active cart (issue 5).
+    row("GET", "/v1/shoppers/me/carts/active", Limited, No),
+    row("POST", "/v1/shoppers/me/carts/active", Limited, No),
+    row(
+        "POST",
+        "/v1/shoppers/me/carts/active/apply-billing-address",
+        Limited,
+        No,
+    ),
+    row(
+        "POST",
+        "/v1/shoppers/me/carts/active/apply-payment-method",
+        Limited,
+        No,
+    ),
+    row(
+        "POST",
+        "/v1/shoppers/me/carts/active/apply-shipping-address",
+        Limited,
+        No,
+    ),
+    row(
+        "POST",
+        "/v1/shoppers/me/carts/active/apply-shipping-option",
+        Limited,
+        No,
+    ),
+    row(
+        "POST",
+        "/v1/shoppers/me/carts/active/apply-shopper",
+        Full,
+        No,
+    ),
+    row(
+        "GET",
+        "/v1/shoppers/me/carts/active/billing-address",
+        Limited,
+        No,
+    ),
+    row(
+        "PUT",
+        "/v1/shoppers/me/carts/active/billing-address",
+        Limited,
+        No,
+    ),
+    row(
+        "GET",
+        "/v1/shoppers/me/carts/active/billing-address/suggestions",
+        Limited,
+        No,
+    ),
+    row(
+        "GET",
+        "/v1/shoppers/me/carts/active/billing-address/suggestions/{id}",
+        Limited,
+        No,
+    ),
+    row(
+        "DELETE",
+        "/v1/shoppers/me/carts/active/line-items",
+        Limited,
+        No,
+    ),
+    row(
+        "GET",
+        "/v1/shoppers/me/carts/active/line-items",
+        Limited,
+        No,
+    ),
+    row(
+        "POST",
+        "/v1/shoppers/me/carts/active/line-items",
+        Limited,
+        No,
+    ),
+    row(
+        "DELETE",
+        "/v1/shoppers/me/carts/active/line-items/{id}",
+        Limited,
+        No,
+    ),
+    row(
+        "GET",
+        "/v1/shoppers/me/carts/active/line-items/{id}",
+        Limited,
+        No,
+    ),
+    row(
+        "POST",
+        "/v1/shoppers/me/carts/active/line-items/{id}",
+        Limited,
+        No,
+    ),
+    row(
+        "GET",
+        "/v1/shoppers/me/carts/active/payment-methods",
+        Limited,
+        No,
+    ),
+    row(
+        "GET",
+        "/v1/shoppers/me/carts/active/point-of-promotions",
+        Limited,
+        No,
+    ),
+    row(
+        "GET",
+        "/v1/shoppers/me/carts/active/point-of-promotions/{popName}",
+        Limited,
+        No,
+    ),
+    row(
+        "GET",
+        "/v1/shoppers/me/carts/active/point-of-promotions/{popName}/offers",
+        Limited,
+        No,
+    ),
+    row(
+        "GET",
+        "/v1/shoppers/me/carts/active/shipping-address",
+        Limited,
+        No,
+    ),
+    row(
+        "PUT",
+        "/v1/shoppers/me/carts/active/shipping-address",
+        Limited,
+        No,
+    ),
+    row(
+        "GET",
+        "/v1/shoppers/me/carts/active/shipping-address/suggestions",
+        Limited,
+        No,
+    ),
+    row(
+        "GET",
+        "/v1/shoppers/me/carts/active/shipping-address/suggestions/{id}",
+        Limited,
+        No,
+    ),
+    row(
+        "GET",
+        "/v1/shoppers/me/carts/active/shipping-options",
+        Limited,
+        No,
+    ),
+    row(
+        "GET",
+        "/v1/shoppers/me/carts/active/shipping-options/{id}",
+        Limited,
+        No,
+    ),
+    row(
+        "POST",
+        "/v1/shoppers/me/carts/active/submit-cart",
+        Limited,
+        No,
+    ),
+    row(
+        "GET",
+        "/v1/shoppers/me/carts/active/web-checkout",
+        Limited,
+        No,
+    ),
+    row(
+        "POST",
+        "/v1/shoppers/me/carts/active/web-checkout",
+        Limited,
+        No,
+    ),
+    // Catalog.
+    row("GET", "/v1/shoppers/me/categories", TokenOptional, Yes),
+    row("GET", "/v1/shoppers/me/categories/{id}", TokenOptional, Yes),
+    row(
+        "GET",
+        "/v1/shoppers/me/categories/{id}/products",
+        TokenOptional,
+        Yes,
+    ),
+    row("GET", "/v1/shoppers/me/offers/{id}", TokenOptional, No),
+    row(
+        "GET",
+        "/v1/shoppers/me/offers/{id}/category-offers",
+        TokenOptional,
+        No,
+    ),
+    row(
+        "GET",
+        "/v1/shoppers/me/offers/{id}/product-offers",
+        TokenOptional,
+        No,
+    ),
+    row(
+        "GET",
+        "/v1/shoppers/me/offers/{id}/product-offers/{productId}",
+        TokenOptional,
+        No,
+    ),
+    // Orders (issue 5).
+    row("GET", "/v1/shoppers/me/orders", Limited, No),
+    row("GET", "/v1/shoppers/me/orders/{id}", Limited, No),
+    row(
+        "GET",
+        "/v1/shoppers/me/orders/{id}/billing-address",
+        Limited,
+        No,
+    ),
+    row("GET", "/v1/shoppers/me/orders/{id}/line-items", Limited, No),
+    row(
+        "GET",
+        "/v1/shoppers/me/orders/{id}/line-items/{lineItemId}",
+        Limited,
+        No,
+    ),
+    row("GET", "/v1/shoppers/me/orders/{id}/returns", Limited, No),
+    row("POST", "/v1/shoppers/me/orders/{id}/returns", Limited, No),
+    row(
+        "GET",
+        "/v1/shoppers/me/orders/{id}/shipping-address",
+        Limited,
+        No,
+    ),
+    row("GET", "/v1/shoppers/me/payment-options", Full, No),
+    row("GET", "/v1/shoppers/me/payment-options/{id}", Full, No),
+    row(
+        "GET",
+        "/v1/shoppers/me/point-of-promotions",
+        TokenOptional,
+        No,
+    ),
+    row(
+        "GET",
+        "/v1/shoppers/me/point-of-promotions/{popName}",
+        TokenOptional,
+        No,
+    ),
+    row(
+        "GET",
+        "/v1/shoppers/me/point-of-promotions/{popName}/offers",
+        TokenOptional,
+        No,
+    ),
+    // Product search is not a row of seed 003, but the docs list it as token optional
+    // (issue 4); `products?keyword=` searches as well.
+    row("GET", "/v1/shoppers/me/product-search", TokenOptional, Yes),
+    row("GET", "/v1/shoppers/me/products", TokenOptional, Yes),
+    row(
+        "GET",
+        "/v1/shoppers/me/products/inventory-status",
+        TokenOptional,
+        Yes,
+    ),
+    row("GET", "/v1/shoppers/me/products/{id}", TokenOptional, Yes),
+    row(
+        "GET",
+        "/v1/shoppers/me/products/{id}/categories",
+        TokenOptional,
+        Yes,
+    ),
+    row(
+        "GET",
+        "/v1/shoppers/me/products/{id}/financing",
+        TokenOptional,
+        No,
+    ),
+    row(
+        "GET",
+        "/v1/shoppers/me/products/{id}/inventory-status",
+        TokenOptional,
+        Yes,
+    ),
+    row(
+        "GET",
+        "/v1/shoppers/me/products/{id}/point-of-promotions",
+        TokenOptional,
+        No,
+    ),
+    row(
+        "GET",
+        "/v1/shoppers/me/products/{id}/point-of-promotions/{popName}",
+        TokenOptional,
+        No,
+    ),
+    row(
+        "GET",
+        "/v1/shoppers/me/products/{id}/point-of-promotions/{popName}/offers",
+        TokenOptional,
+        No,
+    ),
+    row(
+        "GET",
+        "/v1/shoppers/me/products/{id}/pricing",
+        TokenOptional,
+        Yes,
+    ),
+    row(
+        "GET",
+        "/v1/shoppers/me/products/{id}/pricing/volume-pricing",
+        TokenOptional,
+        Yes,
+    ),
+    row("POST", "/v1/shoppers/me/products/{id}/purchase", Full, No),
+    row(
+        "GET",
+        "/v1/shoppers/me/products/{id}/variations",
+        TokenOptional,
+        Yes,
+    ),
+    // The docs name only `authorize` (limited) and `search` (token optional); the plan
+    // itself is the shopper's session state, so limited like the cart.
+    row("GET", "/v1/shoppers/me/purchase-plan", Limited, No),
+    row(
+        "POST",
+        "/v1/shoppers/me/purchase-plan/authorize",
+        Limited,
+        No,
+    ),
+    row(
+        "GET",
+        "/v1/shoppers/me/purchase-plan/search",
+        TokenOptional,
+        No,
+    ),
+    row("GET", "/v1/shoppers/me/subscriptions", Full, No),
+    row("GET", "/v1/shoppers/me/subscriptions/{id}", Full, No),
+    row("DELETE", "/v1/shoppers/me/wish-lists", Full, No),
+    row("GET", "/v1/shoppers/me/wish-lists", Full, No),
+    row("POST", "/v1/shoppers/me/wish-lists", Full, No),
+    row("GET", "/v1/shoppers/me/wish-lists/{id}", Full, No),
+    row("GET", "/v1/shoppers/me/wish-lists/default", Full, No),
+    // Limited; the handler asks for a full token when the body looks up by card digits.
+    row("POST", "/v1/shoppers/order-lookup", Limited, No),
+    row("GET", "/v1/shoppers/site", TokenOptional, Yes),
+    // Seed 003 says `site/settings`; served beside `shoppers/site`, which it belongs to.
+    row("GET", "/v1/shoppers/site/settings", TokenOptional, Yes),
+    row("GET", "/v1/shoppers/token", TokenOptional, Yes),
+];
+
+/// The row for a method and a route pattern, if any.
+pub fn find(method: &str, path: &str) -> Option<&'static Route> {
+    ROUTES.iter().find(|r| r.method == method && r.path == path)
+}
+
+/// The README's table of served routes, generated from [`ROUTES`] (a test checks the README
+/// contains it verbatim).
+pub fn markdown_table() -> String {
+    let mut out = String::from("| method | path | access |\n| --- | --- | --- |\n");
+    for r in ROUTES.iter().filter(|r| r.is_provided()) {
+        out.push_str(&format!(
+            "| {} | `{}` | {} |\n",
+            r.method,
+            r.path,
+            r.level.as_str()
+        ));
+    }
+    out
+}
+
+/// The rows not provided yet, as a Markdown list (for the README).
+pub fn markdown_not_provided() -> String {
+    let mut out = String::new();
+    for r in ROUTES.iter().filter(|r| !r.is_provided()) {
+        out.push_str(&format!(
+            "- {} `{}` ({})\n",
+            r.method,
+            r.path,
+            r.level.as_str()
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn rows_are_unique_and_well_formed() {
+        let mut seen = HashSet::new();
+        for r in ROUTES {
+            assert!(seen.insert((r.method, r.path)), "duplicate row {r:?}");
+            assert!(r.path.starts_with("/v1/shoppers"), "{r:?}");
+            assert!(
+                ["GET", "POST", "PUT", "DELETE"].contains(&r.method),
+                "{r:?}"
+            );
+            assert!(
+                !r.path.ends_with(".json") && !r.path.ends_with('/'),
+                "{r:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn documented_levels() {
+        let level = |m, p| find(m, p).unwrap().level;
+        assert_eq!(level("POST", "/v1/shoppers"), TokenOptional);
+        assert_eq!(level("GET", "/v1/shoppers/me"), Limited);
+        assert_eq!(level("GET", "/v1/shoppers/me/addresses"), Full);
+        assert_eq!(
+            level("POST", "/v1/shoppers/me/carts/active/apply-shopper"),
+            Full
+        );
+        assert_eq!(
+            level("POST", "/v1/shoppers/me/carts/active/line-items"),
+            Limited
+        );
+        assert_eq!(
+            level("POST", "/v1/shoppers/me/products/{id}/purchase"),
+            Full
+        );
+        assert_eq!(
+            level("GET", "/v1/shoppers/me/products/{id}/pricing"),
+            TokenOptional
+        );
+        assert_eq!(level("GET", "/v1/shoppers/token"), TokenOptional);
+    }
+}

@@ -1,0 +1,310 @@
+//! The access table, walked exhaustively over real HTTP: every provided row × every kind of
+//! credential gets the documented answer; rows not provided answer 404; the README's route
+//! table is the one generated from the access table.
+
+use crate::helpers::{SITE, TestApp, spawn_app};
+use reqwest::{Method, Response};
+use serde_json::Value;
+use shopkeeper::domain::ClientKind;
+use shopkeeper::domain::access_policy::{Level, ROUTES, Route, markdown_table};
+use shopkeeper::domain::shopper::AddressFields;
+use shopkeeper::provision;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Credential {
+    Nothing,
+    ApiKeyOnly,
+    Limited,
+    Full,
+    Expired,
+    Revoked,
+    OtherSiteToken,
+    ExpiredBesideApiKey,
+}
+
+const ALL: [Credential; 8] = [
+    Credential::Nothing,
+    Credential::ApiKeyOnly,
+    Credential::Limited,
+    Credential::Full,
+    Credential::Expired,
+    Credential::Revoked,
+    Credential::OtherSiteToken,
+    Credential::ExpiredBesideApiKey,
+];
+
+struct Fixture {
+    app: TestApp,
+    limited: String,
+    full: String,
+    expired: String,
+    revoked: String,
+    other_site: String,
+    product_id: i64,
+    category_id: i64,
+}
+
+async fn anonymous_token(app: &TestApp, api_key: &str) -> String {
+    let body: Value = app
+        .http
+        .post(app.url("/oauth20/token"))
+        .basic_auth(api_key, None::<&str>)
+        .form(&[("grant_type", "password")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn fixture() -> Fixture {
+    let app = spawn_app().await;
+    let store = &app.state.store;
+    let summary = provision::import_catalog(store, SITE, provision::demo_catalog().unwrap())
+        .await
+        .unwrap();
+    let category_id = store.categories(SITE).await.unwrap()[0].id;
+
+    // Expired: a site whose session (token) TTL is one second.
+    provision::create_site(store, "shortsite", Some(1))
+        .await
+        .unwrap();
+    let short = provision::create_client(store, "shortsite", ClientKind::Public, &[])
+        .await
+        .unwrap();
+    let expired = anonymous_token(&app, &short.api_key).await;
+
+    provision::create_site(store, "othersite", None)
+        .await
+        .unwrap();
+    let other = provision::create_client(store, "othersite", ClientKind::Public, &[])
+        .await
+        .unwrap();
+    let other_site = anonymous_token(&app, &other.api_key).await;
+
+    let revoked = app.anonymous_pair().await.access;
+    let response = app
+        .http
+        .delete(app.url("/oauth20/access-tokens"))
+        .bearer_auth(&revoked)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "revocation");
+
+    let limited = app.anonymous_pair().await.access;
+    let full = app.shopper_pair().await.access;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    Fixture {
+        limited,
+        full,
+        expired,
+        revoked,
+        other_site,
+        product_id: summary.product_ids[0],
+        category_id,
+        app,
+    }
+}
+
+impl Fixture {
+    /// The row's path with real ids of this site's data filled in.
+    async fn concrete_path(&self, route: &Route) -> String {
+        let mut path = route
+            .path
+            .replace("/products/{id}", &format!("/products/{}", self.product_id))
+            .replace(
+                "/categories/{id}",
+                &format!("/categories/{}", self.category_id),
+            );
+        if path.contains("/addresses/{id}") {
+            // A fresh address each time, so a DELETE that passes finds one.
+            let id = self
+                .app
+                .state
+                .store
+                .save_address(
+                    self.app.shopper_id,
+                    None,
+                    &AddressFields {
+                        line1: "1 Main St".into(),
+                        city: "Minneapolis".into(),
+                        country: "US".into(),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap()
+                .unwrap();
+            path = path.replace("{id}", &id.to_string());
+        }
+        path = path.replace("{id}", "1").replace("{popName}", "x");
+        path.replace("{productId}", "1")
+            .replace("{lineItemId}", "1")
+    }
+
+    async fn call(&self, route: &Route, path: &str, credential: Credential) -> Response {
+        let method = Method::from_bytes(route.method.as_bytes()).unwrap();
+        let mut request = self.app.http.request(method, self.app.url(path));
+        if path.contains("product-search") {
+            request = request.query(&[("keyword", "antivirus")]);
+        }
+        if path.contains("products/inventory-status") {
+            request = request.query(&[("productIds", self.product_id.to_string())]);
+        }
+        let key = self.app.public_key.as_str();
+        request = match credential {
+            Credential::Nothing => request,
+            Credential::ApiKeyOnly => request.query(&[("apiKey", key)]),
+            Credential::Limited => request.bearer_auth(&self.limited),
+            // The `token` query parameter is the documented alternative to the header.
+            Credential::Full => request.query(&[("token", self.full.as_str())]),
+            Credential::Expired => request.bearer_auth(&self.expired),
+            Credential::Revoked => request.bearer_auth(&self.revoked),
+            Credential::OtherSiteToken => {
+                request.bearer_auth(&self.other_site).header("apiKey", key)
+            }
+            Credential::ExpiredBesideApiKey => {
+                request.bearer_auth(&self.expired).query(&[("apiKey", key)])
+            }
+        };
+        if route.method == "POST" || route.method == "PUT" {
+            // A body the handler refuses (400) once the caller has passed the access check.
+            request = request
+                .header("content-type", "application/json")
+                .body("{}");
+        }
+        request.send().await.unwrap()
+    }
+}
+
+/// What a credential must get on a route of `level`: Ok(()) = passes the access check,
+/// Err((status, code)) = refused.
+fn expected(level: Level, credential: Credential) -> Result<(), (u16, &'static str)> {
+    use Credential::*;
+    match (credential, level) {
+        (Full, _) => Ok(()),
+        (Limited, Level::Full) => Err((403, "insufficient_scope")),
+        (Limited, _) => Ok(()),
+        (ApiKeyOnly, Level::TokenOptional) => Ok(()),
+        _ => Err((401, "invalid_token")),
+    }
+}
+
+async fn error_code(response: Response) -> (u16, Option<String>, Value) {
+    let status = response.status().as_u16();
+    let challenge = response
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    (status, challenge, body)
+}
+
+#[tokio::test]
+async fn every_provided_row_answers_every_credential_as_the_table_says() {
+    let f = fixture().await;
+    let mut checked = 0;
+    for route in ROUTES.iter().filter(|r| r.is_provided()) {
+        for credential in ALL {
+            let path = f.concrete_path(route).await;
+            let response = f.call(route, &path, credential).await;
+            let (status, challenge, body) = error_code(response).await;
+            let what = format!(
+                "{} {path} with {credential:?}: {status} {body}",
+                route.method
+            );
+            match expected(route.level, credential) {
+                Ok(()) => {
+                    let ok = match route.method {
+                        "GET" => status == 200,
+                        "DELETE" => status == 204,
+                        // `{}` is not a valid body: refused only after access was granted.
+                        _ => status == 400,
+                    };
+                    assert!(ok, "expected access: {what}");
+                }
+                Err((want_status, want_code)) => {
+                    assert_eq!(status, want_status, "{what}");
+                    assert_eq!(body["errors"]["error"][0]["code"], want_code, "{what}");
+                    let challenge = challenge.unwrap_or_default();
+                    assert!(challenge.starts_with("Bearer"), "challenge of {what}");
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 8 * 20, "walked {checked} cases");
+}
+
+#[tokio::test]
+async fn rows_not_provided_and_unknown_paths_answer_404() {
+    let f = fixture().await;
+    for route in ROUTES.iter().filter(|r| !r.is_provided()) {
+        let path = f.concrete_path(route).await;
+        let (status, _, body) = error_code(f.call(route, &path, Credential::Full).await).await;
+        assert_eq!(status, 404, "{} {path}: {body}", route.method);
+        assert_eq!(body["errors"]["error"][0]["code"], "resource-not-found");
+    }
+    let response = f
+        .app
+        .http
+        .get(f.app.url("/v1/shoppers/me/no-such-resource"))
+        .bearer_auth(&f.full)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+}
+
+#[tokio::test]
+async fn every_served_route_is_in_the_table_and_json_suffix_works() {
+    let f = fixture().await;
+    // Methods outside the table on the table's paths are refused, never served.
+    for route in ROUTES.iter().filter(|r| r.is_provided()) {
+        for method in ["GET", "POST", "PUT", "DELETE", "PATCH"] {
+            if ROUTES
+                .iter()
+                .any(|r| r.method == method && r.path == route.path && r.is_provided())
+            {
+                continue;
+            }
+            let path = f.concrete_path(route).await;
+            let response = f
+                .app
+                .http
+                .request(
+                    Method::from_bytes(method.as_bytes()).unwrap(),
+                    f.app.url(&path),
+                )
+                .bearer_auth(&f.full)
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                [404, 405].contains(&response.status().as_u16()),
+                "{method} {path} is served but not in the table: {}",
+                response.status()
+            );
+        }
+        // The `.json` suffix on every served GET path.
+        if route.method == "GET" {
+            let path = format!("{}.json", f.concrete_path(route).await);
+            let response = f.call(route, &path, Credential::Full).await;
+            assert_eq!(response.status(), 200, "GET {path}");
+        }
+    }
+}
+
+#[test]
+fn readme_route_table_is_generated_from_the_access_table() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    assert!(
+        readme.contains(&markdown_table()),
+        "README.md's route table drifted from domain::access_policy; paste:\n{}",
+        markdown_table()
+    );
+}

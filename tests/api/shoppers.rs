@@ -1,0 +1,396 @@
+//! Shopper routes over real HTTP: creating shoppers, `/me` at both levels, account,
+//! addresses, site and site settings.
+
+use crate::helpers::{SHOPPER_USERNAME, SITE, SITE_TTL, TestApp, ok_json, spawn_app};
+use serde_json::{Value, json};
+
+async fn api_error(response: reqwest::Response, status: u16, code: &str) -> Value {
+    assert_eq!(response.status(), status);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["errors"]["error"][0]["code"], code, "{body}");
+    body
+}
+
+async fn post_json(
+    app: &TestApp,
+    path: &str,
+    token: Option<&str>,
+    body: Value,
+) -> reqwest::Response {
+    let mut request = app.http.post(app.url(path)).json(&body);
+    request = match token {
+        Some(t) => request.bearer_auth(t),
+        None => request.query(&[("apiKey", app.public_key.as_str())]),
+    };
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn create_shopper_then_sign_in() {
+    let app = spawn_app().await;
+    let response = post_json(
+        &app,
+        "/v1/shoppers",
+        None,
+        json!({"shopper": {"username": "bob", "password": "a long password",
+            "emailAddress": "bob@example.com", "firstName": "Bob", "locale": "de_DE"}}),
+    )
+    .await;
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["shopper"]["username"], "bob");
+    assert!(body["shopper"].get("password").is_none());
+    // The password was stored hashed and works with the password grant.
+    let token: Value = ok_json(
+        app.public_token(&[
+            ("grant_type", "password"),
+            ("username", "bob"),
+            ("password", "a long password"),
+        ])
+        .await,
+    )
+    .await;
+    let me = ok_json(
+        app.http
+            .get(app.url("/v1/shoppers/me"))
+            .bearer_auth(token["access_token"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(me["shopper"]["username"], "bob");
+    assert_eq!(me["shopper"]["firstName"], "Bob");
+    // Same username again: conflict.
+    let again = post_json(
+        &app,
+        "/v1/shoppers",
+        None,
+        json!({"shopper": {"username": "bob", "password": "another password", "emailAddress": "b@example.com"}}),
+    )
+    .await;
+    api_error(again, 409, "resource-already-exists").await;
+    // Login kept by the client.
+    let external = post_json(
+        &app,
+        "/v1/shoppers",
+        None,
+        json!({"shopper": {"externalReferenceId": "crm-77"}}),
+    )
+    .await;
+    assert_eq!(external.status(), 201);
+}
+
+#[tokio::test]
+async fn create_shopper_validation_names_the_field() {
+    let app = spawn_app().await;
+    for (body, field) in [
+        (
+            json!({"shopper": {"password": "a long password"}}),
+            "shopper.username",
+        ),
+        (
+            json!({"shopper": {"username": "x", "password": "short", "emailAddress": "x@example.com"}}),
+            "shopper.password",
+        ),
+        (
+            json!({"shopper": {"username": "x", "password": "long enough!", "emailAddress": "nope"}}),
+            "shopper.emailAddress",
+        ),
+        (
+            json!({"shopper": {"username": "x", "password": "long enough!", "emailAddress": "x@example.com", "locale": "english"}}),
+            "shopper.locale",
+        ),
+    ] {
+        let error = api_error(
+            post_json(&app, "/v1/shoppers", None, body).await,
+            400,
+            "invalid-parameter",
+        )
+        .await;
+        let description = error["errors"]["error"][0]["description"].as_str().unwrap();
+        assert!(description.starts_with(field), "{field}: {description}");
+    }
+    let not_json = app
+        .http
+        .post(app.url("/v1/shoppers"))
+        .query(&[("apiKey", app.public_key.as_str())])
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    api_error(not_json, 400, "invalid-request-body").await;
+}
+
+#[tokio::test]
+async fn limited_me_is_anonymous_and_may_change_only_session_fields() {
+    let app = spawn_app().await;
+    let limited = app.anonymous_pair().await.access;
+    let me = ok_json(
+        app.http
+            .get(app.url("/v1/shoppers/me.json"))
+            .bearer_auth(&limited)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(me["shopper"]["id"], "Anonymous");
+    let changed = post_json(
+        &app,
+        "/v1/shoppers/me",
+        Some(&limited),
+        json!({"shopper": {"locale": "fr_FR", "currency": "EUR", "ipAddress": "192.0.2.7"}}),
+    )
+    .await;
+    let changed = ok_json(changed).await;
+    assert_eq!(changed["shopper"]["locale"], "fr_FR");
+    assert_eq!(changed["shopper"]["currency"], "EUR");
+    assert_eq!(changed["shopper"]["ipAddress"], "192.0.2.7");
+    // The query form of the docs.
+    let by_query = app
+        .http
+        .post(app.url("/v1/shoppers/me"))
+        .query(&[("locale", "de_DE")])
+        .bearer_auth(&limited)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok_json(by_query).await["shopper"]["locale"], "de_DE");
+    // A username change needs a full token.
+    let rename = post_json(
+        &app,
+        "/v1/shoppers/me",
+        Some(&limited),
+        json!({"shopper": {"username": "mallory"}}),
+    )
+    .await;
+    api_error(rename, 403, "insufficient_scope").await;
+    let bad = post_json(
+        &app,
+        "/v1/shoppers/me",
+        Some(&limited),
+        json!({"shopper": {"currency": "euro"}}),
+    )
+    .await;
+    api_error(bad, 400, "invalid-parameter").await;
+}
+
+#[tokio::test]
+async fn full_me_shows_and_updates_the_shopper() {
+    let app = spawn_app().await;
+    let full = app.shopper_pair().await.access;
+    let me = ok_json(
+        app.http
+            .get(app.url("/v1/shoppers/me"))
+            .bearer_auth(&full)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(me["shopper"]["id"], app.shopper_id);
+    assert_eq!(me["shopper"]["username"], SHOPPER_USERNAME);
+    let updated = ok_json(
+        post_json(
+            &app,
+            "/v1/shoppers/me",
+            Some(&full),
+            json!({"shopper": {"firstName": "Jane", "sendEmail": true}}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(updated["shopper"]["firstName"], "Jane");
+    assert_eq!(updated["shopper"]["sendEmail"], true);
+    let account = ok_json(
+        app.http
+            .get(app.url("/v1/shoppers/me/account"))
+            .bearer_auth(&full)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(account["account"]["id"], app.shopper_id);
+    assert!(account["account"]["addresses"]["uri"].is_string());
+}
+
+#[tokio::test]
+async fn addresses_crud_with_defaults_and_limited_is_403() {
+    let app = spawn_app().await;
+    let full = app.shopper_pair().await.access;
+    let limited = app.anonymous_pair().await.access;
+    let address = |nick: &str| {
+        json!({"address": {"nickName": nick, "line1": "10 Main St", "city": "Minneapolis",
+        "countrySubdivision": "MN", "postalCode": "55401", "country": "US", "isDefaultShipping": true}})
+    };
+    let first = post_json(
+        &app,
+        "/v1/shoppers/me/addresses",
+        Some(&full),
+        address("home"),
+    )
+    .await;
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.unwrap();
+    let first_id = first["address"]["id"].as_i64().unwrap();
+    let second: Value = post_json(
+        &app,
+        "/v1/shoppers/me/addresses",
+        Some(&full),
+        address("work"),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let second_id = second["address"]["id"].as_i64().unwrap();
+    let list = ok_json(
+        app.http
+            .get(app.url("/v1/shoppers/me/addresses"))
+            .bearer_auth(&full)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let items = list["addresses"]["address"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(
+        items[0]["isDefaultShipping"], false,
+        "only the newest default remains"
+    );
+    assert_eq!(items[1]["isDefaultShipping"], true);
+    // Update through POST with the id.
+    let mut change = address("home");
+    change["address"]["id"] = json!(first_id);
+    change["address"]["city"] = json!("St Paul");
+    let updated =
+        ok_json(post_json(&app, "/v1/shoppers/me/addresses", Some(&full), change).await).await;
+    assert_eq!(updated["address"]["city"], "St Paul");
+    let one = ok_json(
+        app.http
+            .get(app.url(&format!("/v1/shoppers/me/addresses/{first_id}.json")))
+            .bearer_auth(&full)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(one["address"]["city"], "St Paul");
+    // Validation names the field.
+    let bad = post_json(
+        &app,
+        "/v1/shoppers/me/addresses",
+        Some(&full),
+        json!({"address": {"line1": "x", "city": "y", "country": "USA"}}),
+    )
+    .await;
+    let error = api_error(bad, 400, "invalid-parameter").await;
+    assert!(
+        error["errors"]["error"][0]["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("address.country")
+    );
+    // A limited token may not read addresses.
+    let denied = app
+        .http
+        .get(app.url("/v1/shoppers/me/addresses"))
+        .bearer_auth(&limited)
+        .send()
+        .await
+        .unwrap();
+    api_error(denied, 403, "insufficient_scope").await;
+    // Delete.
+    let deleted = app
+        .http
+        .delete(app.url(&format!("/v1/shoppers/me/addresses/{second_id}")))
+        .bearer_auth(&full)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    let gone = app
+        .http
+        .get(app.url(&format!("/v1/shoppers/me/addresses/{second_id}")))
+        .bearer_auth(&full)
+        .send()
+        .await
+        .unwrap();
+    api_error(gone, 404, "resource-not-found").await;
+}
+
+#[tokio::test]
+async fn another_shoppers_address_is_not_found() {
+    let app = spawn_app().await;
+    let full = app.shopper_pair().await.access;
+    let created: Value = post_json(&app, "/v1/shoppers", None, json!({"shopper": {"username": "eve", "password": "eve's password", "emailAddress": "eve@example.com"}})).await.json().await.unwrap();
+    let eve = created["shopper"]["id"].as_i64().unwrap();
+    let fields = shopkeeper::domain::shopper::AddressFields {
+        line1: "x".into(),
+        city: "y".into(),
+        country: "US".into(),
+        ..Default::default()
+    };
+    let eves = app
+        .state
+        .store
+        .save_address(eve, None, &fields)
+        .await
+        .unwrap()
+        .unwrap();
+    let response = app
+        .http
+        .get(app.url(&format!("/v1/shoppers/me/addresses/{eves}")))
+        .bearer_auth(&full)
+        .send()
+        .await
+        .unwrap();
+    api_error(response, 404, "resource-not-found").await;
+    let response = app
+        .http
+        .delete(app.url(&format!("/v1/shoppers/me/addresses/{eves}")))
+        .bearer_auth(&full)
+        .send()
+        .await
+        .unwrap();
+    api_error(response, 404, "resource-not-found").await;
+}
+
+#[tokio::test]
+async fn site_and_site_settings() {
+    let app = spawn_app().await;
+    let site = ok_json(
+        app.http
+            .get(app.url("/v1/shoppers/site"))
+            .header("apiKey", &app.public_key)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(site["site"]["id"], SITE);
+    assert_eq!(site["site"]["defaultCurrency"], "USD");
+    let settings = ok_json(
+        app.http
+            .get(app.url("/v1/shoppers/site/settings.json"))
+            .basic_auth(&app.public_key, None::<&str>)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(settings["siteSettings"]["sessionTimeout"], SITE_TTL);
+    // A wrong secret for the confidential key is refused, even on a token-optional route.
+    let wrong = app
+        .http
+        .get(app.url("/v1/shoppers/site"))
+        .basic_auth(&app.confidential_key, Some("wrong"))
+        .send()
+        .await
+        .unwrap();
+    api_error(wrong, 401, "invalid_token").await;
+}
