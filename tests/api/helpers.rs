@@ -20,7 +20,11 @@ pub struct TestApp {
     pub address: String,
     pub http: Client,
     pub state: AppState,
+    /// The SQLite file (only meaningful when `database_url` starts with `sqlite:`).
     pub db_path: PathBuf,
+    /// The database this app runs on: a scratch SQLite file, or a fresh PostgreSQL database
+    /// when `SHOPKEEPER_TEST_POSTGRES_URL` is set.
+    pub database_url: String,
     pub public_key: String,
     pub confidential_key: String,
     pub confidential_secret: String,
@@ -28,6 +32,43 @@ pub struct TestApp {
     pub external_shopper_id: i64,
     /// Every secret the test handed out or received, for the at-rest scan.
     _dir: tempfile::TempDir,
+}
+
+/// Set (by `.ci/run`) to an administrative PostgreSQL URL ending in `/DBNAME`, it makes every
+/// test run on PostgreSQL: each app gets its own fresh database on that server.
+pub const POSTGRES_URL_VAR: &str = "SHOPKEEPER_TEST_POSTGRES_URL";
+
+pub fn postgres_admin_url() -> Option<String> {
+    std::env::var(POSTGRES_URL_VAR)
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// The admin URL, or a visible SKIP line for tests that only make sense on PostgreSQL.
+pub fn postgres_or_skip(test: &str) -> Option<String> {
+    let url = postgres_admin_url();
+    if url.is_none() {
+        println!("SKIP {test}: set {POSTGRES_URL_VAR} to run it (.ci/run does)");
+    }
+    url
+}
+
+/// Creates an empty database `t_<random>` on the server of `admin_url`; returns its URL.
+pub async fn fresh_postgres_database(admin_url: &str) -> String {
+    use sqlx::Connection;
+    let name = format!("t_{}", shopkeeper::domain::secret::random_hex(8));
+    let mut admin = sqlx::postgres::PgConnection::connect(admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach {POSTGRES_URL_VAR}: {e}"));
+    // CREATE DATABASE takes no bind parameters; the name is ours, hex only.
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    admin.close().await.ok();
+    let base = admin_url.split('?').next().unwrap();
+    let (server, _) = base.rsplit_once('/').expect("URL ends in /DBNAME");
+    format!("{server}/{name}")
 }
 
 /// Settings for tests: random port, a scratch SQLite file, cheap Argon2 (the cost is a
@@ -55,10 +96,12 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ServeSettings)) -> TestA
     configure(&mut settings);
     let dir = tempfile::tempdir().unwrap();
     let db_path = dir.path().join("shopkeeper.db");
-    let database = DatabaseSettings {
-        url: format!("sqlite://{}", db_path.display()),
-        pool_size: 4,
+    let url = match postgres_admin_url() {
+        Some(admin) => fresh_postgres_database(&admin).await,
+        None => format!("sqlite://{}", db_path.display()),
     };
+    let mut database = DatabaseSettings::new(url);
+    database.pool_size = 4;
     let (app, _) = Application::build(&settings, &database).await.unwrap();
     let address = format!("http://{}", app.local_addr());
     let state = app.state().clone();
@@ -101,6 +144,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ServeSettings)) -> TestA
             .unwrap(),
         state,
         db_path,
+        database_url: database.url.clone(),
         public_key: public.api_key,
         confidential_key: confidential.api_key,
         confidential_secret: confidential.secret.unwrap(),
