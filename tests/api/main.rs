@@ -2,4 +2,5 @@
 //! and talks to it over real HTTP.
 
 mod helpers;
+mod multinode;
 mod token;
