@@ -3,4 +3,5 @@
 
 mod helpers;
 mod multinode;
+mod outage;
 mod token;
