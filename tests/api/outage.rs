@@ -124,7 +124,9 @@ struct Observed {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_brief_postgres_outage_answers_503_then_recovers_without_losing_acknowledged_tokens() {
     let Some(bindir) = std::env::var_os(BINDIR_VAR) else {
-        println!("SKIP outage test: set {BINDIR_VAR} to PostgreSQL's bin dir (.ci/run does)");
+        skip(&format!(
+            "outage test: set {BINDIR_VAR} to PostgreSQL's bin dir (.ci/run does)"
+        ));
         return;
     };
     let cluster = PrivateCluster::init(PathBuf::from(bindir));
