@@ -12,7 +12,9 @@ pub struct DatabaseSettings {
     /// Database URL: `sqlite://FILE` (embedded default) or `postgres://...`.
     #[arg(long = "database", env = "SHOPKEEPER_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
     pub url: String,
-    /// Connections in the read pool (SQLite always writes through one connection).
+    /// Connections per node: the read pool on SQLite (which always writes through one
+    /// connection), the one pool on PostgreSQL. On PostgreSQL keep nodes × (this + 1 for the
+    /// revocation listener) below the server's `max_connections`.
     #[arg(
         long,
         env = "SHOPKEEPER_DB_POOL_SIZE",
@@ -20,6 +22,36 @@ pub struct DatabaseSettings {
         global = true
     )]
     pub pool_size: u32,
+    /// Longest wait for a pooled connection, in milliseconds. While the database is down a
+    /// request waits at most this long, then answers 503 `temporarily_unavailable`.
+    #[arg(
+        long,
+        env = "SHOPKEEPER_DB_ACQUIRE_TIMEOUT_MS",
+        default_value_t = 5000,
+        global = true
+    )]
+    pub acquire_timeout_ms: u64,
+    /// PostgreSQL only: longest a single statement may run, in milliseconds (the server's
+    /// `statement_timeout`, set on every connection); 0 disables it.
+    #[arg(
+        long,
+        env = "SHOPKEEPER_DB_STATEMENT_TIMEOUT_MS",
+        default_value_t = 5000,
+        global = true
+    )]
+    pub statement_timeout_ms: u64,
+}
+
+impl DatabaseSettings {
+    /// The defaults for `url` (what the CLI would use without flags).
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            pool_size: 8,
+            acquire_timeout_ms: 5000,
+            statement_timeout_ms: 5000,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -67,6 +99,20 @@ pub struct TokenSettings {
     /// Most access tokens whose check is answered from memory.
     #[arg(long, env = "SHOPKEEPER_TOKEN_CACHE", default_value_t = 1_000_000)]
     pub token_cache_capacity: u64,
+    /// Longest a verified token stays in a node's memory before its row is read again. A
+    /// backstop only: revocations reach every node's cache at once (LISTEN/NOTIFY on
+    /// PostgreSQL), this bounds staleness if a revoking node died before telling the others.
+    #[arg(long, env = "SHOPKEEPER_TOKEN_CACHE_TTL", default_value_t = 60)]
+    pub token_cache_ttl_seconds: u64,
+    /// PostgreSQL: every node sends a heartbeat on the revocation channel this often (ms).
+    /// A node that hears nothing for three periods assumes its listener is cut off, empties
+    /// its token cache and stops caching until it listens again.
+    #[arg(
+        long,
+        env = "SHOPKEEPER_REVOCATION_HEARTBEAT_MS",
+        default_value_t = 1000
+    )]
+    pub revocation_heartbeat_ms: u64,
 }
 
 impl Default for TokenSettings {
@@ -75,6 +121,8 @@ impl Default for TokenSettings {
             refresh_ttl_seconds: 365 * 24 * 3600,
             refresh_grace_seconds: 10,
             token_cache_capacity: 1_000_000,
+            token_cache_ttl_seconds: 60,
+            revocation_heartbeat_ms: 1000,
         }
     }
 }

@@ -37,7 +37,7 @@ pub async fn build_state(
         .try_into()
         .map_err(|_| anyhow::anyhow!("stored refresh_hmac_key is not 32 bytes"))?;
     Ok(AppState {
-        verifier: TokenVerifier::new(store.clone(), tokens.token_cache_capacity),
+        verifier: TokenVerifier::new(store.clone(), tokens),
         store,
         hasher,
         tokens: Arc::new(tokens.clone()),

@@ -2,16 +2,18 @@
 //! principal. It runs on every protected request, so it does no write and, once a token has
 //! been seen, no database round trip: verified tokens are cached in memory by hash.
 //! Every revocation goes through [`TokenVerifier::forget`], so a revoked token stops working
-//! at once on this node.
+//! at once on this node, and (PostgreSQL) on every other node within milliseconds.
 
+use crate::config::TokenSettings;
 use crate::domain::SecretHash;
 use crate::domain::TokenValue;
 use crate::domain::time::{UnixSeconds, now};
-use crate::store::{AccessTokenRecord, Store, StoreError};
+use crate::store::{AccessTokenRecord, Engine, Store, StoreError};
 use moka::sync::Cache;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
+use tokio::sync::mpsc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum AccessLevel {
@@ -85,19 +87,48 @@ pub struct TokenVerifier {
     /// Bumped by every revocation; a check that read the database across a bump drops what
     /// it cached, so a revocation racing a cache fill cannot leave a revoked token cached.
     revocations: Arc<AtomicU64>,
+    /// False while this node cannot hear other nodes' revocations (its PostgreSQL listener
+    /// is down): checks then read the database every time instead of trusting memory.
+    cache_trusted: Arc<AtomicBool>,
+    /// Revoked hashes waiting to be published to the other nodes (PostgreSQL only).
+    outbox: Option<mpsc::UnboundedSender<Vec<SecretHash>>>,
 }
 
 impl TokenVerifier {
-    pub fn new(store: Store, capacity: u64) -> Self {
-        Self {
+    /// A verifier for one node. On PostgreSQL it also starts the two background tasks that
+    /// keep the caches of all nodes coherent (see [`revocation_sync`]); it must then be called
+    /// inside a Tokio runtime.
+    pub fn new(store: Store, settings: &TokenSettings) -> Self {
+        let multi_node = store.engine() == Engine::Postgres;
+        let (outbox, inbox) = if multi_node {
+            let (tx, rx) = mpsc::unbounded_channel();
+            (Some(tx), Some(rx))
+        } else {
+            (None, None)
+        };
+        let verifier = Self {
             store,
             cache: Cache::builder()
-                .max_capacity(capacity)
+                .max_capacity(settings.token_cache_capacity)
                 // Idle entries leave memory; a later check simply reads the row again.
                 .time_to_idle(Duration::from_secs(15 * 60))
+                .time_to_live(Duration::from_secs(settings.token_cache_ttl_seconds.max(1)))
                 .build(),
             revocations: Arc::new(AtomicU64::new(0)),
+            // With one node (SQLite) nothing else can revoke behind this cache's back.
+            cache_trusted: Arc::new(AtomicBool::new(!multi_node)),
+            outbox,
+        };
+        if let Some(inbox) = inbox {
+            let heartbeat = Duration::from_millis(settings.revocation_heartbeat_ms.max(10));
+            tokio::spawn(revocation_sync::publish(
+                verifier.store.clone(),
+                inbox,
+                heartbeat,
+            ));
+            tokio::spawn(revocation_sync::listen(verifier.clone(), heartbeat));
         }
+        verifier
     }
 
     /// Verifies a presented token string (any shape: malformed is simply invalid).
@@ -108,7 +139,8 @@ impl TokenVerifier {
 
     pub async fn verify_hash(&self, hash: SecretHash) -> Result<Arc<Principal>, VerifyError> {
         let at = now();
-        if let Some(p) = self.cache.get(&hash) {
+        let trusted = self.cache_trusted.load(Ordering::Acquire);
+        if trusted && let Some(p) = self.cache.get(&hash) {
             return if p.expires_at > at {
                 Ok(p)
             } else {
@@ -126,23 +158,138 @@ impl TokenVerifier {
             return Err(VerifyError::Invalid);
         }
         let principal = Arc::new(Principal::from_record(hash, record));
-        self.cache.insert(hash, principal.clone());
-        if self.revocations.load(Ordering::Acquire) != epoch {
-            self.cache.invalidate(&hash);
+        if trusted {
+            self.cache.insert(hash, principal.clone());
+            if self.revocations.load(Ordering::Acquire) != epoch {
+                self.cache.invalidate(&hash);
+            }
         }
         Ok(principal)
     }
 
     /// Remembers a token just issued, so its first check needs no database read.
     pub fn remember(&self, principal: Principal) {
-        self.cache.insert(principal.token_hash, Arc::new(principal));
+        if self.cache_trusted.load(Ordering::Acquire) {
+            self.cache.insert(principal.token_hash, Arc::new(principal));
+        }
     }
 
-    /// Drops revoked tokens from the cache; called with what every revocation returns.
+    /// Drops revoked tokens from this node's cache and tells the other nodes to do the same;
+    /// called with what every revocation returns, after it committed.
     pub fn forget(&self, hashes: &[SecretHash]) {
+        self.forget_locally(hashes);
+        if let Some(outbox) = &self.outbox
+            && !hashes.is_empty()
+        {
+            // Only fails once the publisher task is gone, i.e. the runtime is shutting down.
+            let _ = outbox.send(hashes.to_vec());
+        }
+    }
+
+    fn forget_locally(&self, hashes: &[SecretHash]) {
         self.revocations.fetch_add(1, Ordering::AcqRel);
         for h in hashes {
             self.cache.invalidate(h);
+        }
+    }
+
+    /// Stops trusting (and empties) the cache: revocations may be passing unheard.
+    fn distrust_cache(&self) {
+        self.cache_trusted.store(false, Ordering::Release);
+        self.revocations.fetch_add(1, Ordering::AcqRel);
+        self.cache.invalidate_all();
+    }
+
+    /// Listening again: start from an empty cache, since messages may have been missed.
+    fn trust_cache(&self) {
+        self.revocations.fetch_add(1, Ordering::AcqRel);
+        self.cache.invalidate_all();
+        self.cache_trusted.store(true, Ordering::Release);
+    }
+
+    /// Whether checks are currently answered from memory (false while deaf to other nodes).
+    pub fn cache_is_trusted(&self) -> bool {
+        self.cache_trusted.load(Ordering::Acquire)
+    }
+}
+
+/// Keeping every node's token cache coherent on PostgreSQL.
+///
+/// How stale a node can be: a revocation committed on node A is published by A right after
+/// its commit and reaches B's listener within milliseconds. If B's listener connection drops
+/// (or hears not even a heartbeat for three heartbeat periods), B empties its cache and reads
+/// every token from the database until it listens again. The one gap: A dies between its
+/// commit and its NOTIFY; then B may accept the token until `token_cache_ttl_seconds`.
+mod revocation_sync {
+    use super::*;
+
+    /// Sends queued revocations (retrying while the database is unreachable: a revocation
+    /// is never dropped) and a heartbeat every `heartbeat`.
+    pub(super) async fn publish(
+        store: Store,
+        mut inbox: mpsc::UnboundedReceiver<Vec<SecretHash>>,
+        heartbeat: Duration,
+    ) {
+        let mut tick = tokio::time::interval(heartbeat);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let batch = tokio::select! {
+                next = inbox.recv() => match next {
+                    Some(mut batch) => {
+                        while let Ok(more) = inbox.try_recv() {
+                            batch.extend(more);
+                        }
+                        batch
+                    }
+                    None => return,
+                },
+                _ = tick.tick() => Vec::new(),
+            };
+            let mut backoff = Duration::from_millis(50);
+            while let Err(e) = store.publish_revocations(&batch).await {
+                if batch.is_empty() {
+                    break; // a missed heartbeat needs no retry
+                }
+                tracing::warn!(error = %e, "could not publish revocations; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
+
+    /// Listens for revocations from every node; on losing the connection, distrusts the
+    /// cache and reconnects.
+    pub(super) async fn listen(verifier: TokenVerifier, heartbeat: Duration) {
+        let silence_limit = heartbeat * 3;
+        let mut backoff = Duration::from_millis(50);
+        loop {
+            match verifier.store.listen_revocations(silence_limit).await {
+                Ok(mut listener) => {
+                    verifier.trust_cache();
+                    backoff = Duration::from_millis(50);
+                    loop {
+                        match tokio::time::timeout(silence_limit, listener.next()).await {
+                            Ok(Ok(Some(hashes))) => verifier.forget_locally(&hashes),
+                            Ok(Ok(None)) => {
+                                tracing::warn!("revocation listener lost its connection");
+                                break;
+                            }
+                            Ok(Err(e)) => {
+                                tracing::warn!(error = %e, "revocation listener failed");
+                                break;
+                            }
+                            Err(_) => {
+                                tracing::warn!("revocation listener heard nothing; reconnecting");
+                                break;
+                            }
+                        }
+                    }
+                    verifier.distrust_cache();
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot listen for revocations yet"),
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(2));
         }
     }
 }

@@ -8,6 +8,7 @@
 
 mod catalog;
 mod clients;
+mod notify;
 mod profiles;
 mod sessions;
 mod shoppers;
@@ -17,6 +18,7 @@ mod web;
 
 pub use catalog::{CategoryRecord, ImportSummary, ProductRecord, VolumePrice};
 pub use clients::{ClientRecord, NewClient};
+pub use notify::{REVOCATION_CHANNEL, RevocationListener};
 pub use profiles::{AddressRecord, ProfileFields, ProfileRecord};
 pub use sessions::{NewSession, SessionRecord};
 pub use shoppers::{NewShopper, ShopperRecord};
@@ -51,15 +53,28 @@ pub enum StoreError {
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-                StoreError::Unavailable(e)
-            }
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::Io(_)
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e),
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 StoreError::Conflict(db.message().to_owned())
+            }
+            sqlx::Error::Database(db) if db.code().is_some_and(|c| is_outage_sqlstate(&c)) => {
+                StoreError::Unavailable(e)
             }
             _ => StoreError::Database(e),
         }
     }
+}
+
+/// SQLSTATEs a PostgreSQL server sends when it is going away, starting up, full or too slow:
+/// the request may succeed if retried shortly, so they answer 503, not 500.
+/// (Class 08: connection exception; 57P01-57P05: admin/crash shutdown, cannot connect now,
+/// idle session timeout; 53300: too many connections; 57014: statement timeout/cancel.)
+fn is_outage_sqlstate(code: &str) -> bool {
+    code.starts_with("08") || code.starts_with("57P") || code == "53300" || code == "57014"
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -69,6 +84,8 @@ pub struct Store {
     read: AnyPool,
     write: AnyPool,
     engine: Engine,
+    /// For the connection that listens to other nodes' revocations (PostgreSQL only).
+    url: std::sync::Arc<str>,
 }
 
 impl Store {
@@ -92,19 +109,32 @@ impl Store {
             _ => settings.url.clone(),
         };
         let options = AnyConnectOptions::from_str(&url)?;
+        let statement_timeout = settings.statement_timeout_ms.to_string();
         let build = |max: u32| {
+            let statement_timeout = statement_timeout.clone();
             AnyPoolOptions::new()
                 .max_connections(max)
-                .acquire_timeout(Duration::from_secs(5))
+                .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms.max(1)))
                 .after_connect(move |conn, _meta| {
+                    let statement_timeout = statement_timeout.clone();
                     Box::pin(async move {
-                        if engine == Engine::Sqlite {
-                            // FULL: a commit is on disk before it is acknowledged.
-                            conn.execute(
-                                "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; \
-                                 PRAGMA synchronous = FULL;",
-                            )
-                            .await?;
+                        match engine {
+                            Engine::Sqlite => {
+                                // FULL: a commit is on disk before it is acknowledged.
+                                conn.execute(
+                                    "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; \
+                                     PRAGMA synchronous = FULL;",
+                                )
+                                .await?;
+                            }
+                            Engine::Postgres => {
+                                // Bounds every statement, so a wedged server cannot hold a
+                                // request (and its pooled connection) forever.
+                                sqlx::query("SELECT set_config('statement_timeout', $1, false)")
+                                    .bind(statement_timeout)
+                                    .execute(&mut *conn)
+                                    .await?;
+                            }
                         }
                         Ok(())
                     })
@@ -134,6 +164,7 @@ impl Store {
             read,
             write,
             engine,
+            url: settings.url.as_str().into(),
         })
     }
 

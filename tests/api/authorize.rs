@@ -786,12 +786,7 @@ async fn browser_flow_secrets_are_not_stored_in_clear() {
     .await;
     let code = split(&location(&r), '?').1["code"].clone();
 
-    let mut image = Vec::new();
-    for suffix in ["", "-wal"] {
-        if let Ok(bytes) = std::fs::read(format!("{}{suffix}", app.db_path.display())) {
-            image.extend(bytes);
-        }
-    }
+    let image = database_image(&app).await;
     let contains = |needle: &[u8]| image.windows(needle.len()).any(|w| w == needle);
     assert!(
         contains(app.public_key.as_bytes()),

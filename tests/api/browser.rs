@@ -34,7 +34,9 @@ fn free_port() -> u16 {
 #[tokio::test]
 async fn guest_signs_in_through_the_hosted_page_in_headless_chromium() {
     let Ok(chromedriver) = std::env::var("SHOPKEEPER_TEST_CHROMEDRIVER") else {
-        println!("SKIP: SHOPKEEPER_TEST_CHROMEDRIVER is not set (path to chromedriver)");
+        skip(
+            "guest_signs_in_through_the_hosted_page_in_headless_chromium: set SHOPKEEPER_TEST_CHROMEDRIVER (path to chromedriver; .ci/run does)",
+        );
         return;
     };
     let app = spawn_app().await;

@@ -20,7 +20,11 @@ pub struct TestApp {
     pub address: String,
     pub http: Client,
     pub state: AppState,
+    /// The SQLite file (only meaningful when `database_url` starts with `sqlite:`).
     pub db_path: PathBuf,
+    /// The database this app runs on: a scratch SQLite file, or a fresh PostgreSQL database
+    /// when `SHOPKEEPER_TEST_ENGINE=postgres`.
+    pub database_url: String,
     pub public_key: String,
     pub confidential_key: String,
     pub confidential_secret: String,
@@ -28,6 +32,98 @@ pub struct TestApp {
     pub external_shopper_id: i64,
     /// Every secret the test handed out or received, for the at-rest scan.
     _dir: tempfile::TempDir,
+}
+
+/// Set (by `.ci/run`) to an administrative PostgreSQL URL ending in `/DBNAME`: where the
+/// PostgreSQL-only tests (several nodes, outages) run, and where the whole suite runs when
+/// `SHOPKEEPER_TEST_ENGINE=postgres`.
+pub const POSTGRES_URL_VAR: &str = "SHOPKEEPER_TEST_POSTGRES_URL";
+
+/// `postgres` runs every app of the suite on PostgreSQL (each on its own fresh database);
+/// anything else, or unset, on a scratch SQLite file.
+pub const ENGINE_VAR: &str = "SHOPKEEPER_TEST_ENGINE";
+
+pub fn suite_on_postgres() -> bool {
+    std::env::var(ENGINE_VAR).is_ok_and(|e| e == "postgres")
+}
+
+pub fn postgres_admin_url() -> Option<String> {
+    std::env::var(POSTGRES_URL_VAR)
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// The admin URL, or a visible SKIP line for tests that only make sense on PostgreSQL.
+pub fn postgres_or_skip(test: &str) -> Option<String> {
+    let url = postgres_admin_url();
+    if url.is_none() {
+        skip(&format!(
+            "{test}: set {POSTGRES_URL_VAR} to run it (.ci/run does)"
+        ));
+    }
+    url
+}
+
+/// Everything the app's database holds, as bytes to scan for secrets: the SQLite file and its
+/// WAL, or on PostgreSQL every row of every table rendered as JSON (bytea as hex).
+pub async fn database_image(app: &TestApp) -> Vec<u8> {
+    if !app.database_url.starts_with("postgres") {
+        let mut image = Vec::new();
+        for suffix in ["", "-wal"] {
+            if let Ok(bytes) = std::fs::read(format!("{}{suffix}", app.db_path.display())) {
+                image.extend(bytes);
+            }
+        }
+        return image;
+    }
+    use sqlx::Connection;
+    let mut conn = sqlx::postgres::PgConnection::connect(&app.database_url)
+        .await
+        .unwrap();
+    let tables: Vec<(String,)> = sqlx::query_as(
+        "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    let mut image = Vec::new();
+    for (table,) in tables {
+        // Table names come from the catalog, not from input.
+        let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT row_to_json(t)::text FROM \"{table}\" t"
+        )))
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        for (row,) in rows {
+            image.extend(row.into_bytes());
+        }
+    }
+    image
+}
+
+/// Prints a SKIP line that the test harness does not capture (it only captures `print!`).
+pub fn skip(why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIP {why}");
+}
+
+/// Creates an empty database `t_<random>` on the server of `admin_url`; returns its URL.
+pub async fn fresh_postgres_database(admin_url: &str) -> String {
+    use sqlx::Connection;
+    let name = format!("t_{}", shopkeeper::domain::secret::random_hex(8));
+    let mut admin = sqlx::postgres::PgConnection::connect(admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach {POSTGRES_URL_VAR}: {e}"));
+    // CREATE DATABASE takes no bind parameters; the name is ours, hex only.
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    admin.close().await.ok();
+    let base = admin_url.split('?').next().unwrap();
+    let (server, _) = base.rsplit_once('/').expect("URL ends in /DBNAME");
+    format!("{server}/{name}")
 }
 
 /// Settings for tests: random port, a scratch SQLite file, cheap Argon2 (the cost is a
@@ -56,10 +152,15 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ServeSettings)) -> TestA
     configure(&mut settings);
     let dir = tempfile::tempdir().unwrap();
     let db_path = dir.path().join("shopkeeper.db");
-    let database = DatabaseSettings {
-        url: format!("sqlite://{}", db_path.display()),
-        pool_size: 4,
+    let url = if suite_on_postgres() {
+        let admin = postgres_admin_url()
+            .unwrap_or_else(|| panic!("{ENGINE_VAR}=postgres needs {POSTGRES_URL_VAR}"));
+        fresh_postgres_database(&admin).await
+    } else {
+        format!("sqlite://{}", db_path.display())
     };
+    let mut database = DatabaseSettings::new(url);
+    database.pool_size = 4;
     let (app, _) = Application::build(&settings, &database).await.unwrap();
     let address = format!("http://{}", app.local_addr());
     let state = app.state().clone();
@@ -102,6 +203,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ServeSettings)) -> TestA
             .unwrap(),
         state,
         db_path,
+        database_url: database.url.clone(),
         public_key: public.api_key,
         confidential_key: confidential.api_key,
         confidential_secret: confidential.secret.unwrap(),

@@ -1,10 +1,13 @@
 //! Black-box tests: each spawns Shopkeeper on a random loopback port with its own database
+//! (a SQLite file, or a fresh PostgreSQL database when SHOPKEEPER_TEST_POSTGRES_URL is set)
 //! and talks to it over real HTTP.
 
 mod authorize;
 mod browser;
 mod catalog;
 mod helpers;
+mod multinode;
+mod outage;
 mod policy;
 mod security;
 mod session_token;

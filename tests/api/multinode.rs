@@ -1,0 +1,456 @@
+//! Several real `shopkeeper serve` processes on one PostgreSQL database, provisioned through
+//! the CLI, as an operator would run them. PostgreSQL only: each test prints SKIP without
+//! `SHOPKEEPER_TEST_POSTGRES_URL`.
+
+use crate::helpers::*;
+use serde_json::Value;
+use sqlx::Connection;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::AsyncWriteExt;
+use tokio::process::{Child, Command};
+use tokio::sync::Barrier;
+
+const BIN: &str = env!("CARGO_BIN_EXE_shopkeeper");
+/// Cheap Argon2 for the processes' shopper passwords (the cost is a setting).
+const CHEAP_ARGON2: [&str; 4] = ["--argon2-memory-kib", "1024", "--argon2-iterations", "1"];
+
+/// A running `shopkeeper serve` process; killed (by its own pid) when dropped.
+pub struct Node {
+    pub address: String,
+    child: Child,
+    _log_dir: tempfile::TempDir,
+}
+
+impl Node {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts a node without waiting for it.
+pub fn launch_node(database_url: &str) -> Node {
+    let log_dir = tempfile::tempdir().unwrap();
+    let log = std::fs::File::create(log_dir.path().join("node.log")).unwrap();
+    let port = free_port();
+    let child = Command::new(BIN)
+        .args(["--database", database_url, "serve", "--no-demo", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .args(CHEAP_ARGON2)
+        .args(["--revocation-heartbeat-ms", "200"])
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn shopkeeper serve");
+    Node {
+        address: format!("http://127.0.0.1:{port}"),
+        child,
+        _log_dir: log_dir,
+    }
+}
+
+/// Waits until the node answers HTTP (panicking with its log if it exits or takes > 60 s).
+pub async fn wait_until_serving(node: &mut Node) {
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = node.child.try_wait().unwrap() {
+            let log =
+                std::fs::read_to_string(node._log_dir.path().join("node.log")).unwrap_or_default();
+            panic!("node exited with {status} before serving:\n{log}");
+        }
+        if let Ok(r) = http.get(node.url("/healthz")).send().await
+            && r.status() == 200
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "node did not start serving");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub async fn start_node(database_url: &str) -> Node {
+    let mut node = launch_node(database_url);
+    wait_until_serving(&mut node).await;
+    node
+}
+
+/// Runs a CLI command against the database; returns (success, stdout JSON or stderr text).
+pub async fn cli(database_url: &str, args: &[&str], stdin: Option<&str>) -> (bool, String) {
+    let mut child = Command::new(BIN)
+        .args(["--database", database_url])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn shopkeeper CLI");
+    let mut input = child.stdin.take().unwrap();
+    input
+        .write_all(stdin.unwrap_or("").as_bytes())
+        .await
+        .unwrap();
+    drop(input);
+    let out = child.wait_with_output().await.unwrap();
+    let text = if out.status.success() {
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    } else {
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    (out.status.success(), text)
+}
+
+async fn cli_json(database_url: &str, args: &[&str], stdin: Option<&str>) -> Value {
+    let (ok, text) = cli(database_url, args, stdin).await;
+    assert!(ok, "shopkeeper {args:?} failed: {text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Creates the test site, a public client and the test shopper; returns the public API key.
+pub async fn provision_via_cli(database_url: &str) -> String {
+    let ttl = SITE_TTL.to_string();
+    cli_json(
+        database_url,
+        &["site", "create", "--id", SITE, "--session-ttl", &ttl],
+        None,
+    )
+    .await;
+    let client = cli_json(
+        database_url,
+        &["client", "create", "--site", SITE, "--kind", "public"],
+        None,
+    )
+    .await;
+    let mut args = vec![
+        "shopper",
+        "create",
+        "--site",
+        SITE,
+        "--username",
+        SHOPPER_USERNAME,
+        "--password-stdin",
+    ];
+    args.extend(CHEAP_ARGON2);
+    cli_json(database_url, &args, Some(SHOPPER_PASSWORD)).await;
+    client["api_key"].as_str().unwrap().to_owned()
+}
+
+/// Two provisioned nodes on a fresh database of the test PostgreSQL.
+async fn two_nodes(test: &str) -> Option<(String, String, Node, Node)> {
+    let admin = postgres_or_skip(test)?;
+    let db = fresh_postgres_database(&admin).await;
+    let api_key = provision_via_cli(&db).await;
+    let (a, b) = tokio::join!(start_node(&db), start_node(&db));
+    Some((db, api_key, a, b))
+}
+
+async fn token_request(
+    http: &reqwest::Client,
+    node: &Node,
+    api_key: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    http.post(node.url("/oauth20/token"))
+        .basic_auth(api_key, None::<&str>)
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn check(http: &reqwest::Client, node: &Node, token: &str) -> reqwest::Response {
+    http.get(node.url("/oauth20/access-tokens"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn token_issued_on_one_node_works_on_the_other_and_revocation_reaches_it_within_1s() {
+    let Some((_db, api_key, a, b)) = two_nodes("multinode revocation").await else {
+        return;
+    };
+    let http = reqwest::Client::new();
+    let pair = TokenPair::from(
+        ok_json(
+            token_request(
+                &http,
+                &a,
+                &api_key,
+                &[
+                    ("grant_type", "password"),
+                    ("username", SHOPPER_USERNAME),
+                    ("password", SHOPPER_PASSWORD),
+                ],
+            )
+            .await,
+        )
+        .await,
+    );
+    // B has never seen the token: it reads it from the shared database (and caches it).
+    let on_b = ok_json(check(&http, &b, &pair.access).await).await;
+    assert_eq!(on_b["authenticated"], "true");
+    ok_json(check(&http, &b, &pair.access).await).await; // now answered from B's cache
+
+    // Revoke on A; B must refuse within 1 s although the token sits in its cache.
+    ok_json(
+        http.delete(a.url("/oauth20/access-tokens"))
+            .bearer_auth(&pair.access)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let revoked_at = Instant::now();
+    loop {
+        let r = check(&http, &b, &pair.access).await;
+        if r.status() == 401 {
+            assert_oauth_error(r, 401, "invalid_token").await;
+            break;
+        }
+        assert_eq!(r.status(), 200, "only accepted or refused");
+        assert!(
+            revoked_at.elapsed() < Duration::from_secs(1),
+            "node B still accepts a token revoked on node A after 1 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // And the refresh token of the ended session is refused on B too.
+    let r = token_request(
+        &http,
+        &b,
+        &api_key,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &pair.refresh),
+        ],
+    )
+    .await;
+    assert_oauth_error(r, 400, "invalid_grant").await;
+}
+
+#[tokio::test]
+async fn concurrent_refreshes_of_one_token_across_two_nodes_rotate_once() {
+    let Some((db, api_key, a, b)) = two_nodes("multinode concurrent refresh").await else {
+        return;
+    };
+    let http = reqwest::Client::new();
+    let pair = TokenPair::from(
+        ok_json(token_request(&http, &a, &api_key, &[("grant_type", "password")]).await).await,
+    );
+    let nodes = Arc::new([a, b]);
+    const RACERS: usize = 10;
+    let barrier = Arc::new(Barrier::new(RACERS));
+    let mut tasks = Vec::new();
+    for i in 0..RACERS {
+        let (nodes, barrier, http) = (nodes.clone(), barrier.clone(), http.clone());
+        let (api_key, refresh) = (api_key.clone(), pair.refresh.clone());
+        tasks.push(tokio::spawn(async move {
+            let node = &nodes[i % 2];
+            let request = http
+                .post(node.url("/oauth20/token"))
+                .basic_auth(&api_key, None::<&str>)
+                .form(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)]);
+            barrier.wait().await;
+            let r = request.send().await.unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.unwrap())
+        }));
+    }
+    let mut pairs = Vec::new();
+    for t in tasks {
+        let (status, body) = t.await.unwrap();
+        // Inside the grace window every replay gets the same pair: all succeed.
+        assert_eq!(status, 200, "{body}");
+        pairs.push(TokenPair::from(body));
+    }
+    let first = &pairs[0];
+    for p in &pairs {
+        assert_eq!(p.access, first.access, "one family: the same access token");
+        assert_eq!(
+            p.refresh, first.refresh,
+            "one family: the same refresh token"
+        );
+    }
+    // Exactly one rotation: the original refresh token (consumed) plus one successor.
+    let mut conn = sqlx::postgres::PgConnection::connect(&db).await.unwrap();
+    let (rows, consumed): (i64, i64) =
+        sqlx::query_as("SELECT COUNT(*), COUNT(consumed_at) FROM refresh_tokens")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!((rows, consumed), (2, 1));
+    for node in nodes.iter() {
+        ok_json(check(&http, node, &first.access).await).await;
+    }
+    // The successor rotates normally, once, on either node.
+    let next = ok_json(
+        token_request(
+            &http,
+            &nodes[1],
+            &api_key,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &first.refresh),
+            ],
+        )
+        .await,
+    )
+    .await;
+    assert_ne!(next["access_token"], first.access.as_str());
+}
+
+#[tokio::test]
+async fn the_same_username_created_concurrently_gives_exactly_one_shopper() {
+    let Some(admin) = postgres_or_skip("multinode shopper creation") else {
+        return;
+    };
+    let db = fresh_postgres_database(&admin).await;
+    provision_via_cli(&db).await;
+    const RACERS: usize = 8;
+    let barrier = Arc::new(Barrier::new(RACERS));
+    let mut tasks = Vec::new();
+    for _ in 0..RACERS {
+        let (db, barrier) = (db.clone(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut args = vec![
+                "shopper",
+                "create",
+                "--site",
+                SITE,
+                "--username",
+                "racer@example.com",
+                "--password-stdin",
+            ];
+            args.extend(CHEAP_ARGON2);
+            barrier.wait().await;
+            cli(&db, &args, Some("a long enough password")).await
+        }));
+    }
+    let mut created = 0;
+    for t in tasks {
+        let (ok, text) = t.await.unwrap();
+        if ok {
+            created += 1;
+        } else {
+            assert!(text.contains("exists"), "a clear refusal, got: {text}");
+        }
+    }
+    assert_eq!(created, 1, "exactly one creation succeeds");
+    let list = cli_json(&db, &["shopper", "list", "--site", SITE], None).await;
+    let racers = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["username"] == "racer@example.com")
+        .count();
+    assert_eq!(racers, 1);
+}
+
+#[tokio::test]
+async fn nodes_starting_together_on_an_empty_database_apply_each_migration_once() {
+    let Some(admin) = postgres_or_skip("multinode migrations") else {
+        return;
+    };
+    let db = fresh_postgres_database(&admin).await;
+    let mut nodes: Vec<Node> = (0..3).map(|_| launch_node(&db)).collect();
+    for node in &mut nodes {
+        wait_until_serving(node).await;
+    }
+    let mut conn = sqlx::postgres::PgConnection::connect(&db).await.unwrap();
+    let applied: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT version, COUNT(*) FROM _sqlx_migrations WHERE success GROUP BY version",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres"))
+        .unwrap()
+        .count();
+    assert_eq!(applied.len(), files, "every migration applied");
+    assert!(applied.iter().all(|(_, n)| *n == 1), "{applied:?}");
+    // They also agree on the one server-wide key.
+    let (keys,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM server_settings WHERE name = 'refresh_hmac_key'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(keys, 1);
+}
+
+/// An in-process node on `database_url` (for looking inside its token cache).
+async fn in_process_node(database_url: &str) -> (String, shopkeeper::state::AppState) {
+    let mut settings = test_settings();
+    settings.tokens.revocation_heartbeat_ms = 200;
+    let database = shopkeeper::config::DatabaseSettings::new(database_url);
+    let (app, _) = shopkeeper::startup::Application::build(&settings, &database)
+        .await
+        .unwrap();
+    let address = format!("http://{}", app.local_addr());
+    let state = app.state().clone();
+    tokio::spawn(app.run_until_stopped());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !state.verifier.cache_is_trusted() {
+        assert!(Instant::now() < deadline, "node never started listening");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    (address, state)
+}
+
+/// Today's protected endpoints also read the session row; later resources trust the
+/// verifier alone, so its cache is checked directly: B caches the token, A revokes it, and
+/// B's verifier must refuse it within 1 s.
+#[tokio::test]
+async fn a_revocation_on_one_node_evicts_the_token_from_the_other_nodes_cache_within_1s() {
+    let Some(admin) = postgres_or_skip("multinode cache eviction") else {
+        return;
+    };
+    let db = fresh_postgres_database(&admin).await;
+    let api_key = provision_via_cli(&db).await;
+    let (a_address, _a) = in_process_node(&db).await;
+    let (_, b) = in_process_node(&db).await;
+    let http = reqwest::Client::new();
+    let body = ok_json(
+        http.post(format!("{a_address}/oauth20/token"))
+            .basic_auth(&api_key, None::<&str>)
+            .form(&[("grant_type", "password")])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let pair = TokenPair::from(body);
+    b.verifier.verify(&pair.access).await.expect("valid on B");
+    b.verifier.verify(&pair.access).await.expect("cached on B");
+
+    ok_json(
+        http.delete(format!("{a_address}/oauth20/access-tokens"))
+            .bearer_auth(&pair.access)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let revoked_at = Instant::now();
+    while b.verifier.verify(&pair.access).await.is_ok() {
+        assert!(
+            revoked_at.elapsed() < Duration::from_secs(1),
+            "B's cache still accepts a token revoked on A after 1 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
