@@ -1,7 +1,7 @@
 //! What every handler shares. Cloning is cheap (handles and `Arc`s).
 
 use crate::auth::{PasswordHasher, TokenVerifier};
-use crate::config::TokenSettings;
+use crate::config::{OperationsSettings, TokenSettings};
 use crate::store::Store;
 use std::sync::Arc;
 
@@ -13,4 +13,8 @@ pub struct AppState {
     pub tokens: Arc<TokenSettings>,
     /// HMAC key from which a refresh token's successor pair is derived (see `oauth::refresh`).
     pub refresh_key: Arc<[u8; 32]>,
+    /// Issuer, clean-up and shutdown settings (defaults unless `Application::build` set them).
+    pub operations: Arc<OperationsSettings>,
+    /// Renders the process's Prometheus metrics for `/metrics`.
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
 }

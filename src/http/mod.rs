@@ -2,9 +2,15 @@
 //! bearer extractor.
 
 pub mod access_tokens;
+pub mod client_auth;
 pub mod error;
+pub mod introspect;
+pub mod metadata;
+pub mod openapi;
+pub mod operations;
 pub mod params;
 pub mod principal;
+pub mod revoke;
 pub mod shoppers_token;
 pub mod token;
 
@@ -43,6 +49,14 @@ pub fn router(state: AppState) -> Router {
             "/oauth20/token.json",
             post(token::token).fallback(token::method_not_allowed),
         )
+        .route(
+            "/oauth20/introspect",
+            post(introspect::introspect).fallback(token::method_not_allowed),
+        )
+        .route(
+            "/oauth20/revoke",
+            post(revoke::revoke).fallback(token::method_not_allowed),
+        )
         .layer(token_cors);
 
     let api_routes = Router::new()
@@ -59,8 +73,16 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(token_routes)
         .merge(api_routes)
-        .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(metadata::metadata),
+        )
+        .route("/openapi.json", get(openapi::openapi_json))
+        .route("/healthz", get(operations::healthz))
+        .route("/readyz", get(operations::readyz))
+        .route("/metrics", get(operations::metrics))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(crate::instruments::track_requests))
         .layer(
             // The span names method and path only: query strings can carry tokens.
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {

@@ -7,12 +7,14 @@
 //! run in parallel on the read pool (WAL mode).
 
 mod clients;
+mod housekeeping;
 mod sessions;
 mod shoppers;
 mod sites;
 mod tokens;
 
 pub use clients::{ClientRecord, NewClient};
+pub use housekeeping::{Purged, TableCounts};
 pub use sessions::{NewSession, SessionRecord};
 pub use shoppers::{NewShopper, ShopperRecord};
 pub use sites::SiteRecord;

@@ -2,7 +2,7 @@
 use reqwest::{Client, Response};
 use serde_json::Value;
 use shopkeeper::config::{
-    DatabaseSettings, HashingSettings, LogFormat, ServeSettings, TokenSettings,
+    DatabaseSettings, HashingSettings, LogFormat, OperationsSettings, ServeSettings, TokenSettings,
 };
 use shopkeeper::domain::ClientKind;
 use shopkeeper::provision;
@@ -43,6 +43,7 @@ pub fn test_settings() -> ServeSettings {
             argon2_memory_kib: 1024,
             argon2_iterations: 1,
         },
+        operations: OperationsSettings::default(),
     }
 }
 

@@ -2,4 +2,8 @@
 //! and talks to it over real HTTP.
 
 mod helpers;
+mod log_secrets;
+mod openapi;
+mod operations;
+mod standards;
 mod token;
