@@ -13,12 +13,20 @@ use axum::http::{HeaderMap, HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
 use std::net::SocketAddr;
 
+/// The grants the token endpoint runs.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code, non_camel_case_types)] // documentation only, spelled as on the wire
+pub enum GrantTypeName {
+    password,
+    client_credentials,
+    refresh_token,
+}
+
 /// The form fields of a token request (which apply depends on `grant_type`).
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)] // documentation only: the handler reads the parameters itself
 pub struct TokenRequest {
-    #[schema(example = "password")]
-    grant_type: String,
+    grant_type: GrantTypeName,
     username: Option<String>,
     password: Option<String>,
     refresh_token: Option<String>,
