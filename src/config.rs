@@ -84,6 +84,8 @@ pub struct ServeSettings {
     pub hashing: HashingSettings,
     #[command(flatten)]
     pub web: WebSettings,
+    #[command(flatten)]
+    pub operations: OperationsSettings,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -227,5 +229,33 @@ impl WebConfig {
     /// Cookies are `Secure` (and may be `SameSite=None`) only when served over HTTPS.
     pub fn https(&self) -> bool {
         self.public_url.starts_with("https://")
+    }
+}
+/// Operating the server: the clean-up task, shutdown.
+#[derive(Debug, Clone, Args)]
+pub struct OperationsSettings {
+    /// Seconds between clean-up passes deleting expired tokens and dead sessions.
+    #[arg(long, env = "SHOPKEEPER_CLEANUP_INTERVAL", default_value_t = 60)]
+    pub cleanup_interval_seconds: u64,
+    /// Most rows one clean-up transaction deletes per table.
+    #[arg(long, env = "SHOPKEEPER_CLEANUP_BATCH", default_value_t = 500)]
+    pub cleanup_batch: i64,
+    /// How long a consumed refresh token is kept so that its replay is recognised as theft
+    /// (and ends the session); after it the row is deleted and a replay is merely unknown.
+    #[arg(long, env = "SHOPKEEPER_CONSUMED_REFRESH_RETENTION", default_value_t = 24 * 3600)]
+    pub consumed_refresh_retention_seconds: i64,
+    /// On SIGTERM, how long in-flight requests may take before the server stops anyway.
+    #[arg(long, env = "SHOPKEEPER_SHUTDOWN_TIMEOUT", default_value_t = 30)]
+    pub shutdown_timeout_seconds: u64,
+}
+
+impl Default for OperationsSettings {
+    fn default() -> Self {
+        Self {
+            cleanup_interval_seconds: 60,
+            cleanup_batch: 500,
+            consumed_refresh_retention_seconds: 24 * 3600,
+            shutdown_timeout_seconds: 30,
+        }
     }
 }

@@ -8,7 +8,9 @@
 pub mod auth;
 pub mod config;
 pub mod domain;
+pub mod housekeeping;
 pub mod http;
+pub mod instruments;
 pub mod oauth;
 pub mod provision;
 pub mod startup;

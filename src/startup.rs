@@ -3,15 +3,18 @@
 
 use crate::auth::{PasswordHasher, TokenVerifier};
 use crate::config::{
-    DatabaseSettings, HashingSettings, ServeSettings, TokenSettings, WebConfig, WebSettings,
+    DatabaseSettings, HashingSettings, OperationsSettings, ServeSettings, TokenSettings, WebConfig,
+    WebSettings,
 };
 use crate::domain::secret::random_hex;
+use crate::housekeeping;
 use crate::http;
 use crate::provision::{self, Demo};
 use crate::state::AppState;
 use crate::store::Store;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 
 pub struct Application {
@@ -46,6 +49,8 @@ pub async fn build_state(
             &WebSettings::default(),
             ([127, 0, 0, 1], 8080).into(),
         )?),
+        operations: Arc::new(OperationsSettings::default()),
+        metrics: crate::instruments::handle(),
     })
 }
 
@@ -58,6 +63,7 @@ impl Application {
     ) -> anyhow::Result<(Self, Option<Demo>)> {
         let store = Store::connect(database).await?;
         let mut state = build_state(store, &settings.tokens, &settings.hashing).await?;
+        state.operations = Arc::new(settings.operations.clone());
         let demo = if !settings.no_demo && state.store.is_empty().await? {
             Some(provision::create_demo(&state.store, &state.hasher).await?)
         } else {
@@ -78,19 +84,42 @@ impl Application {
         &self.state
     }
 
-    /// Serves until SIGTERM or Ctrl-C, then stops accepting, lets in-flight requests finish,
-    /// and closes the database pools.
+    /// Serves until SIGTERM or Ctrl-C, then stops accepting, lets in-flight requests finish
+    /// (for at most the configured shutdown timeout), and closes the database pools. The
+    /// clean-up task runs alongside and stops with the server.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let store = self.state.store.clone();
+        let drain = Duration::from_secs(self.state.operations.shutdown_timeout_seconds);
+        let cleanup = tokio::spawn(housekeeping::run(
+            self.state.clone(),
+            (*self.state.operations).clone(),
+        ));
         let app = http::router(self.state);
-        axum::serve(
+        let stopping = Arc::new(tokio::sync::Notify::new());
+        let signal = {
+            let stopping = stopping.clone();
+            async move {
+                shutdown_signal().await;
+                stopping.notify_one();
+            }
+        };
+        let serve = axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+        .with_graceful_shutdown(signal);
+        let outcome = tokio::select! {
+            served = serve => served,
+            () = async { stopping.notified().await; tokio::time::sleep(drain).await } => {
+                tracing::warn!("in-flight requests outlived the shutdown timeout; stopping anyway");
+                Ok(())
+            }
+        };
+        cleanup.abort();
+        // Every acknowledged write was committed before its response was sent; closing waits
+        // for connections in use to be returned.
         store.close().await;
-        Ok(())
+        outcome
     }
 }
 

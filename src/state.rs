@@ -1,7 +1,7 @@
 //! What every handler shares. Cloning is cheap (handles and `Arc`s).
 
 use crate::auth::{PasswordHasher, TokenVerifier};
-use crate::config::{TokenSettings, WebConfig};
+use crate::config::{OperationsSettings, TokenSettings, WebConfig};
 use crate::store::Store;
 use std::sync::Arc;
 
@@ -15,4 +15,8 @@ pub struct AppState {
     pub refresh_key: Arc<[u8; 32]>,
     /// Public URL, profile and code lifetime (set from the bound address at start).
     pub web: Arc<WebConfig>,
+    /// Issuer, clean-up and shutdown settings (defaults unless `Application::build` set them).
+    pub operations: Arc<OperationsSettings>,
+    /// Renders the process's Prometheus metrics for `/metrics`.
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
 }

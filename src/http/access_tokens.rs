@@ -12,12 +12,13 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 /// The documented fields, in the documented spelling and types (`authenticated` is a string).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionInfo {
     session_id: String,
     user_id: String,
     external_reference_id: Option<String>,
+    #[schema(value_type = String, example = "false")]
     authenticated: &'static str,
     locale: String,
     currency: String,
@@ -64,11 +65,41 @@ fn no_store(info: SessionInfo) -> Response {
     r
 }
 
+#[utoipa::path(
+    get,
+    path = "/oauth20/access-tokens",
+    tag = "oauth",
+    description = "The session behind an access token. Access: any access token (limited or \
+                   full), as `Authorization: Bearer` or `?token=`.",
+    params(("token" = Option<String>, Query, description = "The access token, if not in the header")),
+    responses(
+        (status = 200, description = "The token's session", body = SessionInfo),
+        (status = 400, description = "Malformed request", body = super::error::OAuthErrorBody),
+        (status = 401, description = "Missing, invalid, expired or revoked token", body = super::error::OAuthErrorBody),
+        (status = 503, description = "Database unavailable", body = super::error::OAuthErrorBody),
+    ),
+    security((), ("bearer" = []))
+)]
 pub async fn get(State(state): State<AppState>, bearer: Bearer) -> Result<Response, OAuthError> {
     Ok(no_store(session_info(&state, &bearer).await?))
 }
 
 /// Ends the session: every access and refresh token of it stops working at once.
+#[utoipa::path(
+    delete,
+    path = "/oauth20/access-tokens",
+    tag = "oauth",
+    description = "Ends the token's session (sign-out): every token of it stops working. \
+                   Access: any access token.",
+    params(("token" = Option<String>, Query, description = "The access token, if not in the header")),
+    responses(
+        (status = 200, description = "The ended session", body = SessionInfo),
+        (status = 400, description = "Malformed request", body = super::error::OAuthErrorBody),
+        (status = 401, description = "Missing, invalid, expired or revoked token", body = super::error::OAuthErrorBody),
+        (status = 503, description = "Database unavailable", body = super::error::OAuthErrorBody),
+    ),
+    security((), ("bearer" = []))
+)]
 pub async fn delete(State(state): State<AppState>, bearer: Bearer) -> Result<Response, OAuthError> {
     let info = session_info(&state, &bearer).await?;
     let revoked = state.store.end_session(&bearer.0.session_id, now()).await?;

@@ -212,3 +212,34 @@ impl From<TokenError> for OAuthError {
         }
     }
 }
+
+/// The OpenAPI schema of [`OAuthError`]'s body.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // documentation only
+pub struct OAuthErrorBody {
+    /// RFC 6749 error code, e.g. `invalid_request`, `invalid_client`, `invalid_grant`.
+    error: String,
+    error_description: String,
+}
+
+/// The OpenAPI schema of [`ShopperApiError`]'s body.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // documentation only
+pub struct ShopperApiErrorBody {
+    errors: ShopperApiErrorList,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ShopperApiErrorList {
+    error: Vec<ShopperApiErrorItem>,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ShopperApiErrorItem {
+    relation: String,
+    /// e.g. `invalid_token`, `invalid-api-key`, `missing-api-key`.
+    code: String,
+    description: String,
+}

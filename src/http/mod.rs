@@ -6,9 +6,15 @@ pub mod access_tokens;
 pub mod authorize;
 pub mod browser;
 pub mod catalog;
+pub mod client_auth;
 pub mod error;
+pub mod introspect;
+pub mod metadata;
+pub mod openapi;
+pub mod operations;
 pub mod params;
 pub mod principal;
+pub mod revoke;
 pub mod routes;
 pub mod session_token;
 pub mod shopper_api;
@@ -63,6 +69,14 @@ pub fn router(state: AppState) -> Router {
             "/oauth20/token.json",
             post(token::token).fallback(token::method_not_allowed),
         )
+        .route(
+            "/oauth20/introspect",
+            post(introspect::introspect).fallback(token::method_not_allowed),
+        )
+        .route(
+            "/oauth20/revoke",
+            post(revoke::revoke).fallback(token::method_not_allowed),
+        )
         .layer(token_cors);
 
     let api_routes = Router::new()
@@ -90,10 +104,18 @@ pub fn router(state: AppState) -> Router {
         .merge(token_routes)
         .merge(api_routes)
         .merge(browser_routes)
-        .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(metadata::metadata),
+        )
+        .route("/openapi.json", get(openapi::openapi_json))
+        .route("/healthz", get(operations::healthz))
+        .route("/readyz", get(operations::readyz))
+        .route("/metrics", get(operations::metrics))
         .fallback(shopper_api::not_found_fallback)
         .method_not_allowed_fallback(shopper_api::method_not_allowed_fallback)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(crate::instruments::track_requests))
         .layer(
             // The span names method and path only: query strings can carry tokens.
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {

@@ -14,6 +14,22 @@ use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use std::net::SocketAddr;
 
+#[utoipa::path(
+    get,
+    path = "/v1/shoppers/token",
+    tag = "shopper-api",
+    description = "A limited (guest) token for an API key alone. Access: API key only.",
+    params(
+        ("apiKey" = Option<String>, Query, description = "The API key (or an `apiKey` header)"),
+        ("sessionToken" = Option<String>, Query, description = "Join the session of a `SessionToken`"),
+    ),
+    responses(
+        (status = 200, description = "A limited token pair", body = crate::oauth::TokenResponse),
+        (status = 400, description = "Malformed request or invalid session token", body = super::error::ShopperApiErrorBody),
+        (status = 401, description = "Missing or invalid API key", body = super::error::ShopperApiErrorBody),
+        (status = 503, description = "Database unavailable", body = super::error::ShopperApiErrorBody),
+    )
+)]
 pub async fn get(
     State(state): State<AppState>,
     TokenOptional(caller): TokenOptional,
@@ -61,5 +77,6 @@ pub async fn get(
     let response = oauth::issue_anonymous(&state, &client, session, Some(peer.ip().to_string()))
         .await
         .map_err(|e| ShopperApiError::from(OAuthError::from(e)))?;
+    crate::instruments::token_issued("shoppers_token", &client.api_key);
     Ok(token_json(response))
 }

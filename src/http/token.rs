@@ -13,6 +13,47 @@ use axum::http::{HeaderMap, HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
 use std::net::SocketAddr;
 
+/// The grants the token endpoint runs.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code, non_camel_case_types)] // documentation only, spelled as on the wire
+pub enum GrantTypeName {
+    password,
+    client_credentials,
+    refresh_token,
+}
+
+/// The form fields of a token request (which apply depends on `grant_type`).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // documentation only: the handler reads the parameters itself
+pub struct TokenRequest {
+    grant_type: GrantTypeName,
+    username: Option<String>,
+    password: Option<String>,
+    refresh_token: Option<String>,
+    dr_external_reference_id: Option<String>,
+    dr_session_token: Option<String>,
+    dr_limited_token: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/oauth20/token",
+    tag = "oauth",
+    description = "Issues token pairs: `password` (anonymous or a shopper), `client_credentials` \
+                   (confidential key with secret, optionally `dr_external_reference_id`), \
+                   `refresh_token`. Access: API key (Basic `key:` or `key:secret`, or \
+                   `client_id`), or a bearer access token naming its key.",
+    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "A token pair", body = crate::oauth::TokenResponse),
+        (status = 400, description = "Invalid request or grant", body = super::error::OAuthErrorBody),
+        (status = 401, description = "Client authentication failed", body = super::error::OAuthErrorBody),
+        (status = 503, description = "Database unavailable", body = super::error::OAuthErrorBody),
+    ),
+    security((), ("api_key_basic" = []), ("bearer" = []))
+)]
 pub async fn token(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

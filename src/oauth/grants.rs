@@ -7,6 +7,7 @@ use crate::domain::grant::{
 };
 use crate::domain::time::now;
 use crate::domain::{ClientKind, TokenValue};
+use crate::instruments;
 use crate::state::AppState;
 use crate::store::{ClientRecord, RefreshOutcome};
 use base64::Engine as _;
@@ -20,8 +21,31 @@ struct LinkedSession {
     shopper_id: Option<i64>,
 }
 
-/// Runs one token request for an authenticated client.
+/// Runs one token request for an authenticated client, counting what it issues.
 pub async fn exchange(
+    state: &AppState,
+    client: AuthenticatedClient,
+    request: GrantRequest,
+    client_ip: Option<String>,
+) -> Result<TokenResponse, TokenError> {
+    let grant = match &request.grant {
+        Grant::AnonymousPassword => "anonymous",
+        Grant::Password { .. } => "password",
+        Grant::ClientCredentials { .. } => "client_credentials",
+        Grant::RefreshToken { .. } => "refresh_token",
+        Grant::AuthorizationCode { .. } => "authorization_code",
+    };
+    let api_key = client.record.api_key.clone();
+    let response = run_grant(state, client, request, client_ip).await?;
+    instruments::token_issued(grant, &api_key);
+    if matches!(grant, "password" | "anonymous") {
+        // The password grant (with or without credentials) is the legacy flow to retire.
+        instruments::legacy_flow_used("password", &api_key);
+    }
+    Ok(response)
+}
+
+async fn run_grant(
     state: &AppState,
     client: AuthenticatedClient,
     request: GrantRequest,
@@ -54,7 +78,10 @@ pub async fn exchange(
             let verified = state.hasher.verify(password, stored).await?;
             let shopper = match shopper {
                 Some(s) if verified => s,
-                _ => return Err(GrantError::InvalidGrant("invalid username or password").into()),
+                _ => {
+                    instruments::failed_sign_in(&record.api_key);
+                    return Err(GrantError::InvalidGrant("invalid username or password").into());
+                }
             };
             let mut linked = resolve_link(state, record, &request.link).await?;
             if linked.is_none() {

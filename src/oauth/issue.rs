@@ -10,9 +10,10 @@ use crate::store::{ClientRecord, NewSession, NewTokenPair, StoreError};
 use serde::Serialize;
 
 /// The token endpoint's success body: flat, as every real client reads it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TokenResponse {
     pub access_token: String,
+    #[schema(value_type = String, example = "bearer")]
     pub token_type: &'static str,
     pub expires_in: i64,
     pub refresh_token: String,

@@ -8,6 +8,7 @@
 
 mod catalog;
 mod clients;
+mod housekeeping;
 mod notify;
 mod profiles;
 mod sessions;
@@ -18,6 +19,7 @@ mod web;
 
 pub use catalog::{CategoryRecord, ImportSummary, ProductRecord, VolumePrice};
 pub use clients::{ClientRecord, NewClient};
+pub use housekeeping::{Purged, TableCounts};
 pub use notify::{REVOCATION_CHANNEL, RevocationListener};
 pub use profiles::{AddressRecord, ProfileFields, ProfileRecord};
 pub use sessions::{NewSession, SessionRecord};

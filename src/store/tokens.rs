@@ -259,6 +259,22 @@ impl Store {
         Ok(revoked)
     }
 
+    /// Revokes one access token (RFC 7009); the session and its other tokens stay. Returns the
+    /// hash when a row was deleted, for the check cache.
+    pub async fn revoke_access_token(&self, hash: &SecretHash) -> StoreResult<Vec<SecretHash>> {
+        let mut tx = self.write.begin().await?;
+        let rows: Vec<(Vec<u8>,)> =
+            sqlx::query_as("DELETE FROM access_tokens WHERE token_hash = $1 RETURNING token_hash")
+                .bind(blob(hash))
+                .fetch_all(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(b,)| SecretHash::from_slice(&b))
+            .collect())
+    }
+
     /// The access token with this hash, if it exists and its session has not ended.
     /// Expiry is the caller's rule.
     pub async fn access_token(&self, hash: &SecretHash) -> StoreResult<Option<AccessTokenRecord>> {

@@ -2,7 +2,8 @@
 use reqwest::{Client, Response};
 use serde_json::Value;
 use shopkeeper::config::{
-    DatabaseSettings, HashingSettings, LogFormat, ServeSettings, TokenSettings, WebSettings,
+    DatabaseSettings, HashingSettings, LogFormat, OperationsSettings, ServeSettings, TokenSettings,
+    WebSettings,
 };
 use shopkeeper::domain::ClientKind;
 use shopkeeper::provision;
@@ -140,6 +141,7 @@ pub fn test_settings() -> ServeSettings {
             argon2_iterations: 1,
         },
         web: WebSettings::default(),
+        operations: OperationsSettings::default(),
     }
 }
 

@@ -1,0 +1,167 @@
+//! Deleting what has expired, counting what is live, and telling whether the schema is current.
+//! Each purge function deletes at most `batch` rows in one short transaction, so on SQLite's
+//! single writer a purge never holds the write lock for long: requests queue behind one small
+//! batch at most.
+
+use super::{Store, StoreResult};
+use crate::domain::SecretHash;
+use crate::domain::time::UnixSeconds;
+
+/// Rows one purge pass deleted.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Purged {
+    pub access_tokens: u64,
+    pub refresh_tokens: u64,
+    pub sessions: u64,
+    /// Access tokens deleted with their sessions, some possibly not yet expired: the check
+    /// cache must drop them.
+    pub revoked: Vec<SecretHash>,
+}
+
+impl Purged {
+    pub fn total(&self) -> u64 {
+        self.access_tokens + self.refresh_tokens + self.sessions
+    }
+}
+
+/// Row counts of the token tables (for tests and operators).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableCounts {
+    pub sessions: i64,
+    pub access_tokens: i64,
+    pub refresh_tokens: i64,
+    pub session_tokens: i64,
+}
+
+fn hashes(rows: Vec<(Vec<u8>,)>) -> Vec<SecretHash> {
+    rows.into_iter()
+        .filter_map(|(b,)| SecretHash::from_slice(&b))
+        .collect()
+}
+
+impl Store {
+    /// Deletes up to `batch` expired access tokens.
+    pub async fn purge_expired_access_tokens(
+        &self,
+        now: UnixSeconds,
+        batch: i64,
+    ) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "DELETE FROM access_tokens WHERE token_hash IN \
+             (SELECT token_hash FROM access_tokens WHERE expires_at <= $1 LIMIT $2)",
+        )
+        .bind(now)
+        .bind(batch)
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Deletes up to `batch` refresh tokens that expired, or were consumed at or before
+    /// `consumed_before` (after which a replay is simply unknown rather than detected).
+    pub async fn purge_spent_refresh_tokens(
+        &self,
+        now: UnixSeconds,
+        consumed_before: UnixSeconds,
+        batch: i64,
+    ) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "DELETE FROM refresh_tokens WHERE token_hash IN \
+             (SELECT token_hash FROM refresh_tokens \
+              WHERE expires_at <= $1 OR consumed_at <= $2 LIMIT $3)",
+        )
+        .bind(now)
+        .bind(consumed_before)
+        .bind(batch)
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Deletes up to `batch` ended or expired sessions with every token still linked to them;
+    /// returns how many sessions went and the access tokens deleted with them.
+    pub async fn purge_dead_sessions(
+        &self,
+        now: UnixSeconds,
+        batch: i64,
+    ) -> StoreResult<(u64, Vec<SecretHash>)> {
+        let mut tx = self.write.begin().await?;
+        // Ids first, then per id: the set cannot shift under a concurrent end_session
+        // between statements.
+        let ids: Vec<(String,)> = sqlx::query_as(
+            "SELECT id FROM shopper_sessions \
+             WHERE expires_at <= $1 OR ended_at IS NOT NULL LIMIT $2",
+        )
+        .bind(now)
+        .bind(batch)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut revoked = Vec::new();
+        for (id,) in &ids {
+            let rows: Vec<(Vec<u8>,)> = sqlx::query_as(
+                "DELETE FROM access_tokens WHERE session_id = $1 RETURNING token_hash",
+            )
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await?;
+            revoked.extend(hashes(rows));
+            sqlx::query("DELETE FROM refresh_tokens WHERE session_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM session_tokens WHERE session_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM shopper_sessions WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok((ids.len() as u64, revoked))
+    }
+
+    pub async fn table_counts(&self) -> StoreResult<TableCounts> {
+        let (sessions, access_tokens, refresh_tokens, session_tokens): (i64, i64, i64, i64) =
+            sqlx::query_as(
+                "SELECT (SELECT COUNT(*) FROM shopper_sessions), \
+                 (SELECT COUNT(*) FROM access_tokens), \
+                 (SELECT COUNT(*) FROM refresh_tokens), \
+                 (SELECT COUNT(*) FROM session_tokens)",
+            )
+            .fetch_one(&self.read)
+            .await?;
+        Ok(TableCounts {
+            sessions,
+            access_tokens,
+            refresh_tokens,
+            session_tokens,
+        })
+    }
+
+    /// Sessions neither ended nor expired (the `live sessions` gauge).
+    pub async fn live_sessions(&self, now: UnixSeconds) -> StoreResult<i64> {
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM shopper_sessions WHERE ended_at IS NULL AND expires_at > $1",
+        )
+        .bind(now)
+        .fetch_one(&self.read)
+        .await?;
+        Ok(n)
+    }
+
+    /// How many of this binary's migrations the database has not applied successfully
+    /// (0 when the schema is current; readiness requires it).
+    pub async fn pending_migrations(&self) -> StoreResult<usize> {
+        let known = match self.engine {
+            super::Engine::Sqlite => sqlx::migrate!("./migrations/sqlite").migrations.len(),
+            super::Engine::Postgres => sqlx::migrate!("./migrations/postgres").migrations.len(),
+        };
+        let (applied,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE")
+                .fetch_one(&self.read)
+                .await?;
+        Ok(known.saturating_sub(usize::try_from(applied).unwrap_or(0)))
+    }
+}

@@ -1,0 +1,176 @@
+//! Probes, metrics and the clean-up task.
+use crate::helpers::*;
+use shopkeeper::domain::SessionTtl;
+use std::time::{Duration, Instant};
+
+#[tokio::test]
+async fn healthz_and_readyz_answer_when_the_database_is_current() {
+    let app = spawn_app().await;
+    let r = app.http.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = app.http.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), "ready");
+}
+
+#[tokio::test]
+async fn readyz_is_503_when_the_database_is_gone() {
+    let app = spawn_app().await;
+    app.state.store.close().await;
+    let r = app.http.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+}
+
+#[tokio::test]
+async fn requests_carry_a_request_id_header() {
+    let app = spawn_app().await;
+    let r = app.http.get(app.url("/healthz")).send().await.unwrap();
+    assert!(!r.headers()["x-request-id"].is_empty());
+    let r = app
+        .http
+        .get(app.url("/healthz"))
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["x-request-id"], "abc-123");
+}
+
+/// The value of the sample of `name` whose labels include all of `labels`.
+fn sample(metrics: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")))
+        .find(|l| {
+            labels
+                .iter()
+                .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
+        })
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+#[tokio::test]
+async fn metrics_count_tokens_by_grant_and_key_requests_and_failed_sign_ins() {
+    let app = spawn_app().await;
+    app.anonymous_pair().await;
+    app.anonymous_pair().await;
+    let pair = app.shopper_pair().await;
+    app.refresh(&pair.refresh).await;
+    let r = app
+        .public_token(&[
+            ("grant_type", "password"),
+            ("username", SHOPPER_USERNAME),
+            ("password", "wrong"),
+        ])
+        .await;
+    assert_eq!(r.status(), 400);
+
+    let text = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let key = app.public_key.as_str();
+    let issued = |grant| {
+        sample(
+            &text,
+            "shopkeeper_tokens_issued_total",
+            &[("api_key", key), ("grant", grant)],
+        )
+    };
+    assert_eq!(issued("anonymous"), Some(2.0), "{text}");
+    assert_eq!(issued("password"), Some(1.0));
+    assert_eq!(issued("refresh_token"), Some(1.0));
+    assert_eq!(
+        sample(
+            &text,
+            "shopkeeper_legacy_flow_uses_total",
+            &[("api_key", key), ("flow", "password")]
+        ),
+        Some(3.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "shopkeeper_failed_sign_ins_total",
+            &[("api_key", key)]
+        ),
+        Some(1.0)
+    );
+    // Requests by route template and status, with a latency histogram.
+    assert!(
+        sample(
+            &text,
+            "shopkeeper_http_requests_total",
+            &[("route", "/oauth20/token"), ("status", "200")]
+        )
+        .unwrap()
+            >= 4.0
+    );
+    assert!(
+        text.contains("shopkeeper_http_request_duration_seconds_bucket{"),
+        "{text}"
+    );
+    assert!(sample(&text, "shopkeeper_live_sessions", &[]).is_some());
+}
+
+#[tokio::test]
+async fn a_steady_stream_of_short_lived_tokens_does_not_grow_the_database() {
+    let app = spawn_app_with(|s| {
+        s.tokens.refresh_ttl_seconds = 1;
+        s.operations.cleanup_interval_seconds = 1;
+        s.operations.cleanup_batch = 7; // several batches per pass
+    })
+    .await;
+    app.state
+        .store
+        .set_site_session_ttl(SITE, SessionTtl::from_seconds(1).unwrap())
+        .await
+        .unwrap();
+    const ROUNDS: usize = 8;
+    const PER_ROUND: usize = 25;
+    let mut most_sessions = 0;
+    for _ in 0..ROUNDS {
+        for _ in 0..PER_ROUND {
+            app.anonymous_pair().await;
+        }
+        let counts = app.state.store.table_counts().await.unwrap();
+        most_sessions = most_sessions.max(counts.sessions);
+        tokio::time::sleep(Duration::from_millis(700)).await;
+    }
+    let issued = (ROUNDS * PER_ROUND) as i64;
+    assert!(
+        most_sessions <= issued / 2,
+        "sessions peaked at {most_sessions} of {issued} issued: clean-up is not keeping up"
+    );
+    // Once the stream stops, everything expired goes.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let c = app.state.store.table_counts().await.unwrap();
+        if c.sessions == 0 && c.access_tokens == 0 && c.refresh_tokens == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "rows left after the stream: {c:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn clean_up_keeps_live_sessions_and_their_tokens() {
+    let app = spawn_app_with(|s| s.operations.cleanup_interval_seconds = 1).await;
+    let pair = app.anonymous_pair().await;
+    let used = app.shopper_pair().await;
+    let next = TokenPair::from(ok_json(app.refresh(&used.refresh).await).await);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(app.access_tokens(&pair.access).await.status(), 200);
+    assert_eq!(app.access_tokens(&next.access).await.status(), 200);
+    ok_json(app.refresh(&pair.refresh).await).await;
+}
