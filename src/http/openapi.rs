@@ -5,7 +5,9 @@
 //! below. `tests/api/openapi.rs` fails if a path routed in `http/mod.rs` is missing here, or
 //! a documented path is not routed.
 
-use super::{access_tokens, introspect, metadata, operations, revoke, shoppers_token, token};
+use super::{
+    access_tokens, introspect, metadata, operations, payments, revoke, shoppers_token, token,
+};
 use axum::http::header;
 use axum::response::IntoResponse;
 use std::sync::OnceLock;
@@ -28,6 +30,7 @@ use utoipa::{Modify, OpenApi};
         access_tokens::get,
         access_tokens::delete,
         shoppers_token::get,
+        payments::create_source,
         metadata::metadata,
         operations::healthz,
         operations::readyz,
@@ -39,6 +42,7 @@ use utoipa::{Modify, OpenApi};
         (name = "oauth", description = "The OAuth 2.0 token service"),
         (name = "shopper-api", description = "Shopper API resources"),
         (name = "operations", description = "Probes, metrics, metadata"),
+        (name = "payments", description = "Test-mode payment sources"),
     )
 )]
 pub struct ApiDoc;

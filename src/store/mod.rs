@@ -7,6 +7,7 @@
 //! run in parallel on the read pool (WAL mode).
 
 mod catalog;
+mod checkout;
 mod clients;
 mod housekeeping;
 mod notify;
@@ -18,6 +19,10 @@ mod tokens;
 mod web;
 
 pub use catalog::{CategoryRecord, ImportSummary, ProductRecord, VolumePrice};
+pub use checkout::{
+    CartLineRecord, CartRecord, CartSnapshot, NewOrder, NewOrderLine, NewPaymentSource,
+    OrderLineRecord, OrderRecord, PaymentSourceRecord, SubmitFailure,
+};
 pub use clients::{ClientRecord, NewClient};
 pub use housekeeping::{Purged, TableCounts};
 pub use notify::{REVOCATION_CHANNEL, RevocationListener};
