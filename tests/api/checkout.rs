@@ -737,3 +737,32 @@ async fn concurrent_submits_of_the_last_unit_make_exactly_one_order() {
     assert_eq!(store.order_count(SITE).await.unwrap(), 1);
     assert_eq!(store.available_quantity(keyboard).await.unwrap(), Some(0));
 }
+
+#[tokio::test]
+async fn clean_up_deletes_an_ended_sessions_cart_and_keeps_its_orders() {
+    let app = spawn_app().await;
+    let (product, _) = catalog(&app).await;
+    let guest = app.anonymous_pair().await.access;
+    let order = app.buy(&guest, product).await;
+    ok_json(app.add_to_cart(&guest, product, 1).await).await;
+    let response = app
+        .http
+        .delete(app.url("/oauth20/access-tokens"))
+        .bearer_auth(&guest)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let store = &app.state.store;
+    let (purged, _) = store
+        .purge_dead_sessions(shopkeeper::domain::time::now(), 100)
+        .await
+        .expect("the cart's rows do not block the purge");
+    assert_eq!(purged, 1);
+    assert_eq!(store.table_counts().await.unwrap().sessions, 0);
+    assert_eq!(
+        store.order_lines(order).await.unwrap().len(),
+        1,
+        "orders stay"
+    );
+}
