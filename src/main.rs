@@ -79,6 +79,17 @@ enum SiteCommand {
         #[arg(long)]
         session_ttl: i64,
     },
+    /// Set the tax rate of a country for a site's carts and orders, in basis points
+    /// (725 = 7.25 %); prints the site's whole tax table.
+    SetTaxRate {
+        #[arg(long)]
+        id: String,
+        /// ISO 3166 two-letter code, e.g. US.
+        #[arg(long)]
+        country: String,
+        #[arg(long)]
+        rate_bp: i64,
+    },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -222,6 +233,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         .map_err(anyhow::Error::msg)?;
                     store.set_site_session_ttl(&id, ttl).await?;
                     print(&store.site(&id).await?)
+                }
+                SiteCommand::SetTaxRate {
+                    id,
+                    country,
+                    rate_bp,
+                } => {
+                    if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
+                        anyhow::bail!("country must be a two-letter ISO 3166 code such as US");
+                    }
+                    if !(0..=10_000).contains(&rate_bp) {
+                        anyhow::bail!("rate-bp must be 0-10000 (basis points)");
+                    }
+                    if store.site(&id).await?.is_none() {
+                        anyhow::bail!("site {id:?} does not exist");
+                    }
+                    store.set_tax_rate(&id, &country, rate_bp).await?;
+                    let rates: serde_json::Map<String, serde_json::Value> = store
+                        .tax_rates(&id)
+                        .await?
+                        .into_iter()
+                        .map(|(c, bp)| (c, serde_json::json!(bp)))
+                        .collect();
+                    print(&serde_json::json!({"site": id, "tax_rates_bp": rates}))
                 }
             }
         }

@@ -129,6 +129,9 @@ pub async fn create_external_shopper(
 #[derive(Debug, Serialize)]
 pub struct Demo {
     pub site: SiteRecord,
+    /// The site's payments public key: the bearer of `POST /payments/sources` (the quick
+    /// start's `drjsApiKey`).
+    pub payments_public_key: Option<String>,
     pub public_client: CreatedClient,
     pub confidential_client: CreatedClient,
     pub shopper: DemoShopper,
@@ -164,7 +167,11 @@ pub async fn create_demo(store: &Store, hasher: &PasswordHasher) -> anyhow::Resu
     )
     .await?;
     let catalog = import_catalog(store, &site.id, demo_catalog()?).await?;
+    for (country, rate_bp) in DEMO_TAX_RATES {
+        store.set_tax_rate(&site.id, country, *rate_bp).await?;
+    }
     Ok(Demo {
+        payments_public_key: site.payments_public_key.clone(),
         catalog,
         site,
         public_client,
@@ -176,6 +183,16 @@ pub async fn create_demo(store: &Store, hasher: &PasswordHasher) -> anyhow::Resu
         },
     })
 }
+
+/// The demo site's tax table (basis points: 2000 = 20 %). US sales tax is left at 0 (it varies
+/// by state); set real rates with `shopkeeper site set-tax-rate`.
+pub const DEMO_TAX_RATES: &[(&str, i64)] = &[
+    ("US", 0),
+    ("CA", 500),
+    ("GB", 2000),
+    ("DE", 1900),
+    ("FR", 2000),
+];
 
 /// The demo catalog created on first start: a digital product first (in stock, untracked),
 /// then a physical one with two variations.

@@ -11,5 +11,6 @@ pub use secret::{SecretHash, SessionToken, TokenValue};
 pub use site::{SessionTtl, SiteId};
 pub mod access_policy;
 pub mod catalog;
+pub mod checkout;
 pub mod grant;
 pub mod shopper;

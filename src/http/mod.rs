@@ -5,6 +5,7 @@ pub mod access;
 pub mod access_tokens;
 pub mod authorize;
 pub mod browser;
+pub mod carts;
 pub mod catalog;
 pub mod client_auth;
 pub mod error;
@@ -12,7 +13,9 @@ pub mod introspect;
 pub mod metadata;
 pub mod openapi;
 pub mod operations;
+pub mod orders;
 pub mod params;
+pub mod payments;
 pub mod principal;
 pub mod revoke;
 pub mod routes;
@@ -88,6 +91,9 @@ pub fn router(state: AppState) -> Router {
         )
         // The Shopper API, from the access table (`/v1/shoppers/token` is one of its rows).
         .merge(routes::shopper_api_router())
+        // DigitalRiver.js-style payment sources (issue 5): not a Shopper API route, its own
+        // error shape and its own key (the site's payments public key).
+        .route("/payments/sources", post(payments::create_source))
         .layer(api_cors);
 
     // Browser-facing routes: pages and the SessionToken site action (no CORS: JSONP and

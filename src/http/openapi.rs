@@ -9,8 +9,8 @@
 //! routed.
 
 use super::{
-    access_tokens, authorize, introspect, metadata, operations, revoke, session_token,
-    shoppers_token, token,
+    access_tokens, authorize, introspect, metadata, operations, payments, revoke,
+    session_token, shoppers_token, token,
 };
 use crate::domain::access_policy::{self, Level};
 use axum::http::header;
@@ -35,6 +35,7 @@ use utoipa::{Modify, OpenApi};
         access_tokens::get,
         access_tokens::delete,
         shoppers_token::get,
+        payments::create_source,
         metadata::metadata,
         operations::healthz,
         operations::readyz,
@@ -50,6 +51,7 @@ use utoipa::{Modify, OpenApi};
         (name = "oauth", description = "The OAuth 2.0 token service"),
         (name = "shopper-api", description = "Shopper API resources"),
         (name = "operations", description = "Probes, metrics, metadata"),
+        (name = "payments", description = "Test-mode payment sources"),
     )
 )]
 pub struct ApiDoc;

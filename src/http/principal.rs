@@ -33,7 +33,17 @@ impl IntoResponse for BearerRejection {
 }
 
 /// The token a request presents: header or `token` query parameter; both must agree.
+///
+/// More than one `Authorization` header is refused (400): the header is not a list (RFC 9110
+/// §11.6.2), and taking either one would let a proxy and Shopkeeper disagree on who is
+/// calling. (The quick-start collection's "Submit Cart" declares both a Bearer auth and a
+/// literal `Authorization` header; Postman/newman sends only the Bearer one.)
 pub fn presented_token(parts: &Parts) -> Result<Option<String>, OAuthError> {
+    if parts.headers.get_all(header::AUTHORIZATION).iter().count() > 1 {
+        return Err(OAuthError::invalid_request(
+            "more than one Authorization header",
+        ));
+    }
     let from_header = match parts.headers.get(header::AUTHORIZATION) {
         None => None,
         Some(value) => {

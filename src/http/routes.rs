@@ -2,15 +2,17 @@
 //! gets its handler (and its `.json` twin), and nothing else is routed here. Building it
 //! panics if the table and [`handler`] disagree, so every test run checks them.
 
-use super::{catalog, shoppers, shoppers_token, site};
+use super::{carts, catalog, orders, shoppers, shoppers_token, site};
 use crate::domain::access_policy::{ROUTES, Route};
 use crate::state::AppState;
 use axum::Router;
-use axum::routing::{MethodRouter, delete, get, post};
+use axum::routing::{MethodRouter, delete, get, post, put};
 
 /// The handler of a row. Providing a row = flip it to `Yes` in the table + one line here.
 pub fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
+    use carts as k;
     use catalog as c;
+    use orders as o;
     use shoppers as s;
     Some(match (method, path) {
         ("POST", "/v1/shoppers") => post(s::create),
@@ -21,6 +23,49 @@ pub fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
         ("POST", "/v1/shoppers/me/addresses") => post(s::save_address),
         ("GET", "/v1/shoppers/me/addresses/{id}") => get(s::get_address),
         ("DELETE", "/v1/shoppers/me/addresses/{id}") => delete(s::delete_address),
+        ("GET", "/v1/shoppers/me/carts/active") => get(k::get_cart),
+        ("POST", "/v1/shoppers/me/carts/active") => post(k::update_cart),
+        ("POST", "/v1/shoppers/me/carts/active/apply-billing-address") => {
+            post(k::apply_billing_address)
+        }
+        ("POST", "/v1/shoppers/me/carts/active/apply-payment-method") => {
+            post(k::apply_payment_method)
+        }
+        ("POST", "/v1/shoppers/me/carts/active/apply-shipping-address") => {
+            post(k::apply_shipping_address)
+        }
+        ("POST", "/v1/shoppers/me/carts/active/apply-shipping-option") => {
+            post(k::apply_shipping_option)
+        }
+        ("POST", "/v1/shoppers/me/carts/active/apply-shopper") => post(k::apply_shopper),
+        ("GET", "/v1/shoppers/me/carts/active/billing-address") => get(k::get_billing_address),
+        ("PUT", "/v1/shoppers/me/carts/active/billing-address") => put(k::put_billing_address),
+        ("GET", "/v1/shoppers/me/carts/active/shipping-address") => get(k::get_shipping_address),
+        ("PUT", "/v1/shoppers/me/carts/active/shipping-address") => put(k::put_shipping_address),
+        ("GET", "/v1/shoppers/me/carts/active/line-items") => get(k::list_line_items),
+        ("POST", "/v1/shoppers/me/carts/active/line-items") => post(k::add_line_items),
+        ("DELETE", "/v1/shoppers/me/carts/active/line-items") => delete(k::delete_line_items),
+        ("GET", "/v1/shoppers/me/carts/active/line-items/{id}") => get(k::get_line_item),
+        ("POST", "/v1/shoppers/me/carts/active/line-items/{id}") => post(k::update_line_item),
+        ("DELETE", "/v1/shoppers/me/carts/active/line-items/{id}") => delete(k::delete_line_item),
+        ("GET", "/v1/shoppers/me/carts/active/shipping-options") => get(k::list_shipping_options),
+        ("GET", "/v1/shoppers/me/carts/active/shipping-options/{id}") => {
+            get(k::get_shipping_option)
+        }
+        ("POST", "/v1/shoppers/me/carts/active/submit-cart") => post(k::submit_cart),
+        ("GET", "/v1/shoppers/me/orders") => get(o::list_orders),
+        ("GET", "/v1/shoppers/me/orders/{id}") => get(o::get_order),
+        ("GET", "/v1/shoppers/me/orders/{id}/billing-address") => get(o::get_order_billing_address),
+        ("GET", "/v1/shoppers/me/orders/{id}/line-items") => get(o::get_order_line_items),
+        ("GET", "/v1/shoppers/me/orders/{id}/line-items/{lineItemId}") => {
+            get(o::get_order_line_item)
+        }
+        ("GET", "/v1/shoppers/me/orders/{id}/shipping-address") => {
+            get(o::get_order_shipping_address)
+        }
+        ("GET", "/v1/shoppers/me/payment-options") => get(o::list_payment_options),
+        ("GET", "/v1/shoppers/me/payment-options/{id}") => get(o::get_payment_option),
+        ("POST", "/v1/shoppers/order-lookup") => post(o::order_lookup),
         ("GET", "/v1/shoppers/me/categories") => get(c::list_categories),
         ("GET", "/v1/shoppers/me/categories/{id}") => get(c::get_category),
         ("GET", "/v1/shoppers/me/categories/{id}/products") => get(c::get_category_products),

@@ -113,6 +113,15 @@ impl Store {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
+            // The session's cart (issue 5) goes with it; its orders stay (no FK).
+            sqlx::query("DELETE FROM cart_line_items WHERE session_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM carts WHERE session_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
             sqlx::query("DELETE FROM shopper_sessions WHERE id = $1")
                 .bind(id)
                 .execute(&mut *tx)

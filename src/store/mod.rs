@@ -8,6 +8,7 @@
 
 mod batch;
 mod catalog;
+mod checkout;
 mod clients;
 mod housekeeping;
 mod notify;
@@ -19,6 +20,10 @@ mod tokens;
 mod web;
 
 pub use catalog::{CategoryRecord, ImportSummary, ProductRecord, VolumePrice};
+pub use checkout::{
+    CartLineRecord, CartRecord, CartSnapshot, NewOrder, NewOrderLine, NewPaymentSource,
+    OrderLineRecord, OrderRecord, PaymentSourceRecord, SubmitFailure,
+};
 pub use clients::{ClientRecord, NewClient};
 pub use housekeeping::{Purged, TableCounts};
 pub use notify::{REVOCATION_CHANNEL, RevocationListener};

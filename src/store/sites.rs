@@ -1,4 +1,5 @@
 use super::{Store, StoreError, StoreResult};
+use crate::domain::secret::random_hex;
 use crate::domain::time::now;
 use crate::domain::{SessionTtl, SiteId};
 use serde::Serialize;
@@ -9,20 +10,26 @@ pub struct SiteRecord {
     pub session_ttl: i64,
     pub locale: String,
     pub currency: String,
+    /// The bearer of `POST /payments/sources` for this site (issue 5).
+    pub payments_public_key: Option<String>,
 }
 
 impl Store {
     pub async fn create_site(&self, id: &SiteId, ttl: SessionTtl) -> StoreResult<SiteRecord> {
-        sqlx::query("INSERT INTO sites (id, session_ttl, created_at) VALUES ($1, $2, $3)")
-            .bind(id.as_str())
-            .bind(ttl.seconds())
-            .bind(now())
-            .execute(&self.write)
-            .await
-            .map_err(|e| match StoreError::from(e) {
-                StoreError::Conflict(_) => StoreError::Conflict(format!("site {id}")),
-                other => other,
-            })?;
+        sqlx::query(
+            "INSERT INTO sites (id, session_ttl, created_at, payments_public_key) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id.as_str())
+        .bind(ttl.seconds())
+        .bind(now())
+        .bind(format!("pk_test_{}", random_hex(16)))
+        .execute(&self.write)
+        .await
+        .map_err(|e| match StoreError::from(e) {
+            StoreError::Conflict(_) => StoreError::Conflict(format!("site {id}")),
+            other => other,
+        })?;
         self.site(id.as_str())
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("site {id}")))
@@ -30,7 +37,7 @@ impl Store {
 
     pub async fn site(&self, id: &str) -> StoreResult<Option<SiteRecord>> {
         Ok(
-            sqlx::query_as("SELECT id, session_ttl, locale, currency FROM sites WHERE id = $1")
+            sqlx::query_as("SELECT id, session_ttl, locale, currency, payments_public_key FROM sites WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&self.read)
                 .await?,
@@ -38,11 +45,11 @@ impl Store {
     }
 
     pub async fn sites(&self) -> StoreResult<Vec<SiteRecord>> {
-        Ok(
-            sqlx::query_as("SELECT id, session_ttl, locale, currency FROM sites ORDER BY id")
-                .fetch_all(&self.read)
-                .await?,
+        Ok(sqlx::query_as(
+            "SELECT id, session_ttl, locale, currency, payments_public_key FROM sites ORDER BY id",
         )
+        .fetch_all(&self.read)
+        .await?)
     }
 
     pub async fn set_site_session_ttl(&self, id: &str, ttl: SessionTtl) -> StoreResult<()> {

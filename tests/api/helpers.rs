@@ -314,3 +314,98 @@ pub async fn assert_oauth_error(response: Response, status: u16, code: &str) -> 
     assert!(body["error_description"].is_string(), "{body}");
     body
 }
+
+/// The quick start's approving test card, and a declining one (README: test cards).
+pub const APPROVE_CARD: &str = "4718491477220129";
+pub const DECLINE_CARD: &str = "4000000000000002";
+
+/// Checkout over HTTP (issue 5), as a storefront does it.
+impl TestApp {
+    pub async fn payments_key(&self) -> String {
+        self.state
+            .store
+            .site(SITE)
+            .await
+            .unwrap()
+            .unwrap()
+            .payments_public_key
+            .unwrap()
+    }
+
+    /// `POST /payments/sources` with the site's payments key; returns the response.
+    pub async fn create_source_with(&self, bearer: &str, card: &str, reusable: bool) -> Response {
+        self.http
+            .post(self.url("/payments/sources"))
+            .bearer_auth(bearer)
+            .json(&serde_json::json!({
+                "type": "creditCard",
+                "currency": "USD",
+                "amount": 4.84,
+                "reusable": reusable,
+                "owner": {
+                    "firstName": "Digital", "lastName": "River",
+                    "email": "test@digitalriver.com",
+                    "address": {"line1": "10380 Bren Road West", "city": "Minnetonka",
+                                "state": "MN", "country": "US", "postalCode": "55343"}
+                },
+                "creditCard": {"number": card, "expirationMonth": 7, "expirationYear": 2040,
+                               "cvv": "415"}
+            }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A new source's id (201 asserted).
+    pub async fn create_source(&self, card: &str, reusable: bool) -> String {
+        let key = self.payments_key().await;
+        let response = self.create_source_with(&key, card, reusable).await;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// `POST /v1/shoppers/me/carts/active?productId=&quantity=` → the response.
+    pub async fn add_to_cart(&self, token: &str, product_id: i64, quantity: i64) -> Response {
+        self.http
+            .post(self.url("/v1/shoppers/me/carts/active"))
+            .bearer_auth(token)
+            .query(&[
+                ("productId", product_id.to_string()),
+                ("quantity", quantity.to_string()),
+                ("testOrder", "true".into()),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn apply_source(&self, token: &str, source_id: &str) -> Response {
+        self.http
+            .post(self.url("/v1/shoppers/me/carts/active/apply-payment-method"))
+            .bearer_auth(token)
+            .json(&serde_json::json!({"paymentMethod": {"sourceId": source_id}}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn submit(&self, token: &str) -> Response {
+        self.http
+            .post(self.url("/v1/shoppers/me/carts/active/submit-cart"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Adds a product, pays with an approving test card and submits: the order id.
+    pub async fn buy(&self, token: &str, product_id: i64) -> i64 {
+        ok_json(self.add_to_cart(token, product_id, 1).await).await;
+        let source = self.create_source(APPROVE_CARD, false).await;
+        ok_json(self.apply_source(token, &source).await).await;
+        let body = ok_json(self.submit(token).await).await;
+        body["submitCart"]["order"]["id"].as_i64().unwrap()
+    }
+}

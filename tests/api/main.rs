@@ -5,6 +5,7 @@
 mod authorize;
 mod browser;
 mod catalog;
+mod checkout;
 mod helpers;
 mod log_secrets;
 mod multinode;

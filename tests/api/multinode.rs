@@ -454,3 +454,127 @@ async fn a_revocation_on_one_node_evicts_the_token_from_the_other_nodes_cache_wi
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// Issue 5: the last unit of a product, submitted at once from carts on two nodes: exactly
+/// one order, stock never below zero.
+#[tokio::test]
+async fn concurrent_submits_of_the_last_unit_across_two_nodes_make_exactly_one_order() {
+    let Some((db, api_key, a, b)) = two_nodes("multinode last-unit submit").await else {
+        return;
+    };
+    let catalog = concat!(env!("CARGO_MANIFEST_DIR"), "/src/demo_catalog.json");
+    cli_json(&db, &["catalog", "import", catalog, "--site", SITE], None).await;
+    let sites = cli_json(&db, &["site", "list"], None).await;
+    let payments_key = sites
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == SITE)
+        .and_then(|s| s["payments_public_key"].as_str())
+        .expect("site list shows the payments public key")
+        .to_owned();
+    let mut conn = sqlx::postgres::PgConnection::connect(&db).await.unwrap();
+    let (keyboard,): (i64,) = sqlx::query_as(
+        "UPDATE products SET available_quantity = 1 WHERE sku = 'DEMO-KB-US' RETURNING id",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+
+    let http = reqwest::Client::new();
+    let nodes = Arc::new([a, b]);
+    const BUYERS: usize = 10;
+    let mut tokens = Vec::new();
+    for i in 0..BUYERS {
+        let node = &nodes[i % 2];
+        let token =
+            ok_json(token_request(&http, node, &api_key, &[("grant_type", "password")]).await)
+                .await["access_token"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+        let cart = http
+            .post(node.url("/v1/shoppers/me/carts/active"))
+            .bearer_auth(&token)
+            .query(&[
+                ("productId", keyboard.to_string()),
+                ("quantity", "1".into()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        ok_json(cart).await;
+        let address = http
+            .put(node.url("/v1/shoppers/me/carts/active/shipping-address"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"address": {"line1": "1 Main St",
+                "city": "Minneapolis", "country": "US"}}))
+            .send()
+            .await
+            .unwrap();
+        ok_json(address).await;
+        let source: Value = http
+            .post(node.url("/payments/sources"))
+            .bearer_auth(&payments_key)
+            .json(
+                &serde_json::json!({"type": "creditCard", "owner": {"firstName": "A",
+                "lastName": "B", "email": "a@example.com", "address": {"line1": "1 Main St",
+                "city": "Minneapolis", "country": "US"}}, "creditCard": {"number": APPROVE_CARD,
+                "expirationMonth": 7, "expirationYear": 2040}}),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let applied = http
+            .post(node.url("/v1/shoppers/me/carts/active/apply-payment-method"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"paymentMethod": {"sourceId": source["id"]}}))
+            .send()
+            .await
+            .unwrap();
+        ok_json(applied).await;
+        tokens.push(token);
+    }
+    let barrier = Arc::new(Barrier::new(BUYERS));
+    let mut tasks = Vec::new();
+    for (i, token) in tokens.into_iter().enumerate() {
+        let (nodes, barrier) = (nodes.clone(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            // Submitted on the other node than the one the cart was filled on, on a
+            // connection of its own.
+            let node = &nodes[(i + 1) % 2];
+            let request = reqwest::Client::new()
+                .post(node.url("/v1/shoppers/me/carts/active/submit-cart"))
+                .bearer_auth(token);
+            barrier.wait().await;
+            let r = request.send().await.unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.unwrap())
+        }));
+    }
+    let mut orders = 0;
+    for t in tasks {
+        let (status, body) = t.await.unwrap();
+        match status {
+            200 => orders += 1,
+            409 => assert_eq!(
+                body["errors"]["error"][0]["code"], "inventory-unavailable",
+                "{body}"
+            ),
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!(orders, 1, "exactly one submit wins the last unit");
+    let (rows, stock): (i64, Option<i64>) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM orders), \
+         (SELECT available_quantity FROM products WHERE id = $1)",
+    )
+    .bind(keyboard)
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!((rows, stock), (1, Some(0)));
+}

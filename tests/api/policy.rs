@@ -41,7 +41,14 @@ struct Fixture {
     revoked: String,
     other_site: String,
     product_id: i64,
+    /// A physical product (a keyboard variation): its cart has shipping options.
+    physical_id: i64,
     category_id: i64,
+    /// An order of the limited and of the full token's session, with a line id each.
+    limited_order: (i64, i64),
+    full_order: (i64, i64),
+    /// A payment option the full token's shopper saved.
+    payment_option: String,
 }
 
 async fn anonymous_token(app: &TestApp, api_key: &str) -> String {
@@ -96,6 +103,17 @@ async fn fixture() -> Fixture {
 
     let limited = app.anonymous_pair().await.access;
     let full = app.shopper_pair().await.access;
+    let product_id = summary.product_ids[0];
+    let physical_id = store.variations(summary.product_ids[1]).await.unwrap()[0].id;
+    let mut orders = Vec::new();
+    for token in [&limited, &full] {
+        let order = app.buy(token, product_id).await;
+        let line = store.order_lines(order).await.unwrap()[0].id;
+        orders.push((order, line));
+    }
+    let reusable = app.create_source(crate::helpers::APPROVE_CARD, true).await;
+    let response = app.apply_source(&full, &reusable).await;
+    assert_eq!(response.status(), 200, "saving a payment option");
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     Fixture {
         limited,
@@ -103,17 +121,58 @@ async fn fixture() -> Fixture {
         expired,
         revoked,
         other_site,
-        product_id: summary.product_ids[0],
+        product_id,
+        physical_id,
         category_id,
+        limited_order: orders[0],
+        full_order: orders[1],
+        payment_option: reusable,
         app,
     }
 }
 
 impl Fixture {
-    /// The row's path with real ids of this site's data filled in.
-    async fn concrete_path(&self, route: &Route) -> String {
-        let mut path = route
-            .path
+    /// The session-bound resources (cart lines, orders, payment options) of a credential:
+    /// the limited token's for it, the full token's for every other credential.
+    fn token_of(&self, credential: Credential) -> &str {
+        match credential {
+            Credential::Limited => &self.limited,
+            _ => &self.full,
+        }
+    }
+
+    /// The row's path with real ids of this site's data filled in; ids of session-bound
+    /// resources are those of `credential`'s session (created here when needed).
+    async fn concrete_path(&self, route: &Route, credential: Credential) -> String {
+        let token = self.token_of(credential);
+        let mut path = route.path.to_owned();
+        if path.contains("/carts/active/line-items/{id}") {
+            let cart =
+                crate::helpers::ok_json(self.app.add_to_cart(token, self.product_id, 1).await)
+                    .await;
+            let id = cart["cart"]["lineItems"]["lineItem"][0]["id"]
+                .as_i64()
+                .unwrap();
+            path = path.replace("{id}", &id.to_string());
+        }
+        if path.contains("/shipping-options") {
+            crate::helpers::ok_json(self.app.add_to_cart(token, self.physical_id, 1).await).await;
+        }
+        if path.contains("/orders/{id}") {
+            let (order, line) = if credential == Credential::Limited {
+                self.limited_order
+            } else {
+                self.full_order
+            };
+            path = path
+                .replace("{id}", &order.to_string())
+                .replace("{lineItemId}", &line.to_string());
+        }
+        path = path.replace(
+            "/payment-options/{id}",
+            &format!("/payment-options/{}", self.payment_option),
+        );
+        let mut path = path
             .replace("/products/{id}", &format!("/products/{}", self.product_id))
             .replace(
                 "/categories/{id}",
@@ -209,7 +268,7 @@ async fn every_provided_row_answers_every_credential_as_the_table_says() {
     let mut checked = 0;
     for route in ROUTES.iter().filter(|r| r.is_provided()) {
         for credential in ALL {
-            let path = f.concrete_path(route).await;
+            let path = f.concrete_path(route, credential).await;
             let response = f.call(route, &path, credential).await;
             let (status, challenge, body) = error_code(response).await;
             let what = format!(
@@ -243,7 +302,7 @@ async fn every_provided_row_answers_every_credential_as_the_table_says() {
 async fn rows_not_provided_and_unknown_paths_answer_404() {
     let f = fixture().await;
     for route in ROUTES.iter().filter(|r| !r.is_provided()) {
-        let path = f.concrete_path(route).await;
+        let path = f.concrete_path(route, Credential::Full).await;
         let (status, _, body) = error_code(f.call(route, &path, Credential::Full).await).await;
         assert_eq!(status, 404, "{} {path}: {body}", route.method);
         assert_eq!(body["errors"]["error"][0]["code"], "resource-not-found");
@@ -271,7 +330,7 @@ async fn every_served_route_is_in_the_table_and_json_suffix_works() {
             {
                 continue;
             }
-            let path = f.concrete_path(route).await;
+            let path = f.concrete_path(route, Credential::Full).await;
             let response = f
                 .app
                 .http
@@ -291,7 +350,7 @@ async fn every_served_route_is_in_the_table_and_json_suffix_works() {
         }
         // The `.json` suffix on every served GET path.
         if route.method == "GET" {
-            let path = format!("{}.json", f.concrete_path(route).await);
+            let path = format!("{}.json", f.concrete_path(route, Credential::Full).await);
             let response = f.call(route, &path, Credential::Full).await;
             assert_eq!(response.status(), 200, "GET {path}");
         }

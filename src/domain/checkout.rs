@@ -1,0 +1,340 @@
+//! Checkout rules, pure (no I/O): cart pricing in integer minor units, shipping options, the
+//! tax computation, and the test-mode cards (which numbers approve, which decline).
+
+use super::catalog::currency_exponent;
+use super::shopper::AddressFields;
+use serde::{Deserialize, Serialize};
+
+/// An address as a cart or an order keeps it (stored as JSON beside the cart/order).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PostalAddress {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub company_name: Option<String>,
+    pub line1: String,
+    pub line2: Option<String>,
+    pub line3: Option<String>,
+    pub city: String,
+    pub country_subdivision: Option<String>,
+    pub postal_code: Option<String>,
+    pub country: String,
+    pub phone_number: Option<String>,
+    pub email_address: Option<String>,
+}
+
+impl From<AddressFields> for PostalAddress {
+    fn from(a: AddressFields) -> Self {
+        Self {
+            first_name: a.first_name,
+            last_name: a.last_name,
+            company_name: a.company_name,
+            line1: a.line1,
+            line2: a.line2,
+            line3: a.line3,
+            city: a.city,
+            country_subdivision: a.country_subdivision,
+            postal_code: a.postal_code,
+            country: a.country,
+            phone_number: a.phone_number,
+            email_address: a.email_address,
+        }
+    }
+}
+
+/// A shipping option. Costs are in major units of the cart's currency (5 → $5.00 or ¥5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShippingOption {
+    pub id: i64,
+    pub description: &'static str,
+    pub cost_major: i64,
+}
+
+/// Every site offers the same two options; physical goods ship with Standard unless another
+/// is applied. Digital-only carts have no shipping.
+pub const SHIPPING_OPTIONS: &[ShippingOption] = &[
+    ShippingOption {
+        id: 1,
+        description: "Standard (3-5 business days)",
+        cost_major: 5,
+    },
+    ShippingOption {
+        id: 2,
+        description: "Express (1-2 business days)",
+        cost_major: 15,
+    },
+];
+
+impl ShippingOption {
+    pub fn find(id: i64) -> Option<&'static ShippingOption> {
+        SHIPPING_OPTIONS.iter().find(|o| o.id == id)
+    }
+
+    pub fn cost_minor(&self, currency: &str) -> i64 {
+        self.cost_major * 10i64.pow(currency_exponent(currency))
+    }
+}
+
+/// One cart line as pricing sees it.
+#[derive(Debug, Clone)]
+pub struct LineForPricing {
+    pub quantity: i64,
+    pub list_price_minor: i64,
+    pub sale_price_minor: i64,
+    /// `(min_quantity, unit_price_minor)` tiers.
+    pub volume_prices: Vec<(i64, i64)>,
+    pub physical: bool,
+}
+
+impl LineForPricing {
+    /// The unit price the shopper pays: the sale price, or the best volume tier reached.
+    pub fn unit_price_minor(&self) -> i64 {
+        self.volume_prices
+            .iter()
+            .filter(|(min, _)| self.quantity >= *min)
+            .map(|(_, price)| *price)
+            .fold(self.sale_price_minor, i64::min)
+    }
+}
+
+/// The cart's pricing. `subtotal` is at list prices; `discount` is what sale and volume prices
+/// take off; `order_total = subtotal - discount + shipping + tax`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub subtotal: i64,
+    pub discount: i64,
+    pub shipping: i64,
+    pub tax: i64,
+    pub total: i64,
+}
+
+/// Tax on `amount` at `rate_bp` basis points, rounded half up to the minor unit.
+pub fn tax_minor(amount: i64, rate_bp: i64) -> i64 {
+    (amount * rate_bp + 5_000) / 10_000
+}
+
+/// Prices a cart. Tax is charged on the discounted subtotal plus shipping.
+pub fn price(
+    lines: &[LineForPricing],
+    shipping: Option<&ShippingOption>,
+    currency: &str,
+    tax_rate_bp: i64,
+) -> Totals {
+    let subtotal: i64 = lines.iter().map(|l| l.list_price_minor * l.quantity).sum();
+    let paid: i64 = lines
+        .iter()
+        .map(|l| l.unit_price_minor() * l.quantity)
+        .sum();
+    let needs_shipping = lines.iter().any(|l| l.physical);
+    let shipping = match (needs_shipping, shipping) {
+        (true, Some(o)) => o.cost_minor(currency),
+        (true, None) => SHIPPING_OPTIONS[0].cost_minor(currency),
+        (false, _) => 0,
+    };
+    let tax = tax_minor(paid + shipping, tax_rate_bp);
+    Totals {
+        subtotal,
+        discount: subtotal - paid,
+        shipping,
+        tax,
+        total: paid + shipping + tax,
+    }
+}
+
+/// The largest quantity of one line (keeps every total far from overflow).
+pub const MAX_LINE_QUANTITY: i64 = 10_000;
+
+/// What charging a test card does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestOutcome {
+    Approve,
+    Decline(&'static str),
+}
+
+impl TestOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TestOutcome::Approve => "approve",
+            TestOutcome::Decline(reason) => reason,
+        }
+    }
+
+    pub fn parse(raw: &str) -> Self {
+        match raw {
+            "approve" => TestOutcome::Approve,
+            "insufficient_funds" => TestOutcome::Decline("insufficient_funds"),
+            "expired_card" => TestOutcome::Decline("expired_card"),
+            _ => TestOutcome::Decline("card_declined"),
+        }
+    }
+}
+
+/// Test-mode cards. The quick start's 4718491477220129 and the usual public test numbers
+/// approve; the listed decline numbers create a source whose charge is declined at submit.
+pub const TEST_CARDS: &[(&str, TestOutcome)] = &[
+    ("4718491477220129", TestOutcome::Approve),
+    ("4111111111111111", TestOutcome::Approve),
+    ("4242424242424242", TestOutcome::Approve),
+    ("5555555555554444", TestOutcome::Approve),
+    ("5500000000000004", TestOutcome::Approve),
+    ("2223000048400011", TestOutcome::Approve),
+    ("378282246310005", TestOutcome::Approve),
+    ("371449635398431", TestOutcome::Approve),
+    ("6011111111111117", TestOutcome::Approve),
+    ("3566002020360505", TestOutcome::Approve),
+    ("4000000000000002", TestOutcome::Decline("card_declined")),
+    (
+        "4000000000009995",
+        TestOutcome::Decline("insufficient_funds"),
+    ),
+    ("4000000000000069", TestOutcome::Decline("expired_card")),
+];
+
+/// A checked test card: only these facts are kept (never the number or the CVV).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedCard {
+    pub brand: &'static str,
+    pub last_four: String,
+    pub expiration_month: i64,
+    pub expiration_year: i64,
+    pub outcome: TestOutcome,
+}
+
+/// Why a card was refused at source creation: `(parameter, message)`.
+pub type CardError = (&'static str, String);
+
+fn luhn_ok(digits: &str) -> bool {
+    let sum: u32 = digits
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0');
+            if i % 2 == 1 {
+                let d2 = d * 2;
+                if d2 > 9 { d2 - 9 } else { d2 }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum % 10 == 0
+}
+
+pub fn card_brand(digits: &str) -> &'static str {
+    let prefix = |n: usize| digits.get(..n).and_then(|p| p.parse::<u32>().ok());
+    match (prefix(1), prefix(2), prefix(4)) {
+        (Some(4), _, _) => "visa",
+        (_, Some(34 | 37), _) => "americanExpress",
+        (_, Some(51..=55), _) => "mastercard",
+        (_, _, Some(2221..=2720)) => "mastercard",
+        (_, Some(65), _) | (_, _, Some(6011)) => "discover",
+        (_, Some(35), _) => "jcb",
+        _ => "unknown",
+    }
+}
+
+/// Checks a card of a test-mode source. `this_month` is `(year, month)` today.
+pub fn check_test_card(
+    number: &str,
+    cvv: Option<&str>,
+    month: i64,
+    year: i64,
+    this_month: (i64, i64),
+) -> Result<CheckedCard, CardError> {
+    let digits: String = number.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+    if digits.len() < 12 || digits.len() > 19 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(("creditCard.number", "is not a card number".into()));
+    }
+    if !luhn_ok(&digits) {
+        return Err(("creditCard.number", "fails the Luhn check".into()));
+    }
+    let outcome = TEST_CARDS
+        .iter()
+        .find(|(n, _)| *n == digits)
+        .map(|(_, o)| *o)
+        .ok_or((
+            "creditCard.number",
+            "test mode accepts only the documented test card numbers".to_owned(),
+        ))?;
+    let brand = card_brand(&digits);
+    if let Some(cvv) = cvv {
+        let want = if brand == "americanExpress" { 4 } else { 3 };
+        if cvv.len() != want || !cvv.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(("creditCard.cvv", format!("must be {want} digits")));
+        }
+    }
+    if !(1..=12).contains(&month) {
+        return Err(("creditCard.expirationMonth", "must be 1-12".into()));
+    }
+    if !(2000..=2100).contains(&year) || (year, month) < this_month {
+        return Err((
+            "creditCard.expirationYear",
+            "the card has expired or the year is invalid".into(),
+        ));
+    }
+    Ok(CheckedCard {
+        brand,
+        last_four: digits[digits.len() - 4..].to_owned(),
+        expiration_month: month,
+        expiration_year: year,
+        outcome,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(qty: i64, list: i64, sale: i64, physical: bool) -> LineForPricing {
+        LineForPricing {
+            quantity: qty,
+            list_price_minor: list,
+            sale_price_minor: sale,
+            volume_prices: vec![(5, 3499)],
+            physical,
+        }
+    }
+
+    #[test]
+    fn digital_cart_has_no_shipping_and_exact_tax() {
+        let t = price(&[line(1, 4999, 3999, false)], None, "USD", 725);
+        assert_eq!(
+            t,
+            Totals {
+                subtotal: 4999,
+                discount: 1000,
+                shipping: 0,
+                tax: 290, // 39.99 * 7.25 % = 2.899 → 2.90
+                total: 4289,
+            }
+        );
+    }
+
+    #[test]
+    fn volume_tier_and_default_shipping() {
+        let t = price(&[line(5, 4999, 3999, true)], None, "USD", 0);
+        assert_eq!(t.subtotal, 24995);
+        assert_eq!(t.discount, 24995 - 5 * 3499);
+        assert_eq!(t.shipping, 500);
+        assert_eq!(t.total, 5 * 3499 + 500);
+        let express = ShippingOption::find(2).unwrap();
+        assert_eq!(
+            price(&[line(1, 100, 100, true)], Some(express), "JPY", 0).shipping,
+            15
+        );
+    }
+
+    #[test]
+    fn test_cards() {
+        let ok = check_test_card("4718 4914 7722 0129", Some("415"), 7, 2027, (2025, 1)).unwrap();
+        assert_eq!((ok.brand, ok.last_four.as_str()), ("visa", "0129"));
+        assert_eq!(ok.outcome, TestOutcome::Approve);
+        let declined = check_test_card("4000000000000002", None, 1, 2030, (2025, 1)).unwrap();
+        assert_eq!(declined.outcome, TestOutcome::Decline("card_declined"));
+        assert!(check_test_card("4718491477220128", None, 7, 2027, (2025, 1)).is_err());
+        assert!(check_test_card("4718491477220129", Some("41"), 7, 2027, (2025, 1)).is_err());
+        assert!(check_test_card("4718491477220129", None, 7, 2024, (2025, 1)).is_err());
+        assert_eq!(card_brand("378282246310005"), "americanExpress");
+    }
+}
