@@ -5,6 +5,7 @@
 
 use super::browser::{self, SESSION_COOKIE};
 use super::error::{OAuthError, ShopperApiError};
+use super::limits;
 use super::params::Params;
 use crate::domain::authorize::valid_jsonp_callback;
 use crate::domain::time::now;
@@ -30,8 +31,17 @@ pub async fn get(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, ShopperApiError> {
+    let address = state.guard.client_ip(peer.ip(), &headers);
+    if let Err(wait) = state.guard.rate_check_address(address) {
+        return Ok(limits::shopper_api_too_many(wait, limits::RATE_LIMITED));
+    }
     let params = Params::from_query(uri.query())
         .map_err(|e| ShopperApiError::new(StatusCode::BAD_REQUEST, "invalid-parameter", e.0))?;
+    if let Some(key) = params.get("apiKey") {
+        if let Err(wait) = state.guard.rate_check_key(key) {
+            return Ok(limits::shopper_api_too_many(wait, limits::RATE_LIMITED));
+        }
+    }
     let callback = match params.get("callback") {
         None => None,
         Some(name) if valid_jsonp_callback(name) => Some(name.to_owned()),
@@ -75,7 +85,7 @@ pub async fn get(
             )
         }
     };
-    let client_ip = Some(peer.ip().to_string());
+    let client_ip = Some(address.to_string());
     let (session, new_handle) = browser_session(&state, &site, &headers, client_ip.clone()).await?;
 
     let body: Value = match client {

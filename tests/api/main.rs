@@ -5,6 +5,7 @@
 mod authorize;
 mod browser;
 mod catalog;
+mod defenses;
 mod helpers;
 mod log_secrets;
 mod multinode;
