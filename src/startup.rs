@@ -109,10 +109,14 @@ impl Application {
         ));
         let security = self.security;
         // Every request must finish within the request timeout (a slow body included).
-        let app =
-            http::router(self.state).layer(tower_http::timeout::TimeoutLayer::with_status_code(
+        let app = http::router(self.state)
+            .layer(tower_http::timeout::TimeoutLayer::with_status_code(
                 axum::http::StatusCode::REQUEST_TIMEOUT,
                 Duration::from_millis(security.request_timeout_ms.max(1)),
+            ))
+            // Outermost: bare 4xx answers from the layers get the documented shape too.
+            .layer(axum::middleware::from_fn(
+                http::limits::documented_rejections,
             ));
         // HTTP/1.1 only, with the header read timeout (slowloris) and header limits that
         // axum::serve does not expose.

@@ -185,6 +185,13 @@ pub fn valid_jsonp_callback(raw: &str) -> bool {
     !raw.is_empty() && raw.len() <= 128 && raw.split('.').all(ident)
 }
 
+/// Whether `presented` is one of a key's registered redirect URIs: an exact, case-sensitive
+/// string match, no prefix, no normalisation (RFC 9700 §4.1.3): anything looser is how
+/// open redirectors leak codes and tokens.
+pub fn redirect_uri_registered(registered: &[String], presented: &str) -> bool {
+    registered.iter().any(|r| r == presented)
+}
+
 /// A site's brand colour as CSS: `#rrggbb` only, since it is written into a style sheet.
 pub fn valid_brand_color(raw: &str) -> bool {
     raw.len() == 7 && raw.starts_with('#') && raw[1..].bytes().all(|b| b.is_ascii_hexdigit())

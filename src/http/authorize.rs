@@ -193,7 +193,7 @@ async fn check(state: &AppState, params: &Params) -> Result<AuthorizeRequest, Fa
         .redirect_uris(&client.api_key)
         .await
         .map_err(server_failure)?;
-    if !registered.iter().any(|r| r == redirect_uri) {
+    if !crate::domain::authorize::redirect_uri_registered(&registered, redirect_uri) {
         return Err(page("The redirect_uri is not registered for this API key."));
     }
     let client_state = params.get("state");

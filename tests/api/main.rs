@@ -5,6 +5,8 @@
 mod authorize;
 mod browser;
 mod catalog;
+mod catalogue;
+mod crash;
 mod defenses;
 mod helpers;
 mod log_secrets;
@@ -13,6 +15,7 @@ mod openapi;
 mod operations;
 mod outage;
 mod policy;
+mod properties;
 mod security;
 mod session_token;
 mod sessions;
