@@ -85,6 +85,31 @@ pub async fn get(
             )
         }
     };
+    // A key with allowed origins answers only pages of those origins (Origin, or Referer for
+    // a JSONP script tag): another site cannot mint tokens for a shopper's browser session.
+    if let Some(client) = &client {
+        let allowed = state
+            .store
+            .allowed_origins(&client.api_key)
+            .await
+            .map_err(store_error)?;
+        let header = |name| {
+            headers
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+        };
+        if !crate::domain::authorize::origin_allowed(
+            &allowed,
+            header(header::ORIGIN),
+            header(header::REFERER),
+        ) {
+            return Err(ShopperApiError::new(
+                StatusCode::FORBIDDEN,
+                "origin-not-allowed",
+                "this API key may not be used from this origin",
+            ));
+        }
+    }
     let client_ip = Some(address.to_string());
     let (session, new_handle) = browser_session(&state, &site, &headers, client_ip.clone()).await?;
 

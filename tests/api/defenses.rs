@@ -416,3 +416,64 @@ async fn too_many_or_too_large_headers_get_431() {
         200
     );
 }
+
+#[tokio::test]
+async fn a_key_with_allowed_origins_answers_session_token_only_for_those_pages() {
+    let app = spawn_app().await;
+    let url = app.url(&format!("/store/{SITE}/SessionToken"));
+    let get = |origin: Option<&'static str>, referer: Option<&'static str>| {
+        let mut r = app
+            .http
+            .get(&url)
+            .query(&[("apiKey", app.public_key.as_str()), ("callback", "cb")]);
+        if let Some(o) = origin {
+            r = r.header("origin", o);
+        }
+        if let Some(r2) = referer {
+            r = r.header("referer", r2);
+        }
+        r.send()
+    };
+    // No origins registered: any page (what existing storefronts expect).
+    assert_eq!(
+        get(None, Some("https://evil.example/"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    app.state
+        .store
+        .set_allowed_origins(&app.public_key, &["https://shop.example.com".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(
+        get(None, Some("https://shop.example.com/cart"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        get(Some("https://shop.example.com"), None)
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    for (origin, referer) in [
+        (None, Some("https://evil.example/")),
+        (None, Some("https://shop.example.com.evil.example/")),
+        (
+            Some("https://evil.example"),
+            Some("https://shop.example.com/"),
+        ),
+        (None, None),
+    ] {
+        let r = get(origin, referer).await.unwrap();
+        assert_eq!(r.status(), 403, "{origin:?} {referer:?}");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["errors"]["error"][0]["code"], "origin-not-allowed");
+    }
+}
