@@ -219,7 +219,7 @@ pub fn origin_allowed(allowed: &[String], origin: Option<&str>, referer: Option<
             normalise_origin(&format!("{scheme}://{authority}"))
         }),
     };
-    presented.is_some_and(|p| allowed.iter().any(|a| *a == p))
+    presented.is_some_and(|p| allowed.contains(&p))
 }
 
 /// A site's brand colour as CSS: `#rrggbb` only, since it is written into a style sheet.
