@@ -101,7 +101,7 @@ pub struct TokenSettings {
     #[arg(long, env = "SHOPKEEPER_REFRESH_GRACE", default_value_t = 10)]
     pub refresh_grace_seconds: i64,
     /// Most access tokens whose check is answered from memory.
-    #[arg(long, env = "SHOPKEEPER_TOKEN_CACHE", default_value_t = 1_000_000)]
+    #[arg(long, env = "SHOPKEEPER_TOKEN_CACHE", default_value_t = 50_000)]
     pub token_cache_capacity: u64,
     /// Longest a verified token stays in a node's memory before its row is read again. A
     /// backstop only: revocations reach every node's cache at once (LISTEN/NOTIFY on
@@ -124,7 +124,7 @@ impl Default for TokenSettings {
         Self {
             refresh_ttl_seconds: 365 * 24 * 3600,
             refresh_grace_seconds: 10,
-            token_cache_capacity: 1_000_000,
+            token_cache_capacity: 50_000,
             token_cache_ttl_seconds: 60,
             revocation_heartbeat_ms: 1000,
         }

@@ -292,6 +292,19 @@ fn carried(params: &Params) -> Vec<(&'static str, String)> {
 }
 
 /// `GET /oauth20/authorize`: checks the request and sends the browser to the sign-in page.
+#[utoipa::path(
+    get,
+    path = "/oauth20/authorize",
+    tag = "oauth",
+    description = "Starts a browser sign-in (implicit `response_type=token` or `code` with PKCE \
+                   S256); `dr_limited_token` carries a guest session. Unknown key or redirect URI: \
+                   an HTML error page, never a redirect. Access: an API key (`client_id`).",
+    responses(
+        (status = 302, description = "To the hosted sign-in page, or back to the redirect URI with an error"),
+        (status = 400, description = "HTML error page (unknown key, unregistered redirect URI, malformed request)", content_type = "text/html"),
+        (status = 429, description = "Throttled", content_type = "text/html"),
+    )
+)]
 pub async fn authorize(State(state): State<AppState>, uri: Uri) -> Response {
     let params = match Params::from_query(uri.query()) {
         Ok(p) => p,
@@ -381,6 +394,18 @@ async fn render_form(
 }
 
 /// `GET /oauth20/sign-in`: the hosted sign-in page.
+#[utoipa::path(
+    get,
+    path = "/oauth20/sign-in",
+    tag = "oauth",
+    description = "The hosted sign-in page (HTML form with a CSRF token). Access: none (the \
+                   authorize parameters it carries are checked again).",
+    responses(
+        (status = 200, description = "The form", content_type = "text/html"),
+        (status = 302, description = "Back to the redirect URI with an error"),
+        (status = 400, description = "HTML error page", content_type = "text/html"),
+    )
+)]
 pub async fn sign_in_page(State(state): State<AppState>, uri: Uri) -> Response {
     let params = match Params::from_query(uri.query()) {
         Ok(p) => p,
@@ -397,6 +422,21 @@ pub async fn sign_in_page(State(state): State<AppState>, uri: Uri) -> Response {
 const BAD_CREDENTIALS: &str = "The username or password is incorrect.";
 
 /// `POST /oauth20/sign-in`: checks the form, the shopper's password, then answers the client.
+#[utoipa::path(
+    post,
+    path = "/oauth20/sign-in",
+    tag = "oauth",
+    description = "Submits the hosted sign-in form. Access: the shopper's username and password \
+                   plus the form's CSRF token.",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "The form: username, password, csrf and the carried authorize parameters"),
+    responses(
+        (status = 302, description = "Signed in: back to the redirect URI with a token or code"),
+        (status = 400, description = "HTML error page", content_type = "text/html"),
+        (status = 401, description = "Wrong username or password: the form again", content_type = "text/html"),
+        (status = 403, description = "Bad CSRF token: the form again", content_type = "text/html"),
+        (status = 429, description = "Throttled: the form again", content_type = "text/html"),
+    )
+)]
 pub async fn sign_in_submit(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

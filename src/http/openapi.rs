@@ -2,10 +2,17 @@
 //!
 //! Adding a route: annotate its handler with `#[utoipa::path(...)]` (method, path, access in
 //! `description`, every status with its error body) and list the handler in `paths(...)`
-//! below. `tests/api/openapi.rs` fails if a path routed in `http/mod.rs` is missing here, or
-//! a documented path is not routed.
+//! below. Shopper API resources need nothing here: every provided row of the access table
+//! (`domain::access_policy::ROUTES`) becomes an operation with its access level
+//! (`ShopperApiTable`), so the document cannot drift from the table the router is built from.
+//! `tests/api/openapi.rs` fails if a routed path is missing here, or a documented path is not
+//! routed.
 
-use super::{access_tokens, introspect, metadata, operations, revoke, shoppers_token, token};
+use super::{
+    access_tokens, authorize, introspect, metadata, operations, revoke, session_token,
+    shoppers_token, token,
+};
+use crate::domain::access_policy::{self, Level};
 use axum::http::header;
 use axum::response::IntoResponse;
 use std::sync::OnceLock;
@@ -33,8 +40,12 @@ use utoipa::{Modify, OpenApi};
         operations::readyz,
         operations::metrics,
         openapi_json,
+        authorize::authorize,
+        authorize::sign_in_page,
+        authorize::sign_in_submit,
+        session_token::get,
     ),
-    modifiers(&SecuritySchemes, &Aliases),
+    modifiers(&SecuritySchemes, &Aliases, &ShopperApiTable),
     tags(
         (name = "oauth", description = "The OAuth 2.0 token service"),
         (name = "shopper-api", description = "Shopper API resources"),
@@ -89,6 +100,108 @@ impl Modify for Aliases {
                 op.operation_id = op.operation_id.as_ref().map(|id| format!("{id}_json"));
             }
             openapi.paths.paths.insert((*alias).to_owned(), item);
+        }
+    }
+}
+
+/// One operation per provided row of the access table that no handler annotation documents
+/// already.
+struct ShopperApiTable;
+
+impl Modify for ShopperApiTable {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
+        use utoipa::openapi::security::SecurityRequirement;
+        use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
+
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ShopperApiErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        let success = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content("application/json", ContentBuilder::new().build())
+                .build()
+        };
+        for route in access_policy::ROUTES.iter().filter(|r| r.is_provided()) {
+            let method = match route.method {
+                "GET" => HttpMethod::Get,
+                "POST" => HttpMethod::Post,
+                "PUT" => HttpMethod::Put,
+                "DELETE" => HttpMethod::Delete,
+                _ => continue,
+            };
+            let documented = openapi
+                .paths
+                .paths
+                .get(route.path)
+                .is_some_and(|item| match method {
+                    HttpMethod::Get => item.get.is_some(),
+                    HttpMethod::Post => item.post.is_some(),
+                    HttpMethod::Put => item.put.is_some(),
+                    _ => item.delete.is_some(),
+                });
+            if documented {
+                continue;
+            }
+            let id = format!(
+                "{}{}",
+                route.method.to_lowercase(),
+                route.path.replace(['/', '{', '}', '-', '.'], "_")
+            );
+            let mut op = OperationBuilder::new()
+                .operation_id(Some(id))
+                .tag("shopper-api")
+                .description(Some(format!(
+                    "Shopper API resource (seed 003). Access: {}. Also answers with a `.json` \
+                     suffix.",
+                    route.level.as_str()
+                )));
+            for segment in route.path.split('/') {
+                if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    op = op.parameter(
+                        ParameterBuilder::new()
+                            .name(name)
+                            .parameter_in(ParameterIn::Path)
+                            .required(Required::True)
+                            .schema(Some(
+                                utoipa::openapi::ObjectBuilder::new()
+                                    .schema_type(utoipa::openapi::schema::Type::String),
+                            ))
+                            .build(),
+                    );
+                }
+            }
+            op = match route.method {
+                "POST" => op
+                    .response("200", success("Done"))
+                    .response("201", success("Created")),
+                "DELETE" => op
+                    .response("200", success("Deleted"))
+                    .response("204", ResponseBuilder::new().description("Deleted").build()),
+                _ => op.response("200", success("The resource")),
+            };
+            op = op
+                .response("400", error("Malformed request or invalid field"))
+                .response("401", error("No usable credential, or an invalid token"))
+                .response("403", error("A limited token on a full-access route"))
+                .response("404", error("No such resource"))
+                .response("409", error("Conflict with the resource's state"))
+                .response("503", error("Database unavailable"));
+            if route.level != Level::TokenOptional {
+                op = op.security(SecurityRequirement::new("bearer", Vec::<String>::new()));
+            }
+            openapi
+                .paths
+                .add_path_operation(route.path, vec![method], op.build());
         }
     }
 }

@@ -24,6 +24,24 @@ fn store_error(e: impl Into<OAuthError>) -> ShopperApiError {
     ShopperApiError::from(e.into())
 }
 
+/// `GET /store/{siteId}/SessionToken`: the session-aware token site action (seeds 000/002).
+#[utoipa::path(
+    get,
+    path = "/store/{site_id}/SessionToken",
+    tag = "oauth",
+    params(("site_id" = String, Path, description = "The site id")),
+    description = "The browser's session token (`{\"session_token\"}`), or with `apiKey` a \
+                   limited token for the browser's session; `callback=NAME` answers JSONP. \
+                   Access: none (the browser's session cookie), or an API key.",
+    responses(
+        (status = 200, description = "JSON, or JSONP with `callback`"),
+        (status = 400, description = "Bad parameter or callback name", body = super::error::ShopperApiErrorBody),
+        (status = 401, description = "Unknown API key", body = super::error::ShopperApiErrorBody),
+        (status = 404, description = "Unknown site", body = super::error::ShopperApiErrorBody),
+        (status = 429, description = "Rate limited", body = super::error::ShopperApiErrorBody),
+        (status = 503, description = "Database unavailable", body = super::error::ShopperApiErrorBody),
+    )
+)]
 pub async fn get(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

@@ -91,14 +91,21 @@ impl Store {
                 .await?;
         }
         tx.commit().await?;
+        self.client_cache.invalidate(new.api_key.as_str());
         Ok(())
     }
 
     pub async fn client(&self, api_key: &str) -> StoreResult<Option<ClientRecord>> {
-        Ok(sqlx::query_as(select_clients!("WHERE c.api_key = $1"))
+        if let Some(hit) = self.client_cache.get(api_key) {
+            return Ok(hit);
+        }
+        let row: Option<ClientRecord> = sqlx::query_as(select_clients!("WHERE c.api_key = $1"))
             .bind(api_key)
             .fetch_optional(&self.read)
-            .await?)
+            .await?;
+        // Unknown keys are cached too (as None): a flood of made-up keys costs no reads.
+        self.client_cache.insert(api_key.to_owned(), row.clone());
+        Ok(row)
     }
 
     pub async fn clients(&self, site_id: Option<&str>) -> StoreResult<Vec<ClientRecord>> {
@@ -180,6 +187,7 @@ impl Store {
             .bind(api_key)
             .execute(&self.write)
             .await?;
+        self.client_cache.invalidate(api_key);
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("client {api_key}")));
         }
@@ -195,6 +203,7 @@ impl Store {
         .bind(api_key)
         .execute(&self.write)
         .await?;
+        self.client_cache.invalidate(api_key);
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!(
                 "confidential client {api_key}"
@@ -209,6 +218,7 @@ impl Store {
             .bind(api_key)
             .execute(&self.write)
             .await?;
+        self.client_cache.invalidate(api_key);
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("client {api_key}")));
         }

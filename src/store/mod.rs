@@ -6,6 +6,7 @@
 //! one connection: writers queue in the pool instead of failing with `SQLITE_BUSY`, and reads
 //! run in parallel on the read pool (WAL mode).
 
+mod batch;
 mod catalog;
 mod clients;
 mod housekeeping;
@@ -88,7 +89,16 @@ pub struct Store {
     engine: Engine,
     /// For the connection that listens to other nodes' revocations (PostgreSQL only).
     url: std::sync::Arc<str>,
+    /// Group commit for new sessions (see `batch.rs`).
+    session_writer: batch::SessionWriter,
+    /// API clients by key (with their site's settings), for at most [`CLIENT_CACHE_TTL`]:
+    /// every token request looks its client up. Writes through this store drop the entry at
+    /// once; a change made by another process (the CLI, another node) shows within the TTL.
+    client_cache: moka::sync::Cache<String, Option<ClientRecord>>,
 }
+
+/// How stale a cached API client may be when another process changed it.
+pub const CLIENT_CACHE_TTL: Duration = Duration::from_secs(1);
 
 impl Store {
     /// Connects, creating the SQLite file if needed, and applies the migrations. With several
@@ -163,6 +173,11 @@ impl Store {
             Engine::Postgres => sqlx::migrate!("./migrations/postgres").run(&write).await?,
         }
         Ok(Self {
+            session_writer: batch::SessionWriter::start(write.clone()),
+            client_cache: moka::sync::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(CLIENT_CACHE_TTL)
+                .build(),
             read,
             write,
             engine,

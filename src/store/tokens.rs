@@ -2,6 +2,7 @@
 //! at all; revocations return the hashes of the access tokens they removed so that the
 //! in-memory check cache can drop them at once.
 
+use super::batch::PendingSession;
 use super::sessions::NewSession;
 use super::{Store, StoreError, StoreResult};
 use crate::domain::SecretHash;
@@ -140,27 +141,25 @@ impl Store {
         pair: &NewTokenPair<'_>,
     ) -> StoreResult<String> {
         let (id, cart_id, tag) = NewSession::fresh_ids();
-        let mut tx = self.write.begin().await?;
-        sqlx::query(
-            "INSERT INTO shopper_sessions (id, site_id, api_key, shopper_id, cart_id, \
-             session_tag, locale, currency, client_ip, created_at, last_accessed, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)",
-        )
-        .bind(&id)
-        .bind(new.site_id)
-        .bind(new.api_key)
-        .bind(new.shopper_id)
-        .bind(&cart_id)
-        .bind(&tag)
-        .bind(new.locale)
-        .bind(new.currency)
-        .bind(new.client_ip)
-        .bind(pair.issued_at)
-        .bind(pair.refresh_expires_at)
-        .execute(&mut *tx)
-        .await?;
-        insert_pair(&mut tx, &id, pair).await?;
-        tx.commit().await?;
+        self.session_writer
+            .write(PendingSession {
+                id: id.clone(),
+                site_id: new.site_id.to_owned(),
+                api_key: new.api_key.to_owned(),
+                shopper_id: new.shopper_id,
+                cart_id,
+                session_tag: tag,
+                locale: new.locale.to_owned(),
+                currency: new.currency.to_owned(),
+                client_ip: new.client_ip,
+                issued_at: pair.issued_at,
+                access_hash: blob(&pair.access_hash),
+                access_expires_at: pair.access_expires_at,
+                refresh_hash: blob(&pair.refresh_hash),
+                refresh_expires_at: pair.refresh_expires_at,
+                full_access: i64::from(pair.full_access),
+            })
+            .await?;
         Ok(id)
     }
 

@@ -241,6 +241,8 @@ impl Store {
                 .bind(site_id)
                 .execute(&self.write)
                 .await?;
+        // Cached clients carry their site's settings.
+        self.client_cache.invalidate_all();
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("site {site_id}")));
         }
