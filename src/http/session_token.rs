@@ -37,6 +37,7 @@ fn store_error(e: impl Into<OAuthError>) -> ShopperApiError {
         (status = 200, description = "JSON, or JSONP with `callback`"),
         (status = 400, description = "Bad parameter or callback name", body = super::error::ShopperApiErrorBody),
         (status = 401, description = "Unknown API key", body = super::error::ShopperApiErrorBody),
+        (status = 403, description = "The API key does not allow this page's origin", body = super::error::ShopperApiErrorBody),
         (status = 404, description = "Unknown site", body = super::error::ShopperApiErrorBody),
         (status = 429, description = "Rate limited", body = super::error::ShopperApiErrorBody),
         (status = 503, description = "Database unavailable", body = super::error::ShopperApiErrorBody),
