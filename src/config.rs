@@ -86,6 +86,8 @@ pub struct ServeSettings {
     pub web: WebSettings,
     #[command(flatten)]
     pub operations: OperationsSettings,
+    #[command(flatten)]
+    pub security: SecuritySettings,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -256,6 +258,81 @@ impl Default for OperationsSettings {
             cleanup_batch: 500,
             consumed_refresh_retention_seconds: 24 * 3600,
             shutdown_timeout_seconds: 30,
+        }
+    }
+}
+
+/// Defences: brute-force throttling of password checks, request rate limits, connection and
+/// request limits. Every duration is a setting so tests can shrink it to seconds.
+#[derive(Debug, Clone, Args)]
+pub struct SecuritySettings {
+    /// Peers whose `X-Forwarded-For` is believed (comma-separated IPs of your load balancers
+    /// or reverse proxies). Without it the TCP peer is the client address.
+    #[arg(long, env = "SHOPKEEPER_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Failed password checks per username allowed before sign-in for it is delayed.
+    #[arg(long, env = "SHOPKEEPER_THROTTLE_USER_FAILURES", default_value_t = 5)]
+    pub throttle_user_failures: u32,
+    /// Failed password checks per client address allowed before sign-ins from it are delayed
+    /// (higher: many shoppers may share an address behind NAT).
+    #[arg(long, env = "SHOPKEEPER_THROTTLE_IP_FAILURES", default_value_t = 30)]
+    pub throttle_ip_failures: u32,
+    /// Each failure past the allowance adds this many seconds to the wait (Keycloak: 60).
+    #[arg(long, env = "SHOPKEEPER_THROTTLE_STEP", default_value_t = 60)]
+    pub throttle_step_seconds: u64,
+    /// The longest wait, in seconds (Keycloak: 15 minutes): an attacker can slow a sign-in,
+    /// never lock it out for good.
+    #[arg(long, env = "SHOPKEEPER_THROTTLE_MAX_WAIT", default_value_t = 900)]
+    pub throttle_max_wait_seconds: u64,
+    /// Failures are forgotten this many seconds after the last one (Keycloak: 12 hours).
+    #[arg(long, env = "SHOPKEEPER_THROTTLE_RESET", default_value_t = 12 * 3600)]
+    pub throttle_reset_seconds: u64,
+    /// Requests per API key per rate period on `/oauth20/token` and `SessionToken`; 0 turns
+    /// the limit off. Generous by default (a load test from one key must not hit it).
+    #[arg(long, env = "SHOPKEEPER_RATE_LIMIT_PER_KEY", default_value_t = 200_000)]
+    pub rate_limit_per_key: u32,
+    /// Requests per client address per rate period on the same endpoints; 0 turns it off.
+    #[arg(long, env = "SHOPKEEPER_RATE_LIMIT_PER_IP", default_value_t = 200_000)]
+    pub rate_limit_per_ip: u32,
+    /// The rate period in milliseconds (the burst allowed is one period's worth).
+    #[arg(long, env = "SHOPKEEPER_RATE_LIMIT_PERIOD_MS", default_value_t = 1000)]
+    pub rate_limit_period_ms: u64,
+    /// A connection must send a request's complete headers within this many milliseconds
+    /// (stops slowloris clients holding connections open).
+    #[arg(
+        long,
+        env = "SHOPKEEPER_HEADER_READ_TIMEOUT_MS",
+        default_value_t = 10_000
+    )]
+    pub header_read_timeout_ms: u64,
+    /// Longest a request may take from headers read to response, in milliseconds (a slow
+    /// body counts); the client then gets 408.
+    #[arg(long, env = "SHOPKEEPER_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
+    pub request_timeout_ms: u64,
+    /// Most header fields in one request (more: 431).
+    #[arg(long, env = "SHOPKEEPER_MAX_HEADERS", default_value_t = 64)]
+    pub max_headers: usize,
+    /// Most bytes of request line and headers together (more: 431); at least 8192.
+    #[arg(long, env = "SHOPKEEPER_MAX_HEADER_BYTES", default_value_t = 16 * 1024)]
+    pub max_header_bytes: usize,
+}
+
+impl Default for SecuritySettings {
+    fn default() -> Self {
+        Self {
+            trusted_proxies: Vec::new(),
+            throttle_user_failures: 5,
+            throttle_ip_failures: 30,
+            throttle_step_seconds: 60,
+            throttle_max_wait_seconds: 900,
+            throttle_reset_seconds: 12 * 3600,
+            rate_limit_per_key: 200_000,
+            rate_limit_per_ip: 200_000,
+            rate_limit_period_ms: 1000,
+            header_read_timeout_ms: 10_000,
+            request_timeout_ms: 30_000,
+            max_headers: 64,
+            max_header_bytes: 16 * 1024,
         }
     }
 }

@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod config;
 pub mod domain;
+pub mod guard;
 pub mod housekeeping;
 pub mod http;
 pub mod instruments;

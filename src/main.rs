@@ -121,6 +121,14 @@ enum ClientCommand {
         #[arg(long)]
         flows: String,
     },
+    /// Set the origins (`https://shop.example.com`, comma-separated) whose pages may call
+    /// `SessionToken?apiKey=` with this key; an empty list allows any origin.
+    SetOrigins {
+        #[arg(long)]
+        api_key: String,
+        #[arg(long, value_delimiter = ',')]
+        origins: Vec<String>,
+    },
     /// List API keys (never their secrets).
     List {
         #[arg(long)]
@@ -345,6 +353,19 @@ async fn client_command(store: &Store, cmd: ClientCommand) -> anyhow::Result<()>
             let mut out = serde_json::to_value(&created)?;
             out["flows"] = flows.into();
             print(&out)
+        }
+        ClientCommand::SetOrigins { api_key, origins } => {
+            let origins = origins
+                .iter()
+                .filter(|o| !o.trim().is_empty())
+                .map(|o| {
+                    shopkeeper::domain::authorize::normalise_origin(o).ok_or_else(|| {
+                        anyhow::anyhow!("not an origin (scheme://host[:port]): {o:?}")
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            store.set_allowed_origins(&api_key, &origins).await?;
+            print(&serde_json::json!({"api_key": api_key, "allowed_origins": origins}))
         }
         ClientCommand::Update { api_key, flows } => {
             let flows = FlowSet::parse(&flows).map_err(anyhow::Error::msg)?;

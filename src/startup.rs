@@ -3,8 +3,8 @@
 
 use crate::auth::{PasswordHasher, TokenVerifier};
 use crate::config::{
-    DatabaseSettings, HashingSettings, OperationsSettings, ServeSettings, TokenSettings, WebConfig,
-    WebSettings,
+    DatabaseSettings, HashingSettings, OperationsSettings, SecuritySettings, ServeSettings,
+    TokenSettings, WebConfig, WebSettings,
 };
 use crate::domain::secret::random_hex;
 use crate::housekeeping;
@@ -20,6 +20,8 @@ use tokio::net::TcpListener;
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    /// Connection limits and timeouts applied while serving.
+    security: SecuritySettings,
 }
 
 /// Builds the shared state on an open store.
@@ -51,6 +53,9 @@ pub async fn build_state(
         )?),
         operations: Arc::new(OperationsSettings::default()),
         metrics: crate::instruments::handle(),
+        guard: Arc::new(crate::guard::Guard::new(
+            &crate::config::SecuritySettings::default(),
+        )),
     })
 }
 
@@ -64,6 +69,7 @@ impl Application {
         let store = Store::connect(database).await?;
         let mut state = build_state(store, &settings.tokens, &settings.hashing).await?;
         state.operations = Arc::new(settings.operations.clone());
+        state.guard = Arc::new(crate::guard::Guard::new(&settings.security));
         let demo = if !settings.no_demo && state.store.is_empty().await? {
             Some(provision::create_demo(&state.store, &state.hasher).await?)
         } else {
@@ -71,7 +77,14 @@ impl Application {
         };
         let listener = TcpListener::bind(settings.listen).await?;
         state.web = Arc::new(WebConfig::resolve(&settings.web, listener.local_addr()?)?);
-        Ok((Self { listener, state }, demo))
+        Ok((
+            Self {
+                listener,
+                state,
+                security: settings.security.clone(),
+            },
+            demo,
+        ))
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -94,23 +107,72 @@ impl Application {
             self.state.clone(),
             (*self.state.operations).clone(),
         ));
-        let app = http::router(self.state);
-        let stopping = Arc::new(tokio::sync::Notify::new());
-        let signal = {
-            let stopping = stopping.clone();
-            async move {
-                shutdown_signal().await;
-                stopping.notify_one();
+        let security = self.security;
+        // Every request must finish within the request timeout (a slow body included).
+        let app = http::router(self.state)
+            .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+                axum::http::StatusCode::REQUEST_TIMEOUT,
+                Duration::from_millis(security.request_timeout_ms.max(1)),
+            ))
+            // Outermost: bare 4xx answers from the layers get the documented shape too.
+            .layer(axum::middleware::from_fn(
+                http::limits::documented_rejections,
+            ));
+        // HTTP/1.1 only, with the header read timeout (slowloris) and header limits that
+        // axum::serve does not expose.
+        let mut http1 = hyper::server::conn::http1::Builder::new();
+        http1
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(Duration::from_millis(
+                security.header_read_timeout_ms.max(1),
+            ))
+            .max_headers(security.max_headers.max(1))
+            .max_buf_size(security.max_header_bytes.max(8192));
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let signal = shutdown_signal();
+        tokio::pin!(signal);
+        loop {
+            tokio::select! {
+                accepted = self.listener.accept() => {
+                    let (stream, peer) = match accepted {
+                        Ok(accepted) => accepted,
+                        Err(e) => {
+                            // Out of file descriptors and the like: back off, keep serving.
+                            tracing::warn!(error = %e, "accept failed");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    };
+                    let _ = stream.set_nodelay(true);
+                    // The peer address for `ConnectInfo`, as axum::serve would add it.
+                    let service = hyper_util::service::TowerToHyperService::new(
+                        tower::ServiceExt::map_request(
+                            app.clone(),
+                            move |mut request: axum::http::Request<hyper::body::Incoming>| {
+                                request
+                                    .extensions_mut()
+                                    .insert(axum::extract::ConnectInfo(peer));
+                                request
+                            },
+                        ),
+                    );
+                    let connection = graceful.watch(
+                        http1.serve_connection(hyper_util::rt::TokioIo::new(stream), service),
+                    );
+                    tokio::spawn(async move {
+                        if let Err(e) = connection.await {
+                            tracing::debug!(error = %e, "connection ended with an error");
+                        }
+                    });
+                }
+                () = &mut signal => break,
             }
-        };
-        let serve = axum::serve(
-            self.listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(signal);
+        }
+        // Stop accepting; idle connections close, busy ones finish their request.
+        drop(self.listener);
         let outcome = tokio::select! {
-            served = serve => served,
-            () = async { stopping.notified().await; tokio::time::sleep(drain).await } => {
+            () = graceful.shutdown() => Ok(()),
+            () = tokio::time::sleep(drain) => {
                 tracing::warn!("in-flight requests outlived the shutdown timeout; stopping anyway");
                 Ok(())
             }

@@ -19,4 +19,6 @@ pub struct AppState {
     pub operations: Arc<OperationsSettings>,
     /// Renders the process's Prometheus metrics for `/metrics`.
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// Brute-force counters and rate-limit cells (per node; see `guard`).
+    pub guard: Arc<crate::guard::Guard>,
 }

@@ -185,6 +185,43 @@ pub fn valid_jsonp_callback(raw: &str) -> bool {
     !raw.is_empty() && raw.len() <= 128 && raw.split('.').all(ident)
 }
 
+/// Whether `presented` is one of a key's registered redirect URIs: an exact, case-sensitive
+/// string match, no prefix, no normalisation (RFC 9700 §4.1.3): anything looser is how
+/// open redirectors leak codes and tokens.
+pub fn redirect_uri_registered(registered: &[String], presented: &str) -> bool {
+    registered.iter().any(|r| r == presented)
+}
+
+/// An origin as registered for a key: `scheme://host[:port]`, lowercase, nothing after.
+pub fn normalise_origin(raw: &str) -> Option<String> {
+    let origin = raw.trim().to_ascii_lowercase();
+    let (scheme, rest) = origin.split_once("://")?;
+    let host_ok = !rest.is_empty()
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
+    (matches!(scheme, "http" | "https") && host_ok).then_some(origin)
+}
+
+/// Whether a cross-site request for a key may proceed: a key without allowed origins takes
+/// any; otherwise the `Origin` header, or the origin of the `Referer` when there is no
+/// `Origin` (a JSONP `<script>` sends only a Referer), must be one of them. A request with
+/// neither is refused: a page can suppress its Referer, so absence proves nothing.
+pub fn origin_allowed(allowed: &[String], origin: Option<&str>, referer: Option<&str>) -> bool {
+    if allowed.is_empty() {
+        return true;
+    }
+    let presented = match origin.filter(|o| *o != "null") {
+        Some(origin) => normalise_origin(origin),
+        None => referer.and_then(|r| {
+            let (scheme, rest) = r.split_once("://")?;
+            let authority = rest.split(['/', '?', '#']).next()?;
+            normalise_origin(&format!("{scheme}://{authority}"))
+        }),
+    };
+    presented.is_some_and(|p| allowed.contains(&p))
+}
+
 /// A site's brand colour as CSS: `#rrggbb` only, since it is written into a style sheet.
 pub fn valid_brand_color(raw: &str) -> bool {
     raw.len() == 7 && raw.starts_with('#') && raw[1..].bytes().all(|b| b.is_ascii_hexdigit())
@@ -193,6 +230,36 @@ pub fn valid_brand_color(raw: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn allowed_origins_match_origin_or_the_referer_origin() {
+        let allowed = vec!["https://shop.example.com".to_owned()];
+        assert!(origin_allowed(&[], None, None));
+        assert!(origin_allowed(
+            &allowed,
+            Some("https://shop.example.com"),
+            None
+        ));
+        assert!(origin_allowed(
+            &allowed,
+            None,
+            Some("https://Shop.example.com/cart?x=1")
+        ));
+        assert!(!origin_allowed(
+            &allowed,
+            Some("https://evil.example"),
+            Some("https://shop.example.com/")
+        ));
+        assert!(!origin_allowed(
+            &allowed,
+            None,
+            Some("https://shop.example.com.evil.example/")
+        ));
+        assert!(!origin_allowed(&allowed, None, None));
+        assert!(!origin_allowed(&allowed, Some("null"), None));
+        assert_eq!(normalise_origin("https://a.b/path"), None);
+        assert_eq!(normalise_origin("javascript://x"), None);
+    }
 
     #[test]
     fn flow_sets_round_trip_and_refuse_unknown_names() {

@@ -2,8 +2,11 @@
 
 pub mod authorize;
 pub mod client;
+pub mod client_address;
+pub mod rate;
 pub mod secret;
 pub mod site;
+pub mod throttle;
 pub mod time;
 
 pub use client::{ApiKey, ClientKind};

@@ -193,7 +193,7 @@ async fn check(state: &AppState, params: &Params) -> Result<AuthorizeRequest, Fa
         .redirect_uris(&client.api_key)
         .await
         .map_err(server_failure)?;
-    if !registered.iter().any(|r| r == redirect_uri) {
+    if !crate::domain::authorize::redirect_uri_registered(&registered, redirect_uri) {
         return Err(page("The redirect_uri is not registered for this API key."));
     }
     let client_state = params.get("state");
@@ -481,6 +481,28 @@ pub async fn sign_in_submit(
         .await;
     }
     let client = &request.client;
+    // Brute-force throttle: the page again, with the wait, before any hash is spent.
+    let address = state.guard.client_ip(peer.ip(), &headers);
+    if let Some(wait) = state.guard.sign_in_wait(&client.site_id, username, address) {
+        let message = format!(
+            "Too many failed sign-ins. Please try again in {} seconds.",
+            wait.0
+        );
+        let mut response = render_form(
+            &state,
+            &request,
+            &params,
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(&message),
+            username,
+        )
+        .await;
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_str(&wait.0.to_string()).expect("digits are a header value"),
+        );
+        return response;
+    }
     let shopper = match state
         .store
         .shopper_by_username(&client.site_id, username)
@@ -498,6 +520,9 @@ pub async fn sign_in_submit(
     let shopper = match shopper {
         Some(s) if verified => s,
         _ => {
+            state
+                .guard
+                .sign_in_failed(&client.site_id, username, address);
             return render_form(
                 &state,
                 &request,
@@ -509,6 +534,7 @@ pub async fn sign_in_submit(
             .await;
         }
     };
+    state.guard.sign_in_succeeded(&client.site_id, username);
     match complete(&state, &request, shopper.id, &headers, peer).await {
         Ok(r) => r,
         Err(failure) => failure_response(failure),

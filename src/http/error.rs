@@ -209,6 +209,12 @@ impl From<TokenError> for OAuthError {
             TokenError::InvalidClient(d) => OAuthError::invalid_client(d),
             TokenError::Store(s) => s.into(),
             TokenError::Internal(e) => internal(e),
+            // Handlers answer this themselves, with Retry-After (see `limits`).
+            TokenError::Throttled(_) => OAuthError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                super::limits::TOO_MANY_REQUESTS,
+                super::limits::SIGN_IN_THROTTLED,
+            ),
         }
     }
 }

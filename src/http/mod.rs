@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod client_auth;
 pub mod error;
 pub mod introspect;
+pub mod limits;
 pub mod metadata;
 pub mod openapi;
 pub mod operations;

@@ -5,6 +5,7 @@
 
 use super::browser::{self, SESSION_COOKIE};
 use super::error::{OAuthError, ShopperApiError};
+use super::limits;
 use super::params::Params;
 use crate::domain::authorize::valid_jsonp_callback;
 use crate::domain::time::now;
@@ -36,6 +37,7 @@ fn store_error(e: impl Into<OAuthError>) -> ShopperApiError {
         (status = 200, description = "JSON, or JSONP with `callback`"),
         (status = 400, description = "Bad parameter or callback name", body = super::error::ShopperApiErrorBody),
         (status = 401, description = "Unknown API key", body = super::error::ShopperApiErrorBody),
+        (status = 403, description = "The API key does not allow this page's origin", body = super::error::ShopperApiErrorBody),
         (status = 404, description = "Unknown site", body = super::error::ShopperApiErrorBody),
         (status = 429, description = "Rate limited", body = super::error::ShopperApiErrorBody),
         (status = 503, description = "Database unavailable", body = super::error::ShopperApiErrorBody),
@@ -48,8 +50,17 @@ pub async fn get(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, ShopperApiError> {
+    let address = state.guard.client_ip(peer.ip(), &headers);
+    if let Err(wait) = state.guard.rate_check_address(address) {
+        return Ok(limits::shopper_api_too_many(wait, limits::RATE_LIMITED));
+    }
     let params = Params::from_query(uri.query())
         .map_err(|e| ShopperApiError::new(StatusCode::BAD_REQUEST, "invalid-parameter", e.0))?;
+    if let Some(key) = params.get("apiKey") {
+        if let Err(wait) = state.guard.rate_check_key(key) {
+            return Ok(limits::shopper_api_too_many(wait, limits::RATE_LIMITED));
+        }
+    }
     let callback = match params.get("callback") {
         None => None,
         Some(name) if valid_jsonp_callback(name) => Some(name.to_owned()),
@@ -93,7 +104,32 @@ pub async fn get(
             )
         }
     };
-    let client_ip = Some(peer.ip().to_string());
+    // A key with allowed origins answers only pages of those origins (Origin, or Referer for
+    // a JSONP script tag): another site cannot mint tokens for a shopper's browser session.
+    if let Some(client) = &client {
+        let allowed = state
+            .store
+            .allowed_origins(&client.api_key)
+            .await
+            .map_err(store_error)?;
+        let header = |name| {
+            headers
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+        };
+        if !crate::domain::authorize::origin_allowed(
+            &allowed,
+            header(header::ORIGIN),
+            header(header::REFERER),
+        ) {
+            return Err(ShopperApiError::new(
+                StatusCode::FORBIDDEN,
+                "origin-not-allowed",
+                "this API key may not be used from this origin",
+            ));
+        }
+    }
+    let client_ip = Some(address.to_string());
     let (session, new_handle) = browser_session(&state, &site, &headers, client_ip.clone()).await?;
 
     let body: Value = match client {

@@ -1,10 +1,11 @@
 //! `POST /oauth20/token` (and `/oauth20/token.json`).
 
 use super::error::OAuthError;
+use super::limits;
 use super::params::Params;
 use crate::auth::PresentedClient;
 use crate::domain::grant::parse_grant;
-use crate::oauth;
+use crate::oauth::{self, TokenError};
 use crate::state::AppState;
 use axum::Json;
 use axum::body::Bytes;
@@ -50,6 +51,7 @@ pub struct TokenRequest {
         (status = 200, description = "A token pair", body = crate::oauth::TokenResponse),
         (status = 400, description = "Invalid request or grant", body = super::error::OAuthErrorBody),
         (status = 401, description = "Client authentication failed", body = super::error::OAuthErrorBody),
+        (status = 429, description = "Rate limit or sign-in throttle; see Retry-After", body = super::error::OAuthErrorBody),
         (status = 503, description = "Database unavailable", body = super::error::OAuthErrorBody),
     ),
     security((), ("api_key_basic" = []), ("bearer" = []))
@@ -61,6 +63,10 @@ pub async fn token(
     uri: Uri,
     body: Bytes,
 ) -> Result<Response, OAuthError> {
+    let address = state.guard.client_ip(peer.ip(), &headers);
+    if let Err(wait) = state.guard.rate_check_address(address) {
+        return Ok(limits::oauth_too_many(wait, limits::RATE_LIMITED));
+    }
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .map(|v| v.to_str().unwrap_or("invalid"));
@@ -80,11 +86,34 @@ pub async fn token(
     )?;
     // Parse the grant before touching the database: malformed requests cost nothing.
     let request = parse_grant(|name| params.get(name))?;
+    // Limit by the key named before any database work; a bearer names its key only once
+    // verified.
+    let named_key = match &presented {
+        PresentedClient::Basic { key, .. } | PresentedClient::Params { key, .. } => {
+            Some(key.as_str().to_owned())
+        }
+        _ => None,
+    };
+    if let Some(key) = &named_key {
+        if let Err(wait) = state.guard.rate_check_key(key) {
+            return Ok(limits::oauth_too_many(wait, limits::RATE_LIMITED));
+        }
+    }
     let client = presented
         .authenticate(&state.store, &state.verifier)
         .await?;
-    let response = oauth::exchange(&state, client, request, Some(peer.ip().to_string())).await?;
-    Ok(token_json(response))
+    if named_key.is_none() {
+        if let Err(wait) = state.guard.rate_check_key(&client.record.api_key) {
+            return Ok(limits::oauth_too_many(wait, limits::RATE_LIMITED));
+        }
+    }
+    match oauth::exchange(&state, client, request, Some(address.to_string())).await {
+        Ok(response) => Ok(token_json(response)),
+        Err(TokenError::Throttled(wait)) => {
+            Ok(limits::oauth_too_many(wait, limits::SIGN_IN_THROTTLED))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// A token body with `Cache-Control: no-store` (RFC 6749 §5.1), as every token answer has.

@@ -69,6 +69,17 @@ async fn run_grant(
             } else {
                 password
             };
+            // Brute-force throttle: refuse before spending a hash on a throttled guess.
+            let address = client_ip
+                .as_deref()
+                .and_then(|ip| ip.parse::<std::net::IpAddr>().ok())
+                .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+            if let Some(wait) = state
+                .guard
+                .sign_in_wait(&record.site_id, &username, address)
+            {
+                return Err(TokenError::Throttled(wait));
+            }
             let shopper = state
                 .store
                 .shopper_by_username(&record.site_id, &username)
@@ -80,9 +91,13 @@ async fn run_grant(
                 Some(s) if verified => s,
                 _ => {
                     instruments::failed_sign_in(&record.api_key);
+                    state
+                        .guard
+                        .sign_in_failed(&record.site_id, &username, address);
                     return Err(GrantError::InvalidGrant("invalid username or password").into());
                 }
             };
+            state.guard.sign_in_succeeded(&record.site_id, &username);
             let mut linked = resolve_link(state, record, &request.link).await?;
             if linked.is_none() {
                 // A limited bearer on a password grant upgrades like dr_limited_token.

@@ -29,6 +29,9 @@ pub enum TokenError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+    /// 429: too many failed password checks for this username or address; retry later.
+    #[error("too many failed sign-ins")]
+    Throttled(crate::guard::RetryAfter),
 }
 
 impl From<GrantError> for TokenError {

@@ -126,6 +126,43 @@ impl Store {
         Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
+    /// The origins allowed to call `SessionToken?apiKey=` with this key (none: any).
+    pub async fn allowed_origins(&self, api_key: &str) -> StoreResult<Vec<String>> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT origin FROM client_allowed_origins WHERE api_key = $1 ORDER BY origin",
+        )
+        .bind(api_key)
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    /// Replaces a key's allowed origins (an empty list allows any).
+    pub async fn set_allowed_origins(&self, api_key: &str, origins: &[String]) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        let known: Option<(String,)> =
+            sqlx::query_as("SELECT api_key FROM api_clients WHERE api_key = $1")
+                .bind(api_key)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if known.is_none() {
+            return Err(StoreError::NotFound(format!("client {api_key}")));
+        }
+        sqlx::query("DELETE FROM client_allowed_origins WHERE api_key = $1")
+            .bind(api_key)
+            .execute(&mut *tx)
+            .await?;
+        for origin in origins {
+            sqlx::query("INSERT INTO client_allowed_origins (api_key, origin) VALUES ($1, $2)")
+                .bind(api_key)
+                .bind(origin)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub async fn set_client_disabled(&self, api_key: &str, disabled: bool) -> StoreResult<()> {
         self.update_client(
             "UPDATE api_clients SET disabled = $1 WHERE api_key = $2",

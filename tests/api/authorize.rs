@@ -8,14 +8,14 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
-const REDIRECT: &str = "https://shop.example.com/callback";
+pub(crate) const REDIRECT: &str = "https://shop.example.com/callback";
 const VERIFIER: &str = "a-long-random-verifier-of-at-least-43-chars-0123456789";
 
 fn challenge(verifier: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
-fn browser() -> Client {
+pub(crate) fn browser() -> Client {
     Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -61,7 +61,7 @@ fn code_request<'a>(key: &'a str, challenge: &'a str) -> Vec<(&'a str, &'a str)>
 }
 
 /// Follows `/authorize` to the sign-in page, then posts the form; returns the post's answer.
-async fn sign_in(
+pub(crate) async fn sign_in(
     app: &TestApp,
     http: &Client,
     query: &[(&str, &str)],

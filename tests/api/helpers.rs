@@ -2,8 +2,8 @@
 use reqwest::{Client, Response};
 use serde_json::Value;
 use shopkeeper::config::{
-    DatabaseSettings, HashingSettings, LogFormat, OperationsSettings, ServeSettings, TokenSettings,
-    WebSettings,
+    DatabaseSettings, HashingSettings, LogFormat, OperationsSettings, SecuritySettings,
+    ServeSettings, TokenSettings, WebSettings,
 };
 use shopkeeper::domain::ClientKind;
 use shopkeeper::provision;
@@ -142,6 +142,7 @@ pub fn test_settings() -> ServeSettings {
         },
         web: WebSettings::default(),
         operations: OperationsSettings::default(),
+        security: SecuritySettings::default(),
     }
 }
 

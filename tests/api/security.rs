@@ -121,3 +121,135 @@ async fn password_hashing_does_not_stall_token_checks() {
         first_grant_done - started
     );
 }
+
+/// The at-rest scan over every flow that hands out or receives a secret, the browser flows
+/// and failed, throttled sign-ins included: the dump holds nothing usable.
+#[tokio::test]
+async fn after_every_flow_the_database_dump_holds_no_usable_secret() {
+    use crate::authorize::{REDIRECT, browser, sign_in};
+    use base64::Engine as _;
+    use sha2::Digest;
+    let app = spawn_app_with(|s| s.security.throttle_user_failures = 1).await;
+    let mut secrets = vec![app.confidential_secret.clone(), SHOPPER_PASSWORD.to_owned()];
+
+    // Wrong passwords, on both paths, until throttled.
+    let wrong = [
+        "wrong-password-7c1e",
+        "wrong-password-8d2f",
+        "wrong-password-9e3a",
+    ];
+    for password in wrong {
+        let r = app
+            .public_token(&[
+                ("grant_type", "password"),
+                ("username", SHOPPER_USERNAME),
+                ("password", password),
+            ])
+            .await;
+        assert!(matches!(r.status().as_u16(), 400 | 429));
+        secrets.push(password.to_owned());
+    }
+    let query = [
+        ("client_id", app.public_key.as_str()),
+        ("response_type", "token"),
+        ("redirect_uri", REDIRECT),
+    ];
+    let r = sign_in(
+        &app,
+        &browser(),
+        &query,
+        "nobody@example.com",
+        "wrong-page-4b5c",
+    )
+    .await;
+    assert_eq!(r.status(), 401);
+    secrets.push("wrong-page-4b5c".to_owned());
+
+    // SessionToken: the bare session token, and a token pair for a key.
+    let http = browser();
+    let url = app.url(&format!("/store/{SITE}/SessionToken"));
+    let body: serde_json::Value = http.get(&url).send().await.unwrap().json().await.unwrap();
+    secrets.push(body["session_token"].as_str().unwrap().to_owned());
+    let body: serde_json::Value = http
+        .get(&url)
+        .query(&[("apiKey", app.public_key.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    secrets.push(body["access_token"].as_str().unwrap().to_owned());
+    secrets.push(body["refresh_token"].as_str().unwrap().to_owned());
+
+    // The code flow with PKCE through the hosted page, by another shopper (the test shopper
+    // is throttled now).
+    shopkeeper::provision::create_shopper(
+        &app.state.store,
+        &app.state.hasher,
+        SITE,
+        "code@example.com",
+        "code-flow-password-1a2b",
+        None,
+    )
+    .await
+    .unwrap();
+    secrets.push("code-flow-password-1a2b".to_owned());
+    let verifier = "a-long-random-verifier-of-at-least-43-chars-0123456789";
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()));
+    let code_query = [
+        ("client_id", app.public_key.as_str()),
+        ("response_type", "code"),
+        ("redirect_uri", REDIRECT),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    let r = sign_in(
+        &app,
+        &browser(),
+        &code_query,
+        "code@example.com",
+        "code-flow-password-1a2b",
+    )
+    .await;
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    let code = form_urlencoded::parse(location.split_once('?').unwrap().1.as_bytes())
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    secrets.push(code.clone());
+    let pair = TokenPair::from(
+        ok_json(
+            app.public_token(&[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", verifier),
+            ])
+            .await,
+        )
+        .await,
+    );
+    secrets.extend([
+        pair.access.clone(),
+        pair.refresh.clone(),
+        verifier.to_owned(),
+    ]);
+    let refreshed = TokenPair::from(ok_json(app.refresh(&pair.refresh).await).await);
+    secrets.extend([refreshed.access.clone(), refreshed.refresh.clone()]);
+
+    let image = database_image(&app).await;
+    let contains = |needle: &[u8]| image.windows(needle.len()).any(|w| w == needle);
+    assert!(
+        contains(app.public_key.as_bytes()),
+        "the scan reads the data"
+    );
+    for secret in &secrets {
+        assert!(!contains(secret.as_bytes()), "a secret is stored in clear");
+        if let Ok(raw) = hex::decode(secret) {
+            assert!(!contains(&raw), "a secret is stored as raw bytes");
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! The defences' per-node state: failed-password counters (per username and per client
+//! address) and request-rate cells (per API key and per client address). Kept in memory on
+//! each node, bounded in size; the rules themselves are pure (`domain::throttle`,
+//! `domain::rate`, `domain::client_address`).
+//!
+//! In memory rather than in the database on purpose: a failed sign-in or a token request
+//! must not cost a write, and the benchmark's tens of thousands of token requests per second
+//! must not queue on one row. A deployment of N nodes behind a round-robin balancer therefore
+//! grants an attacker up to N times the allowance (SECURITY.md says so); the cap on waits
+//! and the Argon2 cost per guess still hold on every node.
+
+use crate::config::SecuritySettings;
+use crate::domain::client_address::client_address;
+use crate::domain::rate::RateQuota;
+use crate::domain::throttle::{FailureRecord, ThrottlePolicy, retry_after_seconds};
+use axum::http::HeaderMap;
+use moka::sync::Cache;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Most usernames and addresses remembered per table; the least recently used go first.
+const MAX_TRACKED: u64 = 200_000;
+
+/// A refusal: wait this many whole seconds (for `Retry-After`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryAfter(pub u64);
+
+/// A keyed table of failure records under one policy.
+struct FailureTable {
+    policy: ThrottlePolicy,
+    records: Cache<String, Arc<Mutex<FailureRecord>>>,
+}
+
+impl FailureTable {
+    fn new(policy: ThrottlePolicy) -> Self {
+        Self {
+            policy,
+            records: Cache::builder()
+                .max_capacity(MAX_TRACKED)
+                // A record idle for the reset period is forgotten by the rule anyway.
+                .time_to_idle(Duration::from_millis(policy.reset_ms.max(1)))
+                .build(),
+        }
+    }
+
+    fn wait(&self, key: &str, now_ms: u64) -> Option<u64> {
+        let record = self.records.get(key)?;
+        let record = *record.lock().unwrap_or_else(|p| p.into_inner());
+        self.policy.retry_after(&record, now_ms)
+    }
+
+    fn fail(&self, key: String, now_ms: u64) {
+        let cell = self.records.get_with(key, Default::default);
+        let mut record = cell.lock().unwrap_or_else(|p| p.into_inner());
+        *record = self.policy.after_failure(&record, now_ms);
+    }
+
+    fn clear(&self, key: &str) {
+        self.records.invalidate(key);
+    }
+}
+
+/// A keyed table of GCRA cells under one quota.
+struct RateTable {
+    quota: RateQuota,
+    cells: Cache<String, Arc<AtomicU64>>,
+}
+
+impl RateTable {
+    fn new(limit: u32, period: Duration) -> Option<Self> {
+        let quota = RateQuota::new(limit, period.as_nanos().min(u64::MAX as u128) as u64)?;
+        Some(Self {
+            quota,
+            cells: Cache::builder()
+                .max_capacity(MAX_TRACKED)
+                // After a full idle period a key's allowance is whole again: forgetting it
+                // then changes nothing.
+                .time_to_idle(period.max(Duration::from_millis(1)))
+                .build(),
+        })
+    }
+
+    fn check(&self, key: &str, now_ns: u64) -> Result<(), u64> {
+        let cell = match self.cells.get(key) {
+            Some(cell) => cell,
+            None => self
+                .cells
+                .get_with(key.to_owned(), || Arc::new(AtomicU64::new(0))),
+        };
+        let mut tat = cell.load(Ordering::Relaxed);
+        loop {
+            let next = self.quota.check(tat, now_ns)?;
+            match cell.compare_exchange_weak(tat, next, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return Ok(()),
+                Err(current) => tat = current,
+            }
+        }
+    }
+}
+
+pub struct Guard {
+    epoch: Instant,
+    trusted_proxies: Vec<IpAddr>,
+    by_username: FailureTable,
+    by_address: FailureTable,
+    rate_by_key: Option<RateTable>,
+    rate_by_address: Option<RateTable>,
+}
+
+impl Guard {
+    pub fn new(settings: &SecuritySettings) -> Self {
+        let policy = |free_failures| ThrottlePolicy {
+            free_failures,
+            step_ms: settings.throttle_step_seconds.saturating_mul(1000),
+            max_wait_ms: settings.throttle_max_wait_seconds.saturating_mul(1000),
+            reset_ms: settings.throttle_reset_seconds.saturating_mul(1000),
+        };
+        let period = Duration::from_millis(settings.rate_limit_period_ms.max(1));
+        Self {
+            epoch: Instant::now(),
+            trusted_proxies: settings.trusted_proxies.clone(),
+            by_username: FailureTable::new(policy(settings.throttle_user_failures)),
+            by_address: FailureTable::new(policy(settings.throttle_ip_failures)),
+            rate_by_key: RateTable::new(settings.rate_limit_per_key, period),
+            rate_by_address: RateTable::new(settings.rate_limit_per_ip, period),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    fn now_ns(&self) -> u64 {
+        self.epoch.elapsed().as_nanos() as u64
+    }
+
+    /// The client's address: the peer, or what trusted proxies say in `X-Forwarded-For`.
+    pub fn client_ip(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        if self.trusted_proxies.is_empty() {
+            return peer;
+        }
+        let lines: Vec<&str> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        client_address(peer, &lines, &self.trusted_proxies)
+    }
+
+    fn username_key(site_id: &str, username: &str) -> String {
+        // Usernames are looked up case-sensitively, but an attacker varying case must not
+        // get a fresh allowance.
+        format!("{site_id}\n{}", username.to_lowercase())
+    }
+
+    /// Before checking a password: must this attempt wait (username or address)?
+    pub fn sign_in_wait(&self, site_id: &str, username: &str, ip: IpAddr) -> Option<RetryAfter> {
+        let now = self.now_ms();
+        let by_user = self
+            .by_username
+            .wait(&Self::username_key(site_id, username), now);
+        let by_ip = self.by_address.wait(&ip.to_string(), now);
+        by_user
+            .max(by_ip)
+            .map(|ms| RetryAfter(retry_after_seconds(ms)))
+    }
+
+    /// A wrong password (or unknown username: the same to an observer).
+    pub fn sign_in_failed(&self, site_id: &str, username: &str, ip: IpAddr) {
+        let now = self.now_ms();
+        self.by_username
+            .fail(Self::username_key(site_id, username), now);
+        self.by_address.fail(ip.to_string(), now);
+    }
+
+    /// A correct password clears the username's failures. The address keeps its count (it
+    /// decays with the reset period): an attacker holding one valid account must not be able
+    /// to wipe the record of their guesses at others.
+    pub fn sign_in_succeeded(&self, site_id: &str, username: &str) {
+        self.by_username
+            .clear(&Self::username_key(site_id, username));
+    }
+
+    /// One request on a rate-limited endpoint from `ip`.
+    pub fn rate_check_address(&self, ip: IpAddr) -> Result<(), RetryAfter> {
+        match &self.rate_by_address {
+            None => Ok(()),
+            Some(table) => table
+                .check(&ip.to_string(), self.now_ns())
+                .map_err(|ns| RetryAfter(retry_after_seconds(ns.div_ceil(1_000_000)))),
+        }
+    }
+
+    /// One request on a rate-limited endpoint naming `api_key`.
+    pub fn rate_check_key(&self, api_key: &str) -> Result<(), RetryAfter> {
+        match &self.rate_by_key {
+            None => Ok(()),
+            Some(table) => table
+                .check(api_key, self.now_ns())
+                .map_err(|ns| RetryAfter(retry_after_seconds(ns.div_ceil(1_000_000)))),
+        }
+    }
+}

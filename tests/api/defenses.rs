@@ -1,0 +1,479 @@
+//! Brute-force throttling, rate limits and connection limits, with every duration shrunk
+//! through configuration so the tests run in seconds.
+
+use crate::authorize::{REDIRECT, browser, sign_in};
+use crate::helpers::*;
+use reqwest::Response;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+async fn password(app: &TestApp, username: &str, password: &str) -> Response {
+    app.public_token(&[
+        ("grant_type", "password"),
+        ("username", username),
+        ("password", password),
+    ])
+    .await
+}
+
+fn retry_after(r: &Response) -> u64 {
+    r.headers()
+        .get("retry-after")
+        .expect("a 429 names its wait")
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// A 429 in the token endpoint's flat shape; returns its Retry-After.
+async fn assert_throttled(r: Response) -> u64 {
+    let wait = retry_after(&r);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    assert_oauth_error(r, 429, "too_many_requests").await;
+    wait
+}
+
+async fn pause(seconds: f64) {
+    tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+}
+
+#[tokio::test]
+async fn password_grant_waits_grow_to_the_cap_and_success_clears_them() {
+    let app = spawn_app_with(|s| {
+        s.security.throttle_user_failures = 2;
+        s.security.throttle_ip_failures = 1000;
+        s.security.throttle_step_seconds = 1;
+        s.security.throttle_max_wait_seconds = 2;
+    })
+    .await;
+    shopkeeper::provision::create_shopper(
+        &app.state.store,
+        &app.state.hasher,
+        SITE,
+        "other@example.com",
+        "other password",
+        None,
+    )
+    .await
+    .unwrap();
+
+    // Two free failures: no wait.
+    for _ in 0..2 {
+        assert_oauth_error(
+            password(&app, SHOPPER_USERNAME, "wrong").await,
+            400,
+            "invalid_grant",
+        )
+        .await;
+    }
+    // The third starts a 1 s wait: even the right password is refused meanwhile, and
+    // varying the username's case does not escape it.
+    assert_oauth_error(
+        password(&app, SHOPPER_USERNAME, "wrong").await,
+        400,
+        "invalid_grant",
+    )
+    .await;
+    assert_eq!(
+        assert_throttled(password(&app, SHOPPER_USERNAME, SHOPPER_PASSWORD).await).await,
+        1
+    );
+    assert_eq!(
+        assert_throttled(password(&app, "JANE@Example.com", SHOPPER_PASSWORD).await).await,
+        1
+    );
+    // Another shopper signs in undisturbed.
+    ok_json(password(&app, "other@example.com", "other password").await).await;
+
+    // The wait grows by a step...
+    pause(1.2).await;
+    assert_oauth_error(
+        password(&app, SHOPPER_USERNAME, "wrong").await,
+        400,
+        "invalid_grant",
+    )
+    .await;
+    assert_eq!(
+        assert_throttled(password(&app, SHOPPER_USERNAME, SHOPPER_PASSWORD).await).await,
+        2
+    );
+    // ...up to the cap, which holds.
+    pause(2.2).await;
+    assert_oauth_error(
+        password(&app, SHOPPER_USERNAME, "wrong").await,
+        400,
+        "invalid_grant",
+    )
+    .await;
+    assert_eq!(
+        assert_throttled(password(&app, SHOPPER_USERNAME, SHOPPER_PASSWORD).await).await,
+        2
+    );
+
+    // After the wait the right password works and clears the count: one more failure is
+    // free again.
+    pause(2.2).await;
+    ok_json(password(&app, SHOPPER_USERNAME, SHOPPER_PASSWORD).await).await;
+    assert_oauth_error(
+        password(&app, SHOPPER_USERNAME, "wrong").await,
+        400,
+        "invalid_grant",
+    )
+    .await;
+    ok_json(password(&app, SHOPPER_USERNAME, SHOPPER_PASSWORD).await).await;
+}
+
+#[tokio::test]
+async fn hosted_sign_in_is_throttled_with_the_page_and_shares_the_count_with_the_grant() {
+    let app = spawn_app_with(|s| {
+        s.security.throttle_user_failures = 1;
+        s.security.throttle_step_seconds = 30;
+        s.security.throttle_max_wait_seconds = 60;
+    })
+    .await;
+    let query = [
+        ("client_id", app.public_key.as_str()),
+        ("response_type", "token"),
+        ("redirect_uri", REDIRECT),
+    ];
+    for _ in 0..2 {
+        let r = sign_in(&app, &browser(), &query, SHOPPER_USERNAME, "wrong").await;
+        assert_eq!(r.status(), 401);
+    }
+    let r = sign_in(&app, &browser(), &query, SHOPPER_USERNAME, SHOPPER_PASSWORD).await;
+    assert_eq!(r.status(), 429);
+    assert_eq!(retry_after(&r), 30);
+    assert!(
+        r.headers().get("location").is_none(),
+        "no redirect, no token"
+    );
+    assert_eq!(r.headers()["referrer-policy"], "no-referrer");
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Too many failed sign-ins"), "{html}");
+    assert!(
+        html.contains("name=\"csrf_token\""),
+        "the form is shown again"
+    );
+
+    // The same username on the password grant waits too.
+    assert_eq!(
+        assert_throttled(password(&app, SHOPPER_USERNAME, SHOPPER_PASSWORD).await).await,
+        30
+    );
+}
+
+async fn password_from(app: &TestApp, forwarded_for: &str, username: &str, pw: &str) -> Response {
+    app.http
+        .post(app.url("/oauth20/token"))
+        .basic_auth(&app.public_key, None::<&str>)
+        .header("x-forwarded-for", forwarded_for)
+        .form(&[
+            ("grant_type", "password"),
+            ("username", username),
+            ("password", pw),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn address_throttle_believes_forwarded_for_only_from_trusted_proxies() {
+    let configure = |trusted: bool| {
+        move |s: &mut shopkeeper::config::ServeSettings| {
+            s.security.throttle_user_failures = 100;
+            s.security.throttle_ip_failures = 2;
+            s.security.throttle_step_seconds = 60;
+            if trusted {
+                s.security.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+            }
+        }
+    };
+    // Behind a trusted proxy: the forwarded address is the client.
+    let app = spawn_app_with(configure(true)).await;
+    for n in 0..3 {
+        let r = password_from(&app, "203.0.113.5", &format!("guess{n}@example.com"), "x").await;
+        assert_oauth_error(r, 400, "invalid_grant").await;
+    }
+    let r = password_from(&app, "203.0.113.5", SHOPPER_USERNAME, SHOPPER_PASSWORD).await;
+    assert_eq!(assert_throttled(r).await, 60);
+    // A spoofed hop left of the proxy's does not help: the rightmost untrusted one counts.
+    let r = password_from(
+        &app,
+        "198.51.100.1, 203.0.113.5",
+        SHOPPER_USERNAME,
+        SHOPPER_PASSWORD,
+    )
+    .await;
+    assert_eq!(r.status(), 429);
+    let r = password_from(&app, "203.0.113.6", SHOPPER_USERNAME, SHOPPER_PASSWORD).await;
+    ok_json(r).await;
+
+    // Without trusted proxies, rotating X-Forwarded-For changes nothing: the peer counts.
+    let app = spawn_app_with(configure(false)).await;
+    for n in 0..3 {
+        let r = password_from(&app, &format!("203.0.113.{n}"), &format!("g{n}@x.com"), "x").await;
+        assert_oauth_error(r, 400, "invalid_grant").await;
+    }
+    let r = password_from(&app, "203.0.113.99", SHOPPER_USERNAME, SHOPPER_PASSWORD).await;
+    assert_eq!(r.status(), 429);
+}
+
+#[tokio::test]
+async fn token_endpoint_limits_each_key_and_each_address() {
+    let app = spawn_app_with(|s| {
+        s.security.rate_limit_per_key = 3;
+        s.security.rate_limit_per_ip = 5;
+        s.security.rate_limit_period_ms = 60_000;
+    })
+    .await;
+    for _ in 0..3 {
+        ok_json(app.public_token(&[("grant_type", "password")]).await).await;
+    }
+    let wait = assert_throttled(app.public_token(&[("grant_type", "password")]).await).await;
+    assert!((1..=60).contains(&wait), "{wait}");
+    // The other key has its own allowance, until the address's runs out (5 in all, the
+    // refused request above counted too).
+    ok_json(
+        app.confidential_token(&[("grant_type", "client_credentials")])
+            .await,
+    )
+    .await;
+    assert_throttled(
+        app.confidential_token(&[("grant_type", "client_credentials")])
+            .await,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn session_token_is_rate_limited_in_the_nested_shape() {
+    let app = spawn_app_with(|s| {
+        s.security.rate_limit_per_key = 2;
+        s.security.rate_limit_period_ms = 60_000;
+    })
+    .await;
+    let url = app.url(&format!("/store/{SITE}/SessionToken"));
+    for _ in 0..2 {
+        let r = app
+            .http
+            .get(&url)
+            .query(&[("apiKey", app.public_key.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let r = app
+        .http
+        .get(&url)
+        .query(&[("apiKey", app.public_key.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(retry_after(&r) >= 1);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        body["errors"]["error"][0]["code"], "too-many-requests",
+        "{body}"
+    );
+    // Without a key only the (generous) address limit applies.
+    assert_eq!(app.http.get(&url).send().await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn generous_defaults_let_a_burst_from_one_key_through() {
+    let app = spawn_app().await;
+    for _ in 0..300 {
+        let r = app.public_token(&[("grant_type", "password")]).await;
+        assert_eq!(r.status(), 200);
+    }
+}
+
+fn authority(app: &TestApp) -> String {
+    app.address.trim_start_matches("http://").to_owned()
+}
+
+/// Reads until the server closes the connection; returns what it sent.
+async fn read_to_close(stream: &mut TcpStream) -> String {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test]
+async fn a_client_trickling_headers_is_disconnected() {
+    let app = spawn_app_with(|s| s.security.header_read_timeout_ms = 300).await;
+    let mut stream = TcpStream::connect(authority(&app)).await.unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    // Keep trickling a header line every 100 ms, as slowloris does, from another task.
+    let (mut reader, mut writer) = stream.into_split();
+    let trickle = tokio::spawn(async move {
+        for n in 0..100 {
+            if writer
+                .write_all(format!("X-{n}: a\r\n").as_bytes())
+                .await
+                .is_err()
+            {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
+    });
+    let mut buf = [0u8; 1024];
+    // Generous bound: far more than the 300 ms setting, far less than the 10 s trickle.
+    let closed = tokio::time::timeout(Duration::from_secs(8), async {
+        loop {
+            match reader.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => continue,
+            }
+        }
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "the server kept a trickling connection open"
+    );
+    trickle.abort();
+    // And it still serves everyone else.
+    assert_eq!(
+        app.http
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_request_whose_body_stalls_gets_408() {
+    let app = spawn_app_with(|s| s.security.request_timeout_ms = 300).await;
+    let mut stream = TcpStream::connect(authority(&app)).await.unwrap();
+    stream
+        .write_all(
+            b"POST /oauth20/token HTTP/1.1\r\nHost: x\r\n\
+              Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant_type",
+        )
+        .await
+        .unwrap();
+    let answer = tokio::time::timeout(Duration::from_secs(8), async {
+        let mut buf = vec![0u8; 4096];
+        let n = stream.read(&mut buf).await.unwrap_or(0);
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    })
+    .await
+    .expect("the server answered a stalled body");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+}
+
+#[tokio::test]
+async fn too_many_or_too_large_headers_get_431() {
+    let app = spawn_app().await;
+    let mut many = TcpStream::connect(authority(&app)).await.unwrap();
+    let mut request = String::from("GET /healthz HTTP/1.1\r\nHost: x\r\n");
+    for n in 0..100 {
+        request.push_str(&format!("X-{n}: a\r\n"));
+    }
+    request.push_str("\r\n");
+    many.write_all(request.as_bytes()).await.unwrap();
+    let answer = read_to_close(&mut many).await;
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+
+    let r = app
+        .http
+        .get(app.url("/healthz"))
+        .header("x-big", "a".repeat(64 * 1024))
+        .send()
+        .await;
+    match r {
+        Ok(r) => assert_eq!(r.status(), 431),
+        // The server may close before the client finishes writing.
+        Err(e) => assert!(e.is_request() || e.is_body() || e.is_connect(), "{e}"),
+    }
+    assert_eq!(
+        app.http
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_key_with_allowed_origins_answers_session_token_only_for_those_pages() {
+    let app = spawn_app().await;
+    let url = app.url(&format!("/store/{SITE}/SessionToken"));
+    let get = |origin: Option<&'static str>, referer: Option<&'static str>| {
+        let mut r = app
+            .http
+            .get(&url)
+            .query(&[("apiKey", app.public_key.as_str()), ("callback", "cb")]);
+        if let Some(o) = origin {
+            r = r.header("origin", o);
+        }
+        if let Some(r2) = referer {
+            r = r.header("referer", r2);
+        }
+        r.send()
+    };
+    // No origins registered: any page (what existing storefronts expect).
+    assert_eq!(
+        get(None, Some("https://evil.example/"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    app.state
+        .store
+        .set_allowed_origins(&app.public_key, &["https://shop.example.com".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(
+        get(None, Some("https://shop.example.com/cart"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        get(Some("https://shop.example.com"), None)
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    for (origin, referer) in [
+        (None, Some("https://evil.example/")),
+        (None, Some("https://shop.example.com.evil.example/")),
+        (
+            Some("https://evil.example"),
+            Some("https://shop.example.com/"),
+        ),
+        (None, None),
+    ] {
+        let r = get(origin, referer).await.unwrap();
+        assert_eq!(r.status(), 403, "{origin:?} {referer:?}");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["errors"]["error"][0]["code"], "origin-not-allowed");
+    }
+}
