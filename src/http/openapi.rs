@@ -9,8 +9,8 @@
 //! routed.
 
 use super::{
-    access_tokens, authorize, introspect, metadata, operations, payments, revoke,
-    session_token, shoppers_token, token,
+    access_tokens, authorize, introspect, metadata, operations, payments, revoke, session_token,
+    shoppers_token, token,
 };
 use crate::domain::access_policy::{self, Level};
 use axum::http::header;

@@ -5,8 +5,8 @@
 mod authorize;
 mod browser;
 mod catalog;
-mod checkout;
 mod catalogue;
+mod checkout;
 mod crash;
 mod defenses;
 mod helpers;
