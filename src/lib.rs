@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod config_file;
 pub mod domain;
 pub mod guard;
 pub mod housekeeping;

@@ -15,6 +15,10 @@ use std::io::Read;
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
+    /// A TOML file of options (keys: the long flag names); flags and environment variables
+    /// override it. `shopkeeper config check FILE` validates one.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
     #[command(flatten)]
     database: DatabaseSettings,
     #[command(subcommand)]
@@ -202,13 +206,67 @@ fn print(value: &impl Serialize) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::main]
-async fn main() {
-    let cli = Cli::parse();
-    if let Err(e) = run(cli).await {
+fn main() {
+    // The TOML file must be applied before the runtime starts any thread: it works by setting
+    // environment variables (see `config_file`).
+    if let Err(e) = apply_config_file() {
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the tokio runtime starts");
+    if let Err(e) = runtime.block_on(run(cli)) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+/// `--config FILE` (or `SHOPKEEPER_CONFIG`), and the `config check FILE` command, read before
+/// clap parses anything else.
+fn apply_config_file() -> anyhow::Result<()> {
+    use clap::CommandFactory;
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("config") {
+        let check = args.get(2).map(String::as_str) == Some("check");
+        let Some(file) = args.get(3).filter(|_| check) else {
+            anyhow::bail!("usage: shopkeeper config check FILE");
+        };
+        let text = std::fs::read_to_string(file)?;
+        let set = shopkeeper::config_file::assignments(&Cli::command(), &text)?;
+        for (env, value) in &set {
+            // SAFETY: single-threaded here, before any runtime or thread exists.
+            unsafe { std::env::set_var(env, value) };
+        }
+        // Values are validated by parsing them as `serve` would.
+        Cli::try_parse_from(["shopkeeper", "serve"]).map_err(|e| anyhow::anyhow!("{e}"))?;
+        println!(
+            "{}",
+            serde_json::json!({"file": file, "valid": true, "options": set.len()})
+        );
+        std::process::exit(0);
+    }
+    let file = args
+        .iter()
+        .position(|a| a == "--config")
+        .and_then(|i| args.get(i + 1).cloned())
+        .or_else(|| {
+            args.iter()
+                .find_map(|a| a.strip_prefix("--config=").map(str::to_owned))
+        })
+        .or_else(|| std::env::var("SHOPKEEPER_CONFIG").ok());
+    let Some(file) = file else { return Ok(()) };
+    let text = std::fs::read_to_string(&file)
+        .map_err(|e| anyhow::anyhow!("cannot read config file {file}: {e}"))?;
+    for (env, value) in shopkeeper::config_file::assignments(&Cli::command(), &text)? {
+        if std::env::var_os(&env).is_none() {
+            // SAFETY: single-threaded here, before any runtime or thread exists.
+            unsafe { std::env::set_var(env, value) };
+        }
+    }
+    Ok(())
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
