@@ -4,7 +4,9 @@
 
 use super::access::{Full, Limited};
 use super::error::ShopperApiError;
-use super::shopper_api::{ApiQuery, ApiResult, bad_request, json_body, not_found, path_id};
+use super::shopper_api::{
+    ApiQuery, ApiResult, bad_request, json_body, not_found, optional_json_body, path_id,
+};
 use crate::auth::{AccessLevel, Principal};
 use crate::domain::catalog::{formatted, money};
 use crate::domain::checkout::{
@@ -299,14 +301,10 @@ struct LineItemsBody {
     line_items: LineItemList,
 }
 
-fn is_blank(body: &Bytes) -> bool {
-    body.iter().all(u8::is_ascii_whitespace)
-}
-
 /// Actions that take their parameters in the query (`apply-shopper`, `apply-shipping-option`,
 /// `submit-cart`) refuse a body rather than silently ignore what a client meant to send.
 fn refuse_body(body: &Bytes) -> ApiResult<()> {
-    if is_blank(body) {
+    if body.iter().all(u8::is_ascii_whitespace) {
         Ok(())
     } else {
         Err(bad_request(
@@ -463,11 +461,7 @@ pub async fn update_cart(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let input = if is_blank(&body) {
-        None
-    } else {
-        Some(json_body::<CartBody>(&headers, &body)?.cart)
-    };
+    let input = optional_json_body::<CartBody>(&headers, &body)?.map(|b| b.cart);
     let wanted = requested_lines(&q, input.as_ref().and_then(|c| c.line_items.as_ref()))?;
     add_lines(&state, &p, &wanted).await?;
     if let Some(input) = input {
@@ -514,11 +508,7 @@ pub async fn add_line_items(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let input = if is_blank(&body) {
-        None
-    } else {
-        Some(json_body::<LineItemsBody>(&headers, &body)?.line_items)
-    };
+    let input = optional_json_body::<LineItemsBody>(&headers, &body)?.map(|b| b.line_items);
     let wanted = requested_lines(&q, input.as_ref())?;
     if wanted.is_empty() {
         return Err(bad_request(
@@ -567,13 +557,8 @@ pub async fn update_line_item(
     body: Bytes,
 ) -> ApiResult<Response> {
     let id = path_id(&id, "line item")?;
-    let from_body = if is_blank(&body) {
-        None
-    } else {
-        json_body::<LineItemBody>(&headers, &body)?
-            .line_item
-            .quantity
-    };
+    let from_body =
+        optional_json_body::<LineItemBody>(&headers, &body)?.and_then(|b| b.line_item.quantity);
     let quantity = match (q.get("quantity"), from_body) {
         (Some(raw), _) => parse_quantity(Some(raw))?,
         (None, Some(n)) => check_quantity(n)?,
@@ -888,13 +873,8 @@ pub async fn apply_payment_method(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let from_body = if is_blank(&body) {
-        None
-    } else {
-        json_body::<PaymentMethodBody>(&headers, &body)?
-            .payment_method
-            .source_id
-    };
+    let from_body = optional_json_body::<PaymentMethodBody>(&headers, &body)?
+        .and_then(|b| b.payment_method.source_id);
     let source_id = from_body
         .or_else(|| q.get("sourceId").map(str::to_owned))
         .ok_or_else(|| bad_request("invalid-parameter", "paymentMethod.sourceId is required"))?;

@@ -69,6 +69,18 @@ pub fn json_body<T: DeserializeOwned>(
         .map_err(|e| bad_request("invalid-request-body", format!("invalid JSON body: {e}")))
 }
 
+/// Like [`json_body`], for endpoints whose body is optional: an empty (or all-whitespace) body
+/// is `None`.
+pub fn optional_json_body<T: DeserializeOwned>(
+    headers: &axum::http::HeaderMap,
+    body: &Bytes,
+) -> ApiResult<Option<T>> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    json_body(headers, body).map(Some)
+}
+
 /// An id path segment; `.json` is accepted on every path, so `42.json` is 42.
 pub fn path_id(raw: &str, what: &str) -> ApiResult<i64> {
     raw.strip_suffix(".json")

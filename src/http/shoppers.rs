@@ -3,9 +3,9 @@
 
 use super::access::{Full, Limited, TokenOptional, insufficient_scope};
 use super::error::ShopperApiError;
-use super::shopper_api::{ApiQuery, ApiResult, json_body, not_found, path_id};
+use super::shopper_api::{ApiQuery, ApiResult, json_body, not_found, optional_json_body, path_id};
 use crate::auth::{AccessLevel, Principal};
-use crate::domain::shopper::{AddressBody, NewLogin, ShopperBody, ShopperInput};
+use crate::domain::shopper::{AddressBody, NewLogin, ShopperBody};
 use crate::state::AppState;
 use crate::store::{AddressRecord, NewShopper, ProfileFields, StoreError};
 use axum::Json;
@@ -171,11 +171,9 @@ pub async fn update_me(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let mut input = if body.iter().all(u8::is_ascii_whitespace) {
-        ShopperInput::default()
-    } else {
-        json_body::<ShopperBody>(&headers, &body)?.shopper
-    };
+    let mut input = optional_json_body::<ShopperBody>(&headers, &body)?
+        .map(|b| b.shopper)
+        .unwrap_or_default();
     for (name, slot) in [
         ("locale", &mut input.locale),
         ("currency", &mut input.currency),
