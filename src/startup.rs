@@ -10,7 +10,7 @@ use crate::domain::secret::random_hex;
 use crate::housekeeping;
 use crate::http;
 use crate::provision::{self, Demo};
-use crate::state::AppState;
+use crate::state::{AppState, SharedState};
 use crate::store::Store;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -29,7 +29,7 @@ pub async fn build_state(
     store: Store,
     tokens: &TokenSettings,
     hashing: &HashingSettings,
-) -> anyhow::Result<AppState> {
+) -> anyhow::Result<SharedState> {
     let hasher = {
         let hashing = hashing.clone();
         tokio::task::spawn_blocking(move || PasswordHasher::new(&hashing)).await??
@@ -41,7 +41,7 @@ pub async fn build_state(
     let key: [u8; 32] = hex::decode(key_hex)?
         .try_into()
         .map_err(|_| anyhow::anyhow!("stored refresh_hmac_key is not 32 bytes"))?;
-    Ok(AppState {
+    Ok(SharedState {
         verifier: TokenVerifier::new(store.clone(), tokens),
         store,
         hasher,
@@ -80,7 +80,7 @@ impl Application {
         Ok((
             Self {
                 listener,
-                state,
+                state: AppState::new(state),
                 security: settings.security.clone(),
             },
             demo,
