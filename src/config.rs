@@ -40,6 +40,35 @@ pub struct DatabaseSettings {
         global = true
     )]
     pub statement_timeout_ms: u64,
+    /// SQLite only: when a commit reaches the disk. `normal` (WAL): a commit is in the
+    /// database's write-ahead log before its answer is sent, so it survives the process being
+    /// killed; the last commits before a power loss or OS crash may be rolled back. `full`:
+    /// every commit is also fsynced first (survives power loss; issuance then runs at the
+    /// disk's fsync rate, see docs/benchmarks.md).
+    #[arg(
+        long,
+        env = "SHOPKEEPER_SQLITE_SYNCHRONOUS",
+        value_enum,
+        default_value_t = SqliteSynchronous::Normal,
+        global = true
+    )]
+    pub sqlite_synchronous: SqliteSynchronous,
+}
+
+/// SQLite's `PRAGMA synchronous` levels that keep a committed row across a process kill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SqliteSynchronous {
+    Normal,
+    Full,
+}
+
+impl SqliteSynchronous {
+    pub fn pragma(self) -> &'static str {
+        match self {
+            SqliteSynchronous::Normal => "PRAGMA synchronous = NORMAL;",
+            SqliteSynchronous::Full => "PRAGMA synchronous = FULL;",
+        }
+    }
 }
 
 impl DatabaseSettings {
@@ -50,6 +79,7 @@ impl DatabaseSettings {
             pool_size: 8,
             acquire_timeout_ms: 5000,
             statement_timeout_ms: 5000,
+            sqlite_synchronous: SqliteSynchronous::Normal,
         }
     }
 }

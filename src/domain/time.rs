@@ -12,6 +12,14 @@ pub fn now() -> UnixSeconds {
         .unwrap_or(0)
 }
 
+/// Milliseconds since the Unix epoch (for identifiers that sort by creation time).
+pub fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
 /// ISO-8601 (RFC 3339, UTC) rendering used by the documented `access-tokens` fields.
 pub fn iso8601(at: UnixSeconds) -> String {
     time::OffsetDateTime::from_unix_timestamp(at)

@@ -34,27 +34,27 @@ async fn session_info(state: &AppState, bearer: &Bearer) -> Result<SessionInfo, 
     let p = &bearer.0;
     let session = state
         .store
-        .session(&p.session_id)
+        .session_snapshot(&p.session_id)
         .await?
         .filter(|s| s.ended_at.is_none())
         .ok_or_else(|| OAuthError::invalid_token("the session has ended"))?;
     let full = p.level == AccessLevel::Full;
     Ok(SessionInfo {
-        session_id: session.id,
+        session_id: session.id.clone(),
         user_id: match (full, session.shopper_id) {
             (true, Some(id)) => id.to_string(),
             _ => "Anonymous".to_owned(),
         },
-        external_reference_id: session.external_reference_id.filter(|_| full),
+        external_reference_id: session.external_reference_id.clone().filter(|_| full),
         authenticated: if full { "true" } else { "false" },
-        locale: session.locale,
-        currency: session.currency,
-        cart_id: session.cart_id,
-        client_ip_address: session.client_ip,
+        locale: session.locale.clone(),
+        currency: session.currency.clone(),
+        cart_id: session.cart_id.clone(),
+        client_ip_address: session.client_ip.clone(),
         expires_in: p.seconds_left(now()),
         created_on: iso8601(session.created_at),
         last_accessed: iso8601(session.last_accessed),
-        session_tag: session.session_tag,
+        session_tag: session.session_tag.clone(),
     })
 }
 

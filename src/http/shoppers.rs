@@ -21,7 +21,7 @@ const ME: &str = "/v1/shoppers/me";
 async fn shopper_object(state: &AppState, q: &ApiQuery, principal: &Principal) -> ApiResult<Value> {
     let session = state
         .store
-        .session(&principal.session_id)
+        .session_snapshot(&principal.session_id)
         .await?
         .ok_or_else(|| not_found("session"))?;
     let mut body = json!({

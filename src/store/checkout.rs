@@ -627,6 +627,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        self.snapshots.forget(session_id);
         Ok(Ok(order_id))
     }
 

@@ -128,6 +128,9 @@ impl Store {
                 .await?;
         }
         tx.commit().await?;
+        for (id,) in &ids {
+            self.snapshots.forget(id);
+        }
         Ok((ids.len() as u64, revoked))
     }
 

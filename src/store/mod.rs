@@ -28,7 +28,7 @@ pub use clients::{ClientRecord, NewClient};
 pub use housekeeping::{Purged, TableCounts};
 pub use notify::{REVOCATION_CHANNEL, RevocationListener};
 pub use profiles::{AddressRecord, ProfileFields, ProfileRecord};
-pub use sessions::{NewSession, SessionRecord};
+pub use sessions::{NewSession, SESSION_SNAPSHOT_TTL, SessionRecord};
 pub use shoppers::{NewShopper, ShopperRecord};
 pub use sites::SiteRecord;
 pub use tokens::{AccessTokenRecord, NewTokenPair, RefreshOutcome, RefreshTokenRecord};
@@ -100,6 +100,36 @@ pub struct Store {
     /// every token request looks its client up. Writes through this store drop the entry at
     /// once; a change made by another process (the CLI, another node) shows within the TTL.
     client_cache: moka::sync::Cache<String, Option<ClientRecord>>,
+    /// Sessions for the read-only views of a bearer check (see `sessions.rs`).
+    snapshots: sessions::SessionSnapshots,
+}
+
+/// On the SQLite writer: checkpoint inline only once the WAL holds this many pages (~40 MB).
+/// SQLite's default (1,000) makes every thousandth page's commit copy the WAL into the
+/// database and fsync it while all writers wait.
+const WRITER_AUTOCHECKPOINT: &str = "PRAGMA wal_autocheckpoint = 10000";
+
+/// How often the background task copies the WAL into the database file.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Copies committed WAL pages into the database file from a read connection, beside the
+/// writer instead of inside one of its commits. `PASSIVE` never blocks the writer or readers;
+/// it copies what it can and the next round continues. Stops when the pool closes.
+async fn run_checkpoints(read: AnyPool) {
+    let mut tick = tokio::time::interval(CHECKPOINT_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if read.is_closed() {
+            return;
+        }
+        if let Err(e) = read.execute("PRAGMA wal_checkpoint(PASSIVE)").await {
+            if read.is_closed() {
+                return;
+            }
+            tracing::warn!(error = %e, "background WAL checkpoint failed; retrying");
+        }
+    }
 }
 
 /// How stale a cached API client may be when another process changed it.
@@ -127,7 +157,8 @@ impl Store {
         };
         let options = AnyConnectOptions::from_str(&url)?;
         let statement_timeout = settings.statement_timeout_ms.to_string();
-        let build = |max: u32| {
+        let synchronous = settings.sqlite_synchronous.pragma();
+        let build = |max: u32, writer: bool| {
             let statement_timeout = statement_timeout.clone();
             AnyPoolOptions::new()
                 .max_connections(max)
@@ -137,12 +168,19 @@ impl Store {
                     Box::pin(async move {
                         match engine {
                             Engine::Sqlite => {
-                                // FULL: a commit is on disk before it is acknowledged.
+                                // A commit is in the WAL (NORMAL) or fsynced (FULL) before
+                                // it is acknowledged.
                                 conn.execute(
-                                    "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; \
-                                     PRAGMA synchronous = FULL;",
+                                    "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
                                 )
                                 .await?;
+                                conn.execute(synchronous).await?;
+                                if writer {
+                                    // Checkpoints run beside the writer (see
+                                    // `run_checkpoints`); this is the backstop should they
+                                    // fall behind, so the WAL stays bounded either way.
+                                    conn.execute(WRITER_AUTOCHECKPOINT).await?;
+                                }
                             }
                             Engine::Postgres => {
                                 // Bounds every statement, so a wedged server cannot hold a
@@ -159,15 +197,15 @@ impl Store {
         };
         let (read, write) = match engine {
             Engine::Sqlite => {
-                let write = build(1).connect_with(options.clone()).await?;
+                let write = build(1, true).connect_with(options.clone()).await?;
                 write.execute("PRAGMA journal_mode = WAL").await?;
-                let read = build(settings.pool_size.max(1))
+                let read = build(settings.pool_size.max(1), false)
                     .connect_with(options)
                     .await?;
                 (read, write)
             }
             Engine::Postgres => {
-                let pool = build(settings.pool_size.max(2))
+                let pool = build(settings.pool_size.max(2), true)
                     .connect_with(options)
                     .await?;
                 (pool.clone(), pool)
@@ -177,12 +215,16 @@ impl Store {
             Engine::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&write).await?,
             Engine::Postgres => sqlx::migrate!("./migrations/postgres").run(&write).await?,
         }
+        if engine == Engine::Sqlite {
+            tokio::spawn(run_checkpoints(read.clone()));
+        }
         Ok(Self {
-            session_writer: batch::SessionWriter::start(write.clone()),
+            session_writer: batch::SessionWriter::start(write.clone(), engine),
             client_cache: moka::sync::Cache::builder()
                 .max_capacity(10_000)
                 .time_to_live(CLIENT_CACHE_TTL)
                 .build(),
+            snapshots: sessions::SessionSnapshots::new(50_000),
             read,
             write,
             engine,

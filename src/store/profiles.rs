@@ -89,6 +89,7 @@ impl Store {
         .bind(shopper_id)
         .execute(&self.write)
         .await?;
+        self.snapshots.forget_all();
         Ok(())
     }
 
@@ -135,6 +136,12 @@ impl Store {
             })?;
         }
         tx.commit().await?;
+        if shopper_id.is_some() {
+            // The shopper's fields show in every session of theirs.
+            self.snapshots.forget_all();
+        } else {
+            self.snapshots.forget(session_id);
+        }
         Ok(())
     }
 

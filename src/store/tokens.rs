@@ -171,6 +171,7 @@ impl Store {
         }
         insert_pair(&mut tx, session_id, pair).await?;
         tx.commit().await?;
+        self.snapshots.forget(session_id);
         Ok(())
     }
 
@@ -202,6 +203,7 @@ impl Store {
         let revoked = delete_session_tokens(&mut tx, session_id).await?;
         insert_pair(&mut tx, session_id, pair).await?;
         tx.commit().await?;
+        self.snapshots.forget(session_id);
         Ok(revoked)
     }
 
@@ -238,6 +240,7 @@ impl Store {
         }
         insert_pair(&mut tx, session_id, pair).await?;
         tx.commit().await?;
+        self.snapshots.forget(session_id);
         Ok(RefreshOutcome::Rotated)
     }
 
@@ -255,6 +258,7 @@ impl Store {
             .await?;
         let revoked = delete_session_tokens(&mut tx, session_id).await?;
         tx.commit().await?;
+        self.snapshots.forget(session_id);
         Ok(revoked)
     }
 

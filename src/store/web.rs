@@ -163,6 +163,7 @@ impl Store {
         }
         let revoked = delete_session_tokens(&mut tx, session_id).await?;
         tx.commit().await?;
+        self.snapshots.forget(session_id);
         Ok(revoked)
     }
 

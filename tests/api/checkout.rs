@@ -766,3 +766,52 @@ async fn clean_up_deletes_an_ended_sessions_cart_and_keeps_its_orders() {
         "orders stay"
     );
 }
+
+/// The read-only session views (`/oauth20/access-tokens`, `GET /v1/shoppers/me`) answer from a
+/// snapshot cached beside the token; every change to the session must show in them at once.
+#[tokio::test]
+async fn session_views_show_each_session_change_at_once() {
+    let app = spawn_app().await;
+    let (product, _) = catalog(&app).await;
+    let guest = app.anonymous_pair().await;
+    let before = ok_json(app.access_tokens(&guest.access).await).await;
+    assert_eq!(before["userId"], "Anonymous");
+    let me = ok_json(get(&app, &guest.access, "/v1/shoppers/me").await).await;
+    assert_eq!(me["shopper"]["locale"], before["locale"]);
+
+    // A locale change on the session.
+    let changed = app
+        .http
+        .post(app.url("/v1/shoppers/me"))
+        .query(&[("locale", "de_DE")])
+        .bearer_auth(&guest.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 200);
+    let info = ok_json(app.access_tokens(&guest.access).await).await;
+    assert_eq!(info["locale"], "de_DE");
+
+    // Sign-in on the session: it becomes the shopper's.
+    let full = TokenPair::from(
+        ok_json(
+            app.public_token(&[
+                ("grant_type", "password"),
+                ("username", SHOPPER_USERNAME),
+                ("password", SHOPPER_PASSWORD),
+                ("dr_limited_token", &guest.access),
+            ])
+            .await,
+        )
+        .await,
+    );
+    let info = ok_json(app.access_tokens(&full.access).await).await;
+    assert_eq!(info["sessionId"], before["sessionId"]);
+    assert_ne!(info["userId"], "Anonymous", "{info}");
+
+    // A submitted cart gives the session a new cart id.
+    app.buy(&full.access, product).await;
+    let after = ok_json(app.access_tokens(&full.access).await).await;
+    assert_ne!(after["cartId"], info["cartId"]);
+    assert_eq!(after["locale"], "de_DE");
+}
