@@ -94,8 +94,8 @@ pub struct Store {
     engine: Engine,
     /// For the connection that listens to other nodes' revocations (PostgreSQL only).
     url: std::sync::Arc<str>,
-    /// Group commit for new sessions (see `batch.rs`).
-    session_writer: batch::SessionWriter,
+    /// Group commit for new sessions and refresh rotations (see `batch.rs`).
+    group_writer: batch::GroupWriter,
     /// API clients by key (with their site's settings), for at most [`CLIENT_CACHE_TTL`]:
     /// every token request looks its client up. Writes through this store drop the entry at
     /// once; a change made by another process (the CLI, another node) shows within the TTL.
@@ -219,7 +219,7 @@ impl Store {
             tokio::spawn(run_checkpoints(read.clone()));
         }
         Ok(Self {
-            session_writer: batch::SessionWriter::start(write.clone(), engine),
+            group_writer: batch::GroupWriter::start(write.clone(), engine),
             client_cache: moka::sync::Cache::builder()
                 .max_capacity(10_000)
                 .time_to_live(CLIENT_CACHE_TTL)

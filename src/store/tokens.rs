@@ -2,7 +2,7 @@
 //! at all; revocations return the hashes of the access tokens they removed so that the
 //! in-memory check cache can drop them at once.
 
-use super::batch::PendingSession;
+use super::batch::{PendingPair, PendingRotation, PendingSession};
 use super::sessions::NewSession;
 use super::{Store, StoreError, StoreResult};
 use crate::domain::SecretHash;
@@ -56,6 +56,20 @@ pub enum RefreshOutcome {
 
 fn blob(hash: &SecretHash) -> Vec<u8> {
     hash.as_bytes().to_vec()
+}
+
+impl NewTokenPair<'_> {
+    fn pending(&self) -> PendingPair {
+        PendingPair {
+            api_key: self.api_key.to_owned(),
+            full_access: i64::from(self.full_access),
+            issued_at: self.issued_at,
+            access_hash: blob(&self.access_hash),
+            access_expires_at: self.access_expires_at,
+            refresh_hash: blob(&self.refresh_hash),
+            refresh_expires_at: self.refresh_expires_at,
+        }
+    }
 }
 
 async fn insert_pair(
@@ -141,8 +155,8 @@ impl Store {
         pair: &NewTokenPair<'_>,
     ) -> StoreResult<String> {
         let (id, cart_id, tag) = NewSession::fresh_ids();
-        self.session_writer
-            .write(PendingSession {
+        self.group_writer
+            .start_session(PendingSession {
                 id: id.clone(),
                 site_id: new.site_id.to_owned(),
                 api_key: new.api_key.to_owned(),
@@ -152,12 +166,7 @@ impl Store {
                 locale: new.locale.to_owned(),
                 currency: new.currency.to_owned(),
                 client_ip: new.client_ip,
-                issued_at: pair.issued_at,
-                access_hash: blob(&pair.access_hash),
-                access_expires_at: pair.access_expires_at,
-                refresh_hash: blob(&pair.refresh_hash),
-                refresh_expires_at: pair.refresh_expires_at,
-                full_access: i64::from(pair.full_access),
+                pair: pair.pending(),
             })
             .await?;
         Ok(id)
@@ -208,40 +217,25 @@ impl Store {
     }
 
     /// Consumes a refresh token and stores its successor pair, atomically: of two concurrent
-    /// rotations of one token exactly one sees `Rotated`.
+    /// rotations of one token exactly one sees `Rotated`. Group-committed (`batch.rs`).
     pub async fn rotate_refresh_token(
         &self,
         old: &SecretHash,
         session_id: &str,
         pair: &NewTokenPair<'_>,
     ) -> StoreResult<RefreshOutcome> {
-        let mut tx = self.write.begin().await?;
-        let consumed = sqlx::query(
-            "UPDATE refresh_tokens SET consumed_at = $1 WHERE token_hash = $2 \
-             AND consumed_at IS NULL",
-        )
-        .bind(pair.issued_at)
-        .bind(blob(old))
-        .execute(&mut *tx)
-        .await?;
-        if consumed.rows_affected() == 0 {
-            let row: Option<(Option<i64>,)> =
-                sqlx::query_as("SELECT consumed_at FROM refresh_tokens WHERE token_hash = $1")
-                    .bind(blob(old))
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            return Ok(match row {
-                Some((Some(at),)) => RefreshOutcome::AlreadyConsumed(at),
-                _ => RefreshOutcome::Unknown,
-            });
+        let outcome = self
+            .group_writer
+            .rotate(PendingRotation {
+                old_hash: blob(old),
+                session_id: session_id.to_owned(),
+                pair: pair.pending(),
+            })
+            .await?;
+        if outcome == RefreshOutcome::Rotated {
+            self.snapshots.forget(session_id);
         }
-        if !touch_session(&mut tx, session_id, pair).await? {
-            return Ok(RefreshOutcome::Unknown);
-        }
-        insert_pair(&mut tx, session_id, pair).await?;
-        tx.commit().await?;
-        self.snapshots.forget(session_id);
-        Ok(RefreshOutcome::Rotated)
+        Ok(outcome)
     }
 
     /// Ends a session: it and all its tokens stop working. Returns the revoked access tokens.
