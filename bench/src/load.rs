@@ -11,14 +11,25 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 
-/// Per-worker state a scenario may keep (e.g. the refresh token of its own chain).
+/// Per-worker state a scenario may keep (e.g. the refresh token of its own chain, or where a
+/// multi-step scenario is in its sequence).
 #[derive(Default)]
 pub struct Worker {
     pub id: usize,
     pub token: Option<String>,
+    /// The position in a multi-step scenario's sequence, or a count of requests made.
+    pub step: usize,
+    /// How many sequences (visits, rotations) this worker has completed.
+    pub round: u64,
+    /// A value one step hands to the next (a payment source id, an order id).
+    pub carry: Option<String>,
 }
 
 pub trait Scenario: Send + Sync + 'static {
+    /// Sets up a worker before its first request (e.g. gives it its own token).
+    fn start(&self, worker: &mut Worker) {
+        let _ = worker;
+    }
     fn request(&self, worker: &mut Worker) -> Request<Full<Bytes>>;
     /// Sees every answer; returns whether it counts as a success.
     fn observe(&self, worker: &mut Worker, status: u16, body: &[u8]) -> bool {
@@ -58,7 +69,8 @@ pub async fn run(
     let tasks: Vec<_> = (0..connections)
         .map(|i| {
             let scenario = scenario.clone();
-            let worker = init(i);
+            let mut worker = init(i);
+            scenario.start(&mut worker);
             tokio::spawn(worker_loop(addr, deadline, scenario, worker))
         })
         .collect();

@@ -1,8 +1,8 @@
 //! `shopkeeper-bench`: starts Shopkeeper (release build) on a fresh database, provisions a site,
-//! keys and a shopper through its CLI, drives each scenario over loopback for a fixed time and
-//! prints requests/s, p50, p99, errors and the server's RSS. Optionally runs the same
-//! client-credentials load against a peer (node-oidc-provider, in memory) for a side-by-side
-//! ratio. See docs/benchmarks.md.
+//! keys, a catalog and a shopper through its CLI, drives each scenario over loopback for a
+//! fixed time and prints requests/s, p50, p99, errors and the server's RSS. Optionally runs the
+//! same client-credentials load against a peer (node-oidc-provider, in memory) for a
+//! side-by-side ratio. See docs/benchmarks.md.
 
 mod load;
 mod scenarios;
@@ -10,9 +10,23 @@ mod server;
 
 use clap::Parser;
 use load::Report;
+use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// The scenario names `--scenarios` takes, in the order `all` runs them.
+const SCENARIOS: &[&str] = &[
+    "ceiling",
+    "anonymous",
+    "client-credentials",
+    "refresh",
+    "check-me",
+    "check-access-tokens",
+    "add-to-cart",
+    "storefront",
+    "password-with-check",
+];
 
 #[derive(Parser, Clone)]
 #[command(about)]
@@ -23,8 +37,8 @@ pub struct Args {
     /// Concurrent connections (closed loop, one request in flight each).
     #[arg(long, default_value_t = 64)]
     connections: usize,
-    /// Comma-separated scenarios (anonymous, client-credentials, refresh, check-me,
-    /// check-access-tokens, password-with-check, ceiling) or `all`.
+    /// Comma-separated scenarios or `all`: ceiling, anonymous, client-credentials, refresh,
+    /// check-me, check-access-tokens, add-to-cart, storefront, password-with-check.
     #[arg(long, default_value = "all")]
     scenarios: String,
     /// Database URL for Shopkeeper (default: a fresh SQLite file in a scratch folder).
@@ -38,22 +52,63 @@ pub struct Args {
     shopkeeper: Option<PathBuf>,
 }
 
-fn print_row(name: &str, r: &Report, rss_mb: f64) {
-    println!(
-        "{name:<28} {:>10.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {:>6}  rss {:>6.1} MB",
-        r.rps(),
-        r.p50_ms(),
-        r.p99_ms(),
-        r.errors,
-        rss_mb
-    );
+/// The rows printed so far (the ratios are computed from them).
+#[derive(Default)]
+struct Results {
+    rows: Vec<Value>,
+}
+
+impl Results {
+    /// Prints a row and keeps it; `extra` fields (an object) are added to its JSON.
+    fn record(&mut self, name: &str, r: &Report, rss_mb: f64, extra: Value) {
+        println!(
+            "{name:<28} {:>10.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {:>6}  rss {:>6.1} MB",
+            r.rps(),
+            r.p50_ms(),
+            r.p99_ms(),
+            r.errors,
+            rss_mb
+        );
+        let mut row = json!({
+            "name": name,
+            "rps": r.rps(),
+            "p50_ms": r.p50_ms(),
+            "p99_ms": r.p99_ms(),
+            "requests": r.requests,
+            "errors": r.errors,
+            "seconds": r.seconds,
+            "rss_mb": rss_mb,
+        });
+        if let (Some(row), Value::Object(extra)) = (row.as_object_mut(), extra) {
+            row.extend(extra);
+        }
+        self.rows.push(row);
+    }
+
+    fn rps(&self, name: &str) -> Option<f64> {
+        self.rows
+            .iter()
+            .find(|r| r["name"] == name)
+            .and_then(|r| r["rps"].as_f64())
+    }
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let wanted =
-        |name: &str| args.scenarios == "all" || args.scenarios.split(',').any(|s| s == name);
+    let names: Vec<&str> = args
+        .scenarios
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .collect();
+    for name in &names {
+        anyhow::ensure!(
+            *name == "all" || SCENARIOS.contains(name),
+            "unknown scenario {name:?}; known: all, {}",
+            SCENARIOS.join(", ")
+        );
+    }
+    let wanted = |name: &str| names.iter().any(|s| *s == "all" || *s == name);
     let duration = Duration::from_secs(args.seconds);
     let server = server::Shopkeeper::start(&args).await?;
     println!(
@@ -61,7 +116,7 @@ async fn main() -> anyhow::Result<()> {
         server.restart_ms, args.connections, args.seconds
     );
     let fixtures = Arc::new(scenarios::Fixtures::provision(&server, args.connections).await?);
-    let mut results = Vec::new();
+    let mut results = Results::default();
 
     for (name, scenario) in scenarios::simple(&fixtures) {
         if !wanted(name) {
@@ -71,8 +126,33 @@ async fn main() -> anyhow::Result<()> {
             fixtures.worker(i)
         })
         .await;
-        print_row(name, &report, server.rss_mb());
-        results.push((name.to_owned(), report.rps()));
+        results.record(name, &report, server.rss_mb(), json!({}));
+    }
+
+    if wanted("storefront") {
+        let storefront = scenarios::storefront(&fixtures);
+        let report = load::run(
+            server.addr,
+            args.connections,
+            duration,
+            storefront.clone(),
+            |i| load::Worker {
+                id: i,
+                ..Default::default()
+            },
+        )
+        .await;
+        let orders = storefront.orders();
+        results.record(
+            "storefront",
+            &report,
+            server.rss_mb(),
+            json!({"orders": orders, "orders_per_second": orders as f64 / report.seconds}),
+        );
+        println!(
+            "storefront orders submitted: {orders} ({:.0}/s)",
+            orders as f64 / report.seconds
+        );
     }
 
     if wanted("password-with-check") {
@@ -102,9 +182,10 @@ async fn main() -> anyhow::Result<()> {
                 |i| fixtures.worker(i)
             ),
         );
-        print_row("check alone (same conns)", &alone, server.rss_mb());
-        print_row("password grant", &password, server.rss_mb());
-        print_row("check beside password", &check, server.rss_mb());
+        let rss = server.rss_mb();
+        results.record("check alone (same conns)", &alone, rss, json!({}));
+        results.record("password grant", &password, rss, json!({}));
+        results.record("check beside password", &check, rss, json!({}));
         println!(
             "check p99 beside password / alone = {:.2}",
             check.p99_ms() / alone.p99_ms().max(0.001)
@@ -118,12 +199,15 @@ async fn main() -> anyhow::Result<()> {
             args.connections,
             duration,
             scenarios::peer_client_credentials(),
-            |i| load::Worker { id: i, token: None },
+            |i| load::Worker {
+                id: i,
+                ..Default::default()
+            },
         )
         .await;
-        print_row("peer client-credentials", &report, peer.rss_mb());
-        for (name, rps) in &results {
-            if name == "anonymous" || name == "client-credentials" {
+        results.record("peer client-credentials", &report, peer.rss_mb(), json!({}));
+        for name in ["anonymous", "client-credentials"] {
+            if let Some(rps) = results.rps(name) {
                 println!(
                     "ratio {name} / peer client-credentials = {:.2}",
                     rps / report.rps()
@@ -131,13 +215,17 @@ async fn main() -> anyhow::Result<()> {
             }
         }
     }
-    let ceiling = results.iter().find(|(n, _)| n == "ceiling").map(|r| r.1);
-    if let Some(ceiling) = ceiling {
-        for (name, rps) in &results {
+    if let Some(ceiling) = results.rps("ceiling") {
+        for row in &results.rows {
+            let name = row["name"].as_str().unwrap_or_default();
             if name.starts_with("check") {
-                println!("ratio {name} / ceiling = {:.2}", rps / ceiling);
+                println!(
+                    "ratio {name} / ceiling = {:.2}",
+                    row["rps"].as_f64().unwrap_or(0.0) / ceiling
+                );
             }
         }
     }
+
     Ok(())
 }
