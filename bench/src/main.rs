@@ -41,6 +41,9 @@ pub struct Args {
     /// check-me, check-access-tokens, add-to-cart, storefront, password-with-check.
     #[arg(long, default_value = "all")]
     scenarios: String,
+    /// Also write every result as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
     /// Database URL for Shopkeeper (default: a fresh SQLite file in a scratch folder).
     #[arg(long)]
     database: Option<String>,
@@ -52,7 +55,7 @@ pub struct Args {
     shopkeeper: Option<PathBuf>,
 }
 
-/// The rows printed so far (the ratios are computed from them).
+/// The rows printed so far, kept for `--json`.
 #[derive(Default)]
 struct Results {
     rows: Vec<Value>,
@@ -227,5 +230,15 @@ async fn main() -> anyhow::Result<()> {
         }
     }
 
+    if let Some(path) = &args.json {
+        let doc = json!({
+            "connections": args.connections,
+            "seconds_per_scenario": args.seconds,
+            "restart_ms": server.restart_ms,
+            "results": results.rows,
+        });
+        std::fs::write(path, serde_json::to_string_pretty(&doc)? + "\n")?;
+        println!("results written to {}", path.display());
+    }
     Ok(())
 }
