@@ -2,7 +2,8 @@
 //! keys, a catalog and a shopper through its CLI, drives each scenario over loopback for a
 //! fixed time and prints requests/s, p50, p99, errors and the server's RSS. Optionally runs the
 //! same client-credentials load against a peer (node-oidc-provider, in memory) for a
-//! side-by-side ratio. See docs/benchmarks.md.
+//! side-by-side ratio, and measures the server with a million live sessions
+//! (`--live-sessions`). See docs/benchmarks.md.
 
 mod load;
 mod scenarios;
@@ -13,7 +14,8 @@ use load::Report;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 /// The scenario names `--scenarios` takes, in the order `all` runs them.
 const SCENARIOS: &[&str] = &[
@@ -39,8 +41,14 @@ pub struct Args {
     connections: usize,
     /// Comma-separated scenarios or `all`: ceiling, anonymous, client-credentials, refresh,
     /// check-me, check-access-tokens, add-to-cart, storefront, password-with-check.
-    #[arg(long, default_value = "all")]
-    scenarios: String,
+    /// Default: `all`, or none when --live-sessions is given.
+    #[arg(long)]
+    scenarios: Option<String>,
+    /// After the scenarios: create N live sessions (anonymous password grants, all
+    /// connections), print the server's RSS, the time taken and the database size, then run
+    /// check-me (and check-me spread over a sample of the new sessions). Not part of `all`.
+    #[arg(long, value_name = "N")]
+    live_sessions: Option<u64>,
     /// Also write every result as JSON to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -99,11 +107,14 @@ impl Results {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let names: Vec<&str> = args
-        .scenarios
-        .split(',')
-        .filter(|s| !s.is_empty())
-        .collect();
+    let selected = args.scenarios.clone().unwrap_or_else(|| {
+        if args.live_sessions.is_some() {
+            String::new()
+        } else {
+            "all".into()
+        }
+    });
+    let names: Vec<&str> = selected.split(',').filter(|s| !s.is_empty()).collect();
     for name in &names {
         anyhow::ensure!(
             *name == "all" || SCENARIOS.contains(name),
@@ -230,15 +241,151 @@ async fn main() -> anyhow::Result<()> {
         }
     }
 
+    let mut live = Value::Null;
+    if let Some(n) = args.live_sessions {
+        live = live_sessions(&server, &fixtures, &args, n, &mut results).await;
+    }
+
     if let Some(path) = &args.json {
         let doc = json!({
             "connections": args.connections,
             "seconds_per_scenario": args.seconds,
             "restart_ms": server.restart_ms,
             "results": results.rows,
+            "live_sessions": live,
         });
         std::fs::write(path, serde_json::to_string_pretty(&doc)? + "\n")?;
         println!("results written to {}", path.display());
     }
     Ok(())
+}
+
+/// Tokens of the new sessions kept for the spread check (more than the server's 50,000-entry
+/// token cache, so its checks are cold).
+const SPREAD_SAMPLE: usize = 100_000;
+
+/// `--live-sessions N`: N anonymous sessions through the API on all connections, progress
+/// every 100,000, then RSS, time and database size, then check-me at that size.
+async fn live_sessions(
+    server: &server::Shopkeeper,
+    fixtures: &scenarios::Fixtures,
+    args: &Args,
+    n: u64,
+    results: &mut Results,
+) -> Value {
+    let rss_before = server.rss_mb();
+    println!(
+        "live-sessions: creating {n} anonymous sessions on {} connections (rss {rss_before:.1} MB)",
+        args.connections
+    );
+    let scenario = scenarios::live_sessions(fixtures, n, SPREAD_SAMPLE);
+    let done = Arc::new(AtomicU64::new(0));
+    let t0 = Instant::now();
+    let run = load::run_count(
+        server.addr,
+        args.connections,
+        n,
+        done.clone(),
+        scenario.clone(),
+        |i| load::Worker {
+            id: i,
+            ..Default::default()
+        },
+    );
+    tokio::pin!(run);
+    let mut next = 100_000u64;
+    let mut last = (Instant::now(), 0u64);
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    let report = loop {
+        tokio::select! {
+            report = &mut run => break report,
+            _ = tick.tick() => {
+                let count = done.load(Ordering::Relaxed);
+                if count >= next {
+                    let now = Instant::now();
+                    println!(
+                        "  {count:>9} sessions  {:>6.1} s  {:>6.0}/s (last 100k {:>6.0}/s)  rss {:>6.1} MB",
+                        t0.elapsed().as_secs_f64(),
+                        count as f64 / t0.elapsed().as_secs_f64(),
+                        (count - last.1) as f64 / (now - last.0).as_secs_f64(),
+                        server.rss_mb()
+                    );
+                    last = (now, count);
+                    next = (count / 100_000 + 1) * 100_000;
+                }
+            }
+        }
+    };
+    let seconds = t0.elapsed().as_secs_f64();
+    let rss = server.rss_mb();
+    let (db, wal) = server.sqlite_bytes().unwrap_or((0, 0));
+    let mb = |b: u64| b as f64 / 1_048_576.0;
+    println!(
+        "live-sessions: {} sessions in {seconds:.1} s ({:.0}/s, p50 {:.2} ms, p99 {:.2} ms), errors {}; rss {rss:.1} MB (was {rss_before:.1}); database {:.1} MB + wal {:.1} MB",
+        report.requests,
+        report.requests as f64 / seconds,
+        report.p50_ms(),
+        report.p99_ms(),
+        report.errors,
+        mb(db),
+        mb(wal),
+    );
+    // A moment for background work (group-commit writer, housekeeping) to settle, then again.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_settled = server.rss_mb();
+    println!("live-sessions: rss 2 s later {rss_settled:.1} MB");
+    results.record(
+        "live-sessions (issuing)",
+        &report,
+        rss,
+        json!({"sessions": report.requests}),
+    );
+
+    let duration = Duration::from_secs(args.seconds);
+    let check = load::run(
+        server.addr,
+        args.connections,
+        duration,
+        scenarios::check_me(fixtures),
+        |i| fixtures.worker(i),
+    )
+    .await;
+    results.record(
+        &format!("check-me ({n} live)"),
+        &check,
+        server.rss_mb(),
+        json!({}),
+    );
+    let sample = scenario.sample();
+    let spread_len = sample.len();
+    if !sample.is_empty() {
+        let spread = load::run(
+            server.addr,
+            args.connections,
+            duration,
+            scenarios::check_me_spread(sample, args.connections),
+            |i| load::Worker {
+                id: i,
+                ..Default::default()
+            },
+        )
+        .await;
+        results.record(
+            &format!("check-me spread ({spread_len})"),
+            &spread,
+            server.rss_mb(),
+            json!({"tokens": spread_len}),
+        );
+    }
+    json!({
+        "sessions": report.requests,
+        "errors": report.errors,
+        "seconds": seconds,
+        "rate": report.requests as f64 / seconds,
+        "rss_before_mb": rss_before,
+        "rss_mb": rss,
+        "rss_settled_mb": rss_settled,
+        "database_bytes": db,
+        "wal_bytes": wal,
+    })
 }

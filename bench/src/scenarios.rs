@@ -7,8 +7,8 @@ use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::Request;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 const PASSWORD: &str = "bench password 1234";
 
@@ -729,6 +729,79 @@ pub fn storefront(f: &Fixtures) -> Arc<Storefront> {
         payments_key: f.payments_key.clone(),
         catalog: f.catalog.clone(),
         orders: AtomicU64::new(0),
+    })
+}
+
+/// Anonymous password grants that keep a sample of the access tokens they get: every
+/// `every`-th success, up to `keep` of them (for a check spread over many live sessions).
+pub struct LiveSessions {
+    auth: String,
+    every: u64,
+    keep: usize,
+    issued: AtomicU64,
+    sample: Mutex<Vec<String>>,
+}
+
+impl LiveSessions {
+    pub fn sample(&self) -> Vec<String> {
+        self.sample.lock().unwrap().clone()
+    }
+}
+
+impl Scenario for LiveSessions {
+    fn request(&self, _: &mut Worker) -> Request<Full<Bytes>> {
+        form_post("/oauth20/token", &self.auth, "grant_type=password".into())
+    }
+    fn observe(&self, _: &mut Worker, status: u16, body: &[u8]) -> bool {
+        if status != 200 {
+            return false;
+        }
+        if self
+            .issued
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(self.every)
+        {
+            let mut sample = self.sample.lock().unwrap();
+            if sample.len() < self.keep {
+                sample.extend(field(body, "access_token"));
+            }
+        }
+        true
+    }
+}
+
+pub fn live_sessions(f: &Fixtures, total: u64, keep: usize) -> Arc<LiveSessions> {
+    Arc::new(LiveSessions {
+        auth: f.public_basic.clone(),
+        every: (total / keep.max(1) as u64).max(1),
+        keep,
+        issued: AtomicU64::new(0),
+        sample: Mutex::new(Vec::new()),
+    })
+}
+
+/// `GET /v1/shoppers/me`, every request with the next token of `tokens`: the connections
+/// sweep the whole list in turn, so with more tokens than the server's token cache holds,
+/// every check is a cold one.
+struct CheckSpread {
+    tokens: Vec<String>,
+    stride: usize,
+}
+impl Scenario for CheckSpread {
+    fn request(&self, w: &mut Worker) -> Request<Full<Bytes>> {
+        let i = w.id + w.round as usize * self.stride;
+        get("/v1/shoppers/me", &self.tokens[i % self.tokens.len()])
+    }
+    fn observe(&self, w: &mut Worker, status: u16, _: &[u8]) -> bool {
+        w.round += 1;
+        (200..300).contains(&status)
+    }
+}
+
+pub fn check_me_spread(tokens: Vec<String>, connections: usize) -> Arc<dyn Scenario> {
+    Arc::new(CheckSpread {
+        tokens,
+        stride: connections.max(1),
     })
 }
 

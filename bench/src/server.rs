@@ -138,6 +138,18 @@ impl Shopkeeper {
     pub fn scratch(&self) -> &Path {
         &self.dir.0
     }
+
+    /// Bytes of the SQLite database file and of its write-ahead log; `None` for another
+    /// database.
+    pub fn sqlite_bytes(&self) -> Option<(u64, u64)> {
+        let rest = self
+            .database
+            .strip_prefix("sqlite://")
+            .or_else(|| self.database.strip_prefix("sqlite:"))?;
+        let path = rest.split('?').next().unwrap_or(rest);
+        let size = |p: &str| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        Some((size(path), size(&format!("{path}-wal"))))
+    }
 }
 
 impl Drop for Shopkeeper {
