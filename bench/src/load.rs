@@ -1,5 +1,6 @@
 //! A closed-loop HTTP/1.1 load generator: each worker owns one keep-alive connection and sends
-//! its next request as soon as the previous answer is read, until the deadline.
+//! its next request as soon as the previous answer is read, until the deadline (or, for
+//! [`run_count`], until a number of requests have succeeded).
 
 use bytes::Bytes;
 use hdrhistogram::Histogram;
@@ -8,17 +9,29 @@ use hyper::Request;
 use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 
-/// Per-worker state a scenario may keep (e.g. the refresh token of its own chain).
+/// Per-worker state a scenario may keep (e.g. the refresh token of its own chain, or where a
+/// multi-step scenario is in its sequence).
 #[derive(Default)]
 pub struct Worker {
     pub id: usize,
     pub token: Option<String>,
+    /// The position in a multi-step scenario's sequence, or a count of requests made.
+    pub step: usize,
+    /// How many sequences (visits, rotations) this worker has completed.
+    pub round: u64,
+    /// A value one step hands to the next (a payment source id, an order id).
+    pub carry: Option<String>,
 }
 
 pub trait Scenario: Send + Sync + 'static {
+    /// Sets up a worker before its first request (e.g. gives it its own token).
+    fn start(&self, worker: &mut Worker) {
+        let _ = worker;
+    }
     fn request(&self, worker: &mut Worker) -> Request<Full<Bytes>>;
     /// Sees every answer; returns whether it counts as a success.
     fn observe(&self, worker: &mut Worker, status: u16, body: &[u8]) -> bool {
@@ -46,20 +59,104 @@ impl Report {
     }
 }
 
+/// When a worker stops.
+#[derive(Clone)]
+enum Until {
+    Deadline(Instant),
+    /// Until `total` requests succeeded (counted in `done`); a failed request frees its slot
+    /// for a retry.
+    Count {
+        claimed: Arc<AtomicU64>,
+        done: Arc<AtomicU64>,
+        total: u64,
+    },
+}
+
+/// A worker in [`Until::Count`] mode gives up after this many failures of its own, so a
+/// server that refuses everything ends the run instead of spinning.
+const MAX_WORKER_ERRORS: u64 = 1_000;
+
+impl Until {
+    /// Whether there is (possibly) more to do.
+    fn open(&self) -> bool {
+        match self {
+            Until::Deadline(d) => Instant::now() < *d,
+            Until::Count { claimed, total, .. } => claimed.load(Ordering::Relaxed) < *total,
+        }
+    }
+    /// Takes the right to send one more request.
+    fn claim(&self) -> bool {
+        match self {
+            Until::Deadline(d) => Instant::now() < *d,
+            Until::Count { claimed, total, .. } => claimed
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| {
+                    (c < *total).then_some(c + 1)
+                })
+                .is_ok(),
+        }
+    }
+    fn succeeded(&self) {
+        if let Until::Count { done, .. } = self {
+            done.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    /// A claimed request failed: frees its slot (in count mode). Returns whether the worker
+    /// goes on.
+    fn failed(&self, worker_errors: u64) -> bool {
+        match self {
+            Until::Deadline(_) => true,
+            Until::Count { claimed, .. } => {
+                claimed.fetch_sub(1, Ordering::Relaxed);
+                worker_errors < MAX_WORKER_ERRORS
+            }
+        }
+    }
+}
+
+/// Runs `scenario` on `connections` workers for `duration`.
 pub async fn run(
     addr: SocketAddr,
     connections: usize,
     duration: Duration,
     scenario: Arc<dyn Scenario>,
+    init: impl FnMut(usize) -> Worker,
+) -> Report {
+    let until = Until::Deadline(Instant::now() + duration);
+    run_until(addr, connections, until, scenario, init).await
+}
+
+/// Runs `scenario` on `connections` workers until `total` requests have succeeded; `done`
+/// counts them as they do (for progress reports).
+pub async fn run_count(
+    addr: SocketAddr,
+    connections: usize,
+    total: u64,
+    done: Arc<AtomicU64>,
+    scenario: Arc<dyn Scenario>,
+    init: impl FnMut(usize) -> Worker,
+) -> Report {
+    let until = Until::Count {
+        claimed: Arc::new(AtomicU64::new(0)),
+        done,
+        total,
+    };
+    run_until(addr, connections, until, scenario, init).await
+}
+
+async fn run_until(
+    addr: SocketAddr,
+    connections: usize,
+    until: Until,
+    scenario: Arc<dyn Scenario>,
     mut init: impl FnMut(usize) -> Worker,
 ) -> Report {
-    let deadline = Instant::now() + duration;
     let started = Instant::now();
     let tasks: Vec<_> = (0..connections)
         .map(|i| {
             let scenario = scenario.clone();
-            let worker = init(i);
-            tokio::spawn(worker_loop(addr, deadline, scenario, worker))
+            let mut worker = init(i);
+            scenario.start(&mut worker);
+            tokio::spawn(worker_loop(addr, until.clone(), scenario, worker))
         })
         .collect();
     let mut report = Report {
@@ -80,15 +177,18 @@ pub async fn run(
 
 async fn worker_loop(
     addr: SocketAddr,
-    deadline: Instant,
+    until: Until,
     scenario: Arc<dyn Scenario>,
     mut worker: Worker,
 ) -> (u64, u64, Histogram<u64>) {
     let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap();
     let (mut ok, mut errors) = (0u64, 0u64);
-    'connect: while Instant::now() < deadline {
+    'connect: while until.open() {
         let Ok(stream) = TcpStream::connect(addr).await else {
             errors += 1;
+            if errors >= MAX_WORKER_ERRORS && matches!(until, Until::Count { .. }) {
+                break;
+            }
             tokio::time::sleep(Duration::from_millis(10)).await;
             continue;
         };
@@ -100,13 +200,16 @@ async fn worker_loop(
             continue;
         };
         tokio::spawn(conn);
-        while Instant::now() < deadline {
+        while until.claim() {
             let request = scenario.request(&mut worker);
             let t0 = Instant::now();
             let response = match sender.send_request(request).await {
                 Ok(r) => r,
                 Err(_) => {
                     errors += 1;
+                    if !until.failed(errors) {
+                        break 'connect;
+                    }
                     continue 'connect;
                 }
             };
@@ -115,15 +218,22 @@ async fn worker_loop(
                 Ok(b) => b.to_bytes(),
                 Err(_) => {
                     errors += 1;
+                    if !until.failed(errors) {
+                        break 'connect;
+                    }
                     continue 'connect;
                 }
             };
             let micros = t0.elapsed().as_micros() as u64;
             if scenario.observe(&mut worker, status, &body) {
                 ok += 1;
+                until.succeeded();
                 let _ = hist.record(micros.max(1));
             } else {
                 errors += 1;
+                if !until.failed(errors) {
+                    break 'connect;
+                }
             }
         }
     }

@@ -1,8 +1,9 @@
 //! `shopkeeper-bench`: starts Shopkeeper (release build) on a fresh database, provisions a site,
-//! keys and a shopper through its CLI, drives each scenario over loopback for a fixed time and
-//! prints requests/s, p50, p99, errors and the server's RSS. Optionally runs the same
-//! client-credentials load against a peer (node-oidc-provider, in memory) for a side-by-side
-//! ratio. See docs/benchmarks.md.
+//! keys, a catalog and a shopper through its CLI, drives each scenario over loopback for a
+//! fixed time and prints requests/s, p50, p99, errors and the server's RSS. Optionally runs the
+//! same client-credentials load against a peer (node-oidc-provider, in memory) for a
+//! side-by-side ratio, and measures the server with a million live sessions
+//! (`--live-sessions`). See docs/benchmarks.md.
 
 mod load;
 mod scenarios;
@@ -10,9 +11,24 @@ mod server;
 
 use clap::Parser;
 use load::Report;
+use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// The scenario names `--scenarios` takes, in the order `all` runs them.
+const SCENARIOS: &[&str] = &[
+    "ceiling",
+    "anonymous",
+    "client-credentials",
+    "refresh",
+    "check-me",
+    "check-access-tokens",
+    "add-to-cart",
+    "storefront",
+    "password-with-check",
+];
 
 #[derive(Parser, Clone)]
 #[command(about)]
@@ -23,10 +39,19 @@ pub struct Args {
     /// Concurrent connections (closed loop, one request in flight each).
     #[arg(long, default_value_t = 64)]
     connections: usize,
-    /// Comma-separated scenarios (anonymous, client-credentials, refresh, check-me,
-    /// check-access-tokens, password-with-check, ceiling) or `all`.
-    #[arg(long, default_value = "all")]
-    scenarios: String,
+    /// Comma-separated scenarios or `all`: ceiling, anonymous, client-credentials, refresh,
+    /// check-me, check-access-tokens, add-to-cart, storefront, password-with-check.
+    /// Default: `all`, or none when --live-sessions is given.
+    #[arg(long)]
+    scenarios: Option<String>,
+    /// After the scenarios: create N live sessions (anonymous password grants, all
+    /// connections), print the server's RSS, the time taken and the database size, then run
+    /// check-me (and check-me spread over a sample of the new sessions). Not part of `all`.
+    #[arg(long, value_name = "N")]
+    live_sessions: Option<u64>,
+    /// Also write every result as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
     /// Database URL for Shopkeeper (default: a fresh SQLite file in a scratch folder).
     #[arg(long)]
     database: Option<String>,
@@ -38,22 +63,66 @@ pub struct Args {
     shopkeeper: Option<PathBuf>,
 }
 
-fn print_row(name: &str, r: &Report, rss_mb: f64) {
-    println!(
-        "{name:<28} {:>10.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {:>6}  rss {:>6.1} MB",
-        r.rps(),
-        r.p50_ms(),
-        r.p99_ms(),
-        r.errors,
-        rss_mb
-    );
+/// The rows printed so far, kept for `--json`.
+#[derive(Default)]
+struct Results {
+    rows: Vec<Value>,
+}
+
+impl Results {
+    /// Prints a row and keeps it; `extra` fields (an object) are added to its JSON.
+    fn record(&mut self, name: &str, r: &Report, rss_mb: f64, extra: Value) {
+        println!(
+            "{name:<28} {:>10.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {:>6}  rss {:>6.1} MB",
+            r.rps(),
+            r.p50_ms(),
+            r.p99_ms(),
+            r.errors,
+            rss_mb
+        );
+        let mut row = json!({
+            "name": name,
+            "rps": r.rps(),
+            "p50_ms": r.p50_ms(),
+            "p99_ms": r.p99_ms(),
+            "requests": r.requests,
+            "errors": r.errors,
+            "seconds": r.seconds,
+            "rss_mb": rss_mb,
+        });
+        if let (Some(row), Value::Object(extra)) = (row.as_object_mut(), extra) {
+            row.extend(extra);
+        }
+        self.rows.push(row);
+    }
+
+    fn rps(&self, name: &str) -> Option<f64> {
+        self.rows
+            .iter()
+            .find(|r| r["name"] == name)
+            .and_then(|r| r["rps"].as_f64())
+    }
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let wanted =
-        |name: &str| args.scenarios == "all" || args.scenarios.split(',').any(|s| s == name);
+    let selected = args.scenarios.clone().unwrap_or_else(|| {
+        if args.live_sessions.is_some() {
+            String::new()
+        } else {
+            "all".into()
+        }
+    });
+    let names: Vec<&str> = selected.split(',').filter(|s| !s.is_empty()).collect();
+    for name in &names {
+        anyhow::ensure!(
+            *name == "all" || SCENARIOS.contains(name),
+            "unknown scenario {name:?}; known: all, {}",
+            SCENARIOS.join(", ")
+        );
+    }
+    let wanted = |name: &str| names.iter().any(|s| *s == "all" || *s == name);
     let duration = Duration::from_secs(args.seconds);
     let server = server::Shopkeeper::start(&args).await?;
     println!(
@@ -61,7 +130,7 @@ async fn main() -> anyhow::Result<()> {
         server.restart_ms, args.connections, args.seconds
     );
     let fixtures = Arc::new(scenarios::Fixtures::provision(&server, args.connections).await?);
-    let mut results = Vec::new();
+    let mut results = Results::default();
 
     for (name, scenario) in scenarios::simple(&fixtures) {
         if !wanted(name) {
@@ -71,8 +140,33 @@ async fn main() -> anyhow::Result<()> {
             fixtures.worker(i)
         })
         .await;
-        print_row(name, &report, server.rss_mb());
-        results.push((name.to_owned(), report.rps()));
+        results.record(name, &report, server.rss_mb(), json!({}));
+    }
+
+    if wanted("storefront") {
+        let storefront = scenarios::storefront(&fixtures);
+        let report = load::run(
+            server.addr,
+            args.connections,
+            duration,
+            storefront.clone(),
+            |i| load::Worker {
+                id: i,
+                ..Default::default()
+            },
+        )
+        .await;
+        let orders = storefront.orders();
+        results.record(
+            "storefront",
+            &report,
+            server.rss_mb(),
+            json!({"orders": orders, "orders_per_second": orders as f64 / report.seconds}),
+        );
+        println!(
+            "storefront orders submitted: {orders} ({:.0}/s)",
+            orders as f64 / report.seconds
+        );
     }
 
     if wanted("password-with-check") {
@@ -102,9 +196,10 @@ async fn main() -> anyhow::Result<()> {
                 |i| fixtures.worker(i)
             ),
         );
-        print_row("check alone (same conns)", &alone, server.rss_mb());
-        print_row("password grant", &password, server.rss_mb());
-        print_row("check beside password", &check, server.rss_mb());
+        let rss = server.rss_mb();
+        results.record("check alone (same conns)", &alone, rss, json!({}));
+        results.record("password grant", &password, rss, json!({}));
+        results.record("check beside password", &check, rss, json!({}));
         println!(
             "check p99 beside password / alone = {:.2}",
             check.p99_ms() / alone.p99_ms().max(0.001)
@@ -118,12 +213,15 @@ async fn main() -> anyhow::Result<()> {
             args.connections,
             duration,
             scenarios::peer_client_credentials(),
-            |i| load::Worker { id: i, token: None },
+            |i| load::Worker {
+                id: i,
+                ..Default::default()
+            },
         )
         .await;
-        print_row("peer client-credentials", &report, peer.rss_mb());
-        for (name, rps) in &results {
-            if name == "anonymous" || name == "client-credentials" {
+        results.record("peer client-credentials", &report, peer.rss_mb(), json!({}));
+        for name in ["anonymous", "client-credentials"] {
+            if let Some(rps) = results.rps(name) {
                 println!(
                     "ratio {name} / peer client-credentials = {:.2}",
                     rps / report.rps()
@@ -131,13 +229,163 @@ async fn main() -> anyhow::Result<()> {
             }
         }
     }
-    let ceiling = results.iter().find(|(n, _)| n == "ceiling").map(|r| r.1);
-    if let Some(ceiling) = ceiling {
-        for (name, rps) in &results {
+    if let Some(ceiling) = results.rps("ceiling") {
+        for row in &results.rows {
+            let name = row["name"].as_str().unwrap_or_default();
             if name.starts_with("check") {
-                println!("ratio {name} / ceiling = {:.2}", rps / ceiling);
+                println!(
+                    "ratio {name} / ceiling = {:.2}",
+                    row["rps"].as_f64().unwrap_or(0.0) / ceiling
+                );
             }
         }
     }
+
+    let mut live = Value::Null;
+    if let Some(n) = args.live_sessions {
+        live = live_sessions(&server, &fixtures, &args, n, &mut results).await;
+    }
+
+    if let Some(path) = &args.json {
+        let doc = json!({
+            "connections": args.connections,
+            "seconds_per_scenario": args.seconds,
+            "restart_ms": server.restart_ms,
+            "results": results.rows,
+            "live_sessions": live,
+        });
+        std::fs::write(path, serde_json::to_string_pretty(&doc)? + "\n")?;
+        println!("results written to {}", path.display());
+    }
     Ok(())
+}
+
+/// Tokens of the new sessions kept for the spread check (more than the server's 50,000-entry
+/// token cache, so its checks are cold).
+const SPREAD_SAMPLE: usize = 100_000;
+
+/// `--live-sessions N`: N anonymous sessions through the API on all connections, progress
+/// every 100,000, then RSS, time and database size, then check-me at that size.
+async fn live_sessions(
+    server: &server::Shopkeeper,
+    fixtures: &scenarios::Fixtures,
+    args: &Args,
+    n: u64,
+    results: &mut Results,
+) -> Value {
+    let rss_before = server.rss_mb();
+    println!(
+        "live-sessions: creating {n} anonymous sessions on {} connections (rss {rss_before:.1} MB)",
+        args.connections
+    );
+    let scenario = scenarios::live_sessions(fixtures, n, SPREAD_SAMPLE);
+    let done = Arc::new(AtomicU64::new(0));
+    let t0 = Instant::now();
+    let run = load::run_count(
+        server.addr,
+        args.connections,
+        n,
+        done.clone(),
+        scenario.clone(),
+        |i| load::Worker {
+            id: i,
+            ..Default::default()
+        },
+    );
+    tokio::pin!(run);
+    let mut next = 100_000u64;
+    let mut last = (Instant::now(), 0u64);
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    let report = loop {
+        tokio::select! {
+            report = &mut run => break report,
+            _ = tick.tick() => {
+                let count = done.load(Ordering::Relaxed);
+                if count >= next {
+                    let now = Instant::now();
+                    println!(
+                        "  {count:>9} sessions  {:>6.1} s  {:>6.0}/s (last 100k {:>6.0}/s)  rss {:>6.1} MB",
+                        t0.elapsed().as_secs_f64(),
+                        count as f64 / t0.elapsed().as_secs_f64(),
+                        (count - last.1) as f64 / (now - last.0).as_secs_f64(),
+                        server.rss_mb()
+                    );
+                    last = (now, count);
+                    next = (count / 100_000 + 1) * 100_000;
+                }
+            }
+        }
+    };
+    let seconds = t0.elapsed().as_secs_f64();
+    let rss = server.rss_mb();
+    let (db, wal) = server.sqlite_bytes().unwrap_or((0, 0));
+    let mb = |b: u64| b as f64 / 1_048_576.0;
+    println!(
+        "live-sessions: {} sessions in {seconds:.1} s ({:.0}/s, p50 {:.2} ms, p99 {:.2} ms), errors {}; rss {rss:.1} MB (was {rss_before:.1}); database {:.1} MB + wal {:.1} MB",
+        report.requests,
+        report.requests as f64 / seconds,
+        report.p50_ms(),
+        report.p99_ms(),
+        report.errors,
+        mb(db),
+        mb(wal),
+    );
+    // A moment for background work (group-commit writer, housekeeping) to settle, then again.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_settled = server.rss_mb();
+    println!("live-sessions: rss 2 s later {rss_settled:.1} MB");
+    results.record(
+        "live-sessions (issuing)",
+        &report,
+        rss,
+        json!({"sessions": report.requests}),
+    );
+
+    let duration = Duration::from_secs(args.seconds);
+    let check = load::run(
+        server.addr,
+        args.connections,
+        duration,
+        scenarios::check_me(fixtures),
+        |i| fixtures.worker(i),
+    )
+    .await;
+    results.record(
+        &format!("check-me ({n} live)"),
+        &check,
+        server.rss_mb(),
+        json!({}),
+    );
+    let sample = scenario.sample();
+    let spread_len = sample.len();
+    if !sample.is_empty() {
+        let spread = load::run(
+            server.addr,
+            args.connections,
+            duration,
+            scenarios::check_me_spread(sample, args.connections),
+            |i| load::Worker {
+                id: i,
+                ..Default::default()
+            },
+        )
+        .await;
+        results.record(
+            &format!("check-me spread ({spread_len})"),
+            &spread,
+            server.rss_mb(),
+            json!({"tokens": spread_len}),
+        );
+    }
+    json!({
+        "sessions": report.requests,
+        "errors": report.errors,
+        "seconds": seconds,
+        "rate": report.requests as f64 / seconds,
+        "rss_before_mb": rss_before,
+        "rss_mb": rss,
+        "rss_settled_mb": rss_settled,
+        "database_bytes": db,
+        "wal_bytes": wal,
+    })
 }

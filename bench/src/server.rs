@@ -2,7 +2,7 @@
 
 use crate::Args;
 use std::net::{SocketAddr, TcpListener};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -12,7 +12,7 @@ pub struct Shopkeeper {
     pub database: String,
     pub restart_ms: f64,
     child: Child,
-    _dir: Scratch,
+    dir: Scratch,
 }
 
 /// A scratch folder removed on drop.
@@ -107,7 +107,7 @@ impl Shopkeeper {
             database,
             restart_ms,
             child,
-            _dir: Scratch(dir),
+            dir: Scratch(dir),
         })
     }
 
@@ -132,6 +132,23 @@ impl Shopkeeper {
 
     pub fn rss_mb(&self) -> f64 {
         rss_mb(self.child.id())
+    }
+
+    /// The scratch folder (removed when the bench ends).
+    pub fn scratch(&self) -> &Path {
+        &self.dir.0
+    }
+
+    /// Bytes of the SQLite database file and of its write-ahead log; `None` for another
+    /// database.
+    pub fn sqlite_bytes(&self) -> Option<(u64, u64)> {
+        let rest = self
+            .database
+            .strip_prefix("sqlite://")
+            .or_else(|| self.database.strip_prefix("sqlite:"))?;
+        let path = rest.split('?').next().unwrap_or(rest);
+        let size = |p: &str| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        Some((size(path), size(&format!("{path}-wal"))))
     }
 }
 
