@@ -165,6 +165,18 @@ impl ApiQuery {
     pub fn respond(&self, body: Value) -> Response {
         Json(select_fields(body, self.get("fields"))).into_response()
     }
+
+    /// Like [`respond`](Self::respond) for a typed body: serialized straight to the response
+    /// unless `fields` asks for a selection.
+    pub fn respond_with<T: serde::Serialize>(&self, body: &T) -> Response {
+        match self.get("fields").filter(|f| !f.trim().is_empty()) {
+            None => Json(body).into_response(),
+            Some(_) => match serde_json::to_value(body) {
+                Ok(value) => self.respond(value),
+                Err(_) => Json(body).into_response(),
+            },
+        }
+    }
 }
 
 /// Paths nobody serves, and table rows not provided yet.
