@@ -163,9 +163,9 @@ impl Default for TokenSettings {
 
 #[derive(Debug, Clone, Args)]
 pub struct HashingSettings {
-    /// Password hashes computed at once, each on its own blocking thread. Defaults to the
+    /// Password hashes computed at once, each on its own hashing thread. Defaults to the
     /// number of cores less one (at least one), leaving a core for everything else.
-    #[arg(long, env = "SHOPKEEPER_HASHING_THREADS")]
+    #[arg(long, env = "SHOPKEEPER_HASHING_THREADS", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=256))]
     pub hashing_threads: Option<usize>,
     /// Argon2id memory cost in KiB (OWASP's 19 MiB by default).
     #[arg(long, env = "SHOPKEEPER_ARGON2_MEMORY_KIB", default_value_t = 19 * 1024)]
