@@ -216,14 +216,16 @@ async fn access_tokens_expire_with_the_site_ttl_but_the_session_survives_refresh
         .store
         .set_site_session_ttl(
             SITE,
-            shopkeeper::domain::SessionTtl::from_seconds(1).unwrap(),
+            shopkeeper::domain::SessionTtl::from_seconds(2).unwrap(),
         )
         .await
         .unwrap();
     let pair = app.anonymous_pair().await;
-    assert_eq!(pair.expires_in, 1);
+    assert_eq!(pair.expires_in, 2);
+    // Expiry is kept in whole seconds, so a 2 s token lives between 1 and 2 s: long enough
+    // for this first check even when the machine is busy (with 1 s it could be 1 ms).
     let session = session_id(&app, &pair.access).await;
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
     assert_token_dead(&app, &pair.access).await;
     let renewed = TokenPair::from(ok_json(app.refresh(&pair.refresh).await).await);
     assert_eq!(session_id(&app, &renewed.access).await, session);
