@@ -169,13 +169,12 @@ impl ApiQuery {
     /// Like [`respond`](Self::respond) for a typed body: serialized straight to the response
     /// unless `fields` asks for a selection.
     pub fn respond_with<T: serde::Serialize>(&self, body: &T) -> Response {
-        match self.get("fields").filter(|f| !f.trim().is_empty()) {
-            None => Json(body).into_response(),
-            Some(_) => match serde_json::to_value(body) {
-                Ok(value) => self.respond(value),
-                Err(_) => Json(body).into_response(),
-            },
+        if self.get("fields").is_some_and(|f| !f.trim().is_empty())
+            && let Ok(value) = serde_json::to_value(body)
+        {
+            return self.respond(value);
         }
+        Json(body).into_response()
     }
 }
 

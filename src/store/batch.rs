@@ -9,7 +9,7 @@
 //! it is durable, but one commit serves a whole batch instead of one grant. A statement that
 //! fails fails the whole batch (every request in it gets the error; nothing of it is kept).
 
-use super::tokens::RefreshOutcome;
+use super::tokens::{RefreshOutcome, touch_session};
 use super::{Engine, StoreError, StoreResult};
 use sqlx::{Any, AnyPool, Transaction};
 use tokio::sync::{mpsc, oneshot};
@@ -302,16 +302,14 @@ async fn consume(
             _ => RefreshOutcome::Unknown,
         });
     }
-    let touched = sqlx::query(
-        "UPDATE shopper_sessions SET last_accessed = $1, expires_at = $2 \
-         WHERE id = $3 AND ended_at IS NULL AND expires_at > $1",
+    if !touch_session(
+        tx,
+        &r.session_id,
+        r.pair.issued_at,
+        r.pair.refresh_expires_at,
     )
-    .bind(r.pair.issued_at)
-    .bind(r.pair.refresh_expires_at)
-    .bind(r.session_id.as_str())
-    .execute(&mut **tx)
-    .await?;
-    if touched.rows_affected() == 0 {
+    .await?
+    {
         // The session is gone: undo the consumption (alone, it would have rolled back).
         sqlx::query("UPDATE refresh_tokens SET consumed_at = NULL WHERE token_hash = $1")
             .bind(r.old_hash.clone())

@@ -129,18 +129,20 @@ pub(super) async fn delete_session_tokens(
         .collect())
 }
 
-/// Extends a live session to the new refresh token's expiry; false if the session is gone.
-async fn touch_session(
+/// Extends a live session to a new refresh token's expiry (`issued_at` is the new pair's issue
+/// time); false if the session is gone.
+pub(super) async fn touch_session(
     tx: &mut Transaction<'static, Any>,
     session_id: &str,
-    pair: &NewTokenPair<'_>,
+    issued_at: UnixSeconds,
+    refresh_expires_at: UnixSeconds,
 ) -> StoreResult<bool> {
     let done = sqlx::query(
         "UPDATE shopper_sessions SET last_accessed = $1, expires_at = $2 \
          WHERE id = $3 AND ended_at IS NULL AND expires_at > $1",
     )
-    .bind(pair.issued_at)
-    .bind(pair.refresh_expires_at)
+    .bind(issued_at)
+    .bind(refresh_expires_at)
     .bind(session_id)
     .execute(&mut **tx)
     .await?;
@@ -175,7 +177,7 @@ impl Store {
     /// Issues a pair in an existing live session (session-aware tokens).
     pub async fn join_session(&self, session_id: &str, pair: &NewTokenPair<'_>) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
-        if !touch_session(&mut tx, session_id, pair).await? {
+        if !touch_session(&mut tx, session_id, pair.issued_at, pair.refresh_expires_at).await? {
             return Err(StoreError::NotFound(format!("session {session_id}")));
         }
         insert_pair(&mut tx, session_id, pair).await?;

@@ -394,3 +394,24 @@ async fn site_and_site_settings() {
         .unwrap();
     api_error(wrong, 401, "invalid_token").await;
 }
+
+#[tokio::test]
+async fn me_selects_the_fields_asked_for() {
+    let app = spawn_app().await;
+    let limited = app.anonymous_pair().await.access;
+    let me = |fields: &'static str| {
+        app.http
+            .get(app.url("/v1/shoppers/me"))
+            .query(&[("fields", fields)])
+            .bearer_auth(&limited)
+            .send()
+    };
+    let picked = ok_json(me("shopper.locale,shopper.id").await.unwrap()).await;
+    assert_eq!(
+        picked,
+        json!({"shopper": {"locale": "en_US", "id": "Anonymous"}})
+    );
+    let whole = ok_json(me("").await.unwrap()).await;
+    assert_eq!(whole["shopper"]["currency"], "USD");
+    assert_eq!(whole["shopper"]["sendEmail"], false);
+}
