@@ -43,8 +43,8 @@ pub struct DatabaseSettings {
     /// SQLite only: when a commit reaches the disk. `normal` (WAL): a commit is in the
     /// database's write-ahead log before its answer is sent, so it survives the process being
     /// killed; the last commits before a power loss or OS crash may be rolled back. `full`:
-    /// every commit is also fsynced first (survives power loss; issuance then runs at the
-    /// disk's fsync rate, see docs/benchmarks.md).
+    /// every commit is also fsynced first (survives power loss; token grants share one fsync
+    /// per group-commit batch, see docs/benchmarks.md).
     #[arg(
         long,
         env = "SHOPKEEPER_SQLITE_SYNCHRONOUS",
