@@ -4,8 +4,8 @@
 //! bought concurrently.
 
 use crate::helpers::{
-    APPROVE_CARD, DECLINE_CARD, SHOPPER_PASSWORD, SHOPPER_USERNAME, SITE, TestApp, TokenPair,
-    database_image, ok_json, spawn_app,
+    APPROVE_CARD, DECLINE_CARD, SHOPPER_USERNAME, SITE, TestApp, TokenPair, database_image,
+    ok_json, spawn_app,
 };
 use serde_json::{Value, json};
 use shopkeeper::domain::shopper::AddressFields;
@@ -367,18 +367,9 @@ async fn a_guest_who_signs_in_mid_way_keeps_the_cart_across_refresh_and_upgrade(
     let cart_id = cart["cart"]["id"].clone();
 
     // Sign in with the limited token: the full token's session has the same cart.
-    let full = TokenPair::from(
-        ok_json(
-            app.public_token(&[
-                ("grant_type", "password"),
-                ("username", SHOPPER_USERNAME),
-                ("password", SHOPPER_PASSWORD),
-                ("dr_limited_token", &refreshed.access),
-            ])
-            .await,
-        )
-        .await,
-    );
+    let full = app
+        .shopper_pair_linked("dr_limited_token", &refreshed.access)
+        .await;
     let cart = ok_json(get(&app, &full.access, "/v1/shoppers/me/carts/active").await).await;
     assert_eq!(cart["cart"]["id"], cart_id);
     assert_eq!(
@@ -793,18 +784,9 @@ async fn session_views_show_each_session_change_at_once() {
     assert_eq!(info["locale"], "de_DE");
 
     // Sign-in on the session: it becomes the shopper's.
-    let full = TokenPair::from(
-        ok_json(
-            app.public_token(&[
-                ("grant_type", "password"),
-                ("username", SHOPPER_USERNAME),
-                ("password", SHOPPER_PASSWORD),
-                ("dr_limited_token", &guest.access),
-            ])
-            .await,
-        )
-        .await,
-    );
+    let full = app
+        .shopper_pair_linked("dr_limited_token", &guest.access)
+        .await;
     let info = ok_json(app.access_tokens(&full.access).await).await;
     assert_eq!(info["sessionId"], before["sessionId"]);
     assert_ne!(info["userId"], "Anonymous", "{info}");

@@ -263,6 +263,23 @@ impl TestApp {
         )
     }
 
+    /// The test shopper signs in on an existing session, named by `link` (`dr_limited_token`
+    /// or `dr_session_token`) = `token`: a full pair in that session.
+    pub async fn shopper_pair_linked(&self, link: &str, token: &str) -> TokenPair {
+        TokenPair::from(
+            ok_json(
+                self.public_token(&[
+                    ("grant_type", "password"),
+                    ("username", SHOPPER_USERNAME),
+                    ("password", SHOPPER_PASSWORD),
+                    (link, token),
+                ])
+                .await,
+            )
+            .await,
+        )
+    }
+
     pub async fn access_tokens(&self, token: &str) -> Response {
         self.http
             .get(self.url("/oauth20/access-tokens"))

@@ -11,18 +11,9 @@ async fn the_database_holds_no_token_secret_or_password_in_clear() {
     let app = spawn_app().await;
     let mut secrets = vec![app.confidential_secret.clone(), SHOPPER_PASSWORD.to_owned()];
     let guest = app.anonymous_pair().await;
-    let full = TokenPair::from(
-        ok_json(
-            app.public_token(&[
-                ("grant_type", "password"),
-                ("username", SHOPPER_USERNAME),
-                ("password", SHOPPER_PASSWORD),
-                ("dr_limited_token", &guest.access),
-            ])
-            .await,
-        )
-        .await,
-    );
+    let full = app
+        .shopper_pair_linked("dr_limited_token", &guest.access)
+        .await;
     let refreshed = TokenPair::from(ok_json(app.refresh(&full.refresh).await).await);
     let confidential = TokenPair::from(
         ok_json(

@@ -212,18 +212,7 @@ async fn session_token_stops_working_when_the_shopper_signs_in_on_the_session() 
     let app = spawn_app().await;
     let http = browser();
     let st = is_session_token(&ok_json(session_token(&app, &http, "").await).await);
-    let full = TokenPair::from(
-        ok_json(
-            app.public_token(&[
-                ("grant_type", "password"),
-                ("username", SHOPPER_USERNAME),
-                ("password", SHOPPER_PASSWORD),
-                ("dr_session_token", &st),
-            ])
-            .await,
-        )
-        .await,
-    );
+    let full = app.shopper_pair_linked("dr_session_token", &st).await;
     assert_eq!(
         session_of(&app, &full.access).await["authenticated"],
         "true"
