@@ -38,10 +38,24 @@ impl fmt::Debug for SecretHash {
     }
 }
 
-/// An opaque access or refresh token (or client secret): 256 random bits as 64 lowercase hex
-/// characters, like the real API's tokens. Its `Debug` never prints the value.
+/// An opaque access or refresh token (or client secret, or authorization code) in lowercase
+/// hex, like the real API's tokens. Its `Debug` never prints the value.
+///
+/// Two shapes:
+/// - **random** (64 characters): 256 random bits; client secrets, authorization codes, and
+///   bearer tokens issued before time-ordered ones existed. Stored as SHA-256 of the text.
+/// - **time-ordered bearer** (80 characters): the issue time in milliseconds as 8 big-endian
+///   bytes, then 256 random bits. Stored under [`TokenValue::hash`]'s time-ordered key.
+///
+/// The lengths never overlap, so a presented token says which it is.
 #[derive(Clone, PartialEq, Eq)]
 pub struct TokenValue(String);
+
+/// Bytes of a time-ordered bearer token's issue-time prefix.
+const TIME_PREFIX: usize = 8;
+/// Hex characters of a random token and of a time-ordered one.
+const RANDOM_LEN: usize = 64;
+const TIME_ORDERED_LEN: usize = 2 * TIME_PREFIX + 64;
 
 impl TokenValue {
     pub fn generate() -> Self {
@@ -50,23 +64,58 @@ impl TokenValue {
         Self(hex::encode(bytes))
     }
 
-    /// Wraps bytes that were derived elsewhere (the refresh grace pair) in the token format.
+    /// A bearer token issued at `at_millis`: time-ordered, so that its stored key (see
+    /// [`TokenValue::hash`]) sorts by issue time.
+    pub fn generate_time_ordered(at_millis: u64) -> Self {
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        Self::time_ordered_from_bytes(at_millis, &bytes)
+    }
+
+    /// Wraps random bytes that were derived elsewhere (the refresh grace pair) in the
+    /// time-ordered format, with `at_millis` as its issue time.
+    pub fn time_ordered_from_bytes(at_millis: u64, bytes: &[u8; 32]) -> Self {
+        let mut text = String::with_capacity(TIME_ORDERED_LEN);
+        text.push_str(&hex::encode(at_millis.to_be_bytes()));
+        text.push_str(&hex::encode(bytes));
+        Self(text)
+    }
+
+    /// Wraps derived bytes in the random (64-character) format: the refresh grace pair of a
+    /// token consumed before time-ordered successors existed.
     pub fn from_bytes(bytes: &[u8; 32]) -> Self {
         Self(hex::encode(bytes))
     }
 
     /// A presented token: only its shape is checked here; whether it exists is the store's word.
     pub fn parse(raw: &str) -> Option<Self> {
-        (raw.len() == 64 && raw.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
-            .then(|| Self(raw.to_owned()))
+        (matches!(raw.len(), RANDOM_LEN | TIME_ORDERED_LEN)
+            && raw.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+        .then(|| Self(raw.to_owned()))
     }
 
     pub fn expose(&self) -> &str {
         &self.0
     }
 
+    /// The key the token is stored and looked up under.
+    ///
+    /// A random token's is SHA-256 of its text. A time-ordered token's is its 8-byte issue-time
+    /// prefix followed by the first 24 bytes of SHA-256 of its whole text: still one-way (192
+    /// bits of hash; the prefix gives away only the issue time, which the row records anyway),
+    /// but keys sort by issue time, so new rows append to the right edge of the primary-key
+    /// index instead of dirtying a random index page each. On SQLite that page, copied into
+    /// the write-ahead log at every commit, was the largest single cost of issuing a token.
     pub fn hash(&self) -> SecretHash {
-        SecretHash::of(&self.0)
+        let digest = SecretHash::of(&self.0);
+        if self.0.len() != TIME_ORDERED_LEN {
+            return digest;
+        }
+        let mut key = [0u8; 32];
+        hex::decode_to_slice(&self.0[..2 * TIME_PREFIX], &mut key[..TIME_PREFIX])
+            .expect("parsed or generated as lowercase hex");
+        key[TIME_PREFIX..].copy_from_slice(&digest.0[..32 - TIME_PREFIX]);
+        SecretHash(key)
     }
 }
 
@@ -132,10 +181,40 @@ mod tests {
     }
 
     #[test]
+    fn time_ordered_tokens_have_keys_that_sort_by_issue_time() {
+        let earlier = TokenValue::generate_time_ordered(1_700_000_000_000);
+        let later = TokenValue::generate_time_ordered(1_700_000_000_001);
+        assert_eq!(earlier.expose().len(), 80);
+        assert!(
+            earlier
+                .expose()
+                .starts_with(&hex::encode(1_700_000_000_000u64.to_be_bytes()))
+        );
+        assert_eq!(TokenValue::parse(earlier.expose()), Some(earlier.clone()));
+        assert!(earlier.hash().0 < later.hash().0);
+        // One-way past the prefix: the key's tail is the digest of the text, not the text.
+        let key = earlier.hash();
+        assert_eq!(&key.0[..8], &1_700_000_000_000u64.to_be_bytes());
+        assert_eq!(&key.0[8..], &SecretHash::of(earlier.expose()).0[..24]);
+        assert!(!hex::encode(key.0).contains(&earlier.expose()[16..32]));
+        // Same millisecond, different tokens, different keys.
+        let twin = TokenValue::generate_time_ordered(1_700_000_000_000);
+        assert_ne!(earlier.hash(), twin.hash());
+    }
+
+    #[test]
+    fn random_tokens_keep_the_plain_digest_as_key() {
+        let t = TokenValue::generate();
+        assert_eq!(t.hash(), SecretHash::of(t.expose()));
+    }
+
+    #[test]
     fn parse_rejects_other_shapes() {
         assert!(TokenValue::parse("abc").is_none());
         assert!(TokenValue::parse(&"G".repeat(64)).is_none());
         assert!(TokenValue::parse(&"A".repeat(64)).is_none());
+        assert!(TokenValue::parse(&"a".repeat(72)).is_none());
+        assert!(TokenValue::parse(&"a".repeat(80)).is_some());
         assert_eq!(
             SessionToken::parse(&"ab".repeat(16)).unwrap().expose(),
             "AB".repeat(16)

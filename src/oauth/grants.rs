@@ -5,7 +5,7 @@ use crate::domain::authorize::{Flow, flow_refusal};
 use crate::domain::grant::{
     Grant, GrantError, GrantRequest, ReplayVerdict, SessionLink, refresh_replay,
 };
-use crate::domain::time::now;
+use crate::domain::time::{now, now_millis};
 use crate::domain::{ClientKind, TokenValue};
 use crate::instruments;
 use crate::state::AppState;
@@ -255,23 +255,35 @@ async fn refresh(
             "invalid, expired or revoked refresh token",
         ))?;
     let level = AccessLevel::from_full_flag(row.full_access != 0);
-    let (access, refresh) = successor_pair(&state.refresh_key, &token);
+    let successor_at = now_millis();
+    let (access, refresh) = successor_pair(&state.refresh_key, &token, Some(successor_at));
     let minted = MintedPair::new(state, client, level, access, refresh);
     match state
         .store
-        .rotate_refresh_token(&old_hash, &row.session_id, &minted.rows(client))
+        .rotate_refresh_token(
+            &old_hash,
+            &row.session_id,
+            successor_at,
+            &minted.rows(client),
+        )
         .await?
     {
         RefreshOutcome::Rotated => {
             Ok(minted.respond(state, client, row.session_id, row.shopper_id))
         }
         RefreshOutcome::Unknown => Err(unknown.into()),
-        RefreshOutcome::AlreadyConsumed(consumed_at) => {
+        RefreshOutcome::AlreadyConsumed {
+            at: consumed_at,
+            successor_at,
+        } => {
             let at = now();
             match refresh_replay(consumed_at, at, state.tokens.refresh_grace_seconds) {
                 ReplayVerdict::SamePair => {
-                    // The pair stored at the first rotation; if it has since been revoked, so
-                    // is this answer.
+                    // The pair stored at the first rotation (derived again with the issue
+                    // time it was given then); if it has since been revoked, so is this answer.
+                    let (access, refresh) =
+                        successor_pair(&state.refresh_key, &token, successor_at);
+                    let minted = MintedPair::new(state, client, level, access, refresh);
                     let current = state
                         .store
                         .access_token(&minted.access.hash())
@@ -302,13 +314,24 @@ async fn refresh(
     }
 }
 
-fn successor_pair(key: &[u8; 32], consumed: &TokenValue) -> (TokenValue, TokenValue) {
+/// The pair that succeeds `consumed`, derived rather than random so that a replay inside the
+/// grace window can be answered with it again. `issued_at_millis` is the pair's time-ordered
+/// prefix, recorded with the consumption; `None` only for a token consumed before successors
+/// were time-ordered, whose pair was derived in the random format.
+fn successor_pair(
+    key: &[u8; 32],
+    consumed: &TokenValue,
+    issued_at_millis: Option<u64>,
+) -> (TokenValue, TokenValue) {
     let derive = |label: &[u8]| {
         let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
         mac.update(label);
         mac.update(consumed.expose().as_bytes());
         let bytes: [u8; 32] = mac.finalize().into_bytes().into();
-        TokenValue::from_bytes(&bytes)
+        match issued_at_millis {
+            Some(at) => TokenValue::time_ordered_from_bytes(at, &bytes),
+            None => TokenValue::from_bytes(&bytes),
+        }
     };
     (derive(b"access\0"), derive(b"refresh\0"))
 }
@@ -320,13 +343,19 @@ mod tests {
     #[test]
     fn successor_pair_is_deterministic_and_distinct() {
         let key = [7u8; 32];
-        let t = TokenValue::generate();
-        let (a1, r1) = successor_pair(&key, &t);
-        let (a2, r2) = successor_pair(&key, &t);
+        let t = TokenValue::generate_time_ordered(1_700_000_000_000);
+        let (a1, r1) = successor_pair(&key, &t, Some(1_700_000_000_500));
+        let (a2, r2) = successor_pair(&key, &t, Some(1_700_000_000_500));
         assert_eq!(a1, a2);
         assert_eq!(r1, r2);
         assert_ne!(a1, r1);
-        let (a3, _) = successor_pair(&[8u8; 32], &t);
+        assert_eq!(a1.expose().len(), 80);
+        let (a3, _) = successor_pair(&[8u8; 32], &t, Some(1_700_000_000_500));
         assert_ne!(a1, a3);
+        let (a4, _) = successor_pair(&key, &t, Some(1_700_000_000_501));
+        assert_ne!(a1.hash(), a4.hash());
+        // A token consumed before successors were time-ordered: the random format.
+        let (legacy, _) = successor_pair(&key, &t, None);
+        assert_eq!(legacy.expose().len(), 64);
     }
 }

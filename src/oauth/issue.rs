@@ -4,7 +4,7 @@ use super::TokenError;
 use crate::auth::{AccessLevel, Principal};
 use crate::domain::TokenValue;
 use crate::domain::grant::GrantError;
-use crate::domain::time::{UnixSeconds, now};
+use crate::domain::time::{UnixSeconds, now, now_millis};
 use crate::state::AppState;
 use crate::store::{ClientRecord, NewSession, NewTokenPair, StoreError};
 use serde::Serialize;
@@ -49,12 +49,13 @@ impl MintedPair {
     }
 
     pub fn random(state: &AppState, client: &ClientRecord, level: AccessLevel) -> Self {
+        let at = now_millis();
         Self::new(
             state,
             client,
             level,
-            TokenValue::generate(),
-            TokenValue::generate(),
+            TokenValue::generate_time_ordered(at),
+            TokenValue::generate_time_ordered(at),
         )
     }
 

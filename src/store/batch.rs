@@ -47,6 +47,9 @@ pub(super) struct PendingPair {
 pub(super) struct PendingRotation {
     pub old_hash: Vec<u8>,
     pub session_id: String,
+    /// The successor pair's time-ordered prefix, kept with the consumption so that a replay
+    /// inside the grace window derives the same pair.
+    pub successor_at_millis: i64,
     pub pair: PendingPair,
 }
 
@@ -284,21 +287,26 @@ async fn consume(
     r: &PendingRotation,
 ) -> StoreResult<RefreshOutcome> {
     let consumed = sqlx::query(
-        "UPDATE refresh_tokens SET consumed_at = $1 WHERE token_hash = $2 \
-         AND consumed_at IS NULL",
+        "UPDATE refresh_tokens SET consumed_at = $1, successor_at_millis = $2 \
+         WHERE token_hash = $3 AND consumed_at IS NULL",
     )
     .bind(r.pair.issued_at)
+    .bind(r.successor_at_millis)
     .bind(r.old_hash.clone())
     .execute(&mut **tx)
     .await?;
     if consumed.rows_affected() == 0 {
-        let row: Option<(Option<i64>,)> =
-            sqlx::query_as("SELECT consumed_at FROM refresh_tokens WHERE token_hash = $1")
-                .bind(r.old_hash.clone())
-                .fetch_optional(&mut **tx)
-                .await?;
+        let row: Option<(Option<i64>, Option<i64>)> = sqlx::query_as(
+            "SELECT consumed_at, successor_at_millis FROM refresh_tokens WHERE token_hash = $1",
+        )
+        .bind(r.old_hash.clone())
+        .fetch_optional(&mut **tx)
+        .await?;
         return Ok(match row {
-            Some((Some(at),)) => RefreshOutcome::AlreadyConsumed(at),
+            Some((Some(at), successor_at)) => RefreshOutcome::AlreadyConsumed {
+                at,
+                successor_at: successor_at.and_then(|ms| u64::try_from(ms).ok()),
+            },
             _ => RefreshOutcome::Unknown,
         });
     }
@@ -311,10 +319,13 @@ async fn consume(
     .await?
     {
         // The session is gone: undo the consumption (alone, it would have rolled back).
-        sqlx::query("UPDATE refresh_tokens SET consumed_at = NULL WHERE token_hash = $1")
-            .bind(r.old_hash.clone())
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(
+            "UPDATE refresh_tokens SET consumed_at = NULL, successor_at_millis = NULL \
+             WHERE token_hash = $1",
+        )
+        .bind(r.old_hash.clone())
+        .execute(&mut **tx)
+        .await?;
         return Ok(RefreshOutcome::Unknown);
     }
     Ok(RefreshOutcome::Rotated)

@@ -48,8 +48,12 @@ pub struct RefreshTokenRecord {
 pub enum RefreshOutcome {
     /// The token was current and is now consumed; the new pair is stored.
     Rotated,
-    /// The token had already been consumed at this time.
-    AlreadyConsumed(UnixSeconds),
+    /// The token had already been consumed `at` this time, and its successor pair given this
+    /// time-ordered prefix (`None` when consumed before successors were time-ordered).
+    AlreadyConsumed {
+        at: UnixSeconds,
+        successor_at: Option<u64>,
+    },
     /// No such refresh token (never issued, expired and cleaned up, or revoked).
     Unknown,
 }
@@ -224,6 +228,7 @@ impl Store {
         &self,
         old: &SecretHash,
         session_id: &str,
+        successor_at_millis: u64,
         pair: &NewTokenPair<'_>,
     ) -> StoreResult<RefreshOutcome> {
         let outcome = self
@@ -231,6 +236,7 @@ impl Store {
             .rotate(PendingRotation {
                 old_hash: blob(old),
                 session_id: session_id.to_owned(),
+                successor_at_millis: i64::try_from(successor_at_millis).unwrap_or(i64::MAX),
                 pair: pair.pending(),
             })
             .await?;

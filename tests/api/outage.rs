@@ -4,7 +4,7 @@
 
 use crate::helpers::*;
 use shopkeeper::config::DatabaseSettings;
-use shopkeeper::domain::SecretHash;
+use shopkeeper::domain::TokenValue;
 use shopkeeper::startup::Application;
 use sqlx::Connection;
 use std::path::{Path, PathBuf};
@@ -254,7 +254,12 @@ async fn a_brief_postgres_outage_answers_503_then_recovers_without_losing_acknow
     for token in &observed.acknowledged {
         let (n,): (i64,) =
             sqlx::query_as("SELECT COUNT(*) FROM access_tokens WHERE token_hash = $1")
-                .bind(SecretHash::of(token).as_bytes())
+                .bind(
+                    TokenValue::parse(token)
+                        .expect("a token we issued")
+                        .hash()
+                        .as_bytes(),
+                )
                 .fetch_one(&mut conn)
                 .await
                 .unwrap();

@@ -171,6 +171,62 @@ async fn refresh_replay_inside_the_grace_window_returns_the_same_pair() {
     ok_json(app.access_tokens(&a.access).await).await;
 }
 
+/// Tokens issued in the older random 64-character form (stored under the plain SHA-256 of
+/// their text) still check and refresh after time-ordered tokens were introduced.
+#[tokio::test]
+async fn tokens_issued_in_the_older_random_form_keep_working() {
+    use shopkeeper::domain::{SecretHash, TokenValue};
+    let app = spawn_app().await;
+    let current = app.anonymous_pair().await;
+    sqlx::any::install_default_drivers();
+    let db = sqlx::AnyPool::connect(&app.database_url).await.unwrap();
+    let key = TokenValue::parse(&current.access).unwrap().hash();
+    let (session_id, api_key, issued_at, expires_at): (String, String, i64, i64) = sqlx::query_as(
+        "SELECT session_id, api_key, issued_at, expires_at FROM access_tokens \
+             WHERE token_hash = $1",
+    )
+    .bind(key.as_bytes().to_vec())
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    // What an earlier version stored: 256 random bits, keyed by SHA-256 of the text.
+    let legacy_access = TokenValue::generate();
+    let legacy_refresh = TokenValue::generate();
+    assert_eq!(legacy_access.expose().len(), 64);
+    for (table, token) in [
+        ("access_tokens", &legacy_access),
+        ("refresh_tokens", &legacy_refresh),
+    ] {
+        let expires = if table == "access_tokens" {
+            expires_at
+        } else {
+            issued_at + 86_400
+        };
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO {table} (token_hash, session_id, api_key, full_access, issued_at, \
+             expires_at) VALUES ($1, $2, $3, 0, $4, $5)"
+        )))
+        .bind(SecretHash::of(token.expose()).as_bytes().to_vec())
+        .bind(session_id.as_str())
+        .bind(api_key.as_str())
+        .bind(issued_at)
+        .bind(expires)
+        .execute(&db)
+        .await
+        .unwrap();
+    }
+
+    let info = ok_json(app.access_tokens(legacy_access.expose()).await).await;
+    assert_eq!(info["sessionId"], session_id.as_str());
+    let next = TokenPair::from(ok_json(app.refresh(legacy_refresh.expose()).await).await);
+    assert_eq!(next.access.len(), 80, "its successor is time-ordered");
+    ok_json(app.access_tokens(&next.access).await).await;
+    // A replay inside the grace window derives the very same successor again.
+    let again = TokenPair::from(ok_json(app.refresh(legacy_refresh.expose()).await).await);
+    assert_eq!(again.access, next.access);
+    assert_eq!(again.refresh, next.refresh);
+}
+
 #[tokio::test]
 async fn refresh_replay_after_the_grace_window_revokes_the_session() {
     let app = spawn_app_with(|s| s.tokens.refresh_grace_seconds = 1).await;

@@ -22,7 +22,9 @@ async fn anonymous_password_grant_gives_a_limited_token_with_the_site_ttl() {
     assert!(body["expires_in"].is_i64(), "expires_in is an integer");
     let pair = TokenPair::from(body);
     assert_eq!(pair.expires_in, SITE_TTL);
-    assert_eq!(pair.access.len(), 64);
+    // Long lowercase hex like the real API's tokens: an 8-byte issue-time prefix and 256
+    // random bits.
+    assert_eq!(pair.access.len(), 80);
     assert!(
         pair.access
             .bytes()
