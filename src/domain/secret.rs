@@ -3,6 +3,10 @@
 //! Every such secret is ≥ 256 bits of randomness, so a plain SHA-256 is a sufficient one-way
 //! function: a stolen database dump yields no usable token, and verifying costs microseconds
 //! (Argon2id is for shoppers' low-entropy passwords only).
+//!
+//! The randomness comes from `rand::thread_rng()`: a ChaCha12 CSPRNG per thread, seeded and
+//! periodically reseeded from the operating system. Asking the kernel (`OsRng`) for every
+//! token and id cost a `getrandom` system call each, five per new session.
 
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -60,7 +64,7 @@ const TIME_ORDERED_LEN: usize = 2 * TIME_PREFIX + 64;
 impl TokenValue {
     pub fn generate() -> Self {
         let mut bytes = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        rand::thread_rng().fill_bytes(&mut bytes);
         Self(hex::encode(bytes))
     }
 
@@ -68,7 +72,7 @@ impl TokenValue {
     /// [`TokenValue::hash`]) sorts by issue time.
     pub fn generate_time_ordered(at_millis: u64) -> Self {
         let mut bytes = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        rand::thread_rng().fill_bytes(&mut bytes);
         Self::time_ordered_from_bytes(at_millis, &bytes)
     }
 
@@ -133,7 +137,7 @@ pub struct SessionToken(String);
 impl SessionToken {
     pub fn generate() -> Self {
         let mut bytes = [0u8; 16];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        rand::thread_rng().fill_bytes(&mut bytes);
         Self(hex::encode_upper(bytes))
     }
 
@@ -161,7 +165,7 @@ impl fmt::Debug for SessionToken {
 /// Random lowercase hex identifier of `bytes` bytes (session ids, API keys).
 pub fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
-    rand::rngs::OsRng.fill_bytes(&mut buf);
+    rand::thread_rng().fill_bytes(&mut buf);
     hex::encode(buf)
 }
 
