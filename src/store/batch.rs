@@ -192,6 +192,10 @@ fn multi_row_insert(head: &str, rows: usize, width: usize, engine: Engine) -> St
 }
 
 async fn write_batch(write: &AnyPool, engine: Engine, batch: &[Job]) -> StoreResult<Vec<Done>> {
+    let only_starts = batch.iter().all(|job| matches!(job.work, Work::Start(_)));
+    if engine == Engine::Sqlite && only_starts {
+        return start_sessions_in_one_statement(write, batch).await;
+    }
     let mut tx = write.begin().await?;
     // Rotations first, one by one: each decides whether its pair is written at all.
     let mut outcomes = Vec::with_capacity(batch.len());
@@ -278,6 +282,46 @@ async fn write_batch(write: &AnyPool, engine: Engine, batch: &[Job]) -> StoreRes
     }
     tx.commit().await?;
     Ok(outcomes)
+}
+
+/// SQLite, a batch of new sessions only (the usual batch under anonymous and client-credentials
+/// load): one multi-row INSERT into the `session_starts` view, whose trigger writes each
+/// session with its pair. A single statement is its own transaction, so the batch costs one
+/// round trip to the database thread and no statement journal; it is committed (or, on any
+/// failure, wholly undone) when the statement returns.
+async fn start_sessions_in_one_statement(write: &AnyPool, batch: &[Job]) -> StoreResult<Vec<Done>> {
+    let sql = multi_row_insert(
+        "INSERT INTO session_starts (session_id, site_id, api_key, shopper_id, cart_id, \
+         session_tag, locale, currency, client_ip, full_access, issued_at, access_hash, \
+         access_expires_at, refresh_hash, refresh_expires_at)",
+        batch.len(),
+        15,
+        Engine::Sqlite,
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for job in batch {
+        let Work::Start(s) = &job.work else {
+            unreachable!("only called for batches of new sessions")
+        };
+        q = q
+            .bind(s.id.as_str())
+            .bind(s.site_id.as_str())
+            .bind(s.api_key.as_str())
+            .bind(s.shopper_id)
+            .bind(s.cart_id.as_str())
+            .bind(s.session_tag.as_str())
+            .bind(s.locale.as_str())
+            .bind(s.currency.as_str())
+            .bind(s.client_ip.as_deref())
+            .bind(s.pair.full_access)
+            .bind(s.pair.issued_at)
+            .bind(s.pair.access_hash.as_slice())
+            .bind(s.pair.access_expires_at)
+            .bind(s.pair.refresh_hash.as_slice())
+            .bind(s.pair.refresh_expires_at);
+    }
+    q.execute(write).await?;
+    Ok(batch.iter().map(|_| Done::Started).collect())
 }
 
 /// Consumes a refresh token and extends its session, or says why not; inside the batch's
