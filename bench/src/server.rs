@@ -86,7 +86,6 @@ impl Shopkeeper {
             Command::new(&binary)
                 .args(["--database", &database, "serve", "--no-demo", "--listen"])
                 .arg(addr.to_string())
-                .env("SHOPKEEPER_LOG", "warn")
                 .stdout(Stdio::null())
                 .stderr(Stdio::inherit())
                 .spawn()
