@@ -12,6 +12,7 @@
 use super::tokens::{RefreshOutcome, touch_session};
 use super::{Engine, StoreError, StoreResult};
 use sqlx::{Any, AnyPool, Transaction};
+use std::collections::{HashMap, HashSet};
 use tokio::sync::{mpsc, oneshot};
 
 /// Most requests one transaction writes; bounded by the engines' bind-parameter limits
@@ -164,9 +165,13 @@ fn shared_error(e: &StoreError) -> StoreError {
 /// its name, a linear search of the statement's parameter list, which is quadratic over the
 /// thousands of parameters of a full batch (it showed in profiles of the writer thread).
 fn multi_row_insert(head: &str, rows: usize, width: usize, engine: Engine) -> String {
-    let mut sql = String::with_capacity(head.len() + rows * width * 5);
-    sql.push_str(head);
-    sql.push_str(" VALUES ");
+    format!("{head} {}", values_list(rows, width, engine))
+}
+
+/// `VALUES ($1, ...), ($k, ...)`: placeholders only, as for [`multi_row_insert`].
+fn values_list(rows: usize, width: usize, engine: Engine) -> String {
+    let mut sql = String::with_capacity(8 + rows * width * 5);
+    sql.push_str("VALUES ");
     let mut n = 0;
     for r in 0..rows {
         if r > 0 {
@@ -197,14 +202,33 @@ async fn write_batch(write: &AnyPool, engine: Engine, batch: &[Job]) -> StoreRes
         return start_sessions_in_one_statement(write, batch).await;
     }
     let mut tx = write.begin().await?;
-    // Rotations first, one by one: each decides whether its pair is written at all.
-    let mut outcomes = Vec::with_capacity(batch.len());
-    for job in batch {
-        outcomes.push(match &job.work {
-            Work::Start(_) => Done::Started,
-            Work::Rotate(r) => Done::Rotation(consume(&mut tx, r).await?),
-        });
+    // Rotations first: each decides whether its pair is written at all.
+    let rotations: Vec<&PendingRotation> = batch
+        .iter()
+        .filter_map(|job| match &job.work {
+            Work::Rotate(r) => Some(r),
+            Work::Start(_) => None,
+        })
+        .collect();
+    let mut rotated = Vec::with_capacity(rotations.len());
+    match engine {
+        Engine::Sqlite if !rotations.is_empty() => {
+            rotated = consume_together(&mut tx, &rotations).await?;
+        }
+        _ => {
+            for r in &rotations {
+                rotated.push(consume(&mut tx, r).await?);
+            }
+        }
     }
+    let mut rotated = rotated.into_iter();
+    let outcomes: Vec<Done> = batch
+        .iter()
+        .map(|job| match &job.work {
+            Work::Start(_) => Done::Started,
+            Work::Rotate(_) => Done::Rotation(rotated.next().expect("one outcome per rotation")),
+        })
+        .collect();
 
     let sessions: Vec<&PendingSession> = batch
         .iter()
@@ -324,6 +348,165 @@ async fn start_sessions_in_one_statement(write: &AnyPool, batch: &[Job]) -> Stor
     Ok(batch.iter().map(|_| Done::Started).collect())
 }
 
+/// SQLite: decides all of a batch's rotations together, in a fixed handful of statements
+/// however many there are (one by one, each cost two or three round trips to sqlx's database
+/// thread, and the refresh grant waited on all of them). The outcomes are those of [`consume`]
+/// run on each rotation in batch order:
+/// 1. every presented token still unconsumed is consumed (`UPDATE ... FROM (VALUES ...)`);
+/// 2. the sessions of those are extended where still live;
+/// 3. consumptions whose session has ended are undone (such a token stays as if never
+///    presented), and the tokens that were not consumed are read to say why.
+///
+/// A token presented twice in one batch is decided by its first presentation; the later ones
+/// get what a request right after it would: `AlreadyConsumed` by that rotation, or the same
+/// refusal.
+async fn consume_together(
+    tx: &mut Transaction<'static, Any>,
+    rotations: &[&PendingRotation],
+) -> StoreResult<Vec<RefreshOutcome>> {
+    let mut first_presentation: HashMap<&[u8], usize> = HashMap::new();
+    let mut unique: Vec<&PendingRotation> = Vec::with_capacity(rotations.len());
+    for (i, r) in rotations.iter().enumerate() {
+        first_presentation
+            .entry(r.old_hash.as_slice())
+            .or_insert_with(|| {
+                unique.push(r);
+                i
+            });
+    }
+
+    let sql = format!(
+        "UPDATE refresh_tokens SET consumed_at = v.at, successor_at_millis = v.successor \
+         FROM (SELECT column1 AS hash, column2 AS at, column3 AS successor FROM ({})) AS v \
+         WHERE refresh_tokens.token_hash = v.hash AND refresh_tokens.consumed_at IS NULL \
+         RETURNING refresh_tokens.token_hash",
+        values_list(unique.len(), 3, Engine::Sqlite)
+    );
+    let mut q = sqlx::query_as::<_, (Vec<u8>,)>(sqlx::AssertSqlSafe(sql));
+    for r in &unique {
+        q = q
+            .bind(r.old_hash.as_slice())
+            .bind(r.pair.issued_at)
+            .bind(r.successor_at_millis);
+    }
+    let consumed: HashSet<Vec<u8>> = q
+        .fetch_all(&mut **tx)
+        .await?
+        .into_iter()
+        .map(|(h,)| h)
+        .collect();
+
+    let to_touch: Vec<&PendingRotation> = unique
+        .iter()
+        .copied()
+        .filter(|r| consumed.contains(&r.old_hash))
+        .collect();
+    let mut touched: HashSet<String> = HashSet::new();
+    if !to_touch.is_empty() {
+        let sql = format!(
+            "UPDATE shopper_sessions SET last_accessed = v.at, expires_at = v.expires \
+             FROM (SELECT column1 AS id, column2 AS at, column3 AS expires FROM ({})) AS v \
+             WHERE shopper_sessions.id = v.id AND shopper_sessions.ended_at IS NULL \
+             AND shopper_sessions.expires_at > v.at RETURNING shopper_sessions.id",
+            values_list(to_touch.len(), 3, Engine::Sqlite)
+        );
+        let mut q = sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(sql));
+        for r in &to_touch {
+            q = q
+                .bind(r.session_id.as_str())
+                .bind(r.pair.issued_at)
+                .bind(r.pair.refresh_expires_at);
+        }
+        touched = q
+            .fetch_all(&mut **tx)
+            .await?
+            .into_iter()
+            .map(|(id,)| id)
+            .collect();
+    }
+
+    // Consumed, but the session has ended: undo (alone, the rotation would have rolled back).
+    let orphaned: Vec<&PendingRotation> = to_touch
+        .iter()
+        .copied()
+        .filter(|r| !touched.contains(&r.session_id))
+        .collect();
+    if !orphaned.is_empty() {
+        let sql = format!(
+            "UPDATE refresh_tokens SET consumed_at = NULL, successor_at_millis = NULL \
+             WHERE token_hash IN (SELECT column1 FROM ({}))",
+            values_list(orphaned.len(), 1, Engine::Sqlite)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for r in &orphaned {
+            q = q.bind(r.old_hash.as_slice());
+        }
+        q.execute(&mut **tx).await?;
+    }
+
+    // Not consumed now: consumed before, or unknown.
+    let refused: Vec<&PendingRotation> = unique
+        .iter()
+        .copied()
+        .filter(|r| !consumed.contains(&r.old_hash))
+        .collect();
+    let mut earlier: HashMap<Vec<u8>, (Option<i64>, Option<i64>)> = HashMap::new();
+    if !refused.is_empty() {
+        let sql = format!(
+            "SELECT token_hash, consumed_at, successor_at_millis FROM refresh_tokens \
+             WHERE token_hash IN (SELECT column1 FROM ({}))",
+            values_list(refused.len(), 1, Engine::Sqlite)
+        );
+        let mut q =
+            sqlx::query_as::<_, (Vec<u8>, Option<i64>, Option<i64>)>(sqlx::AssertSqlSafe(sql));
+        for r in &refused {
+            q = q.bind(r.old_hash.as_slice());
+        }
+        earlier = q
+            .fetch_all(&mut **tx)
+            .await?
+            .into_iter()
+            .map(|(h, at, successor)| (h, (at, successor)))
+            .collect();
+    }
+
+    let decide = |r: &PendingRotation| -> RefreshOutcome {
+        if consumed.contains(&r.old_hash) {
+            if touched.contains(&r.session_id) {
+                RefreshOutcome::Rotated
+            } else {
+                RefreshOutcome::Unknown
+            }
+        } else {
+            match earlier.get(&r.old_hash) {
+                Some((Some(at), successor)) => RefreshOutcome::AlreadyConsumed {
+                    at: *at,
+                    successor_at: successor.and_then(|ms| u64::try_from(ms).ok()),
+                },
+                _ => RefreshOutcome::Unknown,
+            }
+        }
+    };
+    Ok(rotations
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let first = first_presentation[r.old_hash.as_slice()];
+            let decided = decide(rotations[first]);
+            if first == i {
+                return decided;
+            }
+            match decided {
+                RefreshOutcome::Rotated => RefreshOutcome::AlreadyConsumed {
+                    at: rotations[first].pair.issued_at,
+                    successor_at: u64::try_from(rotations[first].successor_at_millis).ok(),
+                },
+                refused => refused,
+            }
+        })
+        .collect())
+}
+
 /// Consumes a refresh token and extends its session, or says why not; inside the batch's
 /// transaction. A token whose session has ended stays unconsumed, as if never presented.
 async fn consume(
@@ -392,6 +575,167 @@ mod tests {
         assert_eq!(
             multi_row_insert("INSERT INTO t (a, b)", 2, 2, Engine::Sqlite),
             "INSERT INTO t (a, b) VALUES (?,?),(?,?)"
+        );
+    }
+}
+
+/// The set-based rotation (SQLite) decides exactly what one-by-one rotation does, on a batch
+/// with every case in it: a token presented twice, a token consumed earlier, an unknown one,
+/// one whose session has ended meanwhile, and two tokens of one session.
+#[cfg(test)]
+mod set_based_rotation {
+    use super::*;
+    use crate::config::DatabaseSettings;
+    use crate::domain::time::now;
+    use crate::domain::{SecretHash, SessionTtl, SiteId};
+    use crate::store::{NewSession, NewTokenPair, Store};
+
+    fn pair(api_key: &str, access: u8, refresh: u8, at: i64) -> PendingPair {
+        PendingPair {
+            api_key: api_key.to_owned(),
+            full_access: 0,
+            issued_at: at,
+            access_hash: vec![access; 32],
+            access_expires_at: at + 3600,
+            refresh_hash: vec![refresh; 32],
+            refresh_expires_at: at + 86_400,
+        }
+    }
+
+    async fn state(tx: &mut Transaction<'static, Any>) -> Vec<String> {
+        let tokens: Vec<(Vec<u8>, Option<i64>, Option<i64>)> = sqlx::query_as(
+            "SELECT token_hash, consumed_at, successor_at_millis FROM refresh_tokens \
+             ORDER BY token_hash",
+        )
+        .fetch_all(&mut **tx)
+        .await
+        .unwrap();
+        let sessions: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT id, last_accessed, expires_at FROM shopper_sessions ORDER BY id",
+        )
+        .fetch_all(&mut **tx)
+        .await
+        .unwrap();
+        tokens
+            .iter()
+            .map(|t| format!("{t:?}"))
+            .chain(sessions.iter().map(|s| format!("{s:?}")))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn decides_what_one_by_one_rotation_decides() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = Store::connect(&DatabaseSettings::new(url)).await.unwrap();
+        let site = SiteId::parse("site").unwrap();
+        store.create_site(&site, SessionTtl::DEFAULT).await.unwrap();
+        let at = now();
+        let mut sessions = Vec::new();
+        // Sessions 1..=4 with refresh tokens [10+n; 32]; session 2 gets a second one below.
+        for n in 1..=4u8 {
+            let id = store
+                .start_session(
+                    NewSession {
+                        site_id: "site",
+                        api_key: "key",
+                        shopper_id: None,
+                        locale: "en_US",
+                        currency: "USD",
+                        client_ip: None,
+                    },
+                    &NewTokenPair {
+                        access_hash: SecretHash([n; 32]),
+                        refresh_hash: SecretHash([10 + n; 32]),
+                        api_key: "key",
+                        full_access: false,
+                        issued_at: at - 10,
+                        access_expires_at: at + 3600,
+                        refresh_expires_at: at + 86_400,
+                    },
+                )
+                .await
+                .unwrap();
+            sessions.push(id);
+        }
+        let rotation = |old: u8, session: usize, new: u8, successor: i64| PendingRotation {
+            old_hash: vec![old; 32],
+            session_id: sessions[session - 1].clone(),
+            successor_at_millis: successor,
+            pair: pair("key", new, new + 100, at),
+        };
+        // Token 13 was consumed by an earlier rotation; session 2 also holds token 20.
+        let mut tx = store.write.begin().await.unwrap();
+        consume(&mut tx, &rotation(13, 3, 30, 7)).await.unwrap();
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, session_id, api_key, full_access, \
+             issued_at, expires_at) VALUES ($1, $2, 'key', 0, $3, $4)",
+        )
+        .bind(vec![20u8; 32])
+        .bind(sessions[1].as_str())
+        .bind(at - 10)
+        .bind(at + 86_400)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        // Session 4 has ended, its refresh token still there.
+        sqlx::query("UPDATE shopper_sessions SET ended_at = $1 WHERE id = $2")
+            .bind(at)
+            .bind(sessions[3].as_str())
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+
+        let batch = [
+            rotation(11, 1, 40, 1_000),
+            rotation(11, 1, 41, 1_001),
+            rotation(12, 2, 42, 1_002),
+            rotation(13, 3, 43, 1_003),
+            rotation(14, 4, 44, 1_004),
+            rotation(99, 1, 45, 1_005),
+            rotation(20, 2, 46, 1_006),
+            rotation(12, 2, 47, 1_007),
+        ];
+        let rotations: Vec<&PendingRotation> = batch.iter().collect();
+
+        let mut one_by_one = store.write.begin().await.unwrap();
+        let mut expected = Vec::new();
+        for r in &rotations {
+            expected.push(consume(&mut one_by_one, r).await.unwrap());
+        }
+        let expected_state = state(&mut one_by_one).await;
+        one_by_one.rollback().await.unwrap();
+
+        let mut together = store.write.begin().await.unwrap();
+        let outcomes = consume_together(&mut together, &rotations).await.unwrap();
+        let together_state = state(&mut together).await;
+        together.rollback().await.unwrap();
+
+        assert_eq!(outcomes, expected);
+        assert_eq!(together_state, expected_state);
+        // And the cases are what they say they are.
+        assert_eq!(outcomes[0], RefreshOutcome::Rotated);
+        assert_eq!(
+            outcomes[1],
+            RefreshOutcome::AlreadyConsumed {
+                at,
+                successor_at: Some(1_000)
+            }
+        );
+        assert_eq!(
+            outcomes[3],
+            RefreshOutcome::AlreadyConsumed {
+                at,
+                successor_at: Some(7)
+            }
+        );
+        assert_eq!(outcomes[4], RefreshOutcome::Unknown, "session ended");
+        assert_eq!(outcomes[5], RefreshOutcome::Unknown, "never issued");
+        assert_eq!(
+            outcomes[6],
+            RefreshOutcome::Rotated,
+            "a second token of session 2"
         );
     }
 }

@@ -227,6 +227,71 @@ async fn tokens_issued_in_the_older_random_form_keep_working() {
     assert_eq!(again.refresh, next.refresh);
 }
 
+/// Refreshes that arrive together (and so tend to share a group-commit batch) are decided as
+/// if one by one: a token presented several times rotates once and every presentation gets
+/// that one pair; a token whose session has ended is refused; every other token rotates.
+#[tokio::test]
+async fn refreshes_arriving_together_are_decided_as_if_one_by_one() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    let shared = app.anonymous_pair().await;
+    let ended = app.anonymous_pair().await;
+    let mut own = Vec::new();
+    for _ in 0..6 {
+        own.push(app.anonymous_pair().await);
+    }
+    let deleted = app
+        .http
+        .delete(app.url("/oauth20/access-tokens"))
+        .bearer_auth(&ended.access)
+        .send()
+        .await
+        .unwrap();
+    ok_json(deleted).await;
+
+    let mut presented = vec![shared.refresh.clone(); 6];
+    presented.push(ended.refresh.clone());
+    presented.extend(own.iter().map(|p| p.refresh.clone()));
+    let tasks: Vec<_> = presented
+        .into_iter()
+        .map(|token| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                let r = app.refresh(&token).await;
+                (r.status().as_u16(), r.text().await.unwrap())
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    let pair = |(status, body): &(u16, String)| {
+        assert_eq!(*status, 200, "{body}");
+        TokenPair::from(serde_json::from_str::<Value>(body).unwrap())
+    };
+    let shared_answers: Vec<TokenPair> = answers[..6].iter().map(pair).collect();
+    for p in &shared_answers {
+        assert_eq!(p.access, shared_answers[0].access, "one rotation, one pair");
+        assert_eq!(p.refresh, shared_answers[0].refresh);
+    }
+    assert_eq!(answers[6].0, 400, "the ended session's token is refused");
+    let own_answers: Vec<TokenPair> = answers[7..].iter().map(pair).collect();
+    let distinct: std::collections::HashSet<&str> =
+        own_answers.iter().map(|p| p.access.as_str()).collect();
+    assert_eq!(
+        distinct.len(),
+        own.len(),
+        "every other token rotated on its own"
+    );
+
+    ok_json(app.access_tokens(&shared_answers[0].access).await).await;
+    ok_json(app.refresh(&shared_answers[0].refresh).await).await;
+    for p in &own_answers {
+        ok_json(app.access_tokens(&p.access).await).await;
+    }
+    assert_oauth_error(app.refresh(&ended.refresh).await, 400, "invalid_grant").await;
+}
+
 #[tokio::test]
 async fn refresh_replay_after_the_grace_window_revokes_the_session() {
     let app = spawn_app_with(|s| s.tokens.refresh_grace_seconds = 1).await;
