@@ -283,18 +283,17 @@ async fn refresh(
                     // time it was given then); if it has since been revoked, so is this answer.
                     let (access, refresh) =
                         successor_pair(&state.refresh_key, &token, successor_at);
-                    let minted = MintedPair::new(state, client, level, access, refresh);
                     let current = state
                         .store
-                        .access_token(&minted.access.hash())
+                        .access_token(&access.hash())
                         .await?
                         .filter(|t| t.expires_at > at)
                         .ok_or(unknown)?;
                     Ok(TokenResponse {
-                        access_token: minted.access.expose().to_owned(),
+                        access_token: access.expose().to_owned(),
                         token_type: "bearer",
                         expires_in: current.expires_at - at,
-                        refresh_token: minted.refresh.expose().to_owned(),
+                        refresh_token: refresh.expose().to_owned(),
                     })
                 }
                 ReplayVerdict::RevokeSession => {

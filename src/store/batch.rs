@@ -20,6 +20,54 @@ use tokio::sync::{mpsc, oneshot};
 /// session (its row and its pair's).
 const MAX_BATCH: usize = 256;
 
+const INSERT_SESSIONS: &str = "INSERT INTO shopper_sessions (id, site_id, api_key, shopper_id, \
+     cart_id, session_tag, locale, currency, client_ip, created_at, last_accessed, expires_at)";
+const SESSION_COLUMNS: usize = 12;
+const INSERT_ACCESS_TOKENS: &str = "INSERT INTO access_tokens (token_hash, session_id, api_key, \
+     full_access, issued_at, expires_at)";
+const INSERT_REFRESH_TOKENS: &str = "INSERT INTO refresh_tokens (token_hash, session_id, \
+     api_key, full_access, issued_at, expires_at)";
+const TOKEN_COLUMNS: usize = 6;
+
+type BatchQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
+
+/// Binds a new session's row, in [`INSERT_SESSIONS`]'s column order.
+fn bind_session<'q>(q: BatchQuery<'q>, s: &PendingSession) -> BatchQuery<'q> {
+    q.bind(s.id.clone())
+        .bind(s.site_id.clone())
+        .bind(s.api_key.clone())
+        .bind(s.shopper_id)
+        .bind(s.cart_id.clone())
+        .bind(s.session_tag.clone())
+        .bind(s.locale.clone())
+        .bind(s.currency.clone())
+        .bind(s.client_ip.clone())
+        .bind(s.pair.issued_at)
+        .bind(s.pair.issued_at)
+        .bind(s.pair.refresh_expires_at)
+}
+
+/// Binds the access (or refresh) token row of a pair, in [`INSERT_ACCESS_TOKENS`]'s (or
+/// [`INSERT_REFRESH_TOKENS`]'s) column order.
+fn bind_token<'q>(
+    q: BatchQuery<'q>,
+    session_id: &str,
+    p: &PendingPair,
+    refresh: bool,
+) -> BatchQuery<'q> {
+    let (hash, expires_at) = if refresh {
+        (&p.refresh_hash, p.refresh_expires_at)
+    } else {
+        (&p.access_hash, p.access_expires_at)
+    };
+    q.bind(hash.clone())
+        .bind(session_id.to_owned())
+        .bind(p.api_key.clone())
+        .bind(p.full_access)
+        .bind(p.issued_at)
+        .bind(expires_at)
+}
+
 /// An owned new session + pair, ready to be written by the batch writer.
 pub(super) struct PendingSession {
     pub id: String,
@@ -207,7 +255,7 @@ async fn write_batch(write: &AnyPool, engine: Engine, batch: &[Job]) -> StoreRes
     let only_starts = batch.iter().all(|job| matches!(job.work, Work::Start(_)));
     if only_starts {
         return match engine {
-            Engine::Sqlite => start_sessions_in_one_statement(write, batch).await,
+            Engine::Sqlite => start_sessions_in_one_sqlite_statement(write, batch).await,
             Engine::Postgres => start_sessions_in_one_postgres_statement(write, batch).await,
         };
     }
@@ -248,28 +296,10 @@ async fn write_batch(write: &AnyPool, engine: Engine, batch: &[Job]) -> StoreRes
         })
         .collect();
     if !sessions.is_empty() {
-        let sql = multi_row_insert(
-            "INSERT INTO shopper_sessions (id, site_id, api_key, shopper_id, cart_id, \
-             session_tag, locale, currency, client_ip, created_at, last_accessed, expires_at)",
-            sessions.len(),
-            12,
-            engine,
-        );
+        let sql = multi_row_insert(INSERT_SESSIONS, sessions.len(), SESSION_COLUMNS, engine);
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for s in &sessions {
-            q = q
-                .bind(s.id.as_str())
-                .bind(s.site_id.as_str())
-                .bind(s.api_key.as_str())
-                .bind(s.shopper_id)
-                .bind(s.cart_id.as_str())
-                .bind(s.session_tag.as_str())
-                .bind(s.locale.as_str())
-                .bind(s.currency.as_str())
-                .bind(s.client_ip.as_deref())
-                .bind(s.pair.issued_at)
-                .bind(s.pair.issued_at)
-                .bind(s.pair.refresh_expires_at);
+            q = bind_session(q, s);
         }
         q.execute(&mut *tx).await?;
     }
@@ -289,27 +319,14 @@ async fn write_batch(write: &AnyPool, engine: Engine, batch: &[Job]) -> StoreRes
     if !pairs.is_empty() {
         for refresh in [false, true] {
             let head = if refresh {
-                "INSERT INTO refresh_tokens (token_hash, session_id, api_key, full_access, \
-                 issued_at, expires_at)"
+                INSERT_REFRESH_TOKENS
             } else {
-                "INSERT INTO access_tokens (token_hash, session_id, api_key, full_access, \
-                 issued_at, expires_at)"
+                INSERT_ACCESS_TOKENS
             };
-            let sql = multi_row_insert(head, pairs.len(), 6, engine);
+            let sql = multi_row_insert(head, pairs.len(), TOKEN_COLUMNS, engine);
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (session_id, p) in &pairs {
-                let (hash, expires_at) = if refresh {
-                    (&p.refresh_hash, p.refresh_expires_at)
-                } else {
-                    (&p.access_hash, p.access_expires_at)
-                };
-                q = q
-                    .bind(hash.clone())
-                    .bind(*session_id)
-                    .bind(p.api_key.as_str())
-                    .bind(p.full_access)
-                    .bind(p.issued_at)
-                    .bind(expires_at);
+                q = bind_token(q, session_id, p, refresh);
             }
             q.execute(&mut *tx).await?;
         }
@@ -323,7 +340,10 @@ async fn write_batch(write: &AnyPool, engine: Engine, batch: &[Job]) -> StoreRes
 /// session with its pair. A single statement is its own transaction, so the batch costs one
 /// round trip to the database thread and no statement journal; it is committed (or, on any
 /// failure, wholly undone) when the statement returns.
-async fn start_sessions_in_one_statement(write: &AnyPool, batch: &[Job]) -> StoreResult<Vec<Done>> {
+async fn start_sessions_in_one_sqlite_statement(
+    write: &AnyPool,
+    batch: &[Job],
+) -> StoreResult<Vec<Done>> {
     let sql = multi_row_insert(
         "INSERT INTO session_starts (session_id, site_id, api_key, shopper_id, cart_id, \
          session_tag, locale, currency, client_ip, full_access, issued_at, access_hash, \
@@ -528,54 +548,36 @@ async fn start_sessions_in_one_postgres_statement(
 ) -> StoreResult<Vec<Done>> {
     let rows = batch.len();
     let sql = format!(
-        "WITH sessions AS (INSERT INTO shopper_sessions (id, site_id, api_key, shopper_id, \
-         cart_id, session_tag, locale, currency, client_ip, created_at, last_accessed, \
-         expires_at) {}), \
-         access AS (INSERT INTO access_tokens (token_hash, session_id, api_key, full_access, \
-         issued_at, expires_at) {}) \
-         INSERT INTO refresh_tokens (token_hash, session_id, api_key, full_access, issued_at, \
-         expires_at) {}",
-        values_list_after(0, rows, 12, Engine::Postgres),
-        values_list_after(12 * rows, rows, 6, Engine::Postgres),
-        values_list_after(18 * rows, rows, 6, Engine::Postgres),
+        "WITH sessions AS ({INSERT_SESSIONS} {}), access AS ({INSERT_ACCESS_TOKENS} {}) \
+         {INSERT_REFRESH_TOKENS} {}",
+        values_list_after(0, rows, SESSION_COLUMNS, Engine::Postgres),
+        values_list_after(
+            SESSION_COLUMNS * rows,
+            rows,
+            TOKEN_COLUMNS,
+            Engine::Postgres
+        ),
+        values_list_after(
+            (SESSION_COLUMNS + TOKEN_COLUMNS) * rows,
+            rows,
+            TOKEN_COLUMNS,
+            Engine::Postgres
+        ),
     );
-    let sessions = || {
-        batch.iter().map(|job| match &job.work {
+    let sessions: Vec<&PendingSession> = batch
+        .iter()
+        .map(|job| match &job.work {
             Work::Start(s) => s,
             Work::Rotate(_) => unreachable!("only called for batches of new sessions"),
         })
-    };
+        .collect();
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for s in sessions() {
-        q = q
-            .bind(s.id.as_str())
-            .bind(s.site_id.as_str())
-            .bind(s.api_key.as_str())
-            .bind(s.shopper_id)
-            .bind(s.cart_id.as_str())
-            .bind(s.session_tag.as_str())
-            .bind(s.locale.as_str())
-            .bind(s.currency.as_str())
-            .bind(s.client_ip.as_deref())
-            .bind(s.pair.issued_at)
-            .bind(s.pair.issued_at)
-            .bind(s.pair.refresh_expires_at);
+    for s in &sessions {
+        q = bind_session(q, s);
     }
     for refresh in [false, true] {
-        for s in sessions() {
-            let p = &s.pair;
-            let (hash, expires_at) = if refresh {
-                (p.refresh_hash.as_slice(), p.refresh_expires_at)
-            } else {
-                (p.access_hash.as_slice(), p.access_expires_at)
-            };
-            q = q
-                .bind(hash)
-                .bind(s.id.as_str())
-                .bind(p.api_key.as_str())
-                .bind(p.full_access)
-                .bind(p.issued_at)
-                .bind(expires_at);
+        for s in &sessions {
+            q = bind_token(q, &s.id, &s.pair, refresh);
         }
     }
     q.execute(write).await?;
