@@ -22,34 +22,6 @@ use tokio::sync::{Semaphore, oneshot};
 
 type HashJob = Box<dyn FnOnce() + Send>;
 
-/// How much lower than the request-serving threads the hashing threads run (Linux `nice`,
-/// added to the process's own).
-/// When the cores are contended the scheduler serves request handling first, so bearer checks
-/// keep near their latency without sign-ins, and a flood of password guesses slows sign-ins
-/// rather than everything else; on idle cores hashing still runs at full speed.
-const HASHING_NICE: libc::c_int = 5;
-
-#[cfg(target_os = "linux")]
-fn lower_this_threads_priority() {
-    // SAFETY: the calls only name this thread by its id; no memory is passed. Raising one's
-    // own nice value needs no privilege. A failure leaves the thread at the process's priority.
-    unsafe {
-        let tid = libc::gettid() as libc::id_t;
-        let current = libc::getpriority(libc::PRIO_PROCESS, tid);
-        libc::setpriority(libc::PRIO_PROCESS, tid, (current + HASHING_NICE).min(19));
-    }
-}
-
-/// This thread's nice value (for the test of the hashing threads' priority).
-#[cfg(all(test, target_os = "linux"))]
-fn this_threads_nice() -> libc::c_int {
-    // SAFETY: as above, reads only.
-    unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn lower_this_threads_priority() {}
-
 /// Starts `threads` hashing threads; they end when every sender is dropped.
 fn start_hashing_threads(threads: usize) -> anyhow::Result<mpsc::Sender<HashJob>> {
     let (jobs, queue) = mpsc::channel::<HashJob>();
@@ -59,7 +31,6 @@ fn start_hashing_threads(threads: usize) -> anyhow::Result<mpsc::Sender<HashJob>
         std::thread::Builder::new()
             .name(format!("argon2-{n}"))
             .spawn(move || {
-                lower_this_threads_priority();
                 loop {
                     // The lock is held only while waiting for the next job.
                     let next = match queue.lock() {
@@ -212,23 +183,6 @@ mod tests {
         assert!(phc.starts_with("$argon2id$"));
         assert!(h.verify("s3cret".into(), Some(phc.clone())).await.unwrap());
         assert!(!h.verify("wrong".into(), Some(phc)).await.unwrap());
-    }
-
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn hashing_threads_run_below_the_request_threads_priority() {
-        let h = PasswordHasher::new(&cheap()).unwrap();
-        let (tx, rx) = mpsc::channel();
-        h.jobs
-            .send(Box::new(move || {
-                let _ = tx.send(this_threads_nice());
-            }))
-            .unwrap();
-        let on_hashing_thread = rx.recv().unwrap();
-        assert_eq!(
-            on_hashing_thread,
-            (this_threads_nice() + HASHING_NICE).min(19)
-        );
     }
 
     #[test]
