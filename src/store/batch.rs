@@ -31,8 +31,9 @@ const TOKEN_COLUMNS: usize = 6;
 
 type BatchQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
 
-/// Binds a new session's row, in [`INSERT_SESSIONS`]'s column order.
-fn bind_session<'q>(q: BatchQuery<'q>, s: &PendingSession) -> BatchQuery<'q> {
+/// Binds a new session's own fields: the first nine columns of [`INSERT_SESSIONS`] and of the
+/// SQLite `session_starts` view.
+fn bind_session_fields<'q>(q: BatchQuery<'q>, s: &PendingSession) -> BatchQuery<'q> {
     q.bind(s.id.clone())
         .bind(s.site_id.clone())
         .bind(s.api_key.clone())
@@ -42,6 +43,11 @@ fn bind_session<'q>(q: BatchQuery<'q>, s: &PendingSession) -> BatchQuery<'q> {
         .bind(s.locale.clone())
         .bind(s.currency.clone())
         .bind(s.client_ip.clone())
+}
+
+/// Binds a new session's row, in [`INSERT_SESSIONS`]'s column order.
+fn bind_session<'q>(q: BatchQuery<'q>, s: &PendingSession) -> BatchQuery<'q> {
+    bind_session_fields(q, s)
         .bind(s.pair.issued_at)
         .bind(s.pair.issued_at)
         .bind(s.pair.refresh_expires_at)
@@ -357,16 +363,7 @@ async fn start_sessions_in_one_sqlite_statement(
         let Work::Start(s) = &job.work else {
             unreachable!("only called for batches of new sessions")
         };
-        q = q
-            .bind(s.id.as_str())
-            .bind(s.site_id.as_str())
-            .bind(s.api_key.as_str())
-            .bind(s.shopper_id)
-            .bind(s.cart_id.as_str())
-            .bind(s.session_tag.as_str())
-            .bind(s.locale.as_str())
-            .bind(s.currency.as_str())
-            .bind(s.client_ip.as_deref())
+        q = bind_session_fields(q, s)
             .bind(s.pair.full_access)
             .bind(s.pair.issued_at)
             .bind(s.pair.access_hash.as_slice())

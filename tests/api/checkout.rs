@@ -736,13 +736,7 @@ async fn clean_up_deletes_an_ended_sessions_cart_and_keeps_its_orders() {
     let guest = app.anonymous_pair().await.access;
     let order = app.buy(&guest, product).await;
     ok_json(app.add_to_cart(&guest, product, 1).await).await;
-    let response = app
-        .http
-        .delete(app.url("/oauth20/access-tokens"))
-        .bearer_auth(&guest)
-        .send()
-        .await
-        .unwrap();
+    let response = app.end_session(&guest).await;
     assert_eq!(response.status(), 200);
     let store = &app.state.store;
     let (purged, _) = store

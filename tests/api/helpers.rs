@@ -289,6 +289,16 @@ impl TestApp {
             .unwrap()
     }
 
+    /// `DELETE /oauth20/access-tokens`: ends the bearer's session.
+    pub async fn end_session(&self, token: &str) -> Response {
+        self.http
+            .delete(self.url("/oauth20/access-tokens"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn refresh(&self, refresh_token: &str) -> Response {
         self.public_token(&[
             ("grant_type", "refresh_token"),

@@ -92,13 +92,7 @@ async fn fixture() -> Fixture {
     let other_site = anonymous_token(&app, &other.api_key).await;
 
     let revoked = app.anonymous_pair().await.access;
-    let response = app
-        .http
-        .delete(app.url("/oauth20/access-tokens"))
-        .bearer_auth(&revoked)
-        .send()
-        .await
-        .unwrap();
+    let response = app.end_session(&revoked).await;
     assert_eq!(response.status(), 200, "revocation");
 
     let limited = app.anonymous_pair().await.access;

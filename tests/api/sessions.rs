@@ -239,14 +239,7 @@ async fn refreshes_arriving_together_are_decided_as_if_one_by_one() {
     for _ in 0..6 {
         own.push(app.anonymous_pair().await);
     }
-    let deleted = app
-        .http
-        .delete(app.url("/oauth20/access-tokens"))
-        .bearer_auth(&ended.access)
-        .send()
-        .await
-        .unwrap();
-    ok_json(deleted).await;
+    ok_json(app.end_session(&ended.access).await).await;
 
     let mut presented = vec![shared.refresh.clone(); 6];
     presented.push(ended.refresh.clone());
@@ -358,14 +351,7 @@ async fn delete_access_tokens_ends_the_session() {
     let pair = app.shopper_pair().await;
     let other = TokenPair::from(ok_json(app.refresh(&pair.refresh).await).await);
     let info = ok_json(app.access_tokens(&other.access).await).await;
-    let deleted = app
-        .http
-        .delete(app.url("/oauth20/access-tokens"))
-        .bearer_auth(&other.access)
-        .send()
-        .await
-        .unwrap();
-    let body = ok_json(deleted).await;
+    let body = ok_json(app.end_session(&other.access).await).await;
     assert_eq!(body["sessionId"], info["sessionId"]);
     assert_eq!(body["authenticated"], "true");
     assert_token_dead(&app, &other.access).await;
