@@ -2,9 +2,9 @@
 
 use super::TokenError;
 use crate::auth::{AccessLevel, Principal};
-use crate::domain::TokenValue;
 use crate::domain::grant::GrantError;
 use crate::domain::time::{UnixSeconds, now, now_millis};
+use crate::domain::{SecretHash, TokenValue};
 use crate::state::AppState;
 use crate::store::{ClientRecord, NewSession, NewTokenPair, StoreError};
 use serde::Serialize;
@@ -22,6 +22,8 @@ pub struct TokenResponse {
 /// A freshly minted pair: the clear values (returned once) and what the store keeps.
 pub(super) struct MintedPair {
     pub access: TokenValue,
+    /// The access token's stored key, computed once: the row and the check cache both need it.
+    access_hash: SecretHash,
     pub refresh: TokenValue,
     pub level: AccessLevel,
     pub issued_at: UnixSeconds,
@@ -39,6 +41,7 @@ impl MintedPair {
     ) -> Self {
         let issued_at = now();
         Self {
+            access_hash: access.hash(),
             access,
             refresh,
             level,
@@ -61,7 +64,7 @@ impl MintedPair {
 
     pub fn rows<'a>(&self, client: &'a ClientRecord) -> NewTokenPair<'a> {
         NewTokenPair {
-            access_hash: self.access.hash(),
+            access_hash: self.access_hash,
             refresh_hash: self.refresh.hash(),
             api_key: &client.api_key,
             full_access: self.level == AccessLevel::Full,
@@ -80,7 +83,7 @@ impl MintedPair {
         shopper_id: Option<i64>,
     ) -> TokenResponse {
         state.verifier.remember(Principal {
-            token_hash: self.access.hash(),
+            token_hash: self.access_hash,
             session_id,
             site_id: client.site_id.clone(),
             api_key: client.api_key.clone(),

@@ -505,13 +505,7 @@ async fn consume_together(
                 RefreshOutcome::Unknown
             }
         } else {
-            match earlier.get(&r.old_hash) {
-                Some((Some(at), successor)) => RefreshOutcome::AlreadyConsumed {
-                    at: *at,
-                    successor_at: successor.and_then(|ms| u64::try_from(ms).ok()),
-                },
-                _ => RefreshOutcome::Unknown,
-            }
+            refusal(earlier.get(&r.old_hash).copied())
         }
     };
     Ok(rotations
@@ -581,6 +575,18 @@ async fn start_sessions_in_one_postgres_statement(
     Ok(batch.iter().map(|_| Done::Started).collect())
 }
 
+/// Why a presented refresh token was not consumed, from its row (`consumed_at`,
+/// `successor_at_millis`), or `None` when there is no such token.
+fn refusal(row: Option<(Option<i64>, Option<i64>)>) -> RefreshOutcome {
+    match row {
+        Some((Some(at), successor_at)) => RefreshOutcome::AlreadyConsumed {
+            at,
+            successor_at: successor_at.and_then(|ms| u64::try_from(ms).ok()),
+        },
+        _ => RefreshOutcome::Unknown,
+    }
+}
+
 /// Consumes a refresh token and extends its session, or says why not; inside the batch's
 /// transaction. A token whose session has ended stays unconsumed, as if never presented.
 async fn consume(
@@ -603,13 +609,7 @@ async fn consume(
         .bind(r.old_hash.clone())
         .fetch_optional(&mut **tx)
         .await?;
-        return Ok(match row {
-            Some((Some(at), successor_at)) => RefreshOutcome::AlreadyConsumed {
-                at,
-                successor_at: successor_at.and_then(|ms| u64::try_from(ms).ok()),
-            },
-            _ => RefreshOutcome::Unknown,
-        });
+        return Ok(refusal(row));
     }
     if !touch_session(
         tx,
