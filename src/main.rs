@@ -10,6 +10,12 @@ use shopkeeper::store::Store;
 use shopkeeper::telemetry;
 use std::io::Read;
 
+// mimalloc instead of glibc's malloc: a token grant makes dozens of small short-lived
+// allocations across threads (request, SQL arguments, response), and glibc's arenas spent
+// about 15 % of the server's CPU on them under load (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Shopkeeper: the Global Commerce Shopper API's token service and resources, self-hosted.
 /// Every command prints JSON on stdout.
 #[derive(Parser)]
