@@ -53,10 +53,13 @@ pub enum StoreError {
     #[error("not found: {0}")]
     NotFound(String),
     #[error("database unavailable: {0}")]
-    Unavailable(sqlx::Error),
+    Unavailable(DatabaseError),
     #[error("database error: {0}")]
-    Database(sqlx::Error),
+    Database(DatabaseError),
 }
+
+/// What the database driver said (sqlx's, or SQLite's own for the group writer).
+pub type DatabaseError = Box<dyn std::error::Error + Send + Sync>;
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
@@ -65,14 +68,14 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::Io(_)
             | sqlx::Error::PoolClosed
             | sqlx::Error::Protocol(_)
-            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e),
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(Box::new(e)),
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 StoreError::Conflict(db.message().to_owned())
             }
             sqlx::Error::Database(db) if db.code().is_some_and(|c| is_outage_sqlstate(&c)) => {
-                StoreError::Unavailable(e)
+                StoreError::Unavailable(Box::new(e))
             }
-            _ => StoreError::Database(e),
+            _ => StoreError::Database(Box::new(e)),
         }
     }
 }
@@ -132,6 +135,22 @@ async fn run_checkpoints(read: AnyPool) {
     }
 }
 
+/// The SQLite group writer's own connection, to the file the write pool has open, with the
+/// writer connection's settings.
+async fn direct_writer(write: &AnyPool, synchronous: &str) -> anyhow::Result<batch::DirectWriter> {
+    let (file,): (String,) =
+        sqlx::query_as("SELECT file FROM pragma_database_list WHERE name = 'main'")
+            .fetch_one(write)
+            .await?;
+    // An in-memory database is private to its connection: the writer could not share it.
+    anyhow::ensure!(
+        !file.is_empty(),
+        "SQLite needs a database file (sqlite://FILE)"
+    );
+    let pragmas = format!("{synchronous} {WRITER_AUTOCHECKPOINT};");
+    Ok(batch::DirectWriter::open(&file, &pragmas, write.clone())?)
+}
+
 /// How stale a cached API client may be when another process changed it.
 pub const CLIENT_CACHE_TTL: Duration = Duration::from_secs(1);
 
@@ -162,6 +181,10 @@ impl Store {
             let statement_timeout = statement_timeout.clone();
             AnyPoolOptions::new()
                 .max_connections(max)
+                // A connection to a local SQLite file does not go stale; pinging it before
+                // each use was a round trip to its thread on every write (the group writer
+                // takes the write pool's connection once a batch).
+                .test_before_acquire(engine == Engine::Postgres)
                 .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms.max(1)))
                 .after_connect(move |conn, _meta| {
                     let statement_timeout = statement_timeout.clone();
@@ -218,8 +241,12 @@ impl Store {
         if engine == Engine::Sqlite {
             tokio::spawn(run_checkpoints(read.clone()));
         }
+        let direct = match engine {
+            Engine::Sqlite => Some(direct_writer(&write, synchronous).await?),
+            Engine::Postgres => None,
+        };
         Ok(Self {
-            group_writer: batch::GroupWriter::start(write.clone(), engine),
+            group_writer: batch::GroupWriter::start(write.clone(), direct),
             client_cache: moka::sync::Cache::builder()
                 .max_capacity(10_000)
                 .time_to_live(CLIENT_CACHE_TTL)

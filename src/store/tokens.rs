@@ -135,21 +135,23 @@ pub(super) async fn delete_session_tokens(
 
 /// Extends a live session to a new refresh token's expiry (`issued_at` is the new pair's issue
 /// time); false if the session is gone.
+/// Extends a live session ($3) at a new issue ($1) to a new expiry ($2); changes no row if
+/// the session has ended or expired.
+pub(super) const TOUCH_SESSION: &str = "UPDATE shopper_sessions SET last_accessed = $1, \
+     expires_at = $2 WHERE id = $3 AND ended_at IS NULL AND expires_at > $1";
+
 pub(super) async fn touch_session(
     tx: &mut Transaction<'static, Any>,
     session_id: &str,
     issued_at: UnixSeconds,
     refresh_expires_at: UnixSeconds,
 ) -> StoreResult<bool> {
-    let done = sqlx::query(
-        "UPDATE shopper_sessions SET last_accessed = $1, expires_at = $2 \
-         WHERE id = $3 AND ended_at IS NULL AND expires_at > $1",
-    )
-    .bind(issued_at)
-    .bind(refresh_expires_at)
-    .bind(session_id)
-    .execute(&mut **tx)
-    .await?;
+    let done = sqlx::query(TOUCH_SESSION)
+        .bind(issued_at)
+        .bind(refresh_expires_at)
+        .bind(session_id)
+        .execute(&mut **tx)
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 
