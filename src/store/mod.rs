@@ -113,7 +113,7 @@ pub struct Store {
 const WRITER_AUTOCHECKPOINT: &str = "PRAGMA wal_autocheckpoint = 10000";
 
 /// How often the background task copies the WAL into the database file.
-const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Copies committed WAL pages into the database file from a read connection, beside the
 /// writer instead of inside one of its commits. `PASSIVE` never blocks the writer or readers;
