@@ -97,7 +97,7 @@ pub struct Store {
     engine: Engine,
     /// For the connection that listens to other nodes' revocations (PostgreSQL only).
     url: std::sync::Arc<str>,
-    /// Group commit for new sessions and refresh rotations (see `batch.rs`).
+    /// Group commit for new sessions and refresh rotations (see `batch/`).
     group_writer: batch::GroupWriter,
     /// API clients by key (with their site's settings), for at most [`CLIENT_CACHE_TTL`]:
     /// every token request looks its client up. Writes through this store drop the entry at

@@ -225,7 +225,7 @@ impl Store {
     }
 
     /// Consumes a refresh token and stores its successor pair, atomically: of two concurrent
-    /// rotations of one token exactly one sees `Rotated`. Group-committed (`batch.rs`).
+    /// rotations of one token exactly one sees `Rotated`. Group-committed (`batch/`).
     pub async fn rotate_refresh_token(
         &self,
         old: &SecretHash,
