@@ -112,6 +112,10 @@ pub struct Store {
 /// database and fsync it while all writers wait.
 const WRITER_AUTOCHECKPOINT: &str = "PRAGMA wal_autocheckpoint = 10000";
 
+/// Every SQLite connection, the group writer's own included: wait up to 5 s for another
+/// process's write lock, and enforce foreign keys.
+const SQLITE_CONNECTION_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;";
+
 /// How often the background task copies the WAL into the database file.
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
 
@@ -147,7 +151,7 @@ async fn direct_writer(write: &AnyPool, synchronous: &str) -> anyhow::Result<bat
         !file.is_empty(),
         "SQLite needs a database file (sqlite://FILE)"
     );
-    let pragmas = format!("{synchronous} {WRITER_AUTOCHECKPOINT};");
+    let pragmas = format!("{SQLITE_CONNECTION_PRAGMAS} {synchronous} {WRITER_AUTOCHECKPOINT};");
     Ok(batch::DirectWriter::open(&file, &pragmas, write.clone())?)
 }
 
@@ -193,10 +197,7 @@ impl Store {
                             Engine::Sqlite => {
                                 // A commit is in the WAL (NORMAL) or fsynced (FULL) before
                                 // it is acknowledged.
-                                conn.execute(
-                                    "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
-                                )
-                                .await?;
+                                conn.execute(SQLITE_CONNECTION_PRAGMAS).await?;
                                 conn.execute(synchronous).await?;
                                 if writer {
                                     // Checkpoints run beside the writer (see

@@ -133,13 +133,13 @@ pub(super) async fn delete_session_tokens(
         .collect())
 }
 
-/// Extends a live session to a new refresh token's expiry (`issued_at` is the new pair's issue
-/// time); false if the session is gone.
 /// Extends a live session ($3) at a new issue ($1) to a new expiry ($2); changes no row if
 /// the session has ended or expired.
 pub(super) const TOUCH_SESSION: &str = "UPDATE shopper_sessions SET last_accessed = $1, \
      expires_at = $2 WHERE id = $3 AND ended_at IS NULL AND expires_at > $1";
 
+/// Extends a live session to a new refresh token's expiry (`issued_at` is the new pair's issue
+/// time); false if the session is gone.
 pub(super) async fn touch_session(
     tx: &mut Transaction<'static, Any>,
     session_id: &str,

@@ -6,10 +6,10 @@
 //! `MAX_BATCH`), writes all of it in one transaction (the rotations' checks one by one, in
 //! batch order), commits once and only then answers every request. On SQLite the writer calls
 //! SQLite directly on a connection of its own (`sqlite.rs`); on PostgreSQL it sends multi-row
-//! statements through sqlx. Each
-//! answer still means "committed": nothing is acknowledged before the transaction that holds
-//! it is durable, but one commit serves a whole batch instead of one grant. A statement that
-//! fails fails the whole batch (every request in it gets the error; nothing of it is kept).
+//! statements through sqlx. Each answer still means "committed": nothing is acknowledged
+//! before the transaction that holds it is durable, but one commit serves a whole batch
+//! instead of one grant. A statement that fails fails the whole batch (every request in it
+//! gets the error; nothing of it is kept).
 
 mod sqlite;
 
@@ -19,9 +19,9 @@ pub(super) use sqlite::DirectWriter;
 use sqlx::{Any, AnyPool, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
-/// Most requests one transaction writes; bounded by the engines' bind-parameter limits
-/// (SQLite 32766, PostgreSQL 65535) with room to spare: at most 24 parameters per new
-/// session (its row and its pair's).
+/// Most requests one transaction writes. On PostgreSQL a batch of new sessions is one
+/// statement, so this is bounded by its bind-parameter limit (65535) with room to spare: 24
+/// parameters per new session (its row and its pair's).
 const MAX_BATCH: usize = 256;
 
 const INSERT_SESSIONS: &str = "INSERT INTO shopper_sessions (id, site_id, api_key, shopper_id, \

@@ -21,6 +21,7 @@ use crate::store::tokens::{RefreshOutcome, TOUCH_SESSION};
 use crate::store::{StoreError, StoreResult};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sqlx::AnyPool;
+use std::sync::LazyLock;
 
 pub(in crate::store) struct DirectWriter {
     conn: Connection,
@@ -29,13 +30,10 @@ pub(in crate::store) struct DirectWriter {
 }
 
 impl DirectWriter {
-    /// Opens the database file with the settings of the pool's writer connection.
-    /// `pragmas` sets `synchronous` and the WAL's automatic checkpoint.
+    /// Opens the database file with `pragmas`: the settings of the pool's writer connection.
     pub fn open(file: &str, pragmas: &str, write_pool: AnyPool) -> rusqlite::Result<Self> {
         let conn = Connection::open(file)?;
-        conn.execute_batch(&format!(
-            "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; {pragmas}"
-        ))?;
+        conn.execute_batch(pragmas)?;
         Ok(Self { conn, write_pool })
     }
 
@@ -47,26 +45,23 @@ impl DirectWriter {
     }
 }
 
-fn one_row_insert(head: &str, width: usize) -> String {
-    super::multi_row_insert(head, 1, width)
-}
+/// The one-row INSERTs of a session and its tokens, built once (`prepare_cached` finds the
+/// prepared statement by its text).
+static INSERT_SESSION: LazyLock<String> =
+    LazyLock::new(|| super::multi_row_insert(super::INSERT_SESSIONS, 1, super::SESSION_COLUMNS));
+static INSERT_ACCESS_TOKEN: LazyLock<String> =
+    LazyLock::new(|| super::multi_row_insert(super::INSERT_ACCESS_TOKENS, 1, super::TOKEN_COLUMNS));
+static INSERT_REFRESH_TOKEN: LazyLock<String> = LazyLock::new(|| {
+    super::multi_row_insert(super::INSERT_REFRESH_TOKENS, 1, super::TOKEN_COLUMNS)
+});
 
 fn write_in_one_transaction(conn: &mut Connection, batch: &[Job]) -> rusqlite::Result<Vec<Done>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut outcomes = Vec::with_capacity(batch.len());
     {
-        let mut insert_session = tx.prepare_cached(&one_row_insert(
-            super::INSERT_SESSIONS,
-            super::SESSION_COLUMNS,
-        ))?;
-        let mut insert_access = tx.prepare_cached(&one_row_insert(
-            super::INSERT_ACCESS_TOKENS,
-            super::TOKEN_COLUMNS,
-        ))?;
-        let mut insert_refresh = tx.prepare_cached(&one_row_insert(
-            super::INSERT_REFRESH_TOKENS,
-            super::TOKEN_COLUMNS,
-        ))?;
+        let mut insert_session = tx.prepare_cached(&INSERT_SESSION)?;
+        let mut insert_access = tx.prepare_cached(&INSERT_ACCESS_TOKEN)?;
+        let mut insert_refresh = tx.prepare_cached(&INSERT_REFRESH_TOKEN)?;
         let mut insert_pair = |session_id: &str, p: &PendingPair| -> rusqlite::Result<()> {
             insert_access.execute(params![
                 p.access_hash,
