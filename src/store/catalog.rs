@@ -211,7 +211,8 @@ impl Store {
         categories: &[CategoryInput],
         products: &[NewProduct],
     ) -> StoreResult<ImportSummary> {
-        let mut tx = self.write.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         let mut summary = ImportSummary::default();
         for c in categories {
             let parent = match &c.parent {

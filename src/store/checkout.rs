@@ -227,7 +227,7 @@ impl Store {
         .bind(site_id)
         .bind(country)
         .bind(rate_bp)
-        .execute(&self.write)
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(())
     }
@@ -267,11 +267,11 @@ impl Store {
         .bind(new.amount)
         .bind(new.test_outcome)
         .bind(now())
-        .execute(&self.write)
+        .execute(&mut *self.writer().await?)
         .await?;
         sqlx::query_as(select_sources!("WHERE id = $1"))
             .bind(&id)
-            .fetch_one(&self.write)
+            .fetch_one(&mut *self.writer().await?)
             .await
             .map_err(Into::into)
     }
@@ -298,7 +298,7 @@ impl Store {
         )
         .bind(shopper_id)
         .bind(source_id)
-        .execute(&self.write)
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(())
     }
@@ -368,7 +368,7 @@ impl Store {
         .bind(product_id)
         .bind(quantity)
         .bind(now())
-        .fetch_one(&self.write)
+        .fetch_one(&mut *self.writer().await?)
         .await?;
         Ok(q)
     }
@@ -386,7 +386,7 @@ impl Store {
         .bind(quantity)
         .bind(line_id)
         .bind(session_id)
-        .execute(&self.write)
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -395,7 +395,7 @@ impl Store {
         let done = sqlx::query("DELETE FROM cart_line_items WHERE id = $1 AND session_id = $2")
             .bind(line_id)
             .bind(session_id)
-            .execute(&self.write)
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -403,7 +403,7 @@ impl Store {
     pub async fn delete_cart_lines(&self, session_id: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM cart_line_items WHERE session_id = $1")
             .bind(session_id)
-            .execute(&self.write)
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(())
     }
@@ -413,7 +413,7 @@ impl Store {
             "INSERT INTO carts (session_id) VALUES ($1) ON CONFLICT (session_id) DO NOTHING",
         )
         .bind(session_id)
-        .execute(&self.write)
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(())
     }
@@ -434,7 +434,7 @@ impl Store {
         sqlx::query(sql)
             .bind(address_json)
             .bind(session_id)
-            .execute(&self.write)
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(())
     }
@@ -444,7 +444,7 @@ impl Store {
         sqlx::query("UPDATE carts SET shipping_option_id = $1 WHERE session_id = $2")
             .bind(id)
             .bind(session_id)
-            .execute(&self.write)
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(())
     }
@@ -458,7 +458,7 @@ impl Store {
         sqlx::query("UPDATE carts SET payment_source_id = $1 WHERE session_id = $2")
             .bind(source_id)
             .bind(session_id)
-            .execute(&self.write)
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(())
     }
@@ -475,7 +475,8 @@ impl Store {
         shopper_id: Option<i64>,
         decide: impl FnOnce(&CartSnapshot) -> Result<NewOrder, E>,
     ) -> StoreResult<Result<i64, SubmitFailure<E>>> {
-        let mut tx = self.write.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         // The lock: on PostgreSQL this row lock makes a second submit of the same cart wait,
         // then see the emptied cart.
         sqlx::query(
@@ -736,7 +737,7 @@ impl Store {
         sqlx::query("UPDATE products SET available_quantity = $1 WHERE id = $2")
             .bind(quantity)
             .bind(product_id)
-            .execute(&self.write)
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(())
     }

@@ -63,7 +63,8 @@ macro_rules! select_clients {
 
 impl Store {
     pub async fn create_client(&self, new: NewClient<'_>) -> StoreResult<()> {
-        let mut tx = self.write.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         let site: Option<(String,)> = sqlx::query_as("SELECT id FROM sites WHERE id = $1")
             .bind(new.site_id)
             .fetch_optional(&mut *tx)
@@ -139,7 +140,8 @@ impl Store {
 
     /// Replaces a key's allowed origins (an empty list allows any).
     pub async fn set_allowed_origins(&self, api_key: &str, origins: &[String]) -> StoreResult<()> {
-        let mut tx = self.write.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         let known: Option<(String,)> =
             sqlx::query_as("SELECT api_key FROM api_clients WHERE api_key = $1")
                 .bind(api_key)
@@ -185,7 +187,7 @@ impl Store {
         let done = sqlx::query("UPDATE api_clients SET flows = $1 WHERE api_key = $2")
             .bind(flows.to_stored())
             .bind(api_key)
-            .execute(&self.write)
+            .execute(&mut *self.writer().await?)
             .await?;
         self.client_cache.invalidate(api_key);
         if done.rows_affected() == 0 {
@@ -201,7 +203,7 @@ impl Store {
         )
         .bind(hash.as_bytes().to_vec())
         .bind(api_key)
-        .execute(&self.write)
+        .execute(&mut *self.writer().await?)
         .await?;
         self.client_cache.invalidate(api_key);
         if done.rows_affected() == 0 {
@@ -216,7 +218,7 @@ impl Store {
         let done = sqlx::query(sql)
             .bind(value)
             .bind(api_key)
-            .execute(&self.write)
+            .execute(&mut *self.writer().await?)
             .await?;
         self.client_cache.invalidate(api_key);
         if done.rows_affected() == 0 {

@@ -52,7 +52,7 @@ impl Store {
         )
         .bind(now)
         .bind(batch)
-        .execute(&self.write)
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(done.rows_affected())
     }
@@ -73,7 +73,7 @@ impl Store {
         .bind(now)
         .bind(consumed_before)
         .bind(batch)
-        .execute(&self.write)
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(done.rows_affected())
     }
@@ -85,7 +85,8 @@ impl Store {
         now: UnixSeconds,
         batch: i64,
     ) -> StoreResult<(u64, Vec<SecretHash>)> {
-        let mut tx = self.write.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         // Ids first, then per id: the set cannot shift under a concurrent end_session
         // between statements.
         let ids: Vec<(String,)> = sqlx::query_as(

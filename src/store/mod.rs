@@ -3,8 +3,9 @@
 //! migrations and connection set-up differ per engine.
 //!
 //! SQLite allows one writer at a time, so on SQLite every write goes through a pool of exactly
-//! one connection: writers queue in the pool instead of failing with `SQLITE_BUSY`, and reads
-//! run in parallel on the read pool (WAL mode).
+//! one connection, or through the group writer's own connection, and the two take turns (see
+//! [`WriteTurn`]): writers queue instead of failing with `SQLITE_BUSY`, and reads run in
+//! parallel on the read pool (WAL mode).
 
 mod batch;
 mod catalog;
@@ -36,9 +37,13 @@ pub use web::{AuthorizationCodeRecord, CodeRedemption, NewAuthorizationCode, Sit
 
 use crate::config::DatabaseSettings;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Executor};
+use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
@@ -90,6 +95,58 @@ fn is_outage_sqlstate(code: &str) -> bool {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// The turn to write to SQLite, which the group writer (on a connection of its own) and the
+/// users of the write pool take one at a time, so that they never meet SQLite's write lock
+/// and its busy-wait sleeps; SQLite's lock and `busy_timeout` still order writers of other
+/// processes (the CLI), and would keep every write correct without turns.
+///
+/// A permit rather than the write pool's one connection: sqlx pings a connection each time
+/// it goes back to its pool, a round trip to its connection thread that the group writer
+/// paid on every batch, on the path of every grant.
+#[derive(Clone)]
+pub(in crate::store) struct WriteTurn(Arc<Semaphore>);
+
+impl WriteTurn {
+    fn new() -> Self {
+        Self(Arc::new(Semaphore::new(1)))
+    }
+
+    /// Waits for the turn; it passes on when the permit is dropped.
+    pub async fn take(&self) -> StoreResult<OwnedSemaphorePermit> {
+        self.0
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|closed| StoreError::Unavailable(Box::new(closed)))
+    }
+}
+
+/// A connection of the write pool, held together with the write turn on SQLite.
+pub(in crate::store) struct WriteConnection {
+    // Fields drop in order: the connection goes back to its pool before the turn passes on.
+    connection: PoolConnection<Any>,
+    _turn: Option<OwnedSemaphorePermit>,
+}
+
+impl WriteConnection {
+    pub async fn begin(&mut self) -> sqlx::Result<sqlx::Transaction<'_, Any>> {
+        sqlx::Connection::begin(&mut *self.connection).await
+    }
+}
+
+impl Deref for WriteConnection {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.connection
+    }
+}
+
+impl DerefMut for WriteConnection {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.connection
+    }
+}
+
 #[derive(Clone)]
 pub struct Store {
     read: AnyPool,
@@ -97,6 +154,9 @@ pub struct Store {
     engine: Engine,
     /// For the connection that listens to other nodes' revocations (PostgreSQL only).
     url: std::sync::Arc<str>,
+    /// SQLite only: taken by every write through `write` (see [`Store::writer`]) and by the
+    /// group writer.
+    write_turn: Option<WriteTurn>,
     /// Group commit for new sessions and refresh rotations (see `batch/`).
     group_writer: batch::GroupWriter,
     /// API clients by key (with their site's settings), for at most [`CLIENT_CACHE_TTL`]:
@@ -141,7 +201,11 @@ async fn run_checkpoints(read: AnyPool) {
 
 /// The SQLite group writer's own connection, to the file the write pool has open, with the
 /// writer connection's settings.
-async fn direct_writer(write: &AnyPool, synchronous: &str) -> anyhow::Result<batch::DirectWriter> {
+async fn direct_writer(
+    write: &AnyPool,
+    synchronous: &str,
+    turn: WriteTurn,
+) -> anyhow::Result<batch::DirectWriter> {
     let (file,): (String,) =
         sqlx::query_as("SELECT file FROM pragma_database_list WHERE name = 'main'")
             .fetch_one(write)
@@ -152,7 +216,7 @@ async fn direct_writer(write: &AnyPool, synchronous: &str) -> anyhow::Result<bat
         "SQLite needs a database file (sqlite://FILE)"
     );
     let pragmas = format!("{SQLITE_CONNECTION_PRAGMAS} {synchronous} {WRITER_AUTOCHECKPOINT};");
-    Ok(batch::DirectWriter::open(&file, &pragmas, write.clone())?)
+    Ok(batch::DirectWriter::open(&file, &pragmas, turn)?)
 }
 
 /// How stale a cached API client may be when another process changed it.
@@ -242,11 +306,13 @@ impl Store {
         if engine == Engine::Sqlite {
             tokio::spawn(run_checkpoints(read.clone()));
         }
-        let direct = match engine {
-            Engine::Sqlite => Some(direct_writer(&write, synchronous).await?),
-            Engine::Postgres => None,
+        let write_turn = (engine == Engine::Sqlite).then(WriteTurn::new);
+        let direct = match &write_turn {
+            Some(turn) => Some(direct_writer(&write, synchronous, turn.clone()).await?),
+            None => None,
         };
         Ok(Self {
+            write_turn,
             group_writer: batch::GroupWriter::start(write.clone(), direct),
             client_cache: moka::sync::Cache::builder()
                 .max_capacity(10_000)
@@ -262,6 +328,18 @@ impl Store {
 
     pub fn engine(&self) -> Engine {
         self.engine
+    }
+
+    /// A connection for writing, with the write turn on SQLite.
+    async fn writer(&self) -> StoreResult<WriteConnection> {
+        let turn = match &self.write_turn {
+            Some(turn) => Some(turn.take().await?),
+            None => None,
+        };
+        Ok(WriteConnection {
+            connection: self.write.acquire().await?,
+            _turn: turn,
+        })
     }
 
     pub async fn close(&self) {
@@ -288,11 +366,11 @@ impl Store {
         )
         .bind(name)
         .bind(make())
-        .execute(&self.write)
+        .execute(&mut *self.writer().await?)
         .await?;
         let value: (String,) = sqlx::query_as("SELECT value FROM server_settings WHERE name = $1")
             .bind(name)
-            .fetch_one(&self.write)
+            .fetch_one(&mut *self.writer().await?)
             .await?;
         Ok(value.0)
     }
@@ -303,5 +381,51 @@ impl Store {
             .fetch_one(&self.read)
             .await?;
         Ok(n == 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::batch::{PendingPair, PendingRotation};
+    use super::*;
+
+    /// A write through the write pool and a batch of the group writer never overlap: the
+    /// batch waits for the turn the pool's user holds, and runs once it is given back.
+    #[tokio::test]
+    async fn the_group_writer_waits_for_the_write_turn() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("db.sqlite").display());
+        let store = Store::connect(&DatabaseSettings::new(url)).await.unwrap();
+
+        let held = store.writer().await.unwrap();
+        let group_writer = store.group_writer.clone();
+        let mut rotation = tokio::spawn(async move {
+            group_writer
+                .rotate(PendingRotation {
+                    old_hash: vec![7; 32],
+                    session_id: "no-such-session".into(),
+                    successor_at_millis: 0,
+                    pair: PendingPair {
+                        api_key: "no-such-client".into(),
+                        full_access: 0,
+                        issued_at: 0,
+                        access_hash: vec![8; 32],
+                        access_expires_at: 0,
+                        refresh_hash: vec![9; 32],
+                        refresh_expires_at: 0,
+                    },
+                })
+                .await
+        });
+        let waited = tokio::time::timeout(Duration::from_millis(300), &mut rotation).await;
+        assert!(waited.is_err(), "the batch ran while the turn was held");
+
+        drop(held);
+        let outcome = tokio::time::timeout(Duration::from_secs(10), rotation)
+            .await
+            .expect("the batch runs once the turn is given back")
+            .unwrap()
+            .unwrap();
+        assert!(matches!(outcome, RefreshOutcome::Unknown));
     }
 }

@@ -38,7 +38,7 @@ impl Store {
             sqlx::query("SELECT pg_notify($1, $2)")
                 .bind(REVOCATION_CHANNEL)
                 .bind(payload)
-                .execute(&self.write)
+                .execute(&mut *self.writer().await?)
                 .await?;
         }
         Ok(())

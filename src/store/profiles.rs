@@ -87,7 +87,7 @@ impl Store {
         .bind(&fields.currency)
         .bind(i64::from(fields.send_email))
         .bind(shopper_id)
-        .execute(&self.write)
+        .execute(&mut *self.writer().await?)
         .await?;
         self.snapshots.forget_all();
         Ok(())
@@ -101,7 +101,8 @@ impl Store {
         shopper_id: Option<i64>,
         update: &ProfileUpdate,
     ) -> StoreResult<()> {
-        let mut tx = self.write.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         sqlx::query(
             "UPDATE shopper_sessions SET locale = COALESCE($1, locale), \
              currency = COALESCE($2, currency), client_ip = COALESCE($3, client_ip) \
@@ -159,7 +160,7 @@ impl Store {
             sqlx::query_as(select_addresses!("WHERE shopper_id = $1 AND id = $2"))
                 .bind(shopper_id)
                 .bind(id)
-                .fetch_optional(&self.write)
+                .fetch_optional(&mut *self.writer().await?)
                 .await?,
         )
     }
@@ -173,7 +174,8 @@ impl Store {
         id: Option<i64>,
         a: &AddressFields,
     ) -> StoreResult<Option<i64>> {
-        let mut tx = self.write.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         let id = match id {
             Some(id) => {
                 let done = sqlx::query(
@@ -266,7 +268,7 @@ impl Store {
         let done = sqlx::query("DELETE FROM shopper_addresses WHERE id = $1 AND shopper_id = $2")
             .bind(id)
             .bind(shopper_id)
-            .execute(&self.write)
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(done.rows_affected() > 0)
     }

@@ -174,7 +174,7 @@ impl Store {
         .bind(hash.as_bytes().to_vec())
         .bind(session_id)
         .bind(now)
-        .execute(&self.write)
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(())
     }

@@ -66,7 +66,7 @@ impl Store {
         .bind(email)
         .bind(external)
         .bind(now())
-        .fetch_one(&self.write)
+        .fetch_one(&mut *self.writer().await?)
         .await
         .map_err(|e| match StoreError::from(e) {
             StoreError::Conflict(_) => StoreError::Conflict("shopper".into()),

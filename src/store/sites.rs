@@ -24,7 +24,7 @@ impl Store {
         .bind(ttl.seconds())
         .bind(now())
         .bind(format!("pk_test_{}", random_hex(16)))
-        .execute(&self.write)
+        .execute(&mut *self.writer().await?)
         .await
         .map_err(|e| match StoreError::from(e) {
             StoreError::Conflict(_) => StoreError::Conflict(format!("site {id}")),
@@ -56,7 +56,7 @@ impl Store {
         let done = sqlx::query("UPDATE sites SET session_ttl = $1 WHERE id = $2")
             .bind(ttl.seconds())
             .bind(id)
-            .execute(&self.write)
+            .execute(&mut *self.writer().await?)
             .await?;
         // Cached clients carry their site's settings.
         self.client_cache.invalidate_all();

@@ -77,7 +77,7 @@ impl NewTokenPair<'_> {
 }
 
 async fn insert_pair(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Transaction<'_, Any>,
     session_id: &str,
     pair: &NewTokenPair<'_>,
 ) -> StoreResult<()> {
@@ -111,7 +111,7 @@ async fn insert_pair(
 /// Deletes every token of a session (access, refresh, session tokens); returns the access
 /// token hashes deleted.
 pub(super) async fn delete_session_tokens(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Transaction<'_, Any>,
     session_id: &str,
 ) -> StoreResult<Vec<SecretHash>> {
     let rows: Vec<(Vec<u8>,)> =
@@ -141,7 +141,7 @@ pub(super) const TOUCH_SESSION: &str = "UPDATE shopper_sessions SET last_accesse
 /// Extends a live session to a new refresh token's expiry (`issued_at` is the new pair's issue
 /// time); false if the session is gone.
 pub(super) async fn touch_session(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Transaction<'_, Any>,
     session_id: &str,
     issued_at: UnixSeconds,
     refresh_expires_at: UnixSeconds,
@@ -182,7 +182,8 @@ impl Store {
 
     /// Issues a pair in an existing live session (session-aware tokens).
     pub async fn join_session(&self, session_id: &str, pair: &NewTokenPair<'_>) -> StoreResult<()> {
-        let mut tx = self.write.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         if !touch_session(&mut tx, session_id, pair.issued_at, pair.refresh_expires_at).await? {
             return Err(StoreError::NotFound(format!("session {session_id}")));
         }
@@ -202,7 +203,8 @@ impl Store {
         shopper_id: i64,
         pair: &NewTokenPair<'_>,
     ) -> StoreResult<Vec<SecretHash>> {
-        let mut tx = self.write.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         let done = sqlx::query(
             "UPDATE shopper_sessions SET shopper_id = $1, last_accessed = $2, expires_at = $3 \
              WHERE id = $4 AND ended_at IS NULL AND expires_at > $2 \
@@ -254,7 +256,8 @@ impl Store {
         session_id: &str,
         now: UnixSeconds,
     ) -> StoreResult<Vec<SecretHash>> {
-        let mut tx = self.write.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         sqlx::query("UPDATE shopper_sessions SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL")
             .bind(now)
             .bind(session_id)
@@ -269,7 +272,8 @@ impl Store {
     /// Revokes one access token (RFC 7009); the session and its other tokens stay. Returns the
     /// hash when a row was deleted, for the check cache.
     pub async fn revoke_access_token(&self, hash: &SecretHash) -> StoreResult<Vec<SecretHash>> {
-        let mut tx = self.write.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         let rows: Vec<(Vec<u8>,)> =
             sqlx::query_as("DELETE FROM access_tokens WHERE token_hash = $1 RETURNING token_hash")
                 .bind(blob(hash))

@@ -59,7 +59,8 @@ impl Store {
         browser_handle: Option<&SecretHash>,
     ) -> StoreResult<String> {
         let (id, cart_id, tag) = NewSession::fresh_ids();
-        let mut tx = self.write.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         sqlx::query(
             "INSERT INTO shopper_sessions (id, site_id, api_key, shopper_id, cart_id, \
              session_tag, locale, currency, client_ip, created_at, last_accessed, expires_at) \
@@ -130,7 +131,7 @@ impl Store {
         .bind(site_id)
         .bind(session_id)
         .bind(now)
-        .execute(&self.write)
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(())
     }
@@ -145,7 +146,8 @@ impl Store {
         now: UnixSeconds,
         expires_at: UnixSeconds,
     ) -> StoreResult<Vec<SecretHash>> {
-        let mut tx = self.write.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         let done = sqlx::query(
             "UPDATE shopper_sessions SET shopper_id = $1, last_accessed = $2, \
              expires_at = CASE WHEN expires_at > $3 THEN expires_at ELSE $3 END \
@@ -184,7 +186,7 @@ impl Store {
         .bind(new.shopper_id)
         .bind(new.created_at)
         .bind(new.expires_at)
-        .execute(&self.write)
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(())
     }
@@ -195,7 +197,8 @@ impl Store {
         hash: &SecretHash,
         now: UnixSeconds,
     ) -> StoreResult<CodeRedemption> {
-        let mut tx = self.write.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         let consumed = sqlx::query(
             "UPDATE authorization_codes SET consumed_at = $1 \
              WHERE code_hash = $2 AND consumed_at IS NULL",
@@ -240,7 +243,7 @@ impl Store {
                 .bind(display_name)
                 .bind(brand_color)
                 .bind(site_id)
-                .execute(&self.write)
+                .execute(&mut *self.writer().await?)
                 .await?;
         // Cached clients carry their site's settings.
         self.client_cache.invalidate_all();

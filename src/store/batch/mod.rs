@@ -387,7 +387,7 @@ fn refusal(row: Option<(Option<i64>, Option<i64>)>) -> RefreshOutcome {
 /// Consumes a refresh token and extends its session, or says why not; inside the batch's
 /// transaction. A token whose session has ended stays unconsumed, as if never presented.
 async fn consume(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Transaction<'_, Any>,
     r: &PendingRotation,
 ) -> StoreResult<RefreshOutcome> {
     let consumed = sqlx::query(CONSUME_REFRESH_TOKEN)

@@ -7,40 +7,37 @@
 //! `COMMIT`, with no thread in between, and the rotations are decided one by one, in batch
 //! order, exactly as separate requests would be.
 //!
-//! The store's other writes keep using sqlx's one-connection write pool. While this connection
-//! writes it holds that pool's connection, so the two never contend for SQLite's write lock
-//! (which would put the loser into SQLite's busy-wait sleeps): in-process writers queue on the
-//! pool instead. SQLite's own lock and `busy_timeout` still order writers of other processes
-//! (the CLI).
+//! The store's other writes keep using sqlx's one-connection write pool. This connection
+//! writes only while it holds the store's write turn (`WriteTurn`), which the pool's users
+//! take too, so the two never contend for SQLite's write lock.
 
 use super::{
     CONSUME_REFRESH_TOKEN, Done, Job, PendingPair, PendingRotation, READ_REFRESH_CONSUMPTION,
     UNDO_REFRESH_CONSUMPTION, Work, refusal,
 };
 use crate::store::tokens::{RefreshOutcome, TOUCH_SESSION};
-use crate::store::{StoreError, StoreResult};
+use crate::store::{StoreError, StoreResult, WriteTurn};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
-use sqlx::AnyPool;
 use std::sync::LazyLock;
 
 pub(in crate::store) struct DirectWriter {
     conn: Connection,
-    /// The pool whose one connection is held while this one writes.
-    write_pool: AnyPool,
+    /// Held while this connection writes.
+    turn: WriteTurn,
 }
 
 impl DirectWriter {
     /// Opens the database file with `pragmas`: the settings of the pool's writer connection.
-    pub fn open(file: &str, pragmas: &str, write_pool: AnyPool) -> rusqlite::Result<Self> {
+    pub fn open(file: &str, pragmas: &str, turn: WriteTurn) -> rusqlite::Result<Self> {
         let conn = Connection::open(file)?;
         conn.execute_batch(pragmas)?;
-        Ok(Self { conn, write_pool })
+        Ok(Self { conn, turn })
     }
 
     /// Writes a batch in one transaction; returns one outcome per job, in order, once it is
     /// committed. On any error nothing of the batch is kept.
     pub(super) async fn write(&mut self, batch: &[Job]) -> StoreResult<Vec<Done>> {
-        let _other_writers_wait = self.write_pool.acquire().await?;
+        let _turn = self.turn.take().await?;
         Ok(write_in_one_transaction(&mut self.conn, batch)?)
     }
 }
