@@ -30,16 +30,32 @@ pub mod token;
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Method, Request, header};
+use axum::http::{HeaderName, HeaderValue, Method, Request, header};
 use axum::routing::{get, post};
 use tower_http::cors::{Any, CorsLayer};
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::trace::TraceLayer;
 
 /// Largest request body accepted anywhere (token requests are a few hundred bytes).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Request ids: random (version 4) UUIDs from the thread's CSPRNG. tower-http's
+/// `MakeRequestUuid` asks the kernel for each one, a `getrandom` system call per request.
+#[derive(Clone, Copy)]
+struct MakeRequestUuidV4;
+
+impl MakeRequestId for MakeRequestUuidV4 {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+        let id = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+        let mut text = uuid::Uuid::encode_buffer();
+        let text = id.hyphenated().encode_lower(&mut text);
+        HeaderValue::from_str(text).ok().map(RequestId::new)
+    }
+}
 
 pub fn router(state: AppState) -> Router {
     // Browser storefronts call the token endpoint cross-origin; tokens travel in bodies and
@@ -135,6 +151,6 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
-        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
+        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuidV4))
         .with_state(state)
 }

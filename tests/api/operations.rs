@@ -24,8 +24,15 @@ async fn readyz_is_503_when_the_database_is_gone() {
 #[tokio::test]
 async fn requests_carry_a_request_id_header() {
     let app = spawn_app().await;
-    let r = app.http.get(app.url("/healthz")).send().await.unwrap();
-    assert!(!r.headers()["x-request-id"].is_empty());
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let r = app.http.get(app.url("/healthz")).send().await.unwrap();
+        let id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+        let uuid = uuid::Uuid::parse_str(&id).expect("a UUID");
+        assert_eq!(uuid.get_version(), Some(uuid::Version::Random));
+        ids.push(id);
+    }
+    assert_ne!(ids[0], ids[1], "each request gets its own id");
     let r = app
         .http
         .get(app.url("/healthz"))
