@@ -109,15 +109,10 @@ impl Application {
         ));
         let security = self.security;
         // Every request must finish within the request timeout (a slow body included).
-        let app = http::router(self.state)
-            .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-                axum::http::StatusCode::REQUEST_TIMEOUT,
-                Duration::from_millis(security.request_timeout_ms.max(1)),
-            ))
-            // Outermost: bare 4xx answers from the layers get the documented shape too.
-            .layer(axum::middleware::from_fn(
-                http::limits::documented_rejections,
-            ));
+        let app = http::app(
+            self.state,
+            Duration::from_millis(security.request_timeout_ms.max(1)),
+        );
         // HTTP/1.1 only, with the header read timeout (slowloris) and header limits that
         // axum::serve does not expose.
         let mut http1 = hyper::server::conn::http1::Builder::new();
@@ -148,7 +143,8 @@ impl Application {
                     let service = hyper_util::service::TowerToHyperService::new(
                         tower::ServiceExt::map_request(
                             app.clone(),
-                            move |mut request: axum::http::Request<hyper::body::Incoming>| {
+                            move |request: axum::http::Request<hyper::body::Incoming>| {
+                                let mut request = request.map(axum::body::Body::new);
                                 request
                                     .extensions_mut()
                                     .insert(axum::extract::ConnectInfo(peer));

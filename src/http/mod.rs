@@ -29,13 +29,19 @@ pub mod token;
 
 use crate::state::AppState;
 use axum::Router;
+use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, HeaderValue, Method, Request, header};
+use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use std::convert::Infallible;
+use std::time::Duration;
+use tower::Service;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 /// Largest request body accepted anywhere (token requests are a few hundred bytes).
@@ -138,7 +144,36 @@ pub fn router(state: AppState) -> Router {
         .fallback(shopper_api::not_found_fallback)
         .method_not_allowed_fallback(shopper_api::method_not_allowed_fallback)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(crate::instruments::track_requests))
+        // Inside the router: it needs the matched route.
+        .layer(axum::middleware::from_fn(
+            crate::instruments::track_requests,
+        ))
+        .with_state(state)
+}
+
+/// The router inside the layers every request passes through once: the documented shape for
+/// bare rejections (outermost), the request time limit, the request id, the trace span.
+///
+/// They wrap the router rather than being added with `Router::layer`, which wraps every
+/// route on its own: a route is a boxed service cloned for each request, so each of those
+/// layers cost an allocation per request.
+pub fn app(
+    state: AppState,
+    request_timeout: Duration,
+) -> impl Service<Request<Body>, Response = Response, Error = Infallible, Future: Send + 'static>
++ Clone
++ Send
++ 'static {
+    tower::ServiceBuilder::new()
+        .layer(axum::middleware::from_fn(limits::documented_rejections))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
+        // Back to axum's body type (the trace layer wraps the body).
+        .map_response(IntoResponse::into_response)
+        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuidV4))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(
             // The span names method and path only: query strings can carry tokens.
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
@@ -150,7 +185,5 @@ pub fn router(state: AppState) -> Router {
                 tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
             }),
         )
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
-        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuidV4))
-        .with_state(state)
+        .service(router(state))
 }
