@@ -5,10 +5,14 @@
 //! into and renders from it. Labels that tell servers apart (the API key) keep tests exact.
 
 use axum::extract::{MatchedPath, Request};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
+use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::{LazyLock, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 pub const HTTP_REQUESTS: &str = "shopkeeper_http_requests_total";
@@ -67,35 +71,118 @@ pub fn handle() -> PrometheusHandle {
         .clone()
 }
 
+/// Handles of labelled metrics by a fixed part and a text part, made on first use. Asking
+/// the recorder for a handle copies every label of its key, several allocations for each
+/// request's metrics; a handle once held only counts. Both parts are bounded (route
+/// templates, methods, statuses, grants, API keys), and so is the map.
+struct Handles<Fixed, V> {
+    by: RwLock<HashMap<Fixed, HashMap<String, V>>>,
+}
+
+impl<Fixed: Hash + Eq + Copy, V> Handles<Fixed, V> {
+    fn new() -> Self {
+        Self {
+            by: RwLock::new(HashMap::new()),
+        }
+    }
+
+    fn with<R>(
+        &self,
+        fixed: Fixed,
+        text: &str,
+        make: impl FnOnce() -> V,
+        use_handle: impl FnOnce(&V) -> R,
+    ) -> R {
+        {
+            let by = self.by.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some(handle) = by.get(&fixed).and_then(|texts| texts.get(text)) {
+                return use_handle(handle);
+            }
+        }
+        let mut by = self.by.write().unwrap_or_else(PoisonError::into_inner);
+        let handle = by
+            .entry(fixed)
+            .or_default()
+            .entry(text.to_owned())
+            .or_insert_with(make);
+        use_handle(handle)
+    }
+}
+
+/// The method as a label: methods outside HTTP's own set are all "other", so a client cannot
+/// make new series by inventing methods.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
+}
+
+/// A request's counter and duration histogram.
+type RequestHandles = (Counter, Histogram);
+/// Request handles by (method, status) and route template.
+static REQUEST_HANDLES: LazyLock<Handles<(&'static str, u16), RequestHandles>> =
+    LazyLock::new(Handles::new);
+/// Issued tokens by grant and API key.
+static TOKENS_ISSUED_HANDLES: LazyLock<Handles<&'static str, Counter>> =
+    LazyLock::new(Handles::new);
+/// Legacy flow uses by flow and API key.
+static LEGACY_FLOW_HANDLES: LazyLock<Handles<&'static str, Counter>> = LazyLock::new(Handles::new);
+
 /// Counts and times every request by route template (never the raw path: bounded labels,
 /// and no token in a path ends up in a label) and status.
 pub async fn track_requests(request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
-    let method = request.method().as_str().to_owned();
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let method = method_label(request.method());
     let started = Instant::now();
     let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    metrics::counter!(HTTP_REQUESTS, "method" => method.clone(), "route" => route.clone(), "status" => status).increment(1);
-    metrics::histogram!(HTTP_DURATION, "method" => method, "route" => route)
-        .record(started.elapsed().as_secs_f64());
+    let status = response.status().as_u16();
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    REQUEST_HANDLES.with(
+        (method, status),
+        route,
+        || {
+            let route = route.to_owned();
+            (
+                metrics::counter!(HTTP_REQUESTS, "method" => method, "route" => route.clone(), "status" => status.to_string()),
+                metrics::histogram!(HTTP_DURATION, "method" => method, "route" => route),
+            )
+        },
+        |(requests, duration)| {
+            requests.increment(1);
+            duration.record(started.elapsed().as_secs_f64());
+        },
+    );
     response
 }
 
 /// A token pair issued: by grant (`password`, `anonymous`, `client_credentials`,
 /// `refresh_token`, `implicit`, ...) and API key.
 pub fn token_issued(grant: &'static str, api_key: &str) {
-    metrics::counter!(TOKENS_ISSUED, "grant" => grant, "api_key" => api_key.to_owned())
-        .increment(1);
+    TOKENS_ISSUED_HANDLES.with(
+        grant,
+        api_key,
+        || metrics::counter!(TOKENS_ISSUED, "grant" => grant, "api_key" => api_key.to_owned()),
+        |issued| issued.increment(1),
+    );
 }
 
 /// A legacy flow (`password`, `implicit`) used by an API key: what to migrate away from.
 pub fn legacy_flow_used(flow: &'static str, api_key: &str) {
-    metrics::counter!(LEGACY_FLOW_USE, "flow" => flow, "api_key" => api_key.to_owned())
-        .increment(1);
+    LEGACY_FLOW_HANDLES.with(
+        flow,
+        api_key,
+        || metrics::counter!(LEGACY_FLOW_USE, "flow" => flow, "api_key" => api_key.to_owned()),
+        |uses| uses.increment(1),
+    );
 }
 
 /// A shopper sign-in refused (wrong username or password).

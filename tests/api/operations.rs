@@ -127,6 +127,45 @@ async fn metrics_count_tokens_by_grant_and_key_requests_and_failed_sign_ins() {
 }
 
 #[tokio::test]
+async fn invented_methods_share_one_metrics_label() {
+    let app = spawn_app().await;
+    let brew = reqwest::Method::from_bytes(b"BREW").unwrap();
+    let r = app
+        .http
+        .request(brew, app.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    let text = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        sample(
+            &text,
+            "shopkeeper_http_requests_total",
+            &[
+                ("method", "other"),
+                ("route", "/healthz"),
+                ("status", "405")
+            ]
+        )
+        .is_some_and(|n| n >= 1.0),
+        "{text}"
+    );
+    assert!(
+        !text.contains("BREW"),
+        "a client-chosen method became a label"
+    );
+}
+
+#[tokio::test]
 async fn a_steady_stream_of_short_lived_tokens_does_not_grow_the_database() {
     let app = spawn_app_with(|s| {
         s.tokens.refresh_ttl_seconds = 1;
