@@ -36,7 +36,7 @@ pub enum ClientAuthError {
 
 #[derive(Debug, Clone)]
 pub struct AuthenticatedClient {
-    pub record: ClientRecord,
+    pub record: Arc<ClientRecord>,
     /// True when a confidential key proved its secret (client_credentials needs it).
     pub secret_verified: bool,
     /// The access token that identified the client, when it came as `Authorization: Bearer`.

@@ -79,10 +79,10 @@ impl TokenValue {
     /// Wraps random bytes that were derived elsewhere (the refresh grace pair) in the
     /// time-ordered format, with `at_millis` as its issue time.
     pub fn time_ordered_from_bytes(at_millis: u64, bytes: &[u8; 32]) -> Self {
-        let mut text = String::with_capacity(TIME_ORDERED_LEN);
-        text.push_str(&hex::encode(at_millis.to_be_bytes()));
-        text.push_str(&hex::encode(bytes));
-        Self(text)
+        let mut raw = [0u8; TIME_PREFIX + 32];
+        raw[..TIME_PREFIX].copy_from_slice(&at_millis.to_be_bytes());
+        raw[TIME_PREFIX..].copy_from_slice(bytes);
+        Self(hex::encode(raw))
     }
 
     /// Wraps derived bytes in the random (64-character) format: the refresh grace pair of a

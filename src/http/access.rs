@@ -113,7 +113,10 @@ async fn presented_api_key(
             crate::auth::ClientAuthError::Store(s) => ShopperApiError::from(OAuthError::from(s)),
             _ => unauthorized("the API key is invalid or disabled"),
         })?;
-    Ok(Some((client.record.api_key, client.record.site_id)))
+    Ok(Some((
+        client.record.api_key.clone(),
+        client.record.site_id.clone(),
+    )))
 }
 
 /// The verified token, if one is presented; an API key presented beside it must be of the

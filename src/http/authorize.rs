@@ -23,6 +23,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 /// The authorization request parameters carried from `/authorize` to the sign-in form.
 const CARRIED: [&str; 7] = [
@@ -37,7 +38,7 @@ const CARRIED: [&str; 7] = [
 
 /// A checked authorization request.
 struct AuthorizeRequest {
-    client: ClientRecord,
+    client: Arc<ClientRecord>,
     response_type: ResponseType,
     redirect_uri: String,
     state: Option<String>,

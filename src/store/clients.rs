@@ -2,6 +2,7 @@ use super::{Store, StoreError, StoreResult};
 use crate::domain::authorize::FlowSet;
 use crate::domain::time::now;
 use crate::domain::{ApiKey, ClientKind, SecretHash};
+use std::sync::Arc;
 
 /// An API client as the token endpoint needs it: with its site's session TTL, so one read
 /// answers a token request.
@@ -96,14 +97,17 @@ impl Store {
         Ok(())
     }
 
-    pub async fn client(&self, api_key: &str) -> StoreResult<Option<ClientRecord>> {
+    /// Shared rather than copied out of the cache: every token request looks its client up.
+    pub async fn client(&self, api_key: &str) -> StoreResult<Option<Arc<ClientRecord>>> {
         if let Some(hit) = self.client_cache.get(api_key) {
             return Ok(hit);
         }
-        let row: Option<ClientRecord> = sqlx::query_as(select_clients!("WHERE c.api_key = $1"))
-            .bind(api_key)
-            .fetch_optional(&self.read)
-            .await?;
+        let row: Option<Arc<ClientRecord>> =
+            sqlx::query_as::<_, ClientRecord>(select_clients!("WHERE c.api_key = $1"))
+                .bind(api_key)
+                .fetch_optional(&self.read)
+                .await?
+                .map(Arc::new);
         // Unknown keys are cached too (as None): a flood of made-up keys costs no reads.
         self.client_cache.insert(api_key.to_owned(), row.clone());
         Ok(row)

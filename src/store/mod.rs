@@ -162,7 +162,7 @@ pub struct Store {
     /// API clients by key (with their site's settings), for at most [`CLIENT_CACHE_TTL`]:
     /// every token request looks its client up. Writes through this store drop the entry at
     /// once; a change made by another process (the CLI, another node) shows within the TTL.
-    client_cache: moka::sync::Cache<String, Option<ClientRecord>>,
+    client_cache: moka::sync::Cache<String, Option<Arc<ClientRecord>>>,
     /// Sessions for the read-only views of a bearer check (see `sessions.rs`).
     snapshots: sessions::SessionSnapshots,
 }
