@@ -4,16 +4,19 @@
 //! server built in the process, and every server in the process (tests start several) records
 //! into and renders from it. Labels that tell servers apart (the API key) keep tests exact.
 
-use axum::extract::{MatchedPath, Request};
+use axum::extract::MatchedPath;
 use axum::http::Method;
-use axum::middleware::Next;
 use axum::response::Response;
 use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::collections::HashMap;
+use std::future::Future;
 use std::hash::Hash;
+use std::pin::Pin;
 use std::sync::{LazyLock, OnceLock, PoisonError, RwLock};
+use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
+use tower::{Layer, Service};
 
 pub const HTTP_REQUESTS: &str = "shopkeeper_http_requests_total";
 pub const HTTP_DURATION: &str = "shopkeeper_http_request_duration_seconds";
@@ -138,14 +141,82 @@ static TOKENS_ISSUED_HANDLES: LazyLock<Handles<&'static str, Counter>> =
 static LEGACY_FLOW_HANDLES: LazyLock<Handles<&'static str, Counter>> = LazyLock::new(Handles::new);
 
 /// Counts and times every request by route template (never the raw path: bounded labels,
-/// and no token in a path ends up in a label) and status.
-pub async fn track_requests(request: Request, next: Next) -> Response {
-    let route = request.extensions().get::<MatchedPath>().cloned();
-    let method = method_label(request.method());
-    let started = Instant::now();
-    let response = next.run(request).await;
-    let status = response.status().as_u16();
-    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+/// and no token in a path ends up in a label) and status. It goes inside the router, which
+/// sets the matched route. A tower layer rather than `axum::middleware::from_fn`, which
+/// boxes the inner service and the future of every request.
+#[derive(Clone, Copy)]
+pub struct TrackRequestsLayer;
+
+impl<S> Layer<S> for TrackRequestsLayer {
+    type Service = TrackRequests<S>;
+    fn layer(&self, inner: S) -> TrackRequests<S> {
+        TrackRequests { inner }
+    }
+}
+
+#[derive(Clone)]
+pub struct TrackRequests<S> {
+    inner: S,
+}
+
+impl<S, B> Service<axum::http::Request<B>> for TrackRequests<S>
+where
+    S: Service<axum::http::Request<B>, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = TrackedResponse<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: axum::http::Request<B>) -> Self::Future {
+        let route = request.extensions().get::<MatchedPath>().cloned();
+        let method = method_label(request.method());
+        TrackedResponse {
+            started: Instant::now(),
+            inner: self.inner.call(request),
+            route,
+            method,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A request's response on its way out, counted and timed when it is ready.
+    pub struct TrackedResponse<F> {
+        #[pin]
+        inner: F,
+        route: Option<MatchedPath>,
+        method: &'static str,
+        started: Instant,
+    }
+}
+
+impl<F, E> Future for TrackedResponse<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = ready!(this.inner.poll(cx));
+        if let Ok(response) = &result {
+            let route = this.route.as_ref().map_or("unmatched", MatchedPath::as_str);
+            record_request(
+                this.method,
+                route,
+                response.status().as_u16(),
+                *this.started,
+            );
+        }
+        Poll::Ready(result)
+    }
+}
+
+fn record_request(method: &'static str, route: &str, status: u16, started: Instant) {
     REQUEST_HANDLES.with(
         (method, status),
         route,
@@ -161,7 +232,6 @@ pub async fn track_requests(request: Request, next: Next) -> Response {
             duration.record(started.elapsed().as_secs_f64());
         },
     );
-    response
 }
 
 /// A token pair issued: by grant (`password`, `anonymous`, `client_credentials`,

@@ -143,16 +143,14 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(operations::metrics))
         .fallback(shopper_api::not_found_fallback)
         .method_not_allowed_fallback(shopper_api::method_not_allowed_fallback)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // Inside the router: it needs the matched route.
-        .layer(axum::middleware::from_fn(
-            crate::instruments::track_requests,
-        ))
+        .layer(crate::instruments::TrackRequestsLayer)
         .with_state(state)
 }
 
 /// The router inside the layers every request passes through once: the documented shape for
-/// bare rejections (outermost), the request time limit, the request id, the trace span.
+/// bare rejections (outermost), the request time limit, the body size limit, the request id,
+/// the trace span.
 ///
 /// They wrap the router rather than being added with `Router::layer`, which wraps every
 /// route on its own: a route is a boxed service cloned for each request, so each of those
@@ -172,6 +170,7 @@ pub fn app(
         ))
         // Back to axum's body type (the trace layer wraps the body).
         .map_response(IntoResponse::into_response)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuidV4))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(
