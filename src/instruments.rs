@@ -4,19 +4,16 @@
 //! server built in the process, and every server in the process (tests start several) records
 //! into and renders from it. Labels that tell servers apart (the API key) keep tests exact.
 
+use crate::http::response_hook::{HookLayer, ResponseHook};
 use axum::extract::MatchedPath;
 use axum::http::Method;
 use axum::response::Response;
 use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::collections::HashMap;
-use std::future::Future;
 use std::hash::Hash;
-use std::pin::Pin;
 use std::sync::{LazyLock, OnceLock, PoisonError, RwLock};
-use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
-use tower::{Layer, Service};
 
 pub const HTTP_REQUESTS: &str = "shopkeeper_http_requests_total";
 pub const HTTP_DURATION: &str = "shopkeeper_http_request_duration_seconds";
@@ -142,77 +139,29 @@ static LEGACY_FLOW_HANDLES: LazyLock<Handles<&'static str, Counter>> = LazyLock:
 
 /// Counts and times every request by route template (never the raw path: bounded labels,
 /// and no token in a path ends up in a label) and status. It goes inside the router, which
-/// sets the matched route. A tower layer rather than `axum::middleware::from_fn`, which
-/// boxes the inner service and the future of every request.
-#[derive(Clone, Copy)]
-pub struct TrackRequestsLayer;
+/// sets the matched route.
+pub type TrackRequestsLayer = HookLayer<RequestTiming>;
 
-impl<S> Layer<S> for TrackRequestsLayer {
-    type Service = TrackRequests<S>;
-    fn layer(&self, inner: S) -> TrackRequests<S> {
-        TrackRequests { inner }
-    }
+/// What request metrics keep from a request until its response.
+pub struct RequestTiming {
+    route: Option<MatchedPath>,
+    method: &'static str,
+    started: Instant,
 }
 
-#[derive(Clone)]
-pub struct TrackRequests<S> {
-    inner: S,
-}
-
-impl<S, B> Service<axum::http::Request<B>> for TrackRequests<S>
-where
-    S: Service<axum::http::Request<B>, Response = Response>,
-{
-    type Response = Response;
-    type Error = S::Error;
-    type Future = TrackedResponse<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: axum::http::Request<B>) -> Self::Future {
-        let route = request.extensions().get::<MatchedPath>().cloned();
-        let method = method_label(request.method());
-        TrackedResponse {
+impl ResponseHook for RequestTiming {
+    fn from_request<B>(request: &axum::http::Request<B>) -> Self {
+        Self {
+            route: request.extensions().get::<MatchedPath>().cloned(),
+            method: method_label(request.method()),
             started: Instant::now(),
-            inner: self.inner.call(request),
-            route,
-            method,
         }
     }
-}
 
-pin_project_lite::pin_project! {
-    /// A request's response on its way out, counted and timed when it is ready.
-    pub struct TrackedResponse<F> {
-        #[pin]
-        inner: F,
-        route: Option<MatchedPath>,
-        method: &'static str,
-        started: Instant,
-    }
-}
-
-impl<F, E> Future for TrackedResponse<F>
-where
-    F: Future<Output = Result<Response, E>>,
-{
-    type Output = Result<Response, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let result = ready!(this.inner.poll(cx));
-        if let Ok(response) = &result {
-            let route = this.route.as_ref().map_or("unmatched", MatchedPath::as_str);
-            record_request(
-                this.method,
-                route,
-                response.status().as_u16(),
-                *this.started,
-            );
-        }
-        Poll::Ready(result)
+    fn on_response(self, response: Response) -> Response {
+        let route = self.route.as_ref().map_or("unmatched", MatchedPath::as_str);
+        record_request(self.method, route, response.status().as_u16(), self.started);
+        response
     }
 }
 

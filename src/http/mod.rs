@@ -18,6 +18,7 @@ pub mod orders;
 pub mod params;
 pub mod payments;
 pub mod principal;
+pub mod response_hook;
 pub mod revoke;
 pub mod routes;
 pub mod session_token;
@@ -144,7 +145,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(shopper_api::not_found_fallback)
         .method_not_allowed_fallback(shopper_api::method_not_allowed_fallback)
         // Inside the router: it needs the matched route.
-        .layer(crate::instruments::TrackRequestsLayer)
+        .layer(crate::instruments::TrackRequestsLayer::new())
         .with_state(state)
 }
 
@@ -163,7 +164,7 @@ pub fn app(
 + Send
 + 'static {
     tower::ServiceBuilder::new()
-        .layer(axum::middleware::from_fn(limits::documented_rejections))
+        .layer(response_hook::HookLayer::<limits::DocumentedRejection>::new())
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             request_timeout,
