@@ -250,8 +250,7 @@ impl Store {
             AnyPoolOptions::new()
                 .max_connections(max)
                 // A connection to a local SQLite file does not go stale; pinging it before
-                // each use was a round trip to its thread on every write (the group writer
-                // takes the write pool's connection once a batch).
+                // each use was a round trip to its thread on every query.
                 .test_before_acquire(engine == Engine::Postgres)
                 .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms.max(1)))
                 .after_connect(move |conn, _meta| {
