@@ -280,6 +280,13 @@ impl TestApp {
         )
     }
 
+    /// The Prometheus text of `GET /metrics`.
+    pub async fn metrics_text(&self) -> String {
+        let response = self.http.get(self.url("/metrics")).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        response.text().await.unwrap()
+    }
+
     pub async fn access_tokens(&self, token: &str) -> Response {
         self.http
             .get(self.url("/oauth20/access-tokens"))

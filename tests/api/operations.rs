@@ -73,15 +73,7 @@ async fn metrics_count_tokens_by_grant_and_key_requests_and_failed_sign_ins() {
         .await;
     assert_eq!(r.status(), 400);
 
-    let text = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics_text().await;
     let key = app.public_key.as_str();
     let issued = |grant| {
         sample(
@@ -137,15 +129,7 @@ async fn invented_methods_share_one_metrics_label() {
         .await
         .unwrap();
     assert_eq!(r.status(), 405);
-    let text = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics_text().await;
     assert!(
         sample(
             &text,
