@@ -248,6 +248,8 @@ impl Store {
         new: &NewPaymentSource<'_>,
     ) -> StoreResult<PaymentSourceRecord> {
         let id = format!("src_{}", random_hex(16));
+        // One turn for the write and the read of the row it wrote.
+        let mut writer = self.writer().await?;
         sqlx::query(
             "INSERT INTO payment_sources (id, site_id, source_type, state, reusable, owner, \
              brand, last_four, expiration_month, expiration_year, currency, amount, \
@@ -267,11 +269,11 @@ impl Store {
         .bind(new.amount)
         .bind(new.test_outcome)
         .bind(now())
-        .execute(&mut *self.writer().await?)
+        .execute(&mut *writer)
         .await?;
         sqlx::query_as(select_sources!("WHERE id = $1"))
             .bind(&id)
-            .fetch_one(&mut *self.writer().await?)
+            .fetch_one(&mut *writer)
             .await
             .map_err(Into::into)
     }

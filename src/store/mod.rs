@@ -359,17 +359,19 @@ impl Store {
         name: &str,
         make: impl FnOnce() -> String,
     ) -> StoreResult<String> {
+        // One turn for the write and the read of what won.
+        let mut writer = self.writer().await?;
         sqlx::query(
             "INSERT INTO server_settings (name, value) VALUES ($1, $2) \
              ON CONFLICT (name) DO NOTHING",
         )
         .bind(name)
         .bind(make())
-        .execute(&mut *self.writer().await?)
+        .execute(&mut *writer)
         .await?;
         let value: (String,) = sqlx::query_as("SELECT value FROM server_settings WHERE name = $1")
             .bind(name)
-            .fetch_one(&mut *self.writer().await?)
+            .fetch_one(&mut *writer)
             .await?;
         Ok(value.0)
     }
