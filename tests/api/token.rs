@@ -386,3 +386,43 @@ async fn password_base64_is_a_per_client_setting() {
         .unwrap();
     ok_json(app.public_token(&grant).await).await;
 }
+
+/// The token cache answers checks from memory only for `token_cache_ttl_seconds`: a token
+/// revoked behind this node's back (another node that died before announcing it) stops working
+/// once that time has passed.
+#[tokio::test]
+async fn a_cached_token_is_checked_against_the_database_again_after_the_cache_ttl() {
+    use sqlx::Connection;
+    let ttl = 2;
+    let app = spawn_app_with(|s| s.tokens.token_cache_ttl_seconds = ttl).await;
+    let pair = app.anonymous_pair().await;
+    assert_eq!(app.access_tokens(&pair.access).await.status(), 200);
+
+    sqlx::any::install_default_drivers();
+    let mut db = sqlx::AnyConnection::connect(&app.database_url)
+        .await
+        .unwrap();
+    let deleted = sqlx::query("DELETE FROM access_tokens")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(deleted.rows_affected(), 1);
+    db.close().await.unwrap();
+
+    // Still answered from memory: the row is gone, so only the cache can say yes.
+    assert_eq!(app.access_tokens(&pair.access).await.status(), 200);
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(ttl + 3);
+    loop {
+        let status = app.access_tokens(&pair.access).await.status();
+        if status == 401 {
+            break;
+        }
+        assert_eq!(status, 200);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the revoked token was still accepted 3 s after the cache TTL"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
