@@ -33,6 +33,18 @@ pub struct TableCounts {
     pub session_tokens: i64,
 }
 
+// The clean-up pass's searches. Each is an index search (tested: `purge_queries_search_indexes`),
+// never a scan: they run under the write turn, so a scan of a large table would stall every
+// write while it lasts.
+const SELECT_EXPIRED_ACCESS_TOKENS: &str =
+    "SELECT token_hash FROM access_tokens WHERE expires_at <= $1 LIMIT $2";
+const SELECT_SPENT_REFRESH_TOKENS: &str = "SELECT token_hash FROM refresh_tokens \
+     WHERE expires_at <= $1 OR consumed_at <= $2 LIMIT $3";
+/// `ended_at <= now` rather than `IS NOT NULL`: the same rows (a session ends at the time of
+/// its ending), but a comparison the planner can answer from the partial `ended_at` index.
+const SELECT_DEAD_SESSIONS: &str =
+    "SELECT id FROM shopper_sessions WHERE expires_at <= $1 OR ended_at <= $1 LIMIT $2";
+
 fn hashes(rows: Vec<(Vec<u8>,)>) -> Vec<SecretHash> {
     rows.into_iter()
         .filter_map(|(b,)| SecretHash::from_slice(&b))
@@ -46,10 +58,9 @@ impl Store {
         now: UnixSeconds,
         batch: i64,
     ) -> StoreResult<u64> {
-        let done = sqlx::query(
-            "DELETE FROM access_tokens WHERE token_hash IN \
-             (SELECT token_hash FROM access_tokens WHERE expires_at <= $1 LIMIT $2)",
-        )
+        let done = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM access_tokens WHERE token_hash IN ({SELECT_EXPIRED_ACCESS_TOKENS})"
+        )))
         .bind(now)
         .bind(batch)
         .execute(&mut *self.writer().await?)
@@ -65,11 +76,9 @@ impl Store {
         consumed_before: UnixSeconds,
         batch: i64,
     ) -> StoreResult<u64> {
-        let done = sqlx::query(
-            "DELETE FROM refresh_tokens WHERE token_hash IN \
-             (SELECT token_hash FROM refresh_tokens \
-              WHERE expires_at <= $1 OR consumed_at <= $2 LIMIT $3)",
-        )
+        let done = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM refresh_tokens WHERE token_hash IN ({SELECT_SPENT_REFRESH_TOKENS})"
+        )))
         .bind(now)
         .bind(consumed_before)
         .bind(batch)
@@ -89,14 +98,11 @@ impl Store {
         let mut tx = writer.begin().await?;
         // Ids first, then per id: the set cannot shift under a concurrent end_session
         // between statements.
-        let ids: Vec<(String,)> = sqlx::query_as(
-            "SELECT id FROM shopper_sessions \
-             WHERE expires_at <= $1 OR ended_at IS NOT NULL LIMIT $2",
-        )
-        .bind(now)
-        .bind(batch)
-        .fetch_all(&mut *tx)
-        .await?;
+        let ids: Vec<(String,)> = sqlx::query_as(SELECT_DEAD_SESSIONS)
+            .bind(now)
+            .bind(batch)
+            .fetch_all(&mut *tx)
+            .await?;
         let mut revoked = Vec::new();
         for (id,) in &ids {
             let rows: Vec<(Vec<u8>,)> = sqlx::query_as(
@@ -176,5 +182,42 @@ impl Store {
                 .fetch_one(&self.read)
                 .await?;
         Ok(known.saturating_sub(usize::try_from(applied).unwrap_or(0)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::DatabaseSettings;
+
+    /// The clean-up pass's searches run under the write turn: on a large table a full scan
+    /// would stall every write for as long as it takes, so each must be an index search.
+    #[tokio::test]
+    async fn purge_queries_search_indexes() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("db.sqlite").display());
+        let store = Store::connect(&DatabaseSettings::new(url)).await.unwrap();
+        for (query, table) in [
+            (SELECT_EXPIRED_ACCESS_TOKENS, "access_tokens"),
+            (SELECT_SPENT_REFRESH_TOKENS, "refresh_tokens"),
+            (SELECT_DEAD_SESSIONS, "shopper_sessions"),
+        ] {
+            let plan: Vec<(i64, i64, i64, String)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {query}")))
+                    .bind(1_i64)
+                    .bind(2_i64)
+                    .bind(3_i64)
+                    .fetch_all(&store.read)
+                    .await
+                    .unwrap();
+            let steps: Vec<&str> = plan.iter().map(|(_, _, _, step)| step.as_str()).collect();
+            assert!(
+                steps
+                    .iter()
+                    .any(|s| s.starts_with(&format!("SEARCH {table} USING INDEX")))
+                    && !steps.iter().any(|s| s.starts_with("SCAN")),
+                "{query}: {steps:?}"
+            );
+        }
     }
 }
