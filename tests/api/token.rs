@@ -426,3 +426,47 @@ async fn a_cached_token_is_checked_against_the_database_again_after_the_cache_tt
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+/// Grants that arrive together are written together (one transaction, multi-row INSERTs):
+/// every one of them must still get its own session and pair, stored and readable.
+#[tokio::test]
+async fn a_burst_of_anonymous_grants_stores_every_session_and_pair() {
+    let app = spawn_app().await;
+    let burst = 150;
+    let mut grants = tokio::task::JoinSet::new();
+    for _ in 0..burst {
+        let request = app
+            .http
+            .post(app.url("/oauth20/token"))
+            .basic_auth(&app.public_key, None::<&str>)
+            .form(&[("grant_type", "password")]);
+        grants.spawn(async move { TokenPair::from(ok_json(request.send().await.unwrap()).await) });
+    }
+    let pairs: Vec<TokenPair> = grants.join_all().await;
+
+    let counts = app.state.store.table_counts().await.unwrap();
+    assert_eq!(
+        (counts.sessions, counts.access_tokens, counts.refresh_tokens),
+        (burst, burst, burst)
+    );
+    let mut sessions = std::collections::HashSet::new();
+    for pair in &pairs {
+        let token = shopkeeper::domain::TokenValue::parse(&pair.access).unwrap();
+        // The store, not the check cache: the row itself.
+        let row = app
+            .state
+            .store
+            .access_token(&token.hash())
+            .await
+            .unwrap()
+            .expect("every issued access token has its row");
+        assert_eq!(row.api_key, app.public_key);
+        assert!(
+            sessions.insert(row.session_id),
+            "each grant has its own session"
+        );
+    }
+    // A refresh token of the burst works (its row is there too).
+    let refreshed = app.refresh(&pairs[burst as usize / 2].refresh).await;
+    assert_eq!(refreshed.status(), 200);
+}

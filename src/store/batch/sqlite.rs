@@ -3,17 +3,17 @@
 //! Through sqlx, every statement of a batch was a round trip between the writer thread and
 //! sqlx's connection thread (two thread wake-ups each), and a batch of new sessions had to be
 //! folded into one huge statement to keep those trips few. Here the writer thread calls SQLite
-//! itself: a batch is one `BEGIN IMMEDIATE`, a few cached prepared statements per job, one
-//! `COMMIT`, with no thread in between, and the rotations are decided one by one, in batch
-//! order, exactly as separate requests would be.
+//! itself: a batch is one `BEGIN IMMEDIATE`, multi-row INSERTs for its new sessions, a few
+//! cached prepared statements per rotation, one `COMMIT`, with no thread in between, and the
+//! rotations are decided one by one, in batch order, exactly as separate requests would be.
 //!
 //! The store's other writes keep using sqlx's one-connection write pool. This connection
 //! writes only while it holds the store's write turn (`WriteTurn`), which the pool's users
 //! take too, so the two never contend for SQLite's write lock.
 
 use super::{
-    CONSUME_REFRESH_TOKEN, Done, Job, PendingPair, PendingRotation, READ_REFRESH_CONSUMPTION,
-    UNDO_REFRESH_CONSUMPTION, Work, refusal,
+    CONSUME_REFRESH_TOKEN, Done, Job, PendingPair, PendingRotation, PendingSession,
+    READ_REFRESH_CONSUMPTION, UNDO_REFRESH_CONSUMPTION, Work, refusal,
 };
 use crate::store::tokens::{RefreshOutcome, TOUCH_SESSION};
 use crate::store::{StoreError, StoreResult, WriteTurn};
@@ -31,6 +31,7 @@ impl DirectWriter {
     pub fn open(file: &str, pragmas: &str, turn: WriteTurn) -> rusqlite::Result<Self> {
         let conn = Connection::open(file)?;
         conn.execute_batch(pragmas)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         Ok(Self { conn, turn })
     }
 
@@ -42,75 +43,173 @@ impl DirectWriter {
     }
 }
 
-/// The one-row INSERTs of a session and its tokens, built once (`prepare_cached` finds the
+/// New sessions are written with multi-row INSERTs of these many rows (a batch of 20 is
+/// 16 + 4): few statement shapes to keep prepared, and every row after a statement's first
+/// appends through cursors that are already at the right edge of the table and its indexes.
+/// With one statement per row, each row's insert into each of the 11 B-trees a new session
+/// touches started with a seek from the root; measured on a table of 200,000 sessions, the
+/// multi-row form took ~8 µs less CPU per new session (~20 instead of ~28-31).
+const CHUNKS: [usize; 9] = [256, 128, 64, 32, 16, 8, 4, 2, 1];
+/// Prepared statements the connection keeps: three tables times the chunk sizes, and the
+/// handful of rotation statements.
+pub(super) const STATEMENT_CACHE: usize = 3 * CHUNKS.len() + 8;
+
+/// The multi-row INSERTs for every chunk size, built once (`prepare_cached` finds the
 /// prepared statement by its text).
-static INSERT_SESSION: LazyLock<String> =
-    LazyLock::new(|| super::multi_row_insert(super::INSERT_SESSIONS, 1, super::SESSION_COLUMNS));
-static INSERT_ACCESS_TOKEN: LazyLock<String> =
-    LazyLock::new(|| super::multi_row_insert(super::INSERT_ACCESS_TOKENS, 1, super::TOKEN_COLUMNS));
-static INSERT_REFRESH_TOKEN: LazyLock<String> = LazyLock::new(|| {
-    super::multi_row_insert(super::INSERT_REFRESH_TOKENS, 1, super::TOKEN_COLUMNS)
+struct MultiRowInserts {
+    sessions: Vec<String>,
+    access_tokens: Vec<String>,
+    refresh_tokens: Vec<String>,
+}
+
+static INSERTS: LazyLock<MultiRowInserts> = LazyLock::new(|| {
+    let shapes = |head: &str, width: usize| -> Vec<String> {
+        CHUNKS
+            .iter()
+            .map(|&rows| super::multi_row_insert(head, rows, width))
+            .collect()
+    };
+    MultiRowInserts {
+        sessions: shapes(super::INSERT_SESSIONS, super::SESSION_COLUMNS),
+        access_tokens: shapes(super::INSERT_ACCESS_TOKENS, super::TOKEN_COLUMNS),
+        refresh_tokens: shapes(super::INSERT_REFRESH_TOKENS, super::TOKEN_COLUMNS),
+    }
 });
+
+/// Splits `rows` into runs of [`CHUNKS`] sizes, largest first: (index into `CHUNKS`, run).
+fn chunked<T>(mut rows: &[T]) -> impl Iterator<Item = (usize, &[T])> {
+    std::iter::from_fn(move || {
+        let shape = CHUNKS.iter().position(|&size| size <= rows.len())?;
+        let (run, rest) = rows.split_at(CHUNKS[shape]);
+        rows = rest;
+        Some((shape, run))
+    })
+}
+
+/// Binds `values` as the parameters from `*next` on, advancing it.
+fn bind_row(
+    statement: &mut rusqlite::CachedStatement<'_>,
+    next: &mut usize,
+    values: &[&dyn rusqlite::ToSql],
+) -> rusqlite::Result<()> {
+    for value in values {
+        statement.raw_bind_parameter(*next, value)?;
+        *next += 1;
+    }
+    Ok(())
+}
 
 fn write_in_one_transaction(conn: &mut Connection, batch: &[Job]) -> rusqlite::Result<Vec<Done>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut outcomes = Vec::with_capacity(batch.len());
-    {
-        let mut insert_session = tx.prepare_cached(&INSERT_SESSION)?;
-        let mut insert_access = tx.prepare_cached(&INSERT_ACCESS_TOKEN)?;
-        let mut insert_refresh = tx.prepare_cached(&INSERT_REFRESH_TOKEN)?;
-        let mut insert_pair = |session_id: &str, p: &PendingPair| -> rusqlite::Result<()> {
-            insert_access.execute(params![
-                p.access_hash,
-                session_id,
-                p.api_key,
-                p.full_access,
-                p.issued_at,
-                p.access_expires_at
-            ])?;
-            insert_refresh.execute(params![
-                p.refresh_hash,
-                session_id,
-                p.api_key,
-                p.full_access,
-                p.issued_at,
-                p.refresh_expires_at
-            ])?;
-            Ok(())
+    // The new sessions first, all together: nothing else in the batch can refer to them.
+    let starts: Vec<&PendingSession> = batch
+        .iter()
+        .filter_map(|job| match &job.work {
+            Work::Start(s) => Some(s),
+            Work::Rotate(_) => None,
+        })
+        .collect();
+    for (shape, run) in chunked(&starts) {
+        let mut insert = tx.prepare_cached(&INSERTS.sessions[shape])?;
+        let mut next = 1;
+        for s in run {
+            bind_row(
+                &mut insert,
+                &mut next,
+                &[
+                    &s.id,
+                    &s.site_id,
+                    &s.api_key,
+                    &s.shopper_id,
+                    &s.cart_id,
+                    &s.session_tag,
+                    &s.locale,
+                    &s.currency,
+                    &s.client_ip,
+                    &s.pair.issued_at,
+                    &s.pair.issued_at,
+                    &s.pair.refresh_expires_at,
+                ],
+            )?;
+        }
+        insert.raw_execute()?;
+    }
+    for refresh in [false, true] {
+        let shapes = if refresh {
+            &INSERTS.refresh_tokens
+        } else {
+            &INSERTS.access_tokens
         };
-        for job in batch {
-            match &job.work {
-                Work::Start(s) => {
-                    let p = &s.pair;
-                    insert_session.execute(params![
-                        s.id,
-                        s.site_id,
-                        s.api_key,
-                        s.shopper_id,
-                        s.cart_id,
-                        s.session_tag,
-                        s.locale,
-                        s.currency,
-                        s.client_ip,
-                        p.issued_at,
-                        p.issued_at,
-                        p.refresh_expires_at
-                    ])?;
-                    insert_pair(&s.id, p)?;
-                    outcomes.push(Done::Started);
+        for (shape, run) in chunked(&starts) {
+            let mut insert = tx.prepare_cached(&shapes[shape])?;
+            let mut next = 1;
+            for s in run {
+                let p = &s.pair;
+                let (hash, expires_at) = if refresh {
+                    (&p.refresh_hash, p.refresh_expires_at)
+                } else {
+                    (&p.access_hash, p.access_expires_at)
+                };
+                bind_row(
+                    &mut insert,
+                    &mut next,
+                    &[
+                        hash,
+                        &s.id,
+                        &p.api_key,
+                        &p.full_access,
+                        &p.issued_at,
+                        &expires_at,
+                    ],
+                )?;
+            }
+            insert.raw_execute()?;
+        }
+    }
+    // Then the rotations, one by one in batch order, as separate requests would be decided.
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for job in batch {
+        match &job.work {
+            Work::Start(_) => outcomes.push(Done::Started),
+            Work::Rotate(r) => {
+                let outcome = consume(&tx, r)?;
+                if outcome == RefreshOutcome::Rotated {
+                    insert_pair(&tx, &r.session_id, &r.pair)?;
                 }
-                Work::Rotate(r) => {
-                    let outcome = consume(&tx, r)?;
-                    if outcome == RefreshOutcome::Rotated {
-                        insert_pair(&r.session_id, &r.pair)?;
-                    }
-                    outcomes.push(Done::Rotation(outcome));
-                }
+                outcomes.push(Done::Rotation(outcome));
             }
         }
     }
     tx.commit()?;
     Ok(outcomes)
+}
+
+/// The two token rows of a rotation's successor pair (one-row INSERTs).
+fn insert_pair(
+    tx: &rusqlite::Transaction,
+    session_id: &str,
+    p: &PendingPair,
+) -> rusqlite::Result<()> {
+    let one_row = CHUNKS.len() - 1;
+    tx.prepare_cached(&INSERTS.access_tokens[one_row])?
+        .execute(params![
+            p.access_hash,
+            session_id,
+            p.api_key,
+            p.full_access,
+            p.issued_at,
+            p.access_expires_at
+        ])?;
+    tx.prepare_cached(&INSERTS.refresh_tokens[one_row])?
+        .execute(params![
+            p.refresh_hash,
+            session_id,
+            p.api_key,
+            p.full_access,
+            p.issued_at,
+            p.refresh_expires_at
+        ])?;
+    Ok(())
 }
 
 /// Consumes a refresh token and extends its session, or says why not: the statements of the
@@ -162,5 +261,25 @@ impl From<rusqlite::Error> for StoreError {
             }
             _ => StoreError::Database(Box::new(e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chunked;
+
+    #[test]
+    fn chunks_cover_every_row_in_order_largest_first() {
+        for n in [0_usize, 1, 2, 3, 20, 255, 256, 300, 511] {
+            let rows: Vec<usize> = (0..n).collect();
+            let runs: Vec<&[usize]> = chunked(&rows).map(|(_, run)| run).collect();
+            assert_eq!(runs.concat(), rows, "{n} rows");
+            let sizes: Vec<usize> = runs.iter().map(|r| r.len()).collect();
+            assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "{n}: {sizes:?}");
+            assert!(sizes.iter().all(|s| s.is_power_of_two()), "{n}: {sizes:?}");
+        }
+        let twenty: Vec<u8> = vec![0; 20];
+        let sizes: Vec<usize> = chunked(&twenty).map(|(_, run)| run.len()).collect();
+        assert_eq!(sizes, [16, 4]);
     }
 }
