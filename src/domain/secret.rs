@@ -65,7 +65,7 @@ impl TokenValue {
     pub fn generate() -> Self {
         let mut bytes = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut bytes);
-        Self(hex::encode(bytes))
+        Self(lower_hex(&bytes))
     }
 
     /// A bearer token issued at `at_millis`: time-ordered, so that its stored key (see
@@ -82,13 +82,13 @@ impl TokenValue {
         let mut raw = [0u8; TIME_PREFIX + 32];
         raw[..TIME_PREFIX].copy_from_slice(&at_millis.to_be_bytes());
         raw[TIME_PREFIX..].copy_from_slice(bytes);
-        Self(hex::encode(raw))
+        Self(lower_hex(&raw))
     }
 
     /// Wraps derived bytes in the random (64-character) format: the refresh grace pair of a
     /// token consumed before time-ordered successors existed.
     pub fn from_bytes(bytes: &[u8; 32]) -> Self {
-        Self(hex::encode(bytes))
+        Self(lower_hex(bytes))
     }
 
     /// A presented token: only its shape is checked here; whether it exists is the store's word.
@@ -166,7 +166,15 @@ impl fmt::Debug for SessionToken {
 pub fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     rand::thread_rng().fill_bytes(&mut buf);
-    hex::encode(buf)
+    lower_hex(&buf)
+}
+
+/// `bytes` as lowercase hex, like `hex::encode`, which builds its string one `char` at a time
+/// (~0.6 % of an anonymous grant's CPU for its ids and tokens): this fills one buffer.
+fn lower_hex(bytes: &[u8]) -> String {
+    let mut text = vec![0u8; 2 * bytes.len()];
+    hex::encode_to_slice(bytes, &mut text).expect("the buffer is twice the input");
+    String::from_utf8(text).expect("hex digits are ASCII")
 }
 
 #[cfg(test)]
@@ -182,6 +190,13 @@ mod tests {
         let s = SessionToken::generate();
         assert_eq!(s.expose().len(), 32);
         assert!(s.expose().bytes().all(|b| !b.is_ascii_lowercase()));
+    }
+
+    #[test]
+    fn lower_hex_matches_the_hex_crate() {
+        for bytes in [&[][..], &[0x00, 0x0f, 0xa5, 0xff][..], &[7u8; 40][..]] {
+            assert_eq!(lower_hex(bytes), hex::encode(bytes));
+        }
     }
 
     #[test]
