@@ -188,15 +188,12 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::DatabaseSettings;
 
     /// The clean-up pass's searches run under the write turn: on a large table a full scan
     /// would stall every write for as long as it takes, so each must be an index search.
     #[tokio::test]
     async fn purge_queries_search_indexes() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("db.sqlite").display());
-        let store = Store::connect(&DatabaseSettings::new(url)).await.unwrap();
+        let (_dir, store) = super::super::scratch_store().await;
         for (query, table) in [
             (SELECT_EXPIRED_ACCESS_TOKENS, "access_tokens"),
             (SELECT_SPENT_REFRESH_TOKENS, "refresh_tokens"),

@@ -385,6 +385,15 @@ impl Store {
     }
 }
 
+/// A store on a fresh SQLite file, for the store's unit tests (the folder goes with the guard).
+#[cfg(test)]
+pub(crate) async fn scratch_store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("db.sqlite").display());
+    let store = Store::connect(&DatabaseSettings::new(url)).await.unwrap();
+    (dir, store)
+}
+
 #[cfg(test)]
 mod tests {
     use super::batch::{PendingPair, PendingRotation};
@@ -394,9 +403,7 @@ mod tests {
     /// batch waits for the turn the pool's user holds, and runs once it is given back.
     #[tokio::test]
     async fn the_group_writer_waits_for_the_write_turn() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("db.sqlite").display());
-        let store = Store::connect(&DatabaseSettings::new(url)).await.unwrap();
+        let (_dir, store) = scratch_store().await;
 
         let held = store.writer().await.unwrap();
         let group_writer = store.group_writer.clone();

@@ -201,6 +201,17 @@ async fn run_through_sqlx(write: AnyPool, mut rx: mpsc::Receiver<Job>) {
     }
 }
 
+/// The new sessions of a batch, in batch order.
+fn new_sessions(batch: &[Job]) -> Vec<&PendingSession> {
+    batch
+        .iter()
+        .filter_map(|job| match &job.work {
+            Work::Start(s) => Some(s),
+            Work::Rotate(_) => None,
+        })
+        .collect()
+}
+
 /// Answers every job of a written (or failed) batch and empties it.
 fn answer(batch: &mut Vec<Job>, written: StoreResult<Vec<Done>>) {
     match written {
@@ -273,13 +284,7 @@ async fn write_batch(write: &AnyPool, batch: &[Job]) -> StoreResult<Vec<Done>> {
         });
     }
 
-    let sessions: Vec<&PendingSession> = batch
-        .iter()
-        .filter_map(|job| match &job.work {
-            Work::Start(s) => Some(s),
-            Work::Rotate(_) => None,
-        })
-        .collect();
+    let sessions = new_sessions(batch);
     if !sessions.is_empty() {
         let sql = multi_row_insert(INSERT_SESSIONS, sessions.len(), SESSION_COLUMNS);
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));

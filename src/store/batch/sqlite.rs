@@ -12,8 +12,8 @@
 //! take too, so the two never contend for SQLite's write lock.
 
 use super::{
-    CONSUME_REFRESH_TOKEN, Done, Job, PendingPair, PendingRotation, PendingSession,
-    READ_REFRESH_CONSUMPTION, UNDO_REFRESH_CONSUMPTION, Work, refusal,
+    CONSUME_REFRESH_TOKEN, Done, Job, PendingPair, PendingRotation, READ_REFRESH_CONSUMPTION,
+    UNDO_REFRESH_CONSUMPTION, Work, refusal,
 };
 use crate::store::tokens::{RefreshOutcome, TOUCH_SESSION};
 use crate::store::{StoreError, StoreResult, WriteTurn};
@@ -102,13 +102,7 @@ fn bind_row(
 fn write_in_one_transaction(conn: &mut Connection, batch: &[Job]) -> rusqlite::Result<Vec<Done>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     // The new sessions first, all together: nothing else in the batch can refer to them.
-    let starts: Vec<&PendingSession> = batch
-        .iter()
-        .filter_map(|job| match &job.work {
-            Work::Start(s) => Some(s),
-            Work::Rotate(_) => None,
-        })
-        .collect();
+    let starts = super::new_sessions(batch);
     for (shape, run) in chunked(&starts) {
         let mut insert = tx.prepare_cached(&INSERTS.sessions[shape])?;
         let mut next = 1;
