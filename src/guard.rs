@@ -15,6 +15,7 @@ use crate::domain::rate::RateQuota;
 use crate::domain::throttle::{FailureRecord, ThrottlePolicy, retry_after_seconds};
 use axum::http::HeaderMap;
 use moka::sync::Cache;
+use std::io::Write as _;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -63,6 +64,9 @@ impl FailureTable {
 }
 
 /// A keyed table of GCRA cells under one quota.
+/// The longest text of an IP address (an IPv6 address with an embedded IPv4 one is 45).
+const MAX_IP_TEXT: usize = 48;
+
 struct RateTable {
     quota: RateQuota,
     cells: Cache<String, Arc<AtomicU64>>,
@@ -187,9 +191,17 @@ impl Guard {
     pub fn rate_check_address(&self, ip: IpAddr) -> Result<(), RetryAfter> {
         match &self.rate_by_address {
             None => Ok(()),
-            Some(table) => table
-                .check(&ip.to_string(), self.now_ns())
-                .map_err(|ns| RetryAfter(retry_after_seconds(ns.div_ceil(1_000_000)))),
+            Some(table) => {
+                // The address as text, formatted on the stack: this runs on every token request.
+                let mut text = [0u8; MAX_IP_TEXT];
+                let mut cursor = std::io::Cursor::new(&mut text[..]);
+                write!(cursor, "{ip}").expect("an address fits in MAX_IP_TEXT bytes");
+                let len = usize::try_from(cursor.position()).expect("at most MAX_IP_TEXT");
+                let key = std::str::from_utf8(&text[..len]).expect("an address is ASCII");
+                table
+                    .check(key, self.now_ns())
+                    .map_err(|ns| RetryAfter(retry_after_seconds(ns.div_ceil(1_000_000))))
+            }
         }
     }
 
@@ -200,6 +212,29 @@ impl Guard {
             Some(table) => table
                 .check(api_key, self.now_ns())
                 .map_err(|ns| RetryAfter(retry_after_seconds(ns.div_ceil(1_000_000)))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each address has its own rate cell, whatever the length of its text (the key is
+    /// formatted into a fixed buffer).
+    #[test]
+    fn each_address_is_rate_limited_on_its_own() {
+        let guard = Guard::new(&SecuritySettings {
+            rate_limit_per_ip: 1,
+            rate_limit_period_ms: 60_000,
+            ..SecuritySettings::default()
+        });
+        let longest: IpAddr = "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe".parse().unwrap();
+        let mapped: IpAddr = "::ffff:255.255.255.254".parse().unwrap();
+        let v4: IpAddr = "203.0.113.7".parse().unwrap();
+        for ip in [longest, mapped, v4] {
+            assert!(guard.rate_check_address(ip).is_ok(), "{ip}: first request");
+            assert!(guard.rate_check_address(ip).is_err(), "{ip}: over the rate");
         }
     }
 }

@@ -102,6 +102,11 @@ impl TokenValue {
         &self.0
     }
 
+    /// The clear value, given up (for the one response that hands the token out).
+    pub fn into_exposed(self) -> String {
+        self.0
+    }
+
     /// The key the token is stored and looked up under.
     ///
     /// A random token's is SHA-256 of its text. A time-ordered token's is its 8-byte issue-time

@@ -88,21 +88,19 @@ pub async fn token(
     let request = parse_grant(|name| params.get(name))?;
     // Limit by the key named before any database work; a bearer names its key only once
     // verified.
-    let named_key = match &presented {
+    let key_named = match &presented {
         PresentedClient::Basic { key, .. } | PresentedClient::Params { key, .. } => {
-            Some(key.as_str().to_owned())
+            if let Err(wait) = state.guard.rate_check_key(key.as_str()) {
+                return Ok(limits::oauth_too_many(wait, limits::RATE_LIMITED));
+            }
+            true
         }
-        _ => None,
+        _ => false,
     };
-    if let Some(key) = &named_key {
-        if let Err(wait) = state.guard.rate_check_key(key) {
-            return Ok(limits::oauth_too_many(wait, limits::RATE_LIMITED));
-        }
-    }
     let client = presented
         .authenticate(&state.store, &state.verifier)
         .await?;
-    if named_key.is_none() {
+    if !key_named {
         if let Err(wait) = state.guard.rate_check_key(&client.record.api_key) {
             return Ok(limits::oauth_too_many(wait, limits::RATE_LIMITED));
         }

@@ -93,10 +93,10 @@ impl MintedPair {
             expires_at: self.access_expires_at,
         });
         TokenResponse {
-            access_token: self.access.expose().to_owned(),
+            access_token: self.access.into_exposed(),
             token_type: "bearer",
             expires_in: self.access_expires_at - self.issued_at,
-            refresh_token: self.refresh.expose().to_owned(),
+            refresh_token: self.refresh.into_exposed(),
         }
     }
 }
