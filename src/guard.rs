@@ -63,10 +63,10 @@ impl FailureTable {
     }
 }
 
-/// A keyed table of GCRA cells under one quota.
 /// The longest text of an IP address (an IPv6 address with an embedded IPv4 one is 45).
 const MAX_IP_TEXT: usize = 48;
 
+/// A keyed table of GCRA cells under one quota.
 struct RateTable {
     quota: RateQuota,
     cells: Cache<String, Arc<AtomicU64>>,

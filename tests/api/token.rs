@@ -470,3 +470,65 @@ async fn a_burst_of_anonymous_grants_stores_every_session_and_pair() {
     let refreshed = app.refresh(&pairs[burst as usize / 2].refresh).await;
     assert_eq!(refreshed.status(), 200);
 }
+
+/// New sessions and refresh rotations arriving together share batches: the new sessions are
+/// written first, the rotations after them one by one. Every refresh must still rotate its
+/// own session and every new session be stored.
+#[tokio::test]
+async fn refreshes_amid_a_burst_of_new_sessions_each_rotate_their_own_session() {
+    let app = spawn_app().await;
+    let mut earlier = Vec::new();
+    for _ in 0..60 {
+        earlier.push(app.anonymous_pair().await);
+    }
+    let mut requests = tokio::task::JoinSet::new();
+    for i in 0..300 {
+        let form: Vec<(&str, String)> = match earlier.get(i / 5).filter(|_| i % 5 == 0) {
+            Some(pair) => vec![
+                ("grant_type", "refresh_token".into()),
+                ("refresh_token", pair.refresh.clone()),
+            ],
+            None => vec![("grant_type", "password".into())],
+        };
+        let request = app
+            .http
+            .post(app.url("/oauth20/token"))
+            .basic_auth(&app.public_key, None::<&str>)
+            .form(&form);
+        let refreshed = form[0].1 == "refresh_token";
+        requests.spawn(async move {
+            let pair = TokenPair::from(ok_json(request.send().await.unwrap()).await);
+            (i, refreshed, pair)
+        });
+    }
+    let answers = requests.join_all().await;
+
+    let store = &app.state.store;
+    let session_of = |token: String| async move {
+        let hash = shopkeeper::domain::TokenValue::parse(&token)
+            .unwrap()
+            .hash();
+        store
+            .access_token(&hash)
+            .await
+            .unwrap()
+            .expect("stored")
+            .session_id
+    };
+    let mut new_sessions = std::collections::HashSet::new();
+    for (i, refreshed, pair) in answers {
+        let session = session_of(pair.access).await;
+        if refreshed {
+            let before = session_of(earlier[i / 5].access.clone()).await;
+            assert_eq!(session, before, "a refresh keeps its session");
+        } else {
+            assert!(
+                new_sessions.insert(session),
+                "each new grant has its own session"
+            );
+        }
+    }
+    assert_eq!(new_sessions.len(), 240);
+    let counts = store.table_counts().await.unwrap();
+    assert_eq!(counts.sessions, 60 + 240);
+}
