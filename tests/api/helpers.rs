@@ -223,13 +223,18 @@ impl TestApp {
 
     /// POST /oauth20/token with a form body and the public key in Basic auth.
     pub async fn public_token(&self, form: &[(&str, &str)]) -> Response {
+        self.public_token_request(form).send().await.unwrap()
+    }
+
+    /// The request `public_token` sends, unsent: for requests sent concurrently.
+    pub fn public_token_request<F: serde::Serialize + ?Sized>(
+        &self,
+        form: &F,
+    ) -> reqwest::RequestBuilder {
         self.http
             .post(self.url("/oauth20/token"))
             .basic_auth(&self.public_key, None::<&str>)
             .form(form)
-            .send()
-            .await
-            .unwrap()
     }
 
     /// POST /oauth20/token with a form body and the confidential key + secret.

@@ -435,11 +435,7 @@ async fn a_burst_of_anonymous_grants_stores_every_session_and_pair() {
     let burst = 150;
     let mut grants = tokio::task::JoinSet::new();
     for _ in 0..burst {
-        let request = app
-            .http
-            .post(app.url("/oauth20/token"))
-            .basic_auth(&app.public_key, None::<&str>)
-            .form(&[("grant_type", "password")]);
+        let request = app.public_token_request(&[("grant_type", "password")]);
         grants.spawn(async move { TokenPair::from(ok_json(request.send().await.unwrap()).await) });
     }
     let pairs: Vec<TokenPair> = grants.join_all().await;
@@ -490,11 +486,7 @@ async fn refreshes_amid_a_burst_of_new_sessions_each_rotate_their_own_session() 
             ],
             None => vec![("grant_type", "password".into())],
         };
-        let request = app
-            .http
-            .post(app.url("/oauth20/token"))
-            .basic_auth(&app.public_key, None::<&str>)
-            .form(&form);
+        let request = app.public_token_request(&form);
         let refreshed = form[0].1 == "refresh_token";
         requests.spawn(async move {
             let pair = TokenPair::from(ok_json(request.send().await.unwrap()).await);
