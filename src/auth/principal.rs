@@ -161,7 +161,9 @@ impl TokenVerifier {
             if cached.fresh_until > at {
                 return Ok(cached.principal);
             }
-            // Cached too long ago to vouch for it: read the row again below.
+            // Cached too long ago to vouch for it: read the row again below (and cache it
+            // again only if it is still there).
+            self.cache.remove(&hash);
         }
         let epoch = self.revocations.load(Ordering::Acquire);
         let record = self

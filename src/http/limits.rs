@@ -112,9 +112,14 @@ impl ResponseHook for DocumentedRejection {
         } else {
             OAuthError::new(status, "invalid_request", description).into_response()
         };
-        for (name, value) in response.headers() {
+        // Every value of every other header, in order: `Vary` from CORS, say, has several, and
+        // dropping all but one would let a cache serve this answer to other origins.
+        for name in response.headers().keys() {
             if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-                rewritten.headers_mut().insert(name, value.clone());
+                rewritten.headers_mut().remove(name);
+                for value in response.headers().get_all(name) {
+                    rewritten.headers_mut().append(name, value.clone());
+                }
             }
         }
         rewritten
@@ -159,10 +164,17 @@ mod rejection_tests {
         too_large
             .headers_mut()
             .insert("x-request-id", "abc".parse().unwrap());
+        for vary in ["origin", "access-control-request-method"] {
+            too_large
+                .headers_mut()
+                .append(header::VARY, vary.parse().unwrap());
+        }
         let oauth = OAuth.on_response(too_large);
         assert_eq!(oauth.status(), StatusCode::PAYLOAD_TOO_LARGE);
         assert_eq!(oauth.headers()[header::CONTENT_TYPE], "application/json");
         assert_eq!(oauth.headers()["x-request-id"], "abc");
+        let vary: Vec<_> = oauth.headers().get_all(header::VARY).iter().collect();
+        assert_eq!(vary, ["origin", "access-control-request-method"]);
 
         let api = ShopperApi.on_response(bare(StatusCode::REQUEST_TIMEOUT));
         assert_eq!(api.status(), StatusCode::REQUEST_TIMEOUT);

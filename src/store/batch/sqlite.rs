@@ -260,7 +260,24 @@ impl From<rusqlite::Error> for StoreError {
 
 #[cfg(test)]
 mod tests {
-    use super::chunked;
+    use super::{INSERTS, chunked};
+
+    /// Every multi-row shape, up to the largest (3,072 parameters), is valid against the
+    /// migrated schema; a batch only meets the largest under full load.
+    #[tokio::test]
+    async fn every_insert_shape_prepares() {
+        let (dir, _store) = crate::store::scratch_store().await;
+        let conn = rusqlite::Connection::open(dir.path().join("db.sqlite")).unwrap();
+        for sql in INSERTS
+            .sessions
+            .iter()
+            .chain(&INSERTS.access_tokens)
+            .chain(&INSERTS.refresh_tokens)
+        {
+            conn.prepare(sql)
+                .unwrap_or_else(|e| panic!("{e}: {}", &sql[..60]));
+        }
+    }
 
     #[test]
     fn chunks_cover_every_row_in_order_largest_first() {
