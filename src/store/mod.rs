@@ -179,10 +179,23 @@ const SQLITE_CONNECTION_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA fore
 /// How often the background task copies the WAL into the database file.
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
 
+/// WAL frames (4 KiB pages) past which the background task finishes a checkpoint holding the
+/// write turn, so that the next commit starts the WAL over; well under the writer's backstop
+/// (`WRITER_AUTOCHECKPOINT`), which it keeps from firing under steady load.
+const RESTART_AFTER_FRAMES: i64 = 4_000;
+
 /// Copies committed WAL pages into the database file from a read connection, beside the
 /// writer instead of inside one of its commits. `PASSIVE` never blocks the writer or readers;
 /// it copies what it can and the next round continues. Stops when the pool closes.
-async fn run_checkpoints(read: AnyPool) {
+///
+/// Under continuous writes a passive pass never copies everything (there are always frames
+/// newer than the pass), so the WAL could only start over when the writer's backstop
+/// checkpoint ran inside a commit: copying up to a tick's worth of frames and fsyncing the
+/// database while every grant waited (5-13 ms on a virtual disk, several times a second).
+/// Instead, once the WAL is long, a second pass runs right after the first while holding the
+/// write turn: it copies only the frames the first one missed, and the WAL restarts at the
+/// next commit.
+async fn run_checkpoints(read: AnyPool, turn: WriteTurn) {
     let mut tick = tokio::time::interval(CHECKPOINT_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -190,13 +203,37 @@ async fn run_checkpoints(read: AnyPool) {
         if read.is_closed() {
             return;
         }
-        if let Err(e) = read.execute("PRAGMA wal_checkpoint(PASSIVE)").await {
+        if let Err(e) = checkpoint_round(&read, &turn, RESTART_AFTER_FRAMES).await {
             if read.is_closed() {
                 return;
             }
             tracing::warn!(error = %e, "background WAL checkpoint failed; retrying");
         }
     }
+}
+
+/// A passive checkpoint, and when it found at least `restart_after` frames in the WAL, a
+/// second one holding the write turn. Returns the frames the first one found.
+async fn checkpoint_round(
+    read: &AnyPool,
+    turn: &WriteTurn,
+    restart_after: i64,
+) -> StoreResult<i64> {
+    let frames = passive_checkpoint(read).await?;
+    if frames >= restart_after {
+        let _turn = turn.take().await?;
+        passive_checkpoint(read).await?;
+    }
+    Ok(frames)
+}
+
+/// One passive checkpoint; returns the frames in the WAL.
+async fn passive_checkpoint(read: &AnyPool) -> sqlx::Result<i64> {
+    let (_busy, frames, _copied): (i64, i64, i64) =
+        sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(read)
+            .await?;
+    Ok(frames)
 }
 
 /// The SQLite group writer's own connection, to the file the write pool has open, with the
@@ -302,10 +339,10 @@ impl Store {
             Engine::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&write).await?,
             Engine::Postgres => sqlx::migrate!("./migrations/postgres").run(&write).await?,
         }
-        if engine == Engine::Sqlite {
-            tokio::spawn(run_checkpoints(read.clone()));
-        }
         let write_turn = (engine == Engine::Sqlite).then(WriteTurn::new);
+        if let Some(turn) = &write_turn {
+            tokio::spawn(run_checkpoints(read.clone(), turn.clone()));
+        }
         let direct = match &write_turn {
             Some(turn) => Some(direct_writer(&write, synchronous, turn.clone()).await?),
             None => None,
@@ -435,5 +472,69 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!(matches!(outcome, RefreshOutcome::Unknown));
+    }
+
+    /// Under continuous writes a checkpoint round that finds the WAL long copies the rest of it
+    /// holding the write turn, so the next commit starts the WAL over. Without the turn,
+    /// commits landing after the copy keep the WAL growing until the writer's own backstop
+    /// checkpoint, which runs inside a commit.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_long_wal_starts_over_under_continuous_writes() {
+        let (_dir, store) = scratch_store().await;
+        let turn = store.write_turn.clone().expect("SQLite has a write turn");
+        // The store's own checkpoint task may hold a read lock just when the first commit
+        // after the round would start the WAL over, which then waits for the next round.
+        let mut tries = Vec::new();
+        for attempt in 0..3 {
+            let (found, after, commits) = round_amid_writes(&store, &turn, attempt).await;
+            if after < found {
+                return;
+            }
+            tries.push((found, after, commits));
+        }
+        panic!("the WAL never started over: (frames before, frames after, commits) {tries:?}");
+    }
+
+    /// Writes until the WAL holds 400 frames, runs a round that takes the turn, stops the
+    /// writes; returns the frames the round found, the frames in the WAL once the writes
+    /// stopped, and how many commits there were.
+    async fn round_amid_writes(store: &Store, turn: &WriteTurn, attempt: u32) -> (i64, i64, u64) {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let stop = Arc::new(AtomicBool::new(false));
+        let writes = {
+            let (store, stop) = (store.clone(), stop.clone());
+            tokio::spawn(async move {
+                let value = "x".repeat(3_000);
+                let mut n = 0_u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let mut writer = store.writer().await.unwrap();
+                    sqlx::query("INSERT INTO server_settings (name, value) VALUES ($1, $2)")
+                        .bind(format!("wal-test-{attempt}-{n}"))
+                        .bind(value.as_str())
+                        .execute(&mut *writer)
+                        .await
+                        .unwrap();
+                    n += 1;
+                }
+                n
+            })
+        };
+        let mut frames = 0;
+        for _ in 0..500 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            frames = checkpoint_round(&store.read, turn, i64::MAX).await.unwrap();
+            if frames >= 400 {
+                break;
+            }
+        }
+        assert!(
+            frames >= 400,
+            "the writes did not fill the WAL: {frames} frames"
+        );
+        let found = checkpoint_round(&store.read, turn, 1).await.unwrap();
+        stop.store(true, Ordering::Relaxed);
+        let commits = writes.await.unwrap();
+        let after = passive_checkpoint(&store.read).await.unwrap();
+        (found, after, commits)
     }
 }
