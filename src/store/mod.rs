@@ -213,25 +213,27 @@ async fn run_checkpoints(read: AnyPool, turn: WriteTurn) {
 }
 
 /// A passive checkpoint, and when it found at least `restart_after` frames in the WAL, a
-/// second one holding the write turn. Returns the frames the first one found.
+/// second one holding the write turn. Returns the frames the first one found. Both run on
+/// one read connection, taken before the turn: writers never wait for the read pool.
 async fn checkpoint_round(
     read: &AnyPool,
     turn: &WriteTurn,
     restart_after: i64,
 ) -> StoreResult<i64> {
-    let frames = passive_checkpoint(read).await?;
+    let mut connection = read.acquire().await?;
+    let frames = passive_checkpoint(&mut connection).await?;
     if frames >= restart_after {
         let _turn = turn.take().await?;
-        passive_checkpoint(read).await?;
+        passive_checkpoint(&mut connection).await?;
     }
     Ok(frames)
 }
 
 /// One passive checkpoint; returns the frames in the WAL.
-async fn passive_checkpoint(read: &AnyPool) -> sqlx::Result<i64> {
+async fn passive_checkpoint(connection: &mut AnyConnection) -> sqlx::Result<i64> {
     let (_busy, frames, _copied): (i64, i64, i64) =
         sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
-            .fetch_one(read)
+            .fetch_one(connection)
             .await?;
     Ok(frames)
 }
@@ -534,7 +536,9 @@ mod tests {
         let found = checkpoint_round(&store.read, turn, 1).await.unwrap();
         stop.store(true, Ordering::Relaxed);
         let commits = writes.await.unwrap();
-        let after = passive_checkpoint(&store.read).await.unwrap();
+        let after = passive_checkpoint(&mut store.read.acquire().await.unwrap())
+            .await
+            .unwrap();
         (found, after, commits)
     }
 }
