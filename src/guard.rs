@@ -15,7 +15,8 @@ use crate::domain::rate::RateQuota;
 use crate::domain::throttle::{FailureRecord, ThrottlePolicy, retry_after_seconds};
 use axum::http::HeaderMap;
 use moka::sync::Cache;
-use std::io::Write as _;
+use std::borrow::Borrow;
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -63,16 +64,14 @@ impl FailureTable {
     }
 }
 
-/// The longest text of an IP address (an IPv6 address with an embedded IPv4 one is 45).
-const MAX_IP_TEXT: usize = 48;
-
-/// A keyed table of GCRA cells under one quota.
-struct RateTable {
+/// A keyed table of GCRA cells under one quota: by API key (`String`) or by client address
+/// (`IpAddr`, kept as the address itself, so a check formats nothing).
+struct RateTable<K> {
     quota: RateQuota,
-    cells: Cache<String, Arc<AtomicU64>>,
+    cells: Cache<K, Arc<AtomicU64>>,
 }
 
-impl RateTable {
+impl<K: Hash + Eq + Send + Sync + 'static> RateTable<K> {
     fn new(limit: u32, period: Duration) -> Option<Self> {
         let quota = RateQuota::new(limit, period.as_nanos().min(u64::MAX as u128) as u64)?;
         Some(Self {
@@ -86,7 +85,11 @@ impl RateTable {
         })
     }
 
-    fn check(&self, key: &str, now_ns: u64) -> Result<(), u64> {
+    fn check<Q>(&self, key: &Q, now_ns: u64) -> Result<(), u64>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
         let cell = match self.cells.get(key) {
             Some(cell) => cell,
             None => self
@@ -109,8 +112,8 @@ pub struct Guard {
     trusted_proxies: Vec<IpAddr>,
     by_username: FailureTable,
     by_address: FailureTable,
-    rate_by_key: Option<RateTable>,
-    rate_by_address: Option<RateTable>,
+    rate_by_key: Option<RateTable<String>>,
+    rate_by_address: Option<RateTable<IpAddr>>,
 }
 
 impl Guard {
@@ -191,17 +194,9 @@ impl Guard {
     pub fn rate_check_address(&self, ip: IpAddr) -> Result<(), RetryAfter> {
         match &self.rate_by_address {
             None => Ok(()),
-            Some(table) => {
-                // The address as text, formatted on the stack: this runs on every token request.
-                let mut text = [0u8; MAX_IP_TEXT];
-                let mut cursor = std::io::Cursor::new(&mut text[..]);
-                write!(cursor, "{ip}").expect("an address fits in MAX_IP_TEXT bytes");
-                let len = usize::try_from(cursor.position()).expect("at most MAX_IP_TEXT");
-                let key = std::str::from_utf8(&text[..len]).expect("an address is ASCII");
-                table
-                    .check(key, self.now_ns())
-                    .map_err(|ns| RetryAfter(retry_after_seconds(ns.div_ceil(1_000_000))))
-            }
+            Some(table) => table
+                .check(&ip, self.now_ns())
+                .map_err(|ns| RetryAfter(retry_after_seconds(ns.div_ceil(1_000_000)))),
         }
     }
 
@@ -220,8 +215,8 @@ impl Guard {
 mod tests {
     use super::*;
 
-    /// Each address has its own rate cell, whatever the length of its text (the key is
-    /// formatted into a fixed buffer).
+    /// Each address has its own rate cell: IPv6 (the longest form, and an IPv4-mapped one)
+    /// as well as IPv4.
     #[test]
     fn each_address_is_rate_limited_on_its_own() {
         let guard = Guard::new(&SecuritySettings {
