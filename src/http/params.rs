@@ -9,6 +9,10 @@ pub const MAX_PARAMS: usize = 64;
 pub const MAX_NAME_LEN: usize = 128;
 pub const MAX_VALUE_LEN: usize = 8 * 1024;
 
+/// Parameters refused in the query string: URLs end up in logs, proxies and browser history
+/// (RFC 6749 §2.3.1 allows client credentials only in the body or the header).
+const BODY_ONLY: &[&str] = &["client_secret"];
+
 #[derive(Debug, Default)]
 pub struct Params {
     values: HashMap<String, String>,
@@ -35,6 +39,12 @@ impl Params {
             Some(q) if !q.is_empty() => parse_form(q.as_bytes(), "query string")?,
             _ => HashMap::new(),
         };
+        if let Some(name) = BODY_ONLY.iter().find(|n| from_query.contains_key(**n)) {
+            return Err(err(format!(
+                "{name} must not be sent in the query string: send it in the form body or \
+                 the Authorization header"
+            )));
+        }
         let from_body = parse_body(content_type, body)?;
         let mut values = from_query;
         for (name, value) in from_body {
@@ -160,6 +170,12 @@ mod tests {
     fn same_value_in_both_places_is_fine_different_is_not() {
         assert!(Params::parse(Some("a=1"), FORM, b"a=1").is_ok());
         assert!(Params::parse(Some("a=1"), FORM, b"a=2").is_err());
+    }
+
+    #[test]
+    fn a_client_secret_is_refused_in_the_query_only() {
+        assert!(Params::parse(Some("client_secret=s"), FORM, b"").is_err());
+        assert!(Params::parse(Some("client_id=k"), FORM, b"client_secret=s").is_ok());
     }
 
     #[test]

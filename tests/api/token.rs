@@ -525,3 +525,41 @@ async fn refreshes_amid_a_burst_of_new_sessions_each_rotate_their_own_session() 
     let counts = store.table_counts().await.unwrap();
     assert_eq!(counts.sessions, 60 + 240);
 }
+
+/// RFC 6749 §2.3.1: client credentials never travel in the URL (logs, proxies, history).
+#[tokio::test]
+async fn a_client_secret_in_the_query_string_is_refused() {
+    let app = spawn_app().await;
+    let url = format!(
+        "{}?grant_type=client_credentials&client_id={}&client_secret={}",
+        app.url("/oauth20/token"),
+        app.confidential_key,
+        app.confidential_secret
+    );
+    let response = app.http.post(url).send().await.unwrap();
+    let body = assert_oauth_error(response, 400, "invalid_request").await;
+    assert!(
+        body["error_description"]
+            .as_str()
+            .is_some_and(|d| d.contains("client_secret")),
+        "{body}"
+    );
+    // The same credentials in the body (and in Basic) still work.
+    let in_body = app
+        .http
+        .post(app.url("/oauth20/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", app.confidential_key.as_str()),
+            ("client_secret", app.confidential_secret.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    ok_json(in_body).await;
+    ok_json(
+        app.confidential_token(&[("grant_type", "client_credentials")])
+            .await,
+    )
+    .await;
+}
