@@ -249,7 +249,15 @@ impl WebConfig {
                 }
                 url
             }
-            None => format!("http://{bound}"),
+            // Links, the issuer and cookies are built from this URL alone (never from a
+            // request's Host header): on a non-loopback address the bound address is not what
+            // clients reach, so guessing it would only hand out wrong links.
+            None if bound.ip().is_loopback() => format!("http://{bound}"),
+            None => anyhow::bail!(
+                "listening on {bound}, which is not a loopback address, needs --public-url \
+                 (SHOPKEEPER_PUBLIC_URL): the external URL clients use, from which links, the \
+                 OAuth issuer and cookies are built (e.g. --public-url https://shop.example.com)"
+            ),
         };
         Ok(Self {
             public_url,

@@ -66,6 +66,8 @@ impl Application {
         settings: &ServeSettings,
         database: &DatabaseSettings,
     ) -> anyhow::Result<(Self, Option<Demo>)> {
+        // Settings that cannot work are refused before the database is touched.
+        WebConfig::resolve(&settings.web, settings.listen)?;
         let store = Store::connect(database).await?;
         let mut state = build_state(store, &settings.tokens, &settings.hashing).await?;
         state.operations = Arc::new(settings.operations.clone());

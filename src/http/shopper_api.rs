@@ -5,6 +5,7 @@ use super::error::{OAuthError, ShopperApiError};
 use super::params::Params;
 use crate::domain::catalog::{Page, select_fields};
 use crate::domain::shopper::FieldError;
+use crate::state::AppState;
 use crate::store::StoreError;
 use axum::Json;
 use axum::body::Bytes;
@@ -91,36 +92,26 @@ pub fn path_id(raw: &str, what: &str) -> ApiResult<i64> {
         .ok_or_else(|| not_found(format!("{what} {raw:?}")))
 }
 
-/// The query of a Shopper API request, with the links base (scheme and host of the request).
+/// The query of a Shopper API request, with the links base: the configured public URL, never
+/// the request's `Host` or `X-Forwarded-*` headers, which any client (or a cache in front of
+/// us) can set to poison the absolute links of an answer.
 pub struct ApiQuery {
     pub params: Params,
     pub base: String,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for ApiQuery {
+impl FromRequestParts<AppState> for ApiQuery {
     type Rejection = ShopperApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let params = Params::from_query(parts.uri.query())
             .map_err(|e| bad_request("invalid-parameter", e.0))?;
-        let host = parts
-            .headers
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .filter(|h| {
-                h.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
-            })
-            .unwrap_or("localhost");
-        let scheme = parts
-            .headers
-            .get("x-forwarded-proto")
-            .and_then(|v| v.to_str().ok())
-            .filter(|p| *p == "https")
-            .unwrap_or("http");
         Ok(Self {
             params,
-            base: format!("{scheme}://{host}"),
+            base: state.web.public_url.clone(),
         })
     }
 }

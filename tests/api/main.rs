@@ -18,6 +18,7 @@ mod operations;
 mod outage;
 mod policy;
 mod properties;
+mod public_url;
 mod security;
 mod session_token;
 mod sessions;
