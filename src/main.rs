@@ -144,7 +144,8 @@ enum ClientCommand {
         #[arg(long)]
         site: Option<String>,
     },
-    /// Refuse every request made with this key from now on.
+    /// Refuse every request made with this key from now on, and end its tokens' access:
+    /// they are deleted (so they stay dead if the key is enabled again).
     Disable {
         #[arg(long)]
         api_key: String,
@@ -453,11 +454,18 @@ async fn client_command(store: &Store, cmd: ClientCommand) -> anyhow::Result<()>
             print(&listing)
         }
         ClientCommand::Disable { api_key } => {
-            store.set_client_disabled(&api_key, true).await?;
-            print(&serde_json::json!({"api_key": api_key, "disabled": true}))
+            let revoked = store.disable_client(&api_key).await?;
+            // Running nodes on PostgreSQL drop them from their check caches at once; every
+            // node also re-reads the key's state within a second (its client cache).
+            store.publish_revocations(&revoked).await?;
+            print(&serde_json::json!({
+                "api_key": api_key,
+                "disabled": true,
+                "revoked_access_tokens": revoked.len(),
+            }))
         }
         ClientCommand::Enable { api_key } => {
-            store.set_client_disabled(&api_key, false).await?;
+            store.enable_client(&api_key).await?;
             print(&serde_json::json!({"api_key": api_key, "disabled": false}))
         }
         ClientCommand::RotateSecret { api_key } => {

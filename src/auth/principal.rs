@@ -159,7 +159,7 @@ impl TokenVerifier {
                 return Err(VerifyError::Invalid);
             }
             if cached.fresh_until > at {
-                return Ok(cached.principal);
+                return self.unless_key_disabled(cached.principal).await;
             }
             // Cached too long ago to vouch for it: read the row again below (and cache it
             // again only if it is still there).
@@ -181,7 +181,21 @@ impl TokenVerifier {
                 self.cache.remove(&hash);
             }
         }
-        Ok(principal)
+        self.unless_key_disabled(principal).await
+    }
+
+    /// A disabled key's tokens stop at once, and those it had stay dead if it is enabled
+    /// again: the key's state comes from the store's client cache (invalidated by a disable
+    /// on this node, re-read within a second on every other node and after the CLI disables
+    /// it from another process), whatever this token cache holds.
+    async fn unless_key_disabled(
+        &self,
+        principal: Arc<Principal>,
+    ) -> Result<Arc<Principal>, VerifyError> {
+        match self.store.client(&principal.api_key).await? {
+            Some(client) if client.accepts_token_issued_at(principal.issued_at) => Ok(principal),
+            _ => Err(VerifyError::Invalid),
+        }
     }
 
     /// Remembers a token just issued, so its first check needs no database read.

@@ -19,6 +19,8 @@ pub struct ClientRecord {
     pub site_currency: String,
     /// Space-separated flows this key may use (see `domain::authorize::FlowSet`).
     pub flows: String,
+    /// Set when the key was disabled: tokens issued at or before it never work again.
+    pub tokens_revoked_at: Option<i64>,
 }
 
 impl ClientRecord {
@@ -34,6 +36,11 @@ impl ClientRecord {
 
     pub fn is_disabled(&self) -> bool {
         self.disabled != 0
+    }
+
+    /// Whether a token of this key issued at `issued_at` may still be used.
+    pub fn accepts_token_issued_at(&self, issued_at: i64) -> bool {
+        !self.is_disabled() && self.tokens_revoked_at.is_none_or(|at| issued_at > at)
     }
 
     pub fn password_is_base64(&self) -> bool {
@@ -58,7 +65,7 @@ pub struct NewClient<'a> {
 macro_rules! select_clients {
     ($tail:literal) => {
         concat!("SELECT ", "c.api_key, c.site_id, c.kind, c.secret_hash, c.password_base64, \
-     c.disabled, s.session_ttl, s.locale AS site_locale, s.currency AS site_currency, c.flows FROM api_clients c JOIN sites s ON s.id = c.site_id", " ", $tail)
+     c.disabled, s.session_ttl, s.locale AS site_locale, s.currency AS site_currency, c.flows, c.tokens_revoked_at FROM api_clients c JOIN sites s ON s.id = c.site_id", " ", $tail)
     };
 }
 
@@ -169,10 +176,45 @@ impl Store {
         Ok(())
     }
 
-    pub async fn set_client_disabled(&self, api_key: &str, disabled: bool) -> StoreResult<()> {
+    /// Disables a key, marks every token issued to it so far as revoked (so none works again,
+    /// even if the key is enabled again and a node still caches it) and, in the same
+    /// transaction, deletes them. Returns the deleted access
+    /// tokens' hashes for the nodes' check caches. (Scans the token tables by key: an
+    /// operator's rare action, not worth an index that every grant would pay for.)
+    pub async fn disable_client(&self, api_key: &str) -> StoreResult<Vec<SecretHash>> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        let done = sqlx::query(
+            "UPDATE api_clients SET disabled = 1, tokens_revoked_at = $1 WHERE api_key = $2",
+        )
+        .bind(now())
+        .bind(api_key)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("client {api_key}")));
+        }
+        let revoked: Vec<(Vec<u8>,)> =
+            sqlx::query_as("DELETE FROM access_tokens WHERE api_key = $1 RETURNING token_hash")
+                .bind(api_key)
+                .fetch_all(&mut *tx)
+                .await?;
+        sqlx::query("DELETE FROM refresh_tokens WHERE api_key = $1")
+            .bind(api_key)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.client_cache.invalidate(api_key);
+        Ok(revoked
+            .into_iter()
+            .filter_map(|(b,)| SecretHash::from_slice(&b))
+            .collect())
+    }
+
+    pub async fn enable_client(&self, api_key: &str) -> StoreResult<()> {
         self.update_client(
             "UPDATE api_clients SET disabled = $1 WHERE api_key = $2",
-            i64::from(disabled),
+            0,
             api_key,
         )
         .await

@@ -189,7 +189,7 @@ async fn disabled_client_is_refused() {
     let app = spawn_app().await;
     app.state
         .store
-        .set_client_disabled(&app.public_key, true)
+        .disable_client(&app.public_key)
         .await
         .unwrap();
     assert_oauth_error(
@@ -198,6 +198,80 @@ async fn disabled_client_is_refused() {
         "invalid_client",
     )
     .await;
+}
+
+#[tokio::test]
+async fn disabling_a_key_ends_its_live_tokens_at_once() {
+    let app = spawn_app().await;
+    let guest = app.anonymous_pair().await;
+    let shopper = app.shopper_pair().await;
+    let other_key = TokenPair::from(
+        ok_json(
+            app.confidential_token(&[("grant_type", "client_credentials")])
+                .await,
+        )
+        .await,
+    );
+    for token in [&guest.access, &shopper.access, &other_key.access] {
+        assert_eq!(app.access_tokens(token).await.status(), 200);
+    }
+    let revoked = app
+        .state
+        .store
+        .disable_client(&app.public_key)
+        .await
+        .unwrap();
+    assert_eq!(
+        revoked.len(),
+        2,
+        "both access tokens of the key were deleted"
+    );
+    for token in [&guest.access, &shopper.access] {
+        assert_eq!(
+            app.access_tokens(token).await.status(),
+            401,
+            "a disabled key's token answers nothing, though it was checked (cached) before"
+        );
+    }
+    assert_eq!(
+        app.access_tokens(&other_key.access).await.status(),
+        200,
+        "another key's tokens are untouched"
+    );
+    // Enabling the key again does not bring its old tokens back.
+    app.state
+        .store
+        .enable_client(&app.public_key)
+        .await
+        .unwrap();
+    assert_eq!(app.access_tokens(&shopper.access).await.status(), 401);
+    assert_oauth_error(app.refresh(&shopper.refresh).await, 400, "invalid_grant").await;
+    ok_json(app.public_token(&[("grant_type", "password")]).await).await;
+}
+
+/// The operator's command, run as its own process beside the running server (as on a real
+/// installation): the server stops accepting the key's tokens within its one-second client
+/// cache, on either engine.
+#[tokio::test]
+async fn client_disable_from_the_command_line_ends_a_running_servers_tokens() {
+    let app = spawn_app().await;
+    let shopper = app.shopper_pair().await;
+    assert_eq!(app.access_tokens(&shopper.access).await.status(), 200);
+    let (ok, out) = crate::multinode::cli(
+        &app.database_url,
+        &["client", "disable", "--api-key", &app.public_key],
+        None,
+    )
+    .await;
+    assert!(ok, "{out}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while app.access_tokens(&shopper.access).await.status() != 401 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the running server still accepts a disabled key's token"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test]
