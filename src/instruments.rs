@@ -22,6 +22,8 @@ pub const LEGACY_FLOW_USE: &str = "shopkeeper_legacy_flow_uses_total";
 pub const FAILED_SIGN_INS: &str = "shopkeeper_failed_sign_ins_total";
 pub const LIVE_SESSIONS: &str = "shopkeeper_live_sessions";
 pub const CLEANUP_DELETED: &str = "shopkeeper_cleanup_deleted_rows_total";
+/// Dead sessions a clean-up pass could not delete (retried on the next pass).
+pub const CLEANUP_FAILURES: &str = "shopkeeper_cleanup_failures_total";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 

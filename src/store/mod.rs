@@ -26,7 +26,7 @@ pub use checkout::{
     OrderLineRecord, OrderRecord, PaymentSourceRecord, SubmitFailure,
 };
 pub use clients::{ClientRecord, NewClient};
-pub use housekeeping::{Purged, TableCounts};
+pub use housekeeping::{Purged, SessionPurge, TableCounts};
 pub use notify::{REVOCATION_CHANNEL, RevocationListener};
 pub use profiles::{AddressRecord, ProfileFields, ProfileRecord};
 pub use sessions::{NewSession, SESSION_SNAPSHOT_TTL, SessionRecord};

@@ -204,3 +204,150 @@ async fn clean_up_keeps_live_sessions_and_their_tokens() {
     assert_eq!(app.access_tokens(&next.access).await.status(), 200);
     ok_json(app.refresh(&pair.refresh).await).await;
 }
+
+/// Rows of `table` (the test's own SQL on the app's database, either engine).
+async fn count_rows(app: &TestApp, table: &str) -> i64 {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let mut db = sqlx::AnyConnection::connect(&app.database_url)
+        .await
+        .unwrap();
+    // Table names are the test's constants.
+    let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    db.close().await.unwrap();
+    n
+}
+
+/// Dead sessions that browsers (`SessionToken`'s cookie) and authorization codes point to are
+/// deleted with those rows; a session the database refuses to delete (here: a row of a table
+/// the clean-up does not know holds it) is counted in /metrics and the rest of the pass goes
+/// on. Time moves by the pass's `at`, not by waiting.
+#[tokio::test]
+async fn clean_up_survives_sessions_that_browsers_codes_and_unknown_rows_point_to() {
+    let app = spawn_app_with(|s| s.tokens.refresh_ttl_seconds = 1).await;
+    app.state
+        .store
+        .set_site_session_ttl(SITE, SessionTtl::from_seconds(1).unwrap())
+        .await
+        .unwrap();
+    // Three browsers with a SessionToken cookie each (a session, its browser row and its
+    // session token); a hosted code-flow sign-in (a code naming the session).
+    let mut browser_tokens = Vec::new();
+    for _ in 0..3 {
+        let browser = crate::authorize::browser();
+        let body = ok_json(
+            browser
+                .get(app.url(&format!(
+                    "/store/{SITE}/SessionToken?apiKey={}",
+                    app.public_key
+                )))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        browser_tokens.push(body["access_token"].as_str().unwrap().to_owned());
+    }
+    let verifier = "a-long-random-verifier-of-at-least-43-chars-0123456789";
+    let challenge = {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(sha2::Sha256::digest(verifier.as_bytes()))
+    };
+    let signed_in = crate::authorize::sign_in(
+        &app,
+        &crate::authorize::browser(),
+        &[
+            ("client_id", app.public_key.as_str()),
+            ("response_type", "code"),
+            ("redirect_uri", crate::authorize::REDIRECT),
+            ("state", "s"),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+        ],
+        SHOPPER_USERNAME,
+        SHOPPER_PASSWORD,
+    )
+    .await;
+    assert_eq!(signed_in.status(), 302);
+    assert!(count_rows(&app, "browser_sessions").await >= 3);
+    assert_eq!(count_rows(&app, "authorization_codes").await, 1);
+
+    // A row the clean-up knows nothing of holds the first browser's session.
+    let held = app
+        .state
+        .verifier
+        .verify(&browser_tokens[0])
+        .await
+        .unwrap()
+        .session_id
+        .clone();
+    {
+        use sqlx::Connection;
+        sqlx::any::install_default_drivers();
+        let mut db = sqlx::AnyConnection::connect(&app.database_url)
+            .await
+            .unwrap();
+        sqlx::query(
+            "CREATE TABLE planted_child (session_id TEXT NOT NULL REFERENCES shopper_sessions(id))",
+        )
+        .execute(&mut db)
+        .await
+        .unwrap();
+        sqlx::query("INSERT INTO planted_child (session_id) VALUES ($1)")
+            .bind(&held)
+            .execute(&mut db)
+            .await
+            .unwrap();
+        db.close().await.unwrap();
+    }
+    let failures_before = sample(
+        &app.metrics_text().await,
+        "shopkeeper_cleanup_failures_total",
+        &[],
+    )
+    .unwrap_or(0.0);
+
+    let later = shopkeeper::domain::time::now() + 3600;
+    let mut operations = app.state.operations.as_ref().clone();
+    operations.cleanup_batch = 2; // the held session fails inside a batch, others beside it
+    let pass = shopkeeper::housekeeping::purge_once_at(&app.state, &operations, later)
+        .await
+        .expect("one undeletable session does not fail the pass");
+    assert_eq!(
+        pass.failed_sessions
+            .iter()
+            .map(|(id, _)| id)
+            .collect::<Vec<_>>(),
+        vec![&held]
+    );
+    assert_eq!(
+        pass.sessions, 3,
+        "two browsers' and the sign-in's: {pass:?}"
+    );
+    assert_eq!(
+        count_rows(&app, "shopper_sessions").await,
+        1,
+        "only the held one is left"
+    );
+    assert_eq!(count_rows(&app, "browser_sessions").await, 1);
+    assert_eq!(count_rows(&app, "authorization_codes").await, 0);
+    assert_eq!(count_rows(&app, "access_tokens").await, 0);
+    let failures_after = sample(
+        &app.metrics_text().await,
+        "shopkeeper_cleanup_failures_total",
+        &[],
+    )
+    .unwrap();
+    assert!(failures_after >= failures_before + 1.0);
+
+    // The next pass fails on the same row again, and still finishes.
+    let again = shopkeeper::housekeeping::purge_once_at(&app.state, &operations, later)
+        .await
+        .unwrap();
+    assert_eq!(again.failed_sessions.len(), 1);
+}
