@@ -565,25 +565,21 @@ async fn complete(
             candidates.push(s.id);
         }
     }
+    // The browser continues in the signed-in session; no other browser does.
+    let (handle, set_cookie) = match handle {
+        Some(h) => (h, false),
+        None => (browser::new_handle().0, true),
+    };
     let session_id = claim_session_for(
         state,
         client,
         shopper_id,
         &candidates,
         Some(peer.ip().to_string()),
+        &SecretHash::of(&handle),
     )
     .await
     .map_err(server_failure)?;
-    // The browser continues in the signed-in session.
-    let (handle, set_cookie) = match handle {
-        Some(h) => (h, false),
-        None => (browser::new_handle().0, true),
-    };
-    state
-        .store
-        .link_browser_session(&SecretHash::of(&handle), &client.site_id, &session_id, at)
-        .await
-        .map_err(server_failure)?;
 
     let mut params: Vec<(&'static str, String)> = Vec::new();
     let in_fragment = match request.response_type {

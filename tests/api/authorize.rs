@@ -804,3 +804,117 @@ async fn browser_flow_secrets_are_not_stored_in_clear() {
         );
     }
 }
+
+// Session fixation through the browser cookie: an attacker's `SessionToken` cookie must not
+// lead to the session a victim signs in on with the attacker's limited token.
+
+/// The attacker's browser (its cookie jar holds the session cookie C) and the limited token L
+/// that `SessionToken?apiKey=` gave it in C's session.
+async fn attacker_cookie_and_limited_token(app: &TestApp) -> (Client, TokenPair) {
+    let attacker = browser();
+    let pair = TokenPair::from(ok_json(browser_limited_token(app, &attacker).await).await);
+    (attacker, pair)
+}
+
+async fn browser_limited_token(app: &TestApp, http: &Client) -> Response {
+    http.get(app.url(&format!(
+        "/store/{SITE}/SessionToken?apiKey={}&format=json",
+        app.public_key
+    )))
+    .send()
+    .await
+    .unwrap()
+}
+
+/// The session the browser's cookie now leads to (through `SessionToken?apiKey=`).
+async fn browser_session_info(app: &TestApp, http: &Client) -> Value {
+    let pair = TokenPair::from(ok_json(browser_limited_token(app, http).await).await);
+    session_of(app, &pair.access).await
+}
+
+/// After the victim signed in on `victim_session` (the attacker's L's): the attacker's cookie
+/// leads elsewhere (a new guest session, with another cart).
+async fn assert_attacker_cookie_lost_the_session(
+    app: &TestApp,
+    attacker: &Client,
+    victim_session: &Value,
+) {
+    let seen = browser_session_info(app, attacker).await;
+    assert_ne!(
+        seen["sessionId"], victim_session["sessionId"],
+        "the attacker's cookie still leads to the signed-in session"
+    );
+    assert_ne!(seen["cartId"], victim_session["cartId"]);
+    assert_eq!(seen["authenticated"], "false");
+}
+
+#[tokio::test]
+async fn hosted_implicit_sign_in_unlinks_other_browsers_from_the_session() {
+    let app = spawn_app().await;
+    let (attacker, limited) = attacker_cookie_and_limited_token(&app).await;
+    // The victim's own browser, with a guest session of its own.
+    let victim = browser();
+    browser_session_info(&app, &victim).await;
+    let r = sign_in(
+        &app,
+        &victim,
+        &[
+            ("client_id", &app.public_key),
+            ("response_type", "token"),
+            ("redirect_uri", REDIRECT),
+            ("dr_limited_token", &limited.access),
+        ],
+        SHOPPER_USERNAME,
+        SHOPPER_PASSWORD,
+    )
+    .await;
+    let fragment = split(&location(&r), '#').1;
+    let signed_in = session_of(&app, &fragment["access_token"]).await;
+    assert_eq!(signed_in["authenticated"], "true");
+    assert_attacker_cookie_lost_the_session(&app, &attacker, &signed_in).await;
+    // The victim's browser continues in the signed-in session.
+    assert_eq!(
+        browser_session_info(&app, &victim).await["sessionId"],
+        signed_in["sessionId"]
+    );
+    // And the victim's full token still works.
+    assert_eq!(
+        app.access_tokens(&fragment["access_token"]).await.status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn hosted_code_sign_in_unlinks_other_browsers_from_the_session() {
+    let app = spawn_app().await;
+    let (attacker, limited) = attacker_cookie_and_limited_token(&app).await;
+    // A fresh browser, no cookie yet: the sign-in gives it one.
+    let victim = browser();
+    let ch = challenge(VERIFIER);
+    let mut query = code_request(&app.public_key, &ch);
+    query.push(("dr_limited_token", &limited.access));
+    let r = sign_in(&app, &victim, &query, SHOPPER_USERNAME, SHOPPER_PASSWORD).await;
+    let code = split(&location(&r), '?').1["code"].clone();
+    let pair = TokenPair::from(ok_json(redeem(&app, &code, VERIFIER).await).await);
+    let signed_in = session_of(&app, &pair.access).await;
+    assert_eq!(signed_in["authenticated"], "true");
+    assert_attacker_cookie_lost_the_session(&app, &attacker, &signed_in).await;
+    assert_eq!(
+        browser_session_info(&app, &victim).await["sessionId"],
+        signed_in["sessionId"]
+    );
+}
+
+#[tokio::test]
+async fn password_grant_sign_in_unlinks_every_browser_from_the_session() {
+    let app = spawn_app().await;
+    let (attacker, limited) = attacker_cookie_and_limited_token(&app).await;
+    let full = app
+        .shopper_pair_linked("dr_limited_token", &limited.access)
+        .await;
+    let signed_in = session_of(&app, &full.access).await;
+    assert_eq!(signed_in["authenticated"], "true");
+    assert_attacker_cookie_lost_the_session(&app, &attacker, &signed_in).await;
+    // The session and its tokens stay the shopper's.
+    assert_eq!(app.access_tokens(&full.access).await.status(), 200);
+}
