@@ -918,3 +918,154 @@ async fn password_grant_sign_in_unlinks_every_browser_from_the_session() {
     // The session and its tokens stay the shopper's.
     assert_eq!(app.access_tokens(&full.access).await.status(), 200);
 }
+
+// Login CSRF by cookie tossing: the sign-in form's token is bound to the browser it was shown
+// to, and over HTTPS its cookie is `__Host-` prefixed.
+
+/// The value of the cookie `name` that a response sets.
+fn set_cookie_value(r: &Response, name: &str) -> String {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix(&format!("{name}=")))
+        .and_then(|c| c.split(';').next())
+        .unwrap_or_else(|| panic!("no {name} cookie set"))
+        .to_owned()
+}
+
+fn form_csrf_token(html: &str) -> String {
+    html.split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the form has a CSRF token")
+        .to_owned()
+}
+
+/// Shows the sign-in form to a browser sending `cookies`; returns the CSRF cookie it sets
+/// (named `csrf_cookie`) and the form's token.
+async fn form_for(
+    app: &TestApp,
+    query: &[(&str, &str)],
+    cookies: &str,
+    csrf_cookie: &str,
+) -> (String, String) {
+    let mut request = app.http.get(app.url("/oauth20/sign-in")).query(query);
+    if !cookies.is_empty() {
+        request = request.header("cookie", cookies);
+    }
+    let page = request.send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let nonce = set_cookie_value(&page, csrf_cookie);
+    (nonce, form_csrf_token(&page.text().await.unwrap()))
+}
+
+/// Posts the sign-in form (the test shopper's credentials) with exactly `cookies`.
+async fn post_form(app: &TestApp, query: &[(&str, &str)], cookies: &str, token: &str) -> Response {
+    let mut form = query.to_vec();
+    form.extend([
+        ("username", SHOPPER_USERNAME),
+        ("password", SHOPPER_PASSWORD),
+        ("csrf_token", token),
+    ]);
+    app.http
+        .post(app.url("/oauth20/sign-in"))
+        .header("cookie", cookies)
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_form_token_minted_in_another_browser_is_refused_with_its_tossed_cookie() {
+    let app = spawn_app().await;
+    let query = [
+        ("client_id", app.public_key.as_str()),
+        ("response_type", "token"),
+        ("redirect_uri", REDIRECT),
+    ];
+    // The attacker's browser: a form, its CSRF cookie and token.
+    let (attacker_nonce, attacker_token) = form_for(&app, &query, "", "shopkeeper_csrf").await;
+    // The victim's browser has a session cookie of its own (it visited the shop).
+    let visit = app
+        .http
+        .get(app.url(&format!("/store/{SITE}/SessionToken")))
+        .send()
+        .await
+        .unwrap();
+    let victim_handle = set_cookie_value(&visit, "shopkeeper_session");
+    // The attacker tosses their CSRF cookie into the victim's browser and makes it post
+    // their form (their credentials): refused, the form again with a message.
+    let tossed = format!("shopkeeper_session={victim_handle}; shopkeeper_csrf={attacker_nonce}");
+    let r = post_form(&app, &query, &tossed, &attacker_token).await;
+    assert_eq!(r.status(), 403);
+    assert!(r.headers().get("location").is_none());
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("This form was not issued to this browser")
+    );
+    // The pair works in the browser it was minted for, and the victim's own form works too.
+    let own = post_form(
+        &app,
+        &query,
+        &format!("shopkeeper_csrf={attacker_nonce}"),
+        &attacker_token,
+    )
+    .await;
+    assert_eq!(own.status(), 302);
+    let victim_cookies = format!("shopkeeper_session={victim_handle}");
+    let (nonce, token) = form_for(&app, &query, &victim_cookies, "shopkeeper_csrf").await;
+    let own = post_form(
+        &app,
+        &query,
+        &format!("{victim_cookies}; shopkeeper_csrf={nonce}"),
+        &token,
+    )
+    .await;
+    assert_eq!(own.status(), 302);
+}
+
+#[tokio::test]
+async fn over_https_the_csrf_cookie_is_host_prefixed_and_only_it_is_accepted() {
+    let app = spawn_app_with(|s| s.web.public_url = Some("https://auth.example.com".into())).await;
+    let query = [
+        ("client_id", app.public_key.as_str()),
+        ("response_type", "token"),
+        ("redirect_uri", REDIRECT),
+    ];
+    let page = app
+        .http
+        .get(app.url("/oauth20/sign-in"))
+        .query(&query)
+        .send()
+        .await
+        .unwrap();
+    let cookie = page.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("__Host-shopkeeper_csrf="), "{cookie}");
+    let attributes: Vec<&str> = cookie.split(';').skip(1).map(str::trim).collect();
+    for wanted in ["Secure", "Path=/", "HttpOnly", "SameSite=Strict"] {
+        assert!(attributes.contains(&wanted), "{wanted}: {cookie}");
+    }
+    assert!(
+        !attributes
+            .iter()
+            .any(|a| a.to_ascii_lowercase().starts_with("domain")),
+        "{cookie}"
+    );
+    let nonce = set_cookie_value(&page, "__Host-shopkeeper_csrf");
+    let token = form_csrf_token(&page.text().await.unwrap());
+    // The unprefixed name is what a sibling subdomain could toss: not accepted.
+    let r = post_form(&app, &query, &format!("shopkeeper_csrf={nonce}"), &token).await;
+    assert_eq!(r.status(), 403);
+    let r = post_form(
+        &app,
+        &query,
+        &format!("__Host-shopkeeper_csrf={nonce}"),
+        &token,
+    )
+    .await;
+    assert_eq!(r.status(), 302);
+}
