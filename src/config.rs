@@ -214,6 +214,10 @@ pub struct WebSettings {
     /// Lifetime of an authorization code, in seconds.
     #[arg(long, env = "SHOPKEEPER_CODE_TTL", default_value_t = 60)]
     pub code_ttl_seconds: i64,
+    /// How long the hosted sign-in form (its CSRF token) may be posted after it was shown,
+    /// in seconds.
+    #[arg(long, env = "SHOPKEEPER_SIGN_IN_FORM_TTL", default_value_t = 3600)]
+    pub sign_in_form_ttl_seconds: i64,
 }
 
 impl Default for WebSettings {
@@ -222,6 +226,7 @@ impl Default for WebSettings {
             public_url: None,
             profile: Profile::Compatible,
             code_ttl_seconds: 60,
+            sign_in_form_ttl_seconds: 3600,
         }
     }
 }
@@ -233,6 +238,7 @@ pub struct WebConfig {
     pub public_url: String,
     pub profile: Profile,
     pub code_ttl_seconds: i64,
+    pub sign_in_form_ttl_seconds: i64,
 }
 
 impl WebConfig {
@@ -263,6 +269,7 @@ impl WebConfig {
             public_url,
             profile: settings.profile,
             code_ttl_seconds: settings.code_ttl_seconds.max(1),
+            sign_in_form_ttl_seconds: settings.sign_in_form_ttl_seconds.max(1),
         })
     }
 

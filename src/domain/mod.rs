@@ -3,6 +3,7 @@
 pub mod authorize;
 pub mod client;
 pub mod client_address;
+pub mod csrf;
 pub mod rate;
 pub mod secret;
 pub mod site;

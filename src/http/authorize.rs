@@ -6,11 +6,12 @@
 //! An unknown key or an unregistered redirect URI gets an error page here, never a redirect
 //! (RFC 6749 §4.1.2.1); every later failure goes back to the redirect URI.
 
-use super::browser::{self, CSRF_COOKIE, SESSION_COOKIE};
+use super::browser::{self, SESSION_COOKIE};
 use super::error::{OAuthError, internal};
 use super::params::Params;
 use crate::auth::{AccessLevel, VerifyError};
 use crate::domain::authorize::{ResponseType, flow_refusal, valid_code_challenge};
+use crate::domain::csrf::CsrfVerdict;
 use crate::domain::secret::random_hex;
 use crate::domain::time::now;
 use crate::domain::{ApiKey, SecretHash};
@@ -350,6 +351,7 @@ impl Redirect {
 /// Renders the form for a checked request, with a fresh CSRF nonce cookie.
 async fn render_form(
     state: &AppState,
+    headers: &HeaderMap,
     request: &AuthorizeRequest,
     params: &Params,
     status: StatusCode,
@@ -373,7 +375,7 @@ async fn render_form(
     };
     let nonce = random_hex(32);
     let style_nonce = random_hex(16);
-    let csrf = browser::csrf_token(state, &nonce);
+    let csrf = browser::csrf_token(state, headers, &nonce);
     let page = SignInPage {
         site_title: &title,
         brand_color: &color,
@@ -407,13 +409,24 @@ async fn render_form(
         (status = 400, description = "HTML error page", content_type = "text/html"),
     )
 )]
-pub async fn sign_in_page(State(state): State<AppState>, uri: Uri) -> Response {
+pub async fn sign_in_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
     let params = match Params::from_query(uri.query()) {
         Ok(p) => p,
         Err(e) => return error_page(StatusCode::BAD_REQUEST, &e.0),
     };
     match check(&state, &params).await {
-        Ok(request) => render_form(&state, &request, &params, StatusCode::OK, None, "").await,
+        Ok(request) => {
+            render_form(
+                &state,
+                &headers,
+                &request,
+                &params,
+                StatusCode::OK,
+                None,
+                "",
+            )
+            .await
+        }
         Err(failure) => failure_response(failure),
     }
 }
@@ -456,14 +469,22 @@ pub async fn sign_in_submit(
         Err(failure) => return failure_response(failure),
     };
     let username = params.get("username").unwrap_or("").trim();
-    let nonce = browser::cookie(&headers, CSRF_COOKIE);
-    if !browser::csrf_ok(&state, nonce.as_deref(), params.get("csrf_token")) {
+    let refusal = match browser::csrf_check(&state, &headers, params.get("csrf_token")) {
+        CsrfVerdict::Valid => None,
+        CsrfVerdict::Expired => Some("This form has expired. Please sign in again."),
+        CsrfVerdict::Mismatch => Some(
+            "This form was not issued to this browser, or its cookies have changed. \
+             Please sign in again.",
+        ),
+    };
+    if let Some(message) = refusal {
         return render_form(
             &state,
+            &headers,
             &request,
             &params,
             StatusCode::FORBIDDEN,
-            Some("This form has expired. Please sign in again."),
+            Some(message),
             username,
         )
         .await;
@@ -473,6 +494,7 @@ pub async fn sign_in_submit(
     {
         return render_form(
             &state,
+            &headers,
             &request,
             &params,
             StatusCode::UNAUTHORIZED,
@@ -491,6 +513,7 @@ pub async fn sign_in_submit(
         );
         let mut response = render_form(
             &state,
+            &headers,
             &request,
             &params,
             StatusCode::TOO_MANY_REQUESTS,
@@ -526,6 +549,7 @@ pub async fn sign_in_submit(
                 .sign_in_failed(&client.site_id, username, address);
             return render_form(
                 &state,
+                &headers,
                 &request,
                 &params,
                 StatusCode::UNAUTHORIZED,
@@ -565,25 +589,21 @@ async fn complete(
             candidates.push(s.id);
         }
     }
+    // The browser continues in the signed-in session; no other browser does.
+    let (handle, set_cookie) = match handle {
+        Some(h) => (h, false),
+        None => (browser::new_handle().0, true),
+    };
     let session_id = claim_session_for(
         state,
         client,
         shopper_id,
         &candidates,
         Some(peer.ip().to_string()),
+        &SecretHash::of(&handle),
     )
     .await
     .map_err(server_failure)?;
-    // The browser continues in the signed-in session.
-    let (handle, set_cookie) = match handle {
-        Some(h) => (h, false),
-        None => (browser::new_handle().0, true),
-    };
-    state
-        .store
-        .link_browser_session(&SecretHash::of(&handle), &client.site_id, &session_id, at)
-        .await
-        .map_err(server_failure)?;
 
     let mut params: Vec<(&'static str, String)> = Vec::new();
     let in_fragment = match request.response_type {

@@ -2,18 +2,21 @@
 //! token), the sign-in form's CSRF token, and the security headers of our HTML pages.
 
 use crate::domain::SecretHash;
+use crate::domain::csrf::{self, CsrfVerdict, FormBrowser};
 use crate::domain::secret::random_hex;
+use crate::domain::time::now;
 use crate::state::AppState;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-use subtle::ConstantTimeEq;
 
 /// Holds the handle of the browser's session (see `store::web`).
 pub const SESSION_COOKIE: &str = "shopkeeper_session";
-/// Holds the nonce the sign-in form's CSRF token is derived from.
+/// Holds the nonce the sign-in form's CSRF token is bound to, on plain HTTP (local use).
 pub const CSRF_COOKIE: &str = "shopkeeper_csrf";
+/// The same over HTTPS: browsers accept a `__Host-` cookie only from a secure origin, with
+/// `Secure`, `Path=/` and no `Domain`, so neither a sibling subdomain nor a man in the middle
+/// on plain HTTP can toss one in (login CSRF).
+pub const CSRF_COOKIE_HTTPS: &str = "__Host-shopkeeper_csrf";
 
 /// A cookie's value from the request, if present and of the shape we issue (64 hex).
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -50,32 +53,57 @@ pub fn session_cookie(state: &AppState, handle: &str, max_age: i64) -> HeaderVal
     .expect("hex and fixed text are valid header characters")
 }
 
+/// The CSRF cookie's name: `__Host-` prefixed when served over HTTPS.
+pub fn csrf_cookie_name(state: &AppState) -> &'static str {
+    if state.web.https() {
+        CSRF_COOKIE_HTTPS
+    } else {
+        CSRF_COOKIE
+    }
+}
+
 /// `Set-Cookie` for the CSRF nonce: only ever needed by the sign-in form posting to itself.
+/// Over HTTPS the `__Host-` prefix requires `Path=/` (and `Secure`, no `Domain`).
 pub fn csrf_cookie(state: &AppState, nonce: &str) -> HeaderValue {
-    let secure = if state.web.https() { "; Secure" } else { "" };
+    let max_age = state.web.sign_in_form_ttl_seconds;
+    let (path, secure) = if state.web.https() {
+        ("/", "; Secure")
+    } else {
+        ("/oauth20/sign-in", "")
+    };
+    let name = csrf_cookie_name(state);
     HeaderValue::from_str(&format!(
-        "{CSRF_COOKIE}={nonce}; Path=/oauth20/sign-in; HttpOnly; SameSite=Strict{secure}"
+        "{name}={nonce}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}"
     ))
     .expect("hex and fixed text are valid header characters")
 }
 
-/// The form's CSRF token: an HMAC of the cookie's nonce under the server key (signed double
-/// submit), so a token cannot be forged without the key even by someone who can set cookies.
-pub fn csrf_token(state: &AppState, nonce: &str) -> String {
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(state.refresh_key.as_ref()).expect("HMAC takes any key");
-    mac.update(b"sign-in csrf\0");
-    mac.update(nonce.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
+/// The form's CSRF token for the browser of `headers`, shown the form with the CSRF cookie
+/// `nonce`: bound to the nonce, to the browser's session cookie if it has one, and to an
+/// expiry (`domain::csrf`), under the server key.
+pub fn csrf_token(state: &AppState, headers: &HeaderMap, nonce: &str) -> String {
+    let handle = cookie(headers, SESSION_COOKIE);
+    let browser = FormBrowser {
+        nonce,
+        session_handle: handle.as_deref(),
+    };
+    let expires_at = now() + state.web.sign_in_form_ttl_seconds;
+    csrf::csrf_token(state.refresh_key.as_ref(), browser, expires_at)
 }
 
-pub fn csrf_ok(state: &AppState, nonce: Option<&str>, presented: Option<&str>) -> bool {
+/// Checks the posted CSRF token against the browser posting it (its cookies), now.
+pub fn csrf_check(state: &AppState, headers: &HeaderMap, presented: Option<&str>) -> CsrfVerdict {
+    let nonce = cookie(headers, csrf_cookie_name(state));
+    let handle = cookie(headers, SESSION_COOKIE);
     match (nonce, presented) {
-        (Some(nonce), Some(presented)) => csrf_token(state, nonce)
-            .as_bytes()
-            .ct_eq(presented.as_bytes())
-            .into(),
-        _ => false,
+        (Some(nonce), Some(presented)) => {
+            let browser = FormBrowser {
+                nonce: &nonce,
+                session_handle: handle.as_deref(),
+            };
+            csrf::check_csrf_token(state.refresh_key.as_ref(), browser, presented, now())
+        }
+        _ => CsrfVerdict::Mismatch,
     }
 }
 

@@ -8,27 +8,35 @@ use crate::auth::AuthenticatedClient;
 use crate::domain::authorize::pkce_matches;
 use crate::domain::grant::GrantError;
 use crate::domain::time::now;
-use crate::domain::{ClientKind, TokenValue};
+use crate::domain::{ClientKind, SecretHash, TokenValue};
 use crate::state::AppState;
-use crate::store::{ClientRecord, CodeRedemption, NewAuthorizationCode, NewSession, StoreError};
+use crate::store::{
+    BrowserHandle, ClientRecord, CodeRedemption, NewAuthorizationCode, NewSession, StoreError,
+};
 
 /// A shopper signed in on the hosted page: the first of `candidates` (the `dr_limited_token`'s
 /// session, then the browser's own session) that can be taken over becomes theirs, cart
-/// included, and everything issued for it before stops working; otherwise a new session.
-/// Returns the session id.
+/// included, and everything issued for it before stops working, as does every other browser
+/// handle leading to it; otherwise a new session. Either way the signing-in browser's handle
+/// (`browser`) leads to it afterwards, in the same transaction. Returns the session id.
 pub async fn claim_session_for(
     state: &AppState,
     client: &ClientRecord,
     shopper_id: i64,
     candidates: &[String],
     client_ip: Option<String>,
+    browser: &SecretHash,
 ) -> Result<String, TokenError> {
     let at = now();
     let expires_at = at + client.session_ttl;
+    let handle = BrowserHandle {
+        hash: browser,
+        site_id: &client.site_id,
+    };
     for session_id in candidates {
         match state
             .store
-            .claim_session(session_id, shopper_id, at, expires_at)
+            .claim_session(session_id, shopper_id, at, expires_at, handle)
             .await
         {
             Ok(revoked) => {
@@ -53,7 +61,7 @@ pub async fn claim_session_for(
             },
             at,
             expires_at,
-            None,
+            Some(browser),
         )
         .await?)
 }

@@ -33,7 +33,9 @@ pub use sessions::{NewSession, SESSION_SNAPSHOT_TTL, SessionRecord};
 pub use shoppers::{NewShopper, ShopperRecord};
 pub use sites::SiteRecord;
 pub use tokens::{AccessTokenRecord, NewTokenPair, RefreshOutcome, RefreshTokenRecord};
-pub use web::{AuthorizationCodeRecord, CodeRedemption, NewAuthorizationCode, SiteBranding};
+pub use web::{
+    AuthorizationCodeRecord, BrowserHandle, CodeRedemption, NewAuthorizationCode, SiteBranding,
+};
 
 use crate::config::DatabaseSettings;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};

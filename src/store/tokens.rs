@@ -133,6 +133,27 @@ pub(super) async fn delete_session_tokens(
         .collect())
 }
 
+/// What every sign-in on an existing session revokes, in the transaction that hands the
+/// session to the shopper: every token issued for it before, and every browser handle that
+/// leads to it except `keep`, the signing-in browser's own (`None` on the password grant,
+/// which has no browser). A cookie obtained before the sign-in (`SessionToken` turns it into
+/// tokens) must no more reach the signed-in session than a token does: that would be session
+/// fixation. The session and its cart stay. Returns the revoked access token hashes.
+pub(super) async fn revoke_before_sign_in(
+    tx: &mut Transaction<'_, Any>,
+    session_id: &str,
+    keep: Option<&SecretHash>,
+) -> StoreResult<Vec<SecretHash>> {
+    let revoked = delete_session_tokens(tx, session_id).await?;
+    // No stored handle is empty, so an empty `keep` keeps none.
+    sqlx::query("DELETE FROM browser_sessions WHERE session_id = $1 AND handle_hash <> $2")
+        .bind(session_id)
+        .bind(keep.map(blob).unwrap_or_default())
+        .execute(&mut **tx)
+        .await?;
+    Ok(revoked)
+}
+
 /// Extends a live session ($3) at a new issue ($1) to a new expiry ($2); changes no row if
 /// the session has ended or expired.
 pub(super) const TOUCH_SESSION: &str = "UPDATE shopper_sessions SET last_accessed = $1, \
@@ -194,8 +215,9 @@ impl Store {
     }
 
     /// A shopper signs in on an existing session: the session (and its cart) becomes theirs,
-    /// and every token issued for it before — access, refresh and session tokens — is revoked,
-    /// so nothing obtained before the sign-in can ride on the signed-in session.
+    /// and every token issued for it before — access, refresh and session tokens — is revoked
+    /// and every browser handle unlinked (no browser signs in here), so nothing obtained
+    /// before the sign-in can ride on the signed-in session.
     /// Fails with `NotFound` if the session is gone or belongs to another shopper.
     pub async fn sign_in_session(
         &self,
@@ -219,7 +241,7 @@ impl Store {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("session {session_id}")));
         }
-        let revoked = delete_session_tokens(&mut tx, session_id).await?;
+        let revoked = revoke_before_sign_in(&mut tx, session_id, None).await?;
         insert_pair(&mut tx, session_id, pair).await?;
         tx.commit().await?;
         self.snapshots.forget(session_id);

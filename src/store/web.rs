@@ -2,10 +2,11 @@
 //! sessions started without tokens, authorization codes and the sign-in page's branding.
 
 use super::sessions::{NewSession, SessionRecord};
-use super::tokens::delete_session_tokens;
+use super::tokens::revoke_before_sign_in;
 use super::{Store, StoreError, StoreResult};
 use crate::domain::SecretHash;
 use crate::domain::time::UnixSeconds;
+use sqlx::{Any, Transaction};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SiteBranding {
@@ -48,6 +49,34 @@ fn blob(hash: &SecretHash) -> Vec<u8> {
     hash.as_bytes().to_vec()
 }
 
+/// A browser handle on a site: the signing-in browser of a hosted sign-in.
+#[derive(Debug, Clone, Copy)]
+pub struct BrowserHandle<'a> {
+    pub hash: &'a SecretHash,
+    pub site_id: &'a str,
+}
+
+/// Points a browser handle at a session (a new handle, or one that led elsewhere).
+async fn link_handle(
+    tx: &mut Transaction<'_, Any>,
+    handle: BrowserHandle<'_>,
+    session_id: &str,
+    now: UnixSeconds,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO browser_sessions (handle_hash, site_id, session_id, created_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (handle_hash) \
+         DO UPDATE SET site_id = excluded.site_id, session_id = excluded.session_id",
+    )
+    .bind(blob(handle.hash))
+    .bind(handle.site_id)
+    .bind(session_id)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 impl Store {
     /// Starts a session with no token yet (the `SessionToken` action without an API key, or a
     /// sign-in with nothing to continue) and, if given, links a browser handle to it.
@@ -79,17 +108,12 @@ impl Store {
         .bind(expires_at)
         .execute(&mut *tx)
         .await?;
-        if let Some(handle) = browser_handle {
-            sqlx::query(
-                "INSERT INTO browser_sessions (handle_hash, site_id, session_id, created_at) \
-                 VALUES ($1, $2, $3, $4)",
-            )
-            .bind(blob(handle))
-            .bind(new.site_id)
-            .bind(&id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        if let Some(hash) = browser_handle {
+            let handle = BrowserHandle {
+                hash,
+                site_id: new.site_id,
+            };
+            link_handle(&mut tx, handle, &id, now).await?;
         }
         tx.commit().await?;
         Ok(id)
@@ -114,37 +138,18 @@ impl Store {
         }
     }
 
-    /// Points a browser handle at a session (after a sign-in the browser continues in it).
-    pub async fn link_browser_session(
-        &self,
-        handle: &SecretHash,
-        site_id: &str,
-        session_id: &str,
-        now: UnixSeconds,
-    ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO browser_sessions (handle_hash, site_id, session_id, created_at) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (handle_hash) \
-             DO UPDATE SET site_id = excluded.site_id, session_id = excluded.session_id",
-        )
-        .bind(blob(handle))
-        .bind(site_id)
-        .bind(session_id)
-        .bind(now)
-        .execute(&mut *self.writer().await?)
-        .await?;
-        Ok(())
-    }
-
-    /// A shopper takes over a live session (its cart included): everything issued for it
-    /// before — access, refresh and session tokens — is revoked. `NotFound` if the session is
-    /// gone or another shopper's. Returns the revoked access token hashes.
+    /// A shopper takes over a live session (its cart included) on the hosted page: everything
+    /// issued for it before — access, refresh and session tokens — is revoked, every other
+    /// browser handle leading to it is unlinked, and `browser` (the signing-in browser) now
+    /// leads to it. `NotFound` if the session is gone or another shopper's. Returns the
+    /// revoked access token hashes.
     pub async fn claim_session(
         &self,
         session_id: &str,
         shopper_id: i64,
         now: UnixSeconds,
         expires_at: UnixSeconds,
+        browser: BrowserHandle<'_>,
     ) -> StoreResult<Vec<SecretHash>> {
         let mut writer = self.writer().await?;
         let mut tx = writer.begin().await?;
@@ -163,7 +168,8 @@ impl Store {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("session {session_id}")));
         }
-        let revoked = delete_session_tokens(&mut tx, session_id).await?;
+        let revoked = revoke_before_sign_in(&mut tx, session_id, Some(browser.hash)).await?;
+        link_handle(&mut tx, browser, session_id, now).await?;
         tx.commit().await?;
         self.snapshots.forget(session_id);
         Ok(revoked)

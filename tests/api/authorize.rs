@@ -804,3 +804,268 @@ async fn browser_flow_secrets_are_not_stored_in_clear() {
         );
     }
 }
+
+// Session fixation through the browser cookie: an attacker's `SessionToken` cookie must not
+// lead to the session a victim signs in on with the attacker's limited token.
+
+/// The attacker's browser (its cookie jar holds the session cookie C) and the limited token L
+/// that `SessionToken?apiKey=` gave it in C's session.
+async fn attacker_cookie_and_limited_token(app: &TestApp) -> (Client, TokenPair) {
+    let attacker = browser();
+    let pair = TokenPair::from(ok_json(browser_limited_token(app, &attacker).await).await);
+    (attacker, pair)
+}
+
+async fn browser_limited_token(app: &TestApp, http: &Client) -> Response {
+    http.get(app.url(&format!(
+        "/store/{SITE}/SessionToken?apiKey={}&format=json",
+        app.public_key
+    )))
+    .send()
+    .await
+    .unwrap()
+}
+
+/// The session the browser's cookie now leads to (through `SessionToken?apiKey=`).
+async fn browser_session_info(app: &TestApp, http: &Client) -> Value {
+    let pair = TokenPair::from(ok_json(browser_limited_token(app, http).await).await);
+    session_of(app, &pair.access).await
+}
+
+/// After the victim signed in on `victim_session` (the attacker's L's): the attacker's cookie
+/// leads elsewhere (a new guest session, with another cart).
+async fn assert_attacker_cookie_lost_the_session(
+    app: &TestApp,
+    attacker: &Client,
+    victim_session: &Value,
+) {
+    let seen = browser_session_info(app, attacker).await;
+    assert_ne!(
+        seen["sessionId"], victim_session["sessionId"],
+        "the attacker's cookie still leads to the signed-in session"
+    );
+    assert_ne!(seen["cartId"], victim_session["cartId"]);
+    assert_eq!(seen["authenticated"], "false");
+}
+
+#[tokio::test]
+async fn hosted_implicit_sign_in_unlinks_other_browsers_from_the_session() {
+    let app = spawn_app().await;
+    let (attacker, limited) = attacker_cookie_and_limited_token(&app).await;
+    // The victim's own browser, with a guest session of its own.
+    let victim = browser();
+    browser_session_info(&app, &victim).await;
+    let r = sign_in(
+        &app,
+        &victim,
+        &[
+            ("client_id", &app.public_key),
+            ("response_type", "token"),
+            ("redirect_uri", REDIRECT),
+            ("dr_limited_token", &limited.access),
+        ],
+        SHOPPER_USERNAME,
+        SHOPPER_PASSWORD,
+    )
+    .await;
+    let fragment = split(&location(&r), '#').1;
+    let signed_in = session_of(&app, &fragment["access_token"]).await;
+    assert_eq!(signed_in["authenticated"], "true");
+    assert_attacker_cookie_lost_the_session(&app, &attacker, &signed_in).await;
+    // The victim's browser continues in the signed-in session.
+    assert_eq!(
+        browser_session_info(&app, &victim).await["sessionId"],
+        signed_in["sessionId"]
+    );
+    // And the victim's full token still works.
+    assert_eq!(
+        app.access_tokens(&fragment["access_token"]).await.status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn hosted_code_sign_in_unlinks_other_browsers_from_the_session() {
+    let app = spawn_app().await;
+    let (attacker, limited) = attacker_cookie_and_limited_token(&app).await;
+    // A fresh browser, no cookie yet: the sign-in gives it one.
+    let victim = browser();
+    let ch = challenge(VERIFIER);
+    let mut query = code_request(&app.public_key, &ch);
+    query.push(("dr_limited_token", &limited.access));
+    let r = sign_in(&app, &victim, &query, SHOPPER_USERNAME, SHOPPER_PASSWORD).await;
+    let code = split(&location(&r), '?').1["code"].clone();
+    let pair = TokenPair::from(ok_json(redeem(&app, &code, VERIFIER).await).await);
+    let signed_in = session_of(&app, &pair.access).await;
+    assert_eq!(signed_in["authenticated"], "true");
+    assert_attacker_cookie_lost_the_session(&app, &attacker, &signed_in).await;
+    assert_eq!(
+        browser_session_info(&app, &victim).await["sessionId"],
+        signed_in["sessionId"]
+    );
+}
+
+#[tokio::test]
+async fn password_grant_sign_in_unlinks_every_browser_from_the_session() {
+    let app = spawn_app().await;
+    let (attacker, limited) = attacker_cookie_and_limited_token(&app).await;
+    let full = app
+        .shopper_pair_linked("dr_limited_token", &limited.access)
+        .await;
+    let signed_in = session_of(&app, &full.access).await;
+    assert_eq!(signed_in["authenticated"], "true");
+    assert_attacker_cookie_lost_the_session(&app, &attacker, &signed_in).await;
+    // The session and its tokens stay the shopper's.
+    assert_eq!(app.access_tokens(&full.access).await.status(), 200);
+}
+
+// Login CSRF by cookie tossing: the sign-in form's token is bound to the browser it was shown
+// to, and over HTTPS its cookie is `__Host-` prefixed.
+
+/// The value of the cookie `name` that a response sets.
+fn set_cookie_value(r: &Response, name: &str) -> String {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix(&format!("{name}=")))
+        .and_then(|c| c.split(';').next())
+        .unwrap_or_else(|| panic!("no {name} cookie set"))
+        .to_owned()
+}
+
+fn form_csrf_token(html: &str) -> String {
+    html.split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the form has a CSRF token")
+        .to_owned()
+}
+
+/// Shows the sign-in form to a browser sending `cookies`; returns the CSRF cookie it sets
+/// (named `csrf_cookie`) and the form's token.
+async fn form_for(
+    app: &TestApp,
+    query: &[(&str, &str)],
+    cookies: &str,
+    csrf_cookie: &str,
+) -> (String, String) {
+    let mut request = app.http.get(app.url("/oauth20/sign-in")).query(query);
+    if !cookies.is_empty() {
+        request = request.header("cookie", cookies);
+    }
+    let page = request.send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let nonce = set_cookie_value(&page, csrf_cookie);
+    (nonce, form_csrf_token(&page.text().await.unwrap()))
+}
+
+/// Posts the sign-in form (the test shopper's credentials) with exactly `cookies`.
+async fn post_form(app: &TestApp, query: &[(&str, &str)], cookies: &str, token: &str) -> Response {
+    let mut form = query.to_vec();
+    form.extend([
+        ("username", SHOPPER_USERNAME),
+        ("password", SHOPPER_PASSWORD),
+        ("csrf_token", token),
+    ]);
+    app.http
+        .post(app.url("/oauth20/sign-in"))
+        .header("cookie", cookies)
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_form_token_minted_in_another_browser_is_refused_with_its_tossed_cookie() {
+    let app = spawn_app().await;
+    let query = [
+        ("client_id", app.public_key.as_str()),
+        ("response_type", "token"),
+        ("redirect_uri", REDIRECT),
+    ];
+    // The attacker's browser: a form, its CSRF cookie and token.
+    let (attacker_nonce, attacker_token) = form_for(&app, &query, "", "shopkeeper_csrf").await;
+    // The victim's browser has a session cookie of its own (it visited the shop).
+    let visit = app
+        .http
+        .get(app.url(&format!("/store/{SITE}/SessionToken")))
+        .send()
+        .await
+        .unwrap();
+    let victim_handle = set_cookie_value(&visit, "shopkeeper_session");
+    // The attacker tosses their CSRF cookie into the victim's browser and makes it post
+    // their form (their credentials): refused, the form again with a message.
+    let tossed = format!("shopkeeper_session={victim_handle}; shopkeeper_csrf={attacker_nonce}");
+    let r = post_form(&app, &query, &tossed, &attacker_token).await;
+    assert_eq!(r.status(), 403);
+    assert!(r.headers().get("location").is_none());
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("This form was not issued to this browser")
+    );
+    // The pair works in the browser it was minted for, and the victim's own form works too.
+    let own = post_form(
+        &app,
+        &query,
+        &format!("shopkeeper_csrf={attacker_nonce}"),
+        &attacker_token,
+    )
+    .await;
+    assert_eq!(own.status(), 302);
+    let victim_cookies = format!("shopkeeper_session={victim_handle}");
+    let (nonce, token) = form_for(&app, &query, &victim_cookies, "shopkeeper_csrf").await;
+    let own = post_form(
+        &app,
+        &query,
+        &format!("{victim_cookies}; shopkeeper_csrf={nonce}"),
+        &token,
+    )
+    .await;
+    assert_eq!(own.status(), 302);
+}
+
+#[tokio::test]
+async fn over_https_the_csrf_cookie_is_host_prefixed_and_only_it_is_accepted() {
+    let app = spawn_app_with(|s| s.web.public_url = Some("https://auth.example.com".into())).await;
+    let query = [
+        ("client_id", app.public_key.as_str()),
+        ("response_type", "token"),
+        ("redirect_uri", REDIRECT),
+    ];
+    let page = app
+        .http
+        .get(app.url("/oauth20/sign-in"))
+        .query(&query)
+        .send()
+        .await
+        .unwrap();
+    let cookie = page.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("__Host-shopkeeper_csrf="), "{cookie}");
+    let attributes: Vec<&str> = cookie.split(';').skip(1).map(str::trim).collect();
+    for wanted in ["Secure", "Path=/", "HttpOnly", "SameSite=Strict"] {
+        assert!(attributes.contains(&wanted), "{wanted}: {cookie}");
+    }
+    assert!(
+        !attributes
+            .iter()
+            .any(|a| a.to_ascii_lowercase().starts_with("domain")),
+        "{cookie}"
+    );
+    let nonce = set_cookie_value(&page, "__Host-shopkeeper_csrf");
+    let token = form_csrf_token(&page.text().await.unwrap());
+    // The unprefixed name is what a sibling subdomain could toss: not accepted.
+    let r = post_form(&app, &query, &format!("shopkeeper_csrf={nonce}"), &token).await;
+    assert_eq!(r.status(), 403);
+    let r = post_form(
+        &app,
+        &query,
+        &format!("__Host-shopkeeper_csrf={nonce}"),
+        &token,
+    )
+    .await;
+    assert_eq!(r.status(), 302);
+}
