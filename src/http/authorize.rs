@@ -6,7 +6,7 @@
 //! An unknown key or an unregistered redirect URI gets an error page here, never a redirect
 //! (RFC 6749 §4.1.2.1); every later failure goes back to the redirect URI.
 
-use super::browser::{self, SESSION_COOKIE};
+use super::browser;
 use super::error::{OAuthError, internal};
 use super::params::Params;
 use crate::auth::{AccessLevel, VerifyError};
@@ -577,7 +577,7 @@ async fn complete(
 ) -> Result<Response, Failure> {
     let client = &request.client;
     let at = now();
-    let handle = browser::cookie(headers, SESSION_COOKIE);
+    let handle = browser::cookie(headers, browser::session_cookie_name(state));
     let mut candidates: Vec<String> = request.limited_session.iter().cloned().collect();
     if let Some(h) = &handle {
         let from_cookie = state

@@ -9,8 +9,11 @@ use crate::state::AppState;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 
-/// Holds the handle of the browser's session (see `store::web`).
+/// Holds the handle of the browser's session (see `store::web`), on plain HTTP (local use).
 pub const SESSION_COOKIE: &str = "shopkeeper_session";
+/// The same over HTTPS, `__Host-` prefixed: a sibling subdomain cannot toss its own handle
+/// into a shopper's browser and so fix the session the shopper then signs in on.
+pub const SESSION_COOKIE_HTTPS: &str = "__Host-shopkeeper_session";
 /// Holds the nonce the sign-in form's CSRF token is bound to, on plain HTTP (local use).
 pub const CSRF_COOKIE: &str = "shopkeeper_csrf";
 /// The same over HTTPS: browsers accept a `__Host-` cookie only from a secure origin, with
@@ -47,10 +50,20 @@ pub fn session_cookie(state: &AppState, handle: &str, max_age: i64) -> HeaderVal
     } else {
         "SameSite=Lax"
     };
+    let name = session_cookie_name(state);
     HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}={handle}; Path=/; Max-Age={max_age}; HttpOnly; {attributes}"
+        "{name}={handle}; Path=/; Max-Age={max_age}; HttpOnly; {attributes}"
     ))
     .expect("hex and fixed text are valid header characters")
+}
+
+/// The session cookie's name: `__Host-` prefixed when served over HTTPS.
+pub fn session_cookie_name(state: &AppState) -> &'static str {
+    if state.web.https() {
+        SESSION_COOKIE_HTTPS
+    } else {
+        SESSION_COOKIE
+    }
 }
 
 /// The CSRF cookie's name: `__Host-` prefixed when served over HTTPS.
@@ -82,7 +95,7 @@ pub fn csrf_cookie(state: &AppState, nonce: &str) -> HeaderValue {
 /// `nonce`: bound to the nonce, to the browser's session cookie if it has one, and to an
 /// expiry (`domain::csrf`), under the server key.
 pub fn csrf_token(state: &AppState, headers: &HeaderMap, nonce: &str) -> String {
-    let handle = cookie(headers, SESSION_COOKIE);
+    let handle = cookie(headers, session_cookie_name(state));
     let browser = FormBrowser {
         nonce,
         session_handle: handle.as_deref(),
@@ -94,7 +107,7 @@ pub fn csrf_token(state: &AppState, headers: &HeaderMap, nonce: &str) -> String 
 /// Checks the posted CSRF token against the browser posting it (its cookies), now.
 pub fn csrf_check(state: &AppState, headers: &HeaderMap, presented: Option<&str>) -> CsrfVerdict {
     let nonce = cookie(headers, csrf_cookie_name(state));
-    let handle = cookie(headers, SESSION_COOKIE);
+    let handle = cookie(headers, session_cookie_name(state));
     match (nonce, presented) {
         (Some(nonce), Some(presented)) => {
             let browser = FormBrowser {

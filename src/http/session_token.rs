@@ -3,7 +3,7 @@
 //! session cookie, created on first call); with `apiKey` it answers a limited token in that
 //! session at once. `callback=NAME` wraps either answer as JSONP (seed 002's jQuery calls).
 
-use super::browser::{self, SESSION_COOKIE};
+use super::browser;
 use super::error::{OAuthError, ShopperApiError};
 use super::limits;
 use super::params::Params;
@@ -191,7 +191,7 @@ async fn browser_session(
     client_ip: Option<String>,
 ) -> Result<(SessionRecord, Option<String>), ShopperApiError> {
     let at = now();
-    if let Some(handle) = browser::cookie(headers, SESSION_COOKIE) {
+    if let Some(handle) = browser::cookie(headers, browser::session_cookie_name(state)) {
         let hash = crate::domain::SecretHash::of(&handle);
         if let Some(session) = state
             .store

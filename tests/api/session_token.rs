@@ -69,6 +69,51 @@ async fn https_public_url_makes_the_cookie_samesite_none_secure() {
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(cookie.contains("SameSite=None"), "{cookie}");
     assert!(cookie.contains("Secure"), "{cookie}");
+    // `__Host-`: no sibling subdomain can set (toss) a handle of its own into the browser.
+    assert!(cookie.starts_with("__Host-shopkeeper_session="), "{cookie}");
+    assert!(
+        cookie.contains("Path=/;") && !cookie.contains("Domain"),
+        "{cookie}"
+    );
+}
+
+/// Over HTTPS only the `__Host-` cookie leads to a session: a handle tossed in under the
+/// plain name (which a sibling subdomain could set) is ignored.
+#[tokio::test]
+async fn over_https_a_session_handle_under_the_plain_name_is_ignored() {
+    let app = spawn_app_with(|s| s.web.public_url = Some("https://auth.example.com".into())).await;
+    let first = session_token(&app, &reqwest::Client::new(), "?format=json").await;
+    let set = first.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let handle = set
+        .split(';')
+        .next()
+        .and_then(|kv| kv.split_once('='))
+        .map(|(_, v)| v.to_owned())
+        .unwrap();
+    let session_token_with = |cookie: String| {
+        let app = &app;
+        async move {
+            app.http
+                .get(app.url(&format!(
+                    "/store/{SITE}/SessionToken?apiKey={}",
+                    app.public_key
+                )))
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let genuine = session_token_with(format!("__Host-shopkeeper_session={handle}")).await;
+    assert!(
+        genuine.headers().get("set-cookie").is_none(),
+        "the handle is known"
+    );
+    let tossed = session_token_with(format!("shopkeeper_session={handle}")).await;
+    assert!(
+        tossed.headers().get("set-cookie").is_some(),
+        "a plain-named handle starts a new browser session over HTTPS"
+    );
 }
 
 #[tokio::test]
