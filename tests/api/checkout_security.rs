@@ -6,7 +6,7 @@
 
 use crate::authorize::browser;
 use crate::checkout::{catalog, get, shopper_error};
-use crate::helpers::{APPROVE_CARD, SITE, TestApp, TokenPair, ok_json, spawn_app};
+use crate::helpers::{APPROVE_CARD, SITE, TestApp, TokenPair, ok_json, spawn_app, spawn_app_with};
 use serde_json::{Value, json};
 use shopkeeper::domain::shopper::AddressFields;
 
@@ -358,4 +358,116 @@ async fn every_limited_cart_write_drops_what_came_from_the_account() {
         }
     }
     assert_eq!(app.state.store.order_count(SITE).await.unwrap(), 0);
+}
+
+/// Finding 5: a source belongs to the first session that applies it; orders and look-ups do
+/// not show its id; a shopper's saved card is usable by that shopper's full tokens only.
+#[tokio::test]
+async fn a_source_is_bound_to_the_session_or_shopper_that_first_applied_it() {
+    let app = spawn_app().await;
+    let (product, _) = catalog(&app).await;
+    let alice = app.anonymous_pair().await.access;
+    let mallory = app.anonymous_pair().await.access;
+    ok_json(app.add_to_cart(&alice, product, 1).await).await;
+    ok_json(app.add_to_cart(&mallory, product, 1).await).await;
+
+    let card = app.create_source(APPROVE_CARD, true).await;
+    let cart = ok_json(app.apply_source(&alice, &card).await).await;
+    // The cart's own paymentMethod keeps sourceId, as documented.
+    assert_eq!(cart["cart"]["paymentMethod"]["sourceId"], card.as_str());
+    shopper_error(
+        app.apply_source(&mallory, &card).await,
+        409,
+        "invalid-payment-source",
+    )
+    .await;
+    let submitted = ok_json(app.submit(&alice).await).await;
+    let order_id = submitted["submitCart"]["order"]["id"].as_i64().unwrap();
+
+    // Neither the order nor a look-up echoes the source id.
+    let order = order_body(&app, &alice, submitted).await;
+    assert_eq!(
+        order["paymentMethod"]["creditCard"]["lastFourDigits"],
+        "0129"
+    );
+    let lookup = ok_json(
+        app.http
+            .post(app.url("/v1/shoppers/order-lookup"))
+            .bearer_auth(&mallory)
+            .json(&json!({"orderLookup": {"orderId": order_id,
+                                          "emailAddress": "test@digitalriver.com"}}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    for body in [order.to_string(), lookup.to_string()] {
+        assert!(!body.contains(&card), "source id echoed: {body}");
+    }
+    // Knowing it anyway is not enough: the reusable card stays Alice's session's.
+    shopper_error(
+        app.apply_source(&mallory, &card).await,
+        409,
+        "invalid-payment-source",
+    )
+    .await;
+    ok_json(app.add_to_cart(&alice, product, 1).await).await;
+    ok_json(app.apply_source(&alice, &card).await).await;
+
+    // A shopper's saved card: not another session's, not even a limited token of the
+    // shopper's own session; the shopper's full tokens in any session.
+    let saved = shopper_with_saved_card(&app).await;
+    shopper_error(
+        app.apply_source(&mallory, &saved).await,
+        409,
+        "invalid-payment-source",
+    )
+    .await;
+    let (full, limited) = signed_in_browser_session(&app).await;
+    ok_json(app.add_to_cart(&full, product, 1).await).await;
+    shopper_error(
+        app.apply_source(&limited, &saved).await,
+        409,
+        "invalid-payment-source",
+    )
+    .await;
+    ok_json(app.apply_source(&full, &saved).await).await;
+    ok_json(app.submit(&full).await).await;
+}
+
+/// Finding 5: `order-lookup` answers at most `--order-lookup-per-ip` requests per period from
+/// one client address, then 429 with `Retry-After` in the Shopper API shape; another address
+/// has its own allowance.
+#[tokio::test]
+async fn order_lookup_is_rate_limited_per_client_address() {
+    let app = spawn_app_with(|s| {
+        s.security.order_lookup_per_ip = 3;
+        s.security.order_lookup_period_ms = 3_600_000;
+        s.security.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    let token = app.anonymous_pair().await.access;
+    let lookup = |from: &'static str, order_id: i64| {
+        app.http
+            .post(app.url("/v1/shoppers/order-lookup"))
+            .bearer_auth(&token)
+            .header("x-forwarded-for", from)
+            .json(&json!({"orderLookup": {"orderId": order_id,
+                                          "emailAddress": "someone@example.com"}}))
+            .send()
+    };
+    for order_id in 1..=3 {
+        let r = lookup("203.0.113.7", order_id).await.unwrap();
+        shopper_error(r, 404, "resource-not-found").await;
+    }
+    let r = lookup("203.0.113.7", 4).await.unwrap();
+    let retry_after: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry_after >= 1, "{retry_after}");
+    shopper_error(r, 429, "too-many-requests").await;
+    let r = lookup("198.51.100.2", 4).await.unwrap();
+    shopper_error(r, 404, "resource-not-found").await;
 }
