@@ -342,6 +342,19 @@ pub struct SecuritySettings {
     /// The rate period in milliseconds (the burst allowed is one period's worth).
     #[arg(long, env = "SHOPKEEPER_RATE_LIMIT_PERIOD_MS", default_value_t = 1000)]
     pub rate_limit_period_ms: u64,
+    /// Order look-ups (`POST /v1/shoppers/order-lookup`) per client address per
+    /// `--order-lookup-period-ms`; 0 turns the limit off. Order ids are sequential: without it
+    /// anyone could try (order id, email) pairs at full speed.
+    #[arg(long, env = "SHOPKEEPER_ORDER_LOOKUP_PER_IP", default_value_t = 10)]
+    pub order_lookup_per_ip: u32,
+    /// The order look-up rate period in milliseconds (a burst of `--order-lookup-per-ip`
+    /// passes, then one look-up per period / limit).
+    #[arg(
+        long,
+        env = "SHOPKEEPER_ORDER_LOOKUP_PERIOD_MS",
+        default_value_t = 60_000
+    )]
+    pub order_lookup_period_ms: u64,
     /// A connection must send a request's complete headers within this many milliseconds
     /// (stops slowloris clients holding connections open).
     #[arg(
@@ -374,6 +387,8 @@ impl Default for SecuritySettings {
             rate_limit_per_key: 200_000,
             rate_limit_per_ip: 200_000,
             rate_limit_period_ms: 1000,
+            order_lookup_per_ip: 10,
+            order_lookup_period_ms: 60_000,
             header_read_timeout_ms: 10_000,
             request_timeout_ms: 30_000,
             max_headers: 64,

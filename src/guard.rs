@@ -114,6 +114,7 @@ pub struct Guard {
     by_address: FailureTable,
     rate_by_key: Option<RateTable<String>>,
     rate_by_address: Option<RateTable<IpAddr>>,
+    order_lookups_by_address: Option<RateTable<IpAddr>>,
 }
 
 impl Guard {
@@ -132,6 +133,10 @@ impl Guard {
             by_address: FailureTable::new(policy(settings.throttle_ip_failures)),
             rate_by_key: RateTable::new(settings.rate_limit_per_key, period),
             rate_by_address: RateTable::new(settings.rate_limit_per_ip, period),
+            order_lookups_by_address: RateTable::new(
+                settings.order_lookup_per_ip,
+                Duration::from_millis(settings.order_lookup_period_ms.max(1)),
+            ),
         }
     }
 
@@ -190,24 +195,33 @@ impl Guard {
             .clear(&Self::username_key(site_id, username));
     }
 
-    /// One request on a rate-limited endpoint from `ip`.
-    pub fn rate_check_address(&self, ip: IpAddr) -> Result<(), RetryAfter> {
-        match &self.rate_by_address {
+    /// One request of `key` against `table` (none: the limit is off).
+    fn rate_check<K, Q>(&self, table: &Option<RateTable<K>>, key: &Q) -> Result<(), RetryAfter>
+    where
+        K: Hash + Eq + Send + Sync + Borrow<Q> + 'static,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        match table {
             None => Ok(()),
             Some(table) => table
-                .check(&ip, self.now_ns())
+                .check(key, self.now_ns())
                 .map_err(|ns| RetryAfter(retry_after_seconds(ns.div_ceil(1_000_000)))),
         }
     }
 
+    /// One request on a rate-limited endpoint from `ip`.
+    pub fn rate_check_address(&self, ip: IpAddr) -> Result<(), RetryAfter> {
+        self.rate_check(&self.rate_by_address, &ip)
+    }
+
     /// One request on a rate-limited endpoint naming `api_key`.
     pub fn rate_check_key(&self, api_key: &str) -> Result<(), RetryAfter> {
-        match &self.rate_by_key {
-            None => Ok(()),
-            Some(table) => table
-                .check(api_key, self.now_ns())
-                .map_err(|ns| RetryAfter(retry_after_seconds(ns.div_ceil(1_000_000)))),
-        }
+        self.rate_check(&self.rate_by_key, api_key)
+    }
+
+    /// One order look-up from `ip` (its own quota: `--order-lookup-per-ip`).
+    pub fn order_lookup_check(&self, ip: IpAddr) -> Result<(), RetryAfter> {
+        self.rate_check(&self.order_lookups_by_address, &ip)
     }
 }
 

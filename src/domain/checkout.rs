@@ -144,6 +144,33 @@ pub fn price(
 /// The largest quantity of one line (keeps every total far from overflow).
 pub const MAX_LINE_QUANTITY: i64 = 10_000;
 
+/// Whom a payment source is bound to: the shopper whose full token applied it (or who saved
+/// it as a payment option), else the session that first applied it; `None` in both until it
+/// is first applied (a source created by `POST /payments/sources` has no session).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SourceOwner<'a> {
+    pub shopper: Option<i64>,
+    pub session: Option<&'a str>,
+}
+
+/// Who asks to apply or charge a source: the session, and the shopper only for a full token
+/// (a limited token never acts for a shopper, even in a signed-in session).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SourceUser<'a> {
+    pub full_token_shopper: Option<i64>,
+    pub session: &'a str,
+}
+
+/// May `user` apply or charge a source bound to `owner`? A shopper's source: only that
+/// shopper's full tokens (any session). Otherwise: the session that claimed it, or anyone
+/// while nobody has (the first to apply it claims it).
+pub fn may_use_source(owner: SourceOwner<'_>, user: SourceUser<'_>) -> bool {
+    match owner.shopper {
+        Some(shopper) => user.full_token_shopper == Some(shopper),
+        None => owner.session.is_none_or(|s| s == user.session),
+    }
+}
+
 /// What charging a test card does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TestOutcome {
@@ -285,6 +312,39 @@ pub fn check_test_card(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_source_is_usable_only_by_its_owner() {
+        let unclaimed = SourceOwner {
+            shopper: None,
+            session: None,
+        };
+        let guests = SourceOwner {
+            shopper: None,
+            session: Some("s1"),
+        };
+        let shoppers = SourceOwner {
+            shopper: Some(7),
+            session: Some("s1"),
+        };
+        let limited = |session| SourceUser {
+            full_token_shopper: None,
+            session,
+        };
+        let full = |shopper, session| SourceUser {
+            full_token_shopper: Some(shopper),
+            session,
+        };
+        assert!(may_use_source(unclaimed, limited("s2")));
+        assert!(may_use_source(guests, limited("s1")));
+        assert!(may_use_source(guests, full(7, "s1")));
+        assert!(!may_use_source(guests, limited("s2")));
+        assert!(!may_use_source(guests, full(7, "s2")));
+        // The shopper's: its full tokens in any session, never a limited token of its session.
+        assert!(may_use_source(shoppers, full(7, "s9")));
+        assert!(!may_use_source(shoppers, limited("s1")));
+        assert!(!may_use_source(shoppers, full(8, "s1")));
+    }
 
     fn line(qty: i64, list: i64, sale: i64, physical: bool) -> LineForPricing {
         LineForPricing {

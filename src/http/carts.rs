@@ -10,14 +10,14 @@ use super::shopper_api::{
 use crate::auth::{AccessLevel, Principal};
 use crate::domain::catalog::{formatted, money};
 use crate::domain::checkout::{
-    LineForPricing, MAX_LINE_QUANTITY, PostalAddress, SHIPPING_OPTIONS, ShippingOption,
-    TestOutcome, Totals, price,
+    LineForPricing, MAX_LINE_QUANTITY, PostalAddress, SHIPPING_OPTIONS, ShippingOption, SourceUser,
+    TestOutcome, Totals, may_use_source, price,
 };
 use crate::domain::shopper::AddressInput;
 use crate::state::AppState;
 use crate::store::{
-    AddressRecord, CartLineRecord, CartSnapshot, NewOrder, NewOrderLine, PaymentSourceRecord,
-    SubmitFailure,
+    AddressRecord, CartLineRecord, CartSnapshot, CartWriter, FromAccount, NewOrder, NewOrderLine,
+    PaymentSourceRecord, SubmitFailure,
 };
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -61,6 +61,23 @@ fn shopper_of(p: &Principal) -> Option<i64> {
     match p.level {
         AccessLevel::Full => p.shopper_id,
         AccessLevel::Limited => None,
+    }
+}
+
+/// The caller as the store's cart writes see it: a limited token's write drops what only the
+/// shopper's full tokens may use (`store::CartWriter`).
+fn cart_writer(p: &Principal) -> CartWriter<'_> {
+    CartWriter {
+        session_id: &p.session_id,
+        full_token_shopper: shopper_of(p),
+    }
+}
+
+/// The caller as a payment source's owner check sees it.
+fn source_user(p: &Principal) -> SourceUser<'_> {
+    SourceUser {
+        full_token_shopper: shopper_of(p),
+        session: &p.session_id,
     }
 }
 
@@ -418,11 +435,8 @@ async fn add_lines(state: &AppState, p: &Principal, wanted: &[(i64, i64)]) -> Ap
         in_cart.insert(product_id, total);
         checked.push((product_id, quantity));
     }
-    for (product_id, quantity) in checked {
-        state
-            .store
-            .add_cart_line(&p.session_id, product_id, quantity)
-            .await?;
+    if !checked.is_empty() {
+        state.store.add_cart_lines(cart_writer(p), &checked).await?;
     }
     Ok(())
 }
@@ -437,7 +451,7 @@ async fn apply_address(
     let text = serde_json::to_string(&address).map_err(super::error::internal)?;
     state
         .store
-        .set_cart_address(&p.session_id, billing, &text)
+        .set_cart_address(cart_writer(p), billing, &text)
         .await?;
     Ok(address)
 }
@@ -581,7 +595,7 @@ pub async fn update_line_item(
     }
     if !state
         .store
-        .set_cart_line_quantity(&p.session_id, id, quantity)
+        .set_cart_line_quantity(cart_writer(&p), id, quantity)
         .await?
     {
         return Err(not_found(format!("line item {id}")));
@@ -596,7 +610,7 @@ pub async fn delete_line_item(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id = path_id(&id, "line item")?;
-    if state.store.delete_cart_line(&p.session_id, id).await? {
+    if state.store.delete_cart_line(cart_writer(&p), id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(not_found(format!("line item {id}")))
@@ -608,7 +622,7 @@ pub async fn delete_line_items(
     State(state): State<AppState>,
     Limited(p): Limited,
 ) -> ApiResult<StatusCode> {
-    state.store.delete_cart_lines(&p.session_id).await?;
+    state.store.delete_cart_lines(cart_writer(&p)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -815,7 +829,7 @@ pub async fn apply_shipping_option(
     }
     state
         .store
-        .set_cart_shipping_option(&p.session_id, id)
+        .set_cart_shipping_option(cart_writer(&p), id)
         .await?;
     Ok(q.respond(cart_body(&state, &q, &p).await?))
 }
@@ -834,34 +848,35 @@ struct PaymentMethodBody {
     payment_method: PaymentMethodInput,
 }
 
-async fn apply_source(state: &AppState, p: &Principal, source_id: &str) -> ApiResult<()> {
-    let source = state
-        .store
-        .payment_source(&p.site_id, source_id)
-        .await?
-        .filter(|s| s.state == "chargeable")
-        .ok_or_else(|| {
-            cart_conflict(
-                "invalid-payment-source",
-                format!("payment source {source_id:?} does not exist or was already used"),
-            )
-        })?;
-    if source.shopper_id.is_some() && source.shopper_id != shopper_of(p) {
-        return Err(cart_conflict(
+/// The rules a source must pass to be applied: on the site, chargeable, and usable by the
+/// caller (`domain::checkout::may_use_source`). One answer for all three, so it tells nothing
+/// about sources that are not the caller's.
+fn source_check(
+    p: &Principal,
+    source_id: &str,
+) -> impl FnOnce(Option<&PaymentSourceRecord>) -> ApiResult<()> {
+    move |source| match source {
+        Some(s) if s.state == "chargeable" && may_use_source(s.owner(), source_user(p)) => Ok(()),
+        _ => Err(cart_conflict(
             "invalid-payment-source",
-            format!("payment source {source_id:?} belongs to another shopper"),
-        ));
+            format!(
+                "payment source {source_id:?} does not exist, was already used, or was applied \
+                 by another session or shopper"
+            ),
+        )),
     }
+}
+
+async fn apply_source(state: &AppState, p: &Principal, source_id: &str) -> ApiResult<()> {
     state
         .store
-        .set_cart_payment_source(&p.session_id, &source.id)
-        .await?;
-    if let Some(shopper) = shopper_of(p) {
-        if source.reusable != 0 {
-            state.store.save_payment_option(&source.id, shopper).await?;
-        }
-    }
-    Ok(())
+        .apply_cart_source(
+            cart_writer(p),
+            &p.site_id,
+            source_id,
+            source_check(p, source_id),
+        )
+        .await?
 }
 
 /// `POST .../apply-payment-method` `{"paymentMethod": {"sourceId": ...}}` → the cart. A
@@ -956,22 +971,29 @@ pub async fn apply_shopper(
         ));
     }
     let email = profile.and_then(|pr| pr.email);
-    for (is_billing, a) in [(true, billing), (false, shipping)] {
-        if let Some(a) = a {
+    let as_json = |a: Option<AddressRecord>| -> ApiResult<Option<String>> {
+        a.map(|a| {
             let mut address = from_saved(&a);
             if address.email_address.is_none() {
                 address.email_address = email.clone();
             }
-            let text = serde_json::to_string(&address).map_err(super::error::internal)?;
-            state
-                .store
-                .set_cart_address(&p.session_id, is_billing, &text)
-                .await?;
-        }
-    }
-    if let Some(o) = option {
-        apply_source(&state, p, &o.id).await?;
-    }
+            serde_json::to_string(&address).map_err(super::error::internal)
+        })
+        .transpose()
+        .map_err(ShopperApiError::from)
+    };
+    let (billing, shipping) = (as_json(billing)?, as_json(shipping)?);
+    let source_id = option.map(|o| o.id);
+    let from = FromAccount {
+        billing_address: billing.as_deref(),
+        shipping_address: shipping.as_deref(),
+        source_id: source_id.as_deref(),
+    };
+    let check = source_check(p, source_id.as_deref().unwrap_or_default());
+    state
+        .store
+        .apply_account_to_cart(cart_writer(p), &p.site_id, from, check)
+        .await??;
     Ok(q.respond(cart_body(&state, &q, p).await?))
 }
 
@@ -985,6 +1007,8 @@ pub enum Refusal {
     NoShippingAddress,
     NoBillingAddress,
     NoPayment,
+    /// A limited token's write dropped the shopper's source (and account addresses).
+    PaymentDropped,
     Declined(&'static str),
 }
 
@@ -1000,6 +1024,9 @@ fn decide_order(
             None => Refusal::Empty,
         });
     }
+    if s.source.is_none() && s.cart.source_dropped != 0 {
+        return Err(Refusal::PaymentDropped);
+    }
     let pr = priced(s, default_currency);
     let physical = pr.lines.iter().any(|(l, _)| l.physical);
     if physical && pr.shipping.is_none() {
@@ -1007,7 +1034,13 @@ fn decide_order(
     }
     let billing = pr.billing.clone().ok_or(Refusal::NoBillingAddress)?;
     let source = s.source.as_ref().ok_or(Refusal::NoPayment)?;
-    if source.state != "chargeable" {
+    // Only its owner may charge a source: never a limited token a shopper's source, even in
+    // the shopper's own session (finding 1), nor another session a guest's (finding 5).
+    let user = SourceUser {
+        full_token_shopper: s.shopper_id,
+        session: &s.session_id,
+    };
+    if source.state != "chargeable" || !may_use_source(source.owner(), user) {
         return Err(Refusal::NoPayment);
     }
     if let TestOutcome::Decline(reason) = TestOutcome::parse(&source.test_outcome) {
@@ -1095,6 +1128,12 @@ pub async fn submit_cart(
         SubmitFailure::Refused(Refusal::NoPayment) | SubmitFailure::SourceSpent => cart_conflict(
             "payment-method-required",
             "apply a chargeable payment source (apply-payment-method)",
+        ),
+        SubmitFailure::Refused(Refusal::PaymentDropped) => cart_conflict(
+            "payment-method-required",
+            "the cart was changed with a limited (guest) token after the shopper's payment \
+             method was applied, which removed it and the account's addresses: apply them \
+             again (apply-shopper or apply-payment-method)",
         ),
         SubmitFailure::Refused(Refusal::Declined(reason)) => cart_conflict(
             "payment-declined",

@@ -4,6 +4,7 @@
 
 use super::access::{Full, Limited, insufficient_scope};
 use super::carts::{address_object, payment_method_object, pricing_object};
+use super::limits;
 use super::shopper_api::{ApiQuery, ApiResult, bad_request, json_body, not_found, path_id};
 use crate::auth::{AccessLevel, Principal};
 use crate::domain::catalog::{formatted, money};
@@ -12,11 +13,12 @@ use crate::domain::time::iso8601;
 use crate::state::AppState;
 use crate::store::{OrderLineRecord, OrderRecord, PaymentSourceRecord};
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::net::SocketAddr;
 
 const ORDERS: &str = "/v1/shoppers/me/orders";
 
@@ -98,9 +100,10 @@ fn order_object(q: &ApiQuery, o: &OrderRecord, lines: &[OrderLineRecord]) -> Val
         "billingAddress": order_address(q, o, true),
         "shippingAddress": order_address(q, o, false)
             .unwrap_or_else(|| q.link(&format!("{base}/shipping-address"))),
+        // No `sourceId`: the documented order bodies (orders, order-lookup) show only the
+        // card's brand and digits, and whoever reads an order must not learn what pays it.
         "paymentMethod": {
             "type": "creditCard",
-            "sourceId": o.payment_source_id,
             "creditCard": {"brand": o.card_brand, "lastFourDigits": o.card_last_four},
         },
         "pricing": pricing_object(&totals(o), &o.currency),
@@ -231,13 +234,20 @@ struct LookupBody {
 /// `POST /v1/shoppers/order-lookup`: `{"orderLookup": {"orderId", "emailAddress"}}` with any
 /// token; `{"orderLookup": {"emailAddress", "creditCardLastFourDigits"}}` only with a full
 /// token (among the shopper's own orders). The same fields are accepted as query parameters.
+/// Rate-limited per client address (`--order-lookup-per-ip`): order ids are sequential, so
+/// unthrottled look-ups would let anyone guess (id, email) pairs.
 pub async fn order_lookup(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Limited(p): Limited,
     q: ApiQuery,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
+    let address = state.guard.client_ip(peer.ip(), &headers);
+    if let Err(wait) = state.guard.order_lookup_check(address) {
+        return Ok(limits::shopper_api_too_many(wait, limits::RATE_LIMITED));
+    }
     let mut input = if body.iter().all(u8::is_ascii_whitespace) {
         LookupInput::default()
     } else {

@@ -3,8 +3,10 @@
 //! passed in as a pure function, the store only reads the snapshot and writes the outcome.
 
 use super::{Store, StoreError, StoreResult};
+use crate::domain::checkout::SourceOwner;
 use crate::domain::secret::random_hex;
 use crate::domain::time::now;
+use sqlx::AnyConnection;
 use std::collections::HashMap;
 
 /// A cart line with the product facts pricing and rendering need.
@@ -33,6 +35,8 @@ pub struct CartRecord {
     pub shipping_option_id: Option<i64>,
     pub payment_source_id: Option<String>,
     pub last_order_id: Option<i64>,
+    /// 1 when a limited token's write dropped a shopper's source (until one is applied).
+    pub source_dropped: i64,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -51,8 +55,44 @@ pub struct PaymentSourceRecord {
     pub currency: Option<String>,
     pub amount: Option<String>,
     pub test_outcome: String,
+    /// The shopper whose payment option it is (a reusable source a full token applied).
     pub shopper_id: Option<i64>,
     pub created_at: i64,
+    /// The session that first applied it.
+    pub claimed_session_id: Option<String>,
+    /// The shopper whose full token applied it.
+    pub claimed_shopper_id: Option<i64>,
+}
+
+impl PaymentSourceRecord {
+    /// Whom the source is bound to (`domain::checkout::may_use_source` decides who may use it).
+    pub fn owner(&self) -> SourceOwner<'_> {
+        SourceOwner {
+            shopper: self.claimed_shopper_id.or(self.shopper_id),
+            session: self.claimed_session_id.as_deref(),
+        }
+    }
+}
+
+/// Who writes a session's cart. A write by a limited token (a guest's, or one the browser's
+/// `SessionToken` hands to any page, even in a signed-in session) first drops what only the
+/// shopper's full tokens may use: the addresses `apply-shopper` copied from the account and a
+/// source that belongs to a shopper. Every cart write takes one, and does that in its own
+/// transaction, so no limited write can leave them in place.
+#[derive(Debug, Clone, Copy)]
+pub struct CartWriter<'a> {
+    pub session_id: &'a str,
+    /// The signed-in shopper of a full token; `None` for a limited token.
+    pub full_token_shopper: Option<i64>,
+}
+
+/// The addresses and source `apply-shopper` copies from the shopper's account (JSON
+/// addresses, a payment option's id).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FromAccount<'a> {
+    pub billing_address: Option<&'a str>,
+    pub shipping_address: Option<&'a str>,
+    pub source_id: Option<&'a str>,
 }
 
 pub struct NewPaymentSource<'a> {
@@ -180,7 +220,7 @@ macro_rules! select_sources {
         concat!(
             "SELECT id, site_id, source_type, state, reusable, owner, brand, last_four, \
              expiration_month, expiration_year, currency, amount, test_outcome, shopper_id, \
-             created_at FROM payment_sources ",
+             created_at, claimed_session_id, claimed_shopper_id FROM payment_sources ",
             $tail
         )
     };
@@ -199,7 +239,7 @@ macro_rules! select_orders {
 }
 
 const CART_COLUMNS_SQL: &str = "SELECT billing_address, shipping_address, shipping_option_id, \
-     payment_source_id, last_order_id FROM carts WHERE session_id = $1";
+     payment_source_id, last_order_id, source_dropped FROM carts WHERE session_id = $1";
 
 impl Store {
     // --- payments key and tax ------------------------------------------------------------
@@ -292,19 +332,6 @@ impl Store {
         )
     }
 
-    /// A reusable source applied by a signed-in shopper becomes one of its payment options.
-    pub async fn save_payment_option(&self, source_id: &str, shopper_id: i64) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE payment_sources SET shopper_id = $1 WHERE id = $2 AND reusable = 1 \
-             AND (shopper_id IS NULL OR shopper_id = $1)",
-        )
-        .bind(shopper_id)
-        .bind(source_id)
-        .execute(&mut *self.writer().await?)
-        .await?;
-        Ok(())
-    }
-
     pub async fn payment_options(&self, shopper_id: i64) -> StoreResult<Vec<PaymentSourceRecord>> {
         Ok(sqlx::query_as(select_sources!(
             "WHERE shopper_id = $1 AND state = 'chargeable' ORDER BY created_at, id"
@@ -352,117 +379,151 @@ impl Store {
         Ok(map)
     }
 
-    /// Adds `quantity` of a product to the session's cart (to its line if there is one);
-    /// returns the line's new quantity.
-    pub async fn add_cart_line(
-        &self,
-        session_id: &str,
-        product_id: i64,
-        quantity: i64,
-    ) -> StoreResult<i64> {
-        let (q,): (i64,) = sqlx::query_as(
-            "INSERT INTO cart_line_items (session_id, product_id, quantity, created_at) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (session_id, product_id) \
-             DO UPDATE SET quantity = cart_line_items.quantity + excluded.quantity \
-             RETURNING quantity",
-        )
-        .bind(session_id)
-        .bind(product_id)
-        .bind(quantity)
-        .bind(now())
-        .fetch_one(&mut *self.writer().await?)
-        .await?;
-        Ok(q)
+    /// Adds `(product id, quantity)` lines to the session's cart (to a product's line if there
+    /// is one), in one transaction.
+    pub async fn add_cart_lines(&self, w: CartWriter<'_>, lines: &[(i64, i64)]) -> StoreResult<()> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        start_cart_write(&mut tx, w).await?;
+        for &(product_id, quantity) in lines {
+            sqlx::query(
+                "INSERT INTO cart_line_items (session_id, product_id, quantity, created_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (session_id, product_id) \
+                 DO UPDATE SET quantity = cart_line_items.quantity + excluded.quantity",
+            )
+            .bind(w.session_id)
+            .bind(product_id)
+            .bind(quantity)
+            .bind(now())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
-    /// Sets a line's quantity; false if the session has no such line.
+    /// Sets a line's quantity; false (and nothing written) if the session has no such line.
     pub async fn set_cart_line_quantity(
         &self,
-        session_id: &str,
+        w: CartWriter<'_>,
         line_id: i64,
         quantity: i64,
     ) -> StoreResult<bool> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        start_cart_write(&mut tx, w).await?;
         let done = sqlx::query(
             "UPDATE cart_line_items SET quantity = $1 WHERE id = $2 AND session_id = $3",
         )
         .bind(quantity)
         .bind(line_id)
-        .bind(session_id)
-        .execute(&mut *self.writer().await?)
+        .bind(w.session_id)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() > 0)
+        finish_if(tx, done.rows_affected() > 0).await
     }
 
-    pub async fn delete_cart_line(&self, session_id: &str, line_id: i64) -> StoreResult<bool> {
+    /// Deletes a line; false (and nothing written) if the session has no such line.
+    pub async fn delete_cart_line(&self, w: CartWriter<'_>, line_id: i64) -> StoreResult<bool> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        start_cart_write(&mut tx, w).await?;
         let done = sqlx::query("DELETE FROM cart_line_items WHERE id = $1 AND session_id = $2")
             .bind(line_id)
-            .bind(session_id)
-            .execute(&mut *self.writer().await?)
+            .bind(w.session_id)
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() > 0)
+        finish_if(tx, done.rows_affected() > 0).await
     }
 
-    pub async fn delete_cart_lines(&self, session_id: &str) -> StoreResult<()> {
+    pub async fn delete_cart_lines(&self, w: CartWriter<'_>) -> StoreResult<()> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        start_cart_write(&mut tx, w).await?;
         sqlx::query("DELETE FROM cart_line_items WHERE session_id = $1")
-            .bind(session_id)
-            .execute(&mut *self.writer().await?)
+            .bind(w.session_id)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 
-    async fn ensure_cart_row(&self, session_id: &str) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO carts (session_id) VALUES ($1) ON CONFLICT (session_id) DO NOTHING",
-        )
-        .bind(session_id)
-        .execute(&mut *self.writer().await?)
-        .await?;
-        Ok(())
-    }
-
-    /// Sets the cart's billing (`billing = true`) or shipping address (JSON).
+    /// Sets the cart's billing (`billing = true`) or shipping address (JSON), as entered (not
+    /// from the shopper's account).
     pub async fn set_cart_address(
         &self,
-        session_id: &str,
+        w: CartWriter<'_>,
         billing: bool,
         address_json: &str,
     ) -> StoreResult<()> {
-        self.ensure_cart_row(session_id).await?;
-        let sql = if billing {
-            "UPDATE carts SET billing_address = $1 WHERE session_id = $2"
-        } else {
-            "UPDATE carts SET shipping_address = $1 WHERE session_id = $2"
-        };
-        sqlx::query(sql)
-            .bind(address_json)
-            .bind(session_id)
-            .execute(&mut *self.writer().await?)
-            .await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        start_cart_write(&mut tx, w).await?;
+        write_cart_address(&mut tx, w.session_id, billing, address_json, false).await?;
+        tx.commit().await?;
         Ok(())
     }
 
-    pub async fn set_cart_shipping_option(&self, session_id: &str, id: i64) -> StoreResult<()> {
-        self.ensure_cart_row(session_id).await?;
+    pub async fn set_cart_shipping_option(&self, w: CartWriter<'_>, id: i64) -> StoreResult<()> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        start_cart_write(&mut tx, w).await?;
         sqlx::query("UPDATE carts SET shipping_option_id = $1 WHERE session_id = $2")
             .bind(id)
-            .bind(session_id)
-            .execute(&mut *self.writer().await?)
+            .bind(w.session_id)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 
-    pub async fn set_cart_payment_source(
+    /// Applies a source to the session's cart if `check` (the rules: chargeable, usable by the
+    /// writer) accepts what the store read (`None`: no such source on the site), binding it
+    /// as it does so: to the session if nobody had applied it, to the shopper of a full token
+    /// (a reusable one also becomes the shopper's payment option). A refusal writes nothing.
+    pub async fn apply_cart_source<E>(
         &self,
-        session_id: &str,
+        w: CartWriter<'_>,
+        site_id: &str,
         source_id: &str,
-    ) -> StoreResult<()> {
-        self.ensure_cart_row(session_id).await?;
-        sqlx::query("UPDATE carts SET payment_source_id = $1 WHERE session_id = $2")
-            .bind(source_id)
-            .bind(session_id)
-            .execute(&mut *self.writer().await?)
-            .await?;
-        Ok(())
+        check: impl FnOnce(Option<&PaymentSourceRecord>) -> Result<(), E>,
+    ) -> StoreResult<Result<(), E>> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        start_cart_write(&mut tx, w).await?;
+        if let Err(e) = write_cart_source(&mut tx, w, site_id, source_id, check).await? {
+            tx.rollback().await?;
+            return Ok(Err(e));
+        }
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    /// `apply-shopper`: copies the account's addresses (marked as from the account, so a
+    /// limited write drops them) and payment option into the cart, in one transaction.
+    pub async fn apply_account_to_cart<E>(
+        &self,
+        w: CartWriter<'_>,
+        site_id: &str,
+        from: FromAccount<'_>,
+        check: impl FnOnce(Option<&PaymentSourceRecord>) -> Result<(), E>,
+    ) -> StoreResult<Result<(), E>> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        start_cart_write(&mut tx, w).await?;
+        for (billing, address) in [(true, from.billing_address), (false, from.shipping_address)] {
+            if let Some(address) = address {
+                write_cart_address(&mut tx, w.session_id, billing, address, true).await?;
+            }
+        }
+        if let Some(source_id) = from.source_id {
+            if let Err(e) = write_cart_source(&mut tx, w, site_id, source_id, check).await? {
+                tx.rollback().await?;
+                return Ok(Err(e));
+            }
+        }
+        tx.commit().await?;
+        Ok(Ok(()))
     }
 
     /// Submits the session's cart in one transaction: locks the cart, reads the snapshot,
@@ -617,7 +678,8 @@ impl Store {
             .await?;
         sqlx::query(
             "UPDATE carts SET billing_address = NULL, shipping_address = NULL, \
-             shipping_option_id = NULL, payment_source_id = NULL, last_order_id = $1 \
+             billing_from_account = 0, shipping_from_account = 0, shipping_option_id = NULL, \
+             payment_source_id = NULL, source_dropped = 0, last_order_id = $1 \
              WHERE session_id = $2",
         )
         .bind(order_id)
@@ -752,4 +814,120 @@ impl Store {
             .await?;
         Ok(n)
     }
+}
+
+/// The start of every cart write, in its transaction: makes sure the cart row exists and takes
+/// its lock (a concurrent submit, which locks it first, sees all of this write or none of it);
+/// for a limited writer, drops the addresses copied from the shopper's account and a source
+/// that belongs to a shopper.
+async fn start_cart_write(conn: &mut AnyConnection, w: CartWriter<'_>) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO carts (session_id) VALUES ($1) ON CONFLICT (session_id) \
+         DO UPDATE SET version = carts.version + 1",
+    )
+    .bind(w.session_id)
+    .execute(&mut *conn)
+    .await?;
+    if w.full_token_shopper.is_none() {
+        sqlx::query(
+            "UPDATE carts SET \
+             billing_address = CASE WHEN billing_from_account = 1 THEN NULL \
+             ELSE billing_address END, \
+             shipping_address = CASE WHEN shipping_from_account = 1 THEN NULL \
+             ELSE shipping_address END, \
+             billing_from_account = 0, shipping_from_account = 0, \
+             source_dropped = CASE WHEN EXISTS (SELECT 1 FROM payment_sources s \
+             WHERE s.id = carts.payment_source_id \
+             AND (s.claimed_shopper_id IS NOT NULL OR s.shopper_id IS NOT NULL)) THEN 1 \
+             ELSE source_dropped END, \
+             payment_source_id = CASE WHEN EXISTS (SELECT 1 FROM payment_sources s \
+             WHERE s.id = carts.payment_source_id \
+             AND (s.claimed_shopper_id IS NOT NULL OR s.shopper_id IS NOT NULL)) THEN NULL \
+             ELSE payment_source_id END \
+             WHERE session_id = $1",
+        )
+        .bind(w.session_id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Commits when `keep`, else rolls back; returns `keep`.
+async fn finish_if(tx: sqlx::Transaction<'_, sqlx::Any>, keep: bool) -> StoreResult<bool> {
+    if keep {
+        tx.commit().await?;
+    } else {
+        tx.rollback().await?;
+    }
+    Ok(keep)
+}
+
+async fn write_cart_address(
+    conn: &mut AnyConnection,
+    session_id: &str,
+    billing: bool,
+    address_json: &str,
+    from_account: bool,
+) -> StoreResult<()> {
+    let sql = if billing {
+        "UPDATE carts SET billing_address = $1, billing_from_account = $2 WHERE session_id = $3"
+    } else {
+        "UPDATE carts SET shipping_address = $1, shipping_from_account = $2 WHERE session_id = $3"
+    };
+    sqlx::query(sql)
+        .bind(address_json)
+        .bind(i64::from(from_account))
+        .bind(session_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Claims the source for the writer's session if nobody has (conditional: of concurrent
+/// first uses exactly one claims it; the others then read its claim), reads it, lets `check`
+/// decide, then binds it to a full token's shopper and puts it in the cart.
+async fn write_cart_source<E>(
+    conn: &mut AnyConnection,
+    w: CartWriter<'_>,
+    site_id: &str,
+    source_id: &str,
+    check: impl FnOnce(Option<&PaymentSourceRecord>) -> Result<(), E>,
+) -> StoreResult<Result<(), E>> {
+    sqlx::query(
+        "UPDATE payment_sources SET claimed_session_id = $1 \
+         WHERE id = $2 AND site_id = $3 AND claimed_session_id IS NULL",
+    )
+    .bind(w.session_id)
+    .bind(source_id)
+    .bind(site_id)
+    .execute(&mut *conn)
+    .await?;
+    let source: Option<PaymentSourceRecord> =
+        sqlx::query_as(select_sources!("WHERE id = $1 AND site_id = $2"))
+            .bind(source_id)
+            .bind(site_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if let Err(e) = check(source.as_ref()) {
+        return Ok(Err(e));
+    }
+    if let Some(shopper) = w.full_token_shopper {
+        sqlx::query(
+            "UPDATE payment_sources SET claimed_shopper_id = $1, \
+             shopper_id = CASE WHEN reusable = 1 THEN $1 ELSE shopper_id END WHERE id = $2",
+        )
+        .bind(shopper)
+        .bind(source_id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    sqlx::query(
+        "UPDATE carts SET payment_source_id = $1, source_dropped = 0 WHERE session_id = $2",
+    )
+    .bind(source_id)
+    .bind(w.session_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(Ok(()))
 }

@@ -22,8 +22,8 @@ mod web;
 
 pub use catalog::{CategoryRecord, ImportSummary, ProductRecord, VolumePrice};
 pub use checkout::{
-    CartLineRecord, CartRecord, CartSnapshot, NewOrder, NewOrderLine, NewPaymentSource,
-    OrderLineRecord, OrderRecord, PaymentSourceRecord, SubmitFailure,
+    CartLineRecord, CartRecord, CartSnapshot, CartWriter, FromAccount, NewOrder, NewOrderLine,
+    NewPaymentSource, OrderLineRecord, OrderRecord, PaymentSourceRecord, SubmitFailure,
 };
 pub use clients::{ClientRecord, NewClient};
 pub use housekeeping::{Purged, SessionPurge, TableCounts};

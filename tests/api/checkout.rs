@@ -13,7 +13,7 @@ use shopkeeper::provision;
 use std::sync::Arc;
 
 /// The demo catalog imported into the test site: (digital product id, physical variation id).
-async fn catalog(app: &TestApp) -> (i64, i64) {
+pub(crate) async fn catalog(app: &TestApp) -> (i64, i64) {
     let store = &app.state.store;
     let summary = provision::import_catalog(store, SITE, provision::demo_catalog().unwrap())
         .await
@@ -22,7 +22,7 @@ async fn catalog(app: &TestApp) -> (i64, i64) {
     (summary.product_ids[0], variation)
 }
 
-async fn shopper_error(response: reqwest::Response, status: u16, code: &str) -> Value {
+pub(crate) async fn shopper_error(response: reqwest::Response, status: u16, code: &str) -> Value {
     let got = response.status().as_u16();
     let body: Value = response.json().await.unwrap();
     assert_eq!(got, status, "{body}");
@@ -30,7 +30,7 @@ async fn shopper_error(response: reqwest::Response, status: u16, code: &str) -> 
     body
 }
 
-async fn get(app: &TestApp, token: &str, path: &str) -> reqwest::Response {
+pub(crate) async fn get(app: &TestApp, token: &str, path: &str) -> reqwest::Response {
     app.http
         .get(app.url(path))
         .bearer_auth(token)

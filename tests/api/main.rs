@@ -7,6 +7,7 @@ mod browser;
 mod catalog;
 mod catalogue;
 mod checkout;
+mod checkout_security;
 mod config_file;
 mod crash;
 mod defenses;
