@@ -6,7 +6,10 @@
 
 use crate::authorize::browser;
 use crate::checkout::{catalog, get, shopper_error};
-use crate::helpers::{APPROVE_CARD, SITE, TestApp, TokenPair, ok_json, spawn_app, spawn_app_with};
+use crate::helpers::{
+    APPROVE_CARD, SHOPPER_PASSWORD, SHOPPER_USERNAME, SITE, TestApp, ok_json, spawn_app,
+    spawn_app_with,
+};
 use serde_json::{Value, json};
 use shopkeeper::domain::shopper::AddressFields;
 
@@ -18,36 +21,43 @@ fn attackers_address() -> Value {
            "emailAddress": "mallory@example.com"})
 }
 
-/// A signed-in browser session: the shopper's full token, and a limited token of the same
-/// session as any page gets it (`SessionToken` from the browser's cookie → `dr_session_token`).
+/// A signed-in browser session: the shopper's full token from the hosted sign-in, and a
+/// limited token of the same session as any page gets it (`SessionToken?apiKey=` from the
+/// browser's cookie, which the sign-in kept on the session).
 async fn signed_in_browser_session(app: &TestApp) -> (String, String) {
     let http = browser();
-    let session_token = |http: reqwest::Client| async move {
-        ok_json(
-            http.get(app.url(&format!("/store/{SITE}/SessionToken")))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await["session_token"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
-    let st = session_token(http.clone()).await;
-    let full = app
-        .shopper_pair_linked("dr_session_token", &st)
-        .await
-        .access;
-    let st = session_token(http).await;
-    let limited = TokenPair::from(
-        ok_json(
-            app.public_token(&[("grant_type", "password"), ("dr_session_token", &st)])
-                .await,
-        )
-        .await,
+    let signed_in = crate::authorize::sign_in(
+        app,
+        &http,
+        &[
+            ("client_id", app.public_key.as_str()),
+            ("response_type", "token"),
+            ("redirect_uri", crate::authorize::REDIRECT),
+            ("state", "s"),
+        ],
+        SHOPPER_USERNAME,
+        SHOPPER_PASSWORD,
     )
-    .access;
+    .await;
+    let location = signed_in.headers()["location"].to_str().unwrap().to_owned();
+    let fragment = location.split_once('#').unwrap().1;
+    let full = form_urlencoded::parse(fragment.as_bytes())
+        .find(|(k, _)| k == "access_token")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    let limited = ok_json(
+        http.get(app.url(&format!(
+            "/store/{SITE}/SessionToken?apiKey={}",
+            app.public_key
+        )))
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let full_info = ok_json(app.access_tokens(&full).await).await;
     let limited_info = ok_json(app.access_tokens(&limited).await).await;
     assert_eq!(full_info["sessionId"], limited_info["sessionId"]);
