@@ -86,7 +86,7 @@ impl SignInReservation<'_> {
         self.settled = true;
     }
 
-    /// A correct password clears the username's failures. The address keeps its earlier
+    /// A correct password clears the account's failures. The address keeps its earlier
     /// count (only this attempt is refunded; the count decays with the reset period): an
     /// attacker holding one valid account must not be able to wipe the record of their
     /// guesses at others.
@@ -198,10 +198,15 @@ impl Guard {
         client_address(peer, &lines, &self.trusted_proxies)
     }
 
-    fn username_key(site_id: &str, username: &str) -> String {
-        // Usernames are looked up case-sensitively, but an attacker varying case must not
-        // get a fresh allowance.
-        format!("{site_id}\n{}", username.to_lowercase())
+    /// Whose failures an attempt counts against: the account the typed username names
+    /// (`account`, found without regard to case, so every spelling of it shares one count and
+    /// a sign-in clears that account's count only), or for a name no account has, the typed
+    /// name case-folded (an attacker varying case gets no fresh allowance).
+    fn username_key(site_id: &str, account: Option<i64>, typed_username: &str) -> String {
+        match account {
+            Some(id) => format!("{site_id}\n#{id}"),
+            None => format!("{site_id}\n={}", typed_username.to_lowercase()),
+        }
     }
 
     /// Before checking a password: refused with the wait when the username (account) or the
@@ -211,11 +216,12 @@ impl Guard {
     pub fn reserve_sign_in(
         &self,
         site_id: &str,
-        username: &str,
+        account: Option<i64>,
+        typed_username: &str,
         ip: IpAddr,
     ) -> Result<SignInReservation<'_>, RetryAfter> {
         let now = self.now_ms();
-        let user_key = Self::username_key(site_id, username);
+        let user_key = Self::username_key(site_id, account, typed_username);
         let address_key = ip.to_string();
         let user_cell = self.by_username.cell(user_key.clone());
         let address_cell = self.by_address.cell(address_key.clone());
@@ -264,9 +270,9 @@ mod tests {
     use super::*;
 
     /// Attempts held at once (concurrent checks) use up the allowance before any has failed;
-    /// an attempt dropped unsettled is refunded, a success clears the count.
+    /// the count is per account, and an attempt dropped unsettled is refunded.
     #[test]
-    fn sign_in_reservations_count_before_the_check() {
+    fn sign_in_reservations_count_per_account_before_the_check() {
         let guard = Guard::new(&SecuritySettings {
             throttle_user_failures: 2,
             throttle_ip_failures: 100,
@@ -274,15 +280,30 @@ mod tests {
         });
         let ip: IpAddr = "203.0.113.7".parse().unwrap();
         let held: Vec<_> = (0..3)
-            .map(|_| guard.reserve_sign_in("s", "target", ip).unwrap())
+            .map(|_| guard.reserve_sign_in("s", Some(1), "target", ip).unwrap())
             .collect();
-        assert!(guard.reserve_sign_in("s", "Target", ip).is_err());
+        assert!(guard.reserve_sign_in("s", Some(1), "target", ip).is_err());
+        // Another account, whatever its name, has its own count, and its sign-in clears
+        // only that.
+        guard
+            .reserve_sign_in("s", Some(2), "TARGET", ip)
+            .unwrap()
+            .succeeded();
+        assert!(guard.reserve_sign_in("s", Some(1), "target", ip).is_err());
         // Unsettled attempts (errors, requests gone) are refunded.
         drop(held);
-        for _ in 0..3 {
-            guard.reserve_sign_in("s", "target", ip).unwrap().failed();
+        guard
+            .reserve_sign_in("s", Some(1), "target", ip)
+            .unwrap()
+            .failed();
+        // A name no account has is counted case-folded.
+        for typed in ["Nobody", "NOBODY", "nobody"] {
+            guard
+                .reserve_sign_in("s", None, typed, ip)
+                .unwrap()
+                .failed();
         }
-        assert!(guard.reserve_sign_in("s", "target", ip).is_err());
+        assert!(guard.reserve_sign_in("s", None, "noBody", ip).is_err());
     }
 
     /// Each address has its own rate cell: IPv6 (the longest form, and an IPv4-mapped one)

@@ -14,14 +14,15 @@ pub enum PasswordCheck {
     Verified(ShopperRecord),
     /// Wrong password or unknown username (the same to the caller, and in timing).
     Refused,
-    /// Too many failures for this username or address: not checked.
+    /// Too many failures for this account (or typed name) or address: not checked.
     Throttled(RetryAfter),
 }
 
-/// Reserves the attempt with the throttle before any hash is spent (so concurrent guesses
-/// get no more checks than sequential ones), looks the username up, verifies the password
-/// (against a dummy hash for an unknown username: equal timing) and settles the
-/// reservation: a failure stays counted, a success clears the username's count.
+/// Looks the username up (without regard to case, as usernames are unique), reserves the
+/// attempt with the throttle before any hash is spent (so concurrent guesses get no more
+/// checks than sequential ones), verifies the password (against a dummy hash for an unknown
+/// username: equal timing) and settles the reservation: a failure stays counted, a success
+/// clears the account's count only.
 pub async fn check_password(
     state: &AppState,
     client: &ClientRecord,
@@ -29,17 +30,19 @@ pub async fn check_password(
     password: String,
     address: IpAddr,
 ) -> Result<PasswordCheck, TokenError> {
-    let reservation = match state
-        .guard
-        .reserve_sign_in(&client.site_id, username, address)
-    {
-        Ok(reservation) => reservation,
-        Err(wait) => return Ok(PasswordCheck::Throttled(wait)),
-    };
     let shopper = state
         .store
         .shopper_by_username(&client.site_id, username)
         .await?;
+    let reservation = match state.guard.reserve_sign_in(
+        &client.site_id,
+        shopper.as_ref().map(|s| s.id),
+        username,
+        address,
+    ) {
+        Ok(reservation) => reservation,
+        Err(wait) => return Ok(PasswordCheck::Throttled(wait)),
+    };
     let stored = shopper.as_ref().and_then(|s| s.password_hash.clone());
     // An error here drops the reservation unsettled, which refunds it.
     let verified = state

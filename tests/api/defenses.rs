@@ -244,6 +244,45 @@ async fn parallel_wrong_passwords_get_no_more_checks_than_the_allowance() {
     assert!(refused >= 1, "the first guesses are checked");
 }
 
+/// The throttle counts per account: a sign-in clears only the count of the account that
+/// signed in, even when another account's name looks the same to the throttle. `İx` and
+/// `i̇x` (i + combining dot) are two accounts to both databases (whose lower() differ), but
+/// one name once lower-cased in Rust, which is how the throttle used to key them: signing in
+/// as one cleared the other's failures.
+#[tokio::test]
+async fn signing_in_as_another_account_does_not_clear_a_count() {
+    let app = spawn_app_with(|s| {
+        s.security.throttle_user_failures = 1;
+        s.security.throttle_step_seconds = 60;
+        s.security.throttle_max_wait_seconds = 60;
+    })
+    .await;
+    let (victim, look_alike) = ("i\u{307}x@example.com", "\u{130}x@example.com");
+    assert_eq!(victim.to_lowercase(), look_alike.to_lowercase());
+    for username in [victim, look_alike] {
+        shopkeeper::provision::create_shopper(
+            &app.state.store,
+            &app.state.hasher,
+            SITE,
+            username,
+            "a long password",
+            None,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{username}: {e}"));
+    }
+    // One free failure for the victim...
+    assert_oauth_error(password(&app, victim, "wrong").await, 400, "invalid_grant").await;
+    // ...the other account signs in...
+    ok_json(password(&app, look_alike, "a long password").await).await;
+    // ...and the victim's count still stands: the next failure starts the wait.
+    assert_oauth_error(password(&app, victim, "wrong").await, 400, "invalid_grant").await;
+    assert_eq!(
+        assert_throttled(password(&app, victim, "a long password").await).await,
+        60
+    );
+}
+
 async fn password_from(app: &TestApp, forwarded_for: &str, username: &str, pw: &str) -> Response {
     app.http
         .post(app.url("/oauth20/token"))

@@ -24,3 +24,4 @@ mod sessions;
 mod shoppers;
 mod standards;
 mod token;
+mod usernames;
