@@ -47,20 +47,62 @@ impl FailureTable {
         }
     }
 
-    fn wait(&self, key: &str, now_ms: u64) -> Option<u64> {
-        let record = self.records.get(key)?;
-        let record = *record.lock().unwrap_or_else(|p| p.into_inner());
-        self.policy.retry_after(&record, now_ms)
+    /// The record of `key`, made empty if there is none.
+    fn cell(&self, key: String) -> Arc<Mutex<FailureRecord>> {
+        self.records.get_with(key, Default::default)
     }
 
-    fn fail(&self, key: String, now_ms: u64) {
-        let cell = self.records.get_with(key, Default::default);
-        let mut record = cell.lock().unwrap_or_else(|p| p.into_inner());
-        *record = self.policy.after_failure(&record, now_ms);
+    fn refund(&self, key: &str) {
+        if let Some(cell) = self.records.get(key) {
+            let mut record = lock(&cell);
+            *record = self.policy.refund(&record);
+        }
     }
 
     fn clear(&self, key: &str) {
         self.records.invalidate(key);
+    }
+}
+
+fn lock(cell: &Mutex<FailureRecord>) -> std::sync::MutexGuard<'_, FailureRecord> {
+    cell.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A password check that may go ahead, already counted as a failure of its username (or
+/// account) and its address. Settle it with [`failed`](Self::failed) or
+/// [`succeeded`](Self::succeeded); dropped unsettled (an error, or the request went away
+/// before the answer) the attempt is refunded, as no one learnt its outcome.
+#[must_use = "settle the attempt with failed() or succeeded()"]
+pub struct SignInReservation<'a> {
+    guard: &'a Guard,
+    user_key: String,
+    address_key: String,
+    settled: bool,
+}
+
+impl SignInReservation<'_> {
+    /// A wrong password (or unknown username: the same to an observer): the count stays.
+    pub fn failed(mut self) {
+        self.settled = true;
+    }
+
+    /// A correct password clears the account's failures. The address keeps its earlier
+    /// count (only this attempt is refunded; the count decays with the reset period): an
+    /// attacker holding one valid account must not be able to wipe the record of their
+    /// guesses at others.
+    pub fn succeeded(mut self) {
+        self.settled = true;
+        self.guard.by_username.clear(&self.user_key);
+        self.guard.by_address.refund(&self.address_key);
+    }
+}
+
+impl Drop for SignInReservation<'_> {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.guard.by_username.refund(&self.user_key);
+            self.guard.by_address.refund(&self.address_key);
+        }
     }
 }
 
@@ -161,38 +203,50 @@ impl Guard {
         client_address(peer, &lines, &self.trusted_proxies)
     }
 
-    fn username_key(site_id: &str, username: &str) -> String {
-        // Usernames are looked up case-sensitively, but an attacker varying case must not
-        // get a fresh allowance.
-        format!("{site_id}\n{}", username.to_lowercase())
+    /// Whose failures an attempt counts against: the account the typed username names
+    /// (`account`, found without regard to case, so every spelling of it shares one count and
+    /// a sign-in clears that account's count only), or for a name no account has, the typed
+    /// name case-folded (an attacker varying case gets no fresh allowance).
+    fn username_key(site_id: &str, account: Option<i64>, typed_username: &str) -> String {
+        match account {
+            Some(id) => format!("{site_id}\n#{id}"),
+            None => format!("{site_id}\n={}", typed_username.to_lowercase()),
+        }
     }
 
-    /// Before checking a password: must this attempt wait (username or address)?
-    pub fn sign_in_wait(&self, site_id: &str, username: &str, ip: IpAddr) -> Option<RetryAfter> {
+    /// Before checking a password: refused with the wait when the username (account) or the
+    /// address must wait; otherwise the attempt is counted as a failure of both at once,
+    /// before the check, so that concurrent attempts cannot all pass this point before any
+    /// of them has failed. The caller settles the returned reservation with the outcome.
+    pub fn reserve_sign_in(
+        &self,
+        site_id: &str,
+        account: Option<i64>,
+        typed_username: &str,
+        ip: IpAddr,
+    ) -> Result<SignInReservation<'_>, RetryAfter> {
         let now = self.now_ms();
-        let by_user = self
-            .by_username
-            .wait(&Self::username_key(site_id, username), now);
-        let by_ip = self.by_address.wait(&ip.to_string(), now);
-        by_user
-            .max(by_ip)
-            .map(|ms| RetryAfter(retry_after_seconds(ms)))
-    }
-
-    /// A wrong password (or unknown username: the same to an observer).
-    pub fn sign_in_failed(&self, site_id: &str, username: &str, ip: IpAddr) {
-        let now = self.now_ms();
-        self.by_username
-            .fail(Self::username_key(site_id, username), now);
-        self.by_address.fail(ip.to_string(), now);
-    }
-
-    /// A correct password clears the username's failures. The address keeps its count (it
-    /// decays with the reset period): an attacker holding one valid account must not be able
-    /// to wipe the record of their guesses at others.
-    pub fn sign_in_succeeded(&self, site_id: &str, username: &str) {
-        self.by_username
-            .clear(&Self::username_key(site_id, username));
+        let user_key = Self::username_key(site_id, account, typed_username);
+        let address_key = ip.to_string();
+        let user_cell = self.by_username.cell(user_key.clone());
+        let address_cell = self.by_address.cell(address_key.clone());
+        // Both records change together or not at all. This is the only place that holds two
+        // records, always the username's first: no lock order cycle.
+        let mut user = lock(&user_cell);
+        let mut address = lock(&address_cell);
+        let by_user = self.by_username.policy.retry_after(&user, now);
+        let by_address = self.by_address.policy.retry_after(&address, now);
+        if let Some(ms) = by_user.max(by_address) {
+            return Err(RetryAfter(retry_after_seconds(ms)));
+        }
+        *user = self.by_username.policy.after_failure(&user, now);
+        *address = self.by_address.policy.after_failure(&address, now);
+        Ok(SignInReservation {
+            guard: self,
+            user_key,
+            address_key,
+            settled: false,
+        })
     }
 
     /// One request of `key` against `table` (none: the limit is off).
@@ -228,6 +282,43 @@ impl Guard {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Attempts held at once (concurrent checks) use up the allowance before any has failed;
+    /// the count is per account, and an attempt dropped unsettled is refunded.
+    #[test]
+    fn sign_in_reservations_count_per_account_before_the_check() {
+        let guard = Guard::new(&SecuritySettings {
+            throttle_user_failures: 2,
+            throttle_ip_failures: 100,
+            ..SecuritySettings::default()
+        });
+        let ip: IpAddr = "203.0.113.7".parse().unwrap();
+        let held: Vec<_> = (0..3)
+            .map(|_| guard.reserve_sign_in("s", Some(1), "target", ip).unwrap())
+            .collect();
+        assert!(guard.reserve_sign_in("s", Some(1), "target", ip).is_err());
+        // Another account, whatever its name, has its own count, and its sign-in clears
+        // only that.
+        guard
+            .reserve_sign_in("s", Some(2), "TARGET", ip)
+            .unwrap()
+            .succeeded();
+        assert!(guard.reserve_sign_in("s", Some(1), "target", ip).is_err());
+        // Unsettled attempts (errors, requests gone) are refunded.
+        drop(held);
+        guard
+            .reserve_sign_in("s", Some(1), "target", ip)
+            .unwrap()
+            .failed();
+        // A name no account has is counted case-folded.
+        for typed in ["Nobody", "NOBODY", "nobody"] {
+            guard
+                .reserve_sign_in("s", None, typed, ip)
+                .unwrap()
+                .failed();
+        }
+        assert!(guard.reserve_sign_in("s", None, "noBody", ip).is_err());
+    }
 
     /// Each address has its own rate cell: IPv6 (the longest form, and an IPv4-mapped one)
     /// as well as IPv4.

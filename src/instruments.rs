@@ -20,6 +20,7 @@ pub const HTTP_DURATION: &str = "shopkeeper_http_request_duration_seconds";
 pub const TOKENS_ISSUED: &str = "shopkeeper_tokens_issued_total";
 pub const LEGACY_FLOW_USE: &str = "shopkeeper_legacy_flow_uses_total";
 pub const FAILED_SIGN_INS: &str = "shopkeeper_failed_sign_ins_total";
+pub const PASSWORD_VERIFICATIONS: &str = "shopkeeper_password_verifications_total";
 pub const LIVE_SESSIONS: &str = "shopkeeper_live_sessions";
 pub const CLEANUP_DELETED: &str = "shopkeeper_cleanup_deleted_rows_total";
 /// Dead sessions a clean-up pass could not delete (retried on the next pass).
@@ -209,4 +210,10 @@ pub fn legacy_flow_used(flow: &'static str, api_key: &str) {
 /// A shopper sign-in refused (wrong username or password).
 pub fn failed_sign_in(api_key: &str) {
     metrics::counter!(FAILED_SIGN_INS, "api_key" => api_key.to_owned()).increment(1);
+}
+
+/// A shopper password really checked (one Argon2id verification, counted when it runs), by
+/// the API key of the sign-in: what the brute-force throttle lets through.
+pub fn password_verified(api_key: &str) {
+    metrics::counter!(PASSWORD_VERIFICATIONS, "api_key" => api_key.to_owned()).increment(1);
 }

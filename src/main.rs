@@ -196,6 +196,17 @@ enum ShopperCommand {
         #[arg(long)]
         site: String,
     },
+    /// Give a shopper (one with a username) a new username; usernames are unique per site
+    /// without regard to case. Also runs on a database the server refuses to start on because
+    /// its usernames clash in case.
+    Rename {
+        #[arg(long)]
+        site: String,
+        #[arg(long)]
+        id: i64,
+        #[arg(long)]
+        username: String,
+    },
 }
 
 #[derive(Serialize)]
@@ -344,7 +355,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             print(&provision::import_catalog(&store, &site, catalog).await?)
         }
         Command::Shopper(cmd) => {
-            let store = Store::connect(&cli.database).await?;
+            let store = match cmd {
+                // The repair of clashing usernames: the schema as far as it can go.
+                ShopperCommand::Rename { .. } => Store::connect_for_repair(&cli.database).await?,
+                _ => Store::connect(&cli.database).await?,
+            };
             match cmd {
                 ShopperCommand::Create {
                     site,
@@ -387,6 +402,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     "give --username with --password-stdin, or --external-reference-id"
                 ),
                 ShopperCommand::List { site } => print(&store.shoppers(&site).await?),
+                ShopperCommand::Rename { site, id, username } => {
+                    print(&provision::rename_shopper(&store, &site, id, &username).await?)
+                }
             }
         }
     }

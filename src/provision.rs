@@ -86,9 +86,7 @@ pub async fn create_shopper(
     password: &str,
     email: Option<&str>,
 ) -> anyhow::Result<ShopperRecord> {
-    if username.is_empty() || username.len() > 256 || username == "anonymous" {
-        anyhow::bail!("username must be 1-256 characters and not \"anonymous\"");
-    }
+    check_username(username)?;
     if password.len() < 8 || password.len() > 1024 {
         anyhow::bail!("password must be 8-1024 characters");
     }
@@ -103,6 +101,27 @@ pub async fn create_shopper(
             },
         )
         .await?)
+}
+
+/// What the CLI accepts as a username (the Shopper API's own rule is in `domain::shopper`).
+fn check_username(username: &str) -> anyhow::Result<()> {
+    if username.is_empty() || username.len() > 256 || username.eq_ignore_ascii_case("anonymous") {
+        anyhow::bail!("username must be 1-256 characters and not \"anonymous\"");
+    }
+    Ok(())
+}
+
+/// Gives a shopper a new username (unique per site without regard to case). Works on a
+/// database whose usernames clash, which the server refuses (open it with
+/// `Store::connect_for_repair`).
+pub async fn rename_shopper(
+    store: &Store,
+    site: &str,
+    id: i64,
+    username: &str,
+) -> anyhow::Result<ShopperRecord> {
+    check_username(username)?;
+    Ok(store.rename_shopper(site, id, username).await?)
 }
 
 pub async fn create_external_shopper(

@@ -82,12 +82,22 @@ impl PasswordHasher {
     }
 
     /// Checks a password against a stored PHC string, or against the dummy hash when there is
-    /// none (unknown user), which always fails.
-    pub async fn verify(&self, password: String, stored: Option<String>) -> anyhow::Result<bool> {
+    /// none (unknown user), which always fails. Each check is counted, when it runs, in
+    /// `shopkeeper_password_verifications_total` under `api_key` (the sign-in's client).
+    pub async fn verify(
+        &self,
+        password: String,
+        stored: Option<String>,
+        api_key: &str,
+    ) -> anyhow::Result<bool> {
         let known = stored.is_some();
         let phc = stored.unwrap_or_else(|| self.dummy_hash.to_string());
+        let api_key = api_key.to_owned();
         let ok = self
-            .run(move || verify_blocking(password.as_bytes(), &phc))
+            .run(move || {
+                crate::instruments::password_verified(&api_key);
+                verify_blocking(password.as_bytes(), &phc)
+            })
             .await?;
         Ok(known && ok)
     }
@@ -181,8 +191,12 @@ mod tests {
         let h = PasswordHasher::new(&cheap()).unwrap();
         let phc = h.hash("s3cret".into()).await.unwrap();
         assert!(phc.starts_with("$argon2id$"));
-        assert!(h.verify("s3cret".into(), Some(phc.clone())).await.unwrap());
-        assert!(!h.verify("wrong".into(), Some(phc)).await.unwrap());
+        assert!(
+            h.verify("s3cret".into(), Some(phc.clone()), "k")
+                .await
+                .unwrap()
+        );
+        assert!(!h.verify("wrong".into(), Some(phc), "k").await.unwrap());
     }
 
     #[test]
@@ -221,7 +235,7 @@ mod tests {
     async fn unknown_user_never_verifies() {
         let h = PasswordHasher::new(&cheap()).unwrap();
         assert!(
-            !h.verify("dummy password for unknown users".into(), None)
+            !h.verify("dummy password for unknown users".into(), None, "k")
                 .await
                 .unwrap()
         );

@@ -52,6 +52,17 @@ impl ThrottlePolicy {
         }
     }
 
+    /// The record with one failure taken back: an attempt is counted as a failure when it
+    /// starts (so concurrent attempts cannot all pass the check before any has failed) and
+    /// refunded when its password turns out right or it never got an answer. The time of the
+    /// last failure stays (a refund never shortens the memory of the others).
+    pub fn refund(&self, record: &FailureRecord) -> FailureRecord {
+        FailureRecord {
+            failures: record.failures.saturating_sub(1),
+            last_failure_ms: record.last_failure_ms,
+        }
+    }
+
     fn forgotten(&self, record: &FailureRecord, now_ms: u64) -> bool {
         now_ms.saturating_sub(record.last_failure_ms) >= self.reset_ms
     }
@@ -91,6 +102,26 @@ mod tests {
         assert_eq!(POLICY.retry_after(&record, 1_000 + POLICY.reset_ms), None);
         let next = POLICY.after_failure(&record, 1_000 + POLICY.reset_ms);
         assert_eq!(next.failures, 1);
+    }
+
+    /// Counting each attempt before its check and refunding the right ones gives the same
+    /// waits as counting failures after their checks, however many run at once: the
+    /// allowance is `free_failures + 1` checks, then the wait.
+    #[test]
+    fn reserved_attempts_stop_at_the_allowance_and_refunds_undo_them() {
+        let mut record = FailureRecord::default();
+        let mut admitted = 0;
+        for _ in 0..50 {
+            if POLICY.retry_after(&record, 5_000).is_none() {
+                record = POLICY.after_failure(&record, 5_000);
+                admitted += 1;
+            }
+        }
+        assert_eq!(admitted, POLICY.free_failures + 1);
+        let refunded = POLICY.refund(&record);
+        assert_eq!(refunded.failures, POLICY.free_failures);
+        assert_eq!(POLICY.retry_after(&refunded, 5_000), None);
+        assert_eq!(POLICY.refund(&FailureRecord::default()).failures, 0);
     }
 
     #[test]

@@ -16,6 +16,7 @@ use crate::domain::secret::random_hex;
 use crate::domain::time::now;
 use crate::domain::{ApiKey, SecretHash};
 use crate::oauth::authorize::{claim_session_for, issue_signed_in, mint_code};
+use crate::oauth::password::{PasswordCheck, check_password};
 use crate::state::AppState;
 use crate::store::ClientRecord;
 use askama::Template;
@@ -504,49 +505,11 @@ pub async fn sign_in_submit(
         .await;
     }
     let client = &request.client;
-    // Brute-force throttle: the page again, with the wait, before any hash is spent.
     let address = state.guard.client_ip(peer.ip(), &headers);
-    if let Some(wait) = state.guard.sign_in_wait(&client.site_id, username, address) {
-        let message = format!(
-            "Too many failed sign-ins. Please try again in {} seconds.",
-            wait.0
-        );
-        let mut response = render_form(
-            &state,
-            &headers,
-            &request,
-            &params,
-            StatusCode::TOO_MANY_REQUESTS,
-            Some(&message),
-            username,
-        )
-        .await;
-        response.headers_mut().insert(
-            header::RETRY_AFTER,
-            HeaderValue::from_str(&wait.0.to_string()).expect("digits are a header value"),
-        );
-        return response;
-    }
-    let shopper = match state
-        .store
-        .shopper_by_username(&client.site_id, username)
-        .await
-    {
-        Ok(s) => s,
-        Err(e) => return failure_response(server_failure(e)),
-    };
-    let stored = shopper.as_ref().and_then(|s| s.password_hash.clone());
-    // Verified off the async workers, against a dummy hash for unknown users (equal timing).
-    let verified = match state.hasher.verify(password.to_owned(), stored).await {
-        Ok(v) => v,
-        Err(e) => return failure_response(server_failure(e)),
-    };
-    let shopper = match shopper {
-        Some(s) if verified => s,
-        _ => {
-            state
-                .guard
-                .sign_in_failed(&client.site_id, username, address);
+    let checked = check_password(&state, client, username, password.to_owned(), address).await;
+    let shopper = match checked {
+        Ok(PasswordCheck::Verified(shopper)) => shopper,
+        Ok(PasswordCheck::Refused) => {
             return render_form(
                 &state,
                 &headers,
@@ -558,8 +521,30 @@ pub async fn sign_in_submit(
             )
             .await;
         }
+        // The page again, with the wait: no hash was spent.
+        Ok(PasswordCheck::Throttled(wait)) => {
+            let message = format!(
+                "Too many failed sign-ins. Please try again in {} seconds.",
+                wait.0
+            );
+            let mut response = render_form(
+                &state,
+                &headers,
+                &request,
+                &params,
+                StatusCode::TOO_MANY_REQUESTS,
+                Some(&message),
+                username,
+            )
+            .await;
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_str(&wait.0.to_string()).expect("digits are a header value"),
+            );
+            return response;
+        }
+        Err(e) => return failure_response(server_failure(e)),
     };
-    state.guard.sign_in_succeeded(&client.site_id, username);
     match complete(&state, &request, shopper.id, &headers, peer).await {
         Ok(r) => r,
         Err(failure) => failure_response(failure),

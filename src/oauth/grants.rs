@@ -1,5 +1,6 @@
 use super::TokenError;
 use super::issue::{self, MintedPair, TokenResponse};
+use super::password::PasswordCheck;
 use crate::auth::{AccessLevel, AuthenticatedClient, VerifyError};
 use crate::domain::authorize::{Flow, flow_refusal};
 use crate::domain::grant::{
@@ -69,35 +70,20 @@ async fn run_grant(
             } else {
                 password
             };
-            // Brute-force throttle: refuse before spending a hash on a throttled guess.
             let address = client_ip
                 .as_deref()
                 .and_then(|ip| ip.parse::<std::net::IpAddr>().ok())
                 .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-            if let Some(wait) = state
-                .guard
-                .sign_in_wait(&record.site_id, &username, address)
-            {
-                return Err(TokenError::Throttled(wait));
-            }
-            let shopper = state
-                .store
-                .shopper_by_username(&record.site_id, &username)
-                .await?;
-            let stored = shopper.as_ref().and_then(|s| s.password_hash.clone());
-            // Always verify (against a dummy hash for unknown users): equal timing.
-            let verified = state.hasher.verify(password, stored).await?;
-            let shopper = match shopper {
-                Some(s) if verified => s,
-                _ => {
-                    instruments::failed_sign_in(&record.api_key);
-                    state
-                        .guard
-                        .sign_in_failed(&record.site_id, &username, address);
-                    return Err(GrantError::InvalidGrant("invalid username or password").into());
-                }
-            };
-            state.guard.sign_in_succeeded(&record.site_id, &username);
+            let shopper =
+                match super::password::check_password(state, record, &username, password, address)
+                    .await?
+                {
+                    PasswordCheck::Verified(shopper) => shopper,
+                    PasswordCheck::Refused => {
+                        return Err(GrantError::InvalidGrant("invalid username or password").into());
+                    }
+                    PasswordCheck::Throttled(wait) => return Err(TokenError::Throttled(wait)),
+                };
             let mut linked = resolve_link(state, record, &request.link).await?;
             if linked.is_none() {
                 // A limited bearer on a password grant upgrades like dr_limited_token.

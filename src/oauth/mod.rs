@@ -5,6 +5,7 @@
 pub mod authorize;
 mod grants;
 mod issue;
+pub mod password;
 
 pub use grants::exchange;
 pub use issue::{TokenResponse, issue_anonymous};

@@ -263,10 +263,7 @@ impl Store {
     /// How many of this binary's migrations the database has not applied successfully
     /// (0 when the schema is current; readiness requires it).
     pub async fn pending_migrations(&self) -> StoreResult<usize> {
-        let known = match self.engine {
-            super::Engine::Sqlite => sqlx::migrate!("./migrations/sqlite").migrations.len(),
-            super::Engine::Postgres => sqlx::migrate!("./migrations/postgres").migrations.len(),
-        };
+        let known = super::migrator(self.engine).migrations.len();
         let (applied,): (i64,) =
             sqlx::query_as("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE")
                 .fetch_one(&self.read)

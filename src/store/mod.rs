@@ -260,14 +260,128 @@ async fn direct_writer(
     Ok(batch::DirectWriter::open(&file, &pragmas, turn)?)
 }
 
+/// The migrations of this binary for `engine`.
+fn migrator(engine: Engine) -> &'static sqlx::migrate::Migrator {
+    static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+    static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+    match engine {
+        Engine::Sqlite => &SQLITE,
+        Engine::Postgres => &POSTGRES,
+    }
+}
+
+/// The migration that makes usernames unique without regard to case.
+const USERNAMES_FOLDED_VERSION: i64 = 12;
+
+/// What to do when usernames clash without regard to case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MigrationMode {
+    /// Refuse, naming the clashes (the server, and every CLI command but the rename).
+    All,
+    /// Apply everything before 0012 and stop there (the rename that repairs them).
+    StopBeforeClashes,
+}
+
+/// Applies the migrations. Before 0012 (a unique index on `(site_id, lower(username))`) is
+/// applied, the database is brought up to the version before it and searched for usernames
+/// that differ only in case: creating the index over them would fail with a bare
+/// constraint error, so the start stops instead with the list of them and the command that
+/// resolves them. Once 0012 is applied the search never runs again.
+async fn migrate(write: &AnyPool, engine: Engine, mode: MigrationMode) -> anyhow::Result<()> {
+    let migrator = migrator(engine);
+    migrator.run_to(USERNAMES_FOLDED_VERSION - 1, write).await?;
+    let (applied,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM _sqlx_migrations WHERE version = $1")
+            .bind(USERNAMES_FOLDED_VERSION)
+            .fetch_one(write)
+            .await?;
+    if applied == 0 {
+        let clashes = username_clashes(write).await?;
+        if !clashes.is_empty() {
+            if mode == MigrationMode::StopBeforeClashes {
+                return Ok(());
+            }
+            anyhow::bail!("{}", clash_report(&clashes));
+        }
+    }
+    migrator.run(write).await?;
+    Ok(())
+}
+
+/// A shopper whose username equals another's of the same site without regard to case.
+#[derive(Debug, sqlx::FromRow)]
+struct Clash {
+    site_id: String,
+    /// The username as the database folds it (`lower()`, as the index compares them).
+    folded: String,
+    username: String,
+    id: i64,
+}
+
+/// Every clash, grouped by site and folded name, oldest shopper first in each group.
+async fn username_clashes(write: &AnyPool) -> StoreResult<Vec<Clash>> {
+    Ok(sqlx::query_as(
+        "SELECT s.site_id, c.folded, s.username, s.id FROM shoppers s \
+         JOIN (SELECT site_id, lower(username) AS folded FROM shoppers \
+               WHERE username IS NOT NULL GROUP BY site_id, lower(username) \
+               HAVING COUNT(*) > 1) c \
+           ON c.site_id = s.site_id AND c.folded = lower(s.username) \
+         ORDER BY s.site_id, c.folded, s.id",
+    )
+    .fetch_all(write)
+    .await?)
+}
+
+/// The refusal: every clash, and the command that resolves one (for the newer shopper of
+/// the first group).
+fn clash_report(clashes: &[Clash]) -> String {
+    let mut report = String::from(
+        "usernames must be unique per site without regard to case (migration 0012), but these \
+         shoppers' usernames differ only in case:",
+    );
+    let mut example = None;
+    for (n, clash) in clashes.iter().enumerate() {
+        let same_group = n > 0
+            && clashes[n - 1].site_id == clash.site_id
+            && clashes[n - 1].folded == clash.folded;
+        if same_group {
+            example.get_or_insert(clash);
+        } else {
+            report.push_str(&format!("\n  site {}:", clash.site_id));
+        }
+        report.push_str(&format!(" {:?} (shopper id {})", clash.username, clash.id));
+    }
+    if let Some(c) = example {
+        report.push_str(&format!(
+            "\nrename all but one shopper of each group, e.g. `shopkeeper shopper rename \
+             --site {} --id {} --username NEW`, then start again",
+            c.site_id, c.id
+        ));
+    }
+    report
+}
+
 /// How stale a cached API client may be when another process changed it.
 pub const CLIENT_CACHE_TTL: Duration = Duration::from_secs(1);
 
 impl Store {
     /// Connects, creating the SQLite file if needed, and applies the migrations. With several
     /// nodes on one PostgreSQL, the migrator's advisory lock makes one node apply them while
-    /// the others wait.
+    /// the others wait. Refuses, naming them, shoppers whose usernames differ only in case
+    /// (see `migrate`).
     pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<Self> {
+        Self::open(settings, MigrationMode::All).await
+    }
+
+    /// Like [`Store::connect`], but on a database whose usernames clash without regard to
+    /// case it stops before the migration that forbids that (0012) instead of refusing, so
+    /// that the clashes can be renamed away (`shopkeeper shopper rename`). Only for that
+    /// repair: the server refuses such a database.
+    pub async fn connect_for_repair(settings: &DatabaseSettings) -> anyhow::Result<Self> {
+        Self::open(settings, MigrationMode::StopBeforeClashes).await
+    }
+
+    async fn open(settings: &DatabaseSettings, mode: MigrationMode) -> anyhow::Result<Self> {
         sqlx::any::install_default_drivers();
         let engine = if settings.url.starts_with("sqlite:") {
             Engine::Sqlite
@@ -339,10 +453,7 @@ impl Store {
                 (pool.clone(), pool)
             }
         };
-        match engine {
-            Engine::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&write).await?,
-            Engine::Postgres => sqlx::migrate!("./migrations/postgres").run(&write).await?,
-        }
+        migrate(&write, engine, mode).await?;
         let write_turn = (engine == Engine::Sqlite).then(WriteTurn::new);
         if let Some(turn) = &write_turn {
             tokio::spawn(run_checkpoints(read.clone(), turn.clone()));

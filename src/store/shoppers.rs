@@ -87,18 +87,75 @@ impl Store {
             .await?)
     }
 
+    /// The shopper of `site_id` whose username is `username` without regard to case, as the
+    /// database folds it: the comparison of the unique index `shoppers_username_folded`
+    /// (migration 0012), which it searches, so at most one shopper matches.
     pub async fn shopper_by_username(
         &self,
         site_id: &str,
         username: &str,
     ) -> StoreResult<Option<ShopperRecord>> {
-        Ok(
-            sqlx::query_as(select_shoppers!("WHERE site_id = $1 AND username = $2"))
-                .bind(site_id)
-                .bind(username)
-                .fetch_optional(&self.read)
-                .await?,
+        Ok(sqlx::query_as(select_shoppers!(
+            "WHERE site_id = $1 AND lower(username) = lower($2)"
+        ))
+        .bind(site_id)
+        .bind(username)
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
+    /// Gives shopper `id` of `site_id` (one with a username) a new username, refused
+    /// (`Conflict`) when another shopper of the site has it in any case. Checked here as well
+    /// as by the index, because this also repairs a database from before the index (whose
+    /// usernames clash, see `migrate`), where nothing else would stop a new clash.
+    pub async fn rename_shopper(
+        &self,
+        site_id: &str,
+        id: i64,
+        username: &str,
+    ) -> StoreResult<ShopperRecord> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        let found: Option<(i64,)> = sqlx::query_as(
+            "SELECT id FROM shoppers WHERE id = $1 AND site_id = $2 AND username IS NOT NULL",
         )
+        .bind(id)
+        .bind(site_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if found.is_none() {
+            return Err(StoreError::NotFound(format!(
+                "shopper {id} with a username on site {site_id}"
+            )));
+        }
+        let taken: Option<(i64,)> = sqlx::query_as(
+            "SELECT id FROM shoppers WHERE site_id = $1 AND lower(username) = lower($2) \
+             AND id <> $3",
+        )
+        .bind(site_id)
+        .bind(username)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if taken.is_some() {
+            return Err(StoreError::Conflict("username".into()));
+        }
+        sqlx::query("UPDATE shoppers SET username = $1 WHERE id = $2")
+            .bind(username)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| match StoreError::from(e) {
+                StoreError::Conflict(_) => StoreError::Conflict("username".into()),
+                other => other,
+            })?;
+        tx.commit().await?;
+        drop(writer);
+        // The username shows in the shopper's sessions' views.
+        self.snapshots.forget_all();
+        self.shopper(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound("shopper".into()))
     }
 
     pub async fn shopper_by_external_reference(

@@ -68,6 +68,22 @@ pub(crate) async fn sign_in(
     username: &str,
     password: &str,
 ) -> Response {
+    sign_in_form(app, http, query, username, password)
+        .await
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Follows `/authorize` to the sign-in page; returns the form's post, filled in, unsent
+/// (for posts sent concurrently).
+pub(crate) async fn sign_in_form(
+    app: &TestApp,
+    http: &Client,
+    query: &[(&str, &str)],
+    username: &str,
+    password: &str,
+) -> reqwest::RequestBuilder {
     let to_page = location(&authorize(app, http, query).await);
     assert!(
         to_page.starts_with(&app.url("/oauth20/sign-in?")),
@@ -86,11 +102,7 @@ pub(crate) async fn sign_in(
     form.push(("username", username));
     form.push(("password", password));
     form.push(("csrf_token", &csrf));
-    http.post(app.url("/oauth20/sign-in"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
+    http.post(app.url("/oauth20/sign-in")).form(&form)
 }
 
 async fn session_of(app: &TestApp, access: &str) -> Value {

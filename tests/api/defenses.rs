@@ -1,7 +1,7 @@
 //! Brute-force throttling, rate limits and connection limits, with every duration shrunk
 //! through configuration so the tests run in seconds.
 
-use crate::authorize::{REDIRECT, browser, sign_in};
+use crate::authorize::{REDIRECT, browser, sign_in, sign_in_form};
 use crate::helpers::*;
 use reqwest::Response;
 use std::time::Duration;
@@ -161,6 +161,125 @@ async fn hosted_sign_in_is_throttled_with_the_page_and_shares_the_count_with_the
     assert_eq!(
         assert_throttled(password(&app, SHOPPER_USERNAME, SHOPPER_PASSWORD).await).await,
         30
+    );
+}
+
+/// Argon2id verifications counted for the app's public key (both password paths use it).
+async fn verifications(app: &TestApp) -> f64 {
+    metric_sample(
+        &app.metrics_text().await,
+        "shopkeeper_password_verifications_total",
+        &[("api_key", app.public_key.as_str())],
+    )
+    .unwrap_or(0.0)
+}
+
+/// Many wrong guesses for one username at the same instant, half on the password grant and
+/// half on the hosted sign-in: no more passwords are checked than the documented allowance
+/// (5 free failures, and the one that starts the wait), however the guesses interleave; the
+/// rest are refused with 429 and `Retry-After` before any hash. (Checked before failures
+/// were counted, 100 parallel guesses got 42 checks.)
+#[tokio::test]
+async fn parallel_wrong_passwords_get_no_more_checks_than_the_allowance() {
+    const GUESSES: usize = 60;
+    let app = spawn_app().await;
+    let allowance = shopkeeper::config::SecuritySettings::default().throttle_user_failures + 1;
+    let query = [
+        ("client_id", app.public_key.as_str()),
+        ("response_type", "token"),
+        ("redirect_uri", REDIRECT),
+    ];
+    let before = verifications(&app).await;
+
+    // Every request ready to go (the hosted ones with their page and CSRF token), then all
+    // released at once.
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(GUESSES));
+    let mut guesses = Vec::new();
+    for n in 0..GUESSES {
+        let (hosted, request) = if n % 2 == 0 {
+            let form = [
+                ("grant_type", "password"),
+                ("username", SHOPPER_USERNAME),
+                ("password", "wrong guess"),
+            ];
+            (false, app.public_token_request(&form))
+        } else {
+            let browser = browser();
+            let form = sign_in_form(&app, &browser, &query, SHOPPER_USERNAME, "wrong guess");
+            (true, form.await)
+        };
+        let barrier = barrier.clone();
+        guesses.push(tokio::spawn(async move {
+            barrier.wait().await;
+            (hosted, request.send().await.unwrap())
+        }));
+    }
+    let (mut refused, mut throttled) = (0, 0);
+    for guess in guesses {
+        let (hosted, r) = guess.await.unwrap();
+        match (hosted, r.status().as_u16()) {
+            (false, 400) => {
+                assert_oauth_error(r, 400, "invalid_grant").await;
+                refused += 1;
+            }
+            (true, 401) => refused += 1,
+            (false, 429) => {
+                assert!(assert_throttled(r).await >= 1);
+                throttled += 1;
+            }
+            (true, 429) => {
+                assert!(retry_after(&r) >= 1);
+                throttled += 1;
+            }
+            (hosted, status) => panic!("hosted {hosted}: unexpected {status}"),
+        }
+    }
+    let checked = verifications(&app).await - before;
+    assert!(
+        checked <= allowance as f64,
+        "{checked} passwords checked; the allowance is {allowance}"
+    );
+    assert_eq!(checked, refused as f64, "every check answered, none other");
+    assert_eq!(refused + throttled, GUESSES);
+    assert!(refused >= 1, "the first guesses are checked");
+}
+
+/// The throttle counts per account: a sign-in clears only the count of the account that
+/// signed in, even when another account's name looks the same to the throttle. `İx` and
+/// `i̇x` (i + combining dot) are two accounts to both databases (whose lower() differ), but
+/// one name once lower-cased in Rust, which is how the throttle used to key them: signing in
+/// as one cleared the other's failures.
+#[tokio::test]
+async fn signing_in_as_another_account_does_not_clear_a_count() {
+    let app = spawn_app_with(|s| {
+        s.security.throttle_user_failures = 1;
+        s.security.throttle_step_seconds = 60;
+        s.security.throttle_max_wait_seconds = 60;
+    })
+    .await;
+    let (victim, look_alike) = ("i\u{307}x@example.com", "\u{130}x@example.com");
+    assert_eq!(victim.to_lowercase(), look_alike.to_lowercase());
+    for username in [victim, look_alike] {
+        shopkeeper::provision::create_shopper(
+            &app.state.store,
+            &app.state.hasher,
+            SITE,
+            username,
+            "a long password",
+            None,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{username}: {e}"));
+    }
+    // One free failure for the victim...
+    assert_oauth_error(password(&app, victim, "wrong").await, 400, "invalid_grant").await;
+    // ...the other account signs in...
+    ok_json(password(&app, look_alike, "a long password").await).await;
+    // ...and the victim's count still stands: the next failure starts the wait.
+    assert_oauth_error(password(&app, victim, "wrong").await, 400, "invalid_grant").await;
+    assert_eq!(
+        assert_throttled(password(&app, victim, "a long password").await).await,
+        60
     );
 }
 

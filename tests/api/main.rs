@@ -26,3 +26,4 @@ mod sessions;
 mod shoppers;
 mod standards;
 mod token;
+mod usernames;

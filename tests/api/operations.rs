@@ -43,20 +43,6 @@ async fn requests_carry_a_request_id_header() {
     assert_eq!(r.headers()["x-request-id"], "abc-123");
 }
 
-/// The value of the sample of `name` whose labels include all of `labels`.
-fn sample(metrics: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    metrics
-        .lines()
-        .filter(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")))
-        .find(|l| {
-            labels
-                .iter()
-                .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
-        })
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-}
-
 #[tokio::test]
 async fn metrics_count_tokens_by_grant_and_key_requests_and_failed_sign_ins() {
     let app = spawn_app().await;
@@ -76,7 +62,7 @@ async fn metrics_count_tokens_by_grant_and_key_requests_and_failed_sign_ins() {
     let text = app.metrics_text().await;
     let key = app.public_key.as_str();
     let issued = |grant| {
-        sample(
+        metric_sample(
             &text,
             "shopkeeper_tokens_issued_total",
             &[("api_key", key), ("grant", grant)],
@@ -86,7 +72,7 @@ async fn metrics_count_tokens_by_grant_and_key_requests_and_failed_sign_ins() {
     assert_eq!(issued("password"), Some(1.0));
     assert_eq!(issued("refresh_token"), Some(1.0));
     assert_eq!(
-        sample(
+        metric_sample(
             &text,
             "shopkeeper_legacy_flow_uses_total",
             &[("api_key", key), ("flow", "password")]
@@ -94,7 +80,7 @@ async fn metrics_count_tokens_by_grant_and_key_requests_and_failed_sign_ins() {
         Some(3.0)
     );
     assert_eq!(
-        sample(
+        metric_sample(
             &text,
             "shopkeeper_failed_sign_ins_total",
             &[("api_key", key)]
@@ -103,7 +89,7 @@ async fn metrics_count_tokens_by_grant_and_key_requests_and_failed_sign_ins() {
     );
     // Requests by route template and status, with a latency histogram.
     assert!(
-        sample(
+        metric_sample(
             &text,
             "shopkeeper_http_requests_total",
             &[("route", "/oauth20/token"), ("status", "200")]
@@ -115,7 +101,7 @@ async fn metrics_count_tokens_by_grant_and_key_requests_and_failed_sign_ins() {
         text.contains("shopkeeper_http_request_duration_seconds_bucket{"),
         "{text}"
     );
-    assert!(sample(&text, "shopkeeper_live_sessions", &[]).is_some());
+    assert!(metric_sample(&text, "shopkeeper_live_sessions", &[]).is_some());
 }
 
 #[tokio::test]
@@ -131,7 +117,7 @@ async fn invented_methods_share_one_metrics_label() {
     assert_eq!(r.status(), 405);
     let text = app.metrics_text().await;
     assert!(
-        sample(
+        metric_sample(
             &text,
             "shopkeeper_http_requests_total",
             &[
@@ -301,7 +287,7 @@ async fn clean_up_survives_sessions_that_browsers_codes_and_unknown_rows_point_t
             .unwrap();
         db.close().await.unwrap();
     }
-    let failures_before = sample(
+    let failures_before = metric_sample(
         &app.metrics_text().await,
         "shopkeeper_cleanup_failures_total",
         &[],
@@ -335,7 +321,7 @@ async fn clean_up_survives_sessions_that_browsers_codes_and_unknown_rows_point_t
     assert_eq!(count_rows(&app, "browser_sessions").await, 1);
     assert_eq!(count_rows(&app, "authorization_codes").await, 0);
     assert_eq!(count_rows(&app, "access_tokens").await, 0);
-    let failures_after = sample(
+    let failures_after = metric_sample(
         &app.metrics_text().await,
         "shopkeeper_cleanup_failures_total",
         &[],

@@ -1,0 +1,63 @@
+//! Checking a shopper's username and password, for both password paths (the password grant
+//! and the hosted sign-in), under the brute-force throttle (`guard`).
+
+use super::TokenError;
+use crate::guard::RetryAfter;
+use crate::instruments;
+use crate::state::AppState;
+use crate::store::{ClientRecord, ShopperRecord};
+use std::net::IpAddr;
+
+/// What a password check found.
+pub enum PasswordCheck {
+    /// The password is the shopper's.
+    Verified(ShopperRecord),
+    /// Wrong password or unknown username (the same to the caller, and in timing).
+    Refused,
+    /// Too many failures for this account (or typed name) or address: not checked.
+    Throttled(RetryAfter),
+}
+
+/// Looks the username up (without regard to case, as usernames are unique), reserves the
+/// attempt with the throttle before any hash is spent (so concurrent guesses get no more
+/// checks than sequential ones), verifies the password (against a dummy hash for an unknown
+/// username: equal timing) and settles the reservation: a failure stays counted, a success
+/// clears the account's count only.
+pub async fn check_password(
+    state: &AppState,
+    client: &ClientRecord,
+    username: &str,
+    password: String,
+    address: IpAddr,
+) -> Result<PasswordCheck, TokenError> {
+    let shopper = state
+        .store
+        .shopper_by_username(&client.site_id, username)
+        .await?;
+    let reservation = match state.guard.reserve_sign_in(
+        &client.site_id,
+        shopper.as_ref().map(|s| s.id),
+        username,
+        address,
+    ) {
+        Ok(reservation) => reservation,
+        Err(wait) => return Ok(PasswordCheck::Throttled(wait)),
+    };
+    let stored = shopper.as_ref().and_then(|s| s.password_hash.clone());
+    // An error here drops the reservation unsettled, which refunds it.
+    let verified = state
+        .hasher
+        .verify(password, stored, &client.api_key)
+        .await?;
+    Ok(match shopper {
+        Some(shopper) if verified => {
+            reservation.succeeded();
+            PasswordCheck::Verified(shopper)
+        }
+        _ => {
+            reservation.failed();
+            instruments::failed_sign_in(&client.api_key);
+            PasswordCheck::Refused
+        }
+    })
+}
