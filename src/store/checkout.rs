@@ -68,7 +68,8 @@ impl PaymentSourceRecord {
     /// Whom the source is bound to (`domain::checkout::may_use_source` decides who may use it).
     pub fn owner(&self) -> SourceOwner<'_> {
         SourceOwner {
-            shopper: self.claimed_shopper_id.or(self.shopper_id),
+            // Every source with a `shopper_id` (a payment option) has this too.
+            shopper: self.claimed_shopper_id,
             session: self.claimed_session_id.as_deref(),
         }
     }
@@ -835,16 +836,16 @@ async fn start_cart_write(conn: &mut AnyConnection, w: CartWriter<'_>) -> StoreR
              ELSE billing_address END, \
              shipping_address = CASE WHEN shipping_from_account = 1 THEN NULL \
              ELSE shipping_address END, \
-             billing_from_account = 0, shipping_from_account = 0, \
-             source_dropped = CASE WHEN EXISTS (SELECT 1 FROM payment_sources s \
-             WHERE s.id = carts.payment_source_id \
-             AND (s.claimed_shopper_id IS NOT NULL OR s.shopper_id IS NOT NULL)) THEN 1 \
-             ELSE source_dropped END, \
-             payment_source_id = CASE WHEN EXISTS (SELECT 1 FROM payment_sources s \
-             WHERE s.id = carts.payment_source_id \
-             AND (s.claimed_shopper_id IS NOT NULL OR s.shopper_id IS NOT NULL)) THEN NULL \
-             ELSE payment_source_id END \
+             billing_from_account = 0, shipping_from_account = 0 \
              WHERE session_id = $1",
+        )
+        .bind(w.session_id)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(
+            "UPDATE carts SET payment_source_id = NULL, source_dropped = 1 \
+             WHERE session_id = $1 AND EXISTS (SELECT 1 FROM payment_sources s \
+             WHERE s.id = carts.payment_source_id AND s.claimed_shopper_id IS NOT NULL)",
         )
         .bind(w.session_id)
         .execute(&mut *conn)
