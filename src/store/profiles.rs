@@ -1,7 +1,8 @@
 //! Shopper profiles (the shopper object's fields), the session fields `/me` changes, and a
 //! shopper's addresses.
 
-use super::{Store, StoreError, StoreResult};
+use super::shoppers::username_taken;
+use super::{Store, StoreResult};
 use crate::domain::shopper::{AddressFields, ProfileUpdate};
 use crate::domain::time::now;
 
@@ -131,10 +132,7 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await
-            .map_err(|e| match StoreError::from(e) {
-                StoreError::Conflict(_) => StoreError::Conflict("username".into()),
-                other => other,
-            })?;
+            .map_err(username_taken)?;
         }
         tx.commit().await?;
         if shopper_id.is_some() {

@@ -145,10 +145,7 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await
-            .map_err(|e| match StoreError::from(e) {
-                StoreError::Conflict(_) => StoreError::Conflict("username".into()),
-                other => other,
-            })?;
+            .map_err(username_taken)?;
         tx.commit().await?;
         drop(writer);
         // The username shows in the shopper's sessions' views.
@@ -179,5 +176,15 @@ impl Store {
                 .fetch_all(&self.read)
                 .await?,
         )
+    }
+}
+
+/// A write's error, with a unique violation named as the username it is about (the only
+/// unique key a shopper write can break besides the external reference id, which no
+/// username write touches).
+pub(super) fn username_taken(e: sqlx::Error) -> StoreError {
+    match StoreError::from(e) {
+        StoreError::Conflict(_) => StoreError::Conflict("username".into()),
+        other => other,
     }
 }
