@@ -4,6 +4,7 @@
 use crate::auth::PasswordHasher;
 use crate::domain::catalog::CatalogFile;
 use crate::domain::secret::random_hex;
+use crate::domain::shopper::check_username;
 use crate::domain::{ApiKey, ClientKind, SessionTtl, SiteId, TokenValue};
 use crate::store::{ImportSummary, NewClient, NewShopper, ShopperRecord, SiteRecord, Store};
 use serde::Serialize;
@@ -101,14 +102,6 @@ pub async fn create_shopper(
             },
         )
         .await?)
-}
-
-/// What the CLI accepts as a username (the Shopper API's own rule is in `domain::shopper`).
-fn check_username(username: &str) -> anyhow::Result<()> {
-    if username.is_empty() || username.len() > 256 || username.eq_ignore_ascii_case("anonymous") {
-        anyhow::bail!("username must be 1-256 characters and not \"anonymous\"");
-    }
-    Ok(())
 }
 
 /// Gives a shopper a new username (unique per site without regard to case). Works on a

@@ -26,6 +26,8 @@ impl std::fmt::Display for FieldError {
     }
 }
 
+impl std::error::Error for FieldError {}
+
 /// `{"shopper": {...}}` of `POST /v1/shoppers` and `POST /v1/shoppers/me`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -100,6 +102,16 @@ fn check_text(field: &'static str, raw: &str, max: usize) -> Result<(), FieldErr
     Ok(())
 }
 
+/// A username: 1-256 printable characters, and not `anonymous` in any case (the limited
+/// token's `userId`). The Shopper API and the CLI share it.
+pub fn check_username(username: &str) -> Result<(), FieldError> {
+    check_text("shopper.username", username, 256)?;
+    if username.eq_ignore_ascii_case("anonymous") {
+        return Err(FieldError::new("shopper.username", "is reserved"));
+    }
+    Ok(())
+}
+
 /// How a new shopper logs in.
 #[derive(Debug, PartialEq, Eq)]
 pub enum NewLogin {
@@ -136,10 +148,7 @@ impl ShopperInput {
                 ));
             }
             (Some(username), None) => {
-                check_text("shopper.username", &username, 256)?;
-                if username.eq_ignore_ascii_case("anonymous") {
-                    return Err(FieldError::new("shopper.username", "is reserved"));
-                }
+                check_username(&username)?;
                 let password = self
                     .password
                     .ok_or_else(|| FieldError::new("shopper.password", "is required"))?;
@@ -239,10 +248,7 @@ impl ShopperInput {
             ));
         }
         if let Some(u) = &self.username {
-            check_text("shopper.username", u, 256)?;
-            if u.eq_ignore_ascii_case("anonymous") {
-                return Err(FieldError::new("shopper.username", "is reserved"));
-            }
+            check_username(u)?;
         }
         if let Some(e) = &self.email_address {
             check_email("shopper.emailAddress", e)?;
