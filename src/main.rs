@@ -474,7 +474,7 @@ async fn client_command(store: &Store, cmd: ClientCommand) -> anyhow::Result<()>
         ClientCommand::Disable { api_key } => {
             let revoked = store.disable_client(&api_key).await?;
             // Running nodes on PostgreSQL drop them from their check caches at once; every
-            // node also re-reads the key's state within a second (its client cache).
+            // node also re-reads the key's state within two seconds (its client cache).
             store.publish_revocations(&revoked).await?;
             print(&serde_json::json!({
                 "api_key": api_key,

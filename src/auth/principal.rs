@@ -88,6 +88,12 @@ struct CachedPrincipal {
     /// it was cached. It bounds how long a revocation another node failed to announce can go
     /// unnoticed (see [`revocation_sync`]).
     fresh_until: UnixSeconds,
+    /// Until when the token's key is known to accept it without asking again (the second it
+    /// was last asked), provided this store's clients have not changed since
+    /// (`client_changes`): a disable on this node shows at once, one elsewhere (another node,
+    /// the CLI) within the store's one-second client cache and this second.
+    key_checked_until: UnixSeconds,
+    client_changes: u64,
 }
 
 #[derive(Clone)]
@@ -159,13 +165,29 @@ impl TokenVerifier {
                 return Err(VerifyError::Invalid);
             }
             if cached.fresh_until > at {
-                return self.unless_key_disabled(cached.principal).await;
+                if cached.key_checked_until > at
+                    && cached.client_changes == self.store.client_changes()
+                {
+                    return Ok(cached.principal);
+                }
+                let epoch = self.revocations.load(Ordering::Acquire);
+                let changes = self.store.client_changes();
+                self.check_key(&cached.principal).await?;
+                let recheck = CachedPrincipal {
+                    key_checked_until: at.saturating_add(1),
+                    client_changes: changes,
+                    ..cached
+                };
+                let principal = recheck.principal.clone();
+                self.cache_unless_revoked(hash, recheck, epoch);
+                return Ok(principal);
             }
             // Cached too long ago to vouch for it: read the row again below (and cache it
             // again only if it is still there).
             self.cache.remove(&hash);
         }
         let epoch = self.revocations.load(Ordering::Acquire);
+        let changes = self.store.client_changes();
         let record = self
             .store
             .access_token(&hash)
@@ -175,25 +197,27 @@ impl TokenVerifier {
             return Err(VerifyError::Invalid);
         }
         let principal = Arc::new(Principal::from_record(hash, record));
+        self.check_key(&principal).await?;
         if trusted {
-            self.cache.insert(hash, self.cached(principal.clone(), at));
-            if self.revocations.load(Ordering::Acquire) != epoch {
-                self.cache.remove(&hash);
-            }
+            self.cache_unless_revoked(hash, self.cached(principal.clone(), at, changes), epoch);
         }
-        self.unless_key_disabled(principal).await
+        Ok(principal)
+    }
+
+    /// Caches an entry read across revocation epoch `epoch`; a revocation meanwhile may have
+    /// been of this very token, so the entry goes again.
+    fn cache_unless_revoked(&self, hash: SecretHash, cached: CachedPrincipal, epoch: u64) {
+        self.cache.insert(hash, cached);
+        if self.revocations.load(Ordering::Acquire) != epoch {
+            self.cache.remove(&hash);
+        }
     }
 
     /// A disabled key's tokens stop at once, and those it had stay dead if it is enabled
-    /// again: the key's state comes from the store's client cache (invalidated by a disable
-    /// on this node, re-read within a second on every other node and after the CLI disables
-    /// it from another process), whatever this token cache holds.
-    async fn unless_key_disabled(
-        &self,
-        principal: Arc<Principal>,
-    ) -> Result<Arc<Principal>, VerifyError> {
+    /// again (`ClientRecord::accepts_token_issued_at`), whatever this token cache holds.
+    async fn check_key(&self, principal: &Principal) -> Result<(), VerifyError> {
         match self.store.client(&principal.api_key).await? {
-            Some(client) if client.accepts_token_issued_at(principal.issued_at) => Ok(principal),
+            Some(client) if client.accepts_token_issued_at(principal.issued_at) => Ok(()),
             _ => Err(VerifyError::Invalid),
         }
     }
@@ -201,15 +225,25 @@ impl TokenVerifier {
     /// Remembers a token just issued, so its first check needs no database read.
     pub fn remember(&self, principal: Principal) {
         if self.cache_trusted.load(Ordering::Acquire) {
-            let cached = self.cached(Arc::new(principal), now());
+            // Its key was just checked: the grant authenticated it.
+            let cached = self.cached(Arc::new(principal), now(), self.store.client_changes());
             self.cache.insert(cached.principal.token_hash, cached);
         }
     }
 
-    fn cached(&self, principal: Arc<Principal>, at: UnixSeconds) -> CachedPrincipal {
+    /// An entry for a token whose key was checked at `at`, when the store's clients had
+    /// changed `client_changes` times.
+    fn cached(
+        &self,
+        principal: Arc<Principal>,
+        at: UnixSeconds,
+        client_changes: u64,
+    ) -> CachedPrincipal {
         CachedPrincipal {
             principal,
             fresh_until: at.saturating_add(self.fresh_for),
+            key_checked_until: at.saturating_add(1),
+            client_changes,
         }
     }
 

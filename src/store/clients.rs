@@ -3,6 +3,7 @@ use crate::domain::authorize::FlowSet;
 use crate::domain::time::now;
 use crate::domain::{ApiKey, ClientKind, SecretHash};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 /// An API client as the token endpoint needs it: with its site's session TTL, so one read
 /// answers a token request.
@@ -100,8 +101,24 @@ impl Store {
                 .await?;
         }
         tx.commit().await?;
-        self.client_cache.invalidate(new.api_key.as_str());
+        self.forget_client(Some(new.api_key.as_str()));
         Ok(())
+    }
+
+    /// Drops a cached client (`None`: all of them, after a site's settings changed) and counts
+    /// the change (see [`Store::client_changes`]).
+    pub(super) fn forget_client(&self, api_key: Option<&str>) {
+        match api_key {
+            Some(key) => self.client_cache.invalidate(key),
+            None => self.client_cache.invalidate_all(),
+        }
+        self.client_changes.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// How many client changes this store has made: a token check that remembered a key's
+    /// verdict asks again when this moved.
+    pub fn client_changes(&self) -> u64 {
+        self.client_changes.load(Ordering::Acquire)
     }
 
     /// Shared rather than copied out of the cache: every token request looks its client up.
@@ -204,7 +221,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        self.client_cache.invalidate(api_key);
+        self.forget_client(Some(api_key));
         Ok(revoked
             .into_iter()
             .filter_map(|(b,)| SecretHash::from_slice(&b))
@@ -235,7 +252,7 @@ impl Store {
             .bind(api_key)
             .execute(&mut *self.writer().await?)
             .await?;
-        self.client_cache.invalidate(api_key);
+        self.forget_client(Some(api_key));
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("client {api_key}")));
         }
@@ -251,7 +268,7 @@ impl Store {
         .bind(api_key)
         .execute(&mut *self.writer().await?)
         .await?;
-        self.client_cache.invalidate(api_key);
+        self.forget_client(Some(api_key));
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!(
                 "confidential client {api_key}"
@@ -266,7 +283,7 @@ impl Store {
             .bind(api_key)
             .execute(&mut *self.writer().await?)
             .await?;
-        self.client_cache.invalidate(api_key);
+        self.forget_client(Some(api_key));
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("client {api_key}")));
         }

@@ -165,6 +165,10 @@ pub struct Store {
     /// every token request looks its client up. Writes through this store drop the entry at
     /// once; a change made by another process (the CLI, another node) shows within the TTL.
     client_cache: moka::sync::Cache<String, Option<Arc<ClientRecord>>>,
+    /// Bumped by every client change through this store (with the cache entry's removal), so
+    /// that the token check, which remembers a key's verdict for a second, sees a disable
+    /// made here at once.
+    client_changes: Arc<std::sync::atomic::AtomicU64>,
     /// Sessions for the read-only views of a bearer check (see `sessions.rs`).
     snapshots: sessions::SessionSnapshots,
 }
@@ -469,6 +473,7 @@ impl Store {
                 .max_capacity(10_000)
                 .time_to_live(CLIENT_CACHE_TTL)
                 .build(),
+            client_changes: Arc::default(),
             snapshots: sessions::SessionSnapshots::new(50_000),
             read,
             write,

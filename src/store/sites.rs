@@ -59,7 +59,7 @@ impl Store {
             .execute(&mut *self.writer().await?)
             .await?;
         // Cached clients carry their site's settings.
-        self.client_cache.invalidate_all();
+        self.forget_client(None);
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("site {id}")));
         }
