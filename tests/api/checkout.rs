@@ -229,14 +229,10 @@ async fn the_quick_start_buys_a_digital_product_end_to_end() {
     assert!(!contains(b"\"415\""), "CVV stored");
 }
 
-#[tokio::test]
-async fn a_signed_in_shopper_buys_a_physical_product_with_apply_shopper() {
-    let app = spawn_app().await;
-    let (_, keyboard) = catalog(&app).await;
-    let store = &app.state.store;
-    store.set_tax_rate(SITE, "DE", 1900).await.unwrap();
-    let before = store.available_quantity(keyboard).await.unwrap().unwrap();
-    store
+/// Gives the test shopper a default billing and shipping address in Berlin.
+pub(crate) async fn save_default_berlin_address(app: &TestApp) {
+    app.state
+        .store
         .save_address(
             app.shopper_id,
             None,
@@ -252,6 +248,16 @@ async fn a_signed_in_shopper_buys_a_physical_product_with_apply_shopper() {
         )
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn a_signed_in_shopper_buys_a_physical_product_with_apply_shopper() {
+    let app = spawn_app().await;
+    let (_, keyboard) = catalog(&app).await;
+    let store = &app.state.store;
+    store.set_tax_rate(SITE, "DE", 1900).await.unwrap();
+    let before = store.available_quantity(keyboard).await.unwrap().unwrap();
+    save_default_berlin_address(&app).await;
     let full = app.shopper_pair().await.access;
 
     // apply-shopper with no saved payment option yet copies the default addresses.

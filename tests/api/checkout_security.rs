@@ -11,7 +11,6 @@ use crate::helpers::{
     spawn_app_with,
 };
 use serde_json::{Value, json};
-use shopkeeper::domain::shopper::AddressFields;
 
 const CART: &str = "/v1/shoppers/me/carts/active";
 
@@ -69,23 +68,7 @@ async fn signed_in_browser_session(app: &TestApp) -> (String, String) {
 /// The shopper's account: a default billing and shipping address in Berlin, and a reusable
 /// card saved as a payment option from an earlier (separate) session. Returns its source id.
 async fn shopper_with_saved_card(app: &TestApp) -> String {
-    app.state
-        .store
-        .save_address(
-            app.shopper_id,
-            None,
-            &AddressFields {
-                first_name: Some("Jane".into()),
-                line1: "Unter den Linden 1".into(),
-                city: "Berlin".into(),
-                country: "DE".into(),
-                is_default_billing: true,
-                is_default_shipping: true,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    crate::checkout::save_default_berlin_address(app).await;
     let earlier = app.shopper_pair().await.access;
     // Importing the demo catalog again matches by sku: the same ids.
     let (product, _) = catalog(app).await;
