@@ -225,7 +225,6 @@ impl Guard {
         typed_username: &str,
         ip: IpAddr,
     ) -> Result<SignInReservation<'_>, RetryAfter> {
-        let now = self.now_ms();
         let user_key = Self::username_key(site_id, account, typed_username);
         let address_key = ip.to_string();
         let user_cell = self.by_username.cell(user_key.clone());
@@ -234,6 +233,9 @@ impl Guard {
         // records, always the username's first: no lock order cycle.
         let mut user = lock(&user_cell);
         let mut address = lock(&address_cell);
+        // The time under the locks: an attempt that waited for them must not compare an
+        // older `now` with a failure stamped by the attempt it waited for.
+        let now = self.now_ms();
         let by_user = self.by_username.policy.retry_after(&user, now);
         let by_address = self.by_address.policy.retry_after(&address, now);
         if let Some(ms) = by_user.max(by_address) {

@@ -30,12 +30,13 @@ impl ThrottlePolicy {
 
     /// How long from `now_ms` a new attempt must still wait; `None` when it may go ahead.
     pub fn retry_after(&self, record: &FailureRecord, now_ms: u64) -> Option<u64> {
-        if record.failures == 0 || self.forgotten(record, now_ms) {
+        let wait = self.wait_after(record.failures);
+        // Within the free failures there is no wait, whatever the clocks say (a caller's `now`
+        // may be read a moment before another attempt stamped the record).
+        if wait == 0 || self.forgotten(record, now_ms) {
             return None;
         }
-        let until = record
-            .last_failure_ms
-            .saturating_add(self.wait_after(record.failures));
+        let until = record.last_failure_ms.saturating_add(wait);
         (until > now_ms).then(|| until - now_ms)
     }
 
@@ -122,6 +123,23 @@ mod tests {
         assert_eq!(refunded.failures, POLICY.free_failures);
         assert_eq!(POLICY.retry_after(&refunded, 5_000), None);
         assert_eq!(POLICY.refund(&FailureRecord::default()).failures, 0);
+    }
+
+    /// Concurrent attempts read the clock before they take the record, so one may see a
+    /// last failure stamped a moment after its own `now`: within the allowance that is no
+    /// reason to wait.
+    #[test]
+    fn a_failure_stamped_after_now_imposes_no_wait_within_the_allowance() {
+        let record = FailureRecord {
+            failures: POLICY.free_failures,
+            last_failure_ms: 10_000,
+        };
+        assert_eq!(POLICY.retry_after(&record, 9_999), None);
+        let over = FailureRecord {
+            failures: POLICY.free_failures + 1,
+            ..record
+        };
+        assert!(POLICY.retry_after(&over, 9_999).is_some());
     }
 
     #[test]
