@@ -92,10 +92,29 @@ pub enum LogFormat {
     Json,
 }
 
+/// `--listen`: an address as given, or a host name resolved (its first address, IPv4 before
+/// IPv6 so `localhost` is 127.0.0.1 as a browser tries it first).
+fn parse_listen_address(raw: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    if let Ok(address) = raw.parse() {
+        return Ok(address);
+    }
+    let mut addresses: Vec<SocketAddr> = raw
+        .to_socket_addrs()
+        .map_err(|e| format!("{raw:?} is not HOST:PORT or IP:PORT ({e})"))?
+        .collect();
+    addresses.sort_by_key(SocketAddr::is_ipv6);
+    addresses
+        .into_iter()
+        .next()
+        .ok_or_else(|| format!("{raw:?} resolves to no address"))
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct ServeSettings {
-    /// Address to listen on.
-    #[arg(long, env = "SHOPKEEPER_LISTEN", default_value = "127.0.0.1:8080")]
+    /// Address to listen on: `IP:PORT` or `HOST:PORT` (`localhost:8080`; a name is resolved
+    /// once, at start, to its first address).
+    #[arg(long, env = "SHOPKEEPER_LISTEN", default_value = "127.0.0.1:8080", value_parser = parse_listen_address)]
     pub listen: SocketAddr,
     /// Do not create the demo site, clients and shopper on an empty database.
     #[arg(long, env = "SHOPKEEPER_NO_DEMO")]

@@ -9,11 +9,24 @@
 use clap::Command;
 use std::collections::BTreeMap;
 
-/// `(flag name, environment variable)` for every option of `command` and its subcommands.
-fn env_names(command: &Command, out: &mut BTreeMap<String, String>) {
+/// An option the file may set: its environment variable, and the separator of its list
+/// values (`trusted-proxies = ["10.0.0.1", "10.0.0.2"]`) when it takes a list.
+struct FileOption {
+    env: String,
+    delimiter: Option<char>,
+}
+
+/// Every option of `command` and its subcommands, by flag name.
+fn env_names(command: &Command, out: &mut BTreeMap<String, FileOption>) {
     for arg in command.get_arguments() {
         if let (Some(long), Some(env)) = (arg.get_long(), arg.get_env()) {
-            out.insert(long.to_owned(), env.to_string_lossy().into_owned());
+            out.insert(
+                long.to_owned(),
+                FileOption {
+                    env: env.to_string_lossy().into_owned(),
+                    delimiter: arg.get_value_delimiter(),
+                },
+            );
         }
     }
     for sub in command.get_subcommands() {
@@ -30,21 +43,43 @@ pub fn assignments(command: &Command, text: &str) -> anyhow::Result<Vec<(String,
     env_names(command, &mut known);
     let mut out = Vec::new();
     for (key, value) in table {
-        let env = known.get(&key).ok_or_else(|| {
+        let option = known.get(&key).ok_or_else(|| {
             anyhow::anyhow!("unknown option {key:?} (keys are the long flag names)")
         })?;
-        let text = match value {
-            toml::Value::String(s) => s,
-            toml::Value::Integer(i) => i.to_string(),
-            toml::Value::Float(f) => f.to_string(),
-            toml::Value::Boolean(b) => b.to_string(),
-            other => {
-                anyhow::bail!("option {key:?}: expected a string, number or boolean, got {other}")
-            }
+        let text = match (value, option.delimiter) {
+            (toml::Value::Array(items), Some(delimiter)) => items
+                .into_iter()
+                .map(|item| {
+                    scalar(item).ok_or_else(|| {
+                        anyhow::anyhow!("option {key:?}: a list of strings or numbers expected")
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?
+                .join(&delimiter.to_string()),
+            (value, _) => scalar(value).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "option {key:?}: expected a string, number or boolean{}",
+                    if option.delimiter.is_some() {
+                        ", or a list of them"
+                    } else {
+                        ""
+                    }
+                )
+            })?,
         };
-        out.push((env.clone(), text));
+        out.push((option.env.clone(), text));
     }
     Ok(out)
+}
+
+fn scalar(value: toml::Value) -> Option<String> {
+    match value {
+        toml::Value::String(s) => Some(s),
+        toml::Value::Integer(i) => Some(i.to_string()),
+        toml::Value::Float(f) => Some(f.to_string()),
+        toml::Value::Boolean(b) => Some(b.to_string()),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -54,8 +89,28 @@ mod tests {
 
     fn cmd() -> Command {
         Command::new("t").subcommand(
-            Command::new("serve").arg(Arg::new("listen").long("listen").env("T_LISTEN")),
+            Command::new("serve")
+                .arg(Arg::new("listen").long("listen").env("T_LISTEN"))
+                .arg(
+                    Arg::new("proxies")
+                        .long("proxies")
+                        .env("T_PROXIES")
+                        .value_delimiter(','),
+                ),
         )
+    }
+
+    #[test]
+    fn lists_are_accepted_for_list_options_only() {
+        let a = assignments(&cmd(), "proxies = [\"10.0.0.1\", \"10.0.0.2\"]").unwrap();
+        assert_eq!(
+            a,
+            vec![("T_PROXIES".to_owned(), "10.0.0.1,10.0.0.2".to_owned())]
+        );
+        let a = assignments(&cmd(), "proxies = \"10.0.0.1\"").unwrap();
+        assert_eq!(a, vec![("T_PROXIES".to_owned(), "10.0.0.1".to_owned())]);
+        assert!(assignments(&cmd(), "proxies = [[1]]").is_err());
+        assert!(assignments(&cmd(), "listen = [\"a\", \"b\"]").is_err());
     }
 
     #[test]

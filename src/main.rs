@@ -4,11 +4,13 @@ use shopkeeper::auth::PasswordHasher;
 use shopkeeper::config::{DatabaseSettings, HashingSettings, ServeSettings};
 use shopkeeper::domain::ClientKind;
 use shopkeeper::domain::authorize::FlowSet;
+use shopkeeper::domain::shopper::check_email;
 use shopkeeper::provision;
 use shopkeeper::startup::Application;
 use shopkeeper::store::Store;
 use shopkeeper::telemetry;
 use std::io::Read;
+use std::process::ExitCode;
 
 // mimalloc instead of glibc's malloc: a token grant makes dozens of small short-lived
 // allocations across threads (request, SQL arguments, response), and glibc's arenas spent
@@ -33,8 +35,17 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the HTTP server.
+    /// Run the HTTP server (creates and migrates the database if needed).
     Serve(ServeSettings),
+    /// Create the database, or bring its schema up to date, and exit. Every command but this
+    /// and `serve` refuses a database that does not exist yet.
+    Migrate,
+    /// The demo data a first start creates.
+    #[command(subcommand)]
+    Demo(DemoCommand),
+    /// Configuration files.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Manage sites.
     #[command(subcommand)]
     Site(SiteCommand),
@@ -47,6 +58,27 @@ enum Command {
     /// Manage a site's catalog.
     #[command(subcommand)]
     Catalog(CatalogCommand),
+}
+
+#[derive(Subcommand)]
+enum DemoCommand {
+    /// Print the demo JSON again. Passwords and secrets are stored only as hashes, so this sets
+    /// a new password for the demo shopper (ending their sessions) and a new secret for the demo
+    /// confidential key, and prints those; the old ones stop working.
+    Show {
+        #[command(flatten)]
+        hashing: HashingSettings,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate a TOML configuration file (unknown keys, bad values) without starting
+    /// anything.
+    Check {
+        /// The file.
+        file: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -139,7 +171,17 @@ enum ClientCommand {
         #[arg(long, value_delimiter = ',')]
         origins: Vec<String>,
     },
-    /// List API keys (never their secrets).
+    /// Replace the redirect URIs a key may use on /oauth20/authorize (exact match): `https`,
+    /// `http` to a loopback host only, or an app's private-use scheme (RFC 8252). Give none to
+    /// remove them all.
+    SetRedirectUris {
+        #[arg(long)]
+        api_key: String,
+        /// A redirect URI; repeatable.
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+    },
+    /// List API keys with their redirect URIs and allowed origins (never their secrets).
     List {
         #[arg(long)]
         site: Option<String>,
@@ -191,6 +233,27 @@ enum ShopperCommand {
         #[command(flatten)]
         hashing: HashingSettings,
     },
+    /// Set the password of a shopper whose login Shopkeeper keeps, read from stdin; every
+    /// session of theirs ends.
+    SetPassword {
+        #[arg(long)]
+        site: String,
+        /// The shopper's id (`shopper list`).
+        #[arg(
+            long,
+            required_unless_present = "username",
+            conflicts_with = "username"
+        )]
+        id: Option<i64>,
+        /// Or their username (any case).
+        #[arg(long)]
+        username: Option<String>,
+        /// Read the password from stdin (required: a password never goes on a command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[command(flatten)]
+        hashing: HashingSettings,
+    },
     /// List a site's shoppers.
     List {
         #[arg(long)]
@@ -217,6 +280,8 @@ struct ClientListing {
     kind: String,
     disabled: bool,
     password_base64: bool,
+    redirect_uris: Vec<String>,
+    allowed_origins: Vec<String>,
 }
 
 fn print(value: &impl Serialize) -> anyhow::Result<()> {
@@ -224,47 +289,91 @@ fn print(value: &impl Serialize) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn main() {
+fn main() -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     // The TOML file must be applied before the runtime starts any thread: it works by setting
     // environment variables (see `config_file`).
-    if let Err(e) = apply_config_file() {
-        eprintln!("error: {e:#}");
-        std::process::exit(1);
+    let config_file = match apply_config_file(&args) {
+        Ok(file) => file,
+        Err(e) => return fail(&e),
+    };
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e, config_file.as_deref()),
+    };
+    if let Command::Config(ConfigCommand::Check { file }) = &cli.command {
+        return match check_config_file(file) {
+            Ok(checked) => match print(&checked) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(&e),
+            },
+            Err(e) => fail(&e),
+        };
     }
-    let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("the tokio runtime starts");
-    if let Err(e) = runtime.block_on(run(cli)) {
-        eprintln!("error: {e:#}");
-        std::process::exit(1);
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
     }
 }
 
-/// `--config FILE` (or `SHOPKEEPER_CONFIG`), and the `config check FILE` command, read before
-/// clap parses anything else.
-fn apply_config_file() -> anyhow::Result<()> {
+/// A failed command: one JSON object on stderr (`{"error": {"message": ...}}`, the message
+/// with its causes), exit status 1, like every command's output is JSON.
+fn fail(e: &anyhow::Error) -> ExitCode {
+    let message = format!("{e:#}");
+    eprintln!("{}", serde_json::json!({"error": {"message": message}}));
+    ExitCode::from(1)
+}
+
+/// A command line clap refuses: help and version print as usual; an error is JSON on stderr
+/// (its first line, the usage beside it) with exit status 2.
+fn usage_error(e: clap::Error, config_file: Option<&str>) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit();
+    }
+    let rendered = e.render().to_string();
+    let mut message = rendered
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("error: ")
+        .to_owned();
+    if let Some(file) = config_file {
+        message.push_str(&format!(
+            " (the options of config file {file} count as given with their flags)"
+        ));
+    }
+    let usage = rendered
+        .lines()
+        .find(|l| l.starts_with("Usage:"))
+        .map(str::to_owned);
+    eprintln!(
+        "{}",
+        serde_json::json!({"error": {"message": message, "kind": "usage", "usage": usage}})
+    );
+    ExitCode::from(2)
+}
+
+/// `--config FILE` (or `SHOPKEEPER_CONFIG`): its options become environment variables (below
+/// flags, above defaults) before clap parses anything. Not for `config check`, which reads its
+/// own file. Returns the file applied.
+fn apply_config_file(args: &[std::ffi::OsString]) -> anyhow::Result<Option<String>> {
     use clap::CommandFactory;
-    let args: Vec<String> = std::env::args().collect();
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     if args.get(1).map(String::as_str) == Some("config") {
-        let check = args.get(2).map(String::as_str) == Some("check");
-        let Some(file) = args.get(3).filter(|_| check) else {
-            anyhow::bail!("usage: shopkeeper config check FILE");
-        };
-        let text = std::fs::read_to_string(file)?;
-        let set = shopkeeper::config_file::assignments(&Cli::command(), &text)?;
-        for (env, value) in &set {
-            // SAFETY: single-threaded here, before any runtime or thread exists.
-            unsafe { std::env::set_var(env, value) };
-        }
-        // Values are validated by parsing them as `serve` would.
-        Cli::try_parse_from(["shopkeeper", "serve"]).map_err(|e| anyhow::anyhow!("{e}"))?;
-        println!(
-            "{}",
-            serde_json::json!({"file": file, "valid": true, "options": set.len()})
-        );
-        std::process::exit(0);
+        return Ok(None);
     }
     let file = args
         .iter()
@@ -275,23 +384,81 @@ fn apply_config_file() -> anyhow::Result<()> {
                 .find_map(|a| a.strip_prefix("--config=").map(str::to_owned))
         })
         .or_else(|| std::env::var("SHOPKEEPER_CONFIG").ok());
-    let Some(file) = file else { return Ok(()) };
+    let Some(file) = file else { return Ok(None) };
     let text = std::fs::read_to_string(&file)
         .map_err(|e| anyhow::anyhow!("cannot read config file {file}: {e}"))?;
-    for (env, value) in shopkeeper::config_file::assignments(&Cli::command(), &text)? {
+    let set = shopkeeper::config_file::assignments(&Cli::command(), &text)
+        .map_err(|e| anyhow::anyhow!("config file {file}: {e}"))?;
+    for (env, value) in set {
         if std::env::var_os(&env).is_none() {
             // SAFETY: single-threaded here, before any runtime or thread exists.
             unsafe { std::env::set_var(env, value) };
         }
     }
+    Ok(Some(file))
+}
+
+/// `shopkeeper config check FILE`: every key known, every value one `serve` accepts.
+fn check_config_file(file: &std::path::Path) -> anyhow::Result<serde_json::Value> {
+    use clap::CommandFactory;
+    let name = file.display();
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| anyhow::anyhow!("cannot read config file {name}: {e}"))?;
+    let set = shopkeeper::config_file::assignments(&Cli::command(), &text)
+        .map_err(|e| anyhow::anyhow!("config file {name}: {e}"))?;
+    for (env, value) in &set {
+        // SAFETY: single-threaded here, before any runtime or thread exists.
+        unsafe { std::env::set_var(env, value) };
+    }
+    // Values are validated by parsing them as `serve` would.
+    Cli::try_parse_from(["shopkeeper", "serve"]).map_err(|e| {
+        let rendered = e.render().to_string();
+        let first = rendered.lines().next().unwrap_or_default();
+        anyhow::anyhow!(
+            "config file {name}: {}",
+            first.trim_start_matches("error: ")
+        )
+    })?;
+    Ok(serde_json::json!({"file": file, "valid": true, "options": set.len()}))
+}
+
+/// A site that must exist for a command about it: named when it does not.
+async fn existing_site(store: &Store, id: &str) -> anyhow::Result<()> {
+    if store.site(id).await?.is_none() {
+        anyhow::bail!("no site {id:?} (`shopkeeper site list` shows the sites)");
+    }
     Ok(())
+}
+
+/// A password from stdin, without its line ending.
+fn password_from_stdin() -> anyhow::Result<String> {
+    let mut password = String::new();
+    std::io::stdin()
+        .read_to_string(&mut password)
+        .map_err(|e| anyhow::anyhow!("cannot read the password from stdin: {e}"))?;
+    Ok(password.trim_end_matches(['\r', '\n']).to_owned())
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(settings) => serve(settings, cli.database).await,
-        Command::Site(cmd) => {
+        Command::Migrate => {
             let store = Store::connect(&cli.database).await?;
+            print(&serde_json::json!({
+                "database": shopkeeper::store::display_url(&cli.database.url),
+                "schema_version": store.schema_version().await?,
+            }))
+        }
+        Command::Demo(DemoCommand::Show { hashing }) => {
+            let store = Store::connect_existing(&cli.database).await?;
+            let hasher = PasswordHasher::new(&hashing)?;
+            let (demo, revoked) = provision::show_demo(&store, &hasher).await?;
+            store.publish_revocations(&revoked).await?;
+            print(&serde_json::json!({"demo": demo}))
+        }
+        Command::Config(_) => unreachable!("`config check` runs before the runtime starts"),
+        Command::Site(cmd) => {
+            let store = Store::connect_existing(&cli.database).await?;
             match cmd {
                 SiteCommand::Create { id, session_ttl } => {
                     print(&provision::create_site(&store, &id, session_ttl).await?)
@@ -305,6 +472,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     if !shopkeeper::domain::authorize::valid_brand_color(&brand_color) {
                         anyhow::bail!("--brand-color must be #rrggbb");
                     }
+                    existing_site(&store, &id).await?;
                     store
                         .set_site_branding(&id, title.as_deref(), &brand_color)
                         .await?;
@@ -315,6 +483,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 SiteCommand::SetSessionTtl { id, session_ttl } => {
                     let ttl = shopkeeper::domain::SessionTtl::from_seconds(session_ttl)
                         .map_err(anyhow::Error::msg)?;
+                    existing_site(&store, &id).await?;
                     store.set_site_session_ttl(&id, ttl).await?;
                     print(&store.site(&id).await?)
                 }
@@ -329,9 +498,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     if !(0..=10_000).contains(&rate_bp) {
                         anyhow::bail!("rate-bp must be 0-10000 (basis points)");
                     }
-                    if store.site(&id).await?.is_none() {
-                        anyhow::bail!("site {id:?} does not exist");
-                    }
+                    existing_site(&store, &id).await?;
                     store.set_tax_rate(&id, &country, rate_bp).await?;
                     let rates: serde_json::Map<String, serde_json::Value> = store
                         .tax_rates(&id)
@@ -344,22 +511,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Client(cmd) => {
-            let store = Store::connect(&cli.database).await?;
+            let store = Store::connect_existing(&cli.database).await?;
             client_command(&store, cmd).await
         }
         Command::Catalog(CatalogCommand::Import { file, site }) => {
             let json = std::fs::read_to_string(&file)
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
             let catalog = provision::parse_catalog(&json)?;
-            let store = Store::connect(&cli.database).await?;
+            let store = Store::connect_existing(&cli.database).await?;
             print(&provision::import_catalog(&store, &site, catalog).await?)
         }
         Command::Shopper(cmd) => {
             let store = match cmd {
                 // The repair of clashing usernames: the schema as far as it can go.
                 ShopperCommand::Rename { .. } => Store::connect_for_repair(&cli.database).await?,
-                _ => Store::connect(&cli.database).await?,
+                _ => Store::connect_existing(&cli.database).await?,
             };
+            let site = match &cmd {
+                ShopperCommand::Create { site, .. }
+                | ShopperCommand::SetPassword { site, .. }
+                | ShopperCommand::List { site }
+                | ShopperCommand::Rename { site, .. } => site,
+            };
+            existing_site(&store, site).await?;
             match cmd {
                 ShopperCommand::Create {
                     site,
@@ -369,16 +543,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     hashing,
                     ..
                 } => {
-                    let mut password = String::new();
-                    std::io::stdin().read_to_string(&mut password)?;
-                    let password = password.trim_end_matches(['\r', '\n']);
+                    let password = password_from_stdin()?;
+                    if let Some(email) = &email {
+                        check_email("--email", email)?;
+                    }
                     let hasher = PasswordHasher::new(&hashing)?;
                     let shopper = provision::create_shopper(
                         &store,
                         &hasher,
                         &site,
                         &username,
-                        password,
+                        &password,
                         email.as_deref(),
                     )
                     .await?;
@@ -389,18 +564,56 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     external_reference_id: Some(reference),
                     email,
                     ..
-                } => print(
-                    &provision::create_external_shopper(
-                        &store,
-                        &site,
-                        &reference,
-                        email.as_deref(),
+                } => {
+                    if let Some(email) = &email {
+                        check_email("--email", email)?;
+                    }
+                    print(
+                        &provision::create_external_shopper(
+                            &store,
+                            &site,
+                            &reference,
+                            email.as_deref(),
+                        )
+                        .await?,
                     )
-                    .await?,
-                ),
+                }
                 ShopperCommand::Create { .. } => anyhow::bail!(
                     "give --username with --password-stdin, or --external-reference-id"
                 ),
+                ShopperCommand::SetPassword {
+                    site,
+                    id,
+                    username,
+                    hashing,
+                    ..
+                } => {
+                    let id = match (id, username) {
+                        (Some(id), _) => id,
+                        (None, Some(username)) => {
+                            store
+                                .shopper_by_username(&site, &username)
+                                .await?
+                                .ok_or_else(|| {
+                                    anyhow::anyhow!("no shopper {username:?} on site {site:?}")
+                                })?
+                                .id
+                        }
+                        (None, None) => unreachable!("clap requires --id or --username"),
+                    };
+                    let password = password_from_stdin()?;
+                    let hasher = PasswordHasher::new(&hashing)?;
+                    let revoked =
+                        provision::set_shopper_password(&store, &hasher, &site, id, &password)
+                            .await?;
+                    store.publish_revocations(&revoked).await?;
+                    print(&serde_json::json!({
+                        "site": site,
+                        "id": id,
+                        "password_set": true,
+                        "revoked_access_tokens": revoked.len(),
+                    }))
+                }
                 ShopperCommand::List { site } => print(&store.shoppers(&site).await?),
                 ShopperCommand::Rename { site, id, username } => {
                     print(&provision::rename_shopper(&store, &site, id, &username).await?)
@@ -427,6 +640,7 @@ async fn client_command(store: &Store, cmd: ClientCommand) -> anyhow::Result<()>
                 .map(FlowSet::parse)
                 .transpose()
                 .map_err(anyhow::Error::msg)?;
+            existing_site(store, &site).await?;
             let created = provision::create_client(store, &site, kind, &redirect_uris).await?;
             if let Some(flows) = &flows {
                 store.set_client_flows(&created.api_key, flows).await?;
@@ -455,20 +669,36 @@ async fn client_command(store: &Store, cmd: ClientCommand) -> anyhow::Result<()>
             store.set_client_flows(&api_key, &flows).await?;
             print(&serde_json::json!({"api_key": api_key, "flows": flows.to_stored()}))
         }
+        ClientCommand::SetRedirectUris {
+            api_key,
+            redirect_uris,
+        } => {
+            for uri in &redirect_uris {
+                provision::check_redirect_uri(uri)?;
+            }
+            store.set_redirect_uris(&api_key, &redirect_uris).await?;
+            print(&serde_json::json!({
+                "api_key": api_key,
+                "redirect_uris": store.redirect_uris(&api_key).await?,
+            }))
+        }
         ClientCommand::List { site } => {
-            let listing: Vec<ClientListing> = store
-                .clients(site.as_deref())
-                .await?
-                .into_iter()
-                .map(|c| ClientListing {
+            if let Some(site) = &site {
+                existing_site(store, site).await?;
+            }
+            let mut listing = Vec::new();
+            for c in store.clients(site.as_deref()).await? {
+                listing.push(ClientListing {
                     disabled: c.is_disabled(),
                     password_base64: c.password_is_base64(),
                     flows: c.flows().to_stored(),
+                    redirect_uris: store.redirect_uris(&c.api_key).await?,
+                    allowed_origins: store.allowed_origins(&c.api_key).await?,
                     kind: c.kind,
                     api_key: c.api_key,
                     site: c.site_id,
-                })
-                .collect();
+                });
+            }
             print(&listing)
         }
         ClientCommand::Disable { api_key } => {

@@ -29,17 +29,11 @@ pub async fn create_site(store: &Store, id: &str, ttl: Option<i64>) -> anyhow::R
     Ok(store.create_site(&id, ttl).await?)
 }
 
-/// Exact redirect URIs: absolute, no fragment (RFC 6749 §3.1.2), no whitespace.
+/// A redirect URI a key may register (`domain::authorize::check_redirect_uri`: RFC 8252's
+/// rules), with the URI in the error.
 pub fn check_redirect_uri(uri: &str) -> anyhow::Result<()> {
-    let scheme_end = uri.find("://").unwrap_or(0);
-    let scheme_ok = scheme_end > 0
-        && uri[..scheme_end]
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-    if !scheme_ok || uri.len() > 2048 || uri.contains('#') || uri.chars().any(char::is_whitespace) {
-        anyhow::bail!("redirect URI must be absolute, without fragment or spaces: {uri:?}");
-    }
-    Ok(())
+    crate::domain::authorize::check_redirect_uri(uri)
+        .map_err(|why| anyhow::anyhow!("redirect URI {uri:?} {why}"))
 }
 
 pub async fn create_client(
@@ -88,9 +82,7 @@ pub async fn create_shopper(
     email: Option<&str>,
 ) -> anyhow::Result<ShopperRecord> {
     check_username(username)?;
-    if password.len() < 8 || password.len() > 1024 {
-        anyhow::bail!("password must be 8-1024 characters");
-    }
+    check_new_password(password)?;
     let hash = hasher.hash(password.to_owned()).await?;
     Ok(store
         .create_shopper(
@@ -194,6 +186,107 @@ pub async fn create_demo(store: &Store, hasher: &PasswordHasher) -> anyhow::Resu
             password,
         },
     })
+}
+
+/// What `shopkeeper demo show` prints: the first start's keys again, with a new password for
+/// the demo shopper and a new secret for the demo confidential key (only their hashes were
+/// stored, so the old ones cannot be shown; they stop working).
+#[derive(Debug, Serialize)]
+pub struct DemoShown {
+    pub site: SiteRecord,
+    pub payments_public_key: Option<String>,
+    pub public_client: CreatedClient,
+    pub confidential_client: CreatedClient,
+    pub shopper: DemoShopper,
+    /// Says that the password and the secret are new.
+    pub note: &'static str,
+}
+
+/// The demo data of this database again (`shopkeeper demo show`): the demo site's first
+/// public and first confidential key and the `demo` shopper, with a new shopper password
+/// (every session of the shopper ends) and a new key secret. Returns the revoked access
+/// tokens too, for the nodes' check caches.
+pub async fn show_demo(
+    store: &Store,
+    hasher: &PasswordHasher,
+) -> anyhow::Result<(DemoShown, Vec<crate::domain::SecretHash>)> {
+    const SITE: &str = "demo";
+    let no_demo = || {
+        anyhow::anyhow!(
+            "this database has no demo data (it was created with --no-demo, or the demo site, \
+             its keys or its `demo` shopper were removed)"
+        )
+    };
+    let site = store.site(SITE).await?.ok_or_else(no_demo)?;
+    let clients = store.clients(Some(SITE)).await?;
+    let first = |kind: ClientKind| {
+        clients
+            .iter()
+            .find(|c| c.kind == kind.as_str())
+            .ok_or_else(no_demo)
+    };
+    let (public, confidential) = (first(ClientKind::Public)?, first(ClientKind::Confidential)?);
+    let shopper = store
+        .shopper_by_username(SITE, "demo")
+        .await?
+        .ok_or_else(no_demo)?;
+    let password = random_hex(8);
+    let hash = hasher.hash(password.clone()).await?;
+    let revoked = store.set_shopper_password(SITE, shopper.id, &hash).await?;
+    let secret = rotate_secret(store, &confidential.api_key).await?;
+    let listed = |api_key: String, kind: ClientKind, secret: Option<String>| async move {
+        anyhow::Ok(CreatedClient {
+            redirect_uris: store.redirect_uris(&api_key).await?,
+            api_key,
+            site: SITE.to_owned(),
+            kind: kind.as_str(),
+            secret,
+        })
+    };
+    Ok((
+        DemoShown {
+            payments_public_key: site.payments_public_key.clone(),
+            site,
+            public_client: listed(public.api_key.clone(), ClientKind::Public, None).await?,
+            confidential_client: listed(
+                confidential.api_key.clone(),
+                ClientKind::Confidential,
+                Some(secret),
+            )
+            .await?,
+            shopper: DemoShopper {
+                id: shopper.id,
+                username: shopper.username.unwrap_or_default(),
+                password,
+            },
+            note: "passwords and secrets are stored only as hashes, so these are new: the demo \
+                   shopper's password and the confidential key's secret above replace the old \
+                   ones, and the shopper's sessions have ended",
+        },
+        revoked,
+    ))
+}
+
+/// Sets a shopper's password (`shopkeeper shopper set-password`): the rules of a new one, and
+/// every session of theirs ends. Returns the revoked access tokens.
+pub async fn set_shopper_password(
+    store: &Store,
+    hasher: &PasswordHasher,
+    site: &str,
+    id: i64,
+    password: &str,
+) -> anyhow::Result<Vec<crate::domain::SecretHash>> {
+    check_new_password(password)?;
+    let hash = hasher.hash(password.to_owned()).await?;
+    Ok(store.set_shopper_password(site, id, &hash).await?)
+}
+
+fn check_new_password(password: &str) -> anyhow::Result<()> {
+    use crate::domain::shopper::MIN_PASSWORD;
+    if password.len() < MIN_PASSWORD || password.len() > 1024 {
+        anyhow::bail!("password must be {MIN_PASSWORD}-1024 characters");
+    }
+    Ok(())
 }
 
 /// The demo site's tax table (basis points: 2000 = 20 %). US sales tax is left at 0 (it varies

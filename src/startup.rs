@@ -66,8 +66,16 @@ impl Application {
         settings: &ServeSettings,
         database: &DatabaseSettings,
     ) -> anyhow::Result<(Self, Option<Demo>)> {
-        // Settings that cannot work are refused before the database is touched.
+        // Settings that cannot work are refused before the database is touched, and the
+        // address is taken before the demo data is made: a start that cannot listen must not
+        // create (and print) credentials nobody sees served.
         WebConfig::resolve(&settings.web, settings.listen)?;
+        let listener = TcpListener::bind(settings.listen).await.map_err(|e| {
+            anyhow::anyhow!(
+                "cannot listen on {}: {e} (another server there? choose an address with --listen)",
+                settings.listen
+            )
+        })?;
         let store = Store::connect(database).await?;
         let mut state = build_state(store, &settings.tokens, &settings.hashing).await?;
         state.operations = Arc::new(settings.operations.clone());
@@ -75,9 +83,14 @@ impl Application {
         let demo = if !settings.no_demo && state.store.is_empty().await? {
             Some(provision::create_demo(&state.store, &state.hasher).await?)
         } else {
+            if !settings.no_demo && state.store.site("demo").await?.is_some() {
+                tracing::info!(
+                    "the demo site exists: `shopkeeper demo show` prints its keys again \
+                     (with a new shopper password and key secret)"
+                );
+            }
             None
         };
-        let listener = TcpListener::bind(settings.listen).await?;
         state.web = Arc::new(WebConfig::resolve(&settings.web, listener.local_addr()?)?);
         Ok((
             Self {

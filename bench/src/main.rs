@@ -1,4 +1,4 @@
-//! `shopkeeper-bench`: starts Shopkeeper (release build) on a fresh database, provisions a site,
+//! `shopkeeper-bench`: starts Shopkeeper (the `dist` build beside it) on a fresh database, provisions a site,
 //! keys, a catalog and a shopper through its CLI, drives each scenario over loopback for a
 //! fixed time and prints requests/s, p50, p99, errors and the server's RSS. Optionally runs the
 //! same client-credentials load against a peer (node-oidc-provider, in memory) for a

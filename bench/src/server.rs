@@ -72,7 +72,7 @@ impl Shopkeeper {
         };
         anyhow::ensure!(
             binary.exists(),
-            "{} not found (cargo build --release)",
+            "{} not found (cargo build --profile dist --workspace)",
             binary.display()
         );
         let dir = std::env::temp_dir().join(format!("shopkeeper-bench-{}", std::process::id()));

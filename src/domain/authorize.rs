@@ -192,15 +192,20 @@ pub fn redirect_uri_registered(registered: &[String], presented: &str) -> bool {
     registered.iter().any(|r| r == presented)
 }
 
-/// An origin as registered for a key: `scheme://host[:port]`, lowercase, nothing after.
+/// An origin as registered for a key or sent by a browser: `http(s)://host[:port]` with
+/// nothing after it but an optional `/`, serialised as browsers send `Origin` (lowercase host,
+/// default port dropped, IDNs in punycode).
 pub fn normalise_origin(raw: &str) -> Option<String> {
-    let origin = raw.trim().to_ascii_lowercase();
-    let (scheme, rest) = origin.split_once("://")?;
-    let host_ok = !rest.is_empty()
-        && rest
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
-    (matches!(scheme, "http" | "https") && host_ok).then_some(origin)
+    let url = url::Url::parse(raw.trim()).ok()?;
+    let bare = url.username().is_empty()
+        && url.password().is_none()
+        && url.path() == "/"
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && !raw.trim().ends_with("//");
+    let origin = url.origin();
+    (matches!(url.scheme(), "http" | "https") && bare && origin.is_tuple())
+        .then(|| origin.ascii_serialization())
 }
 
 /// Whether a cross-site request for a key may proceed: a key without allowed origins takes
@@ -211,15 +216,63 @@ pub fn origin_allowed(allowed: &[String], origin: Option<&str>, referer: Option<
     if allowed.is_empty() {
         return true;
     }
-    let presented = match origin.filter(|o| *o != "null") {
+    let presented = match origin {
         Some(origin) => normalise_origin(origin),
-        None => referer.and_then(|r| {
-            let (scheme, rest) = r.split_once("://")?;
-            let authority = rest.split(['/', '?', '#']).next()?;
-            normalise_origin(&format!("{scheme}://{authority}"))
-        }),
+        None => referer
+            .and_then(|r| url::Url::parse(r).ok())
+            .map(|r| r.origin())
+            .filter(|o| o.is_tuple())
+            .map(|o| o.ascii_serialization()),
     };
     presented.is_some_and(|p| allowed.contains(&p))
+}
+
+/// Why a redirect URI cannot be registered for a key, by RFC 8252 §7 and RFC 6749 §3.1.2:
+/// absolute, no fragment, no credentials; `https` to any host; `http` only to a loopback
+/// host (a native app's local listener); a private-use scheme (`com.example.app:/cb`) for an
+/// app; never a scheme a browser runs or reads locally (`javascript:`, `data:`, `file:`...).
+/// The URI is kept as written: redirects match it exactly.
+pub fn check_redirect_uri(raw: &str) -> Result<(), String> {
+    if raw.is_empty() || raw.len() > 2048 {
+        return Err("must be 1-2048 characters".into());
+    }
+    if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("must not contain spaces or control characters".into());
+    }
+    if raw.contains('#') {
+        return Err("must not have a fragment (RFC 6749 §3.1.2)".into());
+    }
+    let url = url::Url::parse(raw).map_err(|e| format!("is not an absolute URI ({e})"))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not carry credentials".into());
+    }
+    // The URL standard reads `https:///cb` as host `cb`: a web redirect must name its host.
+    let authority = raw
+        .split_once("://")
+        .is_some_and(|(_, rest)| !rest.starts_with('/'));
+    match url.scheme() {
+        "http" | "https" if !authority => Err("must be scheme://host/...".into()),
+        "https" if url.host().is_some() => Ok(()),
+        "https" => Err("https needs a host".into()),
+        "http" => match url.host() {
+            Some(url::Host::Domain(d)) if d.eq_ignore_ascii_case("localhost") => Ok(()),
+            Some(url::Host::Ipv4(ip)) if ip.is_loopback() => Ok(()),
+            Some(url::Host::Ipv6(ip)) if ip.is_loopback() => Ok(()),
+            _ => Err(
+                "http is allowed only to a loopback host (127.0.0.1, [::1], localhost); \
+                      use https"
+                    .into(),
+            ),
+        },
+        "javascript" | "data" | "file" | "vbscript" | "about" | "blob" | "filesystem"
+        | "view-source" | "ws" | "wss" | "ftp" => {
+            Err(format!("the {}: scheme is not allowed", url.scheme()))
+        }
+        _ if url.host().is_none() && url.path().trim_matches('/').is_empty() => {
+            Err("an app's redirect URI needs a path (com.example.app:/oauth2redirect)".into())
+        }
+        _ => Ok(()),
+    }
 }
 
 /// A site's brand colour as CSS: `#rrggbb` only, since it is written into a style sheet.
@@ -259,6 +312,49 @@ mod tests {
         assert!(!origin_allowed(&allowed, Some("null"), None));
         assert_eq!(normalise_origin("https://a.b/path"), None);
         assert_eq!(normalise_origin("javascript://x"), None);
+        assert_eq!(
+            normalise_origin("HTTPS://Shop.Example.com:443/").as_deref(),
+            Some("https://shop.example.com")
+        );
+        assert_eq!(
+            normalise_origin("http://127.0.0.1:8080").as_deref(),
+            Some("http://127.0.0.1:8080")
+        );
+        assert_eq!(normalise_origin("https://user@a.b"), None);
+        assert_eq!(normalise_origin("https://a.b?x=1"), None);
+    }
+
+    #[test]
+    fn redirect_uris_follow_rfc_8252() {
+        for good in [
+            "https://shop.example.com/callback",
+            "https://shop.example.com/cb?app=1",
+            "http://127.0.0.1:3000/cb",
+            "http://[::1]/cb",
+            "http://localhost:3000/callback",
+            "com.example.app:/oauth2redirect",
+            "myapp://callback",
+        ] {
+            assert_eq!(check_redirect_uri(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "http://shop.example.com/cb",
+            "http://10.0.0.1/cb",
+            "javascript://%0aalert(1)",
+            "a:",
+            "myapp:/",
+            "JavaScript:alert(1)",
+            "data:text/html,hi",
+            "file:///etc/passwd",
+            "https://shop.example.com/cb#frag",
+            "https://user:pw@shop.example.com/cb",
+            "/relative/cb",
+            "https:///cb",
+            "https://shop.example.com/a b",
+            "",
+        ] {
+            assert!(check_redirect_uri(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

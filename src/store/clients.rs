@@ -62,6 +62,31 @@ pub struct NewClient<'a> {
     pub password_base64: bool,
 }
 
+/// A key's lists kept in tables of their own.
+#[derive(Clone, Copy)]
+enum ClientList {
+    RedirectUris,
+    AllowedOrigins,
+}
+
+impl ClientList {
+    fn delete(self) -> &'static str {
+        match self {
+            Self::RedirectUris => "DELETE FROM client_redirect_uris WHERE api_key = $1",
+            Self::AllowedOrigins => "DELETE FROM client_allowed_origins WHERE api_key = $1",
+        }
+    }
+
+    fn insert(self) -> &'static str {
+        match self {
+            Self::RedirectUris => "INSERT INTO client_redirect_uris (api_key, uri) VALUES ($1, $2)",
+            Self::AllowedOrigins => {
+                "INSERT INTO client_allowed_origins (api_key, origin) VALUES ($1, $2)"
+            }
+        }
+    }
+}
+
 /// `SELECT <columns> FROM ...` followed by the given literal tail (sqlx wants literal SQL).
 macro_rules! select_clients {
     ($tail:literal) => {
@@ -168,6 +193,24 @@ impl Store {
 
     /// Replaces a key's allowed origins (an empty list allows any).
     pub async fn set_allowed_origins(&self, api_key: &str, origins: &[String]) -> StoreResult<()> {
+        self.replace_client_list(ClientList::AllowedOrigins, api_key, origins)
+            .await
+    }
+
+    /// Replaces a key's registered redirect URIs (an empty list: no browser flow can finish).
+    pub async fn set_redirect_uris(&self, api_key: &str, uris: &[String]) -> StoreResult<()> {
+        self.replace_client_list(ClientList::RedirectUris, api_key, uris)
+            .await?;
+        self.forget_client(Some(api_key));
+        Ok(())
+    }
+
+    async fn replace_client_list(
+        &self,
+        list: ClientList,
+        api_key: &str,
+        values: &[String],
+    ) -> StoreResult<()> {
         let mut writer = self.writer().await?;
         let mut tx = writer.begin().await?;
         let known: Option<(String,)> =
@@ -178,14 +221,14 @@ impl Store {
         if known.is_none() {
             return Err(StoreError::NotFound(format!("client {api_key}")));
         }
-        sqlx::query("DELETE FROM client_allowed_origins WHERE api_key = $1")
+        sqlx::query(list.delete())
             .bind(api_key)
             .execute(&mut *tx)
             .await?;
-        for origin in origins {
-            sqlx::query("INSERT INTO client_allowed_origins (api_key, origin) VALUES ($1, $2)")
+        for value in values {
+            sqlx::query(list.insert())
                 .bind(api_key)
-                .bind(origin)
+                .bind(value)
                 .execute(&mut *tx)
                 .await?;
         }

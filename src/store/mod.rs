@@ -38,6 +38,7 @@ pub use web::{
 };
 
 use crate::config::DatabaseSettings;
+use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Executor};
@@ -277,6 +278,59 @@ fn migrator(engine: Engine) -> &'static sqlx::migrate::Migrator {
 /// The migration that makes usernames unique without regard to case.
 const USERNAMES_FOLDED_VERSION: i64 = 12;
 
+/// What opening a database that does not exist yet does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Missing {
+    /// Create it (`serve`, `migrate`).
+    Create,
+    /// Refuse, naming it (every other command).
+    Refuse,
+}
+
+/// A missing SQLite file, named with its absolute path (a relative one resolves against the
+/// folder the command runs in, the usual surprise).
+fn refuse_missing_sqlite_file(url: &str) -> anyhow::Result<()> {
+    use sqlx::sqlite::SqliteConnectOptions;
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(|e| anyhow::anyhow!("invalid database URL {url:?}: {e}"))?;
+    let file = options.get_filename();
+    if url.contains(":memory:") || url.contains("mode=memory") || file.exists() {
+        return Ok(());
+    }
+    let absolute = std::path::absolute(file).unwrap_or_else(|_| file.to_owned());
+    anyhow::bail!(
+        "no database at {} (--database {url}): run `shopkeeper serve` or `shopkeeper migrate` \
+         to create one, or give --database the path of the existing one",
+        absolute.display()
+    )
+}
+
+/// Whether Shopkeeper's migrations ever ran on this database.
+async fn has_schema(write: &AnyPool, engine: Engine) -> anyhow::Result<bool> {
+    let query = match engine {
+        Engine::Sqlite => {
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'"
+        }
+        Engine::Postgres => {
+            "SELECT COUNT(*) FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_name = '_sqlx_migrations'"
+        }
+    };
+    let (count,): (i64,) = sqlx::query_as(query).fetch_one(write).await?;
+    Ok(count > 0)
+}
+
+/// A database URL fit for a message: without its password.
+pub fn display_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("***"));
+            url.to_string()
+        }
+        _ => raw.to_owned(),
+    }
+}
+
 /// What to do when usernames clash without regard to case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum MigrationMode {
@@ -374,7 +428,15 @@ impl Store {
     /// the others wait. Refuses, naming them, shoppers whose usernames differ only in case
     /// (see `migrate`).
     pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<Self> {
-        Self::open(settings, MigrationMode::All).await
+        Self::open(settings, MigrationMode::All, Missing::Create).await
+    }
+
+    /// Like [`Store::connect`], but a database that does not exist yet (a missing SQLite
+    /// file, a PostgreSQL database without Shopkeeper's schema) is refused, naming it, instead
+    /// of created: an operator's command run from the wrong folder must not leave an empty
+    /// database behind and then report "not found".
+    pub async fn connect_existing(settings: &DatabaseSettings) -> anyhow::Result<Self> {
+        Self::open(settings, MigrationMode::All, Missing::Refuse).await
     }
 
     /// Like [`Store::connect`], but on a database whose usernames clash without regard to
@@ -382,10 +444,14 @@ impl Store {
     /// that the clashes can be renamed away (`shopkeeper shopper rename`). Only for that
     /// repair: the server refuses such a database.
     pub async fn connect_for_repair(settings: &DatabaseSettings) -> anyhow::Result<Self> {
-        Self::open(settings, MigrationMode::StopBeforeClashes).await
+        Self::open(settings, MigrationMode::StopBeforeClashes, Missing::Refuse).await
     }
 
-    async fn open(settings: &DatabaseSettings, mode: MigrationMode) -> anyhow::Result<Self> {
+    async fn open(
+        settings: &DatabaseSettings,
+        mode: MigrationMode,
+        missing: Missing,
+    ) -> anyhow::Result<Self> {
         sqlx::any::install_default_drivers();
         let engine = if settings.url.starts_with("sqlite:") {
             Engine::Sqlite
@@ -394,10 +460,17 @@ impl Store {
         } else {
             anyhow::bail!("unsupported database URL (use sqlite://FILE or postgres://...)");
         };
+        if engine == Engine::Sqlite && missing == Missing::Refuse {
+            refuse_missing_sqlite_file(&settings.url)?;
+        }
         let url = match engine {
             Engine::Sqlite if !settings.url.contains("mode=") => {
                 let sep = if settings.url.contains('?') { '&' } else { '?' };
-                format!("{}{sep}mode=rwc", settings.url)
+                let mode = match missing {
+                    Missing::Create => "rwc",
+                    Missing::Refuse => "rw",
+                };
+                format!("{}{sep}mode={mode}", settings.url)
             }
             _ => settings.url.clone(),
         };
@@ -441,22 +514,35 @@ impl Store {
                     })
                 })
         };
+        let cannot_open = || format!("cannot open the database {}", display_url(&settings.url));
         let (read, write) = match engine {
             Engine::Sqlite => {
-                let write = build(1, true).connect_with(options.clone()).await?;
+                let write = build(1, true)
+                    .connect_with(options.clone())
+                    .await
+                    .with_context(cannot_open)?;
                 write.execute("PRAGMA journal_mode = WAL").await?;
                 let read = build(settings.pool_size.max(1), false)
                     .connect_with(options)
-                    .await?;
+                    .await
+                    .with_context(cannot_open)?;
                 (read, write)
             }
             Engine::Postgres => {
                 let pool = build(settings.pool_size.max(2), true)
                     .connect_with(options)
-                    .await?;
+                    .await
+                    .with_context(cannot_open)?;
                 (pool.clone(), pool)
             }
         };
+        if missing == Missing::Refuse && !has_schema(&write, engine).await? {
+            anyhow::bail!(
+                "the database {} has no Shopkeeper schema: run `shopkeeper migrate` (or \
+                 `shopkeeper serve`) to create it, or give the right --database",
+                display_url(&settings.url)
+            );
+        }
         migrate(&write, engine, mode).await?;
         let write_turn = (engine == Engine::Sqlite).then(WriteTurn::new);
         if let Some(turn) = &write_turn {
@@ -480,6 +566,15 @@ impl Store {
             engine,
             url: settings.url.as_str().into(),
         })
+    }
+
+    /// The newest migration applied to this database.
+    pub async fn schema_version(&self) -> StoreResult<i64> {
+        let (version,): (Option<i64>,) =
+            sqlx::query_as("SELECT MAX(version) FROM _sqlx_migrations WHERE success = TRUE")
+                .fetch_one(&self.read)
+                .await?;
+        Ok(version.unwrap_or(0))
     }
 
     pub fn engine(&self) -> Engine {

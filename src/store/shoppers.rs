@@ -1,4 +1,6 @@
+use super::tokens::revoke_before_sign_in;
 use super::{Store, StoreError, StoreResult};
+use crate::domain::SecretHash;
 use crate::domain::time::now;
 use serde::Serialize;
 
@@ -167,6 +169,58 @@ impl Store {
         .bind(external_reference_id)
         .fetch_optional(&self.read)
         .await?)
+    }
+
+    /// Gives shopper `id` of `site_id` (one whose login we keep) a new password hash and ends
+    /// every session of theirs (tokens, browser handles, unredeemed codes), as a reset after
+    /// a suspected compromise must. Returns the revoked access tokens for the check caches.
+    pub async fn set_shopper_password(
+        &self,
+        site_id: &str,
+        id: i64,
+        password_hash: &str,
+    ) -> StoreResult<Vec<SecretHash>> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        let done = sqlx::query(
+            "UPDATE shoppers SET password_hash = $1 \
+             WHERE id = $2 AND site_id = $3 AND password_hash IS NOT NULL",
+        )
+        .bind(password_hash)
+        .bind(id)
+        .bind(site_id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!(
+                "shopper {id} with a password on site {site_id}"
+            )));
+        }
+        let sessions: Vec<(String,)> = sqlx::query_as(
+            "SELECT id FROM shopper_sessions WHERE shopper_id = $1 AND ended_at IS NULL",
+        )
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut revoked = Vec::new();
+        for (session_id,) in &sessions {
+            sqlx::query("UPDATE shopper_sessions SET ended_at = $1 WHERE id = $2")
+                .bind(now())
+                .bind(session_id)
+                .execute(&mut *tx)
+                .await?;
+            revoked.extend(revoke_before_sign_in(&mut tx, session_id, None).await?);
+        }
+        sqlx::query("DELETE FROM authorization_codes WHERE shopper_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        drop(writer);
+        for (session_id,) in &sessions {
+            self.snapshots.forget(session_id);
+        }
+        Ok(revoked)
     }
 
     pub async fn shoppers(&self, site_id: &str) -> StoreResult<Vec<ShopperRecord>> {

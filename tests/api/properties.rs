@@ -94,7 +94,7 @@ proptest! {
     #[test]
     fn registrable_redirect_uris_have_no_fragment_or_space(uri in "\\PC{0,80}") {
         if check_redirect_uri(&uri).is_ok() {
-            prop_assert!(!uri.contains('#') && !uri.chars().any(char::is_whitespace) && uri.contains("://"));
+            prop_assert!(!uri.contains('#') && !uri.chars().any(char::is_whitespace) && uri.contains(':'));
         }
     }
 
