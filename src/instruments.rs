@@ -1,19 +1,27 @@
-//! Prometheus metrics: the names, the recorder, and the request middleware.
+//! Prometheus metrics and the request log: the names and their help texts, the recorder, and
+//! the request middleware.
 //!
 //! The `metrics` facade has one process-wide recorder; it is installed once, on the first
 //! server built in the process, and every server in the process (tests start several) records
 //! into and renders from it. Labels that tell servers apart (the API key) keep tests exact.
 
-use crate::http::response_hook::{HookLayer, ResponseHook};
+use axum::body::Body;
 use axum::extract::MatchedPath;
-use axum::http::Method;
+use axum::http::{Method, Request, StatusCode};
 use axum::response::Response;
-use metrics::{Counter, Histogram};
+use metrics::{Counter, Histogram, Unit};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::collections::HashMap;
+use std::future::Future;
 use std::hash::Hash;
-use std::sync::{LazyLock, OnceLock, PoisonError, RwLock};
+use std::pin::Pin;
+use std::sync::{Arc, LazyLock, OnceLock, PoisonError, RwLock};
+use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
+use tower::{Layer, Service};
+use tower_http::request_id::RequestId;
+use tracing::Instrument as _;
+use tracing::instrument::Instrumented;
 
 pub const HTTP_REQUESTS: &str = "shopkeeper_http_requests_total";
 pub const HTTP_DURATION: &str = "shopkeeper_http_request_duration_seconds";
@@ -25,6 +33,60 @@ pub const LIVE_SESSIONS: &str = "shopkeeper_live_sessions";
 pub const CLEANUP_DELETED: &str = "shopkeeper_cleanup_deleted_rows_total";
 /// Dead sessions a clean-up pass could not delete (retried on the next pass).
 pub const CLEANUP_FAILURES: &str = "shopkeeper_cleanup_failures_total";
+
+/// The `# HELP` text of every metric the server emits (the process_* ones describe
+/// themselves). `tests/api/observability.rs` fails on a scraped `# TYPE` without one.
+fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(
+        HTTP_REQUESTS,
+        "HTTP requests answered, by method, route template and status."
+    );
+    describe_histogram!(
+        HTTP_DURATION,
+        Unit::Seconds,
+        "Time from a request's arrival to its answer's headers, by method and route template."
+    );
+    describe_counter!(
+        TOKENS_ISSUED,
+        "Token pairs (or access tokens) issued, by flow and API key."
+    );
+    describe_counter!(
+        LEGACY_FLOW_USE,
+        "Tokens issued through a legacy flow (password grant, implicit), by flow and API key: what to migrate away from."
+    );
+    describe_counter!(
+        FAILED_SIGN_INS,
+        "Shopper sign-ins refused, by flow (password_grant, hosted_page), reason (bad_password, unknown_user, throttled) and API key."
+    );
+    describe_counter!(
+        PASSWORD_VERIFICATIONS,
+        "Argon2id password verifications actually run, by API key."
+    );
+    describe_gauge!(
+        LIVE_SESSIONS,
+        "Shopper sessions neither ended nor expired, counted at each scrape."
+    );
+    describe_counter!(
+        CLEANUP_DELETED,
+        "Rows deleted by the clean-up task, by table."
+    );
+    describe_counter!(
+        CLEANUP_FAILURES,
+        "Dead sessions the clean-up task could not delete (retried on its next pass), by table."
+    );
+    PROCESS.describe();
+}
+
+/// The standard `process_*` metrics (CPU seconds, resident and virtual memory, open and
+/// maximum file descriptors, threads, start time), read from the OS at each scrape.
+static PROCESS: LazyLock<metrics_process::Collector> =
+    LazyLock::new(metrics_process::Collector::default);
+
+/// Brings the process metrics up to date; `/metrics` calls it before rendering.
+pub fn collect_process_metrics() {
+    PROCESS.collect();
+}
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -69,6 +131,7 @@ pub fn handle() -> PrometheusHandle {
             if metrics::set_global_recorder(recorder).is_err() {
                 tracing::warn!("a metrics recorder was already installed; /metrics stays empty");
             }
+            describe();
             handle
         })
         .clone()
@@ -134,41 +197,145 @@ type RequestHandles = (Counter, Histogram);
 /// Request handles by (method, status) and route template.
 static REQUEST_HANDLES: LazyLock<Handles<(&'static str, u16), RequestHandles>> =
     LazyLock::new(Handles::new);
-/// Issued tokens by grant and API key.
-static TOKENS_ISSUED_HANDLES: LazyLock<Handles<&'static str, Counter>> =
-    LazyLock::new(Handles::new);
+/// Issued tokens by flow and API key.
+static TOKENS_ISSUED_HANDLES: LazyLock<Handles<TokenFlow, Counter>> = LazyLock::new(Handles::new);
 /// Legacy flow uses by flow and API key.
 static LEGACY_FLOW_HANDLES: LazyLock<Handles<&'static str, Counter>> = LazyLock::new(Handles::new);
 
-/// Counts and times every request by route template (never the raw path: bounded labels,
-/// and no token in a path ends up in a label) and status. It goes inside the router, which
-/// sets the matched route.
-pub type TrackRequestsLayer = HookLayer<RequestTiming>;
+/// The route a request matched, noted inside the router (where axum knows it) for
+/// [`RequestsLayer`] outside it, which also sees the answers of the layers around the router
+/// (the request timeout's 408).
+#[derive(Clone, Default)]
+struct RouteSlot(Arc<OnceLock<MatchedPath>>);
 
-/// What request metrics keep from a request until its response.
-pub struct RequestTiming {
-    route: Option<MatchedPath>,
+/// Inside the router: hands the matched route template to [`RequestsLayer`]. A plain function
+/// for tower's `MapRequestLayer`: no future of its own.
+pub fn note_route(request: Request<Body>) -> Request<Body> {
+    let extensions = request.extensions();
+    if let (Some(slot), Some(route)) = (
+        extensions.get::<RouteSlot>(),
+        extensions.get::<MatchedPath>(),
+    ) {
+        let _ = slot.0.set(route.clone());
+    }
+    request
+}
+
+/// Around the router: every request gets a `request` span (its request id, on every line
+/// logged while serving it), is counted and timed by route template (never the raw path:
+/// bounded labels, and no id or token from a path in a label or the log) and status, and
+/// ends with one `info` line on the `shopkeeper::request` target: method, route, status,
+/// latency_ms (a number) and request_id. Never the query string, a header or a body.
+#[derive(Clone, Copy, Default)]
+pub struct RequestsLayer;
+
+impl<S> Layer<S> for RequestsLayer {
+    type Service = Requests<S>;
+    fn layer(&self, inner: S) -> Requests<S> {
+        Requests { inner }
+    }
+}
+
+#[derive(Clone)]
+pub struct Requests<S> {
+    inner: S,
+}
+
+impl<S, B> Service<Request<B>> for Requests<S>
+where
+    S: Service<Request<B>, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = RequestFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        let route = RouteSlot::default();
+        request.extensions_mut().insert(route.clone());
+        let request_id = request
+            .extensions()
+            .get::<RequestId>()
+            .map(|id| id.header_value().clone());
+        let id_text = request_id.as_ref().and_then(|v| v.to_str().ok());
+        let span = tracing::info_span!("request", request_id = id_text.unwrap_or(""));
+        let note = RequestNote {
+            method: method_label(request.method()),
+            route,
+            request_id,
+            started: Instant::now(),
+        };
+        let inner = span.in_scope(|| self.inner.call(request));
+        RequestFuture {
+            inner: inner.instrument(span),
+            note: Some(note),
+        }
+    }
+}
+
+/// What the request layer keeps from a request until its answer.
+struct RequestNote {
     method: &'static str,
+    route: RouteSlot,
+    request_id: Option<axum::http::HeaderValue>,
     started: Instant,
 }
 
-impl ResponseHook for RequestTiming {
-    fn from_request<B>(request: &axum::http::Request<B>) -> Self {
-        Self {
-            route: request.extensions().get::<MatchedPath>().cloned(),
-            method: method_label(request.method()),
-            started: Instant::now(),
-        }
-    }
-
-    fn on_response(self, response: Response) -> Response {
-        let route = self.route.as_ref().map_or("unmatched", MatchedPath::as_str);
-        record_request(self.method, route, response.status().as_u16(), self.started);
-        response
+impl RequestNote {
+    fn answered(self, status: StatusCode) {
+        let latency = self.started.elapsed();
+        let route = self.route.0.get().map_or("unmatched", MatchedPath::as_str);
+        record_request(self.method, route, status.as_u16(), latency);
+        tracing::info!(
+            target: "shopkeeper::request",
+            method = self.method,
+            route,
+            status = status.as_u16(),
+            latency_ms = latency_ms(latency),
+            request_id = self
+                .request_id
+                .as_ref()
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or(""),
+            "request"
+        );
     }
 }
 
-fn record_request(method: &'static str, route: &str, status: u16, started: Instant) {
+/// Milliseconds with microsecond precision: a number in JSON logs, not a "12 ms" string.
+fn latency_ms(latency: Duration) -> f64 {
+    latency.as_micros() as f64 / 1000.0
+}
+
+pin_project_lite::pin_project! {
+    /// A request on its way through, in its span; counted and logged when its answer is ready.
+    pub struct RequestFuture<F> {
+        #[pin]
+        inner: Instrumented<F>,
+        note: Option<RequestNote>,
+    }
+}
+
+impl<F, E> Future for RequestFuture<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = ready!(this.inner.poll(cx));
+        if let (Ok(response), Some(note)) = (&result, this.note.take()) {
+            note.answered(response.status());
+        }
+        Poll::Ready(result)
+    }
+}
+
+fn record_request(method: &'static str, route: &str, status: u16, latency: Duration) {
     REQUEST_HANDLES.with(
         (method, status),
         route,
@@ -181,35 +348,118 @@ fn record_request(method: &'static str, route: &str, status: u16, started: Insta
         },
         |(requests, duration)| {
             requests.increment(1);
-            duration.record(started.elapsed().as_secs_f64());
+            duration.record(latency.as_secs_f64());
         },
     );
 }
 
-/// A token pair issued: by grant (`password`, `anonymous`, `client_credentials`,
-/// `refresh_token`, `implicit`, ...) and API key.
-pub fn token_issued(grant: &'static str, api_key: &str) {
-    TOKENS_ISSUED_HANDLES.with(
-        grant,
-        api_key,
-        || metrics::counter!(TOKENS_ISSUED, "grant" => grant, "api_key" => api_key.to_owned()),
-        |issued| issued.increment(1),
-    );
+/// Every way the server hands out tokens: the `flow` label of `shopkeeper_tokens_issued_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TokenFlow {
+    /// `grant_type=password` without credentials: a guest.
+    PasswordGuest,
+    /// `grant_type=password` with a shopper's username and password.
+    Password,
+    /// `grant_type=client_credentials` (a guest, or a shopper by external reference id).
+    ClientCredentials,
+    RefreshToken,
+    AuthorizationCode,
+    /// `/oauth20/authorize?response_type=token` after the hosted sign-in.
+    Implicit,
+    /// `GET /store/{siteId}/SessionToken?apiKey=`: a limited token in the browser's session.
+    SessionTokenAction,
+    /// `GET /v1/shoppers/token`: a limited token in a new session.
+    ShoppersToken,
+    /// `GET /v1/shoppers/token?sessionToken=`: a limited token joining that session.
+    ShoppersTokenJoin,
 }
 
-/// A legacy flow (`password`, `implicit`) used by an API key: what to migrate away from.
-pub fn legacy_flow_used(flow: &'static str, api_key: &str) {
-    LEGACY_FLOW_HANDLES.with(
+impl TokenFlow {
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::PasswordGuest => "password_guest",
+            Self::Password => "password",
+            Self::ClientCredentials => "client_credentials",
+            Self::RefreshToken => "refresh_token",
+            Self::AuthorizationCode => "authorization_code",
+            Self::Implicit => "implicit",
+            Self::SessionTokenAction => "session_token_action",
+            Self::ShoppersToken => "shoppers_token",
+            Self::ShoppersTokenJoin => "shoppers_token_join",
+        }
+    }
+
+    /// The legacy flow this is part of, if any: the password grant (with or without
+    /// credentials) and the implicit flow are what to migrate away from.
+    const fn legacy(self) -> Option<&'static str> {
+        match self {
+            Self::PasswordGuest | Self::Password => Some("password"),
+            Self::Implicit => Some("implicit"),
+            _ => None,
+        }
+    }
+}
+
+/// Tokens issued through `flow` for an API key (and, for a legacy flow, a legacy use).
+pub fn token_issued(flow: TokenFlow, api_key: &str) {
+    TOKENS_ISSUED_HANDLES.with(
         flow,
         api_key,
-        || metrics::counter!(LEGACY_FLOW_USE, "flow" => flow, "api_key" => api_key.to_owned()),
-        |uses| uses.increment(1),
+        || metrics::counter!(TOKENS_ISSUED, "flow" => flow.label(), "api_key" => api_key.to_owned()),
+        |issued| issued.increment(1),
     );
+    if let Some(legacy) = flow.legacy() {
+        LEGACY_FLOW_HANDLES.with(
+            legacy,
+            api_key,
+            || metrics::counter!(LEGACY_FLOW_USE, "flow" => legacy, "api_key" => api_key.to_owned()),
+            |uses| uses.increment(1),
+        );
+    }
 }
 
-/// A shopper sign-in refused (wrong username or password).
-pub fn failed_sign_in(api_key: &str) {
-    metrics::counter!(FAILED_SIGN_INS, "api_key" => api_key.to_owned()).increment(1);
+/// Where a shopper typed a password: the `flow` label of `shopkeeper_failed_sign_ins_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInFlow {
+    /// `grant_type=password` with credentials.
+    PasswordGrant,
+    /// The hosted sign-in page (`POST /oauth20/sign-in`).
+    HostedPage,
+}
+
+/// Why a sign-in was refused: the `reason` label (the client is told neither).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInRefusal {
+    BadPassword,
+    UnknownUser,
+    /// The brute-force throttle answered before any password was checked.
+    Throttled,
+}
+
+impl SignInRefusal {
+    /// A checked password that was wrong, for a username that was or was not found.
+    pub const fn of_lookup(user_found: bool) -> Self {
+        if user_found {
+            Self::BadPassword
+        } else {
+            Self::UnknownUser
+        }
+    }
+}
+
+/// A shopper sign-in refused.
+pub fn failed_sign_in(flow: SignInFlow, reason: SignInRefusal, api_key: &str) {
+    let flow = match flow {
+        SignInFlow::PasswordGrant => "password_grant",
+        SignInFlow::HostedPage => "hosted_page",
+    };
+    let reason = match reason {
+        SignInRefusal::BadPassword => "bad_password",
+        SignInRefusal::UnknownUser => "unknown_user",
+        SignInRefusal::Throttled => "throttled",
+    };
+    metrics::counter!(FAILED_SIGN_INS, "flow" => flow, "reason" => reason, "api_key" => api_key.to_owned())
+        .increment(1);
 }
 
 /// A shopper password really checked (one Argon2id verification, counted when it runs), by

@@ -15,6 +15,7 @@ use crate::domain::csrf::CsrfVerdict;
 use crate::domain::secret::random_hex;
 use crate::domain::time::now;
 use crate::domain::{ApiKey, SecretHash};
+use crate::instruments::SignInFlow;
 use crate::oauth::authorize::{claim_session_for, issue_signed_in, mint_code};
 use crate::oauth::password::{PasswordCheck, check_password};
 use crate::state::AppState;
@@ -506,7 +507,8 @@ pub async fn sign_in_submit(
     }
     let client = &request.client;
     let address = state.guard.client_ip(peer.ip(), &headers);
-    let checked = check_password(&state, client, username, password.to_owned(), address).await;
+    let (password, flow) = (password.to_owned(), SignInFlow::HostedPage);
+    let checked = check_password(&state, client, username, password, address, flow).await;
     let shopper = match checked {
         Ok(PasswordCheck::Verified(shopper)) => shopper,
         Ok(PasswordCheck::Refused) => {

@@ -33,7 +33,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use std::convert::Infallible;
 use std::time::Duration;
@@ -43,7 +43,6 @@ use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 
 /// Largest request body accepted anywhere (token requests are a few hundred bytes).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -144,14 +143,17 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(operations::metrics))
         .fallback(shopper_api::not_found_fallback)
         .method_not_allowed_fallback(shopper_api::method_not_allowed_fallback)
-        // Inside the router: it needs the matched route.
-        .layer(crate::instruments::TrackRequestsLayer::new())
+        // Inside the router, where the matched route is known: notes it for the request layer.
+        .layer(tower::util::MapRequestLayer::new(
+            crate::instruments::note_route,
+        ))
         .with_state(state)
 }
 
 /// The router inside the layers every request passes through once: the documented shape for
-/// bare rejections (outermost), the request time limit, the body size limit, the request id,
-/// the trace span.
+/// bare rejections (outermost), the request id, the request span, metrics and log line
+/// (`instruments::RequestsLayer`: outside the time limit, so a timed-out request is counted
+/// and logged too), the request time limit, the body size limit.
 ///
 /// They wrap the router rather than being added with `Router::layer`, which wraps every
 /// route on its own: a route is a boxed service cloned for each request, so each of those
@@ -165,25 +167,16 @@ pub fn app(
 + 'static {
     tower::ServiceBuilder::new()
         .layer(response_hook::HookLayer::<limits::DocumentedRejection>::new())
+        .layer(SetRequestIdLayer::new(
+            REQUEST_ID.clone(),
+            MakeRequestUuidV4,
+        ))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+        .layer(crate::instruments::RequestsLayer)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             request_timeout,
         ))
-        // Back to axum's body type (the trace layer wraps the body).
-        .map_response(IntoResponse::into_response)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuidV4))
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
-        .layer(
-            // The span names method and path only: query strings can carry tokens.
-            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-                let id = req
-                    .headers()
-                    .get(&REQUEST_ID)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("");
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-            }),
-        )
         .service(router(state))
 }

@@ -53,6 +53,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     if let Ok(live) = state.store.live_sessions(now()).await {
         metrics::gauge!(instruments::LIVE_SESSIONS).set(live as f64);
     }
+    instruments::collect_process_metrics();
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),

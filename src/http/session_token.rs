@@ -10,6 +10,7 @@ use super::params::Params;
 use crate::domain::authorize::valid_jsonp_callback;
 use crate::domain::time::now;
 use crate::domain::{ApiKey, SessionToken, SiteId};
+use crate::instruments::{self, TokenFlow};
 use crate::oauth;
 use crate::state::AppState;
 use crate::store::{NewSession, SessionRecord, SiteRecord};
@@ -142,6 +143,7 @@ pub async fn get(
             )
             .await
             .map_err(store_error)?;
+            instruments::token_issued(TokenFlow::SessionTokenAction, &client.api_key);
             serde_json::to_value(token).map_err(|e| store_error(super::error::internal(e)))?
         }
         None => {

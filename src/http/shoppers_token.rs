@@ -7,6 +7,7 @@ use super::params::Params;
 use super::token::token_json;
 use crate::domain::SessionToken;
 use crate::domain::time::now;
+use crate::instruments::TokenFlow;
 use crate::oauth;
 use crate::state::AppState;
 use axum::extract::{ConnectInfo, State};
@@ -74,9 +75,13 @@ pub async fn get(
             Some((session.id, session.shopper_id))
         }
     };
+    let flow = match session {
+        Some(_) => TokenFlow::ShoppersTokenJoin,
+        None => TokenFlow::ShoppersToken,
+    };
     let response = oauth::issue_anonymous(&state, &client, session, Some(peer.ip().to_string()))
         .await
         .map_err(|e| ShopperApiError::from(OAuthError::from(e)))?;
-    crate::instruments::token_issued("shoppers_token", &client.api_key);
+    crate::instruments::token_issued(flow, &client.api_key);
     Ok(token_json(response))
 }

@@ -9,6 +9,7 @@ use crate::domain::authorize::pkce_matches;
 use crate::domain::grant::GrantError;
 use crate::domain::time::now;
 use crate::domain::{ClientKind, SecretHash, TokenValue};
+use crate::instruments::{self, TokenFlow};
 use crate::state::AppState;
 use crate::store::{
     BrowserHandle, ClientRecord, CodeRedemption, NewAuthorizationCode, NewSession, StoreError,
@@ -73,14 +74,16 @@ pub async fn issue_signed_in(
     session_id: String,
     shopper_id: i64,
 ) -> Result<TokenResponse, TokenError> {
-    join_session(
+    let issued = join_session(
         state,
         client,
         session_id,
         Some(shopper_id),
         AccessLevel::Full,
     )
-    .await
+    .await?;
+    instruments::token_issued(TokenFlow::Implicit, &client.api_key);
+    Ok(issued)
 }
 
 /// Mints a single-use code for a claimed session; returns the clear code (shown once).

@@ -8,7 +8,7 @@ use crate::domain::grant::{
 };
 use crate::domain::time::{now, now_millis};
 use crate::domain::{ClientKind, TokenValue};
-use crate::instruments;
+use crate::instruments::{self, SignInFlow, TokenFlow};
 use crate::state::AppState;
 use crate::store::{ClientRecord, RefreshOutcome};
 use base64::Engine as _;
@@ -29,20 +29,16 @@ pub async fn exchange(
     request: GrantRequest,
     client_ip: Option<String>,
 ) -> Result<TokenResponse, TokenError> {
-    let grant = match &request.grant {
-        Grant::AnonymousPassword => "anonymous",
-        Grant::Password { .. } => "password",
-        Grant::ClientCredentials { .. } => "client_credentials",
-        Grant::RefreshToken { .. } => "refresh_token",
-        Grant::AuthorizationCode { .. } => "authorization_code",
+    let flow = match &request.grant {
+        Grant::AnonymousPassword => TokenFlow::PasswordGuest,
+        Grant::Password { .. } => TokenFlow::Password,
+        Grant::ClientCredentials { .. } => TokenFlow::ClientCredentials,
+        Grant::RefreshToken { .. } => TokenFlow::RefreshToken,
+        Grant::AuthorizationCode { .. } => TokenFlow::AuthorizationCode,
     };
     let api_key = client.record.api_key.clone();
     let response = run_grant(state, client, request, client_ip).await?;
-    instruments::token_issued(grant, &api_key);
-    if matches!(grant, "password" | "anonymous") {
-        // The password grant (with or without credentials) is the legacy flow to retire.
-        instruments::legacy_flow_used("password", &api_key);
-    }
+    instruments::token_issued(flow, &api_key);
     Ok(response)
 }
 
@@ -74,16 +70,22 @@ async fn run_grant(
                 .as_deref()
                 .and_then(|ip| ip.parse::<std::net::IpAddr>().ok())
                 .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-            let shopper =
-                match super::password::check_password(state, record, &username, password, address)
-                    .await?
-                {
-                    PasswordCheck::Verified(shopper) => shopper,
-                    PasswordCheck::Refused => {
-                        return Err(GrantError::InvalidGrant("invalid username or password").into());
-                    }
-                    PasswordCheck::Throttled(wait) => return Err(TokenError::Throttled(wait)),
-                };
+            let shopper = match super::password::check_password(
+                state,
+                record,
+                &username,
+                password,
+                address,
+                SignInFlow::PasswordGrant,
+            )
+            .await?
+            {
+                PasswordCheck::Verified(shopper) => shopper,
+                PasswordCheck::Refused => {
+                    return Err(GrantError::InvalidGrant("invalid username or password").into());
+                }
+                PasswordCheck::Throttled(wait) => return Err(TokenError::Throttled(wait)),
+            };
             let mut linked = resolve_link(state, record, &request.link).await?;
             if linked.is_none() {
                 // A limited bearer on a password grant upgrades like dr_limited_token.

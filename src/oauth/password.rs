@@ -3,7 +3,7 @@
 
 use super::TokenError;
 use crate::guard::RetryAfter;
-use crate::instruments;
+use crate::instruments::{self, SignInFlow, SignInRefusal};
 use crate::state::AppState;
 use crate::store::{ClientRecord, ShopperRecord};
 use std::net::IpAddr;
@@ -29,6 +29,7 @@ pub async fn check_password(
     username: &str,
     password: String,
     address: IpAddr,
+    flow: SignInFlow,
 ) -> Result<PasswordCheck, TokenError> {
     let shopper = state
         .store
@@ -41,7 +42,10 @@ pub async fn check_password(
         address,
     ) {
         Ok(reservation) => reservation,
-        Err(wait) => return Ok(PasswordCheck::Throttled(wait)),
+        Err(wait) => {
+            instruments::failed_sign_in(flow, SignInRefusal::Throttled, &client.api_key);
+            return Ok(PasswordCheck::Throttled(wait));
+        }
     };
     let stored = shopper.as_ref().and_then(|s| s.password_hash.clone());
     // An error here drops the reservation unsettled, which refunds it.
@@ -56,7 +60,8 @@ pub async fn check_password(
         }
         _ => {
             reservation.failed();
-            instruments::failed_sign_in(&client.api_key);
+            let reason = SignInRefusal::of_lookup(shopper.is_some());
+            instruments::failed_sign_in(flow, reason, &client.api_key);
             PasswordCheck::Refused
         }
     })

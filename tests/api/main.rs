@@ -14,6 +14,7 @@ mod defenses;
 mod helpers;
 mod log_secrets;
 mod multinode;
+mod observability;
 mod openapi;
 mod operations;
 mod outage;

@@ -44,7 +44,7 @@ async fn requests_carry_a_request_id_header() {
 }
 
 #[tokio::test]
-async fn metrics_count_tokens_by_grant_and_key_requests_and_failed_sign_ins() {
+async fn metrics_count_tokens_by_flow_and_key_requests_and_failed_sign_ins() {
     let app = spawn_app().await;
     app.anonymous_pair().await;
     app.anonymous_pair().await;
@@ -61,14 +61,14 @@ async fn metrics_count_tokens_by_grant_and_key_requests_and_failed_sign_ins() {
 
     let text = app.metrics_text().await;
     let key = app.public_key.as_str();
-    let issued = |grant| {
+    let issued = |flow| {
         metric_sample(
             &text,
             "shopkeeper_tokens_issued_total",
-            &[("api_key", key), ("grant", grant)],
+            &[("api_key", key), ("flow", flow)],
         )
     };
-    assert_eq!(issued("anonymous"), Some(2.0), "{text}");
+    assert_eq!(issued("password_guest"), Some(2.0), "{text}");
     assert_eq!(issued("password"), Some(1.0));
     assert_eq!(issued("refresh_token"), Some(1.0));
     assert_eq!(
@@ -83,7 +83,11 @@ async fn metrics_count_tokens_by_grant_and_key_requests_and_failed_sign_ins() {
         metric_sample(
             &text,
             "shopkeeper_failed_sign_ins_total",
-            &[("api_key", key)]
+            &[
+                ("api_key", key),
+                ("flow", "password_grant"),
+                ("reason", "bad_password")
+            ]
         ),
         Some(1.0)
     );

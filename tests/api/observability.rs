@@ -1,0 +1,475 @@
+//! What an operator sees: one log line per request at the default level (route template,
+//! numeric latency, request id; no query string or token), tokens and failed sign-ins counted
+//! by flow, a `# HELP` for every metric, and the process metrics.
+//!
+//! The log test runs the real binary on SQLite (logging is process-wide, and nothing here
+//! depends on the engine); the metrics tests run on the suite's engine.
+use crate::authorize::{REDIRECT, browser, sign_in};
+use crate::helpers::*;
+use base64::Engine as _;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn each_request_logs_one_line_with_route_template_numeric_latency_and_request_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shopkeeper"))
+        .args([
+            "--database",
+            &format!("sqlite://{}", dir.path().join("db.sqlite").display()),
+        ])
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--log-format",
+            "json",
+        ])
+        .args(["--argon2-memory-kib", "1024", "--argon2-iterations", "1"])
+        // The default level: what an operator gets without asking.
+        .env_remove("SHOPKEEPER_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let stderr = child.stderr.take().unwrap();
+    let logs = std::thread::spawn(move || {
+        let mut s = String::new();
+        BufReader::new(stderr).read_to_string(&mut s).unwrap();
+        s
+    });
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let demo: Value = serde_json::from_str(&line).expect("demo JSON on stdout");
+    let public = demo["demo"]["public_client"]["api_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let http = reqwest::Client::new();
+    for _ in 0..100 {
+        if http.get(format!("{base}/healthz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let pair: Value = http
+        .post(format!("{base}/oauth20/token"))
+        .basic_auth(&public, None::<&str>)
+        .form(&[("grant_type", "password")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = pair["access_token"].as_str().unwrap().to_owned();
+    // The token in the query string, an id in the path: neither may reach the log.
+    let r = http
+        .get(format!(
+            "{base}/v1/shoppers/me/carts/active/line-items/424242?token={access}&expand=all"
+        ))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let request_id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+
+    let status_of_kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status_of_kill.success());
+    assert!(child.wait().unwrap().success());
+    let logs = logs.join().unwrap();
+    assert!(!logs.contains(&access), "the token was logged");
+
+    let lines: Vec<Value> = logs
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
+        .collect();
+    // Driver noise (sqlx statements, connection chatter) is off by default.
+    for line in &lines {
+        let target = line["target"].as_str().unwrap_or("");
+        assert!(
+            !["sqlx", "hyper", "tower"]
+                .iter()
+                .any(|noisy| target.starts_with(noisy)),
+            "{line}"
+        );
+    }
+    let request_lines: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["target"] == "shopkeeper::request")
+        .collect();
+    let ours: Vec<&&Value> = request_lines
+        .iter()
+        .filter(|l| l["fields"]["request_id"] == request_id.as_str())
+        .collect();
+    assert_eq!(ours.len(), 1, "one line per request: {logs}");
+    let line = ours[0];
+    assert_eq!(line["level"], "INFO", "{line}");
+    let fields = &line["fields"];
+    assert_eq!(fields["method"], "GET", "{line}");
+    assert_eq!(
+        fields["route"], "/v1/shoppers/me/carts/active/line-items/{id}",
+        "{line}"
+    );
+    assert_eq!(fields["status"].as_u64(), Some(u64::from(status)), "{line}");
+    let latency = fields["latency_ms"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("latency_ms is not a number: {line}"));
+    assert!((0.0..60_000.0).contains(&latency), "{line}");
+    let text = line.to_string();
+    for leaked in ["424242", "?", "expand", "token="] {
+        assert!(!text.contains(leaked), "{leaked} in {text}");
+    }
+
+    // The token request and the health checks have theirs, with their own ids.
+    let token_line = request_lines
+        .iter()
+        .find(|l| l["fields"]["route"] == "/oauth20/token")
+        .unwrap_or_else(|| panic!("no line for the token request: {logs}"));
+    assert_eq!(token_line["fields"]["method"], "POST");
+    assert_eq!(token_line["fields"]["status"].as_u64(), Some(200));
+    assert!(
+        token_line["fields"]["request_id"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty() && id != request_id)
+    );
+    assert!(
+        request_lines
+            .iter()
+            .any(|l| l["fields"]["route"] == "/healthz")
+    );
+}
+
+/// The value of `name{labels}` in a scrape, 0 when the series is not there yet.
+fn count(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    metric_sample(text, name, labels).unwrap_or(0.0)
+}
+
+fn pkce_challenge(verifier: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// The decoded parameters after `sep` in a redirect's `Location`.
+fn redirect_params(r: &reqwest::Response, sep: char) -> HashMap<String, String> {
+    assert_eq!(r.status(), 302);
+    let location = r.headers()["location"].to_str().unwrap();
+    let (_, rest) = location.split_once(sep).unwrap();
+    form_urlencoded::parse(rest.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+#[tokio::test]
+async fn every_flow_that_issues_tokens_is_counted_under_its_flow() {
+    let app = spawn_app().await;
+    let key = app.public_key.as_str();
+
+    // The password grant, as a guest and as a shopper; a refresh; client credentials.
+    app.anonymous_pair().await;
+    let pair = app.shopper_pair().await;
+    ok_json(app.refresh(&pair.refresh).await).await;
+    ok_json(
+        app.confidential_token(&[("grant_type", "client_credentials")])
+            .await,
+    )
+    .await;
+
+    // The implicit flow through the hosted sign-in.
+    let implicit = [
+        ("client_id", key),
+        ("response_type", "token"),
+        ("redirect_uri", REDIRECT),
+    ];
+    let r = sign_in(
+        &app,
+        &browser(),
+        &implicit,
+        SHOPPER_USERNAME,
+        SHOPPER_PASSWORD,
+    )
+    .await;
+    assert!(redirect_params(&r, '#').contains_key("access_token"));
+
+    // The code flow: the code, then its redemption.
+    let verifier = "a-long-random-verifier-of-at-least-43-chars-0123456789";
+    let challenge = pkce_challenge(verifier);
+    let code_query = [
+        ("client_id", key),
+        ("response_type", "code"),
+        ("redirect_uri", REDIRECT),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    let r = sign_in(
+        &app,
+        &browser(),
+        &code_query,
+        SHOPPER_USERNAME,
+        SHOPPER_PASSWORD,
+    )
+    .await;
+    let code = redirect_params(&r, '?')["code"].clone();
+    ok_json(
+        app.public_token(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", verifier),
+        ])
+        .await,
+    )
+    .await;
+
+    // The SessionToken site action with a key, and the session token it hands a page
+    // without one, joined through /v1/shoppers/token.
+    let page = browser();
+    let action = app.url(&format!("/store/{SITE}/SessionToken"));
+    let with_key = ok_json(
+        page.get(&action)
+            .query(&[("apiKey", key)])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(with_key["access_token"].is_string(), "{with_key}");
+    let session = ok_json(page.get(&action).send().await.unwrap()).await;
+    let session_token = session["session_token"].as_str().unwrap();
+    let shoppers_token = app.url("/v1/shoppers/token");
+    for query in [
+        vec![("apiKey", key)],
+        vec![("apiKey", key), ("sessionToken", session_token)],
+    ] {
+        let r = app
+            .http
+            .get(&shoppers_token)
+            .query(&query)
+            .send()
+            .await
+            .unwrap();
+        ok_json(r).await;
+    }
+
+    let text = app.metrics_text().await;
+    let issued = |flow, key| {
+        count(
+            &text,
+            "shopkeeper_tokens_issued_total",
+            &[("flow", flow), ("api_key", key)],
+        )
+    };
+    for flow in [
+        "password_guest",
+        "password",
+        "refresh_token",
+        "implicit",
+        "authorization_code",
+        "session_token_action",
+        "shoppers_token",
+        "shoppers_token_join",
+    ] {
+        assert_eq!(issued(flow, key), 1.0, "{flow}: {text}");
+    }
+    assert_eq!(
+        issued("client_credentials", &app.confidential_key),
+        1.0,
+        "{text}"
+    );
+    let legacy = |flow| {
+        count(
+            &text,
+            "shopkeeper_legacy_flow_uses_total",
+            &[("flow", flow), ("api_key", key)],
+        )
+    };
+    assert_eq!(legacy("password"), 2.0, "guest and shopper: {text}");
+    assert_eq!(legacy("implicit"), 1.0, "{text}");
+}
+
+async fn wrong_password_grant(app: &TestApp, username: &str) -> reqwest::Response {
+    app.public_token(&[
+        ("grant_type", "password"),
+        ("username", username),
+        ("password", "wrong"),
+    ])
+    .await
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_counted_by_flow_and_reason() {
+    // One free failure: the second starts the wait, the third is throttled.
+    let app = spawn_app_with(|s| {
+        s.security.throttle_user_failures = 1;
+        s.security.throttle_step_seconds = 30;
+        s.security.throttle_max_wait_seconds = 60;
+    })
+    .await;
+    let key = app.public_key.as_str();
+    let page = [
+        ("client_id", key),
+        ("response_type", "token"),
+        ("redirect_uri", REDIRECT),
+    ];
+    assert_eq!(
+        wrong_password_grant(&app, SHOPPER_USERNAME).await.status(),
+        400
+    );
+    assert_eq!(
+        wrong_password_grant(&app, "nobody@example.com")
+            .await
+            .status(),
+        400
+    );
+    let r = sign_in(&app, &browser(), &page, SHOPPER_USERNAME, "wrong").await;
+    assert_eq!(r.status(), 401);
+    let r = sign_in(&app, &browser(), &page, "ghost@example.com", "wrong").await;
+    assert_eq!(r.status(), 401);
+    let r = sign_in(&app, &browser(), &page, SHOPPER_USERNAME, SHOPPER_PASSWORD).await;
+    assert_eq!(r.status(), 429);
+    assert_eq!(
+        wrong_password_grant(&app, SHOPPER_USERNAME).await.status(),
+        429
+    );
+
+    let text = app.metrics_text().await;
+    let failed = |flow, reason| {
+        count(
+            &text,
+            "shopkeeper_failed_sign_ins_total",
+            &[("flow", flow), ("reason", reason), ("api_key", key)],
+        )
+    };
+    for flow in ["password_grant", "hosted_page"] {
+        for reason in ["bad_password", "unknown_user", "throttled"] {
+            assert_eq!(failed(flow, reason), 1.0, "{flow} {reason}: {text}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_metric_has_help_and_the_process_metrics_are_there() {
+    let app = spawn_app().await;
+    // Something for every metric of the server's own.
+    app.anonymous_pair().await;
+    app.shopper_pair().await;
+    let r = app
+        .public_token(&[
+            ("grant_type", "password"),
+            ("username", SHOPPER_USERNAME),
+            ("password", "wrong"),
+        ])
+        .await;
+    assert_eq!(r.status(), 400);
+    shopkeeper::housekeeping::purge_once_at(
+        &app.state,
+        &app.state.operations,
+        shopkeeper::domain::time::now(),
+    )
+    .await
+    .unwrap();
+    let text = app.metrics_text().await;
+
+    let typed: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split(' ').next())
+        .collect();
+    for name in &typed {
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(&format!("# HELP {name} ")) && l.len() > name.len() + 8),
+            "{name} has no # HELP line: {text}"
+        );
+    }
+    for name in [
+        "shopkeeper_http_requests_total",
+        "shopkeeper_http_request_duration_seconds",
+        "shopkeeper_tokens_issued_total",
+        "shopkeeper_legacy_flow_uses_total",
+        "shopkeeper_failed_sign_ins_total",
+        "shopkeeper_password_verifications_total",
+        "shopkeeper_live_sessions",
+        "shopkeeper_cleanup_deleted_rows_total",
+        "shopkeeper_cleanup_failures_total",
+        "process_cpu_seconds_total",
+        "process_resident_memory_bytes",
+        "process_virtual_memory_bytes",
+        "process_open_fds",
+        "process_max_fds",
+        "process_threads",
+        "process_start_time_seconds",
+    ] {
+        assert!(typed.contains(&name), "{name} not scraped: {text}");
+    }
+    assert!(text.contains("# TYPE process_cpu_seconds_total counter"));
+
+    let value = |name| metric_sample(&text, name, &[]).unwrap();
+    assert!(value("process_resident_memory_bytes") > 1e6, "{text}");
+    assert!(value("process_open_fds") >= 3.0, "{text}");
+    assert!(value("process_max_fds") >= value("process_open_fds"));
+    // The test process runs the runtime's workers and the hashing thread at least.
+    assert!(value("process_threads") >= 2.0, "{text}");
+    let now = shopkeeper::domain::time::now() as f64;
+    let started = value("process_start_time_seconds");
+    assert!(
+        started <= now + 1.0 && started > now - 24.0 * 3600.0,
+        "{started} vs {now}"
+    );
+}
+
+#[tokio::test]
+async fn a_request_cut_off_by_the_time_limit_is_counted_under_its_route_with_an_id() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app_with(|s| s.security.request_timeout_ms = 300).await;
+    // A route no other test stalls: the series is the process's, shared by every app.
+    let cut_off = |text: &str| {
+        count(
+            text,
+            "shopkeeper_http_requests_total",
+            &[
+                ("method", "POST"),
+                ("route", "/oauth20/introspect"),
+                ("status", "408"),
+            ],
+        )
+    };
+    let before = cut_off(&app.metrics_text().await);
+    let authority = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(authority).await.unwrap();
+    stream
+        .write_all(
+            b"POST /oauth20/introspect HTTP/1.1\r\nHost: x\r\n\
+              Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ntoken",
+        )
+        .await
+        .unwrap();
+    let answer = tokio::time::timeout(Duration::from_secs(8), async {
+        let mut buf = vec![0u8; 4096];
+        let n = stream.read(&mut buf).await.unwrap_or(0);
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    })
+    .await
+    .expect("the server answered a stalled body");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("x-request-id: "), "{answer}");
+    assert!(cut_off(&app.metrics_text().await) >= before + 1.0);
+}
