@@ -80,7 +80,8 @@ pub fn check_currency(raw: &str) -> Result<(), FieldError> {
     }
 }
 
-fn check_email(field: &'static str, raw: &str) -> Result<(), FieldError> {
+/// An e-mail address (`field` names it in the error). The Shopper API and the CLI share it.
+pub fn check_email(field: &'static str, raw: &str) -> Result<(), FieldError> {
     let ok = raw.len() <= 254
         && matches!(raw.split_once('@'), Some((local, domain))
             if !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
