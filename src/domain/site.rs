@@ -127,6 +127,38 @@ pub fn text_color_on(background: Rgb) -> Rgb {
     }
 }
 
+/// The `lang` of a site's pages from its locale: `en_US` → `en-US` (a BCP 47 tag). A
+/// language of 2-3 letters, then subtags of 1-8 letters or digits, separated by `_` or `-`;
+/// anything else is None (the page then says `en`, the language its text is written in).
+pub fn html_lang(locale: &str) -> Option<String> {
+    let mut subtags = locale.split(['_', '-']);
+    let language = subtags.next()?;
+    let language_ok =
+        (2..=3).contains(&language.len()) && language.bytes().all(|b| b.is_ascii_alphabetic());
+    let mut tag = language.to_ascii_lowercase();
+    for subtag in subtags {
+        if !(1..=8).contains(&subtag.len()) || !subtag.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return None;
+        }
+        tag.push('-');
+        tag.push_str(subtag);
+    }
+    language_ok.then_some(tag)
+}
+
+/// Where a hosted page may send a shopper back to the shop: the origin
+/// (`https://shop.example.com`) of the first of a key's registered redirect URIs that is an
+/// `http(s)` URL without user information. Only registered URIs are ever passed here, never
+/// one from a request: a link built from a request's `redirect_uri` would let anyone put a
+/// link of theirs on the site's page.
+pub fn shop_link(registered_redirect_uris: &[String]) -> Option<String> {
+    registered_redirect_uris.iter().find_map(|uri| {
+        let (scheme, rest) = uri.split_once("://")?;
+        let authority = rest.split(['/', '?', '#']).next()?;
+        super::authorize::normalise_origin(&format!("{scheme}://{authority}"))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,5 +248,44 @@ mod tests {
             let ratio = contrast_ratio(text_color_on(background), background);
             assert!(ratio >= AA_TEXT_CONTRAST, "{background}: {ratio}");
         }
+    }
+
+    #[test]
+    fn html_lang_comes_from_the_locale() {
+        assert_eq!(html_lang("en_US").as_deref(), Some("en-US"));
+        assert_eq!(html_lang("de_DE").as_deref(), Some("de-DE"));
+        assert_eq!(html_lang("fr").as_deref(), Some("fr"));
+        assert_eq!(html_lang("zh-Hant-TW").as_deref(), Some("zh-Hant-TW"));
+        assert_eq!(html_lang("EN_us").as_deref(), Some("en-us"));
+        for bad in [
+            "", "e", "english", "en_", "en__US", "en_US\"", "en US", "1n_US", "\u{e9}n",
+        ] {
+            assert_eq!(html_lang(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_shop_link_is_the_origin_of_a_registered_web_redirect() {
+        let uris = |list: &[&str]| list.iter().map(|u| u.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            shop_link(&uris(&["https://Shop.Example.com/oauth/callback?x=1"])).as_deref(),
+            Some("https://shop.example.com")
+        );
+        assert_eq!(
+            shop_link(&uris(&["http://localhost:3000/callback"])).as_deref(),
+            Some("http://localhost:3000")
+        );
+        // App schemes and URLs with user information are skipped for the next one.
+        assert_eq!(
+            shop_link(&uris(&[
+                "com.example.app://callback",
+                "https://user@evil.example/cb",
+                "https://shop.example.com:8443/cb",
+            ]))
+            .as_deref(),
+            Some("https://shop.example.com:8443")
+        );
+        assert_eq!(shop_link(&uris(&["myapp://cb"])), None);
+        assert_eq!(shop_link(&[]), None);
     }
 }

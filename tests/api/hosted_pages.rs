@@ -1,7 +1,8 @@
 //! Issue 19's first hour on the hosted pages: shoppers sign in with their e-mail address as
 //! well as their username (on the page and the password grant), e-mail addresses are unique
 //! per site without regard to case (migration 0016, repaired with `shopper set-email`), the
-//! throttle counts the account however it is named.
+//! throttle counts the account however it is named, and the error page speaks to shoppers
+//! in the site's colours, language and with a way back to its shop.
 
 use crate::authorize::{REDIRECT, browser, sign_in};
 use crate::helpers::*;
@@ -109,6 +110,24 @@ async fn a_shopper_signs_in_with_their_email_address_on_the_page_and_the_passwor
         "invalid_grant",
     )
     .await;
+    // An address alone never signs in without its password, and a wrong one gets the
+    // message every failure gets.
+    let wrong = sign_in(
+        &app,
+        &browser(),
+        &implicit(&app),
+        "other@example.com",
+        "nope",
+    )
+    .await;
+    assert_eq!(wrong.status(), 401);
+    assert!(
+        wrong
+            .text()
+            .await
+            .unwrap()
+            .contains("We could not sign you in with that username or e-mail address")
+    );
 }
 
 async fn sign_up(app: &TestApp, shopper: Value) -> Response {
@@ -376,4 +395,150 @@ async fn clashing_email_addresses_stop_the_start_until_set_email_repairs_them() 
             .map(|s| s.id),
         Some(jane)
     );
+}
+
+async fn page(app: &TestApp, path: &str, query: &[(&str, &str)]) -> (u16, String) {
+    let r = app
+        .http
+        .get(app.url(path))
+        .query(query)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    assert!(r.headers().get("location").is_none(), "never a redirect");
+    (status, r.text().await.unwrap())
+}
+
+/// The part of an error page a shopper reads (the developers' details are folded away).
+fn shoppers_part(html: &str) -> &str {
+    html.split("<details>").next().unwrap()
+}
+
+fn assert_speaks_to_shoppers(html: &str) {
+    let visible = shoppers_part(html);
+    for jargon in [
+        "redirect_uri",
+        "client_id",
+        "API key",
+        "client",
+        "Shopkeeper",
+    ] {
+        assert!(
+            !visible.contains(jargon),
+            "{jargon:?} shown to shoppers: {visible}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_error_page_wears_the_sites_look_and_links_back_to_its_own_shop() {
+    let app = spawn_app().await;
+    let store = &app.state.store;
+    store
+        .set_site_branding(SITE, Some("Acme Outfitters"), "#aa3300")
+        .await
+        .unwrap();
+    store.set_site_locale(SITE, "de_DE").await.unwrap();
+
+    // A known key with an unregistered redirect URI: the site's page.
+    let (status, html) = page(
+        &app,
+        "/oauth20/authorize",
+        &[
+            ("client_id", app.public_key.as_str()),
+            ("response_type", "token"),
+            ("redirect_uri", "https://evil.example.com/phish"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(html.contains("<html lang=\"de-DE\">"), "{html}");
+    assert!(html.contains("<h1>Acme Outfitters</h1>"), "{html}");
+    assert!(html.contains("--brand: #aa3300"), "{html}");
+    assert!(html.contains("--on-brand: #ffffff"), "{html}");
+    // The way back is the origin of the key's registered redirect URI, never the request's.
+    assert!(
+        html.contains("href=\"https://shop.example.com\">Back to Acme Outfitters</a>"),
+        "{html}"
+    );
+    assert!(!html.contains("evil.example.com"), "{html}");
+    assert_speaks_to_shoppers(&html);
+    // The precise reason is there for the site's developers.
+    assert!(
+        html.contains("Details for the site&#39;s developers")
+            || html.contains("Details for the site's developers"),
+        "{html}"
+    );
+    assert!(
+        html.contains("The redirect_uri is not registered for this API key"),
+        "{html}"
+    );
+
+    // The same on the sign-in page itself (its post re-checks), and its lang too.
+    let (status, form) = page(&app, "/oauth20/sign-in", &implicit(&app)).await;
+    assert_eq!(status, 200);
+    assert!(form.contains("<html lang=\"de-DE\">"), "{form}");
+
+    // No key, or an unknown one: no site is known, so a neutral page, still for shoppers.
+    for query in [
+        vec![("response_type", "token"), ("redirect_uri", REDIRECT)],
+        vec![
+            ("client_id", "nosuchkey"),
+            ("response_type", "token"),
+            ("redirect_uri", REDIRECT),
+        ],
+    ] {
+        let (status, html) = page(&app, "/oauth20/authorize", &query).await;
+        assert_eq!(status, 400);
+        assert!(html.contains("<html lang=\"en\">"), "{html}");
+        assert!(!html.contains("Acme Outfitters"), "{html}");
+        assert!(
+            !html.contains("href="),
+            "no link to an unknown shop: {html}"
+        );
+        assert_speaks_to_shoppers(&html);
+    }
+}
+
+#[tokio::test]
+async fn a_brand_colour_too_light_for_white_text_gets_dark_text() {
+    let app = spawn_app().await;
+    let style_of = |html: &str| {
+        html.split("</style>")
+            .next()
+            .unwrap()
+            .split(":root")
+            .nth(1)
+            .unwrap()
+            .to_owned()
+    };
+    for (brand, text_colour, link_colour) in [
+        // White on #ffcc00 is 1.6:1; black is 13:1. The colour fails as link text on white,
+        // so links keep the default.
+        ("#ffcc00", "#000000", "#1f4fbf"),
+        // #777777 is just under AA for white (4.48:1).
+        ("#777777", "#000000", "#1f4fbf"),
+        // Dark enough for both.
+        ("#aa3300", "#ffffff", "#aa3300"),
+    ] {
+        app.state
+            .store
+            .set_site_branding(SITE, Some("Acme"), brand)
+            .await
+            .unwrap();
+        let (status, html) = page(&app, "/oauth20/sign-in", &implicit(&app)).await;
+        assert_eq!(status, 200);
+        let style = style_of(&html);
+        assert!(style.contains(&format!("--brand: {brand}")), "{style}");
+        assert!(
+            style.contains(&format!("--on-brand: {text_colour}")),
+            "{brand}: {style}"
+        );
+        assert!(
+            style.contains(&format!("--link: {link_colour}")),
+            "{brand}: {style}"
+        );
+        assert!(!html.contains("color: #fff;"), "no fixed white text left");
+    }
 }
