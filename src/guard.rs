@@ -203,14 +203,15 @@ impl Guard {
         client_address(peer, &lines, &self.trusted_proxies)
     }
 
-    /// Whose failures an attempt counts against: the account the typed username names
-    /// (`account`, found without regard to case, so every spelling of it shares one count and
-    /// a sign-in clears that account's count only), or for a name no account has, the typed
-    /// name case-folded (an attacker varying case gets no fresh allowance).
-    fn username_key(site_id: &str, account: Option<i64>, typed_username: &str) -> String {
+    /// Whose failures an attempt counts against: the account the typed identifier names
+    /// (`account`: its username or e-mail address, found without regard to case, so every
+    /// spelling of either shares the account's one count and a sign-in clears that account's
+    /// count only), or for an identifier no account has, the typed text case-folded (an
+    /// attacker varying case gets no fresh allowance, and probing unknown names is throttled).
+    fn username_key(site_id: &str, account: Option<i64>, typed_identifier: &str) -> String {
         match account {
             Some(id) => format!("{site_id}\n#{id}"),
-            None => format!("{site_id}\n={}", typed_username.to_lowercase()),
+            None => format!("{site_id}\n={}", typed_identifier.to_lowercase()),
         }
     }
 
@@ -222,10 +223,10 @@ impl Guard {
         &self,
         site_id: &str,
         account: Option<i64>,
-        typed_username: &str,
+        typed_identifier: &str,
         ip: IpAddr,
     ) -> Result<SignInReservation<'_>, RetryAfter> {
-        let user_key = Self::username_key(site_id, account, typed_username);
+        let user_key = Self::username_key(site_id, account, typed_identifier);
         let address_key = ip.to_string();
         let user_cell = self.by_username.cell(user_key.clone());
         let address_cell = self.by_address.cell(address_key.clone());
@@ -320,6 +321,27 @@ mod tests {
                 .failed();
         }
         assert!(guard.reserve_sign_in("s", None, "noBody", ip).is_err());
+    }
+
+    /// An account's count is one whatever names it: failures typed as its e-mail address and
+    /// as its username (both resolved to the account by the caller) add up.
+    #[test]
+    fn failures_through_any_name_of_an_account_add_up() {
+        let guard = Guard::new(&SecuritySettings {
+            throttle_user_failures: 2,
+            throttle_ip_failures: 100,
+            ..SecuritySettings::default()
+        });
+        let ip: IpAddr = "203.0.113.7".parse().unwrap();
+        for typed in ["Jane@Example.com", "jane", "JANE@example.COM"] {
+            guard
+                .reserve_sign_in("s", Some(7), typed, ip)
+                .unwrap()
+                .failed();
+        }
+        assert!(guard.reserve_sign_in("s", Some(7), "jane", ip).is_err());
+        // The same text naming no account has a count of its own.
+        assert!(guard.reserve_sign_in("s", None, "jane", ip).is_ok());
     }
 
     /// Each address has its own rate cell: IPv6 (the longest form, and an IPv4-mapped one)

@@ -270,6 +270,20 @@ enum ShopperCommand {
         #[arg(long)]
         username: String,
     },
+    /// Set or clear a shopper's e-mail address; addresses are unique per site without regard
+    /// to case, and sign in like usernames. Also runs on a database the server refuses to
+    /// start on because its addresses clash in case.
+    SetEmail {
+        #[arg(long)]
+        site: String,
+        #[arg(long)]
+        id: i64,
+        #[arg(long, required_unless_present = "clear")]
+        email: Option<String>,
+        /// Remove the address instead.
+        #[arg(long, conflicts_with = "email")]
+        clear: bool,
+    },
 }
 
 #[derive(Serialize)]
@@ -523,15 +537,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Shopper(cmd) => {
             let store = match cmd {
-                // The repair of clashing usernames: the schema as far as it can go.
-                ShopperCommand::Rename { .. } => Store::connect_for_repair(&cli.database).await?,
+                // The repairs of clashing usernames and addresses: the schema as far as it
+                // can go.
+                ShopperCommand::Rename { .. } | ShopperCommand::SetEmail { .. } => {
+                    Store::connect_for_repair(&cli.database).await?
+                }
                 _ => Store::connect_existing(&cli.database).await?,
             };
             let site = match &cmd {
                 ShopperCommand::Create { site, .. }
                 | ShopperCommand::SetPassword { site, .. }
                 | ShopperCommand::List { site }
-                | ShopperCommand::Rename { site, .. } => site,
+                | ShopperCommand::Rename { site, .. }
+                | ShopperCommand::SetEmail { site, .. } => site,
             };
             existing_site(&store, site).await?;
             match cmd {
@@ -617,6 +635,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 ShopperCommand::List { site } => print(&store.shoppers(&site).await?),
                 ShopperCommand::Rename { site, id, username } => {
                     print(&provision::rename_shopper(&store, &site, id, &username).await?)
+                }
+                ShopperCommand::SetEmail {
+                    site, id, email, ..
+                } => {
+                    if let Some(email) = &email {
+                        shopkeeper::domain::shopper::check_email("--email", email)?;
+                    }
+                    print(&store.set_shopper_email(&site, id, email.as_deref()).await?)
                 }
             }
         }

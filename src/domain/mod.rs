@@ -18,3 +18,4 @@ pub mod catalog;
 pub mod checkout;
 pub mod grant;
 pub mod shopper;
+pub mod sign_in;

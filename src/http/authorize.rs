@@ -4,22 +4,28 @@
 //! to the sign-in page with the same parameters, which renders them as hidden fields; the
 //! post is checked again from scratch. Nothing is stored until a shopper has signed in.
 //! An unknown key or an unregistered redirect URI gets an error page here, never a redirect
-//! (RFC 6749 §4.1.2.1); every later failure goes back to the redirect URI.
+//! (RFC 6749 §4.1.2.1); every later failure goes back to the redirect URI. The pages wear the
+//! site's branding (title, brand colour with text kept at WCAG AA contrast, `lang` from its
+//! locale) as soon as the request names a known key, and speak to shoppers: the technical
+//! reason of an error page is folded away under "details for the site's developers".
 
 use super::browser;
-use super::error::{OAuthError, internal};
+use super::error::internal;
 use super::params::Params;
 use crate::auth::{AccessLevel, VerifyError};
 use crate::domain::authorize::{ResponseType, flow_refusal, valid_code_challenge};
 use crate::domain::csrf::CsrfVerdict;
 use crate::domain::secret::random_hex;
+use crate::domain::site::{
+    AA_TEXT_CONTRAST, Rgb, contrast_ratio, html_lang, shop_link, text_color_on,
+};
 use crate::domain::time::now;
 use crate::domain::{ApiKey, SecretHash};
 use crate::instruments::SignInFlow;
 use crate::oauth::authorize::{claim_session_for, issue_signed_in, mint_code};
 use crate::oauth::password::{PasswordCheck, check_password};
 use crate::state::AppState;
-use crate::store::ClientRecord;
+use crate::store::{ClientRecord, SiteBranding, StoreError};
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
@@ -53,9 +59,62 @@ struct AuthorizeRequest {
 /// Where a failure is reported.
 enum Failure {
     /// On our own error page: the redirect URI cannot be trusted.
-    Page(StatusCode, String),
+    Page(PageFailure),
     /// Back to the client's redirect URI.
     Redirect(Redirect),
+}
+
+impl Failure {
+    /// An error page of a request whose key is known wears that key's site's branding.
+    fn for_client(self, client: &Arc<ClientRecord>) -> Self {
+        match self {
+            Failure::Page(mut page) => {
+                page.client.get_or_insert_with(|| client.clone());
+                Failure::Page(page)
+            }
+            redirect => redirect,
+        }
+    }
+}
+
+/// An error page: what the shopper reads, and the precise reason for the site's developers.
+struct PageFailure {
+    status: StatusCode,
+    heading: &'static str,
+    /// For shoppers: no OAuth terms.
+    message: &'static str,
+    /// The technical reason, folded away on the page (and logged at debug). Never a secret,
+    /// and never request input beyond a parameter's name.
+    detail: Option<String>,
+    /// The key the request named, once known: its site's branding and a link back to its
+    /// shop (`domain::site::shop_link`).
+    client: Option<Arc<ClientRecord>>,
+}
+
+impl PageFailure {
+    /// A sign-in link (or form) that cannot be used: no or an unknown key, a redirect URI
+    /// that is not registered, malformed parameters.
+    fn bad_link(detail: impl Into<String>, client: Option<&Arc<ClientRecord>>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            heading: "This sign-in link does not work",
+            message: "The link that brought you here is incomplete or not meant for this \
+                      shop, so you cannot sign in from it.",
+            detail: Some(detail.into()),
+            client: client.cloned(),
+        }
+    }
+
+    /// Our fault (the database, say); the reason is in the log at error.
+    fn server() -> Self {
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            heading: "Something went wrong",
+            message: "Something went wrong on our side. Please try again in a moment.",
+            detail: None,
+            client: None,
+        }
+    }
 }
 
 struct Redirect {
@@ -124,8 +183,7 @@ impl Redirect {
 #[derive(Template)]
 #[template(path = "sign_in.html")]
 struct SignInPage<'a> {
-    site_title: &'a str,
-    brand_color: &'a str,
+    look: &'a Look,
     style_nonce: &'a str,
     error: Option<&'a str>,
     hidden: Vec<(&'static str, String)>,
@@ -136,47 +194,139 @@ struct SignInPage<'a> {
 #[derive(Template)]
 #[template(path = "oauth_error.html")]
 struct ErrorPage<'a> {
-    site_title: &'a str,
-    brand_color: &'a str,
+    look: &'a Look,
     style_nonce: &'a str,
+    heading: &'a str,
     message: &'a str,
+    detail: Option<&'a str>,
 }
 
-const DEFAULT_TITLE: &str = "Shopkeeper";
-const DEFAULT_COLOR: &str = "#1f4fbf";
+/// How the hosted pages show a site (`templates/base.html`).
+struct Look {
+    title: String,
+    /// `#rrggbb`, as CSS.
+    brand_color: String,
+    /// The text on the brand colour (header, button): black or white, whichever keeps AA.
+    brand_text: String,
+    /// Links on the white card: the brand colour when it keeps AA there, else the default.
+    link_color: String,
+    /// From the site's locale (`en_US` → `en-US`).
+    lang: String,
+    shop_link: Option<String>,
+}
 
-fn error_page(status: StatusCode, message: &str) -> Response {
+/// Before a site is known (no or an unknown key): a plain header, not Shopkeeper's name,
+/// which means nothing to a shopper.
+const DEFAULT_TITLE: &str = "Sign in";
+/// The default brand colour (7.2:1 with white).
+const DEFAULT_COLOR: Rgb = Rgb {
+    r: 0x1f,
+    g: 0x4f,
+    b: 0xbf,
+};
+/// The language the pages' own text is written in.
+const DEFAULT_LANG: &str = "en";
+
+impl Look {
+    fn new(title: String, brand: Rgb, lang: String, shop_link: Option<String>) -> Self {
+        let link = if contrast_ratio(brand, Rgb::WHITE) >= AA_TEXT_CONTRAST {
+            brand
+        } else {
+            DEFAULT_COLOR
+        };
+        Self {
+            title,
+            brand_color: brand.to_string(),
+            brand_text: text_color_on(brand).to_string(),
+            link_color: link.to_string(),
+            lang,
+            shop_link,
+        }
+    }
+
+    fn neutral() -> Self {
+        Self::new(
+            DEFAULT_TITLE.to_owned(),
+            DEFAULT_COLOR,
+            DEFAULT_LANG.to_owned(),
+            None,
+        )
+    }
+
+    /// The site's title, colour (the default when unset or not `#rrggbb`) and language.
+    fn of_site(branding: Option<&SiteBranding>, shop_link: Option<String>) -> Self {
+        let Some(b) = branding else {
+            return Self::neutral();
+        };
+        Self::new(
+            b.display_name.clone().unwrap_or_else(|| b.id.clone()),
+            Rgb::parse(&b.brand_color).unwrap_or(DEFAULT_COLOR),
+            html_lang(&b.locale).unwrap_or_else(|| DEFAULT_LANG.to_owned()),
+            shop_link,
+        )
+    }
+}
+
+/// The look of `client`'s site; with `link_back`, also the link back to its shop (from the
+/// key's registered redirect URIs only).
+async fn site_look(
+    state: &AppState,
+    client: &ClientRecord,
+    link_back: bool,
+) -> Result<Look, StoreError> {
+    let branding = state.store.site_branding(&client.site_id).await?;
+    let link = if link_back {
+        shop_link(&state.store.redirect_uris(&client.api_key).await?)
+    } else {
+        None
+    };
+    Ok(Look::of_site(branding.as_ref(), link))
+}
+
+async fn error_page(state: &AppState, failure: PageFailure) -> Response {
+    if let Some(detail) = &failure.detail {
+        tracing::debug!(
+            reason = %detail,
+            api_key = failure.client.as_ref().map(|c| c.api_key.as_str()),
+            "sign-in request refused"
+        );
+    }
+    let look = match &failure.client {
+        Some(client) => site_look(state, client, true).await.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "the error page's branding could not be read");
+            Look::neutral()
+        }),
+        None => Look::neutral(),
+    };
     let nonce = random_hex(16);
     let page = ErrorPage {
-        site_title: DEFAULT_TITLE,
-        brand_color: DEFAULT_COLOR,
+        look: &look,
         style_nonce: &nonce,
-        message,
+        heading: failure.heading,
+        message: failure.message,
+        detail: failure.detail.as_deref(),
     };
     match page.render() {
-        Ok(html) => browser::secure_html((status, Html(html)).into_response(), &nonce),
+        Ok(html) => browser::secure_html((failure.status, Html(html)).into_response(), &nonce),
         Err(e) => internal(e).into_response(),
     }
 }
 
-fn failure_response(failure: Failure) -> Response {
+async fn failure_response(state: &AppState, failure: Failure) -> Response {
     match failure {
-        Failure::Page(status, message) => error_page(status, &message),
+        Failure::Page(page) => error_page(state, page).await,
         Failure::Redirect(r) => r.into_response(),
     }
 }
 
 fn server_failure(e: impl std::fmt::Display) -> Failure {
     tracing::error!(error = %e, "authorize failed");
-    Failure::Page(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong on our side. Please try again.".into(),
-    )
+    Failure::Page(PageFailure::server())
 }
 
 /// Checks an authorization request (from `/authorize` or the sign-in form).
 async fn check(state: &AppState, params: &Params) -> Result<AuthorizeRequest, Failure> {
-    let page = |m: &str| Failure::Page(StatusCode::BAD_REQUEST, m.to_owned());
+    let page = |detail: &str| Failure::Page(PageFailure::bad_link(detail, None));
     let key = params
         .get("client_id")
         .ok_or_else(|| page("The request names no API key (client_id)."))?;
@@ -188,6 +338,8 @@ async fn check(state: &AppState, params: &Params) -> Result<AuthorizeRequest, Fa
         .map_err(server_failure)?
         .filter(|c| !c.is_disabled())
         .ok_or_else(|| page("The API key (client_id) is not known."))?;
+    // From here the key is known: its site's page, with a way back to its shop.
+    let page = |detail: &str| Failure::Page(PageFailure::bad_link(detail, Some(&client)));
     let redirect_uri = params
         .get("redirect_uri")
         .ok_or_else(|| page("The request names no redirect_uri."))?;
@@ -198,7 +350,10 @@ async fn check(state: &AppState, params: &Params) -> Result<AuthorizeRequest, Fa
         .await
         .map_err(server_failure)?;
     if !crate::domain::authorize::redirect_uri_registered(&registered, redirect_uri) {
-        return Err(page("The redirect_uri is not registered for this API key."));
+        return Err(page(
+            "The redirect_uri is not registered for this API key (it must equal one of the \
+             key's registered redirect URIs character for character).",
+        ));
     }
     let client_state = params.get("state");
     let response_type = params.get("response_type").and_then(ResponseType::parse);
@@ -312,10 +467,10 @@ fn carried(params: &Params) -> Vec<(&'static str, String)> {
 pub async fn authorize(State(state): State<AppState>, uri: Uri) -> Response {
     let params = match Params::from_query(uri.query()) {
         Ok(p) => p,
-        Err(e) => return error_page(StatusCode::BAD_REQUEST, &e.0),
+        Err(e) => return error_page(&state, PageFailure::bad_link(e.0, None)).await,
     };
     if let Err(failure) = check(&state, &params).await {
-        return failure_response(failure);
+        return failure_response(&state, failure).await;
     }
     let mut query = form_urlencoded::Serializer::new(String::new());
     for (k, v) in carried(&params) {
@@ -360,27 +515,15 @@ async fn render_form(
     error: Option<&str>,
     username: &str,
 ) -> Response {
-    let branding = match state.store.site_branding(&request.client.site_id).await {
-        Ok(b) => b,
-        Err(e) => return OAuthError::from(e).into_response(),
-    };
-    let (title, color) = match &branding {
-        Some(b) => (
-            b.display_name.clone().unwrap_or_else(|| b.id.clone()),
-            if crate::domain::authorize::valid_brand_color(&b.brand_color) {
-                b.brand_color.clone()
-            } else {
-                DEFAULT_COLOR.to_owned()
-            },
-        ),
-        None => (DEFAULT_TITLE.to_owned(), DEFAULT_COLOR.to_owned()),
+    let look = match site_look(state, &request.client, false).await {
+        Ok(look) => look,
+        Err(e) => return failure_response(state, server_failure(e)).await,
     };
     let nonce = random_hex(32);
     let style_nonce = random_hex(16);
     let csrf = browser::csrf_token(state, headers, &nonce);
     let page = SignInPage {
-        site_title: &title,
-        brand_color: &color,
+        look: &look,
         style_nonce: &style_nonce,
         error,
         hidden: carried(params),
@@ -414,7 +557,7 @@ async fn render_form(
 pub async fn sign_in_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
     let params = match Params::from_query(uri.query()) {
         Ok(p) => p,
-        Err(e) => return error_page(StatusCode::BAD_REQUEST, &e.0),
+        Err(e) => return error_page(&state, PageFailure::bad_link(e.0, None)).await,
     };
     match check(&state, &params).await {
         Ok(request) => {
@@ -429,26 +572,27 @@ pub async fn sign_in_page(State(state): State<AppState>, headers: HeaderMap, uri
             )
             .await
         }
-        Err(failure) => failure_response(failure),
+        Err(failure) => failure_response(&state, failure).await,
     }
 }
 
 /// The one message for every failed sign-in: it must not tell an unknown username from a
 /// wrong password.
-const BAD_CREDENTIALS: &str = "The username or password is incorrect.";
+const BAD_CREDENTIALS: &str =
+    "We could not sign you in with that username or e-mail address and password.";
 
 /// `POST /oauth20/sign-in`: checks the form, the shopper's password, then answers the client.
 #[utoipa::path(
     post,
     path = "/oauth20/sign-in",
     tag = "oauth",
-    description = "Submits the hosted sign-in form. Access: the shopper's username and password \
-                   plus the form's CSRF token.",
+    description = "Submits the hosted sign-in form. Access: the shopper's username or e-mail \
+                   address and password plus the form's CSRF token.",
     request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "The form: username, password, csrf and the carried authorize parameters"),
     responses(
         (status = 302, description = "Signed in: back to the redirect URI with a token or code"),
         (status = 400, description = "HTML error page", content_type = "text/html"),
-        (status = 401, description = "Wrong username or password: the form again", content_type = "text/html"),
+        (status = 401, description = "Wrong username (or e-mail address) or password: the form again", content_type = "text/html"),
         (status = 403, description = "Bad CSRF token: the form again", content_type = "text/html"),
         (status = 429, description = "Throttled: the form again", content_type = "text/html"),
     )
@@ -464,11 +608,11 @@ pub async fn sign_in_submit(
         .and_then(|v| v.to_str().ok());
     let params = match Params::parse(None, content_type, &body) {
         Ok(p) => p,
-        Err(e) => return error_page(StatusCode::BAD_REQUEST, &e.0),
+        Err(e) => return error_page(&state, PageFailure::bad_link(e.0, None)).await,
     };
     let request = match check(&state, &params).await {
         Ok(r) => r,
-        Err(failure) => return failure_response(failure),
+        Err(failure) => return failure_response(&state, failure).await,
     };
     let username = params.get("username").unwrap_or("").trim();
     let refusal = match browser::csrf_check(&state, &headers, params.get("csrf_token")) {
@@ -500,7 +644,7 @@ pub async fn sign_in_submit(
             &request,
             &params,
             StatusCode::UNAUTHORIZED,
-            Some("Enter your username and your password."),
+            Some("Enter your username or e-mail address, and your password."),
             username,
         )
         .await;
@@ -545,11 +689,14 @@ pub async fn sign_in_submit(
             );
             return response;
         }
-        Err(e) => return failure_response(server_failure(e)),
+        Err(e) => {
+            let failure = server_failure(e).for_client(&request.client);
+            return failure_response(&state, failure).await;
+        }
     };
     match complete(&state, &request, shopper.id, &headers, peer).await {
         Ok(r) => r,
-        Err(failure) => failure_response(failure),
+        Err(failure) => failure_response(&state, failure.for_client(&request.client)).await,
     }
 }
 

@@ -7,7 +7,9 @@ use super::shopper_api::{ApiQuery, ApiResult, json_body, not_found, optional_jso
 use crate::auth::{AccessLevel, Principal};
 use crate::domain::shopper::{AddressBody, NewLogin, ShopperBody};
 use crate::state::AppState;
-use crate::store::{AddressRecord, NewShopper, ProfileFields, StoreError};
+use crate::store::{
+    AddressRecord, NewShopper, ProfileFields, StoreError, TAKEN_EMAIL, TAKEN_EXTERNAL_REFERENCE,
+};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -120,6 +122,19 @@ async fn shopper_object(
     Ok(ShopperEnvelope { shopper })
 }
 
+/// A refused shopper write as the documented 409 naming the field that is taken (usernames
+/// and e-mail addresses are unique per site without regard to case).
+fn taken(e: StoreError) -> ShopperApiError {
+    match e {
+        StoreError::Conflict(what) => super::shopper_api::conflict(match what.as_str() {
+            TAKEN_EMAIL => "a shopper with this emailAddress already exists",
+            TAKEN_EXTERNAL_REFERENCE => "a shopper with this externalReferenceId already exists",
+            _ => "a shopper with this username already exists",
+        }),
+        other => other.into(),
+    }
+}
+
 /// `POST /v1/shoppers`: a shopper whose login we keep (username, password, emailAddress) or
 /// whose login the client keeps (externalReferenceId), on the caller's site.
 pub async fn create(
@@ -167,13 +182,7 @@ pub async fn create(
                 .await
         }
     }
-    .map_err(|e| match e {
-        StoreError::Conflict(_) => super::shopper_api::conflict(match new.login {
-            NewLogin::Credentials { .. } => "a shopper with this username already exists",
-            NewLogin::External { .. } => "a shopper with this externalReferenceId already exists",
-        }),
-        other => other.into(),
-    })?;
+    .map_err(taken)?;
     state
         .store
         .set_profile_fields(
@@ -259,12 +268,7 @@ pub async fn update_me(
         .store
         .update_me(&principal.session_id, shopper_id, &update)
         .await
-        .map_err(|e| match e {
-            StoreError::Conflict(_) => {
-                super::shopper_api::conflict("a shopper with this username already exists")
-            }
-            other => other.into(),
-        })?;
+        .map_err(taken)?;
     Ok(q.respond_with(&shopper_object(&state, &q, &principal).await?))
 }
 

@@ -1,5 +1,5 @@
-//! Checking a shopper's username and password, for both password paths (the password grant
-//! and the hosted sign-in), under the brute-force throttle (`guard`).
+//! Checking a shopper's username (or e-mail address) and password, for both password paths
+//! (the password grant and the hosted sign-in), under the brute-force throttle (`guard`).
 
 use super::TokenError;
 use crate::guard::RetryAfter;
@@ -12,33 +12,35 @@ use std::net::IpAddr;
 pub enum PasswordCheck {
     /// The password is the shopper's.
     Verified(ShopperRecord),
-    /// Wrong password or unknown username (the same to the caller, and in timing).
+    /// Wrong password or unknown username or address (the same to the caller, and in timing).
     Refused,
     /// Too many failures for this account (or typed name) or address: not checked.
     Throttled(RetryAfter),
 }
 
-/// Looks the username up (without regard to case, as usernames are unique), reserves the
-/// attempt with the throttle before any hash is spent (so concurrent guesses get no more
-/// checks than sequential ones), verifies the password (against a dummy hash for an unknown
-/// username: equal timing) and settles the reservation: a failure stays counted, a success
-/// clears the account's count only.
+/// Looks the account up (a username, or an e-mail address that is no username, each without
+/// regard to case, as both are unique: `Store::shopper_for_sign_in`), reserves the attempt
+/// with the throttle before any hash is spent (so concurrent guesses get no more checks than
+/// sequential ones), verifies the password (against a dummy hash for an unknown identifier:
+/// equal timing) and settles the reservation: a failure stays counted, a success clears the
+/// account's count only. The throttle counts the account found, however it was named, so
+/// guesses through the username and through the address add up on one count.
 pub async fn check_password(
     state: &AppState,
     client: &ClientRecord,
-    username: &str,
+    identifier: &str,
     password: String,
     address: IpAddr,
     flow: SignInFlow,
 ) -> Result<PasswordCheck, TokenError> {
     let shopper = state
         .store
-        .shopper_by_username(&client.site_id, username)
+        .shopper_for_sign_in(&client.site_id, identifier)
         .await?;
     let reservation = match state.guard.reserve_sign_in(
         &client.site_id,
         shopper.as_ref().map(|s| s.id),
-        username,
+        identifier,
         address,
     ) {
         Ok(reservation) => reservation,

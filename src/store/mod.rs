@@ -30,7 +30,9 @@ pub use housekeeping::{Purged, SessionPurge, TableCounts};
 pub use notify::{REVOCATION_CHANNEL, RevocationListener};
 pub use profiles::{AddressRecord, ProfileFields, ProfileRecord};
 pub use sessions::{NewSession, SESSION_SNAPSHOT_TTL, SessionRecord};
-pub use shoppers::{NewShopper, ShopperRecord};
+pub use shoppers::{
+    NewShopper, ShopperRecord, TAKEN_EMAIL, TAKEN_EXTERNAL_REFERENCE, TAKEN_USERNAME,
+};
 pub use sites::SiteRecord;
 pub use tokens::{AccessTokenRecord, NewTokenPair, RefreshOutcome, RefreshTokenRecord};
 pub use web::{
@@ -275,8 +277,27 @@ fn migrator(engine: Engine) -> &'static sqlx::migrate::Migrator {
     }
 }
 
-/// The migration that makes usernames unique without regard to case.
-const USERNAMES_FOLDED_VERSION: i64 = 12;
+/// The query for shoppers of one site whose `$column` values are equal once the database
+/// folds them (`lower()`, as the unique index compares them).
+macro_rules! clashes_of {
+    ($column:literal) => {
+        concat!(
+            "SELECT s.site_id, c.folded, s.",
+            $column,
+            " AS value, s.id FROM shoppers s \
+             JOIN (SELECT site_id, lower(",
+            $column,
+            ") AS folded FROM shoppers WHERE ",
+            $column,
+            " IS NOT NULL GROUP BY site_id, lower(",
+            $column,
+            ") HAVING COUNT(*) > 1) c \
+             ON c.site_id = s.site_id AND c.folded = lower(s.",
+            $column,
+            ") ORDER BY s.site_id, c.folded, s.id"
+        )
+    };
+}
 
 /// What opening a database that does not exist yet does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -331,92 +352,139 @@ pub fn display_url(raw: &str) -> String {
     }
 }
 
-/// What to do when usernames clash without regard to case.
+/// A migration that adds a unique index the rows already stored may break, so it is checked
+/// for clashes before it is applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Uniqueness {
+    /// 0012: usernames unique per site without regard to case.
+    Usernames,
+    /// 0016: e-mail addresses unique per site without regard to case.
+    Emails,
+}
+
+impl Uniqueness {
+    /// In the order they are applied.
+    const ALL: [Uniqueness; 2] = [Uniqueness::Usernames, Uniqueness::Emails];
+
+    fn version(self) -> i64 {
+        match self {
+            Uniqueness::Usernames => 12,
+            Uniqueness::Emails => 16,
+        }
+    }
+
+    /// Every clash, grouped by site and folded value, oldest shopper first in each group.
+    /// The column is one of two fixed names, never input.
+    async fn clashes(self, write: &AnyPool) -> StoreResult<Vec<Clash>> {
+        let sql = match self {
+            Uniqueness::Usernames => clashes_of!("username"),
+            Uniqueness::Emails => clashes_of!("email"),
+        };
+        Ok(sqlx::query_as(sql).fetch_all(write).await?)
+    }
+
+    /// The refusal for this migration's clashes, and the command that resolves one (for the
+    /// newer shopper of the first group).
+    fn report(self, clashes: &[Clash]) -> String {
+        let (mut report, fix) = match self {
+            Uniqueness::Usernames => (
+                String::from(
+                    "usernames must be unique per site without regard to case (migration \
+                     0012), but these shoppers' usernames differ only in case:",
+                ),
+                "rename all but one shopper of each group, e.g. `shopkeeper shopper rename \
+                 --site {site} --id {id} --username NEW`",
+            ),
+            Uniqueness::Emails => (
+                String::from(
+                    "e-mail addresses must be unique per site without regard to case \
+                     (migration 0016), but these shoppers share one:",
+                ),
+                "give all but one shopper of each group another address or none, e.g. \
+                 `shopkeeper shopper set-email --site {site} --id {id} --email NEW` (or \
+                 `--clear`)",
+            ),
+        };
+        let mut example = None;
+        for (n, clash) in clashes.iter().enumerate() {
+            let same_group = n > 0
+                && clashes[n - 1].site_id == clash.site_id
+                && clashes[n - 1].folded == clash.folded;
+            if same_group {
+                example.get_or_insert(clash);
+            } else {
+                report.push_str(&format!("\n  site {}:", clash.site_id));
+            }
+            report.push_str(&format!(" {:?} (shopper id {})", clash.value, clash.id));
+        }
+        if let Some(c) = example {
+            let fix = fix
+                .replace("{site}", &c.site_id)
+                .replace("{id}", &c.id.to_string());
+            report.push_str(&format!("\n{fix}"));
+        }
+        report
+    }
+}
+
+/// What to do when stored rows clash with a uniqueness migration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum MigrationMode {
-    /// Refuse, naming the clashes (the server, and every CLI command but the rename).
+    /// Refuse, naming the clashes (the server, and every CLI command but the repairs).
     All,
-    /// Apply everything before 0012 and stop there (the rename that repairs them).
+    /// Apply everything before the first migration whose rows clash and stop there (the
+    /// repairs: `shopper rename`, `shopper set-email`).
     StopBeforeClashes,
 }
 
-/// Applies the migrations. Before 0012 (a unique index on `(site_id, lower(username))`) is
-/// applied, the database is brought up to the version before it and searched for usernames
-/// that differ only in case: creating the index over them would fail with a bare
-/// constraint error, so the start stops instead with the list of them and the command that
-/// resolves them. Once 0012 is applied the search never runs again.
+/// Applies the migrations. Before 0012 (a unique index on `(site_id, lower(username))`) and
+/// 0016 (the same on e-mail addresses) are applied, the database is brought up to the version
+/// before 0012 and searched for rows that would break either: creating the index over them
+/// would fail with a bare constraint error, so the start stops instead with the list of them
+/// (both kinds at once) and the commands that resolve them. Once a migration is applied its
+/// search never runs again.
 async fn migrate(write: &AnyPool, engine: Engine, mode: MigrationMode) -> anyhow::Result<()> {
     let migrator = migrator(engine);
-    migrator.run_to(USERNAMES_FOLDED_VERSION - 1, write).await?;
-    let (applied,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM _sqlx_migrations WHERE version = $1")
-            .bind(USERNAMES_FOLDED_VERSION)
-            .fetch_one(write)
-            .await?;
-    if applied == 0 {
-        let clashes = username_clashes(write).await?;
+    migrator
+        .run_to(Uniqueness::ALL[0].version() - 1, write)
+        .await?;
+    let mut reports = Vec::new();
+    let mut first_blocked = None;
+    for uniqueness in Uniqueness::ALL {
+        let (applied,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM _sqlx_migrations WHERE version = $1")
+                .bind(uniqueness.version())
+                .fetch_one(write)
+                .await?;
+        if applied > 0 {
+            continue;
+        }
+        let clashes = uniqueness.clashes(write).await?;
         if !clashes.is_empty() {
-            if mode == MigrationMode::StopBeforeClashes {
-                return Ok(());
-            }
-            anyhow::bail!("{}", clash_report(&clashes));
+            first_blocked.get_or_insert(uniqueness.version());
+            reports.push(uniqueness.report(&clashes));
         }
     }
-    migrator.run(write).await?;
+    match first_blocked {
+        None => migrator.run(write).await?,
+        Some(version) if mode == MigrationMode::StopBeforeClashes => {
+            migrator.run_to(version - 1, write).await?
+        }
+        Some(_) => anyhow::bail!("{}\nthen start again", reports.join("\n")),
+    }
     Ok(())
 }
 
-/// A shopper whose username equals another's of the same site without regard to case.
+/// A shopper whose username (or e-mail address) equals another's of the same site without
+/// regard to case.
 #[derive(Debug, sqlx::FromRow)]
 struct Clash {
     site_id: String,
-    /// The username as the database folds it (`lower()`, as the index compares them).
+    /// The value as the database folds it (`lower()`, as the index compares them).
     folded: String,
-    username: String,
+    /// The value as stored.
+    value: String,
     id: i64,
-}
-
-/// Every clash, grouped by site and folded name, oldest shopper first in each group.
-async fn username_clashes(write: &AnyPool) -> StoreResult<Vec<Clash>> {
-    Ok(sqlx::query_as(
-        "SELECT s.site_id, c.folded, s.username, s.id FROM shoppers s \
-         JOIN (SELECT site_id, lower(username) AS folded FROM shoppers \
-               WHERE username IS NOT NULL GROUP BY site_id, lower(username) \
-               HAVING COUNT(*) > 1) c \
-           ON c.site_id = s.site_id AND c.folded = lower(s.username) \
-         ORDER BY s.site_id, c.folded, s.id",
-    )
-    .fetch_all(write)
-    .await?)
-}
-
-/// The refusal: every clash, and the command that resolves one (for the newer shopper of
-/// the first group).
-fn clash_report(clashes: &[Clash]) -> String {
-    let mut report = String::from(
-        "usernames must be unique per site without regard to case (migration 0012), but these \
-         shoppers' usernames differ only in case:",
-    );
-    let mut example = None;
-    for (n, clash) in clashes.iter().enumerate() {
-        let same_group = n > 0
-            && clashes[n - 1].site_id == clash.site_id
-            && clashes[n - 1].folded == clash.folded;
-        if same_group {
-            example.get_or_insert(clash);
-        } else {
-            report.push_str(&format!("\n  site {}:", clash.site_id));
-        }
-        report.push_str(&format!(" {:?} (shopper id {})", clash.username, clash.id));
-    }
-    if let Some(c) = example {
-        report.push_str(&format!(
-            "\nrename all but one shopper of each group, e.g. `shopkeeper shopper rename \
-             --site {} --id {} --username NEW`, then start again",
-            c.site_id, c.id
-        ));
-    }
-    report
 }
 
 /// How stale a cached API client may be when another process changed it.
@@ -425,8 +493,8 @@ pub const CLIENT_CACHE_TTL: Duration = Duration::from_secs(1);
 impl Store {
     /// Connects, creating the SQLite file if needed, and applies the migrations. With several
     /// nodes on one PostgreSQL, the migrator's advisory lock makes one node apply them while
-    /// the others wait. Refuses, naming them, shoppers whose usernames differ only in case
-    /// (see `migrate`).
+    /// the others wait. Refuses, naming them, shoppers whose usernames or e-mail addresses
+    /// differ only in case (see `migrate`).
     pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<Self> {
         Self::open(settings, MigrationMode::All, Missing::Create).await
     }
@@ -439,10 +507,11 @@ impl Store {
         Self::open(settings, MigrationMode::All, Missing::Refuse).await
     }
 
-    /// Like [`Store::connect`], but on a database whose usernames clash without regard to
-    /// case it stops before the migration that forbids that (0012) instead of refusing, so
-    /// that the clashes can be renamed away (`shopkeeper shopper rename`). Only for that
-    /// repair: the server refuses such a database.
+    /// Like [`Store::connect`], but on a database whose usernames (or e-mail addresses) clash
+    /// without regard to case it stops before the migration that forbids that (0012, 0016)
+    /// instead of refusing, so that the clashes can be resolved (`shopkeeper shopper rename`,
+    /// `shopkeeper shopper set-email`). Only for those repairs: the server refuses such a
+    /// database.
     pub async fn connect_for_repair(settings: &DatabaseSettings) -> anyhow::Result<Self> {
         Self::open(settings, MigrationMode::StopBeforeClashes, Missing::Refuse).await
     }

@@ -1,7 +1,7 @@
 //! Shopper profiles (the shopper object's fields), the session fields `/me` changes, and a
 //! shopper's addresses.
 
-use super::shoppers::username_taken;
+use super::shoppers::shopper_conflict;
 use super::{Store, StoreResult};
 use crate::domain::shopper::{AddressFields, ProfileUpdate};
 use crate::domain::time::now;
@@ -132,7 +132,7 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await
-            .map_err(username_taken)?;
+            .map_err(shopper_conflict)?;
         }
         tx.commit().await?;
         if shopper_id.is_some() {

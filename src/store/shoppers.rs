@@ -1,8 +1,14 @@
 use super::tokens::revoke_before_sign_in;
 use super::{Store, StoreError, StoreResult};
 use crate::domain::SecretHash;
+use crate::domain::sign_in::{Found, account_named, may_be_email};
 use crate::domain::time::now;
 use serde::Serialize;
+
+/// What a refused shopper write was about (`StoreError::Conflict`): each is unique per site.
+pub const TAKEN_USERNAME: &str = "username";
+pub const TAKEN_EMAIL: &str = "e-mail address";
+pub const TAKEN_EXTERNAL_REFERENCE: &str = "external reference id";
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct ShopperRecord {
@@ -41,6 +47,29 @@ macro_rules! select_shoppers {
     };
 }
 
+/// A sign-in lookup's row: the shopper, and its username, e-mail and the typed identifier as
+/// the database folds them.
+#[derive(sqlx::FromRow)]
+struct SignInRow {
+    #[sqlx(flatten)]
+    shopper: ShopperRecord,
+    folded_username: Option<String>,
+    folded_email: Option<String>,
+    folded_identifier: String,
+}
+
+/// The sign-in lookup of shoppers of site `$1` for identifier `$2` matching `$condition`.
+macro_rules! select_sign_in {
+    ($condition:literal) => {
+        concat!(
+            "SELECT id, site_id, username, password_hash, email, external_reference_id, ",
+            "lower(username) AS folded_username, lower(email) AS folded_email, ",
+            "lower($2) AS folded_identifier FROM shoppers WHERE site_id = $1 AND ",
+            $condition
+        )
+    };
+}
+
 impl Store {
     pub async fn create_shopper(
         &self,
@@ -70,8 +99,7 @@ impl Store {
         .bind(now())
         .fetch_one(&mut *self.writer().await?)
         .await
-        .map_err(|e| match StoreError::from(e) {
-            StoreError::Conflict(_) => StoreError::Conflict("shopper".into()),
+        .map_err(|e| match shopper_conflict(e) {
             StoreError::Database(e) if e.to_string().contains("FOREIGN KEY") => {
                 StoreError::NotFound(format!("site {site_id}"))
             }
@@ -104,6 +132,92 @@ impl Store {
         .bind(username)
         .fetch_optional(&self.read)
         .await?)
+    }
+
+    /// The shopper of `site_id` a sign-in identifier names: by username without regard to
+    /// case, or, for an identifier with an `@` that is no username, by e-mail address
+    /// without regard to case (`domain::sign_in::account_named`). One query either way,
+    /// searching the unique indexes of 0012 and 0016, so an unknown name costs what a known
+    /// one does.
+    pub async fn shopper_for_sign_in(
+        &self,
+        site_id: &str,
+        identifier: &str,
+    ) -> StoreResult<Option<ShopperRecord>> {
+        let query = if may_be_email(identifier) {
+            sqlx::query_as(select_sign_in!(
+                "(lower(username) = lower($2) OR (email IS NOT NULL AND lower(email) = lower($2)))"
+            ))
+        } else {
+            sqlx::query_as(select_sign_in!("lower(username) = lower($2)"))
+        };
+        let rows: Vec<SignInRow> = query
+            .bind(site_id)
+            .bind(identifier)
+            .fetch_all(&self.read)
+            .await?;
+        let found = rows
+            .into_iter()
+            .map(|row| Found {
+                account: row.shopper,
+                folded_username: row.folded_username,
+                folded_email: row.folded_email,
+                folded_identifier: row.folded_identifier,
+            })
+            .collect();
+        Ok(account_named(identifier, found))
+    }
+
+    /// Sets (or with `None` clears) the e-mail address of shopper `id` of `site_id`, refused
+    /// (`Conflict`) when another shopper of the site has it in any case. Checked here as well
+    /// as by the index, because this also repairs a database from before the index (whose
+    /// addresses clash, see `migrate`), where nothing else would stop a new clash.
+    pub async fn set_shopper_email(
+        &self,
+        site_id: &str,
+        id: i64,
+        email: Option<&str>,
+    ) -> StoreResult<ShopperRecord> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        let found: Option<(i64,)> =
+            sqlx::query_as("SELECT id FROM shoppers WHERE id = $1 AND site_id = $2")
+                .bind(id)
+                .bind(site_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if found.is_none() {
+            return Err(StoreError::NotFound(format!(
+                "shopper {id} on site {site_id}"
+            )));
+        }
+        if let Some(email) = email {
+            let taken: Option<(i64,)> = sqlx::query_as(
+                "SELECT id FROM shoppers WHERE site_id = $1 AND email IS NOT NULL \
+                 AND lower(email) = lower($2) AND id <> $3",
+            )
+            .bind(site_id)
+            .bind(email)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if taken.is_some() {
+                return Err(StoreError::Conflict(TAKEN_EMAIL.into()));
+            }
+        }
+        sqlx::query("UPDATE shoppers SET email = $1 WHERE id = $2")
+            .bind(email)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(shopper_conflict)?;
+        tx.commit().await?;
+        drop(writer);
+        // The address shows in the shopper's sessions' views.
+        self.snapshots.forget_all();
+        self.shopper(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound("shopper".into()))
     }
 
     /// Gives shopper `id` of `site_id` (one with a username) a new username, refused
@@ -140,14 +254,14 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         if taken.is_some() {
-            return Err(StoreError::Conflict("username".into()));
+            return Err(StoreError::Conflict(TAKEN_USERNAME.into()));
         }
         sqlx::query("UPDATE shoppers SET username = $1 WHERE id = $2")
             .bind(username)
             .bind(id)
             .execute(&mut *tx)
             .await
-            .map_err(username_taken)?;
+            .map_err(shopper_conflict)?;
         tx.commit().await?;
         drop(writer);
         // The username shows in the shopper's sessions' views.
@@ -233,12 +347,22 @@ impl Store {
     }
 }
 
-/// A write's error, with a unique violation named as the username it is about (the only
-/// unique key a shopper write can break besides the external reference id, which no
-/// username write touches).
-pub(super) fn username_taken(e: sqlx::Error) -> StoreError {
+/// A shopper write's error, with a unique violation named as what it is about
+/// (`TAKEN_*`), told apart by the index or columns the database names in its message
+/// (`shoppers_email_folded`, `shoppers_username_folded`, `shoppers.external_reference_id`,
+/// ...; SQLite and PostgreSQL both name them).
+pub(super) fn shopper_conflict(e: sqlx::Error) -> StoreError {
     match StoreError::from(e) {
-        StoreError::Conflict(_) => StoreError::Conflict("username".into()),
+        StoreError::Conflict(message) => StoreError::Conflict(
+            if message.contains("email") {
+                TAKEN_EMAIL
+            } else if message.contains("external_reference") {
+                TAKEN_EXTERNAL_REFERENCE
+            } else {
+                TAKEN_USERNAME
+            }
+            .into(),
+        ),
         other => other,
     }
 }

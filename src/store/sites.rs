@@ -65,4 +65,20 @@ impl Store {
         }
         Ok(())
     }
+
+    /// Sets a site's locale: the default of its new sessions and the `lang` of its hosted
+    /// pages (the caller checks the value).
+    pub async fn set_site_locale(&self, id: &str, locale: &str) -> StoreResult<()> {
+        let done = sqlx::query("UPDATE sites SET locale = $1 WHERE id = $2")
+            .bind(locale)
+            .bind(id)
+            .execute(&mut *self.writer().await?)
+            .await?;
+        // Cached clients carry their site's settings.
+        self.forget_client(None);
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("site {id}")));
+        }
+        Ok(())
+    }
 }

@@ -13,6 +13,8 @@ pub struct SiteBranding {
     pub id: String,
     pub display_name: Option<String>,
     pub brand_color: String,
+    /// The site's locale (`en_US`): the hosted pages' `lang`.
+    pub locale: String,
 }
 
 pub struct NewAuthorizationCode<'a> {
@@ -230,7 +232,7 @@ impl Store {
 
     pub async fn site_branding(&self, site_id: &str) -> StoreResult<Option<SiteBranding>> {
         Ok(
-            sqlx::query_as("SELECT id, display_name, brand_color FROM sites WHERE id = $1")
+            sqlx::query_as("SELECT id, display_name, brand_color, locale FROM sites WHERE id = $1")
                 .bind(site_id)
                 .fetch_optional(&self.read)
                 .await?,

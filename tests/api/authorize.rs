@@ -314,7 +314,7 @@ async fn wrong_password_and_unknown_user_get_the_same_message_on_the_page() {
     assert_eq!(unknown.status(), 401);
     let a = wrong.text().await.unwrap();
     let b = unknown.text().await.unwrap();
-    let message = "The username or password is incorrect.";
+    let message = "We could not sign you in with that username or e-mail address and password.";
     assert!(a.contains(message) && b.contains(message));
 }
 

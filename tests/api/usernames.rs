@@ -98,7 +98,7 @@ async fn a_username_taken_in_another_case_is_refused_and_signs_in_as_its_owner()
 }
 
 /// Runs the real binary on `database`; a run that does not end within a minute fails.
-async fn shopkeeper(database: &str, args: &[&str]) -> std::process::Output {
+pub(crate) async fn shopkeeper(database: &str, args: &[&str]) -> std::process::Output {
     let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_shopkeeper"))
         .args(["--database", database])
         .args(args)
@@ -111,7 +111,7 @@ async fn shopkeeper(database: &str, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
