@@ -72,13 +72,17 @@ impl Application {
         let mut state = build_state(store, &settings.tokens, &settings.hashing).await?;
         state.operations = Arc::new(settings.operations.clone());
         state.guard = Arc::new(crate::guard::Guard::new(&settings.security));
+        // Bound before the demo is created: its public key registers the start page (on the
+        // public URL, which the bound port completes) for sign-in, and a port already in use
+        // must not leave demo credentials that were never printed.
+        let listener = TcpListener::bind(settings.listen).await?;
+        state.web = Arc::new(WebConfig::resolve(&settings.web, listener.local_addr()?)?);
         let demo = if !settings.no_demo && state.store.is_empty().await? {
-            Some(provision::create_demo(&state.store, &state.hasher).await?)
+            let start_page = crate::http::start_page::redirect_uri(&state.web);
+            Some(provision::create_demo(&state.store, &state.hasher, &start_page).await?)
         } else {
             None
         };
-        let listener = TcpListener::bind(settings.listen).await?;
-        state.web = Arc::new(WebConfig::resolve(&settings.web, listener.local_addr()?)?);
         Ok((
             Self {
                 listener,

@@ -25,5 +25,6 @@ mod session_token;
 mod sessions;
 mod shoppers;
 mod standards;
+mod start_page;
 mod token;
 mod usernames;
