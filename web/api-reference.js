@@ -13,7 +13,7 @@ function el(tag, attributes = {}, ...children) {
     if (name === "class") node.className = value;
     else node.setAttribute(name, value);
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     node.append(child instanceof Node ? child : String(child));
   }

@@ -20,6 +20,7 @@ mod outage;
 mod policy;
 mod properties;
 mod public_url;
+mod readme_examples;
 mod security;
 mod session_token;
 mod sessions;
