@@ -150,13 +150,22 @@ pub struct DemoShopper {
     pub password: String,
 }
 
-pub async fn create_demo(store: &Store, hasher: &PasswordHasher) -> anyhow::Result<Demo> {
+/// The demo data; `start_page` is the start page's URL (`http::start_page::redirect_uri`),
+/// registered for the public key so that the page's hosted sign-in can come back to it.
+pub async fn create_demo(
+    store: &Store,
+    hasher: &PasswordHasher,
+    start_page: &str,
+) -> anyhow::Result<Demo> {
     let site = create_site(store, "demo", None).await?;
     let public_client = create_client(
         store,
         &site.id,
         ClientKind::Public,
-        &["http://localhost:3000/callback".to_owned()],
+        &[
+            "http://localhost:3000/callback".to_owned(),
+            start_page.to_owned(),
+        ],
     )
     .await?;
     let confidential_client = create_client(store, &site.id, ClientKind::Confidential, &[]).await?;

@@ -80,8 +80,12 @@ impl Application {
         let mut state = build_state(store, &settings.tokens, &settings.hashing).await?;
         state.operations = Arc::new(settings.operations.clone());
         state.guard = Arc::new(crate::guard::Guard::new(&settings.security));
+        // The demo's public key registers the start page on the public URL, which the bound
+        // port completes.
+        state.web = Arc::new(WebConfig::resolve(&settings.web, listener.local_addr()?)?);
         let demo = if !settings.no_demo && state.store.is_empty().await? {
-            Some(provision::create_demo(&state.store, &state.hasher).await?)
+            let start_page = crate::http::start_page::redirect_uri(&state.web);
+            Some(provision::create_demo(&state.store, &state.hasher, &start_page).await?)
         } else {
             if !settings.no_demo && state.store.site("demo").await?.is_some() {
                 tracing::info!(
@@ -91,7 +95,6 @@ impl Application {
             }
             None
         };
-        state.web = Arc::new(WebConfig::resolve(&settings.web, listener.local_addr()?)?);
         Ok((
             Self {
                 listener,

@@ -124,16 +124,19 @@ pub fn csrf_check(state: &AppState, headers: &HeaderMap, presented: Option<&str>
 /// parameters), no caching, and a CSP that allows only the page's own nonce-tagged style.
 /// There is no `form-action` directive on purpose: browsers apply it to the redirect that
 /// follows the form post, which goes to the client's redirect URI.
-pub fn secure_html(mut response: Response, style_nonce: &str) -> Response {
-    let headers = response.headers_mut();
+pub fn secure_html(response: Response, style_nonce: &str) -> Response {
     let csp = format!(
         "default-src 'none'; style-src 'nonce-{style_nonce}'; img-src 'self' data:; \
          base-uri 'none'; frame-ancestors 'none'"
     );
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_str(&csp).expect("nonce is hex"),
-    );
+    html_security_headers(response, HeaderValue::from_str(&csp).expect("nonce is hex"))
+}
+
+/// The headers every HTML page shares (no framing, no referrer, no sniffing, no caching),
+/// with the page's own Content-Security-Policy.
+pub fn html_security_headers(mut response: Response, csp: HeaderValue) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
         header::REFERRER_POLICY,

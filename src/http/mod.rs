@@ -26,6 +26,7 @@ pub mod shopper_api;
 pub mod shoppers;
 pub mod shoppers_token;
 pub mod site;
+pub mod start_page;
 pub mod token;
 
 use crate::state::AppState;
@@ -127,7 +128,14 @@ pub fn router(state: AppState) -> Router {
             "/oauth20/sign-in",
             get(authorize::sign_in_page).post(authorize::sign_in_submit),
         )
-        .route("/store/{site_id}/SessionToken", get(session_token::get));
+        .route("/store/{site_id}/SessionToken", get(session_token::get))
+        // The start page (a demo storefront on the public API) and the API reference.
+        .route("/", get(start_page::start_page))
+        .route("/api-reference", get(start_page::api_reference))
+        .route("/start/config.json", get(start_page::config))
+        .route("/start/start.js", get(start_page::start_js))
+        .route("/start/api-reference.js", get(start_page::api_reference_js))
+        .route("/start/style.css", get(start_page::style_css));
 
     Router::new()
         .merge(token_routes)

@@ -10,7 +10,7 @@
 
 use super::{
     access_tokens, authorize, introspect, metadata, operations, payments, revoke, session_token,
-    shoppers_token, token,
+    shoppers_token, start_page, token,
 };
 use crate::domain::access_policy::{self, Level};
 use axum::http::header;
@@ -45,6 +45,12 @@ use utoipa::{Modify, OpenApi};
         authorize::sign_in_page,
         authorize::sign_in_submit,
         session_token::get,
+        start_page::start_page,
+        start_page::api_reference,
+        start_page::config,
+        start_page::start_js,
+        start_page::api_reference_js,
+        start_page::style_css,
     ),
     modifiers(&SecuritySchemes, &Aliases, &ShopperApiTable),
     tags(
@@ -52,6 +58,7 @@ use utoipa::{Modify, OpenApi};
         (name = "shopper-api", description = "Shopper API resources"),
         (name = "operations", description = "Probes, metrics, metadata"),
         (name = "payments", description = "Test-mode payment sources"),
+        (name = "start-page", description = "The demo storefront at / and this reference, rendered"),
     )
 )]
 pub struct ApiDoc;
