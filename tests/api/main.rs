@@ -12,6 +12,7 @@ mod config_file;
 mod crash;
 mod defenses;
 mod helpers;
+mod import;
 mod log_secrets;
 mod multinode;
 mod openapi;
