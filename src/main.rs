@@ -83,13 +83,20 @@ enum ConfigCommand {
 
 #[derive(Subcommand)]
 enum CatalogCommand {
-    /// Import products and categories from a JSON file (see README); products are matched
-    /// by sku and categories by name, so importing again updates them. All or nothing.
+    /// Import products and categories from a JSON file (see README). The whole file is
+    /// checked first (every problem is listed; nothing is written if there is one), then
+    /// products are committed in batches, with progress on stderr. Products are matched by
+    /// sku and categories by name, so importing again updates them, and re-running a file
+    /// whose import was interrupted finishes it.
     Import {
         /// The catalog file.
         file: std::path::PathBuf,
         #[arg(long, default_value = "demo")]
         site: String,
+        /// Base products (with their variations) committed per transaction; between two
+        /// batches a server on the same database gets its turn to write.
+        #[arg(long, default_value_t = provision::DEFAULT_IMPORT_BATCH)]
+        batch_size: std::num::NonZeroUsize,
     },
 }
 
@@ -528,12 +535,38 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = Store::connect_existing(&cli.database).await?;
             client_command(&store, cmd).await
         }
-        Command::Catalog(CatalogCommand::Import { file, site }) => {
+        Command::Catalog(CatalogCommand::Import {
+            file,
+            site,
+            batch_size,
+        }) => {
             let json = std::fs::read_to_string(&file)
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-            let catalog = provision::parse_catalog(&json)?;
-            let store = Store::connect_existing(&cli.database).await?;
-            print(&provision::import_catalog(&store, &site, catalog).await?)
+            let imported = match provision::parse_catalog(&json) {
+                Ok(catalog) => {
+                    let store = Store::connect_existing(&cli.database).await?;
+                    let mut last_report = std::time::Instant::now();
+                    let mut report = |p: &provision::ImportProgress| {
+                        // A line a second at most, and the last batch's.
+                        if p.batch == p.batches || last_report.elapsed().as_secs() >= 1 {
+                            last_report = std::time::Instant::now();
+                            eprintln!("{}", import_progress_line(p));
+                        }
+                    };
+                    provision::import_catalog_with(&store, &site, catalog, batch_size, &mut report)
+                        .await
+                }
+                Err(e) => Err(e),
+            };
+            match imported {
+                Ok(summary) => print(&summary),
+                Err(provision::ImportError::Other(e)) => Err(e),
+                // The file's problems, or what an interrupted import committed, as data.
+                Err(e) => {
+                    eprintln!("{}", serde_json::json!({ "error": e.to_json() }));
+                    std::process::exit(1);
+                }
+            }
         }
         Command::Shopper(cmd) => {
             let store = match cmd {
@@ -647,6 +680,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
     }
+}
+
+/// `import: batch 12/100, 6,000/50,000 products (12.0 %), 18,000 variations, 4,100 products/s`
+fn import_progress_line(p: &provision::ImportProgress) -> String {
+    let seconds = p.elapsed.as_secs_f64().max(0.001);
+    format!(
+        "import: batch {}/{}, {}/{} products ({:.1} %), {} variations, {:.0} products/s, {:.1} s",
+        p.batch,
+        p.batches,
+        p.products_done,
+        p.products_total,
+        100.0 * p.products_done as f64 / p.products_total.max(1) as f64,
+        p.variations_done,
+        p.products_done as f64 / seconds,
+        seconds
+    )
 }
 
 async fn client_command(store: &Store, cmd: ClientCommand) -> anyhow::Result<()> {

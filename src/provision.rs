@@ -2,12 +2,17 @@
 //! tests, so there is one way to do each.
 
 use crate::auth::PasswordHasher;
-use crate::domain::catalog::CatalogFile;
+use crate::domain::catalog::{CatalogFile, ParsedFile, Problem};
 use crate::domain::secret::random_hex;
 use crate::domain::shopper::check_username;
 use crate::domain::{ApiKey, ClientKind, SessionTtl, SiteId, TokenValue};
-use crate::store::{ImportSummary, NewClient, NewShopper, ShopperRecord, SiteRecord, Store};
+use crate::store::{
+    Engine, NewClient, NewShopper, ShopperRecord, SiteRecord, Store, StoreError, Tally,
+};
 use serde::Serialize;
+use std::collections::HashSet;
+use std::num::NonZeroUsize;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Serialize)]
 pub struct CreatedClient {
@@ -314,32 +319,247 @@ pub fn demo_catalog() -> anyhow::Result<CatalogFile> {
     Ok(serde_json::from_str(include_str!("demo_catalog.json"))?)
 }
 
-/// Parses a catalog file (`shopkeeper catalog import FILE`).
-pub fn parse_catalog(json: &str) -> anyhow::Result<CatalogFile> {
-    serde_json::from_str(json).map_err(|e| anyhow::anyhow!("invalid catalog file: {e}"))
+/// Parses a catalog file (`shopkeeper catalog import FILE`); each item's own mistakes are
+/// reported by the import, with every other problem of the file.
+pub fn parse_catalog(json: &str) -> Result<ParsedFile, ImportError> {
+    ParsedFile::parse(json).map_err(|p| ImportError::Invalid(vec![p]))
 }
 
-/// Validates and imports a catalog into a site, all or nothing.
+/// Base products an import commits together when not told otherwise. Measured with a server
+/// answering token requests on the same SQLite file (docs/benchmarks.md).
+pub const DEFAULT_IMPORT_BATCH: NonZeroUsize = NonZeroUsize::new(500).unwrap();
+
+/// What an import did (`shopkeeper catalog import` prints it).
+#[derive(Debug, Default, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportSummary {
+    pub site: String,
+    pub products: Tally,
+    pub variations: Tally,
+    pub categories: Tally,
+    /// Transactions the products were committed in.
+    pub batches: usize,
+    pub batch_size: usize,
+    pub seconds: f64,
+    /// Id of each imported base product, in file order; not printed (a large import's list was
+    /// a line of 100 KB): look products up by sku.
+    #[serde(skip)]
+    pub product_ids: Vec<i64>,
+}
+
+/// After each committed batch of an import.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportProgress {
+    pub batch: usize,
+    pub batches: usize,
+    pub products_done: usize,
+    pub products_total: usize,
+    pub variations_done: usize,
+    pub elapsed: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The file has problems (all of them); nothing was written.
+    #[error("{}", invalid_message(.0))]
+    Invalid(Vec<Problem>),
+    /// A batch failed after the validation; the batches before it stay committed.
+    #[error("{message}")]
+    Interrupted {
+        message: String,
+        /// What the committed batches wrote.
+        committed: Box<ImportSummary>,
+        products_total: usize,
+        cause: String,
+    },
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl From<StoreError> for ImportError {
+    fn from(e: StoreError) -> Self {
+        Self::Other(e.into())
+    }
+}
+
+fn invalid_message(problems: &[Problem]) -> String {
+    let mut text = format!(
+        "the catalog file has {} problem{}; nothing was imported",
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" }
+    );
+    for p in problems {
+        text.push_str(&format!("\n  {p}"));
+    }
+    text
+}
+
+impl ImportError {
+    /// The error as `shopkeeper catalog import` prints it on stderr.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Self::Invalid(problems) => serde_json::json!({
+                "code": "invalid-catalog",
+                "message": format!(
+                    "the catalog file has {} problem{}; nothing was imported",
+                    problems.len(),
+                    if problems.len() == 1 { "" } else { "s" }
+                ),
+                "problems": problems,
+            }),
+            Self::Interrupted {
+                message,
+                committed,
+                products_total,
+                cause,
+            } => serde_json::json!({
+                "code": "import-interrupted",
+                "message": message,
+                "cause": cause,
+                "productsTotal": products_total,
+                "committed": committed,
+            }),
+            Self::Other(e) => serde_json::json!({"message": format!("{e:#}")}),
+        }
+    }
+}
+
+/// 12,345 (counts in messages people read).
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Imports a catalog into a site with the default batch size and no progress reports.
 pub async fn import_catalog(
     store: &Store,
     site: &str,
-    file: CatalogFile,
-) -> anyhow::Result<ImportSummary> {
+    file: impl Into<ParsedFile>,
+) -> Result<ImportSummary, ImportError> {
+    import_catalog_with(store, site, file.into(), DEFAULT_IMPORT_BATCH, &mut |_| {}).await
+}
+
+/// Imports a catalog into a site. The whole file is validated first (every problem is
+/// returned, and nothing is written if there is one); then its categories are written in one
+/// transaction and its products in batches of `batch_size` base products (with their
+/// variations), each committed on its own so that the database's writers take turns with the
+/// import. Products are matched by sku and categories by name, so running the same file again
+/// finishes an interrupted import and changes nothing after a complete one.
+pub async fn import_catalog_with(
+    store: &Store,
+    site: &str,
+    file: ParsedFile,
+    batch_size: NonZeroUsize,
+    progress: &mut dyn FnMut(&ImportProgress),
+) -> Result<ImportSummary, ImportError> {
+    let started = Instant::now();
+    let batch_size = batch_size.get();
     if store.site(site).await?.is_none() {
-        anyhow::bail!("site {site:?} does not exist");
+        return Err(anyhow::anyhow!("site {site:?} does not exist").into());
     }
-    for c in &file.categories {
-        if c.name.trim().is_empty() || c.name.len() > 256 {
-            anyhow::bail!("category name must be 1-256 characters");
+    let stored: HashSet<String> = store
+        .categories(site)
+        .await?
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    let catalog = file.validate(&stored).map_err(ImportError::Invalid)?;
+    let total = catalog.products.len();
+    let batches = total.div_ceil(batch_size);
+    let mut summary = ImportSummary {
+        site: site.to_owned(),
+        batch_size,
+        product_ids: Vec::with_capacity(total),
+        ..Default::default()
+    };
+    let interrupted = |summary: &ImportSummary, failed: &str, e: StoreError| {
+        let done = summary.products.total();
+        let committed = match summary.batches {
+            0 => "nothing".to_owned(),
+            1 => format!("batch 1 of {batches}"),
+            n => format!("batches 1-{n} of {batches}"),
+        };
+        ImportError::Interrupted {
+            message: format!(
+                "committed {} of {} products ({committed}) and {} categories; {failed} failed: \
+                 {e}. Re-run the same file to finish: the import is idempotent (products match \
+                 by sku, categories by name)",
+                thousands(done),
+                thousands(total),
+                summary.categories.total(),
+            ),
+            committed: Box::new(summary.clone()),
+            products_total: total,
+            cause: e.to_string(),
+        }
+    };
+    summary.categories = store
+        .import_categories(site, &catalog.categories)
+        .await
+        .map_err(|e| interrupted(&summary, "writing the categories", e))?;
+    for (n, chunk) in catalog.products.chunks(batch_size).enumerate() {
+        let batch_started = Instant::now();
+        let written = store
+            .import_products(site, n + 1, chunk)
+            .await
+            .map_err(|e| interrupted(&summary, &format!("batch {}", n + 1), e))?;
+        let held = batch_started.elapsed();
+        summary.products.add(written.products);
+        summary.variations.add(written.variations);
+        summary.product_ids.extend(written.product_ids);
+        summary.batches = n + 1;
+        progress(&ImportProgress {
+            batch: n + 1,
+            batches,
+            products_done: summary.products.total(),
+            products_total: total,
+            variations_done: summary.variations.total(),
+            elapsed: started.elapsed(),
+        });
+        if store.engine() == Engine::Sqlite && n + 1 < batches {
+            tokio::time::sleep(turn_for_waiting_writers(held)).await;
         }
     }
-    let products = file
-        .products
-        .into_iter()
-        .map(|p| p.validate(false))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(anyhow::Error::msg)?;
-    Ok(store
-        .import_catalog(site, &file.categories, &products)
-        .await?)
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// The pause between two batches on SQLite, after a batch that held the write lock for `held`.
+///
+/// Another process's writer (a server's token grants) that found the lock taken waits in
+/// SQLite's busy handler, which sleeps 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50 and then
+/// 100 ms between tries. An import that took the lock again at once would be holding it at
+/// each of those tries until the waiter gave up (`busy_timeout`, a 503). Pausing for the sleep
+/// such a waiter is in after waiting `held` (plus a margin) lets every writer that queued
+/// during the batch in before the next one.
+fn turn_for_waiting_writers(held: Duration) -> Duration {
+    // Cumulative wait (ms) after which the busy handler sleeps the given time (ms).
+    const SLEEPS: [(u64, u64); 12] = [
+        (0, 1),
+        (1, 2),
+        (3, 5),
+        (8, 10),
+        (18, 15),
+        (33, 20),
+        (53, 25),
+        (78, 25),
+        (103, 25),
+        (128, 50),
+        (178, 50),
+        (228, 100),
+    ];
+    let waited = held.as_millis() as u64;
+    let sleep = SLEEPS
+        .iter()
+        .rev()
+        .find(|(after, _)| waited >= *after)
+        .map_or(1, |(_, sleep)| *sleep);
+    Duration::from_millis(sleep + 2)
 }

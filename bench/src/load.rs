@@ -9,7 +9,7 @@ use hyper::Request;
 use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 
@@ -57,6 +57,9 @@ impl Report {
     pub fn p99_ms(&self) -> f64 {
         self.histogram.value_at_quantile(0.99) as f64 / 1000.0
     }
+    pub fn max_ms(&self) -> f64 {
+        self.histogram.max() as f64 / 1000.0
+    }
 }
 
 /// When a worker stops.
@@ -70,6 +73,8 @@ enum Until {
         done: Arc<AtomicU64>,
         total: u64,
     },
+    /// Until the flag is set (by whatever the load runs beside).
+    Flag(Arc<AtomicBool>),
 }
 
 /// A worker in [`Until::Count`] mode gives up after this many failures of its own, so a
@@ -82,6 +87,7 @@ impl Until {
         match self {
             Until::Deadline(d) => Instant::now() < *d,
             Until::Count { claimed, total, .. } => claimed.load(Ordering::Relaxed) < *total,
+            Until::Flag(stop) => !stop.load(Ordering::Relaxed),
         }
     }
     /// Takes the right to send one more request.
@@ -93,6 +99,7 @@ impl Until {
                     (c < *total).then_some(c + 1)
                 })
                 .is_ok(),
+            Until::Flag(stop) => !stop.load(Ordering::Relaxed),
         }
     }
     fn succeeded(&self) {
@@ -104,7 +111,7 @@ impl Until {
     /// goes on.
     fn failed(&self, worker_errors: u64) -> bool {
         match self {
-            Until::Deadline(_) => true,
+            Until::Deadline(_) | Until::Flag(_) => true,
             Until::Count { claimed, .. } => {
                 claimed.fetch_sub(1, Ordering::Relaxed);
                 worker_errors < MAX_WORKER_ERRORS
@@ -141,6 +148,17 @@ pub async fn run_count(
         total,
     };
     run_until(addr, connections, until, scenario, init).await
+}
+
+/// Runs `scenario` on `connections` workers until `stop` is set.
+pub async fn run_until_stopped(
+    addr: SocketAddr,
+    connections: usize,
+    stop: Arc<AtomicBool>,
+    scenario: Arc<dyn Scenario>,
+    init: impl FnMut(usize) -> Worker,
+) -> Report {
+    run_until(addr, connections, Until::Flag(stop), scenario, init).await
 }
 
 async fn run_until(

@@ -49,6 +49,17 @@ pub struct Args {
     /// check-me (and check-me spread over a sample of the new sessions). Not part of `all`.
     #[arg(long, value_name = "N")]
     live_sessions: Option<u64>,
+    /// After the scenarios: import a generated catalog of N products through the CLI while
+    /// guest token requests run on all connections, and compare the token latency during the
+    /// import with runs right before and after it. Not part of `all`.
+    #[arg(long, value_name = "N")]
+    import_products: Option<u64>,
+    /// Variations of each product of `--import-products`.
+    #[arg(long, default_value_t = 3)]
+    import_variations: u64,
+    /// `--batch-size` for the import of `--import-products` (default: the CLI's).
+    #[arg(long)]
+    import_batch_size: Option<u64>,
     /// Also write every result as JSON to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -108,7 +119,7 @@ impl Results {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let selected = args.scenarios.clone().unwrap_or_else(|| {
-        if args.live_sessions.is_some() {
+        if args.live_sessions.is_some() || args.import_products.is_some() {
             String::new()
         } else {
             "all".into()
@@ -275,8 +286,14 @@ async fn main() -> anyhow::Result<()> {
         live = live_sessions(&server, &fixtures, &args, n, &mut results).await;
     }
 
+    let mut import = Value::Null;
+    if let Some(n) = args.import_products {
+        import = import_while_serving(&server, &fixtures, &args, n, &mut results).await?;
+    }
+
     if let Some(path) = &args.json {
         let doc = json!({
+            "import": import,
             "connections": args.connections,
             "seconds_per_scenario": args.seconds,
             "restart_ms": server.restart_ms,
@@ -417,4 +434,108 @@ async fn live_sessions(
         "database_bytes": db,
         "wal_bytes": wal,
     })
+}
+
+/// `--import-products N`: guest tokens alone, then beside `shopkeeper catalog import` of a
+/// generated file of N products (a separate process on the same database, as an operator runs
+/// it), then alone again; the latency during the import is compared with the mean of the runs
+/// around it (the host's speed drifts over minutes).
+async fn import_while_serving(
+    server: &server::Shopkeeper,
+    fixtures: &scenarios::Fixtures,
+    args: &Args,
+    n: u64,
+    results: &mut Results,
+) -> anyhow::Result<Value> {
+    let file = server.scratch().join("import.json");
+    std::fs::write(
+        &file,
+        scenarios::import_file(n, args.import_variations).to_string(),
+    )?;
+    let file_mb = std::fs::metadata(&file)?.len() as f64 / 1_048_576.0;
+    println!(
+        "import: {n} products with {} variations each ({file_mb:.1} MB); guest tokens on {} connections",
+        args.import_variations, args.connections
+    );
+    let duration = Duration::from_secs(args.seconds);
+    let tokens = || scenarios::guest_token(fixtures);
+    let alone = load::run(server.addr, args.connections, duration, tokens(), |i| {
+        fixtures.worker(i)
+    })
+    .await;
+
+    let mut command = tokio::process::Command::new(&server.binary);
+    command
+        .args(["--database", &server.database, "catalog", "import"])
+        .arg(&file)
+        .args(["--site", "bench"]);
+    if let Some(size) = args.import_batch_size {
+        command.args(["--batch-size", &size.to_string()]);
+    }
+    let child = command
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()?;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let importing = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let out = child.wait_with_output().await;
+            stop.store(true, Ordering::Relaxed);
+            out
+        })
+    };
+    let during = load::run_until_stopped(server.addr, args.connections, stop, tokens(), |i| {
+        fixtures.worker(i)
+    })
+    .await;
+    let out = importing.await??;
+    anyhow::ensure!(out.status.success(), "the import failed");
+    let summary: Value = serde_json::from_slice(&out.stdout)?;
+
+    let after = load::run(server.addr, args.connections, duration, tokens(), |i| {
+        fixtures.worker(i)
+    })
+    .await;
+    let rss = server.rss_mb();
+    let with_max = |r: &load::Report| json!({"max_ms": r.max_ms()});
+    results.record("guest token alone", &alone, rss, with_max(&alone));
+    results.record("guest token during import", &during, rss, with_max(&during));
+    results.record("guest token alone again", &after, rss, with_max(&after));
+    let seconds = summary["seconds"].as_f64().unwrap_or(0.0);
+    println!(
+        "import: {} products + {} variations in {seconds:.1} s ({:.0} products/s), {} batches of {}",
+        summary["products"]["created"],
+        summary["variations"]["created"],
+        n as f64 / seconds.max(0.001),
+        summary["batches"],
+        summary["batchSize"],
+    );
+    let mean = |a: f64, b: f64| ((a + b) / 2.0).max(0.001);
+    let ratios = json!({
+        "p50": during.p50_ms() / mean(alone.p50_ms(), after.p50_ms()),
+        "p99": during.p99_ms() / mean(alone.p99_ms(), after.p99_ms()),
+        "max": during.max_ms() / mean(alone.max_ms(), after.max_ms()),
+        "rps": during.rps() / mean(alone.rps(), after.rps()),
+    });
+    println!(
+        "guest token max: alone {:.1} ms, during {:.1} ms, again {:.1} ms; during / alone (mean of before and after): p50 {:.2}, p99 {:.2}, max {:.2}, req/s {:.2}; errors during {}",
+        alone.max_ms(),
+        during.max_ms(),
+        after.max_ms(),
+        ratios["p50"].as_f64().unwrap_or(0.0),
+        ratios["p99"].as_f64().unwrap_or(0.0),
+        ratios["max"].as_f64().unwrap_or(0.0),
+        ratios["rps"].as_f64().unwrap_or(0.0),
+        during.errors,
+    );
+    Ok(json!({
+        "products": n,
+        "variations_each": args.import_variations,
+        "file_mb": file_mb,
+        "summary": summary,
+        "ratios_during_over_alone": ratios,
+        "errors_during": during.errors,
+    }))
 }

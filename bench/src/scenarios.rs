@@ -143,7 +143,7 @@ impl Fixtures {
             .to_owned();
         let catalog_path = server.scratch().join("catalog.json");
         std::fs::write(&catalog_path, catalog_file().to_string())?;
-        let imported = server.cli(
+        server.cli(
             &[
                 "catalog",
                 "import",
@@ -153,14 +153,6 @@ impl Fixtures {
             ],
             None,
         )?;
-        let product_ids: Vec<i64> = imported["productIds"]
-            .as_array()
-            .map(|ids| ids.iter().filter_map(|v| v.as_i64()).collect())
-            .unwrap_or_default();
-        anyhow::ensure!(
-            product_ids.len() == 8,
-            "catalog import gave {imported}, expected 8 product ids"
-        );
         let public = server.cli(
             &["client", "create", "--site", "bench", "--kind", "public"],
             None,
@@ -215,6 +207,35 @@ impl Fixtures {
             &mut categories,
         );
         anyhow::ensure!(categories.len() == 3, "categories: {categories:?}");
+        // The import prints counts, not ids: the ids are the API's, in the file's order.
+        let (status, body) = fetch(
+            server,
+            Request::get("/v1/shoppers/me/products?pageSize=100&expand=all")
+                .header("host", "127.0.0.1")
+                .header("authorization", &public_basic)
+                .body(Full::new(Bytes::new()))?,
+        )
+        .await?;
+        anyhow::ensure!(status == 200, "GET products: {status}");
+        let listed: serde_json::Value = serde_json::from_slice(&body)?;
+        let id_of = |sku: &str| {
+            listed["products"]["product"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|p| p["sku"] == sku)
+                .and_then(|p| p["id"].as_i64())
+        };
+        let product_ids: Vec<i64> = catalog_file()["products"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| id_of(p["sku"].as_str()?))
+            .collect();
+        anyhow::ensure!(
+            product_ids.len() == 8,
+            "products listed: {listed}, expected the 8 imported"
+        );
         // Pre-issue one pair per connection through the API itself, and a session per
         // connection for the cart.
         let mut access = Vec::new();
@@ -413,6 +434,52 @@ pub fn check_me(f: &Fixtures) -> Arc<dyn Scenario> {
         path: "/v1/shoppers/me",
         tokens: f.access.clone(),
     })
+}
+
+/// A guest token: the password grant without credentials, with the public key.
+pub fn guest_token(f: &Fixtures) -> Arc<dyn Scenario> {
+    Arc::new(Anonymous {
+        auth: f.public_basic.clone(),
+    })
+}
+
+/// `n` products, each with `variations` variations (every other one in a category, every
+/// fifth with volume pricing), for `--import-products`.
+pub fn import_file(n: u64, variations: u64) -> serde_json::Value {
+    let products: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            let variations: Vec<serde_json::Value> = (0..variations)
+                .map(|k| {
+                    serde_json::json!({
+                        "sku": format!("IMPORT-{i}-{k}"),
+                        "name": format!("Imported product {i} size {k}"),
+                        "productType": "PHYSICAL",
+                        "currency": "USD",
+                        "listPrice": format!("{}.{:02}", 10 + i % 90, k),
+                        "availableQuantity": 10 + k,
+                        "attributes": {"size": format!("S{k}")},
+                    })
+                })
+                .collect();
+            serde_json::json!({
+                "sku": format!("IMPORT-{i}"),
+                "name": format!("Imported product {i}"),
+                "shortDescription": "A product of the import benchmark.",
+                "productType": "PHYSICAL",
+                "keywords": "import bench",
+                "currency": "USD",
+                "listPrice": format!("{}.99", 10 + i % 90),
+                "categories": if i % 2 == 0 { vec!["hardware"] } else { vec![] },
+                "volumePricing": if i % 5 == 0 {
+                    serde_json::json!([{"minQuantity": 5, "unitPrice": "8.00"}])
+                } else {
+                    serde_json::json!([])
+                },
+                "variations": variations,
+            })
+        })
+        .collect();
+    serde_json::json!({"products": products})
 }
 
 pub fn password(f: &Fixtures) -> Arc<dyn Scenario> {

@@ -1,9 +1,11 @@
 //! Catalog rules: exact money, the import file's shape and its validation, inventory status,
 //! paging, and the `fields` selection of the documented API. Pure: no I/O.
 
-use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
 
 /// Digits after the decimal point of a currency (ISO 4217). Zero-decimal currencies are
 /// listed; everything else has two.
@@ -232,7 +234,7 @@ pub struct CatalogFile {
     pub products: Vec<ProductInput>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CategoryInput {
     pub name: String,
@@ -303,6 +305,243 @@ pub struct NewProduct {
     pub variations: Vec<NewProduct>,
 }
 
+/// One thing wrong with an import file, and where it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// The item: `products[3]`, `products[3].variations[1]`, `categories[0]` (indexes from 0),
+    /// or `file` for the file as a whole.
+    pub at: String,
+    /// The product's sku, when the file gives one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sku: Option<String>,
+    /// The category's name, when the file gives one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The field as the file spells it (`listPrice`, `volumePricing[1].unitPrice`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.at)?;
+        if let Some(sku) = &self.sku {
+            write!(f, " (sku {sku:?})")?;
+        }
+        if let Some(name) = &self.name {
+            write!(f, " (name {name:?})")?;
+        }
+        if let Some(field) = &self.field {
+            write!(f, " {field}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// An import file parsed item by item, so that one malformed item does not hide the problems
+/// of the others.
+#[derive(Debug)]
+pub struct ParsedFile {
+    categories: Vec<Result<CategoryInput, Problem>>,
+    products: Vec<Result<ProductInput, Problem>>,
+}
+
+/// The top level of an import file, its items left raw (see [`ParsedFile`]).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    categories: Vec<Value>,
+    #[serde(default)]
+    products: Vec<Value>,
+}
+
+impl From<CatalogFile> for ParsedFile {
+    fn from(file: CatalogFile) -> Self {
+        Self {
+            categories: file.categories.into_iter().map(Ok).collect(),
+            products: file.products.into_iter().map(Ok).collect(),
+        }
+    }
+}
+
+impl ParsedFile {
+    /// Parses an import file; an error only when it is not JSON or not the file's shape at its
+    /// top level. Each item's own mistakes are kept for [`ParsedFile::validate`].
+    pub fn parse(json: &str) -> Result<Self, Problem> {
+        let raw: RawFile = serde_json::from_str(json).map_err(|e| Problem {
+            at: "file".into(),
+            sku: None,
+            name: None,
+            field: None,
+            message: format!("not a catalog file: {e}"),
+        })?;
+        Ok(Self {
+            categories: raw
+                .categories
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| parse_item(v, format!("categories[{i}]"), "name"))
+                .collect(),
+            products: raw
+                .products
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| parse_item(v, format!("products[{i}]"), "sku"))
+                .collect(),
+        })
+    }
+
+    pub fn product_count(&self) -> usize {
+        self.products.len()
+    }
+
+    /// Checks the whole file and returns every problem: each item's fields, skus repeated
+    /// anywhere in the file (variations included: a sku names one product of the site),
+    /// category names repeated, parents listed after their child, and categories neither in
+    /// the file nor in `stored_categories` (the site's).
+    pub fn validate(
+        self,
+        stored_categories: &HashSet<String>,
+    ) -> Result<ValidCatalog, Vec<Problem>> {
+        let mut problems = Vec::new();
+        let in_file: HashSet<String> = self
+            .categories
+            .iter()
+            .filter_map(|c| c.as_ref().ok().map(|c| c.name.clone()))
+            .collect();
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut categories = Vec::with_capacity(self.categories.len());
+        for (i, c) in self.categories.into_iter().enumerate() {
+            let c = match c {
+                Ok(c) => c,
+                Err(p) => {
+                    problems.push(p);
+                    continue;
+                }
+            };
+            let mut problem = |field: &str, message: String| {
+                problems.push(Problem {
+                    at: format!("categories[{i}]"),
+                    sku: None,
+                    name: Some(c.name.clone()),
+                    field: Some(field.into()),
+                    message,
+                })
+            };
+            if let Err(e) = text("name", &c.name, 256) {
+                problem("name", e);
+            }
+            if let Some(Err(e)) = c
+                .display_name
+                .as_deref()
+                .map(|d| text("displayName", d, 256))
+            {
+                problem("displayName", e);
+            }
+            match seen.get(&c.name) {
+                Some(first) => problem(
+                    "name",
+                    format!(
+                        "category {:?} repeated: first at categories[{first}]",
+                        c.name
+                    ),
+                ),
+                None => {
+                    seen.insert(c.name.clone(), i);
+                }
+            }
+            if let Some(parent) = &c.parent {
+                if *parent == c.name {
+                    problem("parent", "a category cannot be its own parent".into());
+                } else if !seen.contains_key(parent) && !stored_categories.contains(parent) {
+                    problem(
+                        "parent",
+                        if in_file.contains(parent) {
+                            format!("parent {parent:?} must be listed before its children")
+                        } else {
+                            format!("parent {parent:?} is neither in the file nor stored")
+                        },
+                    );
+                }
+            }
+            categories.push(c);
+        }
+        let known_category =
+            |name: &str| in_file.contains(name) || stored_categories.contains(name);
+        let mut skus = HashMap::new();
+        let mut products = Vec::with_capacity(self.products.len());
+        for (i, p) in self.products.into_iter().enumerate() {
+            match p {
+                Err(p) => problems.push(p),
+                Ok(p) => {
+                    let mut check = Check {
+                        known_category: &known_category,
+                        skus: &mut skus,
+                        problems: &mut problems,
+                    };
+                    if let Some(p) = check.product(p, &format!("products[{i}]"), false) {
+                        products.push(p);
+                    }
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(ValidCatalog {
+                categories,
+                products,
+            })
+        } else {
+            Err(problems)
+        }
+    }
+}
+
+/// Parses one item of the file; a problem names the item, its `key` (sku or name) and the path
+/// of the field serde stopped at.
+fn parse_item<T: DeserializeOwned>(value: Value, at: String, key: &str) -> Result<T, Problem> {
+    let key_of = |v: &Value| v.get(key).and_then(Value::as_str).map(str::to_owned);
+    let item_key = key_of(&value);
+    let variations = value.get("variations").cloned();
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.into_inner().to_string();
+        // `variations[2].listPrice`: the variation is the item, `listPrice` the field.
+        let variation = path.strip_prefix("variations[").and_then(|rest| {
+            let (index, field) = rest.split_once(']')?;
+            Some((index.parse::<usize>().ok()?, field.trim_start_matches('.')))
+        });
+        let (at, item_key, field) = match variation {
+            Some((index, field)) => (
+                format!("{at}.variations[{index}]"),
+                variations.as_ref().and_then(|v| key_of(&v[index])),
+                field.to_owned(),
+            ),
+            None => (at, item_key, path),
+        };
+        let (sku, name) = if key == "sku" {
+            (item_key, None)
+        } else {
+            (None, item_key)
+        };
+        Problem {
+            at,
+            sku,
+            name,
+            field: Some(field).filter(|f| !f.is_empty() && f != "."),
+            message,
+        }
+    })
+}
+
+/// A catalog file with no problem, ready to store.
+#[derive(Debug)]
+pub struct ValidCatalog {
+    pub categories: Vec<CategoryInput>,
+    pub products: Vec<NewProduct>,
+}
+
 fn text(field: &str, value: &str, max: usize) -> Result<(), String> {
     if value.trim().is_empty() || value.len() > max {
         return Err(format!("{field} must be 1-{max} characters"));
@@ -310,67 +549,137 @@ fn text(field: &str, value: &str, max: usize) -> Result<(), String> {
     Ok(())
 }
 
-impl ProductInput {
-    /// Validates; errors name the product's sku and the field.
-    pub fn validate(self, is_variation: bool) -> Result<NewProduct, String> {
-        let sku = self.sku.clone();
-        let at = |e: String| format!("product {sku:?}: {e}");
-        text("sku", &self.sku, 128).map_err(at)?;
-        text("name", &self.name, 256).map_err(at)?;
-        let product_type = match self.product_type.as_str() {
+/// The checks of products, collecting problems instead of stopping at the first.
+struct Check<'a> {
+    known_category: &'a dyn Fn(&str) -> bool,
+    /// Where each sku was first seen in the file.
+    skus: &'a mut HashMap<String, String>,
+    problems: &'a mut Vec<Problem>,
+}
+
+impl Check<'_> {
+    /// Checks a product (at `at`) and its variations; the converted product when none of them
+    /// has a problem.
+    fn product(&mut self, p: ProductInput, at: &str, is_variation: bool) -> Option<NewProduct> {
+        let before = self.problems.len();
+        let mut problem = |field: &str, message: String| {
+            self.problems.push(Problem {
+                at: at.to_owned(),
+                sku: Some(p.sku.clone()),
+                name: None,
+                field: Some(field.to_owned()),
+                message,
+            })
+        };
+        if let Err(e) = text("sku", &p.sku, 128) {
+            problem("sku", e);
+        } else if let Some(first) = self.skus.get(&p.sku) {
+            problem("sku", format!("sku {:?} repeated: first at {first}", p.sku));
+        } else {
+            self.skus.insert(p.sku.clone(), at.to_owned());
+        }
+        if let Err(e) = text("name", &p.name, 256) {
+            problem("name", e);
+        }
+        let product_type = match p.product_type.as_str() {
             "DIGITAL" => "DIGITAL",
             "PHYSICAL" => "PHYSICAL",
-            _ => return Err(at("productType must be DIGITAL or PHYSICAL".into())),
-        };
-        if !valid_currency(&self.currency) {
-            return Err(at("currency must be a three-letter ISO 4217 code".into()));
-        }
-        let list = parse_amount(&self.list_price, &self.currency)
-            .map_err(|e| at(format!("listPrice {e}")))?;
-        let sale = match &self.sale_price {
-            None => list,
-            Some(v) => parse_amount(v, &self.currency).map_err(|e| at(format!("salePrice {e}")))?,
-        };
-        if sale > list {
-            return Err(at("salePrice must not exceed listPrice".into()));
-        }
-        if matches!(self.available_quantity, Some(q) if q < 0) {
-            return Err(at("availableQuantity must not be negative".into()));
-        }
-        let mut volume_prices = Vec::new();
-        for tier in &self.volume_pricing {
-            if tier.min_quantity < 2 {
-                return Err(at("volumePricing minQuantity must be at least 2".into()));
+            _ => {
+                problem("productType", "must be DIGITAL or PHYSICAL".into());
+                "DIGITAL"
             }
-            let unit = parse_amount(&tier.unit_price, &self.currency)
-                .map_err(|e| at(format!("volumePricing unitPrice {e}")))?;
-            volume_prices.push((tier.min_quantity, unit));
+        };
+        let (mut list, mut sale) = (0, 0);
+        let mut volume_prices = Vec::new();
+        if !valid_currency(&p.currency) {
+            // Amounts are read in the currency's decimals: unchecked without one.
+            problem("currency", "must be a three-letter ISO 4217 code".into());
+        } else {
+            let list_ok = match parse_amount(&p.list_price, &p.currency) {
+                Ok(v) => {
+                    list = v;
+                    true
+                }
+                Err(e) => {
+                    problem("listPrice", e);
+                    false
+                }
+            };
+            sale = list;
+            match p.sale_price.as_ref().map(|v| parse_amount(v, &p.currency)) {
+                None => {}
+                Some(Ok(v)) if list_ok && v > list => {
+                    problem("salePrice", "must not exceed listPrice".into());
+                }
+                Some(Ok(v)) => sale = v,
+                Some(Err(e)) => problem("salePrice", e),
+            }
+            let mut tiers = HashSet::new();
+            for (j, tier) in p.volume_pricing.iter().enumerate() {
+                let field = |name: &str| format!("volumePricing[{j}].{name}");
+                if tier.min_quantity < 2 {
+                    problem(&field("minQuantity"), "must be at least 2".into());
+                } else if !tiers.insert(tier.min_quantity) {
+                    problem(
+                        &field("minQuantity"),
+                        format!("minQuantity {} repeated", tier.min_quantity),
+                    );
+                }
+                match parse_amount(&tier.unit_price, &p.currency) {
+                    Ok(unit) => volume_prices.push((tier.min_quantity, unit)),
+                    Err(e) => problem(&field("unitPrice"), e),
+                }
+            }
         }
-        if is_variation && !self.variations.is_empty() {
-            return Err(at("a variation cannot have variations".into()));
+        if matches!(p.available_quantity, Some(q) if q < 0) {
+            problem("availableQuantity", "must not be negative".into());
         }
-        let variations = self
-            .variations
-            .into_iter()
-            .map(|v| v.validate(true))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(NewProduct {
-            display_name: self.display_name.unwrap_or_else(|| self.name.clone()),
-            sku: self.sku,
-            name: self.name,
-            short_description: self.short_description,
-            long_description: self.long_description,
+        let mut listed = HashSet::new();
+        for (j, name) in p.categories.iter().enumerate() {
+            if !(self.known_category)(name) {
+                problem(
+                    &format!("categories[{j}]"),
+                    format!("category {name:?} is neither in the file nor stored"),
+                );
+            } else if !listed.insert(name) {
+                problem(
+                    &format!("categories[{j}]"),
+                    format!("category {name:?} listed twice"),
+                );
+            }
+        }
+        if is_variation && !p.variations.is_empty() {
+            problem("variations", "a variation cannot have variations".into());
+        }
+        let variations: Vec<NewProduct> = if is_variation {
+            Vec::new()
+        } else {
+            p.variations
+                .into_iter()
+                .enumerate()
+                .filter_map(|(k, v)| self.product(v, &format!("{at}.variations[{k}]"), true))
+                .collect()
+        };
+        if self.problems.len() > before {
+            return None;
+        }
+        Some(NewProduct {
+            display_name: p.display_name.unwrap_or_else(|| p.name.clone()),
+            sku: p.sku,
+            name: p.name,
+            short_description: p.short_description,
+            long_description: p.long_description,
             product_type,
-            keywords: self.keywords,
-            thumbnail_image: self.thumbnail_image,
-            product_image: self.product_image,
-            currency: self.currency,
+            keywords: p.keywords,
+            thumbnail_image: p.thumbnail_image,
+            product_image: p.product_image,
+            currency: p.currency,
             list_price_minor: list,
             sale_price_minor: sale,
-            available_quantity: self.available_quantity,
-            categories: self.categories,
+            available_quantity: p.available_quantity,
+            categories: p.categories,
             volume_prices,
-            attributes: self.attributes,
+            attributes: p.attributes,
             variations,
         })
     }

@@ -1,10 +1,11 @@
 //! Products, categories and volume prices of a site's catalog.
 
-use super::{Store, StoreError, StoreResult};
+use super::{Engine, Store, StoreError, StoreResult};
 use crate::domain::catalog::{CategoryInput, NewProduct, Page};
 use crate::domain::time::now;
 use serde::Serialize;
-use sqlx::{Any, Transaction};
+use sqlx::{Any, Connection, Transaction};
+use std::collections::HashMap;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ProductRecord {
@@ -43,14 +44,38 @@ pub struct VolumePrice {
     pub unit_price_minor: i64,
 }
 
-/// What an import did.
-#[derive(Debug, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ImportSummary {
-    pub categories: usize,
-    pub products: usize,
-    pub variations: usize,
-    /// Id of each imported base product, in file order.
+/// Rows an import created and updated.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Tally {
+    pub created: usize,
+    pub updated: usize,
+}
+
+impl Tally {
+    fn count(&mut self, created: bool) {
+        if created {
+            self.created += 1;
+        } else {
+            self.updated += 1;
+        }
+    }
+
+    pub fn add(&mut self, other: Tally) {
+        self.created += other.created;
+        self.updated += other.updated;
+    }
+
+    pub fn total(&self) -> usize {
+        self.created + self.updated
+    }
+}
+
+/// What one committed batch of an import wrote.
+#[derive(Debug, Default)]
+pub struct ImportedBatch {
+    pub products: Tally,
+    pub variations: Tally,
+    /// Id of each base product of the batch, in order.
     pub product_ids: Vec<i64>,
 }
 
@@ -203,17 +228,24 @@ impl Store {
         Ok((rows, total))
     }
 
-    /// Imports categories and products in one transaction: all or nothing. Products are
-    /// matched by sku and categories by name, so importing the same file twice updates.
-    pub async fn import_catalog(
+    /// Creates or updates an import's categories (matched by name) in one transaction, parents
+    /// listed before their children.
+    pub async fn import_categories(
         &self,
         site_id: &str,
         categories: &[CategoryInput],
-        products: &[NewProduct],
-    ) -> StoreResult<ImportSummary> {
-        let mut writer = self.writer().await?;
-        let mut tx = writer.begin().await?;
-        let mut summary = ImportSummary::default();
+    ) -> StoreResult<Tally> {
+        let mut attempt = 0;
+        let mut writer;
+        let mut tx = loop {
+            writer = self.writer().await?;
+            match begin_import(&mut writer, self.engine).await {
+                Ok(tx) => break tx,
+                Err(e) if lock_busy(&e) && attempt < IMPORT_LOCK_RETRIES => attempt += 1,
+                Err(e) => return Err(e.into()),
+            }
+        };
+        let mut tally = Tally::default();
         for c in categories {
             let parent = match &c.parent {
                 None => None,
@@ -224,7 +256,8 @@ impl Store {
                 ),
             };
             let display = c.display_name.as_deref().unwrap_or(&c.name);
-            match category_id(&mut tx, site_id, &c.name).await? {
+            let existing = category_id(&mut tx, site_id, &c.name).await?;
+            match existing {
                 Some(id) => {
                     sqlx::query(
                         "UPDATE categories SET parent_id = $1, display_name = $2 WHERE id = $3",
@@ -249,20 +282,99 @@ impl Store {
                     .await?;
                 }
             }
-            summary.categories += 1;
-        }
-        for p in products {
-            let id = upsert_product(&mut tx, site_id, p, None).await?;
-            summary.products += 1;
-            summary.product_ids.push(id);
-            for v in &p.variations {
-                upsert_product(&mut tx, site_id, v, Some(id)).await?;
-                summary.variations += 1;
-            }
+            tally.count(existing.is_none());
         }
         tx.commit().await?;
-        Ok(summary)
+        Ok(tally)
     }
+
+    /// Creates or updates one batch of an import's products and their variations (matched by
+    /// sku) in one transaction: the whole batch or nothing of it. `batch` numbers it from 1.
+    pub async fn import_products(
+        &self,
+        site_id: &str,
+        batch: usize,
+        products: &[NewProduct],
+    ) -> StoreResult<ImportedBatch> {
+        let mut attempt = 0;
+        let mut writer;
+        let mut tx = loop {
+            writer = self.writer().await?;
+            match begin_import(&mut writer, self.engine).await {
+                Ok(tx) => break tx,
+                Err(e) if lock_busy(&e) && attempt < IMPORT_LOCK_RETRIES => attempt += 1,
+                Err(e) => return Err(e.into()),
+            }
+        };
+        // Categories are few; one read instead of one per product and category.
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT name, id FROM categories WHERE site_id = $1")
+                .bind(site_id)
+                .fetch_all(&mut *tx)
+                .await?;
+        let categories: HashMap<String, i64> = rows.into_iter().collect();
+        let mut done = ImportedBatch::default();
+        for p in products {
+            let (id, created) = upsert_product(&mut tx, site_id, p, None, &categories).await?;
+            done.products.count(created);
+            done.product_ids.push(id);
+            for v in &p.variations {
+                let (_, created) =
+                    upsert_product(&mut tx, site_id, v, Some(id), &categories).await?;
+                done.variations.count(created);
+            }
+        }
+        #[cfg(debug_assertions)]
+        failpoint(&mut tx, batch, done.product_ids.last().copied()).await?;
+        #[cfg(not(debug_assertions))]
+        let _ = batch;
+        tx.commit().await?;
+        Ok(done)
+    }
+}
+
+/// How many times an import waits again for SQLite's write lock after another process (a
+/// server under load) kept it for a whole `busy_timeout`: nothing of the batch was written
+/// yet, so waiting again is safe.
+const IMPORT_LOCK_RETRIES: usize = 12;
+
+/// An import's transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`): a
+/// transaction that read first and wrote later would fail outright (`SQLITE_BUSY_SNAPSHOT`)
+/// had a server on the same file written in between.
+async fn begin_import(
+    writer: &mut super::WriteConnection,
+    engine: Engine,
+) -> sqlx::Result<Transaction<'_, Any>> {
+    match engine {
+        Engine::Sqlite => writer.connection.begin_with("BEGIN IMMEDIATE").await,
+        Engine::Postgres => writer.begin().await,
+    }
+}
+
+/// SQLite's `SQLITE_BUSY`: the write lock stayed taken for the whole `busy_timeout`.
+fn lock_busy(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("5"))
+}
+
+/// Debug builds only: `SHOPKEEPER_IMPORT_FAIL_AT_BATCH=N` makes batch N break a foreign key
+/// before it commits, so that the tests see an import fail midway the way a constraint makes
+/// it fail (nothing of that batch kept).
+#[cfg(debug_assertions)]
+async fn failpoint(
+    tx: &mut Transaction<'_, Any>,
+    batch: usize,
+    product: Option<i64>,
+) -> StoreResult<()> {
+    let wanted = std::env::var("SHOPKEEPER_IMPORT_FAIL_AT_BATCH")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok());
+    if let (Some(product), true) = (product, wanted == Some(batch)) {
+        sqlx::query("INSERT INTO product_categories (product_id, category_id) VALUES ($1, -1)")
+            .bind(product)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }
 
 async fn category_id(
@@ -284,7 +396,8 @@ async fn upsert_product(
     site_id: &str,
     p: &NewProduct,
     base: Option<i64>,
-) -> StoreResult<i64> {
+    categories: &HashMap<String, i64>,
+) -> StoreResult<(i64, bool)> {
     let attributes = serde_json::to_string(&p.attributes).expect("a string map serialises");
     let existing: Option<(i64,)> =
         sqlx::query_as("SELECT id FROM products WHERE site_id = $1 AND sku = $2")
@@ -292,7 +405,7 @@ async fn upsert_product(
             .bind(&p.sku)
             .fetch_optional(&mut **tx)
             .await?;
-    let id = match existing {
+    let (id, created) = match existing {
         Some((id,)) => {
             sqlx::query(
                 "UPDATE products SET base_product_id = $1, name = $2, display_name = $3, \
@@ -318,7 +431,7 @@ async fn upsert_product(
             .bind(id)
             .execute(&mut **tx)
             .await?;
-            id
+            (id, false)
         }
         None => {
             let (id,): (i64,) = sqlx::query_as(
@@ -347,16 +460,22 @@ async fn upsert_product(
             .bind(now())
             .fetch_one(&mut **tx)
             .await?;
-            id
+            (id, true)
         }
     };
-    sqlx::query("DELETE FROM product_categories WHERE product_id = $1")
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
+    if !created {
+        sqlx::query("DELETE FROM product_categories WHERE product_id = $1")
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query("DELETE FROM product_volume_prices WHERE product_id = $1")
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+    }
     for name in &p.categories {
-        let category = category_id(tx, site_id, name)
-            .await?
+        let category = *categories
+            .get(name)
             .ok_or_else(|| StoreError::NotFound(format!("category {name:?} of {:?}", p.sku)))?;
         sqlx::query("INSERT INTO product_categories (product_id, category_id) VALUES ($1, $2)")
             .bind(id)
@@ -364,10 +483,6 @@ async fn upsert_product(
             .execute(&mut **tx)
             .await?;
     }
-    sqlx::query("DELETE FROM product_volume_prices WHERE product_id = $1")
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
     for (min_quantity, unit) in &p.volume_prices {
         sqlx::query(
             "INSERT INTO product_volume_prices (product_id, min_quantity, unit_price_minor) \
@@ -379,5 +494,5 @@ async fn upsert_product(
         .execute(&mut **tx)
         .await?;
     }
-    Ok(id)
+    Ok((id, created))
 }

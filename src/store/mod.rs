@@ -20,7 +20,7 @@ mod sites;
 mod tokens;
 mod web;
 
-pub use catalog::{CategoryRecord, ImportSummary, ProductRecord, VolumePrice};
+pub use catalog::{CategoryRecord, ImportedBatch, ProductRecord, Tally, VolumePrice};
 pub use checkout::{
     CartLineRecord, CartRecord, CartSnapshot, CartWriter, FromAccount, NewOrder, NewOrderLine,
     NewPaymentSource, OrderLineRecord, OrderRecord, PaymentSourceRecord, SubmitFailure,

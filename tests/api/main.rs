@@ -13,6 +13,7 @@ mod crash;
 mod defenses;
 mod helpers;
 mod hosted_pages;
+mod import;
 mod log_secrets;
 mod multinode;
 mod observability;

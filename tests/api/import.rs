@@ -1,0 +1,319 @@
+//! `shopkeeper catalog import` run as a separate process on the server's database (issue 19):
+//! the whole file checked before anything is written, batched commits a running server's token
+//! grants get between, an idempotent re-run, and an interruption that says what it committed.
+
+use crate::helpers::{SITE, TestApp, ok_json, spawn_app};
+use serde_json::{Value, json};
+use std::path::Path;
+use std::process::{Output, Stdio};
+use tokio::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_shopkeeper");
+
+/// `n` products, each with `variations` variations; every third one has volume pricing.
+fn catalog(n: usize, variations: usize) -> Value {
+    let products: Vec<Value> = (0..n)
+        .map(|i| {
+            let variations: Vec<Value> = (0..variations)
+                .map(|k| {
+                    json!({"sku": format!("P{i}-V{k}"), "name": format!("Product {i} variant {k}"),
+                           "productType": "PHYSICAL", "currency": "USD", "listPrice": "25.00",
+                           "availableQuantity": k, "attributes": {"size": format!("S{k}")}})
+                })
+                .collect();
+            json!({
+                "sku": format!("P{i}"),
+                "name": format!("Product {i}"),
+                "productType": if i % 2 == 0 { "DIGITAL" } else { "PHYSICAL" },
+                "currency": "USD",
+                "listPrice": format!("{}.99", 10 + i),
+                "salePrice": format!("{}.49", 10 + i),
+                "categories": if i % 2 == 0 { vec!["all", "games"] } else { vec!["all"] },
+                "volumePricing": if i % 3 == 0 {
+                    json!([{"minQuantity": 5, "unitPrice": "9.00"}])
+                } else {
+                    json!([])
+                },
+                "variations": variations,
+            })
+        })
+        .collect();
+    json!({
+        "categories": [
+            {"name": "all", "displayName": "Everything"},
+            {"name": "games", "displayName": "Games", "parent": "all"},
+        ],
+        "products": products,
+    })
+}
+
+/// Writes `file` into `dir` and runs `catalog import` on the app's database.
+async fn import(
+    app: &TestApp,
+    dir: &Path,
+    file: &Value,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Output {
+    import_process(app, dir, file, args, env)
+        .wait_with_output()
+        .await
+        .unwrap()
+}
+
+fn import_process(
+    app: &TestApp,
+    dir: &Path,
+    file: &Value,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> tokio::process::Child {
+    let path = dir.join("catalog.json");
+    std::fs::write(&path, file.to_string()).unwrap();
+    Command::new(BIN)
+        .args(["--database", &app.database_url, "catalog", "import"])
+        .arg(&path)
+        .args(["--site", SITE])
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn shopkeeper catalog import")
+}
+
+/// The import's summary (stdout) of a successful run.
+fn summary(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "import failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The JSON error of a failed run: its stderr's last line.
+fn error(out: &Output) -> Value {
+    assert!(!out.status.success(), "the import succeeded");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr.lines().last().unwrap_or_default();
+    serde_json::from_str::<Value>(line).unwrap_or_else(|_| panic!("not JSON: {stderr}"))["error"]
+        .clone()
+}
+
+/// Every product of the site as the API shows it (all fields expanded), and the categories.
+async fn catalog_view(app: &TestApp) -> (Value, Value) {
+    let get = |path: &str, query: Vec<(&str, String)>| {
+        app.http
+            .get(app.url(path))
+            .query(&[("apiKey", app.public_key.as_str())])
+            .query(&query)
+            .send()
+    };
+    let mut products = Vec::new();
+    for page in 1.. {
+        let query = vec![
+            ("expand", "all".to_owned()),
+            ("pageSize", "100".to_owned()),
+            ("pageNumber", page.to_string()),
+        ];
+        let body = ok_json(get("/v1/shoppers/me/products", query).await.unwrap()).await;
+        let list = body["products"]["product"].as_array().unwrap().clone();
+        let last = body["products"]["nextPage"].is_null();
+        products.extend(list);
+        if last {
+            break;
+        }
+    }
+    let categories = ok_json(get("/v1/shoppers/me/categories", vec![]).await.unwrap()).await;
+    (Value::Array(products), categories)
+}
+
+#[tokio::test]
+async fn an_invalid_file_writes_nothing_and_reports_every_problem() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut file = catalog(8, 2);
+    let products = file["products"].as_array_mut().unwrap();
+    products[1]["sku"] = json!("P0");
+    products[2]["listPrice"] = json!(19.99);
+    products[3]["variations"][0]["sku"] = json!("P0-V1");
+    products[4]["categories"] = json!(["all", "no-such-category"]);
+    products[5]["colour"] = json!("red");
+    products[6]["variations"][1]["salePrice"] = json!("abc");
+    file["categories"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "games"}));
+
+    let out = import(&app, dir.path(), &file, &[], &[]).await;
+    let error = error(&out);
+    assert_eq!(error["code"], "invalid-catalog", "{error}");
+    let found: Vec<(String, String)> = error["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["at"].as_str().unwrap().to_owned(),
+                p["field"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("categories[2]", "name"),
+        ("products[1]", "sku"),
+        ("products[2]", "listPrice"),
+        ("products[3].variations[0]", "sku"),
+        ("products[4]", "categories[1]"),
+        ("products[5]", "colour"),
+        ("products[6].variations[1]", "salePrice"),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(a, f)| (a.to_string(), f.to_string()))
+        .collect();
+    assert_eq!(found, expected, "{error}");
+    let repeated = &error["problems"][1];
+    assert_eq!(repeated["sku"], "P0");
+    assert!(
+        repeated["message"]
+            .as_str()
+            .unwrap()
+            .contains("products[0]"),
+        "names the first occurrence: {repeated}"
+    );
+    assert!(
+        error["problems"][3]["message"]
+            .as_str()
+            .unwrap()
+            .contains("products[0].variations[1]"),
+        "{error}"
+    );
+
+    let (products, categories) = catalog_view(&app).await;
+    assert_eq!(products, json!([]), "nothing imported");
+    assert_eq!(
+        categories["categories"]["category"],
+        json!([]),
+        "{categories}"
+    );
+}
+
+#[tokio::test]
+async fn a_rerun_of_an_import_changes_nothing_and_the_summary_counts_it() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = catalog(7, 2);
+
+    let first = summary(&import(&app, dir.path(), &file, &["--batch-size", "3"], &[]).await);
+    assert_eq!(first["site"], SITE);
+    assert_eq!(first["products"], json!({"created": 7, "updated": 0}));
+    assert_eq!(first["variations"], json!({"created": 14, "updated": 0}));
+    assert_eq!(first["categories"], json!({"created": 2, "updated": 0}));
+    assert_eq!(first["batches"], 3);
+    assert_eq!(first["batchSize"], 3);
+    assert!(first["seconds"].as_f64().unwrap() > 0.0, "{first}");
+    assert!(first.get("productIds").is_none(), "no id list: {first}");
+    let before = catalog_view(&app).await;
+    assert_eq!(before.0.as_array().unwrap().len(), 7);
+
+    let again = summary(&import(&app, dir.path(), &file, &[], &[]).await);
+    assert_eq!(again["products"], json!({"created": 0, "updated": 7}));
+    assert_eq!(again["variations"], json!({"created": 0, "updated": 14}));
+    assert_eq!(again["categories"], json!({"created": 0, "updated": 2}));
+    assert_eq!(again["batches"], 1);
+    assert_eq!(
+        catalog_view(&app).await,
+        before,
+        "the same catalog, the same ids"
+    );
+}
+
+#[tokio::test]
+async fn a_server_on_the_same_database_answers_token_requests_during_an_import() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = import_process(
+        &app,
+        dir.path(),
+        &catalog(150, 3),
+        &["--batch-size", "1"],
+        &[],
+    );
+    let (mut answered, mut failures) = (0, Vec::new());
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        let response = app.public_token(&[("grant_type", "password")]).await;
+        if response.status() == 200 {
+            answered += 1;
+        } else {
+            failures.push(response.status());
+        }
+    };
+    let out = child.wait_with_output().await.unwrap();
+    assert!(status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let done: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(done["batches"], 150, "{done}");
+    assert!(
+        failures.is_empty(),
+        "token requests failed during the import: {failures:?}"
+    );
+    assert!(
+        answered > 0,
+        "no token request was answered during the import"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("import: batch 150/150, 150/150 products (100.0 %), 450 variations"),
+        "progress ends with the last batch: {stderr}"
+    );
+}
+
+#[tokio::test]
+async fn an_interrupted_import_says_what_it_committed_and_a_rerun_finishes_it() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = catalog(10, 1);
+
+    // Batch 3 breaks a foreign key before its commit (a debug build's failpoint).
+    let failpoint = [("SHOPKEEPER_IMPORT_FAIL_AT_BATCH", "3")];
+    let out = import(&app, dir.path(), &file, &["--batch-size", "2"], &failpoint).await;
+    let error = error(&out);
+    assert_eq!(error["code"], "import-interrupted", "{error}");
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(
+            "committed 4 of 10 products (batches 1-2 of 5) and 2 categories; batch 3 failed"
+        ),
+        "{message}"
+    );
+    assert!(message.contains("Re-run the same file"), "{message}");
+    assert_eq!(
+        error["committed"]["products"],
+        json!({"created": 4, "updated": 0})
+    );
+    assert_eq!(error["committed"]["batches"], 2);
+    let (products, _) = catalog_view(&app).await;
+    let skus: Vec<&str> = products
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["sku"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        skus,
+        ["P0", "P1", "P2", "P3"],
+        "batches 1-2 kept, nothing of batch 3"
+    );
+
+    let rerun = summary(&import(&app, dir.path(), &file, &["--batch-size", "2"], &[]).await);
+    assert_eq!(rerun["products"], json!({"created": 6, "updated": 4}));
+    assert_eq!(rerun["variations"], json!({"created": 6, "updated": 4}));
+    let (products, _) = catalog_view(&app).await;
+    assert_eq!(products.as_array().unwrap().len(), 10);
+}
