@@ -490,8 +490,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     title,
                     brand_color,
                 } => {
-                    if !shopkeeper::domain::authorize::valid_brand_color(&brand_color) {
-                        anyhow::bail!("--brand-color must be #rrggbb");
+                    use shopkeeper::domain::site::{AA_TEXT_CONTRAST, Rgb, contrast_ratio};
+                    let colour = Rgb::parse(&brand_color)
+                        .map_err(|e| anyhow::anyhow!("--brand-color: {e}"))?;
+                    // The hosted pages write white text on it (header, button).
+                    let contrast = contrast_ratio(Rgb::WHITE, colour);
+                    if contrast < AA_TEXT_CONTRAST {
+                        anyhow::bail!(
+                            "--brand-color {brand_color}: white text on it has a contrast of \
+                             {contrast:.2}:1, under WCAG AA's {AA_TEXT_CONTRAST}:1; choose a \
+                             darker colour"
+                        );
                     }
                     existing_site(&store, &id).await?;
                     store

@@ -8,6 +8,7 @@ mod catalog;
 mod catalogue;
 mod checkout;
 mod checkout_security;
+mod cli;
 mod config_file;
 mod crash;
 mod defenses;

@@ -111,8 +111,17 @@ pub(crate) async fn shopkeeper(database: &str, args: &[&str]) -> std::process::O
         .unwrap()
 }
 
+/// A command's output as text; a failed command's JSON error (`{"error": {"message"}}`, its
+/// last stderr line) as its message.
 pub(crate) fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    let raw = String::from_utf8_lossy(bytes).into_owned();
+    let last = raw.lines().last().unwrap_or_default();
+    match serde_json::from_str::<Value>(last) {
+        Ok(v) if v["error"]["message"].is_string() => {
+            v["error"]["message"].as_str().unwrap().to_owned()
+        }
+        _ => raw,
+    }
 }
 
 #[tokio::test]
