@@ -121,6 +121,8 @@ async fn cli_json(database_url: &str, args: &[&str], stdin: Option<&str>) -> Val
 
 /// Creates the test site, a public client and the test shopper; returns the public API key.
 pub async fn provision_via_cli(database_url: &str) -> String {
+    // Only `migrate` (or `serve`) creates the schema; the other commands refuse a blank database.
+    cli_json(database_url, &["migrate"], None).await;
     let ttl = SITE_TTL.to_string();
     cli_json(
         database_url,
