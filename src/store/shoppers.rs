@@ -70,6 +70,60 @@ macro_rules! select_sign_in {
     };
 }
 
+/// The names a shopper signs in with, each unique per site without regard to case.
+#[derive(Clone, Copy)]
+enum LoginName {
+    Username,
+    Email,
+}
+
+impl LoginName {
+    /// The shopper whose name may be set ($1 id, $2 site).
+    fn owner(self) -> &'static str {
+        match self {
+            Self::Username => {
+                "SELECT id FROM shoppers WHERE id = $1 AND site_id = $2 AND username IS NOT NULL"
+            }
+            Self::Email => "SELECT id FROM shoppers WHERE id = $1 AND site_id = $2",
+        }
+    }
+
+    fn owner_condition(self) -> &'static str {
+        match self {
+            Self::Username => " with a username",
+            Self::Email => "",
+        }
+    }
+
+    /// Another shopper of site $1 with the name $2 in any case ($3: the one being changed).
+    fn holder(self) -> &'static str {
+        match self {
+            Self::Username => {
+                "SELECT id FROM shoppers WHERE site_id = $1 AND lower(username) = lower($2) \
+                 AND id <> $3"
+            }
+            Self::Email => {
+                "SELECT id FROM shoppers WHERE site_id = $1 AND email IS NOT NULL \
+                 AND lower(email) = lower($2) AND id <> $3"
+            }
+        }
+    }
+
+    fn update(self) -> &'static str {
+        match self {
+            Self::Username => "UPDATE shoppers SET username = $1 WHERE id = $2",
+            Self::Email => "UPDATE shoppers SET email = $1 WHERE id = $2",
+        }
+    }
+
+    fn taken(self) -> &'static str {
+        match self {
+            Self::Username => TAKEN_USERNAME,
+            Self::Email => TAKEN_EMAIL,
+        }
+    }
+}
+
 impl Store {
     pub async fn create_shopper(
         &self,
@@ -169,102 +223,72 @@ impl Store {
     }
 
     /// Sets (or with `None` clears) the e-mail address of shopper `id` of `site_id`, refused
-    /// (`Conflict`) when another shopper of the site has it in any case. Checked here as well
-    /// as by the index, because this also repairs a database from before the index (whose
-    /// addresses clash, see `migrate`), where nothing else would stop a new clash.
+    /// (`Conflict`) when another shopper of the site has it in any case.
     pub async fn set_shopper_email(
         &self,
         site_id: &str,
         id: i64,
         email: Option<&str>,
     ) -> StoreResult<ShopperRecord> {
-        let mut writer = self.writer().await?;
-        let mut tx = writer.begin().await?;
-        let found: Option<(i64,)> =
-            sqlx::query_as("SELECT id FROM shoppers WHERE id = $1 AND site_id = $2")
-                .bind(id)
-                .bind(site_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if found.is_none() {
-            return Err(StoreError::NotFound(format!(
-                "shopper {id} on site {site_id}"
-            )));
-        }
-        if let Some(email) = email {
-            let taken: Option<(i64,)> = sqlx::query_as(
-                "SELECT id FROM shoppers WHERE site_id = $1 AND email IS NOT NULL \
-                 AND lower(email) = lower($2) AND id <> $3",
-            )
-            .bind(site_id)
-            .bind(email)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if taken.is_some() {
-                return Err(StoreError::Conflict(TAKEN_EMAIL.into()));
-            }
-        }
-        sqlx::query("UPDATE shoppers SET email = $1 WHERE id = $2")
-            .bind(email)
-            .bind(id)
-            .execute(&mut *tx)
+        self.set_login_name(LoginName::Email, site_id, id, email)
             .await
-            .map_err(shopper_conflict)?;
-        tx.commit().await?;
-        drop(writer);
-        // The address shows in the shopper's sessions' views.
-        self.snapshots.forget_all();
-        self.shopper(id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound("shopper".into()))
     }
 
     /// Gives shopper `id` of `site_id` (one with a username) a new username, refused
-    /// (`Conflict`) when another shopper of the site has it in any case. Checked here as well
-    /// as by the index, because this also repairs a database from before the index (whose
-    /// usernames clash, see `migrate`), where nothing else would stop a new clash.
+    /// (`Conflict`) when another shopper of the site has it in any case.
     pub async fn rename_shopper(
         &self,
         site_id: &str,
         id: i64,
         username: &str,
     ) -> StoreResult<ShopperRecord> {
+        self.set_login_name(LoginName::Username, site_id, id, Some(username))
+            .await
+    }
+
+    /// Sets a name a shopper signs in with. The clash is checked here as well as by the
+    /// index, because this also repairs a database from before the index (whose names clash,
+    /// see `migrate`), where nothing else would stop a new clash.
+    async fn set_login_name(
+        &self,
+        name: LoginName,
+        site_id: &str,
+        id: i64,
+        value: Option<&str>,
+    ) -> StoreResult<ShopperRecord> {
         let mut writer = self.writer().await?;
         let mut tx = writer.begin().await?;
-        let found: Option<(i64,)> = sqlx::query_as(
-            "SELECT id FROM shoppers WHERE id = $1 AND site_id = $2 AND username IS NOT NULL",
-        )
-        .bind(id)
-        .bind(site_id)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let found: Option<(i64,)> = sqlx::query_as(name.owner())
+            .bind(id)
+            .bind(site_id)
+            .fetch_optional(&mut *tx)
+            .await?;
         if found.is_none() {
             return Err(StoreError::NotFound(format!(
-                "shopper {id} with a username on site {site_id}"
+                "shopper {id}{} on site {site_id}",
+                name.owner_condition()
             )));
         }
-        let taken: Option<(i64,)> = sqlx::query_as(
-            "SELECT id FROM shoppers WHERE site_id = $1 AND lower(username) = lower($2) \
-             AND id <> $3",
-        )
-        .bind(site_id)
-        .bind(username)
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if taken.is_some() {
-            return Err(StoreError::Conflict(TAKEN_USERNAME.into()));
+        if let Some(value) = value {
+            let taken: Option<(i64,)> = sqlx::query_as(name.holder())
+                .bind(site_id)
+                .bind(value)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if taken.is_some() {
+                return Err(StoreError::Conflict(name.taken().into()));
+            }
         }
-        sqlx::query("UPDATE shoppers SET username = $1 WHERE id = $2")
-            .bind(username)
+        sqlx::query(name.update())
+            .bind(value)
             .bind(id)
             .execute(&mut *tx)
             .await
             .map_err(shopper_conflict)?;
         tx.commit().await?;
         drop(writer);
-        // The username shows in the shopper's sessions' views.
+        // The name shows in the shopper's sessions' views.
         self.snapshots.forget_all();
         self.shopper(id)
             .await?
