@@ -5,23 +5,18 @@
 //! server built in the process, and every server in the process (tests start several) records
 //! into and renders from it. Labels that tell servers apart (the API key) keep tests exact.
 
+use crate::http::response_hook::{HookLayer, ResponseHook};
 use axum::body::Body;
 use axum::extract::MatchedPath;
-use axum::http::{Method, Request, StatusCode};
+use axum::http::{Method, Request};
 use axum::response::Response;
 use metrics::{Counter, Histogram, Unit};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::collections::HashMap;
-use std::future::Future;
 use std::hash::Hash;
-use std::pin::Pin;
 use std::sync::{Arc, LazyLock, OnceLock, PoisonError, RwLock};
-use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
-use tower::{Layer, Service};
 use tower_http::request_id::RequestId;
-use tracing::Instrument as _;
-use tracing::instrument::Instrumented;
 
 pub const HTTP_REQUESTS: &str = "shopkeeper_http_requests_total";
 pub const HTTP_DURATION: &str = "shopkeeper_http_request_duration_seconds";
@@ -226,34 +221,19 @@ pub fn note_route(request: Request<Body>) -> Request<Body> {
 /// bounded labels, and no id or token from a path in a label or the log) and status, and
 /// ends with one `info` line on the `shopkeeper::request` target: method, route, status,
 /// latency_ms (a number) and request_id. Never the query string, a header or a body.
-#[derive(Clone, Copy, Default)]
-pub struct RequestsLayer;
+pub type RequestsLayer = HookLayer<RequestNote>;
 
-impl<S> Layer<S> for RequestsLayer {
-    type Service = Requests<S>;
-    fn layer(&self, inner: S) -> Requests<S> {
-        Requests { inner }
-    }
+/// What the request layer keeps from a request until its answer.
+pub struct RequestNote {
+    method: &'static str,
+    route: RouteSlot,
+    request_id: Option<axum::http::HeaderValue>,
+    span: Option<tracing::Span>,
+    started: Instant,
 }
 
-#[derive(Clone)]
-pub struct Requests<S> {
-    inner: S,
-}
-
-impl<S, B> Service<Request<B>> for Requests<S>
-where
-    S: Service<Request<B>, Response = Response>,
-{
-    type Response = Response;
-    type Error = S::Error;
-    type Future = RequestFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+impl ResponseHook for RequestNote {
+    fn from_request<B>(request: &mut Request<B>) -> Self {
         let route = RouteSlot::default();
         request.extensions_mut().insert(route.clone());
         let request_id = request
@@ -262,38 +242,29 @@ where
             .map(|id| id.header_value().clone());
         let id_text = request_id.as_ref().and_then(|v| v.to_str().ok());
         let span = tracing::info_span!("request", request_id = id_text.unwrap_or(""));
-        let note = RequestNote {
+        Self {
             method: method_label(request.method()),
             route,
             request_id,
+            span: Some(span),
             started: Instant::now(),
-        };
-        let inner = span.in_scope(|| self.inner.call(request));
-        RequestFuture {
-            inner: inner.instrument(span),
-            note: Some(note),
         }
     }
-}
 
-/// What the request layer keeps from a request until its answer.
-struct RequestNote {
-    method: &'static str,
-    route: RouteSlot,
-    request_id: Option<axum::http::HeaderValue>,
-    started: Instant,
-}
+    fn take_span(&mut self) -> tracing::Span {
+        self.span.take().unwrap_or_else(tracing::Span::none)
+    }
 
-impl RequestNote {
-    fn answered(self, status: StatusCode) {
+    fn on_response(self, response: Response) -> Response {
         let latency = self.started.elapsed();
+        let status = response.status().as_u16();
         let route = self.route.0.get().map_or("unmatched", MatchedPath::as_str);
-        record_request(self.method, route, status.as_u16(), latency);
+        record_request(self.method, route, status, latency);
         tracing::info!(
             target: "shopkeeper::request",
             method = self.method,
             route,
-            status = status.as_u16(),
+            status,
             latency_ms = latency_ms(latency),
             request_id = self
                 .request_id
@@ -302,37 +273,13 @@ impl RequestNote {
                 .unwrap_or(""),
             "request"
         );
+        response
     }
 }
 
 /// Milliseconds with microsecond precision: a number in JSON logs, not a "12 ms" string.
 fn latency_ms(latency: Duration) -> f64 {
     latency.as_micros() as f64 / 1000.0
-}
-
-pin_project_lite::pin_project! {
-    /// A request on its way through, in its span; counted and logged when its answer is ready.
-    pub struct RequestFuture<F> {
-        #[pin]
-        inner: Instrumented<F>,
-        note: Option<RequestNote>,
-    }
-}
-
-impl<F, E> Future for RequestFuture<F>
-where
-    F: Future<Output = Result<Response, E>>,
-{
-    type Output = Result<Response, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let result = ready!(this.inner.poll(cx));
-        if let (Ok(response), Some(note)) = (&result, this.note.take()) {
-            note.answered(response.status());
-        }
-        Poll::Ready(result)
-    }
 }
 
 fn record_request(method: &'static str, route: &str, status: u16, latency: Duration) {

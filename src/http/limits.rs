@@ -77,7 +77,7 @@ impl DocumentedRejection {
 }
 
 impl ResponseHook for DocumentedRejection {
-    fn from_request<B>(request: &axum::http::Request<B>) -> Self {
+    fn from_request<B>(request: &mut axum::http::Request<B>) -> Self {
         Self::for_path(request.uri().path())
     }
 

@@ -180,7 +180,7 @@ pub fn app(
             MakeRequestUuidV4,
         ))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
-        .layer(crate::instruments::RequestsLayer)
+        .layer(crate::instruments::RequestsLayer::new())
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             request_timeout,

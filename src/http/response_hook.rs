@@ -9,10 +9,18 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use tower::{Layer, Service};
+use tracing::Span;
+use tracing::instrument::{Instrument, Instrumented};
 
-/// What a [`HookLayer`] keeps from a request, and what it then does with the response.
+/// What a [`HookLayer`] keeps from a request (it may also note something in the request's
+/// extensions for the layers inside), the span the request is served in, and what it then
+/// does with the response.
 pub trait ResponseHook: Sized {
-    fn from_request<B>(request: &Request<B>) -> Self;
+    fn from_request<B>(request: &mut Request<B>) -> Self;
+    /// The span to serve the request in, taken once; none by default.
+    fn take_span(&mut self) -> Span {
+        Span::none()
+    }
     fn on_response(self, response: Response) -> Response;
 }
 
@@ -74,10 +82,12 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<B>) -> Self::Future {
-        let hook = H::from_request(&request);
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        let mut hook = H::from_request(&mut request);
+        let span = hook.take_span();
+        let inner = span.in_scope(|| self.inner.call(request));
         HookedResponse {
-            inner: self.inner.call(request),
+            inner: inner.instrument(span),
             hook: Some(hook),
         }
     }
@@ -87,7 +97,7 @@ pin_project_lite::pin_project! {
     /// A response on its way out, handed to the hook when it is ready.
     pub struct HookedResponse<F, H> {
         #[pin]
-        inner: F,
+        inner: Instrumented<F>,
         hook: Option<H>,
     }
 }
