@@ -275,11 +275,6 @@ pub fn check_redirect_uri(raw: &str) -> Result<(), String> {
     }
 }
 
-/// A site's brand colour as CSS: `#rrggbb` only, since it is written into a style sheet.
-pub fn valid_brand_color(raw: &str) -> bool {
-    raw.len() == 7 && raw.starts_with('#') && raw[1..].bytes().all(|b| b.is_ascii_hexdigit())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -407,12 +402,5 @@ mod tests {
             assert!(!valid_jsonp_callback(bad), "{bad}");
         }
         assert!(!valid_jsonp_callback(&"a".repeat(129)));
-    }
-
-    #[test]
-    fn brand_colours() {
-        assert!(valid_brand_color("#1f4fbf"));
-        assert!(!valid_brand_color("red"));
-        assert!(!valid_brand_color("#1f4fbf;}"));
     }
 }
