@@ -1,21 +1,16 @@
 //! Shopkeeper: a self-hosted re-implementation of the Global Commerce Shopper API's OAuth 2.0
 //! token service and the Shopper API resources its tokens guard.
 //!
-//! The crate is split the way a request flows: `http` parses and answers, `auth` verifies
-//! credentials (client secrets, passwords, bearer tokens), `domain` holds the pure rules and
-//! types, `store` is the only module that talks to the database.
+//! This package is the server around the layers (see ARCHITECTURE.md): its settings, start-up
+//! and logging, and the CLI (`main.rs`). The layers are crates of the workspace, re-exported
+//! here under the names the CLI, the bench and the black-box tests use.
 
-pub mod auth;
+pub use shopkeeper_domain as domain;
+pub use shopkeeper_http as http;
+pub use shopkeeper_services::{auth, guard, housekeeping, instruments, oauth, provision, state};
+pub use shopkeeper_store as store;
+
 pub mod config;
 pub mod config_file;
-pub mod domain;
-pub mod guard;
-pub mod housekeeping;
-pub mod http;
-pub mod instruments;
-pub mod oauth;
-pub mod provision;
 pub mod startup;
-pub mod state;
-pub mod store;
 pub mod telemetry;

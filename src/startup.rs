@@ -42,6 +42,7 @@ pub async fn build_state(
         .try_into()
         .map_err(|_| anyhow::anyhow!("stored refresh_hmac_key is not 32 bytes"))?;
     Ok(SharedState {
+        clock: shopkeeper_services::clock::Clock::system(),
         verifier: TokenVerifier::new(store.clone(), tokens),
         store,
         hasher,

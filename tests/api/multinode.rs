@@ -380,9 +380,12 @@ async fn nodes_starting_together_on_an_empty_database_apply_each_migration_once(
     .fetch_all(&mut conn)
     .await
     .unwrap();
-    let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres"))
-        .unwrap()
-        .count();
+    let files = std::fs::read_dir(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/crates/store/migrations/postgres"
+    ))
+    .unwrap()
+    .count();
     assert_eq!(applied.len(), files, "every migration applied");
     assert!(applied.iter().all(|(_, n)| *n == 1), "{applied:?}");
     // They also agree on the one server-wide key.
@@ -464,7 +467,10 @@ async fn concurrent_submits_of_the_last_unit_across_two_nodes_make_exactly_one_o
     let Some((db, api_key, a, b)) = two_nodes("multinode last-unit submit").await else {
         return;
     };
-    let catalog = concat!(env!("CARGO_MANIFEST_DIR"), "/src/demo_catalog.json");
+    let catalog = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/crates/services/src/demo_catalog.json"
+    );
     cli_json(&db, &["catalog", "import", catalog, "--site", SITE], None).await;
     let sites = cli_json(&db, &["site", "list"], None).await;
     let payments_key = sites

@@ -14,7 +14,7 @@ fn table_row(method: &str, path: &str) -> bool {
 
 /// The path literals given to `.route(` in the router's source.
 fn routed_paths() -> Vec<String> {
-    let source = include_str!("../../src/http/mod.rs");
+    let source = include_str!("../../crates/http/src/lib.rs");
     let mut paths = Vec::new();
     for chunk in source.split(".route(").skip(1) {
         let rest = chunk.trim_start();

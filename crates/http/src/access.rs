@@ -1,0 +1,195 @@
+//! The access levels of `domain::access_policy`, as extractors: a handler's signature says
+//! which level it needs (`TokenOptional`, `Limited` or `Full`), and the extractor enforces it
+//! on top of the one bearer check (`presented_token` + `TokenVerifier`).
+//!
+//! Answers: no usable credential, or a presented token that is invalid, expired, revoked or
+//! of another site than the presented API key → 401 `invalid_token` with a `Bearer`
+//! challenge; a limited token where a full one is needed → 403 `insufficient_scope`.
+
+use super::error::{OAuthError, ShopperApiError};
+use super::params::Params;
+use super::principal::presented_token;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use shopkeeper_services::auth::client::PresentedClient;
+use shopkeeper_services::auth::{AccessLevel, Principal};
+use shopkeeper_services::state::AppState;
+use std::sync::Arc;
+
+/// Who calls a token-optional route.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    /// A valid access token (limited or full).
+    Token(Arc<Principal>),
+    /// An API key alone.
+    ApiKey { api_key: String, site_id: String },
+}
+
+impl Caller {
+    pub fn site_id(&self) -> &str {
+        match self {
+            Caller::Token(p) => &p.site_id,
+            Caller::ApiKey { site_id, .. } => site_id,
+        }
+    }
+
+    pub fn api_key(&self) -> &str {
+        match self {
+            Caller::Token(p) => &p.api_key,
+            Caller::ApiKey { api_key, .. } => api_key,
+        }
+    }
+}
+
+/// Token-optional level: an API key alone or any valid token.
+#[derive(Debug, Clone)]
+pub struct TokenOptional(pub Caller);
+
+/// Limited level: any valid access token.
+#[derive(Debug, Clone)]
+pub struct Limited(pub Arc<Principal>);
+
+/// Full level: a signed-in shopper's access token.
+#[derive(Debug, Clone)]
+pub struct Full(pub Arc<Principal>);
+
+impl Full {
+    pub fn shopper_id(&self) -> i64 {
+        self.0
+            .shopper_id
+            .expect("a full access token always names its shopper")
+    }
+}
+
+fn unauthorized(description: &str) -> ShopperApiError {
+    ShopperApiError::from(OAuthError::invalid_token(description))
+}
+
+pub fn insufficient_scope(description: impl Into<String>) -> ShopperApiError {
+    ShopperApiError {
+        www_authenticate: Some("Bearer error=\"insufficient_scope\""),
+        ..ShopperApiError::new(StatusCode::FORBIDDEN, "insufficient_scope", description)
+    }
+}
+
+/// The API key a request presents: `?apiKey=`, an `apiKey` header or `Basic key[:secret]`
+/// (a confidential key's secret, when given, must be right).
+async fn presented_api_key(
+    parts: &Parts,
+    state: &AppState,
+) -> Result<Option<(String, String)>, ShopperApiError> {
+    let params = Params::from_query(parts.uri.query())
+        .map_err(|e| ShopperApiError::new(StatusCode::BAD_REQUEST, "invalid-request", e.0))?;
+    let from_header = parts.headers.get("apiKey").and_then(|v| v.to_str().ok());
+    let key = match (params.get("apiKey"), from_header) {
+        (Some(q), Some(h)) if q != h => {
+            return Err(ShopperApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-request",
+                "the apiKey parameter and header disagree",
+            ));
+        }
+        (q, h) => q.or(h),
+    };
+    let basic = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            v.trim()
+                .get(..6)
+                .is_some_and(|s| s.eq_ignore_ascii_case("basic "))
+        });
+    if key.is_none() && basic.is_none() {
+        return Ok(None);
+    }
+    let presented = PresentedClient::parse(basic, key, None)
+        .map_err(|_| unauthorized("the API key is invalid"))?;
+    let client = presented
+        .authenticate(&state.store, &state.verifier)
+        .await
+        .map_err(|e| match e {
+            shopkeeper_services::auth::ClientAuthError::Store(s) => {
+                ShopperApiError::from(OAuthError::from(s))
+            }
+            _ => unauthorized("the API key is invalid or disabled"),
+        })?;
+    Ok(Some((
+        client.record.api_key.clone(),
+        client.record.site_id.clone(),
+    )))
+}
+
+/// The verified token, if one is presented; an API key presented beside it must be of the
+/// token's site.
+async fn verified_token(
+    parts: &Parts,
+    state: &AppState,
+) -> Result<Option<Arc<Principal>>, ShopperApiError> {
+    let token = presented_token(parts).map_err(ShopperApiError::from)?;
+    let Some(token) = token else {
+        return Ok(None);
+    };
+    let principal = state
+        .verifier
+        .verify(&token)
+        .await
+        .map_err(|e| ShopperApiError::from(OAuthError::from(e)))?;
+    if let Some((_, site)) = presented_api_key(parts, state).await? {
+        if site != principal.site_id {
+            return Err(unauthorized(
+                "the access token belongs to another site than the API key",
+            ));
+        }
+    }
+    Ok(Some(principal))
+}
+
+impl FromRequestParts<AppState> for TokenOptional {
+    type Rejection = ShopperApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(principal) = verified_token(parts, state).await? {
+            return Ok(TokenOptional(Caller::Token(principal)));
+        }
+        match presented_api_key(parts, state).await? {
+            Some((api_key, site_id)) => Ok(TokenOptional(Caller::ApiKey { api_key, site_id })),
+            None => Err(unauthorized("an API key or an access token is required")),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Limited {
+    type Rejection = ShopperApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match verified_token(parts, state).await? {
+            Some(principal) => Ok(Limited(principal)),
+            None => Err(unauthorized("an access token is required")),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Full {
+    type Rejection = ShopperApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Limited(principal) = Limited::from_request_parts(parts, state).await?;
+        if principal.level != AccessLevel::Full || principal.shopper_id.is_none() {
+            return Err(insufficient_scope(
+                "this resource needs a signed-in shopper's (full) access token",
+            ));
+        }
+        Ok(Full(principal))
+    }
+}

@@ -1,0 +1,46 @@
+//! Reading a request's client credentials (header and form) for the endpoints that need an
+//! authenticated client besides the token endpoint: introspection and revocation.
+
+use super::error::OAuthError;
+use super::params::Params;
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Uri, header};
+use shopkeeper_services::auth::{AuthenticatedClient, PresentedClient};
+use shopkeeper_services::state::AppState;
+
+/// The merged request parameters (query and form body).
+pub fn form_params(headers: &HeaderMap, uri: &Uri, body: &Bytes) -> Result<Params, OAuthError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap_or("invalid"));
+    Params::parse(uri.query(), content_type, body).map_err(|e| OAuthError::invalid_request(e.0))
+}
+
+/// Authenticates the client from `Authorization: Basic` or `client_id`/`client_secret`.
+pub async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<AuthenticatedClient, OAuthError> {
+    let authorization = match headers.get(header::AUTHORIZATION) {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .map_err(|_| OAuthError::invalid_client("malformed Authorization header"))?,
+        ),
+    };
+    let presented = PresentedClient::parse(
+        authorization,
+        params.get("client_id"),
+        params.get("client_secret"),
+    )?;
+    if matches!(presented, PresentedClient::Bearer(_)) {
+        // A bearer token names a key but proves nothing a browser could not hold.
+        return Err(OAuthError::invalid_client(
+            "authenticate with the API key (Basic), not a bearer token",
+        ));
+    }
+    Ok(presented
+        .authenticate(&state.store, &state.verifier)
+        .await?)
+}

@@ -1,0 +1,191 @@
+//! HTTP: the router, one module per resource, the error shapes, parameter parsing and the
+//! bearer extractor.
+
+pub mod access;
+pub mod access_tokens;
+pub mod authorize;
+pub mod browser;
+pub mod carts;
+pub mod catalog;
+pub mod client_auth;
+pub mod error;
+pub mod introspect;
+pub mod limits;
+pub mod metadata;
+pub mod openapi;
+pub mod operations;
+pub mod orders;
+pub mod params;
+pub mod payments;
+pub mod principal;
+pub mod request_metrics;
+pub mod response_hook;
+pub mod revoke;
+pub mod routes;
+pub mod session_token;
+pub mod shopper_api;
+pub mod shoppers;
+pub mod shoppers_token;
+pub mod site;
+pub mod start_page;
+pub mod token;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode, header};
+use axum::response::Response;
+use axum::routing::{get, post};
+use shopkeeper_services::state::AppState;
+use std::convert::Infallible;
+use std::time::Duration;
+use tower::Service;
+use tower_http::cors::{Any, CorsLayer};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::timeout::TimeoutLayer;
+
+/// Largest request body accepted anywhere (token requests are a few hundred bytes).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Request ids: random (version 4) UUIDs from the thread's CSPRNG. tower-http's
+/// `MakeRequestUuid` asks the kernel for each one, a `getrandom` system call per request.
+#[derive(Clone, Copy)]
+struct MakeRequestUuidV4;
+
+impl MakeRequestId for MakeRequestUuidV4 {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+        let id = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+        let mut text = uuid::Uuid::encode_buffer();
+        let text = id.hyphenated().encode_lower(&mut text);
+        HeaderValue::from_str(text).ok().map(RequestId::new)
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    // Browser storefronts call the token endpoint cross-origin; tokens travel in bodies and
+    // headers, never cookies, so no credentials mode is needed.
+    let token_cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::POST, Method::OPTIONS])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT]);
+    let api_cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            HeaderName::from_static("apikey"),
+        ]);
+
+    let token_routes = Router::new()
+        .route(
+            "/oauth20/token",
+            post(token::token).fallback(token::method_not_allowed),
+        )
+        .route(
+            "/oauth20/token.json",
+            post(token::token).fallback(token::method_not_allowed),
+        )
+        .route(
+            "/oauth20/introspect",
+            post(introspect::introspect).fallback(token::method_not_allowed),
+        )
+        .route(
+            "/oauth20/revoke",
+            post(revoke::revoke).fallback(token::method_not_allowed),
+        )
+        .layer(token_cors);
+
+    let api_routes = Router::new()
+        .route(
+            "/oauth20/access-tokens",
+            get(access_tokens::get)
+                .delete(access_tokens::delete)
+                .fallback(token::method_not_allowed),
+        )
+        // The Shopper API, from the access table (`/v1/shoppers/token` is one of its rows).
+        .merge(routes::shopper_api_router())
+        // DigitalRiver.js-style payment sources (issue 5): not a Shopper API route, its own
+        // error shape and its own key (the site's payments public key).
+        .route("/payments/sources", post(payments::create_source))
+        .layer(api_cors);
+
+    // Browser-facing routes: pages and the SessionToken site action (no CORS: JSONP and
+    // top-level navigations need none).
+    let browser_routes = Router::new()
+        .route("/oauth20/authorize", get(authorize::authorize))
+        .route(
+            "/oauth20/sign-in",
+            get(authorize::sign_in_page).post(authorize::sign_in_submit),
+        )
+        .route("/store/{site_id}/SessionToken", get(session_token::get))
+        // The start page (a demo storefront on the public API) and the API reference.
+        .route("/", get(start_page::start_page))
+        .route("/api-reference", get(start_page::api_reference))
+        .route("/start/config.json", get(start_page::config))
+        .route("/start/start.js", get(start_page::start_js))
+        .route("/start/api-reference.js", get(start_page::api_reference_js))
+        .route("/start/style.css", get(start_page::style_css));
+
+    Router::new()
+        .merge(token_routes)
+        .merge(api_routes)
+        .merge(browser_routes)
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(metadata::metadata),
+        )
+        .route("/openapi.json", get(openapi::openapi_json))
+        .route("/healthz", get(operations::healthz))
+        .route("/readyz", get(operations::readyz))
+        .route("/metrics", get(operations::metrics))
+        .fallback(shopper_api::not_found_fallback)
+        .method_not_allowed_fallback(shopper_api::method_not_allowed_fallback)
+        // Inside the router, where the matched route is known: notes it for the request layer.
+        .layer(tower::util::MapRequestLayer::new(
+            crate::request_metrics::note_route,
+        ))
+        .with_state(state)
+}
+
+/// The router inside the layers every request passes through once: the documented shape for
+/// bare rejections (outermost), the request id, the request span, metrics and log line
+/// (`request_metrics::RequestsLayer`: outside the time limit, so a timed-out request is counted
+/// and logged too), the request time limit, the body size limit.
+///
+/// They wrap the router rather than being added with `Router::layer`, which wraps every
+/// route on its own: a route is a boxed service cloned for each request, so each of those
+/// layers cost an allocation per request.
+pub fn app(
+    state: AppState,
+    request_timeout: Duration,
+) -> impl Service<Request<Body>, Response = Response, Error = Infallible, Future: Send + 'static>
++ Clone
++ Send
++ 'static {
+    tower::ServiceBuilder::new()
+        .layer(response_hook::HookLayer::<limits::DocumentedRejection>::new())
+        .layer(SetRequestIdLayer::new(
+            REQUEST_ID.clone(),
+            MakeRequestUuidV4,
+        ))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+        .layer(crate::request_metrics::RequestsLayer::new())
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .service(router(state))
+}

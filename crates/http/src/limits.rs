@@ -1,0 +1,211 @@
+//! 429 answers for the defences in `guard`, in each endpoint's documented error shape, with
+//! `Retry-After` in whole seconds.
+
+use super::error::{OAuthError, ShopperApiError};
+use super::response_hook::ResponseHook;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use shopkeeper_services::guard::RetryAfter;
+
+/// The code both shapes use (the Shopper API spells codes with dashes).
+pub const TOO_MANY_REQUESTS: &str = "too_many_requests";
+
+fn with_retry_after(mut response: Response, wait: RetryAfter) -> Response {
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from_str(&wait.0.to_string()).expect("digits are a header value"),
+    );
+    response
+}
+
+/// The OAuth endpoints' flat error.
+pub fn oauth_too_many(wait: RetryAfter, description: &str) -> Response {
+    with_retry_after(
+        OAuthError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            TOO_MANY_REQUESTS,
+            description,
+        )
+        .into_response(),
+        wait,
+    )
+}
+
+/// The Shopper API's (and `SessionToken`'s) nested error.
+pub fn shopper_api_too_many(wait: RetryAfter, description: &str) -> Response {
+    with_retry_after(
+        ShopperApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too-many-requests",
+            description,
+        )
+        .into_response(),
+        wait,
+    )
+}
+
+pub const RATE_LIMITED: &str = "too many requests; retry after the time in Retry-After";
+pub const SIGN_IN_THROTTLED: &str =
+    "too many failed sign-ins for this username or address; retry after the time in Retry-After";
+
+/// Rewrites the bare 4xx answers produced below the handlers (axum's body-limit and
+/// extractor rejections, the request timeout) into the documented error shape of the path:
+/// flat under `/oauth20` (except the HTML pages), nested under `/v1` and `/store`. Answers
+/// that already have a JSON or HTML body pass untouched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentedRejection {
+    /// The Shopper API's nested error (`/v1/...`, `/store/...`).
+    ShopperApi,
+    /// The OAuth endpoints' flat error.
+    OAuth,
+    /// Pages and operations endpoints: left as they are.
+    Untouched,
+}
+
+impl DocumentedRejection {
+    pub fn for_path(path: &str) -> Self {
+        if path.starts_with("/v1/") || path.starts_with("/store/") {
+            Self::ShopperApi
+        } else if path.starts_with("/oauth20/")
+            && !matches!(path, "/oauth20/authorize" | "/oauth20/sign-in")
+        {
+            Self::OAuth
+        } else {
+            Self::Untouched
+        }
+    }
+}
+
+impl ResponseHook for DocumentedRejection {
+    fn from_request<B>(request: &mut axum::http::Request<B>) -> Self {
+        Self::for_path(request.uri().path())
+    }
+
+    fn on_response(self, response: Response) -> Response {
+        let status = response.status();
+        if self == Self::Untouched || !status.is_client_error() {
+            return response;
+        }
+        let bare = match response.headers().get(header::CONTENT_TYPE) {
+            None => true,
+            Some(v) => v.as_bytes().starts_with(b"text/plain"),
+        };
+        if !bare {
+            return response;
+        }
+        let description = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => "the request body is too large".to_owned(),
+            StatusCode::REQUEST_TIMEOUT => "the request took too long".to_owned(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported content type".to_owned(),
+            other => format!(
+                "the request was refused: {}",
+                other.canonical_reason().unwrap_or("client error")
+            ),
+        };
+        let mut rewritten = if self == Self::ShopperApi {
+            let code = match status {
+                StatusCode::PAYLOAD_TOO_LARGE => "request-too-large",
+                StatusCode::REQUEST_TIMEOUT => "request-timeout",
+                _ => "invalid-request",
+            };
+            ShopperApiError::new(status, code, description).into_response()
+        } else {
+            OAuthError::new(status, "invalid_request", description).into_response()
+        };
+        // Every value of every other header, in order: `Vary` from CORS, say, has several, and
+        // dropping all but one would let a cache serve this answer to other origins.
+        for name in response.headers().keys() {
+            if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+                rewritten.headers_mut().remove(name);
+                for value in response.headers().get_all(name) {
+                    rewritten.headers_mut().append(name, value.clone());
+                }
+            }
+        }
+        rewritten
+    }
+}
+
+#[cfg(test)]
+mod rejection_tests {
+    use super::DocumentedRejection::{self, OAuth, ShopperApi, Untouched};
+    use super::ResponseHook;
+    use axum::http::{StatusCode, header};
+    use axum::response::{IntoResponse, Response};
+
+    #[test]
+    fn each_path_family_has_its_error_shape() {
+        for (path, shape) in [
+            ("/v1/shoppers/me", ShopperApi),
+            ("/store/demo/SessionToken", ShopperApi),
+            ("/oauth20/token", OAuth),
+            ("/oauth20/access-tokens", OAuth),
+            ("/oauth20/authorize", Untouched),
+            ("/oauth20/sign-in", Untouched),
+            ("/healthz", Untouched),
+            ("/v1", Untouched),
+        ] {
+            assert_eq!(DocumentedRejection::for_path(path), shape, "{path}");
+        }
+    }
+
+    fn bare(status: StatusCode) -> Response {
+        (
+            status,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "nope",
+        )
+            .into_response()
+    }
+
+    #[test]
+    fn bare_client_errors_take_the_shape_of_their_path_and_keep_other_headers() {
+        let mut too_large = bare(StatusCode::PAYLOAD_TOO_LARGE);
+        too_large
+            .headers_mut()
+            .insert("x-request-id", "abc".parse().unwrap());
+        for vary in ["origin", "access-control-request-method"] {
+            too_large
+                .headers_mut()
+                .append(header::VARY, vary.parse().unwrap());
+        }
+        let oauth = OAuth.on_response(too_large);
+        assert_eq!(oauth.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(oauth.headers()[header::CONTENT_TYPE], "application/json");
+        assert_eq!(oauth.headers()["x-request-id"], "abc");
+        let vary: Vec<_> = oauth.headers().get_all(header::VARY).iter().collect();
+        assert_eq!(vary, ["origin", "access-control-request-method"]);
+
+        let api = ShopperApi.on_response(bare(StatusCode::REQUEST_TIMEOUT));
+        assert_eq!(api.status(), StatusCode::REQUEST_TIMEOUT);
+        assert_eq!(api.headers()[header::CONTENT_TYPE], "application/json");
+    }
+
+    #[test]
+    fn shaped_answers_successes_and_untouched_paths_pass_as_they_are() {
+        let json = (
+            StatusCode::BAD_REQUEST,
+            [(header::CONTENT_TYPE, "application/json")],
+            "{}",
+        )
+            .into_response();
+        assert_eq!(
+            OAuth.on_response(json).headers()[header::CONTENT_TYPE],
+            "application/json"
+        );
+        let ok = bare(StatusCode::OK);
+        assert!(
+            OAuth.on_response(ok).headers()[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/plain")
+        );
+        let page = Untouched.on_response(bare(StatusCode::PAYLOAD_TOO_LARGE));
+        assert!(
+            page.headers()[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/plain")
+        );
+    }
+}

@@ -1,0 +1,237 @@
+//! The OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]` annotations.
+//!
+//! Adding a route: annotate its handler with `#[utoipa::path(...)]` (method, path, access in
+//! `description`, every status with its error body) and list the handler in `paths(...)`
+//! below. Shopper API resources need nothing here: every provided row of the access table
+//! (`domain::access_policy::ROUTES`) becomes an operation with its access level
+//! (`ShopperApiTable`), so the document cannot drift from the table the router is built from.
+//! `tests/api/openapi.rs` fails if a routed path is missing here, or a documented path is not
+//! routed.
+
+use super::{
+    access_tokens, authorize, introspect, metadata, operations, payments, revoke, session_token,
+    shoppers_token, start_page, token,
+};
+use axum::http::header;
+use axum::response::IntoResponse;
+use shopkeeper_domain::access_policy::{self, Level};
+use std::sync::OnceLock;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Shopkeeper",
+        description = "Self-hosted OAuth 2.0 token service and Shopper API of the Global \
+                       Commerce (Digital River) Shopper API. OAuth endpoints answer errors as \
+                       `{error, error_description}`; `/v1` Shopper API resources as \
+                       `{errors: {error: [{relation, code, description}]}}`."
+    ),
+    paths(
+        token::token,
+        introspect::introspect,
+        revoke::revoke,
+        access_tokens::get,
+        access_tokens::delete,
+        shoppers_token::get,
+        payments::create_source,
+        metadata::metadata,
+        operations::healthz,
+        operations::readyz,
+        operations::metrics,
+        openapi_json,
+        authorize::authorize,
+        authorize::sign_in_page,
+        authorize::sign_in_submit,
+        session_token::get,
+        start_page::start_page,
+        start_page::api_reference,
+        start_page::config,
+        start_page::start_js,
+        start_page::api_reference_js,
+        start_page::style_css,
+    ),
+    modifiers(&SecuritySchemes, &Aliases, &ShopperApiTable),
+    tags(
+        (name = "oauth", description = "The OAuth 2.0 token service"),
+        (name = "shopper-api", description = "Shopper API resources"),
+        (name = "operations", description = "Probes, metrics, metadata"),
+        (name = "payments", description = "Test-mode payment sources"),
+        (name = "start-page", description = "The demo storefront at / and this reference, rendered"),
+    )
+)]
+pub struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key_basic",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some(
+                        "The API key as user name; a confidential key's secret as password",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Paths that the documented API also answers under a `.json` suffix: same operation.
+const ALIASES: &[(&str, &str)] = &[
+    ("/oauth20/token", "/oauth20/token.json"),
+    ("/v1/shoppers/token", "/v1/shoppers/token.json"),
+];
+
+struct Aliases;
+
+impl Modify for Aliases {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, alias) in ALIASES {
+            let Some(item) = openapi.paths.paths.get(*path).cloned() else {
+                continue;
+            };
+            let mut item = item;
+            for op in [&mut item.get, &mut item.post, &mut item.delete]
+                .into_iter()
+                .flatten()
+            {
+                // Operation ids must stay unique.
+                op.operation_id = op.operation_id.as_ref().map(|id| format!("{id}_json"));
+            }
+            openapi.paths.paths.insert((*alias).to_owned(), item);
+        }
+    }
+}
+
+/// One operation per provided row of the access table that no handler annotation documents
+/// already.
+struct ShopperApiTable;
+
+impl Modify for ShopperApiTable {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
+        use utoipa::openapi::security::SecurityRequirement;
+        use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
+
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ShopperApiErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        let success = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content("application/json", ContentBuilder::new().build())
+                .build()
+        };
+        for route in access_policy::ROUTES.iter().filter(|r| r.is_provided()) {
+            let method = match route.method {
+                "GET" => HttpMethod::Get,
+                "POST" => HttpMethod::Post,
+                "PUT" => HttpMethod::Put,
+                "DELETE" => HttpMethod::Delete,
+                _ => continue,
+            };
+            let documented = openapi
+                .paths
+                .paths
+                .get(route.path)
+                .is_some_and(|item| match method {
+                    HttpMethod::Get => item.get.is_some(),
+                    HttpMethod::Post => item.post.is_some(),
+                    HttpMethod::Put => item.put.is_some(),
+                    _ => item.delete.is_some(),
+                });
+            if documented {
+                continue;
+            }
+            let id = format!(
+                "{}{}",
+                route.method.to_lowercase(),
+                route.path.replace(['/', '{', '}', '-', '.'], "_")
+            );
+            let mut op = OperationBuilder::new()
+                .operation_id(Some(id))
+                .tag("shopper-api")
+                .description(Some(format!(
+                    "Shopper API resource (seed 003). Access: {}. Also answers with a `.json` \
+                     suffix.",
+                    route.level.as_str()
+                )));
+            for segment in route.path.split('/') {
+                if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    op = op.parameter(
+                        ParameterBuilder::new()
+                            .name(name)
+                            .parameter_in(ParameterIn::Path)
+                            .required(Required::True)
+                            .schema(Some(
+                                utoipa::openapi::ObjectBuilder::new()
+                                    .schema_type(utoipa::openapi::schema::Type::String),
+                            ))
+                            .build(),
+                    );
+                }
+            }
+            op = match route.method {
+                "POST" => op
+                    .response("200", success("Done"))
+                    .response("201", success("Created")),
+                "DELETE" => op
+                    .response("200", success("Deleted"))
+                    .response("204", ResponseBuilder::new().description("Deleted").build()),
+                _ => op.response("200", success("The resource")),
+            };
+            op = op
+                .response("400", error("Malformed request or invalid field"))
+                .response("401", error("No usable credential, or an invalid token"))
+                .response("403", error("A limited token on a full-access route"))
+                .response("404", error("No such resource"))
+                .response("409", error("Conflict with the resource's state"))
+                .response("503", error("Database unavailable"));
+            if route.level != Level::TokenOptional {
+                op = op.security(SecurityRequirement::new("bearer", Vec::<String>::new()));
+            }
+            openapi
+                .paths
+                .add_path_operation(route.path, vec![method], op.build());
+        }
+    }
+}
+
+/// The document as JSON, built once.
+pub fn document() -> &'static str {
+    static DOC: OnceLock<String> = OnceLock::new();
+    DOC.get_or_init(|| {
+        ApiDoc::openapi()
+            .to_json()
+            .expect("the generated document serialises")
+    })
+}
+
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "operations",
+    description = "This OpenAPI 3.1 document. Access: none.",
+    responses((status = 200, description = "The document", content_type = "application/json"))
+)]
+pub async fn openapi_json() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], document())
+}

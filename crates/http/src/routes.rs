@@ -1,0 +1,141 @@
+//! The Shopper API router, built from `domain::access_policy::ROUTES`: every provided row
+//! gets its handler (and its `.json` twin), and nothing else is routed here. Building it
+//! panics if the table and [`handler`] disagree, so every test run checks them.
+
+use super::{carts, catalog, orders, shoppers, shoppers_token, site};
+use axum::Router;
+use axum::routing::{MethodRouter, delete, get, post, put};
+use shopkeeper_domain::access_policy::{ROUTES, Route};
+use shopkeeper_services::state::AppState;
+
+/// The handler of a row. Providing a row = flip it to `Yes` in the table + one line here.
+pub fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
+    use carts as k;
+    use catalog as c;
+    use orders as o;
+    use shoppers as s;
+    Some(match (method, path) {
+        ("POST", "/v1/shoppers") => post(s::create),
+        ("GET", "/v1/shoppers/me") => get(s::get_me),
+        ("POST", "/v1/shoppers/me") => post(s::update_me),
+        ("GET", "/v1/shoppers/me/account") => get(s::get_account),
+        ("GET", "/v1/shoppers/me/addresses") => get(s::list_addresses),
+        ("POST", "/v1/shoppers/me/addresses") => post(s::save_address),
+        ("GET", "/v1/shoppers/me/addresses/{id}") => get(s::get_address),
+        ("DELETE", "/v1/shoppers/me/addresses/{id}") => delete(s::delete_address),
+        ("GET", "/v1/shoppers/me/carts/active") => get(k::get_cart),
+        ("POST", "/v1/shoppers/me/carts/active") => post(k::update_cart),
+        ("POST", "/v1/shoppers/me/carts/active/apply-billing-address") => {
+            post(k::apply_billing_address)
+        }
+        ("POST", "/v1/shoppers/me/carts/active/apply-payment-method") => {
+            post(k::apply_payment_method)
+        }
+        ("POST", "/v1/shoppers/me/carts/active/apply-shipping-address") => {
+            post(k::apply_shipping_address)
+        }
+        ("POST", "/v1/shoppers/me/carts/active/apply-shipping-option") => {
+            post(k::apply_shipping_option)
+        }
+        ("POST", "/v1/shoppers/me/carts/active/apply-shopper") => post(k::apply_shopper),
+        ("GET", "/v1/shoppers/me/carts/active/billing-address") => get(k::get_billing_address),
+        ("PUT", "/v1/shoppers/me/carts/active/billing-address") => put(k::put_billing_address),
+        ("GET", "/v1/shoppers/me/carts/active/shipping-address") => get(k::get_shipping_address),
+        ("PUT", "/v1/shoppers/me/carts/active/shipping-address") => put(k::put_shipping_address),
+        ("GET", "/v1/shoppers/me/carts/active/line-items") => get(k::list_line_items),
+        ("POST", "/v1/shoppers/me/carts/active/line-items") => post(k::add_line_items),
+        ("DELETE", "/v1/shoppers/me/carts/active/line-items") => delete(k::delete_line_items),
+        ("GET", "/v1/shoppers/me/carts/active/line-items/{id}") => get(k::get_line_item),
+        ("POST", "/v1/shoppers/me/carts/active/line-items/{id}") => post(k::update_line_item),
+        ("DELETE", "/v1/shoppers/me/carts/active/line-items/{id}") => delete(k::delete_line_item),
+        ("GET", "/v1/shoppers/me/carts/active/shipping-options") => get(k::list_shipping_options),
+        ("GET", "/v1/shoppers/me/carts/active/shipping-options/{id}") => {
+            get(k::get_shipping_option)
+        }
+        ("POST", "/v1/shoppers/me/carts/active/submit-cart") => post(k::submit_cart),
+        ("GET", "/v1/shoppers/me/orders") => get(o::list_orders),
+        ("GET", "/v1/shoppers/me/orders/{id}") => get(o::get_order),
+        ("GET", "/v1/shoppers/me/orders/{id}/billing-address") => get(o::get_order_billing_address),
+        ("GET", "/v1/shoppers/me/orders/{id}/line-items") => get(o::get_order_line_items),
+        ("GET", "/v1/shoppers/me/orders/{id}/line-items/{lineItemId}") => {
+            get(o::get_order_line_item)
+        }
+        ("GET", "/v1/shoppers/me/orders/{id}/shipping-address") => {
+            get(o::get_order_shipping_address)
+        }
+        ("GET", "/v1/shoppers/me/payment-options") => get(o::list_payment_options),
+        ("GET", "/v1/shoppers/me/payment-options/{id}") => get(o::get_payment_option),
+        ("POST", "/v1/shoppers/order-lookup") => post(o::order_lookup),
+        ("GET", "/v1/shoppers/me/categories") => get(c::list_categories),
+        ("GET", "/v1/shoppers/me/categories/{id}") => get(c::get_category),
+        ("GET", "/v1/shoppers/me/categories/{id}/products") => get(c::get_category_products),
+        ("GET", "/v1/shoppers/me/product-search") => get(c::search_products),
+        ("GET", "/v1/shoppers/me/products") => get(c::list_products),
+        ("GET", "/v1/shoppers/me/products/inventory-status") => get(c::list_inventory_status),
+        ("GET", "/v1/shoppers/me/products/{id}") => get(c::get_product),
+        ("GET", "/v1/shoppers/me/products/{id}/categories") => get(c::get_product_categories),
+        ("GET", "/v1/shoppers/me/products/{id}/inventory-status") => get(c::get_inventory_status),
+        ("GET", "/v1/shoppers/me/products/{id}/pricing") => get(c::get_pricing),
+        ("GET", "/v1/shoppers/me/products/{id}/pricing/volume-pricing") => {
+            get(c::get_volume_pricing)
+        }
+        ("GET", "/v1/shoppers/me/products/{id}/variations") => get(c::get_variations),
+        ("GET", "/v1/shoppers/site") => get(site::get_site),
+        ("GET", "/v1/shoppers/site/settings") => get(site::get_settings),
+        ("GET", "/v1/shoppers/token") => get(shoppers_token::get),
+        _ => return None,
+    })
+}
+
+/// The paths a row is served at: itself and, when its last segment is literal, its `.json`
+/// twin (a `{param}` last segment takes `42.json` itself; handlers strip the suffix).
+pub fn served_paths(route: &Route) -> Vec<String> {
+    let mut paths = vec![route.path.to_owned()];
+    if !route.path.ends_with('}') {
+        paths.push(format!("{}.json", route.path));
+    }
+    paths
+}
+
+pub fn shopper_api_router() -> Router<AppState> {
+    let mut router = Router::new();
+    for route in ROUTES {
+        let handler = handler(route.method, route.path);
+        match (route.is_provided(), handler) {
+            (true, Some(h)) => {
+                for path in served_paths(route) {
+                    router = router.route(&path, h.clone());
+                }
+            }
+            (true, None) => panic!("access table row {route:?} is provided but has no handler"),
+            (false, Some(_)) => {
+                panic!("access table row {route:?} has a handler but is not provided")
+            }
+            (false, None) => {}
+        }
+    }
+    router
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn router_matches_table() {
+        // Builds (panics on any disagreement) and checks no handler exists without a row.
+        let _ = shopper_api_router();
+        for method in ["GET", "POST", "PUT", "DELETE"] {
+            for route in ROUTES {
+                assert_eq!(
+                    handler(method, route.path).is_some(),
+                    ROUTES
+                        .iter()
+                        .any(|r| r.method == method && r.path == route.path && r.is_provided()),
+                    "{method} {}",
+                    route.path
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! What the Shopper API handlers share: their errors, the JSON body reader, the query
+//! parameters, links (`uri`), `.json`-tolerant ids and the 404/405 fallbacks.
+
+use super::error::{OAuthError, ShopperApiError};
+use super::params::Params;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use shopkeeper_domain::catalog::{Page, select_fields};
+use shopkeeper_domain::shopper::FieldError;
+use shopkeeper_services::state::AppState;
+use shopkeeper_store::StoreError;
+
+pub type ApiResult<T = Response> = Result<T, ShopperApiError>;
+
+pub fn not_found(what: impl std::fmt::Display) -> ShopperApiError {
+    ShopperApiError::new(
+        StatusCode::NOT_FOUND,
+        "resource-not-found",
+        format!("{what} was not found"),
+    )
+}
+
+pub fn bad_request(code: &'static str, description: impl Into<String>) -> ShopperApiError {
+    ShopperApiError::new(StatusCode::BAD_REQUEST, code, description)
+}
+
+pub fn conflict(description: impl Into<String>) -> ShopperApiError {
+    ShopperApiError::new(StatusCode::CONFLICT, "resource-already-exists", description)
+}
+
+impl From<FieldError> for ShopperApiError {
+    fn from(e: FieldError) -> Self {
+        bad_request("invalid-parameter", e.to_string())
+    }
+}
+
+impl From<StoreError> for ShopperApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(what) => conflict(format!("{what} already exists")),
+            StoreError::NotFound(what) => not_found(what),
+            other => ShopperApiError::from(OAuthError::from(other)),
+        }
+    }
+}
+
+/// Parses a JSON request body into `T`; anything else is a 400 naming the problem.
+pub fn json_body<T: DeserializeOwned>(
+    headers: &axum::http::HeaderMap,
+    body: &Bytes,
+) -> ApiResult<T> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !content_type.is_empty() && !content_type.to_ascii_lowercase().contains("json") {
+        return Err(ShopperApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "send the body as application/json",
+        ));
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| bad_request("invalid-request-body", format!("invalid JSON body: {e}")))
+}
+
+/// Like [`json_body`], for endpoints whose body is optional: an empty (or all-whitespace) body
+/// is `None`.
+pub fn optional_json_body<T: DeserializeOwned>(
+    headers: &axum::http::HeaderMap,
+    body: &Bytes,
+) -> ApiResult<Option<T>> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    json_body(headers, body).map(Some)
+}
+
+/// An id path segment; `.json` is accepted on every path, so `42.json` is 42.
+pub fn path_id(raw: &str, what: &str) -> ApiResult<i64> {
+    raw.strip_suffix(".json")
+        .unwrap_or(raw)
+        .parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| not_found(format!("{what} {raw:?}")))
+}
+
+/// The query of a Shopper API request, with the links base: the configured public URL, never
+/// the request's `Host` or `X-Forwarded-*` headers, which any client (or a cache in front of
+/// us) can set to poison the absolute links of an answer.
+pub struct ApiQuery {
+    pub params: Params,
+    pub base: String,
+}
+
+impl FromRequestParts<AppState> for ApiQuery {
+    type Rejection = ShopperApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let params = Params::from_query(parts.uri.query())
+            .map_err(|e| bad_request("invalid-parameter", e.0))?;
+        Ok(Self {
+            params,
+            base: state.web.public_url.clone(),
+        })
+    }
+}
+
+impl ApiQuery {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.params.get(name)
+    }
+
+    pub fn uri(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn link(&self, path: &str) -> Value {
+        serde_json::json!({"uri": self.uri(path)})
+    }
+
+    pub fn page(&self) -> ApiResult<Page> {
+        Page::parse(self.get("pageNumber"), self.get("pageSize"))
+            .map_err(|e| bad_request("invalid-parameter", e))
+    }
+
+    /// `nextPage`/`previousPage` links of a list at `path`.
+    pub fn page_links(&self, path: &str, page: Page, total: i64, extra: &str) -> Value {
+        let mut links = serde_json::Map::new();
+        let at = |n: i64| {
+            self.link(&format!(
+                "{path}?pageNumber={n}&pageSize={}{extra}",
+                page.size
+            ))
+        };
+        if page.has_next(total) {
+            links.insert("nextPage".into(), at(page.number + 1));
+        }
+        if page.number > 1 {
+            links.insert("previousPage".into(), at(page.number - 1));
+        }
+        Value::Object(links)
+    }
+
+    /// The response body with `fields` applied.
+    pub fn respond(&self, body: Value) -> Response {
+        Json(select_fields(body, self.get("fields"))).into_response()
+    }
+
+    /// Like [`respond`](Self::respond) for a typed body: serialized straight to the response
+    /// unless `fields` asks for a selection.
+    pub fn respond_with<T: serde::Serialize>(&self, body: &T) -> Response {
+        if self.get("fields").is_some_and(|f| !f.trim().is_empty())
+            && let Ok(value) = serde_json::to_value(body)
+        {
+            return self.respond(value);
+        }
+        Json(body).into_response()
+    }
+}
+
+/// Paths nobody serves, and table rows not provided yet.
+pub async fn not_found_fallback(uri: Uri) -> Response {
+    if uri.path().starts_with("/v1/") {
+        not_found(format!("resource {}", uri.path())).into_response()
+    } else {
+        (StatusCode::NOT_FOUND, "not found").into_response()
+    }
+}
+
+pub async fn method_not_allowed_fallback(uri: Uri) -> Response {
+    ShopperApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        format!("this method is not allowed on {}", uri.path()),
+    )
+    .into_response()
+}

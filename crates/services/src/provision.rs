@@ -1,0 +1,577 @@
+//! Creating sites, API clients and shoppers: shared by the CLI, the first-start demo and the
+//! tests, so there is one way to do each.
+
+use crate::auth::PasswordHasher;
+use serde::Serialize;
+use shopkeeper_domain::catalog::{CatalogFile, ParsedFile, Problem};
+use shopkeeper_domain::secret::random_hex;
+use shopkeeper_domain::shopper::check_username;
+use shopkeeper_domain::{ApiKey, ClientKind, SessionTtl, SiteId, TokenValue};
+use shopkeeper_store::{
+    Engine, NewClient, NewShopper, ShopperRecord, SiteRecord, Store, StoreError, Tally,
+};
+use std::collections::HashSet;
+use std::num::NonZeroUsize;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Serialize)]
+pub struct CreatedClient {
+    pub api_key: String,
+    pub site: String,
+    pub kind: &'static str,
+    /// Shown once, at creation; only its hash is stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    pub redirect_uris: Vec<String>,
+}
+
+pub async fn create_site(store: &Store, id: &str, ttl: Option<i64>) -> anyhow::Result<SiteRecord> {
+    let id = SiteId::parse(id).map_err(anyhow::Error::msg)?;
+    let ttl = match ttl {
+        Some(s) => SessionTtl::from_seconds(s).map_err(anyhow::Error::msg)?,
+        None => SessionTtl::DEFAULT,
+    };
+    Ok(store.create_site(&id, ttl).await?)
+}
+
+/// A redirect URI a key may register (`domain::authorize::check_redirect_uri`: RFC 8252's
+/// rules), with the URI in the error.
+pub fn check_redirect_uri(uri: &str) -> anyhow::Result<()> {
+    shopkeeper_domain::authorize::check_redirect_uri(uri)
+        .map_err(|why| anyhow::anyhow!("redirect URI {uri:?} {why}"))
+}
+
+pub async fn create_client(
+    store: &Store,
+    site: &str,
+    kind: ClientKind,
+    redirect_uris: &[String],
+) -> anyhow::Result<CreatedClient> {
+    for uri in redirect_uris {
+        check_redirect_uri(uri)?;
+    }
+    insert_client(store, site, kind, redirect_uris).await
+}
+
+/// A new key with redirect URIs already vetted.
+async fn insert_client(
+    store: &Store,
+    site: &str,
+    kind: ClientKind,
+    redirect_uris: &[String],
+) -> anyhow::Result<CreatedClient> {
+    let api_key = ApiKey::parse(&random_hex(16)).expect("hex is a valid key");
+    let secret = (kind == ClientKind::Confidential).then(TokenValue::generate);
+    store
+        .create_client(NewClient {
+            api_key: &api_key,
+            site_id: site,
+            kind,
+            secret_hash: secret.as_ref().map(TokenValue::hash),
+            redirect_uris,
+            password_base64: false,
+        })
+        .await?;
+    Ok(CreatedClient {
+        api_key: api_key.to_string(),
+        site: site.to_owned(),
+        kind: kind.as_str(),
+        secret: secret.map(|s| s.expose().to_owned()),
+        redirect_uris: redirect_uris.to_vec(),
+    })
+}
+
+/// Issues a new secret for a confidential client; the old one stops working at once.
+pub async fn rotate_secret(store: &Store, api_key: &str) -> anyhow::Result<String> {
+    let secret = TokenValue::generate();
+    store.set_client_secret(api_key, secret.hash()).await?;
+    Ok(secret.expose().to_owned())
+}
+
+pub async fn create_shopper(
+    store: &Store,
+    hasher: &PasswordHasher,
+    site: &str,
+    username: &str,
+    password: &str,
+    email: Option<&str>,
+) -> anyhow::Result<ShopperRecord> {
+    check_username(username)?;
+    check_new_password(password)?;
+    let hash = hasher.hash(password.to_owned()).await?;
+    Ok(store
+        .create_shopper(
+            site,
+            NewShopper::Credentials {
+                username,
+                password_hash: &hash,
+                email,
+            },
+        )
+        .await?)
+}
+
+/// Gives a shopper a new username (unique per site without regard to case). Works on a
+/// database whose usernames clash, which the server refuses (open it with
+/// `Store::connect_for_repair`).
+pub async fn rename_shopper(
+    store: &Store,
+    site: &str,
+    id: i64,
+    username: &str,
+) -> anyhow::Result<ShopperRecord> {
+    check_username(username)?;
+    Ok(store.rename_shopper(site, id, username).await?)
+}
+
+pub async fn create_external_shopper(
+    store: &Store,
+    site: &str,
+    external_reference_id: &str,
+    email: Option<&str>,
+) -> anyhow::Result<ShopperRecord> {
+    if external_reference_id.is_empty() || external_reference_id.len() > 1024 {
+        anyhow::bail!("external reference id must be 1-1024 characters");
+    }
+    Ok(store
+        .create_shopper(
+            site,
+            NewShopper::External {
+                external_reference_id,
+                email,
+            },
+        )
+        .await?)
+}
+
+/// What a first start prints once: enough to make every documented call.
+#[derive(Debug, Serialize)]
+pub struct Demo {
+    pub site: SiteRecord,
+    /// The site's payments public key: the bearer of `POST /payments/sources` (the quick
+    /// start's `drjsApiKey`).
+    pub payments_public_key: Option<String>,
+    pub public_client: CreatedClient,
+    pub confidential_client: CreatedClient,
+    pub shopper: DemoShopper,
+    /// The demo catalog; its first product is digital and in stock.
+    pub catalog: ImportSummary,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DemoShopper {
+    pub id: i64,
+    pub username: String,
+    pub password: String,
+}
+
+/// The demo data; `start_page` is the start page's URL (`http::start_page::redirect_uri`),
+/// registered for the public key so that the page's hosted sign-in can come back to it.
+pub async fn create_demo(
+    store: &Store,
+    hasher: &PasswordHasher,
+    start_page: &str,
+) -> anyhow::Result<Demo> {
+    let site = create_site(store, "demo", None).await?;
+    let callback = "http://localhost:3000/callback".to_owned();
+    check_redirect_uri(&callback)?;
+    // The server's own start page, on its public URL, is not held to RFC 8252's rules for
+    // third-party redirects: it is served by the same origin that serves the tokens, so a
+    // plain-http public URL exposes nothing the rest of the server does not already.
+    let public_client = insert_client(
+        store,
+        &site.id,
+        ClientKind::Public,
+        &[callback, start_page.to_owned()],
+    )
+    .await?;
+    let confidential_client = create_client(store, &site.id, ClientKind::Confidential, &[]).await?;
+    let password = random_hex(8);
+    let shopper = create_shopper(
+        store,
+        hasher,
+        &site.id,
+        "demo",
+        &password,
+        Some("demo@example.com"),
+    )
+    .await?;
+    let catalog = import_catalog(store, &site.id, demo_catalog()?).await?;
+    for (country, rate_bp) in DEMO_TAX_RATES {
+        store.set_tax_rate(&site.id, country, *rate_bp).await?;
+    }
+    Ok(Demo {
+        payments_public_key: site.payments_public_key.clone(),
+        catalog,
+        site,
+        public_client,
+        confidential_client,
+        shopper: DemoShopper {
+            id: shopper.id,
+            username: "demo".into(),
+            password,
+        },
+    })
+}
+
+/// What `shopkeeper demo show` prints: the first start's keys again, with a new password for
+/// the demo shopper and a new secret for the demo confidential key (only their hashes were
+/// stored, so the old ones cannot be shown; they stop working).
+#[derive(Debug, Serialize)]
+pub struct DemoShown {
+    pub site: SiteRecord,
+    pub payments_public_key: Option<String>,
+    pub public_client: CreatedClient,
+    pub confidential_client: CreatedClient,
+    pub shopper: DemoShopper,
+    /// Says that the password and the secret are new.
+    pub note: &'static str,
+}
+
+/// The demo data of this database again (`shopkeeper demo show`): the demo site's first
+/// public and first confidential key and the `demo` shopper, with a new shopper password
+/// (every session of the shopper ends) and a new key secret. Returns the revoked access
+/// tokens too, for the nodes' check caches.
+pub async fn show_demo(
+    store: &Store,
+    hasher: &PasswordHasher,
+) -> anyhow::Result<(DemoShown, Vec<shopkeeper_domain::SecretHash>)> {
+    const SITE: &str = "demo";
+    let no_demo = || {
+        anyhow::anyhow!(
+            "this database has no demo data (it was created with --no-demo, or the demo site, \
+             its keys or its `demo` shopper were removed)"
+        )
+    };
+    let site = store.site(SITE).await?.ok_or_else(no_demo)?;
+    let clients = store.clients(Some(SITE)).await?;
+    let first = |kind: ClientKind| {
+        clients
+            .iter()
+            .find(|c| c.kind == kind.as_str())
+            .ok_or_else(no_demo)
+    };
+    let (public, confidential) = (first(ClientKind::Public)?, first(ClientKind::Confidential)?);
+    let shopper = store
+        .shopper_by_username(SITE, "demo")
+        .await?
+        .ok_or_else(no_demo)?;
+    let password = random_hex(8);
+    let hash = hasher.hash(password.clone()).await?;
+    let revoked = store.set_shopper_password(SITE, shopper.id, &hash).await?;
+    let secret = rotate_secret(store, &confidential.api_key).await?;
+    let listed = |api_key: String, kind: ClientKind, secret: Option<String>| async move {
+        anyhow::Ok(CreatedClient {
+            redirect_uris: store.redirect_uris(&api_key).await?,
+            api_key,
+            site: SITE.to_owned(),
+            kind: kind.as_str(),
+            secret,
+        })
+    };
+    Ok((
+        DemoShown {
+            payments_public_key: site.payments_public_key.clone(),
+            site,
+            public_client: listed(public.api_key.clone(), ClientKind::Public, None).await?,
+            confidential_client: listed(
+                confidential.api_key.clone(),
+                ClientKind::Confidential,
+                Some(secret),
+            )
+            .await?,
+            shopper: DemoShopper {
+                id: shopper.id,
+                username: shopper.username.unwrap_or_default(),
+                password,
+            },
+            note: "passwords and secrets are stored only as hashes, so these are new: the demo \
+                   shopper's password and the confidential key's secret above replace the old \
+                   ones, and the shopper's sessions have ended",
+        },
+        revoked,
+    ))
+}
+
+/// Sets a shopper's password (`shopkeeper shopper set-password`): the rules of a new one, and
+/// every session of theirs ends. Returns the revoked access tokens.
+pub async fn set_shopper_password(
+    store: &Store,
+    hasher: &PasswordHasher,
+    site: &str,
+    id: i64,
+    password: &str,
+) -> anyhow::Result<Vec<shopkeeper_domain::SecretHash>> {
+    check_new_password(password)?;
+    let hash = hasher.hash(password.to_owned()).await?;
+    Ok(store.set_shopper_password(site, id, &hash).await?)
+}
+
+fn check_new_password(password: &str) -> anyhow::Result<()> {
+    use shopkeeper_domain::shopper::MIN_PASSWORD;
+    if password.len() < MIN_PASSWORD || password.len() > 1024 {
+        anyhow::bail!("password must be {MIN_PASSWORD}-1024 characters");
+    }
+    Ok(())
+}
+
+/// The demo site's tax table (basis points: 2000 = 20 %). US sales tax is left at 0 (it varies
+/// by state); set real rates with `shopkeeper site set-tax-rate`.
+pub const DEMO_TAX_RATES: &[(&str, i64)] = &[
+    ("US", 0),
+    ("CA", 500),
+    ("GB", 2000),
+    ("DE", 1900),
+    ("FR", 2000),
+];
+
+/// The demo catalog created on first start: a digital product first (in stock, untracked),
+/// then a physical one with two variations.
+pub fn demo_catalog() -> anyhow::Result<CatalogFile> {
+    Ok(serde_json::from_str(include_str!("demo_catalog.json"))?)
+}
+
+/// Parses a catalog file (`shopkeeper catalog import FILE`); each item's own mistakes are
+/// reported by the import, with every other problem of the file.
+pub fn parse_catalog(json: &str) -> Result<ParsedFile, ImportError> {
+    ParsedFile::parse(json).map_err(|p| ImportError::Invalid(vec![p]))
+}
+
+/// Base products an import commits together when not told otherwise. Measured with a server
+/// answering token requests on the same SQLite file (docs/benchmarks.md).
+pub const DEFAULT_IMPORT_BATCH: NonZeroUsize = NonZeroUsize::new(500).unwrap();
+
+/// What an import did (`shopkeeper catalog import` prints it).
+#[derive(Debug, Default, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportSummary {
+    pub site: String,
+    pub products: Tally,
+    pub variations: Tally,
+    pub categories: Tally,
+    /// Transactions the products were committed in.
+    pub batches: usize,
+    pub batch_size: usize,
+    pub seconds: f64,
+    /// Id of each imported base product, in file order; not printed (a large import's list was
+    /// a line of 100 KB): look products up by sku.
+    #[serde(skip)]
+    pub product_ids: Vec<i64>,
+}
+
+/// After each committed batch of an import.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportProgress {
+    pub batch: usize,
+    pub batches: usize,
+    pub products_done: usize,
+    pub products_total: usize,
+    pub variations_done: usize,
+    pub elapsed: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The file has problems (all of them); nothing was written.
+    #[error("{}", invalid_message(.0))]
+    Invalid(Vec<Problem>),
+    /// A batch failed after the validation; the batches before it stay committed.
+    #[error("{message}")]
+    Interrupted {
+        message: String,
+        /// What the committed batches wrote.
+        committed: Box<ImportSummary>,
+        products_total: usize,
+        cause: String,
+    },
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl From<StoreError> for ImportError {
+    fn from(e: StoreError) -> Self {
+        Self::Other(e.into())
+    }
+}
+
+fn invalid_message(problems: &[Problem]) -> String {
+    let mut text = format!(
+        "the catalog file has {} problem{}; nothing was imported",
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" }
+    );
+    for p in problems {
+        text.push_str(&format!("\n  {p}"));
+    }
+    text
+}
+
+impl ImportError {
+    /// The error as `shopkeeper catalog import` prints it on stderr.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Self::Invalid(problems) => serde_json::json!({
+                "code": "invalid-catalog",
+                "message": format!(
+                    "the catalog file has {} problem{}; nothing was imported",
+                    problems.len(),
+                    if problems.len() == 1 { "" } else { "s" }
+                ),
+                "problems": problems,
+            }),
+            Self::Interrupted {
+                message,
+                committed,
+                products_total,
+                cause,
+            } => serde_json::json!({
+                "code": "import-interrupted",
+                "message": message,
+                "cause": cause,
+                "productsTotal": products_total,
+                "committed": committed,
+            }),
+            Self::Other(e) => serde_json::json!({"message": format!("{e:#}")}),
+        }
+    }
+}
+
+/// 12,345 (counts in messages people read).
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Imports a catalog into a site with the default batch size and no progress reports.
+pub async fn import_catalog(
+    store: &Store,
+    site: &str,
+    file: impl Into<ParsedFile>,
+) -> Result<ImportSummary, ImportError> {
+    import_catalog_with(store, site, file.into(), DEFAULT_IMPORT_BATCH, &mut |_| {}).await
+}
+
+/// Imports a catalog into a site. The whole file is validated first (every problem is
+/// returned, and nothing is written if there is one); then its categories are written in one
+/// transaction and its products in batches of `batch_size` base products (with their
+/// variations), each committed on its own so that the database's writers take turns with the
+/// import. Products are matched by sku and categories by name, so running the same file again
+/// finishes an interrupted import and changes nothing after a complete one.
+pub async fn import_catalog_with(
+    store: &Store,
+    site: &str,
+    file: ParsedFile,
+    batch_size: NonZeroUsize,
+    progress: &mut dyn FnMut(&ImportProgress),
+) -> Result<ImportSummary, ImportError> {
+    let started = Instant::now();
+    let batch_size = batch_size.get();
+    if store.site(site).await?.is_none() {
+        return Err(anyhow::anyhow!("site {site:?} does not exist").into());
+    }
+    let stored: HashSet<String> = store
+        .categories(site)
+        .await?
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    let catalog = file.validate(&stored).map_err(ImportError::Invalid)?;
+    let total = catalog.products.len();
+    let batches = total.div_ceil(batch_size);
+    let mut summary = ImportSummary {
+        site: site.to_owned(),
+        batch_size,
+        product_ids: Vec::with_capacity(total),
+        ..Default::default()
+    };
+    let interrupted = |summary: &ImportSummary, failed: &str, e: StoreError| {
+        let done = summary.products.total();
+        let committed = match summary.batches {
+            0 => "nothing".to_owned(),
+            1 => format!("batch 1 of {batches}"),
+            n => format!("batches 1-{n} of {batches}"),
+        };
+        ImportError::Interrupted {
+            message: format!(
+                "committed {} of {} products ({committed}) and {} categories; {failed} failed: \
+                 {e}. Re-run the same file to finish: the import is idempotent (products match \
+                 by sku, categories by name)",
+                thousands(done),
+                thousands(total),
+                summary.categories.total(),
+            ),
+            committed: Box::new(summary.clone()),
+            products_total: total,
+            cause: e.to_string(),
+        }
+    };
+    summary.categories = store
+        .import_categories(site, &catalog.categories)
+        .await
+        .map_err(|e| interrupted(&summary, "writing the categories", e))?;
+    for (n, chunk) in catalog.products.chunks(batch_size).enumerate() {
+        let batch_started = Instant::now();
+        let written = store
+            .import_products(site, n + 1, chunk)
+            .await
+            .map_err(|e| interrupted(&summary, &format!("batch {}", n + 1), e))?;
+        let held = batch_started.elapsed();
+        summary.products.add(written.products);
+        summary.variations.add(written.variations);
+        summary.product_ids.extend(written.product_ids);
+        summary.batches = n + 1;
+        progress(&ImportProgress {
+            batch: n + 1,
+            batches,
+            products_done: summary.products.total(),
+            products_total: total,
+            variations_done: summary.variations.total(),
+            elapsed: started.elapsed(),
+        });
+        if store.engine() == Engine::Sqlite && n + 1 < batches {
+            tokio::time::sleep(turn_for_waiting_writers(held)).await;
+        }
+    }
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// The pause between two batches on SQLite, after a batch that held the write lock for `held`.
+///
+/// Another process's writer (a server's token grants) that found the lock taken waits in
+/// SQLite's busy handler, which sleeps 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50 and then
+/// 100 ms between tries. An import that took the lock again at once would be holding it at
+/// each of those tries until the waiter gave up (`busy_timeout`, a 503). Pausing for the sleep
+/// such a waiter is in after waiting `held` (plus a margin) lets every writer that queued
+/// during the batch in before the next one.
+fn turn_for_waiting_writers(held: Duration) -> Duration {
+    // Cumulative wait (ms) after which the busy handler sleeps the given time (ms).
+    const SLEEPS: [(u64, u64); 12] = [
+        (0, 1),
+        (1, 2),
+        (3, 5),
+        (8, 10),
+        (18, 15),
+        (33, 20),
+        (53, 25),
+        (78, 25),
+        (103, 25),
+        (128, 50),
+        (178, 50),
+        (228, 100),
+    ];
+    let waited = held.as_millis() as u64;
+    let sleep = SLEEPS
+        .iter()
+        .rev()
+        .find(|(after, _)| waited >= *after)
+        .map_or(1, |(_, sleep)| *sleep);
+    Duration::from_millis(sleep + 2)
+}

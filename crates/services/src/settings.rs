@@ -1,0 +1,292 @@
+//! The services' settings: every duration a rule depends on is here, so tests can shrink
+//! them to seconds.
+
+use clap::Args;
+use shopkeeper_domain::authorize::Profile;
+use std::net::SocketAddr;
+
+#[derive(Debug, Clone, Args)]
+pub struct TokenSettings {
+    /// Lifetime of refresh tokens (and of the session behind them), in seconds. One year by
+    /// default, as the Token page documents.
+    #[arg(long, env = "SHOPKEEPER_REFRESH_TTL", default_value_t = 365 * 24 * 3600)]
+    pub refresh_ttl_seconds: i64,
+    /// How long a consumed refresh token may be replayed and still get the same new pair
+    /// (concurrent tabs). After it, a replay revokes the session.
+    #[arg(long, env = "SHOPKEEPER_REFRESH_GRACE", default_value_t = 10)]
+    pub refresh_grace_seconds: i64,
+    /// Most access tokens whose check is answered from memory.
+    #[arg(long, env = "SHOPKEEPER_TOKEN_CACHE", default_value_t = 50_000)]
+    pub token_cache_capacity: u64,
+    /// Longest a verified token stays in a node's memory before its row is read again. A
+    /// backstop only: revocations reach every node's cache at once (LISTEN/NOTIFY on
+    /// PostgreSQL), this bounds staleness if a revoking node died before telling the others.
+    #[arg(long, env = "SHOPKEEPER_TOKEN_CACHE_TTL", default_value_t = 60)]
+    pub token_cache_ttl_seconds: u64,
+    /// PostgreSQL: every node sends a heartbeat on the revocation channel this often (ms).
+    /// A node that hears nothing for three periods assumes its listener is cut off, empties
+    /// its token cache and stops caching until it listens again.
+    #[arg(
+        long,
+        env = "SHOPKEEPER_REVOCATION_HEARTBEAT_MS",
+        default_value_t = 1000
+    )]
+    pub revocation_heartbeat_ms: u64,
+}
+
+impl Default for TokenSettings {
+    fn default() -> Self {
+        Self {
+            refresh_ttl_seconds: 365 * 24 * 3600,
+            refresh_grace_seconds: 10,
+            token_cache_capacity: 50_000,
+            token_cache_ttl_seconds: 60,
+            revocation_heartbeat_ms: 1000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct HashingSettings {
+    /// Password hashes computed at once, each on its own hashing thread. Defaults to the
+    /// number of cores less one (at least one), leaving a core for everything else.
+    #[arg(long, env = "SHOPKEEPER_HASHING_THREADS", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=256))]
+    pub hashing_threads: Option<usize>,
+    /// Argon2id memory cost in KiB (OWASP's 19 MiB by default).
+    #[arg(long, env = "SHOPKEEPER_ARGON2_MEMORY_KIB", default_value_t = 19 * 1024)]
+    pub argon2_memory_kib: u32,
+    /// Argon2id passes.
+    #[arg(long, env = "SHOPKEEPER_ARGON2_ITERATIONS", default_value_t = 2)]
+    pub argon2_iterations: u32,
+}
+
+impl Default for HashingSettings {
+    fn default() -> Self {
+        Self {
+            hashing_threads: None,
+            argon2_memory_kib: 19 * 1024,
+            argon2_iterations: 2,
+        }
+    }
+}
+
+impl HashingSettings {
+    pub fn threads(&self) -> usize {
+        self.hashing_threads.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get().saturating_sub(1).max(1))
+                .unwrap_or(1)
+        })
+    }
+}
+
+/// `--profile`: the domain's `Profile` by name (the domain crate knows no clap).
+fn parse_profile(raw: &str) -> Result<Profile, String> {
+    match raw {
+        "compatible" => Ok(Profile::Compatible),
+        "strict" => Ok(Profile::Strict),
+        _ => Err(format!("{raw:?} is not a profile: compatible or strict")),
+    }
+}
+
+/// The browser-facing side: the external URL, the OAuth profile, authorization codes.
+#[derive(Debug, Clone, Args)]
+pub struct WebSettings {
+    /// External base URL (e.g. `https://auth.example.com`): gives `iss`, absolute links and
+    /// whether cookies are `Secure`. Derived from the listen address when not given.
+    #[arg(long, env = "SHOPKEEPER_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// `compatible` (every flow a key allows) or `strict` (no password grant with shopper
+    /// credentials and no implicit flow, as OAuth 2.1 and RFC 9700 ask).
+    #[arg(
+        long,
+        env = "SHOPKEEPER_PROFILE",
+        value_parser = parse_profile,
+        default_value = "compatible"
+    )]
+    pub profile: Profile,
+    /// Lifetime of an authorization code, in seconds.
+    #[arg(long, env = "SHOPKEEPER_CODE_TTL", default_value_t = 60)]
+    pub code_ttl_seconds: i64,
+    /// How long the hosted sign-in form (its CSRF token) may be posted after it was shown,
+    /// in seconds.
+    #[arg(long, env = "SHOPKEEPER_SIGN_IN_FORM_TTL", default_value_t = 3600)]
+    pub sign_in_form_ttl_seconds: i64,
+}
+
+impl Default for WebSettings {
+    fn default() -> Self {
+        Self {
+            public_url: None,
+            profile: Profile::Compatible,
+            code_ttl_seconds: 60,
+            sign_in_form_ttl_seconds: 3600,
+        }
+    }
+}
+
+/// [`WebSettings`] resolved against the bound address.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Without a trailing slash.
+    pub public_url: String,
+    pub profile: Profile,
+    pub code_ttl_seconds: i64,
+    pub sign_in_form_ttl_seconds: i64,
+}
+
+impl WebConfig {
+    pub fn resolve(settings: &WebSettings, bound: SocketAddr) -> anyhow::Result<Self> {
+        let public_url = match &settings.public_url {
+            Some(url) => {
+                let url = url.trim_end_matches('/').to_owned();
+                if !(url.starts_with("https://") || url.starts_with("http://"))
+                    || url
+                        .chars()
+                        .any(|c| c.is_whitespace() || c == '?' || c == '#')
+                {
+                    anyhow::bail!("--public-url must be an http(s) URL without query or fragment");
+                }
+                url
+            }
+            // Links, the issuer and cookies are built from this URL alone (never from a
+            // request's Host header): on a non-loopback address the bound address is not what
+            // clients reach, so guessing it would only hand out wrong links.
+            None if bound.ip().is_loopback() => format!("http://{bound}"),
+            None => anyhow::bail!(
+                "listening on {bound}, which is not a loopback address, needs --public-url \
+                 (SHOPKEEPER_PUBLIC_URL): the external URL clients use, from which links, the \
+                 OAuth issuer and cookies are built (e.g. --public-url https://shop.example.com)"
+            ),
+        };
+        Ok(Self {
+            public_url,
+            profile: settings.profile,
+            code_ttl_seconds: settings.code_ttl_seconds.max(1),
+            sign_in_form_ttl_seconds: settings.sign_in_form_ttl_seconds.max(1),
+        })
+    }
+
+    /// Cookies are `Secure` (and may be `SameSite=None`) only when served over HTTPS.
+    pub fn https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+/// Operating the server: the clean-up task, shutdown.
+#[derive(Debug, Clone, Args)]
+pub struct OperationsSettings {
+    /// Seconds between clean-up passes deleting expired tokens and dead sessions.
+    #[arg(long, env = "SHOPKEEPER_CLEANUP_INTERVAL", default_value_t = 60)]
+    pub cleanup_interval_seconds: u64,
+    /// Most rows one clean-up transaction deletes per table.
+    #[arg(long, env = "SHOPKEEPER_CLEANUP_BATCH", default_value_t = 500)]
+    pub cleanup_batch: i64,
+    /// How long a consumed refresh token is kept so that its replay is recognised as theft
+    /// (and ends the session); after it the row is deleted and a replay is merely unknown.
+    #[arg(long, env = "SHOPKEEPER_CONSUMED_REFRESH_RETENTION", default_value_t = 24 * 3600)]
+    pub consumed_refresh_retention_seconds: i64,
+    /// On SIGTERM, how long in-flight requests may take before the server stops anyway.
+    #[arg(long, env = "SHOPKEEPER_SHUTDOWN_TIMEOUT", default_value_t = 30)]
+    pub shutdown_timeout_seconds: u64,
+}
+
+impl Default for OperationsSettings {
+    fn default() -> Self {
+        Self {
+            cleanup_interval_seconds: 60,
+            cleanup_batch: 500,
+            consumed_refresh_retention_seconds: 24 * 3600,
+            shutdown_timeout_seconds: 30,
+        }
+    }
+}
+
+/// Defences: brute-force throttling of password checks, request rate limits, connection and
+/// request limits. Every duration is a setting so tests can shrink it to seconds.
+#[derive(Debug, Clone, Args)]
+pub struct SecuritySettings {
+    /// Peers whose `X-Forwarded-For` is believed (comma-separated IPs of your load balancers
+    /// or reverse proxies). Without it the TCP peer is the client address.
+    #[arg(long, env = "SHOPKEEPER_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Failed password checks per username allowed before sign-in for it is delayed.
+    #[arg(long, env = "SHOPKEEPER_THROTTLE_USER_FAILURES", default_value_t = 5)]
+    pub throttle_user_failures: u32,
+    /// Failed password checks per client address allowed before sign-ins from it are delayed
+    /// (higher: many shoppers may share an address behind NAT).
+    #[arg(long, env = "SHOPKEEPER_THROTTLE_IP_FAILURES", default_value_t = 30)]
+    pub throttle_ip_failures: u32,
+    /// Each failure past the allowance adds this many seconds to the wait (Keycloak: 60).
+    #[arg(long, env = "SHOPKEEPER_THROTTLE_STEP", default_value_t = 60)]
+    pub throttle_step_seconds: u64,
+    /// The longest wait, in seconds (Keycloak: 15 minutes): an attacker can slow a sign-in,
+    /// never lock it out for good.
+    #[arg(long, env = "SHOPKEEPER_THROTTLE_MAX_WAIT", default_value_t = 900)]
+    pub throttle_max_wait_seconds: u64,
+    /// Failures are forgotten this many seconds after the last one (Keycloak: 12 hours).
+    #[arg(long, env = "SHOPKEEPER_THROTTLE_RESET", default_value_t = 12 * 3600)]
+    pub throttle_reset_seconds: u64,
+    /// Requests per API key per rate period on `/oauth20/token` and `SessionToken`; 0 turns
+    /// the limit off. Generous by default (a load test from one key must not hit it).
+    #[arg(long, env = "SHOPKEEPER_RATE_LIMIT_PER_KEY", default_value_t = 200_000)]
+    pub rate_limit_per_key: u32,
+    /// Requests per client address per rate period on the same endpoints; 0 turns it off.
+    #[arg(long, env = "SHOPKEEPER_RATE_LIMIT_PER_IP", default_value_t = 200_000)]
+    pub rate_limit_per_ip: u32,
+    /// The rate period in milliseconds (the burst allowed is one period's worth).
+    #[arg(long, env = "SHOPKEEPER_RATE_LIMIT_PERIOD_MS", default_value_t = 1000)]
+    pub rate_limit_period_ms: u64,
+    /// Order look-ups (`POST /v1/shoppers/order-lookup`) per client address per
+    /// `--order-lookup-period-ms`; 0 turns the limit off. Order ids are sequential: without it
+    /// anyone could try (order id, email) pairs at full speed.
+    #[arg(long, env = "SHOPKEEPER_ORDER_LOOKUP_PER_IP", default_value_t = 10)]
+    pub order_lookup_per_ip: u32,
+    /// The order look-up rate period in milliseconds (a burst of `--order-lookup-per-ip`
+    /// passes, then one look-up per period / limit).
+    #[arg(
+        long,
+        env = "SHOPKEEPER_ORDER_LOOKUP_PERIOD_MS",
+        default_value_t = 60_000
+    )]
+    pub order_lookup_period_ms: u64,
+    /// A connection must send a request's complete headers within this many milliseconds
+    /// (stops slowloris clients holding connections open).
+    #[arg(
+        long,
+        env = "SHOPKEEPER_HEADER_READ_TIMEOUT_MS",
+        default_value_t = 10_000
+    )]
+    pub header_read_timeout_ms: u64,
+    /// Longest a request may take from headers read to response, in milliseconds (a slow
+    /// body counts); the client then gets 408.
+    #[arg(long, env = "SHOPKEEPER_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
+    pub request_timeout_ms: u64,
+    /// Most header fields in one request (more: 431).
+    #[arg(long, env = "SHOPKEEPER_MAX_HEADERS", default_value_t = 64)]
+    pub max_headers: usize,
+    /// Most bytes of request line and headers together (more: 431); at least 8192.
+    #[arg(long, env = "SHOPKEEPER_MAX_HEADER_BYTES", default_value_t = 16 * 1024)]
+    pub max_header_bytes: usize,
+}
+
+impl Default for SecuritySettings {
+    fn default() -> Self {
+        Self {
+            trusted_proxies: Vec::new(),
+            throttle_user_failures: 5,
+            throttle_ip_failures: 30,
+            throttle_step_seconds: 60,
+            throttle_max_wait_seconds: 900,
+            throttle_reset_seconds: 12 * 3600,
+            rate_limit_per_key: 200_000,
+            rate_limit_per_ip: 200_000,
+            rate_limit_period_ms: 1000,
+            order_lookup_per_ip: 10,
+            order_lookup_period_ms: 60_000,
+            header_read_timeout_ms: 10_000,
+            request_timeout_ms: 30_000,
+            max_headers: 64,
+            max_header_bytes: 16 * 1024,
+        }
+    }
+}

@@ -1,0 +1,934 @@
+//! The cart (per shopper session), test-mode payment sources, tax rates and orders.
+//! Submitting a cart is one transaction (`submit_cart`): the rules that decide the order are
+//! passed in as a pure function, the store only reads the snapshot and writes the outcome.
+
+use super::{Store, StoreError, StoreResult};
+use shopkeeper_domain::checkout::SourceOwner;
+use shopkeeper_domain::secret::random_hex;
+use shopkeeper_domain::time::now;
+use sqlx::AnyConnection;
+use std::collections::HashMap;
+
+/// A cart line with the product facts pricing and rendering need.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CartLineRecord {
+    pub id: i64,
+    pub product_id: i64,
+    pub quantity: i64,
+    pub sku: String,
+    pub name: String,
+    pub display_name: String,
+    pub short_description: String,
+    pub product_type: String,
+    pub thumbnail_image: Option<String>,
+    pub currency: String,
+    pub list_price_minor: i64,
+    pub sale_price_minor: i64,
+    pub available_quantity: Option<i64>,
+}
+
+/// The cart's own fields (`None` until the session first touches them).
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub struct CartRecord {
+    pub billing_address: Option<String>,
+    pub shipping_address: Option<String>,
+    pub shipping_option_id: Option<i64>,
+    pub payment_source_id: Option<String>,
+    pub last_order_id: Option<i64>,
+    /// 1 when a limited token's write dropped a shopper's source (until one is applied).
+    pub source_dropped: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PaymentSourceRecord {
+    pub id: String,
+    pub site_id: String,
+    pub source_type: String,
+    pub state: String,
+    pub reusable: i64,
+    /// JSON of the owner object as given.
+    pub owner: String,
+    pub brand: String,
+    pub last_four: String,
+    pub expiration_month: i64,
+    pub expiration_year: i64,
+    pub currency: Option<String>,
+    pub amount: Option<String>,
+    pub test_outcome: String,
+    /// The shopper whose payment option it is (a reusable source a full token applied).
+    pub shopper_id: Option<i64>,
+    pub created_at: i64,
+    /// The session that first applied it.
+    pub claimed_session_id: Option<String>,
+    /// The shopper whose full token applied it.
+    pub claimed_shopper_id: Option<i64>,
+}
+
+impl PaymentSourceRecord {
+    /// Whom the source is bound to (`domain::checkout::may_use_source` decides who may use it).
+    pub fn owner(&self) -> SourceOwner<'_> {
+        SourceOwner {
+            // Every source with a `shopper_id` (a payment option) has this too.
+            shopper: self.claimed_shopper_id,
+            session: self.claimed_session_id.as_deref(),
+        }
+    }
+}
+
+/// Who writes a session's cart. A write by a limited token (a guest's, or one the browser's
+/// `SessionToken` hands to any page, even in a signed-in session) first drops what only the
+/// shopper's full tokens may use: the addresses `apply-shopper` copied from the account and a
+/// source that belongs to a shopper. Every cart write takes one, and does that in its own
+/// transaction, so no limited write can leave them in place.
+#[derive(Debug, Clone, Copy)]
+pub struct CartWriter<'a> {
+    pub session_id: &'a str,
+    /// The signed-in shopper of a full token; `None` for a limited token.
+    pub full_token_shopper: Option<i64>,
+}
+
+/// The addresses and source `apply-shopper` copies from the shopper's account (JSON
+/// addresses, a payment option's id).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FromAccount<'a> {
+    pub billing_address: Option<&'a str>,
+    pub shipping_address: Option<&'a str>,
+    pub source_id: Option<&'a str>,
+}
+
+pub struct NewPaymentSource<'a> {
+    pub site_id: &'a str,
+    pub source_type: &'a str,
+    pub reusable: bool,
+    pub owner: &'a str,
+    pub brand: &'a str,
+    pub last_four: &'a str,
+    pub expiration_month: i64,
+    pub expiration_year: i64,
+    pub currency: Option<&'a str>,
+    pub amount: Option<&'a str>,
+    pub test_outcome: &'a str,
+}
+
+/// Everything a submit decides on, read inside its transaction.
+#[derive(Debug, Clone, Default)]
+pub struct CartSnapshot {
+    pub session_id: String,
+    pub site_id: String,
+    pub shopper_id: Option<i64>,
+    pub cart: CartRecord,
+    pub lines: Vec<CartLineRecord>,
+    /// `(min_quantity, unit_price_minor)` tiers per product id.
+    pub volume_prices: HashMap<i64, Vec<(i64, i64)>>,
+    pub source: Option<PaymentSourceRecord>,
+    /// `(country, rate in basis points)` of the site.
+    pub tax_rates: Vec<(String, i64)>,
+}
+
+/// The order a submit writes, decided by the caller's rules.
+#[derive(Debug, Clone)]
+pub struct NewOrder {
+    pub email: Option<String>,
+    pub currency: String,
+    pub subtotal_minor: i64,
+    pub discount_minor: i64,
+    pub shipping_minor: i64,
+    pub tax_minor: i64,
+    pub total_minor: i64,
+    pub billing_address: String,
+    pub shipping_address: Option<String>,
+    pub payment_source_id: String,
+    pub card_brand: String,
+    pub card_last_four: String,
+    /// `(product id, sku, display name, quantity, list price, unit price)` per line.
+    pub lines: Vec<NewOrderLine>,
+    /// Whether the source is single-use (consumed by this charge).
+    pub consume_source: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewOrderLine {
+    pub product_id: i64,
+    pub sku: String,
+    pub display_name: String,
+    pub quantity: i64,
+    pub list_price_minor: i64,
+    pub unit_price_minor: i64,
+    /// Whether the product's stock is tracked (then it is decremented).
+    pub tracked: bool,
+}
+
+/// Why a submit wrote nothing (besides the rules' own refusals).
+#[derive(Debug)]
+pub enum SubmitFailure<E> {
+    Refused(E),
+    /// A tracked product has fewer units left than the line asks for.
+    OutOfStock {
+        product_id: i64,
+    },
+    /// A single-use payment source was used by another submit meanwhile.
+    SourceSpent,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OrderRecord {
+    pub id: i64,
+    pub site_id: String,
+    pub session_id: String,
+    pub shopper_id: Option<i64>,
+    pub email: Option<String>,
+    pub currency: String,
+    pub subtotal_minor: i64,
+    pub discount_minor: i64,
+    pub shipping_minor: i64,
+    pub tax_minor: i64,
+    pub total_minor: i64,
+    pub billing_address: String,
+    pub shipping_address: Option<String>,
+    pub payment_source_id: String,
+    pub card_brand: String,
+    pub card_last_four: String,
+    pub status: String,
+    pub submitted_at: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OrderLineRecord {
+    pub id: i64,
+    pub order_id: i64,
+    pub product_id: i64,
+    pub sku: String,
+    pub display_name: String,
+    pub quantity: i64,
+    pub list_price_minor: i64,
+    pub unit_price_minor: i64,
+}
+
+macro_rules! select_cart_lines {
+    ($tail:literal) => {
+        concat!(
+            "SELECT l.id, l.product_id, l.quantity, p.sku, p.name, p.display_name, \
+             p.short_description, p.product_type, p.thumbnail_image, p.currency, \
+             p.list_price_minor, p.sale_price_minor, p.available_quantity \
+             FROM cart_line_items l JOIN products p ON p.id = l.product_id ",
+            $tail
+        )
+    };
+}
+
+macro_rules! select_sources {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, site_id, source_type, state, reusable, owner, brand, last_four, \
+             expiration_month, expiration_year, currency, amount, test_outcome, shopper_id, \
+             created_at, claimed_session_id, claimed_shopper_id FROM payment_sources ",
+            $tail
+        )
+    };
+}
+
+macro_rules! select_orders {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, site_id, session_id, shopper_id, email, currency, subtotal_minor, \
+             discount_minor, shipping_minor, tax_minor, total_minor, billing_address, \
+             shipping_address, payment_source_id, card_brand, card_last_four, status, \
+             submitted_at FROM orders ",
+            $tail
+        )
+    };
+}
+
+const CART_COLUMNS_SQL: &str = "SELECT billing_address, shipping_address, shipping_option_id, \
+     payment_source_id, last_order_id, source_dropped FROM carts WHERE session_id = $1";
+
+impl Store {
+    // --- payments key and tax ------------------------------------------------------------
+
+    /// The site whose payments public key this is.
+    pub async fn site_of_payments_key(&self, key: &str) -> StoreResult<Option<String>> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT id FROM sites WHERE payments_public_key = $1")
+                .bind(key)
+                .fetch_optional(&self.read)
+                .await?;
+        Ok(row.map(|r| r.0))
+    }
+
+    pub async fn set_tax_rate(
+        &self,
+        site_id: &str,
+        country: &str,
+        rate_bp: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO tax_rates (site_id, country, rate_bp) VALUES ($1, $2, $3) \
+             ON CONFLICT (site_id, country) DO UPDATE SET rate_bp = excluded.rate_bp",
+        )
+        .bind(site_id)
+        .bind(country)
+        .bind(rate_bp)
+        .execute(&mut *self.writer().await?)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn tax_rates(&self, site_id: &str) -> StoreResult<Vec<(String, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT country, rate_bp FROM tax_rates WHERE site_id = $1 ORDER BY country",
+        )
+        .bind(site_id)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    // --- payment sources -----------------------------------------------------------------
+
+    pub async fn create_payment_source(
+        &self,
+        new: &NewPaymentSource<'_>,
+    ) -> StoreResult<PaymentSourceRecord> {
+        let id = format!("src_{}", random_hex(16));
+        // One turn for the write and the read of the row it wrote.
+        let mut writer = self.writer().await?;
+        sqlx::query(
+            "INSERT INTO payment_sources (id, site_id, source_type, state, reusable, owner, \
+             brand, last_four, expiration_month, expiration_year, currency, amount, \
+             test_outcome, created_at) \
+             VALUES ($1, $2, $3, 'chargeable', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(&id)
+        .bind(new.site_id)
+        .bind(new.source_type)
+        .bind(i64::from(new.reusable))
+        .bind(new.owner)
+        .bind(new.brand)
+        .bind(new.last_four)
+        .bind(new.expiration_month)
+        .bind(new.expiration_year)
+        .bind(new.currency)
+        .bind(new.amount)
+        .bind(new.test_outcome)
+        .bind(now())
+        .execute(&mut *writer)
+        .await?;
+        sqlx::query_as(select_sources!("WHERE id = $1"))
+            .bind(&id)
+            .fetch_one(&mut *writer)
+            .await
+            .map_err(Into::into)
+    }
+
+    pub async fn payment_source(
+        &self,
+        site_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<PaymentSourceRecord>> {
+        Ok(
+            sqlx::query_as(select_sources!("WHERE id = $1 AND site_id = $2"))
+                .bind(id)
+                .bind(site_id)
+                .fetch_optional(&self.read)
+                .await?,
+        )
+    }
+
+    pub async fn payment_options(&self, shopper_id: i64) -> StoreResult<Vec<PaymentSourceRecord>> {
+        Ok(sqlx::query_as(select_sources!(
+            "WHERE shopper_id = $1 AND state = 'chargeable' ORDER BY created_at, id"
+        ))
+        .bind(shopper_id)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    // --- the cart --------------------------------------------------------------------------
+
+    pub async fn cart_lines(&self, session_id: &str) -> StoreResult<Vec<CartLineRecord>> {
+        Ok(
+            sqlx::query_as(select_cart_lines!("WHERE l.session_id = $1 ORDER BY l.id"))
+                .bind(session_id)
+                .fetch_all(&self.read)
+                .await?,
+        )
+    }
+
+    pub async fn cart(&self, session_id: &str) -> StoreResult<CartRecord> {
+        Ok(sqlx::query_as(CART_COLUMNS_SQL)
+            .bind(session_id)
+            .fetch_optional(&self.read)
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// Volume price tiers of several products.
+    pub async fn volume_price_map(
+        &self,
+        product_ids: &[i64],
+    ) -> StoreResult<HashMap<i64, Vec<(i64, i64)>>> {
+        let mut map = HashMap::new();
+        for id in product_ids {
+            let tiers = self.volume_prices(*id).await?;
+            map.insert(
+                *id,
+                tiers
+                    .into_iter()
+                    .map(|t| (t.min_quantity, t.unit_price_minor))
+                    .collect(),
+            );
+        }
+        Ok(map)
+    }
+
+    /// Adds `(product id, quantity)` lines to the session's cart (to a product's line if there
+    /// is one), in one transaction.
+    pub async fn add_cart_lines(&self, w: CartWriter<'_>, lines: &[(i64, i64)]) -> StoreResult<()> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        start_cart_write(&mut tx, w).await?;
+        for &(product_id, quantity) in lines {
+            sqlx::query(
+                "INSERT INTO cart_line_items (session_id, product_id, quantity, created_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (session_id, product_id) \
+                 DO UPDATE SET quantity = cart_line_items.quantity + excluded.quantity",
+            )
+            .bind(w.session_id)
+            .bind(product_id)
+            .bind(quantity)
+            .bind(now())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Sets a line's quantity; false (and nothing written) if the session has no such line.
+    pub async fn set_cart_line_quantity(
+        &self,
+        w: CartWriter<'_>,
+        line_id: i64,
+        quantity: i64,
+    ) -> StoreResult<bool> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        start_cart_write(&mut tx, w).await?;
+        let done = sqlx::query(
+            "UPDATE cart_line_items SET quantity = $1 WHERE id = $2 AND session_id = $3",
+        )
+        .bind(quantity)
+        .bind(line_id)
+        .bind(w.session_id)
+        .execute(&mut *tx)
+        .await?;
+        finish_if(tx, done.rows_affected() > 0).await
+    }
+
+    /// Deletes a line; false (and nothing written) if the session has no such line.
+    pub async fn delete_cart_line(&self, w: CartWriter<'_>, line_id: i64) -> StoreResult<bool> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        start_cart_write(&mut tx, w).await?;
+        let done = sqlx::query("DELETE FROM cart_line_items WHERE id = $1 AND session_id = $2")
+            .bind(line_id)
+            .bind(w.session_id)
+            .execute(&mut *tx)
+            .await?;
+        finish_if(tx, done.rows_affected() > 0).await
+    }
+
+    pub async fn delete_cart_lines(&self, w: CartWriter<'_>) -> StoreResult<()> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        start_cart_write(&mut tx, w).await?;
+        sqlx::query("DELETE FROM cart_line_items WHERE session_id = $1")
+            .bind(w.session_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Sets the cart's billing (`billing = true`) or shipping address (JSON), as entered (not
+    /// from the shopper's account).
+    pub async fn set_cart_address(
+        &self,
+        w: CartWriter<'_>,
+        billing: bool,
+        address_json: &str,
+    ) -> StoreResult<()> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        start_cart_write(&mut tx, w).await?;
+        write_cart_address(&mut tx, w.session_id, billing, address_json, false).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn set_cart_shipping_option(&self, w: CartWriter<'_>, id: i64) -> StoreResult<()> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        start_cart_write(&mut tx, w).await?;
+        sqlx::query("UPDATE carts SET shipping_option_id = $1 WHERE session_id = $2")
+            .bind(id)
+            .bind(w.session_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Applies a source to the session's cart if `check` (the rules: chargeable, usable by the
+    /// writer) accepts what the store read (`None`: no such source on the site), binding it
+    /// as it does so: to the session if nobody had applied it, to the shopper of a full token
+    /// (a reusable one also becomes the shopper's payment option). A refusal writes nothing.
+    pub async fn apply_cart_source<E>(
+        &self,
+        w: CartWriter<'_>,
+        site_id: &str,
+        source_id: &str,
+        check: impl FnOnce(Option<&PaymentSourceRecord>) -> Result<(), E>,
+    ) -> StoreResult<Result<(), E>> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        start_cart_write(&mut tx, w).await?;
+        if let Err(e) = write_cart_source(&mut tx, w, site_id, source_id, check).await? {
+            tx.rollback().await?;
+            return Ok(Err(e));
+        }
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    /// `apply-shopper`: copies the account's addresses (marked as from the account, so a
+    /// limited write drops them) and payment option into the cart, in one transaction.
+    pub async fn apply_account_to_cart<E>(
+        &self,
+        w: CartWriter<'_>,
+        site_id: &str,
+        from: FromAccount<'_>,
+        check: impl FnOnce(Option<&PaymentSourceRecord>) -> Result<(), E>,
+    ) -> StoreResult<Result<(), E>> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        start_cart_write(&mut tx, w).await?;
+        for (billing, address) in [(true, from.billing_address), (false, from.shipping_address)] {
+            if let Some(address) = address {
+                write_cart_address(&mut tx, w.session_id, billing, address, true).await?;
+            }
+        }
+        if let Some(source_id) = from.source_id {
+            if let Err(e) = write_cart_source(&mut tx, w, site_id, source_id, check).await? {
+                tx.rollback().await?;
+                return Ok(Err(e));
+            }
+        }
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    /// Submits the session's cart in one transaction: locks the cart, reads the snapshot,
+    /// lets `decide` (pure rules) turn it into an order or refuse, then charges (consumes a
+    /// single-use source), decrements stock with conditional updates, writes the order and
+    /// its lines, empties the cart and gives the session a new cart id. Any failure rolls
+    /// everything back.
+    pub async fn submit_cart<E>(
+        &self,
+        session_id: &str,
+        site_id: &str,
+        shopper_id: Option<i64>,
+        decide: impl FnOnce(&CartSnapshot) -> Result<NewOrder, E>,
+    ) -> StoreResult<Result<i64, SubmitFailure<E>>> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        // The lock: on PostgreSQL this row lock makes a second submit of the same cart wait,
+        // then see the emptied cart.
+        sqlx::query(
+            "INSERT INTO carts (session_id) VALUES ($1) ON CONFLICT (session_id) \
+             DO UPDATE SET version = carts.version + 1",
+        )
+        .bind(session_id)
+        .execute(&mut *tx)
+        .await?;
+        let cart: CartRecord = sqlx::query_as(CART_COLUMNS_SQL)
+            .bind(session_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let lines: Vec<CartLineRecord> =
+            sqlx::query_as(select_cart_lines!("WHERE l.session_id = $1 ORDER BY l.id"))
+                .bind(session_id)
+                .fetch_all(&mut *tx)
+                .await?;
+        let mut volume_prices = HashMap::new();
+        for line in &lines {
+            let tiers: Vec<(i64, i64)> = sqlx::query_as(
+                "SELECT min_quantity, unit_price_minor FROM product_volume_prices \
+                 WHERE product_id = $1 ORDER BY min_quantity",
+            )
+            .bind(line.product_id)
+            .fetch_all(&mut *tx)
+            .await?;
+            volume_prices.insert(line.product_id, tiers);
+        }
+        let source = match &cart.payment_source_id {
+            Some(id) => {
+                sqlx::query_as(select_sources!("WHERE id = $1 AND site_id = $2"))
+                    .bind(id)
+                    .bind(site_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+            }
+            None => None,
+        };
+        let tax_rates: Vec<(String, i64)> =
+            sqlx::query_as("SELECT country, rate_bp FROM tax_rates WHERE site_id = $1")
+                .bind(site_id)
+                .fetch_all(&mut *tx)
+                .await?;
+        let snapshot = CartSnapshot {
+            session_id: session_id.to_owned(),
+            site_id: site_id.to_owned(),
+            shopper_id,
+            cart,
+            lines,
+            volume_prices,
+            source,
+            tax_rates,
+        };
+        let order = match decide(&snapshot) {
+            Ok(order) => order,
+            Err(e) => {
+                tx.rollback().await?;
+                return Ok(Err(SubmitFailure::Refused(e)));
+            }
+        };
+        if order.consume_source {
+            let done = sqlx::query(
+                "UPDATE payment_sources SET state = 'consumed' \
+                 WHERE id = $1 AND state = 'chargeable'",
+            )
+            .bind(&order.payment_source_id)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                tx.rollback().await?;
+                return Ok(Err(SubmitFailure::SourceSpent));
+            }
+        }
+        for line in order.lines.iter().filter(|l| l.tracked) {
+            // Conditional: of concurrent submits for the last unit exactly one matches.
+            let done = sqlx::query(
+                "UPDATE products SET available_quantity = available_quantity - $1 \
+                 WHERE id = $2 AND available_quantity >= $1",
+            )
+            .bind(line.quantity)
+            .bind(line.product_id)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                tx.rollback().await?;
+                return Ok(Err(SubmitFailure::OutOfStock {
+                    product_id: line.product_id,
+                }));
+            }
+        }
+        let (order_id,): (i64,) = sqlx::query_as(
+            "INSERT INTO orders (site_id, session_id, shopper_id, email, currency, \
+             subtotal_minor, discount_minor, shipping_minor, tax_minor, total_minor, \
+             billing_address, shipping_address, payment_source_id, card_brand, card_last_four, \
+             status, submitted_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
+             $13, $14, $15, 'Submitted', $16) RETURNING id",
+        )
+        .bind(site_id)
+        .bind(session_id)
+        .bind(shopper_id)
+        .bind(&order.email)
+        .bind(&order.currency)
+        .bind(order.subtotal_minor)
+        .bind(order.discount_minor)
+        .bind(order.shipping_minor)
+        .bind(order.tax_minor)
+        .bind(order.total_minor)
+        .bind(&order.billing_address)
+        .bind(&order.shipping_address)
+        .bind(&order.payment_source_id)
+        .bind(&order.card_brand)
+        .bind(&order.card_last_four)
+        .bind(now())
+        .fetch_one(&mut *tx)
+        .await?;
+        for line in &order.lines {
+            sqlx::query(
+                "INSERT INTO order_line_items (order_id, product_id, sku, display_name, \
+                 quantity, list_price_minor, unit_price_minor) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(order_id)
+            .bind(line.product_id)
+            .bind(&line.sku)
+            .bind(&line.display_name)
+            .bind(line.quantity)
+            .bind(line.list_price_minor)
+            .bind(line.unit_price_minor)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("DELETE FROM cart_line_items WHERE session_id = $1")
+            .bind(session_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE carts SET billing_address = NULL, shipping_address = NULL, \
+             billing_from_account = 0, shipping_from_account = 0, shipping_option_id = NULL, \
+             payment_source_id = NULL, source_dropped = 0, last_order_id = $1 \
+             WHERE session_id = $2",
+        )
+        .bind(order_id)
+        .bind(session_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE shopper_sessions SET cart_id = $1 WHERE id = $2")
+            .bind(random_hex(8))
+            .bind(session_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.snapshots.forget(session_id);
+        Ok(Ok(order_id))
+    }
+
+    // --- orders ----------------------------------------------------------------------------
+
+    /// The orders a caller may see: those of its session and, for a signed-in shopper, all of
+    /// the shopper's own.
+    pub async fn orders_visible(
+        &self,
+        site_id: &str,
+        session_id: &str,
+        shopper_id: Option<i64>,
+    ) -> StoreResult<Vec<OrderRecord>> {
+        Ok(sqlx::query_as(select_orders!(
+            "WHERE site_id = $1 AND (session_id = $2 OR shopper_id = $3) ORDER BY id DESC"
+        ))
+        .bind(site_id)
+        .bind(session_id)
+        .bind(shopper_id.unwrap_or(-1))
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    pub async fn order_visible(
+        &self,
+        site_id: &str,
+        session_id: &str,
+        shopper_id: Option<i64>,
+        order_id: i64,
+    ) -> StoreResult<Option<OrderRecord>> {
+        Ok(sqlx::query_as(select_orders!(
+            "WHERE id = $1 AND site_id = $2 AND (session_id = $3 OR shopper_id = $4)"
+        ))
+        .bind(order_id)
+        .bind(site_id)
+        .bind(session_id)
+        .bind(shopper_id.unwrap_or(-1))
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
+    pub async fn order_lines(&self, order_id: i64) -> StoreResult<Vec<OrderLineRecord>> {
+        Ok(sqlx::query_as(
+            "SELECT id, order_id, product_id, sku, display_name, quantity, list_price_minor, \
+             unit_price_minor FROM order_line_items WHERE order_id = $1 ORDER BY id",
+        )
+        .bind(order_id)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// Order lookup by id and the order's email (case-insensitive).
+    pub async fn order_by_id_and_email(
+        &self,
+        site_id: &str,
+        order_id: i64,
+        email: &str,
+    ) -> StoreResult<Option<OrderRecord>> {
+        Ok(sqlx::query_as(select_orders!(
+            "WHERE id = $1 AND site_id = $2 AND LOWER(email) = LOWER($3)"
+        ))
+        .bind(order_id)
+        .bind(site_id)
+        .bind(email)
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
+    /// Order lookup by email and card last four digits, among the shopper's own orders.
+    pub async fn orders_by_email_and_card(
+        &self,
+        site_id: &str,
+        shopper_id: i64,
+        email: &str,
+        last_four: &str,
+    ) -> StoreResult<Vec<OrderRecord>> {
+        Ok(sqlx::query_as(select_orders!(
+            "WHERE site_id = $1 AND shopper_id = $2 AND LOWER(email) = LOWER($3) \
+             AND card_last_four = $4 ORDER BY id DESC"
+        ))
+        .bind(site_id)
+        .bind(shopper_id)
+        .bind(email)
+        .bind(last_four)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// Remaining stock of a product (tests and operators).
+    pub async fn available_quantity(&self, product_id: i64) -> StoreResult<Option<i64>> {
+        let row: Option<(Option<i64>,)> =
+            sqlx::query_as("SELECT available_quantity FROM products WHERE id = $1")
+                .bind(product_id)
+                .fetch_optional(&self.read)
+                .await?;
+        row.map(|r| r.0)
+            .ok_or_else(|| StoreError::NotFound(format!("product {product_id}")))
+    }
+
+    /// Sets a product's tracked stock (tests and operators; `None` = not tracked).
+    pub async fn set_available_quantity(
+        &self,
+        product_id: i64,
+        quantity: Option<i64>,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE products SET available_quantity = $1 WHERE id = $2")
+            .bind(quantity)
+            .bind(product_id)
+            .execute(&mut *self.writer().await?)
+            .await?;
+        Ok(())
+    }
+
+    /// How many orders the site has (tests and operators).
+    pub async fn order_count(&self, site_id: &str) -> StoreResult<i64> {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM orders WHERE site_id = $1")
+            .bind(site_id)
+            .fetch_one(&self.read)
+            .await?;
+        Ok(n)
+    }
+}
+
+/// The start of every cart write, in its transaction: makes sure the cart row exists and takes
+/// its lock (a concurrent submit, which locks it first, sees all of this write or none of it);
+/// for a limited writer, drops the addresses copied from the shopper's account and a source
+/// that belongs to a shopper.
+async fn start_cart_write(conn: &mut AnyConnection, w: CartWriter<'_>) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO carts (session_id) VALUES ($1) ON CONFLICT (session_id) \
+         DO UPDATE SET version = carts.version + 1",
+    )
+    .bind(w.session_id)
+    .execute(&mut *conn)
+    .await?;
+    if w.full_token_shopper.is_none() {
+        sqlx::query(
+            "UPDATE carts SET \
+             billing_address = CASE WHEN billing_from_account = 1 THEN NULL \
+             ELSE billing_address END, \
+             shipping_address = CASE WHEN shipping_from_account = 1 THEN NULL \
+             ELSE shipping_address END, \
+             billing_from_account = 0, shipping_from_account = 0 \
+             WHERE session_id = $1",
+        )
+        .bind(w.session_id)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(
+            "UPDATE carts SET payment_source_id = NULL, source_dropped = 1 \
+             WHERE session_id = $1 AND EXISTS (SELECT 1 FROM payment_sources s \
+             WHERE s.id = carts.payment_source_id AND s.claimed_shopper_id IS NOT NULL)",
+        )
+        .bind(w.session_id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Commits when `keep`, else rolls back; returns `keep`.
+async fn finish_if(tx: sqlx::Transaction<'_, sqlx::Any>, keep: bool) -> StoreResult<bool> {
+    if keep {
+        tx.commit().await?;
+    } else {
+        tx.rollback().await?;
+    }
+    Ok(keep)
+}
+
+async fn write_cart_address(
+    conn: &mut AnyConnection,
+    session_id: &str,
+    billing: bool,
+    address_json: &str,
+    from_account: bool,
+) -> StoreResult<()> {
+    let sql = if billing {
+        "UPDATE carts SET billing_address = $1, billing_from_account = $2 WHERE session_id = $3"
+    } else {
+        "UPDATE carts SET shipping_address = $1, shipping_from_account = $2 WHERE session_id = $3"
+    };
+    sqlx::query(sql)
+        .bind(address_json)
+        .bind(i64::from(from_account))
+        .bind(session_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Claims the source for the writer's session if nobody has (conditional: of concurrent
+/// first uses exactly one claims it; the others then read its claim), reads it, lets `check`
+/// decide, then binds it to a full token's shopper and puts it in the cart.
+async fn write_cart_source<E>(
+    conn: &mut AnyConnection,
+    w: CartWriter<'_>,
+    site_id: &str,
+    source_id: &str,
+    check: impl FnOnce(Option<&PaymentSourceRecord>) -> Result<(), E>,
+) -> StoreResult<Result<(), E>> {
+    sqlx::query(
+        "UPDATE payment_sources SET claimed_session_id = $1 \
+         WHERE id = $2 AND site_id = $3 AND claimed_session_id IS NULL",
+    )
+    .bind(w.session_id)
+    .bind(source_id)
+    .bind(site_id)
+    .execute(&mut *conn)
+    .await?;
+    let source: Option<PaymentSourceRecord> =
+        sqlx::query_as(select_sources!("WHERE id = $1 AND site_id = $2"))
+            .bind(source_id)
+            .bind(site_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if let Err(e) = check(source.as_ref()) {
+        return Ok(Err(e));
+    }
+    if let Some(shopper) = w.full_token_shopper {
+        sqlx::query(
+            "UPDATE payment_sources SET claimed_shopper_id = $1, \
+             shopper_id = CASE WHEN reusable = 1 THEN $1 ELSE shopper_id END WHERE id = $2",
+        )
+        .bind(shopper)
+        .bind(source_id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    sqlx::query(
+        "UPDATE carts SET payment_source_id = $1, source_dropped = 0 WHERE session_id = $2",
+    )
+    .bind(source_id)
+    .bind(w.session_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(Ok(()))
+}

@@ -1,0 +1,273 @@
+//! Shopper profiles (the shopper object's fields), the session fields `/me` changes, and a
+//! shopper's addresses.
+
+use super::shoppers::shopper_conflict;
+use super::{Store, StoreResult};
+use shopkeeper_domain::shopper::{AddressFields, ProfileUpdate};
+use shopkeeper_domain::time::now;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ProfileRecord {
+    pub id: i64,
+    pub site_id: String,
+    pub username: Option<String>,
+    pub external_reference_id: Option<String>,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub locale: Option<String>,
+    pub currency: Option<String>,
+    pub send_email: i64,
+}
+
+/// Profile fields set when a shopper is created through the API.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileFields {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub locale: Option<String>,
+    pub currency: Option<String>,
+    pub send_email: bool,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AddressRecord {
+    pub id: i64,
+    pub shopper_id: i64,
+    pub nickname: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub company_name: Option<String>,
+    pub line1: String,
+    pub line2: Option<String>,
+    pub line3: Option<String>,
+    pub city: String,
+    pub country_subdivision: Option<String>,
+    pub postal_code: Option<String>,
+    pub country: String,
+    pub phone_number: Option<String>,
+    pub email_address: Option<String>,
+    pub is_default_billing: i64,
+    pub is_default_shipping: i64,
+}
+
+macro_rules! select_addresses {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, shopper_id, nickname, first_name, last_name, company_name, line1, \
+             line2, line3, city, country_subdivision, postal_code, country, phone_number, \
+             email_address, is_default_billing, is_default_shipping FROM shopper_addresses ",
+            $tail
+        )
+    };
+}
+
+impl Store {
+    pub async fn profile(&self, shopper_id: i64) -> StoreResult<Option<ProfileRecord>> {
+        Ok(sqlx::query_as(
+            "SELECT id, site_id, username, external_reference_id, email, first_name, last_name, \
+             locale, currency, send_email FROM shoppers WHERE id = $1",
+        )
+        .bind(shopper_id)
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
+    pub async fn set_profile_fields(
+        &self,
+        shopper_id: i64,
+        fields: &ProfileFields,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE shoppers SET first_name = $1, last_name = $2, locale = $3, currency = $4, \
+             send_email = $5 WHERE id = $6",
+        )
+        .bind(&fields.first_name)
+        .bind(&fields.last_name)
+        .bind(&fields.locale)
+        .bind(&fields.currency)
+        .bind(i64::from(fields.send_email))
+        .bind(shopper_id)
+        .execute(&mut *self.writer().await?)
+        .await?;
+        self.snapshots.forget_all();
+        Ok(())
+    }
+
+    /// Applies a `/me` update: profile fields to the shopper (when there is one), `locale`,
+    /// `currency` and `ipAddress` to the session.
+    pub async fn update_me(
+        &self,
+        session_id: &str,
+        shopper_id: Option<i64>,
+        update: &ProfileUpdate,
+    ) -> StoreResult<()> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        sqlx::query(
+            "UPDATE shopper_sessions SET locale = COALESCE($1, locale), \
+             currency = COALESCE($2, currency), client_ip = COALESCE($3, client_ip) \
+             WHERE id = $4",
+        )
+        .bind(&update.locale)
+        .bind(&update.currency)
+        .bind(&update.ip_address)
+        .bind(session_id)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(id) = shopper_id {
+            sqlx::query(
+                "UPDATE shoppers SET username = COALESCE($1, username), \
+                 first_name = COALESCE($2, first_name), last_name = COALESCE($3, last_name), \
+                 email = COALESCE($4, email), send_email = COALESCE($5, send_email), \
+                 locale = COALESCE($6, locale), currency = COALESCE($7, currency) WHERE id = $8",
+            )
+            .bind(&update.username)
+            .bind(&update.first_name)
+            .bind(&update.last_name)
+            .bind(&update.email)
+            .bind(update.send_email.map(i64::from))
+            .bind(&update.locale)
+            .bind(&update.currency)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(shopper_conflict)?;
+        }
+        tx.commit().await?;
+        if shopper_id.is_some() {
+            // The shopper's fields show in every session of theirs.
+            self.snapshots.forget_all();
+        } else {
+            self.snapshots.forget(session_id);
+        }
+        Ok(())
+    }
+
+    pub async fn addresses(&self, shopper_id: i64) -> StoreResult<Vec<AddressRecord>> {
+        Ok(
+            sqlx::query_as(select_addresses!("WHERE shopper_id = $1 ORDER BY id"))
+                .bind(shopper_id)
+                .fetch_all(&self.read)
+                .await?,
+        )
+    }
+
+    pub async fn address(&self, shopper_id: i64, id: i64) -> StoreResult<Option<AddressRecord>> {
+        Ok(
+            sqlx::query_as(select_addresses!("WHERE shopper_id = $1 AND id = $2"))
+                .bind(shopper_id)
+                .bind(id)
+                .fetch_optional(&mut *self.writer().await?)
+                .await?,
+        )
+    }
+
+    /// Creates (`id` None) or replaces one of the shopper's addresses. A default flag set
+    /// here is cleared on the shopper's other addresses in the same transaction, so there is
+    /// at most one default of each kind. Returns None when `id` is not the shopper's.
+    pub async fn save_address(
+        &self,
+        shopper_id: i64,
+        id: Option<i64>,
+        a: &AddressFields,
+    ) -> StoreResult<Option<i64>> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        let id = match id {
+            Some(id) => {
+                let done = sqlx::query(
+                    "UPDATE shopper_addresses SET nickname = $1, first_name = $2, \
+                     last_name = $3, company_name = $4, line1 = $5, line2 = $6, line3 = $7, \
+                     city = $8, country_subdivision = $9, postal_code = $10, country = $11, \
+                     phone_number = $12, email_address = $13, is_default_billing = $14, \
+                     is_default_shipping = $15 WHERE id = $16 AND shopper_id = $17",
+                )
+                .bind(&a.nickname)
+                .bind(&a.first_name)
+                .bind(&a.last_name)
+                .bind(&a.company_name)
+                .bind(&a.line1)
+                .bind(&a.line2)
+                .bind(&a.line3)
+                .bind(&a.city)
+                .bind(&a.country_subdivision)
+                .bind(&a.postal_code)
+                .bind(&a.country)
+                .bind(&a.phone_number)
+                .bind(&a.email_address)
+                .bind(i64::from(a.is_default_billing))
+                .bind(i64::from(a.is_default_shipping))
+                .bind(id)
+                .bind(shopper_id)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Ok(None);
+                }
+                id
+            }
+            None => {
+                let (id,): (i64,) = sqlx::query_as(
+                    "INSERT INTO shopper_addresses (shopper_id, nickname, first_name, \
+                     last_name, company_name, line1, line2, line3, city, country_subdivision, \
+                     postal_code, country, phone_number, email_address, is_default_billing, \
+                     is_default_shipping, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+                     $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
+                )
+                .bind(shopper_id)
+                .bind(&a.nickname)
+                .bind(&a.first_name)
+                .bind(&a.last_name)
+                .bind(&a.company_name)
+                .bind(&a.line1)
+                .bind(&a.line2)
+                .bind(&a.line3)
+                .bind(&a.city)
+                .bind(&a.country_subdivision)
+                .bind(&a.postal_code)
+                .bind(&a.country)
+                .bind(&a.phone_number)
+                .bind(&a.email_address)
+                .bind(i64::from(a.is_default_billing))
+                .bind(i64::from(a.is_default_shipping))
+                .bind(now())
+                .fetch_one(&mut *tx)
+                .await?;
+                id
+            }
+        };
+        if a.is_default_billing {
+            sqlx::query(
+                "UPDATE shopper_addresses SET is_default_billing = 0 \
+                 WHERE shopper_id = $1 AND id <> $2",
+            )
+            .bind(shopper_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if a.is_default_shipping {
+            sqlx::query(
+                "UPDATE shopper_addresses SET is_default_shipping = 0 \
+                 WHERE shopper_id = $1 AND id <> $2",
+            )
+            .bind(shopper_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(Some(id))
+    }
+
+    /// Deletes one of the shopper's addresses; false when there was none.
+    pub async fn delete_address(&self, shopper_id: i64, id: i64) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM shopper_addresses WHERE id = $1 AND shopper_id = $2")
+            .bind(id)
+            .bind(shopper_id)
+            .execute(&mut *self.writer().await?)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}

@@ -1,0 +1,198 @@
+use super::{Store, StoreResult};
+use moka::sync::Cache;
+use shopkeeper_domain::SecretHash;
+use shopkeeper_domain::secret::random_hex;
+use shopkeeper_domain::time::UnixSeconds;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// How stale a session snapshot may be when another process or node changed the session.
+/// Changes made through this store drop the snapshot at once.
+pub const SESSION_SNAPSHOT_TTL: Duration = Duration::from_secs(1);
+
+/// Recently read sessions, for the read-only views a bearer check answers from
+/// (`GET /v1/shoppers/me`, `GET /oauth20/access-tokens`): with the token's principal already
+/// cached, this makes those checks need no database read at all. Every write to a session
+/// through this store forgets its snapshot after committing; a generation counter keeps a read
+/// that raced such a write from caching what it read (the same scheme as the token cache).
+/// Handlers that change state (the cart, checkout) never read from here.
+#[derive(Clone)]
+pub(super) struct SessionSnapshots {
+    cache: Cache<String, Arc<SessionRecord>>,
+    generation: Arc<AtomicU64>,
+}
+
+impl SessionSnapshots {
+    pub(super) fn new(capacity: u64) -> Self {
+        Self {
+            cache: Cache::builder()
+                .max_capacity(capacity)
+                .time_to_live(SESSION_SNAPSHOT_TTL)
+                .build(),
+            generation: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Called after a write to session `id` committed.
+    pub(super) fn forget(&self, id: &str) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.cache.invalidate(id);
+    }
+
+    /// Called after a write that may change any session's view (a shopper row's fields).
+    pub(super) fn forget_all(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.cache.invalidate_all();
+    }
+}
+
+/// A shopper session: the state tokens are linked to (the cart lives here). It outlives any
+/// one access token: it lasts as long as its newest refresh token.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionRecord {
+    pub id: String,
+    pub site_id: String,
+    pub api_key: String,
+    pub shopper_id: Option<i64>,
+    pub external_reference_id: Option<String>,
+    pub cart_id: String,
+    pub session_tag: String,
+    pub locale: String,
+    pub currency: String,
+    pub client_ip: Option<String>,
+    pub created_at: i64,
+    pub last_accessed: i64,
+    pub expires_at: i64,
+    pub ended_at: Option<i64>,
+}
+
+impl SessionRecord {
+    pub fn is_live(&self, now: UnixSeconds) -> bool {
+        self.ended_at.is_none() && self.expires_at > now
+    }
+}
+
+pub struct NewSession<'a> {
+    pub site_id: &'a str,
+    pub api_key: &'a str,
+    pub shopper_id: Option<i64>,
+    pub locale: &'a str,
+    pub currency: &'a str,
+    pub client_ip: Option<String>,
+}
+
+impl NewSession<'_> {
+    pub(super) fn fresh_ids() -> (String, String, String) {
+        // Session id and tag are identifiers, not secrets: possession of them grants nothing.
+        (
+            time_ordered_id(shopkeeper_domain::time::now_millis()),
+            random_hex(8),
+            random_hex(8),
+        )
+    }
+}
+
+/// A session id: the creation time in milliseconds (12 hex digits) then 80 random bits,
+/// 32 hex digits in all. A new id sorts after the older ones, so inserting a session and
+/// indexing its tokens by session id append to the rightmost B-tree pages; with random ids
+/// each new row dirtied its own page in three B-trees, and writing those pages was most of
+/// the group-commit writer's work.
+fn time_ordered_id(millis: u64) -> String {
+    format!("{:012x}{}", millis & 0xffff_ffff_ffff, random_hex(10))
+}
+
+/// `SELECT <columns> FROM ...` followed by the given literal tail (sqlx wants literal SQL).
+macro_rules! select_sessions {
+    ($tail:literal) => {
+        concat!(
+            "SELECT ",
+            "ss.id, ss.site_id, ss.api_key, ss.shopper_id, \
+     sh.external_reference_id, ss.cart_id, ss.session_tag, ss.locale, ss.currency, \
+     ss.client_ip, ss.created_at, ss.last_accessed, ss.expires_at, ss.ended_at \
+     FROM shopper_sessions ss LEFT JOIN shoppers sh ON sh.id = ss.shopper_id",
+            " ",
+            $tail
+        )
+    };
+}
+
+impl Store {
+    /// The session as the read-only views show it: from memory when it was read within
+    /// [`SESSION_SNAPSHOT_TTL`] and not changed since through this store, else from the
+    /// database. Never use it to decide a write.
+    pub async fn session_snapshot(&self, id: &str) -> StoreResult<Option<Arc<SessionRecord>>> {
+        if let Some(s) = self.snapshots.cache.get(id) {
+            return Ok(Some(s));
+        }
+        let generation = self.snapshots.generation.load(Ordering::Acquire);
+        let Some(record) = self.session(id).await? else {
+            return Ok(None);
+        };
+        let record = Arc::new(record);
+        if self.snapshots.generation.load(Ordering::Acquire) == generation {
+            self.snapshots.cache.insert(id.to_owned(), record.clone());
+            // A write that committed while inserting: drop what may predate it.
+            if self.snapshots.generation.load(Ordering::Acquire) != generation {
+                self.snapshots.cache.invalidate(id);
+            }
+        }
+        Ok(Some(record))
+    }
+
+    pub async fn session(&self, id: &str) -> StoreResult<Option<SessionRecord>> {
+        Ok(sqlx::query_as(select_sessions!("WHERE ss.id = $1"))
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?)
+    }
+
+    /// The session a `SessionToken` value belongs to, if that value is still current.
+    pub async fn session_by_session_token(
+        &self,
+        hash: &SecretHash,
+    ) -> StoreResult<Option<SessionRecord>> {
+        Ok(sqlx::query_as(select_sessions!(
+            "JOIN session_tokens st ON st.session_id = ss.id \
+             WHERE st.token_hash = $1"
+        ))
+        .bind(hash.as_bytes().to_vec())
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
+    /// Links a new session token (given as its hash) to a live session.
+    pub async fn add_session_token(
+        &self,
+        session_id: &str,
+        hash: &SecretHash,
+        now: UnixSeconds,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO session_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(hash.as_bytes().to_vec())
+        .bind(session_id)
+        .bind(now)
+        .execute(&mut *self.writer().await?)
+        .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::time_ordered_id;
+
+    #[test]
+    fn session_ids_sort_by_creation_time_and_differ_within_a_millisecond() {
+        let earlier = time_ordered_id(1_700_000_000_000);
+        let later = time_ordered_id(1_700_000_000_001);
+        let same_ms = time_ordered_id(1_700_000_000_001);
+        assert_eq!(earlier.len(), 32);
+        assert!(earlier.chars().all(|c| c.is_ascii_hexdigit()));
+        assert!(earlier < later);
+        assert_ne!(later, same_ms);
+        assert_eq!(later[..12], same_ms[..12]);
+    }
+}

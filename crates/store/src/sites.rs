@@ -1,0 +1,84 @@
+use super::{Store, StoreError, StoreResult};
+use serde::Serialize;
+use shopkeeper_domain::secret::random_hex;
+use shopkeeper_domain::time::now;
+use shopkeeper_domain::{SessionTtl, SiteId};
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct SiteRecord {
+    pub id: String,
+    pub session_ttl: i64,
+    pub locale: String,
+    pub currency: String,
+    /// The bearer of `POST /payments/sources` for this site (issue 5).
+    pub payments_public_key: Option<String>,
+}
+
+impl Store {
+    pub async fn create_site(&self, id: &SiteId, ttl: SessionTtl) -> StoreResult<SiteRecord> {
+        sqlx::query(
+            "INSERT INTO sites (id, session_ttl, created_at, payments_public_key) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id.as_str())
+        .bind(ttl.seconds())
+        .bind(now())
+        .bind(format!("pk_test_{}", random_hex(16)))
+        .execute(&mut *self.writer().await?)
+        .await
+        .map_err(|e| match StoreError::from(e) {
+            StoreError::Conflict(_) => StoreError::Conflict(format!("site {id}")),
+            other => other,
+        })?;
+        self.site(id.as_str())
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("site {id}")))
+    }
+
+    pub async fn site(&self, id: &str) -> StoreResult<Option<SiteRecord>> {
+        Ok(
+            sqlx::query_as("SELECT id, session_ttl, locale, currency, payments_public_key FROM sites WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.read)
+                .await?,
+        )
+    }
+
+    pub async fn sites(&self) -> StoreResult<Vec<SiteRecord>> {
+        Ok(sqlx::query_as(
+            "SELECT id, session_ttl, locale, currency, payments_public_key FROM sites ORDER BY id",
+        )
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    pub async fn set_site_session_ttl(&self, id: &str, ttl: SessionTtl) -> StoreResult<()> {
+        let done = sqlx::query("UPDATE sites SET session_ttl = $1 WHERE id = $2")
+            .bind(ttl.seconds())
+            .bind(id)
+            .execute(&mut *self.writer().await?)
+            .await?;
+        // Cached clients carry their site's settings.
+        self.forget_client(None);
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("site {id}")));
+        }
+        Ok(())
+    }
+
+    /// Sets a site's locale: the default of its new sessions and the `lang` of its hosted
+    /// pages (the caller checks the value).
+    pub async fn set_site_locale(&self, id: &str, locale: &str) -> StoreResult<()> {
+        let done = sqlx::query("UPDATE sites SET locale = $1 WHERE id = $2")
+            .bind(locale)
+            .bind(id)
+            .execute(&mut *self.writer().await?)
+            .await?;
+        // Cached clients carry their site's settings.
+        self.forget_client(None);
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("site {id}")));
+        }
+        Ok(())
+    }
+}

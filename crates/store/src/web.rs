@@ -1,0 +1,263 @@
+//! What the browser-facing flows keep: browser sessions (the `SessionToken` cookie's handle),
+//! sessions started without tokens, authorization codes and the sign-in page's branding.
+
+use super::sessions::{NewSession, SessionRecord};
+use super::tokens::revoke_before_sign_in;
+use super::{Store, StoreError, StoreResult};
+use shopkeeper_domain::SecretHash;
+use shopkeeper_domain::time::UnixSeconds;
+use sqlx::{Any, Transaction};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SiteBranding {
+    pub id: String,
+    pub display_name: Option<String>,
+    pub brand_color: String,
+    /// The site's locale (`en_US`): the hosted pages' `lang`.
+    pub locale: String,
+}
+
+pub struct NewAuthorizationCode<'a> {
+    pub code_hash: SecretHash,
+    pub api_key: &'a str,
+    pub redirect_uri: &'a str,
+    pub code_challenge: Option<&'a str>,
+    pub session_id: &'a str,
+    pub shopper_id: i64,
+    pub created_at: UnixSeconds,
+    pub expires_at: UnixSeconds,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AuthorizationCodeRecord {
+    pub api_key: String,
+    pub redirect_uri: String,
+    pub code_challenge: Option<String>,
+    pub session_id: String,
+    pub shopper_id: i64,
+    pub expires_at: i64,
+}
+
+#[derive(Debug)]
+pub enum CodeRedemption {
+    /// First use: the code is now consumed.
+    Fresh(AuthorizationCodeRecord),
+    /// The code had been used before: a replay.
+    Replayed(AuthorizationCodeRecord),
+    Unknown,
+}
+
+fn blob(hash: &SecretHash) -> Vec<u8> {
+    hash.as_bytes().to_vec()
+}
+
+/// A browser handle on a site: the signing-in browser of a hosted sign-in.
+#[derive(Debug, Clone, Copy)]
+pub struct BrowserHandle<'a> {
+    pub hash: &'a SecretHash,
+    pub site_id: &'a str,
+}
+
+/// Points a browser handle at a session (a new handle, or one that led elsewhere).
+async fn link_handle(
+    tx: &mut Transaction<'_, Any>,
+    handle: BrowserHandle<'_>,
+    session_id: &str,
+    now: UnixSeconds,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO browser_sessions (handle_hash, site_id, session_id, created_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (handle_hash) \
+         DO UPDATE SET site_id = excluded.site_id, session_id = excluded.session_id",
+    )
+    .bind(blob(handle.hash))
+    .bind(handle.site_id)
+    .bind(session_id)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    /// Starts a session with no token yet (the `SessionToken` action without an API key, or a
+    /// sign-in with nothing to continue) and, if given, links a browser handle to it.
+    pub async fn start_tokenless_session(
+        &self,
+        new: NewSession<'_>,
+        now: UnixSeconds,
+        expires_at: UnixSeconds,
+        browser_handle: Option<&SecretHash>,
+    ) -> StoreResult<String> {
+        let (id, cart_id, tag) = NewSession::fresh_ids();
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        sqlx::query(
+            "INSERT INTO shopper_sessions (id, site_id, api_key, shopper_id, cart_id, \
+             session_tag, locale, currency, client_ip, created_at, last_accessed, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)",
+        )
+        .bind(&id)
+        .bind(new.site_id)
+        .bind(new.api_key)
+        .bind(new.shopper_id)
+        .bind(&cart_id)
+        .bind(&tag)
+        .bind(new.locale)
+        .bind(new.currency)
+        .bind(new.client_ip)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(hash) = browser_handle {
+            let handle = BrowserHandle {
+                hash,
+                site_id: new.site_id,
+            };
+            link_handle(&mut tx, handle, &id, now).await?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// The session a browser handle points to on a site (live or not: the caller decides).
+    pub async fn browser_session(
+        &self,
+        handle: &SecretHash,
+        site_id: &str,
+    ) -> StoreResult<Option<SessionRecord>> {
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT session_id FROM browser_sessions WHERE handle_hash = $1 AND site_id = $2",
+        )
+        .bind(blob(handle))
+        .bind(site_id)
+        .fetch_optional(&self.read)
+        .await?;
+        match row {
+            Some((id,)) => self.session(&id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// A shopper takes over a live session (its cart included) on the hosted page: everything
+    /// issued for it before — access, refresh and session tokens — is revoked, every other
+    /// browser handle leading to it is unlinked, and `browser` (the signing-in browser) now
+    /// leads to it. `NotFound` if the session is gone or another shopper's. Returns the
+    /// revoked access token hashes.
+    pub async fn claim_session(
+        &self,
+        session_id: &str,
+        shopper_id: i64,
+        now: UnixSeconds,
+        expires_at: UnixSeconds,
+        browser: BrowserHandle<'_>,
+    ) -> StoreResult<Vec<SecretHash>> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        let done = sqlx::query(
+            "UPDATE shopper_sessions SET shopper_id = $1, last_accessed = $2, \
+             expires_at = CASE WHEN expires_at > $3 THEN expires_at ELSE $3 END \
+             WHERE id = $4 AND ended_at IS NULL AND expires_at > $2 \
+             AND (shopper_id IS NULL OR shopper_id = $1)",
+        )
+        .bind(shopper_id)
+        .bind(now)
+        .bind(expires_at)
+        .bind(session_id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("session {session_id}")));
+        }
+        let revoked = revoke_before_sign_in(&mut tx, session_id, Some(browser.hash)).await?;
+        link_handle(&mut tx, browser, session_id, now).await?;
+        tx.commit().await?;
+        self.snapshots.forget(session_id);
+        Ok(revoked)
+    }
+
+    pub async fn create_authorization_code(
+        &self,
+        new: NewAuthorizationCode<'_>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO authorization_codes (code_hash, api_key, redirect_uri, code_challenge, \
+             session_id, shopper_id, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(blob(&new.code_hash))
+        .bind(new.api_key)
+        .bind(new.redirect_uri)
+        .bind(new.code_challenge)
+        .bind(new.session_id)
+        .bind(new.shopper_id)
+        .bind(new.created_at)
+        .bind(new.expires_at)
+        .execute(&mut *self.writer().await?)
+        .await?;
+        Ok(())
+    }
+
+    /// Consumes a code atomically: of two concurrent redemptions exactly one is `Fresh`.
+    pub async fn redeem_authorization_code(
+        &self,
+        hash: &SecretHash,
+        now: UnixSeconds,
+    ) -> StoreResult<CodeRedemption> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        let consumed = sqlx::query(
+            "UPDATE authorization_codes SET consumed_at = $1 \
+             WHERE code_hash = $2 AND consumed_at IS NULL",
+        )
+        .bind(now)
+        .bind(blob(hash))
+        .execute(&mut *tx)
+        .await?;
+        let record: Option<AuthorizationCodeRecord> = sqlx::query_as(
+            "SELECT api_key, redirect_uri, code_challenge, session_id, shopper_id, expires_at \
+             FROM authorization_codes WHERE code_hash = $1",
+        )
+        .bind(blob(hash))
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(match record {
+            None => CodeRedemption::Unknown,
+            Some(r) if consumed.rows_affected() == 1 => CodeRedemption::Fresh(r),
+            Some(r) => CodeRedemption::Replayed(r),
+        })
+    }
+
+    pub async fn site_branding(&self, site_id: &str) -> StoreResult<Option<SiteBranding>> {
+        Ok(
+            sqlx::query_as("SELECT id, display_name, brand_color, locale FROM sites WHERE id = $1")
+                .bind(site_id)
+                .fetch_optional(&self.read)
+                .await?,
+        )
+    }
+
+    /// Sets the sign-in page's title and colour (the colour is checked by the caller).
+    pub async fn set_site_branding(
+        &self,
+        site_id: &str,
+        display_name: Option<&str>,
+        brand_color: &str,
+    ) -> StoreResult<()> {
+        let done =
+            sqlx::query("UPDATE sites SET display_name = $1, brand_color = $2 WHERE id = $3")
+                .bind(display_name)
+                .bind(brand_color)
+                .bind(site_id)
+                .execute(&mut *self.writer().await?)
+                .await?;
+        // Cached clients carry their site's settings.
+        self.forget_client(None);
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("site {site_id}")));
+        }
+        Ok(())
+    }
+}
