@@ -4,6 +4,7 @@
 
 use super::{Store, StoreError, StoreResult};
 use shopkeeper_domain::checkout::SourceOwner;
+use shopkeeper_domain::events::ORDER_SUBMITTED;
 use shopkeeper_domain::secret::random_hex;
 use shopkeeper_domain::time::now;
 use sqlx::AnyConnection;
@@ -692,6 +693,8 @@ impl Store {
             .bind(session_id)
             .execute(&mut *tx)
             .await?;
+        let event = crate::events::order_submitted(order_id, site_id, shopper_id, &order);
+        crate::events::append_event(&mut tx, site_id, ORDER_SUBMITTED, &event, now()).await?;
         tx.commit().await?;
         self.snapshots.forget(session_id);
         Ok(Ok(order_id))

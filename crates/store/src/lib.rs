@@ -13,7 +13,9 @@ mod batch;
 mod catalog;
 mod checkout;
 mod clients;
+mod events;
 mod housekeeping;
+mod jobs;
 mod notify;
 mod profiles;
 mod sessions;
@@ -28,7 +30,9 @@ pub use checkout::{
     NewPaymentSource, OrderLineRecord, OrderRecord, PaymentSourceRecord, SubmitFailure,
 };
 pub use clients::{ClientRecord, NewClient};
+pub use events::EventRecord;
 pub use housekeeping::{Purged, SessionPurge, TableCounts};
+pub use jobs::{JobLease, JobRecord, NewJob};
 pub use notify::{REVOCATION_CHANNEL, RevocationListener};
 pub use profiles::{AddressRecord, ProfileFields, ProfileRecord};
 pub use sessions::{NewSession, SESSION_SNAPSHOT_TTL, SessionRecord};
