@@ -49,7 +49,9 @@ pub(crate) async fn append_event(
         "INSERT INTO events (id, site_id, seq, type, payload, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
-    .bind(new_event_id(u64::try_from(at).unwrap_or(0).saturating_mul(1000)))
+    .bind(new_event_id(
+        u64::try_from(at).unwrap_or(0).saturating_mul(1000),
+    ))
     .bind(site_id)
     .bind(seq)
     .bind(event_type)

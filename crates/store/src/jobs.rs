@@ -339,7 +339,10 @@ mod tests {
         assert!(!store.extend_job_lease(&crashed[0], 150, 900).await.unwrap());
         assert!(store.complete_job(&reclaimed[0], 150, None).await.unwrap());
         let job = store.job(id).await.unwrap().unwrap();
-        assert_eq!((job.state(), job.runs, job.attempts), (Some(JobState::Done), 1, 2));
+        assert_eq!(
+            (job.state(), job.runs, job.attempts),
+            (Some(JobState::Done), 1, 2)
+        );
     }
 
     #[tokio::test]
@@ -393,15 +396,28 @@ mod tests {
             .await
             .unwrap();
         let lease = store.claim_jobs("test", "a", 0, 100, 10).await.unwrap();
-        assert!(store.complete_job(&lease[0], 5, Some(60_005)).await.unwrap());
+        assert!(
+            store
+                .complete_job(&lease[0], 5, Some(60_005))
+                .await
+                .unwrap()
+        );
         let job = store.job_by_key("every").await.unwrap().unwrap();
         assert_eq!(job.id, id);
         assert_eq!(job.state(), Some(JobState::Queued));
         assert_eq!((job.run_at_ms, job.attempts, job.runs), (60_005, 0, 1));
-        let lease = store.claim_jobs("test", "a", 60_005, 100, 10).await.unwrap();
+        let lease = store
+            .claim_jobs("test", "a", 60_005, 100, 10)
+            .await
+            .unwrap();
         assert!(
             store
-                .fail_job(&lease[0], 60_010, "x", AfterFailure::NextOccurrence(120_010))
+                .fail_job(
+                    &lease[0],
+                    60_010,
+                    "x",
+                    AfterFailure::NextOccurrence(120_010)
+                )
                 .await
                 .unwrap()
         );
