@@ -4,6 +4,7 @@
 
 use super::{Store, StoreError, StoreResult};
 use shopkeeper_domain::checkout::SourceOwner;
+use shopkeeper_domain::events::ORDER_SUBMITTED;
 use shopkeeper_domain::secret::random_hex;
 use shopkeeper_domain::time::now;
 use sqlx::AnyConnection;
@@ -692,6 +693,8 @@ impl Store {
             .bind(session_id)
             .execute(&mut *tx)
             .await?;
+        let event = order_submitted(order_id, site_id, shopper_id, &order);
+        crate::events::append_event(&mut tx, site_id, ORDER_SUBMITTED, &event, now()).await?;
         tx.commit().await?;
         self.snapshots.forget(session_id);
         Ok(Ok(order_id))
@@ -931,4 +934,25 @@ async fn write_cart_source<E>(
     .execute(&mut *conn)
     .await?;
     Ok(Ok(()))
+}
+
+/// The payload of `order.submitted`: what a merchant's system needs to pick the order up.
+fn order_submitted(
+    order_id: i64,
+    site_id: &str,
+    shopper_id: Option<i64>,
+    order: &NewOrder,
+) -> serde_json::Value {
+    serde_json::json!({
+        "orderId": order_id,
+        "siteId": site_id,
+        "shopperId": shopper_id,
+        "currency": order.currency,
+        "subtotalMinor": order.subtotal_minor,
+        "discountMinor": order.discount_minor,
+        "shippingMinor": order.shipping_minor,
+        "taxMinor": order.tax_minor,
+        "totalMinor": order.total_minor,
+        "lineCount": order.lines.len(),
+    })
 }
