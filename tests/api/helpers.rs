@@ -48,6 +48,12 @@ pub fn suite_on_postgres() -> bool {
     std::env::var(ENGINE_VAR).is_ok_and(|e| e == "postgres")
 }
 
+/// For tests that touch no storage: true in the PostgreSQL pass, which would only repeat what
+/// the first pass (SQLite) already ran unchanged, so they return at once there.
+pub fn storage_free_test_ran_in_first_pass() -> bool {
+    suite_on_postgres()
+}
+
 pub fn postgres_admin_url() -> Option<String> {
     std::env::var(POSTGRES_URL_VAR)
         .ok()
