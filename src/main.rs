@@ -473,7 +473,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(DemoCommand::Show { hashing }) => {
             let store = Store::connect_existing(&cli.database).await?;
             let hasher = PasswordHasher::new(&hashing)?;
-            let (demo, revoked) = provision::show_demo(&store, &hasher).await?;
+            let (demo, revoked) = provision::show_demo(&store, &hasher, now()).await?;
             store.publish_revocations(&revoked).await?;
             print(&serde_json::json!({"demo": demo}))
         }
@@ -482,7 +482,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = Store::connect_existing(&cli.database).await?;
             match cmd {
                 SiteCommand::Create { id, session_ttl } => {
-                    print(&provision::create_site(&store, &id, session_ttl).await?)
+                    print(&provision::create_site(&store, &id, session_ttl, now()).await?)
                 }
                 SiteCommand::List => print(&store.sites().await?),
                 SiteCommand::SetBranding {
@@ -562,8 +562,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                             eprintln!("{}", import_progress_line(p));
                         }
                     };
-                    provision::import_catalog_with(&store, &site, catalog, batch_size, &mut report)
-                        .await
+                    provision::import_catalog_with(
+                        &store,
+                        &site,
+                        catalog,
+                        batch_size,
+                        &mut report,
+                        now(),
+                    )
+                    .await
                 }
                 Err(e) => Err(e),
             };
@@ -615,6 +622,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         &username,
                         &password,
                         email.as_deref(),
+                        now(),
                     )
                     .await?;
                     print(&shopper)
@@ -634,6 +642,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                             &site,
                             &reference,
                             email.as_deref(),
+                            now(),
                         )
                         .await?,
                     )
@@ -663,9 +672,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     };
                     let password = password_from_stdin()?;
                     let hasher = PasswordHasher::new(&hashing)?;
-                    let revoked =
-                        provision::set_shopper_password(&store, &hasher, &site, id, &password)
-                            .await?;
+                    let revoked = provision::set_shopper_password(
+                        &store,
+                        &hasher,
+                        &site,
+                        id,
+                        &password,
+                        now(),
+                    )
+                    .await?;
                     store.publish_revocations(&revoked).await?;
                     print(&serde_json::json!({
                         "site": site,
@@ -725,7 +740,8 @@ async fn client_command(store: &Store, cmd: ClientCommand) -> anyhow::Result<()>
                 .transpose()
                 .map_err(anyhow::Error::msg)?;
             existing_site(store, &site).await?;
-            let created = provision::create_client(store, &site, kind, &redirect_uris).await?;
+            let created =
+                provision::create_client(store, &site, kind, &redirect_uris, now()).await?;
             if let Some(flows) = &flows {
                 store.set_client_flows(&created.api_key, flows).await?;
             }
@@ -786,7 +802,7 @@ async fn client_command(store: &Store, cmd: ClientCommand) -> anyhow::Result<()>
             print(&listing)
         }
         ClientCommand::Disable { api_key } => {
-            let revoked = store.disable_client(&api_key).await?;
+            let revoked = store.disable_client(&api_key, now()).await?;
             // Running nodes on PostgreSQL drop them from their check caches at once; every
             // node also re-reads the key's state within two seconds (its client cache).
             store.publish_revocations(&revoked).await?;
@@ -821,4 +837,10 @@ async fn serve(settings: ServeSettings, database: DatabaseSettings) -> anyhow::R
     tracing::info!(address = %app.local_addr(), "shopkeeper listening");
     app.run_until_stopped().await?;
     Ok(())
+}
+
+/// The CLI's commands run on the system clock (only a server started with `--test-clock`
+/// runs on another).
+fn now() -> shopkeeper::domain::time::UnixSeconds {
+    shopkeeper::clock::Clock::system().now()
 }

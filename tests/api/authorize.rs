@@ -691,6 +691,7 @@ async fn confidential_keys_may_skip_pkce_but_must_prove_their_secret() {
         SITE,
         shopkeeper::domain::ClientKind::Confidential,
         &[REDIRECT.to_owned()],
+        app.now(),
     )
     .await
     .unwrap();
@@ -738,6 +739,7 @@ async fn a_code_is_bound_to_the_key_it_was_issued_to() {
         SITE,
         shopkeeper::domain::ClientKind::Public,
         &[REDIRECT.to_owned()],
+        app.now(),
     )
     .await
     .unwrap();

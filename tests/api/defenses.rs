@@ -55,6 +55,7 @@ async fn password_grant_waits_grow_to_the_cap_and_success_clears_them() {
         "other@example.com",
         "other password",
         None,
+        app.now(),
     )
     .await
     .unwrap();
@@ -267,6 +268,7 @@ async fn signing_in_as_another_account_does_not_clear_a_count() {
             username,
             "a long password",
             None,
+            app.now(),
         )
         .await
         .unwrap_or_else(|e| panic!("{username}: {e}"));

@@ -300,7 +300,7 @@ async fn clean_up_survives_sessions_that_browsers_codes_and_unknown_rows_point_t
 
     // The pass runs as of a time when every session made here has expired (the refresh
     // lifetime, one year, bounds them all).
-    let later = shopkeeper::domain::time::now() + 2 * 366 * 24 * 3600;
+    let later = app.now() + 2 * 366 * 24 * 3600;
     let mut operations = app.state.operations.as_ref().clone();
     operations.cleanup_batch = 2; // the held session fails inside a batch, others beside it
     let pass = shopkeeper::housekeeping::purge_once_at(&app.state, &operations, later)

@@ -4,7 +4,6 @@
 use crate::helpers::*;
 use serde_json::Value;
 use shopkeeper::domain::SessionToken;
-use shopkeeper::domain::time::now;
 use std::time::Duration;
 
 async fn session_id(app: &TestApp, token: &str) -> Value {
@@ -95,7 +94,7 @@ async fn session_token_joins_the_session_and_is_replaced_at_sign_in() {
         .add_session_token(
             guest_session.as_str().unwrap(),
             &session_token.hash(),
-            now(),
+            app.now(),
         )
         .await
         .unwrap();

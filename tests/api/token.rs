@@ -189,7 +189,7 @@ async fn disabled_client_is_refused() {
     let app = spawn_app().await;
     app.state
         .store
-        .disable_client(&app.public_key)
+        .disable_client(&app.public_key, app.now())
         .await
         .unwrap();
     assert_oauth_error(
@@ -218,7 +218,7 @@ async fn disabling_a_key_ends_its_live_tokens_at_once() {
     let revoked = app
         .state
         .store
-        .disable_client(&app.public_key)
+        .disable_client(&app.public_key, app.now())
         .await
         .unwrap();
     assert_eq!(

@@ -5,7 +5,7 @@
 use crate::instruments;
 use crate::settings::OperationsSettings;
 use crate::state::AppState;
-use shopkeeper_domain::time::{UnixSeconds, now};
+use shopkeeper_domain::time::UnixSeconds;
 use shopkeeper_store::{Purged, StoreResult};
 use std::collections::HashSet;
 use std::time::Duration;
@@ -34,9 +34,10 @@ pub async fn run(state: AppState, settings: OperationsSettings) {
     }
 }
 
-/// One full pass at the current time.
+/// One full pass at the current time (a test clock first takes the offset all nodes share).
 pub async fn purge_once(state: &AppState, settings: &OperationsSettings) -> StoreResult<Purged> {
-    purge_once_at(state, settings, now()).await
+    state.clock.refresh(&state.store).await?;
+    purge_once_at(state, settings, state.clock.now()).await
 }
 
 /// One full pass as of `at`: batches until every table has nothing left to delete. A dead
