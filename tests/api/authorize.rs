@@ -262,7 +262,7 @@ async fn expired_code_is_refused() {
     )
     .await;
     let code = split(&location(&r), '?').1["code"].clone();
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    app.advance_clock(2).await;
     assert_oauth_error(redeem(&app, &code, VERIFIER).await, 400, "invalid_grant").await;
 }
 

@@ -109,7 +109,8 @@ async fn fixture() -> Fixture {
     let reusable = app.create_source(crate::helpers::APPROVE_CARD, true).await;
     let response = app.apply_source(&full, &reusable).await;
     assert_eq!(response.status(), 200, "saving a payment option");
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    // Past the one-second TTL of the expired token.
+    app.advance_clock(2).await;
     Fixture {
         limited,
         full,

@@ -296,7 +296,7 @@ async fn session_tokens_expire_with_their_session() {
     )
     .await;
     let st = is_session_token(&body);
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    app.advance_clock(2).await;
     let r = app
         .http
         .post(app.url("/oauth20/token"))

@@ -8,16 +8,15 @@ use crate::state::AppState;
 use shopkeeper_domain::time::UnixSeconds;
 use shopkeeper_store::{Purged, StoreResult};
 use std::collections::HashSet;
-use std::time::Duration;
 
-/// Runs clean-up passes every `cleanup_interval_seconds` until the task is dropped.
+/// Runs clean-up passes every `cleanup_interval_seconds` of the clock (a test clock moved
+/// forward brings the next pass forward) until the task is dropped.
 pub async fn run(state: AppState, settings: OperationsSettings) {
-    let mut ticks = tokio::time::interval(Duration::from_secs(
-        settings.cleanup_interval_seconds.max(1),
-    ));
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let period_ms = settings
+        .cleanup_interval_seconds
+        .max(1)
+        .saturating_mul(1000);
     loop {
-        ticks.tick().await;
         match purge_once(&state, &settings).await {
             Ok(p) if p.total() > 0 => tracing::debug!(
                 access_tokens = p.access_tokens,
@@ -31,6 +30,8 @@ pub async fn run(state: AppState, settings: OperationsSettings) {
             // A failing pass is retried at the next tick; the server keeps serving.
             Err(e) => tracing::warn!(error = %e, "clean-up pass failed"),
         }
+        let next = state.clock.now_millis().saturating_add(period_ms);
+        state.clock.sleep_until(next).await;
     }
 }
 
