@@ -161,8 +161,18 @@ async fn a_steady_stream_of_short_lived_tokens_does_not_grow_the_database() {
         }
         let counts = app.state.store.table_counts().await.unwrap();
         most_sessions = most_sessions.max(counts.sessions);
-        // The round's tokens and sessions expire, and the move wakes the clean-up.
+        // The round's tokens and sessions expire, and the move wakes the clean-up; the next
+        // round starts once it has begun deleting (the stream is paced by the clean-up, not by
+        // a real-time sleep).
         app.advance_clock(2).await;
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while app.state.store.table_counts().await.unwrap().sessions >= counts.sessions {
+            assert!(
+                Instant::now() < deadline,
+                "no clean-up pass after the clock moved"
+            );
+            tokio::task::yield_now().await;
+        }
     }
     let issued = (ROUNDS * PER_ROUND) as i64;
     assert!(
