@@ -63,4 +63,8 @@ pub struct ServeSettings {
     pub operations: OperationsSettings,
     #[command(flatten)]
     pub security: SecuritySettings,
+    /// FOR TESTS ONLY, NEVER IN PRODUCTION: runs on a clock that anyone who can reach the
+    /// server may move forward (`POST /__test/clock`), shared by every node of the database.
+    #[arg(long, env = "SHOPKEEPER_TEST_CLOCK", hide = true)]
+    pub test_clock: bool,
 }

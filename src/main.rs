@@ -490,7 +490,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(DemoCommand::Show { hashing }) => {
             let store = Store::connect_existing(&cli.database).await?;
             let hasher = PasswordHasher::new(&hashing)?;
-            let (demo, revoked) = provision::show_demo(&store, &hasher).await?;
+            let (demo, revoked) = provision::show_demo(&store, &hasher, now()).await?;
             store.publish_revocations(&revoked).await?;
             print(&serde_json::json!({"demo": demo}))
         }
@@ -499,7 +499,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = Store::connect_existing(&cli.database).await?;
             match cmd {
                 SiteCommand::Create { id, session_ttl } => {
-                    print(&provision::create_site(&store, &id, session_ttl).await?)
+                    print(&provision::create_site(&store, &id, session_ttl, now()).await?)
                 }
                 SiteCommand::List => print(&store.sites().await?),
                 SiteCommand::SetBranding {
@@ -579,8 +579,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                             eprintln!("{}", import_progress_line(p));
                         }
                     };
-                    provision::import_catalog_with(&store, &site, catalog, batch_size, &mut report)
-                        .await
+                    provision::import_catalog_with(
+                        &store,
+                        &site,
+                        catalog,
+                        batch_size,
+                        &mut report,
+                        now(),
+                    )
+                    .await
                 }
                 Err(e) => Err(e),
             };
@@ -654,6 +661,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         &username,
                         &password,
                         email.as_deref(),
+                        now(),
                     )
                     .await?;
                     print(&shopper)
@@ -673,6 +681,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                             &site,
                             &reference,
                             email.as_deref(),
+                            now(),
                         )
                         .await?,
                     )
@@ -702,9 +711,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     };
                     let password = password_from_stdin()?;
                     let hasher = PasswordHasher::new(&hashing)?;
-                    let revoked =
-                        provision::set_shopper_password(&store, &hasher, &site, id, &password)
-                            .await?;
+                    let revoked = provision::set_shopper_password(
+                        &store,
+                        &hasher,
+                        &site,
+                        id,
+                        &password,
+                        now(),
+                    )
+                    .await?;
                     store.publish_revocations(&revoked).await?;
                     print(&serde_json::json!({
                         "site": site,
@@ -764,7 +779,8 @@ async fn client_command(store: &Store, cmd: ClientCommand) -> anyhow::Result<()>
                 .transpose()
                 .map_err(anyhow::Error::msg)?;
             existing_site(store, &site).await?;
-            let created = provision::create_client(store, &site, kind, &redirect_uris).await?;
+            let created =
+                provision::create_client(store, &site, kind, &redirect_uris, now()).await?;
             if let Some(flows) = &flows {
                 store.set_client_flows(&created.api_key, flows).await?;
             }
@@ -825,7 +841,7 @@ async fn client_command(store: &Store, cmd: ClientCommand) -> anyhow::Result<()>
             print(&listing)
         }
         ClientCommand::Disable { api_key } => {
-            let revoked = store.disable_client(&api_key).await?;
+            let revoked = store.disable_client(&api_key, now()).await?;
             // Running nodes on PostgreSQL drop them from their check caches at once; every
             // node also re-reads the key's state within two seconds (its client cache).
             store.publish_revocations(&revoked).await?;
@@ -860,4 +876,10 @@ async fn serve(settings: ServeSettings, database: DatabaseSettings) -> anyhow::R
     tracing::info!(address = %app.local_addr(), "shopkeeper listening");
     app.run_until_stopped().await?;
     Ok(())
+}
+
+/// The CLI's commands run on the system clock (only a server started with `--test-clock`
+/// runs on another).
+fn now() -> shopkeeper::domain::time::UnixSeconds {
+    shopkeeper::clock::Clock::system().now()
 }

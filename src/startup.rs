@@ -2,6 +2,7 @@
 //! shutdown signal, finishing in-flight requests.
 
 use crate::auth::{PasswordHasher, TokenVerifier};
+use crate::clock::Clock;
 use crate::config::{
     DatabaseSettings, HashingSettings, OperationsSettings, SecuritySettings, ServeSettings,
     TokenSettings, WebConfig, WebSettings,
@@ -29,6 +30,7 @@ pub async fn build_state(
     store: Store,
     tokens: &TokenSettings,
     hashing: &HashingSettings,
+    clock: Clock,
 ) -> anyhow::Result<SharedState> {
     let hasher = {
         let hashing = hashing.clone();
@@ -41,9 +43,10 @@ pub async fn build_state(
     let key: [u8; 32] = hex::decode(key_hex)?
         .try_into()
         .map_err(|_| anyhow::anyhow!("stored refresh_hmac_key is not 32 bytes"))?;
+    // A test clock starts where the other nodes' clock is.
+    clock.refresh(&store).await?;
     Ok(SharedState {
-        clock: shopkeeper_services::clock::Clock::system(),
-        verifier: TokenVerifier::new(store.clone(), tokens),
+        verifier: TokenVerifier::new(store.clone(), tokens, clock.clone()),
         store,
         hasher,
         tokens: Arc::new(tokens.clone()),
@@ -56,7 +59,9 @@ pub async fn build_state(
         metrics: crate::instruments::handle(),
         guard: Arc::new(crate::guard::Guard::new(
             &crate::config::SecuritySettings::default(),
+            clock.clone(),
         )),
+        clock,
     })
 }
 
@@ -77,16 +82,27 @@ impl Application {
                 settings.listen
             )
         })?;
+        let clock = if settings.test_clock {
+            tracing::warn!(
+                "--test-clock is on: POST /__test/clock moves this server's clock (and every \
+                 node's on this database); for tests only, never in production"
+            );
+            Clock::test()
+        } else {
+            Clock::system()
+        };
         let store = Store::connect(database).await?;
-        let mut state = build_state(store, &settings.tokens, &settings.hashing).await?;
+        let mut state =
+            build_state(store, &settings.tokens, &settings.hashing, clock.clone()).await?;
         state.operations = Arc::new(settings.operations.clone());
-        state.guard = Arc::new(crate::guard::Guard::new(&settings.security));
+        state.guard = Arc::new(crate::guard::Guard::new(&settings.security, clock));
         // The demo's public key registers the start page on the public URL, which the bound
         // port completes.
         state.web = Arc::new(WebConfig::resolve(&settings.web, listener.local_addr()?)?);
         let demo = if !settings.no_demo && state.store.is_empty().await? {
             let start_page = crate::http::start_page::redirect_uri(&state.web);
-            Some(provision::create_demo(&state.store, &state.hasher, &start_page).await?)
+            let now = state.clock.now();
+            Some(provision::create_demo(&state.store, &state.hasher, &start_page, now).await?)
         } else {
             if !settings.no_demo && state.store.site("demo").await?.is_some() {
                 tracing::info!(

@@ -262,7 +262,7 @@ async fn expired_code_is_refused() {
     )
     .await;
     let code = split(&location(&r), '?').1["code"].clone();
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    app.advance_clock(2).await;
     assert_oauth_error(redeem(&app, &code, VERIFIER).await, 400, "invalid_grant").await;
 }
 
@@ -691,6 +691,7 @@ async fn confidential_keys_may_skip_pkce_but_must_prove_their_secret() {
         SITE,
         shopkeeper::domain::ClientKind::Confidential,
         &[REDIRECT.to_owned()],
+        app.now(),
     )
     .await
     .unwrap();
@@ -738,6 +739,7 @@ async fn a_code_is_bound_to_the_key_it_was_issued_to() {
         SITE,
         shopkeeper::domain::ClientKind::Public,
         &[REDIRECT.to_owned()],
+        app.now(),
     )
     .await
     .unwrap();

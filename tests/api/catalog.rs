@@ -8,10 +8,14 @@ use shopkeeper::provision;
 
 async fn app_with_catalog() -> (TestApp, Vec<i64>) {
     let app = spawn_app().await;
-    let summary =
-        provision::import_catalog(&app.state.store, SITE, provision::demo_catalog().unwrap())
-            .await
-            .unwrap();
+    let summary = provision::import_catalog(
+        &app.state.store,
+        SITE,
+        provision::demo_catalog().unwrap(),
+        app.now(),
+    )
+    .await
+    .unwrap();
     (app, summary.product_ids)
 }
 
@@ -260,10 +264,10 @@ async fn unknown_or_foreign_products_are_404() {
     .await;
     // Another site's API key does not see this site's catalog.
     let store = &app.state.store;
-    provision::create_site(store, "othersite", None)
+    provision::create_site(store, "othersite", None, app.now())
         .await
         .unwrap();
-    let other = provision::create_client(store, "othersite", ClientKind::Public, &[])
+    let other = provision::create_client(store, "othersite", ClientKind::Public, &[], app.now())
         .await
         .unwrap();
     let response = app
@@ -286,7 +290,7 @@ async fn import_validates_and_is_all_or_nothing() {
         ]}"#,
     )
     .unwrap();
-    let err = provision::import_catalog(&app.state.store, SITE, bad)
+    let err = provision::import_catalog(&app.state.store, SITE, bad, app.now())
         .await
         .unwrap_err()
         .to_string();
@@ -295,9 +299,14 @@ async fn import_validates_and_is_all_or_nothing() {
     assert_eq!(body["products"]["totalResults"], 0, "nothing imported");
     // Importing twice updates by sku instead of duplicating.
     for _ in 0..2 {
-        provision::import_catalog(&app.state.store, SITE, provision::demo_catalog().unwrap())
-            .await
-            .unwrap();
+        provision::import_catalog(
+            &app.state.store,
+            SITE,
+            provision::demo_catalog().unwrap(),
+            app.now(),
+        )
+        .await
+        .unwrap();
     }
     let body = ok_json(get(&app, "/v1/shoppers/me/products", &[]).await).await;
     assert_eq!(body["products"]["totalResults"], 2);

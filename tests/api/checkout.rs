@@ -15,9 +15,10 @@ use std::sync::Arc;
 /// The demo catalog imported into the test site: (digital product id, physical variation id).
 pub(crate) async fn catalog(app: &TestApp) -> (i64, i64) {
     let store = &app.state.store;
-    let summary = provision::import_catalog(store, SITE, provision::demo_catalog().unwrap())
-        .await
-        .unwrap();
+    let summary =
+        provision::import_catalog(store, SITE, provision::demo_catalog().unwrap(), app.now())
+            .await
+            .unwrap();
     let variation = store.variations(summary.product_ids[1]).await.unwrap()[0].id;
     (summary.product_ids[0], variation)
 }
@@ -245,6 +246,7 @@ pub(crate) async fn save_default_berlin_address(app: &TestApp) {
                 is_default_shipping: true,
                 ..Default::default()
             },
+            app.now(),
         )
         .await
         .unwrap();
@@ -633,7 +635,7 @@ async fn payment_sources_need_the_payments_key_and_a_test_card() {
         .unwrap();
     payments_error(r, 400, "bad_request").await;
     // Another site's key works for that site only: its source is unknown here.
-    provision::create_site(&app.state.store, "othersite", None)
+    provision::create_site(&app.state.store, "othersite", None, app.now())
         .await
         .unwrap();
     let other_key = app
@@ -746,7 +748,7 @@ async fn clean_up_deletes_an_ended_sessions_cart_and_keeps_its_orders() {
     assert_eq!(response.status(), 200);
     let store = &app.state.store;
     let purged = store
-        .purge_dead_sessions(shopkeeper::domain::time::now(), 100, &Default::default())
+        .purge_dead_sessions(app.now(), 100, &Default::default())
         .await
         .expect("the cart's rows do not block the purge");
     assert_eq!(purged.deleted.len(), 1);

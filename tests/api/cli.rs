@@ -256,6 +256,7 @@ async fn demo_show_and_set_password_give_working_credentials_and_end_the_old_one
         &app.state.store,
         &app.state.hasher,
         "http://127.0.0.1:8080/",
+        app.now(),
     )
     .await
     .unwrap();

@@ -35,8 +35,9 @@ async fn assert_throttled(r: Response) -> u64 {
     wait
 }
 
-async fn pause(seconds: f64) {
-    tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+/// Lets `seconds` pass on the server's clock (rounded up to whole seconds).
+async fn pause(app: &TestApp, seconds: f64) {
+    app.advance_clock(seconds.ceil() as u64).await;
 }
 
 #[tokio::test]
@@ -55,6 +56,7 @@ async fn password_grant_waits_grow_to_the_cap_and_success_clears_them() {
         "other@example.com",
         "other password",
         None,
+        app.now(),
     )
     .await
     .unwrap();
@@ -88,7 +90,7 @@ async fn password_grant_waits_grow_to_the_cap_and_success_clears_them() {
     ok_json(password(&app, "other@example.com", "other password").await).await;
 
     // The wait grows by a step...
-    pause(1.2).await;
+    pause(&app, 1.2).await;
     assert_oauth_error(
         password(&app, SHOPPER_USERNAME, "wrong").await,
         400,
@@ -100,7 +102,7 @@ async fn password_grant_waits_grow_to_the_cap_and_success_clears_them() {
         2
     );
     // ...up to the cap, which holds.
-    pause(2.2).await;
+    pause(&app, 2.2).await;
     assert_oauth_error(
         password(&app, SHOPPER_USERNAME, "wrong").await,
         400,
@@ -114,7 +116,7 @@ async fn password_grant_waits_grow_to_the_cap_and_success_clears_them() {
 
     // After the wait the right password works and clears the count: one more failure is
     // free again.
-    pause(2.2).await;
+    pause(&app, 2.2).await;
     ok_json(password(&app, SHOPPER_USERNAME, SHOPPER_PASSWORD).await).await;
     assert_oauth_error(
         password(&app, SHOPPER_USERNAME, "wrong").await,
@@ -267,6 +269,7 @@ async fn signing_in_as_another_account_does_not_clear_a_count() {
             username,
             "a long password",
             None,
+            app.now(),
         )
         .await
         .unwrap_or_else(|e| panic!("{username}: {e}"));

@@ -149,6 +149,8 @@ pub fn test_settings() -> ServeSettings {
         web: WebSettings::default(),
         operations: OperationsSettings::default(),
         security: SecuritySettings::default(),
+        // Tests move the clock (`TestApp::advance_clock`) instead of sleeping.
+        test_clock: true,
     }
 }
 
@@ -176,7 +178,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ServeSettings)) -> TestA
     tokio::spawn(app.run_until_stopped());
 
     let store = &state.store;
-    provision::create_site(store, SITE, Some(SITE_TTL))
+    let now = state.clock.now();
+    provision::create_site(store, SITE, Some(SITE_TTL), now)
         .await
         .unwrap();
     let public = provision::create_client(
@@ -184,10 +187,11 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ServeSettings)) -> TestA
         SITE,
         ClientKind::Public,
         &["https://shop.example.com/callback".to_owned()],
+        now,
     )
     .await
     .unwrap();
-    let confidential = provision::create_client(store, SITE, ClientKind::Confidential, &[])
+    let confidential = provision::create_client(store, SITE, ClientKind::Confidential, &[], now)
         .await
         .unwrap();
     let shopper = provision::create_shopper(
@@ -197,10 +201,11 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ServeSettings)) -> TestA
         SHOPPER_USERNAME,
         SHOPPER_PASSWORD,
         Some(SHOPPER_USERNAME),
+        now,
     )
     .await
     .unwrap();
-    let external = provision::create_external_shopper(store, SITE, EXTERNAL_REFERENCE, None)
+    let external = provision::create_external_shopper(store, SITE, EXTERNAL_REFERENCE, None, now)
         .await
         .unwrap();
 
@@ -225,6 +230,16 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ServeSettings)) -> TestA
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
+    }
+
+    /// The server's clock (seconds), for what a test writes to the store directly.
+    pub fn now(&self) -> i64 {
+        self.state.clock.now()
+    }
+
+    /// Moves the server's clock forward (every node's on its database), instead of sleeping.
+    pub async fn advance_clock(&self, seconds: u64) {
+        advance_clock_of(&self.http, &self.address, seconds).await;
     }
 
     /// POST /oauth20/token with a form body and the public key in Basic auth.
@@ -324,6 +339,19 @@ impl TestApp {
         ])
         .await
     }
+}
+
+/// `POST /__test/clock` on the server at `address` (started with `--test-clock`): moves the
+/// clock of every node on its database `seconds` forward; returns the answer.
+pub async fn advance_clock_of(http: &Client, address: &str, seconds: u64) -> Value {
+    ok_json(
+        http.post(format!("{address}/__test/clock"))
+            .json(&serde_json::json!({ "advanceSeconds": seconds }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
 }
 
 /// The value of the sample of `name` whose labels include all of `labels`.

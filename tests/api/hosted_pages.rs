@@ -26,6 +26,7 @@ async fn create_jane(app: &TestApp) -> i64 {
         JANE,
         JANE_PASSWORD,
         Some(JANE_EMAIL),
+        app.now(),
     )
     .await
     .unwrap()
@@ -97,6 +98,7 @@ async fn a_shopper_signs_in_with_their_email_address_on_the_page_and_the_passwor
         "jane.doe@example.com",
         "the other password",
         Some("other@example.com"),
+        app.now(),
     )
     .await
     .unwrap();
@@ -223,6 +225,7 @@ async fn an_email_address_taken_in_any_case_is_refused_wherever_it_is_set() {
         "carol",
         "a long password",
         Some(&shouted),
+        app.now(),
     )
     .await
     .expect_err("a taken address is refused");

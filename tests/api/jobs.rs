@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 fn now_ms() -> i64 {
-    shopkeeper::domain::time::now_millis() as i64
+    shopkeeper::clock::Clock::system().now_millis() as i64
 }
 
 fn job<'a>(kind: &'a str, key: Option<&'a str>, max_attempts: u32) -> NewJob<'a> {
@@ -34,9 +34,14 @@ async fn second_node(app: &TestApp) -> AppState {
     database.pool_size = 4;
     let store = Store::connect(&database).await.unwrap();
     let settings = test_settings();
-    let shared = shopkeeper::startup::build_state(store, &settings.tokens, &settings.hashing)
-        .await
-        .unwrap();
+    let shared = shopkeeper::startup::build_state(
+        store,
+        &settings.tokens,
+        &settings.hashing,
+        app.state.clock.clone(),
+    )
+    .await
+    .unwrap();
     AppState::new(shared)
 }
 

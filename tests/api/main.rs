@@ -9,6 +9,7 @@ mod catalogue;
 mod checkout;
 mod checkout_security;
 mod cli;
+mod clock;
 mod config_file;
 mod crash;
 mod defenses;

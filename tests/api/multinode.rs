@@ -27,6 +27,11 @@ impl Node {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
+
+    /// What the node has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self._log_dir.path().join("node.log")).unwrap_or_default()
+    }
 }
 
 fn free_port() -> u16 {
@@ -39,6 +44,11 @@ fn free_port() -> u16 {
 
 /// Starts a node without waiting for it.
 pub fn launch_node(database_url: &str) -> Node {
+    launch_node_with(database_url, &[], &[])
+}
+
+/// Starts a node with more arguments and environment variables, without waiting for it.
+pub fn launch_node_with(database_url: &str, args: &[&str], envs: &[(&str, &str)]) -> Node {
     let log_dir = tempfile::tempdir().unwrap();
     let log = std::fs::File::create(log_dir.path().join("node.log")).unwrap();
     let port = free_port();
@@ -47,6 +57,8 @@ pub fn launch_node(database_url: &str) -> Node {
         .arg(format!("127.0.0.1:{port}"))
         .args(CHEAP_ARGON2)
         .args(["--revocation-heartbeat-ms", "200"])
+        .args(args)
+        .envs(envs.iter().copied())
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(log.try_clone().unwrap())

@@ -161,7 +161,18 @@ async fn a_steady_stream_of_short_lived_tokens_does_not_grow_the_database() {
         }
         let counts = app.state.store.table_counts().await.unwrap();
         most_sessions = most_sessions.max(counts.sessions);
-        tokio::time::sleep(Duration::from_millis(700)).await;
+        // The round's tokens and sessions expire, and the move wakes the clean-up; the next
+        // round starts once it has begun deleting (the stream is paced by the clean-up, not by
+        // a real-time sleep).
+        app.advance_clock(2).await;
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while app.state.store.table_counts().await.unwrap().sessions >= counts.sessions {
+            assert!(
+                Instant::now() < deadline,
+                "no clean-up pass after the clock moved"
+            );
+            tokio::task::yield_now().await;
+        }
     }
     let issued = (ROUNDS * PER_ROUND) as i64;
     assert!(
@@ -179,7 +190,7 @@ async fn a_steady_stream_of_short_lived_tokens_does_not_grow_the_database() {
             Instant::now() < deadline,
             "rows left after the stream: {c:?}"
         );
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        app.advance_clock(1).await;
     }
 }
 
@@ -189,10 +200,48 @@ async fn clean_up_keeps_live_sessions_and_their_tokens() {
     let pair = app.anonymous_pair().await;
     let used = app.shopper_pair().await;
     let next = TokenPair::from(ok_json(app.refresh(&used.refresh).await).await);
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    clean_up_passes(&app).await;
     assert_eq!(app.access_tokens(&pair.access).await.status(), 200);
     assert_eq!(app.access_tokens(&next.access).await.status(), 200);
     ok_json(app.refresh(&pair.refresh).await).await;
+}
+
+/// Moves the clock until a clean-up pass has run after the move: a token of a one-second site,
+/// made for the purpose, is deleted once it expired (moving the clock wakes the clean-up).
+async fn clean_up_passes(app: &TestApp) {
+    let now = app.now();
+    shopkeeper::provision::create_site(&app.state.store, "brief", Some(1), now)
+        .await
+        .unwrap();
+    let key = shopkeeper::provision::create_client(
+        &app.state.store,
+        "brief",
+        shopkeeper::domain::ClientKind::Public,
+        &[],
+        now,
+    )
+    .await
+    .unwrap()
+    .api_key;
+    ok_json(
+        app.http
+            .post(app.url("/oauth20/token"))
+            .basic_auth(&key, None::<&str>)
+            .form(&[("grant_type", "password")])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let with_it = app.state.store.table_counts().await.unwrap().access_tokens;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        app.advance_clock(2).await;
+        if app.state.store.table_counts().await.unwrap().access_tokens < with_it {
+            return;
+        }
+        assert!(Instant::now() < deadline, "no clean-up pass ran");
+    }
 }
 
 /// Rows of `table` (the test's own SQL on the app's database, either engine).
@@ -300,7 +349,7 @@ async fn clean_up_survives_sessions_that_browsers_codes_and_unknown_rows_point_t
 
     // The pass runs as of a time when every session made here has expired (the refresh
     // lifetime, one year, bounds them all).
-    let later = shopkeeper::domain::time::now() + 2 * 366 * 24 * 3600;
+    let later = app.now() + 2 * 366 * 24 * 3600;
     let mut operations = app.state.operations.as_ref().clone();
     operations.cleanup_batch = 2; // the held session fails inside a batch, others beside it
     let pass = shopkeeper::housekeeping::purge_once_at(&app.state, &operations, later)

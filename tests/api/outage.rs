@@ -142,7 +142,7 @@ async fn a_brief_postgres_outage_answers_503_then_recovers_without_losing_acknow
     let address = format!("http://{}", app.local_addr());
     let state = app.state().clone();
     let server = tokio::spawn(app.run_until_stopped());
-    shopkeeper::provision::create_site(&state.store, SITE, Some(SITE_TTL))
+    shopkeeper::provision::create_site(&state.store, SITE, Some(SITE_TTL), state.clock.now())
         .await
         .unwrap();
     let client = shopkeeper::provision::create_client(
@@ -150,6 +150,7 @@ async fn a_brief_postgres_outage_answers_503_then_recovers_without_losing_acknow
         SITE,
         shopkeeper::domain::ClientKind::Public,
         &[],
+        state.clock.now(),
     )
     .await
     .unwrap();

@@ -69,24 +69,25 @@ async fn anonymous_token(app: &TestApp, api_key: &str) -> String {
 async fn fixture() -> Fixture {
     let app = spawn_app().await;
     let store = &app.state.store;
-    let summary = provision::import_catalog(store, SITE, provision::demo_catalog().unwrap())
-        .await
-        .unwrap();
+    let summary =
+        provision::import_catalog(store, SITE, provision::demo_catalog().unwrap(), app.now())
+            .await
+            .unwrap();
     let category_id = store.categories(SITE).await.unwrap()[0].id;
 
     // Expired: a site whose session (token) TTL is one second.
-    provision::create_site(store, "shortsite", Some(1))
+    provision::create_site(store, "shortsite", Some(1), app.now())
         .await
         .unwrap();
-    let short = provision::create_client(store, "shortsite", ClientKind::Public, &[])
+    let short = provision::create_client(store, "shortsite", ClientKind::Public, &[], app.now())
         .await
         .unwrap();
     let expired = anonymous_token(&app, &short.api_key).await;
 
-    provision::create_site(store, "othersite", None)
+    provision::create_site(store, "othersite", None, app.now())
         .await
         .unwrap();
-    let other = provision::create_client(store, "othersite", ClientKind::Public, &[])
+    let other = provision::create_client(store, "othersite", ClientKind::Public, &[], app.now())
         .await
         .unwrap();
     let other_site = anonymous_token(&app, &other.api_key).await;
@@ -108,7 +109,8 @@ async fn fixture() -> Fixture {
     let reusable = app.create_source(crate::helpers::APPROVE_CARD, true).await;
     let response = app.apply_source(&full, &reusable).await;
     assert_eq!(response.status(), 200, "saving a payment option");
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    // Past the one-second TTL of the expired token.
+    app.advance_clock(2).await;
     Fixture {
         limited,
         full,
@@ -187,6 +189,7 @@ impl Fixture {
                         country: "US".into(),
                         ..Default::default()
                     },
+                    self.app.now(),
                 )
                 .await
                 .unwrap()

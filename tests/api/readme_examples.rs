@@ -63,7 +63,7 @@ async fn the_readmes_purchase_example_runs_as_written_and_places_an_order() {
 
     let app = spawn_app().await;
     let start = start_page::redirect_uri(&app.state.web);
-    provision::create_demo(&app.state.store, &app.state.hasher, &start)
+    provision::create_demo(&app.state.store, &app.state.hasher, &start, app.now())
         .await
         .unwrap();
 

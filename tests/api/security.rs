@@ -36,7 +36,7 @@ async fn the_database_holds_no_token_secret_or_password_in_clear() {
         .add_session_token(
             session["sessionId"].as_str().unwrap(),
             &session_token.hash(),
-            shopkeeper::domain::time::now(),
+            app.now(),
         )
         .await
         .unwrap();
@@ -182,6 +182,7 @@ async fn after_every_flow_the_database_dump_holds_no_usable_secret() {
         "code@example.com",
         "code-flow-password-1a2b",
         None,
+        app.now(),
     )
     .await
     .unwrap();

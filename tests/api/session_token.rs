@@ -274,7 +274,7 @@ async fn session_token_stops_working_when_the_shopper_signs_in_on_the_session() 
 #[tokio::test]
 async fn session_tokens_expire_with_their_session() {
     let app = spawn_app().await;
-    shopkeeper::provision::create_site(&app.state.store, "brief", Some(1))
+    shopkeeper::provision::create_site(&app.state.store, "brief", Some(1), app.now())
         .await
         .unwrap();
     let key = shopkeeper::provision::create_client(
@@ -282,6 +282,7 @@ async fn session_tokens_expire_with_their_session() {
         "brief",
         shopkeeper::domain::ClientKind::Public,
         &[],
+        app.now(),
     )
     .await
     .unwrap()
@@ -295,7 +296,7 @@ async fn session_tokens_expire_with_their_session() {
     )
     .await;
     let st = is_session_token(&body);
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    app.advance_clock(2).await;
     let r = app
         .http
         .post(app.url("/oauth20/token"))

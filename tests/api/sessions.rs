@@ -4,8 +4,6 @@
 use crate::helpers::*;
 use serde_json::Value;
 use shopkeeper::domain::SessionToken;
-use shopkeeper::domain::time::now;
-use std::time::Duration;
 
 async fn session_id(app: &TestApp, token: &str) -> Value {
     ok_json(app.access_tokens(token).await).await["sessionId"].clone()
@@ -95,7 +93,7 @@ async fn session_token_joins_the_session_and_is_replaced_at_sign_in() {
         .add_session_token(
             guest_session.as_str().unwrap(),
             &session_token.hash(),
-            now(),
+            app.now(),
         )
         .await
         .unwrap();
@@ -290,7 +288,7 @@ async fn refresh_replay_after_the_grace_window_revokes_the_session() {
     let app = spawn_app_with(|s| s.tokens.refresh_grace_seconds = 1).await;
     let first = app.anonymous_pair().await;
     let second = TokenPair::from(ok_json(app.refresh(&first.refresh).await).await);
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    app.advance_clock(2).await;
     assert_oauth_error(app.refresh(&first.refresh).await, 400, "invalid_grant").await;
     // Theft assumed: the legitimate successor dies too.
     assert_token_dead(&app, &second.access).await;
@@ -339,7 +337,7 @@ async fn access_tokens_expire_with_the_site_ttl_but_the_session_survives_refresh
     // Expiry is kept in whole seconds, so a 2 s token lives between 1 and 2 s: long enough
     // for this first check even when the machine is busy (with 1 s it could be 1 ms).
     let session = session_id(&app, &pair.access).await;
-    tokio::time::sleep(Duration::from_millis(3100)).await;
+    app.advance_clock(3).await;
     assert_token_dead(&app, &pair.access).await;
     let renewed = TokenPair::from(ok_json(app.refresh(&pair.refresh).await).await);
     assert_eq!(session_id(&app, &renewed.access).await, session);

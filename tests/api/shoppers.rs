@@ -338,7 +338,7 @@ async fn another_shoppers_address_is_not_found() {
     let eves = app
         .state
         .store
-        .save_address(eve, None, &fields)
+        .save_address(eve, None, &fields, app.now())
         .await
         .unwrap()
         .unwrap();

@@ -145,7 +145,7 @@ async fn introspection_reports_expired_tokens_inactive() {
         .unwrap();
     let pair = app.anonymous_pair().await;
     assert_eq!(pair.expires_in, 1);
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    app.advance_clock(2).await;
     assert_eq!(app.introspect(&pair.access).await["active"], false);
 }
 

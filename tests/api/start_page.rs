@@ -25,7 +25,7 @@ const COUNTRY: &str = "DE";
 
 async fn with_demo(app: &TestApp) -> Demo {
     let start = start_page::redirect_uri(&app.state.web);
-    provision::create_demo(&app.state.store, &app.state.hasher, &start)
+    provision::create_demo(&app.state.store, &app.state.hasher, &start, app.now())
         .await
         .unwrap()
 }
@@ -172,7 +172,11 @@ async fn start_page_config_names_the_demo_sites_public_values_and_its_sign_in() 
 }
 
 async fn provision_disable(app: &TestApp, key: &str) {
-    app.state.store.disable_client(key).await.unwrap();
+    app.state
+        .store
+        .disable_client(key, app.now())
+        .await
+        .unwrap();
 }
 
 // --- In headless Chromium ------------------------------------------------------------------

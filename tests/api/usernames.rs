@@ -84,6 +84,7 @@ async fn a_username_taken_in_another_case_is_refused_and_signs_in_as_its_owner()
         &shouted,
         "a long password",
         None,
+        app.now(),
     )
     .await;
     let error = format!("{:#}", created.expect_err("a clash in case is refused"));
@@ -134,6 +135,7 @@ async fn clashing_usernames_stop_the_start_until_renamed() {
         "target",
         "target's password",
         None,
+        app.now(),
     )
     .await
     .unwrap();
@@ -229,6 +231,7 @@ async fn clashing_usernames_stop_the_start_until_renamed() {
         "Target",
         "a long password",
         None,
+        app.now(),
     )
     .await;
     assert!(again.is_err(), "the index holds after the repair");

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use shopkeeper_domain::time::{iso8601, now};
+use shopkeeper_domain::time::iso8601;
 use shopkeeper_services::auth::AccessLevel;
 use shopkeeper_services::state::AppState;
 
@@ -51,7 +51,7 @@ async fn session_info(state: &AppState, bearer: &Bearer) -> Result<SessionInfo, 
         currency: session.currency.clone(),
         cart_id: session.cart_id.clone(),
         client_ip_address: session.client_ip.clone(),
-        expires_in: p.seconds_left(now()),
+        expires_in: p.seconds_left(state.clock.now()),
         created_on: iso8601(session.created_at),
         last_accessed: iso8601(session.last_accessed),
         session_tag: session.session_tag.clone(),
@@ -102,7 +102,10 @@ pub async fn get(State(state): State<AppState>, bearer: Bearer) -> Result<Respon
 )]
 pub async fn delete(State(state): State<AppState>, bearer: Bearer) -> Result<Response, OAuthError> {
     let info = session_info(&state, &bearer).await?;
-    let revoked = state.store.end_session(&bearer.0.session_id, now()).await?;
+    let revoked = state
+        .store
+        .end_session(&bearer.0.session_id, state.clock.now())
+        .await?;
     state.verifier.forget(&revoked);
     Ok(no_store(info))
 }

@@ -23,7 +23,6 @@ use shopkeeper_domain::secret::random_hex;
 use shopkeeper_domain::site::{
     AA_TEXT_CONTRAST, Rgb, contrast_ratio, html_lang, shop_link, text_color_on,
 };
-use shopkeeper_domain::time::now;
 use shopkeeper_domain::{ApiKey, SecretHash};
 use shopkeeper_services::auth::{AccessLevel, VerifyError};
 use shopkeeper_services::instruments::SignInFlow;
@@ -333,7 +332,7 @@ async fn check(state: &AppState, params: &Params) -> Result<AuthorizeRequest, Fa
     let key = ApiKey::parse(key).ok_or_else(|| page("The API key (client_id) is not known."))?;
     let client = state
         .store
-        .client(key.as_str())
+        .client(key.as_str(), state.clock.now_millis())
         .await
         .map_err(server_failure)?
         .filter(|c| !c.is_disabled())
@@ -710,7 +709,7 @@ async fn complete(
     peer: SocketAddr,
 ) -> Result<Response, Failure> {
     let client = &request.client;
-    let at = now();
+    let at = state.clock.now();
     let handle = browser::cookie(headers, browser::session_cookie_name(state));
     let mut candidates: Vec<String> = request.limited_session.iter().cloned().collect();
     if let Some(h) = &handle {

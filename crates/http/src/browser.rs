@@ -6,7 +6,6 @@ use axum::response::Response;
 use shopkeeper_domain::SecretHash;
 use shopkeeper_domain::csrf::{self, CsrfVerdict, FormBrowser};
 use shopkeeper_domain::secret::random_hex;
-use shopkeeper_domain::time::now;
 use shopkeeper_services::state::AppState;
 
 /// Holds the handle of the browser's session (see `store::web`), on plain HTTP (local use).
@@ -100,7 +99,7 @@ pub fn csrf_token(state: &AppState, headers: &HeaderMap, nonce: &str) -> String 
         nonce,
         session_handle: handle.as_deref(),
     };
-    let expires_at = now() + state.web.sign_in_form_ttl_seconds;
+    let expires_at = state.clock.now() + state.web.sign_in_form_ttl_seconds;
     csrf::csrf_token(state.refresh_key.as_ref(), browser, expires_at)
 }
 
@@ -114,7 +113,12 @@ pub fn csrf_check(state: &AppState, headers: &HeaderMap, presented: Option<&str>
                 nonce: &nonce,
                 session_handle: handle.as_deref(),
             };
-            csrf::check_csrf_token(state.refresh_key.as_ref(), browser, presented, now())
+            csrf::check_csrf_token(
+                state.refresh_key.as_ref(),
+                browser,
+                presented,
+                state.clock.now(),
+            )
         }
         _ => CsrfVerdict::Mismatch,
     }

@@ -436,7 +436,10 @@ async fn add_lines(state: &AppState, p: &Principal, wanted: &[(i64, i64)]) -> Ap
         checked.push((product_id, quantity));
     }
     if !checked.is_empty() {
-        state.store.add_cart_lines(cart_writer(p), &checked).await?;
+        state
+            .store
+            .add_cart_lines(cart_writer(p), &checked, state.clock.now())
+            .await?;
     }
     Ok(())
 }
@@ -1105,9 +1108,13 @@ pub async fn submit_cart(
     let currency = session.currency.clone();
     let outcome = state
         .store
-        .submit_cart(&p.session_id, &p.site_id, shopper_of(&p), |s| {
-            decide_order(s, &currency, profile_email)
-        })
+        .submit_cart(
+            &p.session_id,
+            &p.site_id,
+            shopper_of(&p),
+            |s| decide_order(s, &currency, profile_email),
+            state.clock.now(),
+        )
         .await?;
     let order_id = outcome.map_err(|f| match f {
         SubmitFailure::Refused(Refusal::Empty) => {

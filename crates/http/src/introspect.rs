@@ -11,7 +11,6 @@ use axum::http::{HeaderMap, HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use shopkeeper_domain::TokenValue;
-use shopkeeper_domain::time::now;
 use shopkeeper_services::state::AppState;
 use utoipa::ToSchema;
 
@@ -99,7 +98,7 @@ pub async fn introspect(
             None => Introspection::default(),
             Some(token) => {
                 let hash = token.hash();
-                let at = now();
+                let at = state.clock.now();
                 let access = state
                     .store
                     .access_token(&hash)

@@ -28,6 +28,7 @@ pub mod shoppers;
 pub mod shoppers_token;
 pub mod site;
 pub mod start_page;
+pub mod test_clock;
 pub mod token;
 
 use axum::Router;
@@ -138,7 +139,7 @@ pub fn router(state: AppState) -> Router {
         .route("/start/api-reference.js", get(start_page::api_reference_js))
         .route("/start/style.css", get(start_page::style_css));
 
-    Router::new()
+    let routes = Router::new()
         .merge(token_routes)
         .merge(api_routes)
         .merge(browser_routes)
@@ -149,7 +150,9 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/healthz", get(operations::healthz))
         .route("/readyz", get(operations::readyz))
-        .route("/metrics", get(operations::metrics))
+        .route("/metrics", get(operations::metrics));
+    // Only with the test-only `--test-clock` flag; not part of the API.
+    test_clock::install(routes, &state)
         .fallback(shopper_api::not_found_fallback)
         .method_not_allowed_fallback(shopper_api::method_not_allowed_fallback)
         // Inside the router, where the matched route is known: notes it for the request layer.

@@ -3,7 +3,6 @@
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use shopkeeper_domain::time::now;
 use shopkeeper_services::instruments;
 use shopkeeper_services::state::AppState;
 
@@ -50,7 +49,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 )]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     // Computed at scrape time: a count query per scrape, not per request.
-    if let Ok(live) = state.store.live_sessions(now()).await {
+    if let Ok(live) = state.store.live_sessions(state.clock.now()).await {
         metrics::gauge!(instruments::LIVE_SESSIONS).set(live as f64);
     }
     instruments::collect_process_metrics();

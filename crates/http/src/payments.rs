@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shopkeeper_domain::checkout::check_test_card;
-use shopkeeper_domain::time::{iso8601, now};
+use shopkeeper_domain::time::iso8601;
 use shopkeeper_services::state::AppState;
 use shopkeeper_store::{NewPaymentSource, PaymentSourceRecord, StoreError};
 use utoipa::ToSchema;
@@ -331,9 +331,9 @@ fn amount_text(raw: &Option<Value>) -> Result<Option<String>, PaymentsError> {
     Ok(Some(text))
 }
 
-fn this_month() -> (i64, i64) {
-    let t = time::OffsetDateTime::from_unix_timestamp(now())
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+fn month_of(at: shopkeeper_domain::time::UnixSeconds) -> (i64, i64) {
+    let t =
+        time::OffsetDateTime::from_unix_timestamp(at).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     (i64::from(t.year()), i64::from(u8::from(t.month())))
 }
 
@@ -388,7 +388,7 @@ pub async fn create_source(
         card.cvv.as_deref(),
         card.expiration_month,
         card.expiration_year,
-        this_month(),
+        month_of(state.clock.now()),
     )
     .map_err(|(parameter, message)| {
         PaymentsError::bad_request("invalid_card", parameter, message)
@@ -399,19 +399,22 @@ pub async fn create_source(
     })?;
     let record = state
         .store
-        .create_payment_source(&NewPaymentSource {
-            site_id: &site,
-            source_type: "creditCard",
-            reusable: request.reusable.unwrap_or(false),
-            owner: &owner,
-            brand: checked.brand,
-            last_four: &checked.last_four,
-            expiration_month: checked.expiration_month,
-            expiration_year: checked.expiration_year,
-            currency: request.currency.as_deref(),
-            amount: amount.as_deref(),
-            test_outcome: checked.outcome.as_str(),
-        })
+        .create_payment_source(
+            &NewPaymentSource {
+                site_id: &site,
+                source_type: "creditCard",
+                reusable: request.reusable.unwrap_or(false),
+                owner: &owner,
+                brand: checked.brand,
+                last_four: &checked.last_four,
+                expiration_month: checked.expiration_month,
+                expiration_year: checked.expiration_year,
+                currency: request.currency.as_deref(),
+                amount: amount.as_deref(),
+                test_outcome: checked.outcome.as_str(),
+            },
+            state.clock.now(),
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(response_of(&record)?)).into_response())
 }

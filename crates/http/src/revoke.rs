@@ -11,7 +11,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use shopkeeper_domain::TokenValue;
-use shopkeeper_domain::time::now;
 use shopkeeper_services::state::AppState;
 use utoipa::ToSchema;
 
@@ -100,7 +99,10 @@ async fn revoke_refresh(
 ) -> Result<bool, OAuthError> {
     match state.store.refresh_token(&token.hash()).await? {
         Some(r) if r.api_key == api_key => {
-            let revoked = state.store.end_session(&r.session_id, now()).await?;
+            let revoked = state
+                .store
+                .end_session(&r.session_id, state.clock.now())
+                .await?;
             state.verifier.forget(&revoked);
             Ok(true)
         }

@@ -13,7 +13,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use shopkeeper_domain::authorize::valid_jsonp_callback;
-use shopkeeper_domain::time::now;
 use shopkeeper_domain::{ApiKey, SessionToken, SiteId};
 use shopkeeper_services::instruments::{self, TokenFlow};
 use shopkeeper_services::oauth;
@@ -97,7 +96,7 @@ pub async fn get(
             Some(
                 state
                     .store
-                    .client(key.as_str())
+                    .client(key.as_str(), state.clock.now_millis())
                     .await
                     .map_err(store_error)?
                     .filter(|c| !c.is_disabled() && c.site_id == site.id)
@@ -150,7 +149,7 @@ pub async fn get(
             let token = SessionToken::generate();
             state
                 .store
-                .add_session_token(&session.id, &token.hash(), now())
+                .add_session_token(&session.id, &token.hash(), state.clock.now())
                 .await
                 .map_err(store_error)?;
             json!({ "session_token": token.expose() })
@@ -192,7 +191,7 @@ async fn browser_session(
     headers: &HeaderMap,
     client_ip: Option<String>,
 ) -> Result<(SessionRecord, Option<String>), ShopperApiError> {
-    let at = now();
+    let at = state.clock.now();
     if let Some(handle) = browser::cookie(headers, browser::session_cookie_name(state)) {
         let hash = shopkeeper_domain::SecretHash::of(&handle);
         if let Some(session) = state
@@ -218,6 +217,7 @@ async fn browser_session(
                 locale: &site.locale,
                 currency: &site.currency,
                 client_ip,
+                created_at_millis: state.clock.now_millis(),
             },
             at,
             at + site.session_ttl,

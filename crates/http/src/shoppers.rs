@@ -164,6 +164,7 @@ pub async fn create(
                         password_hash: &hash,
                         email: new.email.as_deref(),
                     },
+                    state.clock.now(),
                 )
                 .await
         }
@@ -178,6 +179,7 @@ pub async fn create(
                         external_reference_id,
                         email: new.email.as_deref(),
                     },
+                    state.clock.now(),
                 )
                 .await
         }
@@ -363,7 +365,7 @@ pub async fn save_address(
     let shopper = full.shopper_id();
     let id = state
         .store
-        .save_address(shopper, target, &fields)
+        .save_address(shopper, target, &fields, state.clock.now())
         .await?
         .ok_or_else(|| not_found(format!("address {}", target.unwrap_or_default())))?;
     let a = state

@@ -9,7 +9,6 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use shopkeeper_domain::SessionToken;
-use shopkeeper_domain::time::now;
 use shopkeeper_services::instruments::TokenFlow;
 use shopkeeper_services::oauth;
 use shopkeeper_services::state::AppState;
@@ -43,7 +42,7 @@ pub async fn get(
         .map_err(|e| ShopperApiError::new(StatusCode::BAD_REQUEST, "invalid-request", e.0))?;
     let client = state
         .store
-        .client(caller.api_key())
+        .client(caller.api_key(), state.clock.now_millis())
         .await
         .map_err(|e| ShopperApiError::from(OAuthError::from(e)))?
         .filter(|c| !c.is_disabled())
@@ -70,7 +69,7 @@ pub async fn get(
                 .session_by_session_token(&token.hash())
                 .await
                 .map_err(|e| ShopperApiError::from(OAuthError::from(e)))?
-                .filter(|s| s.is_live(now()) && s.site_id == client.site_id)
+                .filter(|s| s.is_live(state.clock.now()) && s.site_id == client.site_id)
                 .ok_or_else(invalid)?;
             Some((session.id, session.shopper_id))
         }

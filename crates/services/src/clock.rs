@@ -3,13 +3,28 @@
 //! move (instead of sleeping), and that all nodes share through the database.
 
 use shopkeeper_domain::time::UnixSeconds;
+use shopkeeper_store::{Store, StoreResult};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::Notify;
+
+/// The `server_settings` row holding the shared test clock's offset (milliseconds); read and
+/// written only by servers started with `--test-clock`.
+pub const TEST_CLOCK_SETTING: &str = "test_clock_offset_ms";
 
 /// Cheap to clone: one `Arc`.
 #[derive(Clone, Debug)]
-pub struct Clock(Arc<Mode>);
+pub struct Clock(Arc<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    mode: Mode,
+    /// The start of [`Clock::monotonic_ns`].
+    started: Instant,
+    /// Wakes [`Clock::sleep_until`] when a test clock is moved.
+    moved: Notify,
+}
 
 #[derive(Debug)]
 enum Mode {
@@ -22,18 +37,26 @@ enum Mode {
 
 impl Clock {
     pub fn system() -> Self {
-        Self(Arc::new(Mode::System))
+        Self::with(Mode::System)
     }
 
     /// A clock tests can move; never built without the test-only flag.
     pub fn test() -> Self {
-        Self(Arc::new(Mode::Test {
+        Self::with(Mode::Test {
             offset_ms: AtomicI64::new(0),
+        })
+    }
+
+    fn with(mode: Mode) -> Self {
+        Self(Arc::new(Inner {
+            mode,
+            started: Instant::now(),
+            moved: Notify::new(),
         }))
     }
 
     pub fn is_test(&self) -> bool {
-        matches!(*self.0, Mode::Test { .. })
+        matches!(self.0.mode, Mode::Test { .. })
     }
 
     /// Milliseconds since the Unix epoch.
@@ -42,11 +65,17 @@ impl Clock {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as i64)
             .unwrap_or(0);
-        let offset = match &*self.0 {
-            Mode::System => 0,
-            Mode::Test { offset_ms } => offset_ms.load(Ordering::Relaxed),
-        };
-        system.saturating_add(offset).max(0) as u64
+        system.saturating_add(self.offset_ms()).max(0) as u64
+    }
+
+    /// Nanoseconds since this clock was made, on the monotonic clock plus the test offset: for
+    /// rules that measure short intervals (the rate limits, the sign-in throttle), which a
+    /// step of the wall clock must not disturb.
+    pub fn monotonic_ns(&self) -> u64 {
+        let elapsed = self.0.started.elapsed().as_nanos().min(i64::MAX as u128) as i64;
+        elapsed
+            .saturating_add(self.offset_ms().saturating_mul(1_000_000))
+            .max(0) as u64
     }
 
     /// Whole seconds since the Unix epoch, the unit of every stored timestamp.
@@ -56,7 +85,7 @@ impl Clock {
 
     /// The test clock's offset from the system clock (0 on the system clock).
     pub fn offset_ms(&self) -> i64 {
-        match &*self.0 {
+        match &self.0.mode {
             Mode::System => 0,
             Mode::Test { offset_ms } => offset_ms.load(Ordering::Relaxed),
         }
@@ -64,14 +93,74 @@ impl Clock {
 
     /// Sets the test clock's offset (as read from the database); refused on the system clock.
     pub fn set_offset_ms(&self, offset: i64) -> Result<(), NotATestClock> {
-        match &*self.0 {
+        match &self.0.mode {
             Mode::System => Err(NotATestClock),
             Mode::Test { offset_ms } => {
-                offset_ms.store(offset, Ordering::Relaxed);
+                if offset_ms.swap(offset, Ordering::Relaxed) != offset {
+                    self.0.moved.notify_waiters();
+                }
                 Ok(())
             }
         }
     }
+}
+
+impl Clock {
+    /// Waits until the clock reads `deadline_ms` (milliseconds since the epoch): a real wait of
+    /// the time left (so a wall clock stepping back does not stretch it), cut short when a test
+    /// clock is moved past the deadline.
+    pub async fn sleep_until(&self, deadline_ms: u64) {
+        loop {
+            let moved = self.0.moved.notified();
+            tokio::pin!(moved);
+            // Listening before reading the time, so that no move is missed in between.
+            moved.as_mut().enable();
+            let now = self.now_millis();
+            if now >= deadline_ms {
+                return;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_millis(deadline_ms - now)) => return,
+                () = moved => {}
+            }
+        }
+    }
+
+    /// A test clock takes the offset all nodes share from the database (before a request, or
+    /// before background work reads the time); the system clock reads nothing.
+    pub async fn refresh(&self, store: &Store) -> StoreResult<()> {
+        if !self.is_test() {
+            return Ok(());
+        }
+        if let Some(stored) = store.server_setting(TEST_CLOCK_SETTING).await? {
+            // Only this module writes the row; anything unreadable counts as no offset.
+            let _ = self.set_offset_ms(stored.parse().unwrap_or(0));
+        }
+        Ok(())
+    }
+
+    /// Moves a test clock forward by `ms` for every node on `store`: the shared offset is
+    /// read, advanced and written back, and this node takes it at once. Returns the offset.
+    pub async fn advance(&self, store: &Store, ms: u64) -> Result<i64, AdvanceError> {
+        if !self.is_test() {
+            return Err(AdvanceError::NotATestClock(NotATestClock));
+        }
+        let ms = i64::try_from(ms).unwrap_or(i64::MAX);
+        let offset = store
+            .add_to_server_setting(TEST_CLOCK_SETTING, ms)
+            .await
+            .map_err(AdvanceError::Store)?;
+        self.set_offset_ms(offset)?;
+        Ok(offset)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdvanceError {
+    #[error(transparent)]
+    NotATestClock(#[from] NotATestClock),
+    #[error(transparent)]
+    Store(shopkeeper_store::StoreError),
 }
 
 /// Moving the clock of a server not started with `--test-clock`.
@@ -101,5 +190,33 @@ mod tests {
             "{before} -> {after}"
         );
         assert_eq!(clock.offset_ms(), 3_600_000);
+    }
+
+    #[test]
+    fn the_monotonic_reading_moves_with_the_offset() {
+        let clock = Clock::test();
+        let before = clock.monotonic_ns();
+        clock.set_offset_ms(2_000).unwrap();
+        let after = clock.monotonic_ns();
+        assert!(after - before >= 2_000_000_000, "{before} -> {after}");
+    }
+
+    /// A wait on the clock ends when the clock is moved past its deadline, not an hour later.
+    #[tokio::test]
+    async fn moving_the_clock_ends_a_wait_on_it() {
+        let clock = Clock::test();
+        let deadline = clock.now_millis() + 3_600_000;
+        let waiting = tokio::spawn({
+            let clock = clock.clone();
+            async move { clock.sleep_until(deadline).await }
+        });
+        tokio::task::yield_now().await;
+        clock.set_offset_ms(1_000).unwrap();
+        assert!(!waiting.is_finished(), "woke before its deadline");
+        clock.set_offset_ms(3_600_000).unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(10), waiting)
+            .await
+            .expect("the move ended the wait")
+            .unwrap();
     }
 }

@@ -9,6 +9,7 @@
 //! grants an attacker up to N times the allowance (SECURITY.md says so); the cap on waits
 //! and the Argon2 cost per guess still hold on every node.
 
+use crate::clock::Clock;
 use crate::settings::SecuritySettings;
 use http::HeaderMap;
 use moka::sync::Cache;
@@ -20,7 +21,7 @@ use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Most usernames and addresses remembered per table; the least recently used go first.
 const MAX_TRACKED: u64 = 200_000;
@@ -150,7 +151,8 @@ impl<K: Hash + Eq + Send + Sync + 'static> RateTable<K> {
 }
 
 pub struct Guard {
-    epoch: Instant,
+    /// Waits and allowances run on it, so a test clock moved forward ends them.
+    clock: Clock,
     trusted_proxies: Vec<IpAddr>,
     by_username: FailureTable,
     by_address: FailureTable,
@@ -160,7 +162,7 @@ pub struct Guard {
 }
 
 impl Guard {
-    pub fn new(settings: &SecuritySettings) -> Self {
+    pub fn new(settings: &SecuritySettings, clock: Clock) -> Self {
         let policy = |free_failures| ThrottlePolicy {
             free_failures,
             step_ms: settings.throttle_step_seconds.saturating_mul(1000),
@@ -169,7 +171,7 @@ impl Guard {
         };
         let period = Duration::from_millis(settings.rate_limit_period_ms.max(1));
         Self {
-            epoch: Instant::now(),
+            clock,
             trusted_proxies: settings.trusted_proxies.clone(),
             by_username: FailureTable::new(policy(settings.throttle_user_failures)),
             by_address: FailureTable::new(policy(settings.throttle_ip_failures)),
@@ -183,11 +185,11 @@ impl Guard {
     }
 
     fn now_ms(&self) -> u64 {
-        self.epoch.elapsed().as_millis() as u64
+        self.clock.monotonic_ns() / 1_000_000
     }
 
     fn now_ns(&self) -> u64 {
-        self.epoch.elapsed().as_nanos() as u64
+        self.clock.monotonic_ns()
     }
 
     /// The client's address: the peer, or what trusted proxies say in `X-Forwarded-For`.
@@ -290,11 +292,14 @@ mod tests {
     /// the count is per account, and an attempt dropped unsettled is refunded.
     #[test]
     fn sign_in_reservations_count_per_account_before_the_check() {
-        let guard = Guard::new(&SecuritySettings {
-            throttle_user_failures: 2,
-            throttle_ip_failures: 100,
-            ..SecuritySettings::default()
-        });
+        let guard = Guard::new(
+            &SecuritySettings {
+                throttle_user_failures: 2,
+                throttle_ip_failures: 100,
+                ..SecuritySettings::default()
+            },
+            Clock::system(),
+        );
         let ip: IpAddr = "203.0.113.7".parse().unwrap();
         let held: Vec<_> = (0..3)
             .map(|_| guard.reserve_sign_in("s", Some(1), "target", ip).unwrap())
@@ -327,11 +332,14 @@ mod tests {
     /// as its username (both resolved to the account by the caller) add up.
     #[test]
     fn failures_through_any_name_of_an_account_add_up() {
-        let guard = Guard::new(&SecuritySettings {
-            throttle_user_failures: 2,
-            throttle_ip_failures: 100,
-            ..SecuritySettings::default()
-        });
+        let guard = Guard::new(
+            &SecuritySettings {
+                throttle_user_failures: 2,
+                throttle_ip_failures: 100,
+                ..SecuritySettings::default()
+            },
+            Clock::system(),
+        );
         let ip: IpAddr = "203.0.113.7".parse().unwrap();
         for typed in ["Jane@Example.com", "jane", "JANE@example.COM"] {
             guard
@@ -344,15 +352,54 @@ mod tests {
         assert!(guard.reserve_sign_in("s", None, "jane", ip).is_ok());
     }
 
+    /// Waits and allowances follow the clock: moving a test clock past a wait ends it, with
+    /// no time passing.
+    #[test]
+    fn moving_the_clock_ends_a_wait_and_renews_an_allowance() {
+        let clock = Clock::test();
+        let guard = Guard::new(
+            &SecuritySettings {
+                throttle_user_failures: 1,
+                throttle_ip_failures: 100,
+                throttle_step_seconds: 60,
+                throttle_max_wait_seconds: 60,
+                rate_limit_per_ip: 1,
+                rate_limit_period_ms: 60_000,
+                ..SecuritySettings::default()
+            },
+            clock.clone(),
+        );
+        let ip: IpAddr = "203.0.113.7".parse().unwrap();
+        for _ in 0..2 {
+            guard
+                .reserve_sign_in("s", Some(1), "jane", ip)
+                .unwrap()
+                .failed();
+        }
+        assert_eq!(
+            guard.reserve_sign_in("s", Some(1), "jane", ip).err(),
+            Some(RetryAfter(60))
+        );
+        assert!(guard.rate_check_address(ip).is_ok());
+        assert!(guard.rate_check_address(ip).is_err());
+
+        clock.set_offset_ms(61_000).unwrap();
+        assert!(guard.reserve_sign_in("s", Some(1), "jane", ip).is_ok());
+        assert!(guard.rate_check_address(ip).is_ok());
+    }
+
     /// Each address has its own rate cell: IPv6 (the longest form, and an IPv4-mapped one)
     /// as well as IPv4.
     #[test]
     fn each_address_is_rate_limited_on_its_own() {
-        let guard = Guard::new(&SecuritySettings {
-            rate_limit_per_ip: 1,
-            rate_limit_period_ms: 60_000,
-            ..SecuritySettings::default()
-        });
+        let guard = Guard::new(
+            &SecuritySettings {
+                rate_limit_per_ip: 1,
+                rate_limit_period_ms: 60_000,
+                ..SecuritySettings::default()
+            },
+            Clock::system(),
+        );
         let longest: IpAddr = "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe".parse().unwrap();
         let mapped: IpAddr = "::ffff:255.255.255.254".parse().unwrap();
         let v4: IpAddr = "203.0.113.7".parse().unwrap();

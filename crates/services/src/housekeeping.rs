@@ -34,8 +34,9 @@ pub async fn run_pass(state: AppState) -> Result<(), String> {
     }
 }
 
-/// One full pass at the current time.
+/// One full pass at the current time (a test clock first takes the offset all nodes share).
 pub async fn purge_once(state: &AppState, settings: &OperationsSettings) -> StoreResult<Purged> {
+    state.clock.refresh(&state.store).await?;
     purge_once_at(state, settings, state.clock.now()).await
 }
 

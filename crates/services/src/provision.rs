@@ -6,6 +6,7 @@ use serde::Serialize;
 use shopkeeper_domain::catalog::{CatalogFile, ParsedFile, Problem};
 use shopkeeper_domain::secret::random_hex;
 use shopkeeper_domain::shopper::check_username;
+use shopkeeper_domain::time::UnixSeconds;
 use shopkeeper_domain::{ApiKey, ClientKind, SessionTtl, SiteId, TokenValue};
 use shopkeeper_store::{
     Engine, NewClient, NewShopper, ShopperRecord, SiteRecord, Store, StoreError, Tally,
@@ -25,13 +26,18 @@ pub struct CreatedClient {
     pub redirect_uris: Vec<String>,
 }
 
-pub async fn create_site(store: &Store, id: &str, ttl: Option<i64>) -> anyhow::Result<SiteRecord> {
+pub async fn create_site(
+    store: &Store,
+    id: &str,
+    ttl: Option<i64>,
+    now: UnixSeconds,
+) -> anyhow::Result<SiteRecord> {
     let id = SiteId::parse(id).map_err(anyhow::Error::msg)?;
     let ttl = match ttl {
         Some(s) => SessionTtl::from_seconds(s).map_err(anyhow::Error::msg)?,
         None => SessionTtl::DEFAULT,
     };
-    Ok(store.create_site(&id, ttl).await?)
+    Ok(store.create_site(&id, ttl, now).await?)
 }
 
 /// A redirect URI a key may register (`domain::authorize::check_redirect_uri`: RFC 8252's
@@ -46,11 +52,12 @@ pub async fn create_client(
     site: &str,
     kind: ClientKind,
     redirect_uris: &[String],
+    now: UnixSeconds,
 ) -> anyhow::Result<CreatedClient> {
     for uri in redirect_uris {
         check_redirect_uri(uri)?;
     }
-    insert_client(store, site, kind, redirect_uris).await
+    insert_client(store, site, kind, redirect_uris, now).await
 }
 
 /// A new key with redirect URIs already vetted.
@@ -59,18 +66,22 @@ async fn insert_client(
     site: &str,
     kind: ClientKind,
     redirect_uris: &[String],
+    now: UnixSeconds,
 ) -> anyhow::Result<CreatedClient> {
     let api_key = ApiKey::parse(&random_hex(16)).expect("hex is a valid key");
     let secret = (kind == ClientKind::Confidential).then(TokenValue::generate);
     store
-        .create_client(NewClient {
-            api_key: &api_key,
-            site_id: site,
-            kind,
-            secret_hash: secret.as_ref().map(TokenValue::hash),
-            redirect_uris,
-            password_base64: false,
-        })
+        .create_client(
+            NewClient {
+                api_key: &api_key,
+                site_id: site,
+                kind,
+                secret_hash: secret.as_ref().map(TokenValue::hash),
+                redirect_uris,
+                password_base64: false,
+            },
+            now,
+        )
         .await?;
     Ok(CreatedClient {
         api_key: api_key.to_string(),
@@ -95,6 +106,7 @@ pub async fn create_shopper(
     username: &str,
     password: &str,
     email: Option<&str>,
+    now: UnixSeconds,
 ) -> anyhow::Result<ShopperRecord> {
     check_username(username)?;
     check_new_password(password)?;
@@ -107,6 +119,7 @@ pub async fn create_shopper(
                 password_hash: &hash,
                 email,
             },
+            now,
         )
         .await?)
 }
@@ -129,6 +142,7 @@ pub async fn create_external_shopper(
     site: &str,
     external_reference_id: &str,
     email: Option<&str>,
+    now: UnixSeconds,
 ) -> anyhow::Result<ShopperRecord> {
     if external_reference_id.is_empty() || external_reference_id.len() > 1024 {
         anyhow::bail!("external reference id must be 1-1024 characters");
@@ -140,6 +154,7 @@ pub async fn create_external_shopper(
                 external_reference_id,
                 email,
             },
+            now,
         )
         .await?)
 }
@@ -171,8 +186,9 @@ pub async fn create_demo(
     store: &Store,
     hasher: &PasswordHasher,
     start_page: &str,
+    now: UnixSeconds,
 ) -> anyhow::Result<Demo> {
-    let site = create_site(store, "demo", None).await?;
+    let site = create_site(store, "demo", None, now).await?;
     let callback = "http://localhost:3000/callback".to_owned();
     check_redirect_uri(&callback)?;
     // The server's own start page, on its public URL, is not held to RFC 8252's rules for
@@ -183,9 +199,11 @@ pub async fn create_demo(
         &site.id,
         ClientKind::Public,
         &[callback, start_page.to_owned()],
+        now,
     )
     .await?;
-    let confidential_client = create_client(store, &site.id, ClientKind::Confidential, &[]).await?;
+    let confidential_client =
+        create_client(store, &site.id, ClientKind::Confidential, &[], now).await?;
     let password = random_hex(8);
     let shopper = create_shopper(
         store,
@@ -194,9 +212,10 @@ pub async fn create_demo(
         "demo",
         &password,
         Some("demo@example.com"),
+        now,
     )
     .await?;
-    let catalog = import_catalog(store, &site.id, demo_catalog()?).await?;
+    let catalog = import_catalog(store, &site.id, demo_catalog()?, now).await?;
     for (country, rate_bp) in DEMO_TAX_RATES {
         store.set_tax_rate(&site.id, country, *rate_bp).await?;
     }
@@ -235,6 +254,7 @@ pub struct DemoShown {
 pub async fn show_demo(
     store: &Store,
     hasher: &PasswordHasher,
+    now: UnixSeconds,
 ) -> anyhow::Result<(DemoShown, Vec<shopkeeper_domain::SecretHash>)> {
     const SITE: &str = "demo";
     let no_demo = || {
@@ -258,7 +278,9 @@ pub async fn show_demo(
         .ok_or_else(no_demo)?;
     let password = random_hex(8);
     let hash = hasher.hash(password.clone()).await?;
-    let revoked = store.set_shopper_password(SITE, shopper.id, &hash).await?;
+    let revoked = store
+        .set_shopper_password(SITE, shopper.id, &hash, now)
+        .await?;
     let secret = rotate_secret(store, &confidential.api_key).await?;
     let listed = |api_key: String, kind: ClientKind, secret: Option<String>| async move {
         anyhow::Ok(CreatedClient {
@@ -301,10 +323,11 @@ pub async fn set_shopper_password(
     site: &str,
     id: i64,
     password: &str,
+    now: UnixSeconds,
 ) -> anyhow::Result<Vec<shopkeeper_domain::SecretHash>> {
     check_new_password(password)?;
     let hash = hasher.hash(password.to_owned()).await?;
-    Ok(store.set_shopper_password(site, id, &hash).await?)
+    Ok(store.set_shopper_password(site, id, &hash, now).await?)
 }
 
 fn check_new_password(password: &str) -> anyhow::Result<()> {
@@ -454,8 +477,17 @@ pub async fn import_catalog(
     store: &Store,
     site: &str,
     file: impl Into<ParsedFile>,
+    now: UnixSeconds,
 ) -> Result<ImportSummary, ImportError> {
-    import_catalog_with(store, site, file.into(), DEFAULT_IMPORT_BATCH, &mut |_| {}).await
+    import_catalog_with(
+        store,
+        site,
+        file.into(),
+        DEFAULT_IMPORT_BATCH,
+        &mut |_| {},
+        now,
+    )
+    .await
 }
 
 /// Imports a catalog into a site. The whole file is validated first (every problem is
@@ -470,6 +502,7 @@ pub async fn import_catalog_with(
     file: ParsedFile,
     batch_size: NonZeroUsize,
     progress: &mut dyn FnMut(&ImportProgress),
+    now: UnixSeconds,
 ) -> Result<ImportSummary, ImportError> {
     let started = Instant::now();
     let batch_size = batch_size.get();
@@ -513,13 +546,13 @@ pub async fn import_catalog_with(
         }
     };
     summary.categories = store
-        .import_categories(site, &catalog.categories)
+        .import_categories(site, &catalog.categories, now)
         .await
         .map_err(|e| interrupted(&summary, "writing the categories", e))?;
     for (n, chunk) in catalog.products.chunks(batch_size).enumerate() {
         let batch_started = Instant::now();
         let written = store
-            .import_products(site, n + 1, chunk)
+            .import_products(site, n + 1, chunk, now)
             .await
             .map_err(|e| interrupted(&summary, &format!("batch {}", n + 1), e))?;
         let held = batch_started.elapsed();

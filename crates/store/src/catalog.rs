@@ -3,7 +3,7 @@
 use super::{Engine, Store, StoreError, StoreResult};
 use serde::Serialize;
 use shopkeeper_domain::catalog::{CategoryInput, NewProduct, Page};
-use shopkeeper_domain::time::now;
+use shopkeeper_domain::time::UnixSeconds;
 use sqlx::{Any, Connection, Transaction};
 use std::collections::HashMap;
 
@@ -234,6 +234,7 @@ impl Store {
         &self,
         site_id: &str,
         categories: &[CategoryInput],
+        now: UnixSeconds,
     ) -> StoreResult<Tally> {
         let mut attempt = 0;
         let mut writer;
@@ -277,7 +278,7 @@ impl Store {
                     .bind(parent)
                     .bind(&c.name)
                     .bind(display)
-                    .bind(now())
+                    .bind(now)
                     .execute(&mut *tx)
                     .await?;
                 }
@@ -295,6 +296,7 @@ impl Store {
         site_id: &str,
         batch: usize,
         products: &[NewProduct],
+        now: UnixSeconds,
     ) -> StoreResult<ImportedBatch> {
         let mut attempt = 0;
         let mut writer;
@@ -315,12 +317,12 @@ impl Store {
         let categories: HashMap<String, i64> = rows.into_iter().collect();
         let mut done = ImportedBatch::default();
         for p in products {
-            let (id, created) = upsert_product(&mut tx, site_id, p, None, &categories).await?;
+            let (id, created) = upsert_product(&mut tx, site_id, p, None, &categories, now).await?;
             done.products.count(created);
             done.product_ids.push(id);
             for v in &p.variations {
                 let (_, created) =
-                    upsert_product(&mut tx, site_id, v, Some(id), &categories).await?;
+                    upsert_product(&mut tx, site_id, v, Some(id), &categories, now).await?;
                 done.variations.count(created);
             }
         }
@@ -397,6 +399,7 @@ async fn upsert_product(
     p: &NewProduct,
     base: Option<i64>,
     categories: &HashMap<String, i64>,
+    now: UnixSeconds,
 ) -> StoreResult<(i64, bool)> {
     let attributes = serde_json::to_string(&p.attributes).expect("a string map serialises");
     let existing: Option<(i64,)> =
@@ -457,7 +460,7 @@ async fn upsert_product(
             .bind(p.sale_price_minor)
             .bind(p.available_quantity)
             .bind(&attributes)
-            .bind(now())
+            .bind(now)
             .fetch_one(&mut **tx)
             .await?;
             (id, true)

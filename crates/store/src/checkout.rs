@@ -6,7 +6,7 @@ use super::{Store, StoreError, StoreResult};
 use shopkeeper_domain::checkout::SourceOwner;
 use shopkeeper_domain::events::ORDER_SUBMITTED;
 use shopkeeper_domain::secret::random_hex;
-use shopkeeper_domain::time::now;
+use shopkeeper_domain::time::UnixSeconds;
 use sqlx::AnyConnection;
 use std::collections::HashMap;
 
@@ -288,6 +288,7 @@ impl Store {
     pub async fn create_payment_source(
         &self,
         new: &NewPaymentSource<'_>,
+        now: UnixSeconds,
     ) -> StoreResult<PaymentSourceRecord> {
         let id = format!("src_{}", random_hex(16));
         // One turn for the write and the read of the row it wrote.
@@ -310,7 +311,7 @@ impl Store {
         .bind(new.currency)
         .bind(new.amount)
         .bind(new.test_outcome)
-        .bind(now())
+        .bind(now)
         .execute(&mut *writer)
         .await?;
         sqlx::query_as(select_sources!("WHERE id = $1"))
@@ -383,7 +384,12 @@ impl Store {
 
     /// Adds `(product id, quantity)` lines to the session's cart (to a product's line if there
     /// is one), in one transaction.
-    pub async fn add_cart_lines(&self, w: CartWriter<'_>, lines: &[(i64, i64)]) -> StoreResult<()> {
+    pub async fn add_cart_lines(
+        &self,
+        w: CartWriter<'_>,
+        lines: &[(i64, i64)],
+        now: UnixSeconds,
+    ) -> StoreResult<()> {
         let mut writer = self.writer().await?;
         let mut tx = writer.begin().await?;
         start_cart_write(&mut tx, w).await?;
@@ -396,7 +402,7 @@ impl Store {
             .bind(w.session_id)
             .bind(product_id)
             .bind(quantity)
-            .bind(now())
+            .bind(now)
             .execute(&mut *tx)
             .await?;
         }
@@ -539,6 +545,7 @@ impl Store {
         site_id: &str,
         shopper_id: Option<i64>,
         decide: impl FnOnce(&CartSnapshot) -> Result<NewOrder, E>,
+        now: UnixSeconds,
     ) -> StoreResult<Result<i64, SubmitFailure<E>>> {
         let mut writer = self.writer().await?;
         let mut tx = writer.begin().await?;
@@ -655,7 +662,7 @@ impl Store {
         .bind(&order.payment_source_id)
         .bind(&order.card_brand)
         .bind(&order.card_last_four)
-        .bind(now())
+        .bind(now)
         .fetch_one(&mut *tx)
         .await?;
         for line in &order.lines {
@@ -694,7 +701,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         let event = order_submitted(order_id, site_id, shopper_id, &order);
-        crate::events::append_event(&mut tx, site_id, ORDER_SUBMITTED, &event, now()).await?;
+        crate::events::append_event(&mut tx, site_id, ORDER_SUBMITTED, &event, now).await?;
         tx.commit().await?;
         self.snapshots.forget(session_id);
         Ok(Ok(order_id))

@@ -1,6 +1,6 @@
 use super::{Store, StoreError, StoreResult};
 use shopkeeper_domain::authorize::FlowSet;
-use shopkeeper_domain::time::now;
+use shopkeeper_domain::time::UnixSeconds;
 use shopkeeper_domain::{ApiKey, ClientKind, SecretHash};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -96,7 +96,7 @@ macro_rules! select_clients {
 }
 
 impl Store {
-    pub async fn create_client(&self, new: NewClient<'_>) -> StoreResult<()> {
+    pub async fn create_client(&self, new: NewClient<'_>, now: UnixSeconds) -> StoreResult<()> {
         let mut writer = self.writer().await?;
         let mut tx = writer.begin().await?;
         let site: Option<(String,)> = sqlx::query_as("SELECT id FROM sites WHERE id = $1")
@@ -115,7 +115,7 @@ impl Store {
         .bind(new.kind.as_str())
         .bind(new.secret_hash.map(|h| h.as_bytes().to_vec()))
         .bind(i64::from(new.password_base64))
-        .bind(now())
+        .bind(now)
         .execute(&mut *tx)
         .await?;
         for uri in new.redirect_uris {
@@ -147,9 +147,17 @@ impl Store {
     }
 
     /// Shared rather than copied out of the cache: every token request looks its client up.
-    pub async fn client(&self, api_key: &str) -> StoreResult<Option<Arc<ClientRecord>>> {
+    /// `now_millis` is the caller's clock, against which a cached entry's age is measured.
+    pub async fn client(
+        &self,
+        api_key: &str,
+        now_millis: u64,
+    ) -> StoreResult<Option<Arc<ClientRecord>>> {
         if let Some(hit) = self.client_cache.get(api_key) {
-            return Ok(hit);
+            let age = now_millis.saturating_sub(hit.read_at_millis);
+            if age < super::CLIENT_CACHE_TTL.as_millis() as u64 {
+                return Ok(hit.client);
+            }
         }
         let row: Option<Arc<ClientRecord>> =
             sqlx::query_as::<_, ClientRecord>(select_clients!("WHERE c.api_key = $1"))
@@ -158,7 +166,13 @@ impl Store {
                 .await?
                 .map(Arc::new);
         // Unknown keys are cached too (as None): a flood of made-up keys costs no reads.
-        self.client_cache.insert(api_key.to_owned(), row.clone());
+        self.client_cache.insert(
+            api_key.to_owned(),
+            super::CachedClient {
+                read_at_millis: now_millis,
+                client: row.clone(),
+            },
+        );
         Ok(row)
     }
 
@@ -241,13 +255,17 @@ impl Store {
     /// transaction, deletes them. Returns the deleted access
     /// tokens' hashes for the nodes' check caches. (Scans the token tables by key: an
     /// operator's rare action, not worth an index that every grant would pay for.)
-    pub async fn disable_client(&self, api_key: &str) -> StoreResult<Vec<SecretHash>> {
+    pub async fn disable_client(
+        &self,
+        api_key: &str,
+        now: UnixSeconds,
+    ) -> StoreResult<Vec<SecretHash>> {
         let mut writer = self.writer().await?;
         let mut tx = writer.begin().await?;
         let done = sqlx::query(
             "UPDATE api_clients SET disabled = 1, tokens_revoked_at = $1 WHERE api_key = $2",
         )
-        .bind(now())
+        .bind(now)
         .bind(api_key)
         .execute(&mut *tx)
         .await?;

@@ -91,6 +91,7 @@ mod tests {
             .create_site(
                 &SiteId::parse(id).unwrap(),
                 SessionTtl::from_seconds(60).unwrap(),
+                1_700_000_000,
             )
             .await
             .unwrap();

@@ -133,7 +133,7 @@ pub struct Store {
     /// API clients by key (with their site's settings), for at most [`CLIENT_CACHE_TTL`]:
     /// every token request looks its client up. Writes through this store drop the entry at
     /// once; a change made by another process (the CLI, another node) shows within the TTL.
-    client_cache: moka::sync::Cache<String, Option<Arc<ClientRecord>>>,
+    client_cache: moka::sync::Cache<String, CachedClient>,
     /// Bumped by every client change through this store (with the cache entry's removal), so
     /// that the token check, which remembers a key's verdict for a second, sees a disable
     /// made here at once.
@@ -456,6 +456,15 @@ struct Clash {
 /// How stale a cached API client may be when another process changed it.
 pub const CLIENT_CACHE_TTL: Duration = Duration::from_secs(1);
 
+/// A cached client and when (on the caller's clock, milliseconds) it was read: the TTL is a
+/// rule the clock moves; the cache's own real-time TTL only backs it up against a wall clock
+/// stepping back.
+#[derive(Clone)]
+struct CachedClient {
+    read_at_millis: u64,
+    client: Option<Arc<ClientRecord>>,
+}
+
 impl Store {
     /// Connects, creating the SQLite file if needed, and applies the migrations. With several
     /// nodes on one PostgreSQL, the migrator's advisory lock makes one node apply them while
@@ -661,6 +670,36 @@ impl Store {
             .fetch_one(&mut *writer)
             .await?;
         Ok(value.0)
+    }
+
+    /// The stored server-wide value `name`, if any.
+    pub async fn server_setting(&self, name: &str) -> StoreResult<Option<String>> {
+        let value: Option<(String,)> =
+            sqlx::query_as("SELECT value FROM server_settings WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.read)
+                .await?;
+        Ok(value.map(|v| v.0))
+    }
+
+    /// Adds `delta` to the whole number stored as `name` (none yet: 0) in one statement, so
+    /// that nodes adding at once lose no addition; returns the new value.
+    pub async fn add_to_server_setting(&self, name: &str, delta: i64) -> StoreResult<i64> {
+        let mut writer = self.writer().await?;
+        let (value,): (String,) = sqlx::query_as(
+            "INSERT INTO server_settings (name, value) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE \
+             SET value = CAST(CAST(server_settings.value AS BIGINT) + $3 AS TEXT) \
+             RETURNING value",
+        )
+        .bind(name)
+        .bind(delta.to_string())
+        .bind(delta)
+        .fetch_one(&mut *writer)
+        .await?;
+        value
+            .parse()
+            .map_err(|_| StoreError::Conflict(format!("server setting {name} is not a number")))
     }
 
     /// True when no site exists yet (a first start).

@@ -4,7 +4,7 @@
 use super::shoppers::shopper_conflict;
 use super::{Store, StoreResult};
 use shopkeeper_domain::shopper::{AddressFields, ProfileUpdate};
-use shopkeeper_domain::time::now;
+use shopkeeper_domain::time::UnixSeconds;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ProfileRecord {
@@ -171,6 +171,7 @@ impl Store {
         shopper_id: i64,
         id: Option<i64>,
         a: &AddressFields,
+        now: UnixSeconds,
     ) -> StoreResult<Option<i64>> {
         let mut writer = self.writer().await?;
         let mut tx = writer.begin().await?;
@@ -231,7 +232,7 @@ impl Store {
                 .bind(&a.email_address)
                 .bind(i64::from(a.is_default_billing))
                 .bind(i64::from(a.is_default_shipping))
-                .bind(now())
+                .bind(now)
                 .fetch_one(&mut *tx)
                 .await?;
                 id

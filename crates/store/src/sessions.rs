@@ -80,13 +80,15 @@ pub struct NewSession<'a> {
     pub locale: &'a str,
     pub currency: &'a str,
     pub client_ip: Option<String>,
+    /// When the session starts (milliseconds since the epoch), which its id sorts by.
+    pub created_at_millis: u64,
 }
 
 impl NewSession<'_> {
-    pub(super) fn fresh_ids() -> (String, String, String) {
+    pub(super) fn fresh_ids(&self) -> (String, String, String) {
         // Session id and tag are identifiers, not secrets: possession of them grants nothing.
         (
-            time_ordered_id(shopkeeper_domain::time::now_millis()),
+            time_ordered_id(self.created_at_millis),
             random_hex(8),
             random_hex(8),
         )

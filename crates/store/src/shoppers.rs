@@ -3,7 +3,7 @@ use super::{Store, StoreError, StoreResult};
 use serde::Serialize;
 use shopkeeper_domain::SecretHash;
 use shopkeeper_domain::sign_in::{Found, account_named, may_be_email};
-use shopkeeper_domain::time::now;
+use shopkeeper_domain::time::UnixSeconds;
 
 /// What a refused shopper write was about (`StoreError::Conflict`): each is unique per site.
 pub const TAKEN_USERNAME: &str = "username";
@@ -129,6 +129,7 @@ impl Store {
         &self,
         site_id: &str,
         new: NewShopper<'_>,
+        now: UnixSeconds,
     ) -> StoreResult<ShopperRecord> {
         let (username, password_hash, external, email) = match new {
             NewShopper::Credentials {
@@ -150,7 +151,7 @@ impl Store {
         .bind(password_hash)
         .bind(email)
         .bind(external)
-        .bind(now())
+        .bind(now)
         .fetch_one(&mut *self.writer().await?)
         .await
         .map_err(|e| match shopper_conflict(e) {
@@ -317,6 +318,7 @@ impl Store {
         site_id: &str,
         id: i64,
         password_hash: &str,
+        now: UnixSeconds,
     ) -> StoreResult<Vec<SecretHash>> {
         let mut writer = self.writer().await?;
         let mut tx = writer.begin().await?;
@@ -343,7 +345,7 @@ impl Store {
         let mut revoked = Vec::new();
         for (session_id,) in &sessions {
             sqlx::query("UPDATE shopper_sessions SET ended_at = $1 WHERE id = $2")
-                .bind(now())
+                .bind(now)
                 .bind(session_id)
                 .execute(&mut *tx)
                 .await?;

@@ -1,7 +1,7 @@
 use super::{Store, StoreError, StoreResult};
 use serde::Serialize;
 use shopkeeper_domain::secret::random_hex;
-use shopkeeper_domain::time::now;
+use shopkeeper_domain::time::UnixSeconds;
 use shopkeeper_domain::{SessionTtl, SiteId};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -15,14 +15,19 @@ pub struct SiteRecord {
 }
 
 impl Store {
-    pub async fn create_site(&self, id: &SiteId, ttl: SessionTtl) -> StoreResult<SiteRecord> {
+    pub async fn create_site(
+        &self,
+        id: &SiteId,
+        ttl: SessionTtl,
+        now: UnixSeconds,
+    ) -> StoreResult<SiteRecord> {
         sqlx::query(
             "INSERT INTO sites (id, session_ttl, created_at, payments_public_key) \
              VALUES ($1, $2, $3, $4)",
         )
         .bind(id.as_str())
         .bind(ttl.seconds())
-        .bind(now())
+        .bind(now)
         .bind(format!("pk_test_{}", random_hex(16)))
         .execute(&mut *self.writer().await?)
         .await

@@ -165,7 +165,7 @@ impl Store {
         new: NewSession<'_>,
         pair: &NewTokenPair<'_>,
     ) -> StoreResult<String> {
-        let (id, cart_id, tag) = NewSession::fresh_ids();
+        let (id, cart_id, tag) = new.fresh_ids();
         self.group_writer
             .start_session(PendingSession {
                 id: id.clone(),

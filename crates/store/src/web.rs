@@ -89,7 +89,7 @@ impl Store {
         expires_at: UnixSeconds,
         browser_handle: Option<&SecretHash>,
     ) -> StoreResult<String> {
-        let (id, cart_id, tag) = NewSession::fresh_ids();
+        let (id, cart_id, tag) = new.fresh_ids();
         let mut writer = self.writer().await?;
         let mut tx = writer.begin().await?;
         sqlx::query(

@@ -122,7 +122,7 @@ impl PresentedClient {
             }
         };
         let record = store
-            .client(&key)
+            .client(&key, verifier.clock().now_millis())
             .await?
             .filter(|c| !c.is_disabled())
             .ok_or(ClientAuthError::InvalidClient("unknown or disabled client"))?;

@@ -4,11 +4,12 @@
 //! Every revocation goes through [`TokenVerifier::forget`], so a revoked token stops working
 //! at once on this node, and (PostgreSQL) on every other node within milliseconds.
 
+use crate::clock::Clock;
 use crate::settings::TokenSettings;
 use quick_cache::sync::Cache;
 use shopkeeper_domain::SecretHash;
 use shopkeeper_domain::TokenValue;
-use shopkeeper_domain::time::{UnixSeconds, now};
+use shopkeeper_domain::time::UnixSeconds;
 use shopkeeper_store::{AccessTokenRecord, Engine, Store, StoreError};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -99,6 +100,8 @@ struct CachedPrincipal {
 #[derive(Clone)]
 pub struct TokenVerifier {
     store: Store,
+    /// Token expiry and the cache's freshness follow it.
+    clock: Clock,
     /// Bounded by `token_cache_capacity` entries. quick_cache rather than moka (used for the
     /// smaller caches): every issued token is inserted here, and moka's insert (its write log,
     /// eviction deques and the rehashing of its table under churn) cost about 6 % of an
@@ -119,7 +122,7 @@ impl TokenVerifier {
     /// A verifier for one node. On PostgreSQL it also starts the two background tasks that
     /// keep the caches of all nodes coherent (see [`revocation_sync`]); it must then be called
     /// inside a Tokio runtime.
-    pub fn new(store: Store, settings: &TokenSettings) -> Self {
+    pub fn new(store: Store, settings: &TokenSettings, clock: Clock) -> Self {
         let multi_node = store.engine() == Engine::Postgres;
         let (outbox, inbox) = if multi_node {
             let (tx, rx) = mpsc::unbounded_channel();
@@ -129,6 +132,7 @@ impl TokenVerifier {
         };
         let verifier = Self {
             store,
+            clock,
             cache: Arc::new(Cache::new(
                 usize::try_from(settings.token_cache_capacity.max(1)).unwrap_or(usize::MAX),
             )),
@@ -150,6 +154,11 @@ impl TokenVerifier {
         verifier
     }
 
+    /// The clock token expiry is checked against.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
     /// Verifies a presented token string (any shape: malformed is simply invalid).
     pub async fn verify(&self, presented: &str) -> Result<Arc<Principal>, VerifyError> {
         let token = TokenValue::parse(presented).ok_or(VerifyError::Invalid)?;
@@ -157,7 +166,7 @@ impl TokenVerifier {
     }
 
     pub async fn verify_hash(&self, hash: SecretHash) -> Result<Arc<Principal>, VerifyError> {
-        let at = now();
+        let at = self.clock.now();
         let trusted = self.cache_trusted.load(Ordering::Acquire);
         if trusted && let Some(cached) = self.cache.get(&hash) {
             if cached.principal.expires_at <= at {
@@ -216,7 +225,11 @@ impl TokenVerifier {
     /// A disabled key's tokens stop at once, and those it had stay dead if it is enabled
     /// again (`ClientRecord::accepts_token_issued_at`), whatever this token cache holds.
     async fn check_key(&self, principal: &Principal) -> Result<(), VerifyError> {
-        match self.store.client(&principal.api_key).await? {
+        match self
+            .store
+            .client(&principal.api_key, self.clock.now_millis())
+            .await?
+        {
             Some(client) if client.accepts_token_issued_at(principal.issued_at) => Ok(()),
             _ => Err(VerifyError::Invalid),
         }
@@ -226,7 +239,11 @@ impl TokenVerifier {
     pub fn remember(&self, principal: Principal) {
         if self.cache_trusted.load(Ordering::Acquire) {
             // Its key was just checked: the grant authenticated it.
-            let cached = self.cached(Arc::new(principal), now(), self.store.client_changes());
+            let cached = self.cached(
+                Arc::new(principal),
+                self.clock.now(),
+                self.store.client_changes(),
+            );
             self.cache.insert(cached.principal.token_hash, cached);
         }
     }

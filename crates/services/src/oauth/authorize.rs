@@ -9,7 +9,6 @@ use crate::instruments::{self, TokenFlow};
 use crate::state::AppState;
 use shopkeeper_domain::authorize::pkce_matches;
 use shopkeeper_domain::grant::GrantError;
-use shopkeeper_domain::time::now;
 use shopkeeper_domain::{ClientKind, SecretHash, TokenValue};
 use shopkeeper_store::{
     BrowserHandle, ClientRecord, CodeRedemption, NewAuthorizationCode, NewSession, StoreError,
@@ -28,7 +27,7 @@ pub async fn claim_session_for(
     client_ip: Option<String>,
     browser: &SecretHash,
 ) -> Result<String, TokenError> {
-    let at = now();
+    let at = state.clock.now();
     let expires_at = at + client.session_ttl;
     let handle = BrowserHandle {
         hash: browser,
@@ -59,6 +58,7 @@ pub async fn claim_session_for(
                 locale: &client.site_locale,
                 currency: &client.site_currency,
                 client_ip,
+                created_at_millis: state.clock.now_millis(),
             },
             at,
             expires_at,
@@ -96,7 +96,7 @@ pub async fn mint_code(
     shopper_id: i64,
 ) -> Result<String, TokenError> {
     let code = TokenValue::generate();
-    let at = now();
+    let at = state.clock.now();
     state
         .store
         .create_authorization_code(NewAuthorizationCode {
@@ -130,7 +130,7 @@ pub(super) async fn redeem_code(
         ));
     }
     let code = TokenValue::parse(code).ok_or(INVALID)?;
-    let at = now();
+    let at = state.clock.now();
     let row = match state
         .store
         .redeem_authorization_code(&code.hash(), at)

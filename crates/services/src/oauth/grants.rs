@@ -12,7 +12,6 @@ use shopkeeper_domain::authorize::{Flow, flow_refusal};
 use shopkeeper_domain::grant::{
     Grant, GrantError, GrantRequest, ReplayVerdict, SessionLink, refresh_replay,
 };
-use shopkeeper_domain::time::{now, now_millis};
 use shopkeeper_domain::{ClientKind, TokenValue};
 use shopkeeper_store::{ClientRecord, RefreshOutcome};
 
@@ -178,7 +177,7 @@ async fn resolve_link(
     client: &ClientRecord,
     link: &SessionLink,
 ) -> Result<Option<LinkedSession>, TokenError> {
-    let at = now();
+    let at = state.clock.now();
     let by_session_token = match &link.session_token {
         None => None,
         Some(token) => {
@@ -238,12 +237,12 @@ async fn refresh(
         .store
         .refresh_token(&old_hash)
         .await?
-        .filter(|r| r.api_key == client.api_key && r.expires_at > now())
+        .filter(|r| r.api_key == client.api_key && r.expires_at > state.clock.now())
         .ok_or(GrantError::InvalidGrant(
             "invalid, expired or revoked refresh token",
         ))?;
     let level = AccessLevel::from_full_flag(row.full_access != 0);
-    let successor_at = now_millis();
+    let successor_at = state.clock.now_millis();
     let (access, refresh) = successor_pair(&state.refresh_key, &token, Some(successor_at));
     let minted = MintedPair::new(state, client, level, access, refresh);
     match state
@@ -264,7 +263,7 @@ async fn refresh(
             at: consumed_at,
             successor_at,
         } => {
-            let at = now();
+            let at = state.clock.now();
             match refresh_replay(consumed_at, at, state.tokens.refresh_grace_seconds) {
                 ReplayVerdict::SamePair => {
                     // The pair stored at the first rotation (derived again with the issue

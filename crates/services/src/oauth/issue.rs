@@ -5,7 +5,7 @@ use crate::auth::{AccessLevel, Principal};
 use crate::state::AppState;
 use serde::Serialize;
 use shopkeeper_domain::grant::GrantError;
-use shopkeeper_domain::time::{UnixSeconds, now, now_millis};
+use shopkeeper_domain::time::UnixSeconds;
 use shopkeeper_domain::{SecretHash, TokenValue};
 use shopkeeper_store::{ClientRecord, NewSession, NewTokenPair, StoreError};
 
@@ -39,7 +39,7 @@ impl MintedPair {
         access: TokenValue,
         refresh: TokenValue,
     ) -> Self {
-        let issued_at = now();
+        let issued_at = state.clock.now();
         Self {
             access_hash: access.hash(),
             access,
@@ -52,7 +52,7 @@ impl MintedPair {
     }
 
     pub fn random(state: &AppState, client: &ClientRecord, level: AccessLevel) -> Self {
-        let at = now_millis();
+        let at = state.clock.now_millis();
         Self::new(
             state,
             client,
@@ -120,6 +120,7 @@ pub(super) async fn start_session(
                 locale: &client.site_locale,
                 currency: &client.site_currency,
                 client_ip,
+                created_at_millis: state.clock.now_millis(),
             },
             &minted.rows(client),
         )
