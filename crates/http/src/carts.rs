@@ -13,10 +13,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use shopkeeper_domain::address::PostalAddress;
 use shopkeeper_domain::catalog::{formatted, money};
 use shopkeeper_domain::checkout::{
-    LineForPricing, MAX_LINE_QUANTITY, PostalAddress, SHIPPING_OPTIONS, ShippingOption, SourceUser,
-    TestOutcome, Totals, may_use_source, price,
+    LineForPricing, MAX_LINE_QUANTITY, SHIPPING_OPTIONS, ShippingOption, SourceUser, TestOutcome,
+    Totals, may_use_source, price,
 };
 use shopkeeper_domain::shopper::AddressInput;
 use shopkeeper_services::auth::{AccessLevel, Principal};
@@ -81,10 +82,6 @@ fn source_user(p: &Principal) -> SourceUser<'_> {
     }
 }
 
-fn parse_address(raw: Option<&str>) -> Option<PostalAddress> {
-    raw.and_then(|s| serde_json::from_str(s).ok())
-}
-
 /// The owner address of a payment source, as a billing address.
 fn source_owner_address(source: &PaymentSourceRecord) -> Option<PostalAddress> {
     let owner: Value = serde_json::from_str(&source.owner).ok()?;
@@ -147,9 +144,13 @@ fn priced(s: &CartSnapshot, default_currency: &str) -> Priced {
             .and_then(ShippingOption::find)
             .unwrap_or(&SHIPPING_OPTIONS[0])
     });
-    let billing = parse_address(s.cart.billing_address.as_deref())
+    let billing = s
+        .cart
+        .addresses
+        .billing
+        .clone()
         .or_else(|| s.source.as_ref().and_then(source_owner_address));
-    let shipping = parse_address(s.cart.shipping_address.as_deref());
+    let shipping = s.cart.addresses.shipping.clone();
     // Tax follows where the goods go: the shipping address, else the billing address.
     let country = shipping
         .as_ref()
@@ -447,11 +448,10 @@ async fn apply_address(
     billing: bool,
     input: AddressInput,
 ) -> ApiResult<PostalAddress> {
-    let address = PostalAddress::from(input.validate()?);
-    let text = serde_json::to_string(&address).map_err(super::error::internal)?;
+    let address = input.validate()?.address;
     state
         .store
-        .set_cart_address(cart_writer(p), billing, &text)
+        .set_cart_address(cart_writer(p), billing, &address)
         .await?;
     Ok(address)
 }
@@ -899,23 +899,6 @@ pub async fn apply_payment_method(
 
 // --- apply-shopper ----------------------------------------------------------------------------
 
-fn from_saved(a: &AddressRecord) -> PostalAddress {
-    PostalAddress {
-        first_name: a.first_name.clone(),
-        last_name: a.last_name.clone(),
-        company_name: a.company_name.clone(),
-        line1: a.line1.clone(),
-        line2: a.line2.clone(),
-        line3: a.line3.clone(),
-        city: a.city.clone(),
-        country_subdivision: a.country_subdivision.clone(),
-        postal_code: a.postal_code.clone(),
-        country: a.country.clone(),
-        phone_number: a.phone_number.clone(),
-        email_address: a.email_address.clone(),
-    }
-}
-
 fn apply_shopper_failure(description: impl Into<String>) -> ShopperApiError {
     cart_conflict("apply-shopper-failure", description)
 }
@@ -950,8 +933,8 @@ pub async fn apply_shopper(
                 None => Ok(addresses.iter().find(|a| is_default(a)).cloned()),
             }
         };
-    let billing = pick("billingAddressId", |a| a.is_default_billing != 0)?;
-    let shipping = pick("shippingAddressId", |a| a.is_default_shipping != 0)?;
+    let billing = pick("billingAddressId", |a| a.saved.is_default_billing)?;
+    let shipping = pick("shippingAddressId", |a| a.saved.is_default_shipping)?;
     let options = state.store.payment_options(shopper).await?;
     let option = match q.get("paymentOptionId") {
         Some(id) => Some(
@@ -971,22 +954,20 @@ pub async fn apply_shopper(
         ));
     }
     let email = profile.and_then(|pr| pr.email);
-    let as_json = |a: Option<AddressRecord>| -> ApiResult<Option<String>> {
+    let with_email = |a: Option<AddressRecord>| {
         a.map(|a| {
-            let mut address = from_saved(&a);
+            let mut address = a.saved.address;
             if address.email_address.is_none() {
                 address.email_address = email.clone();
             }
-            serde_json::to_string(&address).map_err(super::error::internal)
+            address
         })
-        .transpose()
-        .map_err(ShopperApiError::from)
     };
-    let (billing, shipping) = (as_json(billing)?, as_json(shipping)?);
+    let (billing, shipping) = (with_email(billing), with_email(shipping));
     let source_id = option.map(|o| o.id);
     let from = FromAccount {
-        billing_address: billing.as_deref(),
-        shipping_address: shipping.as_deref(),
+        billing_address: billing.as_ref(),
+        shipping_address: shipping.as_ref(),
         source_id: source_id.as_deref(),
     };
     let check = source_check(p, source_id.as_deref().unwrap_or_default());
@@ -1059,11 +1040,8 @@ fn decide_order(
         shipping_minor: pr.totals.shipping,
         tax_minor: pr.totals.tax,
         total_minor: pr.totals.total,
-        billing_address: serde_json::to_string(&billing).unwrap_or_default(),
-        shipping_address: pr
-            .shipping
-            .as_ref()
-            .and_then(|a| serde_json::to_string(a).ok()),
+        billing_address: billing,
+        shipping_address: pr.shipping.clone(),
         payment_source_id: source.id.clone(),
         card_brand: source.brand.clone(),
         card_last_four: source.last_four.clone(),

@@ -12,8 +12,8 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use shopkeeper_domain::address::PostalAddress;
 use shopkeeper_domain::catalog::{formatted, money};
-use shopkeeper_domain::checkout::PostalAddress;
 use shopkeeper_domain::time::iso8601;
 use shopkeeper_services::auth::{AccessLevel, Principal};
 use shopkeeper_services::state::AppState;
@@ -62,25 +62,16 @@ fn line_object(q: &ApiQuery, o: &OrderRecord, l: &OrderLineRecord) -> Value {
 }
 
 fn order_address(q: &ApiQuery, o: &OrderRecord, billing: bool) -> Option<Value> {
-    let (raw, name, path) = if billing {
-        (
-            Some(&o.billing_address),
-            "billingAddress",
-            "billing-address",
-        )
+    let (a, name, path) = if billing {
+        (&o.addresses.billing, "billingAddress", "billing-address")
     } else {
-        (
-            o.shipping_address.as_ref(),
-            "shippingAddress",
-            "shipping-address",
-        )
+        (&o.addresses.shipping, "shippingAddress", "shipping-address")
     };
-    let a: PostalAddress = serde_json::from_str(raw?).ok()?;
     Some(address_object(
         q,
         &format!("{ORDERS}/{}/{path}", o.id),
         name,
-        &a,
+        a.as_ref()?,
     ))
 }
 

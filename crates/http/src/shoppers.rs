@@ -297,11 +297,12 @@ pub async fn get_account(
     }})))
 }
 
-fn address_object(q: &ApiQuery, a: &AddressRecord) -> Value {
+fn address_object(q: &ApiQuery, r: &AddressRecord) -> Value {
+    let (saved, a) = (&r.saved, &r.saved.address);
     json!({
-        "uri": q.uri(&format!("{ME}/addresses/{}", a.id)),
-        "id": a.id,
-        "nickName": a.nickname,
+        "uri": q.uri(&format!("{ME}/addresses/{}", r.id)),
+        "id": r.id,
+        "nickName": saved.nickname,
         "firstName": a.first_name,
         "lastName": a.last_name,
         "companyName": a.company_name,
@@ -314,8 +315,8 @@ fn address_object(q: &ApiQuery, a: &AddressRecord) -> Value {
         "country": a.country,
         "phoneNumber": a.phone_number,
         "emailAddress": a.email_address,
-        "isDefaultBilling": a.is_default_billing != 0,
-        "isDefaultShipping": a.is_default_shipping != 0,
+        "isDefaultBilling": saved.is_default_billing,
+        "isDefaultShipping": saved.is_default_shipping,
     })
 }
 

@@ -3,6 +3,7 @@
 //! passed in as a pure function, the store only reads the snapshot and writes the outcome.
 
 use super::{Store, StoreError, StoreResult};
+use shopkeeper_domain::address::{BillingAndShipping, PostalAddress};
 use shopkeeper_domain::checkout::SourceOwner;
 use shopkeeper_domain::secret::random_hex;
 use shopkeeper_domain::time::now;
@@ -30,8 +31,8 @@ pub struct CartLineRecord {
 /// The cart's own fields (`None` until the session first touches them).
 #[derive(Debug, Clone, Default, sqlx::FromRow)]
 pub struct CartRecord {
-    pub billing_address: Option<String>,
-    pub shipping_address: Option<String>,
+    #[sqlx(flatten, try_from = "AddressColumns")]
+    pub addresses: BillingAndShipping,
     pub shipping_option_id: Option<i64>,
     pub payment_source_id: Option<String>,
     pub last_order_id: Option<i64>,
@@ -87,12 +88,12 @@ pub struct CartWriter<'a> {
     pub full_token_shopper: Option<i64>,
 }
 
-/// The addresses and source `apply-shopper` copies from the shopper's account (JSON
-/// addresses, a payment option's id).
+/// The addresses and source `apply-shopper` copies from the shopper's account (a payment
+/// option's id).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FromAccount<'a> {
-    pub billing_address: Option<&'a str>,
-    pub shipping_address: Option<&'a str>,
+    pub billing_address: Option<&'a PostalAddress>,
+    pub shipping_address: Option<&'a PostalAddress>,
     pub source_id: Option<&'a str>,
 }
 
@@ -135,8 +136,8 @@ pub struct NewOrder {
     pub shipping_minor: i64,
     pub tax_minor: i64,
     pub total_minor: i64,
-    pub billing_address: String,
-    pub shipping_address: Option<String>,
+    pub billing_address: PostalAddress,
+    pub shipping_address: Option<PostalAddress>,
     pub payment_source_id: String,
     pub card_brand: String,
     pub card_last_four: String,
@@ -183,8 +184,8 @@ pub struct OrderRecord {
     pub shipping_minor: i64,
     pub tax_minor: i64,
     pub total_minor: i64,
-    pub billing_address: String,
-    pub shipping_address: Option<String>,
+    #[sqlx(flatten, try_from = "AddressColumns")]
+    pub addresses: BillingAndShipping,
     pub payment_source_id: String,
     pub card_brand: String,
     pub card_last_four: String,
@@ -202,6 +203,29 @@ pub struct OrderLineRecord {
     pub quantity: i64,
     pub list_price_minor: i64,
     pub unit_price_minor: i64,
+}
+
+/// The two address columns of a cart or an order: `PostalAddress` JSON. One that does not
+/// parse reads as none, as it renders.
+#[derive(sqlx::FromRow)]
+struct AddressColumns {
+    billing_address: Option<String>,
+    shipping_address: Option<String>,
+}
+
+impl From<AddressColumns> for BillingAndShipping {
+    fn from(c: AddressColumns) -> Self {
+        let parse = |raw: Option<String>| raw.and_then(|s| serde_json::from_str(&s).ok());
+        BillingAndShipping {
+            billing: parse(c.billing_address),
+            shipping: parse(c.shipping_address),
+        }
+    }
+}
+
+/// How a cart or an order column keeps an address.
+fn address_json(a: &PostalAddress) -> String {
+    serde_json::to_string(a).unwrap_or_default()
 }
 
 macro_rules! select_cart_lines {
@@ -449,18 +473,18 @@ impl Store {
         Ok(())
     }
 
-    /// Sets the cart's billing (`billing = true`) or shipping address (JSON), as entered (not
-    /// from the shopper's account).
+    /// Sets the cart's billing (`billing = true`) or shipping address, as entered (not from
+    /// the shopper's account).
     pub async fn set_cart_address(
         &self,
         w: CartWriter<'_>,
         billing: bool,
-        address_json: &str,
+        address: &PostalAddress,
     ) -> StoreResult<()> {
         let mut writer = self.writer().await?;
         let mut tx = writer.begin().await?;
         start_cart_write(&mut tx, w).await?;
-        write_cart_address(&mut tx, w.session_id, billing, address_json, false).await?;
+        write_cart_address(&mut tx, w.session_id, billing, address, false).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -649,8 +673,8 @@ impl Store {
         .bind(order.shipping_minor)
         .bind(order.tax_minor)
         .bind(order.total_minor)
-        .bind(&order.billing_address)
-        .bind(&order.shipping_address)
+        .bind(address_json(&order.billing_address))
+        .bind(order.shipping_address.as_ref().map(address_json))
         .bind(&order.payment_source_id)
         .bind(&order.card_brand)
         .bind(&order.card_last_four)
@@ -868,7 +892,7 @@ async fn write_cart_address(
     conn: &mut AnyConnection,
     session_id: &str,
     billing: bool,
-    address_json: &str,
+    address: &PostalAddress,
     from_account: bool,
 ) -> StoreResult<()> {
     let sql = if billing {
@@ -877,7 +901,7 @@ async fn write_cart_address(
         "UPDATE carts SET shipping_address = $1, shipping_from_account = $2 WHERE session_id = $3"
     };
     sqlx::query(sql)
-        .bind(address_json)
+        .bind(address_json(address))
         .bind(i64::from(from_account))
         .bind(session_id)
         .execute(&mut *conn)
