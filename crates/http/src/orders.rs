@@ -15,19 +15,13 @@ use serde_json::{Value, json};
 use shopkeeper_domain::address::PostalAddress;
 use shopkeeper_domain::catalog::{formatted, money};
 use shopkeeper_domain::time::iso8601;
-use shopkeeper_services::auth::{AccessLevel, Principal};
+use shopkeeper_services::auth::Principal;
+use shopkeeper_services::checkout::shopper_of;
 use shopkeeper_services::state::AppState;
 use shopkeeper_store::{OrderLineRecord, OrderRecord, PaymentSourceRecord};
 use std::net::SocketAddr;
 
 const ORDERS: &str = "/v1/shoppers/me/orders";
-
-fn shopper_of(p: &Principal) -> Option<i64> {
-    match p.level {
-        AccessLevel::Full => p.shopper_id,
-        AccessLevel::Limited => None,
-    }
-}
 
 fn totals(o: &OrderRecord) -> shopkeeper_domain::checkout::Totals {
     shopkeeper_domain::checkout::Totals {

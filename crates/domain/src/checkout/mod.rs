@@ -1,5 +1,9 @@
 //! Checkout rules, pure (no I/O): cart pricing in integer minor units, shipping options, the
-//! tax computation, and the test-mode cards (which numbers approve, which decline).
+//! tax computation, and the test-mode cards (which numbers approve, which decline). What a
+//! cart accepts is in [`cart`]; how a cart is priced and becomes an order is in [`order`].
+
+pub mod cart;
+pub mod order;
 
 use super::catalog::currency_exponent;
 
