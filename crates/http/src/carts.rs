@@ -7,24 +7,27 @@ use super::error::ShopperApiError;
 use super::shopper_api::{
     ApiQuery, ApiResult, bad_request, json_body, not_found, optional_json_body, path_id,
 };
+use super::views::address::{AddressEnvelope, AddressView};
+use super::views::cart::{
+    CART, CartEnvelope, CartView, LineItem, LineItemEnvelope, LineItems, LineItemsEnvelope,
+    OrderRef, ShippingOptionEnvelope, ShippingOptionView, ShippingOptions, ShippingOptionsEnvelope,
+    SubmitCart, SubmitCartEnvelope,
+};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use shopkeeper_domain::address::PostalAddress;
-use shopkeeper_domain::catalog::{formatted, money};
-use shopkeeper_domain::checkout::cart::{CartLine, LineRefusal, check_quantity};
-use shopkeeper_domain::checkout::order::{PricedLine, Refusal};
-use shopkeeper_domain::checkout::{MAX_LINE_QUANTITY, SHIPPING_OPTIONS, ShippingOption, Totals};
+use shopkeeper_domain::checkout::cart::{LineRefusal, check_quantity};
+use shopkeeper_domain::checkout::order::Refusal;
+use shopkeeper_domain::checkout::{MAX_LINE_QUANTITY, SHIPPING_OPTIONS, ShippingOption};
 use shopkeeper_domain::shopper::AddressInput;
 use shopkeeper_services::auth::Principal;
 use shopkeeper_services::checkout::{self as service, AccountChoice, CheckoutError};
 use shopkeeper_services::state::AppState;
-use shopkeeper_store::{PaymentSourceRecord, SubmitFailure};
-
-pub const CART: &str = "/v1/shoppers/me/carts/active";
+use shopkeeper_store::SubmitFailure;
 
 pub fn cart_conflict(code: &'static str, description: impl Into<String>) -> ShopperApiError {
     ShopperApiError::new(StatusCode::CONFLICT, code, description)
@@ -135,106 +138,12 @@ fn submit_failure(f: SubmitFailure<Refusal>) -> ShopperApiError {
 
 // --- rendering --------------------------------------------------------------------------------
 
-pub fn pricing_object(t: &Totals, currency: &str) -> Value {
-    json!({
-        "subtotal": money(t.subtotal, currency),
-        "discount": money(t.discount, currency),
-        "shippingAndHandling": money(t.shipping, currency),
-        "tax": money(t.tax, currency),
-        "orderTotal": money(t.total, currency),
-        "formattedSubtotal": formatted(t.subtotal, currency),
-        "formattedDiscount": formatted(t.discount, currency),
-        "formattedShippingAndHandling": formatted(t.shipping, currency),
-        "formattedTax": formatted(t.tax, currency),
-        "formattedOrderTotal": formatted(t.total, currency),
-    })
-}
-
-pub fn address_object(q: &ApiQuery, path: &str, id: &str, a: &PostalAddress) -> Value {
-    json!({
-        "uri": q.uri(path),
-        "id": id,
-        "firstName": a.first_name,
-        "lastName": a.last_name,
-        "companyName": a.company_name,
-        "line1": a.line1,
-        "line2": a.line2,
-        "line3": a.line3,
-        "city": a.city,
-        "countrySubdivision": a.country_subdivision,
-        "postalCode": a.postal_code,
-        "country": a.country,
-        "phoneNumber": a.phone_number,
-        "emailAddress": a.email_address,
-    })
-}
-
-fn line_item_object(q: &ApiQuery, line: &PricedLine<'_>, cur: &str) -> Value {
-    let (r, unit): (&CartLine, i64) = (line.line, line.unit_price_minor());
-    json!({
-        "uri": q.uri(&format!("{CART}/line-items/{}", r.id)),
-        "id": r.id,
-        "quantity": r.quantity,
-        "product": {
-            "uri": q.uri(&format!("/v1/shoppers/me/products/{}", r.product_id)),
-            "id": r.product_id,
-            "name": r.name,
-            "displayName": r.display_name,
-            "shortDescription": r.short_description,
-            "sku": r.sku,
-            "thumbnailImage": r.thumbnail_image,
-        },
-        "pricing": {
-            "listPrice": money(r.list_price_minor, cur),
-            "salePrice": money(unit, cur),
-            "listPriceWithQuantity": money(r.list_price_minor * r.quantity, cur),
-            "salePriceWithQuantity": money(unit * r.quantity, cur),
-            "formattedListPrice": formatted(r.list_price_minor, cur),
-            "formattedSalePriceWithQuantity": formatted(unit * r.quantity, cur),
-        },
-    })
-}
-
-pub fn payment_method_object(source: &PaymentSourceRecord) -> Value {
-    json!({
-        "type": source.source_type,
-        "sourceId": source.id,
-        "reusable": source.reusable != 0,
-        "creditCard": {
-            "brand": source.brand,
-            "lastFourDigits": source.last_four,
-            "expirationMonth": source.expiration_month,
-            "expirationYear": source.expiration_year,
-        },
-    })
-}
-
-async fn cart_body(state: &AppState, q: &ApiQuery, p: &Principal) -> ApiResult<Value> {
+/// The cart as its documented body.
+async fn cart_response(state: &AppState, q: &ApiQuery, p: &Principal) -> ApiResult<Response> {
     let read = service::read_cart(&state.store, p).await?;
     let pr = read.priced();
-    let cur = pr.currency.as_str();
-    let items: Vec<Value> = pr
-        .lines
-        .iter()
-        .map(|l| line_item_object(q, l, cur))
-        .collect();
-    let address = |path: &str, id: &str, a: &Option<PostalAddress>| match a {
-        Some(a) => address_object(q, path, id, a),
-        None => q.link(path),
-    };
-    Ok(json!({"cart": {
-        "uri": q.uri(CART),
-        "id": read.cart_id,
-        "lineItems": {"uri": q.uri(&format!("{CART}/line-items")), "lineItem": items},
-        "totalItemsInCart": pr.total_items(),
-        "billingAddress": address(&format!("{CART}/billing-address"), "billingAddress", &pr.billing),
-        "shippingAddress": address(&format!("{CART}/shipping-address"), "shippingAddress", &pr.shipping),
-        "paymentMethod": read.snapshot.source.as_ref().map(payment_method_object).unwrap_or_else(|| json!({})),
-        "shippingOptions": q.link(&format!("{CART}/shipping-options")),
-        "shippingMethod": pr.shipping_option.map(|o| json!({"code": o.id, "description": o.description})),
-        "pricing": pricing_object(&pr.totals, cur),
-        "submitCart": q.link(&format!("{CART}/submit-cart")),
-    }}))
+    let cart = CartView::new(q, &read.cart_id, &pr, read.snapshot.source.as_ref());
+    Ok(q.respond_with(&CartEnvelope { cart }))
 }
 
 // --- line items -------------------------------------------------------------------------------
@@ -338,7 +247,7 @@ pub async fn get_cart(
     Limited(p): Limited,
     q: ApiQuery,
 ) -> ApiResult<Response> {
-    Ok(q.respond(cart_body(&state, &q, &p).await?))
+    cart_response(&state, &q, &p).await
 }
 
 /// `POST /v1/shoppers/me/carts/active`: `?productId=&quantity=[&testOrder=true]` with an empty
@@ -362,18 +271,14 @@ pub async fn update_cart(
             service::apply_address(&state.store, &p, false, a).await?;
         }
     }
-    Ok(q.respond(cart_body(&state, &q, &p).await?))
+    cart_response(&state, &q, &p).await
 }
 
-async fn line_items_body(state: &AppState, q: &ApiQuery, p: &Principal) -> ApiResult<Value> {
+async fn line_items_response(state: &AppState, q: &ApiQuery, p: &Principal) -> ApiResult<Response> {
     let read = service::read_cart(&state.store, p).await?;
     let pr = read.priced();
-    let items: Vec<Value> = pr
-        .lines
-        .iter()
-        .map(|l| line_item_object(q, l, &pr.currency))
-        .collect();
-    Ok(json!({"lineItems": {"uri": q.uri(&format!("{CART}/line-items")), "lineItem": items}}))
+    let line_items = LineItems::new(q, &pr);
+    Ok(q.respond_with(&LineItemsEnvelope { line_items }))
 }
 
 /// `GET .../line-items`
@@ -382,7 +287,7 @@ pub async fn list_line_items(
     Limited(p): Limited,
     q: ApiQuery,
 ) -> ApiResult<Response> {
-    Ok(q.respond(line_items_body(&state, &q, &p).await?))
+    line_items_response(&state, &q, &p).await
 }
 
 /// `POST .../line-items`: `?productId=&quantity=` or `{"lineItems": {"lineItem": [...]}}`.
@@ -402,16 +307,19 @@ pub async fn add_line_items(
         ));
     }
     service::add_lines(&state.store, &p, &wanted).await?;
-    Ok(q.respond(line_items_body(&state, &q, &p).await?))
+    line_items_response(&state, &q, &p).await
 }
 
-async fn one_line(state: &AppState, q: &ApiQuery, p: &Principal, id: i64) -> ApiResult<Value> {
-    let body = line_items_body(state, q, p).await?;
-    body["lineItems"]["lineItem"]
-        .as_array()
-        .and_then(|items| items.iter().find(|i| i["id"] == json!(id)).cloned())
-        .map(|item| json!({ "lineItem": item }))
-        .ok_or_else(|| not_found(format!("line item {id}")))
+async fn one_line(state: &AppState, q: &ApiQuery, p: &Principal, id: i64) -> ApiResult<Response> {
+    let read = service::read_cart(&state.store, p).await?;
+    let pr = read.priced();
+    let line = pr
+        .lines
+        .iter()
+        .find(|l| l.line.id == id)
+        .ok_or_else(|| not_found(format!("line item {id}")))?;
+    let line_item = LineItem::new(q, line, &pr.currency);
+    Ok(q.respond_with(&LineItemEnvelope { line_item }))
 }
 
 /// `GET .../line-items/{id}`
@@ -422,7 +330,7 @@ pub async fn get_line_item(
     q: ApiQuery,
 ) -> ApiResult<Response> {
     let id = path_id(&id, "line item")?;
-    Ok(q.respond(one_line(&state, &q, &p, id).await?))
+    one_line(&state, &q, &p, id).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -450,7 +358,7 @@ pub async fn update_line_item(
         (None, None) => return Err(bad_request("invalid-parameter", "quantity is required")),
     };
     service::set_line_quantity(&state.store, &p, id, quantity).await?;
-    Ok(q.respond(one_line(&state, &q, &p, id).await?))
+    one_line(&state, &q, &p, id).await
 }
 
 /// `DELETE .../line-items/{id}`
@@ -483,6 +391,15 @@ struct AddressBody {
     address: AddressInput,
 }
 
+fn address_response(q: &ApiQuery, path: &str, id: &'static str, a: &PostalAddress) -> Response {
+    let address = AddressView {
+        uri: q.uri(path),
+        id,
+        address: a,
+    };
+    q.respond_with(&AddressEnvelope { address })
+}
+
 async fn get_address(
     state: &AppState,
     q: &ApiQuery,
@@ -506,7 +423,7 @@ async fn get_address(
     };
     // A cart always has its two address resources; one not set yet has empty fields.
     let a = a.unwrap_or_default();
-    Ok(q.respond(json!({"address": address_object(q, &path, name, &a)})))
+    Ok(address_response(q, &path, name, &a))
 }
 
 async fn put_address(
@@ -524,7 +441,7 @@ async fn put_address(
     } else {
         ("shippingAddress", format!("{CART}/shipping-address"))
     };
-    Ok(q.respond(json!({"address": address_object(q, &path, name, &a)})))
+    Ok(address_response(q, &path, name, &a))
 }
 
 pub async fn get_billing_address(
@@ -575,7 +492,7 @@ pub async fn apply_billing_address(
 ) -> ApiResult<Response> {
     let AddressBody { address } = json_body(&headers, &body)?;
     service::apply_address(&state.store, &p, true, address).await?;
-    Ok(q.respond(cart_body(&state, &q, &p).await?))
+    cart_response(&state, &q, &p).await
 }
 
 /// `POST .../apply-shipping-address` `{"address": {...}}` → the cart.
@@ -588,20 +505,10 @@ pub async fn apply_shipping_address(
 ) -> ApiResult<Response> {
     let AddressBody { address } = json_body(&headers, &body)?;
     service::apply_address(&state.store, &p, false, address).await?;
-    Ok(q.respond(cart_body(&state, &q, &p).await?))
+    cart_response(&state, &q, &p).await
 }
 
 // --- shipping options -------------------------------------------------------------------------
-
-fn shipping_option_object(q: &ApiQuery, o: &ShippingOption, currency: &str) -> Value {
-    json!({
-        "uri": q.uri(&format!("{CART}/shipping-options/{}", o.id)),
-        "id": o.id,
-        "description": o.description,
-        "cost": money(o.cost_minor(currency), currency),
-        "formattedCost": formatted(o.cost_minor(currency), currency),
-    })
-}
 
 /// `GET .../shipping-options`: empty when nothing in the cart ships.
 pub async fn list_shipping_options(
@@ -610,18 +517,20 @@ pub async fn list_shipping_options(
     q: ApiQuery,
 ) -> ApiResult<Response> {
     let (currency, physical) = service::shipping_context(&state.store, &p).await?;
-    let options: Vec<Value> = if physical {
+    let shipping_option = if physical {
         SHIPPING_OPTIONS
             .iter()
-            .map(|o| shipping_option_object(&q, o, &currency))
+            .map(|o| ShippingOptionView::new(&q, o, &currency))
             .collect()
     } else {
         Vec::new()
     };
-    Ok(q.respond(json!({"shippingOptions": {
-        "uri": q.uri(&format!("{CART}/shipping-options")),
-        "shippingOption": options,
-    }})))
+    Ok(q.respond_with(&ShippingOptionsEnvelope {
+        shipping_options: ShippingOptions {
+            uri: q.uri(&format!("{CART}/shipping-options")),
+            shipping_option,
+        },
+    }))
 }
 
 /// `GET .../shipping-options/{id}`
@@ -636,7 +545,8 @@ pub async fn get_shipping_option(
     let option = ShippingOption::find(id)
         .filter(|_| physical)
         .ok_or_else(|| not_found(format!("shipping option {id}")))?;
-    Ok(q.respond(json!({"shippingOption": shipping_option_object(&q, option, &currency)})))
+    let shipping_option = ShippingOptionView::new(&q, option, &currency);
+    Ok(q.respond_with(&ShippingOptionEnvelope { shipping_option }))
 }
 
 /// `POST .../apply-shipping-option?shippingOptionId=ID` → the cart.
@@ -652,7 +562,7 @@ pub async fn apply_shipping_option(
         .ok_or_else(|| bad_request("invalid-parameter", "shippingOptionId is required"))?;
     let id = parse_id(&Value::String(raw.to_owned()), "shippingOptionId")?;
     service::apply_shipping_option(&state.store, &p, id).await?;
-    Ok(q.respond(cart_body(&state, &q, &p).await?))
+    cart_response(&state, &q, &p).await
 }
 
 // --- payment ----------------------------------------------------------------------------------
@@ -684,7 +594,7 @@ pub async fn apply_payment_method(
         .or_else(|| q.get("sourceId").map(str::to_owned))
         .ok_or_else(|| bad_request("invalid-parameter", "paymentMethod.sourceId is required"))?;
     service::apply_source(&state.store, &p, &source_id).await?;
-    Ok(q.respond(cart_body(&state, &q, &p).await?))
+    cart_response(&state, &q, &p).await
 }
 
 // --- apply-shopper ----------------------------------------------------------------------------
@@ -705,7 +615,7 @@ pub async fn apply_shopper(
     };
     let p = &full.0;
     service::apply_shopper(&state.store, p, full.shopper_id(), choice).await?;
-    Ok(q.respond(cart_body(&state, &q, p).await?))
+    cart_response(&state, &q, p).await
 }
 
 // --- submit -----------------------------------------------------------------------------------
@@ -720,11 +630,13 @@ pub async fn submit_cart(
 ) -> ApiResult<Response> {
     refuse_body(&body)?;
     let order_id = service::submit(&state.store, &p).await?;
-    Ok(q.respond(json!({"submitCart": {
-        "uri": q.uri(&format!("{CART}/submit-cart")),
-        "order": {
-            "uri": q.uri(&format!("/v1/shoppers/me/orders/{order_id}")),
-            "id": order_id,
+    Ok(q.respond_with(&SubmitCartEnvelope {
+        submit_cart: SubmitCart {
+            uri: q.uri(&format!("{CART}/submit-cart")),
+            order: OrderRef {
+                uri: q.uri(&format!("/v1/shoppers/me/orders/{order_id}")),
+                id: order_id,
+            },
         },
-    }})))
+    }))
 }

@@ -29,6 +29,7 @@ pub mod shoppers_token;
 pub mod site;
 pub mod start_page;
 pub mod token;
+pub mod views;
 
 use axum::Router;
 use axum::body::Body;

@@ -4,12 +4,13 @@
 use super::access::{Full, Limited, TokenOptional, insufficient_scope};
 use super::error::ShopperApiError;
 use super::shopper_api::{ApiQuery, ApiResult, json_body, not_found, optional_json_body, path_id};
+use super::views::address::{AddressEnvelope, SavedAddressList, SavedAddressView, SavedAddresses};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::json;
 use shopkeeper_domain::shopper::{AddressBody, NewLogin, ShopperBody};
 use shopkeeper_services::auth::{AccessLevel, Principal};
 use shopkeeper_services::state::AppState;
@@ -297,27 +298,8 @@ pub async fn get_account(
     }})))
 }
 
-fn address_object(q: &ApiQuery, r: &AddressRecord) -> Value {
-    let (saved, a) = (&r.saved, &r.saved.address);
-    json!({
-        "uri": q.uri(&format!("{ME}/addresses/{}", r.id)),
-        "id": r.id,
-        "nickName": saved.nickname,
-        "firstName": a.first_name,
-        "lastName": a.last_name,
-        "companyName": a.company_name,
-        "line1": a.line1,
-        "line2": a.line2,
-        "line3": a.line3,
-        "city": a.city,
-        "countrySubdivision": a.country_subdivision,
-        "postalCode": a.postal_code,
-        "country": a.country,
-        "phoneNumber": a.phone_number,
-        "emailAddress": a.email_address,
-        "isDefaultBilling": saved.is_default_billing,
-        "isDefaultShipping": saved.is_default_shipping,
-    })
+fn address_view<'a>(q: &ApiQuery, r: &'a AddressRecord) -> SavedAddressView<'a> {
+    SavedAddressView::new(q.uri(&format!("{ME}/addresses/{}", r.id)), r.id, &r.saved)
 }
 
 /// `GET /v1/shoppers/me/addresses`
@@ -327,10 +309,12 @@ pub async fn list_addresses(
     q: ApiQuery,
 ) -> ApiResult<Response> {
     let addresses = state.store.addresses(full.shopper_id()).await?;
-    Ok(q.respond(json!({"addresses": {
-        "uri": q.uri(&format!("{ME}/addresses")),
-        "address": addresses.iter().map(|a| address_object(&q, a)).collect::<Vec<_>>(),
-    }})))
+    Ok(q.respond_with(&SavedAddressList {
+        addresses: SavedAddresses {
+            uri: q.uri(&format!("{ME}/addresses")),
+            address: addresses.iter().map(|a| address_view(&q, a)).collect(),
+        },
+    }))
 }
 
 /// `GET /v1/shoppers/me/addresses/{id}`
@@ -346,7 +330,9 @@ pub async fn get_address(
         .address(full.shopper_id(), id)
         .await?
         .ok_or_else(|| not_found(format!("address {id}")))?;
-    Ok(q.respond(json!({ "address": address_object(&q, &a) })))
+    Ok(q.respond_with(&AddressEnvelope {
+        address: address_view(&q, &a),
+    }))
 }
 
 /// `POST /v1/shoppers/me/addresses`: creates (201), or updates the address the body's `id`
@@ -372,17 +358,15 @@ pub async fn save_address(
         .address(shopper, id)
         .await?
         .ok_or_else(|| not_found(format!("address {id}")))?;
-    let object = address_object(&q, &a);
+    let address = address_view(&q, &a);
+    let location = HeaderValue::from_str(&address.uri).ok();
     let status = if target.is_some() {
         StatusCode::OK
     } else {
         StatusCode::CREATED
     };
-    let mut response = (status, Json(json!({ "address": object }))).into_response();
-    if let Some(location) = object["uri"]
-        .as_str()
-        .and_then(|u| HeaderValue::from_str(u).ok())
-    {
+    let mut response = (status, Json(AddressEnvelope { address })).into_response();
+    if let Some(location) = location {
         response.headers_mut().insert(header::LOCATION, location);
     }
     Ok(response)
