@@ -49,6 +49,25 @@ async fn authorize(app: &TestApp, http: &Client, query: &[(&str, &str)]) -> Resp
         .unwrap()
 }
 
+/// The implicit flow's request of `key`, to the test redirect.
+fn implicit_request(key: &str) -> Vec<(&str, &str)> {
+    vec![
+        ("client_id", key),
+        ("response_type", "token"),
+        ("redirect_uri", REDIRECT),
+    ]
+}
+
+/// The test shopper's password grant through the public key.
+async fn password_grant(app: &TestApp) -> Response {
+    app.public_token(&[
+        ("grant_type", "password"),
+        ("username", SHOPPER_USERNAME),
+        ("password", SHOPPER_PASSWORD),
+    ])
+    .await
+}
+
 fn code_request<'a>(key: &'a str, challenge: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
         ("client_id", key),
@@ -296,11 +315,7 @@ async fn dr_limited_token_carries_the_session_and_stops_working() {
 #[tokio::test]
 async fn wrong_password_and_unknown_user_get_the_same_message_on_the_page() {
     let app = spawn_app().await;
-    let query = [
-        ("client_id", app.public_key.as_str()),
-        ("response_type", "token"),
-        ("redirect_uri", REDIRECT),
-    ];
+    let query = implicit_request(&app.public_key);
     let wrong = sign_in(&app, &browser(), &query, SHOPPER_USERNAME, "wrong password").await;
     let unknown = sign_in(
         &app,
@@ -322,11 +337,7 @@ async fn wrong_password_and_unknown_user_get_the_same_message_on_the_page() {
 async fn the_form_needs_its_csrf_token() {
     let app = spawn_app().await;
     let http = browser();
-    let query = [
-        ("client_id", app.public_key.as_str()),
-        ("response_type", "token"),
-        ("redirect_uri", REDIRECT),
-    ];
+    let query = implicit_request(&app.public_key);
     http.get(app.url("/oauth20/sign-in"))
         .query(&query)
         .send()
@@ -398,11 +409,7 @@ async fn site_branding_shows_on_the_page() {
     let html = app
         .http
         .get(app.url("/oauth20/sign-in"))
-        .query(&[
-            ("client_id", app.public_key.as_str()),
-            ("response_type", "token"),
-            ("redirect_uri", REDIRECT),
-        ])
+        .query(&implicit_request(&app.public_key))
         .send()
         .await
         .unwrap()
@@ -544,27 +551,12 @@ async fn per_key_flows_are_enforced() {
         .set_client_flows(&app.public_key, &flows)
         .await
         .unwrap();
-    let r = authorize(
-        &app,
-        &browser(),
-        &[
-            ("client_id", &app.public_key),
-            ("response_type", "token"),
-            ("redirect_uri", REDIRECT),
-        ],
-    )
-    .await;
+    let r = authorize(&app, &browser(), &implicit_request(&app.public_key)).await;
     assert_eq!(
         redirected_error(r, '#').await["error"],
         "unauthorized_client"
     );
-    let r = app
-        .public_token(&[
-            ("grant_type", "password"),
-            ("username", SHOPPER_USERNAME),
-            ("password", SHOPPER_PASSWORD),
-        ])
-        .await;
+    let r = password_grant(&app).await;
     assert_oauth_error(r, 400, "unauthorized_client").await;
     // Guest tokens stay available.
     app.anonymous_pair().await;
@@ -576,27 +568,12 @@ async fn strict_profile_refuses_implicit_and_password_but_not_code_or_guests() {
         s.web.profile = shopkeeper::domain::authorize::Profile::Strict;
     })
     .await;
-    let r = authorize(
-        &app,
-        &browser(),
-        &[
-            ("client_id", &app.public_key),
-            ("response_type", "token"),
-            ("redirect_uri", REDIRECT),
-        ],
-    )
-    .await;
+    let r = authorize(&app, &browser(), &implicit_request(&app.public_key)).await;
     assert_eq!(
         redirected_error(r, '#').await["error"],
         "unauthorized_client"
     );
-    let r = app
-        .public_token(&[
-            ("grant_type", "password"),
-            ("username", SHOPPER_USERNAME),
-            ("password", SHOPPER_PASSWORD),
-        ])
-        .await;
+    let r = password_grant(&app).await;
     assert_oauth_error(r, 400, "unauthorized_client").await;
     app.anonymous_pair().await;
     let ch = challenge(VERIFIER);
@@ -637,11 +614,7 @@ async fn browser_session_from_session_token_continues_signed_in() {
     let r = sign_in(
         &app,
         &http,
-        &[
-            ("client_id", &app.public_key),
-            ("response_type", "token"),
-            ("redirect_uri", REDIRECT),
-        ],
+        &implicit_request(&app.public_key),
         SHOPPER_USERNAME,
         SHOPPER_PASSWORD,
     )
@@ -992,11 +965,7 @@ async fn post_form(app: &TestApp, query: &[(&str, &str)], cookies: &str, token: 
 #[tokio::test]
 async fn a_form_token_minted_in_another_browser_is_refused_with_its_tossed_cookie() {
     let app = spawn_app().await;
-    let query = [
-        ("client_id", app.public_key.as_str()),
-        ("response_type", "token"),
-        ("redirect_uri", REDIRECT),
-    ];
+    let query = implicit_request(&app.public_key);
     // The attacker's browser: a form, its CSRF cookie and token.
     let (attacker_nonce, attacker_token) = form_for(&app, &query, "", "shopkeeper_csrf").await;
     // The victim's browser has a session cookie of its own (it visited the shop).
@@ -1043,11 +1012,7 @@ async fn a_form_token_minted_in_another_browser_is_refused_with_its_tossed_cooki
 #[tokio::test]
 async fn over_https_the_csrf_cookie_is_host_prefixed_and_only_it_is_accepted() {
     let app = spawn_app_with(|s| s.web.public_url = Some("https://auth.example.com".into())).await;
-    let query = [
-        ("client_id", app.public_key.as_str()),
-        ("response_type", "token"),
-        ("redirect_uri", REDIRECT),
-    ];
+    let query = implicit_request(&app.public_key);
     let page = app
         .http
         .get(app.url("/oauth20/sign-in"))

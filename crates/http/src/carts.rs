@@ -4,18 +4,16 @@
 
 use super::access::{Full, Limited};
 use super::error::ShopperApiError;
-use super::shopper_api::{
-    ApiQuery, ApiResult, bad_request, json_body, not_found, optional_json_body, path_id,
-};
+use super::extract::{AppJson, NoBody, OptionalJson};
+use super::shopper_api::{ApiQuery, ApiResult, bad_request, not_found, path_id};
 use super::views::address::{AddressEnvelope, AddressView};
 use super::views::cart::{
     CART, CartEnvelope, CartView, LineItem, LineItemEnvelope, LineItems, LineItemsEnvelope,
     OrderRef, ShippingOptionEnvelope, ShippingOptionView, ShippingOptions, ShippingOptionsEnvelope,
     SubmitCart, SubmitCartEnvelope,
 };
-use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::Value;
@@ -150,53 +148,40 @@ async fn cart_response(state: &AppState, q: &ApiQuery, p: &Principal) -> ApiResu
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ProductRef {
+pub struct ProductRef {
     id: Value,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct LineItemInput {
+pub struct LineItemInput {
     quantity: Option<i64>,
     product: Option<ProductRef>,
 }
 
 #[derive(Debug, Deserialize)]
-struct LineItemList {
+pub struct LineItemList {
     #[serde(rename = "lineItem", default)]
     line_item: Vec<LineItemInput>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct CartInput {
+pub struct CartInput {
     line_items: Option<LineItemList>,
     billing_address: Option<AddressInput>,
     shipping_address: Option<AddressInput>,
 }
 
 #[derive(Debug, Deserialize)]
-struct CartBody {
+pub struct CartBody {
     cart: CartInput,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct LineItemsBody {
+pub struct LineItemsBody {
     line_items: LineItemList,
-}
-
-/// Actions that take their parameters in the query (`apply-shopper`, `apply-shipping-option`,
-/// `submit-cart`) refuse a body rather than silently ignore what a client meant to send.
-fn refuse_body(body: &Bytes) -> ApiResult<()> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        Ok(())
-    } else {
-        Err(bad_request(
-            "invalid-request-body",
-            "this action takes no body: send its parameters in the query string",
-        ))
-    }
 }
 
 fn parse_id(v: &Value, what: &str) -> ApiResult<i64> {
@@ -257,10 +242,9 @@ pub async fn update_cart(
     State(state): State<AppState>,
     Limited(p): Limited,
     q: ApiQuery,
-    headers: HeaderMap,
-    body: Bytes,
+    OptionalJson(body): OptionalJson<CartBody>,
 ) -> ApiResult<Response> {
-    let input = optional_json_body::<CartBody>(&headers, &body)?.map(|b| b.cart);
+    let input = body.map(|b| b.cart);
     let wanted = requested_lines(&q, input.as_ref().and_then(|c| c.line_items.as_ref()))?;
     service::add_lines(&state.store, &p, &wanted).await?;
     if let Some(input) = input {
@@ -295,10 +279,9 @@ pub async fn add_line_items(
     State(state): State<AppState>,
     Limited(p): Limited,
     q: ApiQuery,
-    headers: HeaderMap,
-    body: Bytes,
+    OptionalJson(body): OptionalJson<LineItemsBody>,
 ) -> ApiResult<Response> {
-    let input = optional_json_body::<LineItemsBody>(&headers, &body)?.map(|b| b.line_items);
+    let input = body.map(|b| b.line_items);
     let wanted = requested_lines(&q, input.as_ref())?;
     if wanted.is_empty() {
         return Err(bad_request(
@@ -335,7 +318,7 @@ pub async fn get_line_item(
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct LineItemBody {
+pub struct LineItemBody {
     line_item: LineItemInput,
 }
 
@@ -346,12 +329,10 @@ pub async fn update_line_item(
     Limited(p): Limited,
     Path(id): Path<String>,
     q: ApiQuery,
-    headers: HeaderMap,
-    body: Bytes,
+    OptionalJson(body): OptionalJson<LineItemBody>,
 ) -> ApiResult<Response> {
     let id = path_id(&id, "line item")?;
-    let from_body =
-        optional_json_body::<LineItemBody>(&headers, &body)?.and_then(|b| b.line_item.quantity);
+    let from_body = body.and_then(|b| b.line_item.quantity);
     let quantity = match (q.get("quantity"), from_body) {
         (Some(raw), _) => parse_quantity(Some(raw))?,
         (None, Some(n)) => check_quantity(n).map_err(line_refusal)?,
@@ -387,7 +368,7 @@ pub async fn delete_line_items(
 // --- addresses --------------------------------------------------------------------------------
 
 #[derive(Debug, Deserialize)]
-struct AddressBody {
+pub struct AddressBody {
     address: AddressInput,
 }
 
@@ -431,10 +412,8 @@ async fn put_address(
     q: &ApiQuery,
     p: &Principal,
     billing: bool,
-    headers: &HeaderMap,
-    body: &Bytes,
+    address: AddressInput,
 ) -> ApiResult<Response> {
-    let AddressBody { address } = json_body(headers, body)?;
     let a = service::apply_address(&state.store, p, billing, address).await?;
     let (name, path) = if billing {
         ("billingAddress", format!("{CART}/billing-address"))
@@ -465,10 +444,9 @@ pub async fn put_billing_address(
     State(state): State<AppState>,
     Limited(p): Limited,
     q: ApiQuery,
-    headers: HeaderMap,
-    body: Bytes,
+    AppJson(AddressBody { address }): AppJson<AddressBody>,
 ) -> ApiResult<Response> {
-    put_address(&state, &q, &p, true, &headers, &body).await
+    put_address(&state, &q, &p, true, address).await
 }
 
 /// `PUT .../shipping-address` `{"address": {...}}`
@@ -476,10 +454,9 @@ pub async fn put_shipping_address(
     State(state): State<AppState>,
     Limited(p): Limited,
     q: ApiQuery,
-    headers: HeaderMap,
-    body: Bytes,
+    AppJson(AddressBody { address }): AppJson<AddressBody>,
 ) -> ApiResult<Response> {
-    put_address(&state, &q, &p, false, &headers, &body).await
+    put_address(&state, &q, &p, false, address).await
 }
 
 /// `POST .../apply-billing-address` `{"address": {...}}` → the cart.
@@ -487,10 +464,8 @@ pub async fn apply_billing_address(
     State(state): State<AppState>,
     Limited(p): Limited,
     q: ApiQuery,
-    headers: HeaderMap,
-    body: Bytes,
+    AppJson(AddressBody { address }): AppJson<AddressBody>,
 ) -> ApiResult<Response> {
-    let AddressBody { address } = json_body(&headers, &body)?;
     service::apply_address(&state.store, &p, true, address).await?;
     cart_response(&state, &q, &p).await
 }
@@ -500,10 +475,8 @@ pub async fn apply_shipping_address(
     State(state): State<AppState>,
     Limited(p): Limited,
     q: ApiQuery,
-    headers: HeaderMap,
-    body: Bytes,
+    AppJson(AddressBody { address }): AppJson<AddressBody>,
 ) -> ApiResult<Response> {
-    let AddressBody { address } = json_body(&headers, &body)?;
     service::apply_address(&state.store, &p, false, address).await?;
     cart_response(&state, &q, &p).await
 }
@@ -554,9 +527,8 @@ pub async fn apply_shipping_option(
     State(state): State<AppState>,
     Limited(p): Limited,
     q: ApiQuery,
-    body: Bytes,
+    _: NoBody,
 ) -> ApiResult<Response> {
-    refuse_body(&body)?;
     let raw = q
         .get("shippingOptionId")
         .ok_or_else(|| bad_request("invalid-parameter", "shippingOptionId is required"))?;
@@ -569,13 +541,13 @@ pub async fn apply_shipping_option(
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct PaymentMethodInput {
+pub struct PaymentMethodInput {
     source_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct PaymentMethodBody {
+pub struct PaymentMethodBody {
     payment_method: PaymentMethodInput,
 }
 
@@ -585,11 +557,9 @@ pub async fn apply_payment_method(
     State(state): State<AppState>,
     Limited(p): Limited,
     q: ApiQuery,
-    headers: HeaderMap,
-    body: Bytes,
+    OptionalJson(body): OptionalJson<PaymentMethodBody>,
 ) -> ApiResult<Response> {
-    let from_body = optional_json_body::<PaymentMethodBody>(&headers, &body)?
-        .and_then(|b| b.payment_method.source_id);
+    let from_body = body.and_then(|b| b.payment_method.source_id);
     let source_id = from_body
         .or_else(|| q.get("sourceId").map(str::to_owned))
         .ok_or_else(|| bad_request("invalid-parameter", "paymentMethod.sourceId is required"))?;
@@ -605,9 +575,8 @@ pub async fn apply_shopper(
     State(state): State<AppState>,
     full: Full,
     q: ApiQuery,
-    body: Bytes,
+    _: NoBody,
 ) -> ApiResult<Response> {
-    refuse_body(&body)?;
     let choice = AccountChoice {
         billing_address_id: q.get("billingAddressId"),
         shipping_address_id: q.get("shippingAddressId"),
@@ -626,9 +595,8 @@ pub async fn submit_cart(
     State(state): State<AppState>,
     Limited(p): Limited,
     q: ApiQuery,
-    body: Bytes,
+    _: NoBody,
 ) -> ApiResult<Response> {
-    refuse_body(&body)?;
     let order_id = service::submit(&state.store, &p).await?;
     Ok(q.respond_with(&SubmitCartEnvelope {
         submit_cart: SubmitCart {

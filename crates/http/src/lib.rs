@@ -9,6 +9,7 @@ pub mod carts;
 pub mod catalog;
 pub mod client_auth;
 pub mod error;
+pub mod extract;
 pub mod introspect;
 pub mod limits;
 pub mod metadata;

@@ -3,8 +3,9 @@
 //! `order-lookup`, and a signed-in shopper's saved payment options.
 
 use super::access::{Full, Limited, insufficient_scope};
+use super::extract::parse_optional_json;
 use super::limits;
-use super::shopper_api::{ApiQuery, ApiResult, bad_request, json_body, not_found, path_id};
+use super::shopper_api::{ApiQuery, ApiResult, bad_request, not_found, path_id};
 use super::views::address::{AddressEnvelope, AddressView};
 use super::views::order::{
     ORDERS, OrderEnvelope, OrderLine, OrderLineEnvelope, OrderLines, OrderLinesEnvelope, OrderView,
@@ -174,11 +175,10 @@ pub async fn order_lookup(
     if let Err(wait) = state.guard.order_lookup_check(address) {
         return Ok(limits::shopper_api_too_many(wait, limits::RATE_LIMITED));
     }
-    let mut input = if body.iter().all(u8::is_ascii_whitespace) {
-        LookupInput::default()
-    } else {
-        json_body::<LookupBody>(&headers, &body)?.order_lookup
-    };
+    // Read here, not by an extractor: the rate limit counts a look-up before its body.
+    let mut input = parse_optional_json::<LookupBody>(&headers, &body)?
+        .map(|b| b.order_lookup)
+        .unwrap_or_default();
     if input.order_id.is_none() {
         input.order_id = q.get("orderId").map(|s| Value::String(s.to_owned()));
     }

@@ -3,12 +3,13 @@
 
 use super::access::{Full, Limited, TokenOptional, insufficient_scope};
 use super::error::ShopperApiError;
-use super::shopper_api::{ApiQuery, ApiResult, json_body, not_found, optional_json_body, path_id};
+use super::extract::{AppJson, OptionalJson};
+use super::shopper_api::{ApiQuery, ApiResult, not_found, path_id};
 use super::views::address::{AddressEnvelope, SavedAddressList, SavedAddressView, SavedAddresses};
 use axum::Json;
-use axum::body::Bytes;
+
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use shopkeeper_domain::shopper::{AddressBody, NewLogin, ShopperBody};
@@ -142,10 +143,8 @@ pub async fn create(
     State(state): State<AppState>,
     TokenOptional(caller): TokenOptional,
     q: ApiQuery,
-    headers: HeaderMap,
-    body: Bytes,
+    AppJson(ShopperBody { shopper }): AppJson<ShopperBody>,
 ) -> ApiResult<Response> {
-    let ShopperBody { shopper } = json_body(&headers, &body)?;
     let new = shopper.into_new()?;
     let site = caller.site_id();
     let record = match &new.login {
@@ -231,12 +230,9 @@ pub async fn update_me(
     State(state): State<AppState>,
     Limited(principal): Limited,
     q: ApiQuery,
-    headers: HeaderMap,
-    body: Bytes,
+    OptionalJson(body): OptionalJson<ShopperBody>,
 ) -> ApiResult<Response> {
-    let mut input = optional_json_body::<ShopperBody>(&headers, &body)?
-        .map(|b| b.shopper)
-        .unwrap_or_default();
+    let mut input = body.map(|b| b.shopper).unwrap_or_default();
     for (name, slot) in [
         ("locale", &mut input.locale),
         ("currency", &mut input.currency),
@@ -341,10 +337,8 @@ pub async fn save_address(
     State(state): State<AppState>,
     full: Full,
     q: ApiQuery,
-    headers: HeaderMap,
-    body: Bytes,
+    AppJson(AddressBody { address }): AppJson<AddressBody>,
 ) -> ApiResult<Response> {
-    let AddressBody { address } = json_body(&headers, &body)?;
     let target = address.target_id()?;
     let fields = address.validate()?;
     let shopper = full.shopper_id();
