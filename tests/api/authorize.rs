@@ -68,6 +68,25 @@ async fn password_grant(app: &TestApp) -> Response {
     .await
 }
 
+/// A session token for the browser's session (`SessionToken`, which sets its cookie).
+async fn session_token(app: &TestApp, http: &Client) -> String {
+    let r = http
+        .get(app.url(&format!("/store/{SITE}/SessionToken")))
+        .send()
+        .await
+        .unwrap();
+    ok_json(r).await["session_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The password grant of a session token (`dr_session_token`) through the public key.
+async fn session_token_grant(app: &TestApp, st: &str) -> Response {
+    app.public_token(&[("grant_type", "password"), ("dr_session_token", st)])
+        .await
+}
+
 fn code_request<'a>(key: &'a str, challenge: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
         ("client_id", key),
@@ -593,23 +612,8 @@ async fn strict_profile_refuses_implicit_and_password_but_not_code_or_guests() {
 async fn browser_session_from_session_token_continues_signed_in() {
     let app = spawn_app().await;
     let http = browser();
-    let st = ok_json(
-        http.get(app.url(&format!("/store/{SITE}/SessionToken")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await["session_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let guest = TokenPair::from(
-        ok_json(
-            app.public_token(&[("grant_type", "password"), ("dr_session_token", &st)])
-                .await,
-        )
-        .await,
-    );
+    let st = session_token(&app, &http).await;
+    let guest = TokenPair::from(ok_json(session_token_grant(&app, &st).await).await);
     let before = session_of(&app, &guest.access).await;
     let r = sign_in(
         &app,
@@ -627,30 +631,9 @@ async fn browser_session_from_session_token_continues_signed_in() {
     );
     // The old session token stopped working; a new one from the cookie joins the signed-in
     // session, but only with a limited token: a session token is reachable cross-site (JSONP).
-    assert_oauth_error(
-        app.public_token(&[("grant_type", "password"), ("dr_session_token", &st)])
-            .await,
-        400,
-        "invalid_grant",
-    )
-    .await;
-    let st2 = ok_json(
-        http.get(app.url(&format!("/store/{SITE}/SessionToken")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await["session_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let joined = TokenPair::from(
-        ok_json(
-            app.public_token(&[("grant_type", "password"), ("dr_session_token", &st2)])
-                .await,
-        )
-        .await,
-    );
+    assert_oauth_error(session_token_grant(&app, &st).await, 400, "invalid_grant").await;
+    let st2 = session_token(&app, &http).await;
+    let joined = TokenPair::from(ok_json(session_token_grant(&app, &st2).await).await);
     let info = session_of(&app, &joined.access).await;
     assert_eq!(info["sessionId"], before["sessionId"]);
     assert_eq!(info["authenticated"], "false");
