@@ -201,7 +201,7 @@ fn parse_quantity(raw: Option<&str>) -> ApiResult<i64> {
             .parse::<i64>()
             .map_err(|_| bad_request("invalid-parameter", "quantity must be a whole number"))?,
     };
-    Ok(check_quantity(q).map_err(line_refusal)?)
+    check_quantity(q).map_err(line_refusal)
 }
 
 /// The `(productId, quantity)` pairs a request adds: `?productId=&quantity=` or a body's

@@ -359,7 +359,7 @@ mod tests {
         assert_eq!(pr.currency, "USD");
         assert_eq!(pr.lines[0].unit_price_minor(), 700);
         assert_eq!(pr.shipping_option, None);
-        assert_eq!(pr.totals.tax, 70); // 5 % of 14.00, at the billing country's rate
+        assert_eq!(pr.totals.tax, 70); // 500 basis points of 14.00: the billing country's rate
         cart.lines.push(line(2, 1, true));
         cart.addresses.shipping = Some(address("DE"));
         let pr = price_cart(&cart, "EUR");
