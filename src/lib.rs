@@ -7,7 +7,9 @@
 
 pub use shopkeeper_domain as domain;
 pub use shopkeeper_http as http;
-pub use shopkeeper_services::{auth, guard, housekeeping, instruments, oauth, provision, state};
+pub use shopkeeper_services::{
+    auth, failpoint, guard, housekeeping, instruments, jobs, oauth, provision, state,
+};
 pub use shopkeeper_store as store;
 
 pub mod config;

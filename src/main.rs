@@ -58,6 +58,23 @@ enum Command {
     /// Manage a site's catalog.
     #[command(subcommand)]
     Catalog(CatalogCommand),
+    /// Read the event outbox: the changes merchants are told about, numbered per site.
+    #[command(subcommand)]
+    Events(EventsCommand),
+}
+
+#[derive(Subcommand)]
+enum EventsCommand {
+    /// A site's events in order, as a JSON array (`seq`, `id`, `type`, `payload`, ...).
+    List {
+        #[arg(long)]
+        site: String,
+        /// Only events numbered after this one.
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -576,6 +593,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     std::process::exit(1);
                 }
             }
+        }
+        Command::Events(EventsCommand::List { site, after, limit }) => {
+            let store = Store::connect_existing(&cli.database).await?;
+            existing_site(&store, &site).await?;
+            let events: Vec<serde_json::Value> = store
+                .events_after(&site, after, limit)
+                .await?
+                .into_iter()
+                .map(|e| {
+                    serde_json::json!({
+                        "seq": e.seq,
+                        "id": e.id,
+                        "type": e.event_type,
+                        "site": e.site_id,
+                        "created_at": e.created_at,
+                        // Stored as JSON text by the store; shown as the object it is.
+                        "payload": serde_json::from_str::<serde_json::Value>(&e.payload)
+                            .unwrap_or(serde_json::Value::String(e.payload)),
+                    })
+                })
+                .collect();
+            print(&events)
         }
         Command::Shopper(cmd) => {
             let store = match cmd {

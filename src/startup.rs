@@ -7,8 +7,8 @@ use crate::config::{
     TokenSettings, WebConfig, WebSettings,
 };
 use crate::domain::secret::random_hex;
-use crate::housekeeping;
 use crate::http;
+use crate::jobs;
 use crate::provision::{self, Demo};
 use crate::state::{AppState, SharedState};
 use crate::store::Store;
@@ -117,15 +117,12 @@ impl Application {
     }
 
     /// Serves until SIGTERM or Ctrl-C, then stops accepting, lets in-flight requests finish
-    /// (for at most the configured shutdown timeout), and closes the database pools. The
-    /// clean-up task runs alongside and stops with the server.
+    /// (for at most the configured shutdown timeout), and closes the database pools. The job
+    /// runner (the clean-up and other background work) runs alongside and stops with it.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let store = self.state.store.clone();
         let drain = Duration::from_secs(self.state.operations.shutdown_timeout_seconds);
-        let cleanup = tokio::spawn(housekeeping::run(
-            self.state.clone(),
-            (*self.state.operations).clone(),
-        ));
+        let jobs = tokio::spawn(jobs::JobRunner::standard(&self.state).run());
         let security = self.security;
         // Every request must finish within the request timeout (a slow body included).
         let app = http::app(
@@ -192,7 +189,7 @@ impl Application {
                 Ok(())
             }
         };
-        cleanup.abort();
+        jobs.abort();
         // Every acknowledged write was committed before its response was sent; closing waits
         // for connections in use to be returned.
         store.close().await;

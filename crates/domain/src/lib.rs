@@ -4,6 +4,8 @@ pub mod authorize;
 pub mod client;
 pub mod client_address;
 pub mod csrf;
+pub mod events;
+pub mod jobs;
 pub mod rate;
 pub mod secret;
 pub mod site;

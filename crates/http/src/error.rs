@@ -212,12 +212,18 @@ impl From<TokenError> for OAuthError {
             // Handlers answer this themselves, with Retry-After (see `limits`).
             TokenError::Throttled(_) => OAuthError::new(
                 StatusCode::TOO_MANY_REQUESTS,
-                super::limits::TOO_MANY_REQUESTS,
-                super::limits::SIGN_IN_THROTTLED,
+                TOO_MANY_REQUESTS,
+                SIGN_IN_THROTTLED,
             ),
         }
     }
 }
+
+/// The 429 code of the OAuth shape (the Shopper API spells codes with dashes).
+pub const TOO_MANY_REQUESTS: &str = "too_many_requests";
+pub const RATE_LIMITED: &str = "too many requests; retry after the time in Retry-After";
+pub const SIGN_IN_THROTTLED: &str =
+    "too many failed sign-ins for this username or address; retry after the time in Retry-After";
 
 /// The OpenAPI schema of [`OAuthError`]'s body.
 #[derive(utoipa::ToSchema)]

@@ -2,13 +2,11 @@
 //! `Retry-After` in whole seconds.
 
 use super::error::{OAuthError, ShopperApiError};
+pub use super::error::{RATE_LIMITED, SIGN_IN_THROTTLED, TOO_MANY_REQUESTS};
 use super::response_hook::ResponseHook;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use shopkeeper_services::guard::RetryAfter;
-
-/// The code both shapes use (the Shopper API spells codes with dashes).
-pub const TOO_MANY_REQUESTS: &str = "too_many_requests";
 
 fn with_retry_after(mut response: Response, wait: RetryAfter) -> Response {
     response.headers_mut().insert(
@@ -43,10 +41,6 @@ pub fn shopper_api_too_many(wait: RetryAfter, description: &str) -> Response {
         wait,
     )
 }
-
-pub const RATE_LIMITED: &str = "too many requests; retry after the time in Retry-After";
-pub const SIGN_IN_THROTTLED: &str =
-    "too many failed sign-ins for this username or address; retry after the time in Retry-After";
 
 /// Rewrites the bare 4xx answers produced below the handlers (axum's body-limit and
 /// extractor rejections, the request timeout) into the documented error shape of the path:

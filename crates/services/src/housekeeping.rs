@@ -5,38 +5,38 @@
 use crate::instruments;
 use crate::settings::OperationsSettings;
 use crate::state::AppState;
-use shopkeeper_domain::time::{UnixSeconds, now};
+use shopkeeper_domain::time::UnixSeconds;
 use shopkeeper_store::{Purged, StoreResult};
 use std::collections::HashSet;
-use std::time::Duration;
 
-/// Runs clean-up passes every `cleanup_interval_seconds` until the task is dropped.
-pub async fn run(state: AppState, settings: OperationsSettings) {
-    let mut ticks = tokio::time::interval(Duration::from_secs(
-        settings.cleanup_interval_seconds.max(1),
-    ));
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
-        match purge_once(&state, &settings).await {
-            Ok(p) if p.total() > 0 => tracing::debug!(
-                access_tokens = p.access_tokens,
-                refresh_tokens = p.refresh_tokens,
-                authorization_codes = p.authorization_codes,
-                sessions = p.sessions,
-                failed_sessions = p.failed_sessions.len(),
-                "clean-up pass"
-            ),
-            Ok(_) => {}
-            // A failing pass is retried at the next tick; the server keeps serving.
-            Err(e) => tracing::warn!(error = %e, "clean-up pass failed"),
+/// The clean-up's job kind: a recurring job run every `cleanup_interval_seconds` by one node
+/// at a time (see `jobs`).
+pub const JOB_KIND: &str = "cleanup";
+
+/// One pass as the job runner's clean-up job: logged, and failed (retried with backoff) when
+/// the database refuses it.
+pub async fn run_pass(state: AppState) -> Result<(), String> {
+    match purge_once(&state, &state.operations).await {
+        Ok(p) => {
+            if p.total() > 0 {
+                tracing::debug!(
+                    access_tokens = p.access_tokens,
+                    refresh_tokens = p.refresh_tokens,
+                    authorization_codes = p.authorization_codes,
+                    sessions = p.sessions,
+                    failed_sessions = p.failed_sessions.len(),
+                    "clean-up pass"
+                );
+            }
+            Ok(())
         }
+        Err(e) => Err(format!("clean-up pass failed: {e}")),
     }
 }
 
 /// One full pass at the current time.
 pub async fn purge_once(state: &AppState, settings: &OperationsSettings) -> StoreResult<Purged> {
-    purge_once_at(state, settings, now()).await
+    purge_once_at(state, settings, state.clock.now()).await
 }
 
 /// One full pass as of `at`: batches until every table has nothing left to delete. A dead
@@ -57,6 +57,7 @@ pub async fn purge_once_at(
             .purge_spent_refresh_tokens(at, at - settings.consumed_refresh_retention_seconds, batch)
             .await?;
         let codes = store.purge_expired_codes(at, batch).await?;
+        crate::failpoint::failpoint("job:cleanup:mid_step");
         let sessions = store.purge_dead_sessions(at, batch, &failed).await?;
         if !sessions.revoked.is_empty() {
             state.verifier.forget(&sessions.revoked);

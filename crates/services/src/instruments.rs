@@ -22,6 +22,8 @@ pub const LIVE_SESSIONS: &str = "shopkeeper_live_sessions";
 pub const CLEANUP_DELETED: &str = "shopkeeper_cleanup_deleted_rows_total";
 /// Dead sessions a clean-up pass could not delete (retried on the next pass).
 pub const CLEANUP_FAILURES: &str = "shopkeeper_cleanup_failures_total";
+/// Attempts of background jobs, by kind and outcome.
+pub const JOB_RUNS: &str = "shopkeeper_job_runs_total";
 
 /// The `# HELP` text of every metric the server emits (the process_* ones describe
 /// themselves). `tests/api/observability.rs` fails on a scraped `# TYPE` without one.
@@ -63,6 +65,10 @@ fn describe() {
     describe_counter!(
         CLEANUP_FAILURES,
         "Dead sessions the clean-up task could not delete (retried on its next pass), by table."
+    );
+    describe_counter!(
+        JOB_RUNS,
+        "Background job attempts, by kind and outcome (completed, failed, dead, lost: its lease went to another node)."
     );
     PROCESS.describe();
 }

@@ -172,7 +172,7 @@ impl WebConfig {
         self.public_url.starts_with("https://")
     }
 }
-/// Operating the server: the clean-up task, shutdown.
+/// Operating the server: the job runner and the clean-up, shutdown.
 #[derive(Debug, Clone, Args)]
 pub struct OperationsSettings {
     /// Seconds between clean-up passes deleting expired tokens and dead sessions.
@@ -188,6 +188,19 @@ pub struct OperationsSettings {
     /// On SIGTERM, how long in-flight requests may take before the server stops anyway.
     #[arg(long, env = "SHOPKEEPER_SHUTDOWN_TIMEOUT", default_value_t = 30)]
     pub shutdown_timeout_seconds: u64,
+    /// Milliseconds between two looks of the job runner for due jobs (the clean-up and the
+    /// background work after it).
+    #[arg(long, env = "SHOPKEEPER_JOB_POLL_INTERVAL_MS", default_value_t = 1000)]
+    pub job_poll_interval_ms: u64,
+    /// How long a node's claim on a job lasts without being renewed (it is renewed every
+    /// third of it while the job runs): a node that dies mid-job leaves it to another node
+    /// after at most this many milliseconds.
+    #[arg(long, env = "SHOPKEEPER_JOB_LEASE_MS", default_value_t = 30_000)]
+    pub job_lease_ms: u64,
+    /// Attempts a job gets before it is given up (a recurring one then waits for its next
+    /// occurrence); between attempts it waits 1 s, 2 s, 4 s ... at most an hour.
+    #[arg(long, env = "SHOPKEEPER_JOB_MAX_ATTEMPTS", default_value_t = 5)]
+    pub job_max_attempts: u32,
 }
 
 impl Default for OperationsSettings {
@@ -197,6 +210,9 @@ impl Default for OperationsSettings {
             cleanup_batch: 500,
             consumed_refresh_retention_seconds: 24 * 3600,
             shutdown_timeout_seconds: 30,
+            job_poll_interval_ms: 1000,
+            job_lease_ms: 30_000,
+            job_max_attempts: 5,
         }
     }
 }

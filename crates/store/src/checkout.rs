@@ -7,6 +7,7 @@ use shopkeeper_domain::address::{BillingAndShipping, PostalAddress};
 use shopkeeper_domain::checkout::TestOutcome;
 use shopkeeper_domain::checkout::cart::CartLine;
 use shopkeeper_domain::checkout::order::{Cart, ChargeSource, NewOrder};
+use shopkeeper_domain::events::ORDER_SUBMITTED;
 use shopkeeper_domain::secret::random_hex;
 use shopkeeper_domain::time::now;
 use sqlx::AnyConnection;
@@ -643,6 +644,8 @@ impl Store {
             .bind(session_id)
             .execute(&mut *tx)
             .await?;
+        let event = order_submitted(order_id, site_id, shopper_id, &order);
+        crate::events::append_event(&mut tx, site_id, ORDER_SUBMITTED, &event, now()).await?;
         tx.commit().await?;
         self.snapshots.forget(session_id);
         Ok(Ok(order_id))
@@ -951,5 +954,26 @@ async fn read_snapshot(
             tax_rates,
         },
         source,
+    })
+}
+
+/// The payload of `order.submitted`: what a merchant's system needs to pick the order up.
+fn order_submitted(
+    order_id: i64,
+    site_id: &str,
+    shopper_id: Option<i64>,
+    order: &NewOrder,
+) -> serde_json::Value {
+    serde_json::json!({
+        "orderId": order_id,
+        "siteId": site_id,
+        "shopperId": shopper_id,
+        "currency": order.currency,
+        "subtotalMinor": order.subtotal_minor,
+        "discountMinor": order.discount_minor,
+        "shippingMinor": order.shipping_minor,
+        "taxMinor": order.tax_minor,
+        "totalMinor": order.total_minor,
+        "lineCount": order.lines.len(),
     })
 }

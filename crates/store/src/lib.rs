@@ -13,9 +13,13 @@ mod batch;
 mod catalog;
 mod checkout;
 mod clients;
+mod error;
+mod events;
 mod housekeeping;
+mod jobs;
 mod notify;
 mod profiles;
+mod rotation;
 mod sessions;
 mod shoppers;
 mod sites;
@@ -28,15 +32,19 @@ pub use checkout::{
     PaymentSourceRecord, SubmitFailure,
 };
 pub use clients::{ClientRecord, NewClient};
+pub use error::{DatabaseError, StoreError, StoreResult};
+pub use events::EventRecord;
 pub use housekeeping::{Purged, SessionPurge, TableCounts};
+pub use jobs::{JobLease, JobRecord, NewJob};
 pub use notify::{REVOCATION_CHANNEL, RevocationListener};
 pub use profiles::{AddressRecord, ProfileFields, ProfileRecord};
+pub use rotation::RefreshOutcome;
 pub use sessions::{NewSession, SESSION_SNAPSHOT_TTL, SessionRecord};
 pub use shoppers::{
     NewShopper, ShopperRecord, TAKEN_EMAIL, TAKEN_EXTERNAL_REFERENCE, TAKEN_USERNAME,
 };
 pub use sites::SiteRecord;
-pub use tokens::{AccessTokenRecord, NewTokenPair, RefreshOutcome, RefreshTokenRecord};
+pub use tokens::{AccessTokenRecord, NewTokenPair, RefreshTokenRecord};
 pub use web::{
     AuthorizationCodeRecord, BrowserHandle, CodeRedemption, NewAuthorizationCode, SiteBranding,
 };
@@ -57,50 +65,6 @@ pub enum Engine {
     Sqlite,
     Postgres,
 }
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("already exists: {0}")]
-    Conflict(String),
-    #[error("not found: {0}")]
-    NotFound(String),
-    #[error("database unavailable: {0}")]
-    Unavailable(DatabaseError),
-    #[error("database error: {0}")]
-    Database(DatabaseError),
-}
-
-/// What the database driver said (sqlx's, or SQLite's own for the group writer).
-pub type DatabaseError = Box<dyn std::error::Error + Send + Sync>;
-
-impl From<sqlx::Error> for StoreError {
-    fn from(e: sqlx::Error) -> Self {
-        match &e {
-            sqlx::Error::PoolTimedOut
-            | sqlx::Error::Io(_)
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Protocol(_)
-            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(Box::new(e)),
-            sqlx::Error::Database(db) if db.is_unique_violation() => {
-                StoreError::Conflict(db.message().to_owned())
-            }
-            sqlx::Error::Database(db) if db.code().is_some_and(|c| is_outage_sqlstate(&c)) => {
-                StoreError::Unavailable(Box::new(e))
-            }
-            _ => StoreError::Database(Box::new(e)),
-        }
-    }
-}
-
-/// SQLSTATEs a PostgreSQL server sends when it is going away, starting up, full or too slow:
-/// the request may succeed if retried shortly, so they answer 503, not 500.
-/// (Class 08: connection exception; 57P01-57P05: admin/crash shutdown, cannot connect now,
-/// idle session timeout; 53300: too many connections; 57014: statement timeout/cancel.)
-fn is_outage_sqlstate(code: &str) -> bool {
-    code.starts_with("08") || code.starts_with("57P") || code == "53300" || code == "57014"
-}
-
-pub type StoreResult<T> = Result<T, StoreError>;
 
 /// The turn to write to SQLite, which the group writer (on a connection of its own) and the
 /// users of the write pool take one at a time, so that they never meet SQLite's write lock

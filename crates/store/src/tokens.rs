@@ -2,9 +2,10 @@
 //! at all; revocations return the hashes of the access tokens they removed so that the
 //! in-memory check cache can drop them at once.
 
-use super::batch::{PendingPair, PendingRotation, PendingSession};
 use super::sessions::NewSession;
 use super::{Store, StoreError, StoreResult};
+use crate::batch::{PendingPair, PendingRotation, PendingSession};
+use crate::rotation::{RefreshOutcome, TOUCH_SESSION};
 use shopkeeper_domain::SecretHash;
 use shopkeeper_domain::time::UnixSeconds;
 use sqlx::{Any, Transaction};
@@ -42,20 +43,6 @@ pub struct RefreshTokenRecord {
     pub full_access: i64,
     pub expires_at: i64,
     pub consumed_at: Option<i64>,
-}
-
-#[derive(Debug, PartialEq, Eq)]
-pub enum RefreshOutcome {
-    /// The token was current and is now consumed; the new pair is stored.
-    Rotated,
-    /// The token had already been consumed `at` this time, and its successor pair given this
-    /// time-ordered prefix (`None` when consumed before successors were time-ordered).
-    AlreadyConsumed {
-        at: UnixSeconds,
-        successor_at: Option<u64>,
-    },
-    /// No such refresh token (never issued, expired and cleaned up, or revoked).
-    Unknown,
 }
 
 fn blob(hash: &SecretHash) -> Vec<u8> {
@@ -154,14 +141,9 @@ pub(super) async fn revoke_before_sign_in(
     Ok(revoked)
 }
 
-/// Extends a live session ($3) at a new issue ($1) to a new expiry ($2); changes no row if
-/// the session has ended or expired.
-pub(super) const TOUCH_SESSION: &str = "UPDATE shopper_sessions SET last_accessed = $1, \
-     expires_at = $2 WHERE id = $3 AND ended_at IS NULL AND expires_at > $1";
-
 /// Extends a live session to a new refresh token's expiry (`issued_at` is the new pair's issue
 /// time); false if the session is gone.
-pub(super) async fn touch_session(
+async fn touch_session(
     tx: &mut Transaction<'_, Any>,
     session_id: &str,
     issued_at: UnixSeconds,

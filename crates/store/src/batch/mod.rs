@@ -13,8 +13,11 @@
 
 mod sqlite;
 
-use super::tokens::{RefreshOutcome, touch_session};
 use super::{StoreError, StoreResult};
+use crate::rotation::{
+    CONSUME_REFRESH_TOKEN, READ_REFRESH_CONSUMPTION, RefreshOutcome, Rotation, RotationStatements,
+    TOUCH_SESSION, UNDO_REFRESH_CONSUMPTION,
+};
 pub(super) use sqlite::DirectWriter;
 use sqlx::{Any, AnyPool, Transaction};
 use tokio::sync::{mpsc, oneshot};
@@ -280,7 +283,7 @@ async fn write_batch(write: &AnyPool, batch: &[Job]) -> StoreResult<Vec<Done>> {
     for job in batch {
         outcomes.push(match &job.work {
             Work::Start(_) => Done::Started,
-            Work::Rotate(r) => Done::Rotation(consume(&mut tx, r).await?),
+            Work::Rotate(r) => Done::Rotation(crate::rotation::rotate(&mut tx, &r.rule()).await?),
         });
     }
 
@@ -366,64 +369,53 @@ async fn start_sessions_in_one_postgres_statement(
     Ok(batch.iter().map(|_| Done::Started).collect())
 }
 
-/// Consumes a current refresh token ($3) at $1, keeping its successor's prefix ($2); changes no
-/// row if the token is unknown or was consumed before.
-const CONSUME_REFRESH_TOKEN: &str = "UPDATE refresh_tokens SET consumed_at = $1, \
-     successor_at_millis = $2 WHERE token_hash = $3 AND consumed_at IS NULL";
-/// Why [`CONSUME_REFRESH_TOKEN`] changed nothing: the token's consumption, if it exists.
-const READ_REFRESH_CONSUMPTION: &str =
-    "SELECT consumed_at, successor_at_millis FROM refresh_tokens WHERE token_hash = $1";
-/// Undoes [`CONSUME_REFRESH_TOKEN`] when the token's session turns out to have ended.
-const UNDO_REFRESH_CONSUMPTION: &str = "UPDATE refresh_tokens SET consumed_at = NULL, \
-     successor_at_millis = NULL WHERE token_hash = $1";
-
-/// Why a presented refresh token was not consumed, from its row (`consumed_at`,
-/// `successor_at_millis`), or `None` when there is no such token.
-fn refusal(row: Option<(Option<i64>, Option<i64>)>) -> RefreshOutcome {
-    match row {
-        Some((Some(at), successor_at)) => RefreshOutcome::AlreadyConsumed {
-            at,
-            successor_at: successor_at.and_then(|ms| u64::try_from(ms).ok()),
-        },
-        _ => RefreshOutcome::Unknown,
+impl PendingRotation {
+    pub(crate) fn rule(&self) -> Rotation<'_> {
+        Rotation {
+            old_hash: &self.old_hash,
+            session_id: &self.session_id,
+            issued_at: self.pair.issued_at,
+            refresh_expires_at: self.pair.refresh_expires_at,
+            successor_at_millis: self.successor_at_millis,
+        }
     }
 }
 
-/// Consumes a refresh token and extends its session, or says why not; inside the batch's
-/// transaction. A token whose session has ended stays unconsumed, as if never presented.
-async fn consume(
-    tx: &mut Transaction<'_, Any>,
-    r: &PendingRotation,
-) -> StoreResult<RefreshOutcome> {
-    let consumed = sqlx::query(CONSUME_REFRESH_TOKEN)
-        .bind(r.pair.issued_at)
-        .bind(r.successor_at_millis)
-        .bind(r.old_hash.clone())
-        .execute(&mut **tx)
-        .await?;
-    if consumed.rows_affected() == 0 {
-        let row: Option<(Option<i64>, Option<i64>)> = sqlx::query_as(READ_REFRESH_CONSUMPTION)
-            .bind(r.old_hash.clone())
-            .fetch_optional(&mut **tx)
-            .await?;
-        return Ok(refusal(row));
+/// The rotation's statements through sqlx, in the batch's transaction.
+impl RotationStatements for Transaction<'_, Any> {
+    async fn consume(&mut self, r: &Rotation<'_>) -> StoreResult<u64> {
+        let consume = sqlx::query(CONSUME_REFRESH_TOKEN).bind(r.issued_at);
+        let consume = consume
+            .bind(r.successor_at_millis)
+            .bind(r.old_hash.to_vec());
+        Ok(consume.execute(&mut **self).await?.rows_affected())
     }
-    if !touch_session(
-        tx,
-        &r.session_id,
-        r.pair.issued_at,
-        r.pair.refresh_expires_at,
-    )
-    .await?
-    {
-        // The session is gone: undo the consumption (alone, it would have rolled back).
+
+    async fn read_consumption(
+        &mut self,
+        r: &Rotation<'_>,
+    ) -> StoreResult<Option<(Option<i64>, Option<i64>)>> {
+        Ok(sqlx::query_as(READ_REFRESH_CONSUMPTION)
+            .bind(r.old_hash.to_vec())
+            .fetch_optional(&mut **self)
+            .await?)
+    }
+
+    async fn touch_session(&mut self, r: &Rotation<'_>) -> StoreResult<u64> {
+        let touch = sqlx::query(TOUCH_SESSION).bind(r.issued_at);
+        let touch = touch
+            .bind(r.refresh_expires_at)
+            .bind(r.session_id.to_owned());
+        Ok(touch.execute(&mut **self).await?.rows_affected())
+    }
+
+    async fn undo_consumption(&mut self, r: &Rotation<'_>) -> StoreResult<()> {
         sqlx::query(UNDO_REFRESH_CONSUMPTION)
-            .bind(r.old_hash.clone())
-            .execute(&mut **tx)
+            .bind(r.old_hash.to_vec())
+            .execute(&mut **self)
             .await?;
-        return Ok(RefreshOutcome::Unknown);
+        Ok(())
     }
-    Ok(RefreshOutcome::Rotated)
 }
 
 #[cfg(test)]

@@ -11,12 +11,12 @@
 //! writes only while it holds the store's write turn (`WriteTurn`), which the pool's users
 //! take too, so the two never contend for SQLite's write lock.
 
-use super::{
-    CONSUME_REFRESH_TOKEN, Done, Job, PendingPair, PendingRotation, READ_REFRESH_CONSUMPTION,
-    UNDO_REFRESH_CONSUMPTION, Work, refusal,
+use super::{Done, Job, PendingPair, Work};
+use crate::rotation::{
+    CONSUME_REFRESH_TOKEN, READ_REFRESH_CONSUMPTION, RefreshOutcome, Rotation, RotationStatements,
+    TOUCH_SESSION, UNDO_REFRESH_CONSUMPTION, complete_now, rotate,
 };
-use crate::tokens::{RefreshOutcome, TOUCH_SESSION};
-use crate::{StoreError, StoreResult, WriteTurn};
+use crate::{StoreResult, WriteTurn};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::sync::LazyLock;
 
@@ -39,7 +39,7 @@ impl DirectWriter {
     /// committed. On any error nothing of the batch is kept.
     pub(super) async fn write(&mut self, batch: &[Job]) -> StoreResult<Vec<Done>> {
         let _turn = self.turn.take().await?;
-        Ok(write_in_one_transaction(&mut self.conn, batch)?)
+        write_in_one_transaction(&mut self.conn, batch)
     }
 }
 
@@ -99,7 +99,7 @@ fn bind_row(
     Ok(())
 }
 
-fn write_in_one_transaction(conn: &mut Connection, batch: &[Job]) -> rusqlite::Result<Vec<Done>> {
+fn write_in_one_transaction(conn: &mut Connection, batch: &[Job]) -> StoreResult<Vec<Done>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     // The new sessions first, all together: nothing else in the batch can refer to them.
     let starts = super::new_sessions(batch);
@@ -166,7 +166,7 @@ fn write_in_one_transaction(conn: &mut Connection, batch: &[Job]) -> rusqlite::R
         match &job.work {
             Work::Start(_) => outcomes.push(Done::Started),
             Work::Rotate(r) => {
-                let outcome = consume(&tx, r)?;
+                let outcome = complete_now(rotate(&mut &tx, &r.rule()))?;
                 if outcome == RefreshOutcome::Rotated {
                     insert_pair(&tx, &r.session_id, &r.pair)?;
                 }
@@ -206,55 +206,38 @@ fn insert_pair(
     Ok(())
 }
 
-/// Consumes a refresh token and extends its session, or says why not: the statements of the
-/// one-by-one rotation on PostgreSQL (`super::consume`), in this transaction. A token presented
-/// twice in one batch is consumed by its first presentation; the later ones find it consumed,
-/// as a request right after it would.
-fn consume(tx: &rusqlite::Transaction, r: &PendingRotation) -> rusqlite::Result<RefreshOutcome> {
-    let consumed = tx.prepare_cached(CONSUME_REFRESH_TOKEN)?.execute(params![
-        r.pair.issued_at,
-        r.successor_at_millis,
-        r.old_hash
-    ])?;
-    if consumed == 0 {
-        let row = tx
+/// The rotation's statements through rusqlite, in the batch's transaction (cached statements).
+impl RotationStatements for &rusqlite::Transaction<'_> {
+    async fn consume(&mut self, r: &Rotation<'_>) -> StoreResult<u64> {
+        let changed = self
+            .prepare_cached(CONSUME_REFRESH_TOKEN)?
+            .execute(params![r.issued_at, r.successor_at_millis, r.old_hash])?;
+        Ok(changed as u64)
+    }
+
+    async fn read_consumption(
+        &mut self,
+        r: &Rotation<'_>,
+    ) -> StoreResult<Option<(Option<i64>, Option<i64>)>> {
+        Ok(self
             .prepare_cached(READ_REFRESH_CONSUMPTION)?
             .query_row(params![r.old_hash], |row| Ok((row.get(0)?, row.get(1)?)))
-            .optional()?;
-        return Ok(refusal(row));
+            .optional()?)
     }
-    let touched = tx.prepare_cached(TOUCH_SESSION)?.execute(params![
-        r.pair.issued_at,
-        r.pair.refresh_expires_at,
-        r.session_id
-    ])?;
-    if touched == 0 {
-        // The session is gone: undo the consumption (alone, it would have rolled back).
-        tx.prepare_cached(UNDO_REFRESH_CONSUMPTION)?
-            .execute(params![r.old_hash])?;
-        return Ok(RefreshOutcome::Unknown);
-    }
-    Ok(RefreshOutcome::Rotated)
-}
 
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        use rusqlite::ErrorCode::*;
-        match e.sqlite_error_code() {
-            Some(DatabaseBusy | DatabaseLocked | CannotOpen | SystemIoFailure | DiskFull) => {
-                StoreError::Unavailable(Box::new(e))
-            }
-            Some(ConstraintViolation)
-                if matches!(
-                    e.sqlite_error().map(|f| f.extended_code),
-                    Some(rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
-                        | Some(rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
-                ) =>
-            {
-                StoreError::Conflict(e.to_string())
-            }
-            _ => StoreError::Database(Box::new(e)),
-        }
+    async fn touch_session(&mut self, r: &Rotation<'_>) -> StoreResult<u64> {
+        let changed = self.prepare_cached(TOUCH_SESSION)?.execute(params![
+            r.issued_at,
+            r.refresh_expires_at,
+            r.session_id
+        ])?;
+        Ok(changed as u64)
+    }
+
+    async fn undo_consumption(&mut self, r: &Rotation<'_>) -> StoreResult<()> {
+        self.prepare_cached(UNDO_REFRESH_CONSUMPTION)?
+            .execute(params![r.old_hash])?;
+        Ok(())
     }
 }
 

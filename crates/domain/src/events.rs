@@ -1,0 +1,36 @@
+//! The event outbox's names and identifiers. Event types follow the documented Global
+//! Commerce convention `resource.event`, named after the state the resource entered.
+
+/// An order entered the `Submitted` state (the cart was submitted).
+pub const ORDER_SUBMITTED: &str = "order.submitted";
+
+/// A new event id: a UUIDv7 (time-ordered, so ids sort roughly by creation across nodes)
+/// from `at_millis` and fresh random bits.
+pub fn new_event_id(at_millis: u64) -> String {
+    let mut random = [0u8; 10];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut random);
+    event_id(at_millis, &random)
+}
+
+/// The event id for `at_millis` and these random bits.
+pub fn event_id(at_millis: u64, random: &[u8; 10]) -> String {
+    uuid::Builder::from_unix_timestamp_millis(at_millis, random)
+        .into_uuid()
+        .hyphenated()
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_ids_are_uuid_v7_and_sort_by_time() {
+        let earlier = event_id(1_700_000_000_000, &[0xff; 10]);
+        let later = event_id(1_700_000_000_001, &[0; 10]);
+        assert!(earlier < later, "{earlier} !< {later}");
+        assert_eq!(earlier.len(), 36);
+        assert_eq!(&earlier[14..15], "7", "{earlier}");
+        assert_ne!(new_event_id(1), new_event_id(1));
+    }
+}
