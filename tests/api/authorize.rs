@@ -49,6 +49,44 @@ async fn authorize(app: &TestApp, http: &Client, query: &[(&str, &str)]) -> Resp
         .unwrap()
 }
 
+/// The implicit flow's request of `key`, to the test redirect.
+fn implicit_request(key: &str) -> Vec<(&str, &str)> {
+    vec![
+        ("client_id", key),
+        ("response_type", "token"),
+        ("redirect_uri", REDIRECT),
+    ]
+}
+
+/// The test shopper's password grant through the public key.
+async fn password_grant(app: &TestApp) -> Response {
+    app.public_token(&[
+        ("grant_type", "password"),
+        ("username", SHOPPER_USERNAME),
+        ("password", SHOPPER_PASSWORD),
+    ])
+    .await
+}
+
+/// A session token for the browser's session (`SessionToken`, which sets its cookie).
+async fn session_token(app: &TestApp, http: &Client) -> String {
+    let r = http
+        .get(app.url(&format!("/store/{SITE}/SessionToken")))
+        .send()
+        .await
+        .unwrap();
+    ok_json(r).await["session_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The password grant of a session token (`dr_session_token`) through the public key.
+async fn session_token_grant(app: &TestApp, st: &str) -> Response {
+    app.public_token(&[("grant_type", "password"), ("dr_session_token", st)])
+        .await
+}
+
 fn code_request<'a>(key: &'a str, challenge: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
         ("client_id", key),
@@ -296,11 +334,7 @@ async fn dr_limited_token_carries_the_session_and_stops_working() {
 #[tokio::test]
 async fn wrong_password_and_unknown_user_get_the_same_message_on_the_page() {
     let app = spawn_app().await;
-    let query = [
-        ("client_id", app.public_key.as_str()),
-        ("response_type", "token"),
-        ("redirect_uri", REDIRECT),
-    ];
+    let query = implicit_request(&app.public_key);
     let wrong = sign_in(&app, &browser(), &query, SHOPPER_USERNAME, "wrong password").await;
     let unknown = sign_in(
         &app,
@@ -322,11 +356,7 @@ async fn wrong_password_and_unknown_user_get_the_same_message_on_the_page() {
 async fn the_form_needs_its_csrf_token() {
     let app = spawn_app().await;
     let http = browser();
-    let query = [
-        ("client_id", app.public_key.as_str()),
-        ("response_type", "token"),
-        ("redirect_uri", REDIRECT),
-    ];
+    let query = implicit_request(&app.public_key);
     http.get(app.url("/oauth20/sign-in"))
         .query(&query)
         .send()
@@ -398,11 +428,7 @@ async fn site_branding_shows_on_the_page() {
     let html = app
         .http
         .get(app.url("/oauth20/sign-in"))
-        .query(&[
-            ("client_id", app.public_key.as_str()),
-            ("response_type", "token"),
-            ("redirect_uri", REDIRECT),
-        ])
+        .query(&implicit_request(&app.public_key))
         .send()
         .await
         .unwrap()
@@ -544,27 +570,12 @@ async fn per_key_flows_are_enforced() {
         .set_client_flows(&app.public_key, &flows)
         .await
         .unwrap();
-    let r = authorize(
-        &app,
-        &browser(),
-        &[
-            ("client_id", &app.public_key),
-            ("response_type", "token"),
-            ("redirect_uri", REDIRECT),
-        ],
-    )
-    .await;
+    let r = authorize(&app, &browser(), &implicit_request(&app.public_key)).await;
     assert_eq!(
         redirected_error(r, '#').await["error"],
         "unauthorized_client"
     );
-    let r = app
-        .public_token(&[
-            ("grant_type", "password"),
-            ("username", SHOPPER_USERNAME),
-            ("password", SHOPPER_PASSWORD),
-        ])
-        .await;
+    let r = password_grant(&app).await;
     assert_oauth_error(r, 400, "unauthorized_client").await;
     // Guest tokens stay available.
     app.anonymous_pair().await;
@@ -576,27 +587,12 @@ async fn strict_profile_refuses_implicit_and_password_but_not_code_or_guests() {
         s.web.profile = shopkeeper::domain::authorize::Profile::Strict;
     })
     .await;
-    let r = authorize(
-        &app,
-        &browser(),
-        &[
-            ("client_id", &app.public_key),
-            ("response_type", "token"),
-            ("redirect_uri", REDIRECT),
-        ],
-    )
-    .await;
+    let r = authorize(&app, &browser(), &implicit_request(&app.public_key)).await;
     assert_eq!(
         redirected_error(r, '#').await["error"],
         "unauthorized_client"
     );
-    let r = app
-        .public_token(&[
-            ("grant_type", "password"),
-            ("username", SHOPPER_USERNAME),
-            ("password", SHOPPER_PASSWORD),
-        ])
-        .await;
+    let r = password_grant(&app).await;
     assert_oauth_error(r, 400, "unauthorized_client").await;
     app.anonymous_pair().await;
     let ch = challenge(VERIFIER);
@@ -616,32 +612,13 @@ async fn strict_profile_refuses_implicit_and_password_but_not_code_or_guests() {
 async fn browser_session_from_session_token_continues_signed_in() {
     let app = spawn_app().await;
     let http = browser();
-    let st = ok_json(
-        http.get(app.url(&format!("/store/{SITE}/SessionToken")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await["session_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let guest = TokenPair::from(
-        ok_json(
-            app.public_token(&[("grant_type", "password"), ("dr_session_token", &st)])
-                .await,
-        )
-        .await,
-    );
+    let st = session_token(&app, &http).await;
+    let guest = TokenPair::from(ok_json(session_token_grant(&app, &st).await).await);
     let before = session_of(&app, &guest.access).await;
     let r = sign_in(
         &app,
         &http,
-        &[
-            ("client_id", &app.public_key),
-            ("response_type", "token"),
-            ("redirect_uri", REDIRECT),
-        ],
+        &implicit_request(&app.public_key),
         SHOPPER_USERNAME,
         SHOPPER_PASSWORD,
     )
@@ -654,30 +631,9 @@ async fn browser_session_from_session_token_continues_signed_in() {
     );
     // The old session token stopped working; a new one from the cookie joins the signed-in
     // session, but only with a limited token: a session token is reachable cross-site (JSONP).
-    assert_oauth_error(
-        app.public_token(&[("grant_type", "password"), ("dr_session_token", &st)])
-            .await,
-        400,
-        "invalid_grant",
-    )
-    .await;
-    let st2 = ok_json(
-        http.get(app.url(&format!("/store/{SITE}/SessionToken")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await["session_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let joined = TokenPair::from(
-        ok_json(
-            app.public_token(&[("grant_type", "password"), ("dr_session_token", &st2)])
-                .await,
-        )
-        .await,
-    );
+    assert_oauth_error(session_token_grant(&app, &st).await, 400, "invalid_grant").await;
+    let st2 = session_token(&app, &http).await;
+    let joined = TokenPair::from(ok_json(session_token_grant(&app, &st2).await).await);
     let info = session_of(&app, &joined.access).await;
     assert_eq!(info["sessionId"], before["sessionId"]);
     assert_eq!(info["authenticated"], "false");
@@ -994,11 +950,7 @@ async fn post_form(app: &TestApp, query: &[(&str, &str)], cookies: &str, token: 
 #[tokio::test]
 async fn a_form_token_minted_in_another_browser_is_refused_with_its_tossed_cookie() {
     let app = spawn_app().await;
-    let query = [
-        ("client_id", app.public_key.as_str()),
-        ("response_type", "token"),
-        ("redirect_uri", REDIRECT),
-    ];
+    let query = implicit_request(&app.public_key);
     // The attacker's browser: a form, its CSRF cookie and token.
     let (attacker_nonce, attacker_token) = form_for(&app, &query, "", "shopkeeper_csrf").await;
     // The victim's browser has a session cookie of its own (it visited the shop).
@@ -1045,11 +997,7 @@ async fn a_form_token_minted_in_another_browser_is_refused_with_its_tossed_cooki
 #[tokio::test]
 async fn over_https_the_csrf_cookie_is_host_prefixed_and_only_it_is_accepted() {
     let app = spawn_app_with(|s| s.web.public_url = Some("https://auth.example.com".into())).await;
-    let query = [
-        ("client_id", app.public_key.as_str()),
-        ("response_type", "token"),
-        ("redirect_uri", REDIRECT),
-    ];
+    let query = implicit_request(&app.public_key);
     let page = app
         .http
         .get(app.url("/oauth20/sign-in"))

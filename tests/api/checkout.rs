@@ -8,7 +8,7 @@ use crate::helpers::{
     ok_json, spawn_app,
 };
 use serde_json::{Value, json};
-use shopkeeper::domain::shopper::AddressFields;
+use shopkeeper::domain::address::{PostalAddress, SavedAddress};
 use shopkeeper::provision;
 use std::sync::Arc;
 
@@ -237,11 +237,14 @@ pub(crate) async fn save_default_berlin_address(app: &TestApp) {
         .save_address(
             app.shopper_id,
             None,
-            &AddressFields {
-                first_name: Some("Jane".into()),
-                line1: "Unter den Linden 1".into(),
-                city: "Berlin".into(),
-                country: "DE".into(),
+            &SavedAddress {
+                address: PostalAddress {
+                    first_name: Some("Jane".into()),
+                    line1: "Unter den Linden 1".into(),
+                    city: "Berlin".into(),
+                    country: "DE".into(),
+                    ..Default::default()
+                },
                 is_default_billing: true,
                 is_default_shipping: true,
                 ..Default::default()

@@ -7,7 +7,7 @@ use reqwest::{Method, Response};
 use serde_json::Value;
 use shopkeeper::domain::ClientKind;
 use shopkeeper::domain::access_policy::{Level, ROUTES, Route, markdown_table};
-use shopkeeper::domain::shopper::AddressFields;
+use shopkeeper::domain::address::{PostalAddress, SavedAddress};
 use shopkeeper::provision;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,10 +183,13 @@ impl Fixture {
                 .save_address(
                     self.app.shopper_id,
                     None,
-                    &AddressFields {
-                        line1: "1 Main St".into(),
-                        city: "Minneapolis".into(),
-                        country: "US".into(),
+                    &SavedAddress {
+                        address: PostalAddress {
+                            line1: "1 Main St".into(),
+                            city: "Minneapolis".into(),
+                            country: "US".into(),
+                            ..Default::default()
+                        },
                         ..Default::default()
                     },
                     self.app.now(),

@@ -329,10 +329,13 @@ async fn another_shoppers_address_is_not_found() {
     let full = app.shopper_pair().await.access;
     let created: Value = post_json(&app, "/v1/shoppers", None, json!({"shopper": {"username": "eve", "password": "eve's password", "emailAddress": "eve@example.com"}})).await.json().await.unwrap();
     let eve = created["shopper"]["id"].as_i64().unwrap();
-    let fields = shopkeeper::domain::shopper::AddressFields {
-        line1: "x".into(),
-        city: "y".into(),
-        country: "US".into(),
+    let fields = shopkeeper::domain::address::SavedAddress {
+        address: shopkeeper::domain::address::PostalAddress {
+            line1: "x".into(),
+            city: "y".into(),
+            country: "US".into(),
+            ..Default::default()
+        },
         ..Default::default()
     };
     let eves = app

@@ -16,6 +16,7 @@ pub use client::{ApiKey, ClientKind};
 pub use secret::{SecretHash, SessionToken, TokenValue};
 pub use site::{SessionTtl, SiteId};
 pub mod access_policy;
+pub mod address;
 pub mod catalog;
 pub mod checkout;
 pub mod grant;

@@ -1,6 +1,7 @@
 //! Shopper rules: validating a new shopper, what `/me` may change at which level, addresses.
 //! Errors name the field as the request spelled it (`shopper.username`).
 
+use super::address::{PostalAddress, SavedAddress};
 use serde::Deserialize;
 use std::net::IpAddr;
 
@@ -331,26 +332,6 @@ pub struct AddressBody {
     pub address: AddressInput,
 }
 
-/// A checked address, ready to store.
-#[derive(Debug, Clone, Default)]
-pub struct AddressFields {
-    pub nickname: Option<String>,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub company_name: Option<String>,
-    pub line1: String,
-    pub line2: Option<String>,
-    pub line3: Option<String>,
-    pub city: String,
-    pub country_subdivision: Option<String>,
-    pub postal_code: Option<String>,
-    pub country: String,
-    pub phone_number: Option<String>,
-    pub email_address: Option<String>,
-    pub is_default_billing: bool,
-    pub is_default_shipping: bool,
-}
-
 impl AddressInput {
     /// The id of the address to update, when the body names one.
     pub fn target_id(&self) -> Result<Option<i64>, FieldError> {
@@ -365,7 +346,7 @@ impl AddressInput {
         }
     }
 
-    pub fn validate(self) -> Result<AddressFields, FieldError> {
+    pub fn validate(self) -> Result<SavedAddress, FieldError> {
         let opt = |field: &'static str, v: Option<String>| -> Result<Option<String>, FieldError> {
             match v {
                 Some(s) if s.is_empty() => Ok(None),
@@ -388,20 +369,22 @@ impl AddressInput {
         if let Some(e) = self.email_address.as_deref().filter(|e| !e.is_empty()) {
             check_email("address.emailAddress", e)?;
         }
-        Ok(AddressFields {
+        Ok(SavedAddress {
             nickname: opt("address.nickName", self.nick_name)?,
-            first_name: opt("address.firstName", self.first_name)?,
-            last_name: opt("address.lastName", self.last_name)?,
-            company_name: opt("address.companyName", self.company_name)?,
-            line1: req("address.line1", self.line1)?,
-            line2: opt("address.line2", self.line2)?,
-            line3: opt("address.line3", self.line3)?,
-            city: req("address.city", self.city)?,
-            country_subdivision: opt("address.countrySubdivision", self.country_subdivision)?,
-            postal_code: opt("address.postalCode", self.postal_code)?,
-            country,
-            phone_number: opt("address.phoneNumber", self.phone_number)?,
-            email_address: opt("address.emailAddress", self.email_address)?,
+            address: PostalAddress {
+                first_name: opt("address.firstName", self.first_name)?,
+                last_name: opt("address.lastName", self.last_name)?,
+                company_name: opt("address.companyName", self.company_name)?,
+                line1: req("address.line1", self.line1)?,
+                line2: opt("address.line2", self.line2)?,
+                line3: opt("address.line3", self.line3)?,
+                city: req("address.city", self.city)?,
+                country_subdivision: opt("address.countrySubdivision", self.country_subdivision)?,
+                postal_code: opt("address.postalCode", self.postal_code)?,
+                country,
+                phone_number: opt("address.phoneNumber", self.phone_number)?,
+                email_address: opt("address.emailAddress", self.email_address)?,
+            },
             is_default_billing: self.is_default_billing.unwrap_or(false),
             is_default_shipping: self.is_default_shipping.unwrap_or(false),
         })

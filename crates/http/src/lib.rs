@@ -9,6 +9,7 @@ pub mod carts;
 pub mod catalog;
 pub mod client_auth;
 pub mod error;
+pub mod extract;
 pub mod introspect;
 pub mod limits;
 pub mod metadata;
@@ -30,6 +31,7 @@ pub mod site;
 pub mod start_page;
 pub mod test_clock;
 pub mod token;
+pub mod views;
 
 use axum::Router;
 use axum::body::Body;

@@ -3,112 +3,27 @@
 //! `order-lookup`, and a signed-in shopper's saved payment options.
 
 use super::access::{Full, Limited, insufficient_scope};
-use super::carts::{address_object, payment_method_object, pricing_object};
+use super::extract::parse_optional_json;
 use super::limits;
-use super::shopper_api::{ApiQuery, ApiResult, bad_request, json_body, not_found, path_id};
+use super::shopper_api::{ApiQuery, ApiResult, bad_request, not_found, path_id};
+use super::views::address::{AddressEnvelope, AddressView};
+use super::views::order::{
+    ORDERS, OrderEnvelope, OrderLine, OrderLineEnvelope, OrderLines, OrderLinesEnvelope, OrderView,
+    Orders, OrdersEnvelope, PaymentOption, PaymentOptionEnvelope, PaymentOptions,
+    PaymentOptionsEnvelope, order_address,
+};
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
-use serde_json::{Value, json};
-use shopkeeper_domain::catalog::{formatted, money};
-use shopkeeper_domain::checkout::PostalAddress;
-use shopkeeper_domain::time::iso8601;
-use shopkeeper_services::auth::{AccessLevel, Principal};
+use serde_json::Value;
+use shopkeeper_domain::address::PostalAddress;
+use shopkeeper_services::auth::Principal;
+use shopkeeper_services::checkout::shopper_of;
 use shopkeeper_services::state::AppState;
-use shopkeeper_store::{OrderLineRecord, OrderRecord, PaymentSourceRecord};
+use shopkeeper_store::OrderRecord;
 use std::net::SocketAddr;
-
-const ORDERS: &str = "/v1/shoppers/me/orders";
-
-fn shopper_of(p: &Principal) -> Option<i64> {
-    match p.level {
-        AccessLevel::Full => p.shopper_id,
-        AccessLevel::Limited => None,
-    }
-}
-
-fn totals(o: &OrderRecord) -> shopkeeper_domain::checkout::Totals {
-    shopkeeper_domain::checkout::Totals {
-        subtotal: o.subtotal_minor,
-        discount: o.discount_minor,
-        shipping: o.shipping_minor,
-        tax: o.tax_minor,
-        total: o.total_minor,
-    }
-}
-
-fn line_object(q: &ApiQuery, o: &OrderRecord, l: &OrderLineRecord) -> Value {
-    let cur = o.currency.as_str();
-    json!({
-        "uri": q.uri(&format!("{ORDERS}/{}/line-items/{}", o.id, l.id)),
-        "id": l.id,
-        "quantity": l.quantity,
-        "product": {
-            "uri": q.uri(&format!("/v1/shoppers/me/products/{}", l.product_id)),
-            "id": l.product_id,
-            "displayName": l.display_name,
-            "sku": l.sku,
-        },
-        "pricing": {
-            "listPrice": money(l.list_price_minor, cur),
-            "salePrice": money(l.unit_price_minor, cur),
-            "listPriceWithQuantity": money(l.list_price_minor * l.quantity, cur),
-            "salePriceWithQuantity": money(l.unit_price_minor * l.quantity, cur),
-            "formattedSalePriceWithQuantity": formatted(l.unit_price_minor * l.quantity, cur),
-        },
-    })
-}
-
-fn order_address(q: &ApiQuery, o: &OrderRecord, billing: bool) -> Option<Value> {
-    let (raw, name, path) = if billing {
-        (
-            Some(&o.billing_address),
-            "billingAddress",
-            "billing-address",
-        )
-    } else {
-        (
-            o.shipping_address.as_ref(),
-            "shippingAddress",
-            "shipping-address",
-        )
-    };
-    let a: PostalAddress = serde_json::from_str(raw?).ok()?;
-    Some(address_object(
-        q,
-        &format!("{ORDERS}/{}/{path}", o.id),
-        name,
-        &a,
-    ))
-}
-
-fn order_object(q: &ApiQuery, o: &OrderRecord, lines: &[OrderLineRecord]) -> Value {
-    let base = format!("{ORDERS}/{}", o.id);
-    json!({
-        "uri": q.uri(&base),
-        "id": o.id,
-        "submissionDate": iso8601(o.submitted_at),
-        "orderState": o.status,
-        "totalItemsInOrder": lines.iter().map(|l| l.quantity).sum::<i64>(),
-        "emailAddress": o.email,
-        "lineItems": {
-            "uri": q.uri(&format!("{base}/line-items")),
-            "lineItem": lines.iter().map(|l| line_object(q, o, l)).collect::<Vec<_>>(),
-        },
-        "billingAddress": order_address(q, o, true),
-        "shippingAddress": order_address(q, o, false)
-            .unwrap_or_else(|| q.link(&format!("{base}/shipping-address"))),
-        // No `sourceId`: the documented order bodies (orders, order-lookup) show only the
-        // card's brand and digits, and whoever reads an order must not learn what pays it.
-        "paymentMethod": {
-            "type": "creditCard",
-            "creditCard": {"brand": o.card_brand, "lastFourDigits": o.card_last_four},
-        },
-        "pricing": pricing_object(&totals(o), &o.currency),
-    })
-}
 
 async fn visible_order(state: &AppState, p: &Principal, raw: &str) -> ApiResult<OrderRecord> {
     let id = path_id(raw, "order")?;
@@ -119,17 +34,27 @@ async fn visible_order(state: &AppState, p: &Principal, raw: &str) -> ApiResult<
         .ok_or_else(|| not_found(format!("order {id}")))
 }
 
-async fn orders_list(state: &AppState, q: &ApiQuery, orders: &[OrderRecord]) -> ApiResult<Value> {
-    let mut out = Vec::new();
+async fn orders_response(
+    state: &AppState,
+    q: &ApiQuery,
+    orders: &[OrderRecord],
+) -> ApiResult<Response> {
+    let mut lines = Vec::with_capacity(orders.len());
     for o in orders {
-        let lines = state.store.order_lines(o.id).await?;
-        out.push(order_object(q, o, &lines));
+        lines.push(state.store.order_lines(o.id).await?);
     }
-    Ok(json!({"orders": {
-        "uri": q.uri(ORDERS),
-        "order": out,
-        "totalResults": orders.len(),
-    }}))
+    let order = orders
+        .iter()
+        .zip(&lines)
+        .map(|(o, l)| OrderView::new(q, o, l))
+        .collect();
+    Ok(q.respond_with(&OrdersEnvelope {
+        orders: Orders {
+            uri: q.uri(ORDERS),
+            order,
+            total_results: orders.len(),
+        },
+    }))
 }
 
 /// `GET /v1/shoppers/me/orders`
@@ -142,7 +67,7 @@ pub async fn list_orders(
         .store
         .orders_visible(&p.site_id, &p.session_id, shopper_of(&p))
         .await?;
-    Ok(q.respond(orders_list(&state, &q, &orders).await?))
+    orders_response(&state, &q, &orders).await
 }
 
 /// `GET /v1/shoppers/me/orders/{id}`
@@ -154,7 +79,8 @@ pub async fn get_order(
 ) -> ApiResult<Response> {
     let o = visible_order(&state, &p, &id).await?;
     let lines = state.store.order_lines(o.id).await?;
-    Ok(q.respond(json!({"order": order_object(&q, &o, &lines)})))
+    let order = OrderView::new(&q, &o, &lines);
+    Ok(q.respond_with(&OrderEnvelope { order }))
 }
 
 /// `GET /v1/shoppers/me/orders/{id}/line-items`
@@ -166,10 +92,8 @@ pub async fn get_order_line_items(
 ) -> ApiResult<Response> {
     let o = visible_order(&state, &p, &id).await?;
     let lines = state.store.order_lines(o.id).await?;
-    Ok(q.respond(json!({"lineItems": {
-        "uri": q.uri(&format!("{ORDERS}/{}/line-items", o.id)),
-        "lineItem": lines.iter().map(|l| line_object(&q, &o, l)).collect::<Vec<_>>(),
-    }})))
+    let line_items = OrderLines::new(&q, &o, &lines);
+    Ok(q.respond_with(&OrderLinesEnvelope { line_items }))
 }
 
 /// `GET /v1/shoppers/me/orders/{id}/line-items/{lineItemId}`
@@ -186,7 +110,8 @@ pub async fn get_order_line_item(
         .iter()
         .find(|l| l.id == line_id)
         .ok_or_else(|| not_found(format!("line item {line_id}")))?;
-    Ok(q.respond(json!({"lineItem": line_object(&q, &o, l)})))
+    let line_item = OrderLine::new(&q, &o, l);
+    Ok(q.respond_with(&OrderLineEnvelope { line_item }))
 }
 
 /// `GET /v1/shoppers/me/orders/{id}/billing-address`
@@ -197,8 +122,8 @@ pub async fn get_order_billing_address(
     q: ApiQuery,
 ) -> ApiResult<Response> {
     let o = visible_order(&state, &p, &id).await?;
-    let a = order_address(&q, &o, true).ok_or_else(|| not_found("billing address"))?;
-    Ok(q.respond(json!({ "address": a })))
+    let address = order_address(&q, &o, true).ok_or_else(|| not_found("billing address"))?;
+    Ok(q.respond_with(&AddressEnvelope { address }))
 }
 
 /// `GET /v1/shoppers/me/orders/{id}/shipping-address`
@@ -210,11 +135,13 @@ pub async fn get_order_shipping_address(
 ) -> ApiResult<Response> {
     let o = visible_order(&state, &p, &id).await?;
     // A digital-only order shipped nowhere: its shipping address has empty fields.
-    let a = order_address(&q, &o, false).unwrap_or_else(|| {
-        let path = format!("{ORDERS}/{}/shipping-address", o.id);
-        address_object(&q, &path, "shippingAddress", &PostalAddress::default())
+    let nowhere = PostalAddress::default();
+    let address = order_address(&q, &o, false).unwrap_or_else(|| AddressView {
+        uri: q.uri(&format!("{ORDERS}/{}/shipping-address", o.id)),
+        id: "shippingAddress",
+        address: &nowhere,
     });
-    Ok(q.respond(json!({ "address": a })))
+    Ok(q.respond_with(&AddressEnvelope { address }))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -248,11 +175,10 @@ pub async fn order_lookup(
     if let Err(wait) = state.guard.order_lookup_check(address) {
         return Ok(limits::shopper_api_too_many(wait, limits::RATE_LIMITED));
     }
-    let mut input = if body.iter().all(u8::is_ascii_whitespace) {
-        LookupInput::default()
-    } else {
-        json_body::<LookupBody>(&headers, &body)?.order_lookup
-    };
+    // Read here, not by an extractor: the rate limit counts a look-up before its body.
+    let mut input = parse_optional_json::<LookupBody>(&headers, &body)?
+        .map(|b| b.order_lookup)
+        .unwrap_or_default();
     if input.order_id.is_none() {
         input.order_id = q.get("orderId").map(|s| Value::String(s.to_owned()));
     }
@@ -300,23 +226,7 @@ pub async fn order_lookup(
     if orders.is_empty() {
         return Err(not_found("an order matching the lookup"));
     }
-    Ok(q.respond(orders_list(&state, &q, &orders).await?))
-}
-
-fn payment_option_object(q: &ApiQuery, s: &PaymentSourceRecord, first: bool) -> Value {
-    let mut v = payment_method_object(s);
-    let obj = v.as_object_mut().expect("object");
-    obj.insert(
-        "uri".into(),
-        json!(q.uri(&format!("/v1/shoppers/me/payment-options/{}", s.id))),
-    );
-    obj.insert("id".into(), json!(s.id));
-    obj.insert(
-        "nickName".into(),
-        json!(format!("{} {}", s.brand, s.last_four)),
-    );
-    obj.insert("isDefault".into(), json!(first));
-    v
+    orders_response(&state, &q, &orders).await
 }
 
 /// `GET /v1/shoppers/me/payment-options` (full): reusable sources the shopper applied.
@@ -326,14 +236,16 @@ pub async fn list_payment_options(
     q: ApiQuery,
 ) -> ApiResult<Response> {
     let options = state.store.payment_options(full.shopper_id()).await?;
-    Ok(q.respond(json!({"paymentOptions": {
-        "uri": q.uri("/v1/shoppers/me/payment-options"),
-        "paymentOption": options
-            .iter()
-            .enumerate()
-            .map(|(i, s)| payment_option_object(&q, s, i == 0))
-            .collect::<Vec<_>>(),
-    }})))
+    Ok(q.respond_with(&PaymentOptionsEnvelope {
+        payment_options: PaymentOptions {
+            uri: q.uri("/v1/shoppers/me/payment-options"),
+            payment_option: options
+                .iter()
+                .enumerate()
+                .map(|(i, s)| PaymentOption::new(&q, s, i == 0))
+                .collect(),
+        },
+    }))
 }
 
 /// `GET /v1/shoppers/me/payment-options/{id}` (full)
@@ -350,5 +262,6 @@ pub async fn get_payment_option(
         .enumerate()
         .find(|(_, s)| s.id == id)
         .ok_or_else(|| not_found(format!("payment option {id:?}")))?;
-    Ok(q.respond(json!({"paymentOption": payment_option_object(&q, s, i == 0)})))
+    let payment_option = PaymentOption::new(&q, s, i == 0);
+    Ok(q.respond_with(&PaymentOptionEnvelope { payment_option }))
 }

@@ -4,12 +4,10 @@
 use super::error::{OAuthError, ShopperApiError};
 use super::params::Params;
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, Uri, header};
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 use shopkeeper_domain::catalog::{Page, select_fields};
 use shopkeeper_domain::shopper::FieldError;
@@ -48,38 +46,6 @@ impl From<StoreError> for ShopperApiError {
             other => ShopperApiError::from(OAuthError::from(other)),
         }
     }
-}
-
-/// Parses a JSON request body into `T`; anything else is a 400 naming the problem.
-pub fn json_body<T: DeserializeOwned>(
-    headers: &axum::http::HeaderMap,
-    body: &Bytes,
-) -> ApiResult<T> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !content_type.is_empty() && !content_type.to_ascii_lowercase().contains("json") {
-        return Err(ShopperApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
-            "send the body as application/json",
-        ));
-    }
-    serde_json::from_slice(body)
-        .map_err(|e| bad_request("invalid-request-body", format!("invalid JSON body: {e}")))
-}
-
-/// Like [`json_body`], for endpoints whose body is optional: an empty (or all-whitespace) body
-/// is `None`.
-pub fn optional_json_body<T: DeserializeOwned>(
-    headers: &axum::http::HeaderMap,
-    body: &Bytes,
-) -> ApiResult<Option<T>> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
-    }
-    json_body(headers, body).map(Some)
 }
 
 /// An id path segment; `.json` is accepted on every path, so `42.json` is 42.

@@ -5,6 +5,7 @@
 //! HTTP framework here: handlers call these with parsed input and map the typed results.
 
 pub mod auth;
+pub mod checkout;
 pub mod clock;
 pub mod failpoint;
 pub mod guard;

@@ -3,16 +3,19 @@
 //! passed in as a pure function, the store only reads the snapshot and writes the outcome.
 
 use super::{Store, StoreError, StoreResult};
-use shopkeeper_domain::checkout::SourceOwner;
+use shopkeeper_domain::address::{BillingAndShipping, PostalAddress};
+use shopkeeper_domain::checkout::TestOutcome;
+use shopkeeper_domain::checkout::cart::CartLine;
+use shopkeeper_domain::checkout::order::{Cart, ChargeSource, NewOrder};
 use shopkeeper_domain::events::ORDER_SUBMITTED;
 use shopkeeper_domain::secret::random_hex;
 use shopkeeper_domain::time::UnixSeconds;
 use sqlx::AnyConnection;
 use std::collections::HashMap;
 
-/// A cart line with the product facts pricing and rendering need.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct CartLineRecord {
+/// A cart line's row (`domain::checkout::cart::CartLine`, as the store reads it).
+#[derive(sqlx::FromRow)]
+struct CartLineRow {
     pub id: i64,
     pub product_id: i64,
     pub quantity: i64,
@@ -28,16 +31,36 @@ pub struct CartLineRecord {
     pub available_quantity: Option<i64>,
 }
 
+impl From<CartLineRow> for CartLine {
+    fn from(r: CartLineRow) -> Self {
+        CartLine {
+            id: r.id,
+            product_id: r.product_id,
+            quantity: r.quantity,
+            sku: r.sku,
+            name: r.name,
+            display_name: r.display_name,
+            short_description: r.short_description,
+            product_type: r.product_type,
+            thumbnail_image: r.thumbnail_image,
+            currency: r.currency,
+            list_price_minor: r.list_price_minor,
+            sale_price_minor: r.sale_price_minor,
+            available_quantity: r.available_quantity,
+        }
+    }
+}
+
 /// The cart's own fields (`None` until the session first touches them).
 #[derive(Debug, Clone, Default, sqlx::FromRow)]
-pub struct CartRecord {
-    pub billing_address: Option<String>,
-    pub shipping_address: Option<String>,
-    pub shipping_option_id: Option<i64>,
-    pub payment_source_id: Option<String>,
-    pub last_order_id: Option<i64>,
+struct CartRecord {
+    #[sqlx(flatten, try_from = "AddressColumns")]
+    addresses: BillingAndShipping,
+    shipping_option_id: Option<i64>,
+    payment_source_id: Option<String>,
+    last_order_id: Option<i64>,
     /// 1 when a limited token's write dropped a shopper's source (until one is applied).
-    pub source_dropped: i64,
+    source_dropped: i64,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -66,12 +89,19 @@ pub struct PaymentSourceRecord {
 }
 
 impl PaymentSourceRecord {
-    /// Whom the source is bound to (`domain::checkout::may_use_source` decides who may use it).
-    pub fn owner(&self) -> SourceOwner<'_> {
-        SourceOwner {
+    /// The source as charging it sees it (`ChargeSource::usable_by` decides who may use it).
+    pub fn charge_source(&self) -> ChargeSource {
+        ChargeSource {
+            id: self.id.clone(),
+            chargeable: self.state == "chargeable",
             // Every source with a `shopper_id` (a payment option) has this too.
-            shopper: self.claimed_shopper_id,
-            session: self.claimed_session_id.as_deref(),
+            owner_shopper: self.claimed_shopper_id,
+            owner_session: self.claimed_session_id.clone(),
+            owner: self.owner.clone(),
+            test_outcome: TestOutcome::parse(&self.test_outcome),
+            brand: self.brand.clone(),
+            last_four: self.last_four.clone(),
+            single_use: self.reusable == 0,
         }
     }
 }
@@ -88,12 +118,12 @@ pub struct CartWriter<'a> {
     pub full_token_shopper: Option<i64>,
 }
 
-/// The addresses and source `apply-shopper` copies from the shopper's account (JSON
-/// addresses, a payment option's id).
+/// The addresses and source `apply-shopper` copies from the shopper's account (a payment
+/// option's id).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FromAccount<'a> {
-    pub billing_address: Option<&'a str>,
-    pub shipping_address: Option<&'a str>,
+    pub billing_address: Option<&'a PostalAddress>,
+    pub shipping_address: Option<&'a PostalAddress>,
     pub source_id: Option<&'a str>,
 }
 
@@ -111,52 +141,12 @@ pub struct NewPaymentSource<'a> {
     pub test_outcome: &'a str,
 }
 
-/// Everything a submit decides on, read inside its transaction.
-#[derive(Debug, Clone, Default)]
+/// A cart as its rules see it, with the applied source's record (which its rendering shows),
+/// read at one moment.
+#[derive(Debug, Clone)]
 pub struct CartSnapshot {
-    pub session_id: String,
-    pub site_id: String,
-    pub shopper_id: Option<i64>,
-    pub cart: CartRecord,
-    pub lines: Vec<CartLineRecord>,
-    /// `(min_quantity, unit_price_minor)` tiers per product id.
-    pub volume_prices: HashMap<i64, Vec<(i64, i64)>>,
+    pub cart: Cart,
     pub source: Option<PaymentSourceRecord>,
-    /// `(country, rate in basis points)` of the site.
-    pub tax_rates: Vec<(String, i64)>,
-}
-
-/// The order a submit writes, decided by the caller's rules.
-#[derive(Debug, Clone)]
-pub struct NewOrder {
-    pub email: Option<String>,
-    pub currency: String,
-    pub subtotal_minor: i64,
-    pub discount_minor: i64,
-    pub shipping_minor: i64,
-    pub tax_minor: i64,
-    pub total_minor: i64,
-    pub billing_address: String,
-    pub shipping_address: Option<String>,
-    pub payment_source_id: String,
-    pub card_brand: String,
-    pub card_last_four: String,
-    /// `(product id, sku, display name, quantity, list price, unit price)` per line.
-    pub lines: Vec<NewOrderLine>,
-    /// Whether the source is single-use (consumed by this charge).
-    pub consume_source: bool,
-}
-
-#[derive(Debug, Clone)]
-pub struct NewOrderLine {
-    pub product_id: i64,
-    pub sku: String,
-    pub display_name: String,
-    pub quantity: i64,
-    pub list_price_minor: i64,
-    pub unit_price_minor: i64,
-    /// Whether the product's stock is tracked (then it is decremented).
-    pub tracked: bool,
 }
 
 /// Why a submit wrote nothing (besides the rules' own refusals).
@@ -184,8 +174,8 @@ pub struct OrderRecord {
     pub shipping_minor: i64,
     pub tax_minor: i64,
     pub total_minor: i64,
-    pub billing_address: String,
-    pub shipping_address: Option<String>,
+    #[sqlx(flatten, try_from = "AddressColumns")]
+    pub addresses: BillingAndShipping,
     pub payment_source_id: String,
     pub card_brand: String,
     pub card_last_four: String,
@@ -203,6 +193,29 @@ pub struct OrderLineRecord {
     pub quantity: i64,
     pub list_price_minor: i64,
     pub unit_price_minor: i64,
+}
+
+/// The two address columns of a cart or an order: `PostalAddress` JSON. One that does not
+/// parse reads as none, as it renders.
+#[derive(sqlx::FromRow)]
+struct AddressColumns {
+    billing_address: Option<String>,
+    shipping_address: Option<String>,
+}
+
+impl From<AddressColumns> for BillingAndShipping {
+    fn from(c: AddressColumns) -> Self {
+        let parse = |raw: Option<String>| raw.and_then(|s| serde_json::from_str(&s).ok());
+        BillingAndShipping {
+            billing: parse(c.billing_address),
+            shipping: parse(c.shipping_address),
+        }
+    }
+}
+
+/// How a cart or an order column keeps an address.
+fn address_json(a: &PostalAddress) -> String {
+    serde_json::to_string(a).unwrap_or_default()
 }
 
 macro_rules! select_cart_lines {
@@ -346,40 +359,22 @@ impl Store {
 
     // --- the cart --------------------------------------------------------------------------
 
-    pub async fn cart_lines(&self, session_id: &str) -> StoreResult<Vec<CartLineRecord>> {
-        Ok(
-            sqlx::query_as(select_cart_lines!("WHERE l.session_id = $1 ORDER BY l.id"))
-                .bind(session_id)
-                .fetch_all(&self.read)
-                .await?,
-        )
+    pub async fn cart_lines(&self, session_id: &str) -> StoreResult<Vec<CartLine>> {
+        read_cart_lines(&mut *self.read.acquire().await?, session_id).await
     }
 
-    pub async fn cart(&self, session_id: &str) -> StoreResult<CartRecord> {
-        Ok(sqlx::query_as(CART_COLUMNS_SQL)
-            .bind(session_id)
-            .fetch_optional(&self.read)
-            .await?
-            .unwrap_or_default())
-    }
-
-    /// Volume price tiers of several products.
-    pub async fn volume_price_map(
+    /// The session's cart with its lines, their volume tiers, the applied source and the
+    /// site's tax rates, read in one transaction on one connection.
+    pub async fn cart_snapshot(
         &self,
-        product_ids: &[i64],
-    ) -> StoreResult<HashMap<i64, Vec<(i64, i64)>>> {
-        let mut map = HashMap::new();
-        for id in product_ids {
-            let tiers = self.volume_prices(*id).await?;
-            map.insert(
-                *id,
-                tiers
-                    .into_iter()
-                    .map(|t| (t.min_quantity, t.unit_price_minor))
-                    .collect(),
-            );
-        }
-        Ok(map)
+        session_id: &str,
+        site_id: &str,
+        shopper_id: Option<i64>,
+    ) -> StoreResult<CartSnapshot> {
+        let mut tx = self.read.begin().await?;
+        let snapshot = read_snapshot(&mut tx, session_id, site_id, shopper_id).await?;
+        tx.commit().await?;
+        Ok(snapshot)
     }
 
     /// Adds `(product id, quantity)` lines to the session's cart (to a product's line if there
@@ -456,18 +451,18 @@ impl Store {
         Ok(())
     }
 
-    /// Sets the cart's billing (`billing = true`) or shipping address (JSON), as entered (not
-    /// from the shopper's account).
+    /// Sets the cart's billing (`billing = true`) or shipping address, as entered (not from
+    /// the shopper's account).
     pub async fn set_cart_address(
         &self,
         w: CartWriter<'_>,
         billing: bool,
-        address_json: &str,
+        address: &PostalAddress,
     ) -> StoreResult<()> {
         let mut writer = self.writer().await?;
         let mut tx = writer.begin().await?;
         start_cart_write(&mut tx, w).await?;
-        write_cart_address(&mut tx, w.session_id, billing, address_json, false).await?;
+        write_cart_address(&mut tx, w.session_id, billing, address, false).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -544,7 +539,7 @@ impl Store {
         session_id: &str,
         site_id: &str,
         shopper_id: Option<i64>,
-        decide: impl FnOnce(&CartSnapshot) -> Result<NewOrder, E>,
+        decide: impl FnOnce(&Cart) -> Result<NewOrder, E>,
         now: UnixSeconds,
     ) -> StoreResult<Result<i64, SubmitFailure<E>>> {
         let mut writer = self.writer().await?;
@@ -558,52 +553,8 @@ impl Store {
         .bind(session_id)
         .execute(&mut *tx)
         .await?;
-        let cart: CartRecord = sqlx::query_as(CART_COLUMNS_SQL)
-            .bind(session_id)
-            .fetch_one(&mut *tx)
-            .await?;
-        let lines: Vec<CartLineRecord> =
-            sqlx::query_as(select_cart_lines!("WHERE l.session_id = $1 ORDER BY l.id"))
-                .bind(session_id)
-                .fetch_all(&mut *tx)
-                .await?;
-        let mut volume_prices = HashMap::new();
-        for line in &lines {
-            let tiers: Vec<(i64, i64)> = sqlx::query_as(
-                "SELECT min_quantity, unit_price_minor FROM product_volume_prices \
-                 WHERE product_id = $1 ORDER BY min_quantity",
-            )
-            .bind(line.product_id)
-            .fetch_all(&mut *tx)
-            .await?;
-            volume_prices.insert(line.product_id, tiers);
-        }
-        let source = match &cart.payment_source_id {
-            Some(id) => {
-                sqlx::query_as(select_sources!("WHERE id = $1 AND site_id = $2"))
-                    .bind(id)
-                    .bind(site_id)
-                    .fetch_optional(&mut *tx)
-                    .await?
-            }
-            None => None,
-        };
-        let tax_rates: Vec<(String, i64)> =
-            sqlx::query_as("SELECT country, rate_bp FROM tax_rates WHERE site_id = $1")
-                .bind(site_id)
-                .fetch_all(&mut *tx)
-                .await?;
-        let snapshot = CartSnapshot {
-            session_id: session_id.to_owned(),
-            site_id: site_id.to_owned(),
-            shopper_id,
-            cart,
-            lines,
-            volume_prices,
-            source,
-            tax_rates,
-        };
-        let order = match decide(&snapshot) {
+        let snapshot = read_snapshot(&mut tx, session_id, site_id, shopper_id).await?;
+        let order = match decide(&snapshot.cart) {
             Ok(order) => order,
             Err(e) => {
                 tx.rollback().await?;
@@ -657,8 +608,8 @@ impl Store {
         .bind(order.shipping_minor)
         .bind(order.tax_minor)
         .bind(order.total_minor)
-        .bind(&order.billing_address)
-        .bind(&order.shipping_address)
+        .bind(address_json(&order.billing_address))
+        .bind(order.shipping_address.as_ref().map(address_json))
         .bind(&order.payment_source_id)
         .bind(&order.card_brand)
         .bind(&order.card_last_four)
@@ -878,7 +829,7 @@ async fn write_cart_address(
     conn: &mut AnyConnection,
     session_id: &str,
     billing: bool,
-    address_json: &str,
+    address: &PostalAddress,
     from_account: bool,
 ) -> StoreResult<()> {
     let sql = if billing {
@@ -887,7 +838,7 @@ async fn write_cart_address(
         "UPDATE carts SET shipping_address = $1, shipping_from_account = $2 WHERE session_id = $3"
     };
     sqlx::query(sql)
-        .bind(address_json)
+        .bind(address_json(address))
         .bind(i64::from(from_account))
         .bind(session_id)
         .execute(&mut *conn)
@@ -941,6 +892,76 @@ async fn write_cart_source<E>(
     .execute(&mut *conn)
     .await?;
     Ok(Ok(()))
+}
+
+async fn read_cart_lines(conn: &mut AnyConnection, session_id: &str) -> StoreResult<Vec<CartLine>> {
+    let rows: Vec<CartLineRow> =
+        sqlx::query_as(select_cart_lines!("WHERE l.session_id = $1 ORDER BY l.id"))
+            .bind(session_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(rows.into_iter().map(CartLine::from).collect())
+}
+
+/// What pricing and a submit decide on, read on `conn` (in the caller's transaction).
+async fn read_snapshot(
+    conn: &mut AnyConnection,
+    session_id: &str,
+    site_id: &str,
+    shopper_id: Option<i64>,
+) -> StoreResult<CartSnapshot> {
+    let fields: CartRecord = sqlx::query_as(CART_COLUMNS_SQL)
+        .bind(session_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .unwrap_or_default();
+    let lines = read_cart_lines(conn, session_id).await?;
+    let tiers: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT v.product_id, v.min_quantity, v.unit_price_minor FROM product_volume_prices v \
+         JOIN cart_line_items l ON l.product_id = v.product_id WHERE l.session_id = $1 \
+         ORDER BY v.product_id, v.min_quantity",
+    )
+    .bind(session_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut volume_prices: HashMap<i64, Vec<(i64, i64)>> = HashMap::new();
+    for (product_id, min_quantity, unit_price_minor) in tiers {
+        volume_prices
+            .entry(product_id)
+            .or_default()
+            .push((min_quantity, unit_price_minor));
+    }
+    let source: Option<PaymentSourceRecord> = match &fields.payment_source_id {
+        Some(id) => {
+            sqlx::query_as(select_sources!("WHERE id = $1 AND site_id = $2"))
+                .bind(id)
+                .bind(site_id)
+                .fetch_optional(&mut *conn)
+                .await?
+        }
+        None => None,
+    };
+    let tax_rates: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT country, rate_bp FROM tax_rates WHERE site_id = $1 ORDER BY country",
+    )
+    .bind(site_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(CartSnapshot {
+        cart: Cart {
+            session_id: session_id.to_owned(),
+            shopper_id,
+            lines,
+            volume_prices,
+            addresses: fields.addresses,
+            shipping_option_id: fields.shipping_option_id,
+            last_order_id: fields.last_order_id,
+            source_dropped: fields.source_dropped != 0,
+            source: source.as_ref().map(PaymentSourceRecord::charge_source),
+            tax_rates,
+        },
+        source,
+    })
 }
 
 /// The payload of `order.submitted`: what a merchant's system needs to pick the order up.

@@ -28,8 +28,8 @@ mod web;
 
 pub use catalog::{CategoryRecord, ImportedBatch, ProductRecord, Tally, VolumePrice};
 pub use checkout::{
-    CartLineRecord, CartRecord, CartSnapshot, CartWriter, FromAccount, NewOrder, NewOrderLine,
-    NewPaymentSource, OrderLineRecord, OrderRecord, PaymentSourceRecord, SubmitFailure,
+    CartSnapshot, CartWriter, FromAccount, NewPaymentSource, OrderLineRecord, OrderRecord,
+    PaymentSourceRecord, SubmitFailure,
 };
 pub use clients::{ClientRecord, NewClient};
 pub use error::{DatabaseError, StoreError, StoreResult};

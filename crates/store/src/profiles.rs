@@ -3,7 +3,8 @@
 
 use super::shoppers::shopper_conflict;
 use super::{Store, StoreResult};
-use shopkeeper_domain::shopper::{AddressFields, ProfileUpdate};
+use shopkeeper_domain::address::{PostalAddress, SavedAddress};
+use shopkeeper_domain::shopper::ProfileUpdate;
 use shopkeeper_domain::time::UnixSeconds;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -30,25 +31,57 @@ pub struct ProfileFields {
     pub send_email: bool,
 }
 
+/// One of a shopper's saved addresses.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AddressRecord {
     pub id: i64,
     pub shopper_id: i64,
-    pub nickname: Option<String>,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub company_name: Option<String>,
-    pub line1: String,
-    pub line2: Option<String>,
-    pub line3: Option<String>,
-    pub city: String,
-    pub country_subdivision: Option<String>,
-    pub postal_code: Option<String>,
-    pub country: String,
-    pub phone_number: Option<String>,
-    pub email_address: Option<String>,
-    pub is_default_billing: i64,
-    pub is_default_shipping: i64,
+    #[sqlx(flatten, try_from = "SavedAddressColumns")]
+    pub saved: SavedAddress,
+}
+
+/// The columns of a saved address, as the row holds them.
+#[derive(sqlx::FromRow)]
+struct SavedAddressColumns {
+    nickname: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    company_name: Option<String>,
+    line1: String,
+    line2: Option<String>,
+    line3: Option<String>,
+    city: String,
+    country_subdivision: Option<String>,
+    postal_code: Option<String>,
+    country: String,
+    phone_number: Option<String>,
+    email_address: Option<String>,
+    is_default_billing: i64,
+    is_default_shipping: i64,
+}
+
+impl From<SavedAddressColumns> for SavedAddress {
+    fn from(c: SavedAddressColumns) -> Self {
+        SavedAddress {
+            nickname: c.nickname,
+            address: PostalAddress {
+                first_name: c.first_name,
+                last_name: c.last_name,
+                company_name: c.company_name,
+                line1: c.line1,
+                line2: c.line2,
+                line3: c.line3,
+                city: c.city,
+                country_subdivision: c.country_subdivision,
+                postal_code: c.postal_code,
+                country: c.country,
+                phone_number: c.phone_number,
+                email_address: c.email_address,
+            },
+            is_default_billing: c.is_default_billing != 0,
+            is_default_shipping: c.is_default_shipping != 0,
+        }
+    }
 }
 
 macro_rules! select_addresses {
@@ -60,6 +93,29 @@ macro_rules! select_addresses {
             $tail
         )
     };
+}
+
+/// Binds a saved address's columns, in the order of `SavedAddressColumns`, as `$1`-`$15`.
+macro_rules! bind_saved {
+    ($query:expr, $saved:expr) => {{
+        let (s, a) = ($saved, &$saved.address);
+        $query
+            .bind(&s.nickname)
+            .bind(&a.first_name)
+            .bind(&a.last_name)
+            .bind(&a.company_name)
+            .bind(&a.line1)
+            .bind(&a.line2)
+            .bind(&a.line3)
+            .bind(&a.city)
+            .bind(&a.country_subdivision)
+            .bind(&a.postal_code)
+            .bind(&a.country)
+            .bind(&a.phone_number)
+            .bind(&a.email_address)
+            .bind(i64::from(s.is_default_billing))
+            .bind(i64::from(s.is_default_shipping))
+    }};
 }
 
 impl Store {
@@ -170,75 +226,47 @@ impl Store {
         &self,
         shopper_id: i64,
         id: Option<i64>,
-        a: &AddressFields,
+        saved: &SavedAddress,
         now: UnixSeconds,
     ) -> StoreResult<Option<i64>> {
         let mut writer = self.writer().await?;
         let mut tx = writer.begin().await?;
         let id = match id {
             Some(id) => {
-                let done = sqlx::query(
+                let update = sqlx::query(
                     "UPDATE shopper_addresses SET nickname = $1, first_name = $2, \
                      last_name = $3, company_name = $4, line1 = $5, line2 = $6, line3 = $7, \
                      city = $8, country_subdivision = $9, postal_code = $10, country = $11, \
                      phone_number = $12, email_address = $13, is_default_billing = $14, \
                      is_default_shipping = $15 WHERE id = $16 AND shopper_id = $17",
-                )
-                .bind(&a.nickname)
-                .bind(&a.first_name)
-                .bind(&a.last_name)
-                .bind(&a.company_name)
-                .bind(&a.line1)
-                .bind(&a.line2)
-                .bind(&a.line3)
-                .bind(&a.city)
-                .bind(&a.country_subdivision)
-                .bind(&a.postal_code)
-                .bind(&a.country)
-                .bind(&a.phone_number)
-                .bind(&a.email_address)
-                .bind(i64::from(a.is_default_billing))
-                .bind(i64::from(a.is_default_shipping))
-                .bind(id)
-                .bind(shopper_id)
-                .execute(&mut *tx)
-                .await?;
+                );
+                let done = bind_saved!(update, saved)
+                    .bind(id)
+                    .bind(shopper_id)
+                    .execute(&mut *tx)
+                    .await?;
                 if done.rows_affected() == 0 {
                     return Ok(None);
                 }
                 id
             }
             None => {
-                let (id,): (i64,) = sqlx::query_as(
-                    "INSERT INTO shopper_addresses (shopper_id, nickname, first_name, \
-                     last_name, company_name, line1, line2, line3, city, country_subdivision, \
-                     postal_code, country, phone_number, email_address, is_default_billing, \
-                     is_default_shipping, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
-                     $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
-                )
-                .bind(shopper_id)
-                .bind(&a.nickname)
-                .bind(&a.first_name)
-                .bind(&a.last_name)
-                .bind(&a.company_name)
-                .bind(&a.line1)
-                .bind(&a.line2)
-                .bind(&a.line3)
-                .bind(&a.city)
-                .bind(&a.country_subdivision)
-                .bind(&a.postal_code)
-                .bind(&a.country)
-                .bind(&a.phone_number)
-                .bind(&a.email_address)
-                .bind(i64::from(a.is_default_billing))
-                .bind(i64::from(a.is_default_shipping))
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
+                let insert = sqlx::query_as(
+                    "INSERT INTO shopper_addresses (nickname, first_name, last_name, \
+                     company_name, line1, line2, line3, city, country_subdivision, postal_code, \
+                     country, phone_number, email_address, is_default_billing, \
+                     is_default_shipping, shopper_id, created_at) VALUES ($1, $2, $3, $4, $5, \
+                     $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
+                );
+                let (id,): (i64,) = bind_saved!(insert, saved)
+                    .bind(shopper_id)
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await?;
                 id
             }
         };
-        if a.is_default_billing {
+        if saved.is_default_billing {
             sqlx::query(
                 "UPDATE shopper_addresses SET is_default_billing = 0 \
                  WHERE shopper_id = $1 AND id <> $2",
@@ -248,7 +276,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        if a.is_default_shipping {
+        if saved.is_default_shipping {
             sqlx::query(
                 "UPDATE shopper_addresses SET is_default_shipping = 0 \
                  WHERE shopper_id = $1 AND id <> $2",

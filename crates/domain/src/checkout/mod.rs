@@ -1,46 +1,11 @@
 //! Checkout rules, pure (no I/O): cart pricing in integer minor units, shipping options, the
-//! tax computation, and the test-mode cards (which numbers approve, which decline).
+//! tax computation, and the test-mode cards (which numbers approve, which decline). What a
+//! cart accepts is in [`cart`]; how a cart is priced and becomes an order is in [`order`].
+
+pub mod cart;
+pub mod order;
 
 use super::catalog::currency_exponent;
-use super::shopper::AddressFields;
-use serde::{Deserialize, Serialize};
-
-/// An address as a cart or an order keeps it (stored as JSON beside the cart/order).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PostalAddress {
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub company_name: Option<String>,
-    pub line1: String,
-    pub line2: Option<String>,
-    pub line3: Option<String>,
-    pub city: String,
-    pub country_subdivision: Option<String>,
-    pub postal_code: Option<String>,
-    pub country: String,
-    pub phone_number: Option<String>,
-    pub email_address: Option<String>,
-}
-
-impl From<AddressFields> for PostalAddress {
-    fn from(a: AddressFields) -> Self {
-        Self {
-            first_name: a.first_name,
-            last_name: a.last_name,
-            company_name: a.company_name,
-            line1: a.line1,
-            line2: a.line2,
-            line3: a.line3,
-            city: a.city,
-            country_subdivision: a.country_subdivision,
-            postal_code: a.postal_code,
-            country: a.country,
-            phone_number: a.phone_number,
-            email_address: a.email_address,
-        }
-    }
-}
 
 /// A shipping option. Costs are in major units of the cart's currency (5 → $5.00 or ¥5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,38 @@
+//! The one postal address: what a cart, an order and a shopper's saved address hold, and what
+//! every rendering of them shows.
+
+use serde::{Deserialize, Serialize};
+
+/// A postal address. Carts and orders keep it as this type's JSON.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PostalAddress {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub company_name: Option<String>,
+    pub line1: String,
+    pub line2: Option<String>,
+    pub line3: Option<String>,
+    pub city: String,
+    pub country_subdivision: Option<String>,
+    pub postal_code: Option<String>,
+    pub country: String,
+    pub phone_number: Option<String>,
+    pub email_address: Option<String>,
+}
+
+/// A shopper's saved address: the postal address with its nickname and default flags.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SavedAddress {
+    pub nickname: Option<String>,
+    pub address: PostalAddress,
+    pub is_default_billing: bool,
+    pub is_default_shipping: bool,
+}
+
+/// A cart's or an order's two addresses (`None`: not set, or stored unreadably).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BillingAndShipping {
+    pub billing: Option<PostalAddress>,
+    pub shipping: Option<PostalAddress>,
+}

@@ -1,0 +1,470 @@
+//! How a cart is priced and becomes an order: the cart as the rules see it, its pricing, and
+//! the decision of a submit (the order to write, or why not).
+
+use super::cart::CartLine;
+use super::{
+    LineForPricing, SHIPPING_OPTIONS, ShippingOption, SourceOwner, SourceUser, TestOutcome, Totals,
+    may_use_source, price,
+};
+use crate::address::{BillingAndShipping, PostalAddress};
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// Everything pricing and a submit decide on, read at one moment.
+#[derive(Debug, Clone, Default)]
+pub struct Cart {
+    pub session_id: String,
+    /// The shopper of a full token; `None` for a limited one.
+    pub shopper_id: Option<i64>,
+    pub lines: Vec<CartLine>,
+    /// `(min_quantity, unit_price_minor)` tiers per product id.
+    pub volume_prices: HashMap<i64, Vec<(i64, i64)>>,
+    pub addresses: BillingAndShipping,
+    pub shipping_option_id: Option<i64>,
+    /// The order the cart last became (it is empty since).
+    pub last_order_id: Option<i64>,
+    /// A limited token's write dropped a shopper's source (until one is applied).
+    pub source_dropped: bool,
+    pub source: Option<ChargeSource>,
+    /// `(country, rate in basis points)` of the site.
+    pub tax_rates: Vec<(String, i64)>,
+}
+
+/// The payment source applied to a cart, as charging it sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChargeSource {
+    pub id: String,
+    pub chargeable: bool,
+    pub owner_shopper: Option<i64>,
+    pub owner_session: Option<String>,
+    /// The owner object as given when the source was created (JSON).
+    pub owner: String,
+    pub test_outcome: TestOutcome,
+    pub brand: String,
+    pub last_four: String,
+    /// A single-use source is consumed by its charge.
+    pub single_use: bool,
+}
+
+impl ChargeSource {
+    /// Chargeable, and `user` may use it (`may_use_source`).
+    pub fn usable_by(&self, user: SourceUser<'_>) -> bool {
+        let owner = SourceOwner {
+            shopper: self.owner_shopper,
+            session: self.owner_session.as_deref(),
+        };
+        self.chargeable && may_use_source(owner, user)
+    }
+
+    /// The owner's address, as a billing address.
+    pub fn owner_address(&self) -> Option<PostalAddress> {
+        owner_address(&self.owner)
+    }
+}
+
+/// The address of a source's owner object (`firstName`, `lastName`, `email`, `address`), if
+/// it has the line, city and country an address needs.
+pub fn owner_address(owner_json: &str) -> Option<PostalAddress> {
+    let owner: Value = serde_json::from_str(owner_json).ok()?;
+    let a = owner.get("address")?;
+    let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+    Some(PostalAddress {
+        first_name: text(&owner, "firstName"),
+        last_name: text(&owner, "lastName"),
+        line1: text(a, "line1")?,
+        line2: text(a, "line2"),
+        city: text(a, "city")?,
+        country_subdivision: text(a, "state"),
+        postal_code: text(a, "postalCode"),
+        country: text(a, "country")?,
+        email_address: text(&owner, "email"),
+        ..PostalAddress::default()
+    })
+}
+
+/// One line of a priced cart.
+#[derive(Debug, Clone)]
+pub struct PricedLine<'a> {
+    pub line: &'a CartLine,
+    pub pricing: LineForPricing,
+}
+
+impl PricedLine<'_> {
+    pub fn unit_price_minor(&self) -> i64 {
+        self.pricing.unit_price_minor()
+    }
+}
+
+/// A cart priced: what its rendering shows and what a submit charges.
+#[derive(Debug, Clone)]
+pub struct PricedCart<'a> {
+    pub currency: String,
+    pub lines: Vec<PricedLine<'a>>,
+    pub totals: Totals,
+    /// `None` when nothing in the cart ships.
+    pub shipping_option: Option<&'static ShippingOption>,
+    /// The cart's billing address, else the applied source's owner address.
+    pub billing: Option<PostalAddress>,
+    pub shipping: Option<PostalAddress>,
+}
+
+impl PricedCart<'_> {
+    pub fn physical(&self) -> bool {
+        self.lines.iter().any(|l| l.pricing.physical)
+    }
+
+    pub fn total_items(&self) -> i64 {
+        self.lines.iter().map(|l| l.pricing.quantity).sum()
+    }
+}
+
+/// Prices a cart: in its lines' currency (else `default_currency`), taxed at the rate of
+/// the country the goods go to.
+pub fn price_cart<'a>(cart: &'a Cart, default_currency: &str) -> PricedCart<'a> {
+    let currency = cart
+        .lines
+        .first()
+        .map(|l| l.currency.clone())
+        .unwrap_or_else(|| default_currency.to_owned());
+    let lines: Vec<PricedLine<'a>> = cart
+        .lines
+        .iter()
+        .map(|l| PricedLine {
+            line: l,
+            pricing: LineForPricing {
+                quantity: l.quantity,
+                list_price_minor: l.list_price_minor,
+                sale_price_minor: l.sale_price_minor,
+                volume_prices: cart
+                    .volume_prices
+                    .get(&l.product_id)
+                    .cloned()
+                    .unwrap_or_default(),
+                physical: l.physical(),
+            },
+        })
+        .collect();
+    let physical = lines.iter().any(|l| l.pricing.physical);
+    let shipping_option = physical.then(|| {
+        cart.shipping_option_id
+            .and_then(ShippingOption::find)
+            .unwrap_or(&SHIPPING_OPTIONS[0])
+    });
+    let billing = cart
+        .addresses
+        .billing
+        .clone()
+        .or_else(|| cart.source.as_ref().and_then(ChargeSource::owner_address));
+    let shipping = cart.addresses.shipping.clone();
+    // Tax follows where the goods go: the shipping address, else the billing address.
+    let country = shipping
+        .as_ref()
+        .or(billing.as_ref())
+        .map(|a| a.country.as_str());
+    let rate = country
+        .and_then(|c| cart.tax_rates.iter().find(|(tc, _)| tc == c))
+        .map(|(_, bp)| *bp)
+        .unwrap_or(0);
+    let for_pricing: Vec<LineForPricing> = lines.iter().map(|l| l.pricing.clone()).collect();
+    let totals = price(&for_pricing, shipping_option, &currency, rate);
+    PricedCart {
+        currency,
+        lines,
+        totals,
+        shipping_option,
+        billing,
+        shipping,
+    }
+}
+
+/// Why a cart cannot become an order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    Empty,
+    AlreadySubmitted(i64),
+    NoShippingAddress,
+    NoBillingAddress,
+    NoPayment,
+    /// A limited token's write dropped the shopper's source (and account addresses).
+    PaymentDropped,
+    Declined(&'static str),
+}
+
+/// The order a submit writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOrder {
+    pub email: Option<String>,
+    pub currency: String,
+    pub subtotal_minor: i64,
+    pub discount_minor: i64,
+    pub shipping_minor: i64,
+    pub tax_minor: i64,
+    pub total_minor: i64,
+    pub billing_address: PostalAddress,
+    pub shipping_address: Option<PostalAddress>,
+    pub payment_source_id: String,
+    pub card_brand: String,
+    pub card_last_four: String,
+    pub lines: Vec<NewOrderLine>,
+    /// Whether the source is single-use (consumed by this charge).
+    pub consume_source: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOrderLine {
+    pub product_id: i64,
+    pub sku: String,
+    pub display_name: String,
+    pub quantity: i64,
+    pub list_price_minor: i64,
+    pub unit_price_minor: i64,
+    /// Whether the product's stock is tracked (then it is decremented).
+    pub tracked: bool,
+}
+
+/// The decision of a submit: the order to write, or why not. `profile_email` is the signed-in
+/// shopper's, used when neither the billing address nor the source's owner has one.
+pub fn decide_order(
+    cart: &Cart,
+    default_currency: &str,
+    profile_email: Option<String>,
+) -> Result<NewOrder, Refusal> {
+    if cart.lines.is_empty() {
+        return Err(match cart.last_order_id {
+            Some(id) => Refusal::AlreadySubmitted(id),
+            None => Refusal::Empty,
+        });
+    }
+    if cart.source.is_none() && cart.source_dropped {
+        return Err(Refusal::PaymentDropped);
+    }
+    let pr = price_cart(cart, default_currency);
+    if pr.physical() && pr.shipping.is_none() {
+        return Err(Refusal::NoShippingAddress);
+    }
+    let billing = pr.billing.clone().ok_or(Refusal::NoBillingAddress)?;
+    let source = cart.source.as_ref().ok_or(Refusal::NoPayment)?;
+    // Only its owner may charge a source: never a limited token a shopper's source, even in
+    // the shopper's own session, nor another session a guest's.
+    let user = SourceUser {
+        full_token_shopper: cart.shopper_id,
+        session: &cart.session_id,
+    };
+    if !source.usable_by(user) {
+        return Err(Refusal::NoPayment);
+    }
+    if let TestOutcome::Decline(reason) = source.test_outcome {
+        return Err(Refusal::Declined(reason));
+    }
+    let email = billing
+        .email_address
+        .clone()
+        .or_else(|| source.owner_address().and_then(|a| a.email_address))
+        .or(profile_email);
+    Ok(NewOrder {
+        email,
+        currency: pr.currency.clone(),
+        subtotal_minor: pr.totals.subtotal,
+        discount_minor: pr.totals.discount,
+        shipping_minor: pr.totals.shipping,
+        tax_minor: pr.totals.tax,
+        total_minor: pr.totals.total,
+        billing_address: billing,
+        shipping_address: pr.shipping.clone(),
+        payment_source_id: source.id.clone(),
+        card_brand: source.brand.clone(),
+        card_last_four: source.last_four.clone(),
+        lines: pr
+            .lines
+            .iter()
+            .map(|l| NewOrderLine {
+                product_id: l.line.product_id,
+                sku: l.line.sku.clone(),
+                display_name: l.line.display_name.clone(),
+                quantity: l.line.quantity,
+                list_price_minor: l.line.list_price_minor,
+                unit_price_minor: l.unit_price_minor(),
+                tracked: l.line.available_quantity.is_some(),
+            })
+            .collect(),
+        consume_source: source.single_use,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn address(country: &str) -> PostalAddress {
+        PostalAddress {
+            line1: "1 Main St".into(),
+            city: "Springfield".into(),
+            country: country.into(),
+            ..PostalAddress::default()
+        }
+    }
+
+    fn line(product_id: i64, quantity: i64, physical: bool) -> CartLine {
+        CartLine {
+            id: product_id * 10,
+            product_id,
+            quantity,
+            sku: format!("sku-{product_id}"),
+            display_name: format!("Product {product_id}"),
+            product_type: if physical { "PHYSICAL" } else { "DIGITAL" }.into(),
+            currency: "USD".into(),
+            list_price_minor: 1000,
+            sale_price_minor: 800,
+            available_quantity: Some(9),
+            ..CartLine::default()
+        }
+    }
+
+    fn source() -> ChargeSource {
+        ChargeSource {
+            id: "src_1".into(),
+            chargeable: true,
+            owner_shopper: None,
+            owner_session: Some("s1".into()),
+            owner: r#"{"email":"owner@example.com","address":
+                {"line1":"3 Elm St","city":"Austin","country":"US"}}"#
+                .into(),
+            test_outcome: TestOutcome::Approve,
+            brand: "visa".into(),
+            last_four: "0129".into(),
+            single_use: true,
+        }
+    }
+
+    /// A digital cart with a billing address and a usable source: it can be submitted.
+    fn ready() -> Cart {
+        Cart {
+            session_id: "s1".into(),
+            lines: vec![line(1, 2, false)],
+            addresses: BillingAndShipping {
+                billing: Some(address("US")),
+                shipping: None,
+            },
+            source: Some(source()),
+            tax_rates: vec![("DE".into(), 1900), ("US".into(), 500)],
+            ..Cart::default()
+        }
+    }
+
+    #[test]
+    fn pricing_uses_volume_tiers_and_the_tax_of_where_goods_go() {
+        let mut cart = ready();
+        cart.volume_prices.insert(1, vec![(2, 700)]);
+        let pr = price_cart(&cart, "EUR");
+        assert_eq!(pr.currency, "USD");
+        assert_eq!(pr.lines[0].unit_price_minor(), 700);
+        assert_eq!(pr.shipping_option, None);
+        assert_eq!(pr.totals.tax, 70); // 500 basis points of 14.00: the billing country's rate
+        cart.lines.push(line(2, 1, true));
+        cart.addresses.shipping = Some(address("DE"));
+        let pr = price_cart(&cart, "EUR");
+        assert_eq!(pr.shipping_option, Some(&SHIPPING_OPTIONS[0]));
+        assert_eq!(pr.total_items(), 3);
+        assert_eq!(pr.totals.tax, (1400 + 800 + 500) * 1900 / 10_000);
+    }
+
+    #[test]
+    fn an_empty_cart_prices_in_the_session_currency_and_billing_falls_back_to_the_owner() {
+        let cart = Cart {
+            source: Some(ChargeSource {
+                owner: r#"{"firstName":"Ann","email":"a@example.com","address":
+                    {"line1":"2 High St","city":"Leeds","country":"GB","state":"WYK"}}"#
+                    .into(),
+                ..source()
+            }),
+            ..Cart::default()
+        };
+        let pr = price_cart(&cart, "GBP");
+        assert_eq!(pr.currency, "GBP");
+        let billing = pr.billing.unwrap();
+        assert_eq!(billing.country, "GB");
+        assert_eq!(billing.country_subdivision.as_deref(), Some("WYK"));
+        assert_eq!(billing.email_address.as_deref(), Some("a@example.com"));
+        assert_eq!(owner_address(r#"{"address":{"line1":"x"}}"#), None);
+    }
+
+    #[test]
+    fn a_ready_cart_becomes_an_order() {
+        let order = decide_order(&ready(), "USD", Some("profile@example.com".into())).unwrap();
+        assert_eq!(order.email.as_deref(), Some("owner@example.com"));
+        assert_eq!((order.subtotal_minor, order.discount_minor), (2000, 400));
+        assert_eq!(order.total_minor, 1600 + 80);
+        assert_eq!(order.lines[0].unit_price_minor, 800);
+        assert!(order.lines[0].tracked);
+        assert!(order.consume_source);
+        assert_eq!(order.shipping_address, None);
+    }
+
+    #[test]
+    fn an_empty_cart_is_refused_saying_whether_it_was_just_submitted() {
+        let empty = Cart {
+            lines: vec![],
+            ..ready()
+        };
+        assert_eq!(decide_order(&empty, "USD", None), Err(Refusal::Empty));
+        let submitted = Cart {
+            last_order_id: Some(42),
+            ..empty
+        };
+        assert_eq!(
+            decide_order(&submitted, "USD", None),
+            Err(Refusal::AlreadySubmitted(42))
+        );
+    }
+
+    #[test]
+    fn addresses_are_required_as_the_goods_need_them() {
+        let mut cart = ready();
+        cart.lines.push(line(2, 1, true));
+        assert_eq!(
+            decide_order(&cart, "USD", None),
+            Err(Refusal::NoShippingAddress)
+        );
+        let mut cart = ready();
+        cart.addresses.billing = None;
+        cart.source.as_mut().unwrap().owner = "{}".into();
+        assert_eq!(
+            decide_order(&cart, "USD", None),
+            Err(Refusal::NoBillingAddress)
+        );
+    }
+
+    #[test]
+    fn the_source_must_be_there_chargeable_the_callers_and_approved() {
+        let mut cart = ready();
+        cart.source = None;
+        assert_eq!(decide_order(&cart, "USD", None), Err(Refusal::NoPayment));
+        cart.source_dropped = true;
+        assert_eq!(
+            decide_order(&cart, "USD", None),
+            Err(Refusal::PaymentDropped)
+        );
+        let mut cart = ready();
+        cart.source.as_mut().unwrap().chargeable = false;
+        assert_eq!(decide_order(&cart, "USD", None), Err(Refusal::NoPayment));
+        let mut cart = ready();
+        cart.source.as_mut().unwrap().owner_shopper = Some(7);
+        assert_eq!(decide_order(&cart, "USD", None), Err(Refusal::NoPayment));
+        cart.shopper_id = Some(7);
+        assert!(decide_order(&cart, "USD", None).is_ok());
+        let mut cart = ready();
+        cart.source.as_mut().unwrap().test_outcome = TestOutcome::Decline("expired_card");
+        assert_eq!(
+            decide_order(&cart, "USD", None),
+            Err(Refusal::Declined("expired_card"))
+        );
+    }
+
+    #[test]
+    fn the_order_email_falls_back_to_the_profile() {
+        let mut cart = ready();
+        cart.source.as_mut().unwrap().owner = "{}".into();
+        let order = decide_order(&cart, "USD", Some("p@example.com".into())).unwrap();
+        assert_eq!(order.email.as_deref(), Some("p@example.com"));
+    }
+}

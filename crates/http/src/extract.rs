@@ -1,0 +1,105 @@
+//! Body extractors of the Shopper API handlers, refusing with the documented error shape.
+
+use super::error::ShopperApiError;
+use super::shopper_api::bad_request;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+
+/// A JSON request body as `T`: a body sent as another media type is a 415, one that does not
+/// parse as `T` a 400, both in the Shopper API error shape.
+pub struct AppJson<T>(pub T);
+
+/// Like [`AppJson`] for endpoints whose body is optional: an empty (or all-whitespace) body
+/// is `None`.
+pub struct OptionalJson<T>(pub Option<T>);
+
+/// The body of an action that takes its parameters in the query: refused unless empty, rather
+/// than silently ignoring what a client meant to send.
+pub struct NoBody;
+
+/// Parses `body` as JSON into `T`; anything else is the documented 415 or 400.
+pub fn parse_json<T: DeserializeOwned>(
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<T, ShopperApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !content_type.is_empty() && !content_type.to_ascii_lowercase().contains("json") {
+        return Err(ShopperApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "send the body as application/json",
+        ));
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| bad_request("invalid-request-body", format!("invalid JSON body: {e}")))
+}
+
+/// Like [`parse_json`], `None` for an empty (or all-whitespace) body.
+pub fn parse_optional_json<T: DeserializeOwned>(
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Option<T>, ShopperApiError> {
+    if is_empty(body) {
+        return Ok(None);
+    }
+    parse_json(headers, body).map(Some)
+}
+
+fn is_empty(body: &Bytes) -> bool {
+    body.iter().all(u8::is_ascii_whitespace)
+}
+
+/// The request's headers and body; a body refused by the size limit keeps axum's rejection
+/// (which the documented-rejection hook rewrites).
+async fn read<S: Send + Sync>(req: Request, state: &S) -> Result<(HeaderMap, Bytes), Response> {
+    let headers = req.headers().clone();
+    let body = Bytes::from_request(req, state)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    Ok((headers, body))
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AppJson<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (headers, body) = read(req, state).await?;
+        parse_json(&headers, &body)
+            .map(AppJson)
+            .map_err(IntoResponse::into_response)
+    }
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJson<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (headers, body) = read(req, state).await?;
+        parse_optional_json(&headers, &body)
+            .map(OptionalJson)
+            .map_err(IntoResponse::into_response)
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for NoBody {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (_, body) = read(req, state).await?;
+        if is_empty(&body) {
+            Ok(NoBody)
+        } else {
+            Err(bad_request(
+                "invalid-request-body",
+                "this action takes no body: send its parameters in the query string",
+            )
+            .into_response())
+        }
+    }
+}

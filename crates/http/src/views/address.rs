@@ -1,0 +1,76 @@
+//! Addresses as the API shows them: a cart's or an order's (`id` names which one) and a
+//! shopper's saved ones (numeric `id`, nickname and default flags).
+
+use super::Link;
+use serde::Serialize;
+use shopkeeper_domain::address::{PostalAddress, SavedAddress};
+
+/// A cart's or an order's billing or shipping address.
+#[derive(Debug, Serialize)]
+pub struct AddressView<'a> {
+    pub uri: String,
+    pub id: &'static str,
+    #[serde(flatten)]
+    pub address: &'a PostalAddress,
+}
+
+/// `{"address": ...}`
+#[derive(Debug, Serialize)]
+pub struct AddressEnvelope<T> {
+    pub address: T,
+}
+
+/// An address where one is set, else the link to its resource.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum AddressOrLink<'a> {
+    Address(AddressView<'a>),
+    Link(Link),
+}
+
+impl<'a> AddressOrLink<'a> {
+    pub fn new(uri: String, id: &'static str, address: Option<&'a PostalAddress>) -> Self {
+        match address {
+            Some(address) => AddressOrLink::Address(AddressView { uri, id, address }),
+            None => AddressOrLink::Link(Link { uri }),
+        }
+    }
+}
+
+/// One of a shopper's saved addresses.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SavedAddressView<'a> {
+    pub uri: String,
+    pub id: i64,
+    pub nick_name: &'a Option<String>,
+    #[serde(flatten)]
+    pub address: &'a PostalAddress,
+    pub is_default_billing: bool,
+    pub is_default_shipping: bool,
+}
+
+impl<'a> SavedAddressView<'a> {
+    pub fn new(uri: String, id: i64, saved: &'a SavedAddress) -> Self {
+        SavedAddressView {
+            uri,
+            id,
+            nick_name: &saved.nickname,
+            address: &saved.address,
+            is_default_billing: saved.is_default_billing,
+            is_default_shipping: saved.is_default_shipping,
+        }
+    }
+}
+
+/// `{"addresses": {"uri", "address": [...]}}`
+#[derive(Debug, Serialize)]
+pub struct SavedAddressList<'a> {
+    pub addresses: SavedAddresses<'a>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SavedAddresses<'a> {
+    pub uri: String,
+    pub address: Vec<SavedAddressView<'a>>,
+}

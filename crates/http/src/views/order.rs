@@ -1,0 +1,249 @@
+//! Orders, their line items and a shopper's saved payment options.
+
+use super::Link;
+use super::address::{AddressOrLink, AddressView};
+use super::cart::PaymentMethod;
+use super::money::{Money, Pricing};
+use crate::shopper_api::ApiQuery;
+use serde::Serialize;
+use shopkeeper_domain::catalog::formatted;
+use shopkeeper_domain::checkout::Totals;
+use shopkeeper_domain::time::iso8601;
+use shopkeeper_store::{OrderLineRecord, OrderRecord, PaymentSourceRecord};
+
+pub const ORDERS: &str = "/v1/shoppers/me/orders";
+
+/// An order's billing (`billing`) or shipping address, if it has one.
+pub fn order_address<'a>(
+    q: &ApiQuery,
+    o: &'a OrderRecord,
+    billing: bool,
+) -> Option<AddressView<'a>> {
+    let (a, id, path) = if billing {
+        (&o.addresses.billing, "billingAddress", "billing-address")
+    } else {
+        (&o.addresses.shipping, "shippingAddress", "shipping-address")
+    };
+    Some(AddressView {
+        uri: q.uri(&format!("{ORDERS}/{}/{path}", o.id)),
+        id,
+        address: a.as_ref()?,
+    })
+}
+
+/// `{"order": ...}`
+#[derive(Debug, Serialize)]
+pub struct OrderEnvelope<'a> {
+    pub order: OrderView<'a>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderView<'a> {
+    pub uri: String,
+    pub id: i64,
+    pub submission_date: String,
+    pub order_state: &'a str,
+    pub total_items_in_order: i64,
+    pub email_address: &'a Option<String>,
+    pub line_items: OrderLines<'a>,
+    pub billing_address: Option<AddressView<'a>>,
+    pub shipping_address: AddressOrLink<'a>,
+    /// No `sourceId`: the documented order bodies show only the card's brand and digits, and
+    /// whoever reads an order must not learn what pays it.
+    pub payment_method: OrderPaymentMethod<'a>,
+    pub pricing: Pricing<'a>,
+}
+
+impl<'a> OrderView<'a> {
+    pub fn new(q: &ApiQuery, o: &'a OrderRecord, lines: &'a [OrderLineRecord]) -> Self {
+        let base = format!("{ORDERS}/{}", o.id);
+        let totals = Totals {
+            subtotal: o.subtotal_minor,
+            discount: o.discount_minor,
+            shipping: o.shipping_minor,
+            tax: o.tax_minor,
+            total: o.total_minor,
+        };
+        OrderView {
+            uri: q.uri(&base),
+            id: o.id,
+            submission_date: iso8601(o.submitted_at),
+            order_state: &o.status,
+            total_items_in_order: lines.iter().map(|l| l.quantity).sum(),
+            email_address: &o.email,
+            line_items: OrderLines::new(q, o, lines),
+            billing_address: order_address(q, o, true),
+            shipping_address: match order_address(q, o, false) {
+                Some(a) => AddressOrLink::Address(a),
+                None => AddressOrLink::Link(Link {
+                    uri: q.uri(&format!("{base}/shipping-address")),
+                }),
+            },
+            payment_method: OrderPaymentMethod {
+                kind: "creditCard",
+                credit_card: OrderCard {
+                    brand: &o.card_brand,
+                    last_four_digits: &o.card_last_four,
+                },
+            },
+            pricing: Pricing::new(&totals, &o.currency),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderPaymentMethod<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub credit_card: OrderCard<'a>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderCard<'a> {
+    pub brand: &'a str,
+    pub last_four_digits: &'a str,
+}
+
+/// `{"orders": {"uri", "order": [...], "totalResults"}}`
+#[derive(Debug, Serialize)]
+pub struct OrdersEnvelope<'a> {
+    pub orders: Orders<'a>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Orders<'a> {
+    pub uri: String,
+    pub order: Vec<OrderView<'a>>,
+    pub total_results: usize,
+}
+
+/// `{"lineItems": ...}` of an order.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderLinesEnvelope<'a> {
+    pub line_items: OrderLines<'a>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderLines<'a> {
+    pub uri: String,
+    pub line_item: Vec<OrderLine<'a>>,
+}
+
+impl<'a> OrderLines<'a> {
+    pub fn new(q: &ApiQuery, o: &'a OrderRecord, lines: &'a [OrderLineRecord]) -> Self {
+        OrderLines {
+            uri: q.uri(&format!("{ORDERS}/{}/line-items", o.id)),
+            line_item: lines.iter().map(|l| OrderLine::new(q, o, l)).collect(),
+        }
+    }
+}
+
+/// `{"lineItem": ...}` of an order.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderLineEnvelope<'a> {
+    pub line_item: OrderLine<'a>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OrderLine<'a> {
+    pub uri: String,
+    pub id: i64,
+    pub quantity: i64,
+    pub product: OrderProduct<'a>,
+    pub pricing: OrderLinePricing<'a>,
+}
+
+impl<'a> OrderLine<'a> {
+    pub fn new(q: &ApiQuery, o: &'a OrderRecord, l: &'a OrderLineRecord) -> Self {
+        let cur = o.currency.as_str();
+        OrderLine {
+            uri: q.uri(&format!("{ORDERS}/{}/line-items/{}", o.id, l.id)),
+            id: l.id,
+            quantity: l.quantity,
+            product: OrderProduct {
+                uri: q.uri(&format!("/v1/shoppers/me/products/{}", l.product_id)),
+                id: l.product_id,
+                display_name: &l.display_name,
+                sku: &l.sku,
+            },
+            pricing: OrderLinePricing {
+                list_price: Money::new(l.list_price_minor, cur),
+                sale_price: Money::new(l.unit_price_minor, cur),
+                list_price_with_quantity: Money::new(l.list_price_minor * l.quantity, cur),
+                sale_price_with_quantity: Money::new(l.unit_price_minor * l.quantity, cur),
+                formatted_sale_price_with_quantity: formatted(l.unit_price_minor * l.quantity, cur),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderProduct<'a> {
+    pub uri: String,
+    pub id: i64,
+    pub display_name: &'a str,
+    pub sku: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderLinePricing<'a> {
+    pub list_price: Money<'a>,
+    pub sale_price: Money<'a>,
+    pub list_price_with_quantity: Money<'a>,
+    pub sale_price_with_quantity: Money<'a>,
+    pub formatted_sale_price_with_quantity: String,
+}
+
+/// A shopper's saved payment option: the payment method with its own link and name.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentOption<'a> {
+    #[serde(flatten)]
+    pub method: PaymentMethod<'a>,
+    pub uri: String,
+    pub id: &'a str,
+    pub nick_name: String,
+    pub is_default: bool,
+}
+
+impl<'a> PaymentOption<'a> {
+    pub fn new(q: &ApiQuery, s: &'a PaymentSourceRecord, is_default: bool) -> Self {
+        PaymentOption {
+            method: PaymentMethod::new(s),
+            uri: q.uri(&format!("/v1/shoppers/me/payment-options/{}", s.id)),
+            id: &s.id,
+            nick_name: format!("{} {}", s.brand, s.last_four),
+            is_default,
+        }
+    }
+}
+
+/// `{"paymentOptions": {"uri", "paymentOption": [...]}}`
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentOptionsEnvelope<'a> {
+    pub payment_options: PaymentOptions<'a>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentOptions<'a> {
+    pub uri: String,
+    pub payment_option: Vec<PaymentOption<'a>>,
+}
+
+/// `{"paymentOption": ...}`
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentOptionEnvelope<'a> {
+    pub payment_option: PaymentOption<'a>,
+}

@@ -1,0 +1,338 @@
+//! The cart and the submit as the handlers ask for them: the reads and writes in order, with
+//! `domain::checkout` deciding. No HTTP here: the handlers turn a `CheckoutError` into the
+//! documented answer.
+
+use crate::auth::{AccessLevel, Principal};
+use shopkeeper_domain::address::PostalAddress;
+use shopkeeper_domain::checkout::cart::{LineAdditions, LineRefusal, ProductForCart};
+use shopkeeper_domain::checkout::order::{PricedCart, Refusal, decide_order, price_cart};
+use shopkeeper_domain::checkout::{ShippingOption, SourceUser};
+use shopkeeper_domain::shopper::{AddressInput, FieldError};
+use shopkeeper_domain::time::UnixSeconds;
+use shopkeeper_store::{
+    AddressRecord, CartSnapshot, CartWriter, FromAccount, PaymentSourceRecord, Store, StoreError,
+    SubmitFailure,
+};
+
+/// Why a cart operation did nothing.
+#[derive(Debug)]
+pub enum CheckoutError {
+    Store(StoreError),
+    /// `what` was not found.
+    NotFound(String),
+    Field(FieldError),
+    Line(LineRefusal),
+    /// The query parameter named is not an id.
+    NotAnId(&'static str),
+    InvalidShippingOption(i64),
+    /// The source does not exist, is spent, or is not the caller's (one answer for all).
+    InvalidSource(String),
+    /// `apply-shopper` found nothing to apply, or not what was named.
+    ApplyShopper(String),
+    Submit(SubmitFailure<Refusal>),
+}
+
+impl From<StoreError> for CheckoutError {
+    fn from(e: StoreError) -> Self {
+        CheckoutError::Store(e)
+    }
+}
+
+impl From<FieldError> for CheckoutError {
+    fn from(e: FieldError) -> Self {
+        CheckoutError::Field(e)
+    }
+}
+
+impl From<LineRefusal> for CheckoutError {
+    fn from(e: LineRefusal) -> Self {
+        CheckoutError::Line(e)
+    }
+}
+
+pub type CheckoutResult<T> = Result<T, CheckoutError>;
+
+/// The shopper a token acts for: a full token's; a limited token never acts for one.
+pub fn shopper_of(p: &Principal) -> Option<i64> {
+    match p.level {
+        AccessLevel::Full => p.shopper_id,
+        AccessLevel::Limited => None,
+    }
+}
+
+/// The caller as the store's cart writes see it: a limited token's write drops what only the
+/// shopper's full tokens may use (`store::CartWriter`).
+fn cart_writer(p: &Principal) -> CartWriter<'_> {
+    CartWriter {
+        session_id: &p.session_id,
+        full_token_shopper: shopper_of(p),
+    }
+}
+
+fn source_user(p: &Principal) -> SourceUser<'_> {
+    SourceUser {
+        full_token_shopper: shopper_of(p),
+        session: &p.session_id,
+    }
+}
+
+/// A session's cart as rendering needs it.
+pub struct CartRead {
+    pub cart_id: String,
+    pub session_currency: String,
+    pub snapshot: CartSnapshot,
+}
+
+impl CartRead {
+    pub fn priced(&self) -> PricedCart<'_> {
+        price_cart(&self.snapshot.cart, &self.session_currency)
+    }
+}
+
+/// The session and its cart, read concurrently (the cart in one transaction).
+pub async fn read_cart(store: &Store, p: &Principal) -> CheckoutResult<CartRead> {
+    let (session, snapshot) = tokio::try_join!(
+        store.session(&p.session_id),
+        store.cart_snapshot(&p.session_id, &p.site_id, shopper_of(p)),
+    )?;
+    let session = session.ok_or_else(|| CheckoutError::NotFound("session".into()))?;
+    Ok(CartRead {
+        cart_id: session.cart_id,
+        session_currency: session.currency,
+        snapshot,
+    })
+}
+
+/// Adds `(product id, quantity)` lines after checking each product exists on the site, is
+/// purchasable, matches the cart's currency and has the stock.
+pub async fn add_lines(
+    store: &Store,
+    p: &Principal,
+    wanted: &[(i64, i64)],
+    now: UnixSeconds,
+) -> CheckoutResult<()> {
+    let existing = store.cart_lines(&p.session_id).await?;
+    let mut additions = LineAdditions::new(&existing);
+    for &(product_id, quantity) in wanted {
+        let product = match store.product(&p.site_id, product_id).await? {
+            Some(product) => Some(ProductForCart {
+                currency: product.currency,
+                available_quantity: product.available_quantity,
+                has_variations: !store.variations(product_id).await?.is_empty(),
+            }),
+            None => None,
+        };
+        additions.add(product_id, quantity, product.as_ref())?;
+    }
+    let accepted = additions.into_accepted();
+    if !accepted.is_empty() {
+        store.add_cart_lines(cart_writer(p), &accepted, now).await?;
+    }
+    Ok(())
+}
+
+/// Sets a line's quantity, checked against stock.
+pub async fn set_line_quantity(
+    store: &Store,
+    p: &Principal,
+    line_id: i64,
+    quantity: i64,
+) -> CheckoutResult<()> {
+    let not_found = || CheckoutError::NotFound(format!("line item {line_id}"));
+    let lines = store.cart_lines(&p.session_id).await?;
+    let line = lines
+        .iter()
+        .find(|l| l.id == line_id)
+        .ok_or_else(not_found)?;
+    line.check_quantity(quantity)?;
+    if !store
+        .set_cart_line_quantity(cart_writer(p), line_id, quantity)
+        .await?
+    {
+        return Err(not_found());
+    }
+    Ok(())
+}
+
+/// Deletes a line; false when the cart has none of that id.
+pub async fn delete_line(store: &Store, p: &Principal, line_id: i64) -> CheckoutResult<bool> {
+    Ok(store.delete_cart_line(cart_writer(p), line_id).await?)
+}
+
+pub async fn delete_lines(store: &Store, p: &Principal) -> CheckoutResult<()> {
+    Ok(store.delete_cart_lines(cart_writer(p)).await?)
+}
+
+/// Checks and sets the cart's billing (`billing`) or shipping address.
+pub async fn apply_address(
+    store: &Store,
+    p: &Principal,
+    billing: bool,
+    input: AddressInput,
+) -> CheckoutResult<PostalAddress> {
+    let address = input.validate()?.address;
+    store
+        .set_cart_address(cart_writer(p), billing, &address)
+        .await?;
+    Ok(address)
+}
+
+/// The cart's currency (its lines', else the session's) and whether anything in it ships.
+pub async fn shipping_context(store: &Store, p: &Principal) -> CheckoutResult<(String, bool)> {
+    let lines = store.cart_lines(&p.session_id).await?;
+    let currency = match lines.first() {
+        Some(l) => l.currency.clone(),
+        None => store
+            .session(&p.session_id)
+            .await?
+            .map(|s| s.currency)
+            .unwrap_or_else(|| "USD".into()),
+    };
+    Ok((currency, lines.iter().any(|l| l.physical())))
+}
+
+pub async fn apply_shipping_option(store: &Store, p: &Principal, id: i64) -> CheckoutResult<()> {
+    let (_, physical) = shipping_context(store, p).await?;
+    if ShippingOption::find(id).is_none() || !physical {
+        return Err(CheckoutError::InvalidShippingOption(id));
+    }
+    Ok(store.set_cart_shipping_option(cart_writer(p), id).await?)
+}
+
+/// The rules a source must pass to be applied: on the site, chargeable, and usable by the
+/// caller. One answer for all three, so it tells nothing about sources not the caller's.
+fn source_check(
+    p: &Principal,
+    source_id: &str,
+) -> impl FnOnce(Option<&PaymentSourceRecord>) -> CheckoutResult<()> {
+    move |source| match source {
+        Some(s) if s.charge_source().usable_by(source_user(p)) => Ok(()),
+        _ => Err(CheckoutError::InvalidSource(source_id.to_owned())),
+    }
+}
+
+/// Applies a payment source to the cart (a signed-in shopper's reusable one is saved as a
+/// payment option).
+pub async fn apply_source(store: &Store, p: &Principal, source_id: &str) -> CheckoutResult<()> {
+    store
+        .apply_cart_source(
+            cart_writer(p),
+            &p.site_id,
+            source_id,
+            source_check(p, source_id),
+        )
+        .await?
+}
+
+/// What `apply-shopper` is asked to copy: the named addresses and payment option (query
+/// parameters, unparsed), else the shopper's defaults.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AccountChoice<'a> {
+    pub billing_address_id: Option<&'a str>,
+    pub shipping_address_id: Option<&'a str>,
+    pub payment_option_id: Option<&'a str>,
+}
+
+fn parse_id(raw: &str, param: &'static str) -> CheckoutResult<i64> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or(CheckoutError::NotAnId(param))
+}
+
+/// `apply-shopper` (full token): copies the shopper's default (or the named) addresses and
+/// payment option into the cart.
+pub async fn apply_shopper(
+    store: &Store,
+    p: &Principal,
+    shopper: i64,
+    choice: AccountChoice<'_>,
+) -> CheckoutResult<()> {
+    let failure = CheckoutError::ApplyShopper;
+    let addresses = store.addresses(shopper).await?;
+    let profile = store.profile(shopper).await?;
+    let pick = |raw: Option<&str>,
+                param: &'static str,
+                is_default: fn(&AddressRecord) -> bool|
+     -> CheckoutResult<Option<AddressRecord>> {
+        match raw {
+            Some(raw) => {
+                let id = parse_id(raw, param)?;
+                addresses
+                    .iter()
+                    .find(|a| a.id == id)
+                    .cloned()
+                    .map(Some)
+                    .ok_or_else(|| failure(format!("the shopper has no address {id}")))
+            }
+            None => Ok(addresses.iter().find(|a| is_default(a)).cloned()),
+        }
+    };
+    let billing = pick(choice.billing_address_id, "billingAddressId", |a| {
+        a.saved.is_default_billing
+    })?;
+    let shipping = pick(choice.shipping_address_id, "shippingAddressId", |a| {
+        a.saved.is_default_shipping
+    })?;
+    let options = store.payment_options(shopper).await?;
+    let option = match choice.payment_option_id {
+        Some(id) => Some(
+            options
+                .iter()
+                .find(|o| o.id == id)
+                .cloned()
+                .ok_or_else(|| failure(format!("the shopper has no payment option {id:?}")))?,
+        ),
+        None => options.first().cloned(),
+    };
+    if billing.is_none() && shipping.is_none() && option.is_none() {
+        return Err(failure(
+            "the shopper has no default billing or shipping address and no payment option".into(),
+        ));
+    }
+    let email = profile.and_then(|pr| pr.email);
+    let with_email = |a: Option<AddressRecord>| {
+        a.map(|a| {
+            let mut address = a.saved.address;
+            if address.email_address.is_none() {
+                address.email_address = email.clone();
+            }
+            address
+        })
+    };
+    let (billing, shipping) = (with_email(billing), with_email(shipping));
+    let source_id = option.map(|o| o.id);
+    let from = FromAccount {
+        billing_address: billing.as_ref(),
+        shipping_address: shipping.as_ref(),
+        source_id: source_id.as_deref(),
+    };
+    let check = source_check(p, source_id.as_deref().unwrap_or_default());
+    store
+        .apply_account_to_cart(cart_writer(p), &p.site_id, from, check)
+        .await?
+}
+
+/// Submits the cart: one store transaction in which `domain::checkout::order::decide_order`
+/// decides. The new order's id.
+pub async fn submit(store: &Store, p: &Principal, now: UnixSeconds) -> CheckoutResult<i64> {
+    let session = store
+        .session(&p.session_id)
+        .await?
+        .ok_or_else(|| CheckoutError::NotFound("session".into()))?;
+    let profile_email = match shopper_of(p) {
+        Some(id) => store.profile(id).await?.and_then(|pr| pr.email),
+        None => None,
+    };
+    let currency = session.currency;
+    store
+        .submit_cart(
+            &p.session_id,
+            &p.site_id,
+            shopper_of(p),
+            |cart| decide_order(cart, &currency, profile_email),
+            now,
+        )
+        .await?
+        .map_err(CheckoutError::Submit)
+}
