@@ -6,8 +6,7 @@ use shopkeeper_domain::time::UnixSeconds;
 use shopkeeper_store::{Store, StoreResult};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::sync::Notify;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// The `server_settings` row holding the shared test clock's offset (milliseconds); read and
 /// written only by servers started with `--test-clock`.
@@ -22,8 +21,6 @@ struct Inner {
     mode: Mode,
     /// The start of [`Clock::monotonic_ns`].
     started: Instant,
-    /// Wakes [`Clock::sleep_until`] when a test clock is moved.
-    moved: Notify,
 }
 
 #[derive(Debug)]
@@ -51,7 +48,6 @@ impl Clock {
         Self(Arc::new(Inner {
             mode,
             started: Instant::now(),
-            moved: Notify::new(),
         }))
     }
 
@@ -96,9 +92,7 @@ impl Clock {
         match &self.0.mode {
             Mode::System => Err(NotATestClock),
             Mode::Test { offset_ms } => {
-                if offset_ms.swap(offset, Ordering::Relaxed) != offset {
-                    self.0.moved.notify_waiters();
-                }
+                offset_ms.store(offset, Ordering::Relaxed);
                 Ok(())
             }
         }
@@ -106,26 +100,6 @@ impl Clock {
 }
 
 impl Clock {
-    /// Waits until the clock reads `deadline_ms` (milliseconds since the epoch): a real wait of
-    /// the time left (so a wall clock stepping back does not stretch it), cut short when a test
-    /// clock is moved past the deadline.
-    pub async fn sleep_until(&self, deadline_ms: u64) {
-        loop {
-            let moved = self.0.moved.notified();
-            tokio::pin!(moved);
-            // Listening before reading the time, so that no move is missed in between.
-            moved.as_mut().enable();
-            let now = self.now_millis();
-            if now >= deadline_ms {
-                return;
-            }
-            tokio::select! {
-                () = tokio::time::sleep(Duration::from_millis(deadline_ms - now)) => return,
-                () = moved => {}
-            }
-        }
-    }
-
     /// A test clock takes the offset all nodes share from the database (before a request, or
     /// before background work reads the time); the system clock reads nothing.
     pub async fn refresh(&self, store: &Store) -> StoreResult<()> {
@@ -199,24 +173,5 @@ mod tests {
         clock.set_offset_ms(2_000).unwrap();
         let after = clock.monotonic_ns();
         assert!(after - before >= 2_000_000_000, "{before} -> {after}");
-    }
-
-    /// A wait on the clock ends when the clock is moved past its deadline, not an hour later.
-    #[tokio::test]
-    async fn moving_the_clock_ends_a_wait_on_it() {
-        let clock = Clock::test();
-        let deadline = clock.now_millis() + 3_600_000;
-        let waiting = tokio::spawn({
-            let clock = clock.clone();
-            async move { clock.sleep_until(deadline).await }
-        });
-        tokio::task::yield_now().await;
-        clock.set_offset_ms(1_000).unwrap();
-        assert!(!waiting.is_finished(), "woke before its deadline");
-        clock.set_offset_ms(3_600_000).unwrap();
-        tokio::time::timeout(std::time::Duration::from_secs(10), waiting)
-            .await
-            .expect("the move ended the wait")
-            .unwrap();
     }
 }
