@@ -30,18 +30,19 @@ fn job<'a>(kind: &'a str, key: Option<&'a str>, max_attempts: u32) -> NewJob<'a>
 /// A second node on the app's database: its own store (pools, and on SQLite its own write
 /// turn, as another process would have) and state.
 async fn second_node(app: &TestApp) -> AppState {
+    second_node_on(app, app.state.clock.clone()).await
+}
+
+/// [`second_node`] with a clock of its own, as another process would have.
+async fn second_node_on(app: &TestApp, clock: shopkeeper::clock::Clock) -> AppState {
     let mut database = DatabaseSettings::new(app.database_url.clone());
     database.pool_size = 4;
     let store = Store::connect(&database).await.unwrap();
     let settings = test_settings();
-    let shared = shopkeeper::startup::build_state(
-        store,
-        &settings.tokens,
-        &settings.hashing,
-        app.state.clock.clone(),
-    )
-    .await
-    .unwrap();
+    let shared =
+        shopkeeper::startup::build_state(store, &settings.tokens, &settings.hashing, clock)
+            .await
+            .unwrap();
     AppState::new(shared)
 }
 
@@ -63,6 +64,23 @@ fn counting_runner(state: &AppState, kind: &str, runs: &Runs) -> JobRunner {
             Ok(())
         }
     })
+}
+
+/// A node's runner claims by the test clock all nodes share: a move made through another
+/// node (here the app's HTTP route) makes a job due on it without any request reaching it.
+#[tokio::test]
+async fn a_runner_claims_by_the_clock_another_node_moved() {
+    let app = spawn_app().await;
+    let other = second_node_on(&app, shopkeeper::clock::Clock::test()).await;
+    let runs: Runs = Arc::default();
+    let runner = counting_runner(&other, "test:later", &runs);
+    let mut later = job("test:later", None, 3);
+    later.run_at_ms = now_ms() + 3_600_000;
+    let id = app.state.store.enqueue_job(&later, now_ms()).await.unwrap();
+    assert_eq!(runner.run_due().await.unwrap(), 0, "not due for an hour");
+    app.advance_clock(7_200).await;
+    assert_eq!(runner.run_due().await.unwrap(), 1, "due on the moved clock");
+    assert_eq!(runs.lock().unwrap().get(&id).map(Vec::len), Some(1));
 }
 
 #[tokio::test]

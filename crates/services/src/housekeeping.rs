@@ -34,9 +34,8 @@ pub async fn run_pass(state: AppState) -> Result<(), String> {
     }
 }
 
-/// One full pass at the current time (a test clock first takes the offset all nodes share).
+/// One full pass at the current time.
 pub async fn purge_once(state: &AppState, settings: &OperationsSettings) -> StoreResult<Purged> {
-    state.clock.refresh(&state.store).await?;
     purge_once_at(state, settings, state.clock.now()).await
 }
 
