@@ -20,7 +20,6 @@ use serde::Deserialize;
 use serde_json::Value;
 use shopkeeper_domain::address::PostalAddress;
 use shopkeeper_services::auth::Principal;
-use shopkeeper_services::checkout::shopper_of;
 use shopkeeper_services::state::AppState;
 use shopkeeper_store::OrderRecord;
 use std::net::SocketAddr;
@@ -29,7 +28,7 @@ async fn visible_order(state: &AppState, p: &Principal, raw: &str) -> ApiResult<
     let id = path_id(raw, "order")?;
     state
         .store
-        .order_visible(&p.site_id, &p.session_id, shopper_of(p), id)
+        .order_visible(&p.site_id, &p.session_id, p.acting_shopper(), id)
         .await?
         .ok_or_else(|| not_found(format!("order {id}")))
 }
@@ -65,7 +64,7 @@ pub async fn list_orders(
 ) -> ApiResult<Response> {
     let orders = state
         .store
-        .orders_visible(&p.site_id, &p.session_id, shopper_of(&p))
+        .orders_visible(&p.site_id, &p.session_id, p.acting_shopper())
         .await?;
     orders_response(&state, &q, &orders).await
 }
@@ -205,7 +204,7 @@ pub async fn order_lookup(
                 .collect::<Vec<_>>()
         }
         (None, Some(digits)) => {
-            let shopper = shopper_of(&p).ok_or_else(|| {
+            let shopper = p.acting_shopper().ok_or_else(|| {
                 insufficient_scope(
                     "looking orders up by email and card digits needs a signed-in shopper's \
                      (full) access token",

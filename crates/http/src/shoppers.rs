@@ -95,7 +95,7 @@ async fn shopper_object(
         send_email: false,
         links: None,
     };
-    if let (AccessLevel::Full, Some(id)) = (principal.level, principal.shopper_id) {
+    if let Some(id) = principal.acting_shopper() {
         let profile = state
             .store
             .profile(id)
@@ -257,10 +257,7 @@ pub async fn update_me(
         )));
     }
     let update = input.into_update()?;
-    let shopper_id = match principal.level {
-        AccessLevel::Full => principal.shopper_id,
-        AccessLevel::Limited => None,
-    };
+    let shopper_id = principal.acting_shopper();
     state
         .store
         .update_me(&principal.session_id, shopper_id, &update)

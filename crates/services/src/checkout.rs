@@ -2,7 +2,7 @@
 //! `domain::checkout` deciding. No HTTP here: the handlers turn a `CheckoutError` into the
 //! documented answer.
 
-use crate::auth::{AccessLevel, Principal};
+use crate::auth::Principal;
 use shopkeeper_domain::address::PostalAddress;
 use shopkeeper_domain::checkout::cart::{LineAdditions, LineRefusal, ProductForCart};
 use shopkeeper_domain::checkout::order::{PricedCart, Refusal, decide_order, price_cart};
@@ -52,26 +52,18 @@ impl From<LineRefusal> for CheckoutError {
 
 pub type CheckoutResult<T> = Result<T, CheckoutError>;
 
-/// The shopper a token acts for: a full token's; a limited token never acts for one.
-pub fn shopper_of(p: &Principal) -> Option<i64> {
-    match p.level {
-        AccessLevel::Full => p.shopper_id,
-        AccessLevel::Limited => None,
-    }
-}
-
 /// The caller as the store's cart writes see it: a limited token's write drops what only the
 /// shopper's full tokens may use (`store::CartWriter`).
 fn cart_writer(p: &Principal) -> CartWriter<'_> {
     CartWriter {
         session_id: &p.session_id,
-        full_token_shopper: shopper_of(p),
+        full_token_shopper: p.acting_shopper(),
     }
 }
 
 fn source_user(p: &Principal) -> SourceUser<'_> {
     SourceUser {
-        full_token_shopper: shopper_of(p),
+        full_token_shopper: p.acting_shopper(),
         session: &p.session_id,
     }
 }
@@ -93,7 +85,7 @@ impl CartRead {
 pub async fn read_cart(store: &Store, p: &Principal) -> CheckoutResult<CartRead> {
     let (session, snapshot) = tokio::try_join!(
         store.session(&p.session_id),
-        store.cart_snapshot(&p.session_id, &p.site_id, shopper_of(p)),
+        store.cart_snapshot(&p.session_id, &p.site_id, p.acting_shopper()),
     )?;
     let session = session.ok_or_else(|| CheckoutError::NotFound("session".into()))?;
     Ok(CartRead {
@@ -320,7 +312,7 @@ pub async fn submit(store: &Store, p: &Principal, now: UnixSeconds) -> CheckoutR
         .session(&p.session_id)
         .await?
         .ok_or_else(|| CheckoutError::NotFound("session".into()))?;
-    let profile_email = match shopper_of(p) {
+    let profile_email = match p.acting_shopper() {
         Some(id) => store.profile(id).await?.and_then(|pr| pr.email),
         None => None,
     };
@@ -329,7 +321,7 @@ pub async fn submit(store: &Store, p: &Principal, now: UnixSeconds) -> CheckoutR
         .submit_cart(
             &p.session_id,
             &p.site_id,
-            shopper_of(p),
+            p.acting_shopper(),
             |cart| decide_order(cart, &currency, profile_email),
             now,
         )

@@ -55,6 +55,15 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// The shopper this token acts for: a full token's; a limited token never acts for one,
+    /// even in a session a shopper signed in to.
+    pub fn acting_shopper(&self) -> Option<i64> {
+        match self.level {
+            AccessLevel::Full => self.shopper_id,
+            AccessLevel::Limited => None,
+        }
+    }
+
     fn from_record(token_hash: SecretHash, r: AccessTokenRecord) -> Self {
         Self {
             token_hash,
