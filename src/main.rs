@@ -13,8 +13,8 @@ use std::io::Read;
 use std::process::ExitCode;
 
 // mimalloc instead of glibc's malloc: a token grant makes dozens of small short-lived
-// allocations across threads (request, SQL arguments, response), and glibc's arenas spent
-// about 15 % of the server's CPU on them under load (docs/benchmarks.md).
+// allocations across threads (request, SQL arguments, response), and glibc's arenas were a
+// large share of the server's CPU under load (figures: docs/benchmarks.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -145,7 +145,7 @@ async fn main() -> anyhow::Result<()> {
 
     // A check's ratio to the ceiling is taken against the ceiling measured right before and
     // right after it (their mean): the host's speed drifts over minutes, and a ceiling measured
-    // a minute earlier made the same server look 20 % better or worse.
+    // a minute earlier made the same server look better or worse than it was.
     let ceiling = scenarios::simple(&fixtures)
         .into_iter()
         .find_map(|(name, scenario)| (name == "ceiling").then_some(scenario))

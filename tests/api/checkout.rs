@@ -1,4 +1,4 @@
-//! Cart, payment sources, submit-cart and orders (issue 5), over real HTTP on SQLite or
+//! Cart, payment sources, submit-cart and orders, over real HTTP on SQLite or
 //! PostgreSQL: the documented quick start end to end, signed-in and mid-way sign-in flows,
 //! declines, empty and double submits, stock, isolation between sessions, and the last unit
 //! bought concurrently.

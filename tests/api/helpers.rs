@@ -407,7 +407,7 @@ pub async fn assert_oauth_error(response: Response, status: u16, code: &str) -> 
 pub const APPROVE_CARD: &str = "4718491477220129";
 pub const DECLINE_CARD: &str = "4000000000000002";
 
-/// Checkout over HTTP (issue 5), as a storefront does it.
+/// Checkout over HTTP, as a storefront does it.
 impl TestApp {
     pub async fn payments_key(&self) -> String {
         self.state

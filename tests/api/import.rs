@@ -1,4 +1,4 @@
-//! `shopkeeper catalog import` run as a separate process on the server's database (issue 19):
+//! `shopkeeper catalog import` run as a separate process on the server's database:
 //! the whole file checked before anything is written, batched commits a running server's token
 //! grants get between, an idempotent re-run, and an interruption that says what it committed.
 

@@ -3,7 +3,7 @@
 //! so a route cannot be served without a row, nor a row be provided without a route.
 //!
 //! Seed 003's check marks were lost in the copy; the levels follow the rest of the Global
-//! Commerce docs (see issue 4). Its typos are normalised (`shopper/me/...` → `shoppers/me/...`,
+//! Commerce docs (README.md, "Access levels"). Its typos are normalised (`shopper/me/...` → `shoppers/me/...`,
 //! `cart/active/shipping-opionts` → `carts/active/shipping-options`) and its two
 //! `wish-lists POST` rows, like its two `shoppers POST` rows, are one route each.
 
@@ -77,7 +77,7 @@ pub const ROUTES: &[Route] = &[
     row("POST", "/v1/shoppers/me/addresses", Full, Yes),
     row("DELETE", "/v1/shoppers/me/addresses/{id}", Full, Yes),
     row("GET", "/v1/shoppers/me/addresses/{id}", Full, Yes),
-    // The active cart (issue 5).
+    // The active cart.
     row("GET", "/v1/shoppers/me/carts/active", Limited, Yes),
     row("POST", "/v1/shoppers/me/carts/active", Limited, Yes),
     row(
@@ -276,7 +276,7 @@ pub const ROUTES: &[Route] = &[
         TokenOptional,
         No,
     ),
-    // Orders (issue 5).
+    // Orders.
     row("GET", "/v1/shoppers/me/orders", Limited, Yes),
     row("GET", "/v1/shoppers/me/orders/{id}", Limited, Yes),
     row(
@@ -325,8 +325,8 @@ pub const ROUTES: &[Route] = &[
         TokenOptional,
         No,
     ),
-    // Product search is not a row of seed 003, but the docs list it as token optional
-    // (issue 4); `products?keyword=` searches as well.
+    // Product search is not a row of seed 003, but the docs list it as token optional;
+    // `products?keyword=` searches as well.
     row("GET", "/v1/shoppers/me/product-search", TokenOptional, Yes),
     row("GET", "/v1/shoppers/me/products", TokenOptional, Yes),
     row(

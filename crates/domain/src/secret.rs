@@ -175,7 +175,7 @@ pub fn random_hex(bytes: usize) -> String {
 }
 
 /// `bytes` as lowercase hex, like `hex::encode`, which builds its string one `char` at a time
-/// (~0.6 % of an anonymous grant's CPU for its ids and tokens): this fills one buffer.
+/// on the grant's hot path (docs/benchmarks.md): this fills one buffer.
 fn lower_hex(bytes: &[u8]) -> String {
     let mut text = vec![0u8; 2 * bytes.len()];
     hex::encode_to_slice(bytes, &mut text).expect("the buffer is twice the input");

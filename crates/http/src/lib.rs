@@ -119,7 +119,7 @@ pub fn router(state: AppState) -> Router {
         )
         // The Shopper API, from the access table (`/v1/shoppers/token` is one of its rows).
         .merge(routes::shopper_api_router())
-        // DigitalRiver.js-style payment sources (issue 5): not a Shopper API route, its own
+        // DigitalRiver.js-style payment sources: not a Shopper API route, its own
         // error shape and its own key (the site's payments public key).
         .route("/payments/sources", post(payments::create_source))
         .layer(api_cors);

@@ -338,7 +338,7 @@ fn check_new_password(password: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The demo site's tax table (basis points: 2000 = 20 %). US sales tax is left at 0 (it varies
+/// The demo site's tax table (basis points: 2000 is twenty percent). US sales tax is left at 0 (it varies
 /// by state); set real rates with `shopkeeper site set-tax-rate`.
 pub const DEMO_TAX_RATES: &[(&str, i64)] = &[
     ("US", 0),

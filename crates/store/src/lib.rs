@@ -166,7 +166,7 @@ const RESTART_AFTER_FRAMES: i64 = 4_000;
 /// Under continuous writes a passive pass never copies everything (there are always frames
 /// newer than the pass), so the WAL could only start over when the writer's backstop
 /// checkpoint ran inside a commit: copying up to a tick's worth of frames and fsyncing the
-/// database while every grant waited (5-13 ms on a virtual disk, several times a second).
+/// database while every grant waited, several times a second (docs/benchmarks.md).
 /// Instead, once the WAL is long, a second pass runs right after the first while holding the
 /// write turn: it copies only the frames the first one missed, and the WAL restarts at the
 /// next commit.

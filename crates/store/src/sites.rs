@@ -10,7 +10,7 @@ pub struct SiteRecord {
     pub session_ttl: i64,
     pub locale: String,
     pub currency: String,
-    /// The bearer of `POST /payments/sources` for this site (issue 5).
+    /// The bearer of `POST /payments/sources` for this site (DigitalRiver.js-style sources).
     pub payments_public_key: Option<String>,
 }
 

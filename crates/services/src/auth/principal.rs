@@ -113,8 +113,9 @@ pub struct TokenVerifier {
     clock: Clock,
     /// Bounded by `token_cache_capacity` entries. quick_cache rather than moka (used for the
     /// smaller caches): every issued token is inserted here, and moka's insert (its write log,
-    /// eviction deques and the rehashing of its table under churn) cost about 6 % of an
-    /// anonymous grant's CPU.
+    /// eviction deques and the rehashing of its table under churn) was the largest user-space
+    /// item of a grant's profile (docs/benchmarks.md, "What changed, and what each change
+    /// bought").
     cache: Arc<Cache<SecretHash, CachedPrincipal>>,
     fresh_for: i64,
     /// Bumped by every revocation; a check that read the database across a bump drops what

@@ -47,8 +47,7 @@ impl DirectWriter {
 /// 16 + 4): few statement shapes to keep prepared, and every row after a statement's first
 /// appends through cursors that are already at the right edge of the table and its indexes.
 /// With one statement per row, each row's insert into each of the 11 B-trees a new session
-/// touches started with a seek from the root; measured on a table of 200,000 sessions, the
-/// multi-row form took ~8 µs less CPU per new session (~20 instead of ~28-31).
+/// touches started with a seek from the root (the measured saving: docs/benchmarks.md).
 const CHUNKS: [usize; 9] = [256, 128, 64, 32, 16, 8, 4, 2, 1];
 /// Prepared statements the connection keeps: three tables times the chunk sizes, and the
 /// handful of rotation statements.
