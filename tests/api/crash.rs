@@ -2,20 +2,12 @@
 //! requests; restarted on the same database, every token it had answered with 200 still
 //! validates (an answered token was committed before its answer was sent).
 
-use crate::helpers::{fresh_postgres_database, postgres_admin_url, suite_on_postgres};
+use crate::helpers::{fresh_postgres_database, free_port, postgres_admin_url, suite_on_postgres};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn start(database: &str, port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_shopkeeper"))

@@ -273,14 +273,6 @@ async fn the_clean_up_is_one_recurring_job_whichever_nodes_schedule_it() {
 
 // --- a real server killed at a failpoint ------------------------------------------------
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// `shopkeeper serve` with short job leases and looks, and `failpoint` armed if given.
 fn serve(database: &str, port: u16, failpoint: Option<&str>) -> std::process::Child {
     use std::os::unix::process::CommandExt;

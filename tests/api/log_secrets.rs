@@ -1,19 +1,12 @@
 //! Runs the real binary with debug logging (JSON lines), drives every flow that hands out or
 //! receives a secret, and greps everything it logged for those secrets. Also checks that
 //! request log lines carry the request id, and that debug is not drowned in driver noise.
+use crate::helpers::free_port;
 use base64::Engine as _;
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
 use std::time::Duration;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 #[tokio::test]
 async fn debug_logs_never_contain_tokens_secrets_or_passwords() {

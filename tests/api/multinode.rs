@@ -34,14 +34,6 @@ impl Node {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Starts a node without waiting for it.
 pub fn launch_node(database_url: &str) -> Node {
     launch_node_with(database_url, &[], &[])

@@ -14,14 +14,6 @@ use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test]
 async fn each_request_logs_one_line_with_route_template_numeric_latency_and_request_id() {
     let dir = tempfile::tempdir().unwrap();
