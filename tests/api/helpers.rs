@@ -124,6 +124,100 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// The real binary (`serve`, demo data, a scratch SQLite file, JSON log lines), for tests that
+/// read what it logs: logging is process-wide, so an in-process app cannot show it.
+pub struct LoggingBinary {
+    pub child: std::process::Child,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    /// The demo credentials the binary printed on stdout (`{"demo": …}`).
+    pub demo: Value,
+    logs: std::thread::JoinHandle<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl LoggingBinary {
+    /// Starts the binary at `SHOPKEEPER_LOG=level` (unset: the default level), reads the demo
+    /// credentials and waits until it answers.
+    pub async fn start(level: Option<&str>) -> Self {
+        use std::io::{BufRead, Read};
+        use std::process::{Command, Stdio};
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let base = format!("http://127.0.0.1:{port}");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_shopkeeper"));
+        command
+            .args([
+                "--database",
+                &format!("sqlite://{}", dir.path().join("db.sqlite").display()),
+            ])
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--log-format",
+                "json",
+            ])
+            .args(["--argon2-memory-kib", "1024", "--argon2-iterations", "1"]);
+        match level {
+            Some(level) => command.env("SHOPKEEPER_LOG", level),
+            None => command.env_remove("SHOPKEEPER_LOG"),
+        };
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let stderr = child.stderr.take().unwrap();
+        let logs = std::thread::spawn(move || {
+            let mut s = String::new();
+            std::io::BufReader::new(stderr)
+                .read_to_string(&mut s)
+                .unwrap();
+            s
+        });
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        let demo: Value = serde_json::from_str(&line).expect("demo JSON on stdout");
+        let http = Client::new();
+        for _ in 0..100 {
+            if http.get(format!("{base}/healthz")).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        Self {
+            child,
+            base,
+            demo,
+            logs,
+            _dir: dir,
+        }
+    }
+
+    /// `demo` at the JSON pointer `pointer`, as a string.
+    pub fn demo_str(&self, pointer: &str) -> String {
+        self.demo
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("no {pointer} in {}", self.demo))
+            .to_owned()
+    }
+
+    /// SIGTERM, a graceful stop (asserted), then everything it logged.
+    pub fn stop(mut self) -> String {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let exit = self.child.wait().unwrap();
+        assert!(exit.success(), "shopkeeper exited with {exit}");
+        self.logs.join().unwrap()
+    }
+}
+
 /// Creates an empty database `t_<random>` on the server of `admin_url`; returns its URL.
 pub async fn fresh_postgres_database(admin_url: &str) -> String {
     use sqlx::Connection;

@@ -10,56 +10,16 @@ use base64::Engine as _;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 #[tokio::test]
 async fn each_request_logs_one_line_with_route_template_numeric_latency_and_request_id() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_shopkeeper"))
-        .args([
-            "--database",
-            &format!("sqlite://{}", dir.path().join("db.sqlite").display()),
-        ])
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--log-format",
-            "json",
-        ])
-        .args(["--argon2-memory-kib", "1024", "--argon2-iterations", "1"])
-        // The default level: what an operator gets without asking.
-        .env_remove("SHOPKEEPER_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let stderr = child.stderr.take().unwrap();
-    let logs = std::thread::spawn(move || {
-        let mut s = String::new();
-        BufReader::new(stderr).read_to_string(&mut s).unwrap();
-        s
-    });
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    let demo: Value = serde_json::from_str(&line).expect("demo JSON on stdout");
-    let public = demo["demo"]["public_client"]["api_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    // The default level: what an operator gets without asking.
+    let server = LoggingBinary::start(None).await;
+    let base = server.base.clone();
+    let public = server.demo_str("/demo/public_client/api_key");
 
     let http = reqwest::Client::new();
-    for _ in 0..100 {
-        if http.get(format!("{base}/healthz")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     let pair: Value = http
         .post(format!("{base}/oauth20/token"))
         .basic_auth(&public, None::<&str>)
@@ -82,13 +42,7 @@ async fn each_request_logs_one_line_with_route_template_numeric_latency_and_requ
     let status = r.status().as_u16();
     let request_id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
 
-    let status_of_kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status_of_kill.success());
-    assert!(child.wait().unwrap().success());
-    let logs = logs.join().unwrap();
+    let logs = server.stop();
     assert!(!logs.contains(&access), "the token was logged");
 
     let lines: Vec<Value> = logs
