@@ -2,7 +2,7 @@
 //! requests; restarted on the same database, every token it had answered with 200 still
 //! validates (an answered token was committed before its answer was sent).
 
-use crate::helpers::{fresh_postgres_database, free_port, postgres_admin_url, suite_on_postgres};
+use crate::helpers::{free_port, fresh_postgres_database, postgres_admin_url, suite_on_postgres};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

@@ -489,6 +489,11 @@ impl From<Value> for TokenPair {
     }
 }
 
+/// Sends `request` and returns its JSON body, whatever the status.
+pub async fn send_json(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 /// Asserts a 200 and returns the JSON body.
 pub async fn ok_json(response: Response) -> Value {
     let status = response.status();

@@ -1,7 +1,7 @@
 //! Runs the real binary with debug logging (JSON lines), drives every flow that hands out or
 //! receives a secret, and greps everything it logged for those secrets. Also checks that
 //! request log lines carry the request id, and that debug is not drowned in driver noise.
-use crate::helpers::LoggingBinary;
+use crate::helpers::{LoggingBinary, send_json};
 use base64::Engine as _;
 use serde_json::Value;
 
@@ -86,14 +86,8 @@ async fn debug_logs_never_contain_tokens_secrets_or_passwords() {
     )
     .await;
     pairs.push(refreshed);
-    let legacy: Value = http
-        .get(format!("{base}/v1/shoppers/token?apiKey={public}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let legacy: Value =
+        send_json(http.get(format!("{base}/v1/shoppers/token?apiKey={public}"))).await;
     pairs.push(legacy);
     for p in &pairs {
         let access = p["access_token"]

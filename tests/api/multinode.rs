@@ -525,21 +525,17 @@ async fn concurrent_submits_of_the_last_unit_across_two_nodes_make_exactly_one_o
             .await
             .unwrap();
         ok_json(address).await;
-        let source: Value = http
-            .post(node.url("/payments/sources"))
-            .bearer_auth(&payments_key)
-            .json(
-                &serde_json::json!({"type": "creditCard", "owner": {"firstName": "A",
+        let source: Value = send_json(
+            http.post(node.url("/payments/sources"))
+                .bearer_auth(&payments_key)
+                .json(
+                    &serde_json::json!({"type": "creditCard", "owner": {"firstName": "A",
                 "lastName": "B", "email": "a@example.com", "address": {"line1": "1 Main St",
                 "city": "Minneapolis", "country": "US"}}, "creditCard": {"number": APPROVE_CARD,
                 "expirationMonth": 7, "expirationYear": 2040}}),
-            )
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+                ),
+        )
+        .await;
         let applied = http
             .post(node.url("/v1/shoppers/me/carts/active/apply-payment-method"))
             .bearer_auth(&token)

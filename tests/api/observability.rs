@@ -20,16 +20,12 @@ async fn each_request_logs_one_line_with_route_template_numeric_latency_and_requ
     let public = server.demo_str("/demo/public_client/api_key");
 
     let http = reqwest::Client::new();
-    let pair: Value = http
-        .post(format!("{base}/oauth20/token"))
-        .basic_auth(&public, None::<&str>)
-        .form(&[("grant_type", "password")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let pair: Value = send_json(
+        http.post(format!("{base}/oauth20/token"))
+            .basic_auth(&public, None::<&str>)
+            .form(&[("grant_type", "password")]),
+    )
+    .await;
     let access = pair["access_token"].as_str().unwrap().to_owned();
     // The token in the query string, an id in the path: neither may reach the log.
     let r = http

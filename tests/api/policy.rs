@@ -2,7 +2,7 @@
 //! credential gets the documented answer; rows not provided answer 404; the README's route
 //! table is the one generated from the access table.
 
-use crate::helpers::{SITE, TestApp, spawn_app};
+use crate::helpers::{SITE, TestApp, send_json, spawn_app};
 use reqwest::{Method, Response};
 use serde_json::Value;
 use shopkeeper::domain::ClientKind;
@@ -52,17 +52,13 @@ struct Fixture {
 }
 
 async fn anonymous_token(app: &TestApp, api_key: &str) -> String {
-    let body: Value = app
-        .http
-        .post(app.url("/oauth20/token"))
-        .basic_auth(api_key, None::<&str>)
-        .form(&[("grant_type", "password")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body: Value = send_json(
+        app.http
+            .post(app.url("/oauth20/token"))
+            .basic_auth(api_key, None::<&str>)
+            .form(&[("grant_type", "password")]),
+    )
+    .await;
     body["access_token"].as_str().unwrap().to_owned()
 }
 

@@ -161,15 +161,8 @@ async fn after_every_flow_the_database_dump_holds_no_usable_secret() {
     let url = app.url(&format!("/store/{SITE}/SessionToken"));
     let body: serde_json::Value = http.get(&url).send().await.unwrap().json().await.unwrap();
     secrets.push(body["session_token"].as_str().unwrap().to_owned());
-    let body: serde_json::Value = http
-        .get(&url)
-        .query(&[("apiKey", app.public_key.as_str())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body: serde_json::Value =
+        send_json(http.get(&url).query(&[("apiKey", app.public_key.as_str())])).await;
     secrets.push(body["access_token"].as_str().unwrap().to_owned());
     secrets.push(body["refresh_token"].as_str().unwrap().to_owned());
 
