@@ -58,16 +58,6 @@ fn implicit_request(key: &str) -> Vec<(&str, &str)> {
     ]
 }
 
-/// The test shopper's password grant through the public key.
-async fn password_grant(app: &TestApp) -> Response {
-    app.public_token(&[
-        ("grant_type", "password"),
-        ("username", SHOPPER_USERNAME),
-        ("password", SHOPPER_PASSWORD),
-    ])
-    .await
-}
-
 /// A session token for the browser's session (`SessionToken`, which sets its cookie).
 async fn session_token(app: &TestApp, http: &Client) -> String {
     let r = http
@@ -575,7 +565,7 @@ async fn per_key_flows_are_enforced() {
         redirected_error(r, '#').await["error"],
         "unauthorized_client"
     );
-    let r = password_grant(&app).await;
+    let r = app.password_grant(SHOPPER_USERNAME, SHOPPER_PASSWORD).await;
     assert_oauth_error(r, 400, "unauthorized_client").await;
     // Guest tokens stay available.
     app.anonymous_pair().await;
@@ -592,7 +582,7 @@ async fn strict_profile_refuses_implicit_and_password_but_not_code_or_guests() {
         redirected_error(r, '#').await["error"],
         "unauthorized_client"
     );
-    let r = password_grant(&app).await;
+    let r = app.password_grant(SHOPPER_USERNAME, SHOPPER_PASSWORD).await;
     assert_oauth_error(r, 400, "unauthorized_client").await;
     app.anonymous_pair().await;
     let ch = challenge(VERIFIER);

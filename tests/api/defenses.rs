@@ -8,15 +8,6 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-async fn password(app: &TestApp, username: &str, password: &str) -> Response {
-    app.public_token(&[
-        ("grant_type", "password"),
-        ("username", username),
-        ("password", password),
-    ])
-    .await
-}
-
 fn retry_after(r: &Response) -> u64 {
     r.headers()
         .get("retry-after")
@@ -64,7 +55,7 @@ async fn password_grant_waits_grow_to_the_cap_and_success_clears_them() {
     // Two free failures: no wait.
     for _ in 0..2 {
         assert_oauth_error(
-            password(&app, SHOPPER_USERNAME, "wrong").await,
+            app.password_grant(SHOPPER_USERNAME, "wrong").await,
             400,
             "invalid_grant",
         )
@@ -73,58 +64,66 @@ async fn password_grant_waits_grow_to_the_cap_and_success_clears_them() {
     // The third starts a 1 s wait: even the right password is refused meanwhile, and
     // varying the username's case does not escape it.
     assert_oauth_error(
-        password(&app, SHOPPER_USERNAME, "wrong").await,
+        app.password_grant(SHOPPER_USERNAME, "wrong").await,
         400,
         "invalid_grant",
     )
     .await;
     assert_eq!(
-        assert_throttled(password(&app, SHOPPER_USERNAME, SHOPPER_PASSWORD).await).await,
+        assert_throttled(app.password_grant(SHOPPER_USERNAME, SHOPPER_PASSWORD).await).await,
         1
     );
     assert_eq!(
-        assert_throttled(password(&app, "JANE@Example.com", SHOPPER_PASSWORD).await).await,
+        assert_throttled(
+            app.password_grant("JANE@Example.com", SHOPPER_PASSWORD)
+                .await
+        )
+        .await,
         1
     );
     // Another shopper signs in undisturbed.
-    ok_json(password(&app, "other@example.com", "other password").await).await;
+    ok_json(
+        app.password_grant("other@example.com", "other password")
+            .await,
+    )
+    .await;
 
     // The wait grows by a step...
     pause(&app, 1.2).await;
     assert_oauth_error(
-        password(&app, SHOPPER_USERNAME, "wrong").await,
+        app.password_grant(SHOPPER_USERNAME, "wrong").await,
         400,
         "invalid_grant",
     )
     .await;
     assert_eq!(
-        assert_throttled(password(&app, SHOPPER_USERNAME, SHOPPER_PASSWORD).await).await,
+        assert_throttled(app.password_grant(SHOPPER_USERNAME, SHOPPER_PASSWORD).await).await,
         2
     );
     // ...up to the cap, which holds.
     pause(&app, 2.2).await;
     assert_oauth_error(
-        password(&app, SHOPPER_USERNAME, "wrong").await,
+        app.password_grant(SHOPPER_USERNAME, "wrong").await,
         400,
         "invalid_grant",
     )
     .await;
     assert_eq!(
-        assert_throttled(password(&app, SHOPPER_USERNAME, SHOPPER_PASSWORD).await).await,
+        assert_throttled(app.password_grant(SHOPPER_USERNAME, SHOPPER_PASSWORD).await).await,
         2
     );
 
     // After the wait the right password works and clears the count: one more failure is
     // free again.
     pause(&app, 2.2).await;
-    ok_json(password(&app, SHOPPER_USERNAME, SHOPPER_PASSWORD).await).await;
+    ok_json(app.password_grant(SHOPPER_USERNAME, SHOPPER_PASSWORD).await).await;
     assert_oauth_error(
-        password(&app, SHOPPER_USERNAME, "wrong").await,
+        app.password_grant(SHOPPER_USERNAME, "wrong").await,
         400,
         "invalid_grant",
     )
     .await;
-    ok_json(password(&app, SHOPPER_USERNAME, SHOPPER_PASSWORD).await).await;
+    ok_json(app.password_grant(SHOPPER_USERNAME, SHOPPER_PASSWORD).await).await;
 }
 
 #[tokio::test]
@@ -161,7 +160,7 @@ async fn hosted_sign_in_is_throttled_with_the_page_and_shares_the_count_with_the
 
     // The same username on the password grant waits too.
     assert_eq!(
-        assert_throttled(password(&app, SHOPPER_USERNAME, SHOPPER_PASSWORD).await).await,
+        assert_throttled(app.password_grant(SHOPPER_USERNAME, SHOPPER_PASSWORD).await).await,
         30
     );
 }
@@ -275,13 +274,23 @@ async fn signing_in_as_another_account_does_not_clear_a_count() {
         .unwrap_or_else(|e| panic!("{username}: {e}"));
     }
     // One free failure for the victim...
-    assert_oauth_error(password(&app, victim, "wrong").await, 400, "invalid_grant").await;
+    assert_oauth_error(
+        app.password_grant(victim, "wrong").await,
+        400,
+        "invalid_grant",
+    )
+    .await;
     // ...the other account signs in...
-    ok_json(password(&app, look_alike, "a long password").await).await;
+    ok_json(app.password_grant(look_alike, "a long password").await).await;
     // ...and the victim's count still stands: the next failure starts the wait.
-    assert_oauth_error(password(&app, victim, "wrong").await, 400, "invalid_grant").await;
+    assert_oauth_error(
+        app.password_grant(victim, "wrong").await,
+        400,
+        "invalid_grant",
+    )
+    .await;
     assert_eq!(
-        assert_throttled(password(&app, victim, "a long password").await).await,
+        assert_throttled(app.password_grant(victim, "a long password").await).await,
         60
     );
 }
@@ -486,21 +495,12 @@ async fn a_client_trickling_headers_is_disconnected() {
 #[tokio::test]
 async fn a_request_whose_body_stalls_gets_408() {
     let app = spawn_app_with(|s| s.security.request_timeout_ms = 300).await;
-    let mut stream = TcpStream::connect(authority(&app)).await.unwrap();
-    stream
-        .write_all(
+    let answer = app
+        .answer_to_stalled_body(
             b"POST /oauth20/token HTTP/1.1\r\nHost: x\r\n\
               Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant_type",
         )
-        .await
-        .unwrap();
-    let answer = tokio::time::timeout(Duration::from_secs(8), async {
-        let mut buf = vec![0u8; 4096];
-        let n = stream.read(&mut buf).await.unwrap_or(0);
-        String::from_utf8_lossy(&buf[..n]).into_owned()
-    })
-    .await
-    .expect("the server answered a stalled body");
+        .await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
 }
 

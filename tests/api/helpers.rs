@@ -350,6 +350,16 @@ impl TestApp {
         self.public_token_request(form).send().await.unwrap()
     }
 
+    /// The password grant of `username` and `password` through the public key.
+    pub async fn password_grant(&self, username: &str, password: &str) -> Response {
+        self.public_token(&[
+            ("grant_type", "password"),
+            ("username", username),
+            ("password", password),
+        ])
+        .await
+    }
+
     /// The request `public_token` sends, unsent: for requests sent concurrently.
     pub fn public_token_request<F: serde::Serialize + ?Sized>(
         &self,
@@ -381,12 +391,8 @@ impl TestApp {
     pub async fn shopper_pair(&self) -> TokenPair {
         TokenPair::from(
             ok_json(
-                self.public_token(&[
-                    ("grant_type", "password"),
-                    ("username", SHOPPER_USERNAME),
-                    ("password", SHOPPER_PASSWORD),
-                ])
-                .await,
+                self.password_grant(SHOPPER_USERNAME, SHOPPER_PASSWORD)
+                    .await,
             )
             .await,
         )
@@ -433,6 +439,22 @@ impl TestApp {
             .send()
             .await
             .unwrap()
+    }
+
+    /// Opens a raw connection, writes `request` (whose body never arrives in full) and returns
+    /// the server's first answer, which must come within eight seconds.
+    pub async fn answer_to_stalled_body(&self, request: &[u8]) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let authority = self.address.trim_start_matches("http://");
+        let mut stream = tokio::net::TcpStream::connect(authority).await.unwrap();
+        stream.write_all(request).await.unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(8), async {
+            let mut buf = vec![0u8; 4096];
+            let n = stream.read(&mut buf).await.unwrap_or(0);
+            String::from_utf8_lossy(&buf[..n]).into_owned()
+        })
+        .await
+        .expect("the server answered a stalled body")
     }
 
     pub async fn refresh(&self, refresh_token: &str) -> Response {

@@ -33,15 +33,6 @@ async fn create_jane(app: &TestApp) -> i64 {
     .id
 }
 
-async fn password_grant(app: &TestApp, identifier: &str, password: &str) -> Response {
-    app.public_token(&[
-        ("grant_type", "password"),
-        ("username", identifier),
-        ("password", password),
-    ])
-    .await
-}
-
 fn implicit(app: &TestApp) -> Vec<(&str, &str)> {
     vec![
         ("client_id", app.public_key.as_str()),
@@ -82,7 +73,11 @@ async fn a_shopper_signs_in_with_their_email_address_on_the_page_and_the_passwor
         jane
     );
     // The password grant's `username`, in any case.
-    let token = ok_json(password_grant(&app, "JANE.DOE@example.COM", JANE_PASSWORD).await).await;
+    let token = ok_json(
+        app.password_grant("JANE.DOE@example.COM", JANE_PASSWORD)
+            .await,
+    )
+    .await;
     assert_eq!(
         user_of(&app, token["access_token"].as_str().unwrap()).await,
         jane
@@ -107,7 +102,7 @@ async fn a_shopper_signs_in_with_their_email_address_on_the_page_and_the_passwor
         named.id.to_string()
     );
     assert_oauth_error(
-        password_grant(&app, JANE_EMAIL, JANE_PASSWORD).await,
+        app.password_grant(JANE_EMAIL, JANE_PASSWORD).await,
         400,
         "invalid_grant",
     )
@@ -202,7 +197,7 @@ async fn an_email_address_taken_in_any_case_is_refused_wherever_it_is_set() {
     )
     .await;
     assert_eq!(created.status(), 201);
-    let bob = ok_json(password_grant(&app, "bob", "a long password").await).await;
+    let bob = ok_json(app.password_grant("bob", "a long password").await).await;
     let update_email = |email: &'static str| {
         app.http
             .post(app.url("/v1/shoppers/me"))
@@ -269,7 +264,7 @@ async fn failures_through_the_email_address_and_the_username_share_one_count() {
 
     // Three failures, each through another name of the account, on both paths...
     assert_oauth_error(
-        password_grant(&app, "jane.doe@example.com", "wrong").await,
+        app.password_grant("jane.doe@example.com", "wrong").await,
         400,
         "invalid_grant",
     )
@@ -279,13 +274,13 @@ async fn failures_through_the_email_address_and_the_username_share_one_count() {
     let r = sign_in(&app, &browser(), &implicit(&app), JANE_EMAIL, "wrong").await;
     assert_eq!(r.status(), 401);
     // ...add up: the account waits, named either way, even with the right password.
-    let throttled = password_grant(&app, JANE, JANE_PASSWORD).await;
+    let throttled = app.password_grant(JANE, JANE_PASSWORD).await;
     assert_eq!(throttled.headers()["retry-after"], "60");
     assert_oauth_error(throttled, 429, "too_many_requests").await;
     let r = sign_in(&app, &browser(), &implicit(&app), JANE_EMAIL, JANE_PASSWORD).await;
     assert_eq!(r.status(), 429);
     // Another account is not disturbed.
-    ok_json(password_grant(&app, SHOPPER_USERNAME, SHOPPER_PASSWORD).await).await;
+    ok_json(app.password_grant(SHOPPER_USERNAME, SHOPPER_PASSWORD).await).await;
 
     // An address no account has counts on its own case-folded text.
     for typed in [
@@ -294,13 +289,13 @@ async fn failures_through_the_email_address_and_the_username_share_one_count() {
         "ghost@EXAMPLE.com",
     ] {
         assert_oauth_error(
-            password_grant(&app, typed, "guess").await,
+            app.password_grant(typed, "guess").await,
             400,
             "invalid_grant",
         )
         .await;
     }
-    let probe = password_grant(&app, "ghost@example.com", "guess").await;
+    let probe = app.password_grant("ghost@example.com", "guess").await;
     assert_oauth_error(probe, 429, "too_many_requests").await;
 }
 

@@ -10,7 +10,6 @@ use base64::Engine as _;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::time::Duration;
 
 #[tokio::test]
 async fn each_request_logs_one_line_with_route_template_numeric_latency_and_request_id() {
@@ -247,15 +246,6 @@ async fn every_flow_that_issues_tokens_is_counted_under_its_flow() {
     assert_eq!(legacy("implicit"), 1.0, "{text}");
 }
 
-async fn wrong_password_grant(app: &TestApp, username: &str) -> reqwest::Response {
-    app.public_token(&[
-        ("grant_type", "password"),
-        ("username", username),
-        ("password", "wrong"),
-    ])
-    .await
-}
-
 #[tokio::test]
 async fn failed_sign_ins_are_counted_by_flow_and_reason() {
     // One free failure: the second starts the wait, the third is throttled.
@@ -272,11 +262,11 @@ async fn failed_sign_ins_are_counted_by_flow_and_reason() {
         ("redirect_uri", REDIRECT),
     ];
     assert_eq!(
-        wrong_password_grant(&app, SHOPPER_USERNAME).await.status(),
+        app.password_grant(SHOPPER_USERNAME, "wrong").await.status(),
         400
     );
     assert_eq!(
-        wrong_password_grant(&app, "nobody@example.com")
+        app.password_grant("nobody@example.com", "wrong")
             .await
             .status(),
         400
@@ -288,7 +278,7 @@ async fn failed_sign_ins_are_counted_by_flow_and_reason() {
     let r = sign_in(&app, &browser(), &page, SHOPPER_USERNAME, SHOPPER_PASSWORD).await;
     assert_eq!(r.status(), 429);
     assert_eq!(
-        wrong_password_grant(&app, SHOPPER_USERNAME).await.status(),
+        app.password_grant(SHOPPER_USERNAME, "wrong").await.status(),
         429
     );
 
@@ -313,13 +303,7 @@ async fn every_metric_has_help_and_the_process_metrics_are_there() {
     // Something for every metric of the server's own.
     app.anonymous_pair().await;
     app.shopper_pair().await;
-    let r = app
-        .public_token(&[
-            ("grant_type", "password"),
-            ("username", SHOPPER_USERNAME),
-            ("password", "wrong"),
-        ])
-        .await;
+    let r = app.password_grant(SHOPPER_USERNAME, "wrong").await;
     assert_eq!(r.status(), 400);
     shopkeeper::housekeeping::purge_once_at(&app.state, &app.state.operations, app.now())
         .await
@@ -380,7 +364,6 @@ async fn every_metric_has_help_and_the_process_metrics_are_there() {
 
 #[tokio::test]
 async fn a_request_cut_off_by_the_time_limit_is_counted_under_its_route_with_an_id() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let app = spawn_app_with(|s| s.security.request_timeout_ms = 300).await;
     // A route no other test stalls: the series is the process's, shared by every app.
     let cut_off = |text: &str| {
@@ -395,22 +378,12 @@ async fn a_request_cut_off_by_the_time_limit_is_counted_under_its_route_with_an_
         )
     };
     let before = cut_off(&app.metrics_text().await);
-    let authority = app.address.trim_start_matches("http://");
-    let mut stream = tokio::net::TcpStream::connect(authority).await.unwrap();
-    stream
-        .write_all(
+    let answer = app
+        .answer_to_stalled_body(
             b"POST /oauth20/introspect HTTP/1.1\r\nHost: x\r\n\
               Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ntoken",
         )
-        .await
-        .unwrap();
-    let answer = tokio::time::timeout(Duration::from_secs(8), async {
-        let mut buf = vec![0u8; 4096];
-        let n = stream.read(&mut buf).await.unwrap_or(0);
-        String::from_utf8_lossy(&buf[..n]).into_owned()
-    })
-    .await
-    .expect("the server answered a stalled body");
+        .await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("x-request-id: "), "{answer}");
     assert!(cut_off(&app.metrics_text().await) >= before + 1.0);

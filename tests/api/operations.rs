@@ -50,13 +50,7 @@ async fn metrics_count_tokens_by_flow_and_key_requests_and_failed_sign_ins() {
     app.anonymous_pair().await;
     let pair = app.shopper_pair().await;
     app.refresh(&pair.refresh).await;
-    let r = app
-        .public_token(&[
-            ("grant_type", "password"),
-            ("username", SHOPPER_USERNAME),
-            ("password", "wrong"),
-        ])
-        .await;
+    let r = app.password_grant(SHOPPER_USERNAME, "wrong").await;
     assert_eq!(r.status(), 400);
 
     let text = app.metrics_text().await;

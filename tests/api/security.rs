@@ -130,13 +130,7 @@ async fn after_every_flow_the_database_dump_holds_no_usable_secret() {
         "wrong-password-9e3a",
     ];
     for password in wrong {
-        let r = app
-            .public_token(&[
-                ("grant_type", "password"),
-                ("username", SHOPPER_USERNAME),
-                ("password", password),
-            ])
-            .await;
+        let r = app.password_grant(SHOPPER_USERNAME, password).await;
         assert!(matches!(r.status().as_u16(), 400 | 429));
         secrets.push(password.to_owned());
     }

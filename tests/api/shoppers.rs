@@ -41,15 +41,7 @@ async fn create_shopper_then_sign_in() {
     assert_eq!(body["shopper"]["username"], "bob");
     assert!(body["shopper"].get("password").is_none());
     // The password was stored hashed and works with the password grant.
-    let token: Value = ok_json(
-        app.public_token(&[
-            ("grant_type", "password"),
-            ("username", "bob"),
-            ("password", "a long password"),
-        ])
-        .await,
-    )
-    .await;
+    let token: Value = ok_json(app.password_grant("bob", "a long password").await).await;
     let me = ok_json(
         app.http
             .get(app.url("/v1/shoppers/me"))

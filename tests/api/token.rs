@@ -39,17 +39,7 @@ async fn anonymous_password_grant_gives_a_limited_token_with_the_site_ttl() {
 #[tokio::test]
 async fn anonymous_credentials_are_a_guest_too() {
     let app = spawn_app().await;
-    let pair = TokenPair::from(
-        ok_json(
-            app.public_token(&[
-                ("grant_type", "password"),
-                ("username", "anonymous"),
-                ("password", "anonymous"),
-            ])
-            .await,
-        )
-        .await,
-    );
+    let pair = TokenPair::from(ok_json(app.password_grant("anonymous", "anonymous").await).await);
     assert_eq!(
         session_of(&app, &pair.access).await["authenticated"],
         "false"
@@ -81,23 +71,14 @@ async fn password_grant_with_credentials_gives_a_full_token() {
 async fn wrong_password_and_unknown_user_are_the_same_invalid_grant() {
     let app = spawn_app().await;
     let wrong = assert_oauth_error(
-        app.public_token(&[
-            ("grant_type", "password"),
-            ("username", SHOPPER_USERNAME),
-            ("password", "not the password"),
-        ])
-        .await,
+        app.password_grant(SHOPPER_USERNAME, "not the password")
+            .await,
         400,
         "invalid_grant",
     )
     .await;
     let unknown = assert_oauth_error(
-        app.public_token(&[
-            ("grant_type", "password"),
-            ("username", "nobody@example.com"),
-            ("password", "whatever"),
-        ])
-        .await,
+        app.password_grant("nobody@example.com", "whatever").await,
         400,
         "invalid_grant",
     )

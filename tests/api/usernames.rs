@@ -34,15 +34,7 @@ async fn assert_taken(response: reqwest::Response) {
 }
 
 async fn password_grant(app: &TestApp, username: &str, password: &str) -> Value {
-    ok_json(
-        app.public_token(&[
-            ("grant_type", "password"),
-            ("username", username),
-            ("password", password),
-        ])
-        .await,
-    )
-    .await
+    ok_json(app.password_grant(username, password).await).await
 }
 
 async fn me(app: &TestApp, token: &Value) -> Value {
