@@ -4,7 +4,6 @@
 //! source is bound to the session (or shopper) that first applied it; orders do not echo
 //! source ids; `order-lookup` is rate-limited per client address.
 
-use crate::authorize::browser;
 use crate::checkout::{catalog, get, shopper_error};
 use crate::helpers::{
     APPROVE_CARD, SHOPPER_PASSWORD, SHOPPER_USERNAME, SITE, TestApp, ok_json, spawn_app,

@@ -1,7 +1,7 @@
 //! Brute-force throttling, rate limits and connection limits, with every duration shrunk
 //! through configuration so the tests run in seconds.
 
-use crate::authorize::{REDIRECT, browser, sign_in, sign_in_form};
+use crate::authorize::{REDIRECT, implicit_request, sign_in, sign_in_form};
 use crate::helpers::*;
 use reqwest::Response;
 use std::time::Duration;
@@ -134,11 +134,7 @@ async fn hosted_sign_in_is_throttled_with_the_page_and_shares_the_count_with_the
         s.security.throttle_max_wait_seconds = 60;
     })
     .await;
-    let query = [
-        ("client_id", app.public_key.as_str()),
-        ("response_type", "token"),
-        ("redirect_uri", REDIRECT),
-    ];
+    let query = implicit_request(&app);
     for _ in 0..2 {
         let r = sign_in(&app, &browser(), &query, SHOPPER_USERNAME, "wrong").await;
         assert_eq!(r.status(), 401);
@@ -185,11 +181,7 @@ async fn parallel_wrong_passwords_get_no_more_checks_than_the_allowance() {
     const GUESSES: usize = 60;
     let app = spawn_app().await;
     let allowance = shopkeeper::config::SecuritySettings::default().throttle_user_failures + 1;
-    let query = [
-        ("client_id", app.public_key.as_str()),
-        ("response_type", "token"),
-        ("redirect_uri", REDIRECT),
-    ];
+    let query = implicit_request(&app);
     let before = verifications(&app).await;
 
     // Every request ready to go (the hosted ones with their page and CSRF token), then all

@@ -257,6 +257,14 @@ pub fn test_settings() -> ServeSettings {
     }
 }
 
+/// Throttles an account after `failures` free failed sign-ins, the wait growing by `step`
+/// seconds up to `max_wait`.
+pub fn throttle_accounts(settings: &mut ServeSettings, failures: u32, step: u64, max_wait: u64) {
+    settings.security.throttle_user_failures = failures;
+    settings.security.throttle_step_seconds = step;
+    settings.security.throttle_max_wait_seconds = max_wait;
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
@@ -360,6 +368,22 @@ impl TestApp {
         .await
     }
 
+    /// POST /oauth20/token with `form` and Basic auth of any key (and its secret, if given).
+    pub async fn token_with(
+        &self,
+        key: &str,
+        secret: Option<&str>,
+        form: &[(&str, &str)],
+    ) -> Response {
+        self.http
+            .post(self.url("/oauth20/token"))
+            .basic_auth(key, secret)
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// The request `public_token` sends, unsent: for requests sent concurrently.
     pub fn public_token_request<F: serde::Serialize + ?Sized>(
         &self,
@@ -413,6 +437,50 @@ impl TestApp {
             )
             .await,
         )
+    }
+
+    /// A full token pair for the external shopper (`client_credentials` with its reference).
+    pub async fn external_shopper_pair(&self) -> TokenPair {
+        TokenPair::from(
+            ok_json(
+                self.confidential_token(&[
+                    ("grant_type", "client_credentials"),
+                    ("dr_external_reference_id", EXTERNAL_REFERENCE),
+                ])
+                .await,
+            )
+            .await,
+        )
+    }
+
+    /// A further site (session TTL `ttl`) with a public key and no redirect URIs: the key.
+    pub async fn site_with_public_key(&self, site: &str, ttl: Option<i64>) -> String {
+        let store = &self.state.store;
+        provision::create_site(store, site, ttl, self.now())
+            .await
+            .unwrap();
+        provision::create_client(store, site, ClientKind::Public, &[], self.now())
+            .await
+            .unwrap()
+            .api_key
+    }
+
+    /// `GET /oauth20/access-tokens` for `access`, asserted 200: what it says of the session.
+    pub async fn session_of(&self, access: &str) -> Value {
+        ok_json(self.access_tokens(access).await).await
+    }
+
+    /// `GET /v1/shoppers/me` for `access`, asserted 200.
+    pub async fn me(&self, access: &str) -> Value {
+        ok_json(
+            self.http
+                .get(self.url("/v1/shoppers/me"))
+                .bearer_auth(access)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
     }
 
     /// The Prometheus text of `GET /metrics`.
@@ -514,6 +582,28 @@ impl From<Value> for TokenPair {
 /// Sends `request` and returns its JSON body, whatever the status.
 pub async fn send_json(request: reqwest::RequestBuilder) -> Value {
     request.send().await.unwrap().json().await.unwrap()
+}
+
+/// Sends `request` and returns its body as text, whatever the status.
+pub async fn send_text(request: reqwest::RequestBuilder) -> String {
+    request.send().await.unwrap().text().await.unwrap()
+}
+
+/// A client that keeps cookies and does not follow redirects, as a browser seen from a test.
+pub fn browser() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The S256 PKCE challenge of `verifier`.
+pub fn pkce_challenge(verifier: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()))
 }
 
 /// Asserts a 200 and returns the JSON body.

@@ -4,7 +4,7 @@
 //! throttle counts the account however it is named, and the error page speaks to shoppers
 //! in the site's colours, language and with a way back to its shop.
 
-use crate::authorize::{REDIRECT, browser, sign_in};
+use crate::authorize::{REDIRECT, implicit_request, sign_in};
 use crate::helpers::*;
 use crate::usernames::{shopkeeper, text};
 use reqwest::Response;
@@ -33,14 +33,6 @@ async fn create_jane(app: &TestApp) -> i64 {
     .id
 }
 
-fn implicit(app: &TestApp) -> Vec<(&str, &str)> {
-    vec![
-        ("client_id", app.public_key.as_str()),
-        ("response_type", "token"),
-        ("redirect_uri", REDIRECT),
-    ]
-}
-
 /// The shopper id a full access token belongs to.
 async fn user_of(app: &TestApp, access_token: &str) -> String {
     let info = ok_json(app.access_tokens(access_token).await).await;
@@ -50,7 +42,14 @@ async fn user_of(app: &TestApp, access_token: &str) -> String {
 
 /// Signs in on the hosted page; the shopper id of the token in the redirect's fragment.
 async fn hosted_sign_in_user(app: &TestApp, identifier: &str, password: &str) -> String {
-    let r = sign_in(app, &browser(), &implicit(app), identifier, password).await;
+    let r = sign_in(
+        app,
+        &browser(),
+        &implicit_request(app),
+        identifier,
+        password,
+    )
+    .await;
     assert_eq!(r.status(), 302, "{}", r.text().await.unwrap());
     let location = r.headers()["location"].to_str().unwrap().to_owned();
     let fragment = location.split_once('#').expect("a fragment").1;
@@ -112,7 +111,7 @@ async fn a_shopper_signs_in_with_their_email_address_on_the_page_and_the_passwor
     let wrong = sign_in(
         &app,
         &browser(),
-        &implicit(&app),
+        &implicit_request(&app),
         "other@example.com",
         "nope",
     )
@@ -269,15 +268,29 @@ async fn failures_through_the_email_address_and_the_username_share_one_count() {
         "invalid_grant",
     )
     .await;
-    let r = sign_in(&app, &browser(), &implicit(&app), "JANE", "wrong").await;
+    let r = sign_in(&app, &browser(), &implicit_request(&app), "JANE", "wrong").await;
     assert_eq!(r.status(), 401);
-    let r = sign_in(&app, &browser(), &implicit(&app), JANE_EMAIL, "wrong").await;
+    let r = sign_in(
+        &app,
+        &browser(),
+        &implicit_request(&app),
+        JANE_EMAIL,
+        "wrong",
+    )
+    .await;
     assert_eq!(r.status(), 401);
     // ...add up: the account waits, named either way, even with the right password.
     let throttled = app.password_grant(JANE, JANE_PASSWORD).await;
     assert_eq!(throttled.headers()["retry-after"], "60");
     assert_oauth_error(throttled, 429, "too_many_requests").await;
-    let r = sign_in(&app, &browser(), &implicit(&app), JANE_EMAIL, JANE_PASSWORD).await;
+    let r = sign_in(
+        &app,
+        &browser(),
+        &implicit_request(&app),
+        JANE_EMAIL,
+        JANE_PASSWORD,
+    )
+    .await;
     assert_eq!(r.status(), 429);
     // Another account is not disturbed.
     ok_json(app.password_grant(SHOPPER_USERNAME, SHOPPER_PASSWORD).await).await;
@@ -474,7 +487,7 @@ async fn the_error_page_wears_the_sites_look_and_links_back_to_its_own_shop() {
     );
 
     // The same on the sign-in page itself (its post re-checks), and its lang too.
-    let (status, form) = page(&app, "/oauth20/sign-in", &implicit(&app)).await;
+    let (status, form) = page(&app, "/oauth20/sign-in", &implicit_request(&app)).await;
     assert_eq!(status, 200);
     assert!(form.contains("<html lang=\"de-DE\">"), "{form}");
 
@@ -525,7 +538,7 @@ async fn a_brand_colour_too_light_for_white_text_gets_dark_text() {
             .set_site_branding(SITE, Some("Acme"), brand)
             .await
             .unwrap();
-        let (status, html) = page(&app, "/oauth20/sign-in", &implicit(&app)).await;
+        let (status, html) = page(&app, "/oauth20/sign-in", &implicit_request(&app)).await;
         assert_eq!(status, 200);
         let style = style_of(&html);
         assert!(style.contains(&format!("--brand: {brand}")), "{style}");

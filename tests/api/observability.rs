@@ -4,11 +4,9 @@
 //!
 //! The log test runs the real binary on SQLite (logging is process-wide, and nothing here
 //! depends on the engine); the metrics tests run on the suite's engine.
-use crate::authorize::{REDIRECT, browser, sign_in};
+use crate::authorize::{REDIRECT, implicit_request, pkce_code_request, redeem, sign_in};
 use crate::helpers::*;
-use base64::Engine as _;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
 #[tokio::test]
@@ -105,10 +103,6 @@ fn count(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
     metric_sample(text, name, labels).unwrap_or(0.0)
 }
 
-fn pkce_challenge(verifier: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
-}
-
 /// The decoded parameters after `sep` in a redirect's `Location`.
 fn redirect_params(r: &reqwest::Response, sep: char) -> HashMap<String, String> {
     assert_eq!(r.status(), 302);
@@ -135,11 +129,7 @@ async fn every_flow_that_issues_tokens_is_counted_under_its_flow() {
     .await;
 
     // The implicit flow through the hosted sign-in.
-    let implicit = [
-        ("client_id", key),
-        ("response_type", "token"),
-        ("redirect_uri", REDIRECT),
-    ];
+    let implicit = implicit_request(&app);
     let r = sign_in(
         &app,
         &browser(),
@@ -153,13 +143,7 @@ async fn every_flow_that_issues_tokens_is_counted_under_its_flow() {
     // The code flow: the code, then its redemption.
     let verifier = "a-long-random-verifier-of-at-least-43-chars-0123456789";
     let challenge = pkce_challenge(verifier);
-    let code_query = [
-        ("client_id", key),
-        ("response_type", "code"),
-        ("redirect_uri", REDIRECT),
-        ("code_challenge", challenge.as_str()),
-        ("code_challenge_method", "S256"),
-    ];
+    let code_query = pkce_code_request(key, &challenge);
     let r = sign_in(
         &app,
         &browser(),
@@ -169,16 +153,7 @@ async fn every_flow_that_issues_tokens_is_counted_under_its_flow() {
     )
     .await;
     let code = redirect_params(&r, '?')["code"].clone();
-    ok_json(
-        app.public_token(&[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", verifier),
-        ])
-        .await,
-    )
-    .await;
+    ok_json(redeem(&app, &code, verifier).await).await;
 
     // The SessionToken site action with a key, and the session token it hands a page
     // without one, joined through /v1/shoppers/token.
@@ -256,11 +231,7 @@ async fn failed_sign_ins_are_counted_by_flow_and_reason() {
     })
     .await;
     let key = app.public_key.as_str();
-    let page = [
-        ("client_id", key),
-        ("response_type", "token"),
-        ("redirect_uri", REDIRECT),
-    ];
+    let page = implicit_request(&app);
     assert_eq!(
         app.password_grant(SHOPPER_USERNAME, "wrong").await.status(),
         400

@@ -266,7 +266,7 @@ async fn clean_up_survives_sessions_that_browsers_codes_and_unknown_rows_point_t
     // session token); a hosted code-flow sign-in (a code naming the session).
     let mut browser_tokens = Vec::new();
     for _ in 0..3 {
-        let browser = crate::authorize::browser();
+        let browser = browser();
         let body = ok_json(
             browser
                 .get(app.url(&format!(
@@ -281,15 +281,10 @@ async fn clean_up_survives_sessions_that_browsers_codes_and_unknown_rows_point_t
         browser_tokens.push(body["access_token"].as_str().unwrap().to_owned());
     }
     let verifier = "a-long-random-verifier-of-at-least-43-chars-0123456789";
-    let challenge = {
-        use base64::Engine as _;
-        use sha2::Digest as _;
-        base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(sha2::Sha256::digest(verifier.as_bytes()))
-    };
+    let challenge = pkce_challenge(verifier);
     let signed_in = crate::authorize::sign_in(
         &app,
-        &crate::authorize::browser(),
+        &browser(),
         &[
             ("client_id", app.public_key.as_str()),
             ("response_type", "code"),

@@ -117,9 +117,7 @@ async fn password_hashing_does_not_stall_token_checks() {
 /// and failed, throttled sign-ins included: the dump holds nothing usable.
 #[tokio::test]
 async fn after_every_flow_the_database_dump_holds_no_usable_secret() {
-    use crate::authorize::{REDIRECT, browser, sign_in};
-    use base64::Engine as _;
-    use sha2::Digest;
+    use crate::authorize::{implicit_request, pkce_code_request, redeem, sign_in};
     let app = spawn_app_with(|s| s.security.throttle_user_failures = 1).await;
     let mut secrets = vec![app.confidential_secret.clone(), SHOPPER_PASSWORD.to_owned()];
 
@@ -134,11 +132,7 @@ async fn after_every_flow_the_database_dump_holds_no_usable_secret() {
         assert!(matches!(r.status().as_u16(), 400 | 429));
         secrets.push(password.to_owned());
     }
-    let query = [
-        ("client_id", app.public_key.as_str()),
-        ("response_type", "token"),
-        ("redirect_uri", REDIRECT),
-    ];
+    let query = implicit_request(&app);
     let r = sign_in(
         &app,
         &browser(),
@@ -175,15 +169,8 @@ async fn after_every_flow_the_database_dump_holds_no_usable_secret() {
     .unwrap();
     secrets.push("code-flow-password-1a2b".to_owned());
     let verifier = "a-long-random-verifier-of-at-least-43-chars-0123456789";
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(sha2::Sha256::digest(verifier.as_bytes()));
-    let code_query = [
-        ("client_id", app.public_key.as_str()),
-        ("response_type", "code"),
-        ("redirect_uri", REDIRECT),
-        ("code_challenge", challenge.as_str()),
-        ("code_challenge_method", "S256"),
-    ];
+    let challenge = pkce_challenge(verifier);
+    let code_query = pkce_code_request(&app.public_key, &challenge);
     let r = sign_in(
         &app,
         &browser(),
@@ -199,18 +186,7 @@ async fn after_every_flow_the_database_dump_holds_no_usable_secret() {
         .1
         .into_owned();
     secrets.push(code.clone());
-    let pair = TokenPair::from(
-        ok_json(
-            app.public_token(&[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", REDIRECT),
-                ("code_verifier", verifier),
-            ])
-            .await,
-        )
-        .await,
-    );
+    let pair = TokenPair::from(ok_json(redeem(&app, &code, verifier).await).await);
     secrets.extend([
         pair.access.clone(),
         pair.refresh.clone(),

@@ -5,14 +5,6 @@ use crate::helpers::*;
 use reqwest::Client;
 use serde_json::Value;
 
-fn browser() -> Client {
-    Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
 async fn session_token(app: &TestApp, http: &Client, query: &str) -> reqwest::Response {
     http.get(app.url(&format!("/store/{SITE}/SessionToken{query}")))
         .send()
@@ -29,10 +21,6 @@ fn is_session_token(v: &Value) -> String {
         "{t}"
     );
     t.to_owned()
-}
-
-async fn session_of(app: &TestApp, access: &str) -> Value {
-    ok_json(app.access_tokens(access).await).await
 }
 
 #[tokio::test]
@@ -136,8 +124,8 @@ async fn session_token_joins_the_same_session_and_the_cookie_is_reused() {
         )
         .await,
     );
-    let sa = session_of(&app, &a.access).await;
-    let sb = session_of(&app, &b.access).await;
+    let sa = app.session_of(&a.access).await;
+    let sb = app.session_of(&b.access).await;
     assert_eq!(
         sa["sessionId"], sb["sessionId"],
         "the cookie kept the session"
@@ -154,7 +142,7 @@ async fn session_token_joins_the_same_session_and_the_cookie_is_reused() {
         .await,
     );
     assert_ne!(
-        session_of(&app, &c.access).await["sessionId"],
+        app.session_of(&c.access).await["sessionId"],
         sa["sessionId"]
     );
 }
@@ -183,8 +171,8 @@ async fn with_api_key_a_limited_token_in_the_browser_session() {
         .await,
     );
     assert_eq!(
-        session_of(&app, &pair.access).await["sessionId"],
-        session_of(&app, &joined.access).await["sessionId"]
+        app.session_of(&pair.access).await["sessionId"],
+        app.session_of(&joined.access).await["sessionId"]
     );
 
     let bad = session_token(&app, &http, "?apiKey=nosuchkey").await;
@@ -258,10 +246,7 @@ async fn session_token_stops_working_when_the_shopper_signs_in_on_the_session() 
     let http = browser();
     let st = is_session_token(&ok_json(session_token(&app, &http, "").await).await);
     let full = app.shopper_pair_linked("dr_session_token", &st).await;
-    assert_eq!(
-        session_of(&app, &full.access).await["authenticated"],
-        "true"
-    );
+    assert_eq!(app.session_of(&full.access).await["authenticated"], "true");
     assert_oauth_error(
         app.public_token(&[("grant_type", "password"), ("dr_session_token", &st)])
             .await,

@@ -5,10 +5,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
 
-async fn session_of(app: &TestApp, token: &str) -> Value {
-    ok_json(app.access_tokens(token).await).await
-}
-
 #[tokio::test]
 async fn anonymous_password_grant_gives_a_limited_token_with_the_site_ttl() {
     let app = spawn_app().await;
@@ -30,7 +26,7 @@ async fn anonymous_password_grant_gives_a_limited_token_with_the_site_ttl() {
             .bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     );
-    let info = session_of(&app, &pair.access).await;
+    let info = app.session_of(&pair.access).await;
     assert_eq!(info["authenticated"], "false");
     assert_eq!(info["userId"], "Anonymous");
     assert_eq!(info["expiresIn"], SITE_TTL);
@@ -40,10 +36,7 @@ async fn anonymous_password_grant_gives_a_limited_token_with_the_site_ttl() {
 async fn anonymous_credentials_are_a_guest_too() {
     let app = spawn_app().await;
     let pair = TokenPair::from(ok_json(app.password_grant("anonymous", "anonymous").await).await);
-    assert_eq!(
-        session_of(&app, &pair.access).await["authenticated"],
-        "false"
-    );
+    assert_eq!(app.session_of(&pair.access).await["authenticated"], "false");
 }
 
 #[tokio::test]
@@ -52,8 +45,8 @@ async fn each_anonymous_grant_starts_its_own_session() {
     let a = app.anonymous_pair().await;
     let b = app.anonymous_pair().await;
     assert_ne!(
-        session_of(&app, &a.access).await["sessionId"],
-        session_of(&app, &b.access).await["sessionId"]
+        app.session_of(&a.access).await["sessionId"],
+        app.session_of(&b.access).await["sessionId"]
     );
 }
 
@@ -62,7 +55,7 @@ async fn password_grant_with_credentials_gives_a_full_token() {
     let app = spawn_app().await;
     let pair = app.shopper_pair().await;
     assert_eq!(pair.expires_in, SITE_TTL);
-    let info = session_of(&app, &pair.access).await;
+    let info = app.session_of(&pair.access).await;
     assert_eq!(info["authenticated"], "true");
     assert_eq!(info["userId"], app.shopper_id.to_string());
 }
@@ -108,10 +101,7 @@ async fn client_credentials_for_a_confidential_key() {
         )
         .await,
     );
-    assert_eq!(
-        session_of(&app, &pair.access).await["authenticated"],
-        "false"
-    );
+    assert_eq!(app.session_of(&pair.access).await["authenticated"], "false");
 }
 
 #[tokio::test]
@@ -268,7 +258,7 @@ async fn external_reference_id_gives_a_full_token_for_that_shopper() {
         )
         .await,
     );
-    let info = session_of(&app, &pair.access).await;
+    let info = app.session_of(&pair.access).await;
     assert_eq!(info["authenticated"], "true");
     assert_eq!(info["userId"], app.external_shopper_id.to_string());
     assert_eq!(info["externalReferenceId"], EXTERNAL_REFERENCE);
