@@ -15,16 +15,7 @@ async fn the_database_holds_no_token_secret_or_password_in_clear() {
         .shopper_pair_linked("dr_limited_token", &guest.access)
         .await;
     let refreshed = TokenPair::from(ok_json(app.refresh(&full.refresh).await).await);
-    let confidential = TokenPair::from(
-        ok_json(
-            app.confidential_token(&[
-                ("grant_type", "client_credentials"),
-                ("dr_external_reference_id", EXTERNAL_REFERENCE),
-            ])
-            .await,
-        )
-        .await,
-    );
+    let confidential = app.external_shopper_pair().await;
     for pair in [&guest, &full, &refreshed, &confidential] {
         secrets.push(pair.access.clone());
         secrets.push(pair.refresh.clone());

@@ -42,15 +42,7 @@ async fn create_shopper_then_sign_in() {
     assert!(body["shopper"].get("password").is_none());
     // The password was stored hashed and works with the password grant.
     let token: Value = ok_json(app.password_grant("bob", "a long password").await).await;
-    let me = ok_json(
-        app.http
-            .get(app.url("/v1/shoppers/me"))
-            .bearer_auth(token["access_token"].as_str().unwrap())
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let me = app.me(token["access_token"].as_str().unwrap()).await;
     assert_eq!(me["shopper"]["username"], "bob");
     assert_eq!(me["shopper"]["firstName"], "Bob");
     // Same username again: conflict.

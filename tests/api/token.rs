@@ -248,16 +248,7 @@ async fn client_disable_from_the_command_line_ends_a_running_servers_tokens() {
 #[tokio::test]
 async fn external_reference_id_gives_a_full_token_for_that_shopper() {
     let app = spawn_app().await;
-    let pair = TokenPair::from(
-        ok_json(
-            app.confidential_token(&[
-                ("grant_type", "client_credentials"),
-                ("dr_external_reference_id", EXTERNAL_REFERENCE),
-            ])
-            .await,
-        )
-        .await,
-    );
+    let pair = app.external_shopper_pair().await;
     let info = app.session_of(&pair.access).await;
     assert_eq!(info["authenticated"], "true");
     assert_eq!(info["userId"], app.external_shopper_id.to_string());

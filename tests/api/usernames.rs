@@ -37,18 +37,6 @@ async fn password_grant(app: &TestApp, username: &str, password: &str) -> Value 
     ok_json(app.password_grant(username, password).await).await
 }
 
-async fn me(app: &TestApp, token: &Value) -> Value {
-    ok_json(
-        app.http
-            .get(app.url("/v1/shoppers/me"))
-            .bearer_auth(token["access_token"].as_str().unwrap())
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
-}
-
 #[tokio::test]
 async fn a_username_taken_in_another_case_is_refused_and_signs_in_as_its_owner() {
     let app = spawn_app().await;
@@ -85,7 +73,7 @@ async fn a_username_taken_in_another_case_is_refused_and_signs_in_as_its_owner()
     // Sign-in finds the one account the name names, in any case.
     let token = password_grant(&app, &shouted, SHOPPER_PASSWORD).await;
     assert_eq!(
-        me(&app, &token).await["shopper"]["username"],
+        app.me(token["access_token"].as_str().unwrap()).await["shopper"]["username"],
         SHOPPER_USERNAME
     );
 }
