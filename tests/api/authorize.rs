@@ -854,12 +854,7 @@ async fn a_form_token_minted_in_another_browser_is_refused_with_its_tossed_cooki
     // The attacker's browser: a form, its CSRF cookie and token.
     let (attacker_nonce, attacker_token) = form_for(&app, &query, "", "shopkeeper_csrf").await;
     // The victim's browser has a session cookie of its own (it visited the shop).
-    let visit = app
-        .http
-        .get(app.url(&format!("/store/{SITE}/SessionToken")))
-        .send()
-        .await
-        .unwrap();
+    let visit = app.get(&format!("/store/{SITE}/SessionToken")).await;
     let victim_handle = set_cookie_value(&visit, "shopkeeper_session");
     // The attacker tosses their CSRF cookie into the victim's browser and makes it post
     // their form (their credentials): refused, the form again with a message.

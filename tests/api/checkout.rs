@@ -32,12 +32,7 @@ pub(crate) async fn shopper_error(response: reqwest::Response, status: u16, code
 }
 
 pub(crate) async fn get(app: &TestApp, token: &str, path: &str) -> reqwest::Response {
-    app.http
-        .get(app.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
+    app.get_as(token, path).await
 }
 
 #[tokio::test]

@@ -472,15 +472,7 @@ impl TestApp {
 
     /// `GET /v1/shoppers/me` for `access`, asserted 200.
     pub async fn me(&self, access: &str) -> Value {
-        ok_json(
-            self.http
-                .get(self.url("/v1/shoppers/me"))
-                .bearer_auth(access)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
+        self.get_ok(access, "/v1/shoppers/me").await
     }
 
     /// The Prometheus text of `GET /metrics`.
@@ -490,13 +482,28 @@ impl TestApp {
         response.text().await.unwrap()
     }
 
-    pub async fn access_tokens(&self, token: &str) -> Response {
+    /// `GET path` without credentials.
+    pub async fn get(&self, path: &str) -> Response {
+        self.http.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// `GET path` as the bearer of `token`.
+    pub async fn get_as(&self, token: &str, path: &str) -> Response {
         self.http
-            .get(self.url("/oauth20/access-tokens"))
+            .get(self.url(path))
             .bearer_auth(token)
             .send()
             .await
             .unwrap()
+    }
+
+    /// `GET path` as the bearer of `token`, asserted 200: the JSON body.
+    pub async fn get_ok(&self, token: &str, path: &str) -> Value {
+        ok_json(self.get_as(token, path).await).await
+    }
+
+    pub async fn access_tokens(&self, token: &str) -> Response {
+        self.get_as(token, "/oauth20/access-tokens").await
     }
 
     /// `DELETE /oauth20/access-tokens`: ends the bearer's session.

@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 #[tokio::test]
 async fn healthz_and_readyz_answer_when_the_database_is_current() {
     let app = spawn_app().await;
-    let r = app.http.get(app.url("/healthz")).send().await.unwrap();
+    let r = app.get("/healthz").await;
     assert_eq!(r.status(), 200);
-    let r = app.http.get(app.url("/readyz")).send().await.unwrap();
+    let r = app.get("/readyz").await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.text().await.unwrap(), "ready");
 }
@@ -17,7 +17,7 @@ async fn healthz_and_readyz_answer_when_the_database_is_current() {
 async fn readyz_is_503_when_the_database_is_gone() {
     let app = spawn_app().await;
     app.state.store.close().await;
-    let r = app.http.get(app.url("/readyz")).send().await.unwrap();
+    let r = app.get("/readyz").await;
     assert_eq!(r.status(), 503);
 }
 
@@ -26,7 +26,7 @@ async fn requests_carry_a_request_id_header() {
     let app = spawn_app().await;
     let mut ids = Vec::new();
     for _ in 0..2 {
-        let r = app.http.get(app.url("/healthz")).send().await.unwrap();
+        let r = app.get("/healthz").await;
         let id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
         let uuid = uuid::Uuid::parse_str(&id).expect("a UUID");
         assert_eq!(uuid.get_version(), Some(uuid::Version::Random));

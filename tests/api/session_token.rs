@@ -228,11 +228,8 @@ async fn unknown_site_is_a_nested_404() {
     let app = spawn_app().await;
     for site in ["nosuchsite", "bad%20site"] {
         let r = app
-            .http
-            .get(app.url(&format!("/store/{site}/SessionToken?format=json")))
-            .send()
-            .await
-            .unwrap();
+            .get(&format!("/store/{site}/SessionToken?format=json"))
+            .await;
         assert_eq!(r.status(), 404, "{site}");
         assert!(r.headers().get("set-cookie").is_none());
         let body: Value = r.json().await.unwrap();
@@ -272,14 +269,7 @@ async fn session_tokens_expire_with_their_session() {
     .await
     .unwrap()
     .api_key;
-    let body = ok_json(
-        app.http
-            .get(app.url("/store/brief/SessionToken"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let body = ok_json(app.get("/store/brief/SessionToken").await).await;
     let st = is_session_token(&body);
     app.advance_clock(2).await;
     let r = app

@@ -41,7 +41,7 @@ fn minor(v: &Value) -> i64 {
 async fn start_page_and_api_reference_are_served_with_a_self_only_content_security_policy() {
     let app = spawn_app().await;
     for path in ["/", "/api-reference"] {
-        let r = app.http.get(app.url(path)).send().await.unwrap();
+        let r = app.get(path).await;
         assert_eq!(r.status(), 200, "{path}");
         let h = r.headers();
         assert!(h["content-type"].to_str().unwrap().starts_with("text/html"));
@@ -66,7 +66,7 @@ async fn start_page_and_api_reference_are_served_with_a_self_only_content_securi
         ("/start/api-reference.js", "text/javascript"),
         ("/start/style.css", "text/css"),
     ] {
-        let r = app.http.get(app.url(path)).send().await.unwrap();
+        let r = app.get(path).await;
         assert_eq!(r.status(), 200, "{path}");
         assert!(
             r.headers()["content-type"]
@@ -82,14 +82,7 @@ async fn start_page_and_api_reference_are_served_with_a_self_only_content_securi
 #[tokio::test]
 async fn without_a_demo_site_the_start_page_config_says_how_to_create_one() {
     let app = spawn_app().await; // the test site only, no demo site
-    let config = ok_json(
-        app.http
-            .get(app.url("/start/config.json"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let config = ok_json(app.get("/start/config.json").await).await;
     assert_eq!(config["siteId"], "demo");
     assert!(config["apiKey"].is_null(), "{config}");
     assert!(config["paymentsPublicKey"].is_null(), "{config}");
@@ -115,14 +108,7 @@ async fn without_a_demo_site_the_start_page_config_says_how_to_create_one() {
 async fn start_page_config_names_the_demo_sites_public_values_and_its_sign_in() {
     let app = spawn_app().await;
     let demo = with_demo(&app).await;
-    let config = ok_json(
-        app.http
-            .get(app.url("/start/config.json"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let config = ok_json(app.get("/start/config.json").await).await;
     assert_eq!(config["apiKey"], demo.public_client.api_key.as_str());
     assert_eq!(
         config["paymentsPublicKey"],
@@ -159,14 +145,7 @@ async fn start_page_config_names_the_demo_sites_public_values_and_its_sign_in() 
 
     // A key disabled is no longer handed out; the page then says how to make a new one.
     provision_disable(&app, &demo.public_client.api_key).await;
-    let config = ok_json(
-        app.http
-            .get(app.url("/start/config.json"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let config = ok_json(app.get("/start/config.json").await).await;
     assert!(config["apiKey"].is_null(), "{config}");
     assert_eq!(config["setup"].as_array().unwrap().len(), 1, "{config}");
 }
@@ -461,15 +440,9 @@ async fn a_guest_buys_on_the_start_page_and_the_orders_totals_are_the_apis() {
     // What the API says the same purchase costs: its shipping options and the tax table.
     let scratch = app_token(&app, &key).await;
     ok_json(app.add_to_cart(&scratch, variation, 2).await).await;
-    let options = ok_json(
-        app.http
-            .get(app.url("/v1/shoppers/me/carts/active/shipping-options"))
-            .bearer_auth(&scratch)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let options = app
+        .get_ok(&scratch, "/v1/shoppers/me/carts/active/shipping-options")
+        .await;
     let standard = minor(&options["shippingOptions"]["shippingOption"][0]["cost"]);
     let rate_bp = DEMO_TAX_RATES
         .iter()
@@ -605,15 +578,12 @@ async fn a_shopper_signs_in_from_the_start_page_on_its_public_url_keeps_the_cart
             .unwrap(),
     )
     .await;
-    let order = ok_json(
-        app.http
-            .get(app.url(&format!("/v1/shoppers/me/orders/{order_id}")))
-            .bearer_auth(full["access_token"].as_str().unwrap())
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let order = app
+        .get_ok(
+            full["access_token"].as_str().unwrap(),
+            &format!("/v1/shoppers/me/orders/{order_id}"),
+        )
+        .await;
     let line = &order["order"]["lineItems"]["lineItem"][0];
     assert_eq!(line["product"]["id"], digital);
     assert_eq!(line["quantity"], 3);
@@ -627,7 +597,7 @@ async fn the_api_reference_page_renders_every_operation_of_openapi_json() {
     };
     let client = &browser.client;
     let app = spawn_app().await;
-    let doc = ok_json(app.http.get(app.url("/openapi.json")).send().await.unwrap()).await;
+    let doc = ok_json(app.get("/openapi.json").await).await;
     let operations: usize = doc["paths"]
         .as_object()
         .unwrap()

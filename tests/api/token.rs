@@ -377,12 +377,7 @@ async fn missing_and_unsupported_grant_types() {
 #[tokio::test]
 async fn other_methods_get_405_and_preflight_is_answered() {
     let app = spawn_app().await;
-    let get = app
-        .http
-        .get(app.url("/oauth20/token"))
-        .send()
-        .await
-        .unwrap();
+    let get = app.get("/oauth20/token").await;
     assert_eq!(get.status(), 405);
     let preflight = app
         .http
