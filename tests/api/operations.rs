@@ -203,28 +203,10 @@ async fn clean_up_keeps_live_sessions_and_their_tokens() {
 /// Moves the clock until a clean-up pass has run after the move: a token of a one-second site,
 /// made for the purpose, is deleted once it expired (moving the clock wakes the clean-up).
 async fn clean_up_passes(app: &TestApp) {
-    let now = app.now();
-    shopkeeper::provision::create_site(&app.state.store, "brief", Some(1), now)
-        .await
-        .unwrap();
-    let key = shopkeeper::provision::create_client(
-        &app.state.store,
-        "brief",
-        shopkeeper::domain::ClientKind::Public,
-        &[],
-        now,
-    )
-    .await
-    .unwrap()
-    .api_key;
+    let key = app.site_with_public_key("brief", Some(1)).await;
     ok_json(
-        app.http
-            .post(app.url("/oauth20/token"))
-            .basic_auth(&key, None::<&str>)
-            .form(&[("grant_type", "password")])
-            .send()
-            .await
-            .unwrap(),
+        app.token_with(&key, None, &[("grant_type", "password")])
+            .await,
     )
     .await;
     let with_it = app.state.store.table_counts().await.unwrap().access_tokens;

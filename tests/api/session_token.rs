@@ -256,29 +256,16 @@ async fn session_token_stops_working_when_the_shopper_signs_in_on_the_session() 
 #[tokio::test]
 async fn session_tokens_expire_with_their_session() {
     let app = spawn_app().await;
-    shopkeeper::provision::create_site(&app.state.store, "brief", Some(1), app.now())
-        .await
-        .unwrap();
-    let key = shopkeeper::provision::create_client(
-        &app.state.store,
-        "brief",
-        shopkeeper::domain::ClientKind::Public,
-        &[],
-        app.now(),
-    )
-    .await
-    .unwrap()
-    .api_key;
+    let key = app.site_with_public_key("brief", Some(1)).await;
     let body = ok_json(app.get("/store/brief/SessionToken").await).await;
     let st = is_session_token(&body);
     app.advance_clock(2).await;
     let r = app
-        .http
-        .post(app.url("/oauth20/token"))
-        .basic_auth(&key, None::<&str>)
-        .form(&[("grant_type", "password"), ("dr_session_token", &st)])
-        .send()
-        .await
-        .unwrap();
+        .token_with(
+            &key,
+            None,
+            &[("grant_type", "password"), ("dr_session_token", &st)],
+        )
+        .await;
     assert_oauth_error(r, 400, "invalid_grant").await;
 }

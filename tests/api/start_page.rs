@@ -466,13 +466,8 @@ async fn a_guest_buys_on_the_start_page_and_the_orders_totals_are_the_apis() {
 /// A new limited token of the demo key.
 async fn app_token(app: &TestApp, key: &str) -> String {
     let body = ok_json(
-        app.http
-            .post(app.url("/oauth20/token"))
-            .basic_auth(key, None::<&str>)
-            .form(&[("grant_type", "password")])
-            .send()
-            .await
-            .unwrap(),
+        app.token_with(key, None, &[("grant_type", "password")])
+            .await,
     )
     .await;
     body["access_token"].as_str().unwrap().to_owned()
@@ -565,17 +560,16 @@ async fn a_shopper_signs_in_from_the_start_page_on_its_public_url_keeps_the_cart
 
     // The order is the shopper's: their own full token reads it.
     let full = ok_json(
-        app.http
-            .post(app.url("/oauth20/token"))
-            .basic_auth(&demo.public_client.api_key, None::<&str>)
-            .form(&[
+        app.token_with(
+            &demo.public_client.api_key,
+            None,
+            &[
                 ("grant_type", "password"),
                 ("username", demo.shopper.username.as_str()),
                 ("password", demo.shopper.password.as_str()),
-            ])
-            .send()
-            .await
-            .unwrap(),
+            ],
+        )
+        .await,
     )
     .await;
     let order = app
