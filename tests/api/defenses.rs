@@ -34,10 +34,8 @@ async fn pause(app: &TestApp, seconds: f64) {
 #[tokio::test]
 async fn password_grant_waits_grow_to_the_cap_and_success_clears_them() {
     let app = spawn_app_with(|s| {
-        s.security.throttle_user_failures = 2;
+        throttle_accounts(s, 2, 1, 2);
         s.security.throttle_ip_failures = 1000;
-        s.security.throttle_step_seconds = 1;
-        s.security.throttle_max_wait_seconds = 2;
     })
     .await;
     shopkeeper::provision::create_shopper(
@@ -128,12 +126,7 @@ async fn password_grant_waits_grow_to_the_cap_and_success_clears_them() {
 
 #[tokio::test]
 async fn hosted_sign_in_is_throttled_with_the_page_and_shares_the_count_with_the_grant() {
-    let app = spawn_app_with(|s| {
-        s.security.throttle_user_failures = 1;
-        s.security.throttle_step_seconds = 30;
-        s.security.throttle_max_wait_seconds = 60;
-    })
-    .await;
+    let app = spawn_app_with(|s| throttle_accounts(s, 1, 30, 60)).await;
     let query = implicit_request(&app);
     for _ in 0..2 {
         let r = sign_in(&app, &browser(), &query, SHOPPER_USERNAME, "wrong").await;
@@ -244,12 +237,7 @@ async fn parallel_wrong_passwords_get_no_more_checks_than_the_allowance() {
 /// as one cleared the other's failures.
 #[tokio::test]
 async fn signing_in_as_another_account_does_not_clear_a_count() {
-    let app = spawn_app_with(|s| {
-        s.security.throttle_user_failures = 1;
-        s.security.throttle_step_seconds = 60;
-        s.security.throttle_max_wait_seconds = 60;
-    })
-    .await;
+    let app = spawn_app_with(|s| throttle_accounts(s, 1, 60, 60)).await;
     let (victim, look_alike) = ("i\u{307}x@example.com", "\u{130}x@example.com");
     assert_eq!(victim.to_lowercase(), look_alike.to_lowercase());
     for username in [victim, look_alike] {

@@ -253,10 +253,8 @@ async fn an_email_address_taken_in_any_case_is_refused_wherever_it_is_set() {
 #[tokio::test]
 async fn failures_through_the_email_address_and_the_username_share_one_count() {
     let app = spawn_app_with(|s| {
-        s.security.throttle_user_failures = 2;
+        throttle_accounts(s, 2, 60, 60);
         s.security.throttle_ip_failures = 1000;
-        s.security.throttle_step_seconds = 60;
-        s.security.throttle_max_wait_seconds = 60;
     })
     .await;
     create_jane(&app).await;

@@ -224,12 +224,7 @@ async fn every_flow_that_issues_tokens_is_counted_under_its_flow() {
 #[tokio::test]
 async fn failed_sign_ins_are_counted_by_flow_and_reason() {
     // One free failure: the second starts the wait, the third is throttled.
-    let app = spawn_app_with(|s| {
-        s.security.throttle_user_failures = 1;
-        s.security.throttle_step_seconds = 30;
-        s.security.throttle_max_wait_seconds = 60;
-    })
-    .await;
+    let app = spawn_app_with(|s| throttle_accounts(s, 1, 30, 60)).await;
     let key = app.public_key.as_str();
     let page = implicit_request(&app);
     assert_eq!(
