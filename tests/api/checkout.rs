@@ -703,24 +703,8 @@ async fn concurrent_submits_of_the_last_unit_make_exactly_one_order() {
         ok_json(app.apply_source(&token, &source).await).await;
         tokens.push(token);
     }
-    let barrier = Arc::new(tokio::sync::Barrier::new(BUYERS));
-    let mut tasks = Vec::new();
-    for token in tokens {
-        let barrier = barrier.clone();
-        let url = app.url("/v1/shoppers/me/carts/active/submit-cart");
-        tasks.push(tokio::spawn(async move {
-            // A client of its own: a separate connection per buyer.
-            let client = reqwest::Client::new();
-            barrier.wait().await;
-            let r = client.post(url).bearer_auth(token).send().await.unwrap();
-            let status = r.status().as_u16();
-            let body: Value = r.json().await.unwrap();
-            (status, body)
-        }));
-    }
     let mut ok = 0;
-    for task in tasks {
-        let (status, body) = task.await.unwrap();
+    for (status, body) in app.submit_together(tokens).await {
         match status {
             200 => ok += 1,
             409 => assert_eq!(

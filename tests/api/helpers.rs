@@ -715,6 +715,30 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Submits the active cart of every token at once, each over a connection of its own:
+    /// each answer's status and JSON body, in the order of `tokens`.
+    pub async fn submit_together(&self, tokens: Vec<String>) -> Vec<(u16, Value)> {
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(tokens.len()));
+        let mut tasks = Vec::new();
+        for token in tokens {
+            let barrier = barrier.clone();
+            let url = self.url("/v1/shoppers/me/carts/active/submit-cart");
+            tasks.push(tokio::spawn(async move {
+                let client = Client::new();
+                barrier.wait().await;
+                let r = client.post(url).bearer_auth(token).send().await.unwrap();
+                let status = r.status().as_u16();
+                let body: Value = r.json().await.unwrap();
+                (status, body)
+            }));
+        }
+        let mut answers = Vec::new();
+        for task in tasks {
+            answers.push(task.await.unwrap());
+        }
+        answers
+    }
+
     /// Adds a product, pays with an approving test card and submits: the order id.
     pub async fn buy(&self, token: &str, product_id: i64) -> i64 {
         ok_json(self.add_to_cart(token, product_id, 1).await).await;
