@@ -109,6 +109,31 @@ pub async fn database_image(app: &TestApp) -> Vec<u8> {
     image
 }
 
+/// A connection to the app's database with migration `version` undone, the one that added the
+/// unique index `index`: a database from before it, for what the migration must cope with.
+pub async fn database_before_index(
+    app: &TestApp,
+    index: &str,
+    version: i64,
+) -> sqlx::AnyConnection {
+    use sqlx::Connection;
+    let mut db = sqlx::AnyConnection::connect(&app.database_url)
+        .await
+        .unwrap();
+    // Both are our own constants, not input.
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX {index}")))
+        .execute(&mut db)
+        .await
+        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DELETE FROM _sqlx_migrations WHERE version = {version}"
+    )))
+    .execute(&mut db)
+    .await
+    .unwrap();
+    db
+}
+
 /// Prints a SKIP line that the test harness does not capture (it only captures `print!`).
 pub fn skip(why: &str) {
     use std::io::Write;

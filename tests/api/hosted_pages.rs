@@ -6,7 +6,7 @@
 
 use crate::authorize::{REDIRECT, implicit_request, sign_in};
 use crate::helpers::*;
-use crate::usernames::{shopkeeper, text};
+use crate::usernames::{assert_refuses_to_start_naming, shopkeeper, text};
 use reqwest::Response;
 use serde_json::{Value, json};
 use shopkeeper::config::DatabaseSettings;
@@ -316,17 +316,7 @@ async fn clashing_email_addresses_stop_the_start_until_set_email_repairs_them() 
     let jane = create_jane(&app).await;
 
     // A database from before migration 0016, where two shoppers could share an address.
-    let mut db = sqlx::AnyConnection::connect(&app.database_url)
-        .await
-        .unwrap();
-    sqlx::query("DROP INDEX shoppers_email_folded")
-        .execute(&mut db)
-        .await
-        .unwrap();
-    sqlx::query("DELETE FROM _sqlx_migrations WHERE version = 16")
-        .execute(&mut db)
-        .await
-        .unwrap();
+    let mut db = database_before_index(&app, "shoppers_email_folded", 16).await;
     let (twin,): (i64,) = sqlx::query_as(
         "INSERT INTO shoppers (site_id, username, email, created_at) \
          VALUES ($1, 'twin', 'JANE.DOE@example.com', 0) RETURNING id",
@@ -339,21 +329,17 @@ async fn clashing_email_addresses_stop_the_start_until_set_email_repairs_them() 
 
     // The server refuses to start, naming the site, the addresses, their shoppers' ids and
     // the command that resolves them.
-    let refused = shopkeeper(&app.database_url, &["serve", "--listen", "127.0.0.1:0"]).await;
-    assert!(!refused.status.success(), "the server started");
-    let message = text(&refused.stderr);
-    for expected in [
-        "migration 0016".to_owned(),
-        format!("site {SITE}:"),
-        format!("\"{JANE_EMAIL}\" (shopper id {jane})"),
-        format!("\"JANE.DOE@example.com\" (shopper id {twin})"),
-        format!("shopkeeper shopper set-email --site {SITE} --id {twin} --email NEW"),
-    ] {
-        assert!(
-            message.contains(&expected),
-            "{expected:?} not in: {message}"
-        );
-    }
+    assert_refuses_to_start_naming(
+        &app.database_url,
+        &[
+            "migration 0016".to_owned(),
+            format!("site {SITE}:"),
+            format!("\"{JANE_EMAIL}\" (shopper id {jane})"),
+            format!("\"JANE.DOE@example.com\" (shopper id {twin})"),
+            format!("shopkeeper shopper set-email --site {SITE} --id {twin} --email NEW"),
+        ],
+    )
+    .await;
     let listed = shopkeeper(&app.database_url, &["shopper", "list", "--site", SITE]).await;
     assert!(!listed.status.success());
     assert!(text(&listed.stderr).contains("JANE.DOE@example.com"));

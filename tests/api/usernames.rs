@@ -92,6 +92,16 @@ pub(crate) async fn shopkeeper(database: &str, args: &[&str]) -> std::process::O
         .unwrap()
 }
 
+/// `serve` on `database` must refuse to start, saying every one of `expected`.
+pub(crate) async fn assert_refuses_to_start_naming(database: &str, expected: &[String]) {
+    let refused = shopkeeper(database, &["serve", "--listen", "127.0.0.1:0"]).await;
+    assert!(!refused.status.success(), "the server started");
+    let message = text(&refused.stderr);
+    for expected in expected {
+        assert!(message.contains(expected), "{expected:?} not in: {message}");
+    }
+}
+
 /// A command's output as text; a failed command's JSON error (`{"error": {"message"}}`, its
 /// last stderr line) as its message.
 pub(crate) fn text(bytes: &[u8]) -> String {
@@ -127,17 +137,7 @@ async fn clashing_usernames_stop_the_start_until_renamed() {
         .hash("look-alike password".into())
         .await
         .unwrap();
-    let mut db = sqlx::AnyConnection::connect(&app.database_url)
-        .await
-        .unwrap();
-    sqlx::query("DROP INDEX shoppers_username_folded")
-        .execute(&mut db)
-        .await
-        .unwrap();
-    sqlx::query("DELETE FROM _sqlx_migrations WHERE version = 12")
-        .execute(&mut db)
-        .await
-        .unwrap();
+    let mut db = database_before_index(&app, "shoppers_username_folded", 12).await;
     let (look_alike,): (i64,) = sqlx::query_as(
         "INSERT INTO shoppers (site_id, username, password_hash, created_at) \
          VALUES ($1, 'TARGET', $2, 0) RETURNING id",
@@ -151,20 +151,16 @@ async fn clashing_usernames_stop_the_start_until_renamed() {
 
     // The server refuses to start, naming the site, the usernames and their ids, and the
     // command that resolves them.
-    let refused = shopkeeper(&app.database_url, &["serve", "--listen", "127.0.0.1:0"]).await;
-    assert!(!refused.status.success(), "the server started");
-    let message = text(&refused.stderr);
-    for expected in [
-        format!("site {SITE}:"),
-        format!("\"target\" (shopper id {})", target.id),
-        format!("\"TARGET\" (shopper id {look_alike})"),
-        format!("shopkeeper shopper rename --site {SITE} --id {look_alike} --username NEW"),
-    ] {
-        assert!(
-            message.contains(&expected),
-            "{expected:?} not in: {message}"
-        );
-    }
+    assert_refuses_to_start_naming(
+        &app.database_url,
+        &[
+            format!("site {SITE}:"),
+            format!("\"target\" (shopper id {})", target.id),
+            format!("\"TARGET\" (shopper id {look_alike})"),
+            format!("shopkeeper shopper rename --site {SITE} --id {look_alike} --username NEW"),
+        ],
+    )
+    .await;
     // So does every other command that opens the database.
     let listed = shopkeeper(&app.database_url, &["shopper", "list", "--site", SITE]).await;
     assert!(!listed.status.success());
