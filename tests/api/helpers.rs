@@ -541,13 +541,17 @@ impl TestApp {
             .unwrap()
     }
 
-    /// Opens a raw connection, writes `request` (whose body never arrives in full) and returns
-    /// the server's first answer, which must come within eight seconds.
-    pub async fn answer_to_stalled_body(&self, request: &[u8]) -> String {
+    /// Over a raw connection, POSTs a form to `path` that announces 100 bytes but sends only
+    /// `start`, and returns the server's first answer, which must come within eight seconds.
+    pub async fn answer_to_stalled_body(&self, path: &str, start: &str) -> String {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let authority = self.address.trim_start_matches("http://");
         let mut stream = tokio::net::TcpStream::connect(authority).await.unwrap();
-        stream.write_all(request).await.unwrap();
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n{start}"
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
         tokio::time::timeout(std::time::Duration::from_secs(8), async {
             let mut buf = vec![0u8; 4096];
             let n = stream.read(&mut buf).await.unwrap_or(0);
