@@ -190,29 +190,21 @@ async fn the_quick_start_buys_a_digital_product_end_to_end() {
 
     // Order lookup by id + the order's email with the limited token.
     let lookup = ok_json(
-        app.http
-            .post(app.url("/v1/shoppers/order-lookup"))
-            .bearer_auth(&token)
-            .json(&json!({"orderLookup": {"orderId": order_id,
-                                          "emailAddress": "TEST@digitalriver.com"}}))
-            .send()
-            .await
-            .unwrap(),
+        app.order_lookup(
+            &token,
+            json!({"orderId": order_id, "emailAddress": "TEST@digitalriver.com"}),
+        )
+        .await,
     )
     .await;
     assert_eq!(lookup["orders"]["order"][0]["id"], order_id);
     // By email + card digits needs a full token.
     let response = app
-        .http
-        .post(app.url("/v1/shoppers/order-lookup"))
-        .bearer_auth(&token)
-        .json(
-            &json!({"orderLookup": {"emailAddress": "test@digitalriver.com",
-                                      "creditCardLastFourDigits": "0129"}}),
+        .order_lookup(
+            &token,
+            json!({"emailAddress": "test@digitalriver.com", "creditCardLastFourDigits": "0129"}),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     shopper_error(response, 403, "insufficient_scope").await;
 
     // Neither the card number nor the CVV is anywhere in the database.
@@ -341,14 +333,11 @@ async fn a_signed_in_shopper_buys_a_physical_product_with_apply_shopper() {
 
     // The reusable source stays a payment option after the order; lookup by card digits.
     let lookup = ok_json(
-        app.http
-            .post(app.url("/v1/shoppers/order-lookup"))
-            .bearer_auth(&full)
-            .json(&json!({"orderLookup": {"emailAddress": SHOPPER_USERNAME,
-                                          "creditCardLastFourDigits": "0129"}}))
-            .send()
-            .await
-            .unwrap(),
+        app.order_lookup(
+            &full,
+            json!({"emailAddress": SHOPPER_USERNAME, "creditCardLastFourDigits": "0129"}),
+        )
+        .await,
     )
     .await;
     assert_eq!(lookup["orders"]["order"][0]["id"], order);
@@ -577,13 +566,11 @@ async fn nobody_sees_another_sessions_order() {
     shopper_error(get(&app, &full, &path).await, 404, "resource-not-found").await;
     // Order lookup with the wrong email finds nothing.
     let response = app
-        .http
-        .post(app.url("/v1/shoppers/order-lookup"))
-        .bearer_auth(&bob)
-        .json(&json!({"orderLookup": {"orderId": order, "emailAddress": "bob@example.com"}}))
-        .send()
-        .await
-        .unwrap();
+        .order_lookup(
+            &bob,
+            json!({"orderId": order, "emailAddress": "bob@example.com"}),
+        )
+        .await;
     shopper_error(response, 404, "resource-not-found").await;
 }
 

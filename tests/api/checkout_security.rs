@@ -383,14 +383,11 @@ async fn a_source_is_bound_to_the_session_or_shopper_that_first_applied_it() {
         "0129"
     );
     let lookup = ok_json(
-        app.http
-            .post(app.url("/v1/shoppers/order-lookup"))
-            .bearer_auth(&mallory)
-            .json(&json!({"orderLookup": {"orderId": order_id,
-                                          "emailAddress": "test@digitalriver.com"}}))
-            .send()
-            .await
-            .unwrap(),
+        app.order_lookup(
+            &mallory,
+            json!({"orderId": order_id, "emailAddress": "test@digitalriver.com"}),
+        )
+        .await,
     )
     .await;
     for body in [order.to_string(), lookup.to_string()] {

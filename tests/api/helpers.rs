@@ -768,6 +768,17 @@ impl TestApp {
         answers
     }
 
+    /// `POST /v1/shoppers/order-lookup` of `{"orderLookup": lookup}` as the bearer of `token`.
+    pub async fn order_lookup(&self, token: &str, lookup: Value) -> Response {
+        self.http
+            .post(self.url("/v1/shoppers/order-lookup"))
+            .bearer_auth(token)
+            .json(&serde_json::json!({ "orderLookup": lookup }))
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Adds a product, pays with an approving test card and submits: the order id.
     pub async fn buy(&self, token: &str, product_id: i64) -> i64 {
         ok_json(self.add_to_cart(token, product_id, 1).await).await;

@@ -415,13 +415,8 @@ async fn a_guest_buys_on_the_start_page_and_the_orders_totals_are_the_apis() {
     // The order, through the API (not from the page): a look-up by id and email.
     let guest = app_token(&app, &key).await;
     let found = ok_json(
-        app.http
-            .post(app.url("/v1/shoppers/order-lookup"))
-            .bearer_auth(&guest)
-            .json(&json!({"orderLookup": {"orderId": order_id, "emailAddress": EMAIL}}))
-            .send()
-            .await
-            .unwrap(),
+        app.order_lookup(&guest, json!({"orderId": order_id, "emailAddress": EMAIL}))
+            .await,
     )
     .await;
     let order = &found["orders"]["order"][0];
