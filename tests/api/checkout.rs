@@ -5,7 +5,7 @@
 
 use crate::helpers::{
     APPROVE_CARD, DECLINE_CARD, SHOPPER_USERNAME, SITE, TestApp, TokenPair, database_image,
-    ok_json, spawn_app,
+    ok_json, orders_placed_for_the_last_unit, spawn_app,
 };
 use serde_json::{Value, json};
 use shopkeeper::domain::address::{PostalAddress, SavedAddress};
@@ -690,17 +690,7 @@ async fn concurrent_submits_of_the_last_unit_make_exactly_one_order() {
         ok_json(app.apply_source(&token, &source).await).await;
         tokens.push(token);
     }
-    let mut ok = 0;
-    for (status, body) in app.submit_together(tokens).await {
-        match status {
-            200 => ok += 1,
-            409 => assert_eq!(
-                body["errors"]["error"][0]["code"], "inventory-unavailable",
-                "{body}"
-            ),
-            other => panic!("unexpected {other}: {body}"),
-        }
-    }
+    let ok = orders_placed_for_the_last_unit(app.submit_together(tokens).await);
     assert_eq!(ok, 1, "exactly one order for the last unit");
     assert_eq!(store.order_count(SITE).await.unwrap(), 1);
     assert_eq!(store.available_quantity(keyboard).await.unwrap(), Some(0));

@@ -2,7 +2,7 @@
 //! requests; restarted on the same database, every token it had answered with 200 still
 //! validates (an answered token was committed before its answer was sent).
 
-use crate::helpers::{free_port, fresh_postgres_database, postgres_admin_url, suite_on_postgres};
+use crate::helpers::{free_port, suite_database};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -36,11 +36,7 @@ async fn wait_healthy(http: &reqwest::Client, base: &str) {
 #[tokio::test]
 async fn tokens_answered_before_a_sigkill_still_validate_after_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let database = if suite_on_postgres() {
-        fresh_postgres_database(&postgres_admin_url().expect("postgres URL")).await
-    } else {
-        format!("sqlite://{}", dir.path().join("crash.db").display())
-    };
+    let database = suite_database(&dir.path().join("crash.db")).await;
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut child = start(&database, port);

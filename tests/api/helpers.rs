@@ -140,6 +140,18 @@ pub fn skip(why: &str) {
     let _ = writeln!(std::io::stderr(), "SKIP {why}");
 }
 
+/// A new database on the suite's engine: a fresh PostgreSQL database, or the SQLite file
+/// `sqlite_path` (not created yet).
+pub async fn suite_database(sqlite_path: &std::path::Path) -> String {
+    if suite_on_postgres() {
+        let admin = postgres_admin_url()
+            .unwrap_or_else(|| panic!("{ENGINE_VAR}=postgres needs {POSTGRES_URL_VAR}"));
+        fresh_postgres_database(&admin).await
+    } else {
+        format!("sqlite://{}", sqlite_path.display())
+    }
+}
+
 /// A loopback port nothing listens on now, for a process the test starts itself.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -299,13 +311,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ServeSettings)) -> TestA
     configure(&mut settings);
     let dir = tempfile::tempdir().unwrap();
     let db_path = dir.path().join("shopkeeper.db");
-    let url = if suite_on_postgres() {
-        let admin = postgres_admin_url()
-            .unwrap_or_else(|| panic!("{ENGINE_VAR}=postgres needs {POSTGRES_URL_VAR}"));
-        fresh_postgres_database(&admin).await
-    } else {
-        format!("sqlite://{}", db_path.display())
-    };
+    let url = suite_database(&db_path).await;
     let mut database = DatabaseSettings::new(url);
     database.pool_size = 4;
     let (app, _) = Application::build(&settings, &database).await.unwrap();
@@ -640,6 +646,23 @@ pub fn pkce_challenge(verifier: &str) -> String {
     use sha2::Digest as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(sha2::Sha256::digest(verifier.as_bytes()))
+}
+
+/// Of submits racing for the last unit, how many placed an order: every other answer must be
+/// a 409 `inventory-unavailable`.
+pub fn orders_placed_for_the_last_unit(answers: impl IntoIterator<Item = (u16, Value)>) -> usize {
+    let mut orders = 0;
+    for (status, body) in answers {
+        match status {
+            200 => orders += 1,
+            409 => assert_eq!(
+                body["errors"]["error"][0]["code"], "inventory-unavailable",
+                "{body}"
+            ),
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    orders
 }
 
 /// Asserts a 200 and returns the JSON body.

@@ -306,11 +306,7 @@ fn serve(database: &str, port: u16, failpoint: Option<&str>) -> std::process::Ch
 #[tokio::test]
 async fn a_clean_up_killed_mid_pass_runs_again_after_a_restart_and_completes_once() {
     let dir = tempfile::tempdir().unwrap();
-    let database = if suite_on_postgres() {
-        fresh_postgres_database(&postgres_admin_url().expect("postgres URL")).await
-    } else {
-        format!("sqlite://{}", dir.path().join("jobs.db").display())
-    };
+    let database = suite_database(&dir.path().join("jobs.db")).await;
     let port = free_port();
     // The first pass starts at once and the server aborts between its two steps.
     let mut crashed = serve(&database, port, Some("job:cleanup:mid_step"));
