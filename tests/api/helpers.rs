@@ -255,6 +255,53 @@ impl LoggingBinary {
     }
 }
 
+/// Headless Chromium through the chromedriver at `webdriver`, its profile in `profile`, its
+/// window `window_size` (`W,H`), with `extra_args`; `SHOPKEEPER_TEST_CHROMIUM` names the binary
+/// if set.
+pub async fn headless_chromium(
+    webdriver: &str,
+    profile: &std::path::Path,
+    window_size: &str,
+    extra_args: &[String],
+) -> fantoccini::Client {
+    let mut args = vec![
+        "--headless".to_owned(),
+        "--no-sandbox".to_owned(),
+        "--disable-gpu".to_owned(),
+        "--disable-background-networking".to_owned(),
+        "--disable-component-update".to_owned(),
+        "--disable-sync".to_owned(),
+        "--no-first-run".to_owned(),
+        format!("--window-size={window_size}"),
+        format!("--user-data-dir={}", profile.display()),
+    ];
+    args.extend_from_slice(extra_args);
+    let mut options = serde_json::json!({ "args": args });
+    if let Ok(binary) = std::env::var("SHOPKEEPER_TEST_CHROMIUM") {
+        options["binary"] = Value::String(binary);
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert("goog:chromeOptions".into(), options);
+    let mut attempt = 0;
+    // chromedriver needs a moment to listen after it starts.
+    loop {
+        match fantoccini::ClientBuilder::new(
+            hyper_util::client::legacy::connect::HttpConnector::new(),
+        )
+        .capabilities(caps.clone())
+        .connect(webdriver)
+        .await
+        {
+            Ok(c) => break c,
+            Err(_) if attempt < 50 => {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("cannot reach chromedriver: {e}"),
+        }
+    }
+}
+
 /// Creates an empty database `t_<random>` on the server of `admin_url`; returns its URL.
 pub async fn fresh_postgres_database(admin_url: &str) -> String {
     use sqlx::Connection;

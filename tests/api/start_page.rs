@@ -10,7 +10,7 @@
 
 use crate::helpers::*;
 use fantoccini::elements::Element;
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 use shopkeeper::http::start_page;
 use shopkeeper::provision::{self, DEMO_TAX_RATES, Demo};
@@ -218,40 +218,7 @@ async fn browser(test: &str, extra_args: &[String]) -> Option<Browser> {
     };
     let driver = shared_driver(&chromedriver);
     let profile = tempfile::tempdir().unwrap();
-    let mut args = vec![
-        "--headless".to_owned(),
-        "--no-sandbox".to_owned(),
-        "--disable-gpu".to_owned(),
-        "--disable-background-networking".to_owned(),
-        "--disable-component-update".to_owned(),
-        "--disable-sync".to_owned(),
-        "--no-first-run".to_owned(),
-        "--window-size=1100,1400".to_owned(),
-        format!("--user-data-dir={}", profile.path().display()),
-    ];
-    args.extend_from_slice(extra_args);
-    let mut options = json!({ "args": args });
-    if let Ok(binary) = std::env::var("SHOPKEEPER_TEST_CHROMIUM") {
-        options["binary"] = Value::String(binary);
-    }
-    let mut caps = serde_json::Map::new();
-    caps.insert("goog:chromeOptions".into(), options);
-    let mut attempt = 0;
-    // chromedriver needs a moment to listen after it starts.
-    let client = loop {
-        match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(caps.clone())
-            .connect(&driver.url)
-            .await
-        {
-            Ok(c) => break c,
-            Err(_) if attempt < 50 => {
-                attempt += 1;
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Err(e) => panic!("cannot reach chromedriver: {e}"),
-        }
-    };
+    let client = headless_chromium(&driver.url, profile.path(), "1100,1400", extra_args).await;
     Some(Browser {
         client,
         _driver: driver,
