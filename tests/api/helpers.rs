@@ -15,6 +15,12 @@ pub const SITE: &str = "testsite";
 pub const SHOPPER_USERNAME: &str = "jane@example.com";
 pub const SHOPPER_PASSWORD: &str = "correct horse battery";
 pub const EXTERNAL_REFERENCE: &str = "crm-42";
+/// The test shopper's password grant, as a form.
+pub const SHOPPER_GRANT: [(&str, &str); 3] = [
+    ("grant_type", "password"),
+    ("username", SHOPPER_USERNAME),
+    ("password", SHOPPER_PASSWORD),
+];
 pub const SITE_TTL: i64 = 86397;
 
 pub struct TestApp {
@@ -503,18 +509,9 @@ impl TestApp {
     /// The test shopper signs in on an existing session, named by `link` (`dr_limited_token`
     /// or `dr_session_token`) = `token`: a full pair in that session.
     pub async fn shopper_pair_linked(&self, link: &str, token: &str) -> TokenPair {
-        TokenPair::from(
-            ok_json(
-                self.public_token(&[
-                    ("grant_type", "password"),
-                    ("username", SHOPPER_USERNAME),
-                    ("password", SHOPPER_PASSWORD),
-                    (link, token),
-                ])
-                .await,
-            )
-            .await,
-        )
+        let mut form = SHOPPER_GRANT.to_vec();
+        form.push((link, token));
+        TokenPair::from(ok_json(self.public_token(&form).await).await)
     }
 
     /// A full token pair for the external shopper (`client_credentials` with its reference).

@@ -191,22 +191,8 @@ async fn token_issued_on_one_node_works_on_the_other_and_revocation_reaches_it_w
         return;
     };
     let http = reqwest::Client::new();
-    let pair = TokenPair::from(
-        ok_json(
-            token_request(
-                &http,
-                &a,
-                &api_key,
-                &[
-                    ("grant_type", "password"),
-                    ("username", SHOPPER_USERNAME),
-                    ("password", SHOPPER_PASSWORD),
-                ],
-            )
-            .await,
-        )
-        .await,
-    );
+    let pair =
+        TokenPair::from(ok_json(token_request(&http, &a, &api_key, &SHOPPER_GRANT).await).await);
     // B has never seen the token: it reads it from the shared database (and caches it).
     let on_b = ok_json(check(&http, &b, &pair.access).await).await;
     assert_eq!(on_b["authenticated"], "true");

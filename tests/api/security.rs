@@ -72,11 +72,7 @@ async fn password_hashing_does_not_stall_token_checks() {
                 let response = http
                     .post(url)
                     .basic_auth(key, None::<&str>)
-                    .form(&[
-                        ("grant_type", "password"),
-                        ("username", SHOPPER_USERNAME),
-                        ("password", SHOPPER_PASSWORD),
-                    ])
+                    .form(&SHOPPER_GRANT)
                     .send()
                     .await
                     .unwrap();

@@ -19,11 +19,7 @@ async fn assert_token_dead(app: &TestApp, token: &str) {
 }
 
 async fn sign_in_with(app: &TestApp, extra: &[(&str, &str)]) -> reqwest::Response {
-    let mut form = vec![
-        ("grant_type", "password"),
-        ("username", SHOPPER_USERNAME),
-        ("password", SHOPPER_PASSWORD),
-    ];
+    let mut form = SHOPPER_GRANT.to_vec();
     form.extend_from_slice(extra);
     app.public_token(&form).await
 }
@@ -54,11 +50,7 @@ async fn a_limited_bearer_on_the_password_grant_upgrades_like_dr_limited_token()
         .http
         .post(app.url("/oauth20/token"))
         .bearer_auth(&guest.access)
-        .form(&[
-            ("grant_type", "password"),
-            ("username", SHOPPER_USERNAME),
-            ("password", SHOPPER_PASSWORD),
-        ])
+        .form(&SHOPPER_GRANT)
         .send()
         .await
         .unwrap();
