@@ -128,12 +128,8 @@ pub(crate) async fn sign_in_form(
 
 /// `GET /oauth20/sign-in` for `query`, from a client without cookies.
 async fn sign_in_page(app: &TestApp, query: &[(&str, &str)]) -> Response {
-    app.http
-        .get(app.url("/oauth20/sign-in"))
-        .query(query)
-        .send()
-        .await
-        .unwrap()
+    let page = app.http.get(app.url("/oauth20/sign-in")).query(query);
+    page.send().await.unwrap()
 }
 
 /// The test shopper signs in on the hosted page for `query`: the code its redirect carries.
