@@ -112,13 +112,7 @@ pub(crate) async fn sign_in_form(
     );
     let page = http.get(&to_page).send().await.unwrap();
     assert_eq!(page.status(), 200);
-    let html = page.text().await.unwrap();
-    let csrf = html
-        .split("name=\"csrf_token\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("the form has a CSRF token")
-        .to_owned();
+    let csrf = form_csrf_token(&page.text().await.unwrap());
     let mut form: Vec<(&str, &str)> = query.to_vec();
     form.push(("username", username));
     form.push(("password", password));

@@ -352,14 +352,7 @@ async fn a_clean_up_killed_mid_pass_runs_again_after_a_restart_and_completes_onc
     );
     assert!(row.run_at_ms > now_ms() + 30_000, "{row:?}");
     let http = reqwest::Client::new();
-    let metrics = http
-        .get(format!("http://127.0.0.1:{port}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = send_text(http.get(format!("http://127.0.0.1:{port}/metrics"))).await;
     let completed = metric_sample(
         &metrics,
         "shopkeeper_job_runs_total",
