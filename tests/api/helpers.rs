@@ -77,6 +77,11 @@ pub fn postgres_or_skip(test: &str) -> Option<String> {
     url
 }
 
+/// A fresh PostgreSQL database for a PostgreSQL-only test, or None after a SKIP line.
+pub async fn postgres_database_or_skip(test: &str) -> Option<String> {
+    Some(fresh_postgres_database(&postgres_or_skip(test)?).await)
+}
+
 /// Everything the app's database holds, as bytes to scan for secrets: the SQLite file and its
 /// WAL, or on PostgreSQL every row of every table rendered as JSON (bytea as hex).
 pub async fn database_image(app: &TestApp) -> Vec<u8> {

@@ -156,8 +156,7 @@ pub async fn provision_via_cli(database_url: &str) -> String {
 
 /// Two provisioned nodes on a fresh database of the test PostgreSQL.
 async fn two_nodes(test: &str) -> Option<(String, String, Node, Node)> {
-    let admin = postgres_or_skip(test)?;
-    let db = fresh_postgres_database(&admin).await;
+    let db = postgres_database_or_skip(test).await?;
     let api_key = provision_via_cli(&db).await;
     let (a, b) = tokio::join!(start_node(&db), start_node(&db));
     Some((db, api_key, a, b))
@@ -308,10 +307,9 @@ async fn concurrent_refreshes_of_one_token_across_two_nodes_rotate_once() {
 
 #[tokio::test]
 async fn the_same_username_created_concurrently_gives_exactly_one_shopper() {
-    let Some(admin) = postgres_or_skip("multinode shopper creation") else {
+    let Some(db) = postgres_database_or_skip("multinode shopper creation").await else {
         return;
     };
-    let db = fresh_postgres_database(&admin).await;
     provision_via_cli(&db).await;
     const RACERS: usize = 8;
     let barrier = Arc::new(Barrier::new(RACERS));
@@ -355,10 +353,9 @@ async fn the_same_username_created_concurrently_gives_exactly_one_shopper() {
 
 #[tokio::test]
 async fn nodes_starting_together_on_an_empty_database_apply_each_migration_once() {
-    let Some(admin) = postgres_or_skip("multinode migrations") else {
+    let Some(db) = postgres_database_or_skip("multinode migrations").await else {
         return;
     };
-    let db = fresh_postgres_database(&admin).await;
     let mut nodes: Vec<Node> = (0..3).map(|_| launch_node(&db)).collect();
     for node in &mut nodes {
         wait_until_serving(node).await;
@@ -411,10 +408,9 @@ async fn in_process_node(database_url: &str) -> (String, shopkeeper::state::AppS
 /// B's verifier must refuse it within 1 s.
 #[tokio::test]
 async fn a_revocation_on_one_node_evicts_the_token_from_the_other_nodes_cache_within_1s() {
-    let Some(admin) = postgres_or_skip("multinode cache eviction") else {
+    let Some(db) = postgres_database_or_skip("multinode cache eviction").await else {
         return;
     };
-    let db = fresh_postgres_database(&admin).await;
     let api_key = provision_via_cli(&db).await;
     let (a_address, _a) = in_process_node(&db).await;
     let (_, b) = in_process_node(&db).await;
