@@ -6,7 +6,7 @@
 
 use crate::checkout::{catalog, get, shopper_error};
 use crate::helpers::{
-    APPROVE_CARD, SHOPPER_PASSWORD, SHOPPER_USERNAME, SITE, TestApp, ok_json, spawn_app,
+    APPROVE_CARD, SHOPPER_PASSWORD, SHOPPER_USERNAME, SITE, TestApp, browser, ok_json, spawn_app,
     spawn_app_with,
 };
 use serde_json::{Value, json};

@@ -1,7 +1,7 @@
 //! Brute-force throttling, rate limits and connection limits, with every duration shrunk
 //! through configuration so the tests run in seconds.
 
-use crate::authorize::{REDIRECT, implicit_request, sign_in, sign_in_form};
+use crate::authorize::{implicit_request, sign_in, sign_in_form};
 use crate::helpers::*;
 use reqwest::Response;
 use std::time::Duration;

@@ -4,7 +4,7 @@
 //!
 //! The log test runs the real binary on SQLite (logging is process-wide, and nothing here
 //! depends on the engine); the metrics tests run on the suite's engine.
-use crate::authorize::{REDIRECT, implicit_request, pkce_code_request, redeem, sign_in};
+use crate::authorize::{implicit_request, pkce_code_request, redeem, sign_in};
 use crate::helpers::*;
 use serde_json::Value;
 use std::collections::HashMap;

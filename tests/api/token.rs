@@ -3,7 +3,6 @@
 use crate::helpers::*;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use serde_json::Value;
 
 #[tokio::test]
 async fn anonymous_password_grant_gives_a_limited_token_with_the_site_ttl() {
