@@ -2,26 +2,12 @@
 //! driven over HTTP the way a browser would (cookies kept, redirects inspected).
 
 use crate::helpers::*;
-use base64::Engine as _;
 use reqwest::{Client, Response};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
 pub(crate) const REDIRECT: &str = "https://shop.example.com/callback";
 const VERIFIER: &str = "a-long-random-verifier-of-at-least-43-chars-0123456789";
-
-fn challenge(verifier: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
-}
-
-pub(crate) fn browser() -> Client {
-    Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
 
 fn location(r: &Response) -> String {
     assert_eq!(r.status(), 302, "expected a redirect");
@@ -49,23 +35,13 @@ async fn authorize(app: &TestApp, http: &Client, query: &[(&str, &str)]) -> Resp
         .unwrap()
 }
 
-/// The implicit flow's request of `key`, to the test redirect.
-fn implicit_request(key: &str) -> Vec<(&str, &str)> {
+/// The implicit flow's request of the app's public key, to the test redirect.
+pub(crate) fn implicit_request(app: &TestApp) -> Vec<(&str, &str)> {
     vec![
-        ("client_id", key),
+        ("client_id", app.public_key.as_str()),
         ("response_type", "token"),
         ("redirect_uri", REDIRECT),
     ]
-}
-
-/// The test shopper's password grant through the public key.
-async fn password_grant(app: &TestApp) -> Response {
-    app.public_token(&[
-        ("grant_type", "password"),
-        ("username", SHOPPER_USERNAME),
-        ("password", SHOPPER_PASSWORD),
-    ])
-    .await
 }
 
 /// A session token for the browser's session (`SessionToken`, which sets its cookie).
@@ -87,15 +63,22 @@ async fn session_token_grant(app: &TestApp, st: &str) -> Response {
         .await
 }
 
-fn code_request<'a>(key: &'a str, challenge: &'a str) -> Vec<(&'a str, &'a str)> {
+/// The code flow's request of `key` with the S256 PKCE `challenge`, to the test redirect.
+pub(crate) fn pkce_code_request<'a>(key: &'a str, challenge: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
         ("client_id", key),
         ("response_type", "code"),
         ("redirect_uri", REDIRECT),
-        ("state", "xyz"),
         ("code_challenge", challenge),
         ("code_challenge_method", "S256"),
     ]
+}
+
+/// `pkce_code_request` with the state `xyz`.
+fn code_request<'a>(key: &'a str, challenge: &'a str) -> Vec<(&'a str, &'a str)> {
+    let mut query = pkce_code_request(key, challenge);
+    query.push(("state", "xyz"));
+    query
 }
 
 /// Follows `/authorize` to the sign-in page, then posts the form; returns the post's answer.
@@ -129,13 +112,7 @@ pub(crate) async fn sign_in_form(
     );
     let page = http.get(&to_page).send().await.unwrap();
     assert_eq!(page.status(), 200);
-    let html = page.text().await.unwrap();
-    let csrf = html
-        .split("name=\"csrf_token\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("the form has a CSRF token")
-        .to_owned();
+    let csrf = form_csrf_token(&page.text().await.unwrap());
     let mut form: Vec<(&str, &str)> = query.to_vec();
     form.push(("username", username));
     form.push(("password", password));
@@ -143,11 +120,30 @@ pub(crate) async fn sign_in_form(
     http.post(app.url("/oauth20/sign-in")).form(&form)
 }
 
-async fn session_of(app: &TestApp, access: &str) -> Value {
-    ok_json(app.access_tokens(access).await).await
+/// `GET /oauth20/sign-in` for `query`, from a client without cookies.
+async fn sign_in_page(app: &TestApp, query: &[(&str, &str)]) -> Response {
+    let page = app.http.get(app.url("/oauth20/sign-in")).query(query);
+    page.send().await.unwrap()
 }
 
-async fn redeem(app: &TestApp, code: &str, verifier: &str) -> Response {
+/// The test shopper signs in on the hosted page for `query`: the code its redirect carries.
+async fn signed_in_code(app: &TestApp, http: &Client, query: &[(&str, &str)]) -> String {
+    let r = sign_in(app, http, query, SHOPPER_USERNAME, SHOPPER_PASSWORD).await;
+    split(&location(&r), '?').1["code"].clone()
+}
+
+/// The test shopper signs in on the hosted page for `query`: its redirect's fragment.
+async fn signed_in_fragment(
+    app: &TestApp,
+    http: &Client,
+    query: &[(&str, &str)],
+) -> HashMap<String, String> {
+    let r = sign_in(app, http, query, SHOPPER_USERNAME, SHOPPER_PASSWORD).await;
+    split(&location(&r), '#').1
+}
+
+/// `grant_type=authorization_code` of `code` with its PKCE `verifier`, to the test redirect.
+pub(crate) async fn redeem(app: &TestApp, code: &str, verifier: &str) -> Response {
     app.public_token(&[
         ("grant_type", "authorization_code"),
         ("code", code),
@@ -180,7 +176,7 @@ async fn implicit_flow_returns_a_full_token_in_the_fragment() {
     assert_eq!(fragment["state"], "s1");
     assert_eq!(fragment["expires_in"], SITE_TTL.to_string());
     assert!(!fragment.contains_key("refresh_token"));
-    let info = session_of(&app, &fragment["access_token"]).await;
+    let info = app.session_of(&fragment["access_token"]).await;
     assert_eq!(info["authenticated"], "true");
     assert_eq!(info["userId"], app.shopper_id.to_string());
 }
@@ -189,7 +185,7 @@ async fn implicit_flow_returns_a_full_token_in_the_fragment() {
 async fn code_flow_with_pkce_and_rfc9207_iss() {
     let app = spawn_app().await;
     let http = browser();
-    let ch = challenge(VERIFIER);
+    let ch = pkce_challenge(VERIFIER);
     let r = sign_in(
         &app,
         &http,
@@ -203,10 +199,7 @@ async fn code_flow_with_pkce_and_rfc9207_iss() {
     assert_eq!(query["state"], "xyz");
     assert_eq!(query["iss"], app.address, "iss is the public URL");
     let pair = TokenPair::from(ok_json(redeem(&app, &query["code"], VERIFIER).await).await);
-    assert_eq!(
-        session_of(&app, &pair.access).await["authenticated"],
-        "true"
-    );
+    assert_eq!(app.session_of(&pair.access).await["authenticated"], "true");
     // The refresh token works like any other.
     ok_json(app.refresh(&pair.refresh).await).await;
 }
@@ -214,16 +207,8 @@ async fn code_flow_with_pkce_and_rfc9207_iss() {
 #[tokio::test]
 async fn replayed_code_is_refused_and_revokes_the_tokens_it_produced() {
     let app = spawn_app().await;
-    let ch = challenge(VERIFIER);
-    let r = sign_in(
-        &app,
-        &browser(),
-        &code_request(&app.public_key, &ch),
-        SHOPPER_USERNAME,
-        SHOPPER_PASSWORD,
-    )
-    .await;
-    let code = split(&location(&r), '?').1["code"].clone();
+    let ch = pkce_challenge(VERIFIER);
+    let code = signed_in_code(&app, &browser(), &code_request(&app.public_key, &ch)).await;
     let pair = TokenPair::from(ok_json(redeem(&app, &code, VERIFIER).await).await);
     assert_eq!(app.access_tokens(&pair.access).await.status(), 200);
     assert_oauth_error(redeem(&app, &code, VERIFIER).await, 400, "invalid_grant").await;
@@ -234,30 +219,14 @@ async fn replayed_code_is_refused_and_revokes_the_tokens_it_produced() {
 #[tokio::test]
 async fn verifier_mismatch_and_wrong_redirect_are_invalid_grant() {
     let app = spawn_app().await;
-    let ch = challenge(VERIFIER);
+    let ch = pkce_challenge(VERIFIER);
     let wrong = "another-verifier-that-is-long-enough-to-be-valid-xxxxxx";
-    let r = sign_in(
-        &app,
-        &browser(),
-        &code_request(&app.public_key, &ch),
-        SHOPPER_USERNAME,
-        SHOPPER_PASSWORD,
-    )
-    .await;
-    let code = split(&location(&r), '?').1["code"].clone();
+    let code = signed_in_code(&app, &browser(), &code_request(&app.public_key, &ch)).await;
     assert_oauth_error(redeem(&app, &code, wrong).await, 400, "invalid_grant").await;
     // A code presented wrongly is spent.
     assert_oauth_error(redeem(&app, &code, VERIFIER).await, 400, "invalid_grant").await;
 
-    let r = sign_in(
-        &app,
-        &browser(),
-        &code_request(&app.public_key, &ch),
-        SHOPPER_USERNAME,
-        SHOPPER_PASSWORD,
-    )
-    .await;
-    let code = split(&location(&r), '?').1["code"].clone();
+    let code = signed_in_code(&app, &browser(), &code_request(&app.public_key, &ch)).await;
     let other_redirect = app
         .public_token(&[
             ("grant_type", "authorization_code"),
@@ -268,15 +237,7 @@ async fn verifier_mismatch_and_wrong_redirect_are_invalid_grant() {
         .await;
     assert_oauth_error(other_redirect, 400, "invalid_grant").await;
     // Missing verifier.
-    let r = sign_in(
-        &app,
-        &browser(),
-        &code_request(&app.public_key, &ch),
-        SHOPPER_USERNAME,
-        SHOPPER_PASSWORD,
-    )
-    .await;
-    let code = split(&location(&r), '?').1["code"].clone();
+    let code = signed_in_code(&app, &browser(), &code_request(&app.public_key, &ch)).await;
     let no_verifier = app
         .public_token(&[
             ("grant_type", "authorization_code"),
@@ -290,16 +251,8 @@ async fn verifier_mismatch_and_wrong_redirect_are_invalid_grant() {
 #[tokio::test]
 async fn expired_code_is_refused() {
     let app = spawn_app_with(|s| s.web.code_ttl_seconds = 1).await;
-    let ch = challenge(VERIFIER);
-    let r = sign_in(
-        &app,
-        &browser(),
-        &code_request(&app.public_key, &ch),
-        SHOPPER_USERNAME,
-        SHOPPER_PASSWORD,
-    )
-    .await;
-    let code = split(&location(&r), '?').1["code"].clone();
+    let ch = pkce_challenge(VERIFIER);
+    let code = signed_in_code(&app, &browser(), &code_request(&app.public_key, &ch)).await;
     app.advance_clock(2).await;
     assert_oauth_error(redeem(&app, &code, VERIFIER).await, 400, "invalid_grant").await;
 }
@@ -308,8 +261,8 @@ async fn expired_code_is_refused() {
 async fn dr_limited_token_carries_the_session_and_stops_working() {
     let app = spawn_app().await;
     let guest = app.anonymous_pair().await;
-    let before = session_of(&app, &guest.access).await;
-    let r = sign_in(
+    let before = app.session_of(&guest.access).await;
+    let fragment = signed_in_fragment(
         &app,
         &browser(),
         &[
@@ -318,12 +271,9 @@ async fn dr_limited_token_carries_the_session_and_stops_working() {
             ("redirect_uri", REDIRECT),
             ("dr_limited_token", &guest.access),
         ],
-        SHOPPER_USERNAME,
-        SHOPPER_PASSWORD,
     )
     .await;
-    let fragment = split(&location(&r), '#').1;
-    let after = session_of(&app, &fragment["access_token"]).await;
+    let after = app.session_of(&fragment["access_token"]).await;
     assert_eq!(after["sessionId"], before["sessionId"]);
     assert_eq!(after["cartId"], before["cartId"], "the cart comes along");
     assert_eq!(after["authenticated"], "true");
@@ -334,7 +284,7 @@ async fn dr_limited_token_carries_the_session_and_stops_working() {
 #[tokio::test]
 async fn wrong_password_and_unknown_user_get_the_same_message_on_the_page() {
     let app = spawn_app().await;
-    let query = implicit_request(&app.public_key);
+    let query = implicit_request(&app);
     let wrong = sign_in(&app, &browser(), &query, SHOPPER_USERNAME, "wrong password").await;
     let unknown = sign_in(
         &app,
@@ -356,7 +306,7 @@ async fn wrong_password_and_unknown_user_get_the_same_message_on_the_page() {
 async fn the_form_needs_its_csrf_token() {
     let app = spawn_app().await;
     let http = browser();
-    let query = implicit_request(&app.public_key);
+    let query = implicit_request(&app);
     http.get(app.url("/oauth20/sign-in"))
         .query(&query)
         .send()
@@ -381,18 +331,16 @@ async fn the_form_needs_its_csrf_token() {
 #[tokio::test]
 async fn sign_in_page_has_security_headers_and_labelled_fields() {
     let app = spawn_app().await;
-    let r = app
-        .http
-        .get(app.url("/oauth20/sign-in"))
-        .query(&[
+    let r = sign_in_page(
+        &app,
+        &[
             ("client_id", app.public_key.as_str()),
             ("response_type", "token"),
             ("redirect_uri", REDIRECT),
             ("state", "<script>alert(1)</script>"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(r.status(), 200);
     let csp = r.headers()["content-security-policy"]
         .to_str()
@@ -425,13 +373,8 @@ async fn site_branding_shows_on_the_page() {
         .set_site_branding(SITE, Some("Acme Outfitters"), "#aa3300")
         .await
         .unwrap();
-    let html = app
-        .http
-        .get(app.url("/oauth20/sign-in"))
-        .query(&implicit_request(&app.public_key))
-        .send()
+    let html = sign_in_page(&app, &implicit_request(&app))
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -570,12 +513,12 @@ async fn per_key_flows_are_enforced() {
         .set_client_flows(&app.public_key, &flows)
         .await
         .unwrap();
-    let r = authorize(&app, &browser(), &implicit_request(&app.public_key)).await;
+    let r = authorize(&app, &browser(), &implicit_request(&app)).await;
     assert_eq!(
         redirected_error(r, '#').await["error"],
         "unauthorized_client"
     );
-    let r = password_grant(&app).await;
+    let r = app.password_grant(SHOPPER_USERNAME, SHOPPER_PASSWORD).await;
     assert_oauth_error(r, 400, "unauthorized_client").await;
     // Guest tokens stay available.
     app.anonymous_pair().await;
@@ -587,24 +530,16 @@ async fn strict_profile_refuses_implicit_and_password_but_not_code_or_guests() {
         s.web.profile = shopkeeper::domain::authorize::Profile::Strict;
     })
     .await;
-    let r = authorize(&app, &browser(), &implicit_request(&app.public_key)).await;
+    let r = authorize(&app, &browser(), &implicit_request(&app)).await;
     assert_eq!(
         redirected_error(r, '#').await["error"],
         "unauthorized_client"
     );
-    let r = password_grant(&app).await;
+    let r = app.password_grant(SHOPPER_USERNAME, SHOPPER_PASSWORD).await;
     assert_oauth_error(r, 400, "unauthorized_client").await;
     app.anonymous_pair().await;
-    let ch = challenge(VERIFIER);
-    let r = sign_in(
-        &app,
-        &browser(),
-        &code_request(&app.public_key, &ch),
-        SHOPPER_USERNAME,
-        SHOPPER_PASSWORD,
-    )
-    .await;
-    let code = split(&location(&r), '?').1["code"].clone();
+    let ch = pkce_challenge(VERIFIER);
+    let code = signed_in_code(&app, &browser(), &code_request(&app.public_key, &ch)).await;
     ok_json(redeem(&app, &code, VERIFIER).await).await;
 }
 
@@ -614,17 +549,9 @@ async fn browser_session_from_session_token_continues_signed_in() {
     let http = browser();
     let st = session_token(&app, &http).await;
     let guest = TokenPair::from(ok_json(session_token_grant(&app, &st).await).await);
-    let before = session_of(&app, &guest.access).await;
-    let r = sign_in(
-        &app,
-        &http,
-        &implicit_request(&app.public_key),
-        SHOPPER_USERNAME,
-        SHOPPER_PASSWORD,
-    )
-    .await;
-    let fragment = split(&location(&r), '#').1;
-    let after = session_of(&app, &fragment["access_token"]).await;
+    let before = app.session_of(&guest.access).await;
+    let fragment = signed_in_fragment(&app, &http, &implicit_request(&app)).await;
+    let after = app.session_of(&fragment["access_token"]).await;
     assert_eq!(
         after["sessionId"], before["sessionId"],
         "the cookie's session was signed in"
@@ -634,7 +561,7 @@ async fn browser_session_from_session_token_continues_signed_in() {
     assert_oauth_error(session_token_grant(&app, &st).await, 400, "invalid_grant").await;
     let st2 = session_token(&app, &http).await;
     let joined = TokenPair::from(ok_json(session_token_grant(&app, &st2).await).await);
-    let info = session_of(&app, &joined.access).await;
+    let info = app.session_of(&joined.access).await;
     assert_eq!(info["sessionId"], before["sessionId"]);
     assert_eq!(info["authenticated"], "false");
 }
@@ -656,35 +583,19 @@ async fn confidential_keys_may_skip_pkce_but_must_prove_their_secret() {
         ("response_type", "code"),
         ("redirect_uri", REDIRECT),
     ];
-    let r = sign_in(&app, &browser(), &query, SHOPPER_USERNAME, SHOPPER_PASSWORD).await;
-    let code = split(&location(&r), '?').1["code"].clone();
+    let code = signed_in_code(&app, &browser(), &query).await;
     let form = [
         ("grant_type", "authorization_code"),
         ("code", code.as_str()),
         ("redirect_uri", REDIRECT),
     ];
-    let without_secret = app
-        .http
-        .post(app.url("/oauth20/token"))
-        .basic_auth(&client.api_key, None::<&str>)
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let without_secret = app.token_with(&client.api_key, None, &form).await;
     assert_oauth_error(without_secret, 401, "invalid_client").await;
     let with_secret = app
-        .http
-        .post(app.url("/oauth20/token"))
-        .basic_auth(&client.api_key, client.secret.as_deref())
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+        .token_with(&client.api_key, client.secret.as_deref(), &form)
+        .await;
     let pair = TokenPair::from(ok_json(with_secret).await);
-    assert_eq!(
-        session_of(&app, &pair.access).await["authenticated"],
-        "true"
-    );
+    assert_eq!(app.session_of(&pair.access).await["authenticated"], "true");
 }
 
 #[tokio::test]
@@ -699,29 +610,20 @@ async fn a_code_is_bound_to_the_key_it_was_issued_to() {
     )
     .await
     .unwrap();
-    let ch = challenge(VERIFIER);
-    let r = sign_in(
-        &app,
-        &browser(),
-        &code_request(&app.public_key, &ch),
-        SHOPPER_USERNAME,
-        SHOPPER_PASSWORD,
-    )
-    .await;
-    let code = split(&location(&r), '?').1["code"].clone();
+    let ch = pkce_challenge(VERIFIER);
+    let code = signed_in_code(&app, &browser(), &code_request(&app.public_key, &ch)).await;
     let r = app
-        .http
-        .post(app.url("/oauth20/token"))
-        .basic_auth(&other.api_key, None::<&str>)
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", VERIFIER),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .token_with(
+            &other.api_key,
+            None,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", VERIFIER),
+            ],
+        )
+        .await;
     assert_oauth_error(r, 400, "invalid_grant").await;
 }
 
@@ -745,16 +647,8 @@ async fn browser_flow_secrets_are_not_stored_in_clear() {
         .as_str()
         .unwrap()
         .to_owned();
-    let ch = challenge(VERIFIER);
-    let r = sign_in(
-        &app,
-        &http,
-        &code_request(&app.public_key, &ch),
-        SHOPPER_USERNAME,
-        SHOPPER_PASSWORD,
-    )
-    .await;
-    let code = split(&location(&r), '?').1["code"].clone();
+    let ch = pkce_challenge(VERIFIER);
+    let code = signed_in_code(&app, &http, &code_request(&app.public_key, &ch)).await;
 
     let image = database_image(&app).await;
     let contains = |needle: &[u8]| image.windows(needle.len()).any(|w| w == needle);
@@ -799,7 +693,7 @@ async fn browser_limited_token(app: &TestApp, http: &Client) -> Response {
 /// The session the browser's cookie now leads to (through `SessionToken?apiKey=`).
 async fn browser_session_info(app: &TestApp, http: &Client) -> Value {
     let pair = TokenPair::from(ok_json(browser_limited_token(app, http).await).await);
-    session_of(app, &pair.access).await
+    app.session_of(&pair.access).await
 }
 
 /// After the victim signed in on `victim_session` (the attacker's L's): the attacker's cookie
@@ -825,7 +719,7 @@ async fn hosted_implicit_sign_in_unlinks_other_browsers_from_the_session() {
     // The victim's own browser, with a guest session of its own.
     let victim = browser();
     browser_session_info(&app, &victim).await;
-    let r = sign_in(
+    let fragment = signed_in_fragment(
         &app,
         &victim,
         &[
@@ -834,12 +728,9 @@ async fn hosted_implicit_sign_in_unlinks_other_browsers_from_the_session() {
             ("redirect_uri", REDIRECT),
             ("dr_limited_token", &limited.access),
         ],
-        SHOPPER_USERNAME,
-        SHOPPER_PASSWORD,
     )
     .await;
-    let fragment = split(&location(&r), '#').1;
-    let signed_in = session_of(&app, &fragment["access_token"]).await;
+    let signed_in = app.session_of(&fragment["access_token"]).await;
     assert_eq!(signed_in["authenticated"], "true");
     assert_attacker_cookie_lost_the_session(&app, &attacker, &signed_in).await;
     // The victim's browser continues in the signed-in session.
@@ -860,13 +751,12 @@ async fn hosted_code_sign_in_unlinks_other_browsers_from_the_session() {
     let (attacker, limited) = attacker_cookie_and_limited_token(&app).await;
     // A fresh browser, no cookie yet: the sign-in gives it one.
     let victim = browser();
-    let ch = challenge(VERIFIER);
+    let ch = pkce_challenge(VERIFIER);
     let mut query = code_request(&app.public_key, &ch);
     query.push(("dr_limited_token", &limited.access));
-    let r = sign_in(&app, &victim, &query, SHOPPER_USERNAME, SHOPPER_PASSWORD).await;
-    let code = split(&location(&r), '?').1["code"].clone();
+    let code = signed_in_code(&app, &victim, &query).await;
     let pair = TokenPair::from(ok_json(redeem(&app, &code, VERIFIER).await).await);
-    let signed_in = session_of(&app, &pair.access).await;
+    let signed_in = app.session_of(&pair.access).await;
     assert_eq!(signed_in["authenticated"], "true");
     assert_attacker_cookie_lost_the_session(&app, &attacker, &signed_in).await;
     assert_eq!(
@@ -882,7 +772,7 @@ async fn password_grant_sign_in_unlinks_every_browser_from_the_session() {
     let full = app
         .shopper_pair_linked("dr_limited_token", &limited.access)
         .await;
-    let signed_in = session_of(&app, &full.access).await;
+    let signed_in = app.session_of(&full.access).await;
     assert_eq!(signed_in["authenticated"], "true");
     assert_attacker_cookie_lost_the_session(&app, &attacker, &signed_in).await;
     // The session and its tokens stay the shopper's.
@@ -950,16 +840,11 @@ async fn post_form(app: &TestApp, query: &[(&str, &str)], cookies: &str, token: 
 #[tokio::test]
 async fn a_form_token_minted_in_another_browser_is_refused_with_its_tossed_cookie() {
     let app = spawn_app().await;
-    let query = implicit_request(&app.public_key);
+    let query = implicit_request(&app);
     // The attacker's browser: a form, its CSRF cookie and token.
     let (attacker_nonce, attacker_token) = form_for(&app, &query, "", "shopkeeper_csrf").await;
     // The victim's browser has a session cookie of its own (it visited the shop).
-    let visit = app
-        .http
-        .get(app.url(&format!("/store/{SITE}/SessionToken")))
-        .send()
-        .await
-        .unwrap();
+    let visit = app.get(&format!("/store/{SITE}/SessionToken")).await;
     let victim_handle = set_cookie_value(&visit, "shopkeeper_session");
     // The attacker tosses their CSRF cookie into the victim's browser and makes it post
     // their form (their credentials): refused, the form again with a message.
@@ -997,14 +882,8 @@ async fn a_form_token_minted_in_another_browser_is_refused_with_its_tossed_cooki
 #[tokio::test]
 async fn over_https_the_csrf_cookie_is_host_prefixed_and_only_it_is_accepted() {
     let app = spawn_app_with(|s| s.web.public_url = Some("https://auth.example.com".into())).await;
-    let query = implicit_request(&app.public_key);
-    let page = app
-        .http
-        .get(app.url("/oauth20/sign-in"))
-        .query(&query)
-        .send()
-        .await
-        .unwrap();
+    let query = implicit_request(&app);
+    let page = sign_in_page(&app, &query).await;
     let cookie = page.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(cookie.starts_with("__Host-shopkeeper_csrf="), "{cookie}");
     let attributes: Vec<&str> = cookie.split(';').skip(1).map(str::trim).collect();

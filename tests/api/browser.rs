@@ -5,8 +5,7 @@
 //! without it the test prints SKIP and passes.
 
 use crate::helpers::*;
-use fantoccini::{ClientBuilder, Locator};
-use serde_json::{Value, json};
+use fantoccini::Locator;
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -21,14 +20,6 @@ impl Drop for Driver {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[tokio::test]
@@ -56,43 +47,14 @@ async fn guest_signs_in_through_the_hosted_page_in_headless_chromium() {
     );
     let webdriver = format!("http://127.0.0.1:{port}");
     let profile = tempfile::tempdir().unwrap();
-    let mut caps = serde_json::Map::new();
-    let mut args = vec![
-        "--headless".to_owned(),
-        "--no-sandbox".to_owned(),
-        "--disable-gpu".to_owned(),
-        "--disable-background-networking".to_owned(),
-        "--disable-component-update".to_owned(),
-        "--disable-sync".to_owned(),
-        "--no-first-run".to_owned(),
-        "--window-size=900,800".to_owned(),
-        format!("--user-data-dir={}", profile.path().display()),
-    ];
     // Nothing else may answer for the shop's host: map it to an unroutable address.
-    args.push("--host-resolver-rules=MAP shop.example.com 127.0.0.1:9".to_owned());
-    let mut options = json!({ "args": args });
-    if let Ok(binary) = std::env::var("SHOPKEEPER_TEST_CHROMIUM") {
-        options["binary"] = Value::String(binary);
-    }
-    caps.insert("goog:chromeOptions".into(), options);
-    let client = {
-        let mut attempt = 0;
-        loop {
-            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-                .capabilities(caps.clone())
-                .connect(&webdriver)
-                .await
-            {
-                Ok(c) => break c,
-                Err(e) if attempt < 50 => {
-                    attempt += 1;
-                    let _ = e;
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-                Err(e) => panic!("cannot reach chromedriver: {e}"),
-            }
-        }
-    };
+    let client = headless_chromium(
+        &webdriver,
+        profile.path(),
+        "900,800",
+        &["--host-resolver-rules=MAP shop.example.com 127.0.0.1:9".to_owned()],
+    )
+    .await;
 
     let authorize = url_with(
         &app.url("/oauth20/authorize"),

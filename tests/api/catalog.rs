@@ -3,7 +3,6 @@
 
 use crate::helpers::{SITE, TestApp, ok_json, spawn_app};
 use serde_json::{Value, json};
-use shopkeeper::domain::ClientKind;
 use shopkeeper::provision;
 
 async fn app_with_catalog() -> (TestApp, Vec<i64>) {
@@ -263,17 +262,11 @@ async fn unknown_or_foreign_products_are_404() {
     )
     .await;
     // Another site's API key does not see this site's catalog.
-    let store = &app.state.store;
-    provision::create_site(store, "othersite", None, app.now())
-        .await
-        .unwrap();
-    let other = provision::create_client(store, "othersite", ClientKind::Public, &[], app.now())
-        .await
-        .unwrap();
+    let other = app.site_with_public_key("othersite", None).await;
     let response = app
         .http
         .get(app.url(&format!("/v1/shoppers/me/products/{}", ids[0])))
-        .query(&[("apiKey", other.api_key.as_str())])
+        .query(&[("apiKey", other.as_str())])
         .send()
         .await
         .unwrap();

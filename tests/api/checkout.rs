@@ -5,7 +5,7 @@
 
 use crate::helpers::{
     APPROVE_CARD, DECLINE_CARD, SHOPPER_USERNAME, SITE, TestApp, TokenPair, database_image,
-    ok_json, spawn_app,
+    ok_json, orders_placed_for_the_last_unit, spawn_app,
 };
 use serde_json::{Value, json};
 use shopkeeper::domain::address::{PostalAddress, SavedAddress};
@@ -32,12 +32,7 @@ pub(crate) async fn shopper_error(response: reqwest::Response, status: u16, code
 }
 
 pub(crate) async fn get(app: &TestApp, token: &str, path: &str) -> reqwest::Response {
-    app.http
-        .get(app.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
+    app.get_as(token, path).await
 }
 
 #[tokio::test]
@@ -195,29 +190,21 @@ async fn the_quick_start_buys_a_digital_product_end_to_end() {
 
     // Order lookup by id + the order's email with the limited token.
     let lookup = ok_json(
-        app.http
-            .post(app.url("/v1/shoppers/order-lookup"))
-            .bearer_auth(&token)
-            .json(&json!({"orderLookup": {"orderId": order_id,
-                                          "emailAddress": "TEST@digitalriver.com"}}))
-            .send()
-            .await
-            .unwrap(),
+        app.order_lookup(
+            &token,
+            json!({"orderId": order_id, "emailAddress": "TEST@digitalriver.com"}),
+        )
+        .await,
     )
     .await;
     assert_eq!(lookup["orders"]["order"][0]["id"], order_id);
     // By email + card digits needs a full token.
     let response = app
-        .http
-        .post(app.url("/v1/shoppers/order-lookup"))
-        .bearer_auth(&token)
-        .json(
-            &json!({"orderLookup": {"emailAddress": "test@digitalriver.com",
-                                      "creditCardLastFourDigits": "0129"}}),
+        .order_lookup(
+            &token,
+            json!({"emailAddress": "test@digitalriver.com", "creditCardLastFourDigits": "0129"}),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     shopper_error(response, 403, "insufficient_scope").await;
 
     // Neither the card number nor the CVV is anywhere in the database.
@@ -346,14 +333,11 @@ async fn a_signed_in_shopper_buys_a_physical_product_with_apply_shopper() {
 
     // The reusable source stays a payment option after the order; lookup by card digits.
     let lookup = ok_json(
-        app.http
-            .post(app.url("/v1/shoppers/order-lookup"))
-            .bearer_auth(&full)
-            .json(&json!({"orderLookup": {"emailAddress": SHOPPER_USERNAME,
-                                          "creditCardLastFourDigits": "0129"}}))
-            .send()
-            .await
-            .unwrap(),
+        app.order_lookup(
+            &full,
+            json!({"emailAddress": SHOPPER_USERNAME, "creditCardLastFourDigits": "0129"}),
+        )
+        .await,
     )
     .await;
     assert_eq!(lookup["orders"]["order"][0]["id"], order);
@@ -582,13 +566,11 @@ async fn nobody_sees_another_sessions_order() {
     shopper_error(get(&app, &full, &path).await, 404, "resource-not-found").await;
     // Order lookup with the wrong email finds nothing.
     let response = app
-        .http
-        .post(app.url("/v1/shoppers/order-lookup"))
-        .bearer_auth(&bob)
-        .json(&json!({"orderLookup": {"orderId": order, "emailAddress": "bob@example.com"}}))
-        .send()
-        .await
-        .unwrap();
+        .order_lookup(
+            &bob,
+            json!({"orderId": order, "emailAddress": "bob@example.com"}),
+        )
+        .await;
     shopper_error(response, 404, "resource-not-found").await;
 }
 
@@ -708,33 +690,7 @@ async fn concurrent_submits_of_the_last_unit_make_exactly_one_order() {
         ok_json(app.apply_source(&token, &source).await).await;
         tokens.push(token);
     }
-    let barrier = Arc::new(tokio::sync::Barrier::new(BUYERS));
-    let mut tasks = Vec::new();
-    for token in tokens {
-        let barrier = barrier.clone();
-        let url = app.url("/v1/shoppers/me/carts/active/submit-cart");
-        tasks.push(tokio::spawn(async move {
-            // A client of its own: a separate connection per buyer.
-            let client = reqwest::Client::new();
-            barrier.wait().await;
-            let r = client.post(url).bearer_auth(token).send().await.unwrap();
-            let status = r.status().as_u16();
-            let body: Value = r.json().await.unwrap();
-            (status, body)
-        }));
-    }
-    let mut ok = 0;
-    for task in tasks {
-        let (status, body) = task.await.unwrap();
-        match status {
-            200 => ok += 1,
-            409 => assert_eq!(
-                body["errors"]["error"][0]["code"], "inventory-unavailable",
-                "{body}"
-            ),
-            other => panic!("unexpected {other}: {body}"),
-        }
-    }
+    let ok = orders_placed_for_the_last_unit(app.submit_together(tokens).await);
     assert_eq!(ok, 1, "exactly one order for the last unit");
     assert_eq!(store.order_count(SITE).await.unwrap(), 1);
     assert_eq!(store.available_quantity(keyboard).await.unwrap(), Some(0));

@@ -4,10 +4,9 @@
 //! source is bound to the session (or shopper) that first applied it; orders do not echo
 //! source ids; `order-lookup` is rate-limited per client address.
 
-use crate::authorize::browser;
 use crate::checkout::{catalog, get, shopper_error};
 use crate::helpers::{
-    APPROVE_CARD, SHOPPER_PASSWORD, SHOPPER_USERNAME, SITE, TestApp, ok_json, spawn_app,
+    APPROVE_CARD, SHOPPER_PASSWORD, SHOPPER_USERNAME, SITE, TestApp, browser, ok_json, spawn_app,
     spawn_app_with,
 };
 use serde_json::{Value, json};
@@ -384,14 +383,11 @@ async fn a_source_is_bound_to_the_session_or_shopper_that_first_applied_it() {
         "0129"
     );
     let lookup = ok_json(
-        app.http
-            .post(app.url("/v1/shoppers/order-lookup"))
-            .bearer_auth(&mallory)
-            .json(&json!({"orderLookup": {"orderId": order_id,
-                                          "emailAddress": "test@digitalriver.com"}}))
-            .send()
-            .await
-            .unwrap(),
+        app.order_lookup(
+            &mallory,
+            json!({"orderId": order_id, "emailAddress": "test@digitalriver.com"}),
+        )
+        .await,
     )
     .await;
     for body in [order.to_string(), lookup.to_string()] {

@@ -263,18 +263,17 @@ async fn demo_show_and_set_password_give_working_credentials_and_end_the_old_one
     let grant = |key: String, user: &'static str, password: String| {
         let app = &app;
         async move {
-            app.http
-                .post(app.url("/oauth20/token"))
-                .basic_auth(key, Some(""))
-                .form(&[
+            app.token_with(
+                &key,
+                Some(""),
+                &[
                     ("grant_type", "password"),
                     ("username", user),
                     ("password", password.as_str()),
-                ])
-                .send()
-                .await
-                .unwrap()
-                .status()
+                ],
+            )
+            .await
+            .status()
         }
     };
     let public = first.public_client.api_key.clone();
@@ -302,13 +301,12 @@ async fn demo_show_and_set_password_give_working_credentials_and_end_the_old_one
     let old_secret = first.confidential_client.secret.clone().unwrap();
     for (secret, status) in [(secret, 200), (old_secret.as_str(), 401)] {
         let response = app
-            .http
-            .post(app.url("/oauth20/token"))
-            .basic_auth(confidential, Some(secret))
-            .form(&[("grant_type", "client_credentials")])
-            .send()
-            .await
-            .unwrap();
+            .token_with(
+                confidential,
+                Some(secret),
+                &[("grant_type", "client_credentials")],
+            )
+            .await;
         assert_eq!(response.status(), status);
     }
 

@@ -80,10 +80,9 @@ async fn a_bad_move_is_refused() {
 /// token A issued once the moved clock is past its expiry.
 #[tokio::test]
 async fn two_nodes_on_one_database_share_one_clock() {
-    let Some(admin) = postgres_or_skip("shared test clock") else {
+    let Some(db) = postgres_database_or_skip("shared test clock").await else {
         return;
     };
-    let db = fresh_postgres_database(&admin).await;
     let api_key = provision_via_cli(&db).await;
     let mut a = launch_node_with(&db, &["--test-clock"], &[]);
     let mut b = launch_node_with(&db, &[], &[("SHOPKEEPER_TEST_CLOCK", "true")]);

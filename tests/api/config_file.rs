@@ -1,18 +1,11 @@
 //! The TOML configuration file: `config check` validates one, and `serve --config` takes its
 //! options with flags and environment variables ranking above it.
 
+use crate::helpers::free_port;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_shopkeeper");
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 #[test]
 fn config_check_accepts_a_valid_file_and_names_what_is_wrong() {

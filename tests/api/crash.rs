@@ -2,20 +2,12 @@
 //! requests; restarted on the same database, every token it had answered with 200 still
 //! validates (an answered token was committed before its answer was sent).
 
-use crate::helpers::{fresh_postgres_database, postgres_admin_url, suite_on_postgres};
+use crate::helpers::{free_port, suite_database};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn start(database: &str, port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_shopkeeper"))
@@ -44,11 +36,7 @@ async fn wait_healthy(http: &reqwest::Client, base: &str) {
 #[tokio::test]
 async fn tokens_answered_before_a_sigkill_still_validate_after_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let database = if suite_on_postgres() {
-        fresh_postgres_database(&postgres_admin_url().expect("postgres URL")).await
-    } else {
-        format!("sqlite://{}", dir.path().join("crash.db").display())
-    };
+    let database = suite_database(&dir.path().join("crash.db")).await;
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut child = start(&database, port);

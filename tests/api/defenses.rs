@@ -1,21 +1,12 @@
 //! Brute-force throttling, rate limits and connection limits, with every duration shrunk
 //! through configuration so the tests run in seconds.
 
-use crate::authorize::{REDIRECT, browser, sign_in, sign_in_form};
+use crate::authorize::{implicit_request, sign_in, sign_in_form};
 use crate::helpers::*;
 use reqwest::Response;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-async fn password(app: &TestApp, username: &str, password: &str) -> Response {
-    app.public_token(&[
-        ("grant_type", "password"),
-        ("username", username),
-        ("password", password),
-    ])
-    .await
-}
 
 fn retry_after(r: &Response) -> u64 {
     r.headers()
@@ -43,10 +34,8 @@ async fn pause(app: &TestApp, seconds: f64) {
 #[tokio::test]
 async fn password_grant_waits_grow_to_the_cap_and_success_clears_them() {
     let app = spawn_app_with(|s| {
-        s.security.throttle_user_failures = 2;
+        throttle_accounts(s, 2, 1, 2);
         s.security.throttle_ip_failures = 1000;
-        s.security.throttle_step_seconds = 1;
-        s.security.throttle_max_wait_seconds = 2;
     })
     .await;
     shopkeeper::provision::create_shopper(
@@ -64,7 +53,7 @@ async fn password_grant_waits_grow_to_the_cap_and_success_clears_them() {
     // Two free failures: no wait.
     for _ in 0..2 {
         assert_oauth_error(
-            password(&app, SHOPPER_USERNAME, "wrong").await,
+            app.password_grant(SHOPPER_USERNAME, "wrong").await,
             400,
             "invalid_grant",
         )
@@ -73,73 +62,72 @@ async fn password_grant_waits_grow_to_the_cap_and_success_clears_them() {
     // The third starts a 1 s wait: even the right password is refused meanwhile, and
     // varying the username's case does not escape it.
     assert_oauth_error(
-        password(&app, SHOPPER_USERNAME, "wrong").await,
+        app.password_grant(SHOPPER_USERNAME, "wrong").await,
         400,
         "invalid_grant",
     )
     .await;
     assert_eq!(
-        assert_throttled(password(&app, SHOPPER_USERNAME, SHOPPER_PASSWORD).await).await,
+        assert_throttled(app.password_grant(SHOPPER_USERNAME, SHOPPER_PASSWORD).await).await,
         1
     );
     assert_eq!(
-        assert_throttled(password(&app, "JANE@Example.com", SHOPPER_PASSWORD).await).await,
+        assert_throttled(
+            app.password_grant("JANE@Example.com", SHOPPER_PASSWORD)
+                .await
+        )
+        .await,
         1
     );
     // Another shopper signs in undisturbed.
-    ok_json(password(&app, "other@example.com", "other password").await).await;
+    ok_json(
+        app.password_grant("other@example.com", "other password")
+            .await,
+    )
+    .await;
 
     // The wait grows by a step...
     pause(&app, 1.2).await;
     assert_oauth_error(
-        password(&app, SHOPPER_USERNAME, "wrong").await,
+        app.password_grant(SHOPPER_USERNAME, "wrong").await,
         400,
         "invalid_grant",
     )
     .await;
     assert_eq!(
-        assert_throttled(password(&app, SHOPPER_USERNAME, SHOPPER_PASSWORD).await).await,
+        assert_throttled(app.password_grant(SHOPPER_USERNAME, SHOPPER_PASSWORD).await).await,
         2
     );
     // ...up to the cap, which holds.
     pause(&app, 2.2).await;
     assert_oauth_error(
-        password(&app, SHOPPER_USERNAME, "wrong").await,
+        app.password_grant(SHOPPER_USERNAME, "wrong").await,
         400,
         "invalid_grant",
     )
     .await;
     assert_eq!(
-        assert_throttled(password(&app, SHOPPER_USERNAME, SHOPPER_PASSWORD).await).await,
+        assert_throttled(app.password_grant(SHOPPER_USERNAME, SHOPPER_PASSWORD).await).await,
         2
     );
 
     // After the wait the right password works and clears the count: one more failure is
     // free again.
     pause(&app, 2.2).await;
-    ok_json(password(&app, SHOPPER_USERNAME, SHOPPER_PASSWORD).await).await;
+    ok_json(app.password_grant(SHOPPER_USERNAME, SHOPPER_PASSWORD).await).await;
     assert_oauth_error(
-        password(&app, SHOPPER_USERNAME, "wrong").await,
+        app.password_grant(SHOPPER_USERNAME, "wrong").await,
         400,
         "invalid_grant",
     )
     .await;
-    ok_json(password(&app, SHOPPER_USERNAME, SHOPPER_PASSWORD).await).await;
+    ok_json(app.password_grant(SHOPPER_USERNAME, SHOPPER_PASSWORD).await).await;
 }
 
 #[tokio::test]
 async fn hosted_sign_in_is_throttled_with_the_page_and_shares_the_count_with_the_grant() {
-    let app = spawn_app_with(|s| {
-        s.security.throttle_user_failures = 1;
-        s.security.throttle_step_seconds = 30;
-        s.security.throttle_max_wait_seconds = 60;
-    })
-    .await;
-    let query = [
-        ("client_id", app.public_key.as_str()),
-        ("response_type", "token"),
-        ("redirect_uri", REDIRECT),
-    ];
+    let app = spawn_app_with(|s| throttle_accounts(s, 1, 30, 60)).await;
+    let query = implicit_request(&app);
     for _ in 0..2 {
         let r = sign_in(&app, &browser(), &query, SHOPPER_USERNAME, "wrong").await;
         assert_eq!(r.status(), 401);
@@ -161,7 +149,7 @@ async fn hosted_sign_in_is_throttled_with_the_page_and_shares_the_count_with_the
 
     // The same username on the password grant waits too.
     assert_eq!(
-        assert_throttled(password(&app, SHOPPER_USERNAME, SHOPPER_PASSWORD).await).await,
+        assert_throttled(app.password_grant(SHOPPER_USERNAME, SHOPPER_PASSWORD).await).await,
         30
     );
 }
@@ -186,11 +174,7 @@ async fn parallel_wrong_passwords_get_no_more_checks_than_the_allowance() {
     const GUESSES: usize = 60;
     let app = spawn_app().await;
     let allowance = shopkeeper::config::SecuritySettings::default().throttle_user_failures + 1;
-    let query = [
-        ("client_id", app.public_key.as_str()),
-        ("response_type", "token"),
-        ("redirect_uri", REDIRECT),
-    ];
+    let query = implicit_request(&app);
     let before = verifications(&app).await;
 
     // Every request ready to go (the hosted ones with their page and CSRF token), then all
@@ -253,12 +237,7 @@ async fn parallel_wrong_passwords_get_no_more_checks_than_the_allowance() {
 /// as one cleared the other's failures.
 #[tokio::test]
 async fn signing_in_as_another_account_does_not_clear_a_count() {
-    let app = spawn_app_with(|s| {
-        s.security.throttle_user_failures = 1;
-        s.security.throttle_step_seconds = 60;
-        s.security.throttle_max_wait_seconds = 60;
-    })
-    .await;
+    let app = spawn_app_with(|s| throttle_accounts(s, 1, 60, 60)).await;
     let (victim, look_alike) = ("i\u{307}x@example.com", "\u{130}x@example.com");
     assert_eq!(victim.to_lowercase(), look_alike.to_lowercase());
     for username in [victim, look_alike] {
@@ -275,13 +254,23 @@ async fn signing_in_as_another_account_does_not_clear_a_count() {
         .unwrap_or_else(|e| panic!("{username}: {e}"));
     }
     // One free failure for the victim...
-    assert_oauth_error(password(&app, victim, "wrong").await, 400, "invalid_grant").await;
+    assert_oauth_error(
+        app.password_grant(victim, "wrong").await,
+        400,
+        "invalid_grant",
+    )
+    .await;
     // ...the other account signs in...
-    ok_json(password(&app, look_alike, "a long password").await).await;
+    ok_json(app.password_grant(look_alike, "a long password").await).await;
     // ...and the victim's count still stands: the next failure starts the wait.
-    assert_oauth_error(password(&app, victim, "wrong").await, 400, "invalid_grant").await;
+    assert_oauth_error(
+        app.password_grant(victim, "wrong").await,
+        400,
+        "invalid_grant",
+    )
+    .await;
     assert_eq!(
-        assert_throttled(password(&app, victim, "a long password").await).await,
+        assert_throttled(app.password_grant(victim, "a long password").await).await,
         60
     );
 }
@@ -472,35 +461,15 @@ async fn a_client_trickling_headers_is_disconnected() {
     );
     trickle.abort();
     // And it still serves everyone else.
-    assert_eq!(
-        app.http
-            .get(app.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.get("/healthz").await.status(), 200);
 }
 
 #[tokio::test]
 async fn a_request_whose_body_stalls_gets_408() {
     let app = spawn_app_with(|s| s.security.request_timeout_ms = 300).await;
-    let mut stream = TcpStream::connect(authority(&app)).await.unwrap();
-    stream
-        .write_all(
-            b"POST /oauth20/token HTTP/1.1\r\nHost: x\r\n\
-              Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant_type",
-        )
-        .await
-        .unwrap();
-    let answer = tokio::time::timeout(Duration::from_secs(8), async {
-        let mut buf = vec![0u8; 4096];
-        let n = stream.read(&mut buf).await.unwrap_or(0);
-        String::from_utf8_lossy(&buf[..n]).into_owned()
-    })
-    .await
-    .expect("the server answered a stalled body");
+    let answer = app
+        .answer_to_stalled_body("/oauth20/token", "grant_type")
+        .await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
 }
 
@@ -528,15 +497,7 @@ async fn too_many_or_too_large_headers_get_431() {
         // The server may close before the client finishes writing.
         Err(e) => assert!(e.is_request() || e.is_body() || e.is_connect(), "{e}"),
     }
-    assert_eq!(
-        app.http
-            .get(app.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.get("/healthz").await.status(), 200);
 }
 
 #[tokio::test]

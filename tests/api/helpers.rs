@@ -15,6 +15,12 @@ pub const SITE: &str = "testsite";
 pub const SHOPPER_USERNAME: &str = "jane@example.com";
 pub const SHOPPER_PASSWORD: &str = "correct horse battery";
 pub const EXTERNAL_REFERENCE: &str = "crm-42";
+/// The test shopper's password grant, as a form.
+pub const SHOPPER_GRANT: [(&str, &str); 3] = [
+    ("grant_type", "password"),
+    ("username", SHOPPER_USERNAME),
+    ("password", SHOPPER_PASSWORD),
+];
 pub const SITE_TTL: i64 = 86397;
 
 pub struct TestApp {
@@ -71,6 +77,11 @@ pub fn postgres_or_skip(test: &str) -> Option<String> {
     url
 }
 
+/// A fresh PostgreSQL database for a PostgreSQL-only test, or None after a SKIP line.
+pub async fn postgres_database_or_skip(test: &str) -> Option<String> {
+    Some(fresh_postgres_database(&postgres_or_skip(test)?).await)
+}
+
 /// Everything the app's database holds, as bytes to scan for secrets: the SQLite file and its
 /// WAL, or on PostgreSQL every row of every table rendered as JSON (bytea as hex).
 pub async fn database_image(app: &TestApp) -> Vec<u8> {
@@ -109,10 +120,197 @@ pub async fn database_image(app: &TestApp) -> Vec<u8> {
     image
 }
 
+/// A connection to the app's database with migration `version` undone, the one that added the
+/// unique index `index`: a database from before it, for what the migration must cope with.
+pub async fn database_before_index(
+    app: &TestApp,
+    index: &str,
+    version: i64,
+) -> sqlx::AnyConnection {
+    use sqlx::Connection;
+    let mut db = sqlx::AnyConnection::connect(&app.database_url)
+        .await
+        .unwrap();
+    // Both are our own constants, not input.
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX {index}")))
+        .execute(&mut db)
+        .await
+        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DELETE FROM _sqlx_migrations WHERE version = {version}"
+    )))
+    .execute(&mut db)
+    .await
+    .unwrap();
+    db
+}
+
 /// Prints a SKIP line that the test harness does not capture (it only captures `print!`).
 pub fn skip(why: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "SKIP {why}");
+}
+
+/// A new database on the suite's engine: a fresh PostgreSQL database, or the SQLite file
+/// `sqlite_path` (not created yet).
+pub async fn suite_database(sqlite_path: &std::path::Path) -> String {
+    if suite_on_postgres() {
+        let admin = postgres_admin_url()
+            .unwrap_or_else(|| panic!("{ENGINE_VAR}=postgres needs {POSTGRES_URL_VAR}"));
+        fresh_postgres_database(&admin).await
+    } else {
+        format!("sqlite://{}", sqlite_path.display())
+    }
+}
+
+/// A loopback port nothing listens on now, for a process the test starts itself.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The real binary (`serve`, demo data, a scratch SQLite file, JSON log lines), for tests that
+/// read what it logs: logging is process-wide, so an in-process app cannot show it.
+pub struct LoggingBinary {
+    pub child: std::process::Child,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    /// The demo credentials the binary printed on stdout (`{"demo": …}`).
+    pub demo: Value,
+    logs: std::thread::JoinHandle<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl LoggingBinary {
+    /// Starts the binary at `SHOPKEEPER_LOG=level` (unset: the default level), reads the demo
+    /// credentials and waits until it answers.
+    pub async fn start(level: Option<&str>) -> Self {
+        use std::io::{BufRead, Read};
+        use std::process::{Command, Stdio};
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let base = format!("http://127.0.0.1:{port}");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_shopkeeper"));
+        command
+            .args([
+                "--database",
+                &format!("sqlite://{}", dir.path().join("db.sqlite").display()),
+            ])
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--log-format",
+                "json",
+            ])
+            .args(["--argon2-memory-kib", "1024", "--argon2-iterations", "1"]);
+        match level {
+            Some(level) => command.env("SHOPKEEPER_LOG", level),
+            None => command.env_remove("SHOPKEEPER_LOG"),
+        };
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let stderr = child.stderr.take().unwrap();
+        let logs = std::thread::spawn(move || {
+            let mut s = String::new();
+            std::io::BufReader::new(stderr)
+                .read_to_string(&mut s)
+                .unwrap();
+            s
+        });
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        let demo: Value = serde_json::from_str(&line).expect("demo JSON on stdout");
+        let http = Client::new();
+        for _ in 0..100 {
+            if http.get(format!("{base}/healthz")).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        Self {
+            child,
+            base,
+            demo,
+            logs,
+            _dir: dir,
+        }
+    }
+
+    /// `demo` at the JSON pointer `pointer`, as a string.
+    pub fn demo_str(&self, pointer: &str) -> String {
+        self.demo
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("no {pointer} in {}", self.demo))
+            .to_owned()
+    }
+
+    /// SIGTERM, a graceful stop (asserted), then everything it logged.
+    pub fn stop(mut self) -> String {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let exit = self.child.wait().unwrap();
+        assert!(exit.success(), "shopkeeper exited with {exit}");
+        self.logs.join().unwrap()
+    }
+}
+
+/// Headless Chromium through the chromedriver at `webdriver`, its profile in `profile`, its
+/// window `window_size` (`W,H`), with `extra_args`; `SHOPKEEPER_TEST_CHROMIUM` names the binary
+/// if set.
+pub async fn headless_chromium(
+    webdriver: &str,
+    profile: &std::path::Path,
+    window_size: &str,
+    extra_args: &[String],
+) -> fantoccini::Client {
+    let mut args = vec![
+        "--headless".to_owned(),
+        "--no-sandbox".to_owned(),
+        "--disable-gpu".to_owned(),
+        "--disable-background-networking".to_owned(),
+        "--disable-component-update".to_owned(),
+        "--disable-sync".to_owned(),
+        "--no-first-run".to_owned(),
+        format!("--window-size={window_size}"),
+        format!("--user-data-dir={}", profile.display()),
+    ];
+    args.extend_from_slice(extra_args);
+    let mut options = serde_json::json!({ "args": args });
+    if let Ok(binary) = std::env::var("SHOPKEEPER_TEST_CHROMIUM") {
+        options["binary"] = Value::String(binary);
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert("goog:chromeOptions".into(), options);
+    let mut attempt = 0;
+    // chromedriver needs a moment to listen after it starts.
+    loop {
+        match fantoccini::ClientBuilder::new(
+            hyper_util::client::legacy::connect::HttpConnector::new(),
+        )
+        .capabilities(caps.clone())
+        .connect(webdriver)
+        .await
+        {
+            Ok(c) => break c,
+            Err(_) if attempt < 50 => {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("cannot reach chromedriver: {e}"),
+        }
+    }
 }
 
 /// Creates an empty database `t_<random>` on the server of `admin_url`; returns its URL.
@@ -154,6 +352,14 @@ pub fn test_settings() -> ServeSettings {
     }
 }
 
+/// Throttles an account after `failures` free failed sign-ins, the wait growing by `step`
+/// seconds up to `max_wait`.
+pub fn throttle_accounts(settings: &mut ServeSettings, failures: u32, step: u64, max_wait: u64) {
+    settings.security.throttle_user_failures = failures;
+    settings.security.throttle_step_seconds = step;
+    settings.security.throttle_max_wait_seconds = max_wait;
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
@@ -163,13 +369,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ServeSettings)) -> TestA
     configure(&mut settings);
     let dir = tempfile::tempdir().unwrap();
     let db_path = dir.path().join("shopkeeper.db");
-    let url = if suite_on_postgres() {
-        let admin = postgres_admin_url()
-            .unwrap_or_else(|| panic!("{ENGINE_VAR}=postgres needs {POSTGRES_URL_VAR}"));
-        fresh_postgres_database(&admin).await
-    } else {
-        format!("sqlite://{}", db_path.display())
-    };
+    let url = suite_database(&db_path).await;
     let mut database = DatabaseSettings::new(url);
     database.pool_size = 4;
     let (app, _) = Application::build(&settings, &database).await.unwrap();
@@ -247,6 +447,32 @@ impl TestApp {
         self.public_token_request(form).send().await.unwrap()
     }
 
+    /// The password grant of `username` and `password` through the public key.
+    pub async fn password_grant(&self, username: &str, password: &str) -> Response {
+        self.public_token(&[
+            ("grant_type", "password"),
+            ("username", username),
+            ("password", password),
+        ])
+        .await
+    }
+
+    /// POST /oauth20/token with `form` and Basic auth of any key (and its secret, if given).
+    pub async fn token_with(
+        &self,
+        key: &str,
+        secret: Option<&str>,
+        form: &[(&str, &str)],
+    ) -> Response {
+        self.http
+            .post(self.url("/oauth20/token"))
+            .basic_auth(key, secret)
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// The request `public_token` sends, unsent: for requests sent concurrently.
     pub fn public_token_request<F: serde::Serialize + ?Sized>(
         &self,
@@ -278,12 +504,8 @@ impl TestApp {
     pub async fn shopper_pair(&self) -> TokenPair {
         TokenPair::from(
             ok_json(
-                self.public_token(&[
-                    ("grant_type", "password"),
-                    ("username", SHOPPER_USERNAME),
-                    ("password", SHOPPER_PASSWORD),
-                ])
-                .await,
+                self.password_grant(SHOPPER_USERNAME, SHOPPER_PASSWORD)
+                    .await,
             )
             .await,
         )
@@ -292,18 +514,45 @@ impl TestApp {
     /// The test shopper signs in on an existing session, named by `link` (`dr_limited_token`
     /// or `dr_session_token`) = `token`: a full pair in that session.
     pub async fn shopper_pair_linked(&self, link: &str, token: &str) -> TokenPair {
+        let mut form = SHOPPER_GRANT.to_vec();
+        form.push((link, token));
+        TokenPair::from(ok_json(self.public_token(&form).await).await)
+    }
+
+    /// A full token pair for the external shopper (`client_credentials` with its reference).
+    pub async fn external_shopper_pair(&self) -> TokenPair {
         TokenPair::from(
             ok_json(
-                self.public_token(&[
-                    ("grant_type", "password"),
-                    ("username", SHOPPER_USERNAME),
-                    ("password", SHOPPER_PASSWORD),
-                    (link, token),
+                self.confidential_token(&[
+                    ("grant_type", "client_credentials"),
+                    ("dr_external_reference_id", EXTERNAL_REFERENCE),
                 ])
                 .await,
             )
             .await,
         )
+    }
+
+    /// A further site (session TTL `ttl`) with a public key and no redirect URIs: the key.
+    pub async fn site_with_public_key(&self, site: &str, ttl: Option<i64>) -> String {
+        let store = &self.state.store;
+        provision::create_site(store, site, ttl, self.now())
+            .await
+            .unwrap();
+        provision::create_client(store, site, ClientKind::Public, &[], self.now())
+            .await
+            .unwrap()
+            .api_key
+    }
+
+    /// `GET /oauth20/access-tokens` for `access`, asserted 200: what it says of the session.
+    pub async fn session_of(&self, access: &str) -> Value {
+        ok_json(self.access_tokens(access).await).await
+    }
+
+    /// `GET /v1/shoppers/me` for `access`, asserted 200.
+    pub async fn me(&self, access: &str) -> Value {
+        self.get_ok(access, "/v1/shoppers/me").await
     }
 
     /// The Prometheus text of `GET /metrics`.
@@ -313,13 +562,28 @@ impl TestApp {
         response.text().await.unwrap()
     }
 
-    pub async fn access_tokens(&self, token: &str) -> Response {
+    /// `GET path` without credentials.
+    pub async fn get(&self, path: &str) -> Response {
+        self.http.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// `GET path` as the bearer of `token`.
+    pub async fn get_as(&self, token: &str, path: &str) -> Response {
         self.http
-            .get(self.url("/oauth20/access-tokens"))
+            .get(self.url(path))
             .bearer_auth(token)
             .send()
             .await
             .unwrap()
+    }
+
+    /// `GET path` as the bearer of `token`, asserted 200: the JSON body.
+    pub async fn get_ok(&self, token: &str, path: &str) -> Value {
+        ok_json(self.get_as(token, path).await).await
+    }
+
+    pub async fn access_tokens(&self, token: &str) -> Response {
+        self.get_as(token, "/oauth20/access-tokens").await
     }
 
     /// `DELETE /oauth20/access-tokens`: ends the bearer's session.
@@ -330,6 +594,26 @@ impl TestApp {
             .send()
             .await
             .unwrap()
+    }
+
+    /// Over a raw connection, POSTs a form to `path` that announces 100 bytes but sends only
+    /// `start`, and returns the server's first answer, which must come within eight seconds.
+    pub async fn answer_to_stalled_body(&self, path: &str, start: &str) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let authority = self.address.trim_start_matches("http://");
+        let mut stream = tokio::net::TcpStream::connect(authority).await.unwrap();
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n{start}"
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(8), async {
+            let mut buf = vec![0u8; 4096];
+            let n = stream.read(&mut buf).await.unwrap_or(0);
+            String::from_utf8_lossy(&buf[..n]).into_owned()
+        })
+        .await
+        .expect("the server answered a stalled body")
     }
 
     pub async fn refresh(&self, refresh_token: &str) -> Response {
@@ -384,6 +668,50 @@ impl From<Value> for TokenPair {
             expires_in: v["expires_in"].as_i64().unwrap(),
         }
     }
+}
+
+/// Sends `request` and returns its JSON body, whatever the status.
+pub async fn send_json(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
+/// Sends `request` and returns its body as text, whatever the status.
+pub async fn send_text(request: reqwest::RequestBuilder) -> String {
+    request.send().await.unwrap().text().await.unwrap()
+}
+
+/// A client that keeps cookies and does not follow redirects, as a browser seen from a test.
+pub fn browser() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The S256 PKCE challenge of `verifier`.
+pub fn pkce_challenge(verifier: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()))
+}
+
+/// Of submits racing for the last unit, how many placed an order: every other answer must be
+/// a 409 `inventory-unavailable`.
+pub fn orders_placed_for_the_last_unit(answers: impl IntoIterator<Item = (u16, Value)>) -> usize {
+    let mut orders = 0;
+    for (status, body) in answers {
+        match status {
+            200 => orders += 1,
+            409 => assert_eq!(
+                body["errors"]["error"][0]["code"], "inventory-unavailable",
+                "{body}"
+            ),
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    orders
 }
 
 /// Asserts a 200 and returns the JSON body.
@@ -483,6 +811,41 @@ impl TestApp {
         self.http
             .post(self.url("/v1/shoppers/me/carts/active/submit-cart"))
             .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Submits the active cart of every token at once, each over a connection of its own:
+    /// each answer's status and JSON body, in the order of `tokens`.
+    pub async fn submit_together(&self, tokens: Vec<String>) -> Vec<(u16, Value)> {
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(tokens.len()));
+        let mut tasks = Vec::new();
+        for token in tokens {
+            let barrier = barrier.clone();
+            let url = self.url("/v1/shoppers/me/carts/active/submit-cart");
+            tasks.push(tokio::spawn(async move {
+                let client = Client::new();
+                barrier.wait().await;
+                let r = client.post(url).bearer_auth(token).send().await.unwrap();
+                let status = r.status().as_u16();
+                let body: Value = r.json().await.unwrap();
+                (status, body)
+            }));
+        }
+        let mut answers = Vec::new();
+        for task in tasks {
+            answers.push(task.await.unwrap());
+        }
+        answers
+    }
+
+    /// `POST /v1/shoppers/order-lookup` of `{"orderLookup": lookup}` as the bearer of `token`.
+    pub async fn order_lookup(&self, token: &str, lookup: Value) -> Response {
+        self.http
+            .post(self.url("/v1/shoppers/order-lookup"))
+            .bearer_auth(token)
+            .json(&serde_json::json!({ "orderLookup": lookup }))
             .send()
             .await
             .unwrap()

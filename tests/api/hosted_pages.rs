@@ -4,9 +4,9 @@
 //! throttle counts the account however it is named, and the error page speaks to shoppers
 //! in the site's colours, language and with a way back to its shop.
 
-use crate::authorize::{REDIRECT, browser, sign_in};
+use crate::authorize::{REDIRECT, implicit_request, sign_in};
 use crate::helpers::*;
-use crate::usernames::{shopkeeper, text};
+use crate::usernames::{assert_refuses_to_start_naming, shopkeeper, text};
 use reqwest::Response;
 use serde_json::{Value, json};
 use shopkeeper::config::DatabaseSettings;
@@ -33,23 +33,6 @@ async fn create_jane(app: &TestApp) -> i64 {
     .id
 }
 
-async fn password_grant(app: &TestApp, identifier: &str, password: &str) -> Response {
-    app.public_token(&[
-        ("grant_type", "password"),
-        ("username", identifier),
-        ("password", password),
-    ])
-    .await
-}
-
-fn implicit(app: &TestApp) -> Vec<(&str, &str)> {
-    vec![
-        ("client_id", app.public_key.as_str()),
-        ("response_type", "token"),
-        ("redirect_uri", REDIRECT),
-    ]
-}
-
 /// The shopper id a full access token belongs to.
 async fn user_of(app: &TestApp, access_token: &str) -> String {
     let info = ok_json(app.access_tokens(access_token).await).await;
@@ -59,7 +42,14 @@ async fn user_of(app: &TestApp, access_token: &str) -> String {
 
 /// Signs in on the hosted page; the shopper id of the token in the redirect's fragment.
 async fn hosted_sign_in_user(app: &TestApp, identifier: &str, password: &str) -> String {
-    let r = sign_in(app, &browser(), &implicit(app), identifier, password).await;
+    let r = sign_in(
+        app,
+        &browser(),
+        &implicit_request(app),
+        identifier,
+        password,
+    )
+    .await;
     assert_eq!(r.status(), 302, "{}", r.text().await.unwrap());
     let location = r.headers()["location"].to_str().unwrap().to_owned();
     let fragment = location.split_once('#').expect("a fragment").1;
@@ -82,7 +72,11 @@ async fn a_shopper_signs_in_with_their_email_address_on_the_page_and_the_passwor
         jane
     );
     // The password grant's `username`, in any case.
-    let token = ok_json(password_grant(&app, "JANE.DOE@example.COM", JANE_PASSWORD).await).await;
+    let token = ok_json(
+        app.password_grant("JANE.DOE@example.COM", JANE_PASSWORD)
+            .await,
+    )
+    .await;
     assert_eq!(
         user_of(&app, token["access_token"].as_str().unwrap()).await,
         jane
@@ -107,7 +101,7 @@ async fn a_shopper_signs_in_with_their_email_address_on_the_page_and_the_passwor
         named.id.to_string()
     );
     assert_oauth_error(
-        password_grant(&app, JANE_EMAIL, JANE_PASSWORD).await,
+        app.password_grant(JANE_EMAIL, JANE_PASSWORD).await,
         400,
         "invalid_grant",
     )
@@ -117,7 +111,7 @@ async fn a_shopper_signs_in_with_their_email_address_on_the_page_and_the_passwor
     let wrong = sign_in(
         &app,
         &browser(),
-        &implicit(&app),
+        &implicit_request(&app),
         "other@example.com",
         "nope",
     )
@@ -202,7 +196,7 @@ async fn an_email_address_taken_in_any_case_is_refused_wherever_it_is_set() {
     )
     .await;
     assert_eq!(created.status(), 201);
-    let bob = ok_json(password_grant(&app, "bob", "a long password").await).await;
+    let bob = ok_json(app.password_grant("bob", "a long password").await).await;
     let update_email = |email: &'static str| {
         app.http
             .post(app.url("/v1/shoppers/me"))
@@ -259,33 +253,45 @@ async fn an_email_address_taken_in_any_case_is_refused_wherever_it_is_set() {
 #[tokio::test]
 async fn failures_through_the_email_address_and_the_username_share_one_count() {
     let app = spawn_app_with(|s| {
-        s.security.throttle_user_failures = 2;
+        throttle_accounts(s, 2, 60, 60);
         s.security.throttle_ip_failures = 1000;
-        s.security.throttle_step_seconds = 60;
-        s.security.throttle_max_wait_seconds = 60;
     })
     .await;
     create_jane(&app).await;
 
     // Three failures, each through another name of the account, on both paths...
     assert_oauth_error(
-        password_grant(&app, "jane.doe@example.com", "wrong").await,
+        app.password_grant("jane.doe@example.com", "wrong").await,
         400,
         "invalid_grant",
     )
     .await;
-    let r = sign_in(&app, &browser(), &implicit(&app), "JANE", "wrong").await;
+    let r = sign_in(&app, &browser(), &implicit_request(&app), "JANE", "wrong").await;
     assert_eq!(r.status(), 401);
-    let r = sign_in(&app, &browser(), &implicit(&app), JANE_EMAIL, "wrong").await;
+    let r = sign_in(
+        &app,
+        &browser(),
+        &implicit_request(&app),
+        JANE_EMAIL,
+        "wrong",
+    )
+    .await;
     assert_eq!(r.status(), 401);
     // ...add up: the account waits, named either way, even with the right password.
-    let throttled = password_grant(&app, JANE, JANE_PASSWORD).await;
+    let throttled = app.password_grant(JANE, JANE_PASSWORD).await;
     assert_eq!(throttled.headers()["retry-after"], "60");
     assert_oauth_error(throttled, 429, "too_many_requests").await;
-    let r = sign_in(&app, &browser(), &implicit(&app), JANE_EMAIL, JANE_PASSWORD).await;
+    let r = sign_in(
+        &app,
+        &browser(),
+        &implicit_request(&app),
+        JANE_EMAIL,
+        JANE_PASSWORD,
+    )
+    .await;
     assert_eq!(r.status(), 429);
     // Another account is not disturbed.
-    ok_json(password_grant(&app, SHOPPER_USERNAME, SHOPPER_PASSWORD).await).await;
+    ok_json(app.password_grant(SHOPPER_USERNAME, SHOPPER_PASSWORD).await).await;
 
     // An address no account has counts on its own case-folded text.
     for typed in [
@@ -294,13 +300,13 @@ async fn failures_through_the_email_address_and_the_username_share_one_count() {
         "ghost@EXAMPLE.com",
     ] {
         assert_oauth_error(
-            password_grant(&app, typed, "guess").await,
+            app.password_grant(typed, "guess").await,
             400,
             "invalid_grant",
         )
         .await;
     }
-    let probe = password_grant(&app, "ghost@example.com", "guess").await;
+    let probe = app.password_grant("ghost@example.com", "guess").await;
     assert_oauth_error(probe, 429, "too_many_requests").await;
 }
 
@@ -310,17 +316,7 @@ async fn clashing_email_addresses_stop_the_start_until_set_email_repairs_them() 
     let jane = create_jane(&app).await;
 
     // A database from before migration 0016, where two shoppers could share an address.
-    let mut db = sqlx::AnyConnection::connect(&app.database_url)
-        .await
-        .unwrap();
-    sqlx::query("DROP INDEX shoppers_email_folded")
-        .execute(&mut db)
-        .await
-        .unwrap();
-    sqlx::query("DELETE FROM _sqlx_migrations WHERE version = 16")
-        .execute(&mut db)
-        .await
-        .unwrap();
+    let mut db = database_before_index(&app, "shoppers_email_folded", 16).await;
     let (twin,): (i64,) = sqlx::query_as(
         "INSERT INTO shoppers (site_id, username, email, created_at) \
          VALUES ($1, 'twin', 'JANE.DOE@example.com', 0) RETURNING id",
@@ -333,21 +329,17 @@ async fn clashing_email_addresses_stop_the_start_until_set_email_repairs_them() 
 
     // The server refuses to start, naming the site, the addresses, their shoppers' ids and
     // the command that resolves them.
-    let refused = shopkeeper(&app.database_url, &["serve", "--listen", "127.0.0.1:0"]).await;
-    assert!(!refused.status.success(), "the server started");
-    let message = text(&refused.stderr);
-    for expected in [
-        "migration 0016".to_owned(),
-        format!("site {SITE}:"),
-        format!("\"{JANE_EMAIL}\" (shopper id {jane})"),
-        format!("\"JANE.DOE@example.com\" (shopper id {twin})"),
-        format!("shopkeeper shopper set-email --site {SITE} --id {twin} --email NEW"),
-    ] {
-        assert!(
-            message.contains(&expected),
-            "{expected:?} not in: {message}"
-        );
-    }
+    assert_refuses_to_start_naming(
+        &app.database_url,
+        &[
+            "migration 0016".to_owned(),
+            format!("site {SITE}:"),
+            format!("\"{JANE_EMAIL}\" (shopper id {jane})"),
+            format!("\"JANE.DOE@example.com\" (shopper id {twin})"),
+            format!("shopkeeper shopper set-email --site {SITE} --id {twin} --email NEW"),
+        ],
+    )
+    .await;
     let listed = shopkeeper(&app.database_url, &["shopper", "list", "--site", SITE]).await;
     assert!(!listed.status.success());
     assert!(text(&listed.stderr).contains("JANE.DOE@example.com"));
@@ -479,7 +471,7 @@ async fn the_error_page_wears_the_sites_look_and_links_back_to_its_own_shop() {
     );
 
     // The same on the sign-in page itself (its post re-checks), and its lang too.
-    let (status, form) = page(&app, "/oauth20/sign-in", &implicit(&app)).await;
+    let (status, form) = page(&app, "/oauth20/sign-in", &implicit_request(&app)).await;
     assert_eq!(status, 200);
     assert!(form.contains("<html lang=\"de-DE\">"), "{form}");
 
@@ -530,7 +522,7 @@ async fn a_brand_colour_too_light_for_white_text_gets_dark_text() {
             .set_site_branding(SITE, Some("Acme"), brand)
             .await
             .unwrap();
-        let (status, html) = page(&app, "/oauth20/sign-in", &implicit(&app)).await;
+        let (status, html) = page(&app, "/oauth20/sign-in", &implicit_request(&app)).await;
         assert_eq!(status, 200);
         let style = style_of(&html);
         assert!(style.contains(&format!("--brand: {brand}")), "{style}");

@@ -273,14 +273,6 @@ async fn the_clean_up_is_one_recurring_job_whichever_nodes_schedule_it() {
 
 // --- a real server killed at a failpoint ------------------------------------------------
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// `shopkeeper serve` with short job leases and looks, and `failpoint` armed if given.
 fn serve(database: &str, port: u16, failpoint: Option<&str>) -> std::process::Child {
     use std::os::unix::process::CommandExt;
@@ -314,11 +306,7 @@ fn serve(database: &str, port: u16, failpoint: Option<&str>) -> std::process::Ch
 #[tokio::test]
 async fn a_clean_up_killed_mid_pass_runs_again_after_a_restart_and_completes_once() {
     let dir = tempfile::tempdir().unwrap();
-    let database = if suite_on_postgres() {
-        fresh_postgres_database(&postgres_admin_url().expect("postgres URL")).await
-    } else {
-        format!("sqlite://{}", dir.path().join("jobs.db").display())
-    };
+    let database = suite_database(&dir.path().join("jobs.db")).await;
     let port = free_port();
     // The first pass starts at once and the server aborts between its two steps.
     let mut crashed = serve(&database, port, Some("job:cleanup:mid_step"));
@@ -364,14 +352,7 @@ async fn a_clean_up_killed_mid_pass_runs_again_after_a_restart_and_completes_onc
     );
     assert!(row.run_at_ms > now_ms() + 30_000, "{row:?}");
     let http = reqwest::Client::new();
-    let metrics = http
-        .get(format!("http://127.0.0.1:{port}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = send_text(http.get(format!("http://127.0.0.1:{port}/metrics"))).await;
     let completed = metric_sample(
         &metrics,
         "shopkeeper_job_runs_total",

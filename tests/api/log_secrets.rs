@@ -1,78 +1,23 @@
 //! Runs the real binary with debug logging (JSON lines), drives every flow that hands out or
 //! receives a secret, and greps everything it logged for those secrets. Also checks that
 //! request log lines carry the request id, and that debug is not drowned in driver noise.
+use crate::helpers::{LoggingBinary, send_json};
 use base64::Engine as _;
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Command, Stdio};
-use std::time::Duration;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 #[tokio::test]
 async fn debug_logs_never_contain_tokens_secrets_or_passwords() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_shopkeeper"))
-        .args([
-            "--database",
-            &format!("sqlite://{}", dir.path().join("db.sqlite").display()),
-        ])
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--log-format",
-            "json",
-        ])
-        .args(["--argon2-memory-kib", "1024", "--argon2-iterations", "1"])
-        .env("SHOPKEEPER_LOG", "debug")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let stderr = child.stderr.take().unwrap();
-    let logs = std::thread::spawn(move || {
-        let mut s = String::new();
-        BufReader::new(stderr).read_to_string(&mut s).unwrap();
-        s
-    });
+    let server = LoggingBinary::start(Some("debug")).await;
+    let base = server.base.clone();
     // The demo credentials: printed once to stdout, not logged.
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    let demo: Value = serde_json::from_str(&line).expect("demo JSON on stdout");
-    let demo = &demo["demo"];
-    let public = demo["public_client"]["api_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let conf = demo["confidential_client"]["api_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let conf_secret = demo["confidential_client"]["secret"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let username = demo["shopper"]["username"].as_str().unwrap().to_owned();
-    let password = demo["shopper"]["password"].as_str().unwrap().to_owned();
+    let public = server.demo_str("/demo/public_client/api_key");
+    let conf = server.demo_str("/demo/confidential_client/api_key");
+    let conf_secret = server.demo_str("/demo/confidential_client/secret");
+    let username = server.demo_str("/demo/shopper/username");
+    let password = server.demo_str("/demo/shopper/password");
     let wrong_password = "not-the-password-9f3a1c";
 
     let http = reqwest::Client::new();
-    for _ in 0..100 {
-        if http.get(format!("{base}/healthz")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     let mut secrets = vec![
         conf_secret.clone(),
         password.clone(),
@@ -141,14 +86,8 @@ async fn debug_logs_never_contain_tokens_secrets_or_passwords() {
     )
     .await;
     pairs.push(refreshed);
-    let legacy: Value = http
-        .get(format!("{base}/v1/shoppers/token?apiKey={public}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let legacy: Value =
+        send_json(http.get(format!("{base}/v1/shoppers/token?apiKey={public}"))).await;
     pairs.push(legacy);
     for p in &pairs {
         let access = p["access_token"]
@@ -189,14 +128,7 @@ async fn debug_logs_never_contain_tokens_secrets_or_passwords() {
         .unwrap();
 
     // SIGTERM: a graceful stop.
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exit = child.wait().unwrap();
-    assert!(exit.success(), "shopkeeper exited with {exit}");
-    let logs = logs.join().unwrap();
+    let logs = server.stop();
 
     assert!(
         logs.lines().count() > 20,

@@ -4,80 +4,25 @@
 //!
 //! The log test runs the real binary on SQLite (logging is process-wide, and nothing here
 //! depends on the engine); the metrics tests run on the suite's engine.
-use crate::authorize::{REDIRECT, browser, sign_in};
+use crate::authorize::{implicit_request, pkce_code_request, redeem, sign_in};
 use crate::helpers::*;
-use base64::Engine as _;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Command, Stdio};
-use std::time::Duration;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 #[tokio::test]
 async fn each_request_logs_one_line_with_route_template_numeric_latency_and_request_id() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_shopkeeper"))
-        .args([
-            "--database",
-            &format!("sqlite://{}", dir.path().join("db.sqlite").display()),
-        ])
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--log-format",
-            "json",
-        ])
-        .args(["--argon2-memory-kib", "1024", "--argon2-iterations", "1"])
-        // The default level: what an operator gets without asking.
-        .env_remove("SHOPKEEPER_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let stderr = child.stderr.take().unwrap();
-    let logs = std::thread::spawn(move || {
-        let mut s = String::new();
-        BufReader::new(stderr).read_to_string(&mut s).unwrap();
-        s
-    });
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    let demo: Value = serde_json::from_str(&line).expect("demo JSON on stdout");
-    let public = demo["demo"]["public_client"]["api_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    // The default level: what an operator gets without asking.
+    let server = LoggingBinary::start(None).await;
+    let base = server.base.clone();
+    let public = server.demo_str("/demo/public_client/api_key");
 
     let http = reqwest::Client::new();
-    for _ in 0..100 {
-        if http.get(format!("{base}/healthz")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let pair: Value = http
-        .post(format!("{base}/oauth20/token"))
-        .basic_auth(&public, None::<&str>)
-        .form(&[("grant_type", "password")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let pair: Value = send_json(
+        http.post(format!("{base}/oauth20/token"))
+            .basic_auth(&public, None::<&str>)
+            .form(&[("grant_type", "password")]),
+    )
+    .await;
     let access = pair["access_token"].as_str().unwrap().to_owned();
     // The token in the query string, an id in the path: neither may reach the log.
     let r = http
@@ -90,13 +35,7 @@ async fn each_request_logs_one_line_with_route_template_numeric_latency_and_requ
     let status = r.status().as_u16();
     let request_id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
 
-    let status_of_kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status_of_kill.success());
-    assert!(child.wait().unwrap().success());
-    let logs = logs.join().unwrap();
+    let logs = server.stop();
     assert!(!logs.contains(&access), "the token was logged");
 
     let lines: Vec<Value> = logs
@@ -164,10 +103,6 @@ fn count(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
     metric_sample(text, name, labels).unwrap_or(0.0)
 }
 
-fn pkce_challenge(verifier: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
-}
-
 /// The decoded parameters after `sep` in a redirect's `Location`.
 fn redirect_params(r: &reqwest::Response, sep: char) -> HashMap<String, String> {
     assert_eq!(r.status(), 302);
@@ -194,11 +129,7 @@ async fn every_flow_that_issues_tokens_is_counted_under_its_flow() {
     .await;
 
     // The implicit flow through the hosted sign-in.
-    let implicit = [
-        ("client_id", key),
-        ("response_type", "token"),
-        ("redirect_uri", REDIRECT),
-    ];
+    let implicit = implicit_request(&app);
     let r = sign_in(
         &app,
         &browser(),
@@ -212,13 +143,7 @@ async fn every_flow_that_issues_tokens_is_counted_under_its_flow() {
     // The code flow: the code, then its redemption.
     let verifier = "a-long-random-verifier-of-at-least-43-chars-0123456789";
     let challenge = pkce_challenge(verifier);
-    let code_query = [
-        ("client_id", key),
-        ("response_type", "code"),
-        ("redirect_uri", REDIRECT),
-        ("code_challenge", challenge.as_str()),
-        ("code_challenge_method", "S256"),
-    ];
+    let code_query = pkce_code_request(key, &challenge);
     let r = sign_in(
         &app,
         &browser(),
@@ -228,16 +153,7 @@ async fn every_flow_that_issues_tokens_is_counted_under_its_flow() {
     )
     .await;
     let code = redirect_params(&r, '?')["code"].clone();
-    ok_json(
-        app.public_token(&[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", verifier),
-        ])
-        .await,
-    )
-    .await;
+    ok_json(redeem(&app, &code, verifier).await).await;
 
     // The SessionToken site action with a key, and the session token it hands a page
     // without one, joined through /v1/shoppers/token.
@@ -305,36 +221,18 @@ async fn every_flow_that_issues_tokens_is_counted_under_its_flow() {
     assert_eq!(legacy("implicit"), 1.0, "{text}");
 }
 
-async fn wrong_password_grant(app: &TestApp, username: &str) -> reqwest::Response {
-    app.public_token(&[
-        ("grant_type", "password"),
-        ("username", username),
-        ("password", "wrong"),
-    ])
-    .await
-}
-
 #[tokio::test]
 async fn failed_sign_ins_are_counted_by_flow_and_reason() {
     // One free failure: the second starts the wait, the third is throttled.
-    let app = spawn_app_with(|s| {
-        s.security.throttle_user_failures = 1;
-        s.security.throttle_step_seconds = 30;
-        s.security.throttle_max_wait_seconds = 60;
-    })
-    .await;
+    let app = spawn_app_with(|s| throttle_accounts(s, 1, 30, 60)).await;
     let key = app.public_key.as_str();
-    let page = [
-        ("client_id", key),
-        ("response_type", "token"),
-        ("redirect_uri", REDIRECT),
-    ];
+    let page = implicit_request(&app);
     assert_eq!(
-        wrong_password_grant(&app, SHOPPER_USERNAME).await.status(),
+        app.password_grant(SHOPPER_USERNAME, "wrong").await.status(),
         400
     );
     assert_eq!(
-        wrong_password_grant(&app, "nobody@example.com")
+        app.password_grant("nobody@example.com", "wrong")
             .await
             .status(),
         400
@@ -346,7 +244,7 @@ async fn failed_sign_ins_are_counted_by_flow_and_reason() {
     let r = sign_in(&app, &browser(), &page, SHOPPER_USERNAME, SHOPPER_PASSWORD).await;
     assert_eq!(r.status(), 429);
     assert_eq!(
-        wrong_password_grant(&app, SHOPPER_USERNAME).await.status(),
+        app.password_grant(SHOPPER_USERNAME, "wrong").await.status(),
         429
     );
 
@@ -371,13 +269,7 @@ async fn every_metric_has_help_and_the_process_metrics_are_there() {
     // Something for every metric of the server's own.
     app.anonymous_pair().await;
     app.shopper_pair().await;
-    let r = app
-        .public_token(&[
-            ("grant_type", "password"),
-            ("username", SHOPPER_USERNAME),
-            ("password", "wrong"),
-        ])
-        .await;
+    let r = app.password_grant(SHOPPER_USERNAME, "wrong").await;
     assert_eq!(r.status(), 400);
     shopkeeper::housekeeping::purge_once_at(&app.state, &app.state.operations, app.now())
         .await
@@ -438,7 +330,6 @@ async fn every_metric_has_help_and_the_process_metrics_are_there() {
 
 #[tokio::test]
 async fn a_request_cut_off_by_the_time_limit_is_counted_under_its_route_with_an_id() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let app = spawn_app_with(|s| s.security.request_timeout_ms = 300).await;
     // A route no other test stalls: the series is the process's, shared by every app.
     let cut_off = |text: &str| {
@@ -453,22 +344,9 @@ async fn a_request_cut_off_by_the_time_limit_is_counted_under_its_route_with_an_
         )
     };
     let before = cut_off(&app.metrics_text().await);
-    let authority = app.address.trim_start_matches("http://");
-    let mut stream = tokio::net::TcpStream::connect(authority).await.unwrap();
-    stream
-        .write_all(
-            b"POST /oauth20/introspect HTTP/1.1\r\nHost: x\r\n\
-              Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ntoken",
-        )
-        .await
-        .unwrap();
-    let answer = tokio::time::timeout(Duration::from_secs(8), async {
-        let mut buf = vec![0u8; 4096];
-        let n = stream.read(&mut buf).await.unwrap_or(0);
-        String::from_utf8_lossy(&buf[..n]).into_owned()
-    })
-    .await
-    .expect("the server answered a stalled body");
+    let answer = app
+        .answer_to_stalled_body("/oauth20/introspect", "token")
+        .await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("x-request-id: "), "{answer}");
     assert!(cut_off(&app.metrics_text().await) >= before + 1.0);

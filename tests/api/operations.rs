@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 #[tokio::test]
 async fn healthz_and_readyz_answer_when_the_database_is_current() {
     let app = spawn_app().await;
-    let r = app.http.get(app.url("/healthz")).send().await.unwrap();
+    let r = app.get("/healthz").await;
     assert_eq!(r.status(), 200);
-    let r = app.http.get(app.url("/readyz")).send().await.unwrap();
+    let r = app.get("/readyz").await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.text().await.unwrap(), "ready");
 }
@@ -17,7 +17,7 @@ async fn healthz_and_readyz_answer_when_the_database_is_current() {
 async fn readyz_is_503_when_the_database_is_gone() {
     let app = spawn_app().await;
     app.state.store.close().await;
-    let r = app.http.get(app.url("/readyz")).send().await.unwrap();
+    let r = app.get("/readyz").await;
     assert_eq!(r.status(), 503);
 }
 
@@ -26,7 +26,7 @@ async fn requests_carry_a_request_id_header() {
     let app = spawn_app().await;
     let mut ids = Vec::new();
     for _ in 0..2 {
-        let r = app.http.get(app.url("/healthz")).send().await.unwrap();
+        let r = app.get("/healthz").await;
         let id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
         let uuid = uuid::Uuid::parse_str(&id).expect("a UUID");
         assert_eq!(uuid.get_version(), Some(uuid::Version::Random));
@@ -50,13 +50,7 @@ async fn metrics_count_tokens_by_flow_and_key_requests_and_failed_sign_ins() {
     app.anonymous_pair().await;
     let pair = app.shopper_pair().await;
     app.refresh(&pair.refresh).await;
-    let r = app
-        .public_token(&[
-            ("grant_type", "password"),
-            ("username", SHOPPER_USERNAME),
-            ("password", "wrong"),
-        ])
-        .await;
+    let r = app.password_grant(SHOPPER_USERNAME, "wrong").await;
     assert_eq!(r.status(), 400);
 
     let text = app.metrics_text().await;
@@ -209,28 +203,10 @@ async fn clean_up_keeps_live_sessions_and_their_tokens() {
 /// Moves the clock until a clean-up pass has run after the move: a token of a one-second site,
 /// made for the purpose, is deleted once it expired (moving the clock wakes the clean-up).
 async fn clean_up_passes(app: &TestApp) {
-    let now = app.now();
-    shopkeeper::provision::create_site(&app.state.store, "brief", Some(1), now)
-        .await
-        .unwrap();
-    let key = shopkeeper::provision::create_client(
-        &app.state.store,
-        "brief",
-        shopkeeper::domain::ClientKind::Public,
-        &[],
-        now,
-    )
-    .await
-    .unwrap()
-    .api_key;
+    let key = app.site_with_public_key("brief", Some(1)).await;
     ok_json(
-        app.http
-            .post(app.url("/oauth20/token"))
-            .basic_auth(&key, None::<&str>)
-            .form(&[("grant_type", "password")])
-            .send()
-            .await
-            .unwrap(),
+        app.token_with(&key, None, &[("grant_type", "password")])
+            .await,
     )
     .await;
     let with_it = app.state.store.table_counts().await.unwrap().access_tokens;
@@ -272,7 +248,7 @@ async fn clean_up_survives_sessions_that_browsers_codes_and_unknown_rows_point_t
     // session token); a hosted code-flow sign-in (a code naming the session).
     let mut browser_tokens = Vec::new();
     for _ in 0..3 {
-        let browser = crate::authorize::browser();
+        let browser = browser();
         let body = ok_json(
             browser
                 .get(app.url(&format!(
@@ -287,15 +263,10 @@ async fn clean_up_survives_sessions_that_browsers_codes_and_unknown_rows_point_t
         browser_tokens.push(body["access_token"].as_str().unwrap().to_owned());
     }
     let verifier = "a-long-random-verifier-of-at-least-43-chars-0123456789";
-    let challenge = {
-        use base64::Engine as _;
-        use sha2::Digest as _;
-        base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(sha2::Sha256::digest(verifier.as_bytes()))
-    };
+    let challenge = pkce_challenge(verifier);
     let signed_in = crate::authorize::sign_in(
         &app,
-        &crate::authorize::browser(),
+        &browser(),
         &[
             ("client_id", app.public_key.as_str()),
             ("response_type", "code"),

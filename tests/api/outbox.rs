@@ -104,24 +104,10 @@ async fn concurrent_submits_get_consecutive_numbers() {
         ok_json(app.apply_source(&token, &source).await).await;
         tokens.push(token);
     }
-    let barrier = Arc::new(tokio::sync::Barrier::new(BUYERS));
-    let mut tasks = Vec::new();
-    for token in tokens {
-        let barrier = barrier.clone();
-        let url = app.url("/v1/shoppers/me/carts/active/submit-cart");
-        tasks.push(tokio::spawn(async move {
-            // A client of its own: a connection per buyer.
-            let client = reqwest::Client::new();
-            barrier.wait().await;
-            let r = client.post(url).bearer_auth(token).send().await.unwrap();
-            ok_json(r).await["submitCart"]["order"]["id"]
-                .as_i64()
-                .unwrap()
-        }));
-    }
     let mut orders = Vec::new();
-    for task in tasks {
-        orders.push(task.await.unwrap());
+    for (status, body) in app.submit_together(tokens).await {
+        assert_eq!(status, 200, "unexpected status, body: {body}");
+        orders.push(body["submitCart"]["order"]["id"].as_i64().unwrap());
     }
     let written = events(&app).await;
     let seqs: Vec<i64> = written.iter().map(|e| e.seq).collect();

@@ -5,7 +5,6 @@
 use crate::helpers::{SITE, TestApp, spawn_app};
 use reqwest::{Method, Response};
 use serde_json::Value;
-use shopkeeper::domain::ClientKind;
 use shopkeeper::domain::access_policy::{Level, ROUTES, Route, markdown_table};
 use shopkeeper::domain::address::{PostalAddress, SavedAddress};
 use shopkeeper::provision;
@@ -53,13 +52,8 @@ struct Fixture {
 
 async fn anonymous_token(app: &TestApp, api_key: &str) -> String {
     let body: Value = app
-        .http
-        .post(app.url("/oauth20/token"))
-        .basic_auth(api_key, None::<&str>)
-        .form(&[("grant_type", "password")])
-        .send()
+        .token_with(api_key, None, &[("grant_type", "password")])
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -76,21 +70,11 @@ async fn fixture() -> Fixture {
     let category_id = store.categories(SITE).await.unwrap()[0].id;
 
     // Expired: a site whose session (token) TTL is one second.
-    provision::create_site(store, "shortsite", Some(1), app.now())
-        .await
-        .unwrap();
-    let short = provision::create_client(store, "shortsite", ClientKind::Public, &[], app.now())
-        .await
-        .unwrap();
-    let expired = anonymous_token(&app, &short.api_key).await;
+    let short = app.site_with_public_key("shortsite", Some(1)).await;
+    let expired = anonymous_token(&app, &short).await;
 
-    provision::create_site(store, "othersite", None, app.now())
-        .await
-        .unwrap();
-    let other = provision::create_client(store, "othersite", ClientKind::Public, &[], app.now())
-        .await
-        .unwrap();
-    let other_site = anonymous_token(&app, &other.api_key).await;
+    let other = app.site_with_public_key("othersite", None).await;
+    let other_site = anonymous_token(&app, &other).await;
 
     let revoked = app.anonymous_pair().await.access;
     let response = app.end_session(&revoked).await;

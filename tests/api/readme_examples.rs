@@ -98,15 +98,12 @@ async fn the_readmes_purchase_example_runs_as_written_and_places_an_order() {
     }
 
     // The guest's order exists, holds what the example bought, and adds up.
-    let order = ok_json(
-        app.http
-            .get(app.url(&format!("/v1/shoppers/me/orders/{}", values["ORDER"])))
-            .bearer_auth(values["TOKEN"])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let order = app
+        .get_ok(
+            values["TOKEN"],
+            &format!("/v1/shoppers/me/orders/{}", values["ORDER"]),
+        )
+        .await;
     let order = &order["order"];
     let line = &order["lineItems"]["lineItem"][0];
     assert_eq!(line["product"]["id"].to_string(), values["PRODUCT"]);
@@ -130,28 +127,14 @@ async fn the_readmes_purchase_example_runs_as_written_and_places_an_order() {
         "{total} not printed:\n{stdout}"
     );
     // The cart it came from is empty.
-    let cart = ok_json(
-        app.http
-            .get(app.url("/v1/shoppers/me/carts/active"))
-            .bearer_auth(values["TOKEN"])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let cart = app
+        .get_ok(values["TOKEN"], "/v1/shoppers/me/carts/active")
+        .await;
     assert_eq!(cart["cart"]["totalItemsInCart"], 0);
 
     // The signed-in token is a full token of the shopper the example created.
     let session = ok_json(app.access_tokens(values["FULL"]).await).await;
     assert_eq!(session["authenticated"], "true");
-    let me = ok_json(
-        app.http
-            .get(app.url("/v1/shoppers/me"))
-            .bearer_auth(values["FULL"])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let me = app.get_ok(values["FULL"], "/v1/shoppers/me").await;
     assert_eq!(me["shopper"]["username"], values["SHOPPER"]);
 }

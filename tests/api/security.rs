@@ -15,16 +15,7 @@ async fn the_database_holds_no_token_secret_or_password_in_clear() {
         .shopper_pair_linked("dr_limited_token", &guest.access)
         .await;
     let refreshed = TokenPair::from(ok_json(app.refresh(&full.refresh).await).await);
-    let confidential = TokenPair::from(
-        ok_json(
-            app.confidential_token(&[
-                ("grant_type", "client_credentials"),
-                ("dr_external_reference_id", EXTERNAL_REFERENCE),
-            ])
-            .await,
-        )
-        .await,
-    );
+    let confidential = app.external_shopper_pair().await;
     for pair in [&guest, &full, &refreshed, &confidential] {
         secrets.push(pair.access.clone());
         secrets.push(pair.refresh.clone());
@@ -81,11 +72,7 @@ async fn password_hashing_does_not_stall_token_checks() {
                 let response = http
                     .post(url)
                     .basic_auth(key, None::<&str>)
-                    .form(&[
-                        ("grant_type", "password"),
-                        ("username", SHOPPER_USERNAME),
-                        ("password", SHOPPER_PASSWORD),
-                    ])
+                    .form(&SHOPPER_GRANT)
                     .send()
                     .await
                     .unwrap();
@@ -117,9 +104,7 @@ async fn password_hashing_does_not_stall_token_checks() {
 /// and failed, throttled sign-ins included: the dump holds nothing usable.
 #[tokio::test]
 async fn after_every_flow_the_database_dump_holds_no_usable_secret() {
-    use crate::authorize::{REDIRECT, browser, sign_in};
-    use base64::Engine as _;
-    use sha2::Digest;
+    use crate::authorize::{implicit_request, pkce_code_request, redeem, sign_in};
     let app = spawn_app_with(|s| s.security.throttle_user_failures = 1).await;
     let mut secrets = vec![app.confidential_secret.clone(), SHOPPER_PASSWORD.to_owned()];
 
@@ -130,21 +115,11 @@ async fn after_every_flow_the_database_dump_holds_no_usable_secret() {
         "wrong-password-9e3a",
     ];
     for password in wrong {
-        let r = app
-            .public_token(&[
-                ("grant_type", "password"),
-                ("username", SHOPPER_USERNAME),
-                ("password", password),
-            ])
-            .await;
+        let r = app.password_grant(SHOPPER_USERNAME, password).await;
         assert!(matches!(r.status().as_u16(), 400 | 429));
         secrets.push(password.to_owned());
     }
-    let query = [
-        ("client_id", app.public_key.as_str()),
-        ("response_type", "token"),
-        ("redirect_uri", REDIRECT),
-    ];
+    let query = implicit_request(&app);
     let r = sign_in(
         &app,
         &browser(),
@@ -161,15 +136,8 @@ async fn after_every_flow_the_database_dump_holds_no_usable_secret() {
     let url = app.url(&format!("/store/{SITE}/SessionToken"));
     let body: serde_json::Value = http.get(&url).send().await.unwrap().json().await.unwrap();
     secrets.push(body["session_token"].as_str().unwrap().to_owned());
-    let body: serde_json::Value = http
-        .get(&url)
-        .query(&[("apiKey", app.public_key.as_str())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body: serde_json::Value =
+        send_json(http.get(&url).query(&[("apiKey", app.public_key.as_str())])).await;
     secrets.push(body["access_token"].as_str().unwrap().to_owned());
     secrets.push(body["refresh_token"].as_str().unwrap().to_owned());
 
@@ -188,15 +156,8 @@ async fn after_every_flow_the_database_dump_holds_no_usable_secret() {
     .unwrap();
     secrets.push("code-flow-password-1a2b".to_owned());
     let verifier = "a-long-random-verifier-of-at-least-43-chars-0123456789";
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(sha2::Sha256::digest(verifier.as_bytes()));
-    let code_query = [
-        ("client_id", app.public_key.as_str()),
-        ("response_type", "code"),
-        ("redirect_uri", REDIRECT),
-        ("code_challenge", challenge.as_str()),
-        ("code_challenge_method", "S256"),
-    ];
+    let challenge = pkce_challenge(verifier);
+    let code_query = pkce_code_request(&app.public_key, &challenge);
     let r = sign_in(
         &app,
         &browser(),
@@ -212,18 +173,7 @@ async fn after_every_flow_the_database_dump_holds_no_usable_secret() {
         .1
         .into_owned();
     secrets.push(code.clone());
-    let pair = TokenPair::from(
-        ok_json(
-            app.public_token(&[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", REDIRECT),
-                ("code_verifier", verifier),
-            ])
-            .await,
-        )
-        .await,
-    );
+    let pair = TokenPair::from(ok_json(redeem(&app, &code, verifier).await).await);
     secrets.extend([
         pair.access.clone(),
         pair.refresh.clone(),

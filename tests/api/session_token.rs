@@ -5,14 +5,6 @@ use crate::helpers::*;
 use reqwest::Client;
 use serde_json::Value;
 
-fn browser() -> Client {
-    Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
 async fn session_token(app: &TestApp, http: &Client, query: &str) -> reqwest::Response {
     http.get(app.url(&format!("/store/{SITE}/SessionToken{query}")))
         .send()
@@ -29,10 +21,6 @@ fn is_session_token(v: &Value) -> String {
         "{t}"
     );
     t.to_owned()
-}
-
-async fn session_of(app: &TestApp, access: &str) -> Value {
-    ok_json(app.access_tokens(access).await).await
 }
 
 #[tokio::test]
@@ -136,8 +124,8 @@ async fn session_token_joins_the_same_session_and_the_cookie_is_reused() {
         )
         .await,
     );
-    let sa = session_of(&app, &a.access).await;
-    let sb = session_of(&app, &b.access).await;
+    let sa = app.session_of(&a.access).await;
+    let sb = app.session_of(&b.access).await;
     assert_eq!(
         sa["sessionId"], sb["sessionId"],
         "the cookie kept the session"
@@ -154,7 +142,7 @@ async fn session_token_joins_the_same_session_and_the_cookie_is_reused() {
         .await,
     );
     assert_ne!(
-        session_of(&app, &c.access).await["sessionId"],
+        app.session_of(&c.access).await["sessionId"],
         sa["sessionId"]
     );
 }
@@ -183,8 +171,8 @@ async fn with_api_key_a_limited_token_in_the_browser_session() {
         .await,
     );
     assert_eq!(
-        session_of(&app, &pair.access).await["sessionId"],
-        session_of(&app, &joined.access).await["sessionId"]
+        app.session_of(&pair.access).await["sessionId"],
+        app.session_of(&joined.access).await["sessionId"]
     );
 
     let bad = session_token(&app, &http, "?apiKey=nosuchkey").await;
@@ -240,11 +228,8 @@ async fn unknown_site_is_a_nested_404() {
     let app = spawn_app().await;
     for site in ["nosuchsite", "bad%20site"] {
         let r = app
-            .http
-            .get(app.url(&format!("/store/{site}/SessionToken?format=json")))
-            .send()
-            .await
-            .unwrap();
+            .get(&format!("/store/{site}/SessionToken?format=json"))
+            .await;
         assert_eq!(r.status(), 404, "{site}");
         assert!(r.headers().get("set-cookie").is_none());
         let body: Value = r.json().await.unwrap();
@@ -258,10 +243,7 @@ async fn session_token_stops_working_when_the_shopper_signs_in_on_the_session() 
     let http = browser();
     let st = is_session_token(&ok_json(session_token(&app, &http, "").await).await);
     let full = app.shopper_pair_linked("dr_session_token", &st).await;
-    assert_eq!(
-        session_of(&app, &full.access).await["authenticated"],
-        "true"
-    );
+    assert_eq!(app.session_of(&full.access).await["authenticated"], "true");
     assert_oauth_error(
         app.public_token(&[("grant_type", "password"), ("dr_session_token", &st)])
             .await,
@@ -274,36 +256,16 @@ async fn session_token_stops_working_when_the_shopper_signs_in_on_the_session() 
 #[tokio::test]
 async fn session_tokens_expire_with_their_session() {
     let app = spawn_app().await;
-    shopkeeper::provision::create_site(&app.state.store, "brief", Some(1), app.now())
-        .await
-        .unwrap();
-    let key = shopkeeper::provision::create_client(
-        &app.state.store,
-        "brief",
-        shopkeeper::domain::ClientKind::Public,
-        &[],
-        app.now(),
-    )
-    .await
-    .unwrap()
-    .api_key;
-    let body = ok_json(
-        app.http
-            .get(app.url("/store/brief/SessionToken"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let key = app.site_with_public_key("brief", Some(1)).await;
+    let body = ok_json(app.get("/store/brief/SessionToken").await).await;
     let st = is_session_token(&body);
     app.advance_clock(2).await;
     let r = app
-        .http
-        .post(app.url("/oauth20/token"))
-        .basic_auth(&key, None::<&str>)
-        .form(&[("grant_type", "password"), ("dr_session_token", &st)])
-        .send()
-        .await
-        .unwrap();
+        .token_with(
+            &key,
+            None,
+            &[("grant_type", "password"), ("dr_session_token", &st)],
+        )
+        .await;
     assert_oauth_error(r, 400, "invalid_grant").await;
 }

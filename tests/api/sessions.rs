@@ -19,11 +19,7 @@ async fn assert_token_dead(app: &TestApp, token: &str) {
 }
 
 async fn sign_in_with(app: &TestApp, extra: &[(&str, &str)]) -> reqwest::Response {
-    let mut form = vec![
-        ("grant_type", "password"),
-        ("username", SHOPPER_USERNAME),
-        ("password", SHOPPER_PASSWORD),
-    ];
+    let mut form = SHOPPER_GRANT.to_vec();
     form.extend_from_slice(extra);
     app.public_token(&form).await
 }
@@ -54,11 +50,7 @@ async fn a_limited_bearer_on_the_password_grant_upgrades_like_dr_limited_token()
         .http
         .post(app.url("/oauth20/token"))
         .bearer_auth(&guest.access)
-        .form(&[
-            ("grant_type", "password"),
-            ("username", SHOPPER_USERNAME),
-            ("password", SHOPPER_PASSWORD),
-        ])
+        .form(&SHOPPER_GRANT)
         .send()
         .await
         .unwrap();
@@ -361,11 +353,8 @@ async fn access_tokens_reports_the_documented_fields() {
     let app = spawn_app().await;
     let pair = app.anonymous_pair().await;
     let info = ok_json(
-        app.http
-            .get(app.url(&format!("/oauth20/access-tokens?token={}", pair.access)))
-            .send()
-            .await
-            .unwrap(),
+        app.get(&format!("/oauth20/access-tokens?token={}", pair.access))
+            .await,
     )
     .await;
     for field in [
@@ -394,23 +383,17 @@ async fn access_tokens_reports_the_documented_fields() {
 async fn bearer_check_errors() {
     let app = spawn_app().await;
     let pair = app.anonymous_pair().await;
-    let none = app
-        .http
-        .get(app.url("/oauth20/access-tokens"))
-        .send()
-        .await
-        .unwrap();
+    let none = app.get("/oauth20/access-tokens").await;
     assert!(none.headers().contains_key("www-authenticate"));
     assert_oauth_error(none, 401, "invalid_token").await;
     assert_token_dead(&app, &"f".repeat(64)).await;
     assert_token_dead(&app, "short").await;
     let disagree = app
-        .http
-        .get(app.url(&format!("/oauth20/access-tokens?token={}", "a".repeat(64))))
-        .bearer_auth(&pair.access)
-        .send()
-        .await
-        .unwrap();
+        .get_as(
+            &pair.access,
+            &format!("/oauth20/access-tokens?token={}", "a".repeat(64)),
+        )
+        .await;
     assert_oauth_error(disagree, 400, "invalid_request").await;
 }
 
@@ -418,11 +401,8 @@ async fn bearer_check_errors() {
 async fn shoppers_token_with_an_api_key_gives_a_limited_token() {
     let app = spawn_app().await;
     let response = app
-        .http
-        .get(app.url(&format!("/v1/shoppers/token?apiKey={}", app.public_key)))
-        .send()
-        .await
-        .unwrap();
+        .get(&format!("/v1/shoppers/token?apiKey={}", app.public_key))
+        .await;
     assert_eq!(response.headers()["cache-control"], "no-store");
     let pair = TokenPair::from(ok_json(response).await);
     assert_eq!(pair.expires_in, SITE_TTL);
@@ -430,12 +410,7 @@ async fn shoppers_token_with_an_api_key_gives_a_limited_token() {
     assert_eq!(info["authenticated"], "false");
 
     for query in ["", "?apiKey=unknownkey", "?apiKey=%00"] {
-        let response = app
-            .http
-            .get(app.url(&format!("/v1/shoppers/token{query}")))
-            .send()
-            .await
-            .unwrap();
+        let response = app.get(&format!("/v1/shoppers/token{query}")).await;
         assert!(response.status().is_client_error(), "{query}");
         let body: Value = response.json().await.unwrap();
         assert!(

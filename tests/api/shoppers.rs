@@ -41,24 +41,8 @@ async fn create_shopper_then_sign_in() {
     assert_eq!(body["shopper"]["username"], "bob");
     assert!(body["shopper"].get("password").is_none());
     // The password was stored hashed and works with the password grant.
-    let token: Value = ok_json(
-        app.public_token(&[
-            ("grant_type", "password"),
-            ("username", "bob"),
-            ("password", "a long password"),
-        ])
-        .await,
-    )
-    .await;
-    let me = ok_json(
-        app.http
-            .get(app.url("/v1/shoppers/me"))
-            .bearer_auth(token["access_token"].as_str().unwrap())
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let token: Value = ok_json(app.password_grant("bob", "a long password").await).await;
+    let me = app.me(token["access_token"].as_str().unwrap()).await;
     assert_eq!(me["shopper"]["username"], "bob");
     assert_eq!(me["shopper"]["firstName"], "Bob");
     // Same username again: conflict.
@@ -127,15 +111,7 @@ async fn create_shopper_validation_names_the_field() {
 async fn limited_me_is_anonymous_and_may_change_only_session_fields() {
     let app = spawn_app().await;
     let limited = app.anonymous_pair().await.access;
-    let me = ok_json(
-        app.http
-            .get(app.url("/v1/shoppers/me.json"))
-            .bearer_auth(&limited)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let me = app.get_ok(&limited, "/v1/shoppers/me.json").await;
     assert_eq!(me["shopper"]["id"], "Anonymous");
     let changed = post_json(
         &app,
@@ -181,15 +157,7 @@ async fn limited_me_is_anonymous_and_may_change_only_session_fields() {
 async fn full_me_shows_and_updates_the_shopper() {
     let app = spawn_app().await;
     let full = app.shopper_pair().await.access;
-    let me = ok_json(
-        app.http
-            .get(app.url("/v1/shoppers/me"))
-            .bearer_auth(&full)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let me = app.get_ok(&full, "/v1/shoppers/me").await;
     assert_eq!(me["shopper"]["id"], app.shopper_id);
     assert_eq!(me["shopper"]["username"], SHOPPER_USERNAME);
     let updated = ok_json(
@@ -204,15 +172,7 @@ async fn full_me_shows_and_updates_the_shopper() {
     .await;
     assert_eq!(updated["shopper"]["firstName"], "Jane");
     assert_eq!(updated["shopper"]["sendEmail"], true);
-    let account = ok_json(
-        app.http
-            .get(app.url("/v1/shoppers/me/account"))
-            .bearer_auth(&full)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let account = app.get_ok(&full, "/v1/shoppers/me/account").await;
     assert_eq!(account["account"]["id"], app.shopper_id);
     assert!(account["account"]["addresses"]["uri"].is_string());
 }
@@ -247,15 +207,7 @@ async fn addresses_crud_with_defaults_and_limited_is_403() {
     .await
     .unwrap();
     let second_id = second["address"]["id"].as_i64().unwrap();
-    let list = ok_json(
-        app.http
-            .get(app.url("/v1/shoppers/me/addresses"))
-            .bearer_auth(&full)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let list = app.get_ok(&full, "/v1/shoppers/me/addresses").await;
     let items = list["addresses"]["address"].as_array().unwrap();
     assert_eq!(items.len(), 2);
     assert_eq!(
@@ -270,15 +222,9 @@ async fn addresses_crud_with_defaults_and_limited_is_403() {
     let updated =
         ok_json(post_json(&app, "/v1/shoppers/me/addresses", Some(&full), change).await).await;
     assert_eq!(updated["address"]["city"], "St Paul");
-    let one = ok_json(
-        app.http
-            .get(app.url(&format!("/v1/shoppers/me/addresses/{first_id}.json")))
-            .bearer_auth(&full)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let one = app
+        .get_ok(&full, &format!("/v1/shoppers/me/addresses/{first_id}.json"))
+        .await;
     assert_eq!(one["address"]["city"], "St Paul");
     // Validation names the field.
     let bad = post_json(
@@ -296,13 +242,7 @@ async fn addresses_crud_with_defaults_and_limited_is_403() {
             .starts_with("address.country")
     );
     // A limited token may not read addresses.
-    let denied = app
-        .http
-        .get(app.url("/v1/shoppers/me/addresses"))
-        .bearer_auth(&limited)
-        .send()
-        .await
-        .unwrap();
+    let denied = app.get_as(&limited, "/v1/shoppers/me/addresses").await;
     api_error(denied, 403, "insufficient_scope").await;
     // Delete.
     let deleted = app
@@ -314,12 +254,8 @@ async fn addresses_crud_with_defaults_and_limited_is_403() {
         .unwrap();
     assert_eq!(deleted.status(), 204);
     let gone = app
-        .http
-        .get(app.url(&format!("/v1/shoppers/me/addresses/{second_id}")))
-        .bearer_auth(&full)
-        .send()
-        .await
-        .unwrap();
+        .get_as(&full, &format!("/v1/shoppers/me/addresses/{second_id}"))
+        .await;
     api_error(gone, 404, "resource-not-found").await;
 }
 
@@ -346,12 +282,8 @@ async fn another_shoppers_address_is_not_found() {
         .unwrap()
         .unwrap();
     let response = app
-        .http
-        .get(app.url(&format!("/v1/shoppers/me/addresses/{eves}")))
-        .bearer_auth(&full)
-        .send()
-        .await
-        .unwrap();
+        .get_as(&full, &format!("/v1/shoppers/me/addresses/{eves}"))
+        .await;
     api_error(response, 404, "resource-not-found").await;
     let response = app
         .http

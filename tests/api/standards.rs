@@ -47,12 +47,7 @@ impl TestApp {
 #[tokio::test]
 async fn metadata_names_the_endpoints_and_capabilities() {
     let app = spawn_app().await;
-    let r = app
-        .http
-        .get(app.url("/.well-known/oauth-authorization-server"))
-        .send()
-        .await
-        .unwrap();
+    let r = app.get("/.well-known/oauth-authorization-server").await;
     let m = ok_json(r).await;
     let issuer = m["issuer"].as_str().unwrap();
     assert_eq!(issuer, app.address);
@@ -85,14 +80,7 @@ async fn metadata_names_the_endpoints_and_capabilities() {
 #[tokio::test]
 async fn configured_issuer_is_advertised() {
     let app = spawn_app_with(|s| s.web.public_url = Some("https://auth.example.com/".into())).await;
-    let m = ok_json(
-        app.http
-            .get(app.url("/.well-known/oauth-authorization-server"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let m = ok_json(app.get("/.well-known/oauth-authorization-server").await).await;
     assert_eq!(m["issuer"], "https://auth.example.com");
     assert_eq!(
         m["token_endpoint"],

@@ -10,7 +10,7 @@
 
 use crate::helpers::*;
 use fantoccini::elements::Element;
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 use shopkeeper::http::start_page;
 use shopkeeper::provision::{self, DEMO_TAX_RATES, Demo};
@@ -41,7 +41,7 @@ fn minor(v: &Value) -> i64 {
 async fn start_page_and_api_reference_are_served_with_a_self_only_content_security_policy() {
     let app = spawn_app().await;
     for path in ["/", "/api-reference"] {
-        let r = app.http.get(app.url(path)).send().await.unwrap();
+        let r = app.get(path).await;
         assert_eq!(r.status(), 200, "{path}");
         let h = r.headers();
         assert!(h["content-type"].to_str().unwrap().starts_with("text/html"));
@@ -66,7 +66,7 @@ async fn start_page_and_api_reference_are_served_with_a_self_only_content_securi
         ("/start/api-reference.js", "text/javascript"),
         ("/start/style.css", "text/css"),
     ] {
-        let r = app.http.get(app.url(path)).send().await.unwrap();
+        let r = app.get(path).await;
         assert_eq!(r.status(), 200, "{path}");
         assert!(
             r.headers()["content-type"]
@@ -82,14 +82,7 @@ async fn start_page_and_api_reference_are_served_with_a_self_only_content_securi
 #[tokio::test]
 async fn without_a_demo_site_the_start_page_config_says_how_to_create_one() {
     let app = spawn_app().await; // the test site only, no demo site
-    let config = ok_json(
-        app.http
-            .get(app.url("/start/config.json"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let config = ok_json(app.get("/start/config.json").await).await;
     assert_eq!(config["siteId"], "demo");
     assert!(config["apiKey"].is_null(), "{config}");
     assert!(config["paymentsPublicKey"].is_null(), "{config}");
@@ -115,14 +108,7 @@ async fn without_a_demo_site_the_start_page_config_says_how_to_create_one() {
 async fn start_page_config_names_the_demo_sites_public_values_and_its_sign_in() {
     let app = spawn_app().await;
     let demo = with_demo(&app).await;
-    let config = ok_json(
-        app.http
-            .get(app.url("/start/config.json"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let config = ok_json(app.get("/start/config.json").await).await;
     assert_eq!(config["apiKey"], demo.public_client.api_key.as_str());
     assert_eq!(
         config["paymentsPublicKey"],
@@ -159,14 +145,7 @@ async fn start_page_config_names_the_demo_sites_public_values_and_its_sign_in() 
 
     // A key disabled is no longer handed out; the page then says how to make a new one.
     provision_disable(&app, &demo.public_client.api_key).await;
-    let config = ok_json(
-        app.http
-            .get(app.url("/start/config.json"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let config = ok_json(app.get("/start/config.json").await).await;
     assert!(config["apiKey"].is_null(), "{config}");
     assert_eq!(config["setup"].as_array().unwrap().len(), 1, "{config}");
 }
@@ -239,40 +218,7 @@ async fn browser(test: &str, extra_args: &[String]) -> Option<Browser> {
     };
     let driver = shared_driver(&chromedriver);
     let profile = tempfile::tempdir().unwrap();
-    let mut args = vec![
-        "--headless".to_owned(),
-        "--no-sandbox".to_owned(),
-        "--disable-gpu".to_owned(),
-        "--disable-background-networking".to_owned(),
-        "--disable-component-update".to_owned(),
-        "--disable-sync".to_owned(),
-        "--no-first-run".to_owned(),
-        "--window-size=1100,1400".to_owned(),
-        format!("--user-data-dir={}", profile.path().display()),
-    ];
-    args.extend_from_slice(extra_args);
-    let mut options = json!({ "args": args });
-    if let Ok(binary) = std::env::var("SHOPKEEPER_TEST_CHROMIUM") {
-        options["binary"] = Value::String(binary);
-    }
-    let mut caps = serde_json::Map::new();
-    caps.insert("goog:chromeOptions".into(), options);
-    let mut attempt = 0;
-    // chromedriver needs a moment to listen after it starts.
-    let client = loop {
-        match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(caps.clone())
-            .connect(&driver.url)
-            .await
-        {
-            Ok(c) => break c,
-            Err(_) if attempt < 50 => {
-                attempt += 1;
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Err(e) => panic!("cannot reach chromedriver: {e}"),
-        }
-    };
+    let client = headless_chromium(&driver.url, profile.path(), "1100,1400", extra_args).await;
     Some(Browser {
         client,
         _driver: driver,
@@ -436,13 +382,8 @@ async fn a_guest_buys_on_the_start_page_and_the_orders_totals_are_the_apis() {
     // The order, through the API (not from the page): a look-up by id and email.
     let guest = app_token(&app, &key).await;
     let found = ok_json(
-        app.http
-            .post(app.url("/v1/shoppers/order-lookup"))
-            .bearer_auth(&guest)
-            .json(&json!({"orderLookup": {"orderId": order_id, "emailAddress": EMAIL}}))
-            .send()
-            .await
-            .unwrap(),
+        app.order_lookup(&guest, json!({"orderId": order_id, "emailAddress": EMAIL}))
+            .await,
     )
     .await;
     let order = &found["orders"]["order"][0];
@@ -461,15 +402,9 @@ async fn a_guest_buys_on_the_start_page_and_the_orders_totals_are_the_apis() {
     // What the API says the same purchase costs: its shipping options and the tax table.
     let scratch = app_token(&app, &key).await;
     ok_json(app.add_to_cart(&scratch, variation, 2).await).await;
-    let options = ok_json(
-        app.http
-            .get(app.url("/v1/shoppers/me/carts/active/shipping-options"))
-            .bearer_auth(&scratch)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let options = app
+        .get_ok(&scratch, "/v1/shoppers/me/carts/active/shipping-options")
+        .await;
     let standard = minor(&options["shippingOptions"]["shippingOption"][0]["cost"]);
     let rate_bp = DEMO_TAX_RATES
         .iter()
@@ -493,13 +428,8 @@ async fn a_guest_buys_on_the_start_page_and_the_orders_totals_are_the_apis() {
 /// A new limited token of the demo key.
 async fn app_token(app: &TestApp, key: &str) -> String {
     let body = ok_json(
-        app.http
-            .post(app.url("/oauth20/token"))
-            .basic_auth(key, None::<&str>)
-            .form(&[("grant_type", "password")])
-            .send()
-            .await
-            .unwrap(),
+        app.token_with(key, None, &[("grant_type", "password")])
+            .await,
     )
     .await;
     body["access_token"].as_str().unwrap().to_owned()
@@ -592,28 +522,24 @@ async fn a_shopper_signs_in_from_the_start_page_on_its_public_url_keeps_the_cart
 
     // The order is the shopper's: their own full token reads it.
     let full = ok_json(
-        app.http
-            .post(app.url("/oauth20/token"))
-            .basic_auth(&demo.public_client.api_key, None::<&str>)
-            .form(&[
+        app.token_with(
+            &demo.public_client.api_key,
+            None,
+            &[
                 ("grant_type", "password"),
                 ("username", demo.shopper.username.as_str()),
                 ("password", demo.shopper.password.as_str()),
-            ])
-            .send()
-            .await
-            .unwrap(),
+            ],
+        )
+        .await,
     )
     .await;
-    let order = ok_json(
-        app.http
-            .get(app.url(&format!("/v1/shoppers/me/orders/{order_id}")))
-            .bearer_auth(full["access_token"].as_str().unwrap())
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let order = app
+        .get_ok(
+            full["access_token"].as_str().unwrap(),
+            &format!("/v1/shoppers/me/orders/{order_id}"),
+        )
+        .await;
     let line = &order["order"]["lineItems"]["lineItem"][0];
     assert_eq!(line["product"]["id"], digital);
     assert_eq!(line["quantity"], 3);
@@ -627,7 +553,7 @@ async fn the_api_reference_page_renders_every_operation_of_openapi_json() {
     };
     let client = &browser.client;
     let app = spawn_app().await;
-    let doc = ok_json(app.http.get(app.url("/openapi.json")).send().await.unwrap()).await;
+    let doc = ok_json(app.get("/openapi.json").await).await;
     let operations: usize = doc["paths"]
         .as_object()
         .unwrap()

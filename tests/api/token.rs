@@ -3,11 +3,6 @@
 use crate::helpers::*;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use serde_json::Value;
-
-async fn session_of(app: &TestApp, token: &str) -> Value {
-    ok_json(app.access_tokens(token).await).await
-}
 
 #[tokio::test]
 async fn anonymous_password_grant_gives_a_limited_token_with_the_site_ttl() {
@@ -30,7 +25,7 @@ async fn anonymous_password_grant_gives_a_limited_token_with_the_site_ttl() {
             .bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     );
-    let info = session_of(&app, &pair.access).await;
+    let info = app.session_of(&pair.access).await;
     assert_eq!(info["authenticated"], "false");
     assert_eq!(info["userId"], "Anonymous");
     assert_eq!(info["expiresIn"], SITE_TTL);
@@ -39,21 +34,8 @@ async fn anonymous_password_grant_gives_a_limited_token_with_the_site_ttl() {
 #[tokio::test]
 async fn anonymous_credentials_are_a_guest_too() {
     let app = spawn_app().await;
-    let pair = TokenPair::from(
-        ok_json(
-            app.public_token(&[
-                ("grant_type", "password"),
-                ("username", "anonymous"),
-                ("password", "anonymous"),
-            ])
-            .await,
-        )
-        .await,
-    );
-    assert_eq!(
-        session_of(&app, &pair.access).await["authenticated"],
-        "false"
-    );
+    let pair = TokenPair::from(ok_json(app.password_grant("anonymous", "anonymous").await).await);
+    assert_eq!(app.session_of(&pair.access).await["authenticated"], "false");
 }
 
 #[tokio::test]
@@ -62,8 +44,8 @@ async fn each_anonymous_grant_starts_its_own_session() {
     let a = app.anonymous_pair().await;
     let b = app.anonymous_pair().await;
     assert_ne!(
-        session_of(&app, &a.access).await["sessionId"],
-        session_of(&app, &b.access).await["sessionId"]
+        app.session_of(&a.access).await["sessionId"],
+        app.session_of(&b.access).await["sessionId"]
     );
 }
 
@@ -72,7 +54,7 @@ async fn password_grant_with_credentials_gives_a_full_token() {
     let app = spawn_app().await;
     let pair = app.shopper_pair().await;
     assert_eq!(pair.expires_in, SITE_TTL);
-    let info = session_of(&app, &pair.access).await;
+    let info = app.session_of(&pair.access).await;
     assert_eq!(info["authenticated"], "true");
     assert_eq!(info["userId"], app.shopper_id.to_string());
 }
@@ -81,23 +63,14 @@ async fn password_grant_with_credentials_gives_a_full_token() {
 async fn wrong_password_and_unknown_user_are_the_same_invalid_grant() {
     let app = spawn_app().await;
     let wrong = assert_oauth_error(
-        app.public_token(&[
-            ("grant_type", "password"),
-            ("username", SHOPPER_USERNAME),
-            ("password", "not the password"),
-        ])
-        .await,
+        app.password_grant(SHOPPER_USERNAME, "not the password")
+            .await,
         400,
         "invalid_grant",
     )
     .await;
     let unknown = assert_oauth_error(
-        app.public_token(&[
-            ("grant_type", "password"),
-            ("username", "nobody@example.com"),
-            ("password", "whatever"),
-        ])
-        .await,
+        app.password_grant("nobody@example.com", "whatever").await,
         400,
         "invalid_grant",
     )
@@ -127,10 +100,7 @@ async fn client_credentials_for_a_confidential_key() {
         )
         .await,
     );
-    assert_eq!(
-        session_of(&app, &pair.access).await["authenticated"],
-        "false"
-    );
+    assert_eq!(app.session_of(&pair.access).await["authenticated"], "false");
 }
 
 #[tokio::test]
@@ -277,17 +247,8 @@ async fn client_disable_from_the_command_line_ends_a_running_servers_tokens() {
 #[tokio::test]
 async fn external_reference_id_gives_a_full_token_for_that_shopper() {
     let app = spawn_app().await;
-    let pair = TokenPair::from(
-        ok_json(
-            app.confidential_token(&[
-                ("grant_type", "client_credentials"),
-                ("dr_external_reference_id", EXTERNAL_REFERENCE),
-            ])
-            .await,
-        )
-        .await,
-    );
-    let info = session_of(&app, &pair.access).await;
+    let pair = app.external_shopper_pair().await;
+    let info = app.session_of(&pair.access).await;
     assert_eq!(info["authenticated"], "true");
     assert_eq!(info["userId"], app.external_shopper_id.to_string());
     assert_eq!(info["externalReferenceId"], EXTERNAL_REFERENCE);
@@ -415,12 +376,7 @@ async fn missing_and_unsupported_grant_types() {
 #[tokio::test]
 async fn other_methods_get_405_and_preflight_is_answered() {
     let app = spawn_app().await;
-    let get = app
-        .http
-        .get(app.url("/oauth20/token"))
-        .send()
-        .await
-        .unwrap();
+    let get = app.get("/oauth20/token").await;
     assert_eq!(get.status(), 405);
     let preflight = app
         .http

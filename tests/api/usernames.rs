@@ -34,27 +34,7 @@ async fn assert_taken(response: reqwest::Response) {
 }
 
 async fn password_grant(app: &TestApp, username: &str, password: &str) -> Value {
-    ok_json(
-        app.public_token(&[
-            ("grant_type", "password"),
-            ("username", username),
-            ("password", password),
-        ])
-        .await,
-    )
-    .await
-}
-
-async fn me(app: &TestApp, token: &Value) -> Value {
-    ok_json(
-        app.http
-            .get(app.url("/v1/shoppers/me"))
-            .bearer_auth(token["access_token"].as_str().unwrap())
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
+    ok_json(app.password_grant(username, password).await).await
 }
 
 #[tokio::test]
@@ -93,7 +73,7 @@ async fn a_username_taken_in_another_case_is_refused_and_signs_in_as_its_owner()
     // Sign-in finds the one account the name names, in any case.
     let token = password_grant(&app, &shouted, SHOPPER_PASSWORD).await;
     assert_eq!(
-        me(&app, &token).await["shopper"]["username"],
+        app.me(token["access_token"].as_str().unwrap()).await["shopper"]["username"],
         SHOPPER_USERNAME
     );
 }
@@ -110,6 +90,16 @@ pub(crate) async fn shopkeeper(database: &str, args: &[&str]) -> std::process::O
         .await
         .unwrap_or_else(|_| panic!("`shopkeeper {}` did not end", args.join(" ")))
         .unwrap()
+}
+
+/// `serve` on `database` must refuse to start, saying every one of `expected`.
+pub(crate) async fn assert_refuses_to_start_naming(database: &str, expected: &[String]) {
+    let refused = shopkeeper(database, &["serve", "--listen", "127.0.0.1:0"]).await;
+    assert!(!refused.status.success(), "the server started");
+    let message = text(&refused.stderr);
+    for expected in expected {
+        assert!(message.contains(expected), "{expected:?} not in: {message}");
+    }
 }
 
 /// A command's output as text; a failed command's JSON error (`{"error": {"message"}}`, its
@@ -147,17 +137,7 @@ async fn clashing_usernames_stop_the_start_until_renamed() {
         .hash("look-alike password".into())
         .await
         .unwrap();
-    let mut db = sqlx::AnyConnection::connect(&app.database_url)
-        .await
-        .unwrap();
-    sqlx::query("DROP INDEX shoppers_username_folded")
-        .execute(&mut db)
-        .await
-        .unwrap();
-    sqlx::query("DELETE FROM _sqlx_migrations WHERE version = 12")
-        .execute(&mut db)
-        .await
-        .unwrap();
+    let mut db = database_before_index(&app, "shoppers_username_folded", 12).await;
     let (look_alike,): (i64,) = sqlx::query_as(
         "INSERT INTO shoppers (site_id, username, password_hash, created_at) \
          VALUES ($1, 'TARGET', $2, 0) RETURNING id",
@@ -171,20 +151,16 @@ async fn clashing_usernames_stop_the_start_until_renamed() {
 
     // The server refuses to start, naming the site, the usernames and their ids, and the
     // command that resolves them.
-    let refused = shopkeeper(&app.database_url, &["serve", "--listen", "127.0.0.1:0"]).await;
-    assert!(!refused.status.success(), "the server started");
-    let message = text(&refused.stderr);
-    for expected in [
-        format!("site {SITE}:"),
-        format!("\"target\" (shopper id {})", target.id),
-        format!("\"TARGET\" (shopper id {look_alike})"),
-        format!("shopkeeper shopper rename --site {SITE} --id {look_alike} --username NEW"),
-    ] {
-        assert!(
-            message.contains(&expected),
-            "{expected:?} not in: {message}"
-        );
-    }
+    assert_refuses_to_start_naming(
+        &app.database_url,
+        &[
+            format!("site {SITE}:"),
+            format!("\"target\" (shopper id {})", target.id),
+            format!("\"TARGET\" (shopper id {look_alike})"),
+            format!("shopkeeper shopper rename --site {SITE} --id {look_alike} --username NEW"),
+        ],
+    )
+    .await;
     // So does every other command that opens the database.
     let listed = shopkeeper(&app.database_url, &["shopper", "list", "--site", SITE]).await;
     assert!(!listed.status.success());
