@@ -1,23 +1,30 @@
 //! Catalog rules: exact money, the import file's shape and its validation, inventory status,
 //! paging, and the `fields` selection of the documented API. Pure: no I/O.
 
+use iso_currency::Currency;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
-/// Digits after the decimal point of a currency (ISO 4217). Zero-decimal currencies are
-/// listed; everything else has two.
-pub fn currency_exponent(currency: &str) -> u32 {
-    match currency {
-        "JPY" | "KRW" | "CLP" | "ISK" | "VND" | "XAF" | "XOF" | "HUF" | "TWD" => 0,
-        _ => 2,
-    }
+/// The ISO 4217 currency of a code: a current one whose amounts have a number of decimals
+/// (superseded codes and metals like XAU are not prices).
+fn iso_currency(code: &str) -> Option<Currency> {
+    Currency::from_code(code).filter(|c| c.exponent().is_some() && c.is_superseded().is_none())
 }
 
+/// Digits after the decimal point of a currency, as ISO 4217 lists them (JPY 0, USD 2, BHD 3).
+/// A code that is not one (only stored before codes were checked) reads with two.
+pub fn currency_exponent(currency: &str) -> u32 {
+    iso_currency(currency)
+        .and_then(Currency::exponent)
+        .map_or(2, u32::from)
+}
+
+/// Whether a code is a current ISO 4217 currency (`USD`, `BHD`; not `ABC`, `usd` or `HRK`).
 pub fn valid_currency(currency: &str) -> bool {
-    currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_uppercase())
+    iso_currency(currency).is_some()
 }
 
 /// Parses an exact decimal amount ("19.99", "20", 20) into minor units, refusing more digits
@@ -706,6 +713,44 @@ mod tests {
         assert_eq!(
             money(1999, "USD"),
             json!({"currency": "USD", "value": 19.99})
+        );
+    }
+
+    #[test]
+    fn currencies_are_iso_4217_with_their_decimals() {
+        assert_eq!(currency_exponent("USD"), 2);
+        assert_eq!(currency_exponent("JPY"), 0);
+        assert_eq!(currency_exponent("BHD"), 3);
+        assert_eq!(currency_exponent("KWD"), 3);
+        assert!(valid_currency("BHD") && valid_currency("EUR"));
+        for code in ["ABC", "usd", "US", "USDD", "HRK", "XAU", ""] {
+            assert!(!valid_currency(code), "{code}");
+        }
+    }
+
+    #[test]
+    fn three_decimal_currencies_keep_their_third_digit() {
+        assert_eq!(parse_amount(&json!("1.234"), "BHD"), Ok(1234));
+        assert_eq!(parse_amount(&json!("1.5"), "KWD"), Ok(1500));
+        assert_eq!(parse_amount(&json!(2), "KWD"), Ok(2000));
+        assert!(parse_amount(&json!("1.2345"), "BHD").is_err());
+        assert_eq!(format_amount(1234, "BHD"), "1.234");
+        assert_eq!(format_amount(5, "KWD"), "0.005");
+        assert_eq!(
+            money(1234, "BHD"),
+            json!({"currency": "BHD", "value": 1.234})
+        );
+        assert_eq!(formatted(5000, "KWD"), "5.000 KWD");
+    }
+
+    #[test]
+    fn zero_decimal_currencies_have_no_point() {
+        assert_eq!(parse_amount(&json!("1500"), "JPY"), Ok(1500));
+        assert!(parse_amount(&json!("1500.0"), "JPY").is_err());
+        assert_eq!(format_amount(1500, "JPY"), "1500");
+        assert_eq!(
+            money(1500, "JPY"),
+            json!({"currency": "JPY", "value": 1500})
         );
     }
 

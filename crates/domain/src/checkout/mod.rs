@@ -337,6 +337,17 @@ mod tests {
     }
 
     #[test]
+    fn shipping_is_in_the_currencys_minor_units() {
+        let standard = &SHIPPING_OPTIONS[0];
+        assert_eq!(standard.cost_minor("USD"), 500);
+        assert_eq!(standard.cost_minor("JPY"), 5);
+        assert_eq!(standard.cost_minor("BHD"), 5000);
+        let t = price(&[line(2, 1234, 1234, true)], None, "KWD", 1000);
+        assert_eq!(t.shipping, 5000);
+        assert_eq!(t.tax, 747); // rounded half up to the fils, not to the cent
+    }
+
+    #[test]
     fn volume_tier_and_default_shipping() {
         let t = price(&[line(5, 4999, 3999, true)], None, "USD", 0);
         assert_eq!(t.subtotal, 24995);
