@@ -2,6 +2,7 @@
 //! paging, and the `fields` selection of the documented API. Pure: no I/O.
 
 use iso_currency::Currency;
+use rust_decimal::{Decimal, Error as DecimalError};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -36,45 +37,38 @@ pub fn parse_amount(raw: &Value, currency: &str) -> Result<i64, String> {
         _ => return Err("must be a decimal string such as \"19.99\"".into()),
     };
     let exponent = currency_exponent(currency);
-    let (whole, frac) = text.split_once('.').unwrap_or((&text, ""));
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if !digits(whole) || (!frac.is_empty() && !digits(frac)) || text.ends_with('.') {
-        return Err(format!("{text:?} is not a decimal amount"));
-    }
-    if frac.len() as u32 > exponent {
-        return Err(format!(
-            "{text:?} has more than {exponent} decimals for {currency}"
-        ));
-    }
-    let scale = 10i64.pow(exponent);
-    let whole: i64 = whole
-        .parse()
-        .map_err(|_| format!("{text:?} is too large"))?;
-    let frac_value: i64 = if frac.is_empty() {
-        0
-    } else {
-        frac.parse::<i64>().unwrap() * 10i64.pow(exponent - frac.len() as u32)
+    // The documented form is digits with one optional point between digits; Decimal's parser
+    // would also take a sign, underscores and a bare leading or trailing point.
+    let plain = text.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && text.starts_with(|c: char| c.is_ascii_digit())
+        && text.ends_with(|c: char| c.is_ascii_digit());
+    let too_many = || format!("{text:?} has more than {exponent} decimals for {currency}");
+    let mut amount = match Decimal::from_str_exact(&text) {
+        Ok(amount) if plain => amount,
+        Err(DecimalError::ExceedsMaximumPossibleValue) if plain => {
+            return Err(format!("{text:?} is too large"));
+        }
+        Err(DecimalError::Underflow | DecimalError::ScaleExceedsMaximumPrecision(_)) if plain => {
+            return Err(too_many());
+        }
+        _ => return Err(format!("{text:?} is not a decimal amount")),
     };
-    whole
-        .checked_mul(scale)
-        .and_then(|w| w.checked_add(frac_value))
-        .filter(|v| *v <= 1_000_000_000_000)
+    if amount.scale() > exponent {
+        return Err(too_many());
+    }
+    amount.rescale(exponent);
+    i64::try_from(amount.mantissa())
+        .ok()
+        .filter(|minor| *minor <= MAX_AMOUNT_MINOR)
         .ok_or_else(|| format!("{text:?} is too large"))
 }
 
-/// "19.99" from 1999 minor units of USD: exact, no floating point.
+/// The largest amount an import accepts, in minor units.
+const MAX_AMOUNT_MINOR: i64 = 1_000_000_000_000;
+
+/// "19.99" from 1999 minor units of USD, "1.234" from 1234 of BHD: exact, no floating point.
 pub fn format_amount(minor: i64, currency: &str) -> String {
-    let exponent = currency_exponent(currency);
-    if exponent == 0 {
-        return minor.to_string();
-    }
-    let scale = 10i64.pow(exponent);
-    format!(
-        "{}.{:0width$}",
-        minor / scale,
-        minor % scale,
-        width = exponent as usize
-    )
+    Decimal::new(minor, currency_exponent(currency)).to_string()
 }
 
 /// The documented money object `{"currency", "value"}`. `value` is a JSON number as the API
@@ -708,6 +702,20 @@ mod tests {
         assert!(parse_amount(&json!(19.99), "USD").is_err());
         assert!(parse_amount(&json!("-1"), "USD").is_err());
         assert!(parse_amount(&json!("1."), "USD").is_err());
+        for bad in [".5", "+1", "1_000", "1.2.3", "1e3", " 1", "", "0x10", "١٢"] {
+            assert!(parse_amount(&json!(bad), "USD").is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_amount(&json!("007.50"), "USD"), Ok(750));
+        assert_eq!(
+            parse_amount(&json!("10000000000"), "USD"),
+            Ok(1_000_000_000_000)
+        );
+        assert!(parse_amount(&json!("10000000000.01"), "USD").is_err());
+        assert!(parse_amount(&json!("99999999999999999999"), "USD").is_err());
+        assert!(parse_amount(&json!("9".repeat(40)), "USD").is_err());
+        assert!(parse_amount(&json!(format!("0.{}1", "0".repeat(30))), "USD").is_err());
+        assert_eq!(format_amount(0, "USD"), "0.00");
+        assert_eq!(format_amount(100_000, "USD"), "1000.00");
         assert_eq!(format_amount(1999, "USD"), "19.99");
         assert_eq!(format_amount(5, "USD"), "0.05");
         assert_eq!(
