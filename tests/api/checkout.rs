@@ -545,6 +545,46 @@ async fn stock_products_and_quantities_are_checked() {
 }
 
 #[tokio::test]
+async fn a_three_decimal_currency_keeps_its_third_digit_from_import_to_cart() {
+    let app = spawn_app().await;
+    let store = &app.state.store;
+    let file = |currency: &str, price: &str| {
+        let file = json!({"products": [{"sku": "LAMP-1", "name": "lamp", "productType": "PHYSICAL",
+                                        "currency": currency, "listPrice": price}]});
+        provision::parse_catalog(&file.to_string()).unwrap()
+    };
+    // A fourth decimal of a dinar, or a code ISO 4217 does not list: refused.
+    for (currency, price, field) in [("BHD", "1.2345", "listPrice"), ("ABC", "1.23", "currency")] {
+        let err = provision::import_catalog(store, SITE, file(currency, price), app.now())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(field), "{err}");
+    }
+    let summary = provision::import_catalog(store, SITE, file("BHD", "1.234"), app.now())
+        .await
+        .unwrap();
+    let product = summary.product_ids[0];
+    let guest = app.anonymous_pair().await.access;
+    let path = format!("/v1/shoppers/me/products/{product}?expand=all");
+    let shown = ok_json(get(&app, &guest, &path).await).await;
+    assert_eq!(
+        shown["product"]["pricing"]["listPrice"],
+        json!({"currency": "BHD", "value": 1.234})
+    );
+    // 2 × 1.234 and the standard 5 dinars of shipping, in fils.
+    let cart = ok_json(app.add_to_cart(&guest, product, 2).await).await;
+    let pricing = &cart["cart"]["pricing"];
+    assert_eq!(
+        pricing["subtotal"],
+        json!({"currency": "BHD", "value": 2.468})
+    );
+    assert_eq!(pricing["shippingAndHandling"]["value"], json!(5.000));
+    assert_eq!(pricing["formattedShippingAndHandling"], "5.000 BHD");
+    assert_eq!(pricing["formattedOrderTotal"], "7.468 BHD");
+}
+
+#[tokio::test]
 async fn nobody_sees_another_sessions_order() {
     let app = spawn_app().await;
     let (product, _) = catalog(&app).await;
