@@ -1,5 +1,5 @@
-//! Reading a request's client credentials (header and form) for the endpoints that need an
-//! authenticated client besides the token endpoint: introspection and revocation.
+//! Reading a request's client credentials (header and form): the token endpoint's, and those
+//! of the endpoints that need an authenticated client, introspection and revocation.
 
 use super::error::OAuthError;
 use super::params::Params;
@@ -16,12 +16,9 @@ pub fn form_params(headers: &HeaderMap, uri: &Uri, body: &Bytes) -> Result<Param
     Params::parse(uri.query(), content_type, body).map_err(|e| OAuthError::invalid_request(e.0))
 }
 
-/// Authenticates the client from `Authorization: Basic` or `client_id`/`client_secret`.
-pub async fn authenticate(
-    state: &AppState,
-    headers: &HeaderMap,
-    params: &Params,
-) -> Result<AuthenticatedClient, OAuthError> {
+/// The client credentials a request presents: `Authorization` (Basic or Bearer) or
+/// `client_id`/`client_secret`.
+pub fn presented_client(headers: &HeaderMap, params: &Params) -> Result<PresentedClient, OAuthError> {
     let authorization = match headers.get(header::AUTHORIZATION) {
         None => None,
         Some(v) => Some(
@@ -29,11 +26,20 @@ pub async fn authenticate(
                 .map_err(|_| OAuthError::invalid_client("malformed Authorization header"))?,
         ),
     };
-    let presented = PresentedClient::parse(
+    Ok(PresentedClient::parse(
         authorization,
         params.get("client_id"),
         params.get("client_secret"),
-    )?;
+    )?)
+}
+
+/// Authenticates the client from `Authorization: Basic` or `client_id`/`client_secret`.
+pub async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<AuthenticatedClient, OAuthError> {
+    let presented = presented_client(headers, params)?;
     if matches!(presented, PresentedClient::Bearer(_)) {
         // A bearer token names a key but proves nothing a browser could not hold.
         return Err(OAuthError::invalid_client(
