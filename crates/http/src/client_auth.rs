@@ -4,7 +4,9 @@
 use super::error::OAuthError;
 use super::params::Params;
 use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, Uri, header};
+use axum::response::{IntoResponse, Response};
 use shopkeeper_services::auth::{AuthenticatedClient, PresentedClient};
 use shopkeeper_services::state::AppState;
 
@@ -49,4 +51,37 @@ pub async fn authenticate(
     Ok(presented
         .authenticate(&state.store, &state.verifier)
         .await?)
+}
+
+/// The form of an authenticated client's request about a token (introspection, revocation):
+/// the merged parameters and the client, read and checked before the handler runs.
+pub struct ClientForm {
+    pub params: Params,
+    pub client: AuthenticatedClient,
+}
+
+impl FromRequest<AppState> for ClientForm {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let headers = req.headers().clone();
+        let uri = req.uri().clone();
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let params = form_params(&headers, &uri, &body).map_err(IntoResponse::into_response)?;
+        let client = authenticate(state, &headers, &params)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Self { params, client })
+    }
+}
+
+impl ClientForm {
+    /// The `token` the request is about (RFC 7009 and RFC 7662 both require it).
+    pub fn token(&self) -> Result<&str, OAuthError> {
+        self.params
+            .get("token")
+            .ok_or_else(|| OAuthError::invalid_request("missing parameter token"))
+    }
 }
