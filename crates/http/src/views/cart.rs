@@ -1,7 +1,7 @@
 //! The cart, its line items, shipping options and the submit's answer.
 
 use super::address::AddressOrLink;
-use super::money::{Money, Pricing};
+use super::money::{LinePricing, Money, Pricing};
 use super::{Empty, Link};
 use crate::shopper_api::ApiQuery;
 use serde::Serialize;
@@ -141,12 +141,8 @@ impl<'a> LineItem<'a> {
                 thumbnail_image: &r.thumbnail_image,
             },
             pricing: LinePricing {
-                list_price: Money::new(r.list_price_minor, currency),
-                sale_price: Money::new(unit, currency),
-                list_price_with_quantity: Money::new(r.list_price_minor * r.quantity, currency),
-                sale_price_with_quantity: Money::new(unit * r.quantity, currency),
-                formatted_list_price: formatted(r.list_price_minor, currency),
-                formatted_sale_price_with_quantity: formatted(unit * r.quantity, currency),
+                formatted_list_price: Some(formatted(r.list_price_minor, currency)),
+                ..LinePricing::new(r.list_price_minor, unit, r.quantity, currency)
             },
         }
     }
@@ -162,17 +158,6 @@ pub struct LineProduct<'a> {
     pub short_description: &'a str,
     pub sku: &'a str,
     pub thumbnail_image: &'a Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LinePricing<'a> {
-    pub list_price: Money<'a>,
-    pub sale_price: Money<'a>,
-    pub list_price_with_quantity: Money<'a>,
-    pub sale_price_with_quantity: Money<'a>,
-    pub formatted_list_price: String,
-    pub formatted_sale_price_with_quantity: String,
 }
 
 /// The applied source, or `{}` when there is none.
