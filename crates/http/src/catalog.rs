@@ -299,10 +299,7 @@ pub async fn get_volume_pricing(
 }
 
 /// `GET /v1/shoppers/me/products/{id}/inventory-status`
-pub async fn get_inventory_status(
-    State(state): State<AppState>,
-    Found { q, item: p, .. }: Product,
-) -> ApiResult<Response> {
+pub async fn get_inventory_status(Found { q, item: p, .. }: Product) -> ApiResult<Response> {
     Ok(q.respond(json!({ "inventoryStatus": inventory_body(&q, &p) })))
 }
 
