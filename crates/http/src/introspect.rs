@@ -53,7 +53,7 @@ pub struct Introspection {
 }
 
 fn access_level(full: bool) -> String {
-    if full { "full" } else { "limited" }.into()
+    String::from(if full { "full" } else { "limited" })
 }
 
 fn subject(full: bool, shopper_id: Option<i64>, session_id: &str) -> String {
