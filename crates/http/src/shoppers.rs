@@ -311,11 +311,8 @@ pub async fn list_addresses(
 }
 
 async fn saved_address(state: &AppState, shopper: i64, id: i64) -> ApiResult<AddressRecord> {
-    state
-        .store
-        .address(shopper, id)
-        .await?
-        .ok_or_else(|| not_found(format!("address {id}")))
+    let address = state.store.address(shopper, id).await?;
+    address.ok_or_else(|| not_found(format!("address {id}")))
 }
 
 impl PathResource<Full> for AddressRecord {

@@ -1,7 +1,7 @@
 //! The cart, its line items, shipping options and the submit's answer.
 
 use super::address::AddressOrLink;
-use super::money::{LinePricing, Money, Pricing};
+use super::money::{Money, Pricing};
 use super::{Empty, Link};
 use crate::shopper_api::ApiQuery;
 use serde::Serialize;
@@ -158,6 +158,34 @@ pub struct LineProduct<'a> {
     pub short_description: &'a str,
     pub sku: &'a str,
     pub thumbnail_image: &'a Option<String>,
+}
+
+/// The `pricing` object of a cart's or an order's line item.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LinePricing<'a> {
+    pub list_price: Money<'a>,
+    pub sale_price: Money<'a>,
+    pub list_price_with_quantity: Money<'a>,
+    pub sale_price_with_quantity: Money<'a>,
+    /// A cart's line shows it; the documented order line does not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub formatted_list_price: Option<String>,
+    pub formatted_sale_price_with_quantity: String,
+}
+
+impl<'a> LinePricing<'a> {
+    /// `quantity` units at `unit` (minor units) with the list price `list`.
+    pub fn new(list: i64, unit: i64, quantity: i64, currency: &'a str) -> Self {
+        LinePricing {
+            list_price: Money::new(list, currency),
+            sale_price: Money::new(unit, currency),
+            list_price_with_quantity: Money::new(list * quantity, currency),
+            sale_price_with_quantity: Money::new(unit * quantity, currency),
+            formatted_list_price: None,
+            formatted_sale_price_with_quantity: formatted(unit * quantity, currency),
+        }
+    }
 }
 
 /// The applied source, or `{}` when there is none.

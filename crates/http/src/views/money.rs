@@ -1,4 +1,4 @@
-//! Money: an amount in a currency, a line's prices, and a cart's or an order's totals.
+//! Money: an amount in a currency, and a cart's or an order's totals.
 
 use serde::Serialize;
 use serde_json::Value;
@@ -49,34 +49,6 @@ impl<'a> Pricing<'a> {
             formatted_shipping_and_handling: formatted(t.shipping, currency),
             formatted_tax: formatted(t.tax, currency),
             formatted_order_total: formatted(t.total, currency),
-        }
-    }
-}
-
-/// The `pricing` object of a cart's or an order's line item.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LinePricing<'a> {
-    pub list_price: Money<'a>,
-    pub sale_price: Money<'a>,
-    pub list_price_with_quantity: Money<'a>,
-    pub sale_price_with_quantity: Money<'a>,
-    /// A cart's line shows it; the documented order line does not.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub formatted_list_price: Option<String>,
-    pub formatted_sale_price_with_quantity: String,
-}
-
-impl<'a> LinePricing<'a> {
-    /// `quantity` units at `unit` (minor units) with the list price `list`.
-    pub fn new(list: i64, unit: i64, quantity: i64, currency: &'a str) -> Self {
-        LinePricing {
-            list_price: Money::new(list, currency),
-            sale_price: Money::new(unit, currency),
-            list_price_with_quantity: Money::new(list * quantity, currency),
-            sale_price_with_quantity: Money::new(unit * quantity, currency),
-            formatted_list_price: None,
-            formatted_sale_price_with_quantity: formatted(unit * quantity, currency),
         }
     }
 }

@@ -2,8 +2,8 @@
 
 use super::Link;
 use super::address::{AddressOrLink, AddressView};
-use super::cart::PaymentMethod;
-use super::money::{LinePricing, Pricing};
+use super::cart::{LinePricing, PaymentMethod};
+use super::money::Pricing;
 use crate::shopper_api::ApiQuery;
 use serde::Serialize;
 use shopkeeper_domain::checkout::Totals;
