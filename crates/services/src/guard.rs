@@ -291,15 +291,15 @@ mod tests {
     /// A guard on the system clock that allows two failed sign-ins per account (and plenty
     /// per address), and the address the tests sign in from.
     fn two_failures_per_account() -> (Guard, IpAddr) {
-        let guard = Guard::new(
-            &SecuritySettings {
-                throttle_user_failures: 2,
-                throttle_ip_failures: 100,
-                ..SecuritySettings::default()
-            },
-            Clock::system(),
-        );
-        (guard, "203.0.113.7".parse().unwrap())
+        let settings = SecuritySettings {
+            throttle_user_failures: 2,
+            throttle_ip_failures: 100,
+            ..SecuritySettings::default()
+        };
+        (
+            Guard::new(&settings, Clock::system()),
+            "203.0.113.7".parse().unwrap(),
+        )
     }
 
     /// Attempts held at once (concurrent checks) use up the allowance before any has failed;
@@ -390,14 +390,12 @@ mod tests {
     /// as well as IPv4.
     #[test]
     fn each_address_is_rate_limited_on_its_own() {
-        let guard = Guard::new(
-            &SecuritySettings {
-                rate_limit_per_ip: 1,
-                rate_limit_period_ms: 60_000,
-                ..SecuritySettings::default()
-            },
-            Clock::system(),
-        );
+        let settings = SecuritySettings {
+            rate_limit_per_ip: 1,
+            rate_limit_period_ms: 60_000,
+            ..SecuritySettings::default()
+        };
+        let guard = Guard::new(&settings, Clock::system());
         let longest: IpAddr = "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe".parse().unwrap();
         let mapped: IpAddr = "::ffff:255.255.255.254".parse().unwrap();
         let v4: IpAddr = "203.0.113.7".parse().unwrap();
