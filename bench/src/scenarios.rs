@@ -615,7 +615,11 @@ const fn concat<const N: usize, const M: usize, const L: usize>(
 /// A visit that browses and leaves with a cart (the cart stays in its session): 10 requests.
 const BROWSE_VISIT: &[Step] = &concat::<7, 3, 10>(
     BROWSING,
-    [Step::Product(Pick::Second), Step::Add(Pick::Second), Step::Cart],
+    [
+        Step::Product(Pick::Second),
+        Step::Add(Pick::Second),
+        Step::Cart,
+    ],
 );
 
 /// A visit that buys: the same browsing, a physical product, then the checkout of the quick

@@ -635,12 +635,20 @@ pub async fn sign_in_submit(
         ),
     };
     if let Some(message) = refusal {
-        return form.render(StatusCode::FORBIDDEN, Some(message), username).await;
+        return form
+            .render(StatusCode::FORBIDDEN, Some(message), username)
+            .await;
     }
     let password = params.get("password").unwrap_or("");
     if username.is_empty() || password.is_empty() || username.len() > 1024 || password.len() > 1024
     {
-        return form.render(StatusCode::UNAUTHORIZED, Some("Enter your username or e-mail address, and your password."), username).await;
+        return form
+            .render(
+                StatusCode::UNAUTHORIZED,
+                Some("Enter your username or e-mail address, and your password."),
+                username,
+            )
+            .await;
     }
     let client = &request.client;
     let address = state.guard.client_ip(peer.ip(), &headers);
@@ -649,7 +657,9 @@ pub async fn sign_in_submit(
     let shopper = match checked {
         Ok(PasswordCheck::Verified(shopper)) => shopper,
         Ok(PasswordCheck::Refused) => {
-            return form.render(StatusCode::UNAUTHORIZED, Some(BAD_CREDENTIALS), username).await;
+            return form
+                .render(StatusCode::UNAUTHORIZED, Some(BAD_CREDENTIALS), username)
+                .await;
         }
         // The page again, with the wait: no hash was spent.
         Ok(PasswordCheck::Throttled(wait)) => {
@@ -657,7 +667,9 @@ pub async fn sign_in_submit(
                 "Too many failed sign-ins. Please try again in {} seconds.",
                 wait.0
             );
-            let mut response = form.render(StatusCode::TOO_MANY_REQUESTS, Some(&message), username).await;
+            let mut response = form
+                .render(StatusCode::TOO_MANY_REQUESTS, Some(&message), username)
+                .await;
             response.headers_mut().insert(
                 header::RETRY_AFTER,
                 HeaderValue::from_str(&wait.0.to_string()).expect("digits are a header value"),

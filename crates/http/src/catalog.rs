@@ -2,7 +2,9 @@
 //! categories), the category tree and product search. Token optional throughout.
 
 use super::access::TokenOptional;
-use super::shopper_api::{ApiQuery, ApiResult, Found, PathResource, bad_request, not_found, path_id};
+use super::shopper_api::{
+    ApiQuery, ApiResult, Found, PathResource, bad_request, not_found, path_id,
+};
 use axum::extract::State;
 use axum::response::Response;
 use serde_json::{Value, json};

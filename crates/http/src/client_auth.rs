@@ -20,7 +20,10 @@ pub fn form_params(headers: &HeaderMap, uri: &Uri, body: &Bytes) -> Result<Param
 
 /// The client credentials a request presents: `Authorization` (Basic or Bearer) or
 /// `client_id`/`client_secret`.
-pub fn presented_client(headers: &HeaderMap, params: &Params) -> Result<PresentedClient, OAuthError> {
+pub fn presented_client(
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<PresentedClient, OAuthError> {
     let authorization = match headers.get(header::AUTHORIZATION) {
         None => None,
         Some(v) => Some(

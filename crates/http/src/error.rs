@@ -89,11 +89,8 @@ impl OAuthError {
 
 impl<S: ErrorShape> IntoResponse for ApiError<S> {
     fn into_response(self) -> Response {
-        let mut response = (
-            self.status,
-            Json(S::body(self.code, &self.description)),
-        )
-            .into_response();
+        let mut response =
+            (self.status, Json(S::body(self.code, &self.description))).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if let Some(challenge) = self.www_authenticate {

@@ -38,10 +38,18 @@ pub fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
             post(k::apply_shipping_option)
         }
         ("POST", "/v1/shoppers/me/carts/active/apply-shopper") => post(k::apply_shopper),
-        ("GET", "/v1/shoppers/me/carts/active/billing-address") => get(k::get_address::<k::Billing>),
-        ("PUT", "/v1/shoppers/me/carts/active/billing-address") => put(k::put_address::<k::Billing>),
-        ("GET", "/v1/shoppers/me/carts/active/shipping-address") => get(k::get_address::<k::Shipping>),
-        ("PUT", "/v1/shoppers/me/carts/active/shipping-address") => put(k::put_address::<k::Shipping>),
+        ("GET", "/v1/shoppers/me/carts/active/billing-address") => {
+            get(k::get_address::<k::Billing>)
+        }
+        ("PUT", "/v1/shoppers/me/carts/active/billing-address") => {
+            put(k::put_address::<k::Billing>)
+        }
+        ("GET", "/v1/shoppers/me/carts/active/shipping-address") => {
+            get(k::get_address::<k::Shipping>)
+        }
+        ("PUT", "/v1/shoppers/me/carts/active/shipping-address") => {
+            put(k::put_address::<k::Shipping>)
+        }
         ("GET", "/v1/shoppers/me/carts/active/line-items") => get(k::list_line_items),
         ("POST", "/v1/shoppers/me/carts/active/line-items") => post(k::add_line_items),
         ("DELETE", "/v1/shoppers/me/carts/active/line-items") => delete(k::delete_line_items),
