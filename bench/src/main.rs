@@ -213,7 +213,7 @@ async fn main() -> anyhow::Result<()> {
     if wanted("password-with-check") {
         let password_conns = 8.min(args.connections);
         let check_conns = args.connections.saturating_sub(password_conns).max(1);
-        let check_alone = || {
+        let check_run = || {
             load::run(
                 server.addr,
                 check_conns,
@@ -224,7 +224,7 @@ async fn main() -> anyhow::Result<()> {
         };
         // Alone, beside, alone again: the host's speed drifts over minutes, so the check
         // beside password grants is compared with the mean of the runs before and after it.
-        let alone = check_alone().await;
+        let alone = check_run().await;
         let (password, check) = tokio::join!(
             load::run(
                 server.addr,
@@ -233,15 +233,9 @@ async fn main() -> anyhow::Result<()> {
                 scenarios::password(&fixtures),
                 |i| fixtures.worker(i)
             ),
-            load::run(
-                server.addr,
-                check_conns,
-                duration,
-                scenarios::check_me(&fixtures),
-                |i| fixtures.worker(i)
-            ),
+            check_run(),
         );
-        let alone_after = check_alone().await;
+        let alone_after = check_run().await;
         let rss = server.rss_mb();
         results.record("check alone (same conns)", &alone, rss, json!({}));
         results.record("password grant", &password, rss, json!({}));

@@ -586,8 +586,8 @@ enum Step {
     Order,
 }
 
-/// A visit that browses and leaves with a cart (the cart stays in its session): 10 requests.
-const BROWSE_VISIT: &[Step] = &[
+/// What every visit starts with: a new session, the catalog, a first product added to the cart.
+const BROWSING: [Step; 7] = [
     Step::Token,
     Step::Categories,
     Step::CategoryProducts,
@@ -595,31 +595,49 @@ const BROWSE_VISIT: &[Step] = &[
     Step::Pricing(Pick::First),
     Step::Search,
     Step::Add(Pick::First),
-    Step::Product(Pick::Second),
-    Step::Add(Pick::Second),
-    Step::Cart,
 ];
+
+/// `a` then `b`, as one array of `L` steps.
+const fn concat<const N: usize, const M: usize, const L: usize>(
+    a: [Step; N],
+    b: [Step; M],
+) -> [Step; L] {
+    assert!(N + M == L, "L must be N + M");
+    let mut out = [Step::Token; L];
+    let mut i = 0;
+    while i < L {
+        out[i] = if i < N { a[i] } else { b[i - N] };
+        i += 1;
+    }
+    out
+}
+
+/// A visit that browses and leaves with a cart (the cart stays in its session): 10 requests.
+const BROWSE_VISIT: &[Step] = &concat::<7, 3, 10>(
+    BROWSING,
+    [
+        Step::Product(Pick::Second),
+        Step::Add(Pick::Second),
+        Step::Cart,
+    ],
+);
 
 /// A visit that buys: the same browsing, a physical product, then the checkout of the quick
 /// start (the payment source's owner address is the billing address): 16 requests.
-const BUY_VISIT: &[Step] = &[
-    Step::Token,
-    Step::Categories,
-    Step::CategoryProducts,
-    Step::Product(Pick::First),
-    Step::Pricing(Pick::First),
-    Step::Search,
-    Step::Add(Pick::First),
-    Step::Product(Pick::Physical),
-    Step::Add(Pick::Physical),
-    Step::Cart,
-    Step::ShippingAddress,
-    Step::Source,
-    Step::ApplySource,
-    Step::Submit,
-    Step::Order,
-    Step::Cart,
-];
+const BUY_VISIT: &[Step] = &concat::<7, 9, 16>(
+    BROWSING,
+    [
+        Step::Product(Pick::Physical),
+        Step::Add(Pick::Physical),
+        Step::Cart,
+        Step::ShippingAddress,
+        Step::Source,
+        Step::ApplySource,
+        Step::Submit,
+        Step::Order,
+        Step::Cart,
+    ],
+);
 
 /// Every `BUY_EVERY`-th visit of a connection buys.
 const BUY_EVERY: u64 = 4;

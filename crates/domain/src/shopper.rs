@@ -142,12 +142,32 @@ pub struct NewShopperProfile {
 pub const MIN_PASSWORD: usize = 8;
 
 impl ShopperInput {
+    /// The checks a new shopper and a `/me` update share: e-mail, names, locale, currency.
+    fn check_profile_fields(&self) -> Result<(), FieldError> {
+        if let Some(e) = &self.email_address {
+            check_email("shopper.emailAddress", e)?;
+        }
+        if let Some(n) = &self.first_name {
+            check_text("shopper.firstName", n, 256)?;
+        }
+        if let Some(n) = &self.last_name {
+            check_text("shopper.lastName", n, 256)?;
+        }
+        if let Some(l) = &self.locale {
+            check_locale(l)?;
+        }
+        if let Some(c) = &self.currency {
+            check_currency(c)?;
+        }
+        Ok(())
+    }
+
     /// Validates a `POST /v1/shoppers` body.
-    pub fn into_new(self) -> Result<NewShopperProfile, FieldError> {
+    pub fn into_new(mut self) -> Result<NewShopperProfile, FieldError> {
         if self.id.is_some() {
             return Err(FieldError::new("shopper.id", "is assigned by the server"));
         }
-        let login = match (self.username, self.external_reference_id) {
+        let login = match (self.username.take(), self.external_reference_id.take()) {
             (Some(_), Some(_)) => {
                 return Err(FieldError::new(
                     "shopper.externalReferenceId",
@@ -158,6 +178,7 @@ impl ShopperInput {
                 check_username(&username)?;
                 let password = self
                     .password
+                    .take()
                     .ok_or_else(|| FieldError::new("shopper.password", "is required"))?;
                 if password.len() < MIN_PASSWORD || password.len() > 1024 {
                     return Err(FieldError::new(
@@ -189,21 +210,7 @@ impl ShopperInput {
         if matches!(login, NewLogin::Credentials { .. }) && self.email_address.is_none() {
             return Err(FieldError::new("shopper.emailAddress", "is required"));
         }
-        if let Some(e) = &self.email_address {
-            check_email("shopper.emailAddress", e)?;
-        }
-        if let Some(n) = &self.first_name {
-            check_text("shopper.firstName", n, 256)?;
-        }
-        if let Some(n) = &self.last_name {
-            check_text("shopper.lastName", n, 256)?;
-        }
-        if let Some(l) = &self.locale {
-            check_locale(l)?;
-        }
-        if let Some(c) = &self.currency {
-            check_currency(c)?;
-        }
+        self.check_profile_fields()?;
         if self.ip_address.is_some() {
             return Err(FieldError::new(
                 "shopper.ipAddress",
@@ -257,21 +264,7 @@ impl ShopperInput {
         if let Some(u) = &self.username {
             check_username(u)?;
         }
-        if let Some(e) = &self.email_address {
-            check_email("shopper.emailAddress", e)?;
-        }
-        if let Some(n) = &self.first_name {
-            check_text("shopper.firstName", n, 256)?;
-        }
-        if let Some(n) = &self.last_name {
-            check_text("shopper.lastName", n, 256)?;
-        }
-        if let Some(l) = &self.locale {
-            check_locale(l)?;
-        }
-        if let Some(c) = &self.currency {
-            check_currency(c)?;
-        }
+        self.check_profile_fields()?;
         if let Some(ip) = &self.ip_address {
             ip.parse::<IpAddr>().map_err(|_| {
                 FieldError::new("shopper.ipAddress", "is not an IPv4 or IPv6 address")

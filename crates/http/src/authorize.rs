@@ -504,40 +504,49 @@ impl Redirect {
     }
 }
 
-/// Renders the form for a checked request, with a fresh CSRF nonce cookie.
-async fn render_form(
-    state: &AppState,
-    headers: &HeaderMap,
-    request: &AuthorizeRequest,
-    params: &Params,
-    status: StatusCode,
-    error: Option<&str>,
-    username: &str,
-) -> Response {
-    let look = match site_look(state, &request.client, false).await {
-        Ok(look) => look,
-        Err(e) => return failure_response(state, server_failure(e)).await,
-    };
-    let nonce = random_hex(32);
-    let style_nonce = random_hex(16);
-    let csrf = browser::csrf_token(state, headers, &nonce);
-    let page = SignInPage {
-        look: &look,
-        style_nonce: &style_nonce,
-        error,
-        hidden: carried(params),
-        csrf_token: &csrf,
-        username,
-    };
-    let html = match page.render() {
-        Ok(html) => html,
-        Err(e) => return internal(e).into_response(),
-    };
-    let mut response = browser::secure_html((status, Html(html)).into_response(), &style_nonce);
-    response
-        .headers_mut()
-        .insert(header::SET_COOKIE, browser::csrf_cookie(state, &nonce));
-    response
+/// The sign-in form of a checked request, as the page and each refusal of a post show it.
+#[derive(Clone, Copy)]
+struct SignInForm<'a> {
+    state: &'a AppState,
+    headers: &'a HeaderMap,
+    request: &'a AuthorizeRequest,
+    params: &'a Params,
+}
+
+impl SignInForm<'_> {
+    /// Renders the form, with a fresh CSRF nonce cookie.
+    async fn render(self, status: StatusCode, error: Option<&str>, username: &str) -> Response {
+        let SignInForm {
+            state,
+            headers,
+            request,
+            params,
+        } = self;
+        let look = match site_look(state, &request.client, false).await {
+            Ok(look) => look,
+            Err(e) => return failure_response(state, server_failure(e)).await,
+        };
+        let nonce = random_hex(32);
+        let style_nonce = random_hex(16);
+        let csrf = browser::csrf_token(state, headers, &nonce);
+        let page = SignInPage {
+            look: &look,
+            style_nonce: &style_nonce,
+            error,
+            hidden: carried(params),
+            csrf_token: &csrf,
+            username,
+        };
+        let html = match page.render() {
+            Ok(html) => html,
+            Err(e) => return internal(e).into_response(),
+        };
+        let mut response = browser::secure_html((status, Html(html)).into_response(), &style_nonce);
+        response
+            .headers_mut()
+            .insert(header::SET_COOKIE, browser::csrf_cookie(state, &nonce));
+        response
+    }
 }
 
 /// `GET /oauth20/sign-in`: the hosted sign-in page.
@@ -560,16 +569,13 @@ pub async fn sign_in_page(State(state): State<AppState>, headers: HeaderMap, uri
     };
     match check(&state, &params).await {
         Ok(request) => {
-            render_form(
-                &state,
-                &headers,
-                &request,
-                &params,
-                StatusCode::OK,
-                None,
-                "",
-            )
-            .await
+            let form = SignInForm {
+                state: &state,
+                headers: &headers,
+                request: &request,
+                params: &params,
+            };
+            form.render(StatusCode::OK, None, "").await
         }
         Err(failure) => failure_response(&state, failure).await,
     }
@@ -613,6 +619,12 @@ pub async fn sign_in_submit(
         Ok(r) => r,
         Err(failure) => return failure_response(&state, failure).await,
     };
+    let form = SignInForm {
+        state: &state,
+        headers: &headers,
+        request: &request,
+        params: &params,
+    };
     let username = params.get("username").unwrap_or("").trim();
     let refusal = match browser::csrf_check(&state, &headers, params.get("csrf_token")) {
         CsrfVerdict::Valid => None,
@@ -623,30 +635,20 @@ pub async fn sign_in_submit(
         ),
     };
     if let Some(message) = refusal {
-        return render_form(
-            &state,
-            &headers,
-            &request,
-            &params,
-            StatusCode::FORBIDDEN,
-            Some(message),
-            username,
-        )
-        .await;
+        return form
+            .render(StatusCode::FORBIDDEN, Some(message), username)
+            .await;
     }
     let password = params.get("password").unwrap_or("");
     if username.is_empty() || password.is_empty() || username.len() > 1024 || password.len() > 1024
     {
-        return render_form(
-            &state,
-            &headers,
-            &request,
-            &params,
-            StatusCode::UNAUTHORIZED,
-            Some("Enter your username or e-mail address, and your password."),
-            username,
-        )
-        .await;
+        return form
+            .render(
+                StatusCode::UNAUTHORIZED,
+                Some("Enter your username or e-mail address, and your password."),
+                username,
+            )
+            .await;
     }
     let client = &request.client;
     let address = state.guard.client_ip(peer.ip(), &headers);
@@ -655,16 +657,9 @@ pub async fn sign_in_submit(
     let shopper = match checked {
         Ok(PasswordCheck::Verified(shopper)) => shopper,
         Ok(PasswordCheck::Refused) => {
-            return render_form(
-                &state,
-                &headers,
-                &request,
-                &params,
-                StatusCode::UNAUTHORIZED,
-                Some(BAD_CREDENTIALS),
-                username,
-            )
-            .await;
+            return form
+                .render(StatusCode::UNAUTHORIZED, Some(BAD_CREDENTIALS), username)
+                .await;
         }
         // The page again, with the wait: no hash was spent.
         Ok(PasswordCheck::Throttled(wait)) => {
@@ -672,16 +667,9 @@ pub async fn sign_in_submit(
                 "Too many failed sign-ins. Please try again in {} seconds.",
                 wait.0
             );
-            let mut response = render_form(
-                &state,
-                &headers,
-                &request,
-                &params,
-                StatusCode::TOO_MANY_REQUESTS,
-                Some(&message),
-                username,
-            )
-            .await;
+            let mut response = form
+                .render(StatusCode::TOO_MANY_REQUESTS, Some(&message), username)
+                .await;
             response.headers_mut().insert(
                 header::RETRY_AFTER,
                 HeaderValue::from_str(&wait.0.to_string()).expect("digits are a header value"),

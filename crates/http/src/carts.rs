@@ -372,112 +372,73 @@ pub struct AddressBody {
     address: AddressInput,
 }
 
-fn address_response(q: &ApiQuery, path: &str, id: &'static str, a: &PostalAddress) -> Response {
+/// One of the cart's two addresses, as its routes name it.
+pub trait CartAddress: Send + 'static {
+    const BILLING: bool;
+    /// The `id` of its resource.
+    const ID: &'static str;
+    /// Its path below the cart.
+    const SEGMENT: &'static str;
+}
+
+pub struct Billing;
+
+impl CartAddress for Billing {
+    const BILLING: bool = true;
+    const ID: &'static str = "billingAddress";
+    const SEGMENT: &'static str = "billing-address";
+}
+
+pub struct Shipping;
+
+impl CartAddress for Shipping {
+    const BILLING: bool = false;
+    const ID: &'static str = "shippingAddress";
+    const SEGMENT: &'static str = "shipping-address";
+}
+
+fn address_response<A: CartAddress>(q: &ApiQuery, a: &PostalAddress) -> Response {
     let address = AddressView {
-        uri: q.uri(path),
-        id,
+        uri: q.uri(&format!("{CART}/{}", A::SEGMENT)),
+        id: A::ID,
         address: a,
     };
     q.respond_with(&AddressEnvelope { address })
 }
 
-async fn get_address(
-    state: &AppState,
-    q: &ApiQuery,
-    p: &Principal,
-    billing: bool,
+/// `GET .../billing-address`, `GET .../shipping-address`
+pub async fn get_address<A: CartAddress>(
+    State(state): State<AppState>,
+    Limited(p): Limited,
+    q: ApiQuery,
 ) -> ApiResult<Response> {
-    let read = service::read_cart(&state.store, p).await?;
+    let read = service::read_cart(&state.store, &p).await?;
     let pr = read.priced();
-    let (a, name, path) = if billing {
-        (
-            pr.billing,
-            "billingAddress",
-            format!("{CART}/billing-address"),
-        )
-    } else {
-        (
-            pr.shipping,
-            "shippingAddress",
-            format!("{CART}/shipping-address"),
-        )
-    };
+    let a = if A::BILLING { pr.billing } else { pr.shipping };
     // A cart always has its two address resources; one not set yet has empty fields.
-    let a = a.unwrap_or_default();
-    Ok(address_response(q, &path, name, &a))
+    Ok(address_response::<A>(&q, &a.unwrap_or_default()))
 }
 
-async fn put_address(
-    state: &AppState,
-    q: &ApiQuery,
-    p: &Principal,
-    billing: bool,
-    address: AddressInput,
-) -> ApiResult<Response> {
-    let a = service::apply_address(&state.store, p, billing, address).await?;
-    let (name, path) = if billing {
-        ("billingAddress", format!("{CART}/billing-address"))
-    } else {
-        ("shippingAddress", format!("{CART}/shipping-address"))
-    };
-    Ok(address_response(q, &path, name, &a))
-}
-
-pub async fn get_billing_address(
-    State(state): State<AppState>,
-    Limited(p): Limited,
-    q: ApiQuery,
-) -> ApiResult<Response> {
-    get_address(&state, &q, &p, true).await
-}
-
-pub async fn get_shipping_address(
-    State(state): State<AppState>,
-    Limited(p): Limited,
-    q: ApiQuery,
-) -> ApiResult<Response> {
-    get_address(&state, &q, &p, false).await
-}
-
-/// `PUT .../billing-address` `{"address": {...}}`
-pub async fn put_billing_address(
+/// `PUT .../billing-address`, `PUT .../shipping-address` `{"address": {...}}`
+pub async fn put_address<A: CartAddress>(
     State(state): State<AppState>,
     Limited(p): Limited,
     q: ApiQuery,
     AppJson(AddressBody { address }): AppJson<AddressBody>,
 ) -> ApiResult<Response> {
-    put_address(&state, &q, &p, true, address).await
+    let a = service::apply_address(&state.store, &p, A::BILLING, address).await?;
+    Ok(address_response::<A>(&q, &a))
 }
 
-/// `PUT .../shipping-address` `{"address": {...}}`
-pub async fn put_shipping_address(
+/// `POST .../apply-billing-address`, `POST .../apply-shipping-address` `{"address": {...}}`
+/// → the cart.
+pub async fn apply_address<A: CartAddress>(
     State(state): State<AppState>,
     Limited(p): Limited,
     q: ApiQuery,
     AppJson(AddressBody { address }): AppJson<AddressBody>,
 ) -> ApiResult<Response> {
-    put_address(&state, &q, &p, false, address).await
-}
-
-/// `POST .../apply-billing-address` `{"address": {...}}` → the cart.
-pub async fn apply_billing_address(
-    State(state): State<AppState>,
-    Limited(p): Limited,
-    q: ApiQuery,
-    AppJson(AddressBody { address }): AppJson<AddressBody>,
-) -> ApiResult<Response> {
-    service::apply_address(&state.store, &p, true, address).await?;
-    cart_response(&state, &q, &p).await
-}
-
-/// `POST .../apply-shipping-address` `{"address": {...}}` → the cart.
-pub async fn apply_shipping_address(
-    State(state): State<AppState>,
-    Limited(p): Limited,
-    q: ApiQuery,
-    AppJson(AddressBody { address }): AppJson<AddressBody>,
-) -> ApiResult<Response> {
-    service::apply_address(&state.store, &p, false, address).await?;
+    service::apply_address(&state.store, &p, A::BILLING, address).await?;
     cart_response(&state, &q, &p).await
 }
 

@@ -2,8 +2,10 @@
 //! categories), the category tree and product search. Token optional throughout.
 
 use super::access::TokenOptional;
-use super::shopper_api::{ApiQuery, ApiResult, bad_request, not_found, path_id};
-use axum::extract::{Path, State};
+use super::shopper_api::{
+    ApiQuery, ApiResult, Found, PathResource, bad_request, not_found, path_id,
+};
+use axum::extract::State;
 use axum::response::Response;
 use serde_json::{Value, json};
 use shopkeeper_domain::catalog::{Expand, IN_STOCK, Page, formatted, inventory_status, money};
@@ -17,14 +19,22 @@ fn product_path(id: i64) -> String {
     format!("{PRODUCTS}/{id}")
 }
 
-async fn find_product(state: &AppState, site: &str, raw_id: &str) -> ApiResult<ProductRecord> {
-    let id = path_id(raw_id, "product")?;
+async fn product(state: &AppState, site: &str, id: i64) -> ApiResult<ProductRecord> {
     state
         .store
         .product(site, id)
         .await?
         .ok_or_else(|| not_found(format!("product {id}")))
 }
+
+impl PathResource<TokenOptional> for ProductRecord {
+    async fn find(state: &AppState, caller: &TokenOptional, raw_id: &str) -> ApiResult<Self> {
+        product(state, caller.0.site_id(), path_id(raw_id, "product")?).await
+    }
+}
+
+/// A request on the product its path names.
+type Product = Found<TokenOptional, ProductRecord>;
 
 fn pricing_body(q: &ApiQuery, p: &ProductRecord) -> Value {
     json!({
@@ -164,17 +174,13 @@ fn product_summary(q: &ApiQuery, p: &ProductRecord) -> Value {
     })
 }
 
-/// A page of products in the documented list shape; full objects when `expand` names
-/// `product` (or `all`), links with a summary otherwise.
-async fn product_list(
+/// Full product objects when `expand` names `product` (or `all`), links with a summary
+/// otherwise.
+async fn product_items(
     state: &AppState,
     q: &ApiQuery,
-    path: &str,
     products: &[ProductRecord],
-    total: i64,
-    page: Page,
-    extra_query: &str,
-) -> ApiResult<Value> {
+) -> ApiResult<Vec<Value>> {
     let expand = Expand::parse(q.get("expand"));
     let mut items = Vec::with_capacity(products.len());
     for p in products {
@@ -184,6 +190,20 @@ async fn product_list(
             product_summary(q, p)
         });
     }
+    Ok(items)
+}
+
+/// A page of products in the documented list shape.
+async fn product_list(
+    state: &AppState,
+    q: &ApiQuery,
+    path: &str,
+    products: &[ProductRecord],
+    total: i64,
+    page: Page,
+    extra_query: &str,
+) -> ApiResult<Value> {
+    let items = product_items(state, q, products).await?;
     let mut list = json!({
         "uri": q.uri(path),
         "product": items,
@@ -209,6 +229,22 @@ fn keyword_query(keyword: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
+/// The page of the site's products matching `keyword` (all of them without one), as the list
+/// at `path`.
+async fn products_matching(
+    state: &AppState,
+    q: &ApiQuery,
+    site: &str,
+    path: &str,
+    keyword: Option<&str>,
+    page: Page,
+) -> ApiResult<Response> {
+    let (products, total) = state.store.products(site, keyword, page).await?;
+    let extra = keyword_query(keyword);
+    let body = product_list(state, q, path, &products, total, page, &extra).await?;
+    Ok(q.respond(body))
+}
+
 /// `GET /v1/shoppers/me/products[?keyword=]`
 pub async fn list_products(
     State(state): State<AppState>,
@@ -217,21 +253,7 @@ pub async fn list_products(
 ) -> ApiResult<Response> {
     let page = q.page()?;
     let keyword = q.get("keyword").filter(|k| !k.trim().is_empty());
-    let (products, total) = state
-        .store
-        .products(caller.site_id(), keyword, page)
-        .await?;
-    let body = product_list(
-        &state,
-        &q,
-        PRODUCTS,
-        &products,
-        total,
-        page,
-        &keyword_query(keyword),
-    )
-    .await?;
-    Ok(q.respond(body))
+    products_matching(&state, &q, caller.site_id(), PRODUCTS, keyword, page).await
 }
 
 /// `GET /v1/shoppers/me/product-search?keyword=`
@@ -245,31 +267,15 @@ pub async fn search_products(
         .get("keyword")
         .filter(|k| !k.trim().is_empty())
         .ok_or_else(|| bad_request("missing-parameter", "keyword is required"))?;
-    let (products, total) = state
-        .store
-        .products(caller.site_id(), Some(keyword), page)
-        .await?;
-    let body = product_list(
-        &state,
-        &q,
-        "/v1/shoppers/me/product-search",
-        &products,
-        total,
-        page,
-        &keyword_query(Some(keyword)),
-    )
-    .await?;
-    Ok(q.respond(body))
+    let path = "/v1/shoppers/me/product-search";
+    products_matching(&state, &q, caller.site_id(), path, Some(keyword), page).await
 }
 
 /// `GET /v1/shoppers/me/products/{id}`
 pub async fn get_product(
     State(state): State<AppState>,
-    TokenOptional(caller): TokenOptional,
-    Path(id): Path<String>,
-    q: ApiQuery,
+    Found { q, item: p, .. }: Product,
 ) -> ApiResult<Response> {
-    let p = find_product(&state, caller.site_id(), &id).await?;
     let body = product_body(&state, &q, &p, &Expand::parse(q.get("expand"))).await?;
     Ok(q.respond(json!({ "product": body })))
 }
@@ -277,11 +283,8 @@ pub async fn get_product(
 /// `GET /v1/shoppers/me/products/{id}/pricing`
 pub async fn get_pricing(
     State(state): State<AppState>,
-    TokenOptional(caller): TokenOptional,
-    Path(id): Path<String>,
-    q: ApiQuery,
+    Found { q, item: p, .. }: Product,
 ) -> ApiResult<Response> {
-    let p = find_product(&state, caller.site_id(), &id).await?;
     let mut pricing = pricing_body(&q, &p);
     if Expand::parse(q.get("expand")).has("volumePricing") {
         pricing["volumePricing"] = volume_pricing_body(&state, &q, &p).await?;
@@ -292,22 +295,13 @@ pub async fn get_pricing(
 /// `GET /v1/shoppers/me/products/{id}/pricing/volume-pricing`
 pub async fn get_volume_pricing(
     State(state): State<AppState>,
-    TokenOptional(caller): TokenOptional,
-    Path(id): Path<String>,
-    q: ApiQuery,
+    Found { q, item: p, .. }: Product,
 ) -> ApiResult<Response> {
-    let p = find_product(&state, caller.site_id(), &id).await?;
     Ok(q.respond(json!({ "volumePricing": volume_pricing_body(&state, &q, &p).await? })))
 }
 
 /// `GET /v1/shoppers/me/products/{id}/inventory-status`
-pub async fn get_inventory_status(
-    State(state): State<AppState>,
-    TokenOptional(caller): TokenOptional,
-    Path(id): Path<String>,
-    q: ApiQuery,
-) -> ApiResult<Response> {
-    let p = find_product(&state, caller.site_id(), &id).await?;
+pub async fn get_inventory_status(Found { q, item: p, .. }: Product) -> ApiResult<Response> {
     Ok(q.respond(json!({ "inventoryStatus": inventory_body(&q, &p) })))
 }
 
@@ -339,11 +333,7 @@ pub async fn list_inventory_status(
                 format!("productIds: {id:?} is not a product id"),
             )
         })?;
-        let p = state
-            .store
-            .product(caller.site_id(), id)
-            .await?
-            .ok_or_else(|| not_found(format!("product {id}")))?;
+        let p = product(&state, caller.site_id(), id).await?;
         statuses.push(inventory_body(&q, &p));
     }
     Ok(q.respond(json!({"inventoryStatuses": {
@@ -355,21 +345,10 @@ pub async fn list_inventory_status(
 /// `GET /v1/shoppers/me/products/{id}/variations`
 pub async fn get_variations(
     State(state): State<AppState>,
-    TokenOptional(caller): TokenOptional,
-    Path(id): Path<String>,
-    q: ApiQuery,
+    Found { q, item: p, .. }: Product,
 ) -> ApiResult<Response> {
-    let p = find_product(&state, caller.site_id(), &id).await?;
     let variations = state.store.variations(p.id).await?;
-    let expand = Expand::parse(q.get("expand"));
-    let mut items = Vec::new();
-    for v in &variations {
-        items.push(if expand.has("product") {
-            product_body(&state, &q, v, &expand).await?
-        } else {
-            product_summary(&q, v)
-        });
-    }
+    let items = product_items(&state, &q, &variations).await?;
     Ok(q.respond(json!({"variations": {
         "uri": q.uri(&format!("{}/variations", product_path(p.id))),
         "product": items,
@@ -379,11 +358,8 @@ pub async fn get_variations(
 /// `GET /v1/shoppers/me/products/{id}/categories`
 pub async fn get_product_categories(
     State(state): State<AppState>,
-    TokenOptional(caller): TokenOptional,
-    Path(id): Path<String>,
-    q: ApiQuery,
+    Found { q, item: p, .. }: Product,
 ) -> ApiResult<Response> {
-    let p = find_product(&state, caller.site_id(), &id).await?;
     let categories = state.store.product_categories(p.id).await?;
     Ok(q.respond(json!({"categories": {
         "uri": q.uri(&format!("{}/categories", product_path(p.id))),
@@ -429,23 +405,29 @@ pub async fn list_categories(
     Ok(q.respond(json!({"categories": {"uri": q.uri(CATEGORIES), "category": roots}})))
 }
 
-async fn find_category(state: &AppState, site: &str, raw: &str) -> ApiResult<CategoryRecord> {
-    let id = path_id(raw, "category")?;
-    state
-        .store
-        .category(site, id)
-        .await?
-        .ok_or_else(|| not_found(format!("category {id}")))
+impl PathResource<TokenOptional> for CategoryRecord {
+    async fn find(state: &AppState, caller: &TokenOptional, raw_id: &str) -> ApiResult<Self> {
+        let id = path_id(raw_id, "category")?;
+        state
+            .store
+            .category(caller.0.site_id(), id)
+            .await?
+            .ok_or_else(|| not_found(format!("category {id}")))
+    }
 }
+
+/// A request on the category its path names.
+type Category = Found<TokenOptional, CategoryRecord>;
 
 /// `GET /v1/shoppers/me/categories/{id}`
 pub async fn get_category(
     State(state): State<AppState>,
-    TokenOptional(caller): TokenOptional,
-    Path(id): Path<String>,
-    q: ApiQuery,
+    Found {
+        access: TokenOptional(caller),
+        q,
+        item: c,
+    }: Category,
 ) -> ApiResult<Response> {
-    let c = find_category(&state, caller.site_id(), &id).await?;
     let all = state.store.categories(caller.site_id()).await?;
     Ok(q.respond(json!({ "category": category_tree(&q, &all, &c) })))
 }
@@ -453,11 +435,8 @@ pub async fn get_category(
 /// `GET /v1/shoppers/me/categories/{id}/products`
 pub async fn get_category_products(
     State(state): State<AppState>,
-    TokenOptional(caller): TokenOptional,
-    Path(id): Path<String>,
-    q: ApiQuery,
+    Found { q, item: c, .. }: Category,
 ) -> ApiResult<Response> {
-    let c = find_category(&state, caller.site_id(), &id).await?;
     let page = q.page()?;
     let (products, total) = state.store.category_products(c.id, page).await?;
     let path = format!("{CATEGORIES}/{}/products", c.id);

@@ -9,26 +9,65 @@ use shopkeeper_domain::grant::GrantError;
 use shopkeeper_services::auth::{ClientAuthError, VerifyError};
 use shopkeeper_services::oauth::TokenError;
 use shopkeeper_store::StoreError;
+use std::marker::PhantomData;
 
-/// The OAuth endpoints' flat error: `{"error", "error_description"}` (RFC 6749 §5.2).
+/// An error answer: its status, code, description and `WWW-Authenticate` challenge, written
+/// in the body shape `S` of the API that answers.
 #[derive(Debug)]
-pub struct OAuthError {
+pub struct ApiError<S> {
     pub status: StatusCode,
     pub code: &'static str,
     pub description: String,
     pub www_authenticate: Option<&'static str>,
+    pub shape: PhantomData<S>,
 }
 
-impl OAuthError {
+/// How an API writes an error's code and description in its body.
+pub trait ErrorShape {
+    fn body(code: &str, description: &str) -> serde_json::Value;
+}
+
+/// The OAuth endpoints' flat error: `{"error", "error_description"}` (RFC 6749 §5.2).
+#[derive(Debug)]
+pub struct Flat;
+
+impl ErrorShape for Flat {
+    fn body(code: &str, description: &str) -> serde_json::Value {
+        json!({"error": code, "error_description": description})
+    }
+}
+
+/// The Shopper API's nested error: `{"errors": {"error": [{"relation", "code",
+/// "description"}]}}`.
+#[derive(Debug)]
+pub struct Nested;
+
+impl ErrorShape for Nested {
+    fn body(code: &str, description: &str) -> serde_json::Value {
+        json!({"errors": {"error": [{
+            "relation": "https://developers.digitalriver.com/v1/shoppers",
+            "code": code,
+            "description": description,
+        }]}})
+    }
+}
+
+pub type OAuthError = ApiError<Flat>;
+pub type ShopperApiError = ApiError<Nested>;
+
+impl<S> ApiError<S> {
     pub fn new(status: StatusCode, code: &'static str, description: impl Into<String>) -> Self {
         Self {
             status,
             code,
             description: description.into(),
             www_authenticate: None,
+            shape: PhantomData,
         }
     }
+}
 
+impl OAuthError {
     pub fn invalid_request(description: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
     }
@@ -48,57 +87,10 @@ impl OAuthError {
     }
 }
 
-impl IntoResponse for OAuthError {
+impl<S: ErrorShape> IntoResponse for ApiError<S> {
     fn into_response(self) -> Response {
-        let mut response = (
-            self.status,
-            Json(json!({"error": self.code, "error_description": self.description})),
-        )
-            .into_response();
-        let headers = response.headers_mut();
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        if let Some(challenge) = self.www_authenticate {
-            headers.insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(challenge),
-            );
-        }
-        response
-    }
-}
-
-/// The Shopper API's nested error: `{"errors": {"error": [{"relation", "code",
-/// "description"}]}}`.
-#[derive(Debug)]
-pub struct ShopperApiError {
-    pub status: StatusCode,
-    pub code: &'static str,
-    pub description: String,
-    pub www_authenticate: Option<&'static str>,
-}
-
-impl ShopperApiError {
-    pub fn new(status: StatusCode, code: &'static str, description: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            description: description.into(),
-            www_authenticate: None,
-        }
-    }
-}
-
-impl IntoResponse for ShopperApiError {
-    fn into_response(self) -> Response {
-        let mut response = (
-            self.status,
-            Json(json!({"errors": {"error": [{
-                "relation": "https://developers.digitalriver.com/v1/shoppers",
-                "code": self.code,
-                "description": self.description,
-            }]}})),
-        )
-            .into_response();
+        let mut response =
+            (self.status, Json(S::body(self.code, &self.description))).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if let Some(challenge) = self.www_authenticate {
@@ -127,6 +119,7 @@ impl From<OAuthError> for ShopperApiError {
             code,
             description: e.description,
             www_authenticate: e.www_authenticate,
+            shape: PhantomData,
         }
     }
 }

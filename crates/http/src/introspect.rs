@@ -2,12 +2,11 @@
 //! Only a confidential key proving its secret may ask, and only about its own site's tokens:
 //! anything else is `{"active": false}`, so the endpoint cannot be used to probe other sites.
 
-use super::client_auth::{authenticate, form_params};
+use super::client_auth::ClientForm;
 use super::error::{OAuthError, OAuthErrorBody};
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, Uri, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use shopkeeper_domain::TokenValue;
@@ -53,6 +52,10 @@ pub struct Introspection {
     pub shopper_id: Option<i64>,
 }
 
+fn access_level(full: bool) -> String {
+    String::from(if full { "full" } else { "limited" })
+}
+
 fn subject(full: bool, shopper_id: Option<i64>, session_id: &str) -> String {
     match (full, shopper_id) {
         (true, Some(id)) => id.to_string(),
@@ -78,21 +81,15 @@ fn subject(full: bool, shopper_id: Option<i64>, session_id: &str) -> String {
 )]
 pub async fn introspect(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Bytes,
+    form: ClientForm,
 ) -> Result<Response, OAuthError> {
-    let params = form_params(&headers, &uri, &body)?;
-    let client = authenticate(&state, &headers, &params).await?;
-    if !client.secret_verified {
+    if !form.client.secret_verified {
         return Err(OAuthError::invalid_client(
             "introspection requires a confidential API key and its secret",
         ));
     }
-    let raw = params
-        .get("token")
-        .ok_or_else(|| OAuthError::invalid_request("missing parameter token"))?;
-    let site = &client.record.site_id;
+    let raw = form.token()?;
+    let site = &form.client.record.site_id;
     let answer =
         match TokenValue::parse(raw) {
             None => Introspection::default(),
@@ -114,7 +111,7 @@ pub async fn introspect(
                             exp: Some(t.expires_at),
                             iat: Some(t.issued_at),
                             sub: Some(subject(full, t.shopper_id, &t.session_id)),
-                            access_level: Some(if full { "full" } else { "limited" }.into()),
+                            access_level: Some(access_level(full)),
                             site_id: Some(t.site_id),
                             session_id: Some(t.session_id),
                             shopper_id: t.shopper_id,
@@ -132,7 +129,7 @@ pub async fn introspect(
                                 exp: Some(r.expires_at),
                                 iat: None,
                                 sub: Some(subject(full, r.shopper_id, &r.session_id)),
-                                access_level: Some(if full { "full" } else { "limited" }.into()),
+                                access_level: Some(access_level(full)),
                                 site_id: Some(r.site_id),
                                 session_id: Some(r.session_id),
                                 shopper_id: r.shopper_id,

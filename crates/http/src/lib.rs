@@ -36,9 +36,10 @@ pub mod views;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
+use axum::handler::Handler;
 use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode, header};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use shopkeeper_services::state::AppState;
 use std::convert::Infallible;
 use std::time::Duration;
@@ -48,6 +49,15 @@ use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
 use tower_http::timeout::TimeoutLayer;
+
+/// A POST-only OAuth endpoint: any other method gets the OAuth shape's 405.
+fn oauth_post<H, T>(handler: H) -> MethodRouter<AppState>
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    post(handler).fallback(token::method_not_allowed)
+}
 
 /// Largest request body accepted anywhere (token requests are a few hundred bytes).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -92,22 +102,10 @@ pub fn router(state: AppState) -> Router {
         ]);
 
     let token_routes = Router::new()
-        .route(
-            "/oauth20/token",
-            post(token::token).fallback(token::method_not_allowed),
-        )
-        .route(
-            "/oauth20/token.json",
-            post(token::token).fallback(token::method_not_allowed),
-        )
-        .route(
-            "/oauth20/introspect",
-            post(introspect::introspect).fallback(token::method_not_allowed),
-        )
-        .route(
-            "/oauth20/revoke",
-            post(revoke::revoke).fallback(token::method_not_allowed),
-        )
+        .route("/oauth20/token", oauth_post(token::token))
+        .route("/oauth20/token.json", oauth_post(token::token))
+        .route("/oauth20/introspect", oauth_post(introspect::introspect))
+        .route("/oauth20/revoke", oauth_post(revoke::revoke))
         .layer(token_cors);
 
     let api_routes = Router::new()

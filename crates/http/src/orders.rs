@@ -5,7 +5,9 @@
 use super::access::{Full, Limited, insufficient_scope};
 use super::extract::parse_optional_json;
 use super::limits;
-use super::shopper_api::{ApiQuery, ApiResult, bad_request, not_found, path_id};
+use super::shopper_api::{
+    ApiQuery, ApiResult, Found, PathResource, bad_request, not_found, path_id,
+};
 use super::views::address::{AddressEnvelope, AddressView};
 use super::views::order::{
     ORDERS, OrderEnvelope, OrderLine, OrderLineEnvelope, OrderLines, OrderLinesEnvelope, OrderView,
@@ -32,6 +34,15 @@ async fn visible_order(state: &AppState, p: &Principal, raw: &str) -> ApiResult<
         .await?
         .ok_or_else(|| not_found(format!("order {id}")))
 }
+
+impl PathResource<Limited> for OrderRecord {
+    async fn find(state: &AppState, Limited(p): &Limited, raw_id: &str) -> ApiResult<Self> {
+        visible_order(state, p, raw_id).await
+    }
+}
+
+/// A request on one of the caller's orders, named by its path.
+type Order = Found<Limited, OrderRecord>;
 
 async fn orders_response(
     state: &AppState,
@@ -72,11 +83,8 @@ pub async fn list_orders(
 /// `GET /v1/shoppers/me/orders/{id}`
 pub async fn get_order(
     State(state): State<AppState>,
-    Limited(p): Limited,
-    Path(id): Path<String>,
-    q: ApiQuery,
+    Found { q, item: o, .. }: Order,
 ) -> ApiResult<Response> {
-    let o = visible_order(&state, &p, &id).await?;
     let lines = state.store.order_lines(o.id).await?;
     let order = OrderView::new(&q, &o, &lines);
     Ok(q.respond_with(&OrderEnvelope { order }))
@@ -85,11 +93,8 @@ pub async fn get_order(
 /// `GET /v1/shoppers/me/orders/{id}/line-items`
 pub async fn get_order_line_items(
     State(state): State<AppState>,
-    Limited(p): Limited,
-    Path(id): Path<String>,
-    q: ApiQuery,
+    Found { q, item: o, .. }: Order,
 ) -> ApiResult<Response> {
-    let o = visible_order(&state, &p, &id).await?;
     let lines = state.store.order_lines(o.id).await?;
     let line_items = OrderLines::new(&q, &o, &lines);
     Ok(q.respond_with(&OrderLinesEnvelope { line_items }))
@@ -114,25 +119,13 @@ pub async fn get_order_line_item(
 }
 
 /// `GET /v1/shoppers/me/orders/{id}/billing-address`
-pub async fn get_order_billing_address(
-    State(state): State<AppState>,
-    Limited(p): Limited,
-    Path(id): Path<String>,
-    q: ApiQuery,
-) -> ApiResult<Response> {
-    let o = visible_order(&state, &p, &id).await?;
+pub async fn get_order_billing_address(Found { q, item: o, .. }: Order) -> ApiResult<Response> {
     let address = order_address(&q, &o, true).ok_or_else(|| not_found("billing address"))?;
     Ok(q.respond_with(&AddressEnvelope { address }))
 }
 
 /// `GET /v1/shoppers/me/orders/{id}/shipping-address`
-pub async fn get_order_shipping_address(
-    State(state): State<AppState>,
-    Limited(p): Limited,
-    Path(id): Path<String>,
-    q: ApiQuery,
-) -> ApiResult<Response> {
-    let o = visible_order(&state, &p, &id).await?;
+pub async fn get_order_shipping_address(Found { q, item: o, .. }: Order) -> ApiResult<Response> {
     // A digital-only order shipped nowhere: its shipping address has empty fields.
     let nowhere = PostalAddress::default();
     let address = order_address(&q, &o, false).unwrap_or_else(|| AddressView {

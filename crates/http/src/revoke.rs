@@ -3,11 +3,10 @@
 //! and tokens of another API key get the same 200 and change nothing: the answer reveals
 //! nothing about tokens the caller does not hold.
 
-use super::client_auth::{authenticate, form_params};
+use super::client_auth::ClientForm;
 use super::error::{OAuthError, OAuthErrorBody};
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use shopkeeper_domain::TokenValue;
@@ -42,18 +41,12 @@ pub struct RevocationRequest {
 )]
 pub async fn revoke(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Bytes,
+    form: ClientForm,
 ) -> Result<Response, OAuthError> {
-    let params = form_params(&headers, &uri, &body)?;
-    let client = authenticate(&state, &headers, &params).await?;
-    let raw = params
-        .get("token")
-        .ok_or_else(|| OAuthError::invalid_request("missing parameter token"))?;
+    let raw = form.token()?;
     if let Some(token) = TokenValue::parse(raw) {
-        let refresh_first = params.get("token_type_hint") == Some("refresh_token");
-        let key = client.record.api_key.as_str();
+        let refresh_first = form.params.get("token_type_hint") == Some("refresh_token");
+        let key = form.client.record.api_key.as_str();
         let revoked = if refresh_first {
             match revoke_refresh(&state, &token, key).await? {
                 true => true,

@@ -26,22 +26,30 @@ pub fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
         ("GET", "/v1/shoppers/me/carts/active") => get(k::get_cart),
         ("POST", "/v1/shoppers/me/carts/active") => post(k::update_cart),
         ("POST", "/v1/shoppers/me/carts/active/apply-billing-address") => {
-            post(k::apply_billing_address)
+            post(k::apply_address::<k::Billing>)
         }
         ("POST", "/v1/shoppers/me/carts/active/apply-payment-method") => {
             post(k::apply_payment_method)
         }
         ("POST", "/v1/shoppers/me/carts/active/apply-shipping-address") => {
-            post(k::apply_shipping_address)
+            post(k::apply_address::<k::Shipping>)
         }
         ("POST", "/v1/shoppers/me/carts/active/apply-shipping-option") => {
             post(k::apply_shipping_option)
         }
         ("POST", "/v1/shoppers/me/carts/active/apply-shopper") => post(k::apply_shopper),
-        ("GET", "/v1/shoppers/me/carts/active/billing-address") => get(k::get_billing_address),
-        ("PUT", "/v1/shoppers/me/carts/active/billing-address") => put(k::put_billing_address),
-        ("GET", "/v1/shoppers/me/carts/active/shipping-address") => get(k::get_shipping_address),
-        ("PUT", "/v1/shoppers/me/carts/active/shipping-address") => put(k::put_shipping_address),
+        ("GET", "/v1/shoppers/me/carts/active/billing-address") => {
+            get(k::get_address::<k::Billing>)
+        }
+        ("PUT", "/v1/shoppers/me/carts/active/billing-address") => {
+            put(k::put_address::<k::Billing>)
+        }
+        ("GET", "/v1/shoppers/me/carts/active/shipping-address") => {
+            get(k::get_address::<k::Shipping>)
+        }
+        ("PUT", "/v1/shoppers/me/carts/active/shipping-address") => {
+            put(k::put_address::<k::Shipping>)
+        }
         ("GET", "/v1/shoppers/me/carts/active/line-items") => get(k::list_line_items),
         ("POST", "/v1/shoppers/me/carts/active/line-items") => post(k::add_line_items),
         ("DELETE", "/v1/shoppers/me/carts/active/line-items") => delete(k::delete_line_items),

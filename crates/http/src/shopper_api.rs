@@ -1,10 +1,11 @@
 //! What the Shopper API handlers share: their errors, the JSON body reader, the query
-//! parameters, links (`uri`), `.json`-tolerant ids and the 404/405 fallbacks.
+//! parameters, links (`uri`), `.json`-tolerant ids, the resource a path's `{id}` names and
+//! the 404/405 fallbacks.
 
 use super::error::{OAuthError, ShopperApiError};
 use super::params::Params;
 use axum::Json;
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -56,6 +57,52 @@ pub fn path_id(raw: &str, what: &str) -> ApiResult<i64> {
         .ok()
         .filter(|id| *id > 0)
         .ok_or_else(|| not_found(format!("{what} {raw:?}")))
+}
+
+/// A resource a route's `{id}` segment names, as the caller `A` may see it.
+pub trait PathResource<A>: Sized {
+    /// The resource `raw_id` names for `access`, or the route's 404.
+    fn find(
+        state: &AppState,
+        access: &A,
+        raw_id: &str,
+    ) -> impl Future<Output = ApiResult<Self>> + Send;
+}
+
+/// A request on the resource its path names: the access level `A`, the query and the
+/// resource, read in that order (the order the handlers' own arguments had, so a request wrong
+/// in several ways still gets the same error).
+pub struct Found<A, T> {
+    pub access: A,
+    pub q: ApiQuery,
+    pub item: T,
+}
+
+impl<A, T> FromRequestParts<AppState> for Found<A, T>
+where
+    A: FromRequestParts<AppState, Rejection = ShopperApiError> + Send + Sync,
+    T: PathResource<A> + Send,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let access = A::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Path(raw_id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let q = ApiQuery::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let item = T::find(state, &access, &raw_id)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Self { access, q, item })
+    }
 }
 
 /// The query of a Shopper API request, with the links base: the configured public URL, never

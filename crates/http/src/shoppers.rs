@@ -4,7 +4,7 @@
 use super::access::{Full, Limited, TokenOptional, insufficient_scope};
 use super::error::ShopperApiError;
 use super::extract::{AppJson, OptionalJson};
-use super::shopper_api::{ApiQuery, ApiResult, not_found, path_id};
+use super::shopper_api::{ApiQuery, ApiResult, Found, PathResource, not_found, path_id};
 use super::views::address::{AddressEnvelope, SavedAddressList, SavedAddressView, SavedAddresses};
 use axum::Json;
 
@@ -310,19 +310,21 @@ pub async fn list_addresses(
     }))
 }
 
+async fn saved_address(state: &AppState, shopper: i64, id: i64) -> ApiResult<AddressRecord> {
+    let address = state.store.address(shopper, id).await?;
+    address.ok_or_else(|| not_found(format!("address {id}")))
+}
+
+impl PathResource<Full> for AddressRecord {
+    async fn find(state: &AppState, full: &Full, raw_id: &str) -> ApiResult<Self> {
+        saved_address(state, full.shopper_id(), path_id(raw_id, "address")?).await
+    }
+}
+
 /// `GET /v1/shoppers/me/addresses/{id}`
 pub async fn get_address(
-    State(state): State<AppState>,
-    full: Full,
-    Path(id): Path<String>,
-    q: ApiQuery,
+    Found { q, item: a, .. }: Found<Full, AddressRecord>,
 ) -> ApiResult<Response> {
-    let id = path_id(&id, "address")?;
-    let a = state
-        .store
-        .address(full.shopper_id(), id)
-        .await?
-        .ok_or_else(|| not_found(format!("address {id}")))?;
     Ok(q.respond_with(&AddressEnvelope {
         address: address_view(&q, &a),
     }))
@@ -344,11 +346,7 @@ pub async fn save_address(
         .save_address(shopper, target, &fields, state.clock.now())
         .await?
         .ok_or_else(|| not_found(format!("address {}", target.unwrap_or_default())))?;
-    let a = state
-        .store
-        .address(shopper, id)
-        .await?
-        .ok_or_else(|| not_found(format!("address {id}")))?;
+    let a = saved_address(&state, shopper, id).await?;
     let address = address_view(&q, &a);
     let location = HeaderValue::from_str(&address.uri).ok();
     let status = if target.is_some() {

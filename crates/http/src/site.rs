@@ -1,23 +1,28 @@
 //! `GET /v1/shoppers/site` and `GET /v1/shoppers/site/settings`: the caller's site, from
 //! the stored site record. Token optional.
 
-use super::access::TokenOptional;
+use super::access::{Caller, TokenOptional};
 use super::shopper_api::{ApiQuery, ApiResult, not_found};
 use axum::extract::State;
 use axum::response::Response;
 use serde_json::json;
 use shopkeeper_services::state::AppState;
+use shopkeeper_store::SiteRecord;
+
+async fn caller_site(state: &AppState, caller: &Caller) -> ApiResult<SiteRecord> {
+    state
+        .store
+        .site(caller.site_id())
+        .await?
+        .ok_or_else(|| not_found("site"))
+}
 
 pub async fn get_site(
     State(state): State<AppState>,
     TokenOptional(caller): TokenOptional,
     q: ApiQuery,
 ) -> ApiResult<Response> {
-    let site = state
-        .store
-        .site(caller.site_id())
-        .await?
-        .ok_or_else(|| not_found("site"))?;
+    let site = caller_site(&state, &caller).await?;
     Ok(q.respond(json!({"site": {
         "uri": q.uri("/v1/shoppers/site"),
         "id": site.id,
@@ -34,11 +39,7 @@ pub async fn get_settings(
     TokenOptional(caller): TokenOptional,
     q: ApiQuery,
 ) -> ApiResult<Response> {
-    let site = state
-        .store
-        .site(caller.site_id())
-        .await?
-        .ok_or_else(|| not_found("site"))?;
+    let site = caller_site(&state, &caller).await?;
     Ok(q.respond(json!({"siteSettings": {
         "uri": q.uri("/v1/shoppers/site/settings"),
         "site": q.link("/v1/shoppers/site"),

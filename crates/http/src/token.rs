@@ -1,8 +1,8 @@
 //! `POST /oauth20/token` (and `/oauth20/token.json`).
 
+use super::client_auth::{form_params, presented_client};
 use super::error::OAuthError;
 use super::limits;
-use super::params::Params;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
@@ -67,23 +67,8 @@ pub async fn token(
     if let Err(wait) = state.guard.rate_check_address(address) {
         return Ok(limits::oauth_too_many(wait, limits::RATE_LIMITED));
     }
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .map(|v| v.to_str().unwrap_or("invalid"));
-    let params = Params::parse(uri.query(), content_type, &body)
-        .map_err(|e| OAuthError::invalid_request(e.0))?;
-    let authorization = match headers.get(header::AUTHORIZATION) {
-        None => None,
-        Some(v) => Some(
-            v.to_str()
-                .map_err(|_| OAuthError::invalid_client("malformed Authorization header"))?,
-        ),
-    };
-    let presented = PresentedClient::parse(
-        authorization,
-        params.get("client_id"),
-        params.get("client_secret"),
-    )?;
+    let params = form_params(&headers, &uri, &body)?;
+    let presented = presented_client(&headers, &params)?;
     // Parse the grant before touching the database: malformed requests cost nothing.
     let request = parse_grant(|name| params.get(name))?;
     // Limit by the key named before any database work; a bearer names its key only once

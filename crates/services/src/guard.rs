@@ -288,19 +288,25 @@ impl Guard {
 mod tests {
     use super::*;
 
+    /// A guard on the system clock that allows two failed sign-ins per account (and plenty
+    /// per address), and the address the tests sign in from.
+    fn two_failures_per_account() -> (Guard, IpAddr) {
+        let settings = SecuritySettings {
+            throttle_user_failures: 2,
+            throttle_ip_failures: 100,
+            ..SecuritySettings::default()
+        };
+        (
+            Guard::new(&settings, Clock::system()),
+            "203.0.113.7".parse().unwrap(),
+        )
+    }
+
     /// Attempts held at once (concurrent checks) use up the allowance before any has failed;
     /// the count is per account, and an attempt dropped unsettled is refunded.
     #[test]
     fn sign_in_reservations_count_per_account_before_the_check() {
-        let guard = Guard::new(
-            &SecuritySettings {
-                throttle_user_failures: 2,
-                throttle_ip_failures: 100,
-                ..SecuritySettings::default()
-            },
-            Clock::system(),
-        );
-        let ip: IpAddr = "203.0.113.7".parse().unwrap();
+        let (guard, ip) = two_failures_per_account();
         let held: Vec<_> = (0..3)
             .map(|_| guard.reserve_sign_in("s", Some(1), "target", ip).unwrap())
             .collect();
@@ -332,15 +338,7 @@ mod tests {
     /// as its username (both resolved to the account by the caller) add up.
     #[test]
     fn failures_through_any_name_of_an_account_add_up() {
-        let guard = Guard::new(
-            &SecuritySettings {
-                throttle_user_failures: 2,
-                throttle_ip_failures: 100,
-                ..SecuritySettings::default()
-            },
-            Clock::system(),
-        );
-        let ip: IpAddr = "203.0.113.7".parse().unwrap();
+        let (guard, ip) = two_failures_per_account();
         for typed in ["Jane@Example.com", "jane", "JANE@example.COM"] {
             guard
                 .reserve_sign_in("s", Some(7), typed, ip)
@@ -392,14 +390,12 @@ mod tests {
     /// as well as IPv4.
     #[test]
     fn each_address_is_rate_limited_on_its_own() {
-        let guard = Guard::new(
-            &SecuritySettings {
-                rate_limit_per_ip: 1,
-                rate_limit_period_ms: 60_000,
-                ..SecuritySettings::default()
-            },
-            Clock::system(),
-        );
+        let settings = SecuritySettings {
+            rate_limit_per_ip: 1,
+            rate_limit_period_ms: 60_000,
+            ..SecuritySettings::default()
+        };
+        let guard = Guard::new(&settings, Clock::system());
         let longest: IpAddr = "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe".parse().unwrap();
         let mapped: IpAddr = "::ffff:255.255.255.254".parse().unwrap();
         let v4: IpAddr = "203.0.113.7".parse().unwrap();

@@ -141,12 +141,8 @@ impl<'a> LineItem<'a> {
                 thumbnail_image: &r.thumbnail_image,
             },
             pricing: LinePricing {
-                list_price: Money::new(r.list_price_minor, currency),
-                sale_price: Money::new(unit, currency),
-                list_price_with_quantity: Money::new(r.list_price_minor * r.quantity, currency),
-                sale_price_with_quantity: Money::new(unit * r.quantity, currency),
-                formatted_list_price: formatted(r.list_price_minor, currency),
-                formatted_sale_price_with_quantity: formatted(unit * r.quantity, currency),
+                formatted_list_price: Some(formatted(r.list_price_minor, currency)),
+                ..LinePricing::new(r.list_price_minor, unit, r.quantity, currency)
             },
         }
     }
@@ -164,6 +160,7 @@ pub struct LineProduct<'a> {
     pub thumbnail_image: &'a Option<String>,
 }
 
+/// The `pricing` object of a cart's or an order's line item.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LinePricing<'a> {
@@ -171,8 +168,24 @@ pub struct LinePricing<'a> {
     pub sale_price: Money<'a>,
     pub list_price_with_quantity: Money<'a>,
     pub sale_price_with_quantity: Money<'a>,
-    pub formatted_list_price: String,
+    /// A cart's line shows it; the documented order line does not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub formatted_list_price: Option<String>,
     pub formatted_sale_price_with_quantity: String,
+}
+
+impl<'a> LinePricing<'a> {
+    /// `quantity` units at `unit` (minor units) with the list price `list`.
+    pub fn new(list: i64, unit: i64, quantity: i64, currency: &'a str) -> Self {
+        LinePricing {
+            list_price: Money::new(list, currency),
+            sale_price: Money::new(unit, currency),
+            list_price_with_quantity: Money::new(list * quantity, currency),
+            sale_price_with_quantity: Money::new(unit * quantity, currency),
+            formatted_list_price: None,
+            formatted_sale_price_with_quantity: formatted(unit * quantity, currency),
+        }
+    }
 }
 
 /// The applied source, or `{}` when there is none.

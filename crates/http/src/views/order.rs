@@ -2,11 +2,10 @@
 
 use super::Link;
 use super::address::{AddressOrLink, AddressView};
-use super::cart::PaymentMethod;
-use super::money::{Money, Pricing};
+use super::cart::{LinePricing, PaymentMethod};
+use super::money::Pricing;
 use crate::shopper_api::ApiQuery;
 use serde::Serialize;
-use shopkeeper_domain::catalog::formatted;
 use shopkeeper_domain::checkout::Totals;
 use shopkeeper_domain::time::iso8601;
 use shopkeeper_store::{OrderLineRecord, OrderRecord, PaymentSourceRecord};
@@ -157,7 +156,7 @@ pub struct OrderLine<'a> {
     pub id: i64,
     pub quantity: i64,
     pub product: OrderProduct<'a>,
-    pub pricing: OrderLinePricing<'a>,
+    pub pricing: LinePricing<'a>,
 }
 
 impl<'a> OrderLine<'a> {
@@ -173,13 +172,7 @@ impl<'a> OrderLine<'a> {
                 display_name: &l.display_name,
                 sku: &l.sku,
             },
-            pricing: OrderLinePricing {
-                list_price: Money::new(l.list_price_minor, cur),
-                sale_price: Money::new(l.unit_price_minor, cur),
-                list_price_with_quantity: Money::new(l.list_price_minor * l.quantity, cur),
-                sale_price_with_quantity: Money::new(l.unit_price_minor * l.quantity, cur),
-                formatted_sale_price_with_quantity: formatted(l.unit_price_minor * l.quantity, cur),
-            },
+            pricing: LinePricing::new(l.list_price_minor, l.unit_price_minor, l.quantity, cur),
         }
     }
 }
@@ -191,16 +184,6 @@ pub struct OrderProduct<'a> {
     pub id: i64,
     pub display_name: &'a str,
     pub sku: &'a str,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct OrderLinePricing<'a> {
-    pub list_price: Money<'a>,
-    pub sale_price: Money<'a>,
-    pub list_price_with_quantity: Money<'a>,
-    pub sale_price_with_quantity: Money<'a>,
-    pub formatted_sale_price_with_quantity: String,
 }
 
 /// A shopper's saved payment option: the payment method with its own link and name.
