@@ -20,6 +20,18 @@ impl ApiKey {
     }
 }
 
+/// A stored key, checked as it is read back: a row holding anything else is refused.
+impl TryFrom<String> for ApiKey {
+    type Error = String;
+
+    fn try_from(raw: String) -> Result<Self, String> {
+        match Self::parse(&raw) {
+            Some(_) => Ok(Self(raw)),
+            None => Err(format!("not an API key: {raw:?}")),
+        }
+    }
+}
+
 impl fmt::Display for ApiKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -48,5 +60,32 @@ impl ClientKind {
             "confidential" => Some(ClientKind::Confidential),
             _ => None,
         }
+    }
+}
+
+/// A stored kind, as read back: anything but the two names is refused.
+impl TryFrom<String> for ClientKind {
+    type Error = String;
+
+    fn try_from(raw: String) -> Result<Self, String> {
+        Self::parse(&raw).ok_or_else(|| format!("not a client kind: {raw:?}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_keys_and_kinds_are_checked_as_they_are_read() {
+        let key = ApiKey::try_from("a1b2-c3_d4.e5".to_owned()).unwrap();
+        assert_eq!(key.as_str(), "a1b2-c3_d4.e5");
+        assert!(ApiKey::try_from(String::new()).is_err());
+        assert!(ApiKey::try_from("a key".to_owned()).is_err());
+        for kind in [ClientKind::Public, ClientKind::Confidential] {
+            assert_eq!(ClientKind::try_from(kind.as_str().to_owned()), Ok(kind));
+        }
+        assert!(ClientKind::try_from("Public".to_owned()).is_err());
+        assert!(ClientKind::try_from("admin".to_owned()).is_err());
     }
 }

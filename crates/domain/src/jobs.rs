@@ -32,6 +32,15 @@ impl JobState {
     }
 }
 
+/// A stored state, as read back: anything but the four names is refused.
+impl TryFrom<String> for JobState {
+    type Error = String;
+
+    fn try_from(raw: String) -> Result<Self, String> {
+        Self::parse(&raw).ok_or_else(|| format!("not a job state: {raw:?}"))
+    }
+}
+
 /// How long a failed attempt waits before the next: `base_ms` doubled per attempt already
 /// made, at most `cap_ms`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,5 +157,7 @@ mod tests {
             assert_eq!(JobState::parse(s.as_str()), Some(s));
         }
         assert_eq!(JobState::parse("lost"), None);
+        assert_eq!(JobState::try_from("dead".to_owned()), Ok(JobState::Dead));
+        assert!(JobState::try_from("Dead".to_owned()).is_err());
     }
 }

@@ -8,12 +8,14 @@ pub mod events;
 pub mod jobs;
 pub mod rate;
 pub mod secret;
+pub mod session;
 pub mod site;
 pub mod throttle;
 pub mod time;
 
 pub use client::{ApiKey, ClientKind};
 pub use secret::{SecretHash, SessionToken, TokenValue};
+pub use session::SessionId;
 pub use site::{SessionTtl, SiteId};
 pub mod access_policy;
 pub mod address;

@@ -2,7 +2,8 @@ use std::fmt;
 
 /// A site id as the Global Commerce API uses it in paths (`/store/{siteId}/...`): short,
 /// URL-safe, case-sensitive.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(transparent)]
 pub struct SiteId(String);
 
 impl SiteId {
@@ -18,6 +19,16 @@ impl SiteId {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// A stored site id, checked as it is read back: a row holding anything else is refused.
+impl TryFrom<String> for SiteId {
+    type Error = String;
+
+    fn try_from(raw: String) -> Result<Self, String> {
+        Self::parse(&raw)?;
+        Ok(Self(raw))
     }
 }
 
@@ -170,6 +181,16 @@ mod tests {
         assert!(SiteId::parse("").is_err());
         assert!(SiteId::parse("a/b").is_err());
         assert!(SiteId::parse(&"x".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn a_stored_site_id_is_checked_as_it_is_read() {
+        assert_eq!(
+            SiteId::try_from("demo".to_owned()).unwrap().as_str(),
+            "demo"
+        );
+        assert!(SiteId::try_from("a/b".to_owned()).is_err());
+        assert!(SiteId::try_from(String::new()).is_err());
     }
 
     #[test]
