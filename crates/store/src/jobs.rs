@@ -26,8 +26,9 @@ pub struct JobRecord {
     pub kind: String,
     pub unique_key: Option<String>,
     pub payload: String,
-    /// One of [`JobState`]'s column values.
-    pub state: String,
+    /// Read through `JobState`'s `TryFrom<String>`: a row in any other state is refused.
+    #[sqlx(try_from = "String")]
+    pub state: JobState,
     pub run_at_ms: i64,
     pub attempts: i64,
     pub max_attempts: i64,
@@ -40,8 +41,10 @@ pub struct JobRecord {
 }
 
 impl JobRecord {
+    /// The state, as callers that predate the typed field ask for it (every row read has
+    /// one: a row in an unknown state is refused as it is read).
     pub fn state(&self) -> Option<JobState> {
-        JobState::parse(&self.state)
+        Some(self.state)
     }
 }
 
@@ -312,7 +315,7 @@ mod tests {
         );
         assert!(store.complete_job(lease, 1_700, None).await.unwrap());
         let job = store.job(id).await.unwrap().unwrap();
-        assert_eq!(job.state(), Some(JobState::Done));
+        assert_eq!(job.state, JobState::Done);
         assert_eq!((job.runs, job.lease_owner), (1, None));
         assert!(
             !store.complete_job(lease, 1_800, None).await.unwrap(),
@@ -339,10 +342,7 @@ mod tests {
         assert!(!store.extend_job_lease(&crashed[0], 150, 900).await.unwrap());
         assert!(store.complete_job(&reclaimed[0], 150, None).await.unwrap());
         let job = store.job(id).await.unwrap().unwrap();
-        assert_eq!(
-            (job.state(), job.runs, job.attempts),
-            (Some(JobState::Done), 1, 2)
-        );
+        assert_eq!((job.state, job.runs, job.attempts), (JobState::Done, 1, 2));
     }
 
     #[tokio::test]
@@ -357,7 +357,7 @@ mod tests {
                 .unwrap()
         );
         let job = store.job(id).await.unwrap().unwrap();
-        assert_eq!(job.state(), Some(JobState::Queued));
+        assert_eq!(job.state, JobState::Queued);
         assert_eq!((job.run_at_ms, job.attempts), (1_010, 1));
         assert_eq!(job.last_error.as_deref(), Some("boom"));
         assert!(
@@ -376,7 +376,7 @@ mod tests {
                 .unwrap()
         );
         let job = store.job(id).await.unwrap().unwrap();
-        assert_eq!(job.state(), Some(JobState::Dead));
+        assert_eq!(job.state, JobState::Dead);
         assert_eq!(job.runs, 0);
         assert!(
             store
@@ -404,7 +404,7 @@ mod tests {
         );
         let job = store.job_by_key("every").await.unwrap().unwrap();
         assert_eq!(job.id, id);
-        assert_eq!(job.state(), Some(JobState::Queued));
+        assert_eq!(job.state, JobState::Queued);
         assert_eq!((job.run_at_ms, job.attempts, job.runs), (60_005, 0, 1));
         let lease = store
             .claim_jobs("test", "a", 60_005, 100, 10)
