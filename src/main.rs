@@ -2,9 +2,9 @@ use clap::{Parser, Subcommand};
 use serde::Serialize;
 use shopkeeper::auth::PasswordHasher;
 use shopkeeper::config::{DatabaseSettings, HashingSettings, ServeSettings};
-use shopkeeper::domain::ClientKind;
 use shopkeeper::domain::authorize::FlowSet;
 use shopkeeper::domain::shopper::check_email;
+use shopkeeper::domain::{ApiKey, ClientKind, SiteId};
 use shopkeeper::provision;
 use shopkeeper::startup::Application;
 use shopkeeper::store::Store;
@@ -315,7 +315,7 @@ struct ClientListing {
     flows: String,
     api_key: String,
     site: String,
-    kind: String,
+    kind: &'static str,
     disabled: bool,
     password_base64: bool,
     redirect_uris: Vec<String>,
@@ -460,12 +460,19 @@ fn check_config_file(file: &std::path::Path) -> anyhow::Result<serde_json::Value
     Ok(serde_json::json!({"file": file, "valid": true, "options": set.len()}))
 }
 
-/// A site that must exist for a command about it: named when it does not.
-async fn existing_site(store: &Store, id: &str) -> anyhow::Result<()> {
-    if store.site(id).await?.is_none() {
-        anyhow::bail!("no site {id:?} (`shopkeeper site list` shows the sites)");
+/// A site that must exist for a command about it: named when it does not (an id no site
+/// can have names none either).
+async fn existing_site(store: &Store, id: &str) -> anyhow::Result<SiteId> {
+    match SiteId::parse(id) {
+        Ok(site) if store.site(&site).await?.is_some() => Ok(site),
+        _ => anyhow::bail!("no site {id:?} (`shopkeeper site list` shows the sites)"),
     }
-    Ok(())
+}
+
+/// The key a client command names: one of no key's shape is as unknown as a missing one.
+fn client_key(raw: &str) -> anyhow::Result<ApiKey> {
+    ApiKey::parse(raw)
+        .ok_or_else(|| shopkeeper::store::StoreError::NotFound(format!("client {raw}")).into())
 }
 
 /// A password from stdin, without its line ending.
@@ -519,7 +526,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                              darker colour"
                         );
                     }
-                    existing_site(&store, &id).await?;
+                    let id = existing_site(&store, &id).await?;
                     store
                         .set_site_branding(&id, title.as_deref(), &brand_color)
                         .await?;
@@ -530,7 +537,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 SiteCommand::SetSessionTtl { id, session_ttl } => {
                     let ttl = shopkeeper::domain::SessionTtl::from_seconds(session_ttl)
                         .map_err(anyhow::Error::msg)?;
-                    existing_site(&store, &id).await?;
+                    let id = existing_site(&store, &id).await?;
                     store.set_site_session_ttl(&id, ttl).await?;
                     print(&store.site(&id).await?)
                 }
@@ -545,7 +552,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     if !(0..=10_000).contains(&rate_bp) {
                         anyhow::bail!("rate-bp must be 0-10000 (basis points)");
                     }
-                    existing_site(&store, &id).await?;
+                    let id = existing_site(&store, &id).await?;
                     store.set_tax_rate(&id, &country, rate_bp).await?;
                     let rates: serde_json::Map<String, serde_json::Value> = store
                         .tax_rates(&id)
@@ -603,7 +610,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Events(EventsCommand::List { site, after, limit }) => {
             let store = Store::connect_existing(&cli.database).await?;
-            existing_site(&store, &site).await?;
+            let site = existing_site(&store, &site).await?;
             let events: Vec<serde_json::Value> = store
                 .events_after(&site, after, limit)
                 .await?
@@ -639,7 +646,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 | ShopperCommand::Rename { site, .. }
                 | ShopperCommand::SetEmail { site, .. } => site,
             };
-            existing_site(&store, site).await?;
+            let site_id = existing_site(&store, site).await?;
             match cmd {
                 ShopperCommand::Create {
                     site,
@@ -700,7 +707,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         (Some(id), _) => id,
                         (None, Some(username)) => {
                             store
-                                .shopper_by_username(&site, &username)
+                                .shopper_by_username(&site_id, &username)
                                 .await?
                                 .ok_or_else(|| {
                                     anyhow::anyhow!("no shopper {username:?} on site {site:?}")
@@ -728,17 +735,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         "revoked_access_tokens": revoked.len(),
                     }))
                 }
-                ShopperCommand::List { site } => print(&store.shoppers(&site).await?),
+                ShopperCommand::List { .. } => print(&store.shoppers(&site_id).await?),
                 ShopperCommand::Rename { site, id, username } => {
                     print(&provision::rename_shopper(&store, &site, id, &username).await?)
                 }
-                ShopperCommand::SetEmail {
-                    site, id, email, ..
-                } => {
+                ShopperCommand::SetEmail { id, email, .. } => {
                     if let Some(email) = &email {
                         shopkeeper::domain::shopper::check_email("--email", email)?;
                     }
-                    print(&store.set_shopper_email(&site, id, email.as_deref()).await?)
+                    print(
+                        &store
+                            .set_shopper_email(&site_id, id, email.as_deref())
+                            .await?,
+                    )
                 }
             }
         }
@@ -782,7 +791,9 @@ async fn client_command(store: &Store, cmd: ClientCommand) -> anyhow::Result<()>
             let created =
                 provision::create_client(store, &site, kind, &redirect_uris, now()).await?;
             if let Some(flows) = &flows {
-                store.set_client_flows(&created.api_key, flows).await?;
+                store
+                    .set_client_flows(&client_key(&created.api_key)?, flows)
+                    .await?;
             }
             let flows = flows.unwrap_or_else(FlowSet::all).to_stored();
             // The foundation's output, plus the flows.
@@ -800,12 +811,16 @@ async fn client_command(store: &Store, cmd: ClientCommand) -> anyhow::Result<()>
                     })
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
-            store.set_allowed_origins(&api_key, &origins).await?;
+            store
+                .set_allowed_origins(&client_key(&api_key)?, &origins)
+                .await?;
             print(&serde_json::json!({"api_key": api_key, "allowed_origins": origins}))
         }
         ClientCommand::Update { api_key, flows } => {
             let flows = FlowSet::parse(&flows).map_err(anyhow::Error::msg)?;
-            store.set_client_flows(&api_key, &flows).await?;
+            store
+                .set_client_flows(&client_key(&api_key)?, &flows)
+                .await?;
             print(&serde_json::json!({"api_key": api_key, "flows": flows.to_stored()}))
         }
         ClientCommand::SetRedirectUris {
@@ -815,33 +830,35 @@ async fn client_command(store: &Store, cmd: ClientCommand) -> anyhow::Result<()>
             for uri in &redirect_uris {
                 provision::check_redirect_uri(uri)?;
             }
-            store.set_redirect_uris(&api_key, &redirect_uris).await?;
+            let key = client_key(&api_key)?;
+            store.set_redirect_uris(&key, &redirect_uris).await?;
             print(&serde_json::json!({
                 "api_key": api_key,
-                "redirect_uris": store.redirect_uris(&api_key).await?,
+                "redirect_uris": store.redirect_uris(&key).await?,
             }))
         }
         ClientCommand::List { site } => {
-            if let Some(site) = &site {
-                existing_site(store, site).await?;
-            }
+            let site = match &site {
+                Some(site) => Some(existing_site(store, site).await?),
+                None => None,
+            };
             let mut listing = Vec::new();
-            for c in store.clients(site.as_deref()).await? {
+            for c in store.clients(site.as_ref()).await? {
                 listing.push(ClientListing {
-                    disabled: c.is_disabled(),
-                    password_base64: c.password_is_base64(),
+                    disabled: c.disabled,
+                    password_base64: c.password_base64,
                     flows: c.flows().to_stored(),
                     redirect_uris: store.redirect_uris(&c.api_key).await?,
                     allowed_origins: store.allowed_origins(&c.api_key).await?,
-                    kind: c.kind,
-                    api_key: c.api_key,
-                    site: c.site_id,
+                    kind: c.kind.as_str(),
+                    api_key: c.api_key.to_string(),
+                    site: c.site_id.to_string(),
                 });
             }
             print(&listing)
         }
         ClientCommand::Disable { api_key } => {
-            let revoked = store.disable_client(&api_key, now()).await?;
+            let revoked = store.disable_client(&client_key(&api_key)?, now()).await?;
             // Running nodes on PostgreSQL drop them from their check caches at once; every
             // node also re-reads the key's state within two seconds (its client cache).
             store.publish_revocations(&revoked).await?;
@@ -852,15 +869,17 @@ async fn client_command(store: &Store, cmd: ClientCommand) -> anyhow::Result<()>
             }))
         }
         ClientCommand::Enable { api_key } => {
-            store.enable_client(&api_key).await?;
+            store.enable_client(&client_key(&api_key)?).await?;
             print(&serde_json::json!({"api_key": api_key, "disabled": false}))
         }
         ClientCommand::RotateSecret { api_key } => {
-            let secret = provision::rotate_secret(store, &api_key).await?;
+            let secret = provision::rotate_secret(store, &client_key(&api_key)?).await?;
             print(&serde_json::json!({"api_key": api_key, "secret": secret}))
         }
         ClientCommand::SetPasswordBase64 { api_key, enabled } => {
-            store.set_client_password_base64(&api_key, enabled).await?;
+            store
+                .set_client_password_base64(&client_key(&api_key)?, enabled)
+                .await?;
             print(&serde_json::json!({"api_key": api_key, "password_base64": enabled}))
         }
     }

@@ -104,7 +104,9 @@ impl Application {
             let now = state.clock.now();
             Some(provision::create_demo(&state.store, &state.hasher, &start_page, now).await?)
         } else {
-            if !settings.no_demo && state.store.site("demo").await?.is_some() {
+            let demo = crate::domain::SiteId::parse(crate::http::start_page::DEMO_SITE)
+                .map_err(anyhow::Error::msg)?;
+            if !settings.no_demo && state.store.site(&demo).await?.is_some() {
                 tracing::info!(
                     "the demo site exists: `shopkeeper demo show` prints its keys again \
                      (with a new shopper password and key secret)"

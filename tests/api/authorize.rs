@@ -370,7 +370,7 @@ async fn site_branding_shows_on_the_page() {
     let app = spawn_app().await;
     app.state
         .store
-        .set_site_branding(SITE, Some("Acme Outfitters"), "#aa3300")
+        .set_site_branding(&site_id(), Some("Acme Outfitters"), "#aa3300")
         .await
         .unwrap();
     let html = sign_in_page(&app, &implicit_request(&app))
@@ -510,7 +510,7 @@ async fn per_key_flows_are_enforced() {
     let flows = shopkeeper::domain::authorize::FlowSet::parse("code").unwrap();
     app.state
         .store
-        .set_client_flows(&app.public_key, &flows)
+        .set_client_flows(&app.public_api_key(), &flows)
         .await
         .unwrap();
     let r = authorize(&app, &browser(), &implicit_request(&app)).await;

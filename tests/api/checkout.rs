@@ -5,7 +5,7 @@
 
 use crate::helpers::{
     APPROVE_CARD, DECLINE_CARD, SHOPPER_USERNAME, SITE, TestApp, TokenPair, database_image,
-    ok_json, orders_placed_for_the_last_unit, spawn_app,
+    ok_json, orders_placed_for_the_last_unit, site_id, spawn_app,
 };
 use serde_json::{Value, json};
 use shopkeeper::domain::address::{PostalAddress, SavedAddress};
@@ -247,7 +247,7 @@ async fn a_signed_in_shopper_buys_a_physical_product_with_apply_shopper() {
     let app = spawn_app().await;
     let (_, keyboard) = catalog(&app).await;
     let store = &app.state.store;
-    store.set_tax_rate(SITE, "DE", 1900).await.unwrap();
+    store.set_tax_rate(&site_id(), "DE", 1900).await.unwrap();
     let before = store.available_quantity(keyboard).await.unwrap().unwrap();
     save_default_berlin_address(&app).await;
     let full = app.shopper_pair().await.access;
@@ -428,7 +428,7 @@ async fn declined_cards_empty_carts_and_double_submits_are_clear_409s() {
     // The cart is untouched and no order exists.
     let cart = ok_json(get(&app, &guest, "/v1/shoppers/me/carts/active").await).await;
     assert_eq!(cart["cart"]["lineItems"]["lineItem"][0]["quantity"], 1);
-    assert_eq!(app.state.store.order_count(SITE).await.unwrap(), 0);
+    assert_eq!(app.state.store.order_count(&site_id()).await.unwrap(), 0);
 
     // Another card, then a retried submit answers 409 and makes no second order.
     let good = app.create_source(APPROVE_CARD, false).await;
@@ -436,7 +436,7 @@ async fn declined_cards_empty_carts_and_double_submits_are_clear_409s() {
     let order = ok_json(app.submit(&guest).await).await["submitCart"]["order"]["id"].clone();
     let body = shopper_error(app.submit(&guest).await, 409, "cart-already-submitted").await;
     assert!(body.to_string().contains(&order.to_string()), "{body}");
-    assert_eq!(app.state.store.order_count(SITE).await.unwrap(), 1);
+    assert_eq!(app.state.store.order_count(&site_id()).await.unwrap(), 1);
 
     // A single-use source cannot pay twice.
     ok_json(app.add_to_cart(&guest, product, 1).await).await;
@@ -476,7 +476,7 @@ async fn stock_products_and_quantities_are_checked() {
     .await;
     // A base product with variations cannot be bought itself.
     let base = store
-        .product(SITE, keyboard)
+        .product(&site_id(), keyboard)
         .await
         .unwrap()
         .unwrap()
@@ -520,7 +520,7 @@ async fn stock_products_and_quantities_are_checked() {
         .await
         .unwrap();
     shopper_error(app.submit(&guest).await, 409, "inventory-unavailable").await;
-    assert_eq!(store.order_count(SITE).await.unwrap(), 0);
+    assert_eq!(store.order_count(&site_id()).await.unwrap(), 0);
     assert_eq!(store.available_quantity(keyboard).await.unwrap(), Some(0));
     // The source was not consumed by the failed submit: restocked, the same cart goes through.
     store
@@ -666,7 +666,7 @@ async fn payment_sources_need_the_payments_key_and_a_test_card() {
     let other_key = app
         .state
         .store
-        .site("othersite")
+        .site(&shopkeeper::domain::SiteId::parse("othersite").unwrap())
         .await
         .unwrap()
         .unwrap()
@@ -732,7 +732,7 @@ async fn concurrent_submits_of_the_last_unit_make_exactly_one_order() {
     }
     let ok = orders_placed_for_the_last_unit(app.submit_together(tokens).await);
     assert_eq!(ok, 1, "exactly one order for the last unit");
-    assert_eq!(store.order_count(SITE).await.unwrap(), 1);
+    assert_eq!(store.order_count(&site_id()).await.unwrap(), 1);
     assert_eq!(store.available_quantity(keyboard).await.unwrap(), Some(0));
 }
 

@@ -6,8 +6,8 @@
 
 use crate::checkout::{catalog, get, shopper_error};
 use crate::helpers::{
-    APPROVE_CARD, SHOPPER_PASSWORD, SHOPPER_USERNAME, SITE, TestApp, browser, ok_json, spawn_app,
-    spawn_app_with,
+    APPROVE_CARD, SHOPPER_PASSWORD, SHOPPER_USERNAME, SITE, TestApp, browser, ok_json, site_id,
+    spawn_app, spawn_app_with,
 };
 use serde_json::{Value, json};
 
@@ -140,7 +140,7 @@ async fn a_limited_token_cannot_redirect_a_cart_filled_by_apply_shopper() {
     assert_eq!(cart["shippingAddress"]["city"], "Elsewhere");
     // The shopper's next submit does not ship their card's purchase to the attacker.
     shopper_error(app.submit(&full).await, 409, "payment-method-required").await;
-    assert_eq!(app.state.store.order_count(SITE).await.unwrap(), 0);
+    assert_eq!(app.state.store.order_count(&site_id()).await.unwrap(), 0);
 
     // apply-shopper puts the account's addresses and card back.
     let cart = apply_shopper(&app, &full).await;
@@ -165,14 +165,14 @@ async fn a_limited_tokens_earlier_changes_do_not_survive_apply_shopper() {
     let cart = apply_shopper(&app, &full).await;
     assert_eq!(cart["cart"]["shippingAddress"]["city"], "Berlin");
     shopper_error(app.submit(&limited).await, 409, "payment-method-required").await;
-    assert_eq!(app.state.store.order_count(SITE).await.unwrap(), 0);
+    assert_eq!(app.state.store.order_count(&site_id()).await.unwrap(), 0);
 
     // A single-use card the shopper's full token applied is the shopper's too.
     ok_json(app.add_to_cart(&full, product, 1).await).await;
     let single_use = app.create_source(APPROVE_CARD, false).await;
     ok_json(app.apply_source(&full, &single_use).await).await;
     shopper_error(app.submit(&limited).await, 409, "payment-method-required").await;
-    assert_eq!(app.state.store.order_count(SITE).await.unwrap(), 0);
+    assert_eq!(app.state.store.order_count(&site_id()).await.unwrap(), 0);
 
     let order = order_body(&app, &full, ok_json(app.submit(&full).await).await).await;
     assert_eq!(order["shippingAddress"]["city"], "Berlin");
@@ -349,7 +349,7 @@ async fn every_limited_cart_write_drops_what_came_from_the_account() {
             shopper_error(app.submit(&full).await, 409, code).await;
         }
     }
-    assert_eq!(app.state.store.order_count(SITE).await.unwrap(), 0);
+    assert_eq!(app.state.store.order_count(&site_id()).await.unwrap(), 0);
 }
 
 /// Finding 5: a source belongs to the first session that applies it; orders and look-ups do

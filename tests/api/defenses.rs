@@ -528,7 +528,10 @@ async fn a_key_with_allowed_origins_answers_session_token_only_for_those_pages()
 
     app.state
         .store
-        .set_allowed_origins(&app.public_key, &["https://shop.example.com".to_owned()])
+        .set_allowed_origins(
+            &app.public_api_key(),
+            &["https://shop.example.com".to_owned()],
+        )
         .await
         .unwrap();
     assert_eq!(

@@ -23,6 +23,11 @@ pub const SHOPPER_GRANT: [(&str, &str); 3] = [
 ];
 pub const SITE_TTL: i64 = 86397;
 
+/// The test site's id, as the store takes it.
+pub fn site_id() -> shopkeeper::domain::SiteId {
+    shopkeeper::domain::SiteId::parse(SITE).unwrap()
+}
+
 pub struct TestApp {
     pub address: String,
     pub http: Client,
@@ -428,6 +433,11 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ServeSettings)) -> TestA
 }
 
 impl TestApp {
+    /// The public key, as the store takes it.
+    pub fn public_api_key(&self) -> shopkeeper::domain::ApiKey {
+        shopkeeper::domain::ApiKey::parse(&self.public_key).unwrap()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
@@ -740,7 +750,7 @@ impl TestApp {
     pub async fn payments_key(&self) -> String {
         self.state
             .store
-            .site(SITE)
+            .site(&site_id())
             .await
             .unwrap()
             .unwrap()

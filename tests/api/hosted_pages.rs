@@ -379,12 +379,12 @@ async fn clashing_email_addresses_stop_the_start_until_set_email_repairs_them() 
     let store = restarted.state().store.clone();
     tokio::spawn(restarted.run_until_stopped());
     let again = store
-        .set_shopper_email(SITE, twin, Some("JANE.doe@example.com"))
+        .set_shopper_email(&site_id(), twin, Some("JANE.doe@example.com"))
         .await;
     assert!(again.is_err(), "the index holds after the repair");
     assert_eq!(
         store
-            .shopper_for_sign_in(SITE, "jane.doe@example.com")
+            .shopper_for_sign_in(&site_id(), "jane.doe@example.com")
             .await
             .unwrap()
             .map(|s| s.id),
@@ -431,10 +431,10 @@ async fn the_error_page_wears_the_sites_look_and_links_back_to_its_own_shop() {
     let app = spawn_app().await;
     let store = &app.state.store;
     store
-        .set_site_branding(SITE, Some("Acme Outfitters"), "#aa3300")
+        .set_site_branding(&site_id(), Some("Acme Outfitters"), "#aa3300")
         .await
         .unwrap();
-    store.set_site_locale(SITE, "de_DE").await.unwrap();
+    store.set_site_locale(&site_id(), "de_DE").await.unwrap();
 
     // A known key with an unregistered redirect URI: the site's page.
     let (status, html) = page(
@@ -519,7 +519,7 @@ async fn a_brand_colour_too_light_for_white_text_gets_dark_text() {
     ] {
         app.state
             .store
-            .set_site_branding(SITE, Some("Acme"), brand)
+            .set_site_branding(&site_id(), Some("Acme"), brand)
             .await
             .unwrap();
         let (status, html) = page(&app, "/oauth20/sign-in", &implicit_request(&app)).await;

@@ -143,7 +143,7 @@ async fn a_steady_stream_of_short_lived_tokens_does_not_grow_the_database() {
     .await;
     app.state
         .store
-        .set_site_session_ttl(SITE, SessionTtl::from_seconds(1).unwrap())
+        .set_site_session_ttl(&site_id(), SessionTtl::from_seconds(1).unwrap())
         .await
         .unwrap();
     const ROUNDS: usize = 8;
@@ -291,7 +291,7 @@ async fn clean_up_survives_sessions_that_browsers_codes_and_unknown_rows_point_t
         .await
         .unwrap()
         .session_id
-        .clone();
+        .to_string();
     {
         use sqlx::Connection;
         sqlx::any::install_default_drivers();

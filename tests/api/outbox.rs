@@ -8,7 +8,11 @@ use serde_json::Value;
 use std::sync::Arc;
 
 async fn events(app: &TestApp) -> Vec<shopkeeper::store::EventRecord> {
-    app.state.store.events_after(SITE, 0, 1000).await.unwrap()
+    app.state
+        .store
+        .events_after(&site_id(), 0, 1000)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -39,7 +43,7 @@ async fn a_submitted_order_writes_one_event_with_the_sites_next_number_and_a_ref
         (event.seq, event.event_type.as_str()),
         (1, "order.submitted")
     );
-    assert_eq!(event.site_id, SITE);
+    assert_eq!(event.site_id.as_str(), SITE);
     assert_eq!(event.id.len(), 36, "a UUID: {}", event.id);
     let payload: Value = serde_json::from_str(&event.payload).unwrap();
     assert_eq!(payload["orderId"], order_id, "{payload}");

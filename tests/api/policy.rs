@@ -2,7 +2,7 @@
 //! credential gets the documented answer; rows not provided answer 404; the README's route
 //! table is the one generated from the access table.
 
-use crate::helpers::{SITE, TestApp, spawn_app};
+use crate::helpers::{SITE, TestApp, site_id, spawn_app};
 use reqwest::{Method, Response};
 use serde_json::Value;
 use shopkeeper::domain::access_policy::{Level, ROUTES, Route, markdown_table};
@@ -67,7 +67,7 @@ async fn fixture() -> Fixture {
         provision::import_catalog(store, SITE, provision::demo_catalog().unwrap(), app.now())
             .await
             .unwrap();
-    let category_id = store.categories(SITE).await.unwrap()[0].id;
+    let category_id = store.categories(&site_id()).await.unwrap()[0].id;
 
     // Expired: a site whose session (token) TTL is one second.
     let short = app.site_with_public_key("shortsite", Some(1)).await;

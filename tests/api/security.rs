@@ -25,7 +25,7 @@ async fn the_database_holds_no_token_secret_or_password_in_clear() {
     app.state
         .store
         .add_session_token(
-            session["sessionId"].as_str().unwrap(),
+            &shopkeeper::domain::SessionId::parse(session["sessionId"].as_str().unwrap()).unwrap(),
             &session_token.hash(),
             app.now(),
         )

@@ -83,7 +83,7 @@ async fn session_token_joins_the_session_and_is_replaced_at_sign_in() {
     app.state
         .store
         .add_session_token(
-            guest_session.as_str().unwrap(),
+            &shopkeeper::domain::SessionId::parse(guest_session.as_str().unwrap()).unwrap(),
             &session_token.hash(),
             app.now(),
         )
@@ -319,7 +319,7 @@ async fn access_tokens_expire_with_the_site_ttl_but_the_session_survives_refresh
     app.state
         .store
         .set_site_session_ttl(
-            SITE,
+            &site_id(),
             shopkeeper::domain::SessionTtl::from_seconds(2).unwrap(),
         )
         .await

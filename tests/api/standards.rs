@@ -128,7 +128,7 @@ async fn introspection_reports_expired_tokens_inactive() {
     let app = spawn_app().await;
     app.state
         .store
-        .set_site_session_ttl(SITE, SessionTtl::from_seconds(1).unwrap())
+        .set_site_session_ttl(&site_id(), SessionTtl::from_seconds(1).unwrap())
         .await
         .unwrap();
     let pair = app.anonymous_pair().await;

@@ -153,7 +153,7 @@ async fn start_page_config_names_the_demo_sites_public_values_and_its_sign_in() 
 async fn provision_disable(app: &TestApp, key: &str) {
     app.state
         .store
-        .disable_client(key, app.now())
+        .disable_client(&shopkeeper::domain::ApiKey::parse(key).unwrap(), app.now())
         .await
         .unwrap();
 }

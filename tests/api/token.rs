@@ -159,7 +159,7 @@ async fn disabled_client_is_refused() {
     let app = spawn_app().await;
     app.state
         .store
-        .disable_client(&app.public_key, app.now())
+        .disable_client(&app.public_api_key(), app.now())
         .await
         .unwrap();
     assert_oauth_error(
@@ -188,7 +188,7 @@ async fn disabling_a_key_ends_its_live_tokens_at_once() {
     let revoked = app
         .state
         .store
-        .disable_client(&app.public_key, app.now())
+        .disable_client(&app.public_api_key(), app.now())
         .await
         .unwrap();
     assert_eq!(
@@ -211,7 +211,7 @@ async fn disabling_a_key_ends_its_live_tokens_at_once() {
     // Enabling the key again does not bring its old tokens back.
     app.state
         .store
-        .enable_client(&app.public_key)
+        .enable_client(&app.public_api_key())
         .await
         .unwrap();
     assert_eq!(app.access_tokens(&shopper.access).await.status(), 401);
@@ -411,7 +411,7 @@ async fn password_base64_is_a_per_client_setting() {
     assert_oauth_error(app.public_token(&grant).await, 400, "invalid_grant").await;
     app.state
         .store
-        .set_client_password_base64(&app.public_key, true)
+        .set_client_password_base64(&app.public_api_key(), true)
         .await
         .unwrap();
     ok_json(app.public_token(&grant).await).await;
@@ -486,7 +486,7 @@ async fn a_burst_of_anonymous_grants_stores_every_session_and_pair() {
             .await
             .unwrap()
             .expect("every issued access token has its row");
-        assert_eq!(row.api_key, app.public_key);
+        assert_eq!(row.api_key.as_str(), app.public_key);
         assert!(
             sessions.insert(row.session_id),
             "each grant has its own session"

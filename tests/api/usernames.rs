@@ -194,7 +194,7 @@ async fn clashing_usernames_stop_the_start_until_renamed() {
     assert_eq!(
         restarted_state
             .store
-            .shopper_by_username(SITE, "TARGET-2")
+            .shopper_by_username(&site_id(), "TARGET-2")
             .await
             .unwrap()
             .map(|s| s.id),

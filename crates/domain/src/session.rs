@@ -1,6 +1,7 @@
 //! Shopper session ids.
 
 use crate::secret::random_hex;
+use std::borrow::Borrow;
 use std::fmt;
 
 /// A shopper session's id: 32 lowercase hex digits. New ones are time-ordered (see
@@ -47,6 +48,20 @@ impl TryFrom<String> for SessionId {
             Some(_) => Ok(Self(raw)),
             None => Err(format!("not a session id: {raw:?}")),
         }
+    }
+}
+
+/// Looked up by its text (a map keyed by session ids found with a `&str`): equal ids have
+/// equal text, so hashing and comparing agree.
+impl Borrow<str> for SessionId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for SessionId {
+    fn as_ref(&self) -> &str {
+        &self.0
     }
 }
 

@@ -32,6 +32,12 @@ impl TryFrom<String> for SiteId {
     }
 }
 
+impl AsRef<str> for SiteId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
 impl fmt::Display for SiteId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

@@ -12,6 +12,7 @@ use super::principal::presented_token;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
+use shopkeeper_domain::{ApiKey, SiteId};
 use shopkeeper_services::auth::client::PresentedClient;
 use shopkeeper_services::auth::{AccessLevel, Principal};
 use shopkeeper_services::state::AppState;
@@ -23,18 +24,18 @@ pub enum Caller {
     /// A valid access token (limited or full).
     Token(Arc<Principal>),
     /// An API key alone.
-    ApiKey { api_key: String, site_id: String },
+    ApiKey { api_key: ApiKey, site_id: SiteId },
 }
 
 impl Caller {
-    pub fn site_id(&self) -> &str {
+    pub fn site_id(&self) -> &SiteId {
         match self {
             Caller::Token(p) => &p.site_id,
             Caller::ApiKey { site_id, .. } => site_id,
         }
     }
 
-    pub fn api_key(&self) -> &str {
+    pub fn api_key(&self) -> &ApiKey {
         match self {
             Caller::Token(p) => &p.api_key,
             Caller::ApiKey { api_key, .. } => api_key,
@@ -78,7 +79,7 @@ pub fn insufficient_scope(description: impl Into<String>) -> ShopperApiError {
 async fn presented_api_key(
     parts: &Parts,
     state: &AppState,
-) -> Result<Option<(String, String)>, ShopperApiError> {
+) -> Result<Option<(ApiKey, SiteId)>, ShopperApiError> {
     let params = Params::from_query(parts.uri.query())
         .map_err(|e| ShopperApiError::new(StatusCode::BAD_REQUEST, "invalid-request", e.0))?;
     let from_header = parts.headers.get("apiKey").and_then(|v| v.to_str().ok());

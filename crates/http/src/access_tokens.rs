@@ -40,7 +40,7 @@ async fn session_info(state: &AppState, bearer: &Bearer) -> Result<SessionInfo, 
         .ok_or_else(|| OAuthError::invalid_token("the session has ended"))?;
     let full = p.level == AccessLevel::Full;
     Ok(SessionInfo {
-        session_id: session.id.clone(),
+        session_id: session.id.to_string(),
         user_id: match (full, session.shopper_id) {
             (true, Some(id)) => id.to_string(),
             _ => "Anonymous".to_owned(),

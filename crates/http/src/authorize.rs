@@ -23,7 +23,7 @@ use shopkeeper_domain::secret::random_hex;
 use shopkeeper_domain::site::{
     AA_TEXT_CONTRAST, Rgb, contrast_ratio, html_lang, shop_link, text_color_on,
 };
-use shopkeeper_domain::{ApiKey, SecretHash};
+use shopkeeper_domain::{ApiKey, SecretHash, SessionId};
 use shopkeeper_services::auth::{AccessLevel, VerifyError};
 use shopkeeper_services::instruments::SignInFlow;
 use shopkeeper_services::oauth::authorize::{claim_session_for, issue_signed_in, mint_code};
@@ -51,7 +51,7 @@ struct AuthorizeRequest {
     redirect_uri: String,
     state: Option<String>,
     /// The session of `dr_limited_token`, which the signing-in shopper takes over.
-    limited_session: Option<String>,
+    limited_session: Option<SessionId>,
     code_challenge: Option<String>,
 }
 
@@ -258,7 +258,7 @@ impl Look {
             return Self::neutral();
         };
         Self::new(
-            b.display_name.clone().unwrap_or_else(|| b.id.clone()),
+            b.display_name.clone().unwrap_or_else(|| b.id.to_string()),
             Rgb::parse(&b.brand_color).unwrap_or(DEFAULT_COLOR),
             html_lang(&b.locale).unwrap_or_else(|| DEFAULT_LANG.to_owned()),
             shop_link,
@@ -332,10 +332,10 @@ async fn check(state: &AppState, params: &Params) -> Result<AuthorizeRequest, Fa
     let key = ApiKey::parse(key).ok_or_else(|| page("The API key (client_id) is not known."))?;
     let client = state
         .store
-        .client(key.as_str(), state.clock.now_millis())
+        .client(&key, state.clock.now_millis())
         .await
         .map_err(server_failure)?
-        .filter(|c| !c.is_disabled())
+        .filter(|c| !c.disabled)
         .ok_or_else(|| page("The API key (client_id) is not known."))?;
     // From here the key is known: its site's page, with a way back to its shop.
     let page = |detail: &str| Failure::Page(PageFailure::bad_link(detail, Some(&client)));
@@ -402,7 +402,7 @@ async fn check(state: &AppState, params: &Params) -> Result<AuthorizeRequest, Fa
                 (None, Some(_)) => {
                     return Err(fail("invalid_request", "code_challenge is missing"));
                 }
-                (None, None) if client.kind() == shopkeeper_domain::ClientKind::Public => {
+                (None, None) if client.kind == shopkeeper_domain::ClientKind::Public => {
                     return Err(fail(
                         "invalid_request",
                         "PKCE (code_challenge with S256) is required for public keys",
@@ -699,7 +699,7 @@ async fn complete(
     let client = &request.client;
     let at = state.clock.now();
     let handle = browser::cookie(headers, browser::session_cookie_name(state));
-    let mut candidates: Vec<String> = request.limited_session.iter().cloned().collect();
+    let mut candidates: Vec<SessionId> = request.limited_session.iter().cloned().collect();
     if let Some(h) = &handle {
         let from_cookie = state
             .store

@@ -8,6 +8,7 @@ use super::shopper_api::{
 use axum::extract::State;
 use axum::response::Response;
 use serde_json::{Value, json};
+use shopkeeper_domain::SiteId;
 use shopkeeper_domain::catalog::{Expand, IN_STOCK, Page, formatted, inventory_status, money};
 use shopkeeper_services::state::AppState;
 use shopkeeper_store::{CategoryRecord, ProductRecord};
@@ -19,7 +20,7 @@ fn product_path(id: i64) -> String {
     format!("{PRODUCTS}/{id}")
 }
 
-async fn product(state: &AppState, site: &str, id: i64) -> ApiResult<ProductRecord> {
+async fn product(state: &AppState, site: &SiteId, id: i64) -> ApiResult<ProductRecord> {
     state
         .store
         .product(site, id)
@@ -234,7 +235,7 @@ fn keyword_query(keyword: Option<&str>) -> String {
 async fn products_matching(
     state: &AppState,
     q: &ApiQuery,
-    site: &str,
+    site: &SiteId,
     path: &str,
     keyword: Option<&str>,
     page: Page,

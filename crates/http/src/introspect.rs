@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use shopkeeper_domain::TokenValue;
+use shopkeeper_domain::{SessionId, TokenValue};
 use shopkeeper_services::state::AppState;
 use utoipa::ToSchema;
 
@@ -56,7 +56,7 @@ fn access_level(full: bool) -> String {
     String::from(if full { "full" } else { "limited" })
 }
 
-fn subject(full: bool, shopper_id: Option<i64>, session_id: &str) -> String {
+fn subject(full: bool, shopper_id: Option<i64>, session_id: &SessionId) -> String {
     match (full, shopper_id) {
         (true, Some(id)) => id.to_string(),
         _ => format!("session:{session_id}"),
@@ -103,17 +103,17 @@ pub async fn introspect(
                     .filter(|t| t.expires_at > at && &t.site_id == site);
                 match access {
                     Some(t) => {
-                        let full = t.full_access != 0;
+                        let full = t.full_access;
                         Introspection {
                             active: true,
-                            client_id: Some(t.api_key),
+                            client_id: Some(t.api_key.to_string()),
                             token_type: Some("bearer".into()),
                             exp: Some(t.expires_at),
                             iat: Some(t.issued_at),
                             sub: Some(subject(full, t.shopper_id, &t.session_id)),
                             access_level: Some(access_level(full)),
-                            site_id: Some(t.site_id),
-                            session_id: Some(t.session_id),
+                            site_id: Some(t.site_id.to_string()),
+                            session_id: Some(t.session_id.to_string()),
                             shopper_id: t.shopper_id,
                         }
                     }
@@ -121,17 +121,17 @@ pub async fn introspect(
                         r.consumed_at.is_none() && r.expires_at > at && &r.site_id == site
                     }) {
                         Some(r) => {
-                            let full = r.full_access != 0;
+                            let full = r.full_access;
                             Introspection {
                                 active: true,
-                                client_id: Some(r.api_key),
+                                client_id: Some(r.api_key.to_string()),
                                 token_type: Some("refresh_token".into()),
                                 exp: Some(r.expires_at),
                                 iat: None,
                                 sub: Some(subject(full, r.shopper_id, &r.session_id)),
                                 access_level: Some(access_level(full)),
-                                site_id: Some(r.site_id),
-                                session_id: Some(r.session_id),
+                                site_id: Some(r.site_id.to_string()),
+                                session_id: Some(r.session_id.to_string()),
                                 shopper_id: r.shopper_id,
                             }
                         }

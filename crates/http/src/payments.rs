@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use shopkeeper_domain::SiteId;
 use shopkeeper_domain::checkout::check_test_card;
 use shopkeeper_domain::time::iso8601;
 use shopkeeper_services::state::AppState;
@@ -235,7 +236,7 @@ fn response_of(r: &PaymentSourceRecord) -> Result<SourceResponse, PaymentsError>
 }
 
 /// The bearer must be a site's payments public key (not an access token, not an API key).
-async fn payments_site(state: &AppState, headers: &HeaderMap) -> Result<String, PaymentsError> {
+async fn payments_site(state: &AppState, headers: &HeaderMap) -> Result<SiteId, PaymentsError> {
     let key = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

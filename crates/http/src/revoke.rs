@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use shopkeeper_domain::TokenValue;
+use shopkeeper_domain::{ApiKey, TokenValue};
 use shopkeeper_services::state::AppState;
 use utoipa::ToSchema;
 
@@ -46,7 +46,7 @@ pub async fn revoke(
     let raw = form.token()?;
     if let Some(token) = TokenValue::parse(raw) {
         let refresh_first = form.params.get("token_type_hint") == Some("refresh_token");
-        let key = form.client.record.api_key.as_str();
+        let key = &form.client.record.api_key;
         let revoked = if refresh_first {
             match revoke_refresh(&state, &token, key).await? {
                 true => true,
@@ -71,11 +71,11 @@ pub async fn revoke(
 async fn revoke_access(
     state: &AppState,
     token: &TokenValue,
-    api_key: &str,
+    api_key: &ApiKey,
 ) -> Result<bool, OAuthError> {
     let hash = token.hash();
     match state.store.access_token(&hash).await? {
-        Some(t) if t.api_key == api_key => {
+        Some(t) if &t.api_key == api_key => {
             let revoked = state.store.revoke_access_token(&hash).await?;
             state.verifier.forget(&revoked);
             Ok(true)
@@ -88,10 +88,10 @@ async fn revoke_access(
 async fn revoke_refresh(
     state: &AppState,
     token: &TokenValue,
-    api_key: &str,
+    api_key: &ApiKey,
 ) -> Result<bool, OAuthError> {
     match state.store.refresh_token(&token.hash()).await? {
-        Some(r) if r.api_key == api_key => {
+        Some(r) if &r.api_key == api_key => {
             let revoked = state
                 .store
                 .end_session(&r.session_id, state.clock.now())

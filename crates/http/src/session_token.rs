@@ -77,7 +77,7 @@ pub async fn get(
     let site_id = SiteId::parse(&site_id).map_err(|_| not_found())?;
     let site = state
         .store
-        .site(site_id.as_str())
+        .site(&site_id)
         .await
         .map_err(store_error)?
         .ok_or_else(not_found)?;
@@ -96,10 +96,10 @@ pub async fn get(
             Some(
                 state
                     .store
-                    .client(key.as_str(), state.clock.now_millis())
+                    .client(&key, state.clock.now_millis())
                     .await
                     .map_err(store_error)?
-                    .filter(|c| !c.is_disabled() && c.site_id == site.id)
+                    .filter(|c| !c.disabled && c.site_id == site.id)
                     .ok_or_else(invalid)?,
             )
         }
@@ -212,7 +212,7 @@ async fn browser_session(
         .start_tokenless_session(
             NewSession {
                 site_id: &site.id,
-                api_key: "",
+                api_key: None,
                 shopper_id: None,
                 locale: &site.locale,
                 currency: &site.currency,

@@ -45,7 +45,7 @@ pub async fn get(
         .client(caller.api_key(), state.clock.now_millis())
         .await
         .map_err(|e| ShopperApiError::from(OAuthError::from(e)))?
-        .filter(|c| !c.is_disabled())
+        .filter(|c| !c.disabled)
         .ok_or_else(|| {
             ShopperApiError::new(
                 StatusCode::UNAUTHORIZED,

@@ -14,8 +14,8 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use shopkeeper_domain::ClientKind;
 use shopkeeper_domain::authorize::{Flow, flow_refusal};
+use shopkeeper_domain::{ApiKey, ClientKind, SiteId};
 use shopkeeper_services::settings::WebConfig;
 use shopkeeper_services::state::AppState;
 
@@ -158,7 +158,8 @@ async fn start_config(state: &AppState) -> Result<StartConfig, shopkeeper_store:
     let new_key = format!(
         "shopkeeper client create --site {DEMO_SITE} --kind public --redirect-uri {redirect}"
     );
-    let Some(site) = state.store.site(DEMO_SITE).await? else {
+    let demo = SiteId::parse(DEMO_SITE).expect("the demo site's id is a site id");
+    let Some(site) = state.store.site(&demo).await? else {
         return Ok(StartConfig {
             site_id: DEMO_SITE,
             api_key: None,
@@ -172,9 +173,9 @@ async fn start_config(state: &AppState) -> Result<StartConfig, shopkeeper_store:
         });
     };
     // The first enabled public key that can sign in from this page, else the first one.
-    let mut chosen: Option<(String, bool)> = None;
-    for client in state.store.clients(Some(DEMO_SITE)).await? {
-        if client.kind() != ClientKind::Public || client.is_disabled() {
+    let mut chosen: Option<(ApiKey, bool)> = None;
+    for client in state.store.clients(Some(&demo)).await? {
+        if client.kind != ClientKind::Public || client.disabled {
             continue;
         }
         let registered = state.store.redirect_uris(&client.api_key).await?;
@@ -187,7 +188,7 @@ async fn start_config(state: &AppState) -> Result<StartConfig, shopkeeper_store:
         chosen.get_or_insert((client.api_key, false));
     }
     let (api_key, signs_in) = match chosen {
-        Some((key, signs_in)) => (Some(key), signs_in),
+        Some((key, signs_in)) => (Some(key.to_string()), signs_in),
         None => (None, false),
     };
     // Every site has a payments key (migration 0005 gave the older ones theirs).

@@ -86,7 +86,7 @@ pub async fn token(
         .authenticate(&state.store, &state.verifier)
         .await?;
     if !key_named {
-        if let Err(wait) = state.guard.rate_check_key(&client.record.api_key) {
+        if let Err(wait) = state.guard.rate_check_key(client.record.api_key.as_str()) {
             return Ok(limits::oauth_too_many(wait, limits::RATE_LIMITED));
         }
     }

@@ -64,7 +64,7 @@ fn cart_writer(p: &Principal) -> CartWriter<'_> {
 fn source_user(p: &Principal) -> SourceUser<'_> {
     SourceUser {
         full_token_shopper: p.acting_shopper(),
-        session: &p.session_id,
+        session: p.session_id.as_str(),
     }
 }
 

@@ -13,6 +13,7 @@ use crate::clock::Clock;
 use crate::settings::SecuritySettings;
 use http::HeaderMap;
 use moka::sync::Cache;
+use shopkeeper_domain::SiteId;
 use shopkeeper_domain::client_address::client_address;
 use shopkeeper_domain::rate::RateQuota;
 use shopkeeper_domain::throttle::{FailureRecord, ThrottlePolicy, retry_after_seconds};
@@ -210,7 +211,7 @@ impl Guard {
     /// spelling of either shares the account's one count and a sign-in clears that account's
     /// count only), or for an identifier no account has, the typed text case-folded (an
     /// attacker varying case gets no fresh allowance, and probing unknown names is throttled).
-    fn username_key(site_id: &str, account: Option<i64>, typed_identifier: &str) -> String {
+    fn username_key(site_id: &SiteId, account: Option<i64>, typed_identifier: &str) -> String {
         match account {
             Some(id) => format!("{site_id}\n#{id}"),
             None => format!("{site_id}\n={}", typed_identifier.to_lowercase()),
@@ -223,7 +224,7 @@ impl Guard {
     /// of them has failed. The caller settles the returned reservation with the outcome.
     pub fn reserve_sign_in(
         &self,
-        site_id: &str,
+        site_id: &SiteId,
         account: Option<i64>,
         typed_identifier: &str,
         ip: IpAddr,
@@ -273,7 +274,8 @@ impl Guard {
         self.rate_check(&self.rate_by_address, &ip)
     }
 
-    /// One request on a rate-limited endpoint naming `api_key`.
+    /// One request on a rate-limited endpoint naming `api_key`, as presented: a key of any
+    /// shape counts, so made-up keys are limited too.
     pub fn rate_check_key(&self, api_key: &str) -> Result<(), RetryAfter> {
         self.rate_check(&self.rate_by_key, api_key)
     }
@@ -302,36 +304,52 @@ mod tests {
         )
     }
 
+    fn site() -> SiteId {
+        SiteId::parse("s").unwrap()
+    }
+
     /// Attempts held at once (concurrent checks) use up the allowance before any has failed;
     /// the count is per account, and an attempt dropped unsettled is refunded.
     #[test]
     fn sign_in_reservations_count_per_account_before_the_check() {
         let (guard, ip) = two_failures_per_account();
         let held: Vec<_> = (0..3)
-            .map(|_| guard.reserve_sign_in("s", Some(1), "target", ip).unwrap())
+            .map(|_| {
+                guard
+                    .reserve_sign_in(&site(), Some(1), "target", ip)
+                    .unwrap()
+            })
             .collect();
-        assert!(guard.reserve_sign_in("s", Some(1), "target", ip).is_err());
+        assert!(
+            guard
+                .reserve_sign_in(&site(), Some(1), "target", ip)
+                .is_err()
+        );
         // Another account, whatever its name, has its own count, and its sign-in clears
         // only that.
         guard
-            .reserve_sign_in("s", Some(2), "TARGET", ip)
+            .reserve_sign_in(&site(), Some(2), "TARGET", ip)
             .unwrap()
             .succeeded();
-        assert!(guard.reserve_sign_in("s", Some(1), "target", ip).is_err());
+        assert!(
+            guard
+                .reserve_sign_in(&site(), Some(1), "target", ip)
+                .is_err()
+        );
         // Unsettled attempts (errors, requests gone) are refunded.
         drop(held);
         guard
-            .reserve_sign_in("s", Some(1), "target", ip)
+            .reserve_sign_in(&site(), Some(1), "target", ip)
             .unwrap()
             .failed();
         // A name no account has is counted case-folded.
         for typed in ["Nobody", "NOBODY", "nobody"] {
             guard
-                .reserve_sign_in("s", None, typed, ip)
+                .reserve_sign_in(&site(), None, typed, ip)
                 .unwrap()
                 .failed();
         }
-        assert!(guard.reserve_sign_in("s", None, "noBody", ip).is_err());
+        assert!(guard.reserve_sign_in(&site(), None, "noBody", ip).is_err());
     }
 
     /// An account's count is one whatever names it: failures typed as its e-mail address and
@@ -341,13 +359,13 @@ mod tests {
         let (guard, ip) = two_failures_per_account();
         for typed in ["Jane@Example.com", "jane", "JANE@example.COM"] {
             guard
-                .reserve_sign_in("s", Some(7), typed, ip)
+                .reserve_sign_in(&site(), Some(7), typed, ip)
                 .unwrap()
                 .failed();
         }
-        assert!(guard.reserve_sign_in("s", Some(7), "jane", ip).is_err());
+        assert!(guard.reserve_sign_in(&site(), Some(7), "jane", ip).is_err());
         // The same text naming no account has a count of its own.
-        assert!(guard.reserve_sign_in("s", None, "jane", ip).is_ok());
+        assert!(guard.reserve_sign_in(&site(), None, "jane", ip).is_ok());
     }
 
     /// Waits and allowances follow the clock: moving a test clock past a wait ends it, with
@@ -370,19 +388,19 @@ mod tests {
         let ip: IpAddr = "203.0.113.7".parse().unwrap();
         for _ in 0..2 {
             guard
-                .reserve_sign_in("s", Some(1), "jane", ip)
+                .reserve_sign_in(&site(), Some(1), "jane", ip)
                 .unwrap()
                 .failed();
         }
         assert_eq!(
-            guard.reserve_sign_in("s", Some(1), "jane", ip).err(),
+            guard.reserve_sign_in(&site(), Some(1), "jane", ip).err(),
             Some(RetryAfter(60))
         );
         assert!(guard.rate_check_address(ip).is_ok());
         assert!(guard.rate_check_address(ip).is_err());
 
         clock.set_offset_ms(61_000).unwrap();
-        assert!(guard.reserve_sign_in("s", Some(1), "jane", ip).is_ok());
+        assert!(guard.reserve_sign_in(&site(), Some(1), "jane", ip).is_ok());
         assert!(guard.rate_check_address(ip).is_ok());
     }
 

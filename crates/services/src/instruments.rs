@@ -7,6 +7,7 @@
 
 use metrics::{Counter, Unit};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use shopkeeper_domain::ApiKey;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::{LazyLock, OnceLock, PoisonError, RwLock};
@@ -227,7 +228,8 @@ impl TokenFlow {
 }
 
 /// Tokens issued through `flow` for an API key (and, for a legacy flow, a legacy use).
-pub fn token_issued(flow: TokenFlow, api_key: &str) {
+pub fn token_issued(flow: TokenFlow, api_key: &ApiKey) {
+    let api_key = api_key.as_str();
     TOKENS_ISSUED_HANDLES.with(
         flow,
         api_key,
@@ -274,7 +276,7 @@ impl SignInRefusal {
 }
 
 /// A shopper sign-in refused.
-pub fn failed_sign_in(flow: SignInFlow, reason: SignInRefusal, api_key: &str) {
+pub fn failed_sign_in(flow: SignInFlow, reason: SignInRefusal, api_key: &ApiKey) {
     let flow = match flow {
         SignInFlow::PasswordGrant => "password_grant",
         SignInFlow::HostedPage => "hosted_page",
@@ -284,12 +286,12 @@ pub fn failed_sign_in(flow: SignInFlow, reason: SignInRefusal, api_key: &str) {
         SignInRefusal::UnknownUser => "unknown_user",
         SignInRefusal::Throttled => "throttled",
     };
-    metrics::counter!(FAILED_SIGN_INS, "flow" => flow, "reason" => reason, "api_key" => api_key.to_owned())
+    metrics::counter!(FAILED_SIGN_INS, "flow" => flow, "reason" => reason, "api_key" => api_key.to_string())
         .increment(1);
 }
 
 /// A shopper password really checked (one Argon2id verification, counted when it runs), by
 /// the API key of the sign-in: what the brute-force throttle lets through.
-pub fn password_verified(api_key: &str) {
-    metrics::counter!(PASSWORD_VERIFICATIONS, "api_key" => api_key.to_owned()).increment(1);
+pub fn password_verified(api_key: &ApiKey) {
+    metrics::counter!(PASSWORD_VERIFICATIONS, "api_key" => api_key.to_string()).increment(1);
 }

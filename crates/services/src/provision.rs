@@ -26,13 +26,18 @@ pub struct CreatedClient {
     pub redirect_uris: Vec<String>,
 }
 
+/// A site id as an operator or a test names it: checked here, once, and carried from then on.
+fn site_id(raw: &str) -> anyhow::Result<SiteId> {
+    SiteId::parse(raw).map_err(anyhow::Error::msg)
+}
+
 pub async fn create_site(
     store: &Store,
     id: &str,
     ttl: Option<i64>,
     now: UnixSeconds,
 ) -> anyhow::Result<SiteRecord> {
-    let id = SiteId::parse(id).map_err(anyhow::Error::msg)?;
+    let id = site_id(id)?;
     let ttl = match ttl {
         Some(s) => SessionTtl::from_seconds(s).map_err(anyhow::Error::msg)?,
         None => SessionTtl::DEFAULT,
@@ -57,13 +62,13 @@ pub async fn create_client(
     for uri in redirect_uris {
         check_redirect_uri(uri)?;
     }
-    insert_client(store, site, kind, redirect_uris, now).await
+    insert_client(store, &site_id(site)?, kind, redirect_uris, now).await
 }
 
 /// A new key with redirect URIs already vetted.
 async fn insert_client(
     store: &Store,
-    site: &str,
+    site: &SiteId,
     kind: ClientKind,
     redirect_uris: &[String],
     now: UnixSeconds,
@@ -85,7 +90,7 @@ async fn insert_client(
         .await?;
     Ok(CreatedClient {
         api_key: api_key.to_string(),
-        site: site.to_owned(),
+        site: site.to_string(),
         kind: kind.as_str(),
         secret: secret.map(|s| s.expose().to_owned()),
         redirect_uris: redirect_uris.to_vec(),
@@ -93,7 +98,7 @@ async fn insert_client(
 }
 
 /// Issues a new secret for a confidential client; the old one stops working at once.
-pub async fn rotate_secret(store: &Store, api_key: &str) -> anyhow::Result<String> {
+pub async fn rotate_secret(store: &Store, api_key: &ApiKey) -> anyhow::Result<String> {
     let secret = TokenValue::generate();
     store.set_client_secret(api_key, secret.hash()).await?;
     Ok(secret.expose().to_owned())
@@ -113,7 +118,7 @@ pub async fn create_shopper(
     let hash = hasher.hash(password.to_owned()).await?;
     Ok(store
         .create_shopper(
-            site,
+            &site_id(site)?,
             NewShopper::Credentials {
                 username,
                 password_hash: &hash,
@@ -134,7 +139,7 @@ pub async fn rename_shopper(
     username: &str,
 ) -> anyhow::Result<ShopperRecord> {
     check_username(username)?;
-    Ok(store.rename_shopper(site, id, username).await?)
+    Ok(store.rename_shopper(&site_id(site)?, id, username).await?)
 }
 
 pub async fn create_external_shopper(
@@ -149,7 +154,7 @@ pub async fn create_external_shopper(
     }
     Ok(store
         .create_shopper(
-            site,
+            &site_id(site)?,
             NewShopper::External {
                 external_reference_id,
                 email,
@@ -203,19 +208,19 @@ pub async fn create_demo(
     )
     .await?;
     let confidential_client =
-        create_client(store, &site.id, ClientKind::Confidential, &[], now).await?;
+        insert_client(store, &site.id, ClientKind::Confidential, &[], now).await?;
     let password = random_hex(8);
     let shopper = create_shopper(
         store,
         hasher,
-        &site.id,
+        site.id.as_str(),
         "demo",
         &password,
         Some("demo@example.com"),
         now,
     )
     .await?;
-    let catalog = import_catalog(store, &site.id, demo_catalog()?, now).await?;
+    let catalog = import_catalog(store, site.id.as_str(), demo_catalog()?, now).await?;
     for (country, rate_bp) in DEMO_TAX_RATES {
         store.set_tax_rate(&site.id, country, *rate_bp).await?;
     }
@@ -256,37 +261,33 @@ pub async fn show_demo(
     hasher: &PasswordHasher,
     now: UnixSeconds,
 ) -> anyhow::Result<(DemoShown, Vec<shopkeeper_domain::SecretHash>)> {
-    const SITE: &str = "demo";
+    let demo = site_id("demo")?;
     let no_demo = || {
         anyhow::anyhow!(
             "this database has no demo data (it was created with --no-demo, or the demo site, \
              its keys or its `demo` shopper were removed)"
         )
     };
-    let site = store.site(SITE).await?.ok_or_else(no_demo)?;
-    let clients = store.clients(Some(SITE)).await?;
-    let first = |kind: ClientKind| {
-        clients
-            .iter()
-            .find(|c| c.kind == kind.as_str())
-            .ok_or_else(no_demo)
-    };
+    let site = store.site(&demo).await?.ok_or_else(no_demo)?;
+    let clients = store.clients(Some(&demo)).await?;
+    let first = |kind: ClientKind| clients.iter().find(|c| c.kind == kind).ok_or_else(no_demo);
     let (public, confidential) = (first(ClientKind::Public)?, first(ClientKind::Confidential)?);
     let shopper = store
-        .shopper_by_username(SITE, "demo")
+        .shopper_by_username(&demo, "demo")
         .await?
         .ok_or_else(no_demo)?;
     let password = random_hex(8);
     let hash = hasher.hash(password.clone()).await?;
     let revoked = store
-        .set_shopper_password(SITE, shopper.id, &hash, now)
+        .set_shopper_password(&demo, shopper.id, &hash, now)
         .await?;
     let secret = rotate_secret(store, &confidential.api_key).await?;
-    let listed = |api_key: String, kind: ClientKind, secret: Option<String>| async move {
+    let demo = &demo;
+    let listed = |api_key: ApiKey, kind: ClientKind, secret: Option<String>| async move {
         anyhow::Ok(CreatedClient {
             redirect_uris: store.redirect_uris(&api_key).await?,
-            api_key,
-            site: SITE.to_owned(),
+            api_key: api_key.to_string(),
+            site: demo.to_string(),
             kind: kind.as_str(),
             secret,
         })
@@ -327,7 +328,9 @@ pub async fn set_shopper_password(
 ) -> anyhow::Result<Vec<shopkeeper_domain::SecretHash>> {
     check_new_password(password)?;
     let hash = hasher.hash(password.to_owned()).await?;
-    Ok(store.set_shopper_password(site, id, &hash, now).await?)
+    Ok(store
+        .set_shopper_password(&site_id(site)?, id, &hash, now)
+        .await?)
 }
 
 fn check_new_password(password: &str) -> anyhow::Result<()> {
@@ -506,11 +509,12 @@ pub async fn import_catalog_with(
 ) -> Result<ImportSummary, ImportError> {
     let started = Instant::now();
     let batch_size = batch_size.get();
-    if store.site(site).await?.is_none() {
+    let id = site_id(site)?;
+    if store.site(&id).await?.is_none() {
         return Err(anyhow::anyhow!("site {site:?} does not exist").into());
     }
     let stored: HashSet<String> = store
-        .categories(site)
+        .categories(&id)
         .await?
         .into_iter()
         .map(|c| c.name)
@@ -546,13 +550,13 @@ pub async fn import_catalog_with(
         }
     };
     summary.categories = store
-        .import_categories(site, &catalog.categories, now)
+        .import_categories(&id, &catalog.categories, now)
         .await
         .map_err(|e| interrupted(&summary, "writing the categories", e))?;
     for (n, chunk) in catalog.products.chunks(batch_size).enumerate() {
         let batch_started = Instant::now();
         let written = store
-            .import_products(site, n + 1, chunk, now)
+            .import_products(&id, n + 1, chunk, now)
             .await
             .map_err(|e| interrupted(&summary, &format!("batch {}", n + 1), e))?;
         let held = batch_started.elapsed();

@@ -2,6 +2,7 @@
 
 use super::{Engine, Store, StoreError, StoreResult};
 use serde::Serialize;
+use shopkeeper_domain::SiteId;
 use shopkeeper_domain::catalog::{CategoryInput, NewProduct, Page};
 use shopkeeper_domain::time::UnixSeconds;
 use sqlx::{Any, Connection, Transaction};
@@ -10,7 +11,8 @@ use std::collections::HashMap;
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ProductRecord {
     pub id: i64,
-    pub site_id: String,
+    #[sqlx(try_from = "String")]
+    pub site_id: SiteId,
     pub base_product_id: Option<i64>,
     pub sku: String,
     pub name: String,
@@ -32,7 +34,8 @@ pub struct ProductRecord {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CategoryRecord {
     pub id: i64,
-    pub site_id: String,
+    #[sqlx(try_from = "String")]
+    pub site_id: SiteId,
     pub parent_id: Option<i64>,
     pub name: String,
     pub display_name: String,
@@ -118,7 +121,7 @@ impl Store {
     /// whose name, display name, sku or keywords contain `keyword`.
     pub async fn products(
         &self,
-        site_id: &str,
+        site_id: &SiteId,
         keyword: Option<&str>,
         page: Page,
     ) -> StoreResult<(Vec<ProductRecord>, i64)> {
@@ -129,7 +132,7 @@ impl Store {
              OR LOWER(p.sku) LIKE $2 ESCAPE '\\' OR LOWER(p.keywords) LIKE $2 ESCAPE '\\') \
              ORDER BY p.id LIMIT $3 OFFSET $4"
         ))
-        .bind(site_id)
+        .bind(site_id.as_str())
         .bind(&pattern)
         .bind(page.size)
         .bind(page.offset())
@@ -141,17 +144,17 @@ impl Store {
              OR LOWER(p.display_name) LIKE $2 ESCAPE '\\' OR LOWER(p.sku) LIKE $2 ESCAPE '\\' \
              OR LOWER(p.keywords) LIKE $2 ESCAPE '\\')",
         )
-        .bind(site_id)
+        .bind(site_id.as_str())
         .bind(&pattern)
         .fetch_one(&self.read)
         .await?;
         Ok((rows, total))
     }
 
-    pub async fn product(&self, site_id: &str, id: i64) -> StoreResult<Option<ProductRecord>> {
+    pub async fn product(&self, site_id: &SiteId, id: i64) -> StoreResult<Option<ProductRecord>> {
         Ok(
             sqlx::query_as(select_products!("WHERE p.site_id = $1 AND p.id = $2"))
-                .bind(site_id)
+                .bind(site_id.as_str())
                 .bind(id)
                 .fetch_optional(&self.read)
                 .await?,
@@ -187,19 +190,19 @@ impl Store {
         .await?)
     }
 
-    pub async fn categories(&self, site_id: &str) -> StoreResult<Vec<CategoryRecord>> {
+    pub async fn categories(&self, site_id: &SiteId) -> StoreResult<Vec<CategoryRecord>> {
         Ok(
             sqlx::query_as(select_categories!("WHERE c.site_id = $1 ORDER BY c.id"))
-                .bind(site_id)
+                .bind(site_id.as_str())
                 .fetch_all(&self.read)
                 .await?,
         )
     }
 
-    pub async fn category(&self, site_id: &str, id: i64) -> StoreResult<Option<CategoryRecord>> {
+    pub async fn category(&self, site_id: &SiteId, id: i64) -> StoreResult<Option<CategoryRecord>> {
         Ok(
             sqlx::query_as(select_categories!("WHERE c.site_id = $1 AND c.id = $2"))
-                .bind(site_id)
+                .bind(site_id.as_str())
                 .bind(id)
                 .fetch_optional(&self.read)
                 .await?,
@@ -232,7 +235,7 @@ impl Store {
     /// listed before their children.
     pub async fn import_categories(
         &self,
-        site_id: &str,
+        site_id: &SiteId,
         categories: &[CategoryInput],
         now: UnixSeconds,
     ) -> StoreResult<Tally> {
@@ -274,7 +277,7 @@ impl Store {
                         "INSERT INTO categories (site_id, parent_id, name, display_name, \
                          created_at) VALUES ($1, $2, $3, $4, $5)",
                     )
-                    .bind(site_id)
+                    .bind(site_id.as_str())
                     .bind(parent)
                     .bind(&c.name)
                     .bind(display)
@@ -293,7 +296,7 @@ impl Store {
     /// sku) in one transaction: the whole batch or nothing of it. `batch` numbers it from 1.
     pub async fn import_products(
         &self,
-        site_id: &str,
+        site_id: &SiteId,
         batch: usize,
         products: &[NewProduct],
         now: UnixSeconds,
@@ -311,7 +314,7 @@ impl Store {
         // Categories are few; one read instead of one per product and category.
         let rows: Vec<(String, i64)> =
             sqlx::query_as("SELECT name, id FROM categories WHERE site_id = $1")
-                .bind(site_id)
+                .bind(site_id.as_str())
                 .fetch_all(&mut *tx)
                 .await?;
         let categories: HashMap<String, i64> = rows.into_iter().collect();
@@ -381,12 +384,12 @@ async fn failpoint(
 
 async fn category_id(
     tx: &mut Transaction<'_, Any>,
-    site_id: &str,
+    site_id: &SiteId,
     name: &str,
 ) -> StoreResult<Option<i64>> {
     let row: Option<(i64,)> =
         sqlx::query_as("SELECT id FROM categories WHERE site_id = $1 AND name = $2")
-            .bind(site_id)
+            .bind(site_id.as_str())
             .bind(name)
             .fetch_optional(&mut **tx)
             .await?;
@@ -395,7 +398,7 @@ async fn category_id(
 
 async fn upsert_product(
     tx: &mut Transaction<'_, Any>,
-    site_id: &str,
+    site_id: &SiteId,
     p: &NewProduct,
     base: Option<i64>,
     categories: &HashMap<String, i64>,
@@ -404,7 +407,7 @@ async fn upsert_product(
     let attributes = serde_json::to_string(&p.attributes).expect("a string map serialises");
     let existing: Option<(i64,)> =
         sqlx::query_as("SELECT id FROM products WHERE site_id = $1 AND sku = $2")
-            .bind(site_id)
+            .bind(site_id.as_str())
             .bind(&p.sku)
             .fetch_optional(&mut **tx)
             .await?;
@@ -444,7 +447,7 @@ async fn upsert_product(
                  available_quantity, variation_attributes, created_at) VALUES ($1, $2, $3, $4, \
                  $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
             )
-            .bind(site_id)
+            .bind(site_id.as_str())
             .bind(base)
             .bind(&p.sku)
             .bind(&p.name)

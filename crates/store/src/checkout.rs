@@ -2,6 +2,7 @@
 //! Submitting a cart is one transaction (`submit_cart`): the rules that decide the order are
 //! passed in as a pure function, the store only reads the snapshot and writes the outcome.
 
+use super::column::checked;
 use super::{Store, StoreError, StoreResult};
 use shopkeeper_domain::address::{BillingAndShipping, PostalAddress};
 use shopkeeper_domain::checkout::TestOutcome;
@@ -10,6 +11,7 @@ use shopkeeper_domain::checkout::order::{Cart, ChargeSource, NewOrder};
 use shopkeeper_domain::events::ORDER_SUBMITTED;
 use shopkeeper_domain::secret::random_hex;
 use shopkeeper_domain::time::UnixSeconds;
+use shopkeeper_domain::{SessionId, SiteId};
 use sqlx::AnyConnection;
 use std::collections::HashMap;
 
@@ -66,7 +68,8 @@ struct CartRecord {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PaymentSourceRecord {
     pub id: String,
-    pub site_id: String,
+    #[sqlx(try_from = "String")]
+    pub site_id: SiteId,
     pub source_type: String,
     pub state: String,
     pub reusable: i64,
@@ -113,7 +116,7 @@ impl PaymentSourceRecord {
 /// transaction, so no limited write can leave them in place.
 #[derive(Debug, Clone, Copy)]
 pub struct CartWriter<'a> {
-    pub session_id: &'a str,
+    pub session_id: &'a SessionId,
     /// The signed-in shopper of a full token; `None` for a limited token.
     pub full_token_shopper: Option<i64>,
 }
@@ -128,7 +131,7 @@ pub struct FromAccount<'a> {
 }
 
 pub struct NewPaymentSource<'a> {
-    pub site_id: &'a str,
+    pub site_id: &'a SiteId,
     pub source_type: &'a str,
     pub reusable: bool,
     pub owner: &'a str,
@@ -164,8 +167,10 @@ pub enum SubmitFailure<E> {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OrderRecord {
     pub id: i64,
-    pub site_id: String,
-    pub session_id: String,
+    #[sqlx(try_from = "String")]
+    pub site_id: SiteId,
+    #[sqlx(try_from = "String")]
+    pub session_id: SessionId,
     pub shopper_id: Option<i64>,
     pub email: Option<String>,
     pub currency: String,
@@ -260,18 +265,18 @@ impl Store {
     // --- payments key and tax ------------------------------------------------------------
 
     /// The site whose payments public key this is.
-    pub async fn site_of_payments_key(&self, key: &str) -> StoreResult<Option<String>> {
+    pub async fn site_of_payments_key(&self, key: &str) -> StoreResult<Option<SiteId>> {
         let row: Option<(String,)> =
             sqlx::query_as("SELECT id FROM sites WHERE payments_public_key = $1")
                 .bind(key)
                 .fetch_optional(&self.read)
                 .await?;
-        Ok(row.map(|r| r.0))
+        row.map(|(id,)| checked(id)).transpose()
     }
 
     pub async fn set_tax_rate(
         &self,
-        site_id: &str,
+        site_id: &SiteId,
         country: &str,
         rate_bp: i64,
     ) -> StoreResult<()> {
@@ -279,7 +284,7 @@ impl Store {
             "INSERT INTO tax_rates (site_id, country, rate_bp) VALUES ($1, $2, $3) \
              ON CONFLICT (site_id, country) DO UPDATE SET rate_bp = excluded.rate_bp",
         )
-        .bind(site_id)
+        .bind(site_id.as_str())
         .bind(country)
         .bind(rate_bp)
         .execute(&mut *self.writer().await?)
@@ -287,11 +292,11 @@ impl Store {
         Ok(())
     }
 
-    pub async fn tax_rates(&self, site_id: &str) -> StoreResult<Vec<(String, i64)>> {
+    pub async fn tax_rates(&self, site_id: &SiteId) -> StoreResult<Vec<(String, i64)>> {
         Ok(sqlx::query_as(
             "SELECT country, rate_bp FROM tax_rates WHERE site_id = $1 ORDER BY country",
         )
-        .bind(site_id)
+        .bind(site_id.as_str())
         .fetch_all(&self.read)
         .await?)
     }
@@ -313,7 +318,7 @@ impl Store {
              VALUES ($1, $2, $3, 'chargeable', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(&id)
-        .bind(new.site_id)
+        .bind(new.site_id.as_str())
         .bind(new.source_type)
         .bind(i64::from(new.reusable))
         .bind(new.owner)
@@ -336,13 +341,13 @@ impl Store {
 
     pub async fn payment_source(
         &self,
-        site_id: &str,
+        site_id: &SiteId,
         id: &str,
     ) -> StoreResult<Option<PaymentSourceRecord>> {
         Ok(
             sqlx::query_as(select_sources!("WHERE id = $1 AND site_id = $2"))
                 .bind(id)
-                .bind(site_id)
+                .bind(site_id.as_str())
                 .fetch_optional(&self.read)
                 .await?,
         )
@@ -359,7 +364,7 @@ impl Store {
 
     // --- the cart --------------------------------------------------------------------------
 
-    pub async fn cart_lines(&self, session_id: &str) -> StoreResult<Vec<CartLine>> {
+    pub async fn cart_lines(&self, session_id: &SessionId) -> StoreResult<Vec<CartLine>> {
         read_cart_lines(&mut *self.read.acquire().await?, session_id).await
     }
 
@@ -367,8 +372,8 @@ impl Store {
     /// site's tax rates, read in one transaction on one connection.
     pub async fn cart_snapshot(
         &self,
-        session_id: &str,
-        site_id: &str,
+        session_id: &SessionId,
+        site_id: &SiteId,
         shopper_id: Option<i64>,
     ) -> StoreResult<CartSnapshot> {
         let mut tx = self.read.begin().await?;
@@ -394,7 +399,7 @@ impl Store {
                  VALUES ($1, $2, $3, $4) ON CONFLICT (session_id, product_id) \
                  DO UPDATE SET quantity = cart_line_items.quantity + excluded.quantity",
             )
-            .bind(w.session_id)
+            .bind(w.session_id.as_str())
             .bind(product_id)
             .bind(quantity)
             .bind(now)
@@ -420,7 +425,7 @@ impl Store {
         )
         .bind(quantity)
         .bind(line_id)
-        .bind(w.session_id)
+        .bind(w.session_id.as_str())
         .execute(&mut *tx)
         .await?;
         finish_if(tx, done.rows_affected() > 0).await
@@ -433,7 +438,7 @@ impl Store {
         start_cart_write(&mut tx, w).await?;
         let done = sqlx::query("DELETE FROM cart_line_items WHERE id = $1 AND session_id = $2")
             .bind(line_id)
-            .bind(w.session_id)
+            .bind(w.session_id.as_str())
             .execute(&mut *tx)
             .await?;
         finish_if(tx, done.rows_affected() > 0).await
@@ -444,7 +449,7 @@ impl Store {
         let mut tx = writer.begin().await?;
         start_cart_write(&mut tx, w).await?;
         sqlx::query("DELETE FROM cart_line_items WHERE session_id = $1")
-            .bind(w.session_id)
+            .bind(w.session_id.as_str())
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -473,7 +478,7 @@ impl Store {
         start_cart_write(&mut tx, w).await?;
         sqlx::query("UPDATE carts SET shipping_option_id = $1 WHERE session_id = $2")
             .bind(id)
-            .bind(w.session_id)
+            .bind(w.session_id.as_str())
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -487,7 +492,7 @@ impl Store {
     pub async fn apply_cart_source<E>(
         &self,
         w: CartWriter<'_>,
-        site_id: &str,
+        site_id: &SiteId,
         source_id: &str,
         check: impl FnOnce(Option<&PaymentSourceRecord>) -> Result<(), E>,
     ) -> StoreResult<Result<(), E>> {
@@ -507,7 +512,7 @@ impl Store {
     pub async fn apply_account_to_cart<E>(
         &self,
         w: CartWriter<'_>,
-        site_id: &str,
+        site_id: &SiteId,
         from: FromAccount<'_>,
         check: impl FnOnce(Option<&PaymentSourceRecord>) -> Result<(), E>,
     ) -> StoreResult<Result<(), E>> {
@@ -536,8 +541,8 @@ impl Store {
     /// everything back.
     pub async fn submit_cart<E>(
         &self,
-        session_id: &str,
-        site_id: &str,
+        session_id: &SessionId,
+        site_id: &SiteId,
         shopper_id: Option<i64>,
         decide: impl FnOnce(&Cart) -> Result<NewOrder, E>,
         now: UnixSeconds,
@@ -550,7 +555,7 @@ impl Store {
             "INSERT INTO carts (session_id) VALUES ($1) ON CONFLICT (session_id) \
              DO UPDATE SET version = carts.version + 1",
         )
-        .bind(session_id)
+        .bind(session_id.as_str())
         .execute(&mut *tx)
         .await?;
         let snapshot = read_snapshot(&mut tx, session_id, site_id, shopper_id).await?;
@@ -598,8 +603,8 @@ impl Store {
              status, submitted_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
              $13, $14, $15, 'Submitted', $16) RETURNING id",
         )
-        .bind(site_id)
-        .bind(session_id)
+        .bind(site_id.as_str())
+        .bind(session_id.as_str())
         .bind(shopper_id)
         .bind(&order.email)
         .bind(&order.currency)
@@ -633,7 +638,7 @@ impl Store {
             .await?;
         }
         sqlx::query("DELETE FROM cart_line_items WHERE session_id = $1")
-            .bind(session_id)
+            .bind(session_id.as_str())
             .execute(&mut *tx)
             .await?;
         sqlx::query(
@@ -643,18 +648,18 @@ impl Store {
              WHERE session_id = $2",
         )
         .bind(order_id)
-        .bind(session_id)
+        .bind(session_id.as_str())
         .execute(&mut *tx)
         .await?;
         sqlx::query("UPDATE shopper_sessions SET cart_id = $1 WHERE id = $2")
             .bind(random_hex(8))
-            .bind(session_id)
+            .bind(session_id.as_str())
             .execute(&mut *tx)
             .await?;
         let event = order_submitted(order_id, site_id, shopper_id, &order);
         crate::events::append_event(&mut tx, site_id, ORDER_SUBMITTED, &event, now).await?;
         tx.commit().await?;
-        self.snapshots.forget(session_id);
+        self.snapshots.forget(session_id.as_str());
         Ok(Ok(order_id))
     }
 
@@ -664,15 +669,15 @@ impl Store {
     /// the shopper's own.
     pub async fn orders_visible(
         &self,
-        site_id: &str,
-        session_id: &str,
+        site_id: &SiteId,
+        session_id: &SessionId,
         shopper_id: Option<i64>,
     ) -> StoreResult<Vec<OrderRecord>> {
         Ok(sqlx::query_as(select_orders!(
             "WHERE site_id = $1 AND (session_id = $2 OR shopper_id = $3) ORDER BY id DESC"
         ))
-        .bind(site_id)
-        .bind(session_id)
+        .bind(site_id.as_str())
+        .bind(session_id.as_str())
         .bind(shopper_id.unwrap_or(-1))
         .fetch_all(&self.read)
         .await?)
@@ -680,8 +685,8 @@ impl Store {
 
     pub async fn order_visible(
         &self,
-        site_id: &str,
-        session_id: &str,
+        site_id: &SiteId,
+        session_id: &SessionId,
         shopper_id: Option<i64>,
         order_id: i64,
     ) -> StoreResult<Option<OrderRecord>> {
@@ -689,8 +694,8 @@ impl Store {
             "WHERE id = $1 AND site_id = $2 AND (session_id = $3 OR shopper_id = $4)"
         ))
         .bind(order_id)
-        .bind(site_id)
-        .bind(session_id)
+        .bind(site_id.as_str())
+        .bind(session_id.as_str())
         .bind(shopper_id.unwrap_or(-1))
         .fetch_optional(&self.read)
         .await?)
@@ -709,7 +714,7 @@ impl Store {
     /// Order lookup by id and the order's email (case-insensitive).
     pub async fn order_by_id_and_email(
         &self,
-        site_id: &str,
+        site_id: &SiteId,
         order_id: i64,
         email: &str,
     ) -> StoreResult<Option<OrderRecord>> {
@@ -717,7 +722,7 @@ impl Store {
             "WHERE id = $1 AND site_id = $2 AND LOWER(email) = LOWER($3)"
         ))
         .bind(order_id)
-        .bind(site_id)
+        .bind(site_id.as_str())
         .bind(email)
         .fetch_optional(&self.read)
         .await?)
@@ -726,7 +731,7 @@ impl Store {
     /// Order lookup by email and card last four digits, among the shopper's own orders.
     pub async fn orders_by_email_and_card(
         &self,
-        site_id: &str,
+        site_id: &SiteId,
         shopper_id: i64,
         email: &str,
         last_four: &str,
@@ -735,7 +740,7 @@ impl Store {
             "WHERE site_id = $1 AND shopper_id = $2 AND LOWER(email) = LOWER($3) \
              AND card_last_four = $4 ORDER BY id DESC"
         ))
-        .bind(site_id)
+        .bind(site_id.as_str())
         .bind(shopper_id)
         .bind(email)
         .bind(last_four)
@@ -769,9 +774,9 @@ impl Store {
     }
 
     /// How many orders the site has (tests and operators).
-    pub async fn order_count(&self, site_id: &str) -> StoreResult<i64> {
+    pub async fn order_count(&self, site_id: &SiteId) -> StoreResult<i64> {
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM orders WHERE site_id = $1")
-            .bind(site_id)
+            .bind(site_id.as_str())
             .fetch_one(&self.read)
             .await?;
         Ok(n)
@@ -787,7 +792,7 @@ async fn start_cart_write(conn: &mut AnyConnection, w: CartWriter<'_>) -> StoreR
         "INSERT INTO carts (session_id) VALUES ($1) ON CONFLICT (session_id) \
          DO UPDATE SET version = carts.version + 1",
     )
-    .bind(w.session_id)
+    .bind(w.session_id.as_str())
     .execute(&mut *conn)
     .await?;
     if w.full_token_shopper.is_none() {
@@ -800,7 +805,7 @@ async fn start_cart_write(conn: &mut AnyConnection, w: CartWriter<'_>) -> StoreR
              billing_from_account = 0, shipping_from_account = 0 \
              WHERE session_id = $1",
         )
-        .bind(w.session_id)
+        .bind(w.session_id.as_str())
         .execute(&mut *conn)
         .await?;
         sqlx::query(
@@ -808,7 +813,7 @@ async fn start_cart_write(conn: &mut AnyConnection, w: CartWriter<'_>) -> StoreR
              WHERE session_id = $1 AND EXISTS (SELECT 1 FROM payment_sources s \
              WHERE s.id = carts.payment_source_id AND s.claimed_shopper_id IS NOT NULL)",
         )
-        .bind(w.session_id)
+        .bind(w.session_id.as_str())
         .execute(&mut *conn)
         .await?;
     }
@@ -827,7 +832,7 @@ async fn finish_if(tx: sqlx::Transaction<'_, sqlx::Any>, keep: bool) -> StoreRes
 
 async fn write_cart_address(
     conn: &mut AnyConnection,
-    session_id: &str,
+    session_id: &SessionId,
     billing: bool,
     address: &PostalAddress,
     from_account: bool,
@@ -840,7 +845,7 @@ async fn write_cart_address(
     sqlx::query(sql)
         .bind(address_json(address))
         .bind(i64::from(from_account))
-        .bind(session_id)
+        .bind(session_id.as_str())
         .execute(&mut *conn)
         .await?;
     Ok(())
@@ -852,7 +857,7 @@ async fn write_cart_address(
 async fn write_cart_source<E>(
     conn: &mut AnyConnection,
     w: CartWriter<'_>,
-    site_id: &str,
+    site_id: &SiteId,
     source_id: &str,
     check: impl FnOnce(Option<&PaymentSourceRecord>) -> Result<(), E>,
 ) -> StoreResult<Result<(), E>> {
@@ -860,15 +865,15 @@ async fn write_cart_source<E>(
         "UPDATE payment_sources SET claimed_session_id = $1 \
          WHERE id = $2 AND site_id = $3 AND claimed_session_id IS NULL",
     )
-    .bind(w.session_id)
+    .bind(w.session_id.as_str())
     .bind(source_id)
-    .bind(site_id)
+    .bind(site_id.as_str())
     .execute(&mut *conn)
     .await?;
     let source: Option<PaymentSourceRecord> =
         sqlx::query_as(select_sources!("WHERE id = $1 AND site_id = $2"))
             .bind(source_id)
-            .bind(site_id)
+            .bind(site_id.as_str())
             .fetch_optional(&mut *conn)
             .await?;
     if let Err(e) = check(source.as_ref()) {
@@ -888,16 +893,19 @@ async fn write_cart_source<E>(
         "UPDATE carts SET payment_source_id = $1, source_dropped = 0 WHERE session_id = $2",
     )
     .bind(source_id)
-    .bind(w.session_id)
+    .bind(w.session_id.as_str())
     .execute(&mut *conn)
     .await?;
     Ok(Ok(()))
 }
 
-async fn read_cart_lines(conn: &mut AnyConnection, session_id: &str) -> StoreResult<Vec<CartLine>> {
+async fn read_cart_lines(
+    conn: &mut AnyConnection,
+    session_id: &SessionId,
+) -> StoreResult<Vec<CartLine>> {
     let rows: Vec<CartLineRow> =
         sqlx::query_as(select_cart_lines!("WHERE l.session_id = $1 ORDER BY l.id"))
-            .bind(session_id)
+            .bind(session_id.as_str())
             .fetch_all(&mut *conn)
             .await?;
     Ok(rows.into_iter().map(CartLine::from).collect())
@@ -906,12 +914,12 @@ async fn read_cart_lines(conn: &mut AnyConnection, session_id: &str) -> StoreRes
 /// What pricing and a submit decide on, read on `conn` (in the caller's transaction).
 async fn read_snapshot(
     conn: &mut AnyConnection,
-    session_id: &str,
-    site_id: &str,
+    session_id: &SessionId,
+    site_id: &SiteId,
     shopper_id: Option<i64>,
 ) -> StoreResult<CartSnapshot> {
     let fields: CartRecord = sqlx::query_as(CART_COLUMNS_SQL)
-        .bind(session_id)
+        .bind(session_id.as_str())
         .fetch_optional(&mut *conn)
         .await?
         .unwrap_or_default();
@@ -921,7 +929,7 @@ async fn read_snapshot(
          JOIN cart_line_items l ON l.product_id = v.product_id WHERE l.session_id = $1 \
          ORDER BY v.product_id, v.min_quantity",
     )
-    .bind(session_id)
+    .bind(session_id.as_str())
     .fetch_all(&mut *conn)
     .await?;
     let mut volume_prices: HashMap<i64, Vec<(i64, i64)>> = HashMap::new();
@@ -935,7 +943,7 @@ async fn read_snapshot(
         Some(id) => {
             sqlx::query_as(select_sources!("WHERE id = $1 AND site_id = $2"))
                 .bind(id)
-                .bind(site_id)
+                .bind(site_id.as_str())
                 .fetch_optional(&mut *conn)
                 .await?
         }
@@ -944,12 +952,12 @@ async fn read_snapshot(
     let tax_rates: Vec<(String, i64)> = sqlx::query_as(
         "SELECT country, rate_bp FROM tax_rates WHERE site_id = $1 ORDER BY country",
     )
-    .bind(site_id)
+    .bind(site_id.as_str())
     .fetch_all(&mut *conn)
     .await?;
     Ok(CartSnapshot {
         cart: Cart {
-            session_id: session_id.to_owned(),
+            session_id: session_id.as_str().to_owned(),
             shopper_id,
             lines,
             volume_prices,
@@ -967,7 +975,7 @@ async fn read_snapshot(
 /// The payload of `order.submitted`: what a merchant's system needs to pick the order up.
 fn order_submitted(
     order_id: i64,
-    site_id: &str,
+    site_id: &SiteId,
     shopper_id: Option<i64>,
     order: &NewOrder,
 ) -> serde_json::Value {

@@ -1,7 +1,8 @@
+use super::column::{StoredFlag, StoredKind, flag};
 use super::{Store, StoreError, StoreResult};
 use shopkeeper_domain::authorize::FlowSet;
 use shopkeeper_domain::time::UnixSeconds;
-use shopkeeper_domain::{ApiKey, ClientKind, SecretHash};
+use shopkeeper_domain::{ApiKey, ClientKind, SecretHash, SiteId};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -9,12 +10,18 @@ use std::sync::atomic::Ordering;
 /// answers a token request.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ClientRecord {
-    pub api_key: String,
-    pub site_id: String,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub api_key: ApiKey,
+    #[sqlx(try_from = "String")]
+    pub site_id: SiteId,
+    #[sqlx(try_from = "StoredKind")]
+    pub kind: ClientKind,
     pub secret_hash: Option<Vec<u8>>,
-    pub password_base64: i64,
-    pub disabled: i64,
+    /// The password grant's password arrives base64-encoded.
+    #[sqlx(try_from = "StoredFlag")]
+    pub password_base64: bool,
+    #[sqlx(try_from = "StoredFlag")]
+    pub disabled: bool,
     pub session_ttl: i64,
     pub site_locale: String,
     pub site_currency: String,
@@ -25,27 +32,13 @@ pub struct ClientRecord {
 }
 
 impl ClientRecord {
-    pub fn kind(&self) -> ClientKind {
-        // The column has a CHECK constraint; anything else would be a corrupted row, and
-        // treating it as confidential fails closed.
-        ClientKind::parse(&self.kind).unwrap_or(ClientKind::Confidential)
-    }
-
     pub fn secret_hash(&self) -> Option<SecretHash> {
         self.secret_hash.as_deref().and_then(SecretHash::from_slice)
     }
 
-    pub fn is_disabled(&self) -> bool {
-        self.disabled != 0
-    }
-
     /// Whether a token of this key issued at `issued_at` may still be used.
     pub fn accepts_token_issued_at(&self, issued_at: i64) -> bool {
-        !self.is_disabled() && self.tokens_revoked_at.is_none_or(|at| issued_at > at)
-    }
-
-    pub fn password_is_base64(&self) -> bool {
-        self.password_base64 != 0
+        !self.disabled && self.tokens_revoked_at.is_none_or(|at| issued_at > at)
     }
 
     pub fn flows(&self) -> FlowSet {
@@ -55,7 +48,7 @@ impl ClientRecord {
 
 pub struct NewClient<'a> {
     pub api_key: &'a ApiKey,
-    pub site_id: &'a str,
+    pub site_id: &'a SiteId,
     pub kind: ClientKind,
     pub secret_hash: Option<SecretHash>,
     pub redirect_uris: &'a [String],
@@ -100,7 +93,7 @@ impl Store {
         let mut writer = self.writer().await?;
         let mut tx = writer.begin().await?;
         let site: Option<(String,)> = sqlx::query_as("SELECT id FROM sites WHERE id = $1")
-            .bind(new.site_id)
+            .bind(new.site_id.as_str())
             .fetch_optional(&mut *tx)
             .await?;
         if site.is_none() {
@@ -111,10 +104,10 @@ impl Store {
              created_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(new.api_key.as_str())
-        .bind(new.site_id)
+        .bind(new.site_id.as_str())
         .bind(new.kind.as_str())
         .bind(new.secret_hash.map(|h| h.as_bytes().to_vec()))
-        .bind(i64::from(new.password_base64))
+        .bind(flag(new.password_base64))
         .bind(now)
         .execute(&mut *tx)
         .await?;
@@ -126,13 +119,13 @@ impl Store {
                 .await?;
         }
         tx.commit().await?;
-        self.forget_client(Some(new.api_key.as_str()));
+        self.forget_client(Some(new.api_key));
         Ok(())
     }
 
     /// Drops a cached client (`None`: all of them, after a site's settings changed) and counts
     /// the change (see [`Store::client_changes`]).
-    pub(super) fn forget_client(&self, api_key: Option<&str>) {
+    pub(super) fn forget_client(&self, api_key: Option<&ApiKey>) {
         match api_key {
             Some(key) => self.client_cache.invalidate(key),
             None => self.client_cache.invalidate_all(),
@@ -150,7 +143,7 @@ impl Store {
     /// `now_millis` is the caller's clock, against which a cached entry's age is measured.
     pub async fn client(
         &self,
-        api_key: &str,
+        api_key: &ApiKey,
         now_millis: u64,
     ) -> StoreResult<Option<Arc<ClientRecord>>> {
         if let Some(hit) = self.client_cache.get(api_key) {
@@ -161,13 +154,13 @@ impl Store {
         }
         let row: Option<Arc<ClientRecord>> =
             sqlx::query_as::<_, ClientRecord>(select_clients!("WHERE c.api_key = $1"))
-                .bind(api_key)
+                .bind(api_key.as_str())
                 .fetch_optional(&self.read)
                 .await?
                 .map(Arc::new);
         // Unknown keys are cached too (as None): a flood of made-up keys costs no reads.
         self.client_cache.insert(
-            api_key.to_owned(),
+            api_key.clone(),
             super::CachedClient {
                 read_at_millis: now_millis,
                 client: row.clone(),
@@ -176,43 +169,47 @@ impl Store {
         Ok(row)
     }
 
-    pub async fn clients(&self, site_id: Option<&str>) -> StoreResult<Vec<ClientRecord>> {
+    pub async fn clients(&self, site_id: Option<&SiteId>) -> StoreResult<Vec<ClientRecord>> {
         Ok(sqlx::query_as(select_clients!(
             "WHERE ($1 IS NULL OR c.site_id = $1) ORDER BY c.created_at"
         ))
-        .bind(site_id)
+        .bind(site_id.map(SiteId::as_str))
         .fetch_all(&self.read)
         .await?)
     }
 
-    pub async fn redirect_uris(&self, api_key: &str) -> StoreResult<Vec<String>> {
+    pub async fn redirect_uris(&self, api_key: &ApiKey) -> StoreResult<Vec<String>> {
         let rows: Vec<(String,)> =
             sqlx::query_as("SELECT uri FROM client_redirect_uris WHERE api_key = $1 ORDER BY uri")
-                .bind(api_key)
+                .bind(api_key.as_str())
                 .fetch_all(&self.read)
                 .await?;
         Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
     /// The origins allowed to call `SessionToken?apiKey=` with this key (none: any).
-    pub async fn allowed_origins(&self, api_key: &str) -> StoreResult<Vec<String>> {
+    pub async fn allowed_origins(&self, api_key: &ApiKey) -> StoreResult<Vec<String>> {
         let rows: Vec<(String,)> = sqlx::query_as(
             "SELECT origin FROM client_allowed_origins WHERE api_key = $1 ORDER BY origin",
         )
-        .bind(api_key)
+        .bind(api_key.as_str())
         .fetch_all(&self.read)
         .await?;
         Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
     /// Replaces a key's allowed origins (an empty list allows any).
-    pub async fn set_allowed_origins(&self, api_key: &str, origins: &[String]) -> StoreResult<()> {
+    pub async fn set_allowed_origins(
+        &self,
+        api_key: &ApiKey,
+        origins: &[String],
+    ) -> StoreResult<()> {
         self.replace_client_list(ClientList::AllowedOrigins, api_key, origins)
             .await
     }
 
     /// Replaces a key's registered redirect URIs (an empty list: no browser flow can finish).
-    pub async fn set_redirect_uris(&self, api_key: &str, uris: &[String]) -> StoreResult<()> {
+    pub async fn set_redirect_uris(&self, api_key: &ApiKey, uris: &[String]) -> StoreResult<()> {
         self.replace_client_list(ClientList::RedirectUris, api_key, uris)
             .await?;
         self.forget_client(Some(api_key));
@@ -222,26 +219,26 @@ impl Store {
     async fn replace_client_list(
         &self,
         list: ClientList,
-        api_key: &str,
+        api_key: &ApiKey,
         values: &[String],
     ) -> StoreResult<()> {
         let mut writer = self.writer().await?;
         let mut tx = writer.begin().await?;
         let known: Option<(String,)> =
             sqlx::query_as("SELECT api_key FROM api_clients WHERE api_key = $1")
-                .bind(api_key)
+                .bind(api_key.as_str())
                 .fetch_optional(&mut *tx)
                 .await?;
         if known.is_none() {
             return Err(StoreError::NotFound(format!("client {api_key}")));
         }
         sqlx::query(list.delete())
-            .bind(api_key)
+            .bind(api_key.as_str())
             .execute(&mut *tx)
             .await?;
         for value in values {
             sqlx::query(list.insert())
-                .bind(api_key)
+                .bind(api_key.as_str())
                 .bind(value)
                 .execute(&mut *tx)
                 .await?;
@@ -257,7 +254,7 @@ impl Store {
     /// operator's rare action, not worth an index that every grant would pay for.)
     pub async fn disable_client(
         &self,
-        api_key: &str,
+        api_key: &ApiKey,
         now: UnixSeconds,
     ) -> StoreResult<Vec<SecretHash>> {
         let mut writer = self.writer().await?;
@@ -266,7 +263,7 @@ impl Store {
             "UPDATE api_clients SET disabled = 1, tokens_revoked_at = $1 WHERE api_key = $2",
         )
         .bind(now)
-        .bind(api_key)
+        .bind(api_key.as_str())
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
@@ -274,11 +271,11 @@ impl Store {
         }
         let revoked: Vec<(Vec<u8>,)> =
             sqlx::query_as("DELETE FROM access_tokens WHERE api_key = $1 RETURNING token_hash")
-                .bind(api_key)
+                .bind(api_key.as_str())
                 .fetch_all(&mut *tx)
                 .await?;
         sqlx::query("DELETE FROM refresh_tokens WHERE api_key = $1")
-            .bind(api_key)
+            .bind(api_key.as_str())
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -289,28 +286,28 @@ impl Store {
             .collect())
     }
 
-    pub async fn enable_client(&self, api_key: &str) -> StoreResult<()> {
+    pub async fn enable_client(&self, api_key: &ApiKey) -> StoreResult<()> {
         self.update_client(
             "UPDATE api_clients SET disabled = $1 WHERE api_key = $2",
-            0,
+            flag(false),
             api_key,
         )
         .await
     }
 
-    pub async fn set_client_password_base64(&self, api_key: &str, on: bool) -> StoreResult<()> {
+    pub async fn set_client_password_base64(&self, api_key: &ApiKey, on: bool) -> StoreResult<()> {
         self.update_client(
             "UPDATE api_clients SET password_base64 = $1 WHERE api_key = $2",
-            i64::from(on),
+            flag(on),
             api_key,
         )
         .await
     }
 
-    pub async fn set_client_flows(&self, api_key: &str, flows: &FlowSet) -> StoreResult<()> {
+    pub async fn set_client_flows(&self, api_key: &ApiKey, flows: &FlowSet) -> StoreResult<()> {
         let done = sqlx::query("UPDATE api_clients SET flows = $1 WHERE api_key = $2")
             .bind(flows.to_stored())
-            .bind(api_key)
+            .bind(api_key.as_str())
             .execute(&mut *self.writer().await?)
             .await?;
         self.forget_client(Some(api_key));
@@ -321,12 +318,12 @@ impl Store {
     }
 
     /// Replaces a confidential client's secret; the old one stops working at once.
-    pub async fn set_client_secret(&self, api_key: &str, hash: SecretHash) -> StoreResult<()> {
+    pub async fn set_client_secret(&self, api_key: &ApiKey, hash: SecretHash) -> StoreResult<()> {
         let done = sqlx::query(
             "UPDATE api_clients SET secret_hash = $1 WHERE api_key = $2 AND kind = 'confidential'",
         )
         .bind(hash.as_bytes().to_vec())
-        .bind(api_key)
+        .bind(api_key.as_str())
         .execute(&mut *self.writer().await?)
         .await?;
         self.forget_client(Some(api_key));
@@ -338,10 +335,15 @@ impl Store {
         Ok(())
     }
 
-    async fn update_client(&self, sql: &'static str, value: i64, api_key: &str) -> StoreResult<()> {
+    async fn update_client(
+        &self,
+        sql: &'static str,
+        value: i64,
+        api_key: &ApiKey,
+    ) -> StoreResult<()> {
         let done = sqlx::query(sql)
             .bind(value)
-            .bind(api_key)
+            .bind(api_key.as_str())
             .execute(&mut *self.writer().await?)
             .await?;
         self.forget_client(Some(api_key));

@@ -7,6 +7,7 @@
 
 use super::{Store, StoreResult};
 use serde::Serialize;
+use shopkeeper_domain::SiteId;
 use shopkeeper_domain::events::new_event_id;
 use shopkeeper_domain::time::UnixSeconds;
 use sqlx::AnyConnection;
@@ -15,7 +16,8 @@ use sqlx::AnyConnection;
 pub struct EventRecord {
     /// Stable and unique across nodes (a UUIDv7).
     pub id: String,
-    pub site_id: String,
+    #[sqlx(try_from = "String")]
+    pub site_id: SiteId,
     /// The site's sequence number: 1, 2, 3 ... without gaps.
     pub seq: i64,
     #[sqlx(rename = "type")]
@@ -31,7 +33,7 @@ pub struct EventRecord {
 /// until the commit.
 pub(crate) async fn append_event(
     conn: &mut AnyConnection,
-    site_id: &str,
+    site_id: &SiteId,
     event_type: &str,
     payload: &serde_json::Value,
     at: UnixSeconds,
@@ -41,7 +43,7 @@ pub(crate) async fn append_event(
          ON CONFLICT (site_id) DO UPDATE SET last_seq = event_sequences.last_seq + 1 \
          RETURNING last_seq",
     )
-    .bind(site_id)
+    .bind(site_id.as_str())
     .fetch_one(&mut *conn)
     .await?;
     sqlx::query(
@@ -51,7 +53,7 @@ pub(crate) async fn append_event(
     .bind(new_event_id(
         u64::try_from(at).unwrap_or(0).saturating_mul(1000),
     ))
-    .bind(site_id)
+    .bind(site_id.as_str())
     .bind(seq)
     .bind(event_type)
     .bind(payload.to_string())
@@ -65,7 +67,7 @@ impl Store {
     /// Up to `limit` of the site's events numbered after `after_seq`, in order.
     pub async fn events_after(
         &self,
-        site_id: &str,
+        site_id: &SiteId,
         after_seq: i64,
         limit: i64,
     ) -> StoreResult<Vec<EventRecord>> {
@@ -73,7 +75,7 @@ impl Store {
             "SELECT id, site_id, seq, type, payload, created_at FROM events \
              WHERE site_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
         )
-        .bind(site_id)
+        .bind(site_id.as_str())
         .bind(after_seq)
         .bind(limit.max(0))
         .fetch_all(&self.read)
@@ -84,21 +86,19 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shopkeeper_domain::{SessionTtl, SiteId};
+    use shopkeeper_domain::SessionTtl;
 
-    async fn site(store: &Store, id: &str) {
+    async fn site(store: &Store, id: &str) -> SiteId {
+        let id = SiteId::parse(id).unwrap();
         store
-            .create_site(
-                &SiteId::parse(id).unwrap(),
-                SessionTtl::from_seconds(60).unwrap(),
-                1_700_000_000,
-            )
+            .create_site(&id, SessionTtl::from_seconds(60).unwrap(), 1_700_000_000)
             .await
             .unwrap();
+        id
     }
 
     /// Appends in a transaction of its own, committed or rolled back.
-    async fn append(store: &Store, site_id: &str, commit: bool) -> i64 {
+    async fn append(store: &Store, site_id: &SiteId, commit: bool) -> i64 {
         let mut writer = store.writer().await.unwrap();
         let mut tx = writer.begin().await.unwrap();
         let seq = append_event(&mut tx, site_id, "test.happened", &serde_json::json!({}), 7)
@@ -115,18 +115,17 @@ mod tests {
     #[tokio::test]
     async fn each_site_numbers_its_events_without_gaps_and_a_rollback_takes_its_number_back() {
         let (_dir, store) = crate::scratch_store().await;
-        site(&store, "one").await;
-        site(&store, "two").await;
-        assert_eq!(append(&store, "one", true).await, 1);
-        assert_eq!(append(&store, "one", false).await, 2);
-        assert_eq!(append(&store, "one", true).await, 2);
-        assert_eq!(append(&store, "two", true).await, 1);
-        let one = store.events_after("one", 0, 10).await.unwrap();
+        let (one_site, two_site) = (site(&store, "one").await, site(&store, "two").await);
+        assert_eq!(append(&store, &one_site, true).await, 1);
+        assert_eq!(append(&store, &one_site, false).await, 2);
+        assert_eq!(append(&store, &one_site, true).await, 2);
+        assert_eq!(append(&store, &two_site, true).await, 1);
+        let one = store.events_after(&one_site, 0, 10).await.unwrap();
         assert_eq!(one.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2]);
         assert_eq!(one[0].event_type, "test.happened");
         assert_ne!(one[0].id, one[1].id);
-        assert_eq!(store.events_after("one", 1, 10).await.unwrap().len(), 1);
-        assert_eq!(store.events_after("one", 0, 1).await.unwrap()[0].seq, 1);
-        assert_eq!(store.events_after("two", 0, 10).await.unwrap().len(), 1);
+        assert_eq!(store.events_after(&one_site, 1, 10).await.unwrap().len(), 1);
+        assert_eq!(store.events_after(&one_site, 0, 1).await.unwrap()[0].seq, 1);
+        assert_eq!(store.events_after(&two_site, 0, 10).await.unwrap().len(), 1);
     }
 }

@@ -13,6 +13,7 @@ mod batch;
 mod catalog;
 mod checkout;
 mod clients;
+mod column;
 mod error;
 mod events;
 mod housekeeping;
@@ -133,7 +134,7 @@ pub struct Store {
     /// API clients by key (with their site's settings), for at most [`CLIENT_CACHE_TTL`]:
     /// every token request looks its client up. Writes through this store drop the entry at
     /// once; a change made by another process (the CLI, another node) shows within the TTL.
-    client_cache: moka::sync::Cache<String, CachedClient>,
+    client_cache: moka::sync::Cache<shopkeeper_domain::ApiKey, CachedClient>,
     /// Bumped by every client change through this store (with the cache entry's removal), so
     /// that the token check, which remembers a key's verdict for a second, sees a disable
     /// made here at once.

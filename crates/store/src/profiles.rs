@@ -6,11 +6,13 @@ use super::{Store, StoreResult};
 use shopkeeper_domain::address::{PostalAddress, SavedAddress};
 use shopkeeper_domain::shopper::ProfileUpdate;
 use shopkeeper_domain::time::UnixSeconds;
+use shopkeeper_domain::{SessionId, SiteId};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ProfileRecord {
     pub id: i64,
-    pub site_id: String,
+    #[sqlx(try_from = "String")]
+    pub site_id: SiteId,
     pub username: Option<String>,
     pub external_reference_id: Option<String>,
     pub email: Option<String>,
@@ -154,7 +156,7 @@ impl Store {
     /// `currency` and `ipAddress` to the session.
     pub async fn update_me(
         &self,
-        session_id: &str,
+        session_id: &SessionId,
         shopper_id: Option<i64>,
         update: &ProfileUpdate,
     ) -> StoreResult<()> {
@@ -168,7 +170,7 @@ impl Store {
         .bind(&update.locale)
         .bind(&update.currency)
         .bind(&update.ip_address)
-        .bind(session_id)
+        .bind(session_id.as_str())
         .execute(&mut *tx)
         .await?;
         if let Some(id) = shopper_id {
@@ -195,7 +197,7 @@ impl Store {
             // The shopper's fields show in every session of theirs.
             self.snapshots.forget_all();
         } else {
-            self.snapshots.forget(session_id);
+            self.snapshots.forget(session_id.as_str());
         }
         Ok(())
     }

@@ -1,8 +1,9 @@
+use super::column::StoredOptionalKey;
 use super::{Store, StoreResult};
 use moka::sync::Cache;
-use shopkeeper_domain::SecretHash;
 use shopkeeper_domain::secret::random_hex;
 use shopkeeper_domain::time::UnixSeconds;
+use shopkeeper_domain::{ApiKey, SecretHash, SessionId, SiteId};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -19,7 +20,7 @@ pub const SESSION_SNAPSHOT_TTL: Duration = Duration::from_secs(1);
 /// Handlers that change state (the cart, checkout) never read from here.
 #[derive(Clone)]
 pub(super) struct SessionSnapshots {
-    cache: Cache<String, Arc<SessionRecord>>,
+    cache: Cache<SessionId, Arc<SessionRecord>>,
     generation: Arc<AtomicU64>,
 }
 
@@ -51,9 +52,13 @@ impl SessionSnapshots {
 /// one access token: it lasts as long as its newest refresh token.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SessionRecord {
-    pub id: String,
-    pub site_id: String,
-    pub api_key: String,
+    #[sqlx(try_from = "String")]
+    pub id: SessionId,
+    #[sqlx(try_from = "String")]
+    pub site_id: SiteId,
+    /// None until a key has used the session.
+    #[sqlx(try_from = "StoredOptionalKey")]
+    pub api_key: Option<ApiKey>,
     pub shopper_id: Option<i64>,
     pub external_reference_id: Option<String>,
     pub cart_id: String,
@@ -74,8 +79,9 @@ impl SessionRecord {
 }
 
 pub struct NewSession<'a> {
-    pub site_id: &'a str,
-    pub api_key: &'a str,
+    pub site_id: &'a SiteId,
+    /// None for a session no key has used yet.
+    pub api_key: Option<&'a ApiKey>,
     pub shopper_id: Option<i64>,
     pub locale: &'a str,
     pub currency: &'a str,
@@ -85,23 +91,14 @@ pub struct NewSession<'a> {
 }
 
 impl NewSession<'_> {
-    pub(super) fn fresh_ids(&self) -> (String, String, String) {
+    pub(super) fn fresh_ids(&self) -> (SessionId, String, String) {
         // Session id and tag are identifiers, not secrets: possession of them grants nothing.
         (
-            time_ordered_id(self.created_at_millis),
+            SessionId::new_at(self.created_at_millis),
             random_hex(8),
             random_hex(8),
         )
     }
-}
-
-/// A session id: the creation time in milliseconds (12 hex digits) then 80 random bits,
-/// 32 hex digits in all. A new id sorts after the older ones, so inserting a session and
-/// indexing its tokens by session id append to the rightmost B-tree pages; with random ids
-/// each new row dirtied its own page in three B-trees, and writing those pages was most of
-/// the group-commit writer's work.
-fn time_ordered_id(millis: u64) -> String {
-    format!("{:012x}{}", millis & 0xffff_ffff_ffff, random_hex(10))
 }
 
 /// `SELECT <columns> FROM ...` followed by the given literal tail (sqlx wants literal SQL).
@@ -123,7 +120,10 @@ impl Store {
     /// The session as the read-only views show it: from memory when it was read within
     /// [`SESSION_SNAPSHOT_TTL`] and not changed since through this store, else from the
     /// database. Never use it to decide a write.
-    pub async fn session_snapshot(&self, id: &str) -> StoreResult<Option<Arc<SessionRecord>>> {
+    pub async fn session_snapshot(
+        &self,
+        id: &SessionId,
+    ) -> StoreResult<Option<Arc<SessionRecord>>> {
         if let Some(s) = self.snapshots.cache.get(id) {
             return Ok(Some(s));
         }
@@ -133,7 +133,7 @@ impl Store {
         };
         let record = Arc::new(record);
         if self.snapshots.generation.load(Ordering::Acquire) == generation {
-            self.snapshots.cache.insert(id.to_owned(), record.clone());
+            self.snapshots.cache.insert(id.clone(), record.clone());
             // A write that committed while inserting: drop what may predate it.
             if self.snapshots.generation.load(Ordering::Acquire) != generation {
                 self.snapshots.cache.invalidate(id);
@@ -142,9 +142,9 @@ impl Store {
         Ok(Some(record))
     }
 
-    pub async fn session(&self, id: &str) -> StoreResult<Option<SessionRecord>> {
+    pub async fn session(&self, id: &SessionId) -> StoreResult<Option<SessionRecord>> {
         Ok(sqlx::query_as(select_sessions!("WHERE ss.id = $1"))
-            .bind(id)
+            .bind(id.as_str())
             .fetch_optional(&self.read)
             .await?)
     }
@@ -166,7 +166,7 @@ impl Store {
     /// Links a new session token (given as its hash) to a live session.
     pub async fn add_session_token(
         &self,
-        session_id: &str,
+        session_id: &SessionId,
         hash: &SecretHash,
         now: UnixSeconds,
     ) -> StoreResult<()> {
@@ -174,27 +174,10 @@ impl Store {
             "INSERT INTO session_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)",
         )
         .bind(hash.as_bytes().to_vec())
-        .bind(session_id)
+        .bind(session_id.as_str())
         .bind(now)
         .execute(&mut *self.writer().await?)
         .await?;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::time_ordered_id;
-
-    #[test]
-    fn session_ids_sort_by_creation_time_and_differ_within_a_millisecond() {
-        let earlier = time_ordered_id(1_700_000_000_000);
-        let later = time_ordered_id(1_700_000_000_001);
-        let same_ms = time_ordered_id(1_700_000_000_001);
-        assert_eq!(earlier.len(), 32);
-        assert!(earlier.chars().all(|c| c.is_ascii_hexdigit()));
-        assert!(earlier < later);
-        assert_ne!(later, same_ms);
-        assert_eq!(later[..12], same_ms[..12]);
     }
 }

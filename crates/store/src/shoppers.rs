@@ -1,9 +1,9 @@
 use super::tokens::revoke_before_sign_in;
 use super::{Store, StoreError, StoreResult};
 use serde::Serialize;
-use shopkeeper_domain::SecretHash;
 use shopkeeper_domain::sign_in::{Found, account_named, may_be_email};
 use shopkeeper_domain::time::UnixSeconds;
+use shopkeeper_domain::{SecretHash, SiteId};
 
 /// What a refused shopper write was about (`StoreError::Conflict`): each is unique per site.
 pub const TAKEN_USERNAME: &str = "username";
@@ -13,7 +13,8 @@ pub const TAKEN_EXTERNAL_REFERENCE: &str = "external reference id";
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct ShopperRecord {
     pub id: i64,
-    pub site_id: String,
+    #[sqlx(try_from = "String")]
+    pub site_id: SiteId,
     pub username: Option<String>,
     #[serde(skip)]
     pub password_hash: Option<String>,
@@ -127,7 +128,7 @@ impl LoginName {
 impl Store {
     pub async fn create_shopper(
         &self,
-        site_id: &str,
+        site_id: &SiteId,
         new: NewShopper<'_>,
         now: UnixSeconds,
     ) -> StoreResult<ShopperRecord> {
@@ -146,7 +147,7 @@ impl Store {
             "INSERT INTO shoppers (site_id, username, password_hash, email, \
              external_reference_id, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
-        .bind(site_id)
+        .bind(site_id.as_str())
         .bind(username)
         .bind(password_hash)
         .bind(email)
@@ -177,13 +178,13 @@ impl Store {
     /// (migration 0012), which it searches, so at most one shopper matches.
     pub async fn shopper_by_username(
         &self,
-        site_id: &str,
+        site_id: &SiteId,
         username: &str,
     ) -> StoreResult<Option<ShopperRecord>> {
         Ok(sqlx::query_as(select_shoppers!(
             "WHERE site_id = $1 AND lower(username) = lower($2)"
         ))
-        .bind(site_id)
+        .bind(site_id.as_str())
         .bind(username)
         .fetch_optional(&self.read)
         .await?)
@@ -196,7 +197,7 @@ impl Store {
     /// one does.
     pub async fn shopper_for_sign_in(
         &self,
-        site_id: &str,
+        site_id: &SiteId,
         identifier: &str,
     ) -> StoreResult<Option<ShopperRecord>> {
         let query = if may_be_email(identifier) {
@@ -207,7 +208,7 @@ impl Store {
             sqlx::query_as(select_sign_in!("lower(username) = lower($2)"))
         };
         let rows: Vec<SignInRow> = query
-            .bind(site_id)
+            .bind(site_id.as_str())
             .bind(identifier)
             .fetch_all(&self.read)
             .await?;
@@ -227,7 +228,7 @@ impl Store {
     /// (`Conflict`) when another shopper of the site has it in any case.
     pub async fn set_shopper_email(
         &self,
-        site_id: &str,
+        site_id: &SiteId,
         id: i64,
         email: Option<&str>,
     ) -> StoreResult<ShopperRecord> {
@@ -239,7 +240,7 @@ impl Store {
     /// (`Conflict`) when another shopper of the site has it in any case.
     pub async fn rename_shopper(
         &self,
-        site_id: &str,
+        site_id: &SiteId,
         id: i64,
         username: &str,
     ) -> StoreResult<ShopperRecord> {
@@ -253,7 +254,7 @@ impl Store {
     async fn set_login_name(
         &self,
         name: LoginName,
-        site_id: &str,
+        site_id: &SiteId,
         id: i64,
         value: Option<&str>,
     ) -> StoreResult<ShopperRecord> {
@@ -261,7 +262,7 @@ impl Store {
         let mut tx = writer.begin().await?;
         let found: Option<(i64,)> = sqlx::query_as(name.owner())
             .bind(id)
-            .bind(site_id)
+            .bind(site_id.as_str())
             .fetch_optional(&mut *tx)
             .await?;
         if found.is_none() {
@@ -272,7 +273,7 @@ impl Store {
         }
         if let Some(value) = value {
             let taken: Option<(i64,)> = sqlx::query_as(name.holder())
-                .bind(site_id)
+                .bind(site_id.as_str())
                 .bind(value)
                 .bind(id)
                 .fetch_optional(&mut *tx)
@@ -298,13 +299,13 @@ impl Store {
 
     pub async fn shopper_by_external_reference(
         &self,
-        site_id: &str,
+        site_id: &SiteId,
         external_reference_id: &str,
     ) -> StoreResult<Option<ShopperRecord>> {
         Ok(sqlx::query_as(select_shoppers!(
             "WHERE site_id = $1 AND external_reference_id = $2"
         ))
-        .bind(site_id)
+        .bind(site_id.as_str())
         .bind(external_reference_id)
         .fetch_optional(&self.read)
         .await?)
@@ -315,7 +316,7 @@ impl Store {
     /// a suspected compromise must. Returns the revoked access tokens for the check caches.
     pub async fn set_shopper_password(
         &self,
-        site_id: &str,
+        site_id: &SiteId,
         id: i64,
         password_hash: &str,
         now: UnixSeconds,
@@ -328,7 +329,7 @@ impl Store {
         )
         .bind(password_hash)
         .bind(id)
-        .bind(site_id)
+        .bind(site_id.as_str())
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
@@ -346,7 +347,7 @@ impl Store {
         for (session_id,) in &sessions {
             sqlx::query("UPDATE shopper_sessions SET ended_at = $1 WHERE id = $2")
                 .bind(now)
-                .bind(session_id)
+                .bind(session_id.as_str())
                 .execute(&mut *tx)
                 .await?;
             revoked.extend(revoke_before_sign_in(&mut tx, session_id, None).await?);
@@ -363,10 +364,10 @@ impl Store {
         Ok(revoked)
     }
 
-    pub async fn shoppers(&self, site_id: &str) -> StoreResult<Vec<ShopperRecord>> {
+    pub async fn shoppers(&self, site_id: &SiteId) -> StoreResult<Vec<ShopperRecord>> {
         Ok(
             sqlx::query_as(select_shoppers!("WHERE site_id = $1 ORDER BY id"))
-                .bind(site_id)
+                .bind(site_id.as_str())
                 .fetch_all(&self.read)
                 .await?,
         )

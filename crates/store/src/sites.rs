@@ -6,7 +6,8 @@ use shopkeeper_domain::{SessionTtl, SiteId};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct SiteRecord {
-    pub id: String,
+    #[sqlx(try_from = "String")]
+    pub id: SiteId,
     pub session_ttl: i64,
     pub locale: String,
     pub currency: String,
@@ -35,15 +36,15 @@ impl Store {
             StoreError::Conflict(_) => StoreError::Conflict(format!("site {id}")),
             other => other,
         })?;
-        self.site(id.as_str())
+        self.site(id)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("site {id}")))
     }
 
-    pub async fn site(&self, id: &str) -> StoreResult<Option<SiteRecord>> {
+    pub async fn site(&self, id: &SiteId) -> StoreResult<Option<SiteRecord>> {
         Ok(
             sqlx::query_as("SELECT id, session_ttl, locale, currency, payments_public_key FROM sites WHERE id = $1")
-                .bind(id)
+                .bind(id.as_str())
                 .fetch_optional(&self.read)
                 .await?,
         )
@@ -57,10 +58,10 @@ impl Store {
         .await?)
     }
 
-    pub async fn set_site_session_ttl(&self, id: &str, ttl: SessionTtl) -> StoreResult<()> {
+    pub async fn set_site_session_ttl(&self, id: &SiteId, ttl: SessionTtl) -> StoreResult<()> {
         let done = sqlx::query("UPDATE sites SET session_ttl = $1 WHERE id = $2")
             .bind(ttl.seconds())
-            .bind(id)
+            .bind(id.as_str())
             .execute(&mut *self.writer().await?)
             .await?;
         // Cached clients carry their site's settings.
@@ -73,10 +74,10 @@ impl Store {
 
     /// Sets a site's locale: the default of its new sessions and the `lang` of its hosted
     /// pages (the caller checks the value).
-    pub async fn set_site_locale(&self, id: &str, locale: &str) -> StoreResult<()> {
+    pub async fn set_site_locale(&self, id: &SiteId, locale: &str) -> StoreResult<()> {
         let done = sqlx::query("UPDATE sites SET locale = $1 WHERE id = $2")
             .bind(locale)
-            .bind(id)
+            .bind(id.as_str())
             .execute(&mut *self.writer().await?)
             .await?;
         // Cached clients carry their site's settings.

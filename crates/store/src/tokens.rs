@@ -2,12 +2,13 @@
 //! at all; revocations return the hashes of the access tokens they removed so that the
 //! in-memory check cache can drop them at once.
 
+use super::column::{StoredFlag, flag, optional_key};
 use super::sessions::NewSession;
 use super::{Store, StoreError, StoreResult};
 use crate::batch::{PendingPair, PendingRotation, PendingSession};
 use crate::rotation::{RefreshOutcome, TOUCH_SESSION};
-use shopkeeper_domain::SecretHash;
 use shopkeeper_domain::time::UnixSeconds;
+use shopkeeper_domain::{ApiKey, SecretHash, SessionId, SiteId};
 use sqlx::{Any, Transaction};
 
 /// The hashes and lifetimes of an access token + refresh token issued together.
@@ -15,7 +16,7 @@ use sqlx::{Any, Transaction};
 pub struct NewTokenPair<'a> {
     pub access_hash: SecretHash,
     pub refresh_hash: SecretHash,
-    pub api_key: &'a str,
+    pub api_key: &'a ApiKey,
     pub full_access: bool,
     pub issued_at: UnixSeconds,
     pub access_expires_at: UnixSeconds,
@@ -25,22 +26,30 @@ pub struct NewTokenPair<'a> {
 /// An access token with what its check needs from the session.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AccessTokenRecord {
-    pub session_id: String,
-    pub site_id: String,
-    pub api_key: String,
+    #[sqlx(try_from = "String")]
+    pub session_id: SessionId,
+    #[sqlx(try_from = "String")]
+    pub site_id: SiteId,
+    #[sqlx(try_from = "String")]
+    pub api_key: ApiKey,
     pub shopper_id: Option<i64>,
-    pub full_access: i64,
+    #[sqlx(try_from = "StoredFlag")]
+    pub full_access: bool,
     pub issued_at: i64,
     pub expires_at: i64,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RefreshTokenRecord {
-    pub session_id: String,
-    pub site_id: String,
-    pub api_key: String,
+    #[sqlx(try_from = "String")]
+    pub session_id: SessionId,
+    #[sqlx(try_from = "String")]
+    pub site_id: SiteId,
+    #[sqlx(try_from = "String")]
+    pub api_key: ApiKey,
     pub shopper_id: Option<i64>,
-    pub full_access: i64,
+    #[sqlx(try_from = "StoredFlag")]
+    pub full_access: bool,
     pub expires_at: i64,
     pub consumed_at: Option<i64>,
 }
@@ -52,8 +61,8 @@ fn blob(hash: &SecretHash) -> Vec<u8> {
 impl NewTokenPair<'_> {
     fn pending(&self) -> PendingPair {
         PendingPair {
-            api_key: self.api_key.to_owned(),
-            full_access: i64::from(self.full_access),
+            api_key: self.api_key.as_str().to_owned(),
+            full_access: flag(self.full_access),
             issued_at: self.issued_at,
             access_hash: blob(&self.access_hash),
             access_expires_at: self.access_expires_at,
@@ -65,7 +74,7 @@ impl NewTokenPair<'_> {
 
 async fn insert_pair(
     tx: &mut Transaction<'_, Any>,
-    session_id: &str,
+    session_id: &SessionId,
     pair: &NewTokenPair<'_>,
 ) -> StoreResult<()> {
     sqlx::query(
@@ -73,9 +82,9 @@ async fn insert_pair(
          expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(blob(&pair.access_hash))
-    .bind(session_id)
-    .bind(pair.api_key)
-    .bind(i64::from(pair.full_access))
+    .bind(session_id.as_str())
+    .bind(pair.api_key.as_str())
+    .bind(flag(pair.full_access))
     .bind(pair.issued_at)
     .bind(pair.access_expires_at)
     .execute(&mut **tx)
@@ -85,9 +94,9 @@ async fn insert_pair(
          expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(blob(&pair.refresh_hash))
-    .bind(session_id)
-    .bind(pair.api_key)
-    .bind(i64::from(pair.full_access))
+    .bind(session_id.as_str())
+    .bind(pair.api_key.as_str())
+    .bind(flag(pair.full_access))
     .bind(pair.issued_at)
     .bind(pair.refresh_expires_at)
     .execute(&mut **tx)
@@ -145,14 +154,14 @@ pub(super) async fn revoke_before_sign_in(
 /// time); false if the session is gone.
 async fn touch_session(
     tx: &mut Transaction<'_, Any>,
-    session_id: &str,
+    session_id: &SessionId,
     issued_at: UnixSeconds,
     refresh_expires_at: UnixSeconds,
 ) -> StoreResult<bool> {
     let done = sqlx::query(TOUCH_SESSION)
         .bind(issued_at)
         .bind(refresh_expires_at)
-        .bind(session_id)
+        .bind(session_id.as_str())
         .execute(&mut **tx)
         .await?;
     Ok(done.rows_affected() == 1)
@@ -164,13 +173,13 @@ impl Store {
         &self,
         new: NewSession<'_>,
         pair: &NewTokenPair<'_>,
-    ) -> StoreResult<String> {
+    ) -> StoreResult<SessionId> {
         let (id, cart_id, tag) = new.fresh_ids();
         self.group_writer
             .start_session(PendingSession {
-                id: id.clone(),
-                site_id: new.site_id.to_owned(),
-                api_key: new.api_key.to_owned(),
+                id: id.as_str().to_owned(),
+                site_id: new.site_id.as_str().to_owned(),
+                api_key: optional_key(new.api_key).to_owned(),
                 shopper_id: new.shopper_id,
                 cart_id,
                 session_tag: tag,
@@ -184,7 +193,11 @@ impl Store {
     }
 
     /// Issues a pair in an existing live session (session-aware tokens).
-    pub async fn join_session(&self, session_id: &str, pair: &NewTokenPair<'_>) -> StoreResult<()> {
+    pub async fn join_session(
+        &self,
+        session_id: &SessionId,
+        pair: &NewTokenPair<'_>,
+    ) -> StoreResult<()> {
         let mut writer = self.writer().await?;
         let mut tx = writer.begin().await?;
         if !touch_session(&mut tx, session_id, pair.issued_at, pair.refresh_expires_at).await? {
@@ -192,7 +205,7 @@ impl Store {
         }
         insert_pair(&mut tx, session_id, pair).await?;
         tx.commit().await?;
-        self.snapshots.forget(session_id);
+        self.snapshots.forget(session_id.as_str());
         Ok(())
     }
 
@@ -203,7 +216,7 @@ impl Store {
     /// Fails with `NotFound` if the session is gone or belongs to another shopper.
     pub async fn sign_in_session(
         &self,
-        session_id: &str,
+        session_id: &SessionId,
         shopper_id: i64,
         pair: &NewTokenPair<'_>,
     ) -> StoreResult<Vec<SecretHash>> {
@@ -217,16 +230,16 @@ impl Store {
         .bind(shopper_id)
         .bind(pair.issued_at)
         .bind(pair.refresh_expires_at)
-        .bind(session_id)
+        .bind(session_id.as_str())
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("session {session_id}")));
         }
-        let revoked = revoke_before_sign_in(&mut tx, session_id, None).await?;
+        let revoked = revoke_before_sign_in(&mut tx, session_id.as_str(), None).await?;
         insert_pair(&mut tx, session_id, pair).await?;
         tx.commit().await?;
-        self.snapshots.forget(session_id);
+        self.snapshots.forget(session_id.as_str());
         Ok(revoked)
     }
 
@@ -235,7 +248,7 @@ impl Store {
     pub async fn rotate_refresh_token(
         &self,
         old: &SecretHash,
-        session_id: &str,
+        session_id: &SessionId,
         successor_at_millis: u64,
         pair: &NewTokenPair<'_>,
     ) -> StoreResult<RefreshOutcome> {
@@ -243,13 +256,13 @@ impl Store {
             .group_writer
             .rotate(PendingRotation {
                 old_hash: blob(old),
-                session_id: session_id.to_owned(),
+                session_id: session_id.as_str().to_owned(),
                 successor_at_millis: i64::try_from(successor_at_millis).unwrap_or(i64::MAX),
                 pair: pair.pending(),
             })
             .await?;
         if outcome == RefreshOutcome::Rotated {
-            self.snapshots.forget(session_id);
+            self.snapshots.forget(session_id.as_str());
         }
         Ok(outcome)
     }
@@ -257,19 +270,19 @@ impl Store {
     /// Ends a session: it and all its tokens stop working. Returns the revoked access tokens.
     pub async fn end_session(
         &self,
-        session_id: &str,
+        session_id: &SessionId,
         now: UnixSeconds,
     ) -> StoreResult<Vec<SecretHash>> {
         let mut writer = self.writer().await?;
         let mut tx = writer.begin().await?;
         sqlx::query("UPDATE shopper_sessions SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL")
             .bind(now)
-            .bind(session_id)
+            .bind(session_id.as_str())
             .execute(&mut *tx)
             .await?;
-        let revoked = delete_session_tokens(&mut tx, session_id).await?;
+        let revoked = delete_session_tokens(&mut tx, session_id.as_str()).await?;
         tx.commit().await?;
-        self.snapshots.forget(session_id);
+        self.snapshots.forget(session_id.as_str());
         Ok(revoked)
     }
 

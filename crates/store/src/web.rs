@@ -1,16 +1,18 @@
 //! What the browser-facing flows keep: browser sessions (the `SessionToken` cookie's handle),
 //! sessions started without tokens, authorization codes and the sign-in page's branding.
 
+use super::column::optional_key;
 use super::sessions::{NewSession, SessionRecord};
 use super::tokens::revoke_before_sign_in;
 use super::{Store, StoreError, StoreResult};
-use shopkeeper_domain::SecretHash;
 use shopkeeper_domain::time::UnixSeconds;
+use shopkeeper_domain::{ApiKey, SecretHash, SessionId, SiteId};
 use sqlx::{Any, Transaction};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SiteBranding {
-    pub id: String,
+    #[sqlx(try_from = "String")]
+    pub id: SiteId,
     pub display_name: Option<String>,
     pub brand_color: String,
     /// The site's locale (`en_US`): the hosted pages' `lang`.
@@ -19,10 +21,10 @@ pub struct SiteBranding {
 
 pub struct NewAuthorizationCode<'a> {
     pub code_hash: SecretHash,
-    pub api_key: &'a str,
+    pub api_key: &'a ApiKey,
     pub redirect_uri: &'a str,
     pub code_challenge: Option<&'a str>,
-    pub session_id: &'a str,
+    pub session_id: &'a SessionId,
     pub shopper_id: i64,
     pub created_at: UnixSeconds,
     pub expires_at: UnixSeconds,
@@ -30,10 +32,12 @@ pub struct NewAuthorizationCode<'a> {
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AuthorizationCodeRecord {
-    pub api_key: String,
+    #[sqlx(try_from = "String")]
+    pub api_key: ApiKey,
     pub redirect_uri: String,
     pub code_challenge: Option<String>,
-    pub session_id: String,
+    #[sqlx(try_from = "String")]
+    pub session_id: SessionId,
     pub shopper_id: i64,
     pub expires_at: i64,
 }
@@ -55,14 +59,14 @@ fn blob(hash: &SecretHash) -> Vec<u8> {
 #[derive(Debug, Clone, Copy)]
 pub struct BrowserHandle<'a> {
     pub hash: &'a SecretHash,
-    pub site_id: &'a str,
+    pub site_id: &'a SiteId,
 }
 
 /// Points a browser handle at a session (a new handle, or one that led elsewhere).
 async fn link_handle(
     tx: &mut Transaction<'_, Any>,
     handle: BrowserHandle<'_>,
-    session_id: &str,
+    session_id: &SessionId,
     now: UnixSeconds,
 ) -> StoreResult<()> {
     sqlx::query(
@@ -71,8 +75,8 @@ async fn link_handle(
          DO UPDATE SET site_id = excluded.site_id, session_id = excluded.session_id",
     )
     .bind(blob(handle.hash))
-    .bind(handle.site_id)
-    .bind(session_id)
+    .bind(handle.site_id.as_str())
+    .bind(session_id.as_str())
     .bind(now)
     .execute(&mut **tx)
     .await?;
@@ -88,7 +92,7 @@ impl Store {
         now: UnixSeconds,
         expires_at: UnixSeconds,
         browser_handle: Option<&SecretHash>,
-    ) -> StoreResult<String> {
+    ) -> StoreResult<SessionId> {
         let (id, cart_id, tag) = new.fresh_ids();
         let mut writer = self.writer().await?;
         let mut tx = writer.begin().await?;
@@ -97,9 +101,9 @@ impl Store {
              session_tag, locale, currency, client_ip, created_at, last_accessed, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)",
         )
-        .bind(&id)
-        .bind(new.site_id)
-        .bind(new.api_key)
+        .bind(id.as_str())
+        .bind(new.site_id.as_str())
+        .bind(optional_key(new.api_key))
         .bind(new.shopper_id)
         .bind(&cart_id)
         .bind(&tag)
@@ -125,17 +129,18 @@ impl Store {
     pub async fn browser_session(
         &self,
         handle: &SecretHash,
-        site_id: &str,
+        site_id: &SiteId,
     ) -> StoreResult<Option<SessionRecord>> {
         let row: Option<(String,)> = sqlx::query_as(
             "SELECT session_id FROM browser_sessions WHERE handle_hash = $1 AND site_id = $2",
         )
         .bind(blob(handle))
-        .bind(site_id)
+        .bind(site_id.as_str())
         .fetch_optional(&self.read)
         .await?;
-        match row {
-            Some((id,)) => self.session(&id).await,
+        // A handle that leads to no well-formed session id leads nowhere.
+        match row.and_then(|(id,)| SessionId::parse(&id)) {
+            Some(id) => self.session(&id).await,
             None => Ok(None),
         }
     }
@@ -147,7 +152,7 @@ impl Store {
     /// revoked access token hashes.
     pub async fn claim_session(
         &self,
-        session_id: &str,
+        session_id: &SessionId,
         shopper_id: i64,
         now: UnixSeconds,
         expires_at: UnixSeconds,
@@ -164,16 +169,17 @@ impl Store {
         .bind(shopper_id)
         .bind(now)
         .bind(expires_at)
-        .bind(session_id)
+        .bind(session_id.as_str())
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("session {session_id}")));
         }
-        let revoked = revoke_before_sign_in(&mut tx, session_id, Some(browser.hash)).await?;
+        let revoked =
+            revoke_before_sign_in(&mut tx, session_id.as_str(), Some(browser.hash)).await?;
         link_handle(&mut tx, browser, session_id, now).await?;
         tx.commit().await?;
-        self.snapshots.forget(session_id);
+        self.snapshots.forget(session_id.as_str());
         Ok(revoked)
     }
 
@@ -187,10 +193,10 @@ impl Store {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(blob(&new.code_hash))
-        .bind(new.api_key)
+        .bind(new.api_key.as_str())
         .bind(new.redirect_uri)
         .bind(new.code_challenge)
-        .bind(new.session_id)
+        .bind(new.session_id.as_str())
         .bind(new.shopper_id)
         .bind(new.created_at)
         .bind(new.expires_at)
@@ -230,10 +236,10 @@ impl Store {
         })
     }
 
-    pub async fn site_branding(&self, site_id: &str) -> StoreResult<Option<SiteBranding>> {
+    pub async fn site_branding(&self, site_id: &SiteId) -> StoreResult<Option<SiteBranding>> {
         Ok(
             sqlx::query_as("SELECT id, display_name, brand_color, locale FROM sites WHERE id = $1")
-                .bind(site_id)
+                .bind(site_id.as_str())
                 .fetch_optional(&self.read)
                 .await?,
         )
@@ -242,7 +248,7 @@ impl Store {
     /// Sets the sign-in page's title and colour (the colour is checked by the caller).
     pub async fn set_site_branding(
         &self,
-        site_id: &str,
+        site_id: &SiteId,
         display_name: Option<&str>,
         brand_color: &str,
     ) -> StoreResult<()> {
@@ -250,7 +256,7 @@ impl Store {
             sqlx::query("UPDATE sites SET display_name = $1, brand_color = $2 WHERE id = $3")
                 .bind(display_name)
                 .bind(brand_color)
-                .bind(site_id)
+                .bind(site_id.as_str())
                 .execute(&mut *self.writer().await?)
                 .await?;
         // Cached clients carry their site's settings.

@@ -45,7 +45,7 @@ pub struct AuthenticatedClient {
 
 impl AuthenticatedClient {
     pub fn kind(&self) -> ClientKind {
-        self.record.kind()
+        self.record.kind
     }
 }
 
@@ -109,7 +109,7 @@ impl PresentedClient {
                 ));
             }
             PresentedClient::Basic { key, secret } | PresentedClient::Params { key, secret } => {
-                (key.as_str().to_owned(), secret, None)
+                (key, secret, None)
             }
             PresentedClient::Bearer(token) => {
                 let principal = verifier.verify(&token).await.map_err(|e| match e {
@@ -124,9 +124,9 @@ impl PresentedClient {
         let record = store
             .client(&key, verifier.clock().now_millis())
             .await?
-            .filter(|c| !c.is_disabled())
+            .filter(|c| !c.disabled)
             .ok_or(ClientAuthError::InvalidClient("unknown or disabled client"))?;
-        let secret_verified = match (record.kind(), secret, &bearer) {
+        let secret_verified = match (record.kind, secret, &bearer) {
             (ClientKind::Public, _, _) => false,
             (ClientKind::Confidential, Some(secret), _) => {
                 let presented = SecretHash::of(&secret);

@@ -16,6 +16,7 @@
 use crate::settings::HashingSettings;
 use argon2::password_hash::{Output, PasswordHash, Salt, SaltString, rand_core::OsRng};
 use argon2::{Algorithm, Argon2, Block, Params, PasswordHasher as _, Version};
+use shopkeeper_domain::ApiKey;
 use std::cell::RefCell;
 use std::sync::{Arc, Mutex, mpsc};
 use tokio::sync::{Semaphore, oneshot};
@@ -88,11 +89,11 @@ impl PasswordHasher {
         &self,
         password: String,
         stored: Option<String>,
-        api_key: &str,
+        api_key: &ApiKey,
     ) -> anyhow::Result<bool> {
         let known = stored.is_some();
         let phc = stored.unwrap_or_else(|| self.dummy_hash.to_string());
-        let api_key = api_key.to_owned();
+        let api_key = api_key.clone();
         let ok = self
             .run(move || {
                 crate::instruments::password_verified(&api_key);
@@ -178,6 +179,10 @@ fn hash_blocking(params: &Params, password: &str) -> anyhow::Result<String> {
 mod tests {
     use super::*;
 
+    fn key() -> ApiKey {
+        ApiKey::parse("k").unwrap()
+    }
+
     fn cheap() -> HashingSettings {
         HashingSettings {
             hashing_threads: Some(1),
@@ -192,11 +197,11 @@ mod tests {
         let phc = h.hash("s3cret".into()).await.unwrap();
         assert!(phc.starts_with("$argon2id$"));
         assert!(
-            h.verify("s3cret".into(), Some(phc.clone()), "k")
+            h.verify("s3cret".into(), Some(phc.clone()), &key())
                 .await
                 .unwrap()
         );
-        assert!(!h.verify("wrong".into(), Some(phc), "k").await.unwrap());
+        assert!(!h.verify("wrong".into(), Some(phc), &key()).await.unwrap());
     }
 
     #[test]
@@ -235,7 +240,7 @@ mod tests {
     async fn unknown_user_never_verifies() {
         let h = PasswordHasher::new(&cheap()).unwrap();
         assert!(
-            !h.verify("dummy password for unknown users".into(), None, "k")
+            !h.verify("dummy password for unknown users".into(), None, &key())
                 .await
                 .unwrap()
         );

@@ -7,9 +7,9 @@
 use crate::clock::Clock;
 use crate::settings::TokenSettings;
 use quick_cache::sync::Cache;
-use shopkeeper_domain::SecretHash;
 use shopkeeper_domain::TokenValue;
 use shopkeeper_domain::time::UnixSeconds;
+use shopkeeper_domain::{ApiKey, SecretHash, SessionId, SiteId};
 use shopkeeper_store::{AccessTokenRecord, Engine, Store, StoreError};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -45,9 +45,9 @@ impl AccessLevel {
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub token_hash: SecretHash,
-    pub session_id: String,
-    pub site_id: String,
-    pub api_key: String,
+    pub session_id: SessionId,
+    pub site_id: SiteId,
+    pub api_key: ApiKey,
     pub shopper_id: Option<i64>,
     pub level: AccessLevel,
     pub issued_at: UnixSeconds,
@@ -71,7 +71,7 @@ impl Principal {
             site_id: r.site_id,
             api_key: r.api_key,
             shopper_id: r.shopper_id,
-            level: AccessLevel::from_full_flag(r.full_access != 0),
+            level: AccessLevel::from_full_flag(r.full_access),
             issued_at: r.issued_at,
             expires_at: r.expires_at,
         }

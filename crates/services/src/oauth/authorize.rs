@@ -9,7 +9,7 @@ use crate::instruments::{self, TokenFlow};
 use crate::state::AppState;
 use shopkeeper_domain::authorize::pkce_matches;
 use shopkeeper_domain::grant::GrantError;
-use shopkeeper_domain::{ClientKind, SecretHash, TokenValue};
+use shopkeeper_domain::{ClientKind, SecretHash, SessionId, TokenValue};
 use shopkeeper_store::{
     BrowserHandle, ClientRecord, CodeRedemption, NewAuthorizationCode, NewSession, StoreError,
 };
@@ -23,10 +23,10 @@ pub async fn claim_session_for(
     state: &AppState,
     client: &ClientRecord,
     shopper_id: i64,
-    candidates: &[String],
+    candidates: &[SessionId],
     client_ip: Option<String>,
     browser: &SecretHash,
-) -> Result<String, TokenError> {
+) -> Result<SessionId, TokenError> {
     let at = state.clock.now();
     let expires_at = at + client.session_ttl;
     let handle = BrowserHandle {
@@ -53,7 +53,7 @@ pub async fn claim_session_for(
         .start_tokenless_session(
             NewSession {
                 site_id: &client.site_id,
-                api_key: &client.api_key,
+                api_key: Some(&client.api_key),
                 shopper_id: Some(shopper_id),
                 locale: &client.site_locale,
                 currency: &client.site_currency,
@@ -71,7 +71,7 @@ pub async fn claim_session_for(
 pub async fn issue_signed_in(
     state: &AppState,
     client: &ClientRecord,
-    session_id: String,
+    session_id: SessionId,
     shopper_id: i64,
 ) -> Result<TokenResponse, TokenError> {
     let issued = join_session(
@@ -92,7 +92,7 @@ pub async fn mint_code(
     client: &ClientRecord,
     redirect_uri: &str,
     code_challenge: Option<&str>,
-    session_id: &str,
+    session_id: &SessionId,
     shopper_id: i64,
 ) -> Result<String, TokenError> {
     let code = TokenValue::generate();

@@ -12,12 +12,12 @@ use shopkeeper_domain::authorize::{Flow, flow_refusal};
 use shopkeeper_domain::grant::{
     Grant, GrantError, GrantRequest, ReplayVerdict, SessionLink, refresh_replay,
 };
-use shopkeeper_domain::{ClientKind, TokenValue};
+use shopkeeper_domain::{ClientKind, SessionId, TokenValue};
 use shopkeeper_store::{ClientRecord, RefreshOutcome};
 
 /// The session a request links to, as far as the grant needs it.
 struct LinkedSession {
-    id: String,
+    id: SessionId,
     shopper_id: Option<i64>,
 }
 
@@ -55,7 +55,7 @@ async fn run_grant(
         }
         Grant::Password { username, password } => {
             check_flow(state, record, Flow::Password)?;
-            let password = if record.password_is_base64() {
+            let password = if record.password_base64 {
                 // A per-client setting: some clients send the password base64-encoded.
                 STANDARD
                     .decode(password.as_bytes())
@@ -241,7 +241,7 @@ async fn refresh(
         .ok_or(GrantError::InvalidGrant(
             "invalid, expired or revoked refresh token",
         ))?;
-    let level = AccessLevel::from_full_flag(row.full_access != 0);
+    let level = AccessLevel::from_full_flag(row.full_access);
     let successor_at = state.clock.now_millis();
     let (access, refresh) = successor_pair(&state.refresh_key, &token, Some(successor_at));
     let minted = MintedPair::new(state, client, level, access, refresh);

@@ -6,7 +6,7 @@ use crate::state::AppState;
 use serde::Serialize;
 use shopkeeper_domain::grant::GrantError;
 use shopkeeper_domain::time::UnixSeconds;
-use shopkeeper_domain::{SecretHash, TokenValue};
+use shopkeeper_domain::{SecretHash, SessionId, TokenValue};
 use shopkeeper_store::{ClientRecord, NewSession, NewTokenPair, StoreError};
 
 /// The token endpoint's success body: flat, as every real client reads it.
@@ -79,7 +79,7 @@ impl MintedPair {
         self,
         state: &AppState,
         client: &ClientRecord,
-        session_id: String,
+        session_id: SessionId,
         shopper_id: Option<i64>,
     ) -> TokenResponse {
         state.verifier.remember(Principal {
@@ -115,7 +115,7 @@ pub(super) async fn start_session(
         .start_session(
             NewSession {
                 site_id: &client.site_id,
-                api_key: &client.api_key,
+                api_key: Some(&client.api_key),
                 shopper_id,
                 locale: &client.site_locale,
                 currency: &client.site_currency,
@@ -132,7 +132,7 @@ pub(super) async fn start_session(
 pub(crate) async fn join_session(
     state: &AppState,
     client: &ClientRecord,
-    session_id: String,
+    session_id: SessionId,
     shopper_id: Option<i64>,
     level: AccessLevel,
 ) -> Result<TokenResponse, TokenError> {
@@ -156,7 +156,7 @@ pub(super) async fn sign_in(
     state: &AppState,
     client: &ClientRecord,
     shopper_id: i64,
-    linked_session: Option<String>,
+    linked_session: Option<SessionId>,
     client_ip: Option<String>,
 ) -> Result<TokenResponse, TokenError> {
     if let Some(session_id) = linked_session {
@@ -189,7 +189,7 @@ pub(super) async fn sign_in(
 pub async fn issue_anonymous(
     state: &AppState,
     client: &ClientRecord,
-    session: Option<(String, Option<i64>)>,
+    session: Option<(SessionId, Option<i64>)>,
     client_ip: Option<String>,
 ) -> Result<TokenResponse, TokenError> {
     match session {
