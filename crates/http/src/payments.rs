@@ -216,9 +216,9 @@ fn response_of(r: &PaymentSourceRecord) -> Result<SourceResponse, PaymentsError>
     Ok(SourceResponse {
         id: r.id.clone(),
         kind: r.source_type.clone(),
-        state: r.state.clone(),
+        state: r.state.as_str().to_owned(),
         created_time: iso8601(r.created_at),
-        reusable: r.reusable != 0,
+        reusable: r.reusable,
         live_mode: false,
         currency: r.currency.clone(),
         amount: r

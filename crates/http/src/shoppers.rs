@@ -110,7 +110,7 @@ async fn shopper_object(
         shopper.first_name = profile.first_name;
         shopper.last_name = profile.last_name;
         shopper.email_address = profile.email;
-        shopper.send_email = profile.send_email != 0;
+        shopper.send_email = profile.send_email;
         shopper.links = Some(AccountLinks {
             addresses: link("/addresses"),
             account: link("/account"),

@@ -2,12 +2,12 @@
 //! Submitting a cart is one transaction (`submit_cart`): the rules that decide the order are
 //! passed in as a pure function, the store only reads the snapshot and writes the outcome.
 
-use super::column::checked;
+use super::column::{StoredFlag, checked, flag};
 use super::{Store, StoreError, StoreResult};
 use shopkeeper_domain::address::{BillingAndShipping, PostalAddress};
-use shopkeeper_domain::checkout::TestOutcome;
 use shopkeeper_domain::checkout::cart::CartLine;
 use shopkeeper_domain::checkout::order::{Cart, ChargeSource, NewOrder};
+use shopkeeper_domain::checkout::{OrderStatus, SourceState, TestOutcome};
 use shopkeeper_domain::events::ORDER_SUBMITTED;
 use shopkeeper_domain::secret::random_hex;
 use shopkeeper_domain::time::UnixSeconds;
@@ -61,8 +61,9 @@ struct CartRecord {
     shipping_option_id: Option<i64>,
     payment_source_id: Option<String>,
     last_order_id: Option<i64>,
-    /// 1 when a limited token's write dropped a shopper's source (until one is applied).
-    source_dropped: i64,
+    /// Set when a limited token's write dropped a shopper's source (until one is applied).
+    #[sqlx(try_from = "StoredFlag")]
+    source_dropped: bool,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -71,8 +72,10 @@ pub struct PaymentSourceRecord {
     #[sqlx(try_from = "String")]
     pub site_id: SiteId,
     pub source_type: String,
-    pub state: String,
-    pub reusable: i64,
+    #[sqlx(try_from = "String")]
+    pub state: SourceState,
+    #[sqlx(try_from = "StoredFlag")]
+    pub reusable: bool,
     /// JSON of the owner object as given.
     pub owner: String,
     pub brand: String,
@@ -96,7 +99,7 @@ impl PaymentSourceRecord {
     pub fn charge_source(&self) -> ChargeSource {
         ChargeSource {
             id: self.id.clone(),
-            chargeable: self.state == "chargeable",
+            chargeable: self.state == SourceState::Chargeable,
             // Every source with a `shopper_id` (a payment option) has this too.
             owner_shopper: self.claimed_shopper_id,
             owner_session: self.claimed_session_id.clone(),
@@ -104,7 +107,7 @@ impl PaymentSourceRecord {
             test_outcome: TestOutcome::parse(&self.test_outcome),
             brand: self.brand.clone(),
             last_four: self.last_four.clone(),
-            single_use: self.reusable == 0,
+            single_use: !self.reusable,
         }
     }
 }
@@ -184,7 +187,8 @@ pub struct OrderRecord {
     pub payment_source_id: String,
     pub card_brand: String,
     pub card_last_four: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: OrderStatus,
     pub submitted_at: i64,
 }
 
@@ -320,7 +324,7 @@ impl Store {
         .bind(&id)
         .bind(new.site_id.as_str())
         .bind(new.source_type)
-        .bind(i64::from(new.reusable))
+        .bind(flag(new.reusable))
         .bind(new.owner)
         .bind(new.brand)
         .bind(new.last_four)
@@ -964,7 +968,7 @@ async fn read_snapshot(
             addresses: fields.addresses,
             shipping_option_id: fields.shipping_option_id,
             last_order_id: fields.last_order_id,
-            source_dropped: fields.source_dropped != 0,
+            source_dropped: fields.source_dropped,
             source: source.as_ref().map(PaymentSourceRecord::charge_source),
             tax_rates,
         },

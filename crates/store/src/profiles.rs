@@ -1,6 +1,7 @@
 //! Shopper profiles (the shopper object's fields), the session fields `/me` changes, and a
 //! shopper's addresses.
 
+use super::column::{StoredFlag, flag};
 use super::shoppers::shopper_conflict;
 use super::{Store, StoreResult};
 use shopkeeper_domain::address::{PostalAddress, SavedAddress};
@@ -20,7 +21,8 @@ pub struct ProfileRecord {
     pub last_name: Option<String>,
     pub locale: Option<String>,
     pub currency: Option<String>,
-    pub send_email: i64,
+    #[sqlx(try_from = "StoredFlag")]
+    pub send_email: bool,
 }
 
 /// Profile fields set when a shopper is created through the API.
@@ -58,8 +60,10 @@ struct SavedAddressColumns {
     country: String,
     phone_number: Option<String>,
     email_address: Option<String>,
-    is_default_billing: i64,
-    is_default_shipping: i64,
+    #[sqlx(try_from = "StoredFlag")]
+    is_default_billing: bool,
+    #[sqlx(try_from = "StoredFlag")]
+    is_default_shipping: bool,
 }
 
 impl From<SavedAddressColumns> for SavedAddress {
@@ -80,8 +84,8 @@ impl From<SavedAddressColumns> for SavedAddress {
                 phone_number: c.phone_number,
                 email_address: c.email_address,
             },
-            is_default_billing: c.is_default_billing != 0,
-            is_default_shipping: c.is_default_shipping != 0,
+            is_default_billing: c.is_default_billing,
+            is_default_shipping: c.is_default_shipping,
         }
     }
 }
@@ -115,8 +119,8 @@ macro_rules! bind_saved {
             .bind(&a.country)
             .bind(&a.phone_number)
             .bind(&a.email_address)
-            .bind(i64::from(s.is_default_billing))
-            .bind(i64::from(s.is_default_shipping))
+            .bind(flag(s.is_default_billing))
+            .bind(flag(s.is_default_shipping))
     }};
 }
 
@@ -144,7 +148,7 @@ impl Store {
         .bind(&fields.last_name)
         .bind(&fields.locale)
         .bind(&fields.currency)
-        .bind(i64::from(fields.send_email))
+        .bind(flag(fields.send_email))
         .bind(shopper_id)
         .execute(&mut *self.writer().await?)
         .await?;
@@ -184,7 +188,7 @@ impl Store {
             .bind(&update.first_name)
             .bind(&update.last_name)
             .bind(&update.email)
-            .bind(update.send_email.map(i64::from))
+            .bind(update.send_email.map(flag))
             .bind(&update.locale)
             .bind(&update.currency)
             .bind(id)

@@ -161,6 +161,61 @@ impl TestOutcome {
     }
 }
 
+/// Where a payment source is: chargeable until a single-use one has paid an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceState {
+    Chargeable,
+    Consumed,
+}
+
+impl SourceState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceState::Chargeable => "chargeable",
+            SourceState::Consumed => "consumed",
+        }
+    }
+}
+
+/// A stored state, as read back: anything but the two names is refused.
+impl TryFrom<String> for SourceState {
+    type Error = String;
+
+    fn try_from(raw: String) -> Result<Self, String> {
+        match raw.as_str() {
+            "chargeable" => Ok(SourceState::Chargeable),
+            "consumed" => Ok(SourceState::Consumed),
+            _ => Err(format!("not a payment source state: {raw:?}")),
+        }
+    }
+}
+
+/// An order's state (the API's `orderState`): every order is submitted so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderStatus {
+    Submitted,
+}
+
+impl OrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Submitted => "Submitted",
+        }
+    }
+}
+
+/// A stored status, as read back: an unknown one is refused.
+impl TryFrom<String> for OrderStatus {
+    type Error = String;
+
+    fn try_from(raw: String) -> Result<Self, String> {
+        match raw.as_str() {
+            "Submitted" => Ok(OrderStatus::Submitted),
+            _ => Err(format!("not an order status: {raw:?}")),
+        }
+    }
+}
+
 /// Test-mode cards. The quick start's 4718491477220129 and the usual public test numbers
 /// approve; the listed decline numbers create a source whose charge is declined at submit.
 pub const TEST_CARDS: &[(&str, TestOutcome)] = &[
@@ -372,5 +427,19 @@ mod tests {
         assert!(check_test_card("4718491477220129", Some("41"), 7, 2027, (2025, 1)).is_err());
         assert!(check_test_card("4718491477220129", None, 7, 2024, (2025, 1)).is_err());
         assert_eq!(card_brand("378282246310005"), "americanExpress");
+    }
+
+    #[test]
+    fn stored_source_states_and_order_statuses_are_checked_as_they_are_read() {
+        for state in [SourceState::Chargeable, SourceState::Consumed] {
+            assert_eq!(SourceState::try_from(state.as_str().to_owned()), Ok(state));
+        }
+        assert!(SourceState::try_from("spent".to_owned()).is_err());
+        let submitted = OrderStatus::Submitted;
+        assert_eq!(
+            OrderStatus::try_from(submitted.as_str().to_owned()),
+            Ok(submitted)
+        );
+        assert!(OrderStatus::try_from("submitted".to_owned()).is_err());
     }
 }

@@ -212,7 +212,7 @@ impl<'a> PaymentMethod<'a> {
         PaymentMethod {
             source_type: &s.source_type,
             source_id: &s.id,
-            reusable: s.reusable != 0,
+            reusable: s.reusable,
             credit_card: CreditCard {
                 brand: &s.brand,
                 last_four_digits: &s.last_four,

@@ -68,7 +68,7 @@ impl<'a> OrderView<'a> {
             uri: q.uri(&base),
             id: o.id,
             submission_date: iso8601(o.submitted_at),
-            order_state: &o.status,
+            order_state: o.status.as_str(),
             total_items_in_order: lines.iter().map(|l| l.quantity).sum(),
             email_address: &o.email,
             line_items: OrderLines::new(q, o, lines),
