@@ -1,5 +1,3 @@
-use std::fmt;
-
 /// An API key (the OAuth client id). Keys we mint are 32 lowercase hex characters; keys given
 /// by clients are only checked for shape so that a bad header cannot smuggle anything through.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -7,42 +5,19 @@ pub struct ApiKey(String);
 
 impl ApiKey {
     pub fn parse(raw: &str) -> Option<Self> {
-        let ok = !raw.is_empty()
+        Self::valid(raw).then(|| Self(raw.to_owned()))
+    }
+
+    fn valid(raw: &str) -> bool {
+        !raw.is_empty()
             && raw.len() <= 128
             && raw
                 .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
-        ok.then(|| Self(raw.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
     }
 }
 
-/// A stored key, checked as it is read back: a row holding anything else is refused.
-impl TryFrom<String> for ApiKey {
-    type Error = String;
-
-    fn try_from(raw: String) -> Result<Self, String> {
-        match Self::parse(&raw) {
-            Some(_) => Ok(Self(raw)),
-            None => Err(format!("not an API key: {raw:?}")),
-        }
-    }
-}
-
-impl AsRef<str> for ApiKey {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+text_id!(ApiKey, "an API key");
 
 /// Seed 003: public applications authenticate with the key alone, confidential ones with
 /// key and secret.

@@ -1,5 +1,43 @@
 //! Pure types and rules: no I/O lives here.
 
+/// What every checked text id (`ApiKey`, `SiteId`, `SessionId`) offers beside its own `parse`
+/// and `valid(&str) -> bool`: its text (`as_str`, `AsRef<str>`, `Display`) and
+/// `TryFrom<String>` for a stored value, kept only if `valid` (a row holding anything else is
+/// refused as it is read).
+macro_rules! text_id {
+    ($id:ident, $what:literal) => {
+        impl $id {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $id {
+            type Error = String;
+
+            fn try_from(raw: String) -> Result<Self, String> {
+                if Self::valid(&raw) {
+                    Ok(Self(raw))
+                } else {
+                    Err(format!("not {}: {raw:?}", $what))
+                }
+            }
+        }
+
+        impl AsRef<str> for $id {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $id {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
 pub mod authorize;
 pub mod client;
 pub mod client_address;

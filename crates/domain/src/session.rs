@@ -2,7 +2,6 @@
 
 use crate::secret::random_hex;
 use std::borrow::Borrow;
-use std::fmt;
 
 /// A shopper session's id: 32 lowercase hex digits. New ones are time-ordered (see
 /// [`SessionId::new_at`]); older ones were 32 random hex digits, the same shape.
@@ -27,47 +26,24 @@ impl SessionId {
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        let ok = raw.len() == Self::LEN
+        Self::valid(raw).then(|| Self(raw.to_owned()))
+    }
+
+    fn valid(raw: &str) -> bool {
+        raw.len() == Self::LEN
             && raw
                 .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        ok.then(|| Self(raw.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     }
 }
 
-/// A stored session id, checked as it is read back: a row holding anything else is refused.
-impl TryFrom<String> for SessionId {
-    type Error = String;
-
-    fn try_from(raw: String) -> Result<Self, String> {
-        match Self::parse(&raw) {
-            Some(_) => Ok(Self(raw)),
-            None => Err(format!("not a session id: {raw:?}")),
-        }
-    }
-}
+text_id!(SessionId, "a session id");
 
 /// Looked up by its text (a map keyed by session ids found with a `&str`): equal ids have
 /// equal text, so hashing and comparing agree.
 impl Borrow<str> for SessionId {
     fn borrow(&self) -> &str {
         &self.0
-    }
-}
-
-impl AsRef<str> for SessionId {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for SessionId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 

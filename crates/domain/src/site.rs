@@ -8,8 +8,7 @@ pub struct SiteId(String);
 
 impl SiteId {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let ok_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.';
-        if raw.is_empty() || raw.len() > 64 || !raw.chars().all(ok_char) {
+        if !Self::valid(raw) {
             return Err(format!(
                 "site id must be 1-64 characters of letters, digits, '_', '-' or '.', got {raw:?}"
             ));
@@ -17,32 +16,13 @@ impl SiteId {
         Ok(Self(raw.to_owned()))
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
+    fn valid(raw: &str) -> bool {
+        let ok_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.';
+        !raw.is_empty() && raw.len() <= 64 && raw.chars().all(ok_char)
     }
 }
 
-/// A stored site id, checked as it is read back: a row holding anything else is refused.
-impl TryFrom<String> for SiteId {
-    type Error = String;
-
-    fn try_from(raw: String) -> Result<Self, String> {
-        Self::parse(&raw)?;
-        Ok(Self(raw))
-    }
-}
-
-impl AsRef<str> for SiteId {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for SiteId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+text_id!(SiteId, "a site id");
 
 /// The site's user-session TTL: how long an access token lives (`expires_in`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

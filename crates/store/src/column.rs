@@ -13,94 +13,65 @@ use sqlx::error::BoxDynError;
 use sqlx::types::Type;
 use sqlx::{Any, Database};
 
-/// An integer flag column: any value but 0 is set, as the code reading the integers did.
-pub struct StoredFlag(bool);
+/// A column read as `$raw` and turned into `$value` by `$read` as the row is read; a record's
+/// field names it in `#[sqlx(try_from = "...")]`.
+macro_rules! column {
+    ($(#[$doc:meta])* $name:ident($value:ty) from $raw:ty, $read:expr) => {
+        $(#[$doc])*
+        pub struct $name($value);
 
-impl Type<Any> for StoredFlag {
-    fn type_info() -> AnyTypeInfo {
-        <i64 as Type<Any>>::type_info()
-    }
+        impl Type<Any> for $name {
+            fn type_info() -> AnyTypeInfo {
+                <$raw as Type<Any>>::type_info()
+            }
 
-    fn compatible(ty: &AnyTypeInfo) -> bool {
-        <i64 as Type<Any>>::compatible(ty)
-    }
+            fn compatible(ty: &AnyTypeInfo) -> bool {
+                <$raw as Type<Any>>::compatible(ty)
+            }
+        }
+
+        impl<'r> Decode<'r, Any> for $name {
+            fn decode(value: <Any as Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
+                let read: fn($raw) -> Result<$value, BoxDynError> = $read;
+                Ok(Self(read(<$raw as Decode<Any>>::decode(value)?)?))
+            }
+        }
+
+        impl From<$name> for $value {
+            fn from(column: $name) -> $value {
+                column.0
+            }
+        }
+    };
 }
 
-impl<'r> Decode<'r, Any> for StoredFlag {
-    fn decode(value: <Any as Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
-        Ok(Self(<i64 as Decode<Any>>::decode(value)? != 0))
-    }
-}
-
-impl From<StoredFlag> for bool {
-    fn from(flag: StoredFlag) -> bool {
-        flag.0
-    }
-}
+column!(
+    /// An integer flag column: any value but 0 is set, as the code reading the integers did.
+    StoredFlag(bool) from i64,
+    |raw| Ok(raw != 0)
+);
 
 /// The value a flag column stores.
 pub fn flag(on: bool) -> i64 {
     i64::from(on)
 }
 
-/// A client's `kind` column. The column has a CHECK constraint; anything else would be a
-/// corrupted row, and reading it as confidential (which needs a secret) fails closed.
-pub struct StoredKind(ClientKind);
+column!(
+    /// A client's `kind` column. The column has a CHECK constraint; anything else would be a
+    /// corrupted row, and reading it as confidential (which needs a secret) fails closed.
+    StoredKind(ClientKind) from String,
+    |raw| Ok(ClientKind::try_from(raw).unwrap_or(ClientKind::Confidential))
+);
 
-impl Type<Any> for StoredKind {
-    fn type_info() -> AnyTypeInfo {
-        <String as Type<Any>>::type_info()
+column!(
+    /// A session's `api_key` column: empty for a session no key has used yet (one started by
+    /// the `SessionToken` action without a key), else a key, checked as it is read.
+    StoredOptionalKey(Option<ApiKey>) from String,
+    |raw| match raw.is_empty() {
+        true => Ok(None),
+        false => Ok(Some(ApiKey::try_from(raw)?)),
     }
-
-    fn compatible(ty: &AnyTypeInfo) -> bool {
-        <String as Type<Any>>::compatible(ty)
-    }
-}
-
-impl<'r> Decode<'r, Any> for StoredKind {
-    fn decode(value: <Any as Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
-        let raw = <String as Decode<Any>>::decode(value)?;
-        Ok(Self(
-            ClientKind::try_from(raw).unwrap_or(ClientKind::Confidential),
-        ))
-    }
-}
-
-impl From<StoredKind> for ClientKind {
-    fn from(kind: StoredKind) -> ClientKind {
-        kind.0
-    }
-}
-
-/// A session's `api_key` column: empty for a session no key has used yet (one started by
-/// the `SessionToken` action without a key), else a key, checked as it is read.
-pub struct StoredOptionalKey(Option<ApiKey>);
-
-impl Type<Any> for StoredOptionalKey {
-    fn type_info() -> AnyTypeInfo {
-        <String as Type<Any>>::type_info()
-    }
-
-    fn compatible(ty: &AnyTypeInfo) -> bool {
-        <String as Type<Any>>::compatible(ty)
-    }
-}
-
-impl<'r> Decode<'r, Any> for StoredOptionalKey {
-    fn decode(value: <Any as Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
-        let raw = <String as Decode<Any>>::decode(value)?;
-        if raw.is_empty() {
-            return Ok(Self(None));
-        }
-        Ok(Self(Some(ApiKey::try_from(raw)?)))
-    }
-}
-
-impl From<StoredOptionalKey> for Option<ApiKey> {
-    fn from(key: StoredOptionalKey) -> Option<ApiKey> {
-        key.0
-    }
-}
+);
 
 /// The value a session's `api_key` column stores.
 pub fn optional_key(key: Option<&ApiKey>) -> &str {

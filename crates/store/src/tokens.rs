@@ -45,9 +45,9 @@ pub struct RefreshTokenRecord {
     pub session_id: SessionId,
     #[sqlx(try_from = "String")]
     pub site_id: SiteId,
+    pub shopper_id: Option<i64>,
     #[sqlx(try_from = "String")]
     pub api_key: ApiKey,
-    pub shopper_id: Option<i64>,
     #[sqlx(try_from = "StoredFlag")]
     pub full_access: bool,
     pub expires_at: i64,

@@ -182,11 +182,10 @@ impl TryFrom<String> for SourceState {
     type Error = String;
 
     fn try_from(raw: String) -> Result<Self, String> {
-        match raw.as_str() {
-            "chargeable" => Ok(SourceState::Chargeable),
-            "consumed" => Ok(SourceState::Consumed),
-            _ => Err(format!("not a payment source state: {raw:?}")),
-        }
+        [SourceState::Chargeable, SourceState::Consumed]
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+            .ok_or_else(|| format!("not a payment source state: {raw:?}"))
     }
 }
 
@@ -209,10 +208,10 @@ impl TryFrom<String> for OrderStatus {
     type Error = String;
 
     fn try_from(raw: String) -> Result<Self, String> {
-        match raw.as_str() {
-            "Submitted" => Ok(OrderStatus::Submitted),
-            _ => Err(format!("not an order status: {raw:?}")),
-        }
+        let submitted = OrderStatus::Submitted;
+        (raw == submitted.as_str())
+            .then_some(submitted)
+            .ok_or_else(|| format!("not an order status: {raw:?}"))
     }
 }
 
