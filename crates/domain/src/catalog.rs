@@ -74,9 +74,13 @@ pub fn format_amount(minor: i64, currency: &str) -> String {
 /// The documented money object `{"currency", "value"}`. `value` is a JSON number as the API
 /// documents it; it is written from the exact decimal text, never computed in floating point.
 pub fn money(minor: i64, currency: &str) -> Value {
+    serde_json::json!({"currency": currency, "value": amount_value(minor, currency)})
+}
+
+/// An amount as the JSON number its exact decimal text reads as (a string if it does not).
+pub fn amount_value(minor: i64, currency: &str) -> Value {
     let text = format_amount(minor, currency);
-    let value: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    serde_json::json!({"currency": currency, "value": value})
+    serde_json::from_str(&text).unwrap_or(Value::String(text))
 }
 
 /// "$19.99", "19.99 EUR": display strings of the documented `formatted…` fields.

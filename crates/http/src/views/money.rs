@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 use serde_json::Value;
-use shopkeeper_domain::catalog::{format_amount, formatted};
+use shopkeeper_domain::catalog::{amount_value, formatted};
 use shopkeeper_domain::checkout::Totals;
 
 /// `{"currency": "USD", "value": 19.99}` (the value a JSON number when it reads as one).
@@ -14,9 +14,10 @@ pub struct Money<'a> {
 
 impl<'a> Money<'a> {
     pub fn new(minor: i64, currency: &'a str) -> Self {
-        let text = format_amount(minor, currency);
-        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Money { currency, value }
+        Money {
+            currency,
+            value: amount_value(minor, currency),
+        }
     }
 }
 
