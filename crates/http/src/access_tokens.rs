@@ -34,7 +34,7 @@ async fn session_info(state: &AppState, bearer: &Bearer) -> Result<SessionInfo, 
     let p = &bearer.0;
     let session = state
         .store
-        .session_snapshot(&p.session_id)
+        .session_snapshot(&p.session_id, state.clock.now_millis())
         .await?
         .filter(|s| s.ended_at.is_none())
         .ok_or_else(|| OAuthError::invalid_token("the session has ended"))?;

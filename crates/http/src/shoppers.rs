@@ -78,7 +78,7 @@ async fn shopper_object(
 ) -> ApiResult<ShopperEnvelope> {
     let session = state
         .store
-        .session_snapshot(&principal.session_id)
+        .session_snapshot(&principal.session_id, state.clock.now_millis())
         .await?
         .ok_or_else(|| not_found("session"))?;
     let mut shopper = ShopperObject {

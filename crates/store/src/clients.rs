@@ -127,8 +127,10 @@ impl Store {
     /// the change (see [`Store::client_changes`]).
     pub(super) fn forget_client(&self, api_key: Option<&ApiKey>) {
         match api_key {
-            Some(key) => self.client_cache.invalidate(key),
-            None => self.client_cache.invalidate_all(),
+            Some(key) => {
+                self.client_cache.remove(key);
+            }
+            None => self.client_cache.clear(),
         }
         self.client_changes.fetch_add(1, Ordering::AcqRel);
     }

@@ -134,7 +134,7 @@ pub struct Store {
     /// API clients by key (with their site's settings), for at most [`CLIENT_CACHE_TTL`]:
     /// every token request looks its client up. Writes through this store drop the entry at
     /// once; a change made by another process (the CLI, another node) shows within the TTL.
-    client_cache: moka::sync::Cache<shopkeeper_domain::ApiKey, CachedClient>,
+    client_cache: Arc<quick_cache::sync::Cache<shopkeeper_domain::ApiKey, CachedClient>>,
     /// Bumped by every client change through this store (with the cache entry's removal), so
     /// that the token check, which remembers a key's verdict for a second, sees a disable
     /// made here at once.
@@ -458,8 +458,7 @@ struct Clash {
 pub const CLIENT_CACHE_TTL: Duration = Duration::from_secs(1);
 
 /// A cached client and when (on the caller's clock, milliseconds) it was read: the TTL is a
-/// rule the clock moves; the cache's own real-time TTL only backs it up against a wall clock
-/// stepping back.
+/// rule the clock moves.
 #[derive(Clone)]
 struct CachedClient {
     read_at_millis: u64,
@@ -600,10 +599,7 @@ impl Store {
         Ok(Self {
             write_turn,
             group_writer: batch::GroupWriter::start(write.clone(), direct),
-            client_cache: moka::sync::Cache::builder()
-                .max_capacity(10_000)
-                .time_to_live(CLIENT_CACHE_TTL)
-                .build(),
+            client_cache: Arc::new(quick_cache::sync::Cache::new(10_000)),
             client_changes: Arc::default(),
             snapshots: sessions::SessionSnapshots::new(50_000),
             read,

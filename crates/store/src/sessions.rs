@@ -1,6 +1,6 @@
 use super::column::StoredOptionalKey;
 use super::{Store, StoreResult};
-use moka::sync::Cache;
+use quick_cache::sync::Cache;
 use shopkeeper_domain::secret::random_hex;
 use shopkeeper_domain::time::UnixSeconds;
 use shopkeeper_domain::{ApiKey, SecretHash, SessionId, SiteId};
@@ -12,6 +12,14 @@ use std::time::Duration;
 /// Changes made through this store drop the snapshot at once.
 pub const SESSION_SNAPSHOT_TTL: Duration = Duration::from_secs(1);
 
+/// A snapshot and when (on the caller's clock, milliseconds) it was read, so that its age
+/// follows the clock the tests move.
+#[derive(Clone)]
+pub(super) struct Snapshot {
+    read_at_millis: u64,
+    session: Arc<SessionRecord>,
+}
+
 /// Recently read sessions, for the read-only views a bearer check answers from
 /// (`GET /v1/shoppers/me`, `GET /oauth20/access-tokens`): with the token's principal already
 /// cached, this makes those checks need no database read at all. Every write to a session
@@ -20,17 +28,14 @@ pub const SESSION_SNAPSHOT_TTL: Duration = Duration::from_secs(1);
 /// Handlers that change state (the cart, checkout) never read from here.
 #[derive(Clone)]
 pub(super) struct SessionSnapshots {
-    cache: Cache<SessionId, Arc<SessionRecord>>,
+    cache: Arc<Cache<SessionId, Snapshot>>,
     generation: Arc<AtomicU64>,
 }
 
 impl SessionSnapshots {
-    pub(super) fn new(capacity: u64) -> Self {
+    pub(super) fn new(capacity: usize) -> Self {
         Self {
-            cache: Cache::builder()
-                .max_capacity(capacity)
-                .time_to_live(SESSION_SNAPSHOT_TTL)
-                .build(),
+            cache: Arc::new(Cache::new(capacity)),
             generation: Arc::new(AtomicU64::new(0)),
         }
     }
@@ -38,13 +43,13 @@ impl SessionSnapshots {
     /// Called after a write to session `id` committed.
     pub(super) fn forget(&self, id: &str) {
         self.generation.fetch_add(1, Ordering::AcqRel);
-        self.cache.invalidate(id);
+        self.cache.remove(id);
     }
 
     /// Called after a write that may change any session's view (a shopper row's fields).
     pub(super) fn forget_all(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
-        self.cache.invalidate_all();
+        self.cache.clear();
     }
 }
 
@@ -119,13 +124,17 @@ macro_rules! select_sessions {
 impl Store {
     /// The session as the read-only views show it: from memory when it was read within
     /// [`SESSION_SNAPSHOT_TTL`] and not changed since through this store, else from the
-    /// database. Never use it to decide a write.
+    /// database. Never use it to decide a write. `now_millis` is the caller's clock.
     pub async fn session_snapshot(
         &self,
         id: &SessionId,
+        now_millis: u64,
     ) -> StoreResult<Option<Arc<SessionRecord>>> {
-        if let Some(s) = self.snapshots.cache.get(id) {
-            return Ok(Some(s));
+        if let Some(hit) = self.snapshots.cache.get(id) {
+            let age = now_millis.saturating_sub(hit.read_at_millis);
+            if age < SESSION_SNAPSHOT_TTL.as_millis() as u64 {
+                return Ok(Some(hit.session));
+            }
         }
         let generation = self.snapshots.generation.load(Ordering::Acquire);
         let Some(record) = self.session(id).await? else {
@@ -133,10 +142,14 @@ impl Store {
         };
         let record = Arc::new(record);
         if self.snapshots.generation.load(Ordering::Acquire) == generation {
-            self.snapshots.cache.insert(id.clone(), record.clone());
+            let snapshot = Snapshot {
+                read_at_millis: now_millis,
+                session: record.clone(),
+            };
+            self.snapshots.cache.insert(id.clone(), snapshot);
             // A write that committed while inserting: drop what may predate it.
             if self.snapshots.generation.load(Ordering::Acquire) != generation {
-                self.snapshots.cache.invalidate(id);
+                self.snapshots.cache.remove(id);
             }
         }
         Ok(Some(record))
