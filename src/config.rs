@@ -6,7 +6,8 @@ use clap::{Args, ValueEnum};
 use std::net::SocketAddr;
 
 pub use shopkeeper_services::settings::{
-    HashingSettings, OperationsSettings, SecuritySettings, TokenSettings, WebConfig, WebSettings,
+    ForwardedHeader, HashingSettings, OperationsSettings, SecuritySettings, TokenSettings,
+    WebConfig, WebSettings,
 };
 pub use shopkeeper_store::settings::{DEFAULT_DATABASE_URL, DatabaseSettings, SqliteSynchronous};
 

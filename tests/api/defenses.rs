@@ -276,10 +276,14 @@ async fn signing_in_as_another_account_does_not_clear_a_count() {
 }
 
 async fn password_from(app: &TestApp, forwarded_for: &str, username: &str, pw: &str) -> Response {
+    password_via(app, ("x-forwarded-for", forwarded_for), username, pw).await
+}
+
+async fn password_via(app: &TestApp, header: (&str, &str), username: &str, pw: &str) -> Response {
     app.http
         .post(app.url("/oauth20/token"))
         .basic_auth(&app.public_key, None::<&str>)
-        .header("x-forwarded-for", forwarded_for)
+        .header(header.0, header.1)
         .form(&[
             ("grant_type", "password"),
             ("username", username),
@@ -330,6 +334,31 @@ async fn address_throttle_believes_forwarded_for_only_from_trusted_proxies() {
     }
     let r = password_from(&app, "203.0.113.99", SHOPPER_USERNAME, SHOPPER_PASSWORD).await;
     assert_eq!(r.status(), 429);
+}
+
+#[tokio::test]
+async fn address_throttle_reads_rfc_7239_forwarded_when_configured() {
+    let app = spawn_app_with(|s| {
+        s.security.throttle_user_failures = 100;
+        s.security.throttle_ip_failures = 2;
+        s.security.throttle_step_seconds = 60;
+        s.security.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+        s.security.forwarded_header = shopkeeper::config::ForwardedHeader::Forwarded;
+    })
+    .await;
+    let client = ("forwarded", "for=6.6.6.6, for=203.0.113.5;proto=https");
+    for n in 0..3 {
+        let r = password_via(&app, client, &format!("guess{n}@example.com"), "x").await;
+        assert_oauth_error(r, 400, "invalid_grant").await;
+    }
+    let r = password_via(&app, client, SHOPPER_USERNAME, SHOPPER_PASSWORD).await;
+    assert_eq!(assert_throttled(r).await, 60);
+    // Another address (IPv6, quoted and bracketed as RFC 7239 writes it) has its own count.
+    let other = ("forwarded", r#"for="[2001:db8::5]:4711""#);
+    ok_json(password_via(&app, other, SHOPPER_USERNAME, SHOPPER_PASSWORD).await).await;
+    // X-Forwarded-For is not read under this setting: the peer (no failures) counts.
+    let r = password_from(&app, "203.0.113.5", SHOPPER_USERNAME, SHOPPER_PASSWORD).await;
+    ok_json(r).await;
 }
 
 #[tokio::test]

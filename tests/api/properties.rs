@@ -6,7 +6,7 @@ use base64::Engine as _;
 use proptest::prelude::*;
 use shopkeeper::auth::PresentedClient;
 use shopkeeper::domain::authorize::{redirect_uri_registered, valid_jsonp_callback};
-use shopkeeper::domain::client_address::client_address;
+use shopkeeper::domain::client_address::{ProxyHeader, client_address};
 use shopkeeper::domain::rate::RateQuota;
 use shopkeeper::domain::throttle::{FailureRecord, ThrottlePolicy};
 use shopkeeper::domain::{SessionToken, TokenValue};
@@ -145,7 +145,10 @@ proptest! {
         let hops: Vec<IpAddr> = hops.into_iter().map(IpAddr::from).collect();
         let line = hops.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
         let trusted: Vec<IpAddr> = if trust_peer { vec![peer] } else { vec![] };
-        let client = client_address(peer, &[line.as_str()], &trusted);
+        let client = client_address(peer, ProxyHeader::XForwardedFor, &[line.as_str()], &trusted);
+        // The same hops written as RFC 7239 elements name the same client.
+        let elements = hops.iter().map(|h| format!("for={h}")).collect::<Vec<_>>().join(", ");
+        prop_assert_eq!(client_address(peer, ProxyHeader::Forwarded, &[elements.as_str()], &trusted), client);
         if trust_peer {
             prop_assert!(client == peer || hops.contains(&client));
             if let Some(last) = hops.iter().rev().find(|h| !trusted.contains(h)) {

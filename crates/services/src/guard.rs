@@ -14,7 +14,7 @@ use crate::settings::SecuritySettings;
 use http::HeaderMap;
 use moka::sync::Cache;
 use shopkeeper_domain::SiteId;
-use shopkeeper_domain::client_address::client_address;
+use shopkeeper_domain::client_address::{ProxyHeader, client_address};
 use shopkeeper_domain::rate::RateQuota;
 use shopkeeper_domain::throttle::{FailureRecord, ThrottlePolicy, retry_after_seconds};
 use std::borrow::Borrow;
@@ -155,6 +155,7 @@ pub struct Guard {
     /// Waits and allowances run on it, so a test clock moved forward ends them.
     clock: Clock,
     trusted_proxies: Vec<IpAddr>,
+    proxy_header: ProxyHeader,
     by_username: FailureTable,
     by_address: FailureTable,
     rate_by_key: Option<RateTable<String>>,
@@ -174,6 +175,7 @@ impl Guard {
         Self {
             clock,
             trusted_proxies: settings.trusted_proxies.clone(),
+            proxy_header: settings.forwarded_header.into(),
             by_username: FailureTable::new(policy(settings.throttle_user_failures)),
             by_address: FailureTable::new(policy(settings.throttle_ip_failures)),
             rate_by_key: RateTable::new(settings.rate_limit_per_key, period),
@@ -193,17 +195,17 @@ impl Guard {
         self.clock.monotonic_ns()
     }
 
-    /// The client's address: the peer, or what trusted proxies say in `X-Forwarded-For`.
+    /// The client's address: the peer, or what trusted proxies say in the configured header.
     pub fn client_ip(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
         if self.trusted_proxies.is_empty() {
             return peer;
         }
         let lines: Vec<&str> = headers
-            .get_all("x-forwarded-for")
+            .get_all(self.proxy_header.name())
             .iter()
             .filter_map(|v| v.to_str().ok())
             .collect();
-        client_address(peer, &lines, &self.trusted_proxies)
+        client_address(peer, self.proxy_header, &lines, &self.trusted_proxies)
     }
 
     /// Whose failures an attempt counts against: the account the typed identifier names

@@ -3,6 +3,7 @@
 
 use clap::Args;
 use shopkeeper_domain::authorize::Profile;
+use shopkeeper_domain::client_address::ProxyHeader;
 use std::net::SocketAddr;
 
 #[derive(Debug, Clone, Args)]
@@ -221,10 +222,14 @@ impl Default for OperationsSettings {
 /// request limits. Every duration is a setting so tests can shrink it to seconds.
 #[derive(Debug, Clone, Args)]
 pub struct SecuritySettings {
-    /// Peers whose `X-Forwarded-For` is believed (comma-separated IPs of your load balancers
-    /// or reverse proxies). Without it the TCP peer is the client address.
+    /// Peers whose `--forwarded-header` is believed (comma-separated IPs of your load
+    /// balancers or reverse proxies). Without it the TCP peer is the client address.
     #[arg(long, env = "SHOPKEEPER_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The header your trusted proxies name the client in: `x-forwarded-for`, or `forwarded`
+    /// (RFC 7239). Only this one is read: a proxy passes the other on as the client wrote it.
+    #[arg(long, env = "SHOPKEEPER_FORWARDED_HEADER", value_enum, default_value_t = ForwardedHeader::XForwardedFor)]
+    pub forwarded_header: ForwardedHeader,
     /// Failed password checks per username allowed before sign-in for it is delayed.
     #[arg(long, env = "SHOPKEEPER_THROTTLE_USER_FAILURES", default_value_t = 5)]
     pub throttle_user_failures: u32,
@@ -289,6 +294,7 @@ impl Default for SecuritySettings {
     fn default() -> Self {
         Self {
             trusted_proxies: Vec::new(),
+            forwarded_header: ForwardedHeader::XForwardedFor,
             throttle_user_failures: 5,
             throttle_ip_failures: 30,
             throttle_step_seconds: 60,
@@ -303,6 +309,22 @@ impl Default for SecuritySettings {
             request_timeout_ms: 30_000,
             max_headers: 64,
             max_header_bytes: 16 * 1024,
+        }
+    }
+}
+
+/// `--forwarded-header`: the command line's names for [`ProxyHeader`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ForwardedHeader {
+    XForwardedFor,
+    Forwarded,
+}
+
+impl From<ForwardedHeader> for ProxyHeader {
+    fn from(header: ForwardedHeader) -> Self {
+        match header {
+            ForwardedHeader::XForwardedFor => Self::XForwardedFor,
+            ForwardedHeader::Forwarded => Self::Forwarded,
         }
     }
 }
