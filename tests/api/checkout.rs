@@ -585,6 +585,33 @@ async fn a_three_decimal_currency_keeps_its_third_digit_from_import_to_cart() {
 }
 
 #[tokio::test]
+async fn a_zero_decimal_currency_is_priced_and_rendered_in_whole_units() {
+    let app = spawn_app().await;
+    let store = &app.state.store;
+    let file = |price: &str| {
+        let file = json!({"products": [{"sku": "TEA-1", "name": "tea", "productType": "DIGITAL",
+                                        "currency": "JPY", "listPrice": price}]});
+        provision::parse_catalog(&file.to_string()).unwrap()
+    };
+    let err = provision::import_catalog(store, SITE, file("1500.5"), app.now())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("listPrice"), "{err}");
+    let summary = provision::import_catalog(store, SITE, file("1500"), app.now())
+        .await
+        .unwrap();
+    let guest = app.anonymous_pair().await.access;
+    let cart = ok_json(app.add_to_cart(&guest, summary.product_ids[0], 3).await).await;
+    let pricing = &cart["cart"]["pricing"];
+    assert_eq!(
+        pricing["subtotal"],
+        json!({"currency": "JPY", "value": 4500})
+    );
+    assert_eq!(pricing["formattedSubtotal"], "4,500 JPY");
+}
+
+#[tokio::test]
 async fn nobody_sees_another_sessions_order() {
     let app = spawn_app().await;
     let (product, _) = catalog(&app).await;

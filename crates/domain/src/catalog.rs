@@ -83,14 +83,29 @@ pub fn amount_value(minor: i64, currency: &str) -> Value {
     serde_json::from_str(&text).unwrap_or(Value::String(text))
 }
 
-/// "$19.99", "19.99 EUR": display strings of the documented `formatted…` fields.
+/// The display strings of the documented `formatted…` fields, in en_US: the locale of the
+/// sites' demo data and the one the storefront renders.
 pub fn formatted(minor: i64, currency: &str) -> String {
-    let amount = format_amount(minor, currency);
-    match currency {
-        "USD" => format!("${amount}"),
-        "GBP" => format!("£{amount}"),
-        "EUR" => format!("{amount}€"),
-        _ => format!("{amount} {currency}"),
+    formatted_en_us(minor, currency)
+}
+
+/// en_US: digits grouped as num-format's `en` locale groups them; the sign of the locale's own
+/// currency before the amount ("$1,059.50"); any other currency by its ISO code after it
+/// ("1,059.50 GBP", "7.468 BHD"), since a bare "$" or "¥" could be any of several.
+fn formatted_en_us(minor: i64, currency: &str) -> String {
+    use num_format::{Locale, ToFormattedString};
+    let amount = Decimal::new(minor.saturating_abs(), currency_exponent(currency));
+    let whole = i64::try_from(amount.trunc().mantissa()).unwrap_or(i64::MAX);
+    let mut digits = whole.to_formatted_string(&Locale::en);
+    let fraction = amount.fract().to_string();
+    if let Some(decimals) = fraction.strip_prefix("0.") {
+        digits.push_str(Locale::en.decimal());
+        digits.push_str(decimals);
+    }
+    let minus = if minor < 0 { "-" } else { "" };
+    match iso_currency(currency) {
+        Some(Currency::USD) => format!("{minus}{}{digits}", Currency::USD.symbol().symbol),
+        _ => format!("{minus}{digits} {currency}"),
     }
 }
 
@@ -753,6 +768,22 @@ mod tests {
             json!({"currency": "BHD", "value": 1.234})
         );
         assert_eq!(formatted(5000, "KWD"), "5.000 KWD");
+    }
+
+    #[test]
+    fn en_us_formats_group_digits_and_sign_only_the_dollar() {
+        assert_eq!(formatted(1999, "USD"), "$19.99");
+        assert_eq!(formatted(105950, "USD"), "$1,059.50");
+        assert_eq!(formatted(123456789012, "USD"), "$1,234,567,890.12");
+        assert_eq!(formatted(5, "USD"), "$0.05");
+        assert_eq!(formatted(-500, "USD"), "-$5.00");
+        assert_eq!(formatted(105950, "GBP"), "1,059.50 GBP");
+        assert_eq!(formatted(1000, "EUR"), "10.00 EUR");
+        assert_eq!(formatted(1234567, "BHD"), "1,234.567 BHD");
+        assert_eq!(formatted(1234567, "KWD"), "1,234.567 KWD");
+        assert_eq!(formatted(1234567, "JPY"), "1,234,567 JPY");
+        assert_eq!(formatted(0, "JPY"), "0 JPY");
+        assert_eq!(formatted(100, "CAD"), "1.00 CAD");
     }
 
     #[test]
