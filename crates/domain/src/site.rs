@@ -150,9 +150,11 @@ pub fn html_lang(locale: &str) -> Option<String> {
 /// link of theirs on the site's page.
 pub fn shop_link(registered_redirect_uris: &[String]) -> Option<String> {
     registered_redirect_uris.iter().find_map(|uri| {
-        let (scheme, rest) = uri.split_once("://")?;
-        let authority = rest.split(['/', '?', '#']).next()?;
-        super::authorize::normalise_origin(&format!("{scheme}://{authority}"))
+        let url = url::Url::parse(uri).ok()?;
+        let origin = url.origin();
+        let web = matches!(url.scheme(), "http" | "https") && origin.is_tuple();
+        (web && url.username().is_empty() && url.password().is_none())
+            .then(|| origin.ascii_serialization())
     })
 }
 

@@ -139,17 +139,7 @@ pub struct WebConfig {
 impl WebConfig {
     pub fn resolve(settings: &WebSettings, bound: SocketAddr) -> anyhow::Result<Self> {
         let public_url = match &settings.public_url {
-            Some(url) => {
-                let url = url.trim_end_matches('/').to_owned();
-                if !(url.starts_with("https://") || url.starts_with("http://"))
-                    || url
-                        .chars()
-                        .any(|c| c.is_whitespace() || c == '?' || c == '#')
-                {
-                    anyhow::bail!("--public-url must be an http(s) URL without query or fragment");
-                }
-                url
-            }
+            Some(raw) => public_url(raw)?,
             // Links, the issuer and cookies are built from this URL alone (never from a
             // request's Host header): on a non-loopback address the bound address is not what
             // clients reach, so guessing it would only hand out wrong links.
@@ -170,8 +160,26 @@ impl WebConfig {
 
     /// Cookies are `Secure` (and may be `SameSite=None`) only when served over HTTPS.
     pub fn https(&self) -> bool {
-        self.public_url.starts_with("https://")
+        url::Url::parse(&self.public_url).is_ok_and(|url| url.scheme() == "https")
     }
+}
+
+/// `--public-url` as links and the issuer will spell it: an absolute http(s) URL with a host and
+/// no credentials, query or fragment, in the URL standard's serialisation (lowercase scheme and
+/// host, default port dropped), without a trailing slash.
+fn public_url(raw: &str) -> anyhow::Result<String> {
+    let refused =
+        || anyhow::anyhow!("--public-url must be an http(s) URL without query or fragment");
+    let url = url::Url::parse(raw.trim()).map_err(|_| refused())?;
+    let bare = url.has_host()
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.query().is_none()
+        && url.fragment().is_none();
+    if !(matches!(url.scheme(), "http" | "https") && bare) {
+        return Err(refused());
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 /// Operating the server: the job runner and the clean-up, shutdown.
 #[derive(Debug, Clone, Args)]
@@ -325,6 +333,38 @@ impl From<ForwardedHeader> for ProxyHeader {
         match header {
             ForwardedHeader::XForwardedFor => Self::XForwardedFor,
             ForwardedHeader::Forwarded => Self::Forwarded,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_public_url_is_an_http_url_without_query_fragment_or_credentials() {
+        assert_eq!(
+            public_url("https://shop.example.com/").unwrap(),
+            "https://shop.example.com"
+        );
+        assert_eq!(
+            public_url("HTTPS://Shop.Example.com:443/shop/").unwrap(),
+            "https://shop.example.com/shop"
+        );
+        assert_eq!(
+            public_url("http://127.0.0.1:8080").unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        for bad in [
+            "shop.example.com",
+            "ftp://x.com",
+            "https://x.com/?a=1",
+            "https://x.com/#f",
+            "https://u:p@x.com",
+            "https://x .com",
+            "mailto:a@x.com",
+        ] {
+            assert!(public_url(bad).is_err(), "{bad}");
         }
     }
 }
