@@ -3,10 +3,12 @@
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
+use cookie::{Cookie, SameSite};
 use shopkeeper_domain::SecretHash;
 use shopkeeper_domain::csrf::{self, CsrfVerdict, FormBrowser};
 use shopkeeper_domain::secret::random_hex;
 use shopkeeper_services::state::AppState;
+use time::Duration;
 
 /// Holds the handle of the browser's session (see `store::web`), on plain HTTP (local use).
 pub const SESSION_COOKIE: &str = "shopkeeper_session";
@@ -20,16 +22,18 @@ pub const CSRF_COOKIE: &str = "shopkeeper_csrf";
 /// on plain HTTP can toss one in (login CSRF).
 pub const CSRF_COOKIE_HTTPS: &str = "__Host-shopkeeper_csrf";
 
-/// A cookie's value from the request, if present and of the shape we issue (64 hex).
+/// A cookie's value from the request, if present and of the shape we issue (64 hex). The
+/// first pair of that name counts; a header that is not text, or a pair that does not parse,
+/// is skipped.
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v.trim().to_owned())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_owned())
         .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
@@ -44,50 +48,82 @@ pub fn new_handle() -> (String, SecretHash) {
 /// the documented cross-site JSONP call to `SessionToken` carries it; on plain HTTP (local
 /// use) browsers refuse `SameSite=None` without `Secure`, so it is `Lax`.
 pub fn session_cookie(state: &AppState, handle: &str, max_age: i64) -> HeaderValue {
-    let attributes = if state.web.https() {
-        "SameSite=None; Secure"
-    } else {
-        "SameSite=Lax"
-    };
-    let name = session_cookie_name(state);
-    HeaderValue::from_str(&format!(
-        "{name}={handle}; Path=/; Max-Age={max_age}; HttpOnly; {attributes}"
-    ))
-    .expect("hex and fixed text are valid header characters")
+    set_cookie(&session_set_cookie(state.web.https(), handle, max_age))
+}
+
+fn session_set_cookie(https: bool, handle: &str, max_age: i64) -> Cookie<'_> {
+    let same_site = if https { SameSite::None } else { SameSite::Lax };
+    our_cookie(
+        (session_name(https), handle),
+        "/",
+        same_site,
+        https,
+        max_age,
+    )
+}
+
+/// A cookie as we set them all: HttpOnly, a `Max-Age`, never a `Domain`, and `Secure` exactly
+/// when served over HTTPS.
+fn our_cookie<'a>(
+    (name, value): (&'a str, &'a str),
+    path: &'a str,
+    same_site: SameSite,
+    https: bool,
+    max_age: i64,
+) -> Cookie<'a> {
+    Cookie::build((name, value))
+        .path(path)
+        .max_age(Duration::seconds(max_age))
+        .http_only(true)
+        .same_site(same_site)
+        .secure(https)
+        .build()
+}
+
+/// The `Set-Cookie` header of a cookie we built.
+fn set_cookie(cookie: &Cookie<'_>) -> HeaderValue {
+    HeaderValue::from_str(&cookie.to_string())
+        .expect("hex and fixed text are valid header characters")
 }
 
 /// The session cookie's name: `__Host-` prefixed when served over HTTPS.
 pub fn session_cookie_name(state: &AppState) -> &'static str {
-    if state.web.https() {
-        SESSION_COOKIE_HTTPS
-    } else {
-        SESSION_COOKIE
-    }
+    session_name(state.web.https())
 }
 
 /// The CSRF cookie's name: `__Host-` prefixed when served over HTTPS.
 pub fn csrf_cookie_name(state: &AppState) -> &'static str {
-    if state.web.https() {
-        CSRF_COOKIE_HTTPS
-    } else {
-        CSRF_COOKIE
-    }
+    csrf_name(state.web.https())
+}
+
+// Both name pairs are indexed by `https`: the plain name, then the `__Host-` one.
+fn session_name(https: bool) -> &'static str {
+    [SESSION_COOKIE, SESSION_COOKIE_HTTPS][usize::from(https)]
+}
+
+fn csrf_name(https: bool) -> &'static str {
+    [CSRF_COOKIE, CSRF_COOKIE_HTTPS][usize::from(https)]
 }
 
 /// `Set-Cookie` for the CSRF nonce: only ever needed by the sign-in form posting to itself.
 /// Over HTTPS the `__Host-` prefix requires `Path=/` (and `Secure`, no `Domain`).
 pub fn csrf_cookie(state: &AppState, nonce: &str) -> HeaderValue {
-    let max_age = state.web.sign_in_form_ttl_seconds;
-    let (path, secure) = if state.web.https() {
-        ("/", "; Secure")
-    } else {
-        ("/oauth20/sign-in", "")
-    };
-    let name = csrf_cookie_name(state);
-    HeaderValue::from_str(&format!(
-        "{name}={nonce}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}"
+    set_cookie(&csrf_set_cookie(
+        state.web.https(),
+        nonce,
+        state.web.sign_in_form_ttl_seconds,
     ))
-    .expect("hex and fixed text are valid header characters")
+}
+
+fn csrf_set_cookie(https: bool, nonce: &str, max_age: i64) -> Cookie<'_> {
+    let path = if https { "/" } else { "/oauth20/sign-in" };
+    our_cookie(
+        (csrf_name(https), nonce),
+        path,
+        SameSite::Strict,
+        https,
+        max_age,
+    )
 }
 
 /// The form's CSRF token for the browser of `headers`, shown the form with the CSRF cookie
@@ -152,4 +188,136 @@ pub fn html_security_headers(mut response: Response, csp: HeaderValue) -> Respon
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HANDLE: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    fn headers(values: &[&[u8]]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for v in values {
+            headers.append(header::COOKIE, HeaderValue::from_bytes(v).unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn set_cookie_attributes_are_exact() {
+        let cases = [
+            (
+                session_set_cookie(false, HANDLE, 600),
+                format!("shopkeeper_session={HANDLE}; HttpOnly; SameSite=Lax; Path=/; Max-Age=600"),
+            ),
+            (
+                session_set_cookie(true, HANDLE, 600),
+                format!(
+                    "__Host-shopkeeper_session={HANDLE}; HttpOnly; SameSite=None; Secure; \
+                     Path=/; Max-Age=600"
+                ),
+            ),
+            (
+                csrf_set_cookie(false, HANDLE, 3600),
+                format!(
+                    "shopkeeper_csrf={HANDLE}; HttpOnly; SameSite=Strict; \
+                     Path=/oauth20/sign-in; Max-Age=3600"
+                ),
+            ),
+            (
+                csrf_set_cookie(true, HANDLE, 3600),
+                format!(
+                    "__Host-shopkeeper_csrf={HANDLE}; HttpOnly; SameSite=Strict; Secure; \
+                     Path=/; Max-Age=3600"
+                ),
+            ),
+        ];
+        for (built, wanted) in cases {
+            assert_eq!(set_cookie(&built), wanted.as_str());
+            // What a browser reads back: no Domain, no Expires, and the same attributes.
+            let parsed = Cookie::parse(wanted).unwrap();
+            assert_eq!(parsed.name_value(), built.name_value());
+            assert_eq!(
+                parsed.secure().unwrap_or(false),
+                built.secure() == Some(true)
+            );
+            assert_eq!(parsed.domain(), None);
+            assert_eq!(parsed.expires(), None);
+            assert_eq!(parsed.http_only(), Some(true));
+            assert_eq!(parsed.max_age(), built.max_age());
+            assert_eq!(parsed.same_site(), built.same_site());
+            assert_eq!(parsed.path(), built.path());
+        }
+    }
+
+    #[test]
+    fn the_handle_is_read_from_any_cookie_header() {
+        let ours = format!("shopkeeper_session={HANDLE}");
+        for value in [
+            ours.clone(),
+            format!("a=1; {ours}; b=2"),
+            format!("  {ours}  ;"),
+            format!("x=\"quoted; y\";{ours}"),
+        ] {
+            let h = headers(&[value.as_bytes()]);
+            assert_eq!(
+                cookie(&h, SESSION_COOKIE).as_deref(),
+                Some(HANDLE),
+                "{value}"
+            );
+        }
+        let two = headers(&[b"a=1", ours.as_bytes()]);
+        assert_eq!(cookie(&two, SESSION_COOKIE).as_deref(), Some(HANDLE));
+        // The name is exact: the prefixed and the plain cookie are two cookies.
+        assert_eq!(cookie(&two, SESSION_COOKIE_HTTPS), None);
+        // The first pair of the name counts, as browsers send the most specific first.
+        let other = HANDLE.replace('0', "f");
+        let both = headers(&[format!("{ours}; shopkeeper_session={other}").as_bytes()]);
+        assert_eq!(cookie(&both, SESSION_COOKIE).as_deref(), Some(HANDLE));
+    }
+
+    #[test]
+    fn a_malformed_cookie_header_yields_no_handle() {
+        let short = &HANDLE[..63];
+        let quoted = format!("\"{}\"", &HANDLE[..62]);
+        let not_hex = HANDLE.replace('a', "g");
+        let cases: Vec<Vec<u8>> = [
+            String::new(),
+            ";".into(),
+            ";;;=;=".into(),
+            "=".into(),
+            format!("={HANDLE}"),
+            "shopkeeper_session".into(),
+            "shopkeeper_session=".into(),
+            format!("shopkeeper_session={short}"),
+            format!("shopkeeper_session={HANDLE}0"),
+            format!("shopkeeper_session={quoted}"),
+            format!("shopkeeper_session=\"{HANDLE}\""),
+            format!("shopkeeper_session={not_hex}"),
+            format!("shopkeeper_session={}", HANDLE.replacen('0', "%30", 1)),
+            format!("Shopkeeper_Session={HANDLE}"),
+            format!("shopkeeper_sessionx={HANDLE}"),
+            // A first pair of the name that is not a handle hides a later one.
+            format!("shopkeeper_session=x; shopkeeper_session={HANDLE}"),
+        ]
+        .into_iter()
+        .map(String::into_bytes)
+        .chain([
+            // Header bytes that are not text.
+            [b"shopkeeper_session=".as_slice(), &[0xff; 64]].concat(),
+            [b"shopkeeper_session=\xc3\xa9".as_slice(), HANDLE.as_bytes()].concat(),
+        ])
+        .collect();
+        for value in &cases {
+            let h = headers(&[value.as_slice()]);
+            assert_eq!(
+                cookie(&h, SESSION_COOKIE),
+                None,
+                "{}",
+                String::from_utf8_lossy(value)
+            );
+        }
+        assert_eq!(cookie(&HeaderMap::new(), SESSION_COOKIE), None);
+    }
 }

@@ -249,6 +249,7 @@ pub struct CheckedCard {
 /// Why a card was refused at source creation: `(parameter, message)`.
 pub type CardError = (&'static str, String);
 
+/// The Luhn check over ASCII digits (the caller checks them); its properties are tested below.
 fn luhn_ok(digits: &str) -> bool {
     let sum: u32 = digits
         .bytes()
@@ -426,6 +427,70 @@ mod tests {
         assert!(check_test_card("4718491477220129", Some("41"), 7, 2027, (2025, 1)).is_err());
         assert!(check_test_card("4718491477220129", None, 7, 2024, (2025, 1)).is_err());
         assert_eq!(card_brand("378282246310005"), "americanExpress");
+    }
+
+    /// Known-valid numbers: the test cards and other published test and example numbers of
+    /// each length the check sees (13 to 19 digits, and the classic 11-digit example).
+    fn luhn_valid_numbers() -> Vec<&'static str> {
+        let others = [
+            "79927398713",
+            "4222222222222",
+            "30569309025904",
+            "38520000023237",
+            "4012888888881881",
+            "5105105105105100",
+            "6011000990139424",
+            "3530111333300000",
+            "6200000000000005",
+            "6205500000000000004",
+            "4000056655665556",
+            "0000000000000000",
+        ];
+        TEST_CARDS.iter().map(|(n, _)| *n).chain(others).collect()
+    }
+
+    fn with_digits(number: &str, change: impl FnOnce(&mut [u8])) -> String {
+        let mut bytes = number.as_bytes().to_vec();
+        change(&mut bytes);
+        String::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
+    fn luhn_accepts_the_known_valid_numbers() {
+        for number in luhn_valid_numbers() {
+            assert!(luhn_ok(number), "{number}");
+        }
+    }
+
+    #[test]
+    fn luhn_detects_every_single_digit_change() {
+        for number in luhn_valid_numbers() {
+            for at in 0..number.len() {
+                for digit in (b'0'..=b'9').filter(|d| *d != number.as_bytes()[at]) {
+                    let changed = with_digits(number, |b| b[at] = digit);
+                    assert!(!luhn_ok(&changed), "{number} -> {changed}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn luhn_detects_every_adjacent_transposition_but_09_and_90() {
+        let mut blind_seen = 0;
+        for number in luhn_valid_numbers() {
+            for at in 0..number.len() - 1 {
+                let pair = &number.as_bytes()[at..at + 2];
+                if pair[0] == pair[1] {
+                    continue;
+                }
+                let swapped = with_digits(number, |b| b.swap(at, at + 1));
+                // The one blind spot of the Luhn sum: 0 and 9 weigh the same doubled or not.
+                let blind = matches!(pair, b"09" | b"90");
+                blind_seen += usize::from(blind);
+                assert_eq!(luhn_ok(&swapped), blind, "{number} -> {swapped}");
+            }
+        }
+        assert!(blind_seen > 0, "the table has a 09 or 90 pair");
     }
 
     #[test]
