@@ -95,19 +95,25 @@ fn stop(mut child: std::process::Child) {
     child.wait().unwrap();
 }
 
+/// A file in `dir` that sets `listen` to `port`, no demo data and a database in `dir`.
+fn listen_file(dir: &Path, port: u16) -> std::path::PathBuf {
+    let file = dir.join("shopkeeper.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "listen = \"127.0.0.1:{port}\"\nno-demo = true\ndatabase = \"sqlite://{}/db.sqlite\"\n",
+            dir.display()
+        ),
+    )
+    .unwrap();
+    file
+}
+
 #[tokio::test]
 async fn serve_takes_options_from_the_file_and_flags_override_it() {
     let dir = tempfile::tempdir().unwrap();
     let (file_port, flag_port) = (free_port(), free_port());
-    let file = dir.path().join("shopkeeper.toml");
-    std::fs::write(
-        &file,
-        format!(
-            "listen = \"127.0.0.1:{file_port}\"\nno-demo = true\ndatabase = \"sqlite://{}/db.sqlite\"\n",
-            dir.path().display()
-        ),
-    )
-    .unwrap();
+    let file = listen_file(dir.path(), file_port);
     for (extra, port) in [
         (vec![], file_port),
         (
@@ -128,15 +134,7 @@ async fn flags_beat_environment_variables_which_beat_the_file_which_beats_defaul
     }
     let dir = tempfile::tempdir().unwrap();
     let (file_port, env_port, flag_port) = (free_port(), free_port(), free_port());
-    let file = dir.path().join("shopkeeper.toml");
-    std::fs::write(
-        &file,
-        format!(
-            "listen = \"127.0.0.1:{file_port}\"\nno-demo = true\ndatabase = \"sqlite://{}/db.sqlite\"\n",
-            dir.path().display()
-        ),
-    )
-    .unwrap();
+    let file = listen_file(dir.path(), file_port);
     let env = [("SHOPKEEPER_LISTEN", format!("127.0.0.1:{env_port}"))];
     let flag = ["--listen".to_owned(), format!("127.0.0.1:{flag_port}")];
     let child = serve_with(&file, &[], &[], file_port).await;
@@ -226,32 +224,27 @@ fn a_bad_value_or_an_unknown_key_is_named_once_with_the_file() {
     if crate::helpers::storage_free_test_ran_in_first_pass() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("shopkeeper.toml");
-    let name = file.display();
-    std::fs::write(&file, "refresh-grace-seconds = \"soon\"\n").unwrap();
-    let message = refused(&file);
-    assert_eq!(
-        message,
-        format!(
-            "config file {name}: refresh-grace-seconds: invalid value \"soon\": invalid digit found in string"
-        )
-    );
-    std::fs::write(&file, "log-format = \"xml\"\n").unwrap();
-    let message = refused(&file);
-    assert_eq!(
-        message,
-        format!(
-            "config file {name}: log-format: invalid value \"xml\": expected one of pretty, json"
-        )
-    );
-    std::fs::write(&file, "trusted-proxies = [\"10.0.0.1\", \"nope\"]\n").unwrap();
-    let message = refused(&file);
-    assert!(
-        message.contains("trusted-proxies: invalid value \"nope\""),
-        "{message}"
-    );
-    std::fs::write(&file, "listen = \"127.0.0.1:1\"\nlissen = \"x\"\n").unwrap();
-    let message = refused(&file);
-    assert!(message.contains("unknown option \"lissen\""), "{message}");
+    let file = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+    let (file, name) = (file.path(), file.path().display());
+    for (text, says) in [
+        (
+            "refresh-grace-seconds = \"soon\"\n",
+            "refresh-grace-seconds: invalid value \"soon\": invalid digit found in string",
+        ),
+        (
+            "log-format = \"xml\"\n",
+            "log-format: invalid value \"xml\": expected one of pretty, json",
+        ),
+        (
+            "trusted-proxies = [\"10.0.0.1\", \"nope\"]\n",
+            "trusted-proxies: invalid value \"nope\": invalid IP address syntax",
+        ),
+        (
+            "listen = \"127.0.0.1:1\"\nlissen = \"x\"\n",
+            "unknown option \"lissen\" (keys are the long flag names)",
+        ),
+    ] {
+        std::fs::write(file, text).unwrap();
+        assert_eq!(refused(file), format!("config file {name}: {says}"));
+    }
 }
