@@ -2,6 +2,7 @@ use clap::{Parser, Subcommand};
 use serde::Serialize;
 use shopkeeper::auth::PasswordHasher;
 use shopkeeper::config::{DatabaseSettings, HashingSettings, ServeSettings};
+use shopkeeper::config_file::ConfigFile;
 use shopkeeper::domain::authorize::FlowSet;
 use shopkeeper::domain::shopper::check_email;
 use shopkeeper::domain::{ApiKey, ClientKind, SiteId};
@@ -25,7 +26,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct Cli {
     /// A TOML file of options (keys: the long flag names); flags and environment variables
     /// override it. `shopkeeper config check FILE` validates one.
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, env = "SHOPKEEPER_CONFIG", global = true, value_name = "FILE")]
     config: Option<std::path::PathBuf>,
     #[command(flatten)]
     database: DatabaseSettings,
@@ -328,16 +329,9 @@ fn print(value: &impl Serialize) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    // The TOML file must be applied before the runtime starts any thread: it works by setting
-    // environment variables (see `config_file`).
-    let config_file = match apply_config_file(&args) {
-        Ok(file) => file,
-        Err(e) => return fail(&e),
-    };
-    let cli = match Cli::try_parse_from(&args) {
+    let cli = match parse_cli() {
         Ok(cli) => cli,
-        Err(e) => return usage_error(e, config_file.as_deref()),
+        Err(exit) => return exit,
     };
     if let Command::Config(ConfigCommand::Check { file }) = &cli.command {
         return match check_config_file(file) {
@@ -366,9 +360,29 @@ fn fail(e: &anyhow::Error) -> ExitCode {
     ExitCode::from(1)
 }
 
+/// The command line, with the TOML file of `--config` (or `SHOPKEEPER_CONFIG`) under the
+/// environment: clap parses flags and environment variables first, then again with the file's
+/// values as the defaults of the options neither gave (`config_file`). `config check` reads
+/// its own file instead.
+fn parse_cli() -> Result<Cli, ExitCode> {
+    use clap::{CommandFactory, FromArgMatches};
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let mut matches = Cli::command()
+        .try_get_matches_from(&args)
+        .map_err(usage_error)?;
+    let file = matches.get_one::<std::path::PathBuf>("config");
+    if let Some(file) = file.filter(|_| matches.subcommand_name() != Some("config")) {
+        let layered = ConfigFile::read(file, &Cli::command())
+            .and_then(|config| config.layer(Cli::command(), &matches))
+            .map_err(|e| fail(&e))?;
+        matches = layered.try_get_matches_from(&args).map_err(usage_error)?;
+    }
+    Cli::from_arg_matches(&matches).map_err(usage_error)
+}
+
 /// A command line clap refuses: help and version print as usual; an error is JSON on stderr
 /// (its first line, the usage beside it) with exit status 2.
-fn usage_error(e: clap::Error, config_file: Option<&str>) -> ExitCode {
+fn usage_error(e: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     if matches!(
         e.kind(),
@@ -379,17 +393,12 @@ fn usage_error(e: clap::Error, config_file: Option<&str>) -> ExitCode {
         e.exit();
     }
     let rendered = e.render().to_string();
-    let mut message = rendered
+    let message = rendered
         .lines()
         .next()
         .unwrap_or_default()
         .trim_start_matches("error: ")
         .to_owned();
-    if let Some(file) = config_file {
-        message.push_str(&format!(
-            " (the options of config file {file} count as given with their flags)"
-        ));
-    }
     let usage = rendered
         .lines()
         .find(|l| l.starts_with("Usage:"))
@@ -401,63 +410,11 @@ fn usage_error(e: clap::Error, config_file: Option<&str>) -> ExitCode {
     ExitCode::from(2)
 }
 
-/// `--config FILE` (or `SHOPKEEPER_CONFIG`): its options become environment variables (below
-/// flags, above defaults) before clap parses anything. Not for `config check`, which reads its
-/// own file. Returns the file applied.
-fn apply_config_file(args: &[std::ffi::OsString]) -> anyhow::Result<Option<String>> {
-    use clap::CommandFactory;
-    let args: Vec<String> = args
-        .iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    if args.get(1).map(String::as_str) == Some("config") {
-        return Ok(None);
-    }
-    let file = args
-        .iter()
-        .position(|a| a == "--config")
-        .and_then(|i| args.get(i + 1).cloned())
-        .or_else(|| {
-            args.iter()
-                .find_map(|a| a.strip_prefix("--config=").map(str::to_owned))
-        })
-        .or_else(|| std::env::var("SHOPKEEPER_CONFIG").ok());
-    let Some(file) = file else { return Ok(None) };
-    let text = std::fs::read_to_string(&file)
-        .map_err(|e| anyhow::anyhow!("cannot read config file {file}: {e}"))?;
-    let set = shopkeeper::config_file::assignments(&Cli::command(), &text)
-        .map_err(|e| anyhow::anyhow!("config file {file}: {e}"))?;
-    for (env, value) in set {
-        if std::env::var_os(&env).is_none() {
-            // SAFETY: single-threaded here, before any runtime or thread exists.
-            unsafe { std::env::set_var(env, value) };
-        }
-    }
-    Ok(Some(file))
-}
-
-/// `shopkeeper config check FILE`: every key known, every value one `serve` accepts.
+/// `shopkeeper config check FILE`: every key known, every value one its option accepts.
 fn check_config_file(file: &std::path::Path) -> anyhow::Result<serde_json::Value> {
     use clap::CommandFactory;
-    let name = file.display();
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| anyhow::anyhow!("cannot read config file {name}: {e}"))?;
-    let set = shopkeeper::config_file::assignments(&Cli::command(), &text)
-        .map_err(|e| anyhow::anyhow!("config file {name}: {e}"))?;
-    for (env, value) in &set {
-        // SAFETY: single-threaded here, before any runtime or thread exists.
-        unsafe { std::env::set_var(env, value) };
-    }
-    // Values are validated by parsing them as `serve` would.
-    Cli::try_parse_from(["shopkeeper", "serve"]).map_err(|e| {
-        let rendered = e.render().to_string();
-        let first = rendered.lines().next().unwrap_or_default();
-        anyhow::anyhow!(
-            "config file {name}: {}",
-            first.trim_start_matches("error: ")
-        )
-    })?;
-    Ok(serde_json::json!({"file": file, "valid": true, "options": set.len()}))
+    let options = ConfigFile::read(file, &Cli::command())?.check(&Cli::command())?;
+    Ok(serde_json::json!({"file": file, "valid": true, "options": options}))
 }
 
 /// A site that must exist for a command about it: named when it does not (an id no site
