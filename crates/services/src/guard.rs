@@ -1,7 +1,7 @@
 //! The defences' per-node state: failed-password counters (per username and per client
 //! address) and request-rate cells (per API key and per client address). Kept in memory on
-//! each node, bounded in size; the rules themselves are pure (`domain::throttle`,
-//! `domain::rate`, `domain::client_address`).
+//! each node, bounded in size; the rules are `domain::throttle`, governor's GCRA for the
+//! rates, and `domain::client_address`.
 //!
 //! In memory rather than in the database on purpose: a failed sign-in or a token request
 //! must not cost a write, and the benchmark's tens of thousands of token requests per second
@@ -11,21 +11,25 @@
 
 use crate::clock::Clock;
 use crate::settings::SecuritySettings;
+use governor::middleware::NoOpMiddleware;
+use governor::nanos::Nanos;
+use governor::state::StateStore;
+use governor::{Quota, RateLimiter};
 use http::HeaderMap;
-use moka::sync::Cache;
+use moka::sync::Cache as MokaCache;
+use quick_cache::sync::{Cache, EntryAction, EntryResult};
 use shopkeeper_domain::SiteId;
 use shopkeeper_domain::client_address::client_address;
-use shopkeeper_domain::rate::RateQuota;
 use shopkeeper_domain::throttle::{FailureRecord, ThrottlePolicy, retry_after_seconds};
-use std::borrow::Borrow;
+use smallvec::SmallVec;
 use std::hash::Hash;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Most usernames and addresses remembered per table; the least recently used go first.
-const MAX_TRACKED: u64 = 200_000;
+/// Most usernames, keys and addresses remembered per table; the coldest go first.
+const MAX_TRACKED: usize = 200_000;
 
 /// A refusal: wait this many whole seconds (for `Retry-After`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,15 +38,15 @@ pub struct RetryAfter(pub u64);
 /// A keyed table of failure records under one policy.
 struct FailureTable {
     policy: ThrottlePolicy,
-    records: Cache<String, Arc<Mutex<FailureRecord>>>,
+    records: MokaCache<String, Arc<Mutex<FailureRecord>>>,
 }
 
 impl FailureTable {
     fn new(policy: ThrottlePolicy) -> Self {
         Self {
             policy,
-            records: Cache::builder()
-                .max_capacity(MAX_TRACKED)
+            records: MokaCache::builder()
+                .max_capacity(MAX_TRACKED as u64)
                 // A record idle for the reset period is forgotten by the rule anyway.
                 .time_to_idle(Duration::from_millis(policy.reset_ms.max(1)))
                 .build(),
@@ -108,47 +112,77 @@ impl Drop for SignInReservation<'_> {
     }
 }
 
-/// A keyed table of GCRA cells under one quota: by API key (`String`) or by client address
-/// (`IpAddr`, kept as the address itself, so a check formats nothing).
-struct RateTable<K> {
-    quota: RateQuota,
-    cells: Cache<K, Arc<AtomicU64>>,
+/// Governor reads the time from the project's clock (monotonic, plus a test clock's offset),
+/// so moving a test clock renews allowances as it ends waits.
+struct RateClock(Clock);
+
+impl governor::clock::Clock for RateClock {
+    type Instant = Nanos;
+
+    fn now(&self) -> Nanos {
+        Nanos::from(self.0.monotonic_ns())
+    }
 }
 
-impl<K: Hash + Eq + Send + Sync + 'static> RateTable<K> {
-    fn new(limit: u32, period: Duration) -> Option<Self> {
-        let quota = RateQuota::new(limit, period.as_nanos().min(u64::MAX as u128) as u64)?;
-        Some(Self {
-            quota,
-            cells: Cache::builder()
-                .max_capacity(MAX_TRACKED)
-                // After a full idle period a key's allowance is whole again: forgetting it
-                // then changes nothing.
-                .time_to_idle(period.max(Duration::from_millis(1)))
-                .build(),
-        })
-    }
+/// Governor's per-key state (the next request's theoretical arrival time) in a bounded cache:
+/// a client spraying keys or addresses evicts the least used cells instead of growing memory,
+/// and an evicted cell only starts again with a whole allowance. Governor's own keyed stores
+/// grow until `retain_recent` is called, which would need a sweep of its own.
+struct BoundedCells<K>(Cache<K, Nanos>);
 
-    fn check<Q>(&self, key: &Q, now_ns: u64) -> Result<(), u64>
+impl<K: Hash + Eq + Clone> StateStore for BoundedCells<K> {
+    type Key = K;
+
+    fn measure_and_replace<T, F, E>(&self, key: &K, f: F) -> Result<T, E>
     where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+        F: Fn(Option<Nanos>) -> Result<(T, Nanos), E>,
     {
-        let cell = match self.cells.get(key) {
-            Some(cell) => cell,
-            None => self
-                .cells
-                .get_with(key.to_owned(), || Arc::new(AtomicU64::new(0))),
+        // Read, decision and write under the entry's lock: concurrent requests of one key
+        // cannot both take its last request.
+        let occupied = |_: &K, tat: &mut Nanos| {
+            EntryAction::Retain(f(Some(*tat)).map(|(outcome, next)| {
+                *tat = next;
+                outcome
+            }))
         };
-        let mut tat = cell.load(Ordering::Relaxed);
-        loop {
-            let next = self.quota.check(tat, now_ns)?;
-            match cell.compare_exchange_weak(tat, next, Ordering::Relaxed, Ordering::Relaxed) {
-                Ok(_) => return Ok(()),
-                Err(current) => tat = current,
+        match self.0.entry(key, None, occupied) {
+            EntryResult::Retained(decision) => decision,
+            EntryResult::Vacant(slot) => {
+                let (outcome, next) = f(None)?;
+                let _ = slot.insert(next);
+                Ok(outcome)
+            }
+            EntryResult::Removed(..) | EntryResult::Replaced(..) | EntryResult::Timeout => {
+                unreachable!("the entry is only ever retained, and waited for without a timeout")
             }
         }
     }
+}
+
+/// One quota's keyed rate cells: by API key or by client address (`IpAddr`, kept as the
+/// address itself, so a check formats nothing).
+type RateTable<K> = RateLimiter<K, BoundedCells<K>, RateClock, NoOpMiddleware<Nanos>>;
+
+/// An API key as presented, as a rate-table key: the keys this server issues (and most
+/// others) fit inline, so a check copies them instead of allocating.
+type KeyBytes = SmallVec<[u8; 64]>;
+
+/// `limit` requests per `period`, bursting up to `limit`; `None` when `limit` is 0 (no limit).
+fn rate_table<K: Hash + Eq + Clone>(
+    limit: u32,
+    period: Duration,
+    clock: &Clock,
+    capacity: usize,
+) -> Option<RateTable<K>> {
+    let limit = NonZeroU32::new(limit)?;
+    // Governor's quota is one request per interval: a request's share of the period.
+    let interval = (period / limit.get()).max(Duration::from_nanos(1));
+    let quota = Quota::with_period(interval)?.allow_burst(limit);
+    Some(RateLimiter::new(
+        quota,
+        BoundedCells(Cache::new(capacity)),
+        RateClock(clock.clone()),
+    ))
 }
 
 pub struct Guard {
@@ -157,7 +191,7 @@ pub struct Guard {
     trusted_proxies: Vec<IpAddr>,
     by_username: FailureTable,
     by_address: FailureTable,
-    rate_by_key: Option<RateTable<String>>,
+    rate_by_key: Option<RateTable<KeyBytes>>,
     rate_by_address: Option<RateTable<IpAddr>>,
     order_lookups_by_address: Option<RateTable<IpAddr>>,
 }
@@ -172,25 +206,23 @@ impl Guard {
         };
         let period = Duration::from_millis(settings.rate_limit_period_ms.max(1));
         Self {
-            clock,
             trusted_proxies: settings.trusted_proxies.clone(),
             by_username: FailureTable::new(policy(settings.throttle_user_failures)),
             by_address: FailureTable::new(policy(settings.throttle_ip_failures)),
-            rate_by_key: RateTable::new(settings.rate_limit_per_key, period),
-            rate_by_address: RateTable::new(settings.rate_limit_per_ip, period),
-            order_lookups_by_address: RateTable::new(
+            rate_by_key: rate_table(settings.rate_limit_per_key, period, &clock, MAX_TRACKED),
+            rate_by_address: rate_table(settings.rate_limit_per_ip, period, &clock, MAX_TRACKED),
+            order_lookups_by_address: rate_table(
                 settings.order_lookup_per_ip,
                 Duration::from_millis(settings.order_lookup_period_ms.max(1)),
+                &clock,
+                MAX_TRACKED,
             ),
+            clock,
         }
     }
 
     fn now_ms(&self) -> u64 {
         self.clock.monotonic_ns() / 1_000_000
-    }
-
-    fn now_ns(&self) -> u64 {
-        self.clock.monotonic_ns()
     }
 
     /// The client's address: the peer, or what trusted proxies say in `X-Forwarded-For`.
@@ -256,33 +288,34 @@ impl Guard {
     }
 
     /// One request of `key` against `table` (none: the limit is off).
-    fn rate_check<K, Q>(&self, table: &Option<RateTable<K>>, key: &Q) -> Result<(), RetryAfter>
-    where
-        K: Hash + Eq + Send + Sync + Borrow<Q> + 'static,
-        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
-    {
-        match table {
-            None => Ok(()),
-            Some(table) => table
-                .check(key, self.now_ns())
-                .map_err(|ns| RetryAfter(retry_after_seconds(ns.div_ceil(1_000_000)))),
-        }
+    fn rate_check<K: Hash + Eq + Clone>(
+        table: &Option<RateTable<K>>,
+        key: &K,
+    ) -> Result<(), RetryAfter> {
+        let Some(table) = table else {
+            return Ok(());
+        };
+        table.check_key(key).map_err(|refused| {
+            let wait = refused.wait_time_from(governor::clock::Clock::now(table.clock()));
+            let wait_ms = u64::try_from(wait.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX);
+            RetryAfter(retry_after_seconds(wait_ms))
+        })
     }
 
     /// One request on a rate-limited endpoint from `ip`.
     pub fn rate_check_address(&self, ip: IpAddr) -> Result<(), RetryAfter> {
-        self.rate_check(&self.rate_by_address, &ip)
+        Self::rate_check(&self.rate_by_address, &ip)
     }
 
     /// One request on a rate-limited endpoint naming `api_key`, as presented: a key of any
     /// shape counts, so made-up keys are limited too.
     pub fn rate_check_key(&self, api_key: &str) -> Result<(), RetryAfter> {
-        self.rate_check(&self.rate_by_key, api_key)
+        Self::rate_check(&self.rate_by_key, &KeyBytes::from_slice(api_key.as_bytes()))
     }
 
     /// One order look-up from `ip` (its own quota: `--order-lookup-per-ip`).
     pub fn order_lookup_check(&self, ip: IpAddr) -> Result<(), RetryAfter> {
-        self.rate_check(&self.order_lookups_by_address, &ip)
+        Self::rate_check(&self.order_lookups_by_address, &ip)
     }
 }
 
@@ -402,6 +435,50 @@ mod tests {
         clock.set_offset_ms(61_000).unwrap();
         assert!(guard.reserve_sign_in(&site(), Some(1), "jane", ip).is_ok());
         assert!(guard.rate_check_address(ip).is_ok());
+    }
+
+    /// A key gets a burst of its limit at once, then a refusal naming the wait until its next
+    /// request (one request's share of the period), and that request once the clock has moved.
+    #[test]
+    fn a_burst_of_the_limit_then_a_refusal_until_the_clock_refills_it() {
+        let clock = Clock::test();
+        let guard = Guard::new(
+            &SecuritySettings {
+                rate_limit_per_key: 3,
+                rate_limit_period_ms: 60_000,
+                ..SecuritySettings::default()
+            },
+            clock.clone(),
+        );
+        for _ in 0..3 {
+            assert!(guard.rate_check_key("key").is_ok());
+        }
+        assert_eq!(guard.rate_check_key("key"), Err(RetryAfter(20)));
+        // Another key, however long, has its own allowance.
+        let long = "k".repeat(200);
+        assert!(guard.rate_check_key(&long).is_ok());
+
+        clock.set_offset_ms(20_000).unwrap();
+        assert!(guard.rate_check_key("key").is_ok());
+        assert!(guard.rate_check_key("key").is_err());
+        clock.set_offset_ms(80_000).unwrap();
+        for _ in 0..3 {
+            assert!(guard.rate_check_key("key").is_ok());
+        }
+        assert!(guard.rate_check_key("key").is_err());
+    }
+
+    /// More keys than the table holds do not grow it past its bound.
+    #[test]
+    fn a_rate_table_stays_within_its_capacity() {
+        let capacity = 1_000;
+        let table =
+            rate_table::<u32>(1, Duration::from_secs(60), &Clock::system(), capacity).unwrap();
+        for key in 0..50_000 {
+            assert!(table.check_key(&key).is_ok());
+        }
+        let cells = table.into_state_store().0;
+        assert!(cells.len() <= capacity, "{} cells", cells.len());
     }
 
     /// Each address has its own rate cell: IPv6 (the longest form, and an IPv4-mapped one)
