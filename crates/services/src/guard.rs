@@ -16,12 +16,12 @@ use governor::nanos::Nanos;
 use governor::state::StateStore;
 use governor::{Quota, RateLimiter};
 use http::HeaderMap;
-use moka::sync::Cache as MokaCache;
 use quick_cache::sync::{Cache, EntryAction, EntryResult};
 use shopkeeper_domain::SiteId;
 use shopkeeper_domain::client_address::client_address;
 use shopkeeper_domain::throttle::{FailureRecord, ThrottlePolicy, retry_after_seconds};
 use smallvec::SmallVec;
+use std::convert::Infallible;
 use std::hash::Hash;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -35,27 +35,28 @@ const MAX_TRACKED: usize = 200_000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryAfter(pub u64);
 
-/// A keyed table of failure records under one policy.
+/// A keyed table of failure records under one policy, bounded to `capacity` records. Nothing
+/// forgets idle records on a timer: the rule ignores failures older than the reset period (on
+/// the project's clock), so a stale record counts as an empty one until evicted.
 struct FailureTable {
     policy: ThrottlePolicy,
-    records: MokaCache<String, Arc<Mutex<FailureRecord>>>,
+    records: Cache<String, Arc<Mutex<FailureRecord>>>,
 }
 
 impl FailureTable {
-    fn new(policy: ThrottlePolicy) -> Self {
+    fn new(policy: ThrottlePolicy, capacity: usize) -> Self {
         Self {
             policy,
-            records: MokaCache::builder()
-                .max_capacity(MAX_TRACKED as u64)
-                // A record idle for the reset period is forgotten by the rule anyway.
-                .time_to_idle(Duration::from_millis(policy.reset_ms.max(1)))
-                .build(),
+            records: Cache::new(capacity),
         }
     }
 
     /// The record of `key`, made empty if there is none.
-    fn cell(&self, key: String) -> Arc<Mutex<FailureRecord>> {
-        self.records.get_with(key, Default::default)
+    fn cell(&self, key: &str) -> Arc<Mutex<FailureRecord>> {
+        let Ok(cell) = self
+            .records
+            .get_or_insert_with(key, || Ok::<_, Infallible>(Arc::default()));
+        cell
     }
 
     fn refund(&self, key: &str) {
@@ -66,7 +67,7 @@ impl FailureTable {
     }
 
     fn clear(&self, key: &str) {
-        self.records.invalidate(key);
+        self.records.remove(key);
     }
 }
 
@@ -207,8 +208,8 @@ impl Guard {
         let period = Duration::from_millis(settings.rate_limit_period_ms.max(1));
         Self {
             trusted_proxies: settings.trusted_proxies.clone(),
-            by_username: FailureTable::new(policy(settings.throttle_user_failures)),
-            by_address: FailureTable::new(policy(settings.throttle_ip_failures)),
+            by_username: FailureTable::new(policy(settings.throttle_user_failures), MAX_TRACKED),
+            by_address: FailureTable::new(policy(settings.throttle_ip_failures), MAX_TRACKED),
             rate_by_key: rate_table(settings.rate_limit_per_key, period, &clock, MAX_TRACKED),
             rate_by_address: rate_table(settings.rate_limit_per_ip, period, &clock, MAX_TRACKED),
             order_lookups_by_address: rate_table(
@@ -263,8 +264,8 @@ impl Guard {
     ) -> Result<SignInReservation<'_>, RetryAfter> {
         let user_key = Self::username_key(site_id, account, typed_identifier);
         let address_key = ip.to_string();
-        let user_cell = self.by_username.cell(user_key.clone());
-        let address_cell = self.by_address.cell(address_key.clone());
+        let user_cell = self.by_username.cell(&user_key);
+        let address_cell = self.by_address.cell(&address_key);
         // Both records change together or not at all. This is the only place that holds two
         // records, always the username's first: no lock order cycle.
         let mut user = lock(&user_cell);
@@ -479,6 +480,58 @@ mod tests {
         }
         let cells = table.into_state_store().0;
         assert!(cells.len() <= capacity, "{} cells", cells.len());
+    }
+
+    /// Failures older than the reset period on the project's clock are forgotten: moving a
+    /// test clock past it gives the free failures again.
+    #[test]
+    fn failures_are_forgotten_after_the_reset_period_on_the_clock() {
+        let clock = Clock::test();
+        let guard = Guard::new(
+            &SecuritySettings {
+                throttle_user_failures: 1,
+                throttle_ip_failures: 100,
+                throttle_step_seconds: 600,
+                throttle_max_wait_seconds: 600,
+                throttle_reset_seconds: 3_600,
+                ..SecuritySettings::default()
+            },
+            clock.clone(),
+        );
+        let ip: IpAddr = "203.0.113.7".parse().unwrap();
+        let fail = || {
+            guard
+                .reserve_sign_in(&site(), Some(1), "jane", ip)
+                .map(SignInReservation::failed)
+        };
+        assert!(fail().is_ok() && fail().is_ok());
+        assert_eq!(fail(), Err(RetryAfter(600)));
+        clock.set_offset_ms(3_600_000).unwrap();
+        // One free failure again, then the first step's wait.
+        assert!(fail().is_ok() && fail().is_ok());
+        assert_eq!(fail(), Err(RetryAfter(600)));
+    }
+
+    /// More usernames or addresses than a failure table holds do not grow it past its bound.
+    #[test]
+    fn a_failure_table_stays_within_its_capacity() {
+        let capacity = 1_000;
+        let policy = ThrottlePolicy {
+            free_failures: 3,
+            step_ms: 1_000,
+            max_wait_ms: 60_000,
+            reset_ms: 3_600_000,
+        };
+        let table = FailureTable::new(policy, capacity);
+        for n in 0..50_000 {
+            let cell = table.cell(&format!("user{n}"));
+            lock(&cell).failures += 1;
+        }
+        assert!(
+            table.records.len() <= capacity,
+            "{} records",
+            table.records.len()
+        );
     }
 
     /// Each address has its own rate cell: IPv6 (the longest form, and an IPv4-mapped one)
