@@ -338,6 +338,23 @@ mod tests {
         )
     }
 
+    /// A guard on a test clock, and the clock to move.
+    fn on_a_test_clock(settings: SecuritySettings) -> (Guard, Clock) {
+        let clock = Clock::test();
+        (Guard::new(&settings, clock.clone()), clock)
+    }
+
+    /// One free failure per account (plenty per address), then waits of `step_seconds`.
+    fn one_free_failure_per_account(step_seconds: u64) -> SecuritySettings {
+        SecuritySettings {
+            throttle_user_failures: 1,
+            throttle_ip_failures: 100,
+            throttle_step_seconds: step_seconds,
+            throttle_max_wait_seconds: step_seconds,
+            ..SecuritySettings::default()
+        }
+    }
+
     fn site() -> SiteId {
         SiteId::parse("s").unwrap()
     }
@@ -406,19 +423,11 @@ mod tests {
     /// no time passing.
     #[test]
     fn moving_the_clock_ends_a_wait_and_renews_an_allowance() {
-        let clock = Clock::test();
-        let guard = Guard::new(
-            &SecuritySettings {
-                throttle_user_failures: 1,
-                throttle_ip_failures: 100,
-                throttle_step_seconds: 60,
-                throttle_max_wait_seconds: 60,
-                rate_limit_per_ip: 1,
-                rate_limit_period_ms: 60_000,
-                ..SecuritySettings::default()
-            },
-            clock.clone(),
-        );
+        let (guard, clock) = on_a_test_clock(SecuritySettings {
+            rate_limit_per_ip: 1,
+            rate_limit_period_ms: 60_000,
+            ..one_free_failure_per_account(60)
+        });
         let ip: IpAddr = "203.0.113.7".parse().unwrap();
         for _ in 0..2 {
             guard
@@ -442,15 +451,11 @@ mod tests {
     /// request (one request's share of the period), and that request once the clock has moved.
     #[test]
     fn a_burst_of_the_limit_then_a_refusal_until_the_clock_refills_it() {
-        let clock = Clock::test();
-        let guard = Guard::new(
-            &SecuritySettings {
-                rate_limit_per_key: 3,
-                rate_limit_period_ms: 60_000,
-                ..SecuritySettings::default()
-            },
-            clock.clone(),
-        );
+        let (guard, clock) = on_a_test_clock(SecuritySettings {
+            rate_limit_per_key: 3,
+            rate_limit_period_ms: 60_000,
+            ..SecuritySettings::default()
+        });
         for _ in 0..3 {
             assert!(guard.rate_check_key("key").is_ok());
         }
@@ -486,18 +491,10 @@ mod tests {
     /// test clock past it gives the free failures again.
     #[test]
     fn failures_are_forgotten_after_the_reset_period_on_the_clock() {
-        let clock = Clock::test();
-        let guard = Guard::new(
-            &SecuritySettings {
-                throttle_user_failures: 1,
-                throttle_ip_failures: 100,
-                throttle_step_seconds: 600,
-                throttle_max_wait_seconds: 600,
-                throttle_reset_seconds: 3_600,
-                ..SecuritySettings::default()
-            },
-            clock.clone(),
-        );
+        let (guard, clock) = on_a_test_clock(SecuritySettings {
+            throttle_reset_seconds: 3_600,
+            ..one_free_failure_per_account(600)
+        });
         let ip: IpAddr = "203.0.113.7".parse().unwrap();
         let fail = || {
             guard
