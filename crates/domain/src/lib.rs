@@ -44,7 +44,6 @@ pub mod client_address;
 pub mod csrf;
 pub mod events;
 pub mod jobs;
-pub mod rate;
 pub mod secret;
 pub mod session;
 pub mod site;

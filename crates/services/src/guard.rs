@@ -1,7 +1,7 @@
 //! The defences' per-node state: failed-password counters (per username and per client
 //! address) and request-rate cells (per API key and per client address). Kept in memory on
-//! each node, bounded in size; the rules themselves are pure (`domain::throttle`,
-//! `domain::rate`, `domain::client_address`).
+//! each node, bounded in size; the rules are `domain::throttle`, governor's GCRA for the
+//! rates, and `domain::client_address`.
 //!
 //! In memory rather than in the database on purpose: a failed sign-in or a token request
 //! must not cost a write, and the benchmark's tens of thousands of token requests per second
@@ -11,47 +11,52 @@
 
 use crate::clock::Clock;
 use crate::settings::SecuritySettings;
+use governor::middleware::NoOpMiddleware;
+use governor::nanos::Nanos;
+use governor::state::StateStore;
+use governor::{Quota, RateLimiter};
 use http::HeaderMap;
-use moka::sync::Cache;
+use quick_cache::sync::{Cache, EntryAction, EntryResult};
 use shopkeeper_domain::SiteId;
 use shopkeeper_domain::client_address::{ProxyHeader, client_address};
-use shopkeeper_domain::rate::RateQuota;
 use shopkeeper_domain::throttle::{FailureRecord, ThrottlePolicy, retry_after_seconds};
-use std::borrow::Borrow;
+use smallvec::SmallVec;
+use std::convert::Infallible;
 use std::hash::Hash;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Most usernames and addresses remembered per table; the least recently used go first.
-const MAX_TRACKED: u64 = 200_000;
+/// Most usernames, keys and addresses remembered per table; the coldest go first.
+const MAX_TRACKED: usize = 200_000;
 
 /// A refusal: wait this many whole seconds (for `Retry-After`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryAfter(pub u64);
 
-/// A keyed table of failure records under one policy.
+/// A keyed table of failure records under one policy, bounded to `capacity` records. Nothing
+/// forgets idle records on a timer: the rule ignores failures older than the reset period (on
+/// the project's clock), so a stale record counts as an empty one until evicted.
 struct FailureTable {
     policy: ThrottlePolicy,
     records: Cache<String, Arc<Mutex<FailureRecord>>>,
 }
 
 impl FailureTable {
-    fn new(policy: ThrottlePolicy) -> Self {
+    fn new(policy: ThrottlePolicy, capacity: usize) -> Self {
         Self {
             policy,
-            records: Cache::builder()
-                .max_capacity(MAX_TRACKED)
-                // A record idle for the reset period is forgotten by the rule anyway.
-                .time_to_idle(Duration::from_millis(policy.reset_ms.max(1)))
-                .build(),
+            records: Cache::new(capacity),
         }
     }
 
     /// The record of `key`, made empty if there is none.
-    fn cell(&self, key: String) -> Arc<Mutex<FailureRecord>> {
-        self.records.get_with(key, Default::default)
+    fn cell(&self, key: &str) -> Arc<Mutex<FailureRecord>> {
+        let Ok(cell) = self
+            .records
+            .get_or_insert_with(key, || Ok::<_, Infallible>(Arc::default()));
+        cell
     }
 
     fn refund(&self, key: &str) {
@@ -62,7 +67,7 @@ impl FailureTable {
     }
 
     fn clear(&self, key: &str) {
-        self.records.invalidate(key);
+        self.records.remove(key);
     }
 }
 
@@ -108,47 +113,77 @@ impl Drop for SignInReservation<'_> {
     }
 }
 
-/// A keyed table of GCRA cells under one quota: by API key (`String`) or by client address
-/// (`IpAddr`, kept as the address itself, so a check formats nothing).
-struct RateTable<K> {
-    quota: RateQuota,
-    cells: Cache<K, Arc<AtomicU64>>,
+/// Governor reads the time from the project's clock (monotonic, plus a test clock's offset),
+/// so moving a test clock renews allowances as it ends waits.
+struct RateClock(Clock);
+
+impl governor::clock::Clock for RateClock {
+    type Instant = Nanos;
+
+    fn now(&self) -> Nanos {
+        Nanos::from(self.0.monotonic_ns())
+    }
 }
 
-impl<K: Hash + Eq + Send + Sync + 'static> RateTable<K> {
-    fn new(limit: u32, period: Duration) -> Option<Self> {
-        let quota = RateQuota::new(limit, period.as_nanos().min(u64::MAX as u128) as u64)?;
-        Some(Self {
-            quota,
-            cells: Cache::builder()
-                .max_capacity(MAX_TRACKED)
-                // After a full idle period a key's allowance is whole again: forgetting it
-                // then changes nothing.
-                .time_to_idle(period.max(Duration::from_millis(1)))
-                .build(),
-        })
-    }
+/// Governor's per-key state (the next request's theoretical arrival time) in a bounded cache:
+/// a client spraying keys or addresses evicts the least used cells instead of growing memory,
+/// and an evicted cell only starts again with a whole allowance. Governor's own keyed stores
+/// grow until `retain_recent` is called, which would need a sweep of its own.
+struct BoundedCells<K>(Cache<K, Nanos>);
 
-    fn check<Q>(&self, key: &Q, now_ns: u64) -> Result<(), u64>
+impl<K: Hash + Eq + Clone> StateStore for BoundedCells<K> {
+    type Key = K;
+
+    fn measure_and_replace<T, F, E>(&self, key: &K, f: F) -> Result<T, E>
     where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+        F: Fn(Option<Nanos>) -> Result<(T, Nanos), E>,
     {
-        let cell = match self.cells.get(key) {
-            Some(cell) => cell,
-            None => self
-                .cells
-                .get_with(key.to_owned(), || Arc::new(AtomicU64::new(0))),
+        // Read, decision and write under the entry's lock: concurrent requests of one key
+        // cannot both take its last request.
+        let occupied = |_: &K, tat: &mut Nanos| {
+            EntryAction::Retain(f(Some(*tat)).map(|(outcome, next)| {
+                *tat = next;
+                outcome
+            }))
         };
-        let mut tat = cell.load(Ordering::Relaxed);
-        loop {
-            let next = self.quota.check(tat, now_ns)?;
-            match cell.compare_exchange_weak(tat, next, Ordering::Relaxed, Ordering::Relaxed) {
-                Ok(_) => return Ok(()),
-                Err(current) => tat = current,
+        match self.0.entry(key, None, occupied) {
+            EntryResult::Retained(decision) => decision,
+            EntryResult::Vacant(slot) => {
+                let (outcome, next) = f(None)?;
+                let _ = slot.insert(next);
+                Ok(outcome)
+            }
+            EntryResult::Removed(..) | EntryResult::Replaced(..) | EntryResult::Timeout => {
+                unreachable!("the entry is only ever retained, and waited for without a timeout")
             }
         }
     }
+}
+
+/// One quota's keyed rate cells: by API key or by client address (`IpAddr`, kept as the
+/// address itself, so a check formats nothing).
+type RateTable<K> = RateLimiter<K, BoundedCells<K>, RateClock, NoOpMiddleware<Nanos>>;
+
+/// An API key as presented, as a rate-table key: the keys this server issues (and most
+/// others) fit inline, so a check copies them instead of allocating.
+type KeyBytes = SmallVec<[u8; 64]>;
+
+/// `limit` requests per `period`, bursting up to `limit`; `None` when `limit` is 0 (no limit).
+fn rate_table<K: Hash + Eq + Clone>(
+    limit: u32,
+    period: Duration,
+    clock: &Clock,
+    capacity: usize,
+) -> Option<RateTable<K>> {
+    let limit = NonZeroU32::new(limit)?;
+    // Governor's quota is one request per interval: a request's share of the period.
+    let interval = (period / limit.get()).max(Duration::from_nanos(1));
+    let quota = Quota::with_period(interval)?.allow_burst(limit);
+    Some(RateLimiter::new(
+        quota,
+        BoundedCells(Cache::new(capacity)),
+        RateClock(clock.clone()),
+    ))
 }
 
 pub struct Guard {
@@ -158,7 +193,7 @@ pub struct Guard {
     proxy_header: ProxyHeader,
     by_username: FailureTable,
     by_address: FailureTable,
-    rate_by_key: Option<RateTable<String>>,
+    rate_by_key: Option<RateTable<KeyBytes>>,
     rate_by_address: Option<RateTable<IpAddr>>,
     order_lookups_by_address: Option<RateTable<IpAddr>>,
 }
@@ -173,26 +208,24 @@ impl Guard {
         };
         let period = Duration::from_millis(settings.rate_limit_period_ms.max(1));
         Self {
-            clock,
             trusted_proxies: settings.trusted_proxies.clone(),
             proxy_header: settings.forwarded_header.into(),
-            by_username: FailureTable::new(policy(settings.throttle_user_failures)),
-            by_address: FailureTable::new(policy(settings.throttle_ip_failures)),
-            rate_by_key: RateTable::new(settings.rate_limit_per_key, period),
-            rate_by_address: RateTable::new(settings.rate_limit_per_ip, period),
-            order_lookups_by_address: RateTable::new(
+            by_username: FailureTable::new(policy(settings.throttle_user_failures), MAX_TRACKED),
+            by_address: FailureTable::new(policy(settings.throttle_ip_failures), MAX_TRACKED),
+            rate_by_key: rate_table(settings.rate_limit_per_key, period, &clock, MAX_TRACKED),
+            rate_by_address: rate_table(settings.rate_limit_per_ip, period, &clock, MAX_TRACKED),
+            order_lookups_by_address: rate_table(
                 settings.order_lookup_per_ip,
                 Duration::from_millis(settings.order_lookup_period_ms.max(1)),
+                &clock,
+                MAX_TRACKED,
             ),
+            clock,
         }
     }
 
     fn now_ms(&self) -> u64 {
         self.clock.monotonic_ns() / 1_000_000
-    }
-
-    fn now_ns(&self) -> u64 {
-        self.clock.monotonic_ns()
     }
 
     /// The client's address: the peer, or what trusted proxies say in the configured header.
@@ -233,8 +266,8 @@ impl Guard {
     ) -> Result<SignInReservation<'_>, RetryAfter> {
         let user_key = Self::username_key(site_id, account, typed_identifier);
         let address_key = ip.to_string();
-        let user_cell = self.by_username.cell(user_key.clone());
-        let address_cell = self.by_address.cell(address_key.clone());
+        let user_cell = self.by_username.cell(&user_key);
+        let address_cell = self.by_address.cell(&address_key);
         // Both records change together or not at all. This is the only place that holds two
         // records, always the username's first: no lock order cycle.
         let mut user = lock(&user_cell);
@@ -258,33 +291,34 @@ impl Guard {
     }
 
     /// One request of `key` against `table` (none: the limit is off).
-    fn rate_check<K, Q>(&self, table: &Option<RateTable<K>>, key: &Q) -> Result<(), RetryAfter>
-    where
-        K: Hash + Eq + Send + Sync + Borrow<Q> + 'static,
-        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
-    {
-        match table {
-            None => Ok(()),
-            Some(table) => table
-                .check(key, self.now_ns())
-                .map_err(|ns| RetryAfter(retry_after_seconds(ns.div_ceil(1_000_000)))),
-        }
+    fn rate_check<K: Hash + Eq + Clone>(
+        table: &Option<RateTable<K>>,
+        key: &K,
+    ) -> Result<(), RetryAfter> {
+        let Some(table) = table else {
+            return Ok(());
+        };
+        table.check_key(key).map_err(|refused| {
+            let wait = refused.wait_time_from(governor::clock::Clock::now(table.clock()));
+            let wait_ms = u64::try_from(wait.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX);
+            RetryAfter(retry_after_seconds(wait_ms))
+        })
     }
 
     /// One request on a rate-limited endpoint from `ip`.
     pub fn rate_check_address(&self, ip: IpAddr) -> Result<(), RetryAfter> {
-        self.rate_check(&self.rate_by_address, &ip)
+        Self::rate_check(&self.rate_by_address, &ip)
     }
 
     /// One request on a rate-limited endpoint naming `api_key`, as presented: a key of any
     /// shape counts, so made-up keys are limited too.
     pub fn rate_check_key(&self, api_key: &str) -> Result<(), RetryAfter> {
-        self.rate_check(&self.rate_by_key, api_key)
+        Self::rate_check(&self.rate_by_key, &KeyBytes::from_slice(api_key.as_bytes()))
     }
 
     /// One order look-up from `ip` (its own quota: `--order-lookup-per-ip`).
     pub fn order_lookup_check(&self, ip: IpAddr) -> Result<(), RetryAfter> {
-        self.rate_check(&self.order_lookups_by_address, &ip)
+        Self::rate_check(&self.order_lookups_by_address, &ip)
     }
 }
 
@@ -304,6 +338,23 @@ mod tests {
             Guard::new(&settings, Clock::system()),
             "203.0.113.7".parse().unwrap(),
         )
+    }
+
+    /// A guard on a test clock, and the clock to move.
+    fn on_a_test_clock(settings: SecuritySettings) -> (Guard, Clock) {
+        let clock = Clock::test();
+        (Guard::new(&settings, clock.clone()), clock)
+    }
+
+    /// One free failure per account (plenty per address), then waits of `step_seconds`.
+    fn one_free_failure_per_account(step_seconds: u64) -> SecuritySettings {
+        SecuritySettings {
+            throttle_user_failures: 1,
+            throttle_ip_failures: 100,
+            throttle_step_seconds: step_seconds,
+            throttle_max_wait_seconds: step_seconds,
+            ..SecuritySettings::default()
+        }
     }
 
     fn site() -> SiteId {
@@ -374,19 +425,11 @@ mod tests {
     /// no time passing.
     #[test]
     fn moving_the_clock_ends_a_wait_and_renews_an_allowance() {
-        let clock = Clock::test();
-        let guard = Guard::new(
-            &SecuritySettings {
-                throttle_user_failures: 1,
-                throttle_ip_failures: 100,
-                throttle_step_seconds: 60,
-                throttle_max_wait_seconds: 60,
-                rate_limit_per_ip: 1,
-                rate_limit_period_ms: 60_000,
-                ..SecuritySettings::default()
-            },
-            clock.clone(),
-        );
+        let (guard, clock) = on_a_test_clock(SecuritySettings {
+            rate_limit_per_ip: 1,
+            rate_limit_period_ms: 60_000,
+            ..one_free_failure_per_account(60)
+        });
         let ip: IpAddr = "203.0.113.7".parse().unwrap();
         for _ in 0..2 {
             guard
@@ -404,6 +447,90 @@ mod tests {
         clock.set_offset_ms(61_000).unwrap();
         assert!(guard.reserve_sign_in(&site(), Some(1), "jane", ip).is_ok());
         assert!(guard.rate_check_address(ip).is_ok());
+    }
+
+    /// A key gets a burst of its limit at once, then a refusal naming the wait until its next
+    /// request (one request's share of the period), and that request once the clock has moved.
+    #[test]
+    fn a_burst_of_the_limit_then_a_refusal_until_the_clock_refills_it() {
+        let (guard, clock) = on_a_test_clock(SecuritySettings {
+            rate_limit_per_key: 3,
+            rate_limit_period_ms: 60_000,
+            ..SecuritySettings::default()
+        });
+        for _ in 0..3 {
+            assert!(guard.rate_check_key("key").is_ok());
+        }
+        assert_eq!(guard.rate_check_key("key"), Err(RetryAfter(20)));
+        // Another key, however long, has its own allowance.
+        let long = "k".repeat(200);
+        assert!(guard.rate_check_key(&long).is_ok());
+
+        clock.set_offset_ms(20_000).unwrap();
+        assert!(guard.rate_check_key("key").is_ok());
+        assert!(guard.rate_check_key("key").is_err());
+        clock.set_offset_ms(80_000).unwrap();
+        for _ in 0..3 {
+            assert!(guard.rate_check_key("key").is_ok());
+        }
+        assert!(guard.rate_check_key("key").is_err());
+    }
+
+    /// More keys than the table holds do not grow it past its bound.
+    #[test]
+    fn a_rate_table_stays_within_its_capacity() {
+        let capacity = 1_000;
+        let table =
+            rate_table::<u32>(1, Duration::from_secs(60), &Clock::system(), capacity).unwrap();
+        for key in 0..50_000 {
+            assert!(table.check_key(&key).is_ok());
+        }
+        let cells = table.into_state_store().0;
+        assert!(cells.len() <= capacity, "{} cells", cells.len());
+    }
+
+    /// Failures older than the reset period on the project's clock are forgotten: moving a
+    /// test clock past it gives the free failures again.
+    #[test]
+    fn failures_are_forgotten_after_the_reset_period_on_the_clock() {
+        let (guard, clock) = on_a_test_clock(SecuritySettings {
+            throttle_reset_seconds: 3_600,
+            ..one_free_failure_per_account(600)
+        });
+        let ip: IpAddr = "203.0.113.7".parse().unwrap();
+        let fail = || {
+            guard
+                .reserve_sign_in(&site(), Some(1), "jane", ip)
+                .map(SignInReservation::failed)
+        };
+        assert!(fail().is_ok() && fail().is_ok());
+        assert_eq!(fail(), Err(RetryAfter(600)));
+        clock.set_offset_ms(3_600_000).unwrap();
+        // One free failure again, then the first step's wait.
+        assert!(fail().is_ok() && fail().is_ok());
+        assert_eq!(fail(), Err(RetryAfter(600)));
+    }
+
+    /// More usernames or addresses than a failure table holds do not grow it past its bound.
+    #[test]
+    fn a_failure_table_stays_within_its_capacity() {
+        let capacity = 1_000;
+        let policy = ThrottlePolicy {
+            free_failures: 3,
+            step_ms: 1_000,
+            max_wait_ms: 60_000,
+            reset_ms: 3_600_000,
+        };
+        let table = FailureTable::new(policy, capacity);
+        for n in 0..50_000 {
+            let cell = table.cell(&format!("user{n}"));
+            lock(&cell).failures += 1;
+        }
+        assert!(
+            table.records.len() <= capacity,
+            "{} records",
+            table.records.len()
+        );
     }
 
     /// Each address has its own rate cell: IPv6 (the longest form, and an IPv4-mapped one)
