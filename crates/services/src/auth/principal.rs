@@ -111,9 +111,8 @@ pub struct TokenVerifier {
     store: Store,
     /// Token expiry and the cache's freshness follow it.
     clock: Clock,
-    /// Bounded by `token_cache_capacity` entries. quick_cache rather than moka (used for the
-    /// smaller caches): every issued token is inserted here, and moka's insert (its write log,
-    /// eviction deques and the rehashing of its table under churn) was the largest user-space
+    /// Bounded by `token_cache_capacity` entries. Every issued token is inserted here, which
+    /// is why the project's caches are quick_cache: moka's insert was the largest user-space
     /// item of a grant's profile (docs/benchmarks.md, "What changed, and what each change
     /// bought").
     cache: Arc<Cache<SecretHash, CachedPrincipal>>,
