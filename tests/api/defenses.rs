@@ -4,6 +4,7 @@
 use crate::authorize::{implicit_request, sign_in, sign_in_form};
 use crate::helpers::*;
 use reqwest::Response;
+use shopkeeper::config::ServeSettings;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -275,6 +276,16 @@ async fn signing_in_as_another_account_does_not_clear_a_count() {
     );
 }
 
+/// Two free failures per address, then a minute's wait; the test's own address a trusted proxy.
+fn address_throttle(s: &mut ServeSettings, trusted_proxy: bool) {
+    s.security.throttle_user_failures = 100;
+    s.security.throttle_ip_failures = 2;
+    s.security.throttle_step_seconds = 60;
+    if trusted_proxy {
+        s.security.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    }
+}
+
 async fn password_from(app: &TestApp, forwarded_for: &str, username: &str, pw: &str) -> Response {
     password_via(app, ("x-forwarded-for", forwarded_for), username, pw).await
 }
@@ -296,16 +307,7 @@ async fn password_via(app: &TestApp, header: (&str, &str), username: &str, pw: &
 
 #[tokio::test]
 async fn address_throttle_believes_forwarded_for_only_from_trusted_proxies() {
-    let configure = |trusted: bool| {
-        move |s: &mut shopkeeper::config::ServeSettings| {
-            s.security.throttle_user_failures = 100;
-            s.security.throttle_ip_failures = 2;
-            s.security.throttle_step_seconds = 60;
-            if trusted {
-                s.security.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
-            }
-        }
-    };
+    let configure = |trusted: bool| move |s: &mut ServeSettings| address_throttle(s, trusted);
     // Behind a trusted proxy: the forwarded address is the client.
     let app = spawn_app_with(configure(true)).await;
     for n in 0..3 {
@@ -339,10 +341,7 @@ async fn address_throttle_believes_forwarded_for_only_from_trusted_proxies() {
 #[tokio::test]
 async fn address_throttle_reads_rfc_7239_forwarded_when_configured() {
     let app = spawn_app_with(|s| {
-        s.security.throttle_user_failures = 100;
-        s.security.throttle_ip_failures = 2;
-        s.security.throttle_step_seconds = 60;
-        s.security.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+        address_throttle(s, true);
         s.security.forwarded_header = shopkeeper::config::ForwardedHeader::Forwarded;
     })
     .await;
