@@ -28,7 +28,13 @@ async fn anonymous_password_grant_gives_a_limited_token_with_the_site_ttl() {
     let info = app.session_of(&pair.access).await;
     assert_eq!(info["authenticated"], "false");
     assert_eq!(info["userId"], "Anonymous");
-    assert_eq!(info["expiresIn"], SITE_TTL);
+    // The session counts down in real time from the token's own `expires_in`; on a loaded CI
+    // host seconds pass between the grant and this check.
+    let remaining = info["expiresIn"].as_i64().expect("expiresIn is an integer");
+    assert!(
+        (SITE_TTL - 60..=SITE_TTL).contains(&remaining),
+        "the session lives for the site's TTL from the grant: {remaining}"
+    );
 }
 
 #[tokio::test]
