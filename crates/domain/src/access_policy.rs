@@ -78,6 +78,9 @@ pub const ROUTES: &[Route] = &[
     row("POST", "/v1/shoppers/me/addresses", Full, Yes),
     row("DELETE", "/v1/shoppers/me/addresses/{id}", Full, Yes),
     row("GET", "/v1/shoppers/me/addresses/{id}", Full, Yes),
+    // Beyond seed 003: the docs' API reference and real clients (the WordPress plugin's
+    // address book) update an address at its own path.
+    row("POST", "/v1/shoppers/me/addresses/{id}", Full, Yes),
     // The active cart.
     row("GET", "/v1/shoppers/me/carts/active", Limited, Yes),
     row("POST", "/v1/shoppers/me/carts/active", Limited, Yes),

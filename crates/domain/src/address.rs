@@ -19,13 +19,19 @@ pub struct PostalAddress {
     pub country: String,
     pub phone_number: Option<String>,
     pub email_address: Option<String>,
+    /// The county (the docs' `countyName`); shown only when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub county_name: Option<String>,
 }
 
 /// A shopper's saved address: the postal address with its nickname and default flags.
+/// `is_default` is the docs' `isDefault` (at most one per shopper): the address `apply-shopper`
+/// and a body-less `apply-billing-address` use when no default of the kind is set.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SavedAddress {
     pub nickname: Option<String>,
     pub address: PostalAddress,
+    pub is_default: bool,
     pub is_default_billing: bool,
     pub is_default_shipping: bool,
 }

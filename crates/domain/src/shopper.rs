@@ -2,7 +2,6 @@
 //! Errors name the field as the request spelled it (`shopper.username`).
 
 use super::address::{PostalAddress, SavedAddress};
-use serde::Deserialize;
 use std::net::IpAddr;
 
 /// A validation failure: 400 with the field in the description.
@@ -29,9 +28,9 @@ impl std::fmt::Display for FieldError {
 
 impl std::error::Error for FieldError {}
 
-/// `{"shopper": {...}}` of `POST /v1/shoppers` and `POST /v1/shoppers/me`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+/// The shopper object of `POST /v1/shoppers` and `POST /v1/shoppers/me`, as the HTTP layer
+/// read it (`http::shoppers` parses the wire shape, its aliases and string booleans).
+#[derive(Debug, Default)]
 pub struct ShopperInput {
     pub id: Option<serde_json::Value>,
     pub uri: Option<String>,
@@ -45,12 +44,6 @@ pub struct ShopperInput {
     pub currency: Option<String>,
     pub ip_address: Option<String>,
     pub send_email: Option<bool>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ShopperBody {
-    pub shopper: ShopperInput,
 }
 
 pub fn check_locale(raw: &str) -> Result<(), FieldError> {
@@ -122,8 +115,14 @@ pub fn check_username(username: &str) -> Result<(), FieldError> {
 /// How a new shopper logs in.
 #[derive(Debug, PartialEq, Eq)]
 pub enum NewLogin {
-    /// Username and password kept by Shopkeeper (hashed before storing).
-    Credentials { username: String, password: String },
+    /// Username and password kept by Shopkeeper (hashed before storing); a storefront that
+    /// also keeps its own record of the shopper (the WordPress plugin does) names it by
+    /// `external_reference_id` as well, so `client_credentials` can act for them too.
+    Credentials {
+        username: String,
+        password: String,
+        external_reference_id: Option<String>,
+    },
     /// The client keeps the login; tokens come from `client_credentials`.
     External { external_reference_id: String },
 }
@@ -140,6 +139,17 @@ pub struct NewShopperProfile {
 }
 
 pub const MIN_PASSWORD: usize = 8;
+
+/// A new password: 8-1024 bytes.
+fn check_password(password: &str) -> Result<(), FieldError> {
+    if password.len() < MIN_PASSWORD || password.len() > 1024 {
+        return Err(FieldError::new(
+            "shopper.password",
+            format!("must be {MIN_PASSWORD}-1024 characters"),
+        ));
+    }
+    Ok(())
+}
 
 impl ShopperInput {
     /// The checks a new shopper and a `/me` update share: e-mail, names, locale, currency.
@@ -168,25 +178,21 @@ impl ShopperInput {
             return Err(FieldError::new("shopper.id", "is assigned by the server"));
         }
         let login = match (self.username.take(), self.external_reference_id.take()) {
-            (Some(_), Some(_)) => {
-                return Err(FieldError::new(
-                    "shopper.externalReferenceId",
-                    "give either username and password or externalReferenceId",
-                ));
-            }
-            (Some(username), None) => {
+            (Some(username), reference) => {
                 check_username(&username)?;
+                if let Some(reference) = &reference {
+                    check_text("shopper.externalReferenceId", reference, 1024)?;
+                }
                 let password = self
                     .password
                     .take()
                     .ok_or_else(|| FieldError::new("shopper.password", "is required"))?;
-                if password.len() < MIN_PASSWORD || password.len() > 1024 {
-                    return Err(FieldError::new(
-                        "shopper.password",
-                        format!("must be {MIN_PASSWORD}-1024 characters"),
-                    ));
+                check_password(&password)?;
+                NewLogin::Credentials {
+                    username,
+                    password,
+                    external_reference_id: reference,
                 }
-                NewLogin::Credentials { username, password }
             }
             (None, Some(reference)) => {
                 check_text("shopper.externalReferenceId", &reference, 1024)?;
@@ -247,13 +253,11 @@ impl ShopperInput {
         out
     }
 
-    /// Validates a `/me` update (the level check is [`Self::fields_needing_full`]).
+    /// Validates a `/me` update (the level check is [`Self::fields_needing_full`]). A new
+    /// password is checked like a sign-up's; the caller hashes it.
     pub fn into_update(self) -> Result<ProfileUpdate, FieldError> {
-        if self.password.is_some() {
-            return Err(FieldError::new(
-                "shopper.password",
-                "cannot be changed through /v1/shoppers/me",
-            ));
+        if let Some(password) = &self.password {
+            check_password(password)?;
         }
         if self.external_reference_id.is_some() {
             return Err(FieldError::new(
@@ -271,6 +275,7 @@ impl ShopperInput {
             })?;
         }
         Ok(ProfileUpdate {
+            password: self.password,
             username: self.username,
             first_name: self.first_name,
             last_name: self.last_name,
@@ -285,6 +290,8 @@ impl ShopperInput {
 
 #[derive(Debug, Default, Clone)]
 pub struct ProfileUpdate {
+    /// A new password (the shopper's login must be one Shopkeeper keeps).
+    pub password: Option<String>,
     pub username: Option<String>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
@@ -295,9 +302,9 @@ pub struct ProfileUpdate {
     pub ip_address: Option<String>,
 }
 
-/// `{"address": {...}}` of `POST /v1/shoppers/me/addresses`; with an `id` it updates.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+/// An address of `POST /v1/shoppers/me/addresses` (with an `id`, or the `nickName` of a saved
+/// address, it updates) or of a cart, as the HTTP layer read it.
+#[derive(Debug, Default)]
 pub struct AddressInput {
     pub id: Option<serde_json::Value>,
     pub uri: Option<String>,
@@ -313,16 +320,12 @@ pub struct AddressInput {
     pub postal_code: Option<String>,
     pub country: Option<String>,
     pub country_name: Option<String>,
+    pub county_name: Option<String>,
     pub phone_number: Option<String>,
     pub email_address: Option<String>,
+    pub is_default: Option<bool>,
     pub is_default_billing: Option<bool>,
     pub is_default_shipping: Option<bool>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AddressBody {
-    pub address: AddressInput,
 }
 
 impl AddressInput {
@@ -377,7 +380,9 @@ impl AddressInput {
                 country,
                 phone_number: opt("address.phoneNumber", self.phone_number)?,
                 email_address: opt("address.emailAddress", self.email_address)?,
+                county_name: opt("address.countyName", self.county_name)?,
             },
+            is_default: self.is_default.unwrap_or(false),
             is_default_billing: self.is_default_billing.unwrap_or(false),
             is_default_shipping: self.is_default_shipping.unwrap_or(false),
         })

@@ -6,6 +6,8 @@ use super::access::{Full, Limited};
 use super::error::ShopperApiError;
 use super::extract::{AppJson, NoBody, OptionalJson};
 use super::shopper_api::{ApiQuery, ApiResult, bad_request, not_found, path_id};
+use super::shoppers::{AddressBody, AddressWire};
+use super::tolerant::{one_or_many, opt_i64, opt_object, opt_text};
 use super::views::address::{AddressEnvelope, AddressView};
 use super::views::cart::{
     CART, CartEnvelope, CartView, LineItem, LineItemEnvelope, LineItems, LineItemsEnvelope,
@@ -21,7 +23,8 @@ use shopkeeper_domain::address::PostalAddress;
 use shopkeeper_domain::checkout::cart::{LineRefusal, check_quantity};
 use shopkeeper_domain::checkout::order::Refusal;
 use shopkeeper_domain::checkout::{MAX_LINE_QUANTITY, SHIPPING_OPTIONS, ShippingOption};
-use shopkeeper_domain::shopper::AddressInput;
+use shopkeeper_domain::shopper::ProfileUpdate;
+use std::net::IpAddr;
 use shopkeeper_services::auth::Principal;
 use shopkeeper_services::checkout::{self as service, AccountChoice, CheckoutError};
 use shopkeeper_services::state::AppState;
@@ -149,39 +152,72 @@ async fn cart_response(state: &AppState, q: &ApiQuery, p: &Principal) -> ApiResu
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProductRef {
-    id: Value,
+    #[serde(default)]
+    id: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LineItemInput {
+    #[serde(default, deserialize_with = "opt_i64")]
     quantity: Option<i64>,
+    #[serde(default, deserialize_with = "opt_object")]
     product: Option<ProductRef>,
 }
 
-#[derive(Debug, Deserialize)]
+/// `{"lineItem": [...]}`, or `{"lineItem": {...}}` for one.
+#[derive(Debug, Default, Deserialize)]
 pub struct LineItemList {
-    #[serde(rename = "lineItem", default)]
+    #[serde(rename = "lineItem", default, deserialize_with = "one_or_many")]
     line_item: Vec<LineItemInput>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CartInput {
+    #[serde(default, deserialize_with = "opt_object")]
     line_items: Option<LineItemList>,
-    billing_address: Option<AddressInput>,
-    shipping_address: Option<AddressInput>,
+    #[serde(default, deserialize_with = "opt_object")]
+    billing_address: Option<AddressWire>,
+    #[serde(default, deserialize_with = "opt_object")]
+    shipping_address: Option<AddressWire>,
+    /// The shopper's address, for the session (the docs' fraud-screening field).
+    #[serde(default, deserialize_with = "opt_text")]
+    ip_address: Option<String>,
 }
 
+/// `{"cart": {...}}`; `{"cart": ""}` (what storefronts send to make sure a cart exists) is
+/// no cart input at all.
 #[derive(Debug, Deserialize)]
 pub struct CartBody {
-    cart: CartInput,
+    #[serde(default, deserialize_with = "opt_object")]
+    cart: Option<CartInput>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LineItemsBody {
-    line_items: LineItemList,
+    #[serde(default, deserialize_with = "opt_object")]
+    line_items: Option<LineItemList>,
+}
+
+/// Sets the session's client address from a cart body's `ipAddress`.
+async fn set_ip_address(state: &AppState, p: &Principal, raw: Option<String>) -> ApiResult<()> {
+    let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
+        return Ok(());
+    };
+    let ip: IpAddr = raw.trim().parse().map_err(|_| {
+        bad_request(
+            "invalid-parameter",
+            "cart.ipAddress is not an IPv4 or IPv6 address",
+        )
+    })?;
+    let update = ProfileUpdate {
+        ip_address: Some(ip.to_string()),
+        ..ProfileUpdate::default()
+    };
+    state.store.update_me(&p.session_id, None, &update).await?;
+    Ok(())
 }
 
 fn parse_id(v: &Value, what: &str) -> ApiResult<i64> {
@@ -213,11 +249,12 @@ fn requested_lines(q: &ApiQuery, body: Option<&LineItemList>) -> ApiResult<Vec<(
         out.push((id, parse_quantity(q.get("quantity"))?));
     }
     for item in body.map(|b| b.line_item.as_slice()).unwrap_or_default() {
-        let product = item
+        let id = item
             .product
             .as_ref()
+            .and_then(|p| p.id.as_ref())
             .ok_or_else(|| bad_request("invalid-parameter", "lineItem.product.id is required"))?;
-        let id = parse_id(&product.id, "lineItem.product.id")?;
+        let id = parse_id(id, "lineItem.product.id")?;
         out.push((
             id,
             check_quantity(item.quantity.unwrap_or(1)).map_err(line_refusal)?,
@@ -244,16 +281,17 @@ pub async fn update_cart(
     q: ApiQuery,
     OptionalJson(body): OptionalJson<CartBody>,
 ) -> ApiResult<Response> {
-    let input = body.map(|b| b.cart);
+    let input = body.and_then(|b| b.cart);
     let wanted = requested_lines(&q, input.as_ref().and_then(|c| c.line_items.as_ref()))?;
     service::add_lines(&state.store, &p, &wanted, state.clock.now()).await?;
     if let Some(input) = input {
         if let Some(a) = input.billing_address {
-            service::apply_address(&state.store, &p, true, a).await?;
+            service::apply_address(&state.store, &p, true, a.into()).await?;
         }
         if let Some(a) = input.shipping_address {
-            service::apply_address(&state.store, &p, false, a).await?;
+            service::apply_address(&state.store, &p, false, a.into()).await?;
         }
+        set_ip_address(&state, &p, input.ip_address).await?;
     }
     cart_response(&state, &q, &p).await
 }
@@ -274,14 +312,15 @@ pub async fn list_line_items(
     line_items_response(&state, &q, &p).await
 }
 
-/// `POST .../line-items`: `?productId=&quantity=` or `{"lineItems": {"lineItem": [...]}}`.
+/// `POST .../line-items`: `?productId=&quantity=` or `{"lineItems": {"lineItem": [...]}}` (one
+/// line item may be the object itself).
 pub async fn add_line_items(
     State(state): State<AppState>,
     Limited(p): Limited,
     q: ApiQuery,
     OptionalJson(body): OptionalJson<LineItemsBody>,
 ) -> ApiResult<Response> {
-    let input = body.map(|b| b.line_items);
+    let input = body.and_then(|b| b.line_items);
     let wanted = requested_lines(&q, input.as_ref())?;
     if wanted.is_empty() {
         return Err(bad_request(
@@ -319,7 +358,8 @@ pub async fn get_line_item(
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LineItemBody {
-    line_item: LineItemInput,
+    #[serde(default, deserialize_with = "opt_object")]
+    line_item: Option<LineItemInput>,
 }
 
 /// `POST .../line-items/{id}?quantity=N` (or `{"lineItem": {"quantity": N}}`): sets the
@@ -332,7 +372,7 @@ pub async fn update_line_item(
     OptionalJson(body): OptionalJson<LineItemBody>,
 ) -> ApiResult<Response> {
     let id = path_id(&id, "line item")?;
-    let from_body = body.and_then(|b| b.line_item.quantity);
+    let from_body = body.and_then(|b| b.line_item).and_then(|l| l.quantity);
     let quantity = match (q.get("quantity"), from_body) {
         (Some(raw), _) => parse_quantity(Some(raw))?,
         (None, Some(n)) => check_quantity(n).map_err(line_refusal)?,
@@ -366,11 +406,6 @@ pub async fn delete_line_items(
 }
 
 // --- addresses --------------------------------------------------------------------------------
-
-#[derive(Debug, Deserialize)]
-pub struct AddressBody {
-    address: AddressInput,
-}
 
 /// One of the cart's two addresses, as its routes name it.
 pub trait CartAddress: Send + 'static {
@@ -424,21 +459,45 @@ pub async fn put_address<A: CartAddress>(
     State(state): State<AppState>,
     Limited(p): Limited,
     q: ApiQuery,
-    AppJson(AddressBody { address }): AppJson<AddressBody>,
+    AppJson(body): AppJson<AddressBody>,
 ) -> ApiResult<Response> {
-    let a = service::apply_address(&state.store, &p, A::BILLING, address).await?;
+    let a = service::apply_address(&state.store, &p, A::BILLING, body.into_input()?).await?;
     Ok(address_response::<A>(&q, &a))
 }
 
 /// `POST .../apply-billing-address`, `POST .../apply-shipping-address` `{"address": {...}}`
-/// → the cart.
+/// → the cart. Without a body (as the docs call it) the customer's address is applied: a
+/// signed-in shopper's default one, else the one already on the cart
+/// (`service::apply_account_address`); with neither, 409 `billing-address-required` (or
+/// `shipping-address-required`).
 pub async fn apply_address<A: CartAddress>(
     State(state): State<AppState>,
     Limited(p): Limited,
     q: ApiQuery,
-    AppJson(AddressBody { address }): AppJson<AddressBody>,
+    OptionalJson(body): OptionalJson<AddressBody>,
 ) -> ApiResult<Response> {
-    service::apply_address(&state.store, &p, A::BILLING, address).await?;
+    let given = body.map(AddressBody::into_input).transpose()?;
+    match given {
+        Some(address) => {
+            service::apply_address(&state.store, &p, A::BILLING, address).await?;
+        }
+        None => {
+            if !service::apply_account_address(&state.store, &p, A::BILLING).await? {
+                let (code, kind) = if A::BILLING {
+                    ("billing-address-required", "billing")
+                } else {
+                    ("shipping-address-required", "shipping")
+                };
+                return Err(cart_conflict(
+                    code,
+                    format!(
+                        "no {kind} address to apply: send {{\"address\": {{...}}}}, set the \
+                         cart's {kind} address first, or save a default address (signed in)"
+                    ),
+                ));
+            }
+        }
+    }
     cart_response(&state, &q, &p).await
 }
 
@@ -503,13 +562,15 @@ pub async fn apply_shipping_option(
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentMethodInput {
+    #[serde(default, deserialize_with = "opt_text")]
     source_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentMethodBody {
-    payment_method: PaymentMethodInput,
+    #[serde(default, deserialize_with = "opt_object")]
+    payment_method: Option<PaymentMethodInput>,
 }
 
 /// `POST .../apply-payment-method` `{"paymentMethod": {"sourceId": ...}}` → the cart. A
@@ -520,7 +581,9 @@ pub async fn apply_payment_method(
     q: ApiQuery,
     OptionalJson(body): OptionalJson<PaymentMethodBody>,
 ) -> ApiResult<Response> {
-    let from_body = body.and_then(|b| b.payment_method.source_id);
+    let from_body = body
+        .and_then(|b| b.payment_method)
+        .and_then(|m| m.source_id);
     let source_id = from_body
         .or_else(|| q.get("sourceId").map(str::to_owned))
         .ok_or_else(|| bad_request("invalid-parameter", "paymentMethod.sourceId is required"))?;
@@ -550,14 +613,31 @@ pub async fn apply_shopper(
 
 // --- submit -----------------------------------------------------------------------------------
 
-/// `POST .../submit-cart` → `{"submitCart": {"order": {"id"}}}`. One transaction: validate,
-/// charge the test source, write the order, decrement stock (conditionally), empty the cart.
+/// `{"cart": {"ipAddress": ...}}`, the body the docs give `submit-cart`.
+#[derive(Debug, Deserialize)]
+pub struct SubmitBody {
+    #[serde(default, deserialize_with = "opt_object")]
+    cart: Option<SubmitCartInput>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubmitCartInput {
+    #[serde(default, deserialize_with = "opt_text")]
+    ip_address: Option<String>,
+}
+
+/// `POST .../submit-cart` (no body, or `{"cart": {"ipAddress"}}`, which the session keeps
+/// first) → `{"submitCart": {"order": {"id"}}}`. One transaction: validate, charge the test
+/// source, write the order, decrement stock (conditionally), empty the cart.
 pub async fn submit_cart(
     State(state): State<AppState>,
     Limited(p): Limited,
     q: ApiQuery,
-    _: NoBody,
+    OptionalJson(body): OptionalJson<SubmitBody>,
 ) -> ApiResult<Response> {
+    let ip = body.and_then(|b| b.cart).and_then(|c| c.ip_address);
+    set_ip_address(&state, &p, ip).await?;
     let order_id = service::submit(&state.store, &p, state.clock.now()).await?;
     Ok(q.respond_with(&SubmitCartEnvelope {
         submit_cart: SubmitCart {

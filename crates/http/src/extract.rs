@@ -2,29 +2,40 @@
 
 use super::error::ShopperApiError;
 use super::shopper_api::bad_request;
+use super::tolerant;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 /// A JSON request body as `T`: a body sent as another media type is a 415, one that does not
 /// parse as `T` a 400, both in the Shopper API error shape.
 pub struct AppJson<T>(pub T);
 
-/// Like [`AppJson`] for endpoints whose body is optional: an empty (or all-whitespace) body
-/// is `None`.
+/// Like [`AppJson`] for endpoints whose body is optional: an empty (or all-whitespace) body,
+/// and a JSON body that says nothing (`null`, `""`, `[]`, `{}`: what storefronts post when they
+/// have nothing to send), is `None`.
 pub struct OptionalJson<T>(pub Option<T>);
 
-/// The body of an action that takes its parameters in the query: refused unless empty, rather
-/// than silently ignoring what a client meant to send.
+/// The body of an action that takes its parameters in the query: refused unless empty (or a
+/// JSON body that says nothing: `{}`, `[]`, `""`, `null`), rather than silently ignoring what a
+/// client meant to send.
 pub struct NoBody;
 
-/// Parses `body` as JSON into `T`; anything else is the documented 415 or 400.
+/// Parses `body` as JSON into `T` (read tolerantly, see [`super::tolerant`]); anything else is
+/// the documented 415 or 400 (naming the field).
 pub fn parse_json<T: DeserializeOwned>(
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<T, ShopperApiError> {
+    check_json_media_type(headers)?;
+    tolerant::from_slice(body)
+}
+
+/// A body sent as another media type than JSON is the documented 415.
+fn check_json_media_type(headers: &HeaderMap) -> Result<(), ShopperApiError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -36,19 +47,30 @@ pub fn parse_json<T: DeserializeOwned>(
             "send the body as application/json",
         ));
     }
-    serde_json::from_slice(body)
-        .map_err(|e| bad_request("invalid-request-body", format!("invalid JSON body: {e}")))
+    Ok(())
 }
 
-/// Like [`parse_json`], `None` for an empty (or all-whitespace) body.
+/// Like [`parse_json`], `None` for an empty body or one that says nothing
+/// ([`tolerant::is_nothing`]).
 pub fn parse_optional_json<T: DeserializeOwned>(
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<Option<T>, ShopperApiError> {
+    parse_optional_value(headers, body)?
+        .map(|v| tolerant::from_value(v, ""))
+        .transpose()
+}
+
+/// An optional JSON body as a value, `None` when it says nothing.
+pub fn parse_optional_value(
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Option<Value>, ShopperApiError> {
     if is_empty(body) {
         return Ok(None);
     }
-    parse_json(headers, body).map(Some)
+    let value: Value = parse_json(headers, body)?;
+    Ok(Some(value).filter(|v| !tolerant::is_nothing(v)))
 }
 
 fn is_empty(body: &Bytes) -> bool {
@@ -92,7 +114,10 @@ impl<S: Send + Sync> FromRequest<S> for NoBody {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let (_, body) = read(req, state).await?;
-        if is_empty(&body) {
+        let says_nothing = || {
+            serde_json::from_slice::<Value>(&body).is_ok_and(|v| tolerant::is_nothing(&v))
+        };
+        if is_empty(&body) || says_nothing() {
             Ok(NoBody)
         } else {
             Err(bad_request(

@@ -3,7 +3,8 @@
 //! `order-lookup`, and a signed-in shopper's saved payment options.
 
 use super::access::{Full, Limited, insufficient_scope};
-use super::extract::parse_optional_json;
+use super::extract::parse_optional_value;
+use super::tolerant::{self, opt_text};
 use super::limits;
 use super::shopper_api::{
     ApiQuery, ApiResult, Found, PathResource, bad_request, not_found, path_id,
@@ -16,7 +17,7 @@ use super::views::order::{
 };
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::Value;
@@ -139,22 +140,62 @@ pub async fn get_order_shipping_address(Found { q, item: o, .. }: Order) -> ApiR
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct LookupInput {
+    #[serde(default)]
     order_id: Option<Value>,
+    #[serde(default, deserialize_with = "opt_text")]
     email_address: Option<String>,
+    /// The docs' guest look-up sends the order's `password`: the one secret of a guest order
+    /// Shopkeeper keeps is the e-mail address it was placed with, so it is checked as that.
+    #[serde(default, deserialize_with = "opt_text")]
+    password: Option<String>,
+    #[serde(
+        default,
+        alias = "creditCardLastDigits",
+        deserialize_with = "opt_text"
+    )]
     credit_card_last_four_digits: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct LookupBody {
-    order_lookup: LookupInput,
+/// The look-up's fields from a form body (`application/x-www-form-urlencoded`, as the docs
+/// send it) or JSON (`{"orderLookup": {...}}` or the bare object). A field given twice in a
+/// form is refused rather than one of them picked.
+fn lookup_input(headers: &HeaderMap, body: &Bytes) -> ApiResult<LookupInput> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if content_type.starts_with("application/x-www-form-urlencoded") {
+        let mut fields = serde_json::Map::new();
+        for (name, value) in form_urlencoded::parse(body) {
+            if fields.contains_key(name.as_ref()) {
+                return Err(bad_request(
+                    "invalid-parameter",
+                    format!("{name} is given more than once"),
+                ));
+            }
+            fields.insert(name.into_owned(), Value::String(value.into_owned()));
+        }
+        return tolerant::from_value(Value::Object(fields), "");
+    }
+    match parse_optional_value(headers, body)? {
+        None => Ok(LookupInput::default()),
+        Some(value) => {
+            let (inner, at) = tolerant::unwrap_envelope(value, "orderLookup");
+            if tolerant::is_nothing(&inner) {
+                return Ok(LookupInput::default());
+            }
+            tolerant::from_value(inner, at)
+        }
+    }
 }
 
-/// `POST /v1/shoppers/order-lookup`: `{"orderLookup": {"orderId", "emailAddress"}}` with any
-/// token; `{"orderLookup": {"emailAddress", "creditCardLastFourDigits"}}` only with a full
-/// token (among the shopper's own orders). The same fields are accepted as query parameters.
-/// Rate-limited per client address (`--order-lookup-per-ip`): order ids are sequential, so
-/// unthrottled look-ups would let anyone guess (id, email) pairs.
+/// `POST /v1/shoppers/order-lookup`: `orderId` with `emailAddress` (or the order `password`,
+/// see [`LookupInput`]) with any token; `emailAddress` with `creditCardLastFourDigits` only with
+/// a full token (among the shopper's own orders). In a form body, a JSON body
+/// (`{"orderLookup": {...}}`) or as query parameters. Rate-limited per client address
+/// (`--order-lookup-per-ip`): order ids are sequential, so unthrottled look-ups would let anyone
+/// guess (id, email) pairs.
 pub async fn order_lookup(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -168,19 +209,32 @@ pub async fn order_lookup(
         return Ok(limits::shopper_api_too_many(wait, limits::RATE_LIMITED));
     }
     // Read here, not by an extractor: the rate limit counts a look-up before its body.
-    let mut input = parse_optional_json::<LookupBody>(&headers, &body)?
-        .map(|b| b.order_lookup)
-        .unwrap_or_default();
+    let mut input = lookup_input(&headers, &body)?;
     if input.order_id.is_none() {
         input.order_id = q.get("orderId").map(|s| Value::String(s.to_owned()));
     }
-    let email = input
-        .email_address
-        .or_else(|| q.get("emailAddress").map(str::to_owned))
-        .ok_or_else(|| bad_request("invalid-parameter", "orderLookup.emailAddress is required"))?;
-    let last_four = input
-        .credit_card_last_four_digits
-        .or_else(|| q.get("creditCardLastFourDigits").map(str::to_owned));
+    let email = input.email_address.or_else(|| q.get("emailAddress").map(str::to_owned));
+    let password = input.password.or_else(|| q.get("password").map(str::to_owned));
+    let email = match (email, password) {
+        (Some(e), Some(p)) if e != p => {
+            return Err(bad_request(
+                "invalid-parameter",
+                "orderLookup.password and orderLookup.emailAddress differ",
+            ));
+        }
+        (e, p) => e.or(p),
+    };
+    let email = email.ok_or_else(|| {
+        bad_request(
+            "invalid-parameter",
+            "orderLookup.emailAddress (or the order password) is required",
+        )
+    })?;
+    let last_four = input.credit_card_last_four_digits.or_else(|| {
+        q.get("creditCardLastFourDigits")
+            .or_else(|| q.get("creditCardLastDigits"))
+            .map(str::to_owned)
+    });
     let orders = match (input.order_id, last_four) {
         (Some(id), _) => {
             let id = match &id {

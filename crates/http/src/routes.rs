@@ -22,6 +22,7 @@ pub fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
         ("GET", "/v1/shoppers/me/addresses") => get(s::list_addresses),
         ("POST", "/v1/shoppers/me/addresses") => post(s::save_address),
         ("GET", "/v1/shoppers/me/addresses/{id}") => get(s::get_address),
+        ("POST", "/v1/shoppers/me/addresses/{id}") => post(s::update_address),
         ("DELETE", "/v1/shoppers/me/addresses/{id}") => delete(s::delete_address),
         ("GET", "/v1/shoppers/me/carts/active") => get(k::get_cart),
         ("POST", "/v1/shoppers/me/carts/active") => post(k::update_cart),

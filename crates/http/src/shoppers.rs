@@ -1,18 +1,24 @@
 //! Shoppers: `POST /v1/shoppers` (token optional), the session's shopper `/me` (limited;
 //! a limited token sees `"id": "Anonymous"`), `/me/account` and `/me/addresses` (full).
 
-use super::access::{Full, Limited, TokenOptional, insufficient_scope};
+use super::access::{Caller, Full, Limited, TokenOptional, insufficient_scope};
 use super::error::ShopperApiError;
 use super::extract::{AppJson, OptionalJson};
-use super::shopper_api::{ApiQuery, ApiResult, Found, PathResource, not_found, path_id};
+use super::shopper_api::{
+    ApiQuery, ApiResult, Found, PathResource, bad_request, not_found, path_id,
+};
+use super::tolerant::{self, opt_bool, opt_object, opt_text};
 use super::views::address::{AddressEnvelope, SavedAddressList, SavedAddressView, SavedAddresses};
 use axum::Json;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
-use shopkeeper_domain::shopper::{AddressBody, NewLogin, ShopperBody};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use shopkeeper_domain::shopper::{AddressInput, FieldError, NewLogin, ShopperInput};
 use shopkeeper_services::auth::{AccessLevel, Principal};
 use shopkeeper_services::state::AppState;
 use shopkeeper_store::{
@@ -122,6 +128,203 @@ async fn shopper_object(
     Ok(ShopperEnvelope { shopper })
 }
 
+// --- request bodies ---------------------------------------------------------------------------
+
+/// The shopper object as clients send it: `{"shopper": {...}}` or, as the docs' e-mail update
+/// shows, the bare object. Unknown fields are ignored; booleans may be strings; `sendMail`
+/// and `sendEMail` are the docs' other spellings of `sendEmail`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ShopperWire {
+    #[serde(default)]
+    id: Option<Value>,
+    #[serde(default, deserialize_with = "opt_text")]
+    username: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    password: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    external_reference_id: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    first_name: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    last_name: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    email_address: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    locale: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    currency: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    ip_address: Option<String>,
+    #[serde(default, alias = "sendemail", deserialize_with = "opt_bool")]
+    send_email: Option<bool>,
+    #[serde(default, alias = "sendmail", deserialize_with = "opt_bool")]
+    send_mail: Option<bool>,
+    #[serde(default, rename = "sendEMail", deserialize_with = "opt_bool")]
+    send_e_mail: Option<bool>,
+}
+
+impl TryFrom<ShopperWire> for ShopperInput {
+    type Error = FieldError;
+
+    fn try_from(w: ShopperWire) -> Result<Self, FieldError> {
+        let given = [w.send_email, w.send_mail, w.send_e_mail];
+        let mut said = given.iter().flatten();
+        let send_email = said.next().copied();
+        if said.any(|other| Some(*other) != send_email) {
+            return Err(FieldError {
+                field: "shopper.sendEmail",
+                message: "sendEmail, sendMail and sendEMail disagree".into(),
+            });
+        }
+        Ok(ShopperInput {
+            id: w.id,
+            uri: None,
+            username: w.username,
+            password: w.password,
+            external_reference_id: w.external_reference_id,
+            first_name: w.first_name,
+            last_name: w.last_name,
+            email_address: w.email_address,
+            locale: w.locale,
+            currency: w.currency,
+            ip_address: w.ip_address,
+            send_email,
+        })
+    }
+}
+
+/// A shopper body (wrapped or bare) as the domain's input; a body that says nothing is an
+/// empty one.
+fn shopper_input(body: Value) -> ApiResult<ShopperInput> {
+    let (inner, at) = tolerant::unwrap_envelope(body, "shopper");
+    if tolerant::is_nothing(&inner) {
+        return Ok(ShopperInput::default());
+    }
+    let wire: ShopperWire = tolerant::from_value(inner, at)?;
+    Ok(wire.try_into()?)
+}
+
+/// A password as the caller's API key sends it: base64-encoded where the key's
+/// `password_base64` setting says so (as at the password grant), else as typed.
+async fn typed_password(
+    state: &AppState,
+    caller: &Caller,
+    sent: Option<String>,
+) -> ApiResult<Option<String>> {
+    let Some(sent) = sent else {
+        return Ok(None);
+    };
+    let client = state
+        .store
+        .client(caller.api_key(), state.clock.now_millis())
+        .await?;
+    if !client.is_some_and(|c| c.password_base64) {
+        return Ok(Some(sent));
+    }
+    STANDARD
+        .decode(sent.trim().as_bytes())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .map(Some)
+        .ok_or_else(|| {
+            bad_request(
+                "invalid-parameter",
+                "shopper.password: is not base64 (this API key sends passwords base64-encoded)",
+            )
+        })
+}
+
+/// A saved address as clients send it (the cart's addresses too). Unknown fields (the docs'
+/// `phoneticFirstName`, `division`, ...) are ignored; `isDefault` may be a string.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddressWire {
+    #[serde(default)]
+    id: Option<Value>,
+    #[serde(default, deserialize_with = "opt_text")]
+    nick_name: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    first_name: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    last_name: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    company_name: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    line1: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    line2: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    line3: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    city: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    country_subdivision: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    postal_code: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    country: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    country_name: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    county_name: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    phone_number: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    email_address: Option<String>,
+    #[serde(default, deserialize_with = "opt_bool")]
+    is_default: Option<bool>,
+    #[serde(default, deserialize_with = "opt_bool")]
+    is_default_billing: Option<bool>,
+    #[serde(default, deserialize_with = "opt_bool")]
+    is_default_shipping: Option<bool>,
+}
+
+impl From<AddressWire> for AddressInput {
+    fn from(w: AddressWire) -> Self {
+        AddressInput {
+            id: w.id,
+            uri: None,
+            nick_name: w.nick_name,
+            first_name: w.first_name,
+            last_name: w.last_name,
+            company_name: w.company_name,
+            line1: w.line1,
+            line2: w.line2,
+            line3: w.line3,
+            city: w.city,
+            country_subdivision: w.country_subdivision,
+            postal_code: w.postal_code,
+            country: w.country,
+            country_name: w.country_name,
+            county_name: w.county_name,
+            phone_number: w.phone_number,
+            email_address: w.email_address,
+            is_default: w.is_default,
+            is_default_billing: w.is_default_billing,
+            is_default_shipping: w.is_default_shipping,
+        }
+    }
+}
+
+/// `{"address": {...}}`
+#[derive(Debug, Deserialize)]
+pub struct AddressBody {
+    #[serde(deserialize_with = "opt_object", default)]
+    address: Option<AddressWire>,
+}
+
+impl AddressBody {
+    /// The address, required.
+    pub fn into_input(self) -> ApiResult<AddressInput> {
+        self.address
+            .map(AddressInput::from)
+            .ok_or_else(|| bad_request("invalid-parameter", "address is required"))
+    }
+}
+
+// --- handlers ---------------------------------------------------------------------------------
+
 /// A refused shopper write as the documented 409 naming the field that is taken (usernames
 /// and e-mail addresses are unique per site without regard to case).
 fn taken(e: StoreError) -> ShopperApiError {
@@ -141,12 +344,18 @@ pub async fn create(
     State(state): State<AppState>,
     TokenOptional(caller): TokenOptional,
     q: ApiQuery,
-    AppJson(ShopperBody { shopper }): AppJson<ShopperBody>,
+    AppJson(body): AppJson<Value>,
 ) -> ApiResult<Response> {
+    let mut shopper = shopper_input(body)?;
+    shopper.password = typed_password(&state, &caller, shopper.password.take()).await?;
     let new = shopper.into_new()?;
     let site = caller.site_id();
     let record = match &new.login {
-        NewLogin::Credentials { username, password } => {
+        NewLogin::Credentials {
+            username,
+            password,
+            external_reference_id,
+        } => {
             // Argon2 runs on the hasher's bounded blocking pool, off the async workers.
             let hash = state
                 .hasher
@@ -161,6 +370,7 @@ pub async fn create(
                         username,
                         password_hash: &hash,
                         email: new.email.as_deref(),
+                        external_reference_id: external_reference_id.as_deref(),
                     },
                     state.clock.now(),
                 )
@@ -223,16 +433,20 @@ pub async fn get_me(
     Ok(q.respond_with(&shopper_object(&state, &q, &principal).await?))
 }
 
-/// `POST /v1/shoppers/me`: `{"shopper": {...}}` or, as the docs also show, `?locale=`,
-/// `?currency=` and `?ipAddress=` alone. A limited token may change only those three (the
-/// session's); asking for more needs a full token (403 `insufficient_scope`).
+/// `POST /v1/shoppers/me`: `{"shopper": {...}}` (or the bare shopper object) or, as the docs
+/// also show, `?locale=`, `?currency=` and `?ipAddress=` alone. A limited token may change
+/// only those three (the session's); asking for more needs a full token (403
+/// `insufficient_scope`). A new `password` (full token; base64 where the API key says so)
+/// ends the shopper's other sessions. `?applyEmailToSubscriptions=true` asks that the new
+/// `emailAddress` reach the shopper's subscriptions too: Shopkeeper keeps no subscriptions
+/// (their routes are not provided), so the shopper's own address is the only one there is.
 pub async fn update_me(
     State(state): State<AppState>,
     Limited(principal): Limited,
     q: ApiQuery,
-    OptionalJson(body): OptionalJson<ShopperBody>,
+    OptionalJson(body): OptionalJson<Value>,
 ) -> ApiResult<Response> {
-    let mut input = body.map(|b| b.shopper).unwrap_or_default();
+    let mut input = body.map(shopper_input).transpose()?.unwrap_or_default();
     for (name, slot) in [
         ("locale", &mut input.locale),
         ("currency", &mut input.currency),
@@ -240,13 +454,16 @@ pub async fn update_me(
     ] {
         if let Some(v) = q.get(name) {
             if slot.as_deref().is_some_and(|b| b != v) {
-                return Err(super::shopper_api::bad_request(
+                return Err(bad_request(
                     "invalid-parameter",
                     format!("{name} differs between the query and the body"),
                 ));
             }
             *slot = Some(v.to_owned());
         }
+    }
+    if let Some(raw) = q.get("applyEmailToSubscriptions") {
+        query_flag("applyEmailToSubscriptions", raw)?;
     }
     let needs_full = input.fields_needing_full();
     if !needs_full.is_empty() && principal.level != AccessLevel::Full {
@@ -256,14 +473,65 @@ pub async fn update_me(
             needs_full.join(", ")
         )));
     }
+    let caller = Caller::Token(principal.clone());
+    input.password = typed_password(&state, &caller, input.password.take()).await?;
     let update = input.into_update()?;
     let shopper_id = principal.acting_shopper();
+    // A new password, hashed before anything is written; only for a login Shopkeeper keeps.
+    let new_hash = match (&update.password, shopper_id) {
+        (Some(password), Some(id)) => {
+            let keeps_password = state
+                .store
+                .shopper(id)
+                .await?
+                .is_some_and(|s| s.password_hash.is_some());
+            if !keeps_password {
+                return Err(bad_request(
+                    "invalid-parameter",
+                    "shopper.password: this shopper signs in through the storefront \
+                     (externalReferenceId), so there is no password to change",
+                ));
+            }
+            let hash = state
+                .hasher
+                .hash(password.clone())
+                .await
+                .map_err(super::error::internal)?;
+            Some((id, hash))
+        }
+        _ => None,
+    };
     state
         .store
         .update_me(&principal.session_id, shopper_id, &update)
         .await
         .map_err(taken)?;
+    if let Some((id, hash)) = new_hash {
+        let revoked = state
+            .store
+            .change_shopper_password(
+                &principal.site_id,
+                id,
+                &hash,
+                &principal.session_id,
+                state.clock.now(),
+            )
+            .await?;
+        state.verifier.forget(&revoked);
+    }
     Ok(q.respond_with(&shopper_object(&state, &q, &principal).await?))
+}
+
+/// A boolean query parameter (`true`/`false`, `1`/`0`, any case); anything else is a 400.
+fn query_flag(name: &str, raw: &str) -> ApiResult<bool> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => Err(bad_request(
+            "invalid-parameter",
+            format!("{name} must be true or false"),
+        )),
+    }
 }
 
 /// `GET /v1/shoppers/me/account`
@@ -330,24 +598,74 @@ pub async fn get_address(
     }))
 }
 
-/// `POST /v1/shoppers/me/addresses`: creates (201), or updates the address the body's `id`
-/// names (200).
+/// `POST /v1/shoppers/me/addresses`: creates (201), or updates (200) the address the body's
+/// `id` names or, as the docs' rule goes (a nickname names one address), the saved address
+/// with the body's `nickName`.
 pub async fn save_address(
     State(state): State<AppState>,
     full: Full,
     q: ApiQuery,
-    AppJson(AddressBody { address }): AppJson<AddressBody>,
+    AppJson(body): AppJson<AddressBody>,
 ) -> ApiResult<Response> {
+    let address = body.into_input()?;
     let target = address.target_id()?;
+    write_address(&state, &full, &q, target, address).await
+}
+
+/// `POST /v1/shoppers/me/addresses/{id}`: updates that address (200); a body `id`, when
+/// given, must name the same one.
+pub async fn update_address(
+    State(state): State<AppState>,
+    full: Full,
+    Path(raw): Path<String>,
+    q: ApiQuery,
+    AppJson(body): AppJson<AddressBody>,
+) -> ApiResult<Response> {
+    let id = path_id(&raw, "address")?;
+    let address = body.into_input()?;
+    if address.target_id()?.is_some_and(|named| named != id) {
+        return Err(bad_request(
+            "invalid-parameter",
+            format!("address.id differs from the address {id} of the path"),
+        ));
+    }
+    saved_address(&state, full.shopper_id(), id).await?;
+    write_address(&state, &full, &q, Some(id), address).await
+}
+
+/// Saves `address` as the shopper's address `target` (or the one its nickname names, or a new
+/// one) and answers it.
+async fn write_address(
+    state: &AppState,
+    full: &Full,
+    q: &ApiQuery,
+    target: Option<i64>,
+    address: AddressInput,
+) -> ApiResult<Response> {
     let fields = address.validate()?;
     let shopper = full.shopper_id();
+    let saved = state.store.addresses(shopper).await?;
+    let same_nickname = fields.nickname.as_deref().and_then(|nick| {
+        saved
+            .iter()
+            .find(|a| a.saved.nickname.as_deref() == Some(nick))
+    });
+    let target = match (target, same_nickname) {
+        (None, Some(a)) => Some(a.id),
+        (Some(id), Some(a)) if a.id != id => {
+            return Err(super::shopper_api::conflict(
+                "another of the shopper's addresses has this nickName",
+            ));
+        }
+        (target, _) => target,
+    };
     let id = state
         .store
         .save_address(shopper, target, &fields, state.clock.now())
         .await?
         .ok_or_else(|| not_found(format!("address {}", target.unwrap_or_default())))?;
-    let a = saved_address(&state, shopper, id).await?;
-    let address = address_view(&q, &a);
+    let a = saved_address(state, shopper, id).await?;
+    let address = address_view(q, &a);
     let location = HeaderValue::from_str(&address.uri).ok();
     let status = if target.is_some() {
         StatusCode::OK

@@ -257,7 +257,12 @@ pub async fn apply_shopper(
                     .map(Some)
                     .ok_or_else(|| failure(format!("the shopper has no address {id}")))
             }
-            None => Ok(addresses.iter().find(|a| is_default(a)).cloned()),
+            // The default of the kind, else the shopper's one `isDefault` address.
+            None => Ok(addresses
+                .iter()
+                .find(|a| is_default(a))
+                .or_else(|| addresses.iter().find(|a| a.saved.is_default))
+                .cloned()),
         }
     };
     let billing = pick(choice.billing_address_id, "billingAddressId", |a| {
@@ -303,6 +308,55 @@ pub async fn apply_shopper(
     store
         .apply_account_to_cart(cart_writer(p), &p.site_id, from, check)
         .await?
+}
+
+/// A body-less `apply-billing-address` / `apply-shipping-address` (the docs' "apply the
+/// customer's address to the cart"): a signed-in shopper's default address of the kind (else
+/// their `isDefault` one) is copied into the cart, as `apply-shopper` would copy it. Without
+/// one (a guest, or no default saved), the address already on the cart (set by `PUT
+/// .../billing-address` or the cart body) is the one applied. False: there is none to apply.
+pub async fn apply_account_address(
+    store: &Store,
+    p: &Principal,
+    billing: bool,
+) -> CheckoutResult<bool> {
+    if let Some(shopper) = p.acting_shopper() {
+        let addresses = store.addresses(shopper).await?;
+        let of_kind = |a: &&AddressRecord| {
+            if billing {
+                a.saved.is_default_billing
+            } else {
+                a.saved.is_default_shipping
+            }
+        };
+        let pick = addresses
+            .iter()
+            .find(of_kind)
+            .or_else(|| addresses.iter().find(|a| a.saved.is_default));
+        if let Some(a) = pick {
+            let mut address = a.saved.address.clone();
+            if address.email_address.is_none() {
+                address.email_address = store.profile(shopper).await?.and_then(|pr| pr.email);
+            }
+            let from = FromAccount {
+                billing_address: Some(&address).filter(|_| billing),
+                shipping_address: Some(&address).filter(|_| !billing),
+                source_id: None,
+            };
+            let nothing_to_check = |_: Option<&PaymentSourceRecord>| Ok(());
+            return store
+                .apply_account_to_cart(cart_writer(p), &p.site_id, from, nothing_to_check)
+                .await?
+                .map(|()| true);
+        }
+    }
+    let read = read_cart(store, p).await?;
+    let priced = read.priced();
+    Ok(if billing {
+        priced.billing.is_some()
+    } else {
+        priced.shipping.is_some()
+    })
 }
 
 /// Submits the cart: one store transaction in which `domain::checkout::order::decide_order`

@@ -123,6 +123,7 @@ pub async fn create_shopper(
                 username,
                 password_hash: &hash,
                 email,
+                external_reference_id: None,
             },
             now,
         )

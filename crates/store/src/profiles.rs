@@ -60,6 +60,9 @@ struct SavedAddressColumns {
     country: String,
     phone_number: Option<String>,
     email_address: Option<String>,
+    county_name: Option<String>,
+    #[sqlx(try_from = "StoredFlag")]
+    is_default: bool,
     #[sqlx(try_from = "StoredFlag")]
     is_default_billing: bool,
     #[sqlx(try_from = "StoredFlag")]
@@ -83,7 +86,9 @@ impl From<SavedAddressColumns> for SavedAddress {
                 country: c.country,
                 phone_number: c.phone_number,
                 email_address: c.email_address,
+                county_name: c.county_name,
             },
+            is_default: c.is_default,
             is_default_billing: c.is_default_billing,
             is_default_shipping: c.is_default_shipping,
         }
@@ -95,13 +100,14 @@ macro_rules! select_addresses {
         concat!(
             "SELECT id, shopper_id, nickname, first_name, last_name, company_name, line1, \
              line2, line3, city, country_subdivision, postal_code, country, phone_number, \
-             email_address, is_default_billing, is_default_shipping FROM shopper_addresses ",
+             email_address, county_name, is_default, is_default_billing, is_default_shipping \
+             FROM shopper_addresses ",
             $tail
         )
     };
 }
 
-/// Binds a saved address's columns, in the order of `SavedAddressColumns`, as `$1`-`$15`.
+/// Binds a saved address's columns, in the order of `SavedAddressColumns`, as `$1`-`$17`.
 macro_rules! bind_saved {
     ($query:expr, $saved:expr) => {{
         let (s, a) = ($saved, &$saved.address);
@@ -119,6 +125,8 @@ macro_rules! bind_saved {
             .bind(&a.country)
             .bind(&a.phone_number)
             .bind(&a.email_address)
+            .bind(&a.county_name)
+            .bind(flag(s.is_default))
             .bind(flag(s.is_default_billing))
             .bind(flag(s.is_default_shipping))
     }};
@@ -226,8 +234,9 @@ impl Store {
     }
 
     /// Creates (`id` None) or replaces one of the shopper's addresses. A default flag set
-    /// here is cleared on the shopper's other addresses in the same transaction, so there is
-    /// at most one default of each kind. Returns None when `id` is not the shopper's.
+    /// here (`isDefault`, default billing, default shipping) is cleared on the shopper's other
+    /// addresses in the same transaction, so there is at most one default of each kind.
+    /// Returns None when `id` is not the shopper's.
     pub async fn save_address(
         &self,
         shopper_id: i64,
@@ -243,8 +252,9 @@ impl Store {
                     "UPDATE shopper_addresses SET nickname = $1, first_name = $2, \
                      last_name = $3, company_name = $4, line1 = $5, line2 = $6, line3 = $7, \
                      city = $8, country_subdivision = $9, postal_code = $10, country = $11, \
-                     phone_number = $12, email_address = $13, is_default_billing = $14, \
-                     is_default_shipping = $15 WHERE id = $16 AND shopper_id = $17",
+                     phone_number = $12, email_address = $13, county_name = $14, \
+                     is_default = $15, is_default_billing = $16, is_default_shipping = $17 \
+                     WHERE id = $18 AND shopper_id = $19",
                 );
                 let done = bind_saved!(update, saved)
                     .bind(id)
@@ -260,9 +270,10 @@ impl Store {
                 let insert = sqlx::query_as(
                     "INSERT INTO shopper_addresses (nickname, first_name, last_name, \
                      company_name, line1, line2, line3, city, country_subdivision, postal_code, \
-                     country, phone_number, email_address, is_default_billing, \
-                     is_default_shipping, shopper_id, created_at) VALUES ($1, $2, $3, $4, $5, \
-                     $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
+                     country, phone_number, email_address, county_name, is_default, \
+                     is_default_billing, is_default_shipping, shopper_id, created_at) VALUES \
+                     ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+                     $18, $19) RETURNING id",
                 );
                 let (id,): (i64,) = bind_saved!(insert, saved)
                     .bind(shopper_id)
@@ -272,6 +283,15 @@ impl Store {
                 id
             }
         };
+        if saved.is_default {
+            sqlx::query(
+                "UPDATE shopper_addresses SET is_default = 0 WHERE shopper_id = $1 AND id <> $2",
+            )
+            .bind(shopper_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
         if saved.is_default_billing {
             sqlx::query(
                 "UPDATE shopper_addresses SET is_default_billing = 0 \

@@ -3,7 +3,7 @@ use super::{Store, StoreError, StoreResult};
 use serde::Serialize;
 use shopkeeper_domain::sign_in::{Found, account_named, may_be_email};
 use shopkeeper_domain::time::UnixSeconds;
-use shopkeeper_domain::{SecretHash, SiteId};
+use shopkeeper_domain::{SecretHash, SessionId, SiteId};
 
 /// What a refused shopper write was about (`StoreError::Conflict`): each is unique per site.
 pub const TAKEN_USERNAME: &str = "username";
@@ -29,6 +29,8 @@ pub enum NewShopper<'a> {
         username: &'a str,
         password_hash: &'a str,
         email: Option<&'a str>,
+        /// The storefront's own id of the shopper, when it keeps one as well.
+        external_reference_id: Option<&'a str>,
     },
     External {
         external_reference_id: &'a str,
@@ -137,7 +139,13 @@ impl Store {
                 username,
                 password_hash,
                 email,
-            } => (Some(username), Some(password_hash), None, email),
+                external_reference_id,
+            } => (
+                Some(username),
+                Some(password_hash),
+                external_reference_id,
+                email,
+            ),
             NewShopper::External {
                 external_reference_id,
                 email,
@@ -321,6 +329,33 @@ impl Store {
         password_hash: &str,
         now: UnixSeconds,
     ) -> StoreResult<Vec<SecretHash>> {
+        self.new_password(site_id, id, password_hash, None, now)
+            .await
+    }
+
+    /// The shopper's own password change (`POST /v1/shoppers/me` with a full token): like
+    /// [`Self::set_shopper_password`], except that the session making the change goes on.
+    /// Every other session of theirs ends.
+    pub async fn change_shopper_password(
+        &self,
+        site_id: &SiteId,
+        id: i64,
+        password_hash: &str,
+        keep: &SessionId,
+        now: UnixSeconds,
+    ) -> StoreResult<Vec<SecretHash>> {
+        self.new_password(site_id, id, password_hash, Some(keep), now)
+            .await
+    }
+
+    async fn new_password(
+        &self,
+        site_id: &SiteId,
+        id: i64,
+        password_hash: &str,
+        keep: Option<&SessionId>,
+        now: UnixSeconds,
+    ) -> StoreResult<Vec<SecretHash>> {
         let mut writer = self.writer().await?;
         let mut tx = writer.begin().await?;
         let done = sqlx::query(
@@ -343,6 +378,10 @@ impl Store {
         .bind(id)
         .fetch_all(&mut *tx)
         .await?;
+        let sessions: Vec<(String,)> = sessions
+            .into_iter()
+            .filter(|(s,)| keep.is_none_or(|k| k.as_str() != s))
+            .collect();
         let mut revoked = Vec::new();
         for (session_id,) in &sessions {
             sqlx::query("UPDATE shopper_sessions SET ended_at = $1 WHERE id = $2")

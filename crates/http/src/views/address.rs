@@ -46,6 +46,7 @@ pub struct SavedAddressView<'a> {
     pub nick_name: &'a Option<String>,
     #[serde(flatten)]
     pub address: &'a PostalAddress,
+    pub is_default: bool,
     pub is_default_billing: bool,
     pub is_default_shipping: bool,
 }
@@ -57,6 +58,7 @@ impl<'a> SavedAddressView<'a> {
             id,
             nick_name: &saved.nickname,
             address: &saved.address,
+            is_default: saved.is_default,
             is_default_billing: saved.is_default_billing,
             is_default_shipping: saved.is_default_shipping,
         }
