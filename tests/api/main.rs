@@ -26,6 +26,7 @@ mod outage;
 mod outbox;
 mod policy;
 mod properties;
+mod requests;
 mod public_url;
 mod readme_examples;
 mod security;

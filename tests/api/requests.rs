@@ -1,0 +1,448 @@
+//! The request side of issue 22: what real storefront code sends (the docs' examples, the
+//! WordPress plugin's calls) is accepted and means what the docs say, while the strict cases
+//! stay strict (a field of the wrong kind is a 400 naming it; a limited token's forbidden
+//! fields are still a 403). Bodies here are our own, shaped like those clients'.
+
+use crate::checkout::{catalog, shopper_error};
+use crate::helpers::{
+    APPROVE_CARD, SHOPPER_PASSWORD, SHOPPER_USERNAME, TestApp, assert_oauth_error, ok_json,
+    spawn_app,
+};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use reqwest::Response;
+use serde_json::{Value, json};
+
+const CART: &str = "/v1/shoppers/me/carts/active";
+const ME: &str = "/v1/shoppers/me";
+const ADDRESSES: &str = "/v1/shoppers/me/addresses";
+
+async fn post_raw(app: &TestApp, token: &str, path: &str, body: &str) -> Response {
+    app.http
+        .post(app.url(path))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> Response {
+    post_raw(app, token, path, &body.to_string()).await
+}
+
+/// POST /v1/shoppers with the public API key alone.
+async fn sign_up(app: &TestApp, body: Value) -> Response {
+    app.http
+        .post(app.url("/v1/shoppers"))
+        .query(&[("apiKey", app.public_key.as_str())])
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A 400 whose description names `field`.
+async fn names_field(response: Response, field: &str) {
+    let body = shopper_error(response, 400, "invalid-request-body").await;
+    let description = body["errors"]["error"][0]["description"].as_str().unwrap();
+    assert!(description.contains(field), "{description} should name {field}");
+}
+
+fn quantities(cart: &Value) -> Vec<(i64, i64)> {
+    cart["cart"]["lineItems"]["lineItem"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            let id = l["product"]["id"].as_i64().unwrap();
+            let quantity = match &l["quantity"] {
+                Value::String(s) => s.parse().unwrap(),
+                n => n.as_i64().unwrap(),
+            };
+            (id, quantity)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn cart_bodies_as_storefronts_send_them() {
+    let app = spawn_app().await;
+    let (product, _) = catalog(&app).await;
+    let token = app.anonymous_pair().await.access;
+
+    // "Make sure there is a cart": an empty cart member, a PHP client's empty array, `{}`.
+    for nothing in [r#"{"cart": ""}"#, "[]", "{}", r#"{"cart": []}"#, ""] {
+        let cart = ok_json(post_raw(&app, &token, CART, nothing).await).await;
+        assert!(quantities(&cart).is_empty(), "{nothing}: {cart}");
+    }
+
+    // One line item as the object itself, its numbers as strings, unknown fields beside it.
+    let one = json!({"cart": {
+        "lineItems": {"lineItem": {"quantity": "2", "product": {"id": product.to_string()},
+            "customAttributes": {"attribute": [{"name": "gift", "value": "yes"}]}}},
+        "termsOfSalesAcceptance": "true"
+    }});
+    let cart = ok_json(post(&app, &token, CART, one).await).await;
+    assert_eq!(quantities(&cart), vec![(product, 2)]);
+
+    // The same through line-items, as an array and as one object.
+    let many = json!({"lineItems": {"lineItem": [{"quantity": 1, "product": {"id": product}}]}});
+    ok_json(post(&app, &token, &format!("{CART}/line-items"), many).await).await;
+    let single = json!({"lineItems": {"lineItem": {"quantity": "1", "product": {"id": product}}}});
+    ok_json(post(&app, &token, &format!("{CART}/line-items"), single).await).await;
+    let cart = app.get_ok(&token, CART).await;
+    assert_eq!(quantities(&cart), vec![(product, 4)]);
+
+    // A line item's quantity update with the quantity as a string.
+    let line = cart["cart"]["lineItems"]["lineItem"][0]["id"].as_i64().unwrap();
+    let path = format!("{CART}/line-items/{line}");
+    ok_json(post(&app, &token, &path, json!({"lineItem": {"quantity": "3"}})).await).await;
+    assert_eq!(quantities(&app.get_ok(&token, CART).await), vec![(product, 3)]);
+
+    // Still strict: a quantity that is no number is a 400 naming the field; nothing changed.
+    let bad = json!({"cart": {"lineItems": {"lineItem": [{"quantity": "lots",
+        "product": {"id": product}}]}}});
+    names_field(
+        post(&app, &token, CART, bad).await,
+        "cart.lineItems.lineItem[0].quantity",
+    )
+    .await;
+    let bad = json!({"cart": {"lineItems": {"lineItem": {"quantity": true,
+        "product": {"id": product}}}}});
+    names_field(post(&app, &token, CART, bad).await, "quantity").await;
+    names_field(
+        post(&app, &token, CART, json!({"cart": "yes"})).await,
+        "cart",
+    )
+    .await;
+    assert_eq!(quantities(&app.get_ok(&token, CART).await), vec![(product, 3)]);
+}
+
+#[tokio::test]
+async fn submit_cart_takes_the_documented_body_and_keeps_the_ip_address() {
+    let app = spawn_app().await;
+    let (product, _) = catalog(&app).await;
+    let token = app.anonymous_pair().await.access;
+    ok_json(app.add_to_cart(&token, product, 1).await).await;
+    let source = app.create_source(APPROVE_CARD, false).await;
+    ok_json(app.apply_source(&token, &source).await).await;
+
+    // Not an address: refused before anything is submitted.
+    let bad = json!({"cart": {"ipAddress": "not-an-ip"}});
+    let response = post(&app, &token, &format!("{CART}/submit-cart"), bad).await;
+    shopper_error(response, 400, "invalid-parameter").await;
+    assert_eq!(quantities(&app.get_ok(&token, CART).await).len(), 1);
+
+    let body = json!({"cart": {"ipAddress": "2001:db8::7"}});
+    let submitted = ok_json(post(&app, &token, &format!("{CART}/submit-cart"), body).await).await;
+    assert!(submitted["submitCart"]["order"]["id"].is_i64(), "{submitted}");
+    assert_eq!(app.me(&token).await["shopper"]["ipAddress"], "2001:db8::7");
+
+    // The cart body's ipAddress is the session's too.
+    let body = json!({"cart": {"ipAddress": "198.51.100.4"}});
+    ok_json(post(&app, &token, CART, body).await).await;
+    assert_eq!(app.me(&token).await["shopper"]["ipAddress"], "198.51.100.4");
+}
+
+#[tokio::test]
+async fn apply_billing_address_without_a_body_applies_the_customers_address() {
+    let app = spawn_app().await;
+    let (product, _) = catalog(&app).await;
+    let apply = format!("{CART}/apply-billing-address");
+
+    // A guest with no billing address on the cart: nothing to apply.
+    let guest = app.anonymous_pair().await.access;
+    ok_json(app.add_to_cart(&guest, product, 1).await).await;
+    let response = post_raw(&app, &guest, &apply, "").await;
+    shopper_error(response, 409, "billing-address-required").await;
+    // Once the cart has one (PUT billing-address), applying it answers the cart with it.
+    let address = json!({"address": {"line1": "5 Elm St", "city": "Duluth", "country": "US",
+        "countyName": "St. Louis", "phoneticFirstName": "ignored"}});
+    ok_json(
+        app.http
+            .put(app.url(&format!("{CART}/billing-address")))
+            .bearer_auth(&guest)
+            .json(&address)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let cart = ok_json(post_raw(&app, &guest, &apply, "").await).await;
+    assert_eq!(cart["cart"]["billingAddress"]["city"], "Duluth", "{cart}");
+    assert_eq!(cart["cart"]["billingAddress"]["countyName"], "St. Louis");
+
+    // A signed-in shopper: their default address (isDefault) becomes the cart's.
+    let full = app.shopper_pair().await.access;
+    let saved = json!({"address": {"nickName": "home", "isDefault": "true",
+        "line1": "1 Lake Rd", "city": "Bemidji", "country": "US"}});
+    assert_eq!(post(&app, &full, ADDRESSES, saved).await.status(), 201);
+    let cart = ok_json(post_raw(&app, &full, &apply, "{}").await).await;
+    assert_eq!(cart["cart"]["billingAddress"]["city"], "Bemidji", "{cart}");
+    // The shipping twin works the same way.
+    let cart = ok_json(post_raw(&app, &full, &format!("{CART}/apply-shipping-address"), "").await)
+        .await;
+    assert_eq!(cart["cart"]["shippingAddress"]["city"], "Bemidji", "{cart}");
+}
+
+#[tokio::test]
+async fn order_lookup_by_form_body_with_the_order_password() {
+    let app = spawn_app().await;
+    let (product, _) = catalog(&app).await;
+    let token = app.anonymous_pair().await.access;
+    let order = app.buy(&token, product).await;
+    let order_id = order.to_string();
+    let lookup = |form: Vec<(&'static str, String)>| {
+        app.http
+            .post(app.url("/v1/shoppers/order-lookup"))
+            .bearer_auth(&token)
+            .form(&form)
+            .send()
+    };
+
+    // The order's password is the e-mail address it was placed with (the buyer's card owner).
+    let found = ok_json(
+        lookup(vec![
+            ("orderId", order_id.clone()),
+            ("password", "test@digitalriver.com".into()),
+        ])
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(found["orders"]["order"][0]["id"], order, "{found}");
+    let found = ok_json(
+        lookup(vec![
+            ("orderId", order_id.clone()),
+            ("emailAddress", "test@digitalriver.com".into()),
+        ])
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(found["orders"]["order"][0]["id"], order);
+
+    // A wrong password finds nothing; a field given twice is refused, not picked from.
+    let wrong = lookup(vec![
+        ("orderId", order_id.clone()),
+        ("password", "someone@example.com".into()),
+    ])
+    .await
+    .unwrap();
+    shopper_error(wrong, 404, "resource-not-found").await;
+    let twice = lookup(vec![
+        ("orderId", order_id.clone()),
+        ("password", "someone@example.com".into()),
+        ("password", "test@digitalriver.com".into()),
+    ])
+    .await
+    .unwrap();
+    shopper_error(twice, 400, "invalid-parameter").await;
+    // By card digits (the docs' form field name) still needs a full token.
+    let digits = lookup(vec![
+        ("emailAddress", "test@digitalriver.com".into()),
+        ("creditCardLastDigits", "0129".into()),
+    ])
+    .await
+    .unwrap();
+    shopper_error(digits, 403, "insufficient_scope").await;
+}
+
+#[tokio::test]
+async fn inventory_status_without_ids_is_an_empty_collection() {
+    let app = spawn_app().await;
+    catalog(&app).await;
+    let token = app.anonymous_pair().await.access;
+    let body = app
+        .get_ok(&token, "/v1/shoppers/me/products/inventory-status")
+        .await;
+    let statuses = body
+        .as_object()
+        .and_then(|o| o.values().next())
+        .and_then(|c| c["inventoryStatus"].as_array())
+        .unwrap_or_else(|| panic!("{body}"));
+    assert!(statuses.is_empty(), "{body}");
+    let bad = app
+        .get_as(&token, "/v1/shoppers/me/products/inventory-status?productIds=abc")
+        .await;
+    shopper_error(bad, 400, "invalid-parameter").await;
+}
+
+#[tokio::test]
+async fn sign_up_with_credentials_and_an_external_reference_and_base64_passwords() {
+    let app = spawn_app().await;
+    // The WordPress plugin's sign-up: credentials, names, e-mail and its own reference.
+    let created = sign_up(
+        &app,
+        json!({"shopper": {"username": "kim@example.com", "password": "kims password 1",
+            "firstName": "Kim", "lastName": "Lee", "emailAddress": "kim@example.com",
+            "externalReferenceId": "wp-user-17", "sendMail": "true", "sendEMail": true}}),
+    )
+    .await;
+    assert_eq!(created.status(), 201);
+    let body: Value = created.json().await.unwrap();
+    assert_eq!(body["shopper"]["externalReferenceId"], "wp-user-17", "{body}");
+    assert_eq!(body["shopper"]["sendEmail"], true);
+    let pair = ok_json(app.password_grant("kim@example.com", "kims password 1").await).await;
+    let me = app.me(pair["access_token"].as_str().unwrap()).await;
+    assert_eq!(me["shopper"]["externalReferenceId"], "wp-user-17");
+    assert_eq!(me["shopper"]["lastName"], "Lee");
+
+    // A key set to base64 passwords: the sign-up's password is decoded, as the grant's is.
+    app.state
+        .store
+        .set_client_password_base64(&app.public_api_key(), true)
+        .await
+        .unwrap();
+    let encoded = STANDARD.encode("lees password 2");
+    let created = sign_up(
+        &app,
+        json!({"shopper": {"username": "lee", "password": encoded,
+            "emailAddress": "lee@example.com"}}),
+    )
+    .await;
+    assert_eq!(created.status(), 201);
+    ok_json(app.password_grant("lee", &encoded).await).await;
+    // Text that is not base64 is refused naming the field; nothing was created.
+    let refused = sign_up(
+        &app,
+        json!({"shopper": {"username": "max", "password": "plain text!",
+            "emailAddress": "max@example.com"}}),
+    )
+    .await;
+    let body = shopper_error(refused, 400, "invalid-parameter").await;
+    assert!(body.to_string().contains("shopper.password"), "{body}");
+    app.state
+        .store
+        .set_client_password_base64(&app.public_api_key(), false)
+        .await
+        .unwrap();
+    assert_oauth_error(app.password_grant("max", "plain text!").await, 400, "invalid_grant")
+        .await;
+}
+
+#[tokio::test]
+async fn me_takes_password_changes_email_updates_and_the_docs_spellings() {
+    let app = spawn_app().await;
+    let other_session = app.shopper_pair().await.access;
+    let full = app.shopper_pair().await.access;
+    let limited = app.anonymous_pair().await.access;
+
+    // A PHP client's empty body, and `{}`, change nothing.
+    for nothing in ["[]", "{}", r#"{"shopper": ""}"#] {
+        let me = ok_json(post_raw(&app, &full, &format!("{ME}?expand=all"), nothing).await).await;
+        assert_eq!(me["shopper"]["username"], SHOPPER_USERNAME, "{nothing}");
+    }
+
+    // sendMail / sendEMail are sendEmail; disagreeing spellings are refused.
+    let me = ok_json(post(&app, &full, ME, json!({"shopper": {"sendMail": "true"}})).await).await;
+    assert_eq!(me["shopper"]["sendEmail"], true);
+    let clash = json!({"shopper": {"sendEmail": true, "sendEMail": "false"}});
+    shopper_error(post(&app, &full, ME, clash).await, 400, "invalid-parameter").await;
+    names_field(
+        post(&app, &full, ME, json!({"shopper": {"sendEmail": "maybe"}})).await,
+        "shopper.sendEmail",
+    )
+    .await;
+
+    // The docs' subscription e-mail update: a bare body and applyEmailToSubscriptions.
+    let path = format!("{ME}?applyEmailToSubscriptions=true");
+    let me = ok_json(post(&app, &full, &path, json!({"emailAddress": "jane.new@example.com"})).await)
+        .await;
+    assert_eq!(me["shopper"]["emailAddress"], "jane.new@example.com");
+    let path = format!("{ME}?applyEmailToSubscriptions=perhaps");
+    let bad = post(&app, &full, &path, json!({"emailAddress": "x@example.com"})).await;
+    shopper_error(bad, 400, "invalid-parameter").await;
+    // Strict: a limited token may not change the e-mail, bare body or not, nor the password.
+    let denied = post(&app, &limited, ME, json!({"emailAddress": "x@example.com"})).await;
+    shopper_error(denied, 403, "insufficient_scope").await;
+    let denied = post(&app, &limited, ME, json!({"shopper": {"password": "new password 9"}})).await;
+    shopper_error(denied, 403, "insufficient_scope").await;
+
+    // A password change (base64 for this key, as the plugin sends it): the new password signs
+    // in, the old one does not; the changing session goes on, the shopper's others end.
+    app.state
+        .store
+        .set_client_password_base64(&app.public_api_key(), true)
+        .await
+        .unwrap();
+    let encoded = STANDARD.encode("brand new password");
+    let body = json!({"shopper": {"password": encoded}});
+    ok_json(post(&app, &full, ME, body).await).await;
+    assert_eq!(app.get_as(&full, ME).await.status(), 200);
+    assert_eq!(app.get_as(&other_session, ME).await.status(), 401);
+    let old = STANDARD.encode(SHOPPER_PASSWORD);
+    assert_oauth_error(app.password_grant(SHOPPER_USERNAME, &old).await, 400, "invalid_grant")
+        .await;
+    ok_json(app.password_grant(SHOPPER_USERNAME, &encoded).await).await;
+    // Too short once decoded: the field is named.
+    let short = json!({"shopper": {"password": STANDARD.encode("short")}});
+    let body = shopper_error(post(&app, &full, ME, short).await, 400, "invalid-parameter").await;
+    assert!(body.to_string().contains("shopper.password"), "{body}");
+}
+
+#[tokio::test]
+async fn addresses_default_county_nickname_rule_and_their_own_path() {
+    let app = spawn_app().await;
+    let full = app.shopper_pair().await.access;
+    let limited = app.anonymous_pair().await.access;
+    let home = json!({"address": {"nickName": "home", "isDefault": "true", "firstName": "Jane",
+        "line1": "1 Pine St", "city": "Ely", "countrySubdivision": "MN", "postalCode": 55731,
+        "country": "US", "countryName": "United States", "countyName": "St. Louis",
+        "phoneticLastName": "ignored", "division": "ignored"}});
+    let created = post(&app, &full, ADDRESSES, home.clone()).await;
+    assert_eq!(created.status(), 201);
+    let created: Value = created.json().await.unwrap();
+    let home_id = created["address"]["id"].as_i64().unwrap();
+    assert_eq!(created["address"]["isDefault"], true, "{created}");
+    assert_eq!(created["address"]["countyName"], "St. Louis");
+    assert_eq!(created["address"]["postalCode"], "55731");
+
+    // The same nickname again updates that address (200), it does not add one.
+    let mut moved = home.clone();
+    moved["address"]["city"] = json!("Tower");
+    let updated = ok_json(post(&app, &full, ADDRESSES, moved).await).await;
+    assert_eq!(updated["address"]["id"], home_id);
+    assert_eq!(updated["address"]["city"], "Tower");
+    let list = app.get_ok(&full, ADDRESSES).await;
+    assert_eq!(list["addresses"]["address"].as_array().unwrap().len(), 1);
+
+    // One default per shopper: a new default takes it from the old one.
+    let work = json!({"address": {"nickName": "work", "isDefault": true, "line1": "2 Oak Ave",
+        "city": "Virginia", "country": "US"}});
+    let work: Value = post(&app, &full, ADDRESSES, work).await.json().await.unwrap();
+    let work_id = work["address"]["id"].as_i64().unwrap();
+    let home_now = app.get_ok(&full, &format!("{ADDRESSES}/{home_id}")).await;
+    assert_eq!(home_now["address"]["isDefault"], false, "{home_now}");
+    assert_eq!(home_now["address"]["countyName"], "St. Louis");
+
+    // POST at the address's own path updates it (the plugin's id is a string).
+    let path = format!("{ADDRESSES}/{home_id}");
+    let change = json!({"address": {"id": home_id.to_string(), "nickName": "home",
+        "isDefault": true, "line1": "3 Birch Ln", "city": "Ely", "country": "US"}});
+    let changed = ok_json(post(&app, &full, &path, change).await).await;
+    assert_eq!(changed["address"]["line1"], "3 Birch Ln");
+    assert_eq!(changed["address"]["isDefault"], true);
+    let work_now = app.get_ok(&full, &format!("{ADDRESSES}/{work_id}")).await;
+    assert_eq!(work_now["address"]["isDefault"], false);
+    assert_eq!(app.get_ok(&full, ADDRESSES).await["addresses"]["address"].as_array().unwrap().len(), 2);
+
+    // Taking another address's nickname is a conflict; a body id naming another address, a
+    // 400; an address not the shopper's, a 404; a limited token, a 403.
+    let steal = json!({"address": {"nickName": "work", "line1": "1 Pine St", "city": "Ely",
+        "country": "US"}});
+    shopper_error(post(&app, &full, &path, steal).await, 409, "resource-already-exists").await;
+    let other = json!({"address": {"id": work_id, "line1": "1 Pine St", "city": "Ely",
+        "country": "US"}});
+    shopper_error(post(&app, &full, &path, other).await, 400, "invalid-parameter").await;
+    let nowhere = json!({"address": {"line1": "1 Pine St", "city": "Ely", "country": "US"}});
+    let response = post(&app, &full, &format!("{ADDRESSES}/999999"), nowhere.clone()).await;
+    shopper_error(response, 404, "resource-not-found").await;
+    shopper_error(post(&app, &limited, &path, nowhere).await, 403, "insufficient_scope").await;
+    // A wrong kind is still a 400 naming the field.
+    let bad = json!({"address": {"isDefault": "sometimes", "line1": "x", "city": "y",
+        "country": "US"}});
+    names_field(post(&app, &full, ADDRESSES, bad).await, "address.isDefault").await;
+}
