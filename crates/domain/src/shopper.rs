@@ -439,6 +439,45 @@ mod tests {
     }
 
     #[test]
+    fn a_shopper_may_have_credentials_and_an_external_reference() {
+        let new = ShopperInput {
+            username: Some("kim".into()),
+            password: Some("long enough".into()),
+            email_address: Some("kim@example.com".into()),
+            external_reference_id: Some("wp-17".into()),
+            ..Default::default()
+        }
+        .into_new()
+        .unwrap();
+        assert_eq!(
+            new.login,
+            NewLogin::Credentials {
+                username: "kim".into(),
+                password: "long enough".into(),
+                external_reference_id: Some("wp-17".into()),
+            }
+        );
+    }
+
+    #[test]
+    fn a_me_update_may_set_a_password_checked_like_a_new_one() {
+        let update = ShopperInput {
+            password: Some("a new password".into()),
+            ..Default::default()
+        };
+        assert_eq!(update.fields_needing_full(), vec!["password"]);
+        assert_eq!(
+            update.into_update().unwrap().password.as_deref(),
+            Some("a new password")
+        );
+        let short = ShopperInput {
+            password: Some("short".into()),
+            ..Default::default()
+        };
+        assert_eq!(short.into_update().unwrap_err().field, "shopper.password");
+    }
+
+    #[test]
     fn limited_tokens_may_change_only_session_fields() {
         let only_session = ShopperInput {
             locale: Some("fr_FR".into()),
