@@ -446,3 +446,71 @@ async fn addresses_default_county_nickname_rule_and_their_own_path() {
         "country": "US"}});
     names_field(post(&app, &full, ADDRESSES, bad).await, "address.isDefault").await;
 }
+
+#[tokio::test]
+async fn payment_options_are_saved_named_and_made_default() {
+    let app = spawn_app().await;
+    let (product, _) = catalog(&app).await;
+    let full = app.shopper_pair().await.access;
+    let limited = app.anonymous_pair().await.access;
+    let options = "/v1/shoppers/me/payment-options";
+    let first = app.create_source(APPROVE_CARD, true).await;
+    let second = app.create_source(APPROVE_CARD, true).await;
+
+    let save = json!({"paymentOption": {"nickName": "Travel card", "isDefault": "true",
+        "sourceId": first}, "shopper": {"ipAddress": "192.0.2.5"}});
+    let response = post(&app, &full, options, save).await;
+    assert_eq!(response.status(), 201);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.ends_with(&format!("{options}/{first}")), "{location}");
+    let saved: Value = response.json().await.unwrap();
+    assert_eq!(saved["paymentOption"]["nickName"], "Travel card", "{saved}");
+    assert_eq!(saved["paymentOption"]["isDefault"], true);
+    assert_eq!(app.me(&full).await["shopper"]["ipAddress"], "192.0.2.5");
+
+    // A second option made the default takes the flag; apply-shopper then uses it.
+    let save = json!({"paymentOption": {"nickName": "Home card", "isDefault": true,
+        "sourceId": second}});
+    assert_eq!(post(&app, &full, options, save).await.status(), 201);
+    let list = app.get_ok(&full, options).await;
+    let listed = list["paymentOptions"]["paymentOption"].as_array().unwrap();
+    let flag = |id: &str| {
+        listed.iter().find(|o| o["id"] == id).unwrap()["isDefault"].clone()
+    };
+    assert_eq!((flag(&first), flag(&second)), (json!(false), json!(true)), "{list}");
+    ok_json(app.add_to_cart(&full, product, 1).await).await;
+    let cart = ok_json(post_raw(&app, &full, &format!("{CART}/apply-shopper"), "").await).await;
+    assert_eq!(cart["cart"]["paymentMethod"]["sourceId"], second.as_str(), "{cart}");
+
+    // The plugin's update: the option's id and a new nickname → 200, renamed.
+    let rename = json!({"paymentOption": {"id": first, "nickName": "Old card"}});
+    let renamed = ok_json(post(&app, &full, options, rename).await).await;
+    assert_eq!(renamed["paymentOption"]["nickName"], "Old card");
+    assert_eq!(renamed["paymentOption"]["isDefault"], false);
+
+    // Refused: a single-use source, one the caller may not use, mismatched ids, a limited
+    // token, a wrong kind.
+    let single = app.create_source(APPROVE_CARD, false).await;
+    let response = post(&app, &full, options, json!({"paymentOption": {"sourceId": single}})).await;
+    shopper_error(response, 409, "invalid-payment-source").await;
+    let theirs = app.create_source(APPROVE_CARD, true).await;
+    let guest = app.anonymous_pair().await.access;
+    ok_json(app.apply_source(&guest, &theirs).await).await;
+    let response = post(&app, &full, options, json!({"paymentOption": {"sourceId": theirs}})).await;
+    shopper_error(response, 409, "invalid-payment-source").await;
+    let response = post(&app, &full, options, json!({"paymentOption": {"sourceId": "src_nope"}})).await;
+    shopper_error(response, 409, "invalid-payment-source").await;
+    let mixed = json!({"paymentOption": {"id": first, "sourceId": second}});
+    shopper_error(post(&app, &full, options, mixed).await, 400, "invalid-parameter").await;
+    let response = post(&app, &limited, options, json!({"paymentOption": {"sourceId": first}})).await;
+    shopper_error(response, 403, "insufficient_scope").await;
+    let bad = json!({"paymentOption": {"sourceId": first, "isDefault": "often"}});
+    names_field(post(&app, &full, options, bad).await, "paymentOption.isDefault").await;
+    assert_eq!(
+        app.get_ok(&full, options).await["paymentOptions"]["paymentOption"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}

@@ -130,6 +130,9 @@ pub const ROUTES: &[Route] = &[
     row("POST", "/v1/shoppers/me/orders/{id}/returns", Limited, No),
     row("GET", "/v1/shoppers/me/orders/{id}/shipping-address", Limited, Yes),
     row("GET", "/v1/shoppers/me/payment-options", Full, Yes),
+    // Beyond seed 003: the docs' shoppers pages and the WordPress plugin save a source as a
+    // payment option here.
+    row("POST", "/v1/shoppers/me/payment-options", Full, Yes),
     row("GET", "/v1/shoppers/me/payment-options/{id}", Full, Yes),
     row("GET", "/v1/shoppers/me/point-of-promotions", TokenOptional, No),
     row("GET", "/v1/shoppers/me/point-of-promotions/{popName}", TokenOptional, No),

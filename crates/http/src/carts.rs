@@ -56,6 +56,13 @@ impl From<CheckoutError> for ShopperApiError {
                      applied by another session or shopper"
                 ),
             ),
+            CheckoutError::SingleUseSource(source_id) => cart_conflict(
+                "invalid-payment-source",
+                format!(
+                    "payment source {source_id:?} is single-use: only a reusable source can be \
+                     saved as a payment option"
+                ),
+            ),
             CheckoutError::ApplyShopper(description) => {
                 cart_conflict("apply-shopper-failure", description)
             }
@@ -201,8 +208,8 @@ pub struct LineItemsBody {
     line_items: Option<LineItemList>,
 }
 
-/// Sets the session's client address from a cart body's `ipAddress`.
-async fn set_ip_address(state: &AppState, p: &Principal, raw: Option<String>) -> ApiResult<()> {
+/// Sets the session's client address from a body's `ipAddress`.
+pub(crate) async fn set_ip_address(state: &AppState, p: &Principal, raw: Option<String>) -> ApiResult<()> {
     let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
         return Ok(());
     };

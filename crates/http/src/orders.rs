@@ -3,8 +3,8 @@
 //! `order-lookup`, and a signed-in shopper's saved payment options.
 
 use super::access::{Full, Limited, insufficient_scope};
-use super::extract::parse_optional_value;
-use super::tolerant::{self, opt_text};
+use super::extract::{AppJson, parse_optional_value};
+use super::tolerant::{self, opt_bool, opt_object, opt_text};
 use super::limits;
 use super::shopper_api::{
     ApiQuery, ApiResult, Found, PathResource, bad_request, not_found, path_id,
@@ -17,14 +17,15 @@ use super::views::order::{
 };
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::Value;
 use shopkeeper_domain::address::PostalAddress;
 use shopkeeper_services::auth::Principal;
+use shopkeeper_services::checkout;
 use shopkeeper_services::state::AppState;
-use shopkeeper_store::OrderRecord;
+use shopkeeper_store::{OrderRecord, PaymentOptionFields, PaymentSourceRecord};
 use std::net::SocketAddr;
 
 async fn visible_order(state: &AppState, p: &Principal, raw: &str) -> ApiResult<OrderRecord> {
@@ -275,20 +276,30 @@ pub async fn order_lookup(
     orders_response(&state, &q, &orders).await
 }
 
-/// `GET /v1/shoppers/me/payment-options` (full): reusable sources the shopper applied.
+/// The id of the shopper's default payment option: the one they flagged, else the oldest.
+fn default_option(options: &[PaymentSourceRecord]) -> Option<&str> {
+    options
+        .iter()
+        .find(|o| o.is_default)
+        .or(options.first())
+        .map(|o| o.id.as_str())
+}
+
+/// `GET /v1/shoppers/me/payment-options` (full): reusable sources the shopper applied or
+/// saved.
 pub async fn list_payment_options(
     State(state): State<AppState>,
     full: Full,
     q: ApiQuery,
 ) -> ApiResult<Response> {
     let options = state.store.payment_options(full.shopper_id()).await?;
+    let default = default_option(&options);
     Ok(q.respond_with(&PaymentOptionsEnvelope {
         payment_options: PaymentOptions {
             uri: q.uri("/v1/shoppers/me/payment-options"),
             payment_option: options
                 .iter()
-                .enumerate()
-                .map(|(i, s)| PaymentOption::new(&q, s, i == 0))
+                .map(|s| PaymentOption::new(&q, s, Some(s.id.as_str()) == default))
                 .collect(),
         },
     }))
@@ -303,11 +314,107 @@ pub async fn get_payment_option(
 ) -> ApiResult<Response> {
     let id = id.strip_suffix(".json").unwrap_or(&id).to_owned();
     let options = state.store.payment_options(full.shopper_id()).await?;
-    let (i, s) = options
+    payment_option_response(&q, &options, &id, StatusCode::OK)
+}
+
+fn payment_option_response(
+    q: &ApiQuery,
+    options: &[PaymentSourceRecord],
+    id: &str,
+    status: StatusCode,
+) -> ApiResult<Response> {
+    let default = default_option(options);
+    let s = options
         .iter()
-        .enumerate()
-        .find(|(_, s)| s.id == id)
+        .find(|s| s.id == id)
         .ok_or_else(|| not_found(format!("payment option {id:?}")))?;
-    let payment_option = PaymentOption::new(&q, s, i == 0);
-    Ok(q.respond_with(&PaymentOptionEnvelope { payment_option }))
+    let payment_option = PaymentOption::new(q, s, Some(s.id.as_str()) == default);
+    let location = HeaderValue::from_str(&payment_option.uri).ok();
+    let mut response = q.respond_with(&PaymentOptionEnvelope { payment_option });
+    *response.status_mut() = status;
+    if let (StatusCode::CREATED, Some(location)) = (status, location) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// `{"paymentOption": {"sourceId", "nickName", "isDefault"}, "shopper": {"ipAddress"}}`;
+/// the WordPress plugin sends the option's `id` (its source id) beside or instead of
+/// `sourceId`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentOptionBody {
+    #[serde(default, deserialize_with = "opt_object")]
+    payment_option: Option<PaymentOptionInput>,
+    #[serde(default, deserialize_with = "opt_object")]
+    shopper: Option<SessionInput>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentOptionInput {
+    #[serde(default, deserialize_with = "opt_text")]
+    id: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    source_id: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    nick_name: Option<String>,
+    #[serde(default, deserialize_with = "opt_bool")]
+    is_default: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionInput {
+    #[serde(default, deserialize_with = "opt_text")]
+    ip_address: Option<String>,
+}
+
+/// `POST /v1/shoppers/me/payment-options` (full): saves a reusable payment source (one the
+/// caller may use) as the shopper's payment option, with a nickname and the default flag →
+/// 201 and the option; for a source already theirs, updates those → 200.
+pub async fn save_payment_option(
+    State(state): State<AppState>,
+    full: Full,
+    q: ApiQuery,
+    AppJson(body): AppJson<PaymentOptionBody>,
+) -> ApiResult<Response> {
+    let input = body
+        .payment_option
+        .ok_or_else(|| bad_request("invalid-parameter", "paymentOption is required"))?;
+    let source_id = match (input.source_id, input.id) {
+        (Some(s), Some(id)) if s != id => {
+            return Err(bad_request(
+                "invalid-parameter",
+                "paymentOption.id and paymentOption.sourceId differ",
+            ));
+        }
+        (s, id) => s.or(id).ok_or_else(|| {
+            bad_request("invalid-parameter", "paymentOption.sourceId is required")
+        })?,
+    };
+    let nickname = input.nick_name.filter(|n| !n.trim().is_empty());
+    if nickname
+        .as_deref()
+        .is_some_and(|n| n.len() > 256 || n.chars().any(char::is_control))
+    {
+        return Err(bad_request(
+            "invalid-parameter",
+            "paymentOption.nickName: must be 1-256 printable characters",
+        ));
+    }
+    let p = &full.0;
+    super::carts::set_ip_address(&state, p, body.shopper.and_then(|s| s.ip_address)).await?;
+    let fields = PaymentOptionFields {
+        nickname: nickname.as_deref(),
+        is_default: input.is_default,
+    };
+    let already = checkout::save_payment_option(&state.store, p, &source_id, fields).await?;
+    let options = state.store.payment_options(full.shopper_id()).await?;
+    let status = if already {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    payment_option_response(&q, &options, &source_id, status)
 }

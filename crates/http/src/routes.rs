@@ -73,6 +73,7 @@ pub fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
             get(o::get_order_shipping_address)
         }
         ("GET", "/v1/shoppers/me/payment-options") => get(o::list_payment_options),
+        ("POST", "/v1/shoppers/me/payment-options") => post(o::save_payment_option),
         ("GET", "/v1/shoppers/me/payment-options/{id}") => get(o::get_payment_option),
         ("POST", "/v1/shoppers/order-lookup") => post(o::order_lookup),
         ("GET", "/v1/shoppers/me/categories") => get(c::list_categories),

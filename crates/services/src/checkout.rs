@@ -10,7 +10,8 @@ use shopkeeper_domain::checkout::{ShippingOption, SourceUser};
 use shopkeeper_domain::shopper::{AddressInput, FieldError};
 use shopkeeper_domain::time::UnixSeconds;
 use shopkeeper_store::{
-    AddressRecord, CartSnapshot, CartWriter, FromAccount, PaymentSourceRecord, Store, StoreError,
+    AddressRecord, CartSnapshot, CartWriter, FromAccount, PaymentOptionFields, PaymentSourceRecord,
+    Store, StoreError,
     SubmitFailure,
 };
 
@@ -29,6 +30,8 @@ pub enum CheckoutError {
     InvalidSource(String),
     /// `apply-shopper` found nothing to apply, or not what was named.
     ApplyShopper(String),
+    /// A single-use source cannot become a payment option.
+    SingleUseSource(String),
     Submit(SubmitFailure<Refusal>),
 }
 
@@ -216,6 +219,28 @@ pub async fn apply_source(store: &Store, p: &Principal, source_id: &str) -> Chec
         .await?
 }
 
+/// Saves a source as the signed-in shopper's payment option (`POST
+/// /v1/shoppers/me/payment-options`): the source must pass the rules applying it would
+/// (on the site, chargeable, the caller's to use) and be reusable. True when it was already
+/// one of theirs (an update of its nickname or default flag).
+pub async fn save_payment_option(
+    store: &Store,
+    p: &Principal,
+    source_id: &str,
+    fields: PaymentOptionFields<'_>,
+) -> CheckoutResult<bool> {
+    let usable = source_check(p, source_id);
+    let check = |source: Option<&PaymentSourceRecord>| {
+        if source.is_some_and(|s| !s.reusable) {
+            return Err(CheckoutError::SingleUseSource(source_id.to_owned()));
+        }
+        usable(source)
+    };
+    store
+        .save_payment_option(cart_writer(p), &p.site_id, source_id, fields, check)
+        .await?
+}
+
 /// What `apply-shopper` is asked to copy: the named addresses and payment option (query
 /// parameters, unparsed), else the shopper's defaults.
 #[derive(Debug, Clone, Copy, Default)]
@@ -280,7 +305,12 @@ pub async fn apply_shopper(
                 .cloned()
                 .ok_or_else(|| failure(format!("the shopper has no payment option {id:?}")))?,
         ),
-        None => options.first().cloned(),
+        // The option the shopper made their default, else the oldest.
+        None => options
+            .iter()
+            .find(|o| o.is_default)
+            .or(options.first())
+            .cloned(),
     };
     if billing.is_none() && shipping.is_none() && option.is_none() {
         return Err(failure(

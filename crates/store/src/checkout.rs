@@ -92,6 +92,11 @@ pub struct PaymentSourceRecord {
     pub claimed_session_id: Option<String>,
     /// The shopper whose full token applied it.
     pub claimed_shopper_id: Option<i64>,
+    /// The shopper's name for it as a payment option, when they gave one.
+    pub nickname: Option<String>,
+    /// The shopper's default payment option (at most one per shopper).
+    #[sqlx(try_from = "StoredFlag")]
+    pub is_default: bool,
 }
 
 impl PaymentSourceRecord {
@@ -131,6 +136,13 @@ pub struct FromAccount<'a> {
     pub billing_address: Option<&'a PostalAddress>,
     pub shipping_address: Option<&'a PostalAddress>,
     pub source_id: Option<&'a str>,
+}
+
+/// What a shopper says about a payment option they save; `None` leaves it as it is.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PaymentOptionFields<'a> {
+    pub nickname: Option<&'a str>,
+    pub is_default: Option<bool>,
 }
 
 pub struct NewPaymentSource<'a> {
@@ -244,7 +256,8 @@ macro_rules! select_sources {
         concat!(
             "SELECT id, site_id, source_type, state, reusable, owner, brand, last_four, \
              expiration_month, expiration_year, currency, amount, test_outcome, shopper_id, \
-             created_at, claimed_session_id, claimed_shopper_id FROM payment_sources ",
+             created_at, claimed_session_id, claimed_shopper_id, nickname, is_default \
+             FROM payment_sources ",
             $tail
         )
     };
@@ -355,6 +368,68 @@ impl Store {
                 .fetch_optional(&self.read)
                 .await?,
         )
+    }
+
+    /// Saves a source as one of the shopper's payment options (`POST
+    /// /v1/shoppers/me/payment-options`) in one transaction: claims it for the writer's session
+    /// if nobody had (as applying it does), lets `check` decide on what was read, then makes it
+    /// the shopper's with its nickname (when given) and default flag (when given; a default
+    /// clears the flag on the shopper's other options). True when it was already theirs.
+    pub async fn save_payment_option<E>(
+        &self,
+        w: CartWriter<'_>,
+        site_id: &SiteId,
+        source_id: &str,
+        option: PaymentOptionFields<'_>,
+        check: impl FnOnce(Option<&PaymentSourceRecord>) -> Result<(), E>,
+    ) -> StoreResult<Result<bool, E>> {
+        let Some(shopper) = w.full_token_shopper else {
+            return Err(StoreError::NotFound("the signed-in shopper".into()));
+        };
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        sqlx::query(
+            "UPDATE payment_sources SET claimed_session_id = $1 \
+             WHERE id = $2 AND site_id = $3 AND claimed_session_id IS NULL",
+        )
+        .bind(w.session_id.as_str())
+        .bind(source_id)
+        .bind(site_id.as_str())
+        .execute(&mut *tx)
+        .await?;
+        let source: Option<PaymentSourceRecord> =
+            sqlx::query_as(select_sources!("WHERE id = $1 AND site_id = $2"))
+                .bind(source_id)
+                .bind(site_id.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Err(e) = check(source.as_ref()) {
+            tx.rollback().await?;
+            return Ok(Err(e));
+        }
+        let already = source.is_some_and(|s| s.shopper_id == Some(shopper));
+        sqlx::query(
+            "UPDATE payment_sources SET claimed_shopper_id = $1, shopper_id = $1, \
+             nickname = COALESCE($2, nickname), is_default = COALESCE($3, is_default) \
+             WHERE id = $4",
+        )
+        .bind(shopper)
+        .bind(option.nickname)
+        .bind(option.is_default.map(flag))
+        .bind(source_id)
+        .execute(&mut *tx)
+        .await?;
+        if option.is_default == Some(true) {
+            sqlx::query(
+                "UPDATE payment_sources SET is_default = 0 WHERE shopper_id = $1 AND id <> $2",
+            )
+            .bind(shopper)
+            .bind(source_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(Ok(already))
     }
 
     pub async fn payment_options(&self, shopper_id: i64) -> StoreResult<Vec<PaymentSourceRecord>> {

@@ -30,7 +30,7 @@ mod web;
 pub use catalog::{CategoryRecord, ImportedBatch, ProductRecord, Tally, VolumePrice};
 pub use checkout::{
     CartSnapshot, CartWriter, FromAccount, NewPaymentSource, OrderLineRecord, OrderRecord,
-    PaymentSourceRecord, SubmitFailure,
+    PaymentOptionFields, PaymentSourceRecord, SubmitFailure,
 };
 pub use clients::{ClientRecord, NewClient};
 pub use error::{DatabaseError, StoreError, StoreResult};

@@ -204,7 +204,10 @@ impl<'a> PaymentOption<'a> {
             method: PaymentMethod::new(s),
             uri: q.uri(&format!("/v1/shoppers/me/payment-options/{}", s.id)),
             id: &s.id,
-            nick_name: format!("{} {}", s.brand, s.last_four),
+            nick_name: s
+                .nickname
+                .clone()
+                .unwrap_or_else(|| format!("{} {}", s.brand, s.last_four)),
             is_default,
         }
     }
