@@ -47,7 +47,10 @@ async fn sign_up(app: &TestApp, body: Value) -> Response {
 async fn names_field(response: Response, field: &str) {
     let body = shopper_error(response, 400, "invalid-request-body").await;
     let description = body["errors"]["error"][0]["description"].as_str().unwrap();
-    assert!(description.contains(field), "{description} should name {field}");
+    assert!(
+        description.contains(field),
+        "{description} should name {field}"
+    );
 }
 
 fn quantities(cart: &Value) -> Vec<(i64, i64)> {
@@ -96,10 +99,15 @@ async fn cart_bodies_as_storefronts_send_them() {
     assert_eq!(quantities(&cart), vec![(product, 4)]);
 
     // A line item's quantity update with the quantity as a string.
-    let line = cart["cart"]["lineItems"]["lineItem"][0]["id"].as_i64().unwrap();
+    let line = cart["cart"]["lineItems"]["lineItem"][0]["id"]
+        .as_i64()
+        .unwrap();
     let path = format!("{CART}/line-items/{line}");
     ok_json(post(&app, &token, &path, json!({"lineItem": {"quantity": "3"}})).await).await;
-    assert_eq!(quantities(&app.get_ok(&token, CART).await), vec![(product, 3)]);
+    assert_eq!(
+        quantities(&app.get_ok(&token, CART).await),
+        vec![(product, 3)]
+    );
 
     // Still strict: a quantity that is no number is a 400 naming the field; nothing changed.
     let bad = json!({"cart": {"lineItems": {"lineItem": [{"quantity": "lots",
@@ -117,7 +125,10 @@ async fn cart_bodies_as_storefronts_send_them() {
         "cart",
     )
     .await;
-    assert_eq!(quantities(&app.get_ok(&token, CART).await), vec![(product, 3)]);
+    assert_eq!(
+        quantities(&app.get_ok(&token, CART).await),
+        vec![(product, 3)]
+    );
 }
 
 #[tokio::test]
@@ -137,7 +148,10 @@ async fn submit_cart_takes_the_documented_body_and_keeps_the_ip_address() {
 
     let body = json!({"cart": {"ipAddress": "2001:db8::7"}});
     let submitted = ok_json(post(&app, &token, &format!("{CART}/submit-cart"), body).await).await;
-    assert!(submitted["submitCart"]["order"]["id"].is_i64(), "{submitted}");
+    assert!(
+        submitted["submitCart"]["order"]["id"].is_i64(),
+        "{submitted}"
+    );
     assert_eq!(app.me(&token).await["shopper"]["ipAddress"], "2001:db8::7");
 
     // The cart body's ipAddress is the session's too.
@@ -182,8 +196,8 @@ async fn apply_billing_address_without_a_body_applies_the_customers_address() {
     let cart = ok_json(post_raw(&app, &full, &apply, "{}").await).await;
     assert_eq!(cart["cart"]["billingAddress"]["city"], "Bemidji", "{cart}");
     // The shipping twin works the same way.
-    let cart = ok_json(post_raw(&app, &full, &format!("{CART}/apply-shipping-address"), "").await)
-        .await;
+    let cart =
+        ok_json(post_raw(&app, &full, &format!("{CART}/apply-shipping-address"), "").await).await;
     assert_eq!(cart["cart"]["shippingAddress"]["city"], "Bemidji", "{cart}");
 }
 
@@ -265,7 +279,10 @@ async fn inventory_status_without_ids_is_an_empty_collection() {
         .unwrap_or_else(|| panic!("{body}"));
     assert!(statuses.is_empty(), "{body}");
     let bad = app
-        .get_as(&token, "/v1/shoppers/me/products/inventory-status?productIds=abc")
+        .get_as(
+            &token,
+            "/v1/shoppers/me/products/inventory-status?productIds=abc",
+        )
         .await;
     shopper_error(bad, 400, "invalid-parameter").await;
 }
@@ -283,9 +300,16 @@ async fn sign_up_with_credentials_and_an_external_reference_and_base64_passwords
     .await;
     assert_eq!(created.status(), 201);
     let body: Value = created.json().await.unwrap();
-    assert_eq!(body["shopper"]["externalReferenceId"], "wp-user-17", "{body}");
+    assert_eq!(
+        body["shopper"]["externalReferenceId"], "wp-user-17",
+        "{body}"
+    );
     assert_eq!(body["shopper"]["sendEmail"], true);
-    let pair = ok_json(app.password_grant("kim@example.com", "kims password 1").await).await;
+    let pair = ok_json(
+        app.password_grant("kim@example.com", "kims password 1")
+            .await,
+    )
+    .await;
     let me = app.me(pair["access_token"].as_str().unwrap()).await;
     assert_eq!(me["shopper"]["externalReferenceId"], "wp-user-17");
     assert_eq!(me["shopper"]["lastName"], "Lee");
@@ -319,8 +343,12 @@ async fn sign_up_with_credentials_and_an_external_reference_and_base64_passwords
         .set_client_password_base64(&app.public_api_key(), false)
         .await
         .unwrap();
-    assert_oauth_error(app.password_grant("max", "plain text!").await, 400, "invalid_grant")
-        .await;
+    assert_oauth_error(
+        app.password_grant("max", "plain text!").await,
+        400,
+        "invalid_grant",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -349,8 +377,16 @@ async fn me_takes_password_changes_email_updates_and_the_docs_spellings() {
 
     // The docs' subscription e-mail update: a bare body and applyEmailToSubscriptions.
     let path = format!("{ME}?applyEmailToSubscriptions=true");
-    let me = ok_json(post(&app, &full, &path, json!({"emailAddress": "jane.new@example.com"})).await)
-        .await;
+    let me = ok_json(
+        post(
+            &app,
+            &full,
+            &path,
+            json!({"emailAddress": "jane.new@example.com"}),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(me["shopper"]["emailAddress"], "jane.new@example.com");
     let path = format!("{ME}?applyEmailToSubscriptions=perhaps");
     let bad = post(&app, &full, &path, json!({"emailAddress": "x@example.com"})).await;
@@ -358,7 +394,13 @@ async fn me_takes_password_changes_email_updates_and_the_docs_spellings() {
     // Strict: a limited token may not change the e-mail, bare body or not, nor the password.
     let denied = post(&app, &limited, ME, json!({"emailAddress": "x@example.com"})).await;
     shopper_error(denied, 403, "insufficient_scope").await;
-    let denied = post(&app, &limited, ME, json!({"shopper": {"password": "new password 9"}})).await;
+    let denied = post(
+        &app,
+        &limited,
+        ME,
+        json!({"shopper": {"password": "new password 9"}}),
+    )
+    .await;
     shopper_error(denied, 403, "insufficient_scope").await;
 
     // A password change (base64 for this key, as the plugin sends it): the new password signs
@@ -374,8 +416,12 @@ async fn me_takes_password_changes_email_updates_and_the_docs_spellings() {
     assert_eq!(app.get_as(&full, ME).await.status(), 200);
     assert_eq!(app.get_as(&other_session, ME).await.status(), 401);
     let old = STANDARD.encode(SHOPPER_PASSWORD);
-    assert_oauth_error(app.password_grant(SHOPPER_USERNAME, &old).await, 400, "invalid_grant")
-        .await;
+    assert_oauth_error(
+        app.password_grant(SHOPPER_USERNAME, &old).await,
+        400,
+        "invalid_grant",
+    )
+    .await;
     ok_json(app.password_grant(SHOPPER_USERNAME, &encoded).await).await;
     // Too short once decoded: the field is named.
     let short = json!({"shopper": {"password": STANDARD.encode("short")}});
@@ -412,7 +458,11 @@ async fn addresses_default_county_nickname_rule_and_their_own_path() {
     // One default per shopper: a new default takes it from the old one.
     let work = json!({"address": {"nickName": "work", "isDefault": true, "line1": "2 Oak Ave",
         "city": "Virginia", "country": "US"}});
-    let work: Value = post(&app, &full, ADDRESSES, work).await.json().await.unwrap();
+    let work: Value = post(&app, &full, ADDRESSES, work)
+        .await
+        .json()
+        .await
+        .unwrap();
     let work_id = work["address"]["id"].as_i64().unwrap();
     let home_now = app.get_ok(&full, &format!("{ADDRESSES}/{home_id}")).await;
     assert_eq!(home_now["address"]["isDefault"], false, "{home_now}");
@@ -427,20 +477,41 @@ async fn addresses_default_county_nickname_rule_and_their_own_path() {
     assert_eq!(changed["address"]["isDefault"], true);
     let work_now = app.get_ok(&full, &format!("{ADDRESSES}/{work_id}")).await;
     assert_eq!(work_now["address"]["isDefault"], false);
-    assert_eq!(app.get_ok(&full, ADDRESSES).await["addresses"]["address"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        app.get_ok(&full, ADDRESSES).await["addresses"]["address"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 
     // Taking another address's nickname is a conflict; a body id naming another address, a
     // 400; an address not the shopper's, a 404; a limited token, a 403.
     let steal = json!({"address": {"nickName": "work", "line1": "1 Pine St", "city": "Ely",
         "country": "US"}});
-    shopper_error(post(&app, &full, &path, steal).await, 409, "resource-already-exists").await;
+    shopper_error(
+        post(&app, &full, &path, steal).await,
+        409,
+        "resource-already-exists",
+    )
+    .await;
     let other = json!({"address": {"id": work_id, "line1": "1 Pine St", "city": "Ely",
         "country": "US"}});
-    shopper_error(post(&app, &full, &path, other).await, 400, "invalid-parameter").await;
+    shopper_error(
+        post(&app, &full, &path, other).await,
+        400,
+        "invalid-parameter",
+    )
+    .await;
     let nowhere = json!({"address": {"line1": "1 Pine St", "city": "Ely", "country": "US"}});
     let response = post(&app, &full, &format!("{ADDRESSES}/999999"), nowhere.clone()).await;
     shopper_error(response, 404, "resource-not-found").await;
-    shopper_error(post(&app, &limited, &path, nowhere).await, 403, "insufficient_scope").await;
+    shopper_error(
+        post(&app, &limited, &path, nowhere).await,
+        403,
+        "insufficient_scope",
+    )
+    .await;
     // A wrong kind is still a 400 naming the field.
     let bad = json!({"address": {"isDefault": "sometimes", "line1": "x", "city": "y",
         "country": "US"}});
@@ -462,7 +533,10 @@ async fn payment_options_are_saved_named_and_made_default() {
     let response = post(&app, &full, options, save).await;
     assert_eq!(response.status(), 201);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
-    assert!(location.ends_with(&format!("{options}/{first}")), "{location}");
+    assert!(
+        location.ends_with(&format!("{options}/{first}")),
+        "{location}"
+    );
     let saved: Value = response.json().await.unwrap();
     assert_eq!(saved["paymentOption"]["nickName"], "Travel card", "{saved}");
     assert_eq!(saved["paymentOption"]["isDefault"], true);
@@ -474,13 +548,19 @@ async fn payment_options_are_saved_named_and_made_default() {
     assert_eq!(post(&app, &full, options, save).await.status(), 201);
     let list = app.get_ok(&full, options).await;
     let listed = list["paymentOptions"]["paymentOption"].as_array().unwrap();
-    let flag = |id: &str| {
-        listed.iter().find(|o| o["id"] == id).unwrap()["isDefault"].clone()
-    };
-    assert_eq!((flag(&first), flag(&second)), (json!(false), json!(true)), "{list}");
+    let flag = |id: &str| listed.iter().find(|o| o["id"] == id).unwrap()["isDefault"].clone();
+    assert_eq!(
+        (flag(&first), flag(&second)),
+        (json!(false), json!(true)),
+        "{list}"
+    );
     ok_json(app.add_to_cart(&full, product, 1).await).await;
     let cart = ok_json(post_raw(&app, &full, &format!("{CART}/apply-shopper"), "").await).await;
-    assert_eq!(cart["cart"]["paymentMethod"]["sourceId"], second.as_str(), "{cart}");
+    assert_eq!(
+        cart["cart"]["paymentMethod"]["sourceId"],
+        second.as_str(),
+        "{cart}"
+    );
 
     // The plugin's update: the option's id and a new nickname → 200, renamed.
     let rename = json!({"paymentOption": {"id": first, "nickName": "Old card"}});
@@ -491,21 +571,54 @@ async fn payment_options_are_saved_named_and_made_default() {
     // Refused: a single-use source, one the caller may not use, mismatched ids, a limited
     // token, a wrong kind.
     let single = app.create_source(APPROVE_CARD, false).await;
-    let response = post(&app, &full, options, json!({"paymentOption": {"sourceId": single}})).await;
+    let response = post(
+        &app,
+        &full,
+        options,
+        json!({"paymentOption": {"sourceId": single}}),
+    )
+    .await;
     shopper_error(response, 409, "invalid-payment-source").await;
     let theirs = app.create_source(APPROVE_CARD, true).await;
     let guest = app.anonymous_pair().await.access;
     ok_json(app.apply_source(&guest, &theirs).await).await;
-    let response = post(&app, &full, options, json!({"paymentOption": {"sourceId": theirs}})).await;
+    let response = post(
+        &app,
+        &full,
+        options,
+        json!({"paymentOption": {"sourceId": theirs}}),
+    )
+    .await;
     shopper_error(response, 409, "invalid-payment-source").await;
-    let response = post(&app, &full, options, json!({"paymentOption": {"sourceId": "src_nope"}})).await;
+    let response = post(
+        &app,
+        &full,
+        options,
+        json!({"paymentOption": {"sourceId": "src_nope"}}),
+    )
+    .await;
     shopper_error(response, 409, "invalid-payment-source").await;
     let mixed = json!({"paymentOption": {"id": first, "sourceId": second}});
-    shopper_error(post(&app, &full, options, mixed).await, 400, "invalid-parameter").await;
-    let response = post(&app, &limited, options, json!({"paymentOption": {"sourceId": first}})).await;
+    shopper_error(
+        post(&app, &full, options, mixed).await,
+        400,
+        "invalid-parameter",
+    )
+    .await;
+    let response = post(
+        &app,
+        &limited,
+        options,
+        json!({"paymentOption": {"sourceId": first}}),
+    )
+    .await;
     shopper_error(response, 403, "insufficient_scope").await;
     let bad = json!({"paymentOption": {"sourceId": first, "isDefault": "often"}});
-    names_field(post(&app, &full, options, bad).await, "paymentOption.isDefault").await;
+    names_field(
+        post(&app, &full, options, bad).await,
+        "paymentOption.isDefault",
+    )
+    .await;
     assert_eq!(
         app.get_ok(&full, options).await["paymentOptions"]["paymentOption"]
             .as_array()

@@ -24,11 +24,11 @@ use shopkeeper_domain::checkout::cart::{LineRefusal, check_quantity};
 use shopkeeper_domain::checkout::order::Refusal;
 use shopkeeper_domain::checkout::{MAX_LINE_QUANTITY, SHIPPING_OPTIONS, ShippingOption};
 use shopkeeper_domain::shopper::ProfileUpdate;
-use std::net::IpAddr;
 use shopkeeper_services::auth::Principal;
 use shopkeeper_services::checkout::{self as service, AccountChoice, CheckoutError};
 use shopkeeper_services::state::AppState;
 use shopkeeper_store::SubmitFailure;
+use std::net::IpAddr;
 
 pub fn cart_conflict(code: &'static str, description: impl Into<String>) -> ShopperApiError {
     ShopperApiError::new(StatusCode::CONFLICT, code, description)
@@ -209,7 +209,11 @@ pub struct LineItemsBody {
 }
 
 /// Sets the session's client address from a body's `ipAddress`.
-pub(crate) async fn set_ip_address(state: &AppState, p: &Principal, raw: Option<String>) -> ApiResult<()> {
+pub(crate) async fn set_ip_address(
+    state: &AppState,
+    p: &Principal,
+    raw: Option<String>,
+) -> ApiResult<()> {
     let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
         return Ok(());
     };

@@ -114,9 +114,8 @@ impl<S: Send + Sync> FromRequest<S> for NoBody {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let (_, body) = read(req, state).await?;
-        let says_nothing = || {
-            serde_json::from_slice::<Value>(&body).is_ok_and(|v| tolerant::is_nothing(&v))
-        };
+        let says_nothing =
+            || serde_json::from_slice::<Value>(&body).is_ok_and(|v| tolerant::is_nothing(&v));
         if is_empty(&body) || says_nothing() {
             Ok(NoBody)
         } else {

@@ -30,8 +30,8 @@ pub mod shoppers_token;
 pub mod site;
 pub mod start_page;
 pub mod test_clock;
-pub mod tolerant;
 pub mod token;
+pub mod tolerant;
 pub mod views;
 
 use axum::Router;

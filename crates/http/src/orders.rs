@@ -4,11 +4,11 @@
 
 use super::access::{Full, Limited, insufficient_scope};
 use super::extract::{AppJson, parse_optional_value};
-use super::tolerant::{self, opt_bool, opt_object, opt_text};
 use super::limits;
 use super::shopper_api::{
     ApiQuery, ApiResult, Found, PathResource, bad_request, not_found, path_id,
 };
+use super::tolerant::{self, opt_bool, opt_object, opt_text};
 use super::views::address::{AddressEnvelope, AddressView};
 use super::views::order::{
     ORDERS, OrderEnvelope, OrderLine, OrderLineEnvelope, OrderLines, OrderLinesEnvelope, OrderView,
@@ -149,11 +149,7 @@ struct LookupInput {
     /// Shopkeeper keeps is the e-mail address it was placed with, so it is checked as that.
     #[serde(default, deserialize_with = "opt_text")]
     password: Option<String>,
-    #[serde(
-        default,
-        alias = "creditCardLastDigits",
-        deserialize_with = "opt_text"
-    )]
+    #[serde(default, alias = "creditCardLastDigits", deserialize_with = "opt_text")]
     credit_card_last_four_digits: Option<String>,
 }
 
@@ -214,8 +210,12 @@ pub async fn order_lookup(
     if input.order_id.is_none() {
         input.order_id = q.get("orderId").map(|s| Value::String(s.to_owned()));
     }
-    let email = input.email_address.or_else(|| q.get("emailAddress").map(str::to_owned));
-    let password = input.password.or_else(|| q.get("password").map(str::to_owned));
+    let email = input
+        .email_address
+        .or_else(|| q.get("emailAddress").map(str::to_owned));
+    let password = input
+        .password
+        .or_else(|| q.get("password").map(str::to_owned));
     let email = match (email, password) {
         (Some(e), Some(p)) if e != p => {
             return Err(bad_request(

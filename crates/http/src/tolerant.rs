@@ -45,7 +45,10 @@ fn path_error<E: fmt::Display>(e: &serde_path_to_error::Error<E>, at: &str) -> S
         (at, inner) => format!("{at}.{inner}"),
     };
     if field.is_empty() || field == "." {
-        bad_request("invalid-request-body", format!("invalid JSON body: {}", e.inner()))
+        bad_request(
+            "invalid-request-body",
+            format!("invalid JSON body: {}", e.inner()),
+        )
     } else {
         bad_request(
             "invalid-request-body",
@@ -109,7 +112,11 @@ enum Kind {
 struct OptVisitor(Kind);
 
 impl OptVisitor {
-    fn take<E: de::Error>(&self, text: &str, shown: de::Unexpected<'_>) -> Result<Option<String>, E> {
+    fn take<E: de::Error>(
+        &self,
+        text: &str,
+        shown: de::Unexpected<'_>,
+    ) -> Result<Option<String>, E> {
         let t = text.trim();
         match self.0 {
             Kind::Text => Ok(Some(text.to_owned())),
@@ -392,7 +399,10 @@ mod tests {
             flags(json!({"code": 55343})).unwrap().code.as_deref(),
             Some("55343")
         );
-        assert_eq!(flags(json!({"code": "A1"})).unwrap().code.as_deref(), Some("A1"));
+        assert_eq!(
+            flags(json!({"code": "A1"})).unwrap().code.as_deref(),
+            Some("A1")
+        );
         assert!(flags(json!({"code": {"a": 1}})).is_err());
     }
 
@@ -407,8 +417,7 @@ mod tests {
         assert!(none.line_item.is_empty());
         let absent: Lines = from_value(json!({}), "").unwrap();
         assert!(absent.line_item.is_empty());
-        let e = from_value::<Lines>(json!({"lineItem": [{"quantity": "x"}]}), "cart")
-            .unwrap_err();
+        let e = from_value::<Lines>(json!({"lineItem": [{"quantity": "x"}]}), "cart").unwrap_err();
         assert!(
             e.description.contains("cart.lineItem[0].quantity"),
             "{}",
@@ -420,7 +429,11 @@ mod tests {
     #[test]
     fn an_optional_object_may_be_nothing() {
         for nothing in [json!(""), json!([]), json!({}), json!(null)] {
-            assert_eq!(flags(json!({"lines": nothing})).unwrap().lines, None, "{nothing}");
+            assert_eq!(
+                flags(json!({"lines": nothing})).unwrap().lines,
+                None,
+                "{nothing}"
+            );
         }
         let some = flags(json!({"lines": {"lineItem": {"quantity": 1}}})).unwrap();
         assert_eq!(some.lines.unwrap().line_item.len(), 1);

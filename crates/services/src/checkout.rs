@@ -11,8 +11,7 @@ use shopkeeper_domain::shopper::{AddressInput, FieldError};
 use shopkeeper_domain::time::UnixSeconds;
 use shopkeeper_store::{
     AddressRecord, CartSnapshot, CartWriter, FromAccount, PaymentOptionFields, PaymentSourceRecord,
-    Store, StoreError,
-    SubmitFailure,
+    Store, StoreError, SubmitFailure,
 };
 
 /// Why a cart operation did nothing.
