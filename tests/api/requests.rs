@@ -627,3 +627,74 @@ async fn payment_options_are_saved_named_and_made_default() {
         2
     );
 }
+
+/// Tolerance stops at credentials: a tolerant route still refuses two Authorization headers,
+/// a header and a `token` parameter that disagree, a repeated `token`, disagreeing API keys,
+/// and a token that is only in the (tolerantly read) body.
+#[tokio::test]
+async fn tolerant_routes_keep_credentials_strict() {
+    let app = spawn_app().await;
+    let (product, _) = catalog(&app).await;
+    let token = app.anonymous_pair().await.access;
+    let other = app.anonymous_pair().await.access;
+    let body = json!({"cart": {"lineItems": {"lineItem": {"quantity": "1",
+        "product": {"id": product}}}}})
+    .to_string();
+    let send = |request: reqwest::RequestBuilder| {
+        request
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+    };
+    let cart = app.url(CART);
+
+    let two_headers = send(
+        app.http
+            .post(&cart)
+            .header("authorization", format!("Bearer {token}"))
+            .header("authorization", format!("Bearer {token}")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(two_headers.status(), 400);
+    let disagree = send(
+        app.http
+            .post(&cart)
+            .bearer_auth(&token)
+            .query(&[("token", &other)]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(disagree.status(), 400);
+    let repeated = send(
+        app.http
+            .post(&cart)
+            .query(&[("token", &token), ("token", &token)]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(repeated.status(), 400);
+    // A token in the body is an unknown field, never a credential.
+    let in_body = app
+        .http
+        .post(&cart)
+        .json(&json!({"access_token": token, "token": token, "cart": ""}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(in_body.status(), 401);
+    // Nothing above reached the cart.
+    assert!(quantities(&app.get_ok(&token, CART).await).is_empty());
+
+    // Sign-up: the apiKey parameter and header must agree.
+    let keys = app
+        .http
+        .post(app.url("/v1/shoppers"))
+        .query(&[("apiKey", app.public_key.as_str())])
+        .header("apiKey", "someoneelseskey")
+        .json(&json!({"shopper": {"externalReferenceId": "crm-x"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(keys.status(), 400);
+}
