@@ -129,6 +129,11 @@ async fn cart_bodies_as_storefronts_send_them() {
         quantities(&app.get_ok(&token, CART).await),
         vec![(product, 3)]
     );
+    // A body of the wrong shape says what was expected, in the API's words.
+    let response = post_raw(&app, &token, CART, "5").await;
+    let body = shopper_error(response, 400, "invalid-request-body").await;
+    let description = body["errors"]["error"][0]["description"].as_str().unwrap();
+    assert!(description.contains(r#"{"cart": {...}}"#), "{description}");
 }
 
 #[tokio::test]

@@ -157,14 +157,14 @@ async fn cart_response(state: &AppState, q: &ApiQuery, p: &Principal) -> ApiResu
 // --- line items -------------------------------------------------------------------------------
 
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", expecting = "a product object")]
 pub struct ProductRef {
     #[serde(default)]
     id: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", expecting = "a line item object")]
 pub struct LineItemInput {
     #[serde(default, deserialize_with = "opt_i64")]
     quantity: Option<i64>,
@@ -174,13 +174,14 @@ pub struct LineItemInput {
 
 /// `{"lineItem": [...]}`, or `{"lineItem": {...}}` for one.
 #[derive(Debug, Default, Deserialize)]
+#[serde(expecting = "an object {\"lineItem\": ...}")]
 pub struct LineItemList {
     #[serde(rename = "lineItem", default, deserialize_with = "one_or_many")]
     line_item: Vec<LineItemInput>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", expecting = "a cart object")]
 pub struct CartInput {
     #[serde(default, deserialize_with = "opt_object")]
     line_items: Option<LineItemList>,
@@ -196,13 +197,17 @@ pub struct CartInput {
 /// `{"cart": {...}}`; `{"cart": ""}` (what storefronts send to make sure a cart exists) is
 /// no cart input at all.
 #[derive(Debug, Deserialize)]
+#[serde(expecting = "an object {\"cart\": {...}}")]
 pub struct CartBody {
     #[serde(default, deserialize_with = "opt_object")]
     cart: Option<CartInput>,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(
+    rename_all = "camelCase",
+    expecting = "an object {\"lineItems\": {...}}"
+)]
 pub struct LineItemsBody {
     #[serde(default, deserialize_with = "opt_object")]
     line_items: Option<LineItemList>,
@@ -367,7 +372,10 @@ pub async fn get_line_item(
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(
+    rename_all = "camelCase",
+    expecting = "an object {\"lineItem\": {...}}"
+)]
 pub struct LineItemBody {
     #[serde(default, deserialize_with = "opt_object")]
     line_item: Option<LineItemInput>,
@@ -571,14 +579,17 @@ pub async fn apply_shipping_option(
 // --- payment ----------------------------------------------------------------------------------
 
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", expecting = "a payment method object")]
 pub struct PaymentMethodInput {
     #[serde(default, deserialize_with = "opt_text")]
     source_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(
+    rename_all = "camelCase",
+    expecting = "an object {\"paymentMethod\": {...}}"
+)]
 pub struct PaymentMethodBody {
     #[serde(default, deserialize_with = "opt_object")]
     payment_method: Option<PaymentMethodInput>,
@@ -626,13 +637,14 @@ pub async fn apply_shopper(
 
 /// `{"cart": {"ipAddress": ...}}`, the body the docs give `submit-cart`.
 #[derive(Debug, Deserialize)]
+#[serde(expecting = "an object {\"cart\": {...}}")]
 pub struct SubmitBody {
     #[serde(default, deserialize_with = "opt_object")]
     cart: Option<SubmitCartInput>,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", expecting = "a cart object")]
 pub struct SubmitCartInput {
     #[serde(default, deserialize_with = "opt_text")]
     ip_address: Option<String>,

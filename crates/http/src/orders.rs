@@ -139,7 +139,7 @@ pub async fn get_order_shipping_address(Found { q, item: o, .. }: Order) -> ApiR
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", expecting = "an order look-up object")]
 struct LookupInput {
     #[serde(default)]
     order_id: Option<Value>,
@@ -342,7 +342,10 @@ fn payment_option_response(
 /// the WordPress plugin sends the option's `id` (its source id) beside or instead of
 /// `sourceId`.
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(
+    rename_all = "camelCase",
+    expecting = "an object {\"paymentOption\": {...}}"
+)]
 pub struct PaymentOptionBody {
     #[serde(default, deserialize_with = "opt_object")]
     payment_option: Option<PaymentOptionInput>,
@@ -351,7 +354,7 @@ pub struct PaymentOptionBody {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", expecting = "a payment option object")]
 pub struct PaymentOptionInput {
     #[serde(default, deserialize_with = "opt_text")]
     id: Option<String>,
@@ -364,7 +367,7 @@ pub struct PaymentOptionInput {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", expecting = "a shopper object")]
 pub struct SessionInput {
     #[serde(default, deserialize_with = "opt_text")]
     ip_address: Option<String>,

@@ -134,7 +134,7 @@ async fn shopper_object(
 /// shows, the bare object. Unknown fields are ignored; booleans may be strings; `sendMail`
 /// and `sendEMail` are the docs' other spellings of `sendEmail`.
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", expecting = "a shopper object")]
 struct ShopperWire {
     #[serde(default)]
     id: Option<Value>,
@@ -238,7 +238,7 @@ async fn typed_password(
 /// A saved address as clients send it (the cart's addresses too). Unknown fields (the docs'
 /// `phoneticFirstName`, `division`, ...) are ignored; `isDefault` may be a string.
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", expecting = "an address object")]
 pub struct AddressWire {
     #[serde(default)]
     id: Option<Value>,
@@ -309,6 +309,7 @@ impl From<AddressWire> for AddressInput {
 
 /// `{"address": {...}}`
 #[derive(Debug, Deserialize)]
+#[serde(expecting = "an object {\"address\": {...}}")]
 pub struct AddressBody {
     #[serde(deserialize_with = "opt_object", default)]
     address: Option<AddressWire>,
