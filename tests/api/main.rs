@@ -11,6 +11,7 @@ mod checkout_security;
 mod cli;
 mod clock;
 mod config_file;
+mod cors;
 mod crash;
 mod defenses;
 mod helpers;
