@@ -2,9 +2,10 @@
 """Extracts the documented request/response examples of the Global Commerce docs into the
 cases file that tests/api/docs_examples.rs runs (docs/docs-examples.md explains it).
 
-    python3 tests/docs_examples/extract.py            # rewrite tests/docs_examples/cases.json
-    python3 tests/docs_examples/extract.py --check    # exit 1 if the checked-in file differs
+    python3 tests/docs_examples/extract.py            # rewrite cases.json and the doc page's list
+    python3 tests/docs_examples/extract.py --check    # exit 1 if either differs from the output
     python3 tests/docs_examples/extract.py --stdout   # print it instead
+    python3 tests/docs_examples/extract.py --docs-found  # exit 1 if the docs are not here
 
 Stdlib only. Deterministic: pages in sorted order, JSON with sorted keys.
 
@@ -67,6 +68,7 @@ PARAM_MARKERS = {
     "/v1/shoppers/me/orders/{id}/line-items/{lineItemId}": {"id": "orderId", "lineItemId": "orderLineItemId"},
     "/v1/shoppers/me/payment-options/{id}": {"id": "paymentOptionId"},
     "/v1/shoppers/me/products/{id}": {"id": "productId"},
+    "/v1/shoppers/me/products/{id}/variations": {"id": "baseProductId"},
 }
 # Prefix rules for the rest (`/orders/{id}/...`, `/products/{id}/...`, ...).
 PARAM_PREFIX = [
@@ -90,6 +92,14 @@ VALUE_MARKERS = {
     "externalReferenceId": "uniqueExternalReferenceId",
     "username": "uniqueUsername",
     "userName": "uniqueUsername",
+}
+# Form fields (order look-up) whose documented values are placeholders for the order's own.
+FORM_MARKERS = {
+    "orderId": "orderId",
+    "password": "orderPassword",
+    "creditCardLastDigits": "orderCardLastDigits",
+    "creditCardLastFourDigits": "orderCardLastDigits",
+    "emailAddress": "orderEmail",
 }
 # Body objects whose `id` names a fixture: (parent key → marker).
 ID_PARENTS = {
@@ -317,6 +327,8 @@ def mark_value(key, value, path_keys):
     if key == "id" and path_keys:
         parent = path_keys[-1]
         marker = ID_PARENTS.get(parent)
+    if key == "externalReferenceId" and "shopper" not in path_keys:
+        marker = None  # a product's reference, sent as documented
     if key in ("emailAddress", "email") and "orderLookup" not in path_keys:
         marker = "uniqueEmail"
     if key == "email" and "orderLookup" in path_keys:
@@ -396,10 +408,13 @@ def repair_json(text):
             t = before[:-1] + t[len(before):]
             notes.add("a trailing comma removed")
         elif msg.startswith(("Expecting value", "Expecting property name")):
-            m = re.match(r"[A-Za-z_@][^,\s}\]:]*", rest)
+            if msg.startswith("Expecting value"):
+                m = re.match(r"[A-Za-z_@][^,\n}\]]*", rest)  # a bare value: up to , or end of line
+            else:
+                m = re.match(r"[A-Za-z_@][\w-]*", rest)  # a bare key
             if not m:
                 return None
-            t = t[:pos] + json.dumps(m.group(0)) + rest[m.end():]
+            t = t[:pos] + json.dumps(m.group(0).rstrip()) + rest[len(m.group(0).rstrip()):]
             notes.add("an unquoted word quoted")
         else:
             return None
@@ -475,6 +490,7 @@ def pair(bl, i):
     b = bl[i]
     method = request_method(b)
     payload = response = None
+    others = []
     for later in bl[i + 1:]:
         if is_request(later):
             break
@@ -485,10 +501,15 @@ def pair(bl, i):
         if payload_tab and same_group and payload is None and method not in ("GET", "DELETE"):
             payload = later
             continue
-        if is_response(later) or (payload_tab and method in ("GET", "DELETE")):
+        if response is None and (is_response(later) or (payload_tab and method in ("GET", "DELETE"))):
             response = later
+            continue
+        if response is not None:
+            if same_group and is_response(later):
+                others.append(later["tab"])
+                continue
             break
-    return payload, response
+    return payload, response, others
 
 
 def extract():
@@ -512,11 +533,14 @@ def extract():
         paired = {i: pair(bl, i) for i in requests}
         response_by_heading = {}
         for i in requests:
-            response_by_heading.setdefault(bl[i]["heading"], paired[i][1])
+            response_by_heading.setdefault(bl[i]["heading"], paired[i][1])  # (payload, response, others)
         for n, i in enumerate(requests):
             b = bl[i]
-            payload, response = paired[i]
+            payload, response, others = paired[i]
             notes = []
+            if others:
+                notes.append("further response samples of the example not checked: "
+                             + ", ".join(sorted(set(others))))
             errata = RESPONSE_ERRATA.get((rel, b["heading"]))
             if errata:
                 other, why = errata
@@ -533,8 +557,8 @@ def extract():
                 skipped.append(entry)
             else:
                 cases.append(entry)
-    for n, c in enumerate(cases):
-        c["id"] = "%03d %s %s" % (n + 1, c["method"], c["path"])
+    for c in cases:
+        c["id"] = "%s:%d" % (c["source"]["page"], c["source"]["line"])
     return {
         "about": "Generated by tests/docs_examples/extract.py from the Global Commerce docs "
                  "(reference copy); do not edit: rerun the script. docs/docs-examples.md explains it.",
@@ -608,8 +632,7 @@ def classify(b, response, payload, table, entry, notes, status_in_prose):
             notes.append("the docs show the answer as the GET's --data-raw: it is the response sample")
         body = None
     if kind == "form":
-        lookup = ("orderLookup",) if entry["route"].endswith("order-lookup") else ()
-        entry["form"] = [[k, mark_value(k, v, lookup)]
+        entry["form"] = [[k, "{{%s}}" % FORM_MARKERS[k] if k in FORM_MARKERS else v]
                          for k, _, v in (item.partition("=") for item in body)]
     elif body is not None and body.strip() not in ("", "..."):
         parsed = repair_json(body)
@@ -643,20 +666,64 @@ def classify(b, response, payload, table, entry, notes, status_in_prose):
     return None
 
 
+DOC = os.path.join(REPO, "docs", "docs-examples.md")
+BEGIN = "<!-- docs-examples:skipped:begin -->"
+END = "<!-- docs-examples:skipped:end -->"
+
+
+def skipped_markdown(data):
+    """The list of skipped examples and of the docs' errata the cases mend, for the doc page."""
+    out = ["| page (line) | request | why skipped |", "| --- | --- | --- |"]
+    for s in data["skipped"]:
+        src = s["source"]
+        out.append("| %s (%d) | %s `%s` | %s |" % (
+            src["page"], src["line"], s["method"],
+            s.get("documentedPath", "?").replace("|", "%7C"), s["reason"]))
+    out += ["", "Errata the cases mend or leave out (the case runs; see its notes):", ""]
+    seen = {}
+    for c in data["cases"]:
+        for n in c["notes"]:
+            seen.setdefault(n, []).append("%s:%d" % (c["source"]["page"], c["source"]["line"]))
+    for n in sorted(seen):
+        out.append("- %s (%d: %s)" % (n, len(seen[n]), ", ".join(seen[n])))
+    return "\n".join(out) + "\n"
+
+
 def main(argv):
-    out = json.dumps(extract(), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    if "--docs-found" in argv:
+        return 0 if any(c and os.path.isdir(c) for c in DOCS_CANDIDATES) else 1
+    data = extract()
+    out = json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    listing = BEGIN + "\n" + skipped_markdown(data) + END
+    if "--skipped-markdown" in argv:
+        sys.stdout.write(listing + "\n")
+        return 0
     if "--stdout" in argv:
         sys.stdout.write(out)
         return 0
     if "--check" in argv:
         current = open(CASES, encoding="utf-8").read() if os.path.exists(CASES) else ""
+        status = 0
         if current != out:
             sys.stderr.write("tests/docs_examples/cases.json is not the script's output: "
                              "run python3 tests/docs_examples/extract.py\n")
-            return 1
-        return 0
+            status = 1
+        page = open(DOC, encoding="utf-8").read() if os.path.exists(DOC) else ""
+        if listing not in page:
+            sys.stderr.write("docs/docs-examples.md does not list the skipped examples as the "
+                             "script does: run python3 tests/docs_examples/extract.py\n")
+            status = 1
+        return status
     with open(CASES, "w", encoding="utf-8") as f:
         f.write(out)
+    # The doc page's list, between its markers.
+    if os.path.exists(DOC):
+        page = open(DOC, encoding="utf-8").read()
+        if BEGIN in page and END in page:
+            head, rest = page.split(BEGIN, 1)
+            tail = rest.split(END, 1)[1]
+            with open(DOC, "w", encoding="utf-8") as f:
+                f.write(head + listing + tail)
     return 0
 
 
