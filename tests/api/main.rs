@@ -13,6 +13,7 @@ mod clock;
 mod config_file;
 mod crash;
 mod defenses;
+mod docs_examples;
 mod helpers;
 mod hosted_pages;
 mod import;

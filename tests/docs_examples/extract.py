@@ -640,6 +640,9 @@ def classify(b, response, payload, table, entry, notes, status_in_prose):
             return "the request body is not JSON, even mended"
         notes += ["request body: " + n for n in parsed[1]]
         entry["body"] = mark_body(parsed[0])
+    if exact["path"] == "/v1/shoppers" and method == "POST" and "body" not in entry \
+            and re.search(r"^\s*\.\.\.\s*$", text, re.M):
+        return "the example elides its body (`...`): a shopper to create is not shown"
     entry["auth"] = ("anonymous" if exact["path"] == "/v1/shoppers" and method == "POST"
                      else "payments-key" if exact["level"] == "payments" else "shopper")
     status, resp_body = None, None
