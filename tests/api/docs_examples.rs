@@ -31,6 +31,9 @@ const EXTRACT: &str = concat!(
     "/tests/docs_examples/extract.py"
 );
 const REPORT: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/docs-examples-report.json");
+const DOC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/docs-examples.md");
+const FIGURES_BEGIN: &str = "<!-- docs-examples:figures:begin -->";
+const FIGURES_END: &str = "<!-- docs-examples:figures:end -->";
 pub const BLESS_VAR: &str = "SHOPKEEPER_BLESS_DOCS_EXAMPLES";
 
 /// The cart line the fixture puts in every cart before a cart case, and its quantity.
@@ -184,10 +187,25 @@ async fn the_documented_examples_of_provided_routes_are_accepted() {
         outcomes.len(),
         uri_results.len()
     );
+    // What each route's answers lack, over all its cases (for whoever raises the figures).
+    let mut missing_by_route: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for case in cases {
+        let outcome = &outcomes[case["id"].as_str().unwrap()];
+        let route = format!(
+            "{} {}",
+            case["method"].as_str().unwrap(),
+            case["route"].as_str().unwrap()
+        );
+        missing_by_route
+            .entry(route)
+            .or_default()
+            .extend(outcome.missing_keys.iter().cloned());
+    }
     let report = json!({
         "figures": figures,
         "cases": outcomes,
         "uris": uri_results,
+        "missingKeysByRoute": missing_by_route,
     });
     std::fs::write(
         REPORT,
@@ -210,6 +228,15 @@ async fn the_documented_examples_of_provided_routes_are_accepted() {
             serde_json::to_string_pretty(&expected).unwrap() + "\n",
         )
         .unwrap();
+        // The doc page's figures, between their markers.
+        let page = std::fs::read_to_string(DOC).unwrap();
+        let (head, rest) = page
+            .split_once(FIGURES_BEGIN)
+            .expect("the figures' begin marker");
+        let (_, tail) = rest
+            .split_once(FIGURES_END)
+            .expect("the figures' end marker");
+        std::fs::write(DOC, format!("{head}{}{tail}", figures_markdown(&figures))).unwrap();
         return;
     }
     let recorded: Value = serde_json::from_str(
@@ -235,6 +262,12 @@ async fn the_documented_examples_of_provided_routes_are_accepted() {
             ));
         }
     }
+    let page = std::fs::read_to_string(DOC).unwrap();
+    if !page.contains(&figures_markdown(&recorded["figures"])) {
+        complaints.push(format!(
+            "docs/docs-examples.md does not show the recorded figures ({BLESS_VAR}=1 writes them)"
+        ));
+    }
     let floor = recorded["minKeyCoveragePercent"].as_f64().unwrap();
     if coverage < floor {
         complaints.push(format!(
@@ -247,6 +280,32 @@ async fn the_documented_examples_of_provided_routes_are_accepted() {
          once the change is meant):\n{}",
         complaints.join("\n")
     );
+}
+
+/// The figures as the doc page shows them, markers included.
+fn figures_markdown(f: &Value) -> String {
+    format!(
+        "{FIGURES_BEGIN}\n\
+         | figure | value |\n\
+         | --- | --- |\n\
+         | documented request examples of provided routes run | {cases} |\n\
+         | accepted with the documented status (or 2xx) | {accepted} / {cases} |\n\
+         | passing every check (accepted, uris 2xx, prices and quantities right) | {passing} / {cases} |\n\
+         | documented response keys present | {present} / {documented} ({coverage} %) |\n\
+         | `uri`s followed (GET routes) answering 2xx | {uris_ok} / {uris} |\n\
+         | prices and quantities compared, wrong | {values}, {wrong} |\n\
+         {FIGURES_END}",
+        cases = f["cases"],
+        accepted = f["accepted"],
+        passing = f["passing"],
+        present = f["keysPresent"],
+        documented = f["documentedKeys"],
+        coverage = f["keyCoveragePercent"],
+        uris_ok = f["urisAnswering2xx"],
+        uris = f["urisFollowed"],
+        values = f["pricesAndQuantitiesChecked"],
+        wrong = f["pricesAndQuantitiesWrong"],
+    )
 }
 
 impl Fixtures {

@@ -676,7 +676,10 @@ END = "<!-- docs-examples:skipped:end -->"
 
 def skipped_markdown(data):
     """The list of skipped examples and of the docs' errata the cases mend, for the doc page."""
-    out = ["| page (line) | request | why skipped |", "| --- | --- | --- |"]
+    t = data["totals"]
+    out = ["%d request examples in the pages read: %d run as cases, %d left out." % (
+        t["requestExamples"], t["cases"], t["skipped"]), "",
+        "| page (line) | request | why skipped |", "| --- | --- | --- |"]
     for s in data["skipped"]:
         src = s["source"]
         out.append("| %s (%d) | %s `%s` | %s |" % (
