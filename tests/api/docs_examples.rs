@@ -93,6 +93,8 @@ struct Fixtures {
     /// Per cart case: the lamp's line and the cart's first shipping option.
     cart_line: String,
     shipping_option: String,
+    /// The address a deleting case deletes (saved just before it).
+    spare_address: Option<String>,
     unique: u32,
 }
 
@@ -307,7 +309,49 @@ fn figures_markdown(f: &Value) -> String {
     )
 }
 
+/// Saves the fixture address for the shopper of `token` (default for billing and shipping):
+/// its id.
+async fn save_address(app: &TestApp, token: &str) -> String {
+    let before = app.get_ok(token, "/v1/shoppers/me/addresses").await;
+    let known: BTreeSet<String> = as_list(&before["addresses"]["address"])
+        .iter()
+        .filter_map(|a| id_text(&a["id"]))
+        .collect();
+    let saved = app
+        .http
+        .post(app.url("/v1/shoppers/me/addresses"))
+        .bearer_auth(token)
+        .json(&json!({"address": address_fixture(true)}))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        saved.status().is_success(),
+        "{}",
+        saved.text().await.unwrap()
+    );
+    let after = app.get_ok(token, "/v1/shoppers/me/addresses").await;
+    as_list(&after["addresses"]["address"])
+        .iter()
+        .filter_map(|a| id_text(&a["id"]))
+        .find(|id| !known.contains(id))
+        .unwrap_or_else(|| panic!("no new address in {after}"))
+}
+
+/// A list, or the one object the docs' shapes sometimes give instead, or nothing.
+fn as_list(value: &Value) -> Vec<&Value> {
+    match value {
+        Value::Array(items) => items.iter().collect(),
+        Value::Null => Vec::new(),
+        other => vec![other],
+    }
+}
+
 impl Fixtures {
+    async fn save_address(&self, app: &TestApp) -> String {
+        save_address(app, &self.full).await
+    }
+
     async fn set_up(app: &TestApp) -> Self {
         let store = &app.state.store;
         let summary = provision::import_catalog(
@@ -342,28 +386,7 @@ impl Fixtures {
         });
 
         // A saved address, the default for billing and shipping.
-        let saved = app
-            .http
-            .post(app.url("/v1/shoppers/me/addresses"))
-            .bearer_auth(&full)
-            .json(&json!({"address": address_fixture(true)}))
-            .send()
-            .await
-            .unwrap();
-        assert!(
-            saved.status().is_success(),
-            "{}",
-            saved.text().await.unwrap()
-        );
-        let addresses = app.get_ok(&full, "/v1/shoppers/me/addresses").await;
-        let address = first_id(&addresses["addresses"]["address"])
-            .map(|id| id.to_string())
-            .or_else(|| {
-                addresses["addresses"]["address"][0]["id"]
-                    .as_str()
-                    .map(str::to_owned)
-            })
-            .unwrap_or_else(|| panic!("no address in {addresses}"));
+        let address = save_address(app, &full).await;
 
         // A reusable card (a payment option), and an order of the lamp paid with it.
         let source = app.create_source(APPROVE_CARD, true).await;
@@ -384,6 +407,7 @@ impl Fixtures {
             order_card_last_digits: APPROVE_CARD[APPROVE_CARD.len() - 4..].to_owned(),
             cart_line: String::new(),
             shipping_option: String::new(),
+            spare_address: None,
             unique: 0,
         };
         fx.reset_cart(app, ORDER_QUANTITY).await;
@@ -451,7 +475,10 @@ impl Fixtures {
             "productId" => self.lamp.to_string(),
             "baseProductId" => self.shirt.to_string(),
             "categoryId" => self.category.to_string(),
-            "addressId" => self.address.clone(),
+            "addressId" => self
+                .spare_address
+                .clone()
+                .unwrap_or_else(|| self.address.clone()),
             "sourceId" | "paymentOptionId" => self.source.clone(),
             "orderId" => self.order.to_string(),
             "orderLineItemId" => self.order_line.clone(),
@@ -543,6 +570,10 @@ async fn run_case(
     if route.starts_with("/v1/shoppers/me/carts/active") {
         fx.reset_cart(app, CART_QUANTITY).await;
     }
+    if route == "/v1/shoppers/me/addresses/{id}" && method == "DELETE" {
+        // The case deletes an address of its own, not the fixture's.
+        fx.spare_address = Some(fx.save_address(app).await);
+    }
     let token = match case["auth"].as_str().unwrap() {
         "anonymous" => app.anonymous_pair().await.access,
         "payments-key" => fx.payments_key.clone(),
@@ -584,6 +615,7 @@ async fn run_case(
         request = request.json(&sent_body);
     }
     let response = request.send().await.unwrap();
+    fx.spare_address = None;
     let status = response.status().as_u16();
     let text = response.text().await.unwrap();
     let answer: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
