@@ -486,7 +486,8 @@ def request_method(block):
 
 
 def pair(bl, i):
-    """The payload tab and the response block of the request bl[i] (each None if absent)."""
+    """The payload tab and the response block of the request bl[i] (each None if absent), and
+    the titles of further response tabs of the same example."""
     b = bl[i]
     method = request_method(b)
     payload = response = None
@@ -533,8 +534,8 @@ def extract():
         paired = {i: pair(bl, i) for i in requests}
         response_by_heading = {}
         for i in requests:
-            response_by_heading.setdefault(bl[i]["heading"], paired[i][1])  # (payload, response, others)
-        for n, i in enumerate(requests):
+            response_by_heading.setdefault(bl[i]["heading"], paired[i][1])
+        for i in requests:
             b = bl[i]
             payload, response, others = paired[i]
             notes = []
@@ -577,9 +578,9 @@ def classify(b, response, payload, table, entry, notes, status_in_prose):
     """Fills `entry` with the case; returns why it is skipped, or None."""
     text = b["text"].strip()
     if text.lower().startswith("curl"):
-        method, url, headers, body, kind = curl_parts(text)
+        method, url, _headers, body, kind = curl_parts(text)
     else:
-        method, url, headers, body, kind = request_line_parts(text)
+        method, url, _headers, body, kind = request_line_parts(text)
     entry["method"] = method
     if not url:
         return "the request names no URL"
