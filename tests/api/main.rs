@@ -14,6 +14,7 @@ mod config_file;
 mod cors;
 mod crash;
 mod defenses;
+mod docs_examples;
 mod helpers;
 mod hosted_pages;
 mod import;
