@@ -122,60 +122,55 @@ async fn a_plain_options_request_is_answered_like_the_documented_example() {
     }
 }
 
+/// `method path` sent from the storefront's origin (with `token` as bearer, if any): the
+/// answer, after checking it is readable there and has `status`.
+async fn from_storefront(
+    app: &crate::helpers::TestApp,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    status: u16,
+) -> Response {
+    let mut request = app
+        .http
+        .request(method.clone(), app.url(path))
+        .header("origin", STOREFRONT);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let answer = request.send().await.unwrap();
+    assert_eq!(answer.status(), status, "{method} {path}");
+    assert_eq!(
+        answer.headers()["access-control-allow-origin"],
+        "*",
+        "{method} {path}"
+    );
+    answer
+}
+
 #[tokio::test]
 async fn answers_and_errors_are_readable_from_another_origin() {
     let app = spawn_app().await;
     let pair = app.shopper_pair().await;
-    let ok = app
-        .http
-        .get(app.url("/v1/shoppers/me"))
-        .header("origin", STOREFRONT)
-        .bearer_auth(&pair.access)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ok.status(), 200);
-    assert_eq!(ok.headers()["access-control-allow-origin"], "*");
+    let token = Some(pair.access.as_str());
+    let ok = from_storefront(&app, Method::GET, "/v1/shoppers/me", token, 200).await;
     assert!(
         header_set(&ok, "access-control-expose-headers").contains("x-request-id"),
         "the request id is readable for support requests"
     );
     // Without a token: the 401 is readable, so the storefront can fetch a token and retry.
-    let unauthorized = app
-        .http
-        .get(app.url("/v1/shoppers/me/carts/active"))
-        .header("origin", STOREFRONT)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(unauthorized.status(), 401);
-    assert_eq!(unauthorized.headers()["access-control-allow-origin"], "*");
+    let cart = "/v1/shoppers/me/carts/active";
+    from_storefront(&app, Method::GET, cart, None, 401).await;
     // A method the path does not serve: the documented 405, readable too.
-    let wrong = app
-        .http
-        .delete(app.url("/v1/shoppers/me/orders"))
-        .header("origin", STOREFRONT)
-        .bearer_auth(&pair.access)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(wrong.status(), 405);
-    assert_eq!(wrong.headers()["access-control-allow-origin"], "*");
+    let orders = "/v1/shoppers/me/orders";
+    let wrong = from_storefront(&app, Method::DELETE, orders, token, 405).await;
     let body: serde_json::Value = wrong.json().await.unwrap();
     assert_eq!(
         body["errors"]["error"][0]["code"], "method-not-allowed",
         "{body}"
     );
     // The payments route keeps its own error shape.
-    let wrong = app
-        .http
-        .get(app.url("/payments/sources"))
-        .header("origin", STOREFRONT)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(wrong.status(), 405);
-    assert_eq!(wrong.headers()["access-control-allow-origin"], "*");
+    let wrong = from_storefront(&app, Method::GET, "/payments/sources", None, 405).await;
     let body: serde_json::Value = wrong.json().await.unwrap();
     assert_eq!(body["type"], "method_not_allowed", "{body}");
 }
