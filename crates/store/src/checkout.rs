@@ -202,6 +202,11 @@ pub struct OrderLineRecord {
     pub quantity: i64,
     pub list_price_minor: i64,
     pub unit_price_minor: i64,
+    /// From the catalog (products are never deleted): `DIGITAL` or `PHYSICAL`.
+    pub product_type: String,
+    pub name: String,
+    pub short_description: String,
+    pub thumbnail_image: Option<String>,
 }
 
 /// The two address columns of a cart or an order: `PostalAddress` JSON. One that does not
@@ -707,8 +712,11 @@ impl Store {
 
     pub async fn order_lines(&self, order_id: i64) -> StoreResult<Vec<OrderLineRecord>> {
         Ok(sqlx::query_as(
-            "SELECT id, order_id, product_id, sku, display_name, quantity, list_price_minor, \
-             unit_price_minor FROM order_line_items WHERE order_id = $1 ORDER BY id",
+            "SELECT l.id, l.order_id, l.product_id, l.sku, l.display_name, l.quantity, \
+             l.list_price_minor, l.unit_price_minor, p.product_type, p.name, \
+             p.short_description, p.thumbnail_image \
+             FROM order_line_items l JOIN products p ON p.id = l.product_id \
+             WHERE l.order_id = $1 ORDER BY l.id",
         )
         .bind(order_id)
         .fetch_all(&self.read)

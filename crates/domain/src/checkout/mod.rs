@@ -78,6 +78,15 @@ pub fn tax_minor(amount: i64, rate_bp: i64) -> i64 {
     (amount * rate_bp + 5_000) / 10_000
 }
 
+/// A rate in basis points as the documented decimal fraction (725 → `0.0725`), exact: the
+/// JSON number its decimal text reads as.
+pub fn rate_value(rate_bp: i64) -> serde_json::Value {
+    let text = rust_decimal::Decimal::new(rate_bp, 4)
+        .normalize()
+        .to_string();
+    serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
+}
+
 /// Prices a cart. Tax is charged on the discounted subtotal plus shipping.
 pub fn price(
     lines: &[LineForPricing],
@@ -332,6 +341,13 @@ pub fn check_test_card(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rates_as_decimal_fractions() {
+        assert_eq!(rate_value(725).to_string(), "0.0725");
+        assert_eq!(rate_value(2000).to_string(), "0.2");
+        assert_eq!(rate_value(0).to_string(), "0");
+    }
 
     #[test]
     fn a_source_is_usable_only_by_its_owner() {

@@ -2,36 +2,63 @@
 
 use super::address::AddressOrLink;
 use super::money::{Money, Pricing};
-use super::{Empty, Link};
+use super::order::OrderView;
+use super::{Empty, Link, served_link};
 use crate::shopper_api::ApiQuery;
 use serde::Serialize;
+use serde_json::Value;
 use shopkeeper_domain::catalog::formatted;
-use shopkeeper_domain::checkout::ShippingOption;
 use shopkeeper_domain::checkout::order::{PricedCart, PricedLine};
+use shopkeeper_domain::checkout::{SHIPPING_OPTIONS, ShippingOption, rate_value, tax_minor};
 use shopkeeper_store::PaymentSourceRecord;
+use utoipa::ToSchema;
 
 pub const CART: &str = "/v1/shoppers/me/carts/active";
 
+/// The landed-cost state of every cart: Shopkeeper computes no import taxes or duties.
+pub const LANDED_COST_STATE: &str = "NOT_ELIGIBLE";
+
+/// A link to one of the cart's own routes (`{CART}/{segment}`), if the router serves it.
+fn cart_link(q: &ApiQuery, method: &str, segment: &str) -> Option<Link> {
+    let path = format!("{CART}/{segment}");
+    served_link(q, method, &path, &path)
+}
+
 /// `{"cart": ...}`
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CartEnvelope<'a> {
     pub cart: CartView<'a>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CartView<'a> {
     pub uri: String,
+    /// Links to the cart's actions: each only while the router serves its route.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment_methods: Option<Link>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apply_payment_method: Option<Link>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apply_shipping_option: Option<Link>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub submit_cart: Option<Link>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub web_checkout: Option<Link>,
     pub id: &'a str,
     pub line_items: LineItems<'a>,
     pub total_items_in_cart: i64,
     pub billing_address: AddressOrLink<'a>,
     pub shipping_address: AddressOrLink<'a>,
     pub payment_method: PaymentMethodOrEmpty<'a>,
-    pub shipping_options: Link,
-    pub shipping_method: Option<ShippingMethod>,
+    /// Inline: the options the cart can ship with (none listed when nothing ships).
+    pub shipping_options: ShippingOptions<'a>,
+    /// The applied (or default) option; `{}` when nothing ships.
+    pub shipping_method: ShippingMethodOrEmpty,
+    /// Prices are before tax: tax is added on top (`domain::checkout::price`).
+    pub tax_inclusive: bool,
+    pub landed_cost_state: &'static str,
     pub pricing: Pricing<'a>,
-    pub submit_cart: Link,
 }
 
 impl<'a> CartView<'a> {
@@ -43,6 +70,11 @@ impl<'a> CartView<'a> {
     ) -> Self {
         CartView {
             uri: q.uri(CART),
+            payment_methods: cart_link(q, "GET", "payment-methods"),
+            apply_payment_method: cart_link(q, "POST", "apply-payment-method"),
+            apply_shipping_option: cart_link(q, "POST", "apply-shipping-option"),
+            submit_cart: cart_link(q, "POST", "submit-cart"),
+            web_checkout: cart_link(q, "GET", "web-checkout"),
             id: cart_id,
             line_items: LineItems::new(q, pr),
             total_items_in_cart: pr.total_items(),
@@ -60,35 +92,43 @@ impl<'a> CartView<'a> {
                 Some(s) => PaymentMethodOrEmpty::Method(PaymentMethod::new(s)),
                 None => PaymentMethodOrEmpty::Empty(Empty {}),
             },
-            shipping_options: Link {
-                uri: q.uri(&format!("{CART}/shipping-options")),
+            shipping_options: ShippingOptions::new(q, &pr.currency, pr.physical()),
+            shipping_method: match pr.shipping_option {
+                Some(o) => ShippingMethodOrEmpty::Method(ShippingMethod {
+                    code: o.id,
+                    description: o.description,
+                }),
+                None => ShippingMethodOrEmpty::Empty(Empty {}),
             },
-            shipping_method: pr.shipping_option.map(|o| ShippingMethod {
-                code: o.id,
-                description: o.description,
-            }),
+            tax_inclusive: false,
+            landed_cost_state: LANDED_COST_STATE,
             pricing: Pricing::new(&pr.totals, &pr.currency),
-            submit_cart: Link {
-                uri: q.uri(&format!("{CART}/submit-cart")),
-            },
         }
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ShippingMethod {
     pub code: i64,
     pub description: &'static str,
 }
 
+/// The shipping method, or `{}` when nothing in the cart ships.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum ShippingMethodOrEmpty {
+    Method(ShippingMethod),
+    Empty(Empty),
+}
+
 /// `{"lineItems": ...}`
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LineItemsEnvelope<'a> {
     pub line_items: LineItems<'a>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LineItems<'a> {
     pub uri: String,
@@ -102,20 +142,20 @@ impl<'a> LineItems<'a> {
             line_item: pr
                 .lines
                 .iter()
-                .map(|l| LineItem::new(q, l, &pr.currency))
+                .map(|l| LineItem::new(q, l, &pr.currency, pr.tax_rate_bp))
                 .collect(),
         }
     }
 }
 
 /// `{"lineItem": ...}`
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LineItemEnvelope<'a> {
     pub line_item: LineItem<'a>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct LineItem<'a> {
     pub uri: String,
     pub id: i64,
@@ -125,8 +165,15 @@ pub struct LineItem<'a> {
 }
 
 impl<'a> LineItem<'a> {
-    pub fn new(q: &ApiQuery, line: &PricedLine<'a>, currency: &'a str) -> Self {
+    /// A cart line priced in `currency`, taxed at `tax_rate_bp` basis points.
+    pub fn new(q: &ApiQuery, line: &PricedLine<'a>, currency: &'a str, tax_rate_bp: i64) -> Self {
         let (r, unit) = (line.line, line.unit_price_minor());
+        let mut pricing = LinePricing::new(r.list_price_minor, unit, r.quantity, currency);
+        pricing.product_tax = Some(Money::new(
+            tax_minor(unit * r.quantity, tax_rate_bp),
+            currency,
+        ));
+        pricing.tax_rate = Some(rate_value(tax_rate_bp));
         LineItem {
             uri: q.uri(&format!("{CART}/line-items/{}", r.id)),
             id: r.id,
@@ -137,18 +184,17 @@ impl<'a> LineItem<'a> {
                 name: &r.name,
                 display_name: &r.display_name,
                 short_description: &r.short_description,
+                product_type: &r.product_type,
                 sku: &r.sku,
                 thumbnail_image: &r.thumbnail_image,
             },
-            pricing: LinePricing {
-                formatted_list_price: Some(formatted(r.list_price_minor, currency)),
-                ..LinePricing::new(r.list_price_minor, unit, r.quantity, currency)
-            },
+            pricing,
         }
     }
 }
 
-#[derive(Debug, Serialize)]
+/// The product of a cart's or an order's line item.
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LineProduct<'a> {
     pub uri: String,
@@ -156,40 +202,69 @@ pub struct LineProduct<'a> {
     pub name: &'a str,
     pub display_name: &'a str,
     pub short_description: &'a str,
+    /// `PHYSICAL` (ships) or `DIGITAL`, from the catalog.
+    pub product_type: &'a str,
     pub sku: &'a str,
     pub thumbnail_image: &'a Option<String>,
 }
 
-/// The `pricing` object of a cart's or an order's line item.
-#[derive(Debug, Serialize)]
+/// The `pricing` object of a cart's or an order's line item: unit and line amounts at list
+/// and at the price paid (sale or volume tier), with their en_US display strings.
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LinePricing<'a> {
     pub list_price: Money<'a>,
-    pub sale_price: Money<'a>,
     pub list_price_with_quantity: Money<'a>,
+    pub sale_price: Money<'a>,
     pub sale_price_with_quantity: Money<'a>,
-    /// A cart's line shows it; the documented order line does not.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub formatted_list_price: Option<String>,
+    pub formatted_list_price: String,
+    pub formatted_list_price_with_quantity: String,
+    pub formatted_sale_price: String,
     pub formatted_sale_price_with_quantity: String,
+    /// What the sale or volume price takes off the line at list price.
+    pub total_discount_with_quantity: Money<'a>,
+    pub formatted_total_discount_with_quantity: String,
+    /// A cart's line: the tax on the line's amount at the cart's rate (an order keeps only
+    /// its total tax, so its lines show none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_tax: Option<Money<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub tax_rate: Option<Value>,
+    /// No landed costs here: always zero in the line's currency.
+    pub import_tax: Money<'a>,
+    pub formatted_import_tax: String,
+    pub import_duty: Money<'a>,
+    pub formatted_import_duty: String,
 }
 
 impl<'a> LinePricing<'a> {
     /// `quantity` units at `unit` (minor units) with the list price `list`.
     pub fn new(list: i64, unit: i64, quantity: i64, currency: &'a str) -> Self {
+        let discount = (list - unit) * quantity;
         LinePricing {
             list_price: Money::new(list, currency),
-            sale_price: Money::new(unit, currency),
             list_price_with_quantity: Money::new(list * quantity, currency),
+            sale_price: Money::new(unit, currency),
             sale_price_with_quantity: Money::new(unit * quantity, currency),
-            formatted_list_price: None,
+            formatted_list_price: formatted(list, currency),
+            formatted_list_price_with_quantity: formatted(list * quantity, currency),
+            formatted_sale_price: formatted(unit, currency),
             formatted_sale_price_with_quantity: formatted(unit * quantity, currency),
+            total_discount_with_quantity: Money::new(discount, currency),
+            formatted_total_discount_with_quantity: formatted(discount, currency),
+            product_tax: None,
+            tax_rate: None,
+            import_tax: Money::new(0, currency),
+            formatted_import_tax: formatted(0, currency),
+            import_duty: Money::new(0, currency),
+            formatted_import_duty: formatted(0, currency),
         }
     }
 }
 
 /// The applied source, or `{}` when there is none.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum PaymentMethodOrEmpty<'a> {
     Method(PaymentMethod<'a>),
@@ -197,7 +272,7 @@ pub enum PaymentMethodOrEmpty<'a> {
 }
 
 /// A payment source as a cart (or a saved payment option) shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentMethod<'a> {
     #[serde(rename = "type")]
@@ -223,7 +298,7 @@ impl<'a> PaymentMethod<'a> {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreditCard<'a> {
     pub brand: &'a str,
@@ -233,27 +308,47 @@ pub struct CreditCard<'a> {
 }
 
 /// `{"shippingOptions": {"uri", "shippingOption": [...]}}`
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ShippingOptionsEnvelope<'a> {
     pub shipping_options: ShippingOptions<'a>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ShippingOptions<'a> {
     pub uri: String,
+    /// Absent, not empty, when nothing ships: storefronts test its presence to decide whether
+    /// to ask for delivery.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub shipping_option: Vec<ShippingOptionView<'a>>,
 }
 
+impl<'a> ShippingOptions<'a> {
+    /// The options of a cart in `currency`; none unless something in it ships.
+    pub fn new(q: &ApiQuery, currency: &'a str, physical: bool) -> Self {
+        ShippingOptions {
+            uri: q.uri(&format!("{CART}/shipping-options")),
+            shipping_option: if physical {
+                SHIPPING_OPTIONS
+                    .iter()
+                    .map(|o| ShippingOptionView::new(q, o, currency))
+                    .collect()
+            } else {
+                Vec::new()
+            },
+        }
+    }
+}
+
 /// `{"shippingOption": ...}`
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ShippingOptionEnvelope<'a> {
     pub shipping_option: ShippingOptionView<'a>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ShippingOptionView<'a> {
     pub uri: String,
@@ -261,35 +356,39 @@ pub struct ShippingOptionView<'a> {
     pub description: &'static str,
     pub cost: Money<'a>,
     pub formatted_cost: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apply_shipping_option_to_cart: Option<Link>,
 }
 
 impl<'a> ShippingOptionView<'a> {
     pub fn new(q: &ApiQuery, o: &ShippingOption, currency: &'a str) -> Self {
+        let apply = format!("{CART}/apply-shipping-option");
         ShippingOptionView {
             uri: q.uri(&format!("{CART}/shipping-options/{}", o.id)),
             id: o.id,
             description: o.description,
             cost: Money::new(o.cost_minor(currency), currency),
             formatted_cost: formatted(o.cost_minor(currency), currency),
+            apply_shipping_option_to_cart: served_link(
+                q,
+                "POST",
+                &apply,
+                &format!("{apply}?shippingOptionId={}", o.id),
+            ),
         }
     }
 }
 
-/// `{"submitCart": {"uri", "order": {"uri", "id"}}}`
-#[derive(Debug, Serialize)]
+/// `{"submitCart": {"uri", "order": {...}}}`: the order the submit wrote, as `GET
+/// orders/{id}` shows it.
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct SubmitCartEnvelope {
-    pub submit_cart: SubmitCart,
+pub struct SubmitCartEnvelope<'a> {
+    pub submit_cart: SubmitCart<'a>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct SubmitCart {
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SubmitCart<'a> {
     pub uri: String,
-    pub order: OrderRef,
-}
-
-#[derive(Debug, Serialize)]
-pub struct OrderRef {
-    pub uri: String,
-    pub id: i64,
+    pub order: OrderView<'a>,
 }

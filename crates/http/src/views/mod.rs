@@ -3,17 +3,28 @@
 
 pub mod address;
 pub mod cart;
+pub mod catalog;
 pub mod money;
 pub mod order;
 
+use crate::shopper_api::ApiQuery;
 use serde::Serialize;
+use shopkeeper_domain::access_policy;
+use utoipa::ToSchema;
 
 /// `{"uri": ...}`: a link to a resource.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Link {
     pub uri: String,
 }
 
+/// The link to `path` (a concrete path, with its query if any) when the router serves
+/// `method` on the route pattern `route`; `None` otherwise, so an answer never links to a
+/// route that is not there.
+pub fn served_link(q: &ApiQuery, method: &str, route: &str, path: &str) -> Option<Link> {
+    access_policy::serves(method, route).then(|| Link { uri: q.uri(path) })
+}
+
 /// `{}`: where the documented shape shows an empty object rather than null.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Empty {}

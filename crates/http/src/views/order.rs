@@ -2,13 +2,14 @@
 
 use super::Link;
 use super::address::{AddressOrLink, AddressView};
-use super::cart::{LinePricing, PaymentMethod};
+use super::cart::{LinePricing, LineProduct, PaymentMethod};
 use super::money::Pricing;
 use crate::shopper_api::ApiQuery;
 use serde::Serialize;
 use shopkeeper_domain::checkout::Totals;
 use shopkeeper_domain::time::iso8601;
 use shopkeeper_store::{OrderLineRecord, OrderRecord, PaymentSourceRecord};
+use utoipa::ToSchema;
 
 pub const ORDERS: &str = "/v1/shoppers/me/orders";
 
@@ -31,12 +32,12 @@ pub fn order_address<'a>(
 }
 
 /// `{"order": ...}`
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct OrderEnvelope<'a> {
     pub order: OrderView<'a>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderView<'a> {
     pub uri: String,
@@ -91,7 +92,7 @@ impl<'a> OrderView<'a> {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderPaymentMethod<'a> {
     #[serde(rename = "type")]
@@ -99,7 +100,7 @@ pub struct OrderPaymentMethod<'a> {
     pub credit_card: OrderCard<'a>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderCard<'a> {
     pub brand: &'a str,
@@ -107,12 +108,12 @@ pub struct OrderCard<'a> {
 }
 
 /// `{"orders": {"uri", "order": [...], "totalResults"}}`
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct OrdersEnvelope<'a> {
     pub orders: Orders<'a>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Orders<'a> {
     pub uri: String,
@@ -121,13 +122,13 @@ pub struct Orders<'a> {
 }
 
 /// `{"lineItems": ...}` of an order.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderLinesEnvelope<'a> {
     pub line_items: OrderLines<'a>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderLines<'a> {
     pub uri: String,
@@ -144,18 +145,18 @@ impl<'a> OrderLines<'a> {
 }
 
 /// `{"lineItem": ...}` of an order.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderLineEnvelope<'a> {
     pub line_item: OrderLine<'a>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct OrderLine<'a> {
     pub uri: String,
     pub id: i64,
     pub quantity: i64,
-    pub product: OrderProduct<'a>,
+    pub product: LineProduct<'a>,
     pub pricing: LinePricing<'a>,
 }
 
@@ -166,28 +167,23 @@ impl<'a> OrderLine<'a> {
             uri: q.uri(&format!("{ORDERS}/{}/line-items/{}", o.id, l.id)),
             id: l.id,
             quantity: l.quantity,
-            product: OrderProduct {
+            product: LineProduct {
                 uri: q.uri(&format!("/v1/shoppers/me/products/{}", l.product_id)),
                 id: l.product_id,
+                name: &l.name,
                 display_name: &l.display_name,
+                short_description: &l.short_description,
+                product_type: &l.product_type,
                 sku: &l.sku,
+                thumbnail_image: &l.thumbnail_image,
             },
             pricing: LinePricing::new(l.list_price_minor, l.unit_price_minor, l.quantity, cur),
         }
     }
 }
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct OrderProduct<'a> {
-    pub uri: String,
-    pub id: i64,
-    pub display_name: &'a str,
-    pub sku: &'a str,
-}
-
 /// A shopper's saved payment option: the payment method with its own link and name.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentOption<'a> {
     #[serde(flatten)]
@@ -211,13 +207,13 @@ impl<'a> PaymentOption<'a> {
 }
 
 /// `{"paymentOptions": {"uri", "paymentOption": [...]}}`
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentOptionsEnvelope<'a> {
     pub payment_options: PaymentOptions<'a>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentOptions<'a> {
     pub uri: String,
@@ -225,7 +221,7 @@ pub struct PaymentOptions<'a> {
 }
 
 /// `{"paymentOption": ...}`
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentOptionEnvelope<'a> {
     pub payment_option: PaymentOption<'a>,
