@@ -40,8 +40,6 @@ pub struct CartView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_payment_method: Option<Link>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub apply_shipping_option: Option<Link>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub submit_cart: Option<Link>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub web_checkout: Option<Link>,
@@ -72,7 +70,6 @@ impl<'a> CartView<'a> {
             uri: q.uri(CART),
             payment_methods: cart_link(q, "GET", "payment-methods"),
             apply_payment_method: cart_link(q, "POST", "apply-payment-method"),
-            apply_shipping_option: cart_link(q, "POST", "apply-shipping-option"),
             submit_cart: cart_link(q, "POST", "submit-cart"),
             web_checkout: cart_link(q, "GET", "web-checkout"),
             id: cart_id,
