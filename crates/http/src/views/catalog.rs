@@ -188,6 +188,7 @@ pub enum Expandable<T> {
 /// A product in a list: the full product with `expand=product`, else its summary.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
+#[schema(no_recursion)]
 pub enum ProductItem<'a> {
     Full(Box<ProductView<'a>>),
     Summary(ProductSummary<'a>),
@@ -470,6 +471,7 @@ pub struct CategoryEnvelope<'a> {
 /// parent and its sub-categories.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(no_recursion)]
 pub struct CategoryView<'a> {
     pub uri: String,
     pub id: i64,
@@ -480,13 +482,12 @@ pub struct CategoryView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_category: Option<IdLink>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(no_recursion)]
     pub categories: Option<SubCategories<'a>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(no_recursion)]
 pub struct SubCategories<'a> {
-    #[schema(no_recursion)]
     pub category: Vec<CategoryView<'a>>,
 }
 
