@@ -63,6 +63,7 @@ async fn orders_response(
             uri: q.uri(ORDERS),
             order,
             total_results: orders.len(),
+            total_result_pages: usize::from(!orders.is_empty()),
         },
     }))
 }

@@ -3,9 +3,10 @@
 use super::Link;
 use super::address::{AddressOrLink, AddressView};
 use super::cart::{LinePricing, LineProduct, PaymentMethod};
-use super::money::Pricing;
+use super::money::{Money, Pricing};
 use crate::shopper_api::ApiQuery;
 use serde::Serialize;
+use shopkeeper_domain::catalog::formatted;
 use shopkeeper_domain::checkout::Totals;
 use shopkeeper_domain::time::iso8601;
 use shopkeeper_store::{OrderLineRecord, OrderRecord, PaymentSourceRecord};
@@ -52,7 +53,26 @@ pub struct OrderView<'a> {
     /// No `sourceId`: the documented order bodies show only the card's brand and digits, and
     /// whoever reads an order must not learn what pays it.
     pub payment_method: OrderPaymentMethod<'a>,
+    /// The card as an order list shows it: brand and masked number (last four digits).
+    pub payment: OrderPayment,
+    pub pricing: OrderPricing<'a>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderPayment {
+    pub payment_method_name: String,
+    pub displayable_number: String,
+}
+
+/// An order's pricing: the cart's fields, and `total` as order lists name the order total.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderPricing<'a> {
+    #[serde(flatten)]
     pub pricing: Pricing<'a>,
+    pub total: Money<'a>,
+    pub formatted_total: String,
 }
 
 impl<'a> OrderView<'a> {
@@ -87,7 +107,15 @@ impl<'a> OrderView<'a> {
                     last_four_digits: &o.card_last_four,
                 },
             },
-            pricing: Pricing::new(&totals, &o.currency),
+            payment: OrderPayment {
+                payment_method_name: o.card_brand.to_lowercase(),
+                displayable_number: format!("************{}", o.card_last_four),
+            },
+            pricing: OrderPricing {
+                pricing: Pricing::new(&totals, &o.currency),
+                total: Money::new(o.total_minor, &o.currency),
+                formatted_total: formatted(o.total_minor, &o.currency),
+            },
         }
     }
 }
@@ -119,6 +147,8 @@ pub struct Orders<'a> {
     pub uri: String,
     pub order: Vec<OrderView<'a>>,
     pub total_results: usize,
+    /// Every order is on the one page (0 pages when there is none).
+    pub total_result_pages: usize,
 }
 
 /// `{"lineItems": ...}` of an order.
