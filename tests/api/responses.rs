@@ -313,6 +313,14 @@ async fn every_link_in_cart_line_product_and_order_answers_can_be_followed() {
     let guest = app.anonymous_pair().await.access;
     let (lamp, _, desk) = priced_cart(&app, &guest).await;
     let source = app.create_source(APPROVE_CARD, false).await;
+    // A variation's line links to its base product.
+    let oak = app.state.store.variations(desk).await.unwrap()[0].id;
+    let cart = ok_json(app.add_to_cart(&guest, oak, 1).await).await;
+    let line = line_of(&cart["cart"]["lineItems"]["lineItem"], oak);
+    assert_eq!(
+        line["product"]["parentProduct"]["uri"],
+        app.url(&format!("/v1/shoppers/me/products/{desk}"))
+    );
 
     let mut found = Vec::new();
     for path in [

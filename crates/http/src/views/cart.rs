@@ -177,6 +177,7 @@ impl<'a> LineItem<'a> {
             quantity: r.quantity,
             product: LineProduct {
                 uri: q.uri(&format!("/v1/shoppers/me/products/{}", r.product_id)),
+                parent_product: parent_product(q, r.base_product_id),
                 id: r.product_id,
                 name: &r.name,
                 display_name: &r.display_name,
@@ -190,11 +191,21 @@ impl<'a> LineItem<'a> {
     }
 }
 
+/// The link to a variation's base product.
+pub fn parent_product(q: &ApiQuery, base_product_id: Option<i64>) -> Option<Link> {
+    base_product_id.map(|b| Link {
+        uri: q.uri(&format!("/v1/shoppers/me/products/{b}")),
+    })
+}
+
 /// The product of a cart's or an order's line item.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LineProduct<'a> {
     pub uri: String,
+    /// A variation's base product.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_product: Option<Link>,
     pub id: i64,
     pub name: &'a str,
     pub display_name: &'a str,

@@ -2,7 +2,7 @@
 
 use super::Link;
 use super::address::{AddressOrLink, AddressView};
-use super::cart::{LinePricing, LineProduct, PaymentMethod};
+use super::cart::{LinePricing, LineProduct, PaymentMethod, parent_product};
 use super::money::{Money, Pricing};
 use crate::shopper_api::ApiQuery;
 use serde::Serialize;
@@ -199,6 +199,7 @@ impl<'a> OrderLine<'a> {
             quantity: l.quantity,
             product: LineProduct {
                 uri: q.uri(&format!("/v1/shoppers/me/products/{}", l.product_id)),
+                parent_product: parent_product(q, l.base_product_id),
                 id: l.product_id,
                 name: &l.name,
                 display_name: &l.display_name,
