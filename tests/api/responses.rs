@@ -113,6 +113,12 @@ async fn cart_lines_say_what_ships_and_price_what_was_stored() {
     assert_eq!(p["formattedTotalDiscountWithQuantity"], "$21.00");
     assert_eq!(p["taxRate"], json!(0.05));
     assert_eq!(p["productTax"], usd(json!(2.70)));
+    assert_eq!(
+        p["shippingTax"],
+        usd(json!(0.25)),
+        "shipping's tax rides what ships"
+    );
+    assert_eq!(l["product"]["customAttributes"], json!({"attribute": []}));
     assert_eq!(p["importTax"], usd(json!(0.0)));
     assert_eq!(p["formattedImportDuty"], "$0.00");
 
@@ -120,11 +126,8 @@ async fn cart_lines_say_what_ships_and_price_what_was_stored() {
     assert_eq!(s["product"]["productType"], "DIGITAL");
     assert_eq!(s["pricing"]["salePriceWithQuantity"], usd(json!(2.58)));
     assert_eq!(s["pricing"]["formattedSalePriceWithQuantity"], "$2.58");
-    assert_eq!(
-        s["pricing"]["productTax"],
-        usd(json!(0.13)),
-        "0.129 rounds up"
-    );
+    assert_eq!(s["pricing"]["productTax"], usd(json!(0.13)));
+    assert_eq!(s["pricing"]["shippingTax"], usd(json!(0.0)));
 
     // The totals: 75.00 + 2.58 at list, 21.00 off, 5.00 standard shipping, 5 % of 61.58.
     let t = &cart["pricing"];
@@ -218,6 +221,18 @@ async fn submit_cart_answers_the_order_it_stored() {
     assert_eq!(l["pricing"]["salePriceWithQuantity"], usd(json!(54.00)));
     assert_eq!(l["pricing"]["formattedListPrice"], "$25.00");
     assert_eq!(l["pricing"]["totalDiscountWithQuantity"], usd(json!(21.00)));
+    // The lines' taxes add up to the order's, as the cart's did.
+    assert_eq!(l["pricing"]["productTax"], usd(json!(2.70)));
+    assert_eq!(l["pricing"]["shippingTax"], usd(json!(0.25)));
+    assert_eq!(
+        line_of(lines, song)["pricing"]["productTax"],
+        usd(json!(0.13))
+    );
+    assert_eq!(order["shippingMethod"]["code"], 1);
+    assert_eq!(order["pricing"]["shipping"], usd(json!(5.00)));
+    assert_eq!(order["pricing"]["incentive"], usd(json!(21.00)));
+    assert_eq!(order["pricing"]["formattedIncentive"], "$21.00");
+    assert_eq!(order["taxInclusive"], false);
     assert_eq!(line_of(lines, song)["product"]["productType"], "DIGITAL");
     // The order shows the card, never the source that paid.
     assert!(!order.to_string().contains(&source), "{order}");

@@ -8,7 +8,7 @@ use super::extract::{AppJson, NoBody, OptionalJson};
 use super::shopper_api::{ApiQuery, ApiResult, bad_request, not_found, path_id};
 use super::views::address::{AddressEnvelope, AddressView};
 use super::views::cart::{
-    CART, CartEnvelope, CartView, LineItem, LineItemEnvelope, LineItems, LineItemsEnvelope,
+    CART, CartEnvelope, CartView, LineItemEnvelope, LineItems, LineItemsEnvelope,
     ShippingOptionEnvelope, ShippingOptionView, ShippingOptions, ShippingOptionsEnvelope,
     SubmitCart, SubmitCartEnvelope,
 };
@@ -297,12 +297,12 @@ pub async fn add_line_items(
 async fn one_line(state: &AppState, q: &ApiQuery, p: &Principal, id: i64) -> ApiResult<Response> {
     let read = service::read_cart(&state.store, p).await?;
     let pr = read.priced();
-    let line = pr
-        .lines
-        .iter()
-        .find(|l| l.line.id == id)
+    // Priced with the others: a line's share of the cart's tax depends on them.
+    let line_item = LineItems::new(q, &pr)
+        .line_item
+        .into_iter()
+        .find(|l| l.id == id)
         .ok_or_else(|| not_found(format!("line item {id}")))?;
-    let line_item = LineItem::new(q, line, &pr.currency, pr.tax_rate_bp);
     Ok(q.respond_with(&LineItemEnvelope { line_item }))
 }
 

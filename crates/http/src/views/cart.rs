@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 use shopkeeper_domain::catalog::formatted;
 use shopkeeper_domain::checkout::order::{PricedCart, PricedLine};
-use shopkeeper_domain::checkout::{SHIPPING_OPTIONS, ShippingOption, rate_value, tax_minor};
+use shopkeeper_domain::checkout::{SHIPPING_OPTIONS, ShippingOption, line_taxes, rate_value};
 use shopkeeper_store::PaymentSourceRecord;
 use utoipa::ToSchema;
 
@@ -134,12 +134,18 @@ pub struct LineItems<'a> {
 
 impl<'a> LineItems<'a> {
     pub fn new(q: &ApiQuery, pr: &'a PricedCart<'a>) -> Self {
+        let lines: Vec<(i64, bool)> = pr
+            .lines
+            .iter()
+            .map(|l| (l.unit_price_minor() * l.line.quantity, l.pricing.physical))
+            .collect();
         LineItems {
             uri: q.uri(&format!("{CART}/line-items")),
             line_item: pr
                 .lines
                 .iter()
-                .map(|l| LineItem::new(q, l, &pr.currency, pr.tax_rate_bp))
+                .zip(line_taxes(pr.totals.tax, pr.totals.shipping, &lines))
+                .map(|(l, taxes)| LineItem::new(q, l, &pr.currency, pr.tax_rate_bp, taxes))
                 .collect(),
         }
     }
@@ -162,14 +168,17 @@ pub struct LineItem<'a> {
 }
 
 impl<'a> LineItem<'a> {
-    /// A cart line priced in `currency`, taxed at `tax_rate_bp` basis points.
-    pub fn new(q: &ApiQuery, line: &PricedLine<'a>, currency: &'a str, tax_rate_bp: i64) -> Self {
+    /// A cart line priced in `currency`, taxed at `tax_rate_bp` basis points, with its
+    /// `(product, shipping)` share of the cart's tax.
+    pub fn new(
+        q: &ApiQuery,
+        line: &PricedLine<'a>,
+        currency: &'a str,
+        tax_rate_bp: i64,
+        taxes: (i64, i64),
+    ) -> Self {
         let (r, unit) = (line.line, line.unit_price_minor());
-        let mut pricing = LinePricing::new(r.list_price_minor, unit, r.quantity, currency);
-        pricing.product_tax = Some(Money::new(
-            tax_minor(unit * r.quantity, tax_rate_bp),
-            currency,
-        ));
+        let mut pricing = LinePricing::new(r.list_price_minor, unit, r.quantity, currency, taxes);
         pricing.tax_rate = Some(rate_value(tax_rate_bp));
         LineItem {
             uri: q.uri(&format!("{CART}/line-items/{}", r.id)),
@@ -185,6 +194,7 @@ impl<'a> LineItem<'a> {
                 product_type: &r.product_type,
                 sku: &r.sku,
                 thumbnail_image: &r.thumbnail_image,
+                custom_attributes: CustomAttributes::default(),
             },
             pricing,
         }
@@ -214,6 +224,23 @@ pub struct LineProduct<'a> {
     pub product_type: &'a str,
     pub sku: &'a str,
     pub thumbnail_image: &'a Option<String>,
+    /// Shopkeeper keeps no custom attributes: always an empty `attribute` list (storefronts
+    /// read the list).
+    pub custom_attributes: CustomAttributes,
+}
+
+/// `{"attribute": [...]}`
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct CustomAttributes {
+    pub attribute: Vec<CustomAttribute>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomAttribute {
+    pub name: String,
+    pub value: String,
+    #[serde(rename = "type")]
+    pub kind: String,
 }
 
 /// The `pricing` object of a cart's or an order's line item: unit and line amounts at list
@@ -232,10 +259,11 @@ pub struct LinePricing<'a> {
     /// What the sale or volume price takes off the line at list price.
     pub total_discount_with_quantity: Money<'a>,
     pub formatted_total_discount_with_quantity: String,
-    /// A cart's line: the tax on the line's amount at the cart's rate (an order keeps only
-    /// its total tax, so its lines show none).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_tax: Option<Money<'a>>,
+    /// The line's share of the tax (`domain::checkout::line_taxes`): on its goods, and on
+    /// shipping; over all lines they add up to the cart's or the order's `tax`.
+    pub product_tax: Money<'a>,
+    pub shipping_tax: Money<'a>,
+    /// A cart's line: the rate of the country the goods go to (an order does not keep it).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<f64>)]
     pub tax_rate: Option<Value>,
@@ -247,8 +275,15 @@ pub struct LinePricing<'a> {
 }
 
 impl<'a> LinePricing<'a> {
-    /// `quantity` units at `unit` (minor units) with the list price `list`.
-    pub fn new(list: i64, unit: i64, quantity: i64, currency: &'a str) -> Self {
+    /// `quantity` units at `unit` (minor units) with the list price `list`, and the line's
+    /// `(product, shipping)` tax.
+    pub fn new(
+        list: i64,
+        unit: i64,
+        quantity: i64,
+        currency: &'a str,
+        (product_tax, shipping_tax): (i64, i64),
+    ) -> Self {
         let discount = (list - unit) * quantity;
         LinePricing {
             list_price: Money::new(list, currency),
@@ -261,7 +296,8 @@ impl<'a> LinePricing<'a> {
             formatted_sale_price_with_quantity: formatted(unit * quantity, currency),
             total_discount_with_quantity: Money::new(discount, currency),
             formatted_total_discount_with_quantity: formatted(discount, currency),
-            product_tax: None,
+            product_tax: Money::new(product_tax, currency),
+            shipping_tax: Money::new(shipping_tax, currency),
             tax_rate: None,
             import_tax: Money::new(0, currency),
             formatted_import_tax: formatted(0, currency),

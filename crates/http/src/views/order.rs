@@ -1,13 +1,17 @@
 //! Orders, their line items and a shopper's saved payment options.
 
+use super::Empty;
 use super::Link;
 use super::address::{AddressOrLink, AddressView};
-use super::cart::{LinePricing, LineProduct, PaymentMethod, parent_product};
+use super::cart::{
+    CustomAttributes, LinePricing, LineProduct, PaymentMethod, ShippingMethod,
+    ShippingMethodOrEmpty, parent_product,
+};
 use super::money::{Money, Pricing};
 use crate::shopper_api::ApiQuery;
 use serde::Serialize;
 use shopkeeper_domain::catalog::formatted;
-use shopkeeper_domain::checkout::Totals;
+use shopkeeper_domain::checkout::{SHIPPING_OPTIONS, Totals, line_taxes};
 use shopkeeper_domain::time::iso8601;
 use shopkeeper_store::{OrderLineRecord, OrderRecord, PaymentSourceRecord};
 use utoipa::ToSchema;
@@ -30,6 +34,36 @@ pub fn order_address<'a>(
         id,
         address: a.as_ref()?,
     })
+}
+
+/// Each line's `(product, shipping)` share of the order's stored tax.
+pub fn order_line_taxes(o: &OrderRecord, lines: &[OrderLineRecord]) -> Vec<(i64, i64)> {
+    let shares: Vec<(i64, bool)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l.unit_price_minor * l.quantity,
+                l.product_type == "PHYSICAL",
+            )
+        })
+        .collect();
+    line_taxes(o.tax_minor, o.shipping_minor, &shares)
+}
+
+/// The shipping method of an order: the option whose cost (in the order's currency) the order
+/// paid for shipping, `{}` when it shipped nothing. Orders keep the cost, not the option, and
+/// no two options cost the same.
+fn shipping_method(o: &OrderRecord) -> ShippingMethodOrEmpty {
+    let paid = |opt: &&shopkeeper_domain::checkout::ShippingOption| {
+        o.shipping_minor > 0 && opt.cost_minor(&o.currency) == o.shipping_minor
+    };
+    match SHIPPING_OPTIONS.iter().find(paid) {
+        Some(opt) => ShippingMethodOrEmpty::Method(ShippingMethod {
+            code: opt.id,
+            description: opt.description,
+        }),
+        None => ShippingMethodOrEmpty::Empty(Empty {}),
+    }
 }
 
 /// `{"order": ...}`
@@ -55,6 +89,9 @@ pub struct OrderView<'a> {
     pub payment_method: OrderPaymentMethod<'a>,
     /// The card as an order list shows it: brand and masked number (last four digits).
     pub payment: OrderPayment,
+    pub shipping_method: ShippingMethodOrEmpty,
+    /// Prices are before tax, as in the cart.
+    pub tax_inclusive: bool,
     pub pricing: OrderPricing<'a>,
 }
 
@@ -65,13 +102,18 @@ pub struct OrderPayment {
     pub displayable_number: String,
 }
 
-/// An order's pricing: the cart's fields, and `total` as order lists name the order total.
+/// An order's pricing: the cart's fields, and the names order lists give three of them
+/// (`incentive` = `discount`, `shipping` = `shippingAndHandling`, `total` = `orderTotal`).
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderPricing<'a> {
     #[serde(flatten)]
     pub pricing: Pricing<'a>,
+    pub incentive: Money<'a>,
+    pub shipping: Money<'a>,
     pub total: Money<'a>,
+    pub formatted_incentive: String,
+    pub formatted_shipping: String,
     pub formatted_total: String,
 }
 
@@ -111,9 +153,15 @@ impl<'a> OrderView<'a> {
                 payment_method_name: o.card_brand.to_lowercase(),
                 displayable_number: format!("************{}", o.card_last_four),
             },
+            shipping_method: shipping_method(o),
+            tax_inclusive: false,
             pricing: OrderPricing {
                 pricing: Pricing::new(&totals, &o.currency),
+                incentive: Money::new(o.discount_minor, &o.currency),
+                shipping: Money::new(o.shipping_minor, &o.currency),
                 total: Money::new(o.total_minor, &o.currency),
+                formatted_incentive: formatted(o.discount_minor, &o.currency),
+                formatted_shipping: formatted(o.shipping_minor, &o.currency),
                 formatted_total: formatted(o.total_minor, &o.currency),
             },
         }
@@ -169,7 +217,11 @@ impl<'a> OrderLines<'a> {
     pub fn new(q: &ApiQuery, o: &'a OrderRecord, lines: &'a [OrderLineRecord]) -> Self {
         OrderLines {
             uri: q.uri(&format!("{ORDERS}/{}/line-items", o.id)),
-            line_item: lines.iter().map(|l| OrderLine::new(q, o, l)).collect(),
+            line_item: lines
+                .iter()
+                .zip(order_line_taxes(o, lines))
+                .map(|(l, taxes)| OrderLine::new(q, o, l, taxes))
+                .collect(),
         }
     }
 }
@@ -191,7 +243,13 @@ pub struct OrderLine<'a> {
 }
 
 impl<'a> OrderLine<'a> {
-    pub fn new(q: &ApiQuery, o: &'a OrderRecord, l: &'a OrderLineRecord) -> Self {
+    /// A line of `o` with its `(product, shipping)` share of the order's tax.
+    pub fn new(
+        q: &ApiQuery,
+        o: &'a OrderRecord,
+        l: &'a OrderLineRecord,
+        taxes: (i64, i64),
+    ) -> Self {
         let cur = o.currency.as_str();
         OrderLine {
             uri: q.uri(&format!("{ORDERS}/{}/line-items/{}", o.id, l.id)),
@@ -207,8 +265,15 @@ impl<'a> OrderLine<'a> {
                 product_type: &l.product_type,
                 sku: &l.sku,
                 thumbnail_image: &l.thumbnail_image,
+                custom_attributes: CustomAttributes::default(),
             },
-            pricing: LinePricing::new(l.list_price_minor, l.unit_price_minor, l.quantity, cur),
+            pricing: LinePricing::new(
+                l.list_price_minor,
+                l.unit_price_minor,
+                l.quantity,
+                cur,
+                taxes,
+            ),
         }
     }
 }
