@@ -149,6 +149,7 @@ async fn cart_lines_say_what_ships_and_price_what_was_stored() {
     assert_eq!(options.as_array().unwrap().len(), 2, "{cart}");
     assert_eq!(options[0]["cost"], usd(json!(5.00)));
     assert_eq!(options[0]["formattedCost"], "$5.00");
+    assert_eq!(options[0]["costWithDiscount"], options[0]["cost"]);
     assert_eq!(options[1]["cost"], usd(json!(15.00)));
     assert_eq!(cart["shippingMethod"]["code"], options[0]["id"]);
 
@@ -248,6 +249,12 @@ async fn product_answers_price_from_the_catalog() {
     let p = &product["product"];
     assert_eq!(p["productType"], "PHYSICAL");
     assert_eq!(p["purchasable"], true);
+    assert_eq!(p["companyId"], SITE);
+    assert_eq!(p["displayableProduct"], true);
+    assert_eq!(
+        (&p["minimumQuantity"], &p["maximumQuantity"]),
+        (&json!(1), &json!(10000))
+    );
     let pricing = &p["pricing"];
     assert_eq!(pricing["listPrice"], usd(json!(25.00)));
     assert_eq!(pricing["salePriceWithQuantity"], usd(json!(20.00)));
@@ -333,8 +340,8 @@ async fn every_link_in_cart_line_product_and_order_answers_can_be_followed() {
     let cart = ok_json(app.add_to_cart(&guest, oak, 1).await).await;
     let line = line_of(&cart["cart"]["lineItems"]["lineItem"], oak);
     assert_eq!(
-        line["product"]["parentProduct"]["uri"],
-        app.url(&format!("/v1/shoppers/me/products/{desk}"))
+        line["product"]["parentProduct"],
+        json!({"uri": app.url(&format!("/v1/shoppers/me/products/{desk}")), "id": desk})
     );
 
     let mut found = Vec::new();

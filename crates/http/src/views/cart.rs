@@ -1,6 +1,7 @@
 //! The cart, its line items, shipping options and the submit's answer.
 
 use super::address::AddressOrLink;
+use super::catalog::IdLink;
 use super::money::{Money, Pricing};
 use super::order::OrderView;
 use super::{Empty, Link, served_link};
@@ -201,10 +202,11 @@ impl<'a> LineItem<'a> {
     }
 }
 
-/// The link to a variation's base product.
-pub fn parent_product(q: &ApiQuery, base_product_id: Option<i64>) -> Option<Link> {
-    base_product_id.map(|b| Link {
+/// The link to a variation's base product, with its id (storefronts group lines by it).
+pub fn parent_product(q: &ApiQuery, base_product_id: Option<i64>) -> Option<IdLink> {
+    base_product_id.map(|b| IdLink {
         uri: q.uri(&format!("/v1/shoppers/me/products/{b}")),
+        id: b,
     })
 }
 
@@ -215,7 +217,7 @@ pub struct LineProduct<'a> {
     pub uri: String,
     /// A variation's base product.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub parent_product: Option<Link>,
+    pub parent_product: Option<IdLink>,
     pub id: i64,
     pub name: &'a str,
     pub display_name: &'a str,
@@ -400,6 +402,9 @@ pub struct ShippingOptionView<'a> {
     pub description: &'static str,
     pub cost: Money<'a>,
     pub formatted_cost: String,
+    /// No shipping discounts here: the cost itself.
+    pub cost_with_discount: Money<'a>,
+    pub formatted_cost_with_discount: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_shipping_option_to_cart: Option<Link>,
 }
@@ -413,6 +418,8 @@ impl<'a> ShippingOptionView<'a> {
             description: o.description,
             cost: Money::new(o.cost_minor(currency), currency),
             formatted_cost: formatted(o.cost_minor(currency), currency),
+            cost_with_discount: Money::new(o.cost_minor(currency), currency),
+            formatted_cost_with_discount: formatted(o.cost_minor(currency), currency),
             apply_shipping_option_to_cart: served_link(
                 q,
                 "POST",

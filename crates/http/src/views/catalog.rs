@@ -1,6 +1,7 @@
 //! The catalog: products (summaries in lists, the full product, its pricing, volume-pricing
 //! tiers and inventory status) and categories.
 
+use super::cart::CustomAttributes;
 use super::money::Money;
 use super::{Link, served_link};
 use crate::shopper_api::ApiQuery;
@@ -110,7 +111,7 @@ pub struct ProductView<'a> {
     pub uri: String,
     /// A variation's base product.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub parent_product: Option<Link>,
+    pub parent_product: Option<IdLink>,
     pub id: i64,
     pub name: &'a str,
     pub display_name: &'a str,
@@ -122,7 +123,16 @@ pub struct ProductView<'a> {
     pub keywords: &'a str,
     pub thumbnail_image: &'a Option<String>,
     pub product_image: &'a Option<String>,
+    /// The site the product belongs to (Shopkeeper has no companies above sites).
+    pub company_id: &'a str,
+    /// Every stored product is shown.
+    pub displayable_product: bool,
     pub purchasable: bool,
+    /// The quantities one cart line of it may have.
+    pub minimum_quantity: i64,
+    pub maximum_quantity: i64,
+    /// Shopkeeper keeps no custom attributes: always an empty `attribute` list.
+    pub custom_attributes: CustomAttributes,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub base_product: Option<IdLink>,
     /// A variation's attributes (`{"color": "red"}`).
@@ -146,9 +156,7 @@ impl<'a> ProductView<'a> {
         };
         ProductView {
             uri: q.uri(&path),
-            parent_product: p.base_product_id.map(|b| Link {
-                uri: q.uri(&product_path(b)),
-            }),
+            parent_product: super::cart::parent_product(q, p.base_product_id),
             id: p.id,
             name: &p.name,
             display_name: &p.display_name,
@@ -159,7 +167,12 @@ impl<'a> ProductView<'a> {
             keywords: &p.keywords,
             thumbnail_image: &p.thumbnail_image,
             product_image: &p.product_image,
+            company_id: p.site_id.as_str(),
+            displayable_product: true,
             purchasable: purchasable(p, has_variations),
+            minimum_quantity: 1,
+            maximum_quantity: MAX_LINE_QUANTITY,
+            custom_attributes: CustomAttributes::default(),
             base_product: p.base_product_id.map(|b| IdLink {
                 uri: q.uri(&product_path(b)),
                 id: b,
