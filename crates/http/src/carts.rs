@@ -10,9 +10,8 @@ use super::views::address::{AddressEnvelope, AddressView};
 use super::views::cart::{
     CART, CartEnvelope, CartView, LineItemEnvelope, LineItems, LineItemsEnvelope,
     ShippingOptionEnvelope, ShippingOptionView, ShippingOptions, ShippingOptionsEnvelope,
-    SubmitCart, SubmitCartEnvelope,
 };
-use super::views::order::OrderView;
+use super::views::order::{OrderView, SubmitCart, SubmitCartEnvelope};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;

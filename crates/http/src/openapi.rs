@@ -10,7 +10,7 @@
 
 use super::views::cart::{
     CartEnvelope, LineItemEnvelope, LineItemsEnvelope, ShippingOptionEnvelope,
-    ShippingOptionsEnvelope, SubmitCartEnvelope,
+    ShippingOptionsEnvelope,
 };
 use super::views::catalog::{
     CategoriesEnvelope, CategoryEnvelope, CategoryView, InventoryStatusEnvelope,
@@ -20,7 +20,7 @@ use super::views::catalog::{
 };
 use super::views::order::{
     OrderEnvelope, OrderLineEnvelope, OrderLinesEnvelope, OrdersEnvelope, PaymentOptionEnvelope,
-    PaymentOptionsEnvelope,
+    PaymentOptionsEnvelope, SubmitCartEnvelope,
 };
 use super::{
     access_tokens, authorize, introspect, metadata, operations, payments, revoke, session_token,

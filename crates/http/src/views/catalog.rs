@@ -1,9 +1,8 @@
 //! The catalog: products (summaries in lists, the full product, its pricing, volume-pricing
 //! tiers and inventory status) and categories.
 
-use super::cart::CustomAttributes;
 use super::money::Money;
-use super::{Link, served_link};
+use super::{CustomAttributes, IdLink, Link, parent_product, served_link};
 use crate::shopper_api::ApiQuery;
 use serde::Serialize;
 use serde_json::Value;
@@ -25,13 +24,6 @@ pub fn product_path(id: i64) -> String {
 /// of its variations is bought instead).
 pub fn purchasable(p: &ProductRecord, has_variations: bool) -> bool {
     !has_variations && inventory_status(p.available_quantity) == IN_STOCK
-}
-
-/// `{"uri", "id"}`
-#[derive(Debug, Serialize, ToSchema)]
-pub struct IdLink {
-    pub uri: String,
-    pub id: i64,
 }
 
 /// The two ways to add a product to the cart: `POST` either link.
@@ -156,7 +148,7 @@ impl<'a> ProductView<'a> {
         };
         ProductView {
             uri: q.uri(&path),
-            parent_product: super::cart::parent_product(q, p.base_product_id),
+            parent_product: parent_product(q, p.base_product_id),
             id: p.id,
             name: &p.name,
             display_name: &p.display_name,

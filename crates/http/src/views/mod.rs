@@ -4,6 +4,7 @@
 pub mod address;
 pub mod cart;
 pub mod catalog;
+pub mod line;
 pub mod money;
 pub mod order;
 
@@ -28,3 +29,32 @@ pub fn served_link(q: &ApiQuery, method: &str, route: &str, path: &str) -> Optio
 /// `{}`: where the documented shape shows an empty object rather than null.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Empty {}
+
+/// `{"uri", "id"}`
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IdLink {
+    pub uri: String,
+    pub id: i64,
+}
+
+/// The link to a variation's base product, with its id (storefronts group lines by it).
+pub fn parent_product(q: &ApiQuery, base_product_id: Option<i64>) -> Option<IdLink> {
+    base_product_id.map(|b| IdLink {
+        uri: q.uri(&format!("/v1/shoppers/me/products/{b}")),
+        id: b,
+    })
+}
+
+/// `{"attribute": [...]}`
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct CustomAttributes {
+    pub attribute: Vec<CustomAttribute>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomAttribute {
+    pub name: String,
+    pub value: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+}

@@ -1,13 +1,10 @@
 //! Orders, their line items and a shopper's saved payment options.
 
-use super::Empty;
-use super::Link;
 use super::address::{AddressOrLink, AddressView};
-use super::cart::{
-    CustomAttributes, LinePricing, LineProduct, PaymentMethod, ShippingMethod,
-    ShippingMethodOrEmpty, parent_product,
-};
+use super::cart::{PaymentMethod, ShippingMethod, ShippingMethodOrEmpty};
+use super::line::{LinePricing, LineProduct};
 use super::money::{Money, Pricing};
+use super::{CustomAttributes, Empty, Link, parent_product};
 use crate::shopper_api::ApiQuery;
 use serde::Serialize;
 use shopkeeper_domain::catalog::formatted;
@@ -321,4 +318,18 @@ pub struct PaymentOptions<'a> {
 #[serde(rename_all = "camelCase")]
 pub struct PaymentOptionEnvelope<'a> {
     pub payment_option: PaymentOption<'a>,
+}
+
+/// `{"submitCart": {"uri", "order": {...}}}`: the order the submit wrote, as `GET
+/// orders/{id}` shows it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SubmitCartEnvelope<'a> {
+    pub submit_cart: SubmitCart<'a>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SubmitCart<'a> {
+    pub uri: String,
+    pub order: OrderView<'a>,
 }
