@@ -294,6 +294,21 @@ async fn product_answers_price_from_the_catalog() {
         ))
     );
 
+    // Without stored tiers: one tier, every quantity at the sale price.
+    let path = format!("/v1/shoppers/me/products/{song}/pricing/volume-pricing");
+    let volume = ok_json(get(&app, &guest, &path).await).await;
+    let tier = &volume["volumePricing"]["tier"];
+    assert_eq!(tier.as_array().unwrap().len(), 1, "{volume}");
+    assert_eq!(
+        (&tier[0]["from"], &tier[0]["to"]),
+        (&json!(1), &json!(10000))
+    );
+    assert_eq!(
+        tier[0]["pricing"]["formattedSalePriceWithQuantity"],
+        "$1.29"
+    );
+    assert_eq!(volume["volumePricing"]["formattedSalesPriceRange"], "$1.29");
+
     // A base product with variations is bought through a variation: no link to add it.
     let base = ok_json(get(&app, &guest, &format!("/v1/shoppers/me/products/{desk}")).await).await;
     assert_eq!(base["product"]["purchasable"], false);

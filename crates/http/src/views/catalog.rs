@@ -251,7 +251,7 @@ pub struct VolumePricing<'a> {
     pub uri: String,
     pub product: Link,
     pub tier: Vec<Tier<'a>>,
-    /// The lowest and the highest unit price of the tiers.
+    /// The lowest and the highest unit price of the tiers (one price when they are equal).
     pub formatted_sales_price_range: String,
     /// The stored tiers as they were imported (`minQuantity`, `unitPrice`): the demo
     /// storefront reads these.
@@ -295,6 +295,7 @@ impl<'a> VolumePricing<'a> {
             uri: q.uri(&format!("{path}/pricing/volume-pricing")),
             product: Link { uri: q.uri(&path) },
             formatted_sales_price_range: match (low, high) {
+                (Some(l), Some(h)) if l == h => formatted(l, cur),
                 (Some(l), Some(h)) => format!("{}-{}", formatted(l, cur), formatted(h, cur)),
                 _ => String::new(),
             },
