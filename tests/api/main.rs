@@ -30,6 +30,7 @@ mod policy;
 mod properties;
 mod public_url;
 mod readme_examples;
+mod responses;
 mod security;
 mod session_token;
 mod sessions;
