@@ -7,54 +7,28 @@
 use crate::helpers::*;
 use fantoccini::Locator;
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 const REDIRECT: &str = "https://shop.example.com/callback";
 
-/// The chromedriver process, killed when the test ends however it ends.
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test]
 async fn guest_signs_in_through_the_hosted_page_in_headless_chromium() {
-    let Ok(chromedriver) = std::env::var("SHOPKEEPER_TEST_CHROMEDRIVER") else {
-        skip(
-            "guest_signs_in_through_the_hosted_page_in_headless_chromium: set SHOPKEEPER_TEST_CHROMEDRIVER (path to chromedriver; .ci/run does)",
-        );
-        return;
-    };
     let app = spawn_app().await;
     // The redirect URI must be registered exactly; the shop's callback is on a host nobody
     // serves, so the browser stops there and the test reads the fragment from its URL.
     let guest = app.anonymous_pair().await;
     let guest_session = ok_json(app.access_tokens(&guest.access).await).await;
 
-    let port = free_port();
-    let _driver = Driver(
-        Command::new(&chromedriver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chromedriver"),
-    );
-    let webdriver = format!("http://127.0.0.1:{port}");
-    let profile = tempfile::tempdir().unwrap();
     // Nothing else may answer for the shop's host: map it to an unroutable address.
-    let client = headless_chromium(
-        &webdriver,
-        profile.path(),
-        "900,800",
+    let Some(browser) = chromium(
+        "guest_signs_in_through_the_hosted_page_in_headless_chromium",
         &["--host-resolver-rules=MAP shop.example.com 127.0.0.1:9".to_owned()],
     )
-    .await;
+    .await
+    else {
+        return;
+    };
+    let client = &browser.client;
 
     let authorize = url_with(
         &app.url("/oauth20/authorize"),
@@ -103,7 +77,7 @@ async fn guest_signs_in_through_the_hosted_page_in_headless_chromium() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let landed = landed.expect("the browser reached the redirect URI");
-    client.close().await.unwrap();
+    client.clone().close().await.unwrap();
     let fragment: HashMap<String, String> =
         form_urlencoded::parse(landed.fragment().expect("a fragment").as_bytes())
             .into_owned()
@@ -123,12 +97,4 @@ async fn guest_signs_in_through_the_hosted_page_in_headless_chromium() {
         401,
         "the limited token stopped working"
     );
-}
-
-fn url_with(base: &str, pairs: &[(&str, &str)]) -> String {
-    let mut q = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in pairs {
-        q.append_pair(k, v);
-    }
-    format!("{base}?{}", q.finish())
 }

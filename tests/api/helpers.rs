@@ -10,6 +10,8 @@ use shopkeeper::provision;
 use shopkeeper::startup::Application;
 use shopkeeper::state::AppState;
 use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, Weak};
 
 pub const SITE: &str = "testsite";
 pub const SHOPPER_USERNAME: &str = "jane@example.com";
@@ -869,4 +871,80 @@ impl TestApp {
         let body = ok_json(self.submit(token).await).await;
         body["submitCart"]["order"]["id"].as_i64().unwrap()
     }
+}
+
+// --- Headless Chromium -----------------------------------------------------------------------
+
+/// One chromedriver for every browser test that runs at once; the last one to finish stops
+/// it (each test opens its own browser session with its own profile).
+pub struct Driver {
+    process: Mutex<Child>,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let child = self.process.get_mut().unwrap();
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+static DRIVER: Mutex<Weak<Driver>> = Mutex::new(Weak::new());
+
+fn shared_driver(chromedriver: &str) -> Arc<Driver> {
+    let mut slot = DRIVER.lock().unwrap();
+    if let Some(driver) = slot.upgrade() {
+        return driver;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let process = Command::new(chromedriver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let driver = Arc::new(Driver {
+        process: Mutex::new(process),
+        url: format!("http://127.0.0.1:{port}"),
+    });
+    *slot = Arc::downgrade(&driver);
+    driver
+}
+
+/// A browser session: the driver it runs on and the profile folder stay alive with it.
+pub struct Browser {
+    pub client: fantoccini::Client,
+    _driver: Arc<Driver>,
+    _profile: tempfile::TempDir,
+}
+
+/// Chromium through the shared chromedriver, or None (after a SKIP line) without one.
+pub async fn chromium(test: &str, extra_args: &[String]) -> Option<Browser> {
+    let Ok(chromedriver) = std::env::var("SHOPKEEPER_TEST_CHROMEDRIVER") else {
+        skip(&format!(
+            "{test}: set SHOPKEEPER_TEST_CHROMEDRIVER (path to chromedriver; .ci/run does)"
+        ));
+        return None;
+    };
+    let driver = shared_driver(&chromedriver);
+    let profile = tempfile::tempdir().unwrap();
+    let client = headless_chromium(&driver.url, profile.path(), "1100,1400", extra_args).await;
+    Some(Browser {
+        client,
+        _driver: driver,
+        _profile: profile,
+    })
+}
+
+pub fn url_with(base: &str, pairs: &[(&str, &str)]) -> String {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        q.append_pair(k, v);
+    }
+    format!("{base}?{}", q.finish())
 }

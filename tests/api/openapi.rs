@@ -3,7 +3,7 @@
 //! "routed" means a provided row of that table (tests/api/policy.rs checks the router against
 //! the table).
 use crate::helpers::*;
-use serde_json::Value;
+use serde_json::{Value, json};
 use shopkeeper::domain::access_policy::ROUTES;
 
 fn table_row(method: &str, path: &str) -> bool {
@@ -89,4 +89,96 @@ async fn every_routed_path_is_documented_and_every_documented_operation_is_route
             );
         }
     }
+}
+
+/// Every `"$ref"` in `v`.
+fn refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(map) => {
+            for (key, value) in map {
+                match value {
+                    Value::String(s) if key == "$ref" => out.push(s.clone()),
+                    _ => refs(value, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| refs(i, out)),
+        _ => {}
+    }
+}
+
+/// The schema `schema` is, its `$ref` followed.
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str() {
+        Some(r) => resolve(
+            doc,
+            &doc["components"]["schemas"][r.rsplit('/').next().unwrap()],
+        ),
+        None => schema,
+    }
+}
+
+/// The property names of an object schema (`oneOf` alternatives together).
+fn properties(doc: &Value, schema: &Value) -> Vec<String> {
+    let schema = resolve(doc, schema);
+    let mut names: Vec<String> = schema["properties"]
+        .as_object()
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default();
+    for alternative in schema["oneOf"].as_array().into_iter().flatten() {
+        names.extend(properties(doc, alternative));
+    }
+    names
+}
+
+#[tokio::test]
+async fn shopper_api_answers_are_described_by_their_typed_views() {
+    use shopkeeper::http::openapi::response_view;
+    let app = spawn_app().await;
+    let doc: Value = ok_json(app.get("/openapi.json").await).await;
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    let mut found = Vec::new();
+    refs(&doc, &mut found);
+    for r in &found {
+        let name = r.strip_prefix("#/components/schemas/").unwrap();
+        assert!(schemas.contains_key(name), "{r} does not resolve");
+    }
+    // Each route with a view answers 200 with that view's schema.
+    let mut described = 0;
+    for row in ROUTES.iter().filter(|r| r.is_provided()) {
+        let Some(view) = response_view(row.method, row.path) else {
+            continue;
+        };
+        let op = &doc["paths"][row.path][row.method.to_lowercase()];
+        let schema = &op["responses"]["200"]["content"]["application/json"]["schema"];
+        assert_eq!(
+            schema["$ref"],
+            format!("#/components/schemas/{view}"),
+            "{} {}",
+            row.method,
+            row.path
+        );
+        described += 1;
+    }
+    assert!(described >= 30, "only {described} routes described");
+
+    // A live cart's fields are the ones its schema names, and its lines carry productType.
+    let (product, _) = crate::checkout::catalog(&app).await;
+    let guest = app.anonymous_pair().await.access;
+    let cart = ok_json(app.add_to_cart(&guest, product, 1).await).await;
+    let envelope = json!({"$ref": "#/components/schemas/CartEnvelope"});
+    let cart_schema = &resolve(&doc, &envelope)["properties"]["cart"];
+    let mut documented = properties(&doc, cart_schema);
+    documented.sort();
+    for key in cart["cart"].as_object().unwrap().keys() {
+        assert!(
+            documented.contains(key),
+            "cart.{key} is not in {documented:?}"
+        );
+    }
+    let line_schema = resolve(&doc, &doc["components"]["schemas"]["LineProduct"]);
+    assert!(
+        line_schema["properties"]["productType"].is_object(),
+        "{line_schema}"
+    );
 }

@@ -14,8 +14,6 @@ use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 use shopkeeper::http::start_page;
 use shopkeeper::provision::{self, DEMO_TAX_RATES, Demo};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 /// The address the page's checkout form is filled in with (the page's own defaults, except
@@ -160,72 +158,6 @@ async fn provision_disable(app: &TestApp, key: &str) {
 
 // --- In headless Chromium ------------------------------------------------------------------
 
-/// One chromedriver for the tests of this file that run at once; the last one to finish
-/// stops it (each test opens its own browser session with its own profile).
-struct Driver {
-    process: Mutex<Child>,
-    url: String,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let child = self.process.get_mut().unwrap();
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-}
-
-static DRIVER: Mutex<Weak<Driver>> = Mutex::new(Weak::new());
-
-fn shared_driver(chromedriver: &str) -> Arc<Driver> {
-    let mut slot = DRIVER.lock().unwrap();
-    if let Some(driver) = slot.upgrade() {
-        return driver;
-    }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let process = Command::new(chromedriver)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chromedriver");
-    let driver = Arc::new(Driver {
-        process: Mutex::new(process),
-        url: format!("http://127.0.0.1:{port}"),
-    });
-    *slot = Arc::downgrade(&driver);
-    driver
-}
-
-/// A browser session: the driver it runs on and the profile folder stay alive with it.
-struct Browser {
-    client: Client,
-    _driver: Arc<Driver>,
-    _profile: tempfile::TempDir,
-}
-
-/// Chromium through the shared chromedriver, or None (after a SKIP line) without one.
-async fn browser(test: &str, extra_args: &[String]) -> Option<Browser> {
-    let Ok(chromedriver) = std::env::var("SHOPKEEPER_TEST_CHROMEDRIVER") else {
-        skip(&format!(
-            "{test}: set SHOPKEEPER_TEST_CHROMEDRIVER (path to chromedriver; .ci/run does)"
-        ));
-        return None;
-    };
-    let driver = shared_driver(&chromedriver);
-    let profile = tempfile::tempdir().unwrap();
-    let client = headless_chromium(&driver.url, profile.path(), "1100,1400", extra_args).await;
-    Some(Browser {
-        client,
-        _driver: driver,
-        _profile: profile,
-    })
-}
-
 async fn screenshot(client: &Client, name: &str) {
     let png = client.screenshot().await.unwrap();
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
@@ -335,7 +267,7 @@ async fn place_order_on_page(client: &Client, country: &str) -> i64 {
 #[tokio::test]
 async fn a_guest_buys_on_the_start_page_and_the_orders_totals_are_the_apis() {
     let test = "a_guest_buys_on_the_start_page_and_the_orders_totals_are_the_apis";
-    let Some(browser) = browser(test, &[]).await else {
+    let Some(browser) = chromium(test, &[]).await else {
         return;
     };
     let client = &browser.client;
@@ -445,7 +377,7 @@ async fn a_shopper_signs_in_from_the_start_page_on_its_public_url_keeps_the_cart
         .unwrap()
         .port();
     let public = format!("http://shop.test:{port}");
-    let Some(browser) = browser(
+    let Some(browser) = chromium(
         test,
         &[
             // Only shop.test is mapped, to this server; the origin counts as secure, as the
@@ -548,7 +480,7 @@ async fn a_shopper_signs_in_from_the_start_page_on_its_public_url_keeps_the_cart
 #[tokio::test]
 async fn the_api_reference_page_renders_every_operation_of_openapi_json() {
     let test = "the_api_reference_page_renders_every_operation_of_openapi_json";
-    let Some(browser) = browser(test, &[]).await else {
+    let Some(browser) = chromium(test, &[]).await else {
         return;
     };
     let client = &browser.client;

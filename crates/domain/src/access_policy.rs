@@ -178,6 +178,12 @@ pub fn find(method: &str, path: &str) -> Option<&'static Route> {
     ROUTES.iter().find(|r| r.method == method && r.path == path)
 }
 
+/// Whether the router serves `method` on the route pattern `path`: a response links to a
+/// route only when this holds, so every link it carries can be followed.
+pub fn serves(method: &str, path: &str) -> bool {
+    find(method, path).is_some_and(Route::is_provided)
+}
+
 /// The README's table of served routes, generated from [`ROUTES`] (a test checks the README
 /// contains it verbatim).
 pub fn markdown_table() -> String {
@@ -252,5 +258,12 @@ mod tests {
             TokenOptional
         );
         assert_eq!(level("GET", "/v1/shoppers/token"), TokenOptional);
+    }
+
+    #[test]
+    fn serves_only_provided_rows() {
+        assert!(serves("POST", "/v1/shoppers/me/carts/active/submit-cart"));
+        assert!(!serves("GET", "/v1/shoppers/me/carts/active/web-checkout"));
+        assert!(!serves("GET", "/v1/shoppers/me/no-such-route"));
     }
 }

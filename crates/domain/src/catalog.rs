@@ -94,13 +94,18 @@ pub fn formatted(minor: i64, currency: &str) -> String {
 /// ("1,059.50 GBP", "7.468 BHD"), since a bare "$" or "¥" could be any of several.
 fn formatted_en_us(minor: i64, currency: &str) -> String {
     use num_format::{Locale, ToFormattedString};
-    let amount = Decimal::new(minor.saturating_abs(), currency_exponent(currency));
-    let whole = i64::try_from(amount.trunc().mantissa()).unwrap_or(i64::MAX);
-    let mut digits = whole.to_formatted_string(&Locale::en);
-    let fraction = amount.fract().to_string();
-    if let Some(decimals) = fraction.strip_prefix("0.") {
+    let exponent = currency_exponent(currency);
+    let scale = 10u64.pow(exponent);
+    let amount = minor.unsigned_abs();
+    let mut digits = (amount / scale).to_formatted_string(&Locale::en);
+    if exponent > 0 {
+        // Every decimal the currency has, zeros included ("$0.00", "$5.10").
         digits.push_str(Locale::en.decimal());
-        digits.push_str(decimals);
+        digits.push_str(&format!(
+            "{:0width$}",
+            amount % scale,
+            width = exponent as usize
+        ));
     }
     let minus = if minor < 0 { "-" } else { "" };
     match iso_currency(currency) {
@@ -783,6 +788,8 @@ mod tests {
         assert_eq!(formatted(1234567, "KWD"), "1,234.567 KWD");
         assert_eq!(formatted(1234567, "JPY"), "1,234,567 JPY");
         assert_eq!(formatted(0, "JPY"), "0 JPY");
+        assert_eq!(formatted(0, "USD"), "$0.00", "zero keeps its decimals");
+        assert_eq!(formatted(510, "USD"), "$5.10");
         assert_eq!(formatted(100, "CAD"), "1.00 CAD");
     }
 

@@ -10,10 +10,10 @@ use super::shoppers::{AddressBody, AddressWire};
 use super::tolerant::{one_or_many, opt_i64, opt_object, opt_text};
 use super::views::address::{AddressEnvelope, AddressView};
 use super::views::cart::{
-    CART, CartEnvelope, CartView, LineItem, LineItemEnvelope, LineItems, LineItemsEnvelope,
-    OrderRef, ShippingOptionEnvelope, ShippingOptionView, ShippingOptions, ShippingOptionsEnvelope,
-    SubmitCart, SubmitCartEnvelope,
+    CART, CartEnvelope, CartView, LineItemEnvelope, LineItems, LineItemsEnvelope,
+    ShippingOptionEnvelope, ShippingOptionView, ShippingOptions, ShippingOptionsEnvelope,
 };
+use super::views::order::{OrderView, SubmitCart, SubmitCartEnvelope};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -22,7 +22,7 @@ use serde_json::Value;
 use shopkeeper_domain::address::PostalAddress;
 use shopkeeper_domain::checkout::cart::{LineRefusal, check_quantity};
 use shopkeeper_domain::checkout::order::Refusal;
-use shopkeeper_domain::checkout::{MAX_LINE_QUANTITY, SHIPPING_OPTIONS, ShippingOption};
+use shopkeeper_domain::checkout::{MAX_LINE_QUANTITY, ShippingOption};
 use shopkeeper_domain::shopper::ProfileUpdate;
 use shopkeeper_services::auth::Principal;
 use shopkeeper_services::checkout::{self as service, AccountChoice, CheckoutError};
@@ -351,12 +351,12 @@ pub async fn add_line_items(
 async fn one_line(state: &AppState, q: &ApiQuery, p: &Principal, id: i64) -> ApiResult<Response> {
     let read = service::read_cart(&state.store, p).await?;
     let pr = read.priced();
-    let line = pr
-        .lines
-        .iter()
-        .find(|l| l.line.id == id)
+    // Priced with the others: a line's share of the cart's tax depends on them.
+    let line_item = LineItems::new(q, &pr)
+        .line_item
+        .into_iter()
+        .find(|l| l.id == id)
         .ok_or_else(|| not_found(format!("line item {id}")))?;
-    let line_item = LineItem::new(q, line, &pr.currency);
     Ok(q.respond_with(&LineItemEnvelope { line_item }))
 }
 
@@ -529,19 +529,8 @@ pub async fn list_shipping_options(
     q: ApiQuery,
 ) -> ApiResult<Response> {
     let (currency, physical) = service::shipping_context(&state.store, &p).await?;
-    let shipping_option = if physical {
-        SHIPPING_OPTIONS
-            .iter()
-            .map(|o| ShippingOptionView::new(&q, o, &currency))
-            .collect()
-    } else {
-        Vec::new()
-    };
     Ok(q.respond_with(&ShippingOptionsEnvelope {
-        shipping_options: ShippingOptions {
-            uri: q.uri(&format!("{CART}/shipping-options")),
-            shipping_option,
-        },
+        shipping_options: ShippingOptions::new(&q, &currency, physical),
     }))
 }
 
@@ -651,8 +640,9 @@ pub struct SubmitCartInput {
 }
 
 /// `POST .../submit-cart` (no body, or `{"cart": {"ipAddress"}}`, which the session keeps
-/// first) → `{"submitCart": {"order": {"id"}}}`. One transaction: validate, charge the test
-/// source, write the order, decrement stock (conditionally), empty the cart.
+/// first) → `{"submitCart": {"uri", "order": {...}}}`, the order as `GET orders/{id}` shows
+/// it. One transaction: validate, charge the test source, write the order, decrement stock
+/// (conditionally), empty the cart.
 pub async fn submit_cart(
     State(state): State<AppState>,
     Limited(p): Limited,
@@ -662,13 +652,16 @@ pub async fn submit_cart(
     let ip = body.and_then(|b| b.cart).and_then(|c| c.ip_address);
     set_ip_address(&state, &p, ip).await?;
     let order_id = service::submit(&state.store, &p, state.clock.now()).await?;
+    let order = state
+        .store
+        .order_visible(&p.site_id, &p.session_id, p.acting_shopper(), order_id)
+        .await?
+        .ok_or_else(|| not_found(format!("order {order_id}")))?;
+    let lines = state.store.order_lines(order_id).await?;
     Ok(q.respond_with(&SubmitCartEnvelope {
         submit_cart: SubmitCart {
             uri: q.uri(&format!("{CART}/submit-cart")),
-            order: OrderRef {
-                uri: q.uri(&format!("/v1/shoppers/me/orders/{order_id}")),
-                id: order_id,
-            },
+            order: OrderView::new(&q, &order, &lines),
         },
     }))
 }

@@ -5,20 +5,22 @@ use super::access::TokenOptional;
 use super::shopper_api::{
     ApiQuery, ApiResult, Found, PathResource, bad_request, not_found, path_id,
 };
+use super::views::Link;
+use super::views::catalog::{
+    CATEGORIES, Categories, CategoriesEnvelope, CategoryEnvelope, CategoryView, Expandable,
+    InventoryStatus, InventoryStatusEnvelope, InventoryStatuses, InventoryStatusesEnvelope,
+    PRODUCTS, ProductEnvelope, ProductItem, ProductPricing, ProductPricingEnvelope, ProductSummary,
+    ProductView, Products, ProductsEnvelope, Variations, VariationsEnvelope, VolumePricing,
+    VolumePricingEnvelope, product_path,
+};
 use axum::extract::State;
 use axum::response::Response;
-use serde_json::{Value, json};
+use serde_json::Value;
 use shopkeeper_domain::SiteId;
-use shopkeeper_domain::catalog::{Expand, IN_STOCK, Page, formatted, inventory_status, money};
+use shopkeeper_domain::catalog::{Expand, Page};
 use shopkeeper_services::state::AppState;
-use shopkeeper_store::{CategoryRecord, ProductRecord};
-
-const PRODUCTS: &str = "/v1/shoppers/me/products";
-const CATEGORIES: &str = "/v1/shoppers/me/categories";
-
-fn product_path(id: i64) -> String {
-    format!("{PRODUCTS}/{id}")
-}
+use shopkeeper_store::{CategoryRecord, ProductRecord, VolumePrice};
+use std::collections::HashMap;
 
 async fn product(state: &AppState, site: &SiteId, id: i64) -> ApiResult<ProductRecord> {
     state
@@ -37,161 +39,131 @@ impl PathResource<TokenOptional> for ProductRecord {
 /// A request on the product its path names.
 type Product = Found<TokenOptional, ProductRecord>;
 
-fn pricing_body(q: &ApiQuery, p: &ProductRecord) -> Value {
-    json!({
-        "uri": q.uri(&format!("{}/pricing", product_path(p.id))),
-        "listPrice": money(p.list_price_minor, &p.currency),
-        "salePriceWithQuantity": money(p.sale_price_minor, &p.currency),
-        "formattedListPrice": formatted(p.list_price_minor, &p.currency),
-        "formattedSalePriceWithQuantity": formatted(p.sale_price_minor, &p.currency),
-        "listPriceIncludesTax": false,
-        "volumePricing": q.link(&format!("{}/pricing/volume-pricing", product_path(p.id))),
-    })
+/// What the views of `products` need beyond their rows, read once for the whole set: which
+/// are base products with variations, and (when expanded) volume tiers, categories and
+/// variations.
+#[derive(Default)]
+struct Related {
+    with_variations: Vec<i64>,
+    tiers: HashMap<i64, Vec<VolumePrice>>,
+    categories: HashMap<i64, Vec<CategoryRecord>>,
+    variations: HashMap<i64, Vec<ProductRecord>>,
+    variations_with_variations: Vec<i64>,
 }
 
-async fn volume_pricing_body(
-    state: &AppState,
-    q: &ApiQuery,
-    p: &ProductRecord,
-) -> ApiResult<Value> {
-    let tiers = state.store.volume_prices(p.id).await?;
-    let points: Vec<Value> = tiers
-        .iter()
-        .map(|t| {
-            json!({
-                "minQuantity": t.min_quantity,
-                "unitPrice": money(t.unit_price_minor, &p.currency),
-                "formattedUnitPrice": formatted(t.unit_price_minor, &p.currency),
-            })
-        })
-        .collect();
-    Ok(json!({
-        "uri": q.uri(&format!("{}/pricing/volume-pricing", product_path(p.id))),
-        "product": q.link(&product_path(p.id)),
-        "pricePoint": points,
-    }))
+fn wants_volume_pricing(expand: &Expand) -> bool {
+    expand.has("volumePricing") || expand.has("volume-pricing")
 }
 
-fn inventory_body(q: &ApiQuery, p: &ProductRecord) -> Value {
-    let status = inventory_status(p.available_quantity);
-    json!({
-        "uri": q.uri(&format!("{}/inventory-status", product_path(p.id))),
-        "product": {"uri": q.uri(&product_path(p.id)), "id": p.id},
-        "availableQuantity": p.available_quantity,
-        "availableQuantityIsEstimated": false,
-        "productIsInStock": status == IN_STOCK,
-        "productIsAllowsBackorders": false,
-        "productIsTracked": p.available_quantity.is_some(),
-        "status": status,
-        "statusIsEstimated": false,
-    })
-}
-
-fn category_summary(q: &ApiQuery, c: &CategoryRecord) -> Value {
-    json!({
-        "uri": q.uri(&format!("{CATEGORIES}/{}", c.id)),
-        "id": c.id,
-        "name": c.name,
-        "displayName": c.display_name,
-    })
-}
-
-/// The product object; linked sub-resources are expanded when `expand` names them.
-async fn product_body(
-    state: &AppState,
-    q: &ApiQuery,
-    p: &ProductRecord,
-    expand: &Expand,
-) -> ApiResult<Value> {
-    let path = product_path(p.id);
-    let mut body = json!({
-        "uri": q.uri(&path),
-        "id": p.id,
-        "name": p.name,
-        "displayName": p.display_name,
-        "shortDescription": p.short_description,
-        "longDescription": p.long_description,
-        "sku": p.sku,
-        "productType": p.product_type,
-        "keywords": p.keywords,
-        "thumbnailImage": p.thumbnail_image,
-        "productImage": p.product_image,
-        "purchasable": inventory_status(p.available_quantity) == IN_STOCK,
-        "pricing": q.link(&format!("{path}/pricing")),
-        "inventoryStatus": q.link(&format!("{path}/inventory-status")),
-        "variations": q.link(&format!("{path}/variations")),
-        "categories": q.link(&format!("{path}/categories")),
-    });
-    let obj = body.as_object_mut().expect("an object literal");
-    if let Some(base) = p.base_product_id {
-        obj.insert(
-            "baseProduct".into(),
-            json!({"uri": q.uri(&product_path(base)), "id": base}),
-        );
-        let attributes: Value =
-            serde_json::from_str(&p.variation_attributes).unwrap_or_else(|_| json!({}));
-        obj.insert("variationAttributes".into(), attributes);
-    }
-    if expand.has("pricing") {
-        let mut pricing = pricing_body(q, p);
-        if expand.has("volumePricing") || expand.has("volume-pricing") {
-            pricing["volumePricing"] = volume_pricing_body(state, q, p).await?;
+impl Related {
+    async fn read(
+        state: &AppState,
+        products: &[ProductRecord],
+        expand: &Expand,
+        full: bool,
+    ) -> ApiResult<Self> {
+        let ids: Vec<i64> = products.iter().map(|p| p.id).collect();
+        let mut related = Related {
+            with_variations: state.store.with_variations(&ids).await?,
+            ..Related::default()
+        };
+        if !full {
+            return Ok(related);
         }
-        obj.insert("pricing".into(), pricing);
+        for p in products {
+            if expand.has("pricing") && wants_volume_pricing(expand) {
+                related
+                    .tiers
+                    .insert(p.id, state.store.volume_prices(p.id).await?);
+            }
+            if expand.has("categories") {
+                related
+                    .categories
+                    .insert(p.id, state.store.product_categories(p.id).await?);
+            }
+            if expand.has("variations") && p.base_product_id.is_none() {
+                let variations = state.store.variations(p.id).await?;
+                let ids: Vec<i64> = variations.iter().map(|v| v.id).collect();
+                related
+                    .variations_with_variations
+                    .extend(state.store.with_variations(&ids).await?);
+                related.variations.insert(p.id, variations);
+            }
+        }
+        Ok(related)
+    }
+
+    fn has_variations(&self, id: i64) -> bool {
+        self.with_variations.contains(&id) || self.variations_with_variations.contains(&id)
+    }
+}
+
+/// The product, its parts expanded as `expand` names them.
+fn product_view<'a>(
+    q: &ApiQuery,
+    p: &'a ProductRecord,
+    expand: &Expand,
+    related: &'a Related,
+) -> ProductView<'a> {
+    let path = product_path(p.id);
+    let mut view = ProductView::new(q, p, related.has_variations(p.id));
+    if expand.has("pricing") {
+        let mut pricing = ProductPricing::new(q, p);
+        if let Some(tiers) = related.tiers.get(&p.id) {
+            pricing.volume_pricing = Expandable::Expanded(VolumePricing::new(q, p, tiers));
+        }
+        view.pricing = Expandable::Expanded(pricing);
     }
     if expand.has("inventoryStatus") || expand.has("inventory-status") {
-        obj.insert("inventoryStatus".into(), inventory_body(q, p));
+        view.inventory_status = Expandable::Expanded(InventoryStatus::new(q, p));
     }
-    if expand.has("categories") {
-        let categories = state.store.product_categories(p.id).await?;
-        obj.insert(
-            "categories".into(),
-            json!({
-                "uri": q.uri(&format!("{path}/categories")),
-                "category": categories.iter().map(|c| category_summary(q, c)).collect::<Vec<_>>(),
-            }),
-        );
-    }
-    if expand.has("variations") && p.base_product_id.is_none() {
-        let variations = state.store.variations(p.id).await?;
-        let mut list = Vec::new();
-        for v in &variations {
-            list.push(product_summary(q, v));
-        }
-        obj.insert(
-            "variations".into(),
-            json!({"uri": q.uri(&format!("{path}/variations")), "product": list}),
-        );
-    }
-    Ok(body)
-}
-
-fn product_summary(q: &ApiQuery, p: &ProductRecord) -> Value {
-    json!({
-        "uri": q.uri(&product_path(p.id)),
-        "id": p.id,
-        "displayName": p.display_name,
-        "thumbnailImage": p.thumbnail_image,
-    })
-}
-
-/// Full product objects when `expand` names `product` (or `all`), links with a summary
-/// otherwise.
-async fn product_items(
-    state: &AppState,
-    q: &ApiQuery,
-    products: &[ProductRecord],
-) -> ApiResult<Vec<Value>> {
-    let expand = Expand::parse(q.get("expand"));
-    let mut items = Vec::with_capacity(products.len());
-    for p in products {
-        items.push(if expand.has("product") {
-            product_body(state, q, p, &expand).await?
-        } else {
-            product_summary(q, p)
+    if let Some(categories) = related.categories.get(&p.id) {
+        view.categories = Expandable::Expanded(Categories {
+            uri: q.uri(&format!("{path}/categories")),
+            category: categories
+                .iter()
+                .map(|c| CategoryView::summary(q, c))
+                .collect(),
         });
     }
-    Ok(items)
+    if let Some(variations) = related.variations.get(&p.id) {
+        view.variations = Expandable::Expanded(Variations {
+            uri: q.uri(&format!("{path}/variations")),
+            product: variations
+                .iter()
+                .map(|v| {
+                    ProductItem::Summary(ProductSummary::new(q, v, related.has_variations(v.id)))
+                })
+                .collect(),
+        });
+    }
+    view
+}
+
+/// Full product objects when `expand` names `product` (or `all`), summaries otherwise.
+fn product_items<'a>(
+    q: &ApiQuery,
+    products: &'a [ProductRecord],
+    expand: &Expand,
+    related: &'a Related,
+) -> Vec<ProductItem<'a>> {
+    products
+        .iter()
+        .map(|p| {
+            if expand.has("product") {
+                ProductItem::Full(Box::new(product_view(q, p, expand, related)))
+            } else {
+                ProductItem::Summary(ProductSummary::new(q, p, related.has_variations(p.id)))
+            }
+        })
+        .collect()
+}
+
+/// The `nextPage`/`previousPage` links of a list, as typed links.
+fn page_link(links: &Value, which: &str) -> Option<Link> {
+    links[which]["uri"].as_str().map(|uri| Link {
+        uri: uri.to_owned(),
+    })
 }
 
 /// A page of products in the documented list shape.
@@ -203,20 +175,22 @@ async fn product_list(
     total: i64,
     page: Page,
     extra_query: &str,
-) -> ApiResult<Value> {
-    let items = product_items(state, q, products).await?;
-    let mut list = json!({
-        "uri": q.uri(path),
-        "product": items,
-        "totalResults": total,
-        "totalResultPages": (total + page.size - 1) / page.size,
-        "pageNumber": page.number,
-        "pageSize": page.size,
-    });
-    if let Value::Object(links) = q.page_links(path, page, total, extra_query) {
-        list.as_object_mut().expect("object").extend(links);
-    }
-    Ok(json!({ "products": list }))
+) -> ApiResult<Response> {
+    let expand = Expand::parse(q.get("expand"));
+    let related = Related::read(state, products, &expand, expand.has("product")).await?;
+    let links = q.page_links(path, page, total, extra_query);
+    Ok(q.respond_with(&ProductsEnvelope {
+        products: Products {
+            uri: q.uri(path),
+            product: product_items(q, products, &expand, &related),
+            total_results: total,
+            total_result_pages: (total + page.size - 1) / page.size,
+            page_number: page.number,
+            page_size: page.size,
+            next_page: page_link(&links, "nextPage"),
+            previous_page: page_link(&links, "previousPage"),
+        },
+    }))
 }
 
 fn keyword_query(keyword: Option<&str>) -> String {
@@ -242,8 +216,7 @@ async fn products_matching(
 ) -> ApiResult<Response> {
     let (products, total) = state.store.products(site, keyword, page).await?;
     let extra = keyword_query(keyword);
-    let body = product_list(state, q, path, &products, total, page, &extra).await?;
-    Ok(q.respond(body))
+    product_list(state, q, path, &products, total, page, &extra).await
 }
 
 /// `GET /v1/shoppers/me/products[?keyword=]`
@@ -277,8 +250,11 @@ pub async fn get_product(
     State(state): State<AppState>,
     Found { q, item: p, .. }: Product,
 ) -> ApiResult<Response> {
-    let body = product_body(&state, &q, &p, &Expand::parse(q.get("expand"))).await?;
-    Ok(q.respond(json!({ "product": body })))
+    let expand = Expand::parse(q.get("expand"));
+    let one = std::slice::from_ref(&p);
+    let related = Related::read(&state, one, &expand, true).await?;
+    let product = product_view(&q, &p, &expand, &related);
+    Ok(q.respond_with(&ProductEnvelope { product }))
 }
 
 /// `GET /v1/shoppers/me/products/{id}/pricing`
@@ -286,11 +262,13 @@ pub async fn get_pricing(
     State(state): State<AppState>,
     Found { q, item: p, .. }: Product,
 ) -> ApiResult<Response> {
-    let mut pricing = pricing_body(&q, &p);
-    if Expand::parse(q.get("expand")).has("volumePricing") {
-        pricing["volumePricing"] = volume_pricing_body(&state, &q, &p).await?;
+    let mut pricing = ProductPricing::new(&q, &p);
+    let tiers;
+    if wants_volume_pricing(&Expand::parse(q.get("expand"))) {
+        tiers = state.store.volume_prices(p.id).await?;
+        pricing.volume_pricing = Expandable::Expanded(VolumePricing::new(&q, &p, &tiers));
     }
-    Ok(q.respond(json!({ "pricing": pricing })))
+    Ok(q.respond_with(&ProductPricingEnvelope { pricing }))
 }
 
 /// `GET /v1/shoppers/me/products/{id}/pricing/volume-pricing`
@@ -298,12 +276,15 @@ pub async fn get_volume_pricing(
     State(state): State<AppState>,
     Found { q, item: p, .. }: Product,
 ) -> ApiResult<Response> {
-    Ok(q.respond(json!({ "volumePricing": volume_pricing_body(&state, &q, &p).await? })))
+    let tiers = state.store.volume_prices(p.id).await?;
+    let volume_pricing = VolumePricing::new(&q, &p, &tiers);
+    Ok(q.respond_with(&VolumePricingEnvelope { volume_pricing }))
 }
 
 /// `GET /v1/shoppers/me/products/{id}/inventory-status`
 pub async fn get_inventory_status(Found { q, item: p, .. }: Product) -> ApiResult<Response> {
-    Ok(q.respond(json!({ "inventoryStatus": inventory_body(&q, &p) })))
+    let inventory_status = InventoryStatus::new(&q, &p);
+    Ok(q.respond_with(&InventoryStatusEnvelope { inventory_status }))
 }
 
 /// Most products one `products/inventory-status` request may name.
@@ -328,7 +309,7 @@ pub async fn list_inventory_status(
             format!("productIds names more than {MAX_INVENTORY_IDS} products"),
         ));
     }
-    let mut statuses = Vec::with_capacity(ids.len());
+    let mut products = Vec::with_capacity(ids.len());
     for id in ids {
         let id: i64 = id.parse().map_err(|_| {
             bad_request(
@@ -336,13 +317,17 @@ pub async fn list_inventory_status(
                 format!("productIds: {id:?} is not a product id"),
             )
         })?;
-        let p = product(&state, caller.site_id(), id).await?;
-        statuses.push(inventory_body(&q, &p));
+        products.push(product(&state, caller.site_id(), id).await?);
     }
-    Ok(q.respond(json!({"inventoryStatuses": {
-        "uri": q.uri(&format!("{PRODUCTS}/inventory-status")),
-        "inventoryStatus": statuses,
-    }})))
+    Ok(q.respond_with(&InventoryStatusesEnvelope {
+        inventory_statuses: InventoryStatuses {
+            uri: q.uri(&format!("{PRODUCTS}/inventory-status")),
+            inventory_status: products
+                .iter()
+                .map(|p| InventoryStatus::new(&q, p))
+                .collect(),
+        },
+    }))
 }
 
 /// `GET /v1/shoppers/me/products/{id}/variations`
@@ -351,11 +336,14 @@ pub async fn get_variations(
     Found { q, item: p, .. }: Product,
 ) -> ApiResult<Response> {
     let variations = state.store.variations(p.id).await?;
-    let items = product_items(&state, &q, &variations).await?;
-    Ok(q.respond(json!({"variations": {
-        "uri": q.uri(&format!("{}/variations", product_path(p.id))),
-        "product": items,
-    }})))
+    let expand = Expand::parse(q.get("expand"));
+    let related = Related::read(&state, &variations, &expand, expand.has("product")).await?;
+    Ok(q.respond_with(&VariationsEnvelope {
+        variations: Variations {
+            uri: q.uri(&format!("{}/variations", product_path(p.id))),
+            product: product_items(&q, &variations, &expand, &related),
+        },
+    }))
 }
 
 /// `GET /v1/shoppers/me/products/{id}/categories`
@@ -364,33 +352,15 @@ pub async fn get_product_categories(
     Found { q, item: p, .. }: Product,
 ) -> ApiResult<Response> {
     let categories = state.store.product_categories(p.id).await?;
-    Ok(q.respond(json!({"categories": {
-        "uri": q.uri(&format!("{}/categories", product_path(p.id))),
-        "category": categories.iter().map(|c| category_summary(&q, c)).collect::<Vec<_>>(),
-    }})))
-}
-
-/// A category with its sub-tree (the site's categories are few; built in memory).
-fn category_tree(q: &ApiQuery, all: &[CategoryRecord], c: &CategoryRecord) -> Value {
-    let children: Vec<Value> = all
-        .iter()
-        .filter(|x| x.parent_id == Some(c.id))
-        .map(|x| category_tree(q, all, x))
-        .collect();
-    let mut body = category_summary(q, c);
-    let obj = body.as_object_mut().expect("object");
-    obj.insert(
-        "products".into(),
-        q.link(&format!("{CATEGORIES}/{}/products", c.id)),
-    );
-    if let Some(parent) = c.parent_id {
-        obj.insert(
-            "parentCategory".into(),
-            json!({"uri": q.uri(&format!("{CATEGORIES}/{parent}")), "id": parent}),
-        );
-    }
-    obj.insert("categories".into(), json!({ "category": children }));
-    body
+    Ok(q.respond_with(&CategoriesEnvelope {
+        categories: Categories {
+            uri: q.uri(&format!("{}/categories", product_path(p.id))),
+            category: categories
+                .iter()
+                .map(|c| CategoryView::summary(&q, c))
+                .collect(),
+        },
+    }))
 }
 
 /// `GET /v1/shoppers/me/categories`: the tree from its roots.
@@ -400,12 +370,16 @@ pub async fn list_categories(
     q: ApiQuery,
 ) -> ApiResult<Response> {
     let all = state.store.categories(caller.site_id()).await?;
-    let roots: Vec<Value> = all
-        .iter()
-        .filter(|c| c.parent_id.is_none())
-        .map(|c| category_tree(&q, &all, c))
-        .collect();
-    Ok(q.respond(json!({"categories": {"uri": q.uri(CATEGORIES), "category": roots}})))
+    Ok(q.respond_with(&CategoriesEnvelope {
+        categories: Categories {
+            uri: q.uri(CATEGORIES),
+            category: all
+                .iter()
+                .filter(|c| c.parent_id.is_none())
+                .map(|c| CategoryView::tree(&q, &all, c))
+                .collect(),
+        },
+    }))
 }
 
 impl PathResource<TokenOptional> for CategoryRecord {
@@ -432,7 +406,8 @@ pub async fn get_category(
     }: Category,
 ) -> ApiResult<Response> {
     let all = state.store.categories(caller.site_id()).await?;
-    Ok(q.respond(json!({ "category": category_tree(&q, &all, &c) })))
+    let category = CategoryView::tree(&q, &all, &c);
+    Ok(q.respond_with(&CategoryEnvelope { category }))
 }
 
 /// `GET /v1/shoppers/me/categories/{id}/products`
@@ -443,6 +418,5 @@ pub async fn get_category_products(
     let page = q.page()?;
     let (products, total) = state.store.category_products(c.id, page).await?;
     let path = format!("{CATEGORIES}/{}/products", c.id);
-    let body = product_list(&state, &q, &path, &products, total, page, "").await?;
-    Ok(q.respond(body))
+    product_list(&state, &q, &path, &products, total, page, "").await
 }

@@ -8,6 +8,7 @@ pub mod browser;
 pub mod carts;
 pub mod catalog;
 pub mod client_auth;
+pub mod cors;
 pub mod error;
 pub mod extract;
 pub mod introspect;
@@ -38,14 +39,13 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
 use axum::handler::Handler;
-use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode};
 use axum::response::Response;
 use axum::routing::{MethodRouter, get, post};
 use shopkeeper_services::state::AppState;
 use std::convert::Infallible;
 use std::time::Duration;
 use tower::Service;
-use tower_http::cors::{Any, CorsLayer};
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
@@ -80,28 +80,10 @@ impl MakeRequestId for MakeRequestUuidV4 {
 }
 
 pub fn router(state: AppState) -> Router {
-    // Browser storefronts call the token endpoint cross-origin; tokens travel in bodies and
-    // headers, never cookies, so no credentials mode is needed.
-    let token_cors = CorsLayer::new()
-        .allow_origin(Any)
-        .allow_methods([Method::POST, Method::OPTIONS])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT]);
-    let api_cors = CorsLayer::new()
-        .allow_origin(Any)
-        .allow_methods([
-            Method::GET,
-            Method::POST,
-            Method::PUT,
-            Method::DELETE,
-            Method::OPTIONS,
-        ])
-        .allow_headers([
-            header::AUTHORIZATION,
-            header::CONTENT_TYPE,
-            header::ACCEPT,
-            HeaderName::from_static("apikey"),
-        ]);
-
+    // Every cross-origin route answers its preflight with its own methods (`cors`); each
+    // method router has its own 405 fallback, so the router's fallback (which replaces only
+    // default ones) cannot bypass the CORS layer wrapped around it.
+    let token_cors = cors::for_methods(&[Method::POST]);
     let token_routes = Router::new()
         .route("/oauth20/token", oauth_post(token::token))
         .route("/oauth20/token.json", oauth_post(token::token))
@@ -114,14 +96,19 @@ pub fn router(state: AppState) -> Router {
             "/oauth20/access-tokens",
             get(access_tokens::get)
                 .delete(access_tokens::delete)
-                .fallback(token::method_not_allowed),
+                .fallback(token::method_not_allowed)
+                .layer(cors::for_methods(&[Method::GET, Method::DELETE])),
         )
         // The Shopper API, from the access table (`/v1/shoppers/token` is one of its rows).
         .merge(routes::shopper_api_router())
         // DigitalRiver.js-style payment sources: not a Shopper API route, its own
         // error shape and its own key (the site's payments public key).
-        .route("/payments/sources", post(payments::create_source))
-        .layer(api_cors);
+        .route(
+            "/payments/sources",
+            post(payments::create_source)
+                .fallback(payments::method_not_allowed)
+                .layer(cors::for_methods(&[Method::POST])),
+        );
 
     // Browser-facing routes: pages and the SessionToken site action (no CORS: JSONP and
     // top-level navigations need none).

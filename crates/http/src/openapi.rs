@@ -8,6 +8,20 @@
 //! `tests/api/openapi.rs` fails if a routed path is missing here, or a documented path is not
 //! routed.
 
+use super::views::cart::{
+    CartEnvelope, LineItemEnvelope, LineItemsEnvelope, ShippingOptionEnvelope,
+    ShippingOptionsEnvelope,
+};
+use super::views::catalog::{
+    CategoriesEnvelope, CategoryEnvelope, CategoryView, InventoryStatusEnvelope,
+    InventoryStatusesEnvelope, ProductEnvelope, ProductItem, ProductPricingEnvelope,
+    ProductSummary, ProductView, ProductsEnvelope, SubCategories, VariationsEnvelope,
+    VolumePricingEnvelope,
+};
+use super::views::order::{
+    OrderEnvelope, OrderLineEnvelope, OrderLinesEnvelope, OrdersEnvelope, PaymentOptionEnvelope,
+    PaymentOptionsEnvelope, SubmitCartEnvelope,
+};
 use super::{
     access_tokens, authorize, introspect, metadata, operations, payments, revoke, session_token,
     shoppers_token, start_page, token,
@@ -52,6 +66,35 @@ use utoipa::{Modify, OpenApi};
         start_page::api_reference_js,
         start_page::style_css,
     ),
+    components(schemas(
+        CartEnvelope,
+        LineItemsEnvelope,
+        LineItemEnvelope,
+        ShippingOptionsEnvelope,
+        ShippingOptionEnvelope,
+        SubmitCartEnvelope,
+        OrdersEnvelope,
+        OrderEnvelope,
+        OrderLinesEnvelope,
+        OrderLineEnvelope,
+        PaymentOptionsEnvelope,
+        PaymentOptionEnvelope,
+        ProductsEnvelope,
+        ProductEnvelope,
+        ProductPricingEnvelope,
+        VolumePricingEnvelope,
+        InventoryStatusEnvelope,
+        InventoryStatusesEnvelope,
+        VariationsEnvelope,
+        CategoriesEnvelope,
+        CategoryEnvelope,
+        // Recursive parts (referenced, not inlined).
+        ProductItem,
+        ProductView,
+        ProductSummary,
+        CategoryView,
+        SubCategories,
+    )),
     modifiers(&SecuritySchemes, &Aliases, &ShopperApiTable),
     tags(
         (name = "oauth", description = "The OAuth 2.0 token service"),
@@ -113,6 +156,67 @@ impl Modify for Aliases {
     }
 }
 
+/// The typed view (`views/`) a Shopper API route answers with on success, by its row in the
+/// access table: the name of its schema in `components.schemas`.
+pub fn response_view(method: &str, path: &str) -> Option<String> {
+    use utoipa::ToSchema;
+    const CART: &str = "/v1/shoppers/me/carts/active";
+    let name = match (method, path.strip_prefix(CART)) {
+        ("GET" | "POST", Some("")) => CartEnvelope::name(),
+        (
+            "POST",
+            Some(
+                "/apply-billing-address"
+                | "/apply-shipping-address"
+                | "/apply-payment-method"
+                | "/apply-shipping-option"
+                | "/apply-shopper",
+            ),
+        ) => CartEnvelope::name(),
+        ("GET" | "POST", Some("/line-items")) => LineItemsEnvelope::name(),
+        ("GET" | "POST", Some("/line-items/{id}")) => LineItemEnvelope::name(),
+        ("GET", Some("/shipping-options")) => ShippingOptionsEnvelope::name(),
+        ("GET", Some("/shipping-options/{id}")) => ShippingOptionEnvelope::name(),
+        ("POST", Some("/submit-cart")) => SubmitCartEnvelope::name(),
+        _ => match (method, path) {
+            ("GET", "/v1/shoppers/me/orders") | ("POST", "/v1/shoppers/order-lookup") => {
+                OrdersEnvelope::name()
+            }
+            ("GET", "/v1/shoppers/me/orders/{id}") => OrderEnvelope::name(),
+            ("GET", "/v1/shoppers/me/orders/{id}/line-items") => OrderLinesEnvelope::name(),
+            ("GET", "/v1/shoppers/me/orders/{id}/line-items/{lineItemId}") => {
+                OrderLineEnvelope::name()
+            }
+            ("GET", "/v1/shoppers/me/payment-options") => PaymentOptionsEnvelope::name(),
+            ("GET", "/v1/shoppers/me/payment-options/{id}") => PaymentOptionEnvelope::name(),
+            (
+                "GET",
+                "/v1/shoppers/me/products"
+                | "/v1/shoppers/me/product-search"
+                | "/v1/shoppers/me/categories/{id}/products",
+            ) => ProductsEnvelope::name(),
+            ("GET", "/v1/shoppers/me/products/{id}") => ProductEnvelope::name(),
+            ("GET", "/v1/shoppers/me/products/{id}/pricing") => ProductPricingEnvelope::name(),
+            ("GET", "/v1/shoppers/me/products/{id}/pricing/volume-pricing") => {
+                VolumePricingEnvelope::name()
+            }
+            ("GET", "/v1/shoppers/me/products/{id}/inventory-status") => {
+                InventoryStatusEnvelope::name()
+            }
+            ("GET", "/v1/shoppers/me/products/inventory-status") => {
+                InventoryStatusesEnvelope::name()
+            }
+            ("GET", "/v1/shoppers/me/products/{id}/variations") => VariationsEnvelope::name(),
+            ("GET", "/v1/shoppers/me/products/{id}/categories" | "/v1/shoppers/me/categories") => {
+                CategoriesEnvelope::name()
+            }
+            ("GET", "/v1/shoppers/me/categories/{id}") => CategoryEnvelope::name(),
+            _ => return None,
+        },
+    };
+    Some(name.into_owned())
+}
+
 /// One operation per provided row of the access table that no handler annotation documents
 /// already.
 struct ShopperApiTable;
@@ -134,10 +238,15 @@ impl Modify for ShopperApiTable {
                 )
                 .build()
         };
-        let success = |description: &str| {
+        // The route's typed view when it has one, else an undescribed JSON body.
+        let success = |description: &str, view: &Option<String>| {
+            let content = match view {
+                Some(name) => ContentBuilder::new().schema(Some(Ref::from_schema_name(name))),
+                None => ContentBuilder::new(),
+            };
             ResponseBuilder::new()
                 .description(description)
-                .content("application/json", ContentBuilder::new().build())
+                .content("application/json", content.build())
                 .build()
         };
         for route in access_policy::ROUTES.iter().filter(|r| r.is_provided()) {
@@ -189,14 +298,15 @@ impl Modify for ShopperApiTable {
                     );
                 }
             }
+            let view = response_view(route.method, route.path);
             op = match route.method {
                 "POST" => op
-                    .response("200", success("Done"))
-                    .response("201", success("Created")),
+                    .response("200", success("Done", &view))
+                    .response("201", success("Created", &view)),
                 "DELETE" => op
-                    .response("200", success("Deleted"))
+                    .response("200", success("Deleted", &None))
                     .response("204", ResponseBuilder::new().description("Deleted").build()),
-                _ => op.response("200", success("The resource")),
+                _ => op.response("200", success("The resource", &view)),
             };
             op = op
                 .response("400", error("Malformed request or invalid field"))

@@ -11,9 +11,9 @@ use super::shopper_api::{
 use super::tolerant::{self, opt_bool, opt_object, opt_text};
 use super::views::address::{AddressEnvelope, AddressView};
 use super::views::order::{
-    ORDERS, OrderEnvelope, OrderLine, OrderLineEnvelope, OrderLines, OrderLinesEnvelope, OrderView,
-    Orders, OrdersEnvelope, PaymentOption, PaymentOptionEnvelope, PaymentOptions,
-    PaymentOptionsEnvelope, order_address,
+    ORDERS, OrderEnvelope, OrderLineEnvelope, OrderLines, OrderLinesEnvelope, OrderView, Orders,
+    OrdersEnvelope, PaymentOption, PaymentOptionEnvelope, PaymentOptions, PaymentOptionsEnvelope,
+    order_address,
 };
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, State};
@@ -65,6 +65,7 @@ async fn orders_response(
             uri: q.uri(ORDERS),
             order,
             total_results: orders.len(),
+            total_result_pages: usize::from(!orders.is_empty()),
         },
     }))
 }
@@ -112,11 +113,12 @@ pub async fn get_order_line_item(
     let o = visible_order(&state, &p, &id).await?;
     let line_id = path_id(&line_id, "line item")?;
     let lines = state.store.order_lines(o.id).await?;
-    let l = lines
-        .iter()
+    // Rendered with the others: a line's share of the order's tax depends on them.
+    let line_item = OrderLines::new(&q, &o, &lines)
+        .line_item
+        .into_iter()
         .find(|l| l.id == line_id)
         .ok_or_else(|| not_found(format!("line item {line_id}")))?;
-    let line_item = OrderLine::new(&q, &o, l);
     Ok(q.respond_with(&OrderLineEnvelope { line_item }))
 }
 

@@ -85,6 +85,17 @@ impl PaymentsError {
     }
 }
 
+/// Any method but `POST` on `/payments/sources`, in the payments error shape.
+pub async fn method_not_allowed() -> PaymentsError {
+    PaymentsError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "method_not_allowed",
+        None,
+        "only POST creates a payment source",
+    )
+}
+
 impl IntoResponse for PaymentsError {
     fn into_response(self) -> Response {
         let mut response = (self.status, Json(self.body)).into_response();

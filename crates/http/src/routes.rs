@@ -2,11 +2,13 @@
 //! gets its handler (and its `.json` twin), and nothing else is routed here. Building it
 //! panics if the table and [`handler`] disagree, so every test run checks them.
 
-use super::{carts, catalog, orders, shoppers, shoppers_token, site};
+use super::{carts, catalog, cors, orders, shopper_api, shoppers, shoppers_token, site};
 use axum::Router;
+use axum::http::Method;
 use axum::routing::{MethodRouter, delete, get, post, put};
 use shopkeeper_domain::access_policy::{ROUTES, Route};
 use shopkeeper_services::state::AppState;
+use std::collections::BTreeMap;
 
 /// The handler of a row. Providing a row = flip it to `Yes` in the table + one line here.
 pub fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
@@ -108,13 +110,17 @@ pub fn served_paths(route: &Route) -> Vec<String> {
 }
 
 pub fn shopper_api_router() -> Router<AppState> {
-    let mut router = Router::new();
+    // One method router per served path: its rows' handlers, its own 405 and its CORS layer
+    // naming exactly those methods.
+    let mut paths: BTreeMap<String, (MethodRouter<AppState>, Vec<Method>)> = BTreeMap::new();
     for route in ROUTES {
         let handler = handler(route.method, route.path);
         match (route.is_provided(), handler) {
             (true, Some(h)) => {
                 for path in served_paths(route) {
-                    router = router.route(&path, h.clone());
+                    let (router, methods) = paths.entry(path).or_default();
+                    *router = std::mem::take(router).merge(h.clone());
+                    methods.push(cors::method(route.method));
                 }
             }
             (true, None) => panic!("access table row {route:?} is provided but has no handler"),
@@ -124,7 +130,17 @@ pub fn shopper_api_router() -> Router<AppState> {
             (false, None) => {}
         }
     }
-    router
+    paths.into_iter().fold(
+        Router::new(),
+        |router, (path, (methods_router, methods))| {
+            router.route(
+                &path,
+                methods_router
+                    .fallback(shopper_api::method_not_allowed_fallback)
+                    .layer(cors::for_methods(&methods)),
+            )
+        },
+    )
 }
 
 #[cfg(test)]

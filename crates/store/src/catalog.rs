@@ -170,6 +170,25 @@ impl Store {
         .await?)
     }
 
+    /// Which of `ids` are base products with variations (a shopper buys one of those
+    /// variations, never the base itself). One query for a whole page of products.
+    pub async fn with_variations(&self, ids: &[i64]) -> StoreResult<Vec<i64>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT DISTINCT base_product_id FROM products WHERE base_product_id IN ({})",
+            placeholders.join(", ")
+        );
+        // Audited: only `$n` placeholders are formatted in; every id is bound.
+        let mut query = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
+        for id in ids {
+            query = query.bind(*id);
+        }
+        Ok(query.fetch_all(&self.read).await?)
+    }
+
     pub async fn volume_prices(&self, product_id: i64) -> StoreResult<Vec<VolumePrice>> {
         Ok(sqlx::query_as(
             "SELECT min_quantity, unit_price_minor FROM product_volume_prices \

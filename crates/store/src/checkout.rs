@@ -26,6 +26,7 @@ struct CartLineRow {
     pub display_name: String,
     pub short_description: String,
     pub product_type: String,
+    pub base_product_id: Option<i64>,
     pub thumbnail_image: Option<String>,
     pub currency: String,
     pub list_price_minor: i64,
@@ -44,6 +45,7 @@ impl From<CartLineRow> for CartLine {
             display_name: r.display_name,
             short_description: r.short_description,
             product_type: r.product_type,
+            base_product_id: r.base_product_id,
             thumbnail_image: r.thumbnail_image,
             currency: r.currency,
             list_price_minor: r.list_price_minor,
@@ -214,6 +216,12 @@ pub struct OrderLineRecord {
     pub quantity: i64,
     pub list_price_minor: i64,
     pub unit_price_minor: i64,
+    /// From the catalog (products are never deleted): `DIGITAL` or `PHYSICAL`.
+    pub product_type: String,
+    pub base_product_id: Option<i64>,
+    pub name: String,
+    pub short_description: String,
+    pub thumbnail_image: Option<String>,
 }
 
 /// The two address columns of a cart or an order: `PostalAddress` JSON. One that does not
@@ -243,8 +251,8 @@ macro_rules! select_cart_lines {
     ($tail:literal) => {
         concat!(
             "SELECT l.id, l.product_id, l.quantity, p.sku, p.name, p.display_name, \
-             p.short_description, p.product_type, p.thumbnail_image, p.currency, \
-             p.list_price_minor, p.sale_price_minor, p.available_quantity \
+             p.short_description, p.product_type, p.base_product_id, p.thumbnail_image, \
+             p.currency, p.list_price_minor, p.sale_price_minor, p.available_quantity \
              FROM cart_line_items l JOIN products p ON p.id = l.product_id ",
             $tail
         )
@@ -782,8 +790,11 @@ impl Store {
 
     pub async fn order_lines(&self, order_id: i64) -> StoreResult<Vec<OrderLineRecord>> {
         Ok(sqlx::query_as(
-            "SELECT id, order_id, product_id, sku, display_name, quantity, list_price_minor, \
-             unit_price_minor FROM order_line_items WHERE order_id = $1 ORDER BY id",
+            "SELECT l.id, l.order_id, l.product_id, l.sku, l.display_name, l.quantity, \
+             l.list_price_minor, l.unit_price_minor, p.product_type, p.base_product_id, p.name, \
+             p.short_description, p.thumbnail_image \
+             FROM order_line_items l JOIN products p ON p.id = l.product_id \
+             WHERE l.order_id = $1 ORDER BY l.id",
         )
         .bind(order_id)
         .fetch_all(&self.read)

@@ -15,6 +15,8 @@ pub struct CartLine {
     pub display_name: String,
     pub short_description: String,
     pub product_type: String,
+    /// A variation's base product.
+    pub base_product_id: Option<i64>,
     pub thumbnail_image: Option<String>,
     pub currency: String,
     pub list_price_minor: i64,

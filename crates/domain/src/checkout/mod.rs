@@ -78,6 +78,63 @@ pub fn tax_minor(amount: i64, rate_bp: i64) -> i64 {
     (amount * rate_bp + 5_000) / 10_000
 }
 
+/// `total` split over `weights` in proportion, in whole minor units that add up to `total`
+/// exactly (largest remainder; ties to the earlier weight). All zero when the weights are.
+pub fn allocate(total: i64, weights: &[i64]) -> Vec<i64> {
+    let sum: i64 = weights.iter().sum();
+    if sum <= 0 {
+        return vec![0; weights.len()];
+    }
+    let (total, sum) = (i128::from(total), i128::from(sum));
+    let exact: Vec<(i128, i128)> = weights
+        .iter()
+        .map(|w| {
+            let share = total * i128::from(*w);
+            (share.div_euclid(sum), share.rem_euclid(sum))
+        })
+        .collect();
+    let mut parts: Vec<i64> = exact.iter().map(|(q, _)| *q as i64).collect();
+    let short = total - exact.iter().map(|(q, _)| q).sum::<i128>();
+    let mut order: Vec<usize> = (0..weights.len()).collect();
+    order.sort_by(|a, b| exact[*b].1.cmp(&exact[*a].1).then(a.cmp(b)));
+    for i in order.into_iter().take(short as usize) {
+        parts[i] += 1;
+    }
+    parts
+}
+
+/// The tax of an order or a cart line by line: `(productTax, shippingTax)` of each line, given
+/// the total tax, the shipping cost and each line's `(amount paid, ships)`. The tax falls on
+/// the goods and on shipping in proportion to the two amounts; the goods' part is shared by
+/// the lines in proportion to what each costs, the shipping part by the lines that ship. Every
+/// part is in minor units and the parts add up to `tax` exactly.
+pub fn line_taxes(tax: i64, shipping: i64, lines: &[(i64, bool)]) -> Vec<(i64, i64)> {
+    let goods: i64 = lines.iter().map(|(paid, _)| paid).sum();
+    let split = allocate(tax, &[goods, shipping]);
+    let (goods_tax, shipping_tax) = (split[0], split[1]);
+    let paid: Vec<i64> = lines.iter().map(|(paid, _)| *paid).collect();
+    let shipped: Vec<i64> = lines
+        .iter()
+        .map(|(paid, ships)| if *ships { (*paid).max(1) } else { 0 })
+        .collect();
+    let product = allocate(goods_tax, &paid);
+    let mut on_shipping = allocate(shipping_tax, &shipped);
+    if shipped.iter().all(|w| *w == 0) && shipping_tax != 0 && !lines.is_empty() {
+        // Nothing ships, yet shipping was taxed: keep the sum on the first line.
+        on_shipping[0] = shipping_tax;
+    }
+    product.into_iter().zip(on_shipping).collect()
+}
+
+/// A rate in basis points as the documented decimal fraction (725 → `0.0725`), exact: the
+/// JSON number its decimal text reads as.
+pub fn rate_value(rate_bp: i64) -> serde_json::Value {
+    let text = rust_decimal::Decimal::new(rate_bp, 4)
+        .normalize()
+        .to_string();
+    serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
+}
+
 /// Prices a cart. Tax is charged on the discounted subtotal plus shipping.
 pub fn price(
     lines: &[LineForPricing],
@@ -332,6 +389,36 @@ pub fn check_test_card(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn allocation_adds_up_exactly() {
+        assert_eq!(allocate(100, &[1, 1, 1]), vec![34, 33, 33]);
+        assert_eq!(allocate(283, &[5400, 258]), vec![270, 13]);
+        assert_eq!(allocate(0, &[5, 5]), vec![0, 0]);
+        assert_eq!(allocate(7, &[0, 0]), vec![0, 0]);
+        assert_eq!(allocate(-5, &[1, 1]), vec![-2, -3]);
+        for total in [0, 1, 99, 308, 1_000_001] {
+            let parts = allocate(total, &[3, 7, 11, 0, 5]);
+            assert_eq!(parts.iter().sum::<i64>(), total);
+        }
+    }
+
+    #[test]
+    fn line_taxes_add_up_to_the_tax() {
+        // 3.08 on 56.58 of goods and 5.00 of shipping: 2.83 + 0.25.
+        let lines = [(5400, true), (258, false)];
+        assert_eq!(line_taxes(308, 500, &lines), vec![(270, 25), (13, 0)]);
+        let lines = [(1999, false)];
+        assert_eq!(line_taxes(0, 0, &lines), vec![(0, 0)]);
+        assert_eq!(line_taxes(140, 0, &lines), vec![(140, 0)]);
+    }
+
+    #[test]
+    fn rates_as_decimal_fractions() {
+        assert_eq!(rate_value(725).to_string(), "0.0725");
+        assert_eq!(rate_value(2000).to_string(), "0.2");
+        assert_eq!(rate_value(0).to_string(), "0");
+    }
 
     #[test]
     fn a_source_is_usable_only_by_its_owner() {

@@ -106,6 +106,8 @@ pub struct PricedCart<'a> {
     /// The cart's billing address, else the applied source's owner address.
     pub billing: Option<PostalAddress>,
     pub shipping: Option<PostalAddress>,
+    /// The tax rate of the country the goods go to, in basis points (0 without one).
+    pub tax_rate_bp: i64,
 }
 
 impl PricedCart<'_> {
@@ -174,6 +176,7 @@ pub fn price_cart<'a>(cart: &'a Cart, default_currency: &str) -> PricedCart<'a> 
         shipping_option,
         billing,
         shipping,
+        tax_rate_bp: rate,
     }
 }
 

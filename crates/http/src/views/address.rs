@@ -4,13 +4,16 @@
 use super::Link;
 use serde::Serialize;
 use shopkeeper_domain::address::{PostalAddress, SavedAddress};
+use utoipa::ToSchema;
 
 /// A cart's or an order's billing or shipping address.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct AddressView<'a> {
     pub uri: String,
     pub id: &'static str,
+    /// The address fields (`firstName`, `line1`, `city`, `country`, ...).
     #[serde(flatten)]
+    #[schema(value_type = Object)]
     pub address: &'a PostalAddress,
 }
 
@@ -21,7 +24,7 @@ pub struct AddressEnvelope<T> {
 }
 
 /// An address where one is set, else the link to its resource.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum AddressOrLink<'a> {
     Address(AddressView<'a>),

@@ -1,37 +1,61 @@
 //! The cart, its line items, shipping options and the submit's answer.
 
 use super::address::AddressOrLink;
+use super::line::{LinePricing, LineProduct};
 use super::money::{Money, Pricing};
-use super::{Empty, Link};
+use super::{CustomAttributes, Empty, Link, parent_product, served_link};
 use crate::shopper_api::ApiQuery;
 use serde::Serialize;
 use shopkeeper_domain::catalog::formatted;
-use shopkeeper_domain::checkout::ShippingOption;
 use shopkeeper_domain::checkout::order::{PricedCart, PricedLine};
+use shopkeeper_domain::checkout::{SHIPPING_OPTIONS, ShippingOption, line_taxes, rate_value};
 use shopkeeper_store::PaymentSourceRecord;
+use utoipa::ToSchema;
 
 pub const CART: &str = "/v1/shoppers/me/carts/active";
 
+/// The landed-cost state of every cart: Shopkeeper computes no import taxes or duties.
+pub const LANDED_COST_STATE: &str = "NOT_ELIGIBLE";
+
+/// A link to one of the cart's own routes (`{CART}/{segment}`), if the router serves it.
+fn cart_link(q: &ApiQuery, method: &str, segment: &str) -> Option<Link> {
+    let path = format!("{CART}/{segment}");
+    served_link(q, method, &path, &path)
+}
+
 /// `{"cart": ...}`
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CartEnvelope<'a> {
     pub cart: CartView<'a>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CartView<'a> {
     pub uri: String,
+    /// Links to the cart's actions: each only while the router serves its route.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment_methods: Option<Link>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apply_payment_method: Option<Link>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub submit_cart: Option<Link>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub web_checkout: Option<Link>,
     pub id: &'a str,
     pub line_items: LineItems<'a>,
     pub total_items_in_cart: i64,
     pub billing_address: AddressOrLink<'a>,
     pub shipping_address: AddressOrLink<'a>,
     pub payment_method: PaymentMethodOrEmpty<'a>,
-    pub shipping_options: Link,
-    pub shipping_method: Option<ShippingMethod>,
+    /// Inline: the options the cart can ship with (none listed when nothing ships).
+    pub shipping_options: ShippingOptions<'a>,
+    /// The applied (or default) option; `{}` when nothing ships.
+    pub shipping_method: ShippingMethodOrEmpty,
+    /// Prices are before tax: tax is added on top (`domain::checkout::price`).
+    pub tax_inclusive: bool,
+    pub landed_cost_state: &'static str,
     pub pricing: Pricing<'a>,
-    pub submit_cart: Link,
 }
 
 impl<'a> CartView<'a> {
@@ -43,6 +67,10 @@ impl<'a> CartView<'a> {
     ) -> Self {
         CartView {
             uri: q.uri(CART),
+            payment_methods: cart_link(q, "GET", "payment-methods"),
+            apply_payment_method: cart_link(q, "POST", "apply-payment-method"),
+            submit_cart: cart_link(q, "POST", "submit-cart"),
+            web_checkout: cart_link(q, "GET", "web-checkout"),
             id: cart_id,
             line_items: LineItems::new(q, pr),
             total_items_in_cart: pr.total_items(),
@@ -60,35 +88,43 @@ impl<'a> CartView<'a> {
                 Some(s) => PaymentMethodOrEmpty::Method(PaymentMethod::new(s)),
                 None => PaymentMethodOrEmpty::Empty(Empty {}),
             },
-            shipping_options: Link {
-                uri: q.uri(&format!("{CART}/shipping-options")),
+            shipping_options: ShippingOptions::new(q, &pr.currency, pr.physical()),
+            shipping_method: match pr.shipping_option {
+                Some(o) => ShippingMethodOrEmpty::Method(ShippingMethod {
+                    code: o.id,
+                    description: o.description,
+                }),
+                None => ShippingMethodOrEmpty::Empty(Empty {}),
             },
-            shipping_method: pr.shipping_option.map(|o| ShippingMethod {
-                code: o.id,
-                description: o.description,
-            }),
+            tax_inclusive: false,
+            landed_cost_state: LANDED_COST_STATE,
             pricing: Pricing::new(&pr.totals, &pr.currency),
-            submit_cart: Link {
-                uri: q.uri(&format!("{CART}/submit-cart")),
-            },
         }
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ShippingMethod {
     pub code: i64,
     pub description: &'static str,
 }
 
+/// The shipping method, or `{}` when nothing in the cart ships.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum ShippingMethodOrEmpty {
+    Method(ShippingMethod),
+    Empty(Empty),
+}
+
 /// `{"lineItems": ...}`
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LineItemsEnvelope<'a> {
     pub line_items: LineItems<'a>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LineItems<'a> {
     pub uri: String,
@@ -97,25 +133,31 @@ pub struct LineItems<'a> {
 
 impl<'a> LineItems<'a> {
     pub fn new(q: &ApiQuery, pr: &'a PricedCart<'a>) -> Self {
+        let lines: Vec<(i64, bool)> = pr
+            .lines
+            .iter()
+            .map(|l| (l.unit_price_minor() * l.line.quantity, l.pricing.physical))
+            .collect();
         LineItems {
             uri: q.uri(&format!("{CART}/line-items")),
             line_item: pr
                 .lines
                 .iter()
-                .map(|l| LineItem::new(q, l, &pr.currency))
+                .zip(line_taxes(pr.totals.tax, pr.totals.shipping, &lines))
+                .map(|(l, taxes)| LineItem::new(q, l, &pr.currency, pr.tax_rate_bp, taxes))
                 .collect(),
         }
     }
 }
 
 /// `{"lineItem": ...}`
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LineItemEnvelope<'a> {
     pub line_item: LineItem<'a>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct LineItem<'a> {
     pub uri: String,
     pub id: i64,
@@ -125,71 +167,41 @@ pub struct LineItem<'a> {
 }
 
 impl<'a> LineItem<'a> {
-    pub fn new(q: &ApiQuery, line: &PricedLine<'a>, currency: &'a str) -> Self {
+    /// A cart line priced in `currency`, taxed at `tax_rate_bp` basis points, with its
+    /// `(product, shipping)` share of the cart's tax.
+    pub fn new(
+        q: &ApiQuery,
+        line: &PricedLine<'a>,
+        currency: &'a str,
+        tax_rate_bp: i64,
+        taxes: (i64, i64),
+    ) -> Self {
         let (r, unit) = (line.line, line.unit_price_minor());
+        let mut pricing = LinePricing::new(r.list_price_minor, unit, r.quantity, currency, taxes);
+        pricing.tax_rate = Some(rate_value(tax_rate_bp));
         LineItem {
             uri: q.uri(&format!("{CART}/line-items/{}", r.id)),
             id: r.id,
             quantity: r.quantity,
             product: LineProduct {
                 uri: q.uri(&format!("/v1/shoppers/me/products/{}", r.product_id)),
+                parent_product: parent_product(q, r.base_product_id),
                 id: r.product_id,
                 name: &r.name,
                 display_name: &r.display_name,
                 short_description: &r.short_description,
+                product_type: &r.product_type,
                 sku: &r.sku,
                 thumbnail_image: &r.thumbnail_image,
+                custom_attributes: CustomAttributes::default(),
             },
-            pricing: LinePricing {
-                formatted_list_price: Some(formatted(r.list_price_minor, currency)),
-                ..LinePricing::new(r.list_price_minor, unit, r.quantity, currency)
-            },
-        }
-    }
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LineProduct<'a> {
-    pub uri: String,
-    pub id: i64,
-    pub name: &'a str,
-    pub display_name: &'a str,
-    pub short_description: &'a str,
-    pub sku: &'a str,
-    pub thumbnail_image: &'a Option<String>,
-}
-
-/// The `pricing` object of a cart's or an order's line item.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LinePricing<'a> {
-    pub list_price: Money<'a>,
-    pub sale_price: Money<'a>,
-    pub list_price_with_quantity: Money<'a>,
-    pub sale_price_with_quantity: Money<'a>,
-    /// A cart's line shows it; the documented order line does not.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub formatted_list_price: Option<String>,
-    pub formatted_sale_price_with_quantity: String,
-}
-
-impl<'a> LinePricing<'a> {
-    /// `quantity` units at `unit` (minor units) with the list price `list`.
-    pub fn new(list: i64, unit: i64, quantity: i64, currency: &'a str) -> Self {
-        LinePricing {
-            list_price: Money::new(list, currency),
-            sale_price: Money::new(unit, currency),
-            list_price_with_quantity: Money::new(list * quantity, currency),
-            sale_price_with_quantity: Money::new(unit * quantity, currency),
-            formatted_list_price: None,
-            formatted_sale_price_with_quantity: formatted(unit * quantity, currency),
+            pricing,
         }
     }
 }
 
 /// The applied source, or `{}` when there is none.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum PaymentMethodOrEmpty<'a> {
     Method(PaymentMethod<'a>),
@@ -197,7 +209,7 @@ pub enum PaymentMethodOrEmpty<'a> {
 }
 
 /// A payment source as a cart (or a saved payment option) shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentMethod<'a> {
     #[serde(rename = "type")]
@@ -223,7 +235,7 @@ impl<'a> PaymentMethod<'a> {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreditCard<'a> {
     pub brand: &'a str,
@@ -233,27 +245,47 @@ pub struct CreditCard<'a> {
 }
 
 /// `{"shippingOptions": {"uri", "shippingOption": [...]}}`
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ShippingOptionsEnvelope<'a> {
     pub shipping_options: ShippingOptions<'a>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ShippingOptions<'a> {
     pub uri: String,
+    /// Absent, not empty, when nothing ships: storefronts test its presence to decide whether
+    /// to ask for delivery.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub shipping_option: Vec<ShippingOptionView<'a>>,
 }
 
+impl<'a> ShippingOptions<'a> {
+    /// The options of a cart in `currency`; none unless something in it ships.
+    pub fn new(q: &ApiQuery, currency: &'a str, physical: bool) -> Self {
+        ShippingOptions {
+            uri: q.uri(&format!("{CART}/shipping-options")),
+            shipping_option: if physical {
+                SHIPPING_OPTIONS
+                    .iter()
+                    .map(|o| ShippingOptionView::new(q, o, currency))
+                    .collect()
+            } else {
+                Vec::new()
+            },
+        }
+    }
+}
+
 /// `{"shippingOption": ...}`
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ShippingOptionEnvelope<'a> {
     pub shipping_option: ShippingOptionView<'a>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ShippingOptionView<'a> {
     pub uri: String,
@@ -261,35 +293,30 @@ pub struct ShippingOptionView<'a> {
     pub description: &'static str,
     pub cost: Money<'a>,
     pub formatted_cost: String,
+    /// No shipping discounts here: the cost itself.
+    pub cost_with_discount: Money<'a>,
+    pub formatted_cost_with_discount: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apply_shipping_option_to_cart: Option<Link>,
 }
 
 impl<'a> ShippingOptionView<'a> {
     pub fn new(q: &ApiQuery, o: &ShippingOption, currency: &'a str) -> Self {
+        let apply = format!("{CART}/apply-shipping-option");
         ShippingOptionView {
             uri: q.uri(&format!("{CART}/shipping-options/{}", o.id)),
             id: o.id,
             description: o.description,
             cost: Money::new(o.cost_minor(currency), currency),
             formatted_cost: formatted(o.cost_minor(currency), currency),
+            cost_with_discount: Money::new(o.cost_minor(currency), currency),
+            formatted_cost_with_discount: formatted(o.cost_minor(currency), currency),
+            apply_shipping_option_to_cart: served_link(
+                q,
+                "POST",
+                &apply,
+                &format!("{apply}?shippingOptionId={}", o.id),
+            ),
         }
     }
-}
-
-/// `{"submitCart": {"uri", "order": {"uri", "id"}}}`
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SubmitCartEnvelope {
-    pub submit_cart: SubmitCart,
-}
-
-#[derive(Debug, Serialize)]
-pub struct SubmitCart {
-    pub uri: String,
-    pub order: OrderRef,
-}
-
-#[derive(Debug, Serialize)]
-pub struct OrderRef {
-    pub uri: String,
-    pub id: i64,
 }

@@ -3,17 +3,58 @@
 
 pub mod address;
 pub mod cart;
+pub mod catalog;
+pub mod line;
 pub mod money;
 pub mod order;
 
+use crate::shopper_api::ApiQuery;
 use serde::Serialize;
+use shopkeeper_domain::access_policy;
+use utoipa::ToSchema;
 
 /// `{"uri": ...}`: a link to a resource.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Link {
     pub uri: String,
 }
 
+/// The link to `path` (a concrete path, with its query if any) when the router serves
+/// `method` on the route pattern `route`; `None` otherwise, so an answer never links to a
+/// route that is not there.
+pub fn served_link(q: &ApiQuery, method: &str, route: &str, path: &str) -> Option<Link> {
+    access_policy::serves(method, route).then(|| Link { uri: q.uri(path) })
+}
+
 /// `{}`: where the documented shape shows an empty object rather than null.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Empty {}
+
+/// `{"uri", "id"}`
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IdLink {
+    pub uri: String,
+    pub id: i64,
+}
+
+/// The link to a variation's base product, with its id (storefronts group lines by it).
+pub fn parent_product(q: &ApiQuery, base_product_id: Option<i64>) -> Option<IdLink> {
+    base_product_id.map(|b| IdLink {
+        uri: q.uri(&format!("/v1/shoppers/me/products/{b}")),
+        id: b,
+    })
+}
+
+/// `{"attribute": [...]}`
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct CustomAttributes {
+    pub attribute: Vec<CustomAttribute>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomAttribute {
+    pub name: String,
+    pub value: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+}

@@ -1,14 +1,17 @@
 //! Orders, their line items and a shopper's saved payment options.
 
-use super::Link;
 use super::address::{AddressOrLink, AddressView};
-use super::cart::{LinePricing, PaymentMethod};
-use super::money::Pricing;
+use super::cart::{PaymentMethod, ShippingMethod, ShippingMethodOrEmpty};
+use super::line::{LinePricing, LineProduct};
+use super::money::{Money, Pricing};
+use super::{CustomAttributes, Empty, Link, parent_product};
 use crate::shopper_api::ApiQuery;
 use serde::Serialize;
-use shopkeeper_domain::checkout::Totals;
+use shopkeeper_domain::catalog::formatted;
+use shopkeeper_domain::checkout::{SHIPPING_OPTIONS, Totals, line_taxes};
 use shopkeeper_domain::time::iso8601;
 use shopkeeper_store::{OrderLineRecord, OrderRecord, PaymentSourceRecord};
+use utoipa::ToSchema;
 
 pub const ORDERS: &str = "/v1/shoppers/me/orders";
 
@@ -30,13 +33,43 @@ pub fn order_address<'a>(
     })
 }
 
+/// Each line's `(product, shipping)` share of the order's stored tax.
+pub fn order_line_taxes(o: &OrderRecord, lines: &[OrderLineRecord]) -> Vec<(i64, i64)> {
+    let shares: Vec<(i64, bool)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l.unit_price_minor * l.quantity,
+                l.product_type == "PHYSICAL",
+            )
+        })
+        .collect();
+    line_taxes(o.tax_minor, o.shipping_minor, &shares)
+}
+
+/// The shipping method of an order: the option whose cost (in the order's currency) the order
+/// paid for shipping, `{}` when it shipped nothing. Orders keep the cost, not the option, and
+/// no two options cost the same.
+fn shipping_method(o: &OrderRecord) -> ShippingMethodOrEmpty {
+    let paid = |opt: &&shopkeeper_domain::checkout::ShippingOption| {
+        o.shipping_minor > 0 && opt.cost_minor(&o.currency) == o.shipping_minor
+    };
+    match SHIPPING_OPTIONS.iter().find(paid) {
+        Some(opt) => ShippingMethodOrEmpty::Method(ShippingMethod {
+            code: opt.id,
+            description: opt.description,
+        }),
+        None => ShippingMethodOrEmpty::Empty(Empty {}),
+    }
+}
+
 /// `{"order": ...}`
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct OrderEnvelope<'a> {
     pub order: OrderView<'a>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderView<'a> {
     pub uri: String,
@@ -51,7 +84,34 @@ pub struct OrderView<'a> {
     /// No `sourceId`: the documented order bodies show only the card's brand and digits, and
     /// whoever reads an order must not learn what pays it.
     pub payment_method: OrderPaymentMethod<'a>,
+    /// The card as an order list shows it: brand and masked number (last four digits).
+    pub payment: OrderPayment,
+    pub shipping_method: ShippingMethodOrEmpty,
+    /// Prices are before tax, as in the cart.
+    pub tax_inclusive: bool,
+    pub pricing: OrderPricing<'a>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderPayment {
+    pub payment_method_name: String,
+    pub displayable_number: String,
+}
+
+/// An order's pricing: the cart's fields, and the names order lists give three of them
+/// (`incentive` = `discount`, `shipping` = `shippingAndHandling`, `total` = `orderTotal`).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderPricing<'a> {
+    #[serde(flatten)]
     pub pricing: Pricing<'a>,
+    pub incentive: Money<'a>,
+    pub shipping: Money<'a>,
+    pub total: Money<'a>,
+    pub formatted_incentive: String,
+    pub formatted_shipping: String,
+    pub formatted_total: String,
 }
 
 impl<'a> OrderView<'a> {
@@ -86,12 +146,26 @@ impl<'a> OrderView<'a> {
                     last_four_digits: &o.card_last_four,
                 },
             },
-            pricing: Pricing::new(&totals, &o.currency),
+            payment: OrderPayment {
+                payment_method_name: o.card_brand.to_lowercase(),
+                displayable_number: format!("************{}", o.card_last_four),
+            },
+            shipping_method: shipping_method(o),
+            tax_inclusive: false,
+            pricing: OrderPricing {
+                pricing: Pricing::new(&totals, &o.currency),
+                incentive: Money::new(o.discount_minor, &o.currency),
+                shipping: Money::new(o.shipping_minor, &o.currency),
+                total: Money::new(o.total_minor, &o.currency),
+                formatted_incentive: formatted(o.discount_minor, &o.currency),
+                formatted_shipping: formatted(o.shipping_minor, &o.currency),
+                formatted_total: formatted(o.total_minor, &o.currency),
+            },
         }
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderPaymentMethod<'a> {
     #[serde(rename = "type")]
@@ -99,7 +173,7 @@ pub struct OrderPaymentMethod<'a> {
     pub credit_card: OrderCard<'a>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderCard<'a> {
     pub brand: &'a str,
@@ -107,27 +181,29 @@ pub struct OrderCard<'a> {
 }
 
 /// `{"orders": {"uri", "order": [...], "totalResults"}}`
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct OrdersEnvelope<'a> {
     pub orders: Orders<'a>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Orders<'a> {
     pub uri: String,
     pub order: Vec<OrderView<'a>>,
     pub total_results: usize,
+    /// Every order is on the one page (0 pages when there is none).
+    pub total_result_pages: usize,
 }
 
 /// `{"lineItems": ...}` of an order.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderLinesEnvelope<'a> {
     pub line_items: OrderLines<'a>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderLines<'a> {
     pub uri: String,
@@ -138,56 +214,69 @@ impl<'a> OrderLines<'a> {
     pub fn new(q: &ApiQuery, o: &'a OrderRecord, lines: &'a [OrderLineRecord]) -> Self {
         OrderLines {
             uri: q.uri(&format!("{ORDERS}/{}/line-items", o.id)),
-            line_item: lines.iter().map(|l| OrderLine::new(q, o, l)).collect(),
+            line_item: lines
+                .iter()
+                .zip(order_line_taxes(o, lines))
+                .map(|(l, taxes)| OrderLine::new(q, o, l, taxes))
+                .collect(),
         }
     }
 }
 
 /// `{"lineItem": ...}` of an order.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderLineEnvelope<'a> {
     pub line_item: OrderLine<'a>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct OrderLine<'a> {
     pub uri: String,
     pub id: i64,
     pub quantity: i64,
-    pub product: OrderProduct<'a>,
+    pub product: LineProduct<'a>,
     pub pricing: LinePricing<'a>,
 }
 
 impl<'a> OrderLine<'a> {
-    pub fn new(q: &ApiQuery, o: &'a OrderRecord, l: &'a OrderLineRecord) -> Self {
+    /// A line of `o` with its `(product, shipping)` share of the order's tax.
+    pub fn new(
+        q: &ApiQuery,
+        o: &'a OrderRecord,
+        l: &'a OrderLineRecord,
+        taxes: (i64, i64),
+    ) -> Self {
         let cur = o.currency.as_str();
         OrderLine {
             uri: q.uri(&format!("{ORDERS}/{}/line-items/{}", o.id, l.id)),
             id: l.id,
             quantity: l.quantity,
-            product: OrderProduct {
+            product: LineProduct {
                 uri: q.uri(&format!("/v1/shoppers/me/products/{}", l.product_id)),
+                parent_product: parent_product(q, l.base_product_id),
                 id: l.product_id,
+                name: &l.name,
                 display_name: &l.display_name,
+                short_description: &l.short_description,
+                product_type: &l.product_type,
                 sku: &l.sku,
+                thumbnail_image: &l.thumbnail_image,
+                custom_attributes: CustomAttributes::default(),
             },
-            pricing: LinePricing::new(l.list_price_minor, l.unit_price_minor, l.quantity, cur),
+            pricing: LinePricing::new(
+                l.list_price_minor,
+                l.unit_price_minor,
+                l.quantity,
+                cur,
+                taxes,
+            ),
         }
     }
 }
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct OrderProduct<'a> {
-    pub uri: String,
-    pub id: i64,
-    pub display_name: &'a str,
-    pub sku: &'a str,
-}
-
 /// A shopper's saved payment option: the payment method with its own link and name.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentOption<'a> {
     #[serde(flatten)]
@@ -214,13 +303,13 @@ impl<'a> PaymentOption<'a> {
 }
 
 /// `{"paymentOptions": {"uri", "paymentOption": [...]}}`
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentOptionsEnvelope<'a> {
     pub payment_options: PaymentOptions<'a>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentOptions<'a> {
     pub uri: String,
@@ -228,8 +317,22 @@ pub struct PaymentOptions<'a> {
 }
 
 /// `{"paymentOption": ...}`
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentOptionEnvelope<'a> {
     pub payment_option: PaymentOption<'a>,
+}
+
+/// `{"submitCart": {"uri", "order": {...}}}`: the order the submit wrote, as `GET
+/// orders/{id}` shows it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SubmitCartEnvelope<'a> {
+    pub submit_cart: SubmitCart<'a>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SubmitCart<'a> {
+    pub uri: String,
+    pub order: OrderView<'a>,
 }
