@@ -703,3 +703,69 @@ async fn tolerant_routes_keep_credentials_strict() {
         .unwrap();
     assert_eq!(keys.status(), 400);
 }
+
+/// Further shapes the docs send: line items inside the cart's envelope on `line-items`, a
+/// line-item update with nothing to change, and the client-hosted sign-up (a username and an
+/// external reference, no password) whose username signs nothing in.
+#[tokio::test]
+async fn line_items_in_the_cart_envelope_bare_updates_and_client_hosted_sign_up() {
+    let app = spawn_app().await;
+    let (product, _) = catalog(&app).await;
+    let token = app.anonymous_pair().await.access;
+    let line_items = format!("{CART}/line-items");
+    let wrapped = json!({"cart": {"lineItems": {"lineItem": [{"quantity": 2,
+        "product": {"id": product.to_string()}}], "appliedProductOffers": {"offer": {}}}}});
+    ok_json(post(&app, &token, &line_items, wrapped).await).await;
+    let cart = app.get_ok(&token, CART).await;
+    assert_eq!(quantities(&cart), vec![(product, 2)]);
+    let both = json!({"lineItems": {"lineItem": {"product": {"id": product}}},
+        "cart": {"lineItems": {"lineItem": {"product": {"id": product}}}}});
+    let response = post(&app, &token, &line_items, both).await;
+    shopper_error(response, 400, "invalid-parameter").await;
+
+    let line = cart["cart"]["lineItems"]["lineItem"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let unchanged =
+        ok_json(post_raw(&app, &token, &format!("{line_items}/{line}"), "").await).await;
+    assert_eq!(unchanged["lineItem"]["id"], line, "{unchanged}");
+    assert_eq!(
+        quantities(&app.get_ok(&token, CART).await),
+        vec![(product, 2)]
+    );
+    let missing = post_raw(&app, &token, &format!("{line_items}/999999"), "").await;
+    shopper_error(missing, 404, "resource-not-found").await;
+
+    let created = sign_up(
+        &app,
+        json!({"shopper": {"username": "pat@example.com", "firstName": "Pat",
+            "emailAddress": "pat@example.com", "externalReferenceId": "crm-pat"}}),
+    )
+    .await;
+    assert_eq!(created.status(), 201);
+    let body: Value = created.json().await.unwrap();
+    assert_eq!(body["shopper"]["username"], "pat@example.com", "{body}");
+    assert_eq!(body["shopper"]["externalReferenceId"], "crm-pat");
+    // No password is kept, so no password signs in as Pat.
+    assert_oauth_error(
+        app.password_grant("pat@example.com", "").await,
+        400,
+        "invalid_grant",
+    )
+    .await;
+    assert_oauth_error(
+        app.password_grant("pat@example.com", "any password at all")
+            .await,
+        400,
+        "invalid_grant",
+    )
+    .await;
+    // A username without a password or a reference is still refused, naming the field.
+    let refused = sign_up(
+        &app,
+        json!({"shopper": {"username": "sam", "emailAddress": "sam@example.com"}}),
+    )
+    .await;
+    let body = shopper_error(refused, 400, "invalid-parameter").await;
+    assert!(body.to_string().contains("shopper.password"), "{body}");
+}

@@ -123,8 +123,13 @@ pub enum NewLogin {
         password: String,
         external_reference_id: Option<String>,
     },
-    /// The client keeps the login; tokens come from `client_credentials`.
-    External { external_reference_id: String },
+    /// The client keeps the login; tokens come from `client_credentials`. A client-hosted
+    /// shopper may have a username too (the docs' "client-hosted shopper" sign-up sends one
+    /// without a password): it names them, but signs in nothing, as no password is kept.
+    External {
+        external_reference_id: String,
+        username: Option<String>,
+    },
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -178,6 +183,14 @@ impl ShopperInput {
             return Err(FieldError::new("shopper.id", "is assigned by the server"));
         }
         let login = match (self.username.take(), self.external_reference_id.take()) {
+            (Some(username), Some(reference)) if self.password.is_none() => {
+                check_username(&username)?;
+                check_text("shopper.externalReferenceId", &reference, 1024)?;
+                NewLogin::External {
+                    external_reference_id: reference,
+                    username: Some(username),
+                }
+            }
             (Some(username), reference) => {
                 check_username(&username)?;
                 if let Some(reference) = &reference {
@@ -204,6 +217,7 @@ impl ShopperInput {
                 }
                 NewLogin::External {
                     external_reference_id: reference,
+                    username: None,
                 }
             }
             (None, None) => {
@@ -455,6 +469,24 @@ mod tests {
                 username: "kim".into(),
                 password: "long enough".into(),
                 external_reference_id: Some("wp-17".into()),
+            }
+        );
+    }
+
+    #[test]
+    fn a_client_hosted_shopper_may_have_a_username_without_a_password() {
+        let new = ShopperInput {
+            username: Some("pat".into()),
+            external_reference_id: Some("crm-pat".into()),
+            ..Default::default()
+        }
+        .into_new()
+        .unwrap();
+        assert_eq!(
+            new.login,
+            NewLogin::External {
+                external_reference_id: "crm-pat".into(),
+                username: Some("pat".into()),
             }
         );
     }

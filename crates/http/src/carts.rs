@@ -211,6 +211,22 @@ pub struct CartBody {
 pub struct LineItemsBody {
     #[serde(default, deserialize_with = "opt_object")]
     line_items: Option<LineItemList>,
+    /// The docs also send line items to this route inside the cart's envelope.
+    #[serde(default, deserialize_with = "opt_object")]
+    cart: Option<CartInput>,
+}
+
+impl LineItemsBody {
+    /// The line items, at the top or in `cart` (not both).
+    fn into_lines(self) -> ApiResult<Option<LineItemList>> {
+        match (self.line_items, self.cart.and_then(|c| c.line_items)) {
+            (Some(_), Some(_)) => Err(bad_request(
+                "invalid-parameter",
+                "give lineItems at the top of the body or inside cart, not both",
+            )),
+            (top, in_cart) => Ok(top.or(in_cart)),
+        }
+    }
 }
 
 /// Sets the session's client address from a body's `ipAddress`.
@@ -336,7 +352,7 @@ pub async fn add_line_items(
     q: ApiQuery,
     OptionalJson(body): OptionalJson<LineItemsBody>,
 ) -> ApiResult<Response> {
-    let input = body.and_then(|b| b.line_items);
+    let input = body.map(LineItemsBody::into_lines).transpose()?.flatten();
     let wanted = requested_lines(&q, input.as_ref())?;
     if wanted.is_empty() {
         return Err(bad_request(
@@ -382,7 +398,7 @@ pub struct LineItemBody {
 }
 
 /// `POST .../line-items/{id}?quantity=N` (or `{"lineItem": {"quantity": N}}`): sets the
-/// quantity, checked against stock.
+/// quantity, checked against stock; without a quantity, answers the line unchanged.
 pub async fn update_line_item(
     State(state): State<AppState>,
     Limited(p): Limited,
@@ -393,11 +409,14 @@ pub async fn update_line_item(
     let id = path_id(&id, "line item")?;
     let from_body = body.and_then(|b| b.line_item).and_then(|l| l.quantity);
     let quantity = match (q.get("quantity"), from_body) {
-        (Some(raw), _) => parse_quantity(Some(raw))?,
-        (None, Some(n)) => check_quantity(n).map_err(line_refusal)?,
-        (None, None) => return Err(bad_request("invalid-parameter", "quantity is required")),
+        (Some(raw), _) => Some(parse_quantity(Some(raw))?),
+        (None, Some(n)) => Some(check_quantity(n).map_err(line_refusal)?),
+        // Nothing to change (the docs' bare update): the line as it is.
+        (None, None) => None,
     };
-    service::set_line_quantity(&state.store, &p, id, quantity).await?;
+    if let Some(quantity) = quantity {
+        service::set_line_quantity(&state.store, &p, id, quantity).await?;
+    }
     one_line(&state, &q, &p, id).await
 }
 

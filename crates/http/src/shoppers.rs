@@ -379,6 +379,7 @@ pub async fn create(
         }
         NewLogin::External {
             external_reference_id,
+            username,
         } => {
             state
                 .store
@@ -387,6 +388,7 @@ pub async fn create(
                     NewShopper::External {
                         external_reference_id,
                         email: new.email.as_deref(),
+                        username: username.as_deref(),
                     },
                     state.clock.now(),
                 )

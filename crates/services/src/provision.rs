@@ -159,6 +159,7 @@ pub async fn create_external_shopper(
             NewShopper::External {
                 external_reference_id,
                 email,
+                username: None,
             },
             now,
         )

@@ -35,6 +35,8 @@ pub enum NewShopper<'a> {
     External {
         external_reference_id: &'a str,
         email: Option<&'a str>,
+        /// A name for a client-hosted shopper; no password goes with it.
+        username: Option<&'a str>,
     },
 }
 
@@ -149,7 +151,8 @@ impl Store {
             NewShopper::External {
                 external_reference_id,
                 email,
-            } => (None, None, Some(external_reference_id), email),
+                username,
+            } => (username, None, Some(external_reference_id), email),
         };
         let row: (i64,) = sqlx::query_as(
             "INSERT INTO shoppers (site_id, username, password_hash, email, \
