@@ -13,6 +13,7 @@ mod clock;
 mod config_file;
 mod cors;
 mod crash;
+mod cross_origin;
 mod defenses;
 mod docs_examples;
 mod helpers;
