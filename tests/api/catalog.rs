@@ -108,7 +108,7 @@ async fn fields_select_top_level_and_product_fields() {
     .await;
     assert_eq!(
         one,
-        json!({"product": {"sku": "DEMO-AV-1Y", "productType": "DIGITAL"}})
+        json!({"product": {"sku": "DEMO-AV-1Y", "productType": "DOWNLOAD"}})
     );
 }
 

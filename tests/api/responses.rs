@@ -123,7 +123,7 @@ async fn cart_lines_say_what_ships_and_price_what_was_stored() {
     assert_eq!(p["formattedImportDuty"], "$0.00");
 
     let s = line_of(lines, song);
-    assert_eq!(s["product"]["productType"], "DIGITAL");
+    assert_eq!(s["product"]["productType"], "DOWNLOAD");
     assert_eq!(s["pricing"]["salePriceWithQuantity"], usd(json!(2.58)));
     assert_eq!(s["pricing"]["formattedSalePriceWithQuantity"], "$2.58");
     assert_eq!(s["pricing"]["productTax"], usd(json!(0.13)));
@@ -234,7 +234,7 @@ async fn submit_cart_answers_the_order_it_stored() {
     assert_eq!(order["pricing"]["incentive"], usd(json!(21.00)));
     assert_eq!(order["pricing"]["formattedIncentive"], "$21.00");
     assert_eq!(order["taxInclusive"], false);
-    assert_eq!(line_of(lines, song)["product"]["productType"], "DIGITAL");
+    assert_eq!(line_of(lines, song)["product"]["productType"], "DOWNLOAD");
     // The order shows the card, never the source that paid.
     assert!(!order.to_string().contains(&source), "{order}");
 }

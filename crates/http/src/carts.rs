@@ -13,7 +13,7 @@ use super::views::cart::{
     CART, CartEnvelope, CartView, LineItemEnvelope, LineItems, LineItemsEnvelope,
     ShippingOptionEnvelope, ShippingOptionView, ShippingOptions, ShippingOptionsEnvelope,
 };
-use super::views::order::{OrderView, SubmitCart, SubmitCartEnvelope};
+use super::views::order::{SubmitCart, SubmitCartEnvelope};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -150,7 +150,8 @@ fn submit_failure(f: SubmitFailure<Refusal>) -> ShopperApiError {
 async fn cart_response(state: &AppState, q: &ApiQuery, p: &Principal) -> ApiResult<Response> {
     let read = service::read_cart(&state.store, p).await?;
     let pr = read.priced();
-    let cart = CartView::new(q, &read.cart_id, &pr, read.snapshot.source.as_ref());
+    let source = read.snapshot.source.as_ref();
+    let cart = CartView::new(q, &read.cart_id, &pr, source, p.site_id.as_str());
     Ok(q.respond_with(&CartEnvelope { cart }))
 }
 
@@ -678,9 +679,6 @@ pub async fn submit_cart(
         .ok_or_else(|| not_found(format!("order {order_id}")))?;
     let lines = state.store.order_lines(order_id).await?;
     Ok(q.respond_with(&SubmitCartEnvelope {
-        submit_cart: SubmitCart {
-            uri: q.uri(&format!("{CART}/submit-cart")),
-            order: OrderView::new(&q, &order, &lines),
-        },
+        submit_cart: SubmitCart::new(&q, &order, &lines),
     }))
 }

@@ -25,9 +25,13 @@ struct CartLineRow {
     pub name: String,
     pub display_name: String,
     pub short_description: String,
+    pub long_description: String,
+    pub keywords: String,
     pub product_type: String,
     pub base_product_id: Option<i64>,
     pub thumbnail_image: Option<String>,
+    pub product_image: Option<String>,
+    pub site_id: String,
     pub currency: String,
     pub list_price_minor: i64,
     pub sale_price_minor: i64,
@@ -44,9 +48,13 @@ impl From<CartLineRow> for CartLine {
             name: r.name,
             display_name: r.display_name,
             short_description: r.short_description,
+            long_description: r.long_description,
+            keywords: r.keywords,
             product_type: r.product_type,
             base_product_id: r.base_product_id,
             thumbnail_image: r.thumbnail_image,
+            product_image: r.product_image,
+            site_id: r.site_id,
             currency: r.currency,
             list_price_minor: r.list_price_minor,
             sale_price_minor: r.sale_price_minor,
@@ -221,7 +229,14 @@ pub struct OrderLineRecord {
     pub base_product_id: Option<i64>,
     pub name: String,
     pub short_description: String,
+    pub long_description: String,
+    pub keywords: String,
     pub thumbnail_image: Option<String>,
+    pub product_image: Option<String>,
+    /// The site the product belongs to.
+    pub site_id: String,
+    /// The product's stock now (`None`: not tracked).
+    pub available_quantity: Option<i64>,
 }
 
 /// The two address columns of a cart or an order: `PostalAddress` JSON. One that does not
@@ -251,8 +266,9 @@ macro_rules! select_cart_lines {
     ($tail:literal) => {
         concat!(
             "SELECT l.id, l.product_id, l.quantity, p.sku, p.name, p.display_name, \
-             p.short_description, p.product_type, p.base_product_id, p.thumbnail_image, \
-             p.currency, p.list_price_minor, p.sale_price_minor, p.available_quantity \
+             p.short_description, p.long_description, p.keywords, p.product_type, \
+             p.base_product_id, p.thumbnail_image, p.product_image, p.site_id, p.currency, \
+             p.list_price_minor, p.sale_price_minor, p.available_quantity \
              FROM cart_line_items l JOIN products p ON p.id = l.product_id ",
             $tail
         )
@@ -792,7 +808,8 @@ impl Store {
         Ok(sqlx::query_as(
             "SELECT l.id, l.order_id, l.product_id, l.sku, l.display_name, l.quantity, \
              l.list_price_minor, l.unit_price_minor, p.product_type, p.base_product_id, p.name, \
-             p.short_description, p.thumbnail_image \
+             p.short_description, p.long_description, p.keywords, p.thumbnail_image, \
+             p.product_image, p.site_id, p.available_quantity \
              FROM order_line_items l JOIN products p ON p.id = l.product_id \
              WHERE l.order_id = $1 ORDER BY l.id",
         )

@@ -14,10 +14,15 @@ pub struct CartLine {
     pub name: String,
     pub display_name: String,
     pub short_description: String,
+    pub long_description: String,
+    pub keywords: String,
     pub product_type: String,
     /// A variation's base product.
     pub base_product_id: Option<i64>,
     pub thumbnail_image: Option<String>,
+    pub product_image: Option<String>,
+    /// The site the product belongs to.
+    pub site_id: String,
     pub currency: String,
     pub list_price_minor: i64,
     pub sale_price_minor: i64,

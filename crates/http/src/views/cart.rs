@@ -1,9 +1,9 @@
 //! The cart, its line items, shipping options and the submit's answer.
 
 use super::address::AddressOrLink;
-use super::line::{LinePricing, LineProduct};
+use super::line::{LinePricing, LineProduct, LineProductParts};
 use super::money::{Money, Pricing};
-use super::{CustomAttributes, Empty, Link, parent_product, served_link};
+use super::{Empty, Link, served_link};
 use crate::shopper_api::ApiQuery;
 use serde::Serialize;
 use shopkeeper_domain::catalog::formatted;
@@ -48,6 +48,9 @@ pub struct CartView<'a> {
     pub billing_address: AddressOrLink<'a>,
     pub shipping_address: AddressOrLink<'a>,
     pub payment_method: PaymentMethodOrEmpty<'a>,
+    /// The applied card as the docs' carts also show it (brand, masked number, expiry).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment: Option<CardPayment<'a>>,
     /// Inline: the options the cart can ship with (none listed when nothing ships).
     pub shipping_options: ShippingOptions<'a>,
     /// The applied (or default) option; `{}` when nothing ships.
@@ -56,6 +59,47 @@ pub struct CartView<'a> {
     pub tax_inclusive: bool,
     pub landed_cost_state: &'static str,
     pub pricing: Pricing<'a>,
+    /// The seller of record: the site the cart belongs to.
+    pub business_entity_code: &'a str,
+    /// Shopkeeper's shoppers are individuals (`I`); it keeps no business customers.
+    pub customer_type: &'static str,
+    /// A cart is submitted by its shopper: `customer_initiated`.
+    pub charge_type: &'static str,
+    /// No organization is attached to a cart here: the empty string (the docs' "none").
+    pub organization_id: &'static str,
+    /// Shopkeeper asks no terms-of-sale acceptance: `null` (not given).
+    #[schema(value_type = Option<bool>)]
+    pub terms_of_sales_acceptance: Option<bool>,
+    /// Tax identifiers attached to the cart: Shopkeeper keeps none, so the list is empty.
+    pub tax_registrations: Vec<TaxRegistration>,
+}
+
+/// A tax identifier attached to a cart (`{"key", "value"}`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaxRegistration {
+    pub key: String,
+    pub value: String,
+}
+
+/// `{"name", "displayableNumber", "expirationMonth", "expirationYear"}`: the applied card.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CardPayment<'a> {
+    pub name: &'a str,
+    pub displayable_number: String,
+    pub expiration_month: i64,
+    pub expiration_year: i64,
+}
+
+impl<'a> CardPayment<'a> {
+    pub fn new(s: &'a PaymentSourceRecord) -> Self {
+        CardPayment {
+            name: &s.brand,
+            displayable_number: format!("************{}", s.last_four),
+            expiration_month: s.expiration_month,
+            expiration_year: s.expiration_year,
+        }
+    }
 }
 
 impl<'a> CartView<'a> {
@@ -64,6 +108,7 @@ impl<'a> CartView<'a> {
         cart_id: &'a str,
         pr: &'a PricedCart<'a>,
         source: Option<&'a PaymentSourceRecord>,
+        site_id: &'a str,
     ) -> Self {
         CartView {
             uri: q.uri(CART),
@@ -85,9 +130,14 @@ impl<'a> CartView<'a> {
                 pr.shipping.as_ref(),
             ),
             payment_method: match source {
-                Some(s) => PaymentMethodOrEmpty::Method(PaymentMethod::new(s)),
+                Some(s) => PaymentMethodOrEmpty::Method(CartPaymentMethod {
+                    method: PaymentMethod::new(s),
+                    amount_contributed: Money::new(pr.totals.total, &pr.currency),
+                    supplementary_payment_methods: Vec::new(),
+                }),
                 None => PaymentMethodOrEmpty::Empty(Empty {}),
             },
+            payment: source.map(CardPayment::new),
             shipping_options: ShippingOptions::new(q, &pr.currency, pr.physical()),
             shipping_method: match pr.shipping_option {
                 Some(o) => ShippingMethodOrEmpty::Method(ShippingMethod {
@@ -99,6 +149,12 @@ impl<'a> CartView<'a> {
             tax_inclusive: false,
             landed_cost_state: LANDED_COST_STATE,
             pricing: Pricing::new(&pr.totals, &pr.currency),
+            business_entity_code: site_id,
+            customer_type: "I",
+            charge_type: "customer_initiated",
+            organization_id: "",
+            terms_of_sales_acceptance: None,
+            tax_registrations: Vec::new(),
         }
     }
 }
@@ -183,18 +239,24 @@ impl<'a> LineItem<'a> {
             uri: q.uri(&format!("{CART}/line-items/{}", r.id)),
             id: r.id,
             quantity: r.quantity,
-            product: LineProduct {
-                uri: q.uri(&format!("/v1/shoppers/me/products/{}", r.product_id)),
-                parent_product: parent_product(q, r.base_product_id),
-                id: r.product_id,
-                name: &r.name,
-                display_name: &r.display_name,
-                short_description: &r.short_description,
-                product_type: &r.product_type,
-                sku: &r.sku,
-                thumbnail_image: &r.thumbnail_image,
-                custom_attributes: CustomAttributes::default(),
-            },
+            product: LineProduct::new(
+                q,
+                LineProductParts {
+                    product_id: r.product_id,
+                    base_product_id: r.base_product_id,
+                    name: &r.name,
+                    display_name: &r.display_name,
+                    short_description: &r.short_description,
+                    long_description: &r.long_description,
+                    product_type: &r.product_type,
+                    sku: &r.sku,
+                    keywords: &r.keywords,
+                    thumbnail_image: &r.thumbnail_image,
+                    product_image: &r.product_image,
+                    site_id: &r.site_id,
+                    available_quantity: r.available_quantity,
+                },
+            ),
             pricing,
         }
     }
@@ -204,8 +266,20 @@ impl<'a> LineItem<'a> {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum PaymentMethodOrEmpty<'a> {
-    Method(PaymentMethod<'a>),
+    Method(CartPaymentMethod<'a>),
     Empty(Empty),
+}
+
+/// The source applied to a cart: it pays the whole cart.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CartPaymentMethod<'a> {
+    #[serde(flatten)]
+    pub method: PaymentMethod<'a>,
+    /// What the source pays: the cart's total (one source pays a cart here).
+    pub amount_contributed: Money<'a>,
+    /// Shopkeeper applies one source per cart: always empty.
+    pub supplementary_payment_methods: Vec<PaymentMethod<'a>>,
 }
 
 /// A payment source as a cart (or a saved payment option) shows it.
@@ -227,6 +301,7 @@ impl<'a> PaymentMethod<'a> {
             reusable: s.reusable,
             credit_card: CreditCard {
                 brand: &s.brand,
+                reusable: s.reusable,
                 last_four_digits: &s.last_four,
                 expiration_month: s.expiration_month,
                 expiration_year: s.expiration_year,
@@ -239,6 +314,8 @@ impl<'a> PaymentMethod<'a> {
 #[serde(rename_all = "camelCase")]
 pub struct CreditCard<'a> {
     pub brand: &'a str,
+    /// The source's own flag: it may pay again.
+    pub reusable: bool,
     pub last_four_digits: &'a str,
     pub expiration_month: i64,
     pub expiration_year: i64,

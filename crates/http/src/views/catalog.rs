@@ -2,7 +2,7 @@
 //! tiers and inventory status) and categories.
 
 use super::money::Money;
-use super::{CustomAttributes, IdLink, Link, parent_product, served_link};
+use super::{CustomAttributes, IdLink, Link, parent_product, served_link, wire_product_type};
 use crate::shopper_api::ApiQuery;
 use serde::Serialize;
 use serde_json::Value;
@@ -110,8 +110,12 @@ pub struct ProductView<'a> {
     pub short_description: &'a str,
     pub long_description: &'a str,
     pub sku: &'a str,
-    /// `PHYSICAL` (ships) or `DIGITAL`.
-    pub product_type: &'a str,
+    /// `PHYSICAL` (ships) or `DOWNLOAD` (the catalog's `DIGITAL`), as the docs spell them.
+    pub product_type: &'static str,
+    /// The merchant's own reference for the product: its SKU.
+    pub external_reference_id: &'a str,
+    /// Shopkeeper's sites sell under their own part numbers: the SKU.
+    pub manufacturer_part_number: &'a str,
     pub keywords: &'a str,
     pub thumbnail_image: &'a Option<String>,
     pub product_image: &'a Option<String>,
@@ -155,7 +159,9 @@ impl<'a> ProductView<'a> {
             short_description: &p.short_description,
             long_description: &p.long_description,
             sku: &p.sku,
-            product_type: &p.product_type,
+            product_type: wire_product_type(&p.product_type),
+            external_reference_id: &p.sku,
+            manufacturer_part_number: &p.sku,
             keywords: &p.keywords,
             thumbnail_image: &p.thumbnail_image,
             product_image: &p.product_image,

@@ -1,10 +1,11 @@
 //! A cart's or an order's line item: its product and its pricing.
 
 use super::money::Money;
-use super::{CustomAttributes, IdLink};
+use super::{CustomAttributes, IdLink, parent_product, wire_product_type};
+use crate::shopper_api::ApiQuery;
 use serde::Serialize;
 use serde_json::Value;
-use shopkeeper_domain::catalog::formatted;
+use shopkeeper_domain::catalog::{IN_STOCK, formatted, inventory_status};
 use utoipa::ToSchema;
 
 /// The product of a cart's or an order's line item.
@@ -19,13 +20,68 @@ pub struct LineProduct<'a> {
     pub name: &'a str,
     pub display_name: &'a str,
     pub short_description: &'a str,
-    /// `PHYSICAL` (ships) or `DIGITAL`, from the catalog.
-    pub product_type: &'a str,
+    pub long_description: &'a str,
+    /// `PHYSICAL` (ships) or `DOWNLOAD` (the catalog's `DIGITAL`), as the docs spell them.
+    pub product_type: &'static str,
     pub sku: &'a str,
+    /// The merchant's own reference for the product: its SKU.
+    pub external_reference_id: &'a str,
+    /// Shopkeeper's sites sell under their own part numbers: the SKU.
+    pub manufacturer_part_number: &'a str,
+    pub keywords: &'a str,
     pub thumbnail_image: &'a Option<String>,
+    pub product_image: &'a Option<String>,
+    /// The site the product belongs to (Shopkeeper has no companies above sites).
+    pub company_id: &'a str,
+    /// Every stored product is shown.
+    pub displayable_product: bool,
+    /// In stock now (a line never holds a base product with variations).
+    pub purchasable: bool,
     /// Shopkeeper keeps no custom attributes: always an empty `attribute` list (storefronts
     /// read the list).
     pub custom_attributes: CustomAttributes,
+}
+
+/// What a line knows of its product (a cart line or an order line, joined with the catalog).
+pub struct LineProductParts<'a> {
+    pub product_id: i64,
+    pub base_product_id: Option<i64>,
+    pub name: &'a str,
+    pub display_name: &'a str,
+    pub short_description: &'a str,
+    pub long_description: &'a str,
+    pub product_type: &'a str,
+    pub sku: &'a str,
+    pub keywords: &'a str,
+    pub thumbnail_image: &'a Option<String>,
+    pub product_image: &'a Option<String>,
+    pub site_id: &'a str,
+    pub available_quantity: Option<i64>,
+}
+
+impl<'a> LineProduct<'a> {
+    pub fn new(q: &ApiQuery, p: LineProductParts<'a>) -> Self {
+        LineProduct {
+            uri: q.uri(&format!("/v1/shoppers/me/products/{}", p.product_id)),
+            parent_product: parent_product(q, p.base_product_id),
+            id: p.product_id,
+            name: p.name,
+            display_name: p.display_name,
+            short_description: p.short_description,
+            long_description: p.long_description,
+            product_type: wire_product_type(p.product_type),
+            sku: p.sku,
+            external_reference_id: p.sku,
+            manufacturer_part_number: p.sku,
+            keywords: p.keywords,
+            thumbnail_image: p.thumbnail_image,
+            product_image: p.product_image,
+            company_id: p.site_id,
+            displayable_product: true,
+            purchasable: inventory_status(p.available_quantity) == IN_STOCK,
+            custom_attributes: CustomAttributes::default(),
+        }
+    }
 }
 
 /// The `pricing` object of a cart's or an order's line item: unit and line amounts at list
@@ -52,6 +108,8 @@ pub struct LinePricing<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<f64>)]
     pub tax_rate: Option<Value>,
+    /// No fees here (Shopkeeper charges none): zero in the line's currency.
+    pub fee_tax: Money<'a>,
     /// No landed costs here: always zero in the line's currency.
     pub import_tax: Money<'a>,
     pub formatted_import_tax: String,
@@ -84,6 +142,7 @@ impl<'a> LinePricing<'a> {
             product_tax: Money::new(product_tax, currency),
             shipping_tax: Money::new(shipping_tax, currency),
             tax_rate: None,
+            fee_tax: Money::new(0, currency),
             import_tax: Money::new(0, currency),
             formatted_import_tax: formatted(0, currency),
             import_duty: Money::new(0, currency),

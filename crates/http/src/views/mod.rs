@@ -26,6 +26,16 @@ pub fn served_link(q: &ApiQuery, method: &str, route: &str, path: &str) -> Optio
     access_policy::serves(method, route).then(|| Link { uri: q.uri(path) })
 }
 
+/// A product's `productType` as the docs spell it: `PHYSICAL`, or `DOWNLOAD` for what the
+/// catalog keeps as `DIGITAL`.
+pub fn wire_product_type(stored: &str) -> &'static str {
+    if stored == "PHYSICAL" {
+        "PHYSICAL"
+    } else {
+        "DOWNLOAD"
+    }
+}
+
 /// `{}`: where the documented shape shows an empty object rather than null.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Empty {}

@@ -2,9 +2,9 @@
 
 use super::address::{AddressOrLink, AddressView};
 use super::cart::{PaymentMethod, ShippingMethod, ShippingMethodOrEmpty};
-use super::line::{LinePricing, LineProduct};
+use super::line::{LinePricing, LineProduct, LineProductParts};
 use super::money::{Money, Pricing};
-use super::{CustomAttributes, Empty, Link, parent_product};
+use super::{CustomAttributes, Empty, Link};
 use crate::shopper_api::ApiQuery;
 use serde::Serialize;
 use shopkeeper_domain::catalog::formatted;
@@ -90,6 +90,14 @@ pub struct OrderView<'a> {
     /// Prices are before tax, as in the cart.
     pub tax_inclusive: bool,
     pub pricing: OrderPricing<'a>,
+    /// The seller of record: the site the order was placed on.
+    pub business_entity_code: &'a str,
+    /// Shopkeeper's payments are test mode only: every order is a test order.
+    pub test_order: bool,
+    /// No tax exemptions here: `false`.
+    pub tax_exempt: bool,
+    /// Shopkeeper keeps no custom attributes: always an empty `attribute` list.
+    pub custom_attributes: CustomAttributes,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -114,9 +122,8 @@ pub struct OrderPricing<'a> {
     pub formatted_total: String,
 }
 
-impl<'a> OrderView<'a> {
-    pub fn new(q: &ApiQuery, o: &'a OrderRecord, lines: &'a [OrderLineRecord]) -> Self {
-        let base = format!("{ORDERS}/{}", o.id);
+impl<'a> OrderPricing<'a> {
+    pub fn new(o: &'a OrderRecord) -> Self {
         let totals = Totals {
             subtotal: o.subtotal_minor,
             discount: o.discount_minor,
@@ -124,6 +131,21 @@ impl<'a> OrderView<'a> {
             tax: o.tax_minor,
             total: o.total_minor,
         };
+        OrderPricing {
+            pricing: Pricing::new(&totals, &o.currency),
+            incentive: Money::new(o.discount_minor, &o.currency),
+            shipping: Money::new(o.shipping_minor, &o.currency),
+            total: Money::new(o.total_minor, &o.currency),
+            formatted_incentive: formatted(o.discount_minor, &o.currency),
+            formatted_shipping: formatted(o.shipping_minor, &o.currency),
+            formatted_total: formatted(o.total_minor, &o.currency),
+        }
+    }
+}
+
+impl<'a> OrderView<'a> {
+    pub fn new(q: &ApiQuery, o: &'a OrderRecord, lines: &'a [OrderLineRecord]) -> Self {
+        let base = format!("{ORDERS}/{}", o.id);
         OrderView {
             uri: q.uri(&base),
             id: o.id,
@@ -152,15 +174,11 @@ impl<'a> OrderView<'a> {
             },
             shipping_method: shipping_method(o),
             tax_inclusive: false,
-            pricing: OrderPricing {
-                pricing: Pricing::new(&totals, &o.currency),
-                incentive: Money::new(o.discount_minor, &o.currency),
-                shipping: Money::new(o.shipping_minor, &o.currency),
-                total: Money::new(o.total_minor, &o.currency),
-                formatted_incentive: formatted(o.discount_minor, &o.currency),
-                formatted_shipping: formatted(o.shipping_minor, &o.currency),
-                formatted_total: formatted(o.total_minor, &o.currency),
-            },
+            pricing: OrderPricing::new(o),
+            business_entity_code: o.site_id.as_str(),
+            test_order: true,
+            tax_exempt: false,
+            custom_attributes: CustomAttributes::default(),
         }
     }
 }
@@ -252,18 +270,24 @@ impl<'a> OrderLine<'a> {
             uri: q.uri(&format!("{ORDERS}/{}/line-items/{}", o.id, l.id)),
             id: l.id,
             quantity: l.quantity,
-            product: LineProduct {
-                uri: q.uri(&format!("/v1/shoppers/me/products/{}", l.product_id)),
-                parent_product: parent_product(q, l.base_product_id),
-                id: l.product_id,
-                name: &l.name,
-                display_name: &l.display_name,
-                short_description: &l.short_description,
-                product_type: &l.product_type,
-                sku: &l.sku,
-                thumbnail_image: &l.thumbnail_image,
-                custom_attributes: CustomAttributes::default(),
-            },
+            product: LineProduct::new(
+                q,
+                LineProductParts {
+                    product_id: l.product_id,
+                    base_product_id: l.base_product_id,
+                    name: &l.name,
+                    display_name: &l.display_name,
+                    short_description: &l.short_description,
+                    long_description: &l.long_description,
+                    product_type: &l.product_type,
+                    sku: &l.sku,
+                    keywords: &l.keywords,
+                    thumbnail_image: &l.thumbnail_image,
+                    product_image: &l.product_image,
+                    site_id: &l.site_id,
+                    available_quantity: l.available_quantity,
+                },
+            ),
             pricing: LinePricing::new(
                 l.list_price_minor,
                 l.unit_price_minor,
@@ -331,8 +355,31 @@ pub struct SubmitCartEnvelope<'a> {
     pub submit_cart: SubmitCart<'a>,
 }
 
+///
+/// The docs' sample also puts the order's parts beside `order`: its line items, pricing and
+/// addresses, the same views as inside it.
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct SubmitCart<'a> {
     pub uri: String,
     pub order: OrderView<'a>,
+    pub line_items: OrderLines<'a>,
+    pub pricing: OrderPricing<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub billing_address: Option<AddressView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shipping_address: Option<AddressView<'a>>,
+}
+
+impl<'a> SubmitCart<'a> {
+    pub fn new(q: &ApiQuery, o: &'a OrderRecord, lines: &'a [OrderLineRecord]) -> Self {
+        SubmitCart {
+            uri: q.uri("/v1/shoppers/me/carts/active/submit-cart"),
+            order: OrderView::new(q, o, lines),
+            line_items: OrderLines::new(q, o, lines),
+            pricing: OrderPricing::new(o),
+            billing_address: order_address(q, o, true),
+            shipping_address: order_address(q, o, false),
+        }
+    }
 }
