@@ -48,6 +48,8 @@ pub struct CartView<'a> {
     pub billing_address: AddressOrLink<'a>,
     pub shipping_address: AddressOrLink<'a>,
     pub payment_method: PaymentMethodOrEmpty<'a>,
+    /// How far the cart is paid for: by its applied source, if any.
+    pub payment_session: PaymentSession<'a>,
     /// The applied card as the docs' carts also show it (brand, masked number, expiry).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payment: Option<CardPayment<'a>>,
@@ -72,6 +74,39 @@ pub struct CartView<'a> {
     pub terms_of_sales_acceptance: Option<bool>,
     /// Tax identifiers attached to the cart: Shopkeeper keeps none, so the list is empty.
     pub tax_registrations: Vec<TaxRegistration>,
+}
+
+/// The cart's payment: one applied source pays the whole total at submit. No client secret
+/// and no redirect (test cards need neither).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentSession<'a> {
+    /// The cart's: each cart is paid in its own session.
+    pub id: &'a str,
+    /// `requires_source` until a source is applied, then `requires_confirmation` (the submit
+    /// confirms it).
+    pub status: &'static str,
+    pub amount_contributed: Money<'a>,
+    pub amount_remaining_to_be_contributed: Money<'a>,
+}
+
+impl<'a> PaymentSession<'a> {
+    fn new(cart_id: &'a str, pr: &'a PricedCart<'a>, paid: bool) -> Self {
+        let contributed = if paid { pr.totals.total } else { 0 };
+        PaymentSession {
+            id: cart_id,
+            status: if paid {
+                "requires_confirmation"
+            } else {
+                "requires_source"
+            },
+            amount_contributed: Money::new(contributed, &pr.currency),
+            amount_remaining_to_be_contributed: Money::new(
+                pr.totals.total - contributed,
+                &pr.currency,
+            ),
+        }
+    }
 }
 
 /// A tax identifier attached to a cart (`{"key", "value"}`).
@@ -138,6 +173,7 @@ impl<'a> CartView<'a> {
                 None => PaymentMethodOrEmpty::Empty(Empty {}),
             },
             payment: source.map(CardPayment::new),
+            payment_session: PaymentSession::new(cart_id, pr, source.is_some()),
             shipping_options: ShippingOptions::new(q, &pr.currency, pr.physical()),
             shipping_method: match pr.shipping_option {
                 Some(o) => ShippingMethodOrEmpty::Method(ShippingMethod {

@@ -220,6 +220,9 @@ pub struct ProductPricing<'a> {
     pub sale_price_with_quantity: Money<'a>,
     pub formatted_list_price: String,
     pub formatted_sale_price_with_quantity: String,
+    /// The unit price a shopper commits to (no loans or subscriptions here): the sale price.
+    pub commitment_price: Money<'a>,
+    pub formatted_commitment_price: String,
     /// Catalog prices are before tax.
     pub list_price_includes_tax: bool,
     pub volume_pricing: Expandable<VolumePricing<'a>>,
@@ -234,6 +237,8 @@ impl<'a> ProductPricing<'a> {
             sale_price_with_quantity: Money::new(p.sale_price_minor, &p.currency),
             formatted_list_price: formatted(p.list_price_minor, &p.currency),
             formatted_sale_price_with_quantity: formatted(p.sale_price_minor, &p.currency),
+            commitment_price: Money::new(p.sale_price_minor, &p.currency),
+            formatted_commitment_price: formatted(p.sale_price_minor, &p.currency),
             list_price_includes_tax: false,
             volume_pricing: Expandable::Link(Link {
                 uri: q.uri(&format!("{path}/pricing/volume-pricing")),

@@ -97,6 +97,9 @@ pub struct LinePricing<'a> {
     pub formatted_list_price_with_quantity: String,
     pub formatted_sale_price: String,
     pub formatted_sale_price_with_quantity: String,
+    /// The unit price the shopper commits to (no loans or subscriptions here): the price paid.
+    pub commitment_price: Money<'a>,
+    pub formatted_commitment_price: String,
     /// What the sale or volume price takes off the line at list price.
     pub total_discount_with_quantity: Money<'a>,
     pub formatted_total_discount_with_quantity: String,
@@ -137,6 +140,8 @@ impl<'a> LinePricing<'a> {
             formatted_list_price_with_quantity: formatted(list * quantity, currency),
             formatted_sale_price: formatted(unit, currency),
             formatted_sale_price_with_quantity: formatted(unit * quantity, currency),
+            commitment_price: Money::new(unit, currency),
+            formatted_commitment_price: formatted(unit, currency),
             total_discount_with_quantity: Money::new(discount, currency),
             formatted_total_discount_with_quantity: formatted(discount, currency),
             product_tax: Money::new(product_tax, currency),

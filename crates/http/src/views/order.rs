@@ -249,10 +249,14 @@ pub struct OrderLineEnvelope<'a> {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct OrderLine<'a> {
     pub uri: String,
     pub id: i64,
     pub quantity: i64,
+    /// The order's state (Shopkeeper fulfils no line on its own).
+    pub line_item_state: &'static str,
+    pub line_item_state_details: LineItemStateDetails,
     pub product: LineProduct<'a>,
     pub pricing: LinePricing<'a>,
 }
@@ -270,6 +274,14 @@ impl<'a> OrderLine<'a> {
             uri: q.uri(&format!("{ORDERS}/{}/line-items/{}", o.id, l.id)),
             id: l.id,
             quantity: l.quantity,
+            line_item_state: o.status.as_str(),
+            line_item_state_details: LineItemStateDetails {
+                description: None,
+                back_ordered: 0,
+                shipped: 0,
+                returned: 0,
+                pending_return: 0,
+            },
             product: LineProduct::new(
                 q,
                 LineProductParts {
@@ -297,6 +309,18 @@ impl<'a> OrderLine<'a> {
             ),
         }
     }
+}
+
+/// How many of a line's units are back-ordered, shipped, returned or awaiting return:
+/// Shopkeeper ships, returns and back-orders nothing, so all are 0 and there is no description.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LineItemStateDetails {
+    pub description: Option<String>,
+    pub back_ordered: i64,
+    pub shipped: i64,
+    pub returned: i64,
+    pub pending_return: i64,
 }
 
 /// A shopper's saved payment option: the payment method with its own link and name.
