@@ -183,18 +183,12 @@ async fn pricing_volume_pricing_inventory_variations_and_categories() {
         .await,
     )
     .await;
-    let statuses = many["inventoryStatuses"]["inventoryStatus"]
-        .as_array()
-        .unwrap();
+    let statuses = many["products"]["inventoryStatus"].as_array().unwrap();
     assert_eq!(statuses[0]["status"], "PRODUCT_INVENTORY_IN_STOCK");
     assert_eq!(statuses[1]["status"], "PRODUCT_INVENTORY_OUT_OF_STOCK");
     // Without productIds (as the docs call it): a collection naming no product.
     let none = ok_json(get(&app, "/v1/shoppers/me/products/inventory-status", &[]).await).await;
-    assert_eq!(
-        none["inventoryStatuses"]["inventoryStatus"],
-        json!([]),
-        "{none}"
-    );
+    assert_eq!(none["products"]["inventoryStatus"], json!([]), "{none}");
     api_error(
         get(
             &app,

@@ -121,6 +121,23 @@ async fn cart_lines_say_what_ships_and_price_what_was_stored() {
     assert_eq!(l["product"]["customAttributes"], json!({"attribute": []}));
     assert_eq!(p["importTax"], usd(json!(0.0)));
     assert_eq!(p["formattedImportDuty"], "$0.00");
+    assert_eq!(
+        p["tax"],
+        usd(json!(2.95)),
+        "the line's goods and shipping tax"
+    );
+    assert_eq!(p["feeTax"], usd(json!(0.0)));
+    assert_eq!(
+        p["commitmentPrice"],
+        usd(json!(18.00)),
+        "the unit price paid"
+    );
+    // The line's product as the catalog keeps it, in the docs' spelling.
+    let lp = &l["product"];
+    assert_eq!(lp["sku"], "LAMP-R");
+    assert_eq!(lp["externalReferenceId"], "LAMP-R");
+    assert_eq!(lp["companyId"], SITE);
+    assert_eq!(lp["purchasable"], true, "50 in stock");
 
     let s = line_of(lines, song);
     assert_eq!(s["product"]["productType"], "DOWNLOAD");
@@ -143,6 +160,16 @@ async fn cart_lines_say_what_ships_and_price_what_was_stored() {
     assert_eq!(cart["totalItemsInCart"], 5);
     assert_eq!(cart["taxInclusive"], false);
     assert_eq!(cart["landedCostState"], "NOT_ELIGIBLE");
+    assert_eq!(cart["businessEntityCode"], SITE);
+    assert_eq!(cart["customerType"], "I");
+    assert_eq!(cart["taxRegistrations"], json!([]));
+    // Nothing applied pays yet: the whole total remains.
+    assert_eq!(cart["paymentSession"]["status"], "requires_source");
+    assert_eq!(
+        cart["paymentSession"]["amountRemainingToBeContributed"],
+        usd(json!(64.66))
+    );
+    assert!(cart.get("payment").is_none(), "no card applied: {cart}");
 
     // The options are in the cart itself, priced in its currency; Standard is the default.
     let options = &cart["shippingOptions"]["shippingOption"];
@@ -197,6 +224,18 @@ async fn submit_cart_answers_the_order_it_stored() {
     let source = app.create_source(APPROVE_CARD, false).await;
     let cart = ok_json(app.apply_source(&guest, &source).await).await;
     let before = cart["cart"]["pricing"].clone();
+    // The applied card pays the whole cart.
+    let c = &cart["cart"];
+    assert_eq!(c["payment"]["displayableNumber"], "************0129");
+    assert_eq!(
+        c["paymentMethod"]["amountContributed"],
+        before["orderTotal"]
+    );
+    assert_eq!(c["paymentSession"]["status"], "requires_confirmation");
+    assert_eq!(
+        c["paymentSession"]["amountRemainingToBeContributed"],
+        usd(json!(0.0))
+    );
 
     let submitted = ok_json(app.submit(&guest).await).await;
     let order = &submitted["submitCart"]["order"];
@@ -206,6 +245,13 @@ async fn submit_cart_answers_the_order_it_stored() {
         order, &stored["order"],
         "submit-cart shows the order as stored"
     );
+    // And its parts beside it, as the docs' sample shows them.
+    let answer = &submitted["submitCart"];
+    for part in ["lineItems", "pricing", "billingAddress", "shippingAddress"] {
+        assert_eq!(answer[part], order[part], "submitCart.{part}");
+    }
+    assert_eq!(order["testOrder"], true);
+    assert_eq!(order["businessEntityCode"], SITE);
     // The order charges what the cart showed, and names its total as order lists do.
     for (field, shown) in before.as_object().unwrap() {
         assert_eq!(&order["pricing"][field], shown, "pricing.{field}");
@@ -219,6 +265,8 @@ async fn submit_cart_answers_the_order_it_stored() {
     let l = line_of(lines, lamp);
     assert_eq!(l["product"]["productType"], "PHYSICAL");
     assert_eq!(l["quantity"], 3);
+    assert_eq!(l["lineItemState"], "Submitted");
+    assert_eq!(l["lineItemStateDetails"]["shipped"], 0);
     assert_eq!(l["pricing"]["salePriceWithQuantity"], usd(json!(54.00)));
     assert_eq!(l["pricing"]["formattedListPrice"], "$25.00");
     assert_eq!(l["pricing"]["totalDiscountWithQuantity"], usd(json!(21.00)));

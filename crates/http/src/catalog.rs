@@ -320,7 +320,7 @@ pub async fn list_inventory_status(
         products.push(product(&state, caller.site_id(), id).await?);
     }
     Ok(q.respond_with(&InventoryStatusesEnvelope {
-        inventory_statuses: InventoryStatuses {
+        products: InventoryStatuses {
             uri: q.uri(&format!("{PRODUCTS}/inventory-status")),
             inventory_status: products
                 .iter()

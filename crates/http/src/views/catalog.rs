@@ -220,6 +220,9 @@ pub struct ProductPricing<'a> {
     pub sale_price_with_quantity: Money<'a>,
     pub formatted_list_price: String,
     pub formatted_sale_price_with_quantity: String,
+    /// No suggested retail price is kept: the list price.
+    pub msrp_price: Money<'a>,
+    pub formatted_msrp_price: String,
     /// The unit price a shopper commits to (no loans or subscriptions here): the sale price.
     pub commitment_price: Money<'a>,
     pub formatted_commitment_price: String,
@@ -237,6 +240,8 @@ impl<'a> ProductPricing<'a> {
             sale_price_with_quantity: Money::new(p.sale_price_minor, &p.currency),
             formatted_list_price: formatted(p.list_price_minor, &p.currency),
             formatted_sale_price_with_quantity: formatted(p.sale_price_minor, &p.currency),
+            msrp_price: Money::new(p.list_price_minor, &p.currency),
+            formatted_msrp_price: formatted(p.list_price_minor, &p.currency),
             commitment_price: Money::new(p.sale_price_minor, &p.currency),
             formatted_commitment_price: formatted(p.sale_price_minor, &p.currency),
             list_price_includes_tax: false,
@@ -350,6 +355,12 @@ impl<'a> Tier<'a> {
                 total_discount_with_quantity: Money::new(discount, currency),
                 formatted_total_discount_with_quantity: formatted(discount, currency),
                 list_price_includes_tax: false,
+                msrp_price: Money::new(list, currency),
+                formatted_msrp_price: formatted(list, currency),
+                fee_pricing: FeePricing {
+                    sale_price_with_fees_and_quantity: Money::new(unit * from, currency),
+                    formatted_sale_price_with_fees_and_quantity: formatted(unit * from, currency),
+                },
             },
         }
     }
@@ -367,6 +378,19 @@ pub struct TierPricing<'a> {
     pub total_discount_with_quantity: Money<'a>,
     pub formatted_total_discount_with_quantity: String,
     pub list_price_includes_tax: bool,
+    /// No suggested retail price is kept: the list price.
+    pub msrp_price: Money<'a>,
+    pub formatted_msrp_price: String,
+    /// No fees here: the sale price with quantity.
+    pub fee_pricing: FeePricing<'a>,
+}
+
+/// What a quantity costs with its fees (Shopkeeper charges none).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FeePricing<'a> {
+    pub sale_price_with_fees_and_quantity: Money<'a>,
+    pub formatted_sale_price_with_fees_and_quantity: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -419,11 +443,11 @@ impl InventoryStatus {
     }
 }
 
-/// `{"inventoryStatuses": {"uri", "inventoryStatus": [...]}}`
+/// `{"products": {"uri", "inventoryStatus": [...]}}` (the docs' envelope of this list)
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InventoryStatusesEnvelope {
-    pub inventory_statuses: InventoryStatuses,
+    pub products: InventoryStatuses,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -107,6 +107,8 @@ pub struct LinePricing<'a> {
     /// shipping; over all lines they add up to the cart's or the order's `tax`.
     pub product_tax: Money<'a>,
     pub shipping_tax: Money<'a>,
+    /// The line's whole tax: `productTax` + `shippingTax`.
+    pub tax: Money<'a>,
     /// A cart's line: the rate of the country the goods go to (an order does not keep it).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<f64>)]
@@ -146,6 +148,7 @@ impl<'a> LinePricing<'a> {
             formatted_total_discount_with_quantity: formatted(discount, currency),
             product_tax: Money::new(product_tax, currency),
             shipping_tax: Money::new(shipping_tax, currency),
+            tax: Money::new(product_tax + shipping_tax, currency),
             tax_rate: None,
             fee_tax: Money::new(0, currency),
             import_tax: Money::new(0, currency),
