@@ -261,6 +261,7 @@ async fn submit_cart_answers_the_order_it_stored() {
     assert_eq!(order["payment"]["displayableNumber"], "************0129");
     assert_eq!(order["totalItemsInOrder"], 5);
     assert_eq!(order["shippingAddress"]["city"], "Toronto");
+    assert_eq!(order["shippingAddress"]["countryName"], "Canada", "from CA");
     let lines = &order["lineItems"]["lineItem"];
     let l = line_of(lines, lamp);
     assert_eq!(l["product"]["productType"], "PHYSICAL");

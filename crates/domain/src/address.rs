@@ -24,6 +24,17 @@ pub struct PostalAddress {
     pub county_name: Option<String>,
 }
 
+impl PostalAddress {
+    /// The English name of the address's ISO 3166 country (`None` for a code that names none).
+    pub fn country_name(&self) -> Option<&'static str> {
+        self.country
+            .parse::<iso_country::Country>()
+            .ok()
+            .map(|c| c.name())
+            .filter(|n| !n.is_empty())
+    }
+}
+
 /// A shopper's saved address: the postal address with its nickname and default flags.
 /// `is_default` is the docs' `isDefault` (at most one per shopper): the address `apply-shopper`
 /// and a body-less `apply-billing-address` use when no default of the kind is set.

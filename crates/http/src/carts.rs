@@ -472,11 +472,7 @@ impl CartAddress for Shipping {
 }
 
 fn address_response<A: CartAddress>(q: &ApiQuery, a: &PostalAddress) -> Response {
-    let address = AddressView {
-        uri: q.uri(&format!("{CART}/{}", A::SEGMENT)),
-        id: A::ID,
-        address: a,
-    };
+    let address = AddressView::new(q.uri(&format!("{CART}/{}", A::SEGMENT)), A::ID, a);
     q.respond_with(&AddressEnvelope { address })
 }
 

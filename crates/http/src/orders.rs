@@ -132,10 +132,12 @@ pub async fn get_order_billing_address(Found { q, item: o, .. }: Order) -> ApiRe
 pub async fn get_order_shipping_address(Found { q, item: o, .. }: Order) -> ApiResult<Response> {
     // A digital-only order shipped nowhere: its shipping address has empty fields.
     let nowhere = PostalAddress::default();
-    let address = order_address(&q, &o, false).unwrap_or_else(|| AddressView {
-        uri: q.uri(&format!("{ORDERS}/{}/shipping-address", o.id)),
-        id: "shippingAddress",
-        address: &nowhere,
+    let address = order_address(&q, &o, false).unwrap_or_else(|| {
+        AddressView::new(
+            q.uri(&format!("{ORDERS}/{}/shipping-address", o.id)),
+            "shippingAddress",
+            &nowhere,
+        )
     });
     Ok(q.respond_with(&AddressEnvelope { address }))
 }

@@ -15,6 +15,20 @@ pub struct AddressView<'a> {
     #[serde(flatten)]
     #[schema(value_type = Object)]
     pub address: &'a PostalAddress,
+    /// The country's English name, from its ISO 3166 code.
+    #[serde(rename = "countryName", skip_serializing_if = "Option::is_none")]
+    pub country_name: Option<&'static str>,
+}
+
+impl<'a> AddressView<'a> {
+    pub fn new(uri: String, id: &'static str, address: &'a PostalAddress) -> Self {
+        AddressView {
+            uri,
+            id,
+            address,
+            country_name: address.country_name(),
+        }
+    }
 }
 
 /// `{"address": ...}`
@@ -34,7 +48,7 @@ pub enum AddressOrLink<'a> {
 impl<'a> AddressOrLink<'a> {
     pub fn new(uri: String, id: &'static str, address: Option<&'a PostalAddress>) -> Self {
         match address {
-            Some(address) => AddressOrLink::Address(AddressView { uri, id, address }),
+            Some(address) => AddressOrLink::Address(AddressView::new(uri, id, address)),
             None => AddressOrLink::Link(Link { uri }),
         }
     }
@@ -49,6 +63,9 @@ pub struct SavedAddressView<'a> {
     pub nick_name: &'a Option<String>,
     #[serde(flatten)]
     pub address: &'a PostalAddress,
+    /// The country's English name, from its ISO 3166 code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country_name: Option<&'static str>,
     pub is_default: bool,
     pub is_default_billing: bool,
     pub is_default_shipping: bool,
@@ -61,6 +78,7 @@ impl<'a> SavedAddressView<'a> {
             id,
             nick_name: &saved.nickname,
             address: &saved.address,
+            country_name: saved.address.country_name(),
             is_default: saved.is_default,
             is_default_billing: saved.is_default_billing,
             is_default_shipping: saved.is_default_shipping,

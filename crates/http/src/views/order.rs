@@ -26,11 +26,11 @@ pub fn order_address<'a>(
     } else {
         (&o.addresses.shipping, "shippingAddress", "shipping-address")
     };
-    Some(AddressView {
-        uri: q.uri(&format!("{ORDERS}/{}/{path}", o.id)),
+    Some(AddressView::new(
+        q.uri(&format!("{ORDERS}/{}/{path}", o.id)),
         id,
-        address: a.as_ref()?,
-    })
+        a.as_ref()?,
+    ))
 }
 
 /// Each line's `(product, shipping)` share of the order's stored tax.
