@@ -69,6 +69,10 @@ pub struct ProductSummary<'a> {
     pub display_name: &'a str,
     pub thumbnail_image: &'a Option<String>,
     pub pricing: PricingSummary,
+    /// The product's variations (an empty list for a product without any), as the full
+    /// product links them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variations: Option<Link>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub add_product_to_cart: Option<AddProductToCart>,
 }
@@ -85,6 +89,12 @@ impl<'a> ProductSummary<'a> {
                 formatted_list_price: formatted(p.list_price_minor, &p.currency),
                 formatted_sale_price_with_quantity: formatted(p.sale_price_minor, &p.currency),
             },
+            variations: served_link(
+                q,
+                "GET",
+                &format!("{PRODUCTS}/{{id}}/variations"),
+                &format!("{}/variations", product_path(p.id)),
+            ),
             add_product_to_cart: AddProductToCart::new(q, p, has_variations),
         }
     }
@@ -533,14 +543,19 @@ pub struct SubCategories<'a> {
 }
 
 impl<'a> CategoryView<'a> {
-    /// The category alone: `uri`, `id`, `name`, `displayName`.
+    /// The category alone: `uri`, `id`, `name`, `displayName` and its products link.
     pub fn summary(q: &ApiQuery, c: &'a CategoryRecord) -> Self {
         CategoryView {
             uri: q.uri(&format!("{CATEGORIES}/{}", c.id)),
             id: c.id,
             name: &c.name,
             display_name: &c.display_name,
-            products: None,
+            products: served_link(
+                q,
+                "GET",
+                &format!("{CATEGORIES}/{{id}}/products"),
+                &format!("{CATEGORIES}/{}/products", c.id),
+            ),
             parent_category: None,
             categories: None,
         }
