@@ -251,6 +251,11 @@ async fn submit_cart_answers_the_order_it_stored() {
         assert_eq!(answer[part], order[part], "submitCart.{part}");
     }
     assert_eq!(order["testOrder"], true);
+    assert_eq!(
+        order["orderStateDetails"]["settled"], before["orderTotal"],
+        "the submit's charge took the total"
+    );
+    assert_eq!(order["orderStateDetails"]["refunded"], usd(json!(0.0)));
     assert_eq!(order["businessEntityCode"], SITE);
     // The order charges what the cart showed, and names its total as order lists do.
     for (field, shown) in before.as_object().unwrap() {

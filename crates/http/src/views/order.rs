@@ -76,6 +76,7 @@ pub struct OrderView<'a> {
     pub id: i64,
     pub submission_date: String,
     pub order_state: &'a str,
+    pub order_state_details: OrderStateDetails<'a>,
     pub total_items_in_order: i64,
     pub email_address: &'a Option<String>,
     pub line_items: OrderLines<'a>,
@@ -98,6 +99,18 @@ pub struct OrderView<'a> {
     pub tax_exempt: bool,
     /// Shopkeeper keeps no custom attributes: always an empty `attribute` list.
     pub custom_attributes: CustomAttributes,
+}
+
+/// What the order's payment came to: an order exists only once the submit's (test) charge of
+/// its whole total went through, and nothing is ever refunded here.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderStateDetails<'a> {
+    pub description: &'static str,
+    pub settled: Money<'a>,
+    pub refunded: Money<'a>,
+    /// The shopper submitted it: `customer_initiated`.
+    pub charge_type: &'static str,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -151,6 +164,12 @@ impl<'a> OrderView<'a> {
             id: o.id,
             submission_date: iso8601(o.submitted_at),
             order_state: o.status.as_str(),
+            order_state_details: OrderStateDetails {
+                description: "Settled",
+                settled: Money::new(o.total_minor, &o.currency),
+                refunded: Money::new(0, &o.currency),
+                charge_type: "customer_initiated",
+            },
             total_items_in_order: lines.iter().map(|l| l.quantity).sum(),
             email_address: &o.email,
             line_items: OrderLines::new(q, o, lines),
