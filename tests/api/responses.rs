@@ -247,7 +247,13 @@ async fn submit_cart_answers_the_order_it_stored() {
     );
     // And its parts beside it, as the docs' sample shows them.
     let answer = &submitted["submitCart"];
-    for part in ["lineItems", "pricing", "billingAddress", "shippingAddress"] {
+    for part in [
+        "lineItems",
+        "pricing",
+        "billingAddress",
+        "shippingAddress",
+        "payment",
+    ] {
         assert_eq!(answer[part], order[part], "submitCart.{part}");
     }
     assert_eq!(order["testOrder"], true);

@@ -120,6 +120,15 @@ pub struct OrderPayment {
     pub displayable_number: String,
 }
 
+impl OrderPayment {
+    pub fn new(o: &OrderRecord) -> Self {
+        OrderPayment {
+            payment_method_name: o.card_brand.to_lowercase(),
+            displayable_number: format!("************{}", o.card_last_four),
+        }
+    }
+}
+
 /// An order's pricing: the cart's fields, and the names order lists give three of them
 /// (`incentive` = `discount`, `shipping` = `shippingAndHandling`, `total` = `orderTotal`).
 #[derive(Debug, Serialize, ToSchema)]
@@ -187,10 +196,7 @@ impl<'a> OrderView<'a> {
                     last_four_digits: &o.card_last_four,
                 },
             },
-            payment: OrderPayment {
-                payment_method_name: o.card_brand.to_lowercase(),
-                displayable_number: format!("************{}", o.card_last_four),
-            },
+            payment: OrderPayment::new(o),
             shipping_method: shipping_method(o),
             tax_inclusive: false,
             pricing: OrderPricing::new(o),
@@ -399,8 +405,8 @@ pub struct SubmitCartEnvelope<'a> {
 }
 
 ///
-/// The docs' sample also puts the order's parts beside `order`: its line items, pricing and
-/// addresses, the same views as inside it.
+/// The docs' sample also puts the order's parts beside `order`: its line items, pricing,
+/// addresses and payment, the same views as inside it.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SubmitCart<'a> {
@@ -412,6 +418,7 @@ pub struct SubmitCart<'a> {
     pub billing_address: Option<AddressView<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shipping_address: Option<AddressView<'a>>,
+    pub payment: OrderPayment,
 }
 
 impl<'a> SubmitCart<'a> {
@@ -423,6 +430,7 @@ impl<'a> SubmitCart<'a> {
             pricing: OrderPricing::new(o),
             billing_address: order_address(q, o, true),
             shipping_address: order_address(q, o, false),
+            payment: OrderPayment::new(o),
         }
     }
 }
