@@ -717,7 +717,7 @@ pub fn orders_placed_for_the_last_unit(answers: impl IntoIterator<Item = (u16, V
         match status {
             200 => orders += 1,
             409 => assert_eq!(
-                body["errors"]["error"][0]["code"], "inventory-unavailable",
+                body["errors"]["error"][0]["code"], "inventory-unavailable-error",
                 "{body}"
             ),
             other => panic!("unexpected {other}: {body}"),

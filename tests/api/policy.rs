@@ -230,7 +230,7 @@ fn expected(level: Level, credential: Credential) -> Result<(), (u16, &'static s
     use Credential::*;
     match (credential, level) {
         (Full, _) => Ok(()),
-        (Limited, Level::Full) => Err((403, "insufficient_scope")),
+        (Limited, Level::Full) => Err((403, "forbidden")),
         (Limited, _) => Ok(()),
         (ApiKeyOnly, Level::TokenOptional) => Ok(()),
         _ => Err((401, "invalid_token")),

@@ -45,7 +45,7 @@ async fn sign_up(app: &TestApp, body: Value) -> Response {
 
 /// A 400 whose description names `field`.
 async fn names_field(response: Response, field: &str) {
-    let body = shopper_error(response, 400, "invalid-request-body").await;
+    let body = shopper_error(response, 400, "invalid-request").await;
     let description = body["errors"]["error"][0]["description"].as_str().unwrap();
     assert!(
         description.contains(field),
@@ -131,7 +131,7 @@ async fn cart_bodies_as_storefronts_send_them() {
     );
     // A body of the wrong shape says what was expected, in the API's words.
     let response = post_raw(&app, &token, CART, "5").await;
-    let body = shopper_error(response, 400, "invalid-request-body").await;
+    let body = shopper_error(response, 400, "invalid-request").await;
     let description = body["errors"]["error"][0]["description"].as_str().unwrap();
     assert!(description.contains(r#"{"cart": {...}}"#), "{description}");
 }
@@ -148,7 +148,7 @@ async fn submit_cart_takes_the_documented_body_and_keeps_the_ip_address() {
     // Not an address: refused before anything is submitted.
     let bad = json!({"cart": {"ipAddress": "not-an-ip"}});
     let response = post(&app, &token, &format!("{CART}/submit-cart"), bad).await;
-    shopper_error(response, 400, "invalid-parameter").await;
+    shopper_error(response, 400, "invalid-request").await;
     assert_eq!(quantities(&app.get_ok(&token, CART).await).len(), 1);
 
     let body = json!({"cart": {"ipAddress": "2001:db8::7"}});
@@ -175,7 +175,7 @@ async fn apply_billing_address_without_a_body_applies_the_customers_address() {
     let guest = app.anonymous_pair().await.access;
     ok_json(app.add_to_cart(&guest, product, 1).await).await;
     let response = post_raw(&app, &guest, &apply, "").await;
-    shopper_error(response, 409, "billing-address-required").await;
+    shopper_error(response, 400, "invalid-request").await;
     // Once the cart has one (PUT billing-address), applying it answers the cart with it.
     let address = json!({"address": {"line1": "5 Elm St", "city": "Duluth", "country": "US",
         "countyName": "St. Louis", "phoneticFirstName": "ignored"}});
@@ -258,7 +258,7 @@ async fn order_lookup_by_form_body_with_the_order_password() {
     ])
     .await
     .unwrap();
-    shopper_error(twice, 400, "invalid-parameter").await;
+    shopper_error(twice, 400, "invalid-request").await;
     // By card digits (the docs' form field name) still needs a full token.
     let digits = lookup(vec![
         ("emailAddress", "test@digitalriver.com".into()),
@@ -266,7 +266,7 @@ async fn order_lookup_by_form_body_with_the_order_password() {
     ])
     .await
     .unwrap();
-    shopper_error(digits, 403, "insufficient_scope").await;
+    shopper_error(digits, 403, "forbidden").await;
 }
 
 #[tokio::test]
@@ -289,7 +289,7 @@ async fn inventory_status_without_ids_is_an_empty_collection() {
             "/v1/shoppers/me/products/inventory-status?productIds=abc",
         )
         .await;
-    shopper_error(bad, 400, "invalid-parameter").await;
+    shopper_error(bad, 400, "invalid-request").await;
 }
 
 #[tokio::test]
@@ -341,7 +341,7 @@ async fn sign_up_with_credentials_and_an_external_reference_and_base64_passwords
             "emailAddress": "max@example.com"}}),
     )
     .await;
-    let body = shopper_error(refused, 400, "invalid-parameter").await;
+    let body = shopper_error(refused, 400, "invalid-request").await;
     assert!(body.to_string().contains("shopper.password"), "{body}");
     app.state
         .store
@@ -373,7 +373,7 @@ async fn me_takes_password_changes_email_updates_and_the_docs_spellings() {
     let me = ok_json(post(&app, &full, ME, json!({"shopper": {"sendMail": "true"}})).await).await;
     assert_eq!(me["shopper"]["sendEmail"], true);
     let clash = json!({"shopper": {"sendEmail": true, "sendEMail": "false"}});
-    shopper_error(post(&app, &full, ME, clash).await, 400, "invalid-parameter").await;
+    shopper_error(post(&app, &full, ME, clash).await, 400, "invalid-request").await;
     names_field(
         post(&app, &full, ME, json!({"shopper": {"sendEmail": "maybe"}})).await,
         "shopper.sendEmail",
@@ -395,10 +395,10 @@ async fn me_takes_password_changes_email_updates_and_the_docs_spellings() {
     assert_eq!(me["shopper"]["emailAddress"], "jane.new@example.com");
     let path = format!("{ME}?applyEmailToSubscriptions=perhaps");
     let bad = post(&app, &full, &path, json!({"emailAddress": "x@example.com"})).await;
-    shopper_error(bad, 400, "invalid-parameter").await;
+    shopper_error(bad, 400, "invalid-request").await;
     // Strict: a limited token may not change the e-mail, bare body or not, nor the password.
     let denied = post(&app, &limited, ME, json!({"emailAddress": "x@example.com"})).await;
-    shopper_error(denied, 403, "insufficient_scope").await;
+    shopper_error(denied, 403, "forbidden").await;
     let denied = post(
         &app,
         &limited,
@@ -406,7 +406,7 @@ async fn me_takes_password_changes_email_updates_and_the_docs_spellings() {
         json!({"shopper": {"password": "new password 9"}}),
     )
     .await;
-    shopper_error(denied, 403, "insufficient_scope").await;
+    shopper_error(denied, 403, "forbidden").await;
 
     // A password change (base64 for this key, as the plugin sends it): the new password signs
     // in, the old one does not; the changing session goes on, the shopper's others end.
@@ -430,7 +430,7 @@ async fn me_takes_password_changes_email_updates_and_the_docs_spellings() {
     ok_json(app.password_grant(SHOPPER_USERNAME, &encoded).await).await;
     // Too short once decoded: the field is named.
     let short = json!({"shopper": {"password": STANDARD.encode("short")}});
-    let body = shopper_error(post(&app, &full, ME, short).await, 400, "invalid-parameter").await;
+    let body = shopper_error(post(&app, &full, ME, short).await, 400, "password-failure").await;
     assert!(body.to_string().contains("shopper.password"), "{body}");
 }
 
@@ -497,7 +497,7 @@ async fn addresses_default_county_nickname_rule_and_their_own_path() {
     shopper_error(
         post(&app, &full, &path, steal).await,
         409,
-        "resource-already-exists",
+        "address-already-exists",
     )
     .await;
     let other = json!({"address": {"id": work_id, "line1": "1 Pine St", "city": "Ely",
@@ -505,18 +505,13 @@ async fn addresses_default_county_nickname_rule_and_their_own_path() {
     shopper_error(
         post(&app, &full, &path, other).await,
         400,
-        "invalid-parameter",
+        "invalid-request",
     )
     .await;
     let nowhere = json!({"address": {"line1": "1 Pine St", "city": "Ely", "country": "US"}});
     let response = post(&app, &full, &format!("{ADDRESSES}/999999"), nowhere.clone()).await;
     shopper_error(response, 404, "resource-not-found").await;
-    shopper_error(
-        post(&app, &limited, &path, nowhere).await,
-        403,
-        "insufficient_scope",
-    )
-    .await;
+    shopper_error(post(&app, &limited, &path, nowhere).await, 403, "forbidden").await;
     // A wrong kind is still a 400 naming the field.
     let bad = json!({"address": {"isDefault": "sometimes", "line1": "x", "city": "y",
         "country": "US"}});
@@ -583,7 +578,7 @@ async fn payment_options_are_saved_named_and_made_default() {
         json!({"paymentOption": {"sourceId": single}}),
     )
     .await;
-    shopper_error(response, 409, "invalid-payment-source").await;
+    shopper_error(response, 409, "invalid-payment-method").await;
     let theirs = app.create_source(APPROVE_CARD, true).await;
     let guest = app.anonymous_pair().await.access;
     ok_json(app.apply_source(&guest, &theirs).await).await;
@@ -594,7 +589,7 @@ async fn payment_options_are_saved_named_and_made_default() {
         json!({"paymentOption": {"sourceId": theirs}}),
     )
     .await;
-    shopper_error(response, 409, "invalid-payment-source").await;
+    shopper_error(response, 409, "apply-payment-failure").await;
     let response = post(
         &app,
         &full,
@@ -602,12 +597,12 @@ async fn payment_options_are_saved_named_and_made_default() {
         json!({"paymentOption": {"sourceId": "src_nope"}}),
     )
     .await;
-    shopper_error(response, 409, "invalid-payment-source").await;
+    shopper_error(response, 409, "apply-payment-failure").await;
     let mixed = json!({"paymentOption": {"id": first, "sourceId": second}});
     shopper_error(
         post(&app, &full, options, mixed).await,
         400,
-        "invalid-parameter",
+        "invalid-request",
     )
     .await;
     let response = post(
@@ -617,7 +612,7 @@ async fn payment_options_are_saved_named_and_made_default() {
         json!({"paymentOption": {"sourceId": first}}),
     )
     .await;
-    shopper_error(response, 403, "insufficient_scope").await;
+    shopper_error(response, 403, "forbidden").await;
     let bad = json!({"paymentOption": {"sourceId": first, "isDefault": "often"}});
     names_field(
         post(&app, &full, options, bad).await,
@@ -721,7 +716,7 @@ async fn line_items_in_the_cart_envelope_bare_updates_and_client_hosted_sign_up(
     let both = json!({"lineItems": {"lineItem": {"product": {"id": product}}},
         "cart": {"lineItems": {"lineItem": {"product": {"id": product}}}}});
     let response = post(&app, &token, &line_items, both).await;
-    shopper_error(response, 400, "invalid-parameter").await;
+    shopper_error(response, 400, "invalid-request").await;
 
     let line = cart["cart"]["lineItems"]["lineItem"][0]["id"]
         .as_i64()
@@ -766,6 +761,6 @@ async fn line_items_in_the_cart_envelope_bare_updates_and_client_hosted_sign_up(
         json!({"shopper": {"username": "sam", "emailAddress": "sam@example.com"}}),
     )
     .await;
-    let body = shopper_error(refused, 400, "invalid-parameter").await;
+    let body = shopper_error(refused, 400, "invalid-request").await;
     assert!(body.to_string().contains("shopper.password"), "{body}");
 }

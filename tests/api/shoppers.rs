@@ -53,7 +53,7 @@ async fn create_shopper_then_sign_in() {
         json!({"shopper": {"username": "bob", "password": "another password", "emailAddress": "b@example.com"}}),
     )
     .await;
-    api_error(again, 409, "resource-already-exists").await;
+    api_error(again, 409, "shopper-already-exists").await;
     // Login kept by the client.
     let external = post_json(
         &app,
@@ -86,12 +86,13 @@ async fn create_shopper_validation_names_the_field() {
             "shopper.locale",
         ),
     ] {
-        let error = api_error(
-            post_json(&app, "/v1/shoppers", None, body).await,
-            400,
-            "invalid-parameter",
-        )
-        .await;
+        // A password that breaks the rule is the docs' `password-failure`.
+        let code = if field == "shopper.password" {
+            "password-failure"
+        } else {
+            "invalid-request"
+        };
+        let error = api_error(post_json(&app, "/v1/shoppers", None, body).await, 400, code).await;
         let description = error["errors"]["error"][0]["description"].as_str().unwrap();
         assert!(description.starts_with(field), "{field}: {description}");
     }
@@ -104,7 +105,7 @@ async fn create_shopper_validation_names_the_field() {
         .send()
         .await
         .unwrap();
-    api_error(not_json, 400, "invalid-request-body").await;
+    api_error(not_json, 400, "invalid-request").await;
 }
 
 #[tokio::test]
@@ -142,7 +143,7 @@ async fn limited_me_is_anonymous_and_may_change_only_session_fields() {
         json!({"shopper": {"username": "mallory"}}),
     )
     .await;
-    api_error(rename, 403, "insufficient_scope").await;
+    api_error(rename, 403, "forbidden").await;
     let bad = post_json(
         &app,
         "/v1/shoppers/me",
@@ -150,7 +151,7 @@ async fn limited_me_is_anonymous_and_may_change_only_session_fields() {
         json!({"shopper": {"currency": "euro"}}),
     )
     .await;
-    api_error(bad, 400, "invalid-parameter").await;
+    api_error(bad, 400, "invalid-request").await;
 }
 
 #[tokio::test]
@@ -234,7 +235,7 @@ async fn addresses_crud_with_defaults_and_limited_is_403() {
         json!({"address": {"line1": "x", "city": "y", "country": "USA"}}),
     )
     .await;
-    let error = api_error(bad, 400, "invalid-parameter").await;
+    let error = api_error(bad, 400, "invalid-request").await;
     assert!(
         error["errors"]["error"][0]["description"]
             .as_str()
@@ -243,7 +244,7 @@ async fn addresses_crud_with_defaults_and_limited_is_403() {
     );
     // A limited token may not read addresses.
     let denied = app.get_as(&limited, "/v1/shoppers/me/addresses").await;
-    api_error(denied, 403, "insufficient_scope").await;
+    api_error(denied, 403, "forbidden").await;
     // Delete.
     let deleted = app
         .http

@@ -2,7 +2,7 @@
 //! a limited token sees `"id": "Anonymous"`), `/me/account` and `/me/addresses` (full).
 
 use super::access::{Caller, Full, Limited, TokenOptional, insufficient_scope};
-use super::error::ShopperApiError;
+use super::error::{Code, ShopperApiError};
 use super::extract::{AppJson, OptionalJson};
 use super::shopper_api::{
     ApiQuery, ApiResult, Found, PathResource, bad_request, not_found, path_id,
@@ -229,7 +229,6 @@ async fn typed_password(
         .map(Some)
         .ok_or_else(|| {
             bad_request(
-                "invalid-parameter",
                 "shopper.password: is not base64 (this API key sends passwords base64-encoded)",
             )
         })
@@ -320,7 +319,7 @@ impl AddressBody {
     pub fn into_input(self) -> ApiResult<AddressInput> {
         self.address
             .map(AddressInput::from)
-            .ok_or_else(|| bad_request("invalid-parameter", "address is required"))
+            .ok_or_else(|| bad_request("address is required"))
     }
 }
 
@@ -330,11 +329,16 @@ impl AddressBody {
 /// and e-mail addresses are unique per site without regard to case).
 fn taken(e: StoreError) -> ShopperApiError {
     match e {
-        StoreError::Conflict(what) => super::shopper_api::conflict(match what.as_str() {
-            TAKEN_EMAIL => "a shopper with this emailAddress already exists",
-            TAKEN_EXTERNAL_REFERENCE => "a shopper with this externalReferenceId already exists",
-            _ => "a shopper with this username already exists",
-        }),
+        StoreError::Conflict(what) => super::shopper_api::conflict(
+            Code::ShopperAlreadyExists,
+            match what.as_str() {
+                TAKEN_EMAIL => "a shopper with this emailAddress already exists",
+                TAKEN_EXTERNAL_REFERENCE => {
+                    "a shopper with this externalReferenceId already exists"
+                }
+                _ => "a shopper with this username already exists",
+            },
+        ),
         other => other.into(),
     }
 }
@@ -439,7 +443,7 @@ pub async fn get_me(
 /// `POST /v1/shoppers/me`: `{"shopper": {...}}` (or the bare shopper object) or, as the docs
 /// also show, `?locale=`, `?currency=` and `?ipAddress=` alone. A limited token may change
 /// only those three (the session's); asking for more needs a full token (403
-/// `insufficient_scope`). A new `password` (full token; base64 where the API key says so)
+/// `forbidden`). A new `password` (full token; base64 where the API key says so)
 /// ends the shopper's other sessions. `?applyEmailToSubscriptions=true` asks that the new
 /// `emailAddress` reach the shopper's subscriptions too: Shopkeeper keeps no subscriptions
 /// (their routes are not provided), so the shopper's own address is the only one there is.
@@ -457,10 +461,9 @@ pub async fn update_me(
     ] {
         if let Some(v) = q.get(name) {
             if slot.as_deref().is_some_and(|b| b != v) {
-                return Err(bad_request(
-                    "invalid-parameter",
-                    format!("{name} differs between the query and the body"),
-                ));
+                return Err(bad_request(format!(
+                    "{name} differs between the query and the body"
+                )));
             }
             *slot = Some(v.to_owned());
         }
@@ -490,7 +493,6 @@ pub async fn update_me(
                 .is_some_and(|s| s.password_hash.is_some());
             if !keeps_password {
                 return Err(bad_request(
-                    "invalid-parameter",
                     "shopper.password: this shopper signs in through the storefront \
                      (externalReferenceId), so there is no password to change",
                 ));
@@ -530,10 +532,7 @@ fn query_flag(name: &str, raw: &str) -> ApiResult<bool> {
     match raw.trim().to_ascii_lowercase().as_str() {
         "true" | "1" => Ok(true),
         "false" | "0" => Ok(false),
-        _ => Err(bad_request(
-            "invalid-parameter",
-            format!("{name} must be true or false"),
-        )),
+        _ => Err(bad_request(format!("{name} must be true or false"))),
     }
 }
 
@@ -627,10 +626,9 @@ pub async fn update_address(
     let id = path_id(&raw, "address")?;
     let address = body.into_input()?;
     if address.target_id()?.is_some_and(|named| named != id) {
-        return Err(bad_request(
-            "invalid-parameter",
-            format!("address.id differs from the address {id} of the path"),
-        ));
+        return Err(bad_request(format!(
+            "address.id differs from the address {id} of the path"
+        )));
     }
     saved_address(&state, full.shopper_id(), id).await?;
     write_address(&state, &full, &q, Some(id), address).await
@@ -657,6 +655,7 @@ async fn write_address(
         (None, Some(a)) => Some(a.id),
         (Some(id), Some(a)) if a.id != id => {
             return Err(super::shopper_api::conflict(
+                Code::AddressAlreadyExists,
                 "another of the shopper's addresses has this nickName",
             ));
         }
