@@ -948,3 +948,23 @@ pub fn url_with(base: &str, pairs: &[(&str, &str)]) -> String {
     }
     format!("{base}?{}", q.finish())
 }
+
+/// A saved shopper address's answer, as the docs give it: `204 No Content`; its id is the last
+/// segment of the `Location` header.
+pub async fn address_written(response: Response) -> i64 {
+    let status = response.status();
+    let location = response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = response.text().await.unwrap();
+    assert_eq!(status, 204, "{body}");
+    assert!(body.is_empty(), "a 204 has no body: {body}");
+    let location = location.expect("a saved address's Location");
+    location
+        .rsplit('/')
+        .next()
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("Location {location} ends with the address id"))
+}

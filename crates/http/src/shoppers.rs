@@ -600,9 +600,10 @@ pub async fn get_address(
     }))
 }
 
-/// `POST /v1/shoppers/me/addresses`: creates (201), or updates (200) the address the body's
-/// `id` names or, as the docs' rule goes (a nickname names one address), the saved address
-/// with the body's `nickName`.
+/// `POST /v1/shoppers/me/addresses`: creates, or updates the address the body's `id` names
+/// or, as the docs' rule goes (a nickname names one address), the saved address with the
+/// body's `nickName`; either way `204 No Content`, as the docs answer (`Location` names the
+/// address).
 pub async fn save_address(
     State(state): State<AppState>,
     full: Full,
@@ -614,8 +615,8 @@ pub async fn save_address(
     write_address(&state, &full, &q, target, address).await
 }
 
-/// `POST /v1/shoppers/me/addresses/{id}`: updates that address (200); a body `id`, when
-/// given, must name the same one.
+/// `POST /v1/shoppers/me/addresses/{id}`: updates that address (204, as the collection's
+/// POST); a body `id`, when given, must name the same one.
 pub async fn update_address(
     State(state): State<AppState>,
     full: Full,
@@ -635,7 +636,7 @@ pub async fn update_address(
 }
 
 /// Saves `address` as the shopper's address `target` (or the one its nickname names, or a new
-/// one) and answers it.
+/// one): `204 No Content` with the address's `Location`.
 async fn write_address(
     state: &AppState,
     full: &Full,
@@ -666,16 +667,8 @@ async fn write_address(
         .save_address(shopper, target, &fields, state.clock.now())
         .await?
         .ok_or_else(|| not_found(format!("address {}", target.unwrap_or_default())))?;
-    let a = saved_address(state, shopper, id).await?;
-    let address = address_view(q, &a);
-    let location = HeaderValue::from_str(&address.uri).ok();
-    let status = if target.is_some() {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
-    let mut response = (status, Json(AddressEnvelope { address })).into_response();
-    if let Some(location) = location {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    if let Ok(location) = HeaderValue::from_str(&q.uri(&format!("{ME}/addresses/{id}"))) {
         response.headers_mut().insert(header::LOCATION, location);
     }
     Ok(response)
