@@ -354,3 +354,36 @@ async fn me_selects_the_fields_asked_for() {
     assert_eq!(whole["shopper"]["currency"], "USD");
     assert_eq!(whole["shopper"]["sendEmail"], false);
 }
+
+/// Every link of the signed-in shopper and the account leads to a served route: the
+/// `subscriptions` link appears only once `/v1/shoppers/me/subscriptions` is served.
+#[tokio::test]
+async fn shopper_and_account_links_lead_to_served_routes() {
+    let app = spawn_app().await;
+    let full = app.shopper_pair().await.access;
+    let me = app.get_ok(&full, "/v1/shoppers/me").await;
+    let account = app.get_ok(&full, "/v1/shoppers/me/account").await;
+    let mut uris = Vec::new();
+    for links in [&me["shopper"], &account["account"]] {
+        let links = links.as_object().expect("an object");
+        for (name, link) in links {
+            // The links (`{"uri"}` objects), not the object's own `uri`.
+            if let Some(uri) = link.get("uri").and_then(Value::as_str) {
+                uris.push((name.clone(), uri.to_owned()));
+            }
+        }
+    }
+    assert!(
+        uris.iter().any(|(name, _)| name == "paymentOptions"),
+        "{me} {account}"
+    );
+    assert!(
+        !uris.iter().any(|(name, _)| name == "subscriptions"),
+        "subscriptions are not served, so not linked: {me} {account}"
+    );
+    for (name, uri) in uris {
+        let path = &uri[uri.find("/v1/").expect("a Shopper API link")..];
+        let status = app.get_as(&full, path).await.status();
+        assert_eq!(status, 200, "{name} links to {uri}");
+    }
+}

@@ -9,6 +9,7 @@ use super::shopper_api::{
 };
 use super::tolerant::{self, opt_bool, opt_object, opt_text};
 use super::views::address::{AddressEnvelope, SavedAddressList, SavedAddressView, SavedAddresses};
+use super::views::served_link;
 use axum::Json;
 
 use axum::extract::{Path, State};
@@ -73,8 +74,12 @@ struct AccountLinks {
     account: Link,
     orders: Link,
     payment_options: Link,
-    subscriptions: Link,
+    /// Only while the route is served (`views::served_link`): not yet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subscriptions: Option<super::views::Link>,
 }
+
+const SUBSCRIPTIONS: &str = "/v1/shoppers/me/subscriptions";
 
 /// The documented shopper object of the session behind `principal`.
 async fn shopper_object(
@@ -122,7 +127,7 @@ async fn shopper_object(
             account: link("/account"),
             orders: link("/orders"),
             payment_options: link("/payment-options"),
-            subscriptions: link("/subscriptions"),
+            subscriptions: served_link(q, "GET", SUBSCRIPTIONS, SUBSCRIPTIONS),
         });
     }
     Ok(ShopperEnvelope { shopper })
@@ -547,7 +552,7 @@ pub async fn get_account(
         .profile(full.shopper_id())
         .await?
         .ok_or_else(|| not_found("shopper"))?;
-    Ok(q.respond(json!({"account": {
+    let mut account = json!({
         "uri": q.uri(&format!("{ME}/account")),
         "id": profile.id,
         "username": profile.username,
@@ -557,8 +562,12 @@ pub async fn get_account(
         "addresses": q.link(&format!("{ME}/addresses")),
         "orders": q.link(&format!("{ME}/orders")),
         "paymentOptions": q.link(&format!("{ME}/payment-options")),
-        "subscriptions": q.link(&format!("{ME}/subscriptions")),
-    }})))
+    });
+    // A link only while its route is served.
+    if let Some(link) = served_link(&q, "GET", SUBSCRIPTIONS, SUBSCRIPTIONS) {
+        account["subscriptions"] = json!(link);
+    }
+    Ok(q.respond(json!({ "account": account })))
 }
 
 fn address_view<'a>(q: &ApiQuery, r: &'a AddressRecord) -> SavedAddressView<'a> {
