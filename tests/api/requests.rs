@@ -627,6 +627,70 @@ async fn payment_options_are_saved_named_and_made_default() {
     );
 }
 
+/// `DELETE /v1/shoppers/me/payment-options/{id}` (the WordPress plugin's wallet): the option
+/// leaves the shopper's list and its own path; deleting it again, or deleting a source that is
+/// not one of the shopper's options, is a 404; a limited token gets a 403.
+#[tokio::test]
+async fn payment_options_are_deleted() {
+    let app = spawn_app().await;
+    let full = app.shopper_pair().await.access;
+    let limited = app.anonymous_pair().await.access;
+    let options = "/v1/shoppers/me/payment-options";
+    let kept = app.create_source(APPROVE_CARD, true).await;
+    let dropped = app.create_source(APPROVE_CARD, true).await;
+    for source in [&kept, &dropped] {
+        let save = json!({"paymentOption": {"sourceId": source, "isDefault": true}});
+        assert_eq!(post(&app, &full, options, save).await.status(), 201);
+    }
+    let delete = |token: &str, id: &str| {
+        app.http
+            .delete(app.url(&format!("{options}/{id}")))
+            .bearer_auth(token.to_owned())
+            .send()
+    };
+
+    shopper_error(delete(&limited, &dropped).await.unwrap(), 403, "forbidden").await;
+    let gone = delete(&full, &dropped).await.unwrap();
+    assert_eq!(gone.status(), 204, "{}", gone.text().await.unwrap());
+    let list = app.get_ok(&full, options).await;
+    let ids: Vec<&str> = list["paymentOptions"]["paymentOption"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [kept.as_str()], "{list}");
+    let path = format!("{options}/{dropped}");
+    shopper_error(app.get_as(&full, &path).await, 404, "resource-not-found").await;
+    shopper_error(
+        delete(&full, &dropped).await.unwrap(),
+        404,
+        "resource-not-found",
+    )
+    .await;
+
+    // A guest's source is no option of the shopper's; an unknown id neither.
+    let guest = app.anonymous_pair().await.access;
+    let theirs = app.create_source(APPROVE_CARD, true).await;
+    ok_json(app.apply_source(&guest, &theirs).await).await;
+    shopper_error(
+        delete(&full, &theirs).await.unwrap(),
+        404,
+        "resource-not-found",
+    )
+    .await;
+    shopper_error(
+        delete(&full, "src_nope").await.unwrap(),
+        404,
+        "resource-not-found",
+    )
+    .await;
+
+    // Saved again, it is an option again (its claims were kept).
+    let save = json!({"paymentOption": {"sourceId": dropped}});
+    assert_eq!(post(&app, &full, options, save).await.status(), 201);
+}
+
 /// Tolerance stops at credentials: a tolerant route still refuses two Authorization headers,
 /// a header and a `token` parameter that disagree, a repeated `token`, disagreeing API keys,
 /// and a token that is only in the (tolerantly read) body.

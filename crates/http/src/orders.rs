@@ -311,6 +311,25 @@ pub async fn get_payment_option(
     payment_option_response(&q, &options, &id, StatusCode::OK)
 }
 
+/// `DELETE /v1/shoppers/me/payment-options/{id}` (full): the source is no longer one of the
+/// shopper's payment options → 204; not one of theirs → 404.
+pub async fn delete_payment_option(
+    State(state): State<AppState>,
+    full: Full,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = id.strip_suffix(".json").unwrap_or(&id);
+    if state
+        .store
+        .delete_payment_option(full.shopper_id(), id)
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(not_found(format!("payment option {id:?}")))
+    }
+}
+
 fn payment_option_response(
     q: &ApiQuery,
     options: &[PaymentSourceRecord],

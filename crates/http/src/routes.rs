@@ -77,6 +77,7 @@ pub fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
         ("GET", "/v1/shoppers/me/payment-options") => get(o::list_payment_options),
         ("POST", "/v1/shoppers/me/payment-options") => post(o::save_payment_option),
         ("GET", "/v1/shoppers/me/payment-options/{id}") => get(o::get_payment_option),
+        ("DELETE", "/v1/shoppers/me/payment-options/{id}") => delete(o::delete_payment_option),
         ("POST", "/v1/shoppers/order-lookup") => post(o::order_lookup),
         ("GET", "/v1/shoppers/me/categories") => get(c::list_categories),
         ("GET", "/v1/shoppers/me/categories/{id}") => get(c::get_category),
