@@ -691,6 +691,78 @@ async fn payment_options_are_deleted() {
     assert_eq!(post(&app, &full, options, save).await.status(), 201);
 }
 
+/// A Shopper API path with a trailing slash is the path without it, for every method and
+/// access level (the WordPress plugin writes `payment-options/`); other paths keep theirs.
+#[tokio::test]
+async fn a_trailing_slash_names_the_same_shopper_api_route() {
+    let app = spawn_app().await;
+    let full = app.shopper_pair().await.access;
+    let options = "/v1/shoppers/me/payment-options";
+    let source = app.create_source(APPROVE_CARD, true).await;
+    let save = json!({"paymentOption": {"sourceId": source, "nickName": "Slash"}});
+    assert_eq!(
+        post(&app, &full, &format!("{options}/"), save)
+            .await
+            .status(),
+        201
+    );
+    let plain = app.get_ok(&full, options).await;
+    let slashed = app.get_ok(&full, &format!("{options}/")).await;
+    assert_eq!(slashed, plain);
+    assert_eq!(
+        plain["paymentOptions"]["paymentOption"][0]["nickName"],
+        "Slash"
+    );
+    // With a query, and on a token-optional route with the API key alone.
+    let (product, _) = catalog(&app).await;
+    let products = app
+        .http
+        .get(app.url("/v1/shoppers/me/products/"))
+        .query(&[("apiKey", app.public_key.as_str()), ("pageSize", "1")])
+        .send()
+        .await
+        .unwrap();
+    let products = ok_json(products).await;
+    assert_eq!(
+        products["products"]["product"].as_array().map(Vec::len),
+        Some(1),
+        "{products}"
+    );
+    let one = app
+        .http
+        .get(app.url(&format!("/v1/shoppers/me/products/{product}/")))
+        .query(&[("apiKey", app.public_key.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok_json(one).await["product"]["id"], product);
+    let gone = app
+        .http
+        .delete(app.url(&format!("{options}/{source}/")))
+        .bearer_auth(&full)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 204);
+    // Access rules are those of the route: no token is still a 401.
+    let anonymous = app
+        .http
+        .get(app.url(&format!("{options}/")))
+        .send()
+        .await
+        .unwrap();
+    shopper_error(anonymous, 401, "invalid_token").await;
+    // The OAuth endpoints keep their exact paths.
+    let token = app
+        .http
+        .post(app.url("/oauth20/token/"))
+        .form(&[("grant_type", "password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token.status(), 404);
+}
+
 /// Tolerance stops at credentials: a tolerant route still refuses two Authorization headers,
 /// a header and a `token` parameter that disagree, a repeated `token`, disagreeing API keys,
 /// and a token that is only in the (tolerantly read) body.
