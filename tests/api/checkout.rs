@@ -28,6 +28,7 @@ pub(crate) async fn shopper_error(response: reqwest::Response, status: u16, code
     let body: Value = response.json().await.unwrap();
     assert_eq!(got, status, "{body}");
     assert_eq!(body["errors"]["error"][0]["code"], code, "{body}");
+    crate::helpers::assert_known_shopper_api_code(&body);
     body
 }
 

@@ -968,3 +968,18 @@ pub async fn address_written(response: Response) -> i64 {
         .and_then(|id| id.parse().ok())
         .unwrap_or_else(|| panic!("Location {location} ends with the address id"))
 }
+
+/// The Shopper API error `body`'s code is one of `http::error::Code`'s (the documented codes
+/// and README's deviations): every error answer the suite provokes through the helpers that
+/// read one is held to the list.
+pub fn assert_known_shopper_api_code(body: &Value) {
+    let code = body["errors"]["error"][0]["code"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        shopkeeper::http::error::Code::ALL
+            .iter()
+            .any(|known| known.as_str() == code),
+        "{code:?} is not a documented Shopper API code nor a listed deviation: {body}"
+    );
+}

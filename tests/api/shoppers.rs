@@ -10,6 +10,7 @@ async fn api_error(response: reqwest::Response, status: u16, code: &str) -> Valu
     assert_eq!(response.status(), status);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["errors"]["error"][0]["code"], code, "{body}");
+    crate::helpers::assert_known_shopper_api_code(&body);
     body
 }
 
