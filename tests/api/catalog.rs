@@ -75,7 +75,7 @@ async fn bad_paging_is_400() {
         api_error(
             get(&app, "/v1/shoppers/me/products", &[(name, value)]).await,
             400,
-            "invalid-parameter",
+            "invalid-request",
         )
         .await;
     }
@@ -197,7 +197,7 @@ async fn pricing_volume_pricing_inventory_variations_and_categories() {
         )
         .await,
         400,
-        "invalid-parameter",
+        "invalid-request",
     )
     .await;
 }
@@ -247,7 +247,7 @@ async fn search_by_keyword() {
     api_error(
         get(&app, "/v1/shoppers/me/product-search", &[]).await,
         400,
-        "missing-parameter",
+        "invalid-request",
     )
     .await;
 }

@@ -28,6 +28,7 @@ pub(crate) async fn shopper_error(response: reqwest::Response, status: u16, code
     let body: Value = response.json().await.unwrap();
     assert_eq!(got, status, "{body}");
     assert_eq!(body["errors"]["error"][0]["code"], code, "{body}");
+    crate::helpers::assert_known_shopper_api_code(&body);
     body
 }
 
@@ -205,7 +206,7 @@ async fn the_quick_start_buys_a_digital_product_end_to_end() {
             json!({"emailAddress": "test@digitalriver.com", "creditCardLastFourDigits": "0129"}),
         )
         .await;
-    shopper_error(response, 403, "insufficient_scope").await;
+    shopper_error(response, 403, "forbidden").await;
 
     // Neither the card number nor the CVV is anywhere in the database.
     let image = database_image(&app).await;
@@ -417,13 +418,13 @@ async fn declined_cards_empty_carts_and_double_submits_are_clear_409s() {
     let (product, keyboard) = catalog(&app).await;
     let guest = app.anonymous_pair().await.access;
 
-    shopper_error(app.submit(&guest).await, 409, "cart-empty").await;
+    shopper_error(app.submit(&guest).await, 409, "submit-cart-failed").await;
 
     ok_json(app.add_to_cart(&guest, product, 1).await).await;
-    shopper_error(app.submit(&guest).await, 409, "billing-address-required").await;
+    shopper_error(app.submit(&guest).await, 409, "submit-cart-failed").await;
     let declined = app.create_source(DECLINE_CARD, false).await;
     ok_json(app.apply_source(&guest, &declined).await).await;
-    let body = shopper_error(app.submit(&guest).await, 409, "payment-declined").await;
+    let body = shopper_error(app.submit(&guest).await, 409, "credit-card-declined").await;
     assert!(body.to_string().contains("card_declined"), "{body}");
     // The cart is untouched and no order exists.
     let cart = ok_json(get(&app, &guest, "/v1/shoppers/me/carts/active").await).await;
@@ -434,7 +435,7 @@ async fn declined_cards_empty_carts_and_double_submits_are_clear_409s() {
     let good = app.create_source(APPROVE_CARD, false).await;
     ok_json(app.apply_source(&guest, &good).await).await;
     let order = ok_json(app.submit(&guest).await).await["submitCart"]["order"]["id"].clone();
-    let body = shopper_error(app.submit(&guest).await, 409, "cart-already-submitted").await;
+    let body = shopper_error(app.submit(&guest).await, 409, "submit-cart-failed").await;
     assert!(body.to_string().contains(&order.to_string()), "{body}");
     assert_eq!(app.state.store.order_count(&site_id()).await.unwrap(), 1);
 
@@ -443,7 +444,7 @@ async fn declined_cards_empty_carts_and_double_submits_are_clear_409s() {
     shopper_error(
         app.apply_source(&guest, &good).await,
         409,
-        "invalid-payment-source",
+        "apply-payment-failure",
     )
     .await;
 
@@ -452,7 +453,7 @@ async fn declined_cards_empty_carts_and_double_submits_are_clear_409s() {
     ok_json(app.add_to_cart(&other, keyboard, 1).await).await;
     let source = app.create_source(APPROVE_CARD, false).await;
     ok_json(app.apply_source(&other, &source).await).await;
-    shopper_error(app.submit(&other).await, 409, "shipping-address-required").await;
+    shopper_error(app.submit(&other).await, 409, "submit-cart-failed").await;
 }
 
 #[tokio::test]
@@ -471,7 +472,7 @@ async fn stock_products_and_quantities_are_checked() {
     shopper_error(
         app.add_to_cart(&guest, product, 0).await,
         400,
-        "invalid-parameter",
+        "invalid-request",
     )
     .await;
     // A base product with variations cannot be bought itself.
@@ -485,7 +486,7 @@ async fn stock_products_and_quantities_are_checked() {
     shopper_error(
         app.add_to_cart(&guest, base, 1).await,
         409,
-        "product-not-purchasable",
+        "add-base-product-cart-error",
     )
     .await;
     store
@@ -495,7 +496,7 @@ async fn stock_products_and_quantities_are_checked() {
     shopper_error(
         app.add_to_cart(&guest, keyboard, 2).await,
         409,
-        "inventory-unavailable",
+        "inventory-unavailable-error",
     )
     .await;
 
@@ -519,7 +520,7 @@ async fn stock_products_and_quantities_are_checked() {
         .set_available_quantity(keyboard, Some(0))
         .await
         .unwrap();
-    shopper_error(app.submit(&guest).await, 409, "inventory-unavailable").await;
+    shopper_error(app.submit(&guest).await, 409, "inventory-unavailable-error").await;
     assert_eq!(store.order_count(&site_id()).await.unwrap(), 0);
     assert_eq!(store.available_quantity(keyboard).await.unwrap(), Some(0));
     // The source was not consumed by the failed submit: restocked, the same cart goes through.
@@ -708,7 +709,7 @@ async fn payment_sources_need_the_payments_key_and_a_test_card() {
     let r = app
         .apply_source(&access, foreign["id"].as_str().unwrap())
         .await;
-    shopper_error(r, 409, "invalid-payment-source").await;
+    shopper_error(r, 409, "apply-payment-failure").await;
 }
 
 #[tokio::test]

@@ -134,12 +134,12 @@ async fn a_limited_token_cannot_redirect_a_cart_filled_by_apply_shopper() {
     assert_eq!(cart["cart"]["paymentMethod"]["sourceId"], card.as_str());
 
     ok_json(put_shipping_address(&app, &limited, attackers_address()).await).await;
-    shopper_error(app.submit(&limited).await, 409, "payment-method-required").await;
+    shopper_error(app.submit(&limited).await, 409, "invalid-payment-failure").await;
     let cart = cart_of(&app, &full).await;
     nothing_from_the_account(&cart, "after the limited address change");
     assert_eq!(cart["shippingAddress"]["city"], "Elsewhere");
     // The shopper's next submit does not ship their card's purchase to the attacker.
-    shopper_error(app.submit(&full).await, 409, "payment-method-required").await;
+    shopper_error(app.submit(&full).await, 409, "invalid-payment-failure").await;
     assert_eq!(app.state.store.order_count(&site_id()).await.unwrap(), 0);
 
     // apply-shopper puts the account's addresses and card back.
@@ -164,14 +164,14 @@ async fn a_limited_tokens_earlier_changes_do_not_survive_apply_shopper() {
 
     let cart = apply_shopper(&app, &full).await;
     assert_eq!(cart["cart"]["shippingAddress"]["city"], "Berlin");
-    shopper_error(app.submit(&limited).await, 409, "payment-method-required").await;
+    shopper_error(app.submit(&limited).await, 409, "invalid-payment-failure").await;
     assert_eq!(app.state.store.order_count(&site_id()).await.unwrap(), 0);
 
     // A single-use card the shopper's full token applied is the shopper's too.
     ok_json(app.add_to_cart(&full, product, 1).await).await;
     let single_use = app.create_source(APPROVE_CARD, false).await;
     ok_json(app.apply_source(&full, &single_use).await).await;
-    shopper_error(app.submit(&limited).await, 409, "payment-method-required").await;
+    shopper_error(app.submit(&limited).await, 409, "invalid-payment-failure").await;
     assert_eq!(app.state.store.order_count(&site_id()).await.unwrap(), 0);
 
     let order = order_body(&app, &full, ok_json(app.submit(&full).await).await).await;
@@ -342,9 +342,9 @@ async fn every_limited_cart_write_drops_what_came_from_the_account() {
         } else {
             nothing_from_the_account(&cart, what);
             let code = if what == "delete line items" {
-                "cart-empty"
+                "submit-cart-failed"
             } else {
-                "payment-method-required"
+                "invalid-payment-failure"
             };
             shopper_error(app.submit(&full).await, 409, code).await;
         }
@@ -370,7 +370,7 @@ async fn a_source_is_bound_to_the_session_or_shopper_that_first_applied_it() {
     shopper_error(
         app.apply_source(&mallory, &card).await,
         409,
-        "invalid-payment-source",
+        "apply-payment-failure",
     )
     .await;
     let submitted = ok_json(app.submit(&alice).await).await;
@@ -397,7 +397,7 @@ async fn a_source_is_bound_to_the_session_or_shopper_that_first_applied_it() {
     shopper_error(
         app.apply_source(&mallory, &card).await,
         409,
-        "invalid-payment-source",
+        "apply-payment-failure",
     )
     .await;
     ok_json(app.add_to_cart(&alice, product, 1).await).await;
@@ -409,7 +409,7 @@ async fn a_source_is_bound_to_the_session_or_shopper_that_first_applied_it() {
     shopper_error(
         app.apply_source(&mallory, &saved).await,
         409,
-        "invalid-payment-source",
+        "apply-payment-failure",
     )
     .await;
     let (full, limited) = signed_in_browser_session(&app).await;
@@ -417,7 +417,7 @@ async fn a_source_is_bound_to_the_session_or_shopper_that_first_applied_it() {
     shopper_error(
         app.apply_source(&limited, &saved).await,
         409,
-        "invalid-payment-source",
+        "apply-payment-failure",
     )
     .await;
     ok_json(app.apply_source(&full, &saved).await).await;
@@ -456,7 +456,7 @@ async fn order_lookup_is_rate_limited_per_client_address() {
         .parse()
         .unwrap();
     assert!(retry_after >= 1, "{retry_after}");
-    shopper_error(r, 429, "too-many-requests").await;
+    shopper_error(r, 429, "rate-limit-quota-exceeded").await;
     let r = lookup("198.51.100.2", 4).await.unwrap();
     shopper_error(r, 404, "resource-not-found").await;
 }

@@ -416,7 +416,7 @@ async fn session_token_is_rate_limited_in_the_nested_shape() {
     assert!(retry_after(&r) >= 1);
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(
-        body["errors"]["error"][0]["code"], "too-many-requests",
+        body["errors"]["error"][0]["code"], "rate-limit-quota-exceeded",
         "{body}"
     );
     // Without a key only the (generous) address limit applies.
@@ -588,6 +588,6 @@ async fn a_key_with_allowed_origins_answers_session_token_only_for_those_pages()
         let r = get(origin, referer).await.unwrap();
         assert_eq!(r.status(), 403, "{origin:?} {referer:?}");
         let body: serde_json::Value = r.json().await.unwrap();
-        assert_eq!(body["errors"]["error"][0]["code"], "origin-not-allowed");
+        assert_eq!(body["errors"]["error"][0]["code"], "forbidden");
     }
 }

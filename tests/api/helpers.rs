@@ -717,7 +717,7 @@ pub fn orders_placed_for_the_last_unit(answers: impl IntoIterator<Item = (u16, V
         match status {
             200 => orders += 1,
             409 => assert_eq!(
-                body["errors"]["error"][0]["code"], "inventory-unavailable",
+                body["errors"]["error"][0]["code"], "inventory-unavailable-error",
                 "{body}"
             ),
             other => panic!("unexpected {other}: {body}"),
@@ -947,4 +947,39 @@ pub fn url_with(base: &str, pairs: &[(&str, &str)]) -> String {
         q.append_pair(k, v);
     }
     format!("{base}?{}", q.finish())
+}
+
+/// A saved shopper address's answer, as the docs give it: `204 No Content`; its id is the last
+/// segment of the `Location` header.
+pub async fn address_written(response: Response) -> i64 {
+    let status = response.status();
+    let location = response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = response.text().await.unwrap();
+    assert_eq!(status, 204, "{body}");
+    assert!(body.is_empty(), "a 204 has no body: {body}");
+    let location = location.expect("a saved address's Location");
+    location
+        .rsplit('/')
+        .next()
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("Location {location} ends with the address id"))
+}
+
+/// The Shopper API error `body`'s code is one of `http::error::Code`'s (the documented codes
+/// and README's deviations): every error answer the suite provokes through the helpers that
+/// read one is held to the list.
+pub fn assert_known_shopper_api_code(body: &Value) {
+    let code = body["errors"]["error"][0]["code"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        shopkeeper::http::error::Code::ALL
+            .iter()
+            .any(|known| known.as_str() == code),
+        "{code:?} is not a documented Shopper API code nor a listed deviation: {body}"
+    );
 }

@@ -142,7 +142,7 @@ async fn assert_taken(response: Response, field: &str) {
     let body: Value = response.json().await.unwrap();
     assert_eq!(status, 409, "{body}");
     let error = &body["errors"]["error"][0];
-    assert_eq!(error["code"], "resource-already-exists", "{body}");
+    assert_eq!(error["code"], "shopper-already-exists", "{body}");
     assert_eq!(
         error["description"],
         format!("a shopper with this {field} already exists"),

@@ -90,7 +90,13 @@ async fn metrics_count_tokens_by_flow_and_key_requests_and_failed_sign_ins() {
         metric_sample(
             &text,
             "shopkeeper_http_requests_total",
-            &[("route", "/oauth20/token"), ("status", "200")]
+            // POST: the recorder is the process's, and a browser test's preflights (OPTIONS)
+            // count under the same route and status.
+            &[
+                ("method", "POST"),
+                ("route", "/oauth20/token"),
+                ("status", "200")
+            ]
         )
         .unwrap()
             >= 4.0

@@ -5,8 +5,8 @@
 
 use crate::checkout::{catalog, shopper_error};
 use crate::helpers::{
-    APPROVE_CARD, SHOPPER_PASSWORD, SHOPPER_USERNAME, TestApp, assert_oauth_error, ok_json,
-    spawn_app,
+    APPROVE_CARD, SHOPPER_PASSWORD, SHOPPER_USERNAME, TestApp, address_written, assert_oauth_error,
+    ok_json, spawn_app,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -45,7 +45,7 @@ async fn sign_up(app: &TestApp, body: Value) -> Response {
 
 /// A 400 whose description names `field`.
 async fn names_field(response: Response, field: &str) {
-    let body = shopper_error(response, 400, "invalid-request-body").await;
+    let body = shopper_error(response, 400, "invalid-request").await;
     let description = body["errors"]["error"][0]["description"].as_str().unwrap();
     assert!(
         description.contains(field),
@@ -131,7 +131,7 @@ async fn cart_bodies_as_storefronts_send_them() {
     );
     // A body of the wrong shape says what was expected, in the API's words.
     let response = post_raw(&app, &token, CART, "5").await;
-    let body = shopper_error(response, 400, "invalid-request-body").await;
+    let body = shopper_error(response, 400, "invalid-request").await;
     let description = body["errors"]["error"][0]["description"].as_str().unwrap();
     assert!(description.contains(r#"{"cart": {...}}"#), "{description}");
 }
@@ -148,7 +148,7 @@ async fn submit_cart_takes_the_documented_body_and_keeps_the_ip_address() {
     // Not an address: refused before anything is submitted.
     let bad = json!({"cart": {"ipAddress": "not-an-ip"}});
     let response = post(&app, &token, &format!("{CART}/submit-cart"), bad).await;
-    shopper_error(response, 400, "invalid-parameter").await;
+    shopper_error(response, 400, "invalid-request").await;
     assert_eq!(quantities(&app.get_ok(&token, CART).await).len(), 1);
 
     let body = json!({"cart": {"ipAddress": "2001:db8::7"}});
@@ -175,7 +175,7 @@ async fn apply_billing_address_without_a_body_applies_the_customers_address() {
     let guest = app.anonymous_pair().await.access;
     ok_json(app.add_to_cart(&guest, product, 1).await).await;
     let response = post_raw(&app, &guest, &apply, "").await;
-    shopper_error(response, 409, "billing-address-required").await;
+    shopper_error(response, 400, "invalid-request").await;
     // Once the cart has one (PUT billing-address), applying it answers the cart with it.
     let address = json!({"address": {"line1": "5 Elm St", "city": "Duluth", "country": "US",
         "countyName": "St. Louis", "phoneticFirstName": "ignored"}});
@@ -197,7 +197,7 @@ async fn apply_billing_address_without_a_body_applies_the_customers_address() {
     let full = app.shopper_pair().await.access;
     let saved = json!({"address": {"nickName": "home", "isDefault": "true",
         "line1": "1 Lake Rd", "city": "Bemidji", "country": "US"}});
-    assert_eq!(post(&app, &full, ADDRESSES, saved).await.status(), 201);
+    address_written(post(&app, &full, ADDRESSES, saved).await).await;
     let cart = ok_json(post_raw(&app, &full, &apply, "{}").await).await;
     assert_eq!(cart["cart"]["billingAddress"]["city"], "Bemidji", "{cart}");
     // The shipping twin works the same way.
@@ -258,7 +258,7 @@ async fn order_lookup_by_form_body_with_the_order_password() {
     ])
     .await
     .unwrap();
-    shopper_error(twice, 400, "invalid-parameter").await;
+    shopper_error(twice, 400, "invalid-request").await;
     // By card digits (the docs' form field name) still needs a full token.
     let digits = lookup(vec![
         ("emailAddress", "test@digitalriver.com".into()),
@@ -266,7 +266,7 @@ async fn order_lookup_by_form_body_with_the_order_password() {
     ])
     .await
     .unwrap();
-    shopper_error(digits, 403, "insufficient_scope").await;
+    shopper_error(digits, 403, "forbidden").await;
 }
 
 #[tokio::test]
@@ -289,7 +289,7 @@ async fn inventory_status_without_ids_is_an_empty_collection() {
             "/v1/shoppers/me/products/inventory-status?productIds=abc",
         )
         .await;
-    shopper_error(bad, 400, "invalid-parameter").await;
+    shopper_error(bad, 400, "invalid-request").await;
 }
 
 #[tokio::test]
@@ -341,7 +341,7 @@ async fn sign_up_with_credentials_and_an_external_reference_and_base64_passwords
             "emailAddress": "max@example.com"}}),
     )
     .await;
-    let body = shopper_error(refused, 400, "invalid-parameter").await;
+    let body = shopper_error(refused, 400, "invalid-request").await;
     assert!(body.to_string().contains("shopper.password"), "{body}");
     app.state
         .store
@@ -373,7 +373,7 @@ async fn me_takes_password_changes_email_updates_and_the_docs_spellings() {
     let me = ok_json(post(&app, &full, ME, json!({"shopper": {"sendMail": "true"}})).await).await;
     assert_eq!(me["shopper"]["sendEmail"], true);
     let clash = json!({"shopper": {"sendEmail": true, "sendEMail": "false"}});
-    shopper_error(post(&app, &full, ME, clash).await, 400, "invalid-parameter").await;
+    shopper_error(post(&app, &full, ME, clash).await, 400, "invalid-request").await;
     names_field(
         post(&app, &full, ME, json!({"shopper": {"sendEmail": "maybe"}})).await,
         "shopper.sendEmail",
@@ -395,10 +395,10 @@ async fn me_takes_password_changes_email_updates_and_the_docs_spellings() {
     assert_eq!(me["shopper"]["emailAddress"], "jane.new@example.com");
     let path = format!("{ME}?applyEmailToSubscriptions=perhaps");
     let bad = post(&app, &full, &path, json!({"emailAddress": "x@example.com"})).await;
-    shopper_error(bad, 400, "invalid-parameter").await;
+    shopper_error(bad, 400, "invalid-request").await;
     // Strict: a limited token may not change the e-mail, bare body or not, nor the password.
     let denied = post(&app, &limited, ME, json!({"emailAddress": "x@example.com"})).await;
-    shopper_error(denied, 403, "insufficient_scope").await;
+    shopper_error(denied, 403, "forbidden").await;
     let denied = post(
         &app,
         &limited,
@@ -406,7 +406,7 @@ async fn me_takes_password_changes_email_updates_and_the_docs_spellings() {
         json!({"shopper": {"password": "new password 9"}}),
     )
     .await;
-    shopper_error(denied, 403, "insufficient_scope").await;
+    shopper_error(denied, 403, "forbidden").await;
 
     // A password change (base64 for this key, as the plugin sends it): the new password signs
     // in, the old one does not; the changing session goes on, the shopper's others end.
@@ -430,7 +430,7 @@ async fn me_takes_password_changes_email_updates_and_the_docs_spellings() {
     ok_json(app.password_grant(SHOPPER_USERNAME, &encoded).await).await;
     // Too short once decoded: the field is named.
     let short = json!({"shopper": {"password": STANDARD.encode("short")}});
-    let body = shopper_error(post(&app, &full, ME, short).await, 400, "invalid-parameter").await;
+    let body = shopper_error(post(&app, &full, ME, short).await, 400, "password-failure").await;
     assert!(body.to_string().contains("shopper.password"), "{body}");
 }
 
@@ -443,19 +443,19 @@ async fn addresses_default_county_nickname_rule_and_their_own_path() {
         "line1": "1 Pine St", "city": "Ely", "countrySubdivision": "MN", "postalCode": 55731,
         "country": "US", "countryName": "United States", "countyName": "St. Louis",
         "phoneticLastName": "ignored", "division": "ignored"}});
-    let created = post(&app, &full, ADDRESSES, home.clone()).await;
-    assert_eq!(created.status(), 201);
-    let created: Value = created.json().await.unwrap();
-    let home_id = created["address"]["id"].as_i64().unwrap();
+    // Created or updated, the docs answer 204 No Content; Location names the address.
+    let home_id = address_written(post(&app, &full, ADDRESSES, home.clone()).await).await;
+    let created = app.get_ok(&full, &format!("{ADDRESSES}/{home_id}")).await;
     assert_eq!(created["address"]["isDefault"], true, "{created}");
     assert_eq!(created["address"]["countyName"], "St. Louis");
     assert_eq!(created["address"]["postalCode"], "55731");
 
-    // The same nickname again updates that address (200), it does not add one.
+    // The same nickname again updates that address, it does not add one.
     let mut moved = home.clone();
     moved["address"]["city"] = json!("Tower");
-    let updated = ok_json(post(&app, &full, ADDRESSES, moved).await).await;
-    assert_eq!(updated["address"]["id"], home_id);
+    let moved_id = address_written(post(&app, &full, ADDRESSES, moved).await).await;
+    assert_eq!(moved_id, home_id);
+    let updated = app.get_ok(&full, &format!("{ADDRESSES}/{home_id}")).await;
     assert_eq!(updated["address"]["city"], "Tower");
     let list = app.get_ok(&full, ADDRESSES).await;
     assert_eq!(list["addresses"]["address"].as_array().unwrap().len(), 1);
@@ -463,12 +463,7 @@ async fn addresses_default_county_nickname_rule_and_their_own_path() {
     // One default per shopper: a new default takes it from the old one.
     let work = json!({"address": {"nickName": "work", "isDefault": true, "line1": "2 Oak Ave",
         "city": "Virginia", "country": "US"}});
-    let work: Value = post(&app, &full, ADDRESSES, work)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let work_id = work["address"]["id"].as_i64().unwrap();
+    let work_id = address_written(post(&app, &full, ADDRESSES, work).await).await;
     let home_now = app.get_ok(&full, &format!("{ADDRESSES}/{home_id}")).await;
     assert_eq!(home_now["address"]["isDefault"], false, "{home_now}");
     assert_eq!(home_now["address"]["countyName"], "St. Louis");
@@ -477,7 +472,11 @@ async fn addresses_default_county_nickname_rule_and_their_own_path() {
     let path = format!("{ADDRESSES}/{home_id}");
     let change = json!({"address": {"id": home_id.to_string(), "nickName": "home",
         "isDefault": true, "line1": "3 Birch Ln", "city": "Ely", "country": "US"}});
-    let changed = ok_json(post(&app, &full, &path, change).await).await;
+    assert_eq!(
+        address_written(post(&app, &full, &path, change).await).await,
+        home_id
+    );
+    let changed = app.get_ok(&full, &path).await;
     assert_eq!(changed["address"]["line1"], "3 Birch Ln");
     assert_eq!(changed["address"]["isDefault"], true);
     let work_now = app.get_ok(&full, &format!("{ADDRESSES}/{work_id}")).await;
@@ -497,7 +496,7 @@ async fn addresses_default_county_nickname_rule_and_their_own_path() {
     shopper_error(
         post(&app, &full, &path, steal).await,
         409,
-        "resource-already-exists",
+        "address-already-exists",
     )
     .await;
     let other = json!({"address": {"id": work_id, "line1": "1 Pine St", "city": "Ely",
@@ -505,18 +504,13 @@ async fn addresses_default_county_nickname_rule_and_their_own_path() {
     shopper_error(
         post(&app, &full, &path, other).await,
         400,
-        "invalid-parameter",
+        "invalid-request",
     )
     .await;
     let nowhere = json!({"address": {"line1": "1 Pine St", "city": "Ely", "country": "US"}});
     let response = post(&app, &full, &format!("{ADDRESSES}/999999"), nowhere.clone()).await;
     shopper_error(response, 404, "resource-not-found").await;
-    shopper_error(
-        post(&app, &limited, &path, nowhere).await,
-        403,
-        "insufficient_scope",
-    )
-    .await;
+    shopper_error(post(&app, &limited, &path, nowhere).await, 403, "forbidden").await;
     // A wrong kind is still a 400 naming the field.
     let bad = json!({"address": {"isDefault": "sometimes", "line1": "x", "city": "y",
         "country": "US"}});
@@ -583,7 +577,7 @@ async fn payment_options_are_saved_named_and_made_default() {
         json!({"paymentOption": {"sourceId": single}}),
     )
     .await;
-    shopper_error(response, 409, "invalid-payment-source").await;
+    shopper_error(response, 409, "invalid-payment-method").await;
     let theirs = app.create_source(APPROVE_CARD, true).await;
     let guest = app.anonymous_pair().await.access;
     ok_json(app.apply_source(&guest, &theirs).await).await;
@@ -594,7 +588,7 @@ async fn payment_options_are_saved_named_and_made_default() {
         json!({"paymentOption": {"sourceId": theirs}}),
     )
     .await;
-    shopper_error(response, 409, "invalid-payment-source").await;
+    shopper_error(response, 409, "apply-payment-failure").await;
     let response = post(
         &app,
         &full,
@@ -602,12 +596,12 @@ async fn payment_options_are_saved_named_and_made_default() {
         json!({"paymentOption": {"sourceId": "src_nope"}}),
     )
     .await;
-    shopper_error(response, 409, "invalid-payment-source").await;
+    shopper_error(response, 409, "apply-payment-failure").await;
     let mixed = json!({"paymentOption": {"id": first, "sourceId": second}});
     shopper_error(
         post(&app, &full, options, mixed).await,
         400,
-        "invalid-parameter",
+        "invalid-request",
     )
     .await;
     let response = post(
@@ -617,7 +611,7 @@ async fn payment_options_are_saved_named_and_made_default() {
         json!({"paymentOption": {"sourceId": first}}),
     )
     .await;
-    shopper_error(response, 403, "insufficient_scope").await;
+    shopper_error(response, 403, "forbidden").await;
     let bad = json!({"paymentOption": {"sourceId": first, "isDefault": "often"}});
     names_field(
         post(&app, &full, options, bad).await,
@@ -631,6 +625,142 @@ async fn payment_options_are_saved_named_and_made_default() {
             .len(),
         2
     );
+}
+
+/// `DELETE /v1/shoppers/me/payment-options/{id}` (the WordPress plugin's wallet): the option
+/// leaves the shopper's list and its own path; deleting it again, or deleting a source that is
+/// not one of the shopper's options, is a 404; a limited token gets a 403.
+#[tokio::test]
+async fn payment_options_are_deleted() {
+    let app = spawn_app().await;
+    let full = app.shopper_pair().await.access;
+    let limited = app.anonymous_pair().await.access;
+    let options = "/v1/shoppers/me/payment-options";
+    let kept = app.create_source(APPROVE_CARD, true).await;
+    let dropped = app.create_source(APPROVE_CARD, true).await;
+    for source in [&kept, &dropped] {
+        let save = json!({"paymentOption": {"sourceId": source, "isDefault": true}});
+        assert_eq!(post(&app, &full, options, save).await.status(), 201);
+    }
+    let delete = |token: &str, id: &str| {
+        app.http
+            .delete(app.url(&format!("{options}/{id}")))
+            .bearer_auth(token.to_owned())
+            .send()
+    };
+
+    shopper_error(delete(&limited, &dropped).await.unwrap(), 403, "forbidden").await;
+    let gone = delete(&full, &dropped).await.unwrap();
+    assert_eq!(gone.status(), 204, "{}", gone.text().await.unwrap());
+    let list = app.get_ok(&full, options).await;
+    let ids: Vec<&str> = list["paymentOptions"]["paymentOption"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [kept.as_str()], "{list}");
+    let path = format!("{options}/{dropped}");
+    shopper_error(app.get_as(&full, &path).await, 404, "resource-not-found").await;
+    shopper_error(
+        delete(&full, &dropped).await.unwrap(),
+        404,
+        "resource-not-found",
+    )
+    .await;
+
+    // A guest's source is no option of the shopper's; an unknown id neither.
+    let guest = app.anonymous_pair().await.access;
+    let theirs = app.create_source(APPROVE_CARD, true).await;
+    ok_json(app.apply_source(&guest, &theirs).await).await;
+    shopper_error(
+        delete(&full, &theirs).await.unwrap(),
+        404,
+        "resource-not-found",
+    )
+    .await;
+    shopper_error(
+        delete(&full, "src_nope").await.unwrap(),
+        404,
+        "resource-not-found",
+    )
+    .await;
+
+    // Saved again, it is an option again (its claims were kept).
+    let save = json!({"paymentOption": {"sourceId": dropped}});
+    assert_eq!(post(&app, &full, options, save).await.status(), 201);
+}
+
+/// A Shopper API path with a trailing slash is the path without it, for every method and
+/// access level (the WordPress plugin writes `payment-options/`); other paths keep theirs.
+#[tokio::test]
+async fn a_trailing_slash_names_the_same_shopper_api_route() {
+    let app = spawn_app().await;
+    let full = app.shopper_pair().await.access;
+    let options = "/v1/shoppers/me/payment-options";
+    let source = app.create_source(APPROVE_CARD, true).await;
+    let save = json!({"paymentOption": {"sourceId": source, "nickName": "Slash"}});
+    assert_eq!(
+        post(&app, &full, &format!("{options}/"), save)
+            .await
+            .status(),
+        201
+    );
+    let plain = app.get_ok(&full, options).await;
+    let slashed = app.get_ok(&full, &format!("{options}/")).await;
+    assert_eq!(slashed, plain);
+    assert_eq!(
+        plain["paymentOptions"]["paymentOption"][0]["nickName"],
+        "Slash"
+    );
+    // With a query, and on a token-optional route with the API key alone.
+    let (product, _) = catalog(&app).await;
+    let products = app
+        .http
+        .get(app.url("/v1/shoppers/me/products/"))
+        .query(&[("apiKey", app.public_key.as_str()), ("pageSize", "1")])
+        .send()
+        .await
+        .unwrap();
+    let products = ok_json(products).await;
+    assert_eq!(
+        products["products"]["product"].as_array().map(Vec::len),
+        Some(1),
+        "{products}"
+    );
+    let one = app
+        .http
+        .get(app.url(&format!("/v1/shoppers/me/products/{product}/")))
+        .query(&[("apiKey", app.public_key.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok_json(one).await["product"]["id"], product);
+    let gone = app
+        .http
+        .delete(app.url(&format!("{options}/{source}/")))
+        .bearer_auth(&full)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 204);
+    // Access rules are those of the route: no token is still a 401.
+    let anonymous = app
+        .http
+        .get(app.url(&format!("{options}/")))
+        .send()
+        .await
+        .unwrap();
+    shopper_error(anonymous, 401, "invalid_token").await;
+    // The OAuth endpoints keep their exact paths.
+    let token = app
+        .http
+        .post(app.url("/oauth20/token/"))
+        .form(&[("grant_type", "password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token.status(), 404);
 }
 
 /// Tolerance stops at credentials: a tolerant route still refuses two Authorization headers,
@@ -721,7 +851,7 @@ async fn line_items_in_the_cart_envelope_bare_updates_and_client_hosted_sign_up(
     let both = json!({"lineItems": {"lineItem": {"product": {"id": product}}},
         "cart": {"lineItems": {"lineItem": {"product": {"id": product}}}}});
     let response = post(&app, &token, &line_items, both).await;
-    shopper_error(response, 400, "invalid-parameter").await;
+    shopper_error(response, 400, "invalid-request").await;
 
     let line = cart["cart"]["lineItems"]["lineItem"][0]["id"]
         .as_i64()
@@ -766,6 +896,6 @@ async fn line_items_in_the_cart_envelope_bare_updates_and_client_hosted_sign_up(
         json!({"shopper": {"username": "sam", "emailAddress": "sam@example.com"}}),
     )
     .await;
-    let body = shopper_error(refused, 400, "invalid-parameter").await;
+    let body = shopper_error(refused, 400, "invalid-request").await;
     assert!(body.to_string().contains("shopper.password"), "{body}");
 }

@@ -178,7 +178,7 @@ async fn with_api_key_a_limited_token_in_the_browser_session() {
     let bad = session_token(&app, &http, "?apiKey=nosuchkey").await;
     assert_eq!(bad.status(), 401);
     let body: Value = bad.json().await.unwrap();
-    assert_eq!(body["errors"]["error"][0]["code"], "invalid-api-key");
+    assert_eq!(body["errors"]["error"][0]["code"], "invalid_client");
 }
 
 #[tokio::test]
@@ -217,7 +217,7 @@ async fn jsonp_wraps_the_answer_and_refuses_script_in_the_callback() {
         );
         let body: Value = r.json().await.unwrap();
         assert_eq!(
-            body["errors"]["error"][0]["code"], "invalid-parameter",
+            body["errors"]["error"][0]["code"], "invalid-request",
             "{bad}"
         );
     }

@@ -1,13 +1,16 @@
 //! Shopper routes over real HTTP: creating shoppers, `/me` at both levels, account,
 //! addresses, site and site settings.
 
-use crate::helpers::{SHOPPER_USERNAME, SITE, SITE_TTL, TestApp, ok_json, spawn_app};
+use crate::helpers::{
+    SHOPPER_USERNAME, SITE, SITE_TTL, TestApp, address_written, ok_json, spawn_app,
+};
 use serde_json::{Value, json};
 
 async fn api_error(response: reqwest::Response, status: u16, code: &str) -> Value {
     assert_eq!(response.status(), status);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["errors"]["error"][0]["code"], code, "{body}");
+    crate::helpers::assert_known_shopper_api_code(&body);
     body
 }
 
@@ -53,7 +56,7 @@ async fn create_shopper_then_sign_in() {
         json!({"shopper": {"username": "bob", "password": "another password", "emailAddress": "b@example.com"}}),
     )
     .await;
-    api_error(again, 409, "resource-already-exists").await;
+    api_error(again, 409, "shopper-already-exists").await;
     // Login kept by the client.
     let external = post_json(
         &app,
@@ -86,12 +89,13 @@ async fn create_shopper_validation_names_the_field() {
             "shopper.locale",
         ),
     ] {
-        let error = api_error(
-            post_json(&app, "/v1/shoppers", None, body).await,
-            400,
-            "invalid-parameter",
-        )
-        .await;
+        // A password that breaks the rule is the docs' `password-failure`.
+        let code = if field == "shopper.password" {
+            "password-failure"
+        } else {
+            "invalid-request"
+        };
+        let error = api_error(post_json(&app, "/v1/shoppers", None, body).await, 400, code).await;
         let description = error["errors"]["error"][0]["description"].as_str().unwrap();
         assert!(description.starts_with(field), "{field}: {description}");
     }
@@ -104,7 +108,7 @@ async fn create_shopper_validation_names_the_field() {
         .send()
         .await
         .unwrap();
-    api_error(not_json, 400, "invalid-request-body").await;
+    api_error(not_json, 400, "invalid-request").await;
 }
 
 #[tokio::test]
@@ -142,7 +146,7 @@ async fn limited_me_is_anonymous_and_may_change_only_session_fields() {
         json!({"shopper": {"username": "mallory"}}),
     )
     .await;
-    api_error(rename, 403, "insufficient_scope").await;
+    api_error(rename, 403, "forbidden").await;
     let bad = post_json(
         &app,
         "/v1/shoppers/me",
@@ -150,7 +154,7 @@ async fn limited_me_is_anonymous_and_may_change_only_session_fields() {
         json!({"shopper": {"currency": "euro"}}),
     )
     .await;
-    api_error(bad, 400, "invalid-parameter").await;
+    api_error(bad, 400, "invalid-request").await;
 }
 
 #[tokio::test]
@@ -186,27 +190,27 @@ async fn addresses_crud_with_defaults_and_limited_is_403() {
         json!({"address": {"nickName": nick, "line1": "10 Main St", "city": "Minneapolis",
         "countrySubdivision": "MN", "postalCode": "55401", "country": "US", "isDefaultShipping": true}})
     };
-    let first = post_json(
-        &app,
-        "/v1/shoppers/me/addresses",
-        Some(&full),
-        address("home"),
+    // Created or updated, the docs answer 204 No Content; Location names the address.
+    let first_id = address_written(
+        post_json(
+            &app,
+            "/v1/shoppers/me/addresses",
+            Some(&full),
+            address("home"),
+        )
+        .await,
     )
     .await;
-    assert_eq!(first.status(), 201);
-    let first: Value = first.json().await.unwrap();
-    let first_id = first["address"]["id"].as_i64().unwrap();
-    let second: Value = post_json(
-        &app,
-        "/v1/shoppers/me/addresses",
-        Some(&full),
-        address("work"),
+    let second_id = address_written(
+        post_json(
+            &app,
+            "/v1/shoppers/me/addresses",
+            Some(&full),
+            address("work"),
+        )
+        .await,
     )
-    .await
-    .json()
-    .await
-    .unwrap();
-    let second_id = second["address"]["id"].as_i64().unwrap();
+    .await;
     let list = app.get_ok(&full, "/v1/shoppers/me/addresses").await;
     let items = list["addresses"]["address"].as_array().unwrap();
     assert_eq!(items.len(), 2);
@@ -220,8 +224,9 @@ async fn addresses_crud_with_defaults_and_limited_is_403() {
     change["address"]["id"] = json!(first_id);
     change["address"]["city"] = json!("St Paul");
     let updated =
-        ok_json(post_json(&app, "/v1/shoppers/me/addresses", Some(&full), change).await).await;
-    assert_eq!(updated["address"]["city"], "St Paul");
+        address_written(post_json(&app, "/v1/shoppers/me/addresses", Some(&full), change).await)
+            .await;
+    assert_eq!(updated, first_id);
     let one = app
         .get_ok(&full, &format!("/v1/shoppers/me/addresses/{first_id}.json"))
         .await;
@@ -234,7 +239,7 @@ async fn addresses_crud_with_defaults_and_limited_is_403() {
         json!({"address": {"line1": "x", "city": "y", "country": "USA"}}),
     )
     .await;
-    let error = api_error(bad, 400, "invalid-parameter").await;
+    let error = api_error(bad, 400, "invalid-request").await;
     assert!(
         error["errors"]["error"][0]["description"]
             .as_str()
@@ -243,7 +248,7 @@ async fn addresses_crud_with_defaults_and_limited_is_403() {
     );
     // A limited token may not read addresses.
     let denied = app.get_as(&limited, "/v1/shoppers/me/addresses").await;
-    api_error(denied, 403, "insufficient_scope").await;
+    api_error(denied, 403, "forbidden").await;
     // Delete.
     let deleted = app
         .http
@@ -349,4 +354,37 @@ async fn me_selects_the_fields_asked_for() {
     let whole = ok_json(me("").await.unwrap()).await;
     assert_eq!(whole["shopper"]["currency"], "USD");
     assert_eq!(whole["shopper"]["sendEmail"], false);
+}
+
+/// Every link of the signed-in shopper and the account leads to a served route: the
+/// `subscriptions` link appears only once `/v1/shoppers/me/subscriptions` is served.
+#[tokio::test]
+async fn shopper_and_account_links_lead_to_served_routes() {
+    let app = spawn_app().await;
+    let full = app.shopper_pair().await.access;
+    let me = app.get_ok(&full, "/v1/shoppers/me").await;
+    let account = app.get_ok(&full, "/v1/shoppers/me/account").await;
+    let mut uris = Vec::new();
+    for links in [&me["shopper"], &account["account"]] {
+        let links = links.as_object().expect("an object");
+        for (name, link) in links {
+            // The links (`{"uri"}` objects), not the object's own `uri`.
+            if let Some(uri) = link.get("uri").and_then(Value::as_str) {
+                uris.push((name.clone(), uri.to_owned()));
+            }
+        }
+    }
+    assert!(
+        uris.iter().any(|(name, _)| name == "paymentOptions"),
+        "{me} {account}"
+    );
+    assert!(
+        !uris.iter().any(|(name, _)| name == "subscriptions"),
+        "subscriptions are not served, so not linked: {me} {account}"
+    );
+    for (name, uri) in uris {
+        let path = &uri[uri.find("/v1/").expect("a Shopper API link")..];
+        let status = app.get_as(&full, path).await.status();
+        assert_eq!(status, 200, "{name} links to {uri}");
+    }
 }

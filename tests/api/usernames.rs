@@ -28,7 +28,7 @@ async fn assert_taken(response: reqwest::Response) {
     let body: Value = response.json().await.unwrap();
     assert_eq!(status, 409, "{body}");
     assert_eq!(
-        body["errors"]["error"][0]["code"], "resource-already-exists",
+        body["errors"]["error"][0]["code"], "shopper-already-exists",
         "{body}"
     );
 }

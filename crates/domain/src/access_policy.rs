@@ -133,6 +133,8 @@ pub const ROUTES: &[Route] = &[
     // Beyond seed 003: the docs' shoppers pages and the WordPress plugin save a source as a
     // payment option here.
     row("POST", "/v1/shoppers/me/payment-options", Full, Yes),
+    // Beyond seed 003: the WordPress plugin's wallet removes a saved payment option here.
+    row("DELETE", "/v1/shoppers/me/payment-options/{id}", Full, Yes),
     row("GET", "/v1/shoppers/me/payment-options/{id}", Full, Yes),
     row("GET", "/v1/shoppers/me/point-of-promotions", TokenOptional, No),
     row("GET", "/v1/shoppers/me/point-of-promotions/{popName}", TokenOptional, No),

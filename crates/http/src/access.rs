@@ -4,14 +4,14 @@
 //!
 //! Answers: no usable credential, or a presented token that is invalid, expired, revoked or
 //! of another site than the presented API key → 401 `invalid_token` with a `Bearer`
-//! challenge; a limited token where a full one is needed → 403 `insufficient_scope`.
+//! challenge; a limited token where a full one is needed → 403 `forbidden` (with an `insufficient_scope` Bearer challenge).
 
-use super::error::{OAuthError, ShopperApiError};
+use super::error::{Code, OAuthError, ShopperApiError};
 use super::params::Params;
 use super::principal::presented_token;
 use axum::extract::FromRequestParts;
+use axum::http::header;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
 use shopkeeper_domain::{ApiKey, SiteId};
 use shopkeeper_services::auth::client::PresentedClient;
 use shopkeeper_services::auth::{AccessLevel, Principal};
@@ -70,7 +70,7 @@ fn unauthorized(description: &str) -> ShopperApiError {
 pub fn insufficient_scope(description: impl Into<String>) -> ShopperApiError {
     ShopperApiError {
         www_authenticate: Some("Bearer error=\"insufficient_scope\""),
-        ..ShopperApiError::new(StatusCode::FORBIDDEN, "insufficient_scope", description)
+        ..ShopperApiError::new(Code::Forbidden, description)
     }
 }
 
@@ -81,13 +81,12 @@ async fn presented_api_key(
     state: &AppState,
 ) -> Result<Option<(ApiKey, SiteId)>, ShopperApiError> {
     let params = Params::from_query(parts.uri.query())
-        .map_err(|e| ShopperApiError::new(StatusCode::BAD_REQUEST, "invalid-request", e.0))?;
+        .map_err(|e| ShopperApiError::new(Code::InvalidRequest, e.0))?;
     let from_header = parts.headers.get("apiKey").and_then(|v| v.to_str().ok());
     let key = match (params.get("apiKey"), from_header) {
         (Some(q), Some(h)) if q != h => {
             return Err(ShopperApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid-request",
+                Code::InvalidRequest,
                 "the apiKey parameter and header disagree",
             ));
         }

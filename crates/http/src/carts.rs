@@ -3,7 +3,7 @@
 //! session, so it survives refresh and the limited→full upgrade (same session id).
 
 use super::access::{Full, Limited};
-use super::error::ShopperApiError;
+use super::error::{Code, ShopperApiError};
 use super::extract::{AppJson, NoBody, OptionalJson};
 use super::shopper_api::{ApiQuery, ApiResult, bad_request, not_found, path_id};
 use super::shoppers::{AddressBody, AddressWire};
@@ -30,8 +30,10 @@ use shopkeeper_services::state::AppState;
 use shopkeeper_store::SubmitFailure;
 use std::net::IpAddr;
 
-pub fn cart_conflict(code: &'static str, description: impl Into<String>) -> ShopperApiError {
-    ShopperApiError::new(StatusCode::CONFLICT, code, description)
+/// A refused cart operation: one of the documented 409 codes.
+pub fn cart_conflict(code: Code, description: impl Into<String>) -> ShopperApiError {
+    debug_assert_eq!(code.status(), StatusCode::CONFLICT);
+    ShopperApiError::new(code, description)
 }
 
 /// A checkout failure as the documented Shopper API error.
@@ -42,29 +44,27 @@ impl From<CheckoutError> for ShopperApiError {
             CheckoutError::NotFound(what) => not_found(what),
             CheckoutError::Field(e) => e.into(),
             CheckoutError::Line(refusal) => line_refusal(refusal),
-            CheckoutError::NotAnId(param) => {
-                bad_request("invalid-parameter", format!("{param} is not an id"))
-            }
+            CheckoutError::NotAnId(param) => bad_request(format!("{param} is not an id")),
             CheckoutError::InvalidShippingOption(id) => cart_conflict(
-                "invalid-shipping-option",
+                Code::OperationFailed,
                 format!("shipping option {id} is not available for this cart"),
             ),
             CheckoutError::InvalidSource(source_id) => cart_conflict(
-                "invalid-payment-source",
+                Code::ApplyPaymentFailure,
                 format!(
                     "payment source {source_id:?} does not exist, was already used, or was \
                      applied by another session or shopper"
                 ),
             ),
             CheckoutError::SingleUseSource(source_id) => cart_conflict(
-                "invalid-payment-source",
+                Code::InvalidPaymentMethod,
                 format!(
                     "payment source {source_id:?} is single-use: only a reusable source can be \
                      saved as a payment option"
                 ),
             ),
             CheckoutError::ApplyShopper(description) => {
-                cart_conflict("apply-shopper-failure", description)
+                cart_conflict(Code::ApplyShopperFailure, description)
             }
             CheckoutError::Submit(failure) => submit_failure(failure),
         }
@@ -75,7 +75,7 @@ fn line_refusal(refusal: LineRefusal) -> ShopperApiError {
     match refusal {
         LineRefusal::NoSuchProduct(id) => not_found(format!("product {id}")),
         LineRefusal::HasVariations(id) => cart_conflict(
-            "product-not-purchasable",
+            Code::AddBaseProductCartError,
             format!("product {id} has variations: add one of its variations"),
         ),
         LineRefusal::CurrencyMismatch {
@@ -83,24 +83,22 @@ fn line_refusal(refusal: LineRefusal) -> ShopperApiError {
             product_currency,
             cart_currency,
         } => cart_conflict(
-            "currency-mismatch",
+            Code::LineItemCreationFailure,
             format!(
                 "product {product_id} is priced in {product_currency}, the cart in {cart_currency}"
             ),
         ),
-        LineRefusal::QuantityOutOfRange => bad_request(
-            "invalid-parameter",
-            format!("quantity must be between 1 and {MAX_LINE_QUANTITY}"),
-        ),
-        LineRefusal::LineTooLarge => bad_request(
-            "invalid-parameter",
-            format!("quantity must be at most {MAX_LINE_QUANTITY}"),
-        ),
+        LineRefusal::QuantityOutOfRange => bad_request(format!(
+            "quantity must be between 1 and {MAX_LINE_QUANTITY}"
+        )),
+        LineRefusal::LineTooLarge => {
+            bad_request(format!("quantity must be at most {MAX_LINE_QUANTITY}"))
+        }
         LineRefusal::OutOfStock {
             product_id,
             available,
         } => cart_conflict(
-            "inventory-unavailable",
+            Code::InventoryUnavailableError,
             format!("product {product_id} has {available} unit(s) in stock"),
         ),
     }
@@ -109,36 +107,40 @@ fn line_refusal(refusal: LineRefusal) -> ShopperApiError {
 fn submit_failure(f: SubmitFailure<Refusal>) -> ShopperApiError {
     match f {
         SubmitFailure::Refused(Refusal::Empty) => {
-            cart_conflict("cart-empty", "the cart has no line items")
+            cart_conflict(Code::SubmitCartFailed, "the cart has no line items")
         }
         SubmitFailure::Refused(Refusal::AlreadySubmitted(id)) => cart_conflict(
-            "cart-already-submitted",
+            Code::SubmitCartFailed,
             format!("this cart was already submitted as order {id}; it is empty now"),
         ),
         SubmitFailure::Refused(Refusal::NoShippingAddress) => cart_conflict(
-            "shipping-address-required",
+            Code::SubmitCartFailed,
             "the cart has physical products: set a shipping address",
         ),
         SubmitFailure::Refused(Refusal::NoBillingAddress) => cart_conflict(
-            "billing-address-required",
+            Code::SubmitCartFailed,
             "set a billing address or apply a payment source with an owner address",
         ),
         SubmitFailure::Refused(Refusal::NoPayment) | SubmitFailure::SourceSpent => cart_conflict(
-            "payment-method-required",
+            Code::InvalidPaymentFailure,
             "apply a chargeable payment source (apply-payment-method)",
         ),
         SubmitFailure::Refused(Refusal::PaymentDropped) => cart_conflict(
-            "payment-method-required",
+            Code::InvalidPaymentFailure,
             "the cart was changed with a limited (guest) token after the shopper's payment \
              method was applied, which removed it and the account's addresses: apply them \
              again (apply-shopper or apply-payment-method)",
         ),
         SubmitFailure::Refused(Refusal::Declined(reason)) => cart_conflict(
-            "payment-declined",
+            if reason == "expired_card" {
+                Code::CreditCardExpired
+            } else {
+                Code::CreditCardDeclined
+            },
             format!("the payment was declined ({reason}); the cart is unchanged"),
         ),
         SubmitFailure::OutOfStock { product_id } => cart_conflict(
-            "inventory-unavailable",
+            Code::InventoryUnavailableError,
             format!("product {product_id} does not have the ordered quantity in stock"),
         ),
     }
@@ -222,7 +224,6 @@ impl LineItemsBody {
     fn into_lines(self) -> ApiResult<Option<LineItemList>> {
         match (self.line_items, self.cart.and_then(|c| c.line_items)) {
             (Some(_), Some(_)) => Err(bad_request(
-                "invalid-parameter",
                 "give lineItems at the top of the body or inside cart, not both",
             )),
             (top, in_cart) => Ok(top.or(in_cart)),
@@ -239,12 +240,10 @@ pub(crate) async fn set_ip_address(
     let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
         return Ok(());
     };
-    let ip: IpAddr = raw.trim().parse().map_err(|_| {
-        bad_request(
-            "invalid-parameter",
-            "cart.ipAddress is not an IPv4 or IPv6 address",
-        )
-    })?;
+    let ip: IpAddr = raw
+        .trim()
+        .parse()
+        .map_err(|_| bad_request("cart.ipAddress is not an IPv4 or IPv6 address"))?;
     let update = ProfileUpdate {
         ip_address: Some(ip.to_string()),
         ..ProfileUpdate::default()
@@ -260,7 +259,7 @@ fn parse_id(v: &Value, what: &str) -> ApiResult<i64> {
         _ => None,
     };
     id.filter(|i| *i > 0)
-        .ok_or_else(|| bad_request("invalid-parameter", format!("{what} is not an id")))
+        .ok_or_else(|| bad_request(format!("{what} is not an id")))
 }
 
 fn parse_quantity(raw: Option<&str>) -> ApiResult<i64> {
@@ -268,7 +267,7 @@ fn parse_quantity(raw: Option<&str>) -> ApiResult<i64> {
         None => 1,
         Some(s) => s
             .parse::<i64>()
-            .map_err(|_| bad_request("invalid-parameter", "quantity must be a whole number"))?,
+            .map_err(|_| bad_request("quantity must be a whole number"))?,
     };
     check_quantity(q).map_err(line_refusal)
 }
@@ -286,7 +285,7 @@ fn requested_lines(q: &ApiQuery, body: Option<&LineItemList>) -> ApiResult<Vec<(
             .product
             .as_ref()
             .and_then(|p| p.id.as_ref())
-            .ok_or_else(|| bad_request("invalid-parameter", "lineItem.product.id is required"))?;
+            .ok_or_else(|| bad_request("lineItem.product.id is required"))?;
         let id = parse_id(id, "lineItem.product.id")?;
         out.push((
             id,
@@ -357,7 +356,6 @@ pub async fn add_line_items(
     let wanted = requested_lines(&q, input.as_ref())?;
     if wanted.is_empty() {
         return Err(bad_request(
-            "invalid-parameter",
             "give productId (and quantity) or lineItems.lineItem",
         ));
     }
@@ -503,8 +501,8 @@ pub async fn put_address<A: CartAddress>(
 /// `POST .../apply-billing-address`, `POST .../apply-shipping-address` `{"address": {...}}`
 /// → the cart. Without a body (as the docs call it) the customer's address is applied: a
 /// signed-in shopper's default one, else the one already on the cart
-/// (`service::apply_account_address`); with neither, 409 `billing-address-required` (or
-/// `shipping-address-required`).
+/// (`service::apply_account_address`); with neither, 400 `invalid-request` (the request
+/// lacks the address it needs).
 pub async fn apply_address<A: CartAddress>(
     State(state): State<AppState>,
     Limited(p): Limited,
@@ -518,18 +516,11 @@ pub async fn apply_address<A: CartAddress>(
         }
         None => {
             if !service::apply_account_address(&state.store, &p, A::BILLING).await? {
-                let (code, kind) = if A::BILLING {
-                    ("billing-address-required", "billing")
-                } else {
-                    ("shipping-address-required", "shipping")
-                };
-                return Err(cart_conflict(
-                    code,
-                    format!(
-                        "no {kind} address to apply: send {{\"address\": {{...}}}}, set the \
-                         cart's {kind} address first, or save a default address (signed in)"
-                    ),
-                ));
+                let kind = if A::BILLING { "billing" } else { "shipping" };
+                return Err(bad_request(format!(
+                    "no {kind} address to apply: send {{\"address\": {{...}}}}, set the \
+                     cart's {kind} address first, or save a default address (signed in)"
+                )));
             }
         }
     }
@@ -575,7 +566,7 @@ pub async fn apply_shipping_option(
 ) -> ApiResult<Response> {
     let raw = q
         .get("shippingOptionId")
-        .ok_or_else(|| bad_request("invalid-parameter", "shippingOptionId is required"))?;
+        .ok_or_else(|| bad_request("shippingOptionId is required"))?;
     let id = parse_id(&Value::String(raw.to_owned()), "shippingOptionId")?;
     service::apply_shipping_option(&state.store, &p, id).await?;
     cart_response(&state, &q, &p).await
@@ -613,7 +604,7 @@ pub async fn apply_payment_method(
         .and_then(|m| m.source_id);
     let source_id = from_body
         .or_else(|| q.get("sourceId").map(str::to_owned))
-        .ok_or_else(|| bad_request("invalid-parameter", "paymentMethod.sourceId is required"))?;
+        .ok_or_else(|| bad_request("paymentMethod.sourceId is required"))?;
     service::apply_source(&state.store, &p, &source_id).await?;
     cart_response(&state, &q, &p).await
 }

@@ -240,7 +240,7 @@ pub async fn search_products(
     let keyword = q
         .get("keyword")
         .filter(|k| !k.trim().is_empty())
-        .ok_or_else(|| bad_request("missing-parameter", "keyword is required"))?;
+        .ok_or_else(|| bad_request("keyword is required"))?;
     let path = "/v1/shoppers/me/product-search";
     products_matching(&state, &q, caller.site_id(), path, Some(keyword), page).await
 }
@@ -304,19 +304,15 @@ pub async fn list_inventory_status(
         .filter(|id| !id.is_empty())
         .collect();
     if ids.len() > MAX_INVENTORY_IDS {
-        return Err(bad_request(
-            "invalid-parameter",
-            format!("productIds names more than {MAX_INVENTORY_IDS} products"),
-        ));
+        return Err(bad_request(format!(
+            "productIds names more than {MAX_INVENTORY_IDS} products"
+        )));
     }
     let mut products = Vec::with_capacity(ids.len());
     for id in ids {
-        let id: i64 = id.parse().map_err(|_| {
-            bad_request(
-                "invalid-parameter",
-                format!("productIds: {id:?} is not a product id"),
-            )
-        })?;
+        let id: i64 = id
+            .parse()
+            .map_err(|_| bad_request(format!("productIds: {id:?} is not a product id")))?;
         products.push(product(&state, caller.site_id(), id).await?);
     }
     Ok(q.respond_with(&InventoryStatusesEnvelope {

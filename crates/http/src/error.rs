@@ -56,7 +56,7 @@ pub type OAuthError = ApiError<Flat>;
 pub type ShopperApiError = ApiError<Nested>;
 
 impl<S> ApiError<S> {
-    pub fn new(status: StatusCode, code: &'static str, description: impl Into<String>) -> Self {
+    fn with(status: StatusCode, code: &'static str, description: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -67,7 +67,24 @@ impl<S> ApiError<S> {
     }
 }
 
+impl ShopperApiError {
+    /// The error `code` names, at the status the docs list it under.
+    pub fn new(code: Code, description: impl Into<String>) -> Self {
+        Self::with(code.status(), code.as_str(), description)
+    }
+
+    /// `code` at another status than its own: only the documented-rejection hook, which
+    /// rewrites whatever bare 4xx a layer answered.
+    pub fn at_status(status: StatusCode, code: Code, description: impl Into<String>) -> Self {
+        Self::with(status, code.as_str(), description)
+    }
+}
+
 impl OAuthError {
+    pub fn new(status: StatusCode, code: &'static str, description: impl Into<String>) -> Self {
+        Self::with(status, code, description)
+    }
+
     pub fn invalid_request(description: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
     }
@@ -105,21 +122,199 @@ impl<S: ErrorShape> IntoResponse for ApiError<S> {
 
 impl From<OAuthError> for ShopperApiError {
     fn from(e: OAuthError) -> Self {
-        // Same status and meaning; the Shopper API spells its codes with dashes.
+        // The OAuth code's Shopper API counterpart, at the Shopper API's status for it.
         let code = match e.code {
-            "invalid_token" => "invalid_token",
-            "invalid_client" => "invalid-api-key",
-            "invalid_request" => "invalid-request",
-            "temporarily_unavailable" => "service-unavailable",
-            "server_error" => "server-error",
-            other => other,
+            "invalid_token" => Code::InvalidToken,
+            "invalid_client" => Code::InvalidClient,
+            "dr_limited_token_invalid" => Code::DrLimitedTokenInvalid,
+            "temporarily_unavailable" => Code::ServiceUnavailable,
+            TOO_MANY_REQUESTS => Code::RateLimitQuotaExceeded,
+            "unauthorized_client" => Code::Forbidden,
+            _ if e.status.is_client_error() => Code::InvalidRequest,
+            _ => Code::SystemError,
         };
         Self {
-            status: e.status,
-            code,
-            description: e.description,
             www_authenticate: e.www_authenticate,
-            shape: PhantomData,
+            ..Self::new(code, e.description)
+        }
+    }
+}
+
+/// Every code the Shopper API answers in its nested error shape, in one place: the codes
+/// the docs list per status (`common-shopper-and-admin-apis/error-codes/
+/// error-codes-for-shopper-apis/`), at that status, and the few deviations README lists
+/// ("Error codes"), each for a status the docs do not list. Handlers name a variant, never a
+/// string, so nothing else can reach the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    // 400
+    /// A parameter, property or body that is missing, malformed or out of range.
+    InvalidRequest,
+    /// A new password that breaks the password rule.
+    PasswordFailure,
+    /// A `dr_limited_token` that is invalid, expired or revoked.
+    DrLimitedTokenInvalid,
+    // 401
+    /// An API key that is unknown, disabled or of another site.
+    InvalidClient,
+    /// No usable access token.
+    InvalidToken,
+    // 403
+    /// The call is not permitted (a limited token where a full one is needed, an origin
+    /// the key does not allow).
+    Forbidden,
+    // 404
+    ResourceNotFound,
+    // 405
+    MethodNotAllowed,
+    // 409 (`[resource]-already-exists`, one per resource)
+    ShopperAlreadyExists,
+    AddressAlreadyExists,
+    /// Another unique key taken (the docs' `[resource]-already-exists` pattern).
+    ResourceAlreadyExists,
+    /// A base product (one with variations) added to the cart.
+    AddBaseProductCartError,
+    /// A line that cannot be created for the product (priced in another currency).
+    LineItemCreationFailure,
+    InventoryUnavailableError,
+    /// The cart is not complete (empty, already submitted, an address missing).
+    SubmitCartFailed,
+    /// No chargeable payment method is set on the cart.
+    InvalidPaymentFailure,
+    /// A source that is unknown, spent or someone else's.
+    ApplyPaymentFailure,
+    /// A single-use source where only a reusable one will do.
+    InvalidPaymentMethod,
+    ApplyShopperFailure,
+    /// A shipping option the cart does not offer.
+    OperationFailed,
+    CreditCardDeclined,
+    CreditCardExpired,
+    // 500
+    SystemError,
+    // Deviations (README, "Error codes"): statuses the docs do not list.
+    /// The documented code, at 429 with `Retry-After` rather than 409.
+    RateLimitQuotaExceeded,
+    /// 408.
+    RequestTimeout,
+    /// 413 for the whole body (the docs' one 413 code is about an offer's description).
+    RequestTooLarge,
+    /// 415.
+    UnsupportedMediaType,
+    /// 503: the database is unreachable; retry.
+    ServiceUnavailable,
+}
+
+impl Code {
+    /// Every variant, in declaration order.
+    pub const ALL: [Code; 28] = [
+        Code::InvalidRequest,
+        Code::PasswordFailure,
+        Code::DrLimitedTokenInvalid,
+        Code::InvalidClient,
+        Code::InvalidToken,
+        Code::Forbidden,
+        Code::ResourceNotFound,
+        Code::MethodNotAllowed,
+        Code::ShopperAlreadyExists,
+        Code::AddressAlreadyExists,
+        Code::ResourceAlreadyExists,
+        Code::AddBaseProductCartError,
+        Code::LineItemCreationFailure,
+        Code::InventoryUnavailableError,
+        Code::SubmitCartFailed,
+        Code::InvalidPaymentFailure,
+        Code::ApplyPaymentFailure,
+        Code::InvalidPaymentMethod,
+        Code::ApplyShopperFailure,
+        Code::OperationFailed,
+        Code::CreditCardDeclined,
+        Code::CreditCardExpired,
+        Code::SystemError,
+        Code::RateLimitQuotaExceeded,
+        Code::RequestTimeout,
+        Code::RequestTooLarge,
+        Code::UnsupportedMediaType,
+        Code::ServiceUnavailable,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Code::InvalidRequest => "invalid-request",
+            Code::PasswordFailure => "password-failure",
+            Code::DrLimitedTokenInvalid => "dr_limited_token_invalid",
+            Code::InvalidClient => "invalid_client",
+            Code::InvalidToken => "invalid_token",
+            Code::Forbidden => "forbidden",
+            Code::ResourceNotFound => "resource-not-found",
+            Code::MethodNotAllowed => "method-not-allowed",
+            Code::ShopperAlreadyExists => "shopper-already-exists",
+            Code::AddressAlreadyExists => "address-already-exists",
+            Code::ResourceAlreadyExists => "resource-already-exists",
+            Code::AddBaseProductCartError => "add-base-product-cart-error",
+            Code::LineItemCreationFailure => "line-item-creation-failure",
+            Code::InventoryUnavailableError => "inventory-unavailable-error",
+            Code::SubmitCartFailed => "submit-cart-failed",
+            Code::InvalidPaymentFailure => "invalid-payment-failure",
+            Code::ApplyPaymentFailure => "apply-payment-failure",
+            Code::InvalidPaymentMethod => "invalid-payment-method",
+            Code::ApplyShopperFailure => "apply-shopper-failure",
+            Code::OperationFailed => "operation-failed",
+            Code::CreditCardDeclined => "credit-card-declined",
+            Code::CreditCardExpired => "credit-card-expired",
+            Code::SystemError => "system-error",
+            Code::RateLimitQuotaExceeded => "rate-limit-quota-exceeded",
+            Code::RequestTimeout => "request-timeout",
+            Code::RequestTooLarge => "request-too-large",
+            Code::UnsupportedMediaType => "unsupported-media-type",
+            Code::ServiceUnavailable => "service-unavailable",
+        }
+    }
+
+    pub const fn status(self) -> StatusCode {
+        match self {
+            Code::InvalidRequest | Code::PasswordFailure | Code::DrLimitedTokenInvalid => {
+                StatusCode::BAD_REQUEST
+            }
+            Code::InvalidClient | Code::InvalidToken => StatusCode::UNAUTHORIZED,
+            Code::Forbidden => StatusCode::FORBIDDEN,
+            Code::ResourceNotFound => StatusCode::NOT_FOUND,
+            Code::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Code::ShopperAlreadyExists
+            | Code::AddressAlreadyExists
+            | Code::ResourceAlreadyExists
+            | Code::AddBaseProductCartError
+            | Code::LineItemCreationFailure
+            | Code::InventoryUnavailableError
+            | Code::SubmitCartFailed
+            | Code::InvalidPaymentFailure
+            | Code::ApplyPaymentFailure
+            | Code::InvalidPaymentMethod
+            | Code::ApplyShopperFailure
+            | Code::OperationFailed
+            | Code::CreditCardDeclined
+            | Code::CreditCardExpired => StatusCode::CONFLICT,
+            Code::SystemError => StatusCode::INTERNAL_SERVER_ERROR,
+            Code::RateLimitQuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
+            Code::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Code::RequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Code::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Code::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The code the docs would give a bare `status` (the documented-rejection hook).
+    pub fn for_status(status: StatusCode) -> Code {
+        match status {
+            StatusCode::UNAUTHORIZED => Code::InvalidToken,
+            StatusCode::FORBIDDEN => Code::Forbidden,
+            StatusCode::NOT_FOUND => Code::ResourceNotFound,
+            StatusCode::METHOD_NOT_ALLOWED => Code::MethodNotAllowed,
+            StatusCode::REQUEST_TIMEOUT => Code::RequestTimeout,
+            StatusCode::PAYLOAD_TOO_LARGE => Code::RequestTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Code::UnsupportedMediaType,
+            StatusCode::TOO_MANY_REQUESTS => Code::RateLimitQuotaExceeded,
+            _ => Code::InvalidRequest,
         }
     }
 }
@@ -244,7 +439,105 @@ pub struct ShopperApiErrorList {
 #[allow(dead_code)]
 pub struct ShopperApiErrorItem {
     relation: String,
-    /// e.g. `invalid_token`, `invalid-api-key`, `missing-api-key`.
+    /// One of [`Code`]'s: e.g. `invalid-request`, `invalid_token`, `resource-not-found`.
     code: String,
     description: String,
+}
+
+#[cfg(test)]
+mod code_tests {
+    use super::Code;
+    use axum::http::StatusCode;
+
+    /// The docs' Shopper API error codes by status (`error-codes-for-shopper-apis/*.md`), as
+    /// far as Shopkeeper has a use for them; `[resource]-already-exists` is a pattern.
+    const DOCUMENTED: &[(u16, &str)] = &[
+        (400, "invalid-request"),
+        (400, "password-failure"),
+        (400, "dr_limited_token_invalid"),
+        (400, "validation-error"),
+        (401, "invalid_client"),
+        (401, "invalid_request"),
+        (401, "invalid_token"),
+        (403, "forbidden"),
+        (404, "resource-not-found"),
+        (405, "method-not-allowed"),
+        (409, "add-base-product-cart-error"),
+        (409, "apply-payment-failure"),
+        (409, "apply-shopper-failure"),
+        (409, "cart-failure"),
+        (409, "cart-payment-failure"),
+        (409, "credit-card-declined"),
+        (409, "credit-card-expired"),
+        (409, "field-too-long"),
+        (409, "invalid-payment-failure"),
+        (409, "invalid-payment-method"),
+        (409, "invalid-postal-code"),
+        (409, "invalid-product-id"),
+        (409, "invalid-ship-to-country"),
+        (409, "inventory-unavailable-error"),
+        (409, "line-item-creation-failure"),
+        (409, "operation-failed"),
+        (409, "rate-limit-quota-exceeded"),
+        (409, "submit-cart-failed"),
+        (500, "system-error"),
+    ];
+
+    fn documented(code: Code) -> bool {
+        let (status, name) = (code.status().as_u16(), code.as_str());
+        DOCUMENTED.contains(&(status, name))
+            || (status == 409
+                && name
+                    .strip_suffix("-already-exists")
+                    .is_some_and(|resource| !resource.is_empty()))
+    }
+
+    #[test]
+    fn all_lists_every_variant_once() {
+        for (i, code) in Code::ALL.iter().enumerate() {
+            assert_eq!(*code as usize, i, "{code:?} out of place in Code::ALL");
+        }
+        assert_eq!(Code::ALL.len(), Code::ServiceUnavailable as usize + 1);
+    }
+
+    /// Every code the Shopper API can answer is one the docs list at its status, or a
+    /// deviation README's error-code section names with its status and reason.
+    #[test]
+    fn every_code_is_documented_or_a_listed_deviation() {
+        let readme = include_str!("../../../README.md");
+        let section = readme
+            .split("### Error codes")
+            .nth(1)
+            .expect("README has an \"### Error codes\" section");
+        let section = section.split("\n## ").next().unwrap_or(section);
+        for code in Code::ALL {
+            if documented(code) {
+                continue;
+            }
+            let row = section
+                .lines()
+                .find(|l| l.contains(&format!("`{}`", code.as_str())) && l.contains("deviation"))
+                .unwrap_or_else(|| panic!("{code:?} is neither documented nor a README deviation"));
+            assert!(
+                row.contains(&code.status().as_u16().to_string()),
+                "README's deviation row for {code:?} names its status: {row}"
+            );
+        }
+    }
+
+    #[test]
+    fn bare_statuses_get_their_documented_code() {
+        assert_eq!(
+            Code::for_status(StatusCode::NOT_FOUND),
+            Code::ResourceNotFound
+        );
+        assert_eq!(
+            Code::for_status(StatusCode::BAD_REQUEST),
+            Code::InvalidRequest
+        );
+        assert_eq!(
+            Code::for_status(StatusCode::PAYLOAD_TOO_LARGE),
+            Code::RequestTooLarge
+        );
+    }
 }

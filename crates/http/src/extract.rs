@@ -1,11 +1,11 @@
 //! Body extractors of the Shopper API handlers, refusing with the documented error shape.
 
-use super::error::ShopperApiError;
+use super::error::{Code, ShopperApiError};
 use super::shopper_api::bad_request;
 use super::tolerant;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -42,8 +42,7 @@ fn check_json_media_type(headers: &HeaderMap) -> Result<(), ShopperApiError> {
         .unwrap_or("");
     if !content_type.is_empty() && !content_type.to_ascii_lowercase().contains("json") {
         return Err(ShopperApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
+            Code::UnsupportedMediaType,
             "send the body as application/json",
         ));
     }
@@ -119,11 +118,10 @@ impl<S: Send + Sync> FromRequest<S> for NoBody {
         if is_empty(&body) || says_nothing() {
             Ok(NoBody)
         } else {
-            Err(bad_request(
-                "invalid-request-body",
-                "this action takes no body: send its parameters in the query string",
+            Err(
+                bad_request("this action takes no body: send its parameters in the query string")
+                    .into_response(),
             )
-            .into_response())
         }
     }
 }

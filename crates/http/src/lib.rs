@@ -153,7 +153,8 @@ pub fn router(state: AppState) -> Router {
 /// The router inside the layers every request passes through once: the documented shape for
 /// bare rejections (outermost), the request id, the request span, metrics and log line
 /// (`request_metrics::RequestsLayer`: outside the time limit, so a timed-out request is counted
-/// and logged too), the request time limit, the body size limit.
+/// and logged too), the request time limit, the body size limit, the Shopper API's trailing
+/// slash (`routes::trim_trailing_slash`).
 ///
 /// They wrap the router rather than being added with `Router::layer`, which wraps every
 /// route on its own: a route is a boxed service cloned for each request, so each of those
@@ -178,5 +179,9 @@ pub fn app(
             request_timeout,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Before routing, which a `Router::layer` would be too late for.
+        .layer(tower::util::MapRequestLayer::new(
+            routes::trim_trailing_slash::<Body>,
+        ))
         .service(router(state))
 }

@@ -1,7 +1,7 @@
 //! 429 answers for the defences in `guard`, in each endpoint's documented error shape, with
 //! `Retry-After` in whole seconds.
 
-use super::error::{OAuthError, ShopperApiError};
+use super::error::{Code, OAuthError, ShopperApiError};
 pub use super::error::{RATE_LIMITED, SIGN_IN_THROTTLED, TOO_MANY_REQUESTS};
 use super::response_hook::ResponseHook;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -32,12 +32,7 @@ pub fn oauth_too_many(wait: RetryAfter, description: &str) -> Response {
 /// The Shopper API's (and `SessionToken`'s) nested error.
 pub fn shopper_api_too_many(wait: RetryAfter, description: &str) -> Response {
     with_retry_after(
-        ShopperApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too-many-requests",
-            description,
-        )
-        .into_response(),
+        ShopperApiError::new(Code::RateLimitQuotaExceeded, description).into_response(),
         wait,
     )
 }
@@ -97,12 +92,8 @@ impl ResponseHook for DocumentedRejection {
             ),
         };
         let mut rewritten = if self == Self::ShopperApi {
-            let code = match status {
-                StatusCode::PAYLOAD_TOO_LARGE => "request-too-large",
-                StatusCode::REQUEST_TIMEOUT => "request-timeout",
-                _ => "invalid-request",
-            };
-            ShopperApiError::new(status, code, description).into_response()
+            ShopperApiError::at_status(status, Code::for_status(status), description)
+                .into_response()
         } else {
             OAuthError::new(status, "invalid_request", description).into_response()
         };

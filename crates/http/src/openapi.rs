@@ -300,6 +300,13 @@ impl Modify for ShopperApiTable {
             }
             let view = response_view(route.method, route.path);
             op = match route.method {
+                // Saved addresses answer as the docs do: no body, `Location` naming it.
+                "POST" if route.path.starts_with("/v1/shoppers/me/addresses") => op.response(
+                    "204",
+                    ResponseBuilder::new()
+                        .description("Saved; Location names the address")
+                        .build(),
+                ),
                 "POST" => op
                     .response("200", success("Done", &view))
                     .response("201", success("Created", &view)),

@@ -170,10 +170,7 @@ fn lookup_input(headers: &HeaderMap, body: &Bytes) -> ApiResult<LookupInput> {
         let mut fields = serde_json::Map::new();
         for (name, value) in form_urlencoded::parse(body) {
             if fields.contains_key(name.as_ref()) {
-                return Err(bad_request(
-                    "invalid-parameter",
-                    format!("{name} is given more than once"),
-                ));
+                return Err(bad_request(format!("{name} is given more than once")));
             }
             fields.insert(name.into_owned(), Value::String(value.into_owned()));
         }
@@ -223,17 +220,13 @@ pub async fn order_lookup(
     let email = match (email, password) {
         (Some(e), Some(p)) if e != p => {
             return Err(bad_request(
-                "invalid-parameter",
                 "orderLookup.password and orderLookup.emailAddress differ",
             ));
         }
         (e, p) => e.or(p),
     };
     let email = email.ok_or_else(|| {
-        bad_request(
-            "invalid-parameter",
-            "orderLookup.emailAddress (or the order password) is required",
-        )
+        bad_request("orderLookup.emailAddress (or the order password) is required")
     })?;
     let last_four = input.credit_card_last_four_digits.or_else(|| {
         q.get("creditCardLastFourDigits")
@@ -247,7 +240,7 @@ pub async fn order_lookup(
                 Value::String(s) => s.parse().ok(),
                 _ => None,
             }
-            .ok_or_else(|| bad_request("invalid-parameter", "orderLookup.orderId is not an id"))?;
+            .ok_or_else(|| bad_request("orderLookup.orderId is not an id"))?;
             state
                 .store
                 .order_by_id_and_email(&p.site_id, id, &email)
@@ -269,7 +262,6 @@ pub async fn order_lookup(
         }
         (None, None) => {
             return Err(bad_request(
-                "invalid-parameter",
                 "give orderLookup.orderId, or creditCardLastFourDigits with a full token",
             ));
         }
@@ -319,6 +311,25 @@ pub async fn get_payment_option(
     let id = id.strip_suffix(".json").unwrap_or(&id).to_owned();
     let options = state.store.payment_options(full.shopper_id()).await?;
     payment_option_response(&q, &options, &id, StatusCode::OK)
+}
+
+/// `DELETE /v1/shoppers/me/payment-options/{id}` (full): the source is no longer one of the
+/// shopper's payment options → 204; not one of theirs → 404.
+pub async fn delete_payment_option(
+    State(state): State<AppState>,
+    full: Full,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = id.strip_suffix(".json").unwrap_or(&id);
+    if state
+        .store
+        .delete_payment_option(full.shopper_id(), id)
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(not_found(format!("payment option {id:?}")))
+    }
 }
 
 fn payment_option_response(
@@ -388,17 +399,16 @@ pub async fn save_payment_option(
 ) -> ApiResult<Response> {
     let input = body
         .payment_option
-        .ok_or_else(|| bad_request("invalid-parameter", "paymentOption is required"))?;
+        .ok_or_else(|| bad_request("paymentOption is required"))?;
     let source_id = match (input.source_id, input.id) {
         (Some(s), Some(id)) if s != id => {
             return Err(bad_request(
-                "invalid-parameter",
                 "paymentOption.id and paymentOption.sourceId differ",
             ));
         }
-        (s, id) => s.or(id).ok_or_else(|| {
-            bad_request("invalid-parameter", "paymentOption.sourceId is required")
-        })?,
+        (s, id) => s
+            .or(id)
+            .ok_or_else(|| bad_request("paymentOption.sourceId is required"))?,
     };
     let nickname = input.nick_name.filter(|n| !n.trim().is_empty());
     if nickname
@@ -406,7 +416,6 @@ pub async fn save_payment_option(
         .is_some_and(|n| n.len() > 256 || n.chars().any(char::is_control))
     {
         return Err(bad_request(
-            "invalid-parameter",
             "paymentOption.nickName: must be 1-256 printable characters",
         ));
     }

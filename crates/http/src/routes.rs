@@ -4,11 +4,37 @@
 
 use super::{carts, catalog, cors, orders, shopper_api, shoppers, shoppers_token, site};
 use axum::Router;
-use axum::http::Method;
+use axum::http::uri::PathAndQuery;
+use axum::http::{Method, Request, Uri};
 use axum::routing::{MethodRouter, delete, get, post, put};
 use shopkeeper_domain::access_policy::{ROUTES, Route};
 use shopkeeper_services::state::AppState;
 use std::collections::BTreeMap;
+
+/// A Shopper API path with a trailing slash (`/v1/shoppers/me/payment-options/`, as the
+/// WordPress plugin writes some) is the path without it, for every route and method: the
+/// slash is trimmed before routing, the query kept. Other paths (OAuth, pages) keep their
+/// exact spelling.
+pub fn trim_trailing_slash<B>(mut request: Request<B>) -> Request<B> {
+    let uri = request.uri();
+    let path = uri.path();
+    if !path.starts_with("/v1/") || !path.ends_with('/') {
+        return request;
+    }
+    let trimmed = path.trim_end_matches('/');
+    let path_and_query = match uri.query() {
+        Some(query) => format!("{trimmed}?{query}"),
+        None => trimmed.to_owned(),
+    };
+    let mut parts = uri.clone().into_parts();
+    if let Ok(pq) = PathAndQuery::try_from(path_and_query) {
+        parts.path_and_query = Some(pq);
+        if let Ok(uri) = Uri::from_parts(parts) {
+            *request.uri_mut() = uri;
+        }
+    }
+    request
+}
 
 /// The handler of a row. Providing a row = flip it to `Yes` in the table + one line here.
 pub fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
@@ -77,6 +103,7 @@ pub fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
         ("GET", "/v1/shoppers/me/payment-options") => get(o::list_payment_options),
         ("POST", "/v1/shoppers/me/payment-options") => post(o::save_payment_option),
         ("GET", "/v1/shoppers/me/payment-options/{id}") => get(o::get_payment_option),
+        ("DELETE", "/v1/shoppers/me/payment-options/{id}") => delete(o::delete_payment_option),
         ("POST", "/v1/shoppers/order-lookup") => post(o::order_lookup),
         ("GET", "/v1/shoppers/me/categories") => get(c::list_categories),
         ("GET", "/v1/shoppers/me/categories/{id}") => get(c::get_category),
@@ -146,6 +173,25 @@ pub fn shopper_api_router() -> Router<AppState> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shopper_api_paths_lose_a_trailing_slash_others_keep_theirs() {
+        let trimmed = |uri: &str| {
+            let request = Request::builder().uri(uri).body(()).unwrap();
+            trim_trailing_slash(request).uri().to_string()
+        };
+        assert_eq!(
+            trimmed("/v1/shoppers/me/payment-options/"),
+            "/v1/shoppers/me/payment-options"
+        );
+        assert_eq!(
+            trimmed("/v1/shoppers/me/carts/active/line-items//?productId=1&quantity=2"),
+            "/v1/shoppers/me/carts/active/line-items?productId=1&quantity=2"
+        );
+        assert_eq!(trimmed("/v1/shoppers/me"), "/v1/shoppers/me");
+        assert_eq!(trimmed("/oauth20/token/"), "/oauth20/token/");
+        assert_eq!(trimmed("/"), "/");
+    }
 
     #[test]
     fn router_matches_table() {

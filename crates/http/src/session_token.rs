@@ -4,12 +4,12 @@
 //! session at once. `callback=NAME` wraps either answer as JSONP (seed 002's jQuery calls).
 
 use super::browser;
-use super::error::{OAuthError, ShopperApiError};
+use super::error::{Code, OAuthError, ShopperApiError};
 use super::limits;
 use super::params::Params;
 use axum::Json;
 use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use shopkeeper_domain::authorize::valid_jsonp_callback;
@@ -55,7 +55,7 @@ pub async fn get(
         return Ok(limits::shopper_api_too_many(wait, limits::RATE_LIMITED));
     }
     let params = Params::from_query(uri.query())
-        .map_err(|e| ShopperApiError::new(StatusCode::BAD_REQUEST, "invalid-parameter", e.0))?;
+        .map_err(|e| ShopperApiError::new(Code::InvalidRequest, e.0))?;
     if let Some(key) = params.get("apiKey") {
         if let Err(wait) = state.guard.rate_check_key(key) {
             return Ok(limits::shopper_api_too_many(wait, limits::RATE_LIMITED));
@@ -66,14 +66,12 @@ pub async fn get(
         Some(name) if valid_jsonp_callback(name) => Some(name.to_owned()),
         Some(_) => {
             return Err(ShopperApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid-parameter",
+                Code::InvalidRequest,
                 "callback must be a JavaScript identifier or dotted path",
             ));
         }
     };
-    let not_found =
-        || ShopperApiError::new(StatusCode::NOT_FOUND, "resource-not-found", "no such site");
+    let not_found = || ShopperApiError::new(Code::ResourceNotFound, "no such site");
     let site_id = SiteId::parse(&site_id).map_err(|_| not_found())?;
     let site = state
         .store
@@ -85,13 +83,7 @@ pub async fn get(
     let client = match params.get("apiKey") {
         None => None,
         Some(raw) => {
-            let invalid = || {
-                ShopperApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "invalid-api-key",
-                    "invalid apiKey",
-                )
-            };
+            let invalid = || ShopperApiError::new(Code::InvalidClient, "invalid apiKey");
             let key = ApiKey::parse(raw).ok_or_else(invalid)?;
             Some(
                 state
@@ -123,8 +115,7 @@ pub async fn get(
             header(header::REFERER),
         ) {
             return Err(ShopperApiError::new(
-                StatusCode::FORBIDDEN,
-                "origin-not-allowed",
+                Code::Forbidden,
                 "this API key may not be used from this origin",
             ));
         }

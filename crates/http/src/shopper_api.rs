@@ -2,7 +2,7 @@
 //! parameters, links (`uri`), `.json`-tolerant ids, the resource a path's `{id}` names and
 //! the 404/405 fallbacks.
 
-use super::error::{OAuthError, ShopperApiError};
+use super::error::{Code, OAuthError, ShopperApiError};
 use super::params::Params;
 use axum::Json;
 use axum::extract::{FromRequestParts, Path};
@@ -18,31 +18,38 @@ use shopkeeper_store::StoreError;
 pub type ApiResult<T = Response> = Result<T, ShopperApiError>;
 
 pub fn not_found(what: impl std::fmt::Display) -> ShopperApiError {
-    ShopperApiError::new(
-        StatusCode::NOT_FOUND,
-        "resource-not-found",
-        format!("{what} was not found"),
-    )
+    ShopperApiError::new(Code::ResourceNotFound, format!("{what} was not found"))
 }
 
-pub fn bad_request(code: &'static str, description: impl Into<String>) -> ShopperApiError {
-    ShopperApiError::new(StatusCode::BAD_REQUEST, code, description)
+/// The documented 400 `invalid-request`: a parameter, property or body missing or wrong.
+pub fn bad_request(description: impl Into<String>) -> ShopperApiError {
+    ShopperApiError::new(Code::InvalidRequest, description)
 }
 
-pub fn conflict(description: impl Into<String>) -> ShopperApiError {
-    ShopperApiError::new(StatusCode::CONFLICT, "resource-already-exists", description)
+/// A 409 `[resource]-already-exists`.
+pub fn conflict(code: Code, description: impl Into<String>) -> ShopperApiError {
+    ShopperApiError::new(code, description)
 }
 
 impl From<FieldError> for ShopperApiError {
     fn from(e: FieldError) -> Self {
-        bad_request("invalid-parameter", e.to_string())
+        // A password that breaks the rule; a missing one is a missing property.
+        let code = if e.field.ends_with("password") && e.message != "is required" {
+            Code::PasswordFailure
+        } else {
+            Code::InvalidRequest
+        };
+        ShopperApiError::new(code, e.to_string())
     }
 }
 
 impl From<StoreError> for ShopperApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict(what) => conflict(format!("{what} already exists")),
+            StoreError::Conflict(what) => conflict(
+                Code::ResourceAlreadyExists,
+                format!("{what} already exists"),
+            ),
             StoreError::NotFound(what) => not_found(what),
             other => ShopperApiError::from(OAuthError::from(other)),
         }
@@ -120,8 +127,7 @@ impl FromRequestParts<AppState> for ApiQuery {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let params = Params::from_query(parts.uri.query())
-            .map_err(|e| bad_request("invalid-parameter", e.0))?;
+        let params = Params::from_query(parts.uri.query()).map_err(|e| bad_request(e.0))?;
         Ok(Self {
             params,
             base: state.web.public_url.clone(),
@@ -143,8 +149,7 @@ impl ApiQuery {
     }
 
     pub fn page(&self) -> ApiResult<Page> {
-        Page::parse(self.get("pageNumber"), self.get("pageSize"))
-            .map_err(|e| bad_request("invalid-parameter", e))
+        Page::parse(self.get("pageNumber"), self.get("pageSize")).map_err(bad_request)
     }
 
     /// `nextPage`/`previousPage` links of a list at `path`.
@@ -193,8 +198,7 @@ pub async fn not_found_fallback(uri: Uri) -> Response {
 
 pub async fn method_not_allowed_fallback(uri: Uri) -> Response {
     ShopperApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method-not-allowed",
+        Code::MethodNotAllowed,
         format!("this method is not allowed on {}", uri.path()),
     )
     .into_response()

@@ -2,13 +2,14 @@
 //! a limited token sees `"id": "Anonymous"`), `/me/account` and `/me/addresses` (full).
 
 use super::access::{Caller, Full, Limited, TokenOptional, insufficient_scope};
-use super::error::ShopperApiError;
+use super::error::{Code, ShopperApiError};
 use super::extract::{AppJson, OptionalJson};
 use super::shopper_api::{
     ApiQuery, ApiResult, Found, PathResource, bad_request, not_found, path_id,
 };
 use super::tolerant::{self, opt_bool, opt_object, opt_text};
 use super::views::address::{AddressEnvelope, SavedAddressList, SavedAddressView, SavedAddresses};
+use super::views::served_link;
 use axum::Json;
 
 use axum::extract::{Path, State};
@@ -73,8 +74,12 @@ struct AccountLinks {
     account: Link,
     orders: Link,
     payment_options: Link,
-    subscriptions: Link,
+    /// Only while the route is served (`views::served_link`): not yet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subscriptions: Option<super::views::Link>,
 }
+
+const SUBSCRIPTIONS: &str = "/v1/shoppers/me/subscriptions";
 
 /// The documented shopper object of the session behind `principal`.
 async fn shopper_object(
@@ -122,7 +127,7 @@ async fn shopper_object(
             account: link("/account"),
             orders: link("/orders"),
             payment_options: link("/payment-options"),
-            subscriptions: link("/subscriptions"),
+            subscriptions: served_link(q, "GET", SUBSCRIPTIONS, SUBSCRIPTIONS),
         });
     }
     Ok(ShopperEnvelope { shopper })
@@ -229,7 +234,6 @@ async fn typed_password(
         .map(Some)
         .ok_or_else(|| {
             bad_request(
-                "invalid-parameter",
                 "shopper.password: is not base64 (this API key sends passwords base64-encoded)",
             )
         })
@@ -320,7 +324,7 @@ impl AddressBody {
     pub fn into_input(self) -> ApiResult<AddressInput> {
         self.address
             .map(AddressInput::from)
-            .ok_or_else(|| bad_request("invalid-parameter", "address is required"))
+            .ok_or_else(|| bad_request("address is required"))
     }
 }
 
@@ -330,11 +334,16 @@ impl AddressBody {
 /// and e-mail addresses are unique per site without regard to case).
 fn taken(e: StoreError) -> ShopperApiError {
     match e {
-        StoreError::Conflict(what) => super::shopper_api::conflict(match what.as_str() {
-            TAKEN_EMAIL => "a shopper with this emailAddress already exists",
-            TAKEN_EXTERNAL_REFERENCE => "a shopper with this externalReferenceId already exists",
-            _ => "a shopper with this username already exists",
-        }),
+        StoreError::Conflict(what) => super::shopper_api::conflict(
+            Code::ShopperAlreadyExists,
+            match what.as_str() {
+                TAKEN_EMAIL => "a shopper with this emailAddress already exists",
+                TAKEN_EXTERNAL_REFERENCE => {
+                    "a shopper with this externalReferenceId already exists"
+                }
+                _ => "a shopper with this username already exists",
+            },
+        ),
         other => other.into(),
     }
 }
@@ -439,7 +448,7 @@ pub async fn get_me(
 /// `POST /v1/shoppers/me`: `{"shopper": {...}}` (or the bare shopper object) or, as the docs
 /// also show, `?locale=`, `?currency=` and `?ipAddress=` alone. A limited token may change
 /// only those three (the session's); asking for more needs a full token (403
-/// `insufficient_scope`). A new `password` (full token; base64 where the API key says so)
+/// `forbidden`). A new `password` (full token; base64 where the API key says so)
 /// ends the shopper's other sessions. `?applyEmailToSubscriptions=true` asks that the new
 /// `emailAddress` reach the shopper's subscriptions too: Shopkeeper keeps no subscriptions
 /// (their routes are not provided), so the shopper's own address is the only one there is.
@@ -457,10 +466,9 @@ pub async fn update_me(
     ] {
         if let Some(v) = q.get(name) {
             if slot.as_deref().is_some_and(|b| b != v) {
-                return Err(bad_request(
-                    "invalid-parameter",
-                    format!("{name} differs between the query and the body"),
-                ));
+                return Err(bad_request(format!(
+                    "{name} differs between the query and the body"
+                )));
             }
             *slot = Some(v.to_owned());
         }
@@ -490,7 +498,6 @@ pub async fn update_me(
                 .is_some_and(|s| s.password_hash.is_some());
             if !keeps_password {
                 return Err(bad_request(
-                    "invalid-parameter",
                     "shopper.password: this shopper signs in through the storefront \
                      (externalReferenceId), so there is no password to change",
                 ));
@@ -530,10 +537,7 @@ fn query_flag(name: &str, raw: &str) -> ApiResult<bool> {
     match raw.trim().to_ascii_lowercase().as_str() {
         "true" | "1" => Ok(true),
         "false" | "0" => Ok(false),
-        _ => Err(bad_request(
-            "invalid-parameter",
-            format!("{name} must be true or false"),
-        )),
+        _ => Err(bad_request(format!("{name} must be true or false"))),
     }
 }
 
@@ -548,7 +552,7 @@ pub async fn get_account(
         .profile(full.shopper_id())
         .await?
         .ok_or_else(|| not_found("shopper"))?;
-    Ok(q.respond(json!({"account": {
+    let mut account = json!({
         "uri": q.uri(&format!("{ME}/account")),
         "id": profile.id,
         "username": profile.username,
@@ -558,8 +562,12 @@ pub async fn get_account(
         "addresses": q.link(&format!("{ME}/addresses")),
         "orders": q.link(&format!("{ME}/orders")),
         "paymentOptions": q.link(&format!("{ME}/payment-options")),
-        "subscriptions": q.link(&format!("{ME}/subscriptions")),
-    }})))
+    });
+    // A link only while its route is served.
+    if let Some(link) = served_link(&q, "GET", SUBSCRIPTIONS, SUBSCRIPTIONS) {
+        account["subscriptions"] = json!(link);
+    }
+    Ok(q.respond(json!({ "account": account })))
 }
 
 fn address_view<'a>(q: &ApiQuery, r: &'a AddressRecord) -> SavedAddressView<'a> {
@@ -601,9 +609,10 @@ pub async fn get_address(
     }))
 }
 
-/// `POST /v1/shoppers/me/addresses`: creates (201), or updates (200) the address the body's
-/// `id` names or, as the docs' rule goes (a nickname names one address), the saved address
-/// with the body's `nickName`.
+/// `POST /v1/shoppers/me/addresses`: creates, or updates the address the body's `id` names
+/// or, as the docs' rule goes (a nickname names one address), the saved address with the
+/// body's `nickName`; either way `204 No Content`, as the docs answer (`Location` names the
+/// address).
 pub async fn save_address(
     State(state): State<AppState>,
     full: Full,
@@ -615,8 +624,8 @@ pub async fn save_address(
     write_address(&state, &full, &q, target, address).await
 }
 
-/// `POST /v1/shoppers/me/addresses/{id}`: updates that address (200); a body `id`, when
-/// given, must name the same one.
+/// `POST /v1/shoppers/me/addresses/{id}`: updates that address (204, as the collection's
+/// POST); a body `id`, when given, must name the same one.
 pub async fn update_address(
     State(state): State<AppState>,
     full: Full,
@@ -627,17 +636,16 @@ pub async fn update_address(
     let id = path_id(&raw, "address")?;
     let address = body.into_input()?;
     if address.target_id()?.is_some_and(|named| named != id) {
-        return Err(bad_request(
-            "invalid-parameter",
-            format!("address.id differs from the address {id} of the path"),
-        ));
+        return Err(bad_request(format!(
+            "address.id differs from the address {id} of the path"
+        )));
     }
     saved_address(&state, full.shopper_id(), id).await?;
     write_address(&state, &full, &q, Some(id), address).await
 }
 
 /// Saves `address` as the shopper's address `target` (or the one its nickname names, or a new
-/// one) and answers it.
+/// one): `204 No Content` with the address's `Location`.
 async fn write_address(
     state: &AppState,
     full: &Full,
@@ -657,6 +665,7 @@ async fn write_address(
         (None, Some(a)) => Some(a.id),
         (Some(id), Some(a)) if a.id != id => {
             return Err(super::shopper_api::conflict(
+                Code::AddressAlreadyExists,
                 "another of the shopper's addresses has this nickName",
             ));
         }
@@ -667,16 +676,8 @@ async fn write_address(
         .save_address(shopper, target, &fields, state.clock.now())
         .await?
         .ok_or_else(|| not_found(format!("address {}", target.unwrap_or_default())))?;
-    let a = saved_address(state, shopper, id).await?;
-    let address = address_view(q, &a);
-    let location = HeaderValue::from_str(&address.uri).ok();
-    let status = if target.is_some() {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
-    let mut response = (status, Json(AddressEnvelope { address })).into_response();
-    if let Some(location) = location {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    if let Ok(location) = HeaderValue::from_str(&q.uri(&format!("{ME}/addresses/{id}"))) {
         response.headers_mut().insert(header::LOCATION, location);
     }
     Ok(response)

@@ -2,11 +2,11 @@
 //! limited token with an API key alone. Under `/v1`, so errors use the nested shape.
 
 use super::access::TokenOptional;
-use super::error::{OAuthError, ShopperApiError};
+use super::error::{Code, OAuthError, ShopperApiError};
 use super::params::Params;
 use super::token::token_json;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{StatusCode, Uri};
+use axum::http::Uri;
 use axum::response::Response;
 use shopkeeper_domain::SessionToken;
 use shopkeeper_services::instruments::TokenFlow;
@@ -39,30 +39,19 @@ pub async fn get(
     // A token-optional row of the access table: the extractor has checked the API key (or
     // the token, whose key then names the client).
     let params = Params::from_query(uri.query())
-        .map_err(|e| ShopperApiError::new(StatusCode::BAD_REQUEST, "invalid-request", e.0))?;
+        .map_err(|e| ShopperApiError::new(Code::InvalidRequest, e.0))?;
     let client = state
         .store
         .client(caller.api_key(), state.clock.now_millis())
         .await
         .map_err(|e| ShopperApiError::from(OAuthError::from(e)))?
         .filter(|c| !c.disabled)
-        .ok_or_else(|| {
-            ShopperApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid-api-key",
-                "invalid apiKey",
-            )
-        })?;
+        .ok_or_else(|| ShopperApiError::new(Code::InvalidClient, "invalid apiKey"))?;
     let session = match params.get("sessionToken") {
         None => None,
         Some(raw) => {
-            let invalid = || {
-                ShopperApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid-session-token",
-                    "invalid or expired sessionToken",
-                )
-            };
+            let invalid =
+                || ShopperApiError::new(Code::InvalidRequest, "invalid or expired sessionToken");
             let token = SessionToken::parse(raw).ok_or_else(invalid)?;
             let session = state
                 .store

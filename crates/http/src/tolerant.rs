@@ -27,7 +27,7 @@ pub fn from_slice<T: DeserializeOwned>(body: &[u8]) -> Result<T, ShopperApiError
     let mut json = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut json).map_err(|e| path_error(&e, ""))?;
     json.end()
-        .map_err(|e| bad_request("invalid-request-body", format!("invalid JSON body: {e}")))?;
+        .map_err(|e| bad_request(format!("invalid JSON body: {e}")))?;
     Ok(value)
 }
 
@@ -45,15 +45,9 @@ fn path_error<E: fmt::Display>(e: &serde_path_to_error::Error<E>, at: &str) -> S
         (at, inner) => format!("{at}.{inner}"),
     };
     if field.is_empty() || field == "." {
-        bad_request(
-            "invalid-request-body",
-            format!("invalid JSON body: {}", e.inner()),
-        )
+        bad_request(format!("invalid JSON body: {}", e.inner()))
     } else {
-        bad_request(
-            "invalid-request-body",
-            format!("invalid JSON body at {field}: {}", e.inner()),
-        )
+        bad_request(format!("invalid JSON body at {field}: {}", e.inner()))
     }
 }
 

@@ -456,6 +456,22 @@ impl Store {
         Ok(Ok(already))
     }
 
+    /// Takes a source off the shopper's payment options (`DELETE
+    /// /v1/shoppers/me/payment-options/{id}`): no longer theirs as a saved option, without its
+    /// nickname or default flag. Who may charge it (its claims) is unchanged, so a cart it is
+    /// applied to keeps it. False when it was not one of the shopper's options.
+    pub async fn delete_payment_option(&self, shopper_id: i64, id: &str) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE payment_sources SET shopper_id = NULL, nickname = NULL, is_default = 0 \
+             WHERE id = $1 AND shopper_id = $2 AND state = 'chargeable'",
+        )
+        .bind(id)
+        .bind(shopper_id)
+        .execute(&mut *self.writer().await?)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     pub async fn payment_options(&self, shopper_id: i64) -> StoreResult<Vec<PaymentSourceRecord>> {
         Ok(sqlx::query_as(select_sources!(
             "WHERE shopper_id = $1 AND state = 'chargeable' ORDER BY created_at, id"
