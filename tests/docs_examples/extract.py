@@ -130,6 +130,75 @@ RESPONSE_ERRATA = {
 }
 
 
+# Response samples of another shape than the answer they stand for (page, heading of the
+# request) → (what is done with the sample's keys, why). The request is still sent and must be
+# accepted; only the sample's keys are mapped or left uncounted:
+# - "bare-line-items": the sample's `lineItems` list is the `lineItems.lineItem[]` of the
+#   answer (the shape every other line-items sample and the API reference show);
+# - "cart-line-items": the sample is a whole cart; only its `lineItems` (the line-items list
+#   the request answers with) is kept;
+# - "xml-attributes": the sample was converted from XML: `_uri`, `_currency` and `__text` are
+#   `uri`, `currency` and `value`;
+# - None: the keys are not counted (no right shape can be read from the sample).
+RESPONSE_KEY_ERRATA = {
+    ("shopper-apis/cart/managing-line-items.md", "Getting all line items from a cart"):
+        ("bare-line-items",
+         "the docs show the line items as a bare list (`lineItems: [...]`): "
+         "mapped to `lineItems.lineItem[]`"),
+    ("shopper-apis/cart/managing-line-items.md", "Adding line items to a cart"):
+        ("bare-line-items",
+         "the docs show the line items as a bare list (`lineItems: [...]`): "
+         "mapped to `lineItems.lineItem[]`"),
+    ("shopper-apis/cart/managing-offers-in-a-cart/applying-an-offer.md",
+     "Triggering an offer by cart"):
+        ("bare-line-items",
+         "the docs show the line-items list, its line items as a bare list, as the answer to "
+         "updating the cart: mapped to the cart's `lineItems.lineItem[]`"),
+    ("shopper-apis/cart/managing-offers-in-a-cart/applying-an-offer.md",
+     "Trigging an offer by line items"):
+        ("cart-line-items",
+         "the docs show a whole cart as the answer to adding line items: only its `lineItems` "
+         "(the line-items list the request answers with) is counted"),
+    ("shopper-apis/cart/submitting-a-cart/initiating-a-charge.md", "Initiating a charge"):
+        (None, "the docs show an order as the answer to updating the cart: its keys are not counted"),
+    ("shopper-apis/cart/creating-or-updating-a-cart/adding-a-product-to-a-cart.md",
+     "Adding a product to a cart"):
+        ("xml-attributes",
+         "the response sample was converted from XML: `_uri`, `_currency` and `__text` are "
+         "read as `uri`, `currency` and `value`"),
+    ("shopper-apis/cart/managing-offers-in-a-cart/applying-a-coupon-code.md",
+     "Applying a coupon or promo code"):
+        (None, "the response sample was converted from XML with its keys lowercased (`lineitems`, "
+               "`_uri`, `__text`) and the shipping address nested in the billing address: its "
+               "keys are not counted"),
+}
+
+XML_ATTRIBUTES = {"_uri": "uri", "_currency": "currency", "__text": "value"}
+
+
+def xml_attributes(value):
+    if isinstance(value, dict):
+        return {XML_ATTRIBUTES.get(k, k): xml_attributes(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [xml_attributes(v) for v in value]
+    return value
+
+
+def map_response_keys(kind, body):
+    """The sample `body` in the shape of the answer it stands for (see RESPONSE_KEY_ERRATA)."""
+    if kind is None or not isinstance(body, dict):
+        return None
+    if kind == "bare-line-items":
+        if isinstance(body.get("lineItems"), list):
+            body = dict(body, lineItems={"lineItem": body["lineItems"]})
+        return body
+    if kind == "cart-line-items":
+        cart = body.get("cart", body)
+        return {"lineItems": cart["lineItems"]} if "lineItems" in cart else None
+    if kind == "xml-attributes":
+        return xml_attributes(body)
+    raise ValueError(kind)
+
 def docs_root():
     for c in DOCS_CANDIDATES:
         if c and os.path.isdir(c):
@@ -654,6 +723,11 @@ def classify(b, response, payload, table, entry, notes, status_in_prose):
             entry["responseSource"]["tab"] = response["tab"]
         if problem:
             notes.append(problem)
+        key_errata = RESPONSE_KEY_ERRATA.get((entry["source"]["page"], entry["source"]["heading"]))
+        if key_errata and resp_body is not None:
+            kind, why = key_errata
+            resp_body = map_response_keys(kind, resp_body)
+            notes.append(why)
         if status is None and status_in_prose:
             status = status_in_prose
     elif status_in_prose:
