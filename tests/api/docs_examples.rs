@@ -75,7 +75,8 @@ struct Fixtures {
     /// Another signed-in shopper, whose profile the `POST /v1/shoppers/me` cases change.
     profile: String,
     payments_key: String,
-    /// The product in every cart (`CART_QUANTITY`), and in the order.
+    /// The product in every cart (`CART_QUANTITY`), and in the order: a variation (brass) of
+    /// its base product.
     lamp: i64,
     /// The product the cart cases add (`{{productId}}` in a cart request).
     mug: i64,
@@ -364,19 +365,33 @@ impl Fixtures {
         )
         .await
         .unwrap();
-        let (lamp, mug, shirt) = (
+        let (lamp_base, mug, shirt) = (
             summary.product_ids[0],
             summary.product_ids[1],
             summary.product_ids[2],
         );
+        let full = app.shopper_pair().await.access;
+        // The lamp is the (only) variation of its base product, as the docs' line items are:
+        // their samples show each line's `parentProduct`.
+        let variations = app
+            .get_ok(
+                &full,
+                &format!("/v1/shoppers/me/products/{lamp_base}/variations"),
+            )
+            .await;
+        let lamp = first_id(&variations["variations"]["product"])
+            .unwrap_or_else(|| panic!("no lamp variation in {variations}"));
         // Prices as the fixture file states them.
         let catalog: Value = serde_json::from_str(CATALOG).unwrap();
-        let prices = [lamp, mug, shirt]
-            .into_iter()
-            .zip(catalog["products"].as_array().unwrap())
-            .map(|(id, p)| (id, minor_units(&p["listPrice"]).unwrap()))
-            .collect();
-        let full = app.shopper_pair().await.access;
+        let products = catalog["products"].as_array().unwrap();
+        let prices = [
+            (lamp, &products[0]["variations"][0]),
+            (mug, &products[1]),
+            (shirt, &products[2]),
+        ]
+        .into_iter()
+        .map(|(id, p)| (id, minor_units(&p["listPrice"]).unwrap()))
+        .collect();
         let profile = app.external_shopper_pair().await.access;
         let payments_key = app.payments_key().await;
 
