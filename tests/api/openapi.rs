@@ -118,15 +118,18 @@ fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
     }
 }
 
-/// The property names of an object schema (`oneOf` alternatives together).
+/// The property names of an object schema (`oneOf` alternatives and `allOf` parts, which a
+/// flattened field becomes, together).
 fn properties(doc: &Value, schema: &Value) -> Vec<String> {
     let schema = resolve(doc, schema);
     let mut names: Vec<String> = schema["properties"]
         .as_object()
         .map(|p| p.keys().cloned().collect())
         .unwrap_or_default();
-    for alternative in schema["oneOf"].as_array().into_iter().flatten() {
-        names.extend(properties(doc, alternative));
+    for part in ["oneOf", "allOf"] {
+        for alternative in schema[part].as_array().into_iter().flatten() {
+            names.extend(properties(doc, alternative));
+        }
     }
     names
 }
@@ -174,6 +177,19 @@ async fn shopper_api_answers_are_described_by_their_typed_views() {
         assert!(
             documented.contains(key),
             "cart.{key} is not in {documented:?}"
+        );
+    }
+    // So are a live product's, its line-product part flattened in (`allOf`).
+    let answer = app
+        .get_ok(&guest, &format!("/v1/shoppers/me/products/{product}"))
+        .await;
+    let envelope = json!({"$ref": "#/components/schemas/ProductEnvelope"});
+    let product_schema = &resolve(&doc, &envelope)["properties"]["product"];
+    let documented = properties(&doc, product_schema);
+    for key in answer["product"].as_object().unwrap().keys() {
+        assert!(
+            documented.contains(key),
+            "product.{key} is not in {documented:?}"
         );
     }
     let line_schema = resolve(&doc, &doc["components"]["schemas"]["LineProduct"]);

@@ -21,6 +21,38 @@ use serde_json::Value;
 use std::fmt;
 use std::marker::PhantomData;
 
+/// A visitor's answers to `null` (and unit): `$nothing`; an `Option`'s inside is read as is.
+macro_rules! nothing_is {
+    ($nothing:expr) => {
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok($nothing)
+        }
+
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok($nothing)
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+    };
+}
+
+/// [`nothing_is`], and a blank string means `$nothing` too (any other string is refused).
+macro_rules! blank_or_nothing_is {
+    ($nothing:expr) => {
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            if v.trim().is_empty() {
+                Ok($nothing)
+            } else {
+                Err(E::invalid_type(de::Unexpected::Str(v), &self))
+            }
+        }
+
+        nothing_is!($nothing);
+    };
+}
+
 /// Parses a JSON body into `T`; a failure is the documented 400 naming the field (its path,
 /// `shopper.sendEmail`, `cart.lineItems.lineItem[1].quantity`).
 pub fn from_slice<T: DeserializeOwned>(body: &[u8]) -> Result<T, ShopperApiError> {
@@ -166,17 +198,7 @@ impl<'de> Visitor<'de> for OptVisitor {
         self.take(v, de::Unexpected::Str(v))
     }
 
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
+    nothing_is!(None);
 }
 
 /// A collection member that is either an array or, for a collection of one, the object itself
@@ -210,25 +232,7 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for OneOrMany<T> {
         T::deserialize(de::value::MapAccessDeserializer::new(map)).map(|t| vec![t])
     }
 
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        if v.trim().is_empty() {
-            Ok(Vec::new())
-        } else {
-            Err(E::invalid_type(de::Unexpected::Str(v), &self))
-        }
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Vec::new())
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Vec::new())
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
+    blank_or_nothing_is!(Vec::new());
 }
 
 /// An optional object member: `null`, `""`, `[]` or `{}` is `None` (`{"cart": ""}`); an
@@ -269,25 +273,7 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for OptObject<T> {
         }
     }
 
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        if v.trim().is_empty() {
-            Ok(None)
-        } else {
-            Err(E::invalid_type(de::Unexpected::Str(v), &self))
-        }
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
+    blank_or_nothing_is!(None);
 }
 
 /// A map whose first key was already taken off to see whether it was empty.

@@ -412,21 +412,8 @@ impl Store {
         };
         let mut writer = self.writer().await?;
         let mut tx = writer.begin().await?;
-        sqlx::query(
-            "UPDATE payment_sources SET claimed_session_id = $1 \
-             WHERE id = $2 AND site_id = $3 AND claimed_session_id IS NULL",
-        )
-        .bind(w.session_id.as_str())
-        .bind(source_id)
-        .bind(site_id.as_str())
-        .execute(&mut *tx)
-        .await?;
-        let source: Option<PaymentSourceRecord> =
-            sqlx::query_as(select_sources!("WHERE id = $1 AND site_id = $2"))
-                .bind(source_id)
-                .bind(site_id.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
+        let source =
+            claim_and_read_source(&mut tx, w.session_id.as_str(), site_id, source_id).await?;
         if let Err(e) = check(source.as_ref()) {
             tx.rollback().await?;
             return Ok(Err(e));
@@ -974,6 +961,32 @@ async fn write_cart_address(
     Ok(())
 }
 
+/// Claims `source_id` for `session_id` when no session holds it yet, then reads it as stored
+/// (whoever holds it: the caller's check decides).
+async fn claim_and_read_source(
+    conn: &mut AnyConnection,
+    session_id: &str,
+    site_id: &SiteId,
+    source_id: &str,
+) -> StoreResult<Option<PaymentSourceRecord>> {
+    sqlx::query(
+        "UPDATE payment_sources SET claimed_session_id = $1 \
+         WHERE id = $2 AND site_id = $3 AND claimed_session_id IS NULL",
+    )
+    .bind(session_id)
+    .bind(source_id)
+    .bind(site_id.as_str())
+    .execute(&mut *conn)
+    .await?;
+    Ok(
+        sqlx::query_as(select_sources!("WHERE id = $1 AND site_id = $2"))
+            .bind(source_id)
+            .bind(site_id.as_str())
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
+}
+
 /// Claims the source for the writer's session if nobody has (conditional: of concurrent
 /// first uses exactly one claims it; the others then read its claim), reads it, lets `check`
 /// decide, then binds it to a full token's shopper and puts it in the cart.
@@ -984,21 +997,7 @@ async fn write_cart_source<E>(
     source_id: &str,
     check: impl FnOnce(Option<&PaymentSourceRecord>) -> Result<(), E>,
 ) -> StoreResult<Result<(), E>> {
-    sqlx::query(
-        "UPDATE payment_sources SET claimed_session_id = $1 \
-         WHERE id = $2 AND site_id = $3 AND claimed_session_id IS NULL",
-    )
-    .bind(w.session_id.as_str())
-    .bind(source_id)
-    .bind(site_id.as_str())
-    .execute(&mut *conn)
-    .await?;
-    let source: Option<PaymentSourceRecord> =
-        sqlx::query_as(select_sources!("WHERE id = $1 AND site_id = $2"))
-            .bind(source_id)
-            .bind(site_id.as_str())
-            .fetch_optional(&mut *conn)
-            .await?;
+    let source = claim_and_read_source(conn, w.session_id.as_str(), site_id, source_id).await?;
     if let Err(e) = check(source.as_ref()) {
         return Ok(Err(e));
     }

@@ -1,8 +1,9 @@
 //! The catalog: products (summaries in lists, the full product, its pricing, volume-pricing
 //! tiers and inventory status) and categories.
 
+use super::line::{LineProduct, LineProductParts};
 use super::money::Money;
-use super::{CustomAttributes, IdLink, Link, parent_product, served_link, wire_product_type};
+use super::{IdLink, Link, served_link};
 use crate::shopper_api::ApiQuery;
 use serde::Serialize;
 use serde_json::Value;
@@ -110,35 +111,12 @@ pub struct ProductEnvelope<'a> {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProductView<'a> {
-    pub uri: String,
-    /// A variation's base product.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub parent_product: Option<IdLink>,
-    pub id: i64,
-    pub name: &'a str,
-    pub display_name: &'a str,
-    pub short_description: &'a str,
-    pub long_description: &'a str,
-    pub sku: &'a str,
-    /// `PHYSICAL` (ships) or `DOWNLOAD` (the catalog's `DIGITAL`), as the docs spell them.
-    pub product_type: &'static str,
-    /// The merchant's own reference for the product: its SKU.
-    pub external_reference_id: &'a str,
-    /// Shopkeeper's sites sell under their own part numbers: the SKU.
-    pub manufacturer_part_number: &'a str,
-    pub keywords: &'a str,
-    pub thumbnail_image: &'a Option<String>,
-    pub product_image: &'a Option<String>,
-    /// The site the product belongs to (Shopkeeper has no companies above sites).
-    pub company_id: &'a str,
-    /// Every stored product is shown.
-    pub displayable_product: bool,
-    pub purchasable: bool,
+    /// What a cart's or an order's line shows of a product too.
+    #[serde(flatten)]
+    pub product: LineProduct<'a>,
     /// The quantities one cart line of it may have.
     pub minimum_quantity: i64,
     pub maximum_quantity: i64,
-    /// Shopkeeper keeps no custom attributes: always an empty `attribute` list.
-    pub custom_attributes: CustomAttributes,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub base_product: Option<IdLink>,
     /// A variation's attributes (`{"color": "red"}`).
@@ -160,27 +138,30 @@ impl<'a> ProductView<'a> {
         let link = |part: &str| Link {
             uri: q.uri(&format!("{path}/{part}")),
         };
+        let mut product = LineProduct::new(
+            q,
+            LineProductParts {
+                product_id: p.id,
+                base_product_id: p.base_product_id,
+                name: &p.name,
+                display_name: &p.display_name,
+                short_description: &p.short_description,
+                long_description: &p.long_description,
+                product_type: &p.product_type,
+                sku: &p.sku,
+                keywords: &p.keywords,
+                thumbnail_image: &p.thumbnail_image,
+                product_image: &p.product_image,
+                site_id: p.site_id.as_str(),
+                available_quantity: p.available_quantity,
+            },
+        );
+        // A base product with variations is bought through them, never itself.
+        product.purchasable = purchasable(p, has_variations);
         ProductView {
-            uri: q.uri(&path),
-            parent_product: parent_product(q, p.base_product_id),
-            id: p.id,
-            name: &p.name,
-            display_name: &p.display_name,
-            short_description: &p.short_description,
-            long_description: &p.long_description,
-            sku: &p.sku,
-            product_type: wire_product_type(&p.product_type),
-            external_reference_id: &p.sku,
-            manufacturer_part_number: &p.sku,
-            keywords: &p.keywords,
-            thumbnail_image: &p.thumbnail_image,
-            product_image: &p.product_image,
-            company_id: p.site_id.as_str(),
-            displayable_product: true,
-            purchasable: purchasable(p, has_variations),
+            product,
             minimum_quantity: 1,
             maximum_quantity: MAX_LINE_QUANTITY,
-            custom_attributes: CustomAttributes::default(),
             base_product: p.base_product_id.map(|b| IdLink {
                 uri: q.uri(&product_path(b)),
                 id: b,
