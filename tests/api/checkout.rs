@@ -5,7 +5,7 @@
 
 use crate::helpers::{
     APPROVE_CARD, DECLINE_CARD, SHOPPER_USERNAME, SITE, TestApp, TokenPair, database_image,
-    ok_json, orders_placed_for_the_last_unit, site_id, spawn_app,
+    no_content, ok_json, orders_placed_for_the_last_unit, site_id, spawn_app,
 };
 use serde_json::{Value, json};
 use shopkeeper::domain::address::{PostalAddress, SavedAddress};
@@ -513,7 +513,7 @@ async fn stock_products_and_quantities_are_checked() {
         .send()
         .await
         .unwrap();
-    ok_json(response).await;
+    no_content(response).await;
     let source = app.create_source(APPROVE_CARD, false).await;
     ok_json(app.apply_source(&guest, &source).await).await;
     store
@@ -753,7 +753,7 @@ async fn concurrent_submits_of_the_last_unit_make_exactly_one_order() {
             .send()
             .await
             .unwrap();
-        ok_json(r).await;
+        no_content(r).await;
         let source = app.create_source(APPROVE_CARD, false).await;
         ok_json(app.apply_source(&token, &source).await).await;
         tokens.push(token);

@@ -952,15 +952,12 @@ pub fn url_with(base: &str, pairs: &[(&str, &str)]) -> String {
 /// A saved shopper address's answer, as the docs give it: `204 No Content`; its id is the last
 /// segment of the `Location` header.
 pub async fn address_written(response: Response) -> i64 {
-    let status = response.status();
     let location = response
         .headers()
         .get("location")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let body = response.text().await.unwrap();
-    assert_eq!(status, 204, "{body}");
-    assert!(body.is_empty(), "a 204 has no body: {body}");
+    no_content(response).await;
     let location = location.expect("a saved address's Location");
     location
         .rsplit('/')
@@ -982,4 +979,12 @@ pub fn assert_known_shopper_api_code(body: &Value) {
             .any(|known| known.as_str() == code),
         "{code:?} is not a documented Shopper API code nor a listed deviation: {body}"
     );
+}
+
+/// A `204 No Content` answer: the status, and no body.
+pub async fn no_content(response: Response) {
+    let status = response.status();
+    let body = response.text().await.unwrap();
+    assert_eq!(status, 204, "{body}");
+    assert!(body.is_empty(), "a 204 has no body: {body}");
 }

@@ -506,7 +506,7 @@ async fn concurrent_submits_of_the_last_unit_across_two_nodes_make_exactly_one_o
             .send()
             .await
             .unwrap();
-        ok_json(address).await;
+        crate::helpers::no_content(address).await;
         let source: Value = send_json(
             http.post(node.url("/payments/sources"))
                 .bearer_auth(&payments_key)

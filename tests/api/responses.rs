@@ -3,7 +3,7 @@
 //! rate), every line says whether it ships, and every link an answer carries can be followed.
 
 use crate::checkout::get;
-use crate::helpers::{APPROVE_CARD, SITE, TestApp, ok_json, site_id, spawn_app};
+use crate::helpers::{APPROVE_CARD, SITE, TestApp, no_content, ok_json, site_id, spawn_app};
 use serde_json::{Value, json};
 use shopkeeper::provision;
 
@@ -69,7 +69,7 @@ async fn priced_cart(app: &TestApp, token: &str) -> (i64, i64, i64) {
         .send()
         .await
         .unwrap();
-    ok_json(response).await;
+    no_content(response).await;
     (lamp, song, desk)
 }
 

@@ -307,6 +307,13 @@ impl Modify for ShopperApiTable {
                         .description("Saved; Location names the address")
                         .build(),
                 ),
+                // The cart's addresses: `PUT` answers as the docs do, no body.
+                "PUT" => op.response(
+                    "204",
+                    ResponseBuilder::new()
+                        .description("Set on the cart; GET it to read it")
+                        .build(),
+                ),
                 "POST" => op
                     .response("200", success("Done", &view))
                     .response("201", success("Created", &view)),
