@@ -130,6 +130,15 @@ RESPONSE_ERRATA = {
 }
 
 
+# Blocks written as a request that are another example's answer (page, heading) → why: skipped
+# as requests, with the reason listed.
+NOT_A_REQUEST = {
+    ("payments/sources/retrieving-sources.md", "Step 3: Get the shopper's payment options"):
+        "the block under \"Response body\" is the answer of `GET /v1/shoppers/me/payment-options` "
+        "(the step's own text) dressed as a `POST` of that answer: not a request",
+}
+
+
 # Response samples of another shape than the answer they stand for (page, heading of the
 # request) → (what is done with the sample's keys, why). The request is still sent and must be
 # accepted; only the sample's keys are mapped or left uncounted:
@@ -622,6 +631,7 @@ def extract():
             status_in_prose = prose_status(lines, bl, i)
             entry = {"source": source}
             skip = classify(b, response, payload, table, entry, notes, status_in_prose)
+            skip = NOT_A_REQUEST.get((rel, b["heading"])) or skip
             if skip:
                 entry["reason"] = skip
                 skipped.append(entry)
