@@ -174,3 +174,38 @@ async fn answers_and_errors_are_readable_from_another_origin() {
     let body: serde_json::Value = wrong.json().await.unwrap();
     assert_eq!(body["type"], "method_not_allowed", "{body}");
 }
+
+#[tokio::test]
+async fn the_routes_that_read_cookies_answer_no_cors() {
+    if storage_free_test_ran_in_first_pass() {
+        return;
+    }
+    let app = spawn_app().await;
+    let session_token = format!("/store/{}/SessionToken", crate::helpers::SITE);
+    for path in [
+        "/oauth20/sign-in",
+        "/oauth20/authorize",
+        session_token.as_str(),
+        "/",
+    ] {
+        let answer = preflight(&app, "GET", path).await;
+        assert!(
+            answer
+                .headers()
+                .get("access-control-allow-origin")
+                .is_none(),
+            "{path} is not for other origins"
+        );
+        let get = app
+            .http
+            .get(app.url(path))
+            .header("origin", STOREFRONT)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            get.headers().get("access-control-allow-origin").is_none(),
+            "{path}"
+        );
+    }
+}
