@@ -571,7 +571,10 @@ fn address_fixture(saved: bool) -> Value {
     let mut address = json!({
         "firstName": "Jane", "lastName": "Docs", "line1": "10 Example Street",
         "city": "Minneapolis", "countrySubdivision": "MN", "postalCode": "55401",
-        "country": "US", "phoneNumber": "555-0100", "emailAddress": "jane.docs@example.com"
+        "country": "US", "phoneNumber": "555-0100", "emailAddress": "jane.docs@example.com",
+        // The optional fields the docs' address requests send too.
+        "countyName": "Hennepin", "phoneticFirstName": "クリス", "phoneticLastName": "ミラー",
+        "division": "製品開発", "title": "M"
     });
     if saved {
         address["isDefaultBilling"] = json!(true);

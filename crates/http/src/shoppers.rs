@@ -239,8 +239,8 @@ async fn typed_password(
         })
 }
 
-/// A saved address as clients send it (the cart's addresses too). Unknown fields (the docs'
-/// `phoneticFirstName`, `division`, ...) are ignored; `isDefault` may be a string.
+/// A saved address as clients send it (the cart's addresses too). Unknown fields are ignored;
+/// `isDefault` may be a string.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", expecting = "an address object")]
 pub struct AddressWire {
@@ -276,6 +276,14 @@ pub struct AddressWire {
     phone_number: Option<String>,
     #[serde(default, deserialize_with = "opt_text")]
     email_address: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    phonetic_first_name: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    phonetic_last_name: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    division: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    title: Option<String>,
     #[serde(default, deserialize_with = "opt_bool")]
     is_default: Option<bool>,
     #[serde(default, deserialize_with = "opt_bool")]
@@ -304,6 +312,10 @@ impl From<AddressWire> for AddressInput {
             county_name: w.county_name,
             phone_number: w.phone_number,
             email_address: w.email_address,
+            phonetic_first_name: w.phonetic_first_name,
+            phonetic_last_name: w.phonetic_last_name,
+            division: w.division,
+            title: w.title,
             is_default: w.is_default,
             is_default_billing: w.is_default_billing,
             is_default_shipping: w.is_default_shipping,
