@@ -436,6 +436,8 @@ async fn me_takes_password_changes_email_updates_and_the_docs_spellings() {
     // sendMail / sendEMail are sendEmail; disagreeing spellings are refused.
     let me = ok_json(post(&app, &full, ME, json!({"shopper": {"sendMail": "true"}})).await).await;
     assert_eq!(me["shopper"]["sendEmail"], true);
+    // The docs' sample answers the updated shopper: the one GET /v1/shoppers/me shows.
+    assert_eq!(me, app.get_ok(&full, ME).await);
     let clash = json!({"shopper": {"sendEmail": true, "sendEMail": "false"}});
     shopper_error(post(&app, &full, ME, clash).await, 400, "invalid-request").await;
     names_field(
