@@ -628,6 +628,18 @@ async fn payment_options_are_saved_named_and_made_default() {
         (json!(false), json!(true)),
         "{list}"
     );
+    // GET /v1/shoppers/me shows the same options inline, as the docs' shopper sample does
+    // (a full token's only: a limited one may not read them).
+    let me = app.me(&full).await;
+    assert_eq!(
+        me["shopper"]["paymentOptions"], list["paymentOptions"],
+        "{me}"
+    );
+    let anonymous = app.me(&limited).await;
+    assert!(
+        anonymous["shopper"].get("paymentOptions").is_none(),
+        "{anonymous}"
+    );
     ok_json(app.add_to_cart(&full, product, 1).await).await;
     let cart = ok_json(post_raw(&app, &full, &format!("{CART}/apply-shopper"), "").await).await;
     assert_eq!(
