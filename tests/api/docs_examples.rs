@@ -72,7 +72,8 @@ fn the_cases_file_is_what_the_extract_script_writes() {
 struct Fixtures {
     /// The fixture shopper's full token: the credential of every Shopper API case.
     full: String,
-    /// Another signed-in shopper, whose profile the `POST /v1/shoppers/me` cases change.
+    /// Another signed-in shopper, whose profile the `POST /v1/shoppers/me` cases change: one
+    /// who signs in with a password, as the docs' update (which sends a new one) assumes.
     profile: String,
     payments_key: String,
     /// The product in every cart (`CART_QUANTITY`), and in the order: a variation (brass) of
@@ -340,6 +341,29 @@ async fn save_address(app: &TestApp, token: &str, nickname: &str) -> String {
         .unwrap_or_else(|| panic!("no address {nickname:?} in {after}"))
 }
 
+/// A full token of a shopper signed up with a password (`POST /v1/shoppers`, then the
+/// password grant).
+async fn profile_shopper(app: &TestApp) -> String {
+    let (username, password) = ("profile@example.com", "profile's password");
+    let created = app
+        .http
+        .post(app.url("/v1/shoppers"))
+        .query(&[("apiKey", app.public_key.as_str())])
+        .json(
+            &json!({"shopper": {"username": username, "password": password,
+            "emailAddress": username, "firstName": "Pro", "lastName": "File"}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        created.status().is_success(),
+        "{}",
+        created.text().await.unwrap()
+    );
+    TokenPair::from(ok_json(app.password_grant(username, password).await).await).access
+}
+
 /// A list, or the one object the docs' shapes sometimes give instead, or nothing.
 fn as_list(value: &Value) -> Vec<&Value> {
     match value {
@@ -392,7 +416,7 @@ impl Fixtures {
         .into_iter()
         .map(|(id, p)| (id, minor_units(&p["listPrice"]).unwrap()))
         .collect();
-        let profile = app.external_shopper_pair().await.access;
+        let profile = profile_shopper(app).await;
         let payments_key = app.payments_key().await;
 
         let categories = app
@@ -571,7 +595,10 @@ fn address_fixture(saved: bool) -> Value {
     let mut address = json!({
         "firstName": "Jane", "lastName": "Docs", "line1": "10 Example Street",
         "city": "Minneapolis", "countrySubdivision": "MN", "postalCode": "55401",
-        "country": "US", "phoneNumber": "555-0100", "emailAddress": "jane.docs@example.com"
+        "country": "US", "phoneNumber": "555-0100", "emailAddress": "jane.docs@example.com",
+        // The optional fields the docs' address requests send too.
+        "countyName": "Hennepin", "phoneticFirstName": "クリス", "phoneticLastName": "ミラー",
+        "division": "製品開発", "title": "M"
     });
     if saved {
         address["isDefaultBilling"] = json!(true);

@@ -178,7 +178,8 @@ async fn apply_billing_address_without_a_body_applies_the_customers_address() {
     shopper_error(response, 400, "invalid-request").await;
     // Once the cart has one (PUT billing-address), applying it answers the cart with it.
     let address = json!({"address": {"line1": "5 Elm St", "city": "Duluth", "country": "US",
-        "countyName": "St. Louis", "phoneticFirstName": "ignored"}});
+        "countyName": "St. Louis", "phoneticFirstName": "タロ", "phoneticLastName": "ヤマダ",
+        "division": "営業部", "title": "M"}});
     crate::helpers::no_content(
         app.http
             .put(app.url(&format!("{CART}/billing-address")))
@@ -192,18 +193,81 @@ async fn apply_billing_address_without_a_body_applies_the_customers_address() {
     let cart = ok_json(post_raw(&app, &guest, &apply, "").await).await;
     assert_eq!(cart["cart"]["billingAddress"]["city"], "Duluth", "{cart}");
     assert_eq!(cart["cart"]["billingAddress"]["countyName"], "St. Louis");
+    // The docs' phonetic name, division and title are kept and served back.
+    let served = app.get_ok(&guest, &format!("{CART}/billing-address")).await;
+    for (key, sent) in [
+        ("phoneticFirstName", "タロ"),
+        ("phoneticLastName", "ヤマダ"),
+        ("division", "営業部"),
+        ("title", "M"),
+    ] {
+        assert_eq!(cart["cart"]["billingAddress"][key], sent, "{cart}");
+        assert_eq!(served["address"][key], sent, "{served}");
+    }
 
     // A signed-in shopper: their default address (isDefault) becomes the cart's.
     let full = app.shopper_pair().await.access;
     let saved = json!({"address": {"nickName": "home", "isDefault": "true",
-        "line1": "1 Lake Rd", "city": "Bemidji", "country": "US"}});
+        "line1": "1 Lake Rd", "city": "Bemidji", "country": "US", "division": "製品開発"}});
     address_written(post(&app, &full, ADDRESSES, saved).await).await;
     let cart = ok_json(post_raw(&app, &full, &apply, "{}").await).await;
     assert_eq!(cart["cart"]["billingAddress"]["city"], "Bemidji", "{cart}");
+    assert_eq!(
+        cart["cart"]["billingAddress"]["division"], "製品開発",
+        "{cart}"
+    );
     // The shipping twin works the same way.
     let cart =
         ok_json(post_raw(&app, &full, &format!("{CART}/apply-shipping-address"), "").await).await;
     assert_eq!(cart["cart"]["shippingAddress"]["city"], "Bemidji", "{cart}");
+}
+
+#[tokio::test]
+async fn an_orders_addresses_keep_the_phonetic_name_division_and_title_sent() {
+    let app = spawn_app().await;
+    let (product, _) = catalog(&app).await;
+    let token = app.anonymous_pair().await.access;
+    ok_json(app.add_to_cart(&token, product, 1).await).await;
+    let sent = |line1: &str, division: &str| {
+        json!({"address": {"firstName": "Taro", "lastName": "Yamada", "line1": line1,
+            "city": "Minneapolis", "countrySubdivision": "MN", "postalCode": "55401",
+            "country": "US",
+            "emailAddress": "taro@example.com", "phoneticFirstName": "タロ",
+            "phoneticLastName": "ヤマダ", "division": division, "title": "M"}})
+    };
+    for (which, body) in [
+        ("billing-address", sent("1-1 Chiyoda", "営業部")),
+        ("shipping-address", sent("2-2 Minato", "製品開発")),
+    ] {
+        crate::helpers::no_content(
+            app.http
+                .put(app.url(&format!("{CART}/{which}")))
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+    }
+    let source = app.create_source(APPROVE_CARD, false).await;
+    ok_json(app.apply_source(&token, &source).await).await;
+    let submitted = ok_json(app.submit(&token).await).await;
+    let order = submitted["submitCart"]["order"]["id"].as_i64().unwrap();
+    for (which, line1, division) in [
+        ("billing-address", "1-1 Chiyoda", "営業部"),
+        ("shipping-address", "2-2 Minato", "製品開発"),
+    ] {
+        let served = app
+            .get_ok(&token, &format!("/v1/shoppers/me/orders/{order}/{which}"))
+            .await;
+        let a = &served["address"];
+        assert_eq!(a["line1"], line1, "{served}");
+        assert_eq!(a["phoneticFirstName"], "タロ", "{served}");
+        assert_eq!(a["phoneticLastName"], "ヤマダ", "{served}");
+        assert_eq!(a["division"], division, "{served}");
+        assert_eq!(a["title"], "M", "{served}");
+    }
 }
 
 #[tokio::test]
@@ -372,6 +436,8 @@ async fn me_takes_password_changes_email_updates_and_the_docs_spellings() {
     // sendMail / sendEMail are sendEmail; disagreeing spellings are refused.
     let me = ok_json(post(&app, &full, ME, json!({"shopper": {"sendMail": "true"}})).await).await;
     assert_eq!(me["shopper"]["sendEmail"], true);
+    // The docs' sample answers the updated shopper: the one GET /v1/shoppers/me shows.
+    assert_eq!(me, app.get_ok(&full, ME).await);
     let clash = json!({"shopper": {"sendEmail": true, "sendEMail": "false"}});
     shopper_error(post(&app, &full, ME, clash).await, 400, "invalid-request").await;
     names_field(
@@ -442,13 +508,22 @@ async fn addresses_default_county_nickname_rule_and_their_own_path() {
     let home = json!({"address": {"nickName": "home", "isDefault": "true", "firstName": "Jane",
         "line1": "1 Pine St", "city": "Ely", "countrySubdivision": "MN", "postalCode": 55731,
         "country": "US", "countryName": "United States", "countyName": "St. Louis",
-        "phoneticLastName": "ignored", "division": "ignored"}});
+        "phoneticFirstName": "クリス", "phoneticLastName": "ミラー", "division": "製品開発",
+        "title": "M"}});
     // Created or updated, the docs answer 204 No Content; Location names the address.
     let home_id = address_written(post(&app, &full, ADDRESSES, home.clone()).await).await;
     let created = app.get_ok(&full, &format!("{ADDRESSES}/{home_id}")).await;
     assert_eq!(created["address"]["isDefault"], true, "{created}");
     assert_eq!(created["address"]["countyName"], "St. Louis");
     assert_eq!(created["address"]["postalCode"], "55731");
+    for (key, sent) in [
+        ("phoneticFirstName", "クリス"),
+        ("phoneticLastName", "ミラー"),
+        ("division", "製品開発"),
+        ("title", "M"),
+    ] {
+        assert_eq!(created["address"][key], sent, "{created}");
+    }
 
     // The same nickname again updates that address, it does not add one.
     let mut moved = home.clone();
@@ -552,6 +627,18 @@ async fn payment_options_are_saved_named_and_made_default() {
         (flag(&first), flag(&second)),
         (json!(false), json!(true)),
         "{list}"
+    );
+    // GET /v1/shoppers/me shows the same options inline, as the docs' shopper sample does
+    // (a full token's only: a limited one may not read them).
+    let me = app.me(&full).await;
+    assert_eq!(
+        me["shopper"]["paymentOptions"], list["paymentOptions"],
+        "{me}"
+    );
+    let anonymous = app.me(&limited).await;
+    assert!(
+        anonymous["shopper"].get("paymentOptions").is_none(),
+        "{anonymous}"
     );
     ok_json(app.add_to_cart(&full, product, 1).await).await;
     let cart = ok_json(post_raw(&app, &full, &format!("{CART}/apply-shopper"), "").await).await;

@@ -22,6 +22,17 @@ pub struct PostalAddress {
     /// The county (the docs' `countyName`); shown only when set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub county_name: Option<String>,
+    /// The docs' phonetic name (`phoneticFirstName`, `phoneticLastName`: the kana reading of a
+    /// Japanese name), the department (`division`) and the form of address (`title`); each shown
+    /// only when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phonetic_first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phonetic_last_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub division: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
 }
 
 impl PostalAddress {

@@ -13,7 +13,7 @@ use super::views::address::{AddressEnvelope, AddressView};
 use super::views::order::{
     ORDERS, OrderEnvelope, OrderLineEnvelope, OrderLines, OrderLinesEnvelope, OrderView, Orders,
     OrdersEnvelope, PaymentOption, PaymentOptionEnvelope, PaymentOptions, PaymentOptionsEnvelope,
-    order_address,
+    default_option, order_address,
 };
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, State};
@@ -272,15 +272,6 @@ pub async fn order_lookup(
     orders_response(&state, &q, &orders).await
 }
 
-/// The id of the shopper's default payment option: the one they flagged, else the oldest.
-fn default_option(options: &[PaymentSourceRecord]) -> Option<&str> {
-    options
-        .iter()
-        .find(|o| o.is_default)
-        .or(options.first())
-        .map(|o| o.id.as_str())
-}
-
 /// `GET /v1/shoppers/me/payment-options` (full): reusable sources the shopper applied or
 /// saved.
 pub async fn list_payment_options(
@@ -289,15 +280,8 @@ pub async fn list_payment_options(
     q: ApiQuery,
 ) -> ApiResult<Response> {
     let options = state.store.payment_options(full.shopper_id()).await?;
-    let default = default_option(&options);
     Ok(q.respond_with(&PaymentOptionsEnvelope {
-        payment_options: PaymentOptions {
-            uri: q.uri("/v1/shoppers/me/payment-options"),
-            payment_option: options
-                .iter()
-                .map(|s| PaymentOption::new(&q, s, Some(s.id.as_str()) == default))
-                .collect(),
-        },
+        payment_options: PaymentOptions::new(&q, &options),
     }))
 }
 

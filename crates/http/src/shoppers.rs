@@ -9,6 +9,7 @@ use super::shopper_api::{
 };
 use super::tolerant::{self, opt_bool, opt_object, opt_text};
 use super::views::address::{AddressEnvelope, SavedAddressList, SavedAddressView, SavedAddresses};
+use super::views::order::PaymentOptions;
 use super::views::served_link;
 use axum::Json;
 
@@ -23,21 +24,22 @@ use shopkeeper_domain::shopper::{AddressInput, FieldError, NewLogin, ShopperInpu
 use shopkeeper_services::auth::{AccessLevel, Principal};
 use shopkeeper_services::state::AppState;
 use shopkeeper_store::{
-    AddressRecord, NewShopper, ProfileFields, StoreError, TAKEN_EMAIL, TAKEN_EXTERNAL_REFERENCE,
+    AddressRecord, NewShopper, PaymentSourceRecord, ProfileFields, StoreError, TAKEN_EMAIL,
+    TAKEN_EXTERNAL_REFERENCE,
 };
 
 const ME: &str = "/v1/shoppers/me";
 
 /// The documented shopper object: `{"shopper": {...}}`.
 #[derive(serde::Serialize)]
-struct ShopperEnvelope {
-    shopper: ShopperObject,
+struct ShopperEnvelope<'a> {
+    shopper: ShopperObject<'a>,
 }
 
 /// Typed, not a `json!` map: `GET /v1/shoppers/me` is a hot bearer check and the map was most of its time.
 #[derive(serde::Serialize)]
 #[serde(rename_all = "camelCase")]
-struct ShopperObject {
+struct ShopperObject<'a> {
     uri: String,
     id: ShopperId,
     username: Option<String>,
@@ -50,7 +52,7 @@ struct ShopperObject {
     ip_address: Option<String>,
     send_email: bool,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    links: Option<AccountLinks>,
+    links: Option<AccountLinks<'a>>,
 }
 
 /// `"Anonymous"` for a limited token, the shopper's id for a full one.
@@ -69,11 +71,13 @@ struct Link {
 /// The signed-in shopper's resources, linked from the full token's shopper object.
 #[derive(serde::Serialize)]
 #[serde(rename_all = "camelCase")]
-struct AccountLinks {
+struct AccountLinks<'a> {
     addresses: Link,
     account: Link,
     orders: Link,
-    payment_options: Link,
+    /// The link with the options inline, as the docs' shopper samples show them (the same
+    /// view `GET /v1/shoppers/me/payment-options` answers the same full token with).
+    payment_options: PaymentOptions<'a>,
     /// Only while the route is served (`views::served_link`): not yet.
     #[serde(skip_serializing_if = "Option::is_none")]
     subscriptions: Option<super::views::Link>,
@@ -81,12 +85,14 @@ struct AccountLinks {
 
 const SUBSCRIPTIONS: &str = "/v1/shoppers/me/subscriptions";
 
-/// The documented shopper object of the session behind `principal`.
-async fn shopper_object(
+/// The documented shopper object of the session behind `principal`; a full token's payment
+/// options are read into `options`, which the object borrows.
+async fn shopper_object<'a>(
     state: &AppState,
     q: &ApiQuery,
     principal: &Principal,
-) -> ApiResult<ShopperEnvelope> {
+    options: &'a mut Vec<PaymentSourceRecord>,
+) -> ApiResult<ShopperEnvelope<'a>> {
     let session = state
         .store
         .session_snapshot(&principal.session_id, state.clock.now_millis())
@@ -122,11 +128,12 @@ async fn shopper_object(
         shopper.last_name = profile.last_name;
         shopper.email_address = profile.email;
         shopper.send_email = profile.send_email;
+        *options = state.store.payment_options(id).await?;
         shopper.links = Some(AccountLinks {
             addresses: link("/addresses"),
             account: link("/account"),
             orders: link("/orders"),
-            payment_options: link("/payment-options"),
+            payment_options: PaymentOptions::new(q, options),
             subscriptions: served_link(q, "GET", SUBSCRIPTIONS, SUBSCRIPTIONS),
         });
     }
@@ -239,8 +246,8 @@ async fn typed_password(
         })
 }
 
-/// A saved address as clients send it (the cart's addresses too). Unknown fields (the docs'
-/// `phoneticFirstName`, `division`, ...) are ignored; `isDefault` may be a string.
+/// A saved address as clients send it (the cart's addresses too). Unknown fields are ignored;
+/// `isDefault` may be a string.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", expecting = "an address object")]
 pub struct AddressWire {
@@ -276,6 +283,14 @@ pub struct AddressWire {
     phone_number: Option<String>,
     #[serde(default, deserialize_with = "opt_text")]
     email_address: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    phonetic_first_name: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    phonetic_last_name: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    division: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    title: Option<String>,
     #[serde(default, deserialize_with = "opt_bool")]
     is_default: Option<bool>,
     #[serde(default, deserialize_with = "opt_bool")]
@@ -304,6 +319,10 @@ impl From<AddressWire> for AddressInput {
             county_name: w.county_name,
             phone_number: w.phone_number,
             email_address: w.email_address,
+            phonetic_first_name: w.phonetic_first_name,
+            phonetic_last_name: w.phonetic_last_name,
+            division: w.division,
+            title: w.title,
             is_default: w.is_default,
             is_default_billing: w.is_default_billing,
             is_default_shipping: w.is_default_shipping,
@@ -442,7 +461,8 @@ pub async fn get_me(
     Limited(principal): Limited,
     q: ApiQuery,
 ) -> ApiResult<Response> {
-    Ok(q.respond_with(&shopper_object(&state, &q, &principal).await?))
+    let mut options = Vec::new();
+    Ok(q.respond_with(&shopper_object(&state, &q, &principal, &mut options).await?))
 }
 
 /// `POST /v1/shoppers/me`: `{"shopper": {...}}` (or the bare shopper object) or, as the docs
@@ -529,7 +549,8 @@ pub async fn update_me(
             .await?;
         state.verifier.forget(&revoked);
     }
-    Ok(q.respond_with(&shopper_object(&state, &q, &principal).await?))
+    let mut options = Vec::new();
+    Ok(q.respond_with(&shopper_object(&state, &q, &principal, &mut options).await?))
 }
 
 /// A boolean query parameter (`true`/`false`, `1`/`0`, any case); anything else is a 400.

@@ -61,6 +61,10 @@ struct SavedAddressColumns {
     phone_number: Option<String>,
     email_address: Option<String>,
     county_name: Option<String>,
+    phonetic_first_name: Option<String>,
+    phonetic_last_name: Option<String>,
+    division: Option<String>,
+    title: Option<String>,
     #[sqlx(try_from = "StoredFlag")]
     is_default: bool,
     #[sqlx(try_from = "StoredFlag")]
@@ -87,6 +91,10 @@ impl From<SavedAddressColumns> for SavedAddress {
                 phone_number: c.phone_number,
                 email_address: c.email_address,
                 county_name: c.county_name,
+                phonetic_first_name: c.phonetic_first_name,
+                phonetic_last_name: c.phonetic_last_name,
+                division: c.division,
+                title: c.title,
             },
             is_default: c.is_default,
             is_default_billing: c.is_default_billing,
@@ -100,14 +108,15 @@ macro_rules! select_addresses {
         concat!(
             "SELECT id, shopper_id, nickname, first_name, last_name, company_name, line1, \
              line2, line3, city, country_subdivision, postal_code, country, phone_number, \
-             email_address, county_name, is_default, is_default_billing, is_default_shipping \
+             email_address, county_name, phonetic_first_name, phonetic_last_name, division, \
+             title, is_default, is_default_billing, is_default_shipping \
              FROM shopper_addresses ",
             $tail
         )
     };
 }
 
-/// Binds a saved address's columns, in the order of `SavedAddressColumns`, as `$1`-`$17`.
+/// Binds a saved address's columns, in the order of `SavedAddressColumns`, as `$1`-`$21`.
 macro_rules! bind_saved {
     ($query:expr, $saved:expr) => {{
         let (s, a) = ($saved, &$saved.address);
@@ -126,6 +135,10 @@ macro_rules! bind_saved {
             .bind(&a.phone_number)
             .bind(&a.email_address)
             .bind(&a.county_name)
+            .bind(&a.phonetic_first_name)
+            .bind(&a.phonetic_last_name)
+            .bind(&a.division)
+            .bind(&a.title)
             .bind(flag(s.is_default))
             .bind(flag(s.is_default_billing))
             .bind(flag(s.is_default_shipping))
@@ -253,8 +266,9 @@ impl Store {
                      last_name = $3, company_name = $4, line1 = $5, line2 = $6, line3 = $7, \
                      city = $8, country_subdivision = $9, postal_code = $10, country = $11, \
                      phone_number = $12, email_address = $13, county_name = $14, \
-                     is_default = $15, is_default_billing = $16, is_default_shipping = $17 \
-                     WHERE id = $18 AND shopper_id = $19",
+                     phonetic_first_name = $15, phonetic_last_name = $16, division = $17, \
+                     title = $18, is_default = $19, is_default_billing = $20, \
+                     is_default_shipping = $21 WHERE id = $22 AND shopper_id = $23",
                 );
                 let done = bind_saved!(update, saved)
                     .bind(id)
@@ -270,10 +284,11 @@ impl Store {
                 let insert = sqlx::query_as(
                     "INSERT INTO shopper_addresses (nickname, first_name, last_name, \
                      company_name, line1, line2, line3, city, country_subdivision, postal_code, \
-                     country, phone_number, email_address, county_name, is_default, \
-                     is_default_billing, is_default_shipping, shopper_id, created_at) VALUES \
+                     country, phone_number, email_address, county_name, phonetic_first_name, \
+                     phonetic_last_name, division, title, is_default, is_default_billing, \
+                     is_default_shipping, shopper_id, created_at) VALUES \
                      ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-                     $18, $19) RETURNING id",
+                     $18, $19, $20, $21, $22, $23) RETURNING id",
                 );
                 let (id,): (i64,) = bind_saved!(insert, saved)
                     .bind(shopper_id)

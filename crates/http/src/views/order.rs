@@ -389,6 +389,29 @@ pub struct PaymentOptions<'a> {
     pub payment_option: Vec<PaymentOption<'a>>,
 }
 
+impl<'a> PaymentOptions<'a> {
+    /// The shopper's options (`options`, oldest first), the default one flagged.
+    pub fn new(q: &ApiQuery, options: &'a [PaymentSourceRecord]) -> Self {
+        let default = default_option(options);
+        PaymentOptions {
+            uri: q.uri("/v1/shoppers/me/payment-options"),
+            payment_option: options
+                .iter()
+                .map(|s| PaymentOption::new(q, s, Some(s.id.as_str()) == default))
+                .collect(),
+        }
+    }
+}
+
+/// The id of the shopper's default payment option: the one they flagged, else the oldest.
+pub fn default_option(options: &[PaymentSourceRecord]) -> Option<&str> {
+    options
+        .iter()
+        .find(|o| o.is_default)
+        .or(options.first())
+        .map(|o| o.id.as_str())
+}
+
 /// `{"paymentOption": ...}`
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
