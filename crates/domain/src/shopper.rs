@@ -9,13 +9,17 @@ use std::net::IpAddr;
 pub struct FieldError {
     pub field: &'static str,
     pub message: String,
+    /// A new password that breaks the password rule (the docs' `password-failure`), not a
+    /// missing or misplaced field.
+    pub breaks_password_rule: bool,
 }
 
 impl FieldError {
-    fn new(field: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
         Self {
             field,
             message: message.into(),
+            breaks_password_rule: false,
         }
     }
 }
@@ -148,10 +152,13 @@ pub const MIN_PASSWORD: usize = 8;
 /// A new password: 8-1024 bytes.
 fn check_password(password: &str) -> Result<(), FieldError> {
     if password.len() < MIN_PASSWORD || password.len() > 1024 {
-        return Err(FieldError::new(
-            "shopper.password",
-            format!("must be {MIN_PASSWORD}-1024 characters"),
-        ));
+        return Err(FieldError {
+            breaks_password_rule: true,
+            ..FieldError::new(
+                "shopper.password",
+                format!("must be {MIN_PASSWORD}-1024 characters"),
+            )
+        });
     }
     Ok(())
 }
@@ -428,6 +435,18 @@ mod tests {
         .into_new()
         .unwrap_err();
         assert_eq!(e.field, "shopper.password");
+        assert!(e.breaks_password_rule, "a short password breaks the rule");
+        // A password where none is kept is a misplaced field, not a rule broken.
+        let e = ShopperInput {
+            password: Some("long enough".into()),
+            external_reference_id: Some("crm-ann".into()),
+            email_address: Some("ann@example.com".into()),
+            ..Default::default()
+        }
+        .into_new()
+        .unwrap_err();
+        assert_eq!(e.field, "shopper.password");
+        assert!(!e.breaks_password_rule);
         let e = ShopperInput {
             username: Some("ann".into()),
             password: Some("long enough".into()),

@@ -33,8 +33,7 @@ pub fn conflict(code: Code, description: impl Into<String>) -> ShopperApiError {
 
 impl From<FieldError> for ShopperApiError {
     fn from(e: FieldError) -> Self {
-        // A password that breaks the rule; a missing one is a missing property.
-        let code = if e.field.ends_with("password") && e.message != "is required" {
+        let code = if e.breaks_password_rule {
             Code::PasswordFailure
         } else {
             Code::InvalidRequest

@@ -184,10 +184,10 @@ impl TryFrom<ShopperWire> for ShopperInput {
         let mut said = given.iter().flatten();
         let send_email = said.next().copied();
         if said.any(|other| Some(*other) != send_email) {
-            return Err(FieldError {
-                field: "shopper.sendEmail",
-                message: "sendEmail, sendMail and sendEMail disagree".into(),
-            });
+            return Err(FieldError::new(
+                "shopper.sendEmail",
+                "sendEmail, sendMail and sendEMail disagree",
+            ));
         }
         Ok(ShopperInput {
             id: w.id,
