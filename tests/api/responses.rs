@@ -289,6 +289,19 @@ async fn submit_cart_answers_the_order_it_stored() {
         line_of(lines, song)["pricing"]["productTax"],
         usd(json!(0.13))
     );
+    // Each line read on its own is the line of the order, its tax share included.
+    for line in lines.as_array().unwrap() {
+        let one = ok_json(
+            get(
+                &app,
+                &guest,
+                &format!("/v1/shoppers/me/orders/{id}/line-items/{}", line["id"]),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(&one["lineItem"], line);
+    }
     assert_eq!(order["shippingMethod"]["code"], 1);
     assert_eq!(order["pricing"]["shipping"], usd(json!(5.00)));
     assert_eq!(order["pricing"]["incentive"], usd(json!(21.00)));

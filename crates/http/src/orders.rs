@@ -11,9 +11,9 @@ use super::shopper_api::{
 use super::tolerant::{self, opt_bool, opt_object, opt_text};
 use super::views::address::{AddressEnvelope, AddressView};
 use super::views::order::{
-    ORDERS, OrderEnvelope, OrderLineEnvelope, OrderLines, OrderLinesEnvelope, OrderView, Orders,
-    OrdersEnvelope, PaymentOption, PaymentOptionEnvelope, PaymentOptions, PaymentOptionsEnvelope,
-    default_option, order_address,
+    ORDERS, OrderEnvelope, OrderLine, OrderLineEnvelope, OrderLines, OrderLinesEnvelope, OrderView,
+    Orders, OrdersEnvelope, PaymentOption, PaymentOptionEnvelope, PaymentOptions,
+    PaymentOptionsEnvelope, default_option, order_address, order_line_taxes,
 };
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, State};
@@ -113,12 +113,13 @@ pub async fn get_order_line_item(
     let o = visible_order(&state, &p, &id).await?;
     let line_id = path_id(&line_id, "line item")?;
     let lines = state.store.order_lines(o.id).await?;
-    // Rendered with the others: a line's share of the order's tax depends on them.
-    let line_item = OrderLines::new(&q, &o, &lines)
-        .line_item
-        .into_iter()
-        .find(|l| l.id == line_id)
+    let i = lines
+        .iter()
+        .position(|l| l.id == line_id)
         .ok_or_else(|| not_found(format!("line item {line_id}")))?;
+    // A line's share of the order's tax depends on the other lines.
+    let taxes = order_line_taxes(&o, &lines)[i];
+    let line_item = OrderLine::new(&q, &o, &lines[i], taxes);
     Ok(q.respond_with(&OrderLineEnvelope { line_item }))
 }
 
