@@ -5,8 +5,8 @@
 
 use crate::checkout::{catalog, shopper_error};
 use crate::helpers::{
-    APPROVE_CARD, SHOPPER_PASSWORD, SHOPPER_USERNAME, TestApp, address_written, assert_oauth_error,
-    ok_json, spawn_app,
+    APPROVE_CARD, EXTERNAL_REFERENCE, SHOPPER_PASSWORD, SHOPPER_USERNAME, TestApp, address_written,
+    assert_oauth_error, ok_json, spawn_app,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -919,6 +919,52 @@ async fn tolerant_routes_keep_credentials_strict() {
         .await
         .unwrap();
     assert_eq!(keys.status(), 400);
+
+    // Credentials are strings: a number is not read as a password or a username.
+    for (field, shopper) in [
+        (
+            "shopper.password",
+            json!({"username": "num", "password": 12345678,
+            "emailAddress": "num@example.com"}),
+        ),
+        (
+            "shopper.username",
+            json!({"username": 1234, "password": "a long password",
+            "emailAddress": "num@example.com"}),
+        ),
+    ] {
+        let response = post(&app, &token, "/v1/shoppers", json!({ "shopper": shopper })).await;
+        let body = shopper_error(response, 400, "invalid-request").await;
+        assert!(body.to_string().contains(field), "{field}: {body}");
+    }
+    assert_oauth_error(
+        app.password_grant("num", "12345678").await,
+        400,
+        "invalid_grant",
+    )
+    .await;
+
+    // A shopper whose login the storefront keeps (externalReferenceId only) gets no password,
+    // even from its own full token, and so can never sign in with one.
+    let external = app.external_shopper_pair().await.access;
+    let response = post(
+        &app,
+        &external,
+        ME,
+        json!({"shopper": {"password": "a long password"}}),
+    )
+    .await;
+    shopper_error(response, 400, "invalid-request").await;
+    let me = app.get_ok(&external, ME).await;
+    let username = me["shopper"]["username"]
+        .as_str()
+        .unwrap_or(EXTERNAL_REFERENCE);
+    assert_oauth_error(
+        app.password_grant(username, "a long password").await,
+        400,
+        "invalid_grant",
+    )
+    .await;
 }
 
 /// Further shapes the docs send: line items inside the cart's envelope on `line-items`, a

@@ -150,11 +150,12 @@ async fn shopper_object<'a>(
 struct ShopperWire {
     #[serde(default)]
     id: Option<Value>,
-    #[serde(default, deserialize_with = "opt_text")]
+    // Credentials are read strictly: strings only, never a number read as text.
+    #[serde(default)]
     username: Option<String>,
-    #[serde(default, deserialize_with = "opt_text")]
+    #[serde(default)]
     password: Option<String>,
-    #[serde(default, deserialize_with = "opt_text")]
+    #[serde(default)]
     external_reference_id: Option<String>,
     #[serde(default, deserialize_with = "opt_text")]
     first_name: Option<String>,
