@@ -16,8 +16,6 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use shopkeeper_domain::shopper::{AddressInput, FieldError, NewLogin, ShopperInput};
@@ -232,13 +230,10 @@ async fn typed_password(
         .store
         .client(caller.api_key(), state.clock.now_millis())
         .await?;
-    if !client.is_some_and(|c| c.password_base64) {
+    let Some(client) = client else {
         return Ok(Some(sent));
-    }
-    STANDARD
-        .decode(sent.trim().as_bytes())
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
+    };
+    shopkeeper_services::oauth::password::typed_password(&client, sent)
         .map(Some)
         .ok_or_else(|| {
             bad_request(

@@ -4,8 +4,6 @@ use super::password::PasswordCheck;
 use crate::auth::{AccessLevel, AuthenticatedClient, VerifyError};
 use crate::instruments::{self, SignInFlow, TokenFlow};
 use crate::state::AppState;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use shopkeeper_domain::authorize::{Flow, flow_refusal};
@@ -55,16 +53,8 @@ async fn run_grant(
         }
         Grant::Password { username, password } => {
             check_flow(state, record, Flow::Password)?;
-            let password = if record.password_base64 {
-                // A per-client setting: some clients send the password base64-encoded.
-                STANDARD
-                    .decode(password.as_bytes())
-                    .ok()
-                    .and_then(|b| String::from_utf8(b).ok())
-                    .ok_or(GrantError::InvalidGrant("invalid username or password"))?
-            } else {
-                password
-            };
+            let password = super::password::typed_password(record, password)
+                .ok_or(GrantError::InvalidGrant("invalid username or password"))?;
             let address = client_ip
                 .as_deref()
                 .and_then(|ip| ip.parse::<std::net::IpAddr>().ok())

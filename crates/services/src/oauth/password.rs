@@ -5,8 +5,23 @@ use super::TokenError;
 use crate::guard::RetryAfter;
 use crate::instruments::{self, SignInFlow, SignInRefusal};
 use crate::state::AppState;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use shopkeeper_store::{ClientRecord, ShopperRecord};
 use std::net::IpAddr;
+
+/// The password as the shopper typed it: base64-decoded when `client` sends passwords that
+/// way (a per-key setting), as the password grant, sign-up and `/me` all read it; `None` when
+/// it is not base64 of UTF-8 text.
+pub fn typed_password(client: &ClientRecord, sent: String) -> Option<String> {
+    if !client.password_base64 {
+        return Some(sent);
+    }
+    STANDARD
+        .decode(sent.as_bytes())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+}
 
 /// What a password check found.
 pub enum PasswordCheck {
