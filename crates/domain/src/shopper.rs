@@ -96,7 +96,8 @@ pub fn check_email(field: &'static str, raw: &str) -> Result<(), FieldError> {
     }
 }
 
-fn check_text(field: &'static str, raw: &str, max: usize) -> Result<(), FieldError> {
+/// A free-text field: 1-`max` bytes, not blank, no control characters.
+pub fn check_text(field: &'static str, raw: &str, max: usize) -> Result<(), FieldError> {
     if raw.trim().is_empty() || raw.len() > max || raw.chars().any(char::is_control) {
         return Err(FieldError::new(
             field,

@@ -22,6 +22,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::Value;
 use shopkeeper_domain::address::PostalAddress;
+use shopkeeper_domain::shopper::check_text;
 use shopkeeper_services::auth::Principal;
 use shopkeeper_services::checkout;
 use shopkeeper_services::state::AppState;
@@ -396,13 +397,8 @@ pub async fn save_payment_option(
             .ok_or_else(|| bad_request("paymentOption.sourceId is required"))?,
     };
     let nickname = input.nick_name.filter(|n| !n.trim().is_empty());
-    if nickname
-        .as_deref()
-        .is_some_and(|n| n.len() > 256 || n.chars().any(char::is_control))
-    {
-        return Err(bad_request(
-            "paymentOption.nickName: must be 1-256 printable characters",
-        ));
+    if let Some(n) = nickname.as_deref() {
+        check_text("paymentOption.nickName", n, 256)?;
     }
     let p = &full.0;
     super::carts::set_ip_address(&state, p, body.shopper.and_then(|s| s.ip_address)).await?;
