@@ -291,6 +291,7 @@ impl<'a> LineItem<'a> {
                     product_image: &r.product_image,
                     site_id: &r.site_id,
                     available_quantity: r.available_quantity,
+                    has_variations: false,
                 },
             ),
             pricing,

@@ -138,7 +138,7 @@ impl<'a> ProductView<'a> {
         let link = |part: &str| Link {
             uri: q.uri(&format!("{path}/{part}")),
         };
-        let mut product = LineProduct::new(
+        let product = LineProduct::new(
             q,
             LineProductParts {
                 product_id: p.id,
@@ -154,10 +154,9 @@ impl<'a> ProductView<'a> {
                 product_image: &p.product_image,
                 site_id: p.site_id.as_str(),
                 available_quantity: p.available_quantity,
+                has_variations,
             },
         );
-        // A base product with variations is bought through them, never itself.
-        product.purchasable = purchasable(p, has_variations);
         ProductView {
             product,
             minimum_quantity: 1,

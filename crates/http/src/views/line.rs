@@ -57,6 +57,8 @@ pub struct LineProductParts<'a> {
     pub product_image: &'a Option<String>,
     pub site_id: &'a str,
     pub available_quantity: Option<i64>,
+    /// A base product with variations (bought through them, never itself; never on a line).
+    pub has_variations: bool,
 }
 
 impl<'a> LineProduct<'a> {
@@ -78,7 +80,7 @@ impl<'a> LineProduct<'a> {
             product_image: p.product_image,
             company_id: p.site_id,
             displayable_product: true,
-            purchasable: inventory_status(p.available_quantity) == IN_STOCK,
+            purchasable: !p.has_variations && inventory_status(p.available_quantity) == IN_STOCK,
             custom_attributes: CustomAttributes::default(),
         }
     }

@@ -323,6 +323,7 @@ impl<'a> OrderLine<'a> {
                     product_image: &l.product_image,
                     site_id: &l.site_id,
                     available_quantity: l.available_quantity,
+                    has_variations: false,
                 },
             ),
             pricing: LinePricing::new(
