@@ -136,7 +136,9 @@ async fn a_brief_postgres_outage_answers_503_then_recovers_without_losing_acknow
     settings.tokens.revocation_heartbeat_ms = 200;
     let mut database = DatabaseSettings::new(db.clone());
     database.pool_size = 4;
-    database.acquire_timeout_ms = 500;
+    // Short, so the outage answers 503 quickly; not so short that opening the pool of a
+    // fresh cluster on a busy 2-core CI host times out before the test starts.
+    database.acquire_timeout_ms = 1500;
     database.statement_timeout_ms = 2000;
     let (app, _) = Application::build(&settings, &database).await.unwrap();
     let address = format!("http://{}", app.local_addr());
