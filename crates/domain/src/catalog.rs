@@ -299,6 +299,75 @@ pub struct ProductInput {
     /// A variation's distinguishing attributes, e.g. `{"color": "red"}`.
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
+    /// Who makes the product, as the docs' `manufacturerName`.
+    #[serde(default)]
+    pub manufacturer_name: Option<String>,
+    /// The merchant's own attributes (`customAttributes.attribute[]` in the docs' answers).
+    #[serde(default)]
+    pub custom_attributes: Vec<CustomAttribute>,
+}
+
+/// A merchant-defined attribute of a product, as the docs' answers list them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomAttribute {
+    pub name: String,
+    /// One of [`ATTRIBUTE_TYPES`] (the docs write `string` and `String` alike).
+    #[serde(rename = "type", default = "string_type")]
+    pub kind: String,
+    pub value: String,
+}
+
+/// The attribute types Global Commerce defines.
+pub const ATTRIBUTE_TYPES: [&str; 6] = ["String", "Boolean", "Integer", "Decimal", "Date", "List"];
+
+fn string_type() -> String {
+    "String".to_owned()
+}
+
+impl CustomAttribute {
+    /// The attribute's problem, if any: a named field and why.
+    fn problem(&self) -> Option<(&'static str, String)> {
+        if let Err(e) = text("name", &self.name, 128) {
+            return Some(("name", e));
+        }
+        if !ATTRIBUTE_TYPES
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(&self.kind))
+        {
+            return Some((
+                "type",
+                format!("must be one of {}", ATTRIBUTE_TYPES.join(", ")),
+            ));
+        }
+        if self.value.len() > 4096 {
+            return Some(("value", "must be at most 4096 characters".into()));
+        }
+        let ok = match self.kind.to_ascii_lowercase().as_str() {
+            "boolean" => matches!(self.value.as_str(), "true" | "false"),
+            "integer" => self.value.parse::<i64>().is_ok(),
+            "decimal" => self.value.parse::<Decimal>().is_ok(),
+            _ => true,
+        };
+        (!ok).then(|| ("value", format!("is not a {}", self.kind)))
+    }
+}
+
+/// A product's custom attributes as the store keeps them (a JSON list).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomAttributes(pub Vec<CustomAttribute>);
+
+impl CustomAttributes {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&self.0).expect("attributes serialise")
+    }
+}
+
+impl TryFrom<String> for CustomAttributes {
+    type Error = serde_json::Error;
+    fn try_from(json: String) -> Result<Self, Self::Error> {
+        serde_json::from_str(&json).map(Self)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -327,6 +396,10 @@ pub struct NewProduct {
     pub categories: Vec<String>,
     pub volume_prices: Vec<(i64, i64)>,
     pub attributes: BTreeMap<String, String>,
+    pub manufacturer_name: Option<String>,
+    /// The file's custom attributes, then a variation's own attributes (as `String`
+    /// attributes, unless the file names them too): Global Commerce lists both.
+    pub custom_attributes: CustomAttributes,
     pub variations: Vec<NewProduct>,
 }
 
@@ -673,6 +746,22 @@ impl Check<'_> {
                 );
             }
         }
+        if let Some(m) = &p.manufacturer_name {
+            if let Err(e) = text("manufacturerName", m, 256) {
+                problem("manufacturerName", e);
+            }
+        }
+        let mut named = HashSet::new();
+        for (j, a) in p.custom_attributes.iter().enumerate() {
+            if let Some((field, message)) = a.problem() {
+                problem(&format!("customAttributes[{j}].{field}"), message);
+            } else if !named.insert(a.name.as_str()) {
+                problem(
+                    &format!("customAttributes[{j}].name"),
+                    format!("attribute {:?} listed twice", a.name),
+                );
+            }
+        }
         if is_variation && !p.variations.is_empty() {
             problem("variations", "a variation cannot have variations".into());
         }
@@ -688,7 +777,19 @@ impl Check<'_> {
         if self.problems.len() > before {
             return None;
         }
+        let mut custom_attributes = p.custom_attributes;
+        for (name, value) in &p.attributes {
+            if !custom_attributes.iter().any(|a| &a.name == name) {
+                custom_attributes.push(CustomAttribute {
+                    name: name.clone(),
+                    kind: string_type(),
+                    value: value.clone(),
+                });
+            }
+        }
         Some(NewProduct {
+            manufacturer_name: p.manufacturer_name,
+            custom_attributes: CustomAttributes(custom_attributes),
             display_name: p.display_name.unwrap_or_else(|| p.name.clone()),
             sku: p.sku,
             name: p.name,
@@ -836,5 +937,53 @@ mod tests {
         assert_eq!(p.offset(), 5);
         assert!(p.has_next(11));
         assert!(!p.has_next(10));
+    }
+
+    #[test]
+    fn custom_attributes_are_checked_and_a_variation_lists_its_own() {
+        let file = |attributes: &str| {
+            ParsedFile::parse(&format!(
+                r#"{{"products": [{{"sku": "B", "name": "b", "productType": "PHYSICAL",
+                "currency": "USD", "listPrice": "1.00", "manufacturerName": "Acme",
+                "customAttributes": {attributes},
+                "variations": [{{"sku": "V", "name": "v", "productType": "PHYSICAL",
+                  "currency": "USD", "listPrice": "1.00", "attributes": {{"color": "red"}},
+                  "customAttributes": [{{"name": "color", "value": "crimson"}}]}}]}}]}}"#
+            ))
+            .unwrap()
+            .validate(&HashSet::new())
+        };
+        let valid = file(r#"[{"name": "warranty", "type": "Integer", "value": "2"}]"#).unwrap();
+        let base = &valid.products[0];
+        assert_eq!(base.manufacturer_name.as_deref(), Some("Acme"));
+        assert_eq!(base.custom_attributes.0[0].kind, "Integer");
+        // The file's own `color` wins over the variation attribute of that name.
+        let variation = &base.variations[0].custom_attributes.0;
+        assert_eq!(variation.len(), 1);
+        assert_eq!(
+            (variation[0].kind.as_str(), variation[0].value.as_str()),
+            ("String", "crimson")
+        );
+        for (bad, field) in [
+            (
+                r#"[{"name": "w", "type": "Integer", "value": "two"}]"#,
+                "customAttributes[0].value",
+            ),
+            (
+                r#"[{"name": "w", "type": "Colour", "value": "x"}]"#,
+                "customAttributes[0].type",
+            ),
+            (
+                r#"[{"name": "w", "value": "x"}, {"name": "w", "value": "y"}]"#,
+                "customAttributes[1].name",
+            ),
+            (
+                r#"[{"name": "", "value": "x"}]"#,
+                "customAttributes[0].name",
+            ),
+        ] {
+            let problems = file(bad).unwrap_err();
+            assert_eq!(problems[0].field.as_deref(), Some(field), "{bad}");
+        }
     }
 }

@@ -3,7 +3,7 @@
 use super::{Engine, Store, StoreError, StoreResult};
 use serde::Serialize;
 use shopkeeper_domain::SiteId;
-use shopkeeper_domain::catalog::{CategoryInput, NewProduct, Page};
+use shopkeeper_domain::catalog::{CategoryInput, CustomAttributes, NewProduct, Page};
 use shopkeeper_domain::time::UnixSeconds;
 use sqlx::{Any, Connection, Transaction};
 use std::collections::HashMap;
@@ -29,6 +29,9 @@ pub struct ProductRecord {
     pub available_quantity: Option<i64>,
     /// JSON object of the variation's attributes (`{}` for a base product).
     pub variation_attributes: String,
+    pub manufacturer_name: Option<String>,
+    #[sqlx(try_from = "String")]
+    pub custom_attributes: CustomAttributes,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -88,7 +91,8 @@ macro_rules! select_products {
             "SELECT p.id, p.site_id, p.base_product_id, p.sku, p.name, p.display_name, \
              p.short_description, p.long_description, p.product_type, p.keywords, \
              p.thumbnail_image, p.product_image, p.currency, p.list_price_minor, \
-             p.sale_price_minor, p.available_quantity, p.variation_attributes FROM products p ",
+             p.sale_price_minor, p.available_quantity, p.variation_attributes, \
+             p.manufacturer_name, p.custom_attributes FROM products p ",
             $tail
         )
     };
@@ -424,6 +428,7 @@ async fn upsert_product(
     now: UnixSeconds,
 ) -> StoreResult<(i64, bool)> {
     let attributes = serde_json::to_string(&p.attributes).expect("a string map serialises");
+    let custom_attributes = p.custom_attributes.to_json();
     let existing: Option<(i64,)> =
         sqlx::query_as("SELECT id FROM products WHERE site_id = $1 AND sku = $2")
             .bind(site_id.as_str())
@@ -437,7 +442,8 @@ async fn upsert_product(
                  short_description = $4, long_description = $5, product_type = $6, \
                  keywords = $7, thumbnail_image = $8, product_image = $9, currency = $10, \
                  list_price_minor = $11, sale_price_minor = $12, available_quantity = $13, \
-                 variation_attributes = $14 WHERE id = $15",
+                 variation_attributes = $14, manufacturer_name = $15, custom_attributes = $16 \
+                 WHERE id = $17",
             )
             .bind(base)
             .bind(&p.name)
@@ -453,6 +459,8 @@ async fn upsert_product(
             .bind(p.sale_price_minor)
             .bind(p.available_quantity)
             .bind(&attributes)
+            .bind(&p.manufacturer_name)
+            .bind(&custom_attributes)
             .bind(id)
             .execute(&mut **tx)
             .await?;
@@ -463,8 +471,9 @@ async fn upsert_product(
                 "INSERT INTO products (site_id, base_product_id, sku, name, display_name, \
                  short_description, long_description, product_type, keywords, thumbnail_image, \
                  product_image, currency, list_price_minor, sale_price_minor, \
-                 available_quantity, variation_attributes, created_at) VALUES ($1, $2, $3, $4, \
-                 $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
+                 available_quantity, variation_attributes, manufacturer_name, custom_attributes, \
+                 created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+                 $14, $15, $16, $17, $18, $19) RETURNING id",
             )
             .bind(site_id.as_str())
             .bind(base)
@@ -482,6 +491,8 @@ async fn upsert_product(
             .bind(p.sale_price_minor)
             .bind(p.available_quantity)
             .bind(&attributes)
+            .bind(&p.manufacturer_name)
+            .bind(&custom_attributes)
             .bind(now)
             .fetch_one(&mut **tx)
             .await?;

@@ -5,6 +5,7 @@
 use super::column::{StoredFlag, checked, flag};
 use super::{Store, StoreError, StoreResult};
 use shopkeeper_domain::address::{BillingAndShipping, PostalAddress};
+use shopkeeper_domain::catalog::CustomAttributes;
 use shopkeeper_domain::checkout::cart::CartLine;
 use shopkeeper_domain::checkout::order::{Cart, ChargeSource, NewOrder};
 use shopkeeper_domain::checkout::{OrderStatus, SourceState, TestOutcome};
@@ -36,6 +37,9 @@ struct CartLineRow {
     pub list_price_minor: i64,
     pub sale_price_minor: i64,
     pub available_quantity: Option<i64>,
+    pub manufacturer_name: Option<String>,
+    #[sqlx(try_from = "String")]
+    pub custom_attributes: CustomAttributes,
 }
 
 impl From<CartLineRow> for CartLine {
@@ -59,6 +63,8 @@ impl From<CartLineRow> for CartLine {
             list_price_minor: r.list_price_minor,
             sale_price_minor: r.sale_price_minor,
             available_quantity: r.available_quantity,
+            manufacturer_name: r.manufacturer_name,
+            custom_attributes: r.custom_attributes,
         }
     }
 }
@@ -237,6 +243,9 @@ pub struct OrderLineRecord {
     pub site_id: String,
     /// The product's stock now (`None`: not tracked).
     pub available_quantity: Option<i64>,
+    pub manufacturer_name: Option<String>,
+    #[sqlx(try_from = "String")]
+    pub custom_attributes: CustomAttributes,
 }
 
 /// The two address columns of a cart or an order: `PostalAddress` JSON. One that does not
@@ -268,7 +277,8 @@ macro_rules! select_cart_lines {
             "SELECT l.id, l.product_id, l.quantity, p.sku, p.name, p.display_name, \
              p.short_description, p.long_description, p.keywords, p.product_type, \
              p.base_product_id, p.thumbnail_image, p.product_image, p.site_id, p.currency, \
-             p.list_price_minor, p.sale_price_minor, p.available_quantity \
+             p.list_price_minor, p.sale_price_minor, p.available_quantity, \
+             p.manufacturer_name, p.custom_attributes \
              FROM cart_line_items l JOIN products p ON p.id = l.product_id ",
             $tail
         )
@@ -812,8 +822,8 @@ impl Store {
             "SELECT l.id, l.order_id, l.product_id, l.sku, l.display_name, l.quantity, \
              l.list_price_minor, l.unit_price_minor, p.product_type, p.base_product_id, p.name, \
              p.short_description, p.long_description, p.keywords, p.thumbnail_image, \
-             p.product_image, p.site_id, p.available_quantity \
-             FROM order_line_items l JOIN products p ON p.id = l.product_id \
+             p.product_image, p.site_id, p.available_quantity, p.manufacturer_name, \
+             p.custom_attributes FROM order_line_items l JOIN products p ON p.id = l.product_id \
              WHERE l.order_id = $1 ORDER BY l.id",
         )
         .bind(order_id)

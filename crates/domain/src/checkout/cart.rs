@@ -2,6 +2,7 @@
 //! checked against the cart as the earlier lines of the same request left it).
 
 use super::MAX_LINE_QUANTITY;
+use crate::catalog::CustomAttributes;
 use std::collections::HashMap;
 
 /// A cart line with the product facts pricing, the rules and rendering need.
@@ -28,6 +29,8 @@ pub struct CartLine {
     pub sale_price_minor: i64,
     /// `None`: the product's stock is not tracked.
     pub available_quantity: Option<i64>,
+    pub manufacturer_name: Option<String>,
+    pub custom_attributes: CustomAttributes,
 }
 
 impl CartLine {

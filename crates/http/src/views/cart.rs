@@ -292,6 +292,8 @@ impl<'a> LineItem<'a> {
                     site_id: &r.site_id,
                     available_quantity: r.available_quantity,
                     has_variations: false,
+                    manufacturer_name: r.manufacturer_name.as_deref(),
+                    custom_attributes: &r.custom_attributes,
                 },
             ),
             pricing,

@@ -155,6 +155,8 @@ impl<'a> ProductView<'a> {
                 site_id: p.site_id.as_str(),
                 available_quantity: p.available_quantity,
                 has_variations,
+                manufacturer_name: p.manufacturer_name.as_deref(),
+                custom_attributes: &p.custom_attributes,
             },
         );
         ProductView {

@@ -5,7 +5,7 @@ use super::{CustomAttributes, IdLink, parent_product, wire_product_type};
 use crate::shopper_api::ApiQuery;
 use serde::Serialize;
 use serde_json::Value;
-use shopkeeper_domain::catalog::{IN_STOCK, formatted, inventory_status};
+use shopkeeper_domain::catalog::{self, IN_STOCK, formatted, inventory_status};
 use utoipa::ToSchema;
 
 /// The product of a cart's or an order's line item.
@@ -28,6 +28,8 @@ pub struct LineProduct<'a> {
     pub external_reference_id: &'a str,
     /// Shopkeeper's sites sell under their own part numbers: the SKU.
     pub manufacturer_part_number: &'a str,
+    /// The catalog's `manufacturerName`; `null` when the import gave none, as the docs show.
+    pub manufacturer_name: Option<&'a str>,
     pub keywords: &'a str,
     pub thumbnail_image: &'a Option<String>,
     pub product_image: &'a Option<String>,
@@ -37,8 +39,8 @@ pub struct LineProduct<'a> {
     pub displayable_product: bool,
     /// In stock now (a line never holds a base product with variations).
     pub purchasable: bool,
-    /// Shopkeeper keeps no custom attributes: always an empty `attribute` list (storefronts
-    /// read the list).
+    /// The catalog's custom attributes (a variation's own attributes among them); an empty
+    /// `attribute` list when it has none (storefronts read the list).
     pub custom_attributes: CustomAttributes,
 }
 
@@ -59,6 +61,8 @@ pub struct LineProductParts<'a> {
     pub available_quantity: Option<i64>,
     /// A base product with variations (bought through them, never itself; never on a line).
     pub has_variations: bool,
+    pub manufacturer_name: Option<&'a str>,
+    pub custom_attributes: &'a catalog::CustomAttributes,
 }
 
 impl<'a> LineProduct<'a> {
@@ -75,13 +79,14 @@ impl<'a> LineProduct<'a> {
             sku: p.sku,
             external_reference_id: p.sku,
             manufacturer_part_number: p.sku,
+            manufacturer_name: p.manufacturer_name,
             keywords: p.keywords,
             thumbnail_image: p.thumbnail_image,
             product_image: p.product_image,
             company_id: p.site_id,
             displayable_product: true,
             purchasable: !p.has_variations && inventory_status(p.available_quantity) == IN_STOCK,
-            custom_attributes: CustomAttributes::default(),
+            custom_attributes: CustomAttributes::of(p.custom_attributes),
         }
     }
 }

@@ -68,3 +68,20 @@ pub struct CustomAttribute {
     #[serde(rename = "type")]
     pub kind: String,
 }
+
+impl CustomAttributes {
+    /// A product's stored attributes, in the docs' shape.
+    pub fn of(stored: &shopkeeper_domain::catalog::CustomAttributes) -> Self {
+        CustomAttributes {
+            attribute: stored
+                .0
+                .iter()
+                .map(|a| CustomAttribute {
+                    name: a.name.clone(),
+                    value: a.value.clone(),
+                    kind: a.kind.clone(),
+                })
+                .collect(),
+        }
+    }
+}

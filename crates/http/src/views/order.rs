@@ -324,6 +324,8 @@ impl<'a> OrderLine<'a> {
                     site_id: &l.site_id,
                     available_quantity: l.available_quantity,
                     has_variations: false,
+                    manufacturer_name: l.manufacturer_name.as_deref(),
+                    custom_attributes: &l.custom_attributes,
                 },
             ),
             pricing: LinePricing::new(
