@@ -120,8 +120,15 @@ async fn product_with_json_suffix_and_expand() {
     let p = &plain["product"];
     assert_eq!(p["id"], ids[0]);
     assert_eq!(p["displayName"], "Antivirus Pro (1-year license)");
+    // The docs' product answer shows its pricing inline without `expand`; the rest are links.
     assert!(p["pricing"]["uri"].is_string());
-    assert!(p["pricing"].get("listPrice").is_none(), "not expanded: {p}");
+    assert_eq!(p["pricing"]["formattedListPrice"], "$49.99", "{p}");
+    assert!(p["pricing"]["volumePricing"]["uri"].is_string());
+    assert!(p["pricing"]["volumePricing"].get("tier").is_none(), "{p}");
+    assert!(
+        p["inventoryStatus"].get("status").is_none(),
+        "not expanded: {p}"
+    );
     let expanded = ok_json(get(&app, &path, &[("expand", "all")]).await).await;
     let p = &expanded["product"];
     assert_eq!(

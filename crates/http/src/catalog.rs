@@ -71,7 +71,7 @@ impl Related {
             return Ok(related);
         }
         for p in products {
-            if expand.has("pricing") && wants_volume_pricing(expand) {
+            if wants_volume_pricing(expand) {
                 related
                     .tiers
                     .insert(p.id, state.store.volume_prices(p.id).await?);
@@ -107,13 +107,13 @@ fn product_view<'a>(
 ) -> ProductView<'a> {
     let path = product_path(p.id);
     let mut view = ProductView::new(q, p, related.has_variations(p.id));
-    if expand.has("pricing") {
-        let mut pricing = ProductPricing::new(q, p);
-        if let Some(tiers) = related.tiers.get(&p.id) {
-            pricing.volume_pricing = Expandable::Expanded(VolumePricing::new(q, p, tiers));
-        }
-        view.pricing = Expandable::Expanded(pricing);
+    // The docs' product answers show `pricing` inline without `expand`: it is served so
+    // (it costs no read); its `volumePricing` stays a link unless `expand` names it.
+    let mut pricing = ProductPricing::new(q, p);
+    if let Some(tiers) = related.tiers.get(&p.id) {
+        pricing.volume_pricing = Expandable::Expanded(VolumePricing::new(q, p, tiers));
     }
+    view.pricing = Expandable::Expanded(pricing);
     if expand.has("inventoryStatus") || expand.has("inventory-status") {
         view.inventory_status = Expandable::Expanded(InventoryStatus::new(q, p));
     }
@@ -262,12 +262,10 @@ pub async fn get_pricing(
     State(state): State<AppState>,
     Found { q, item: p, .. }: Product,
 ) -> ApiResult<Response> {
+    // The docs' pricing answer shows `volumePricing` inline without `expand`.
     let mut pricing = ProductPricing::new(&q, &p);
-    let tiers;
-    if wants_volume_pricing(&Expand::parse(q.get("expand"))) {
-        tiers = state.store.volume_prices(p.id).await?;
-        pricing.volume_pricing = Expandable::Expanded(VolumePricing::new(&q, &p, &tiers));
-    }
+    let tiers = state.store.volume_prices(p.id).await?;
+    pricing.volume_pricing = Expandable::Expanded(VolumePricing::new(&q, &p, &tiers));
     Ok(q.respond_with(&ProductPricingEnvelope { pricing }))
 }
 
