@@ -794,6 +794,26 @@ impl TestApp {
         body["id"].as_str().unwrap().to_owned()
     }
 
+    /// New store credit worth `amount` (a decimal string), created as a merchant's backend
+    /// does, with the confidential key's secret: its id (201 asserted).
+    pub async fn create_store_credit(&self, amount: &str) -> String {
+        let response = self
+            .http
+            .post(self.url("/payments/sources"))
+            .bearer_auth(&self.confidential_secret)
+            .json(
+                &serde_json::json!({"type": "customerCredit", "amount": amount,
+                                      "customerCredit": {}}),
+            )
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_str().unwrap().to_owned()
+    }
+
     /// `POST /v1/shoppers/me/carts/active?productId=&quantity=` → the response.
     pub async fn add_to_cart(&self, token: &str, product_id: i64, quantity: i64) -> Response {
         self.http

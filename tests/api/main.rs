@@ -39,5 +39,6 @@ mod sessions;
 mod shoppers;
 mod standards;
 mod start_page;
+mod store_credit;
 mod token;
 mod usernames;

@@ -123,7 +123,12 @@ fn submit_failure(f: SubmitFailure<Refusal>) -> ShopperApiError {
         ),
         SubmitFailure::Refused(Refusal::NoPayment) | SubmitFailure::SourceSpent => cart_conflict(
             Code::InvalidPaymentFailure,
-            "apply a chargeable payment source (apply-payment-method)",
+            "apply a chargeable payment source (apply-payment-method) that pays what the \
+             store credit does not",
+        ),
+        SubmitFailure::Refused(Refusal::CreditCurrency) => cart_conflict(
+            Code::InvalidPaymentFailure,
+            "the applied store credit is in another currency than the cart",
         ),
         SubmitFailure::Refused(Refusal::PaymentDropped) => cart_conflict(
             Code::InvalidPaymentFailure,
@@ -152,8 +157,8 @@ fn submit_failure(f: SubmitFailure<Refusal>) -> ShopperApiError {
 async fn cart_response(state: &AppState, q: &ApiQuery, p: &Principal) -> ApiResult<Response> {
     let read = service::read_cart(&state.store, p).await?;
     let pr = read.priced();
-    let source = read.snapshot.source.as_ref();
-    let cart = CartView::new(q, &read.cart_id, &pr, source, p.site_id.as_str());
+    let sources = (read.snapshot.source.as_ref(), read.snapshot.credit.as_ref());
+    let cart = CartView::new(q, &read.cart_id, &pr, sources, p.site_id.as_str());
     Ok(q.respond_with(&CartEnvelope { cart }))
 }
 

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shopkeeper_domain::SiteId;
-use shopkeeper_domain::checkout::check_test_card;
+use shopkeeper_domain::checkout::{CUSTOMER_CREDIT, check_test_card};
 use shopkeeper_domain::time::iso8601;
 use shopkeeper_services::state::AppState;
 use shopkeeper_store::{NewPaymentSource, PaymentSourceRecord, StoreError};
@@ -174,19 +174,35 @@ pub struct CreditCardInput {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SourceRequest {
-    /// Only `creditCard`.
+    /// `creditCard` (the payments public key), or `customerCredit`: store credit, created by
+    /// the merchant's backend with its confidential key.
     #[serde(rename = "type")]
     pub kind: String,
+    /// Store credit: its currency (default: the site's).
     #[serde(default)]
     pub currency: Option<String>,
-    /// Informational in test mode: the cart total is what a submit charges.
+    /// Store credit: what it pays, required. A card: informational in test mode (the cart
+    /// total is what a submit charges).
     #[serde(default)]
     #[schema(value_type = Option<f64>)]
     pub amount: Option<Value>,
     #[serde(default)]
     pub reusable: Option<bool>,
-    pub owner: Owner,
-    pub credit_card: CreditCardInput,
+    /// Required for a card; optional for store credit (the docs advise leaving it out).
+    #[serde(default)]
+    pub owner: Option<Owner>,
+    #[serde(default)]
+    pub credit_card: Option<CreditCardInput>,
+    /// Store credit: an empty object named after its type, as the docs send it.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub customer_credit: Option<Value>,
+    /// Store credit: the merchant's own id for it (its credit system's).
+    #[serde(default)]
+    pub upstream_id: Option<String>,
+    /// Store credit: the cart's payment session it is meant for, kept as given.
+    #[serde(default)]
+    pub payment_session_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -215,16 +231,22 @@ pub struct SourceResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<f64>)]
     pub amount: Option<Value>,
-    pub owner: Owner,
-    pub credit_card: CreditCardOut,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Owner>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credit_card: Option<CreditCardOut>,
+    /// Store credit: `{}`, as the docs show it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_credit: Option<crate::views::Empty>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upstream_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment_session_id: Option<String>,
 }
 
-fn response_of(r: &PaymentSourceRecord) -> Result<SourceResponse, PaymentsError> {
-    let owner: Owner = serde_json::from_str(&r.owner).map_err(|e| {
-        let _ = internal(e);
-        PaymentsError::from(StoreError::NotFound("owner".into()))
-    })?;
-    Ok(SourceResponse {
+fn response_of(r: &PaymentSourceRecord) -> SourceResponse {
+    let credit = r.is_credit();
+    SourceResponse {
         id: r.id.clone(),
         kind: r.source_type.clone(),
         state: r.state.as_str().to_owned(),
@@ -236,18 +258,39 @@ fn response_of(r: &PaymentSourceRecord) -> Result<SourceResponse, PaymentsError>
             .amount
             .as_deref()
             .and_then(|a| serde_json::from_str(a).ok()),
-        owner,
-        credit_card: CreditCardOut {
+        // Store credit created without an owner keeps `{}`, which is no owner.
+        owner: serde_json::from_str(&r.owner).ok(),
+        credit_card: (!credit).then(|| CreditCardOut {
             brand: r.brand.clone(),
             last_four_digits: r.last_four.clone(),
             expiration_month: r.expiration_month,
             expiration_year: r.expiration_year,
-        },
-    })
+        }),
+        customer_credit: credit.then_some(crate::views::Empty {}),
+        upstream_id: r.upstream_id.clone(),
+        payment_session_id: r.payment_session_id.clone(),
+    }
 }
 
-/// The bearer must be a site's payments public key (not an access token, not an API key).
-async fn payments_site(state: &AppState, headers: &HeaderMap) -> Result<SiteId, PaymentsError> {
+/// Which key a `POST /payments/sources` came with.
+enum PaymentsKey {
+    /// The site's payments public key (a browser's): cards only.
+    Public(SiteId),
+    /// The secret of one of the site's confidential keys (the merchant's backend).
+    Confidential(SiteId),
+}
+
+impl PaymentsKey {
+    fn site(&self) -> &SiteId {
+        match self {
+            Self::Public(site) | Self::Confidential(site) => site,
+        }
+    }
+}
+
+/// The bearer must be a site's payments public key, or the secret of one of its confidential
+/// keys (not an access token, not an API key).
+async fn payments_key(state: &AppState, headers: &HeaderMap) -> Result<PaymentsKey, PaymentsError> {
     let key = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -258,11 +301,16 @@ async fn payments_site(state: &AppState, headers: &HeaderMap) -> Result<SiteId, 
         .ok_or_else(|| {
             PaymentsError::unauthorized("send the site's payments public key as a Bearer token")
         })?;
-    state
-        .store
-        .site_of_payments_key(key)
-        .await?
-        .ok_or_else(|| PaymentsError::unauthorized("the payments public key is not valid"))
+    if let Some(site) = state.store.site_of_payments_key(key).await? {
+        return Ok(PaymentsKey::Public(site));
+    }
+    let secret = shopkeeper_domain::SecretHash::of(key);
+    match state.store.site_of_confidential_secret(&secret).await? {
+        Some(site) => Ok(PaymentsKey::Confidential(site)),
+        None => Err(PaymentsError::unauthorized(
+            "the payments public key is not valid",
+        )),
+    }
 }
 
 fn check_owner(o: &Owner) -> Result<(), PaymentsError> {
@@ -372,17 +420,10 @@ pub async fn create_source(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, PaymentsError> {
-    let site = payments_site(&state, &headers).await?;
+    let key = payments_key(&state, &headers).await?;
     let request: SourceRequest = serde_json::from_slice(&body).map_err(|e| {
         PaymentsError::bad_request("invalid_request", "body", format!("invalid JSON body: {e}"))
     })?;
-    if request.kind != "creditCard" {
-        return Err(PaymentsError::bad_request(
-            "invalid_parameter",
-            "type",
-            "test mode supports only creditCard sources",
-        ));
-    }
     if let Some(c) = &request.currency {
         if !shopkeeper_domain::catalog::valid_currency(c) {
             return Err(PaymentsError::bad_request(
@@ -393,40 +434,155 @@ pub async fn create_source(
         }
     }
     let amount = amount_text(&request.amount)?;
-    check_owner(&request.owner)?;
-    let card = &request.credit_card;
-    let checked = check_test_card(
-        &card.number,
-        card.cvv.as_deref(),
-        card.expiration_month,
-        card.expiration_year,
-        month_of(state.clock.now()),
-    )
-    .map_err(|(parameter, message)| {
-        PaymentsError::bad_request("invalid_card", parameter, message)
-    })?;
-    let owner = serde_json::to_string(&request.owner).map_err(|e| {
-        let _ = internal(e);
-        PaymentsError::from(StoreError::NotFound("owner".into()))
-    })?;
-    let record = state
-        .store
-        .create_payment_source(
-            &NewPaymentSource {
-                site_id: &site,
-                source_type: "creditCard",
-                reusable: request.reusable.unwrap_or(false),
-                owner: &owner,
-                brand: checked.brand,
-                last_four: &checked.last_four,
-                expiration_month: checked.expiration_month,
-                expiration_year: checked.expiration_year,
-                currency: request.currency.as_deref(),
-                amount: amount.as_deref(),
-                test_outcome: checked.outcome.as_str(),
-            },
-            state.clock.now(),
-        )
-        .await?;
-    Ok((StatusCode::CREATED, Json(response_of(&record)?)).into_response())
+    if let Some(owner) = &request.owner {
+        check_owner(owner)?;
+    }
+    let owner = match &request.owner {
+        Some(owner) => serde_json::to_string(owner).map_err(|e| {
+            let _ = internal(e);
+            PaymentsError::from(StoreError::NotFound("owner".into()))
+        })?,
+        None => "{}".to_owned(),
+    };
+    for (name, value) in [
+        ("upstreamId", &request.upstream_id),
+        ("paymentSessionId", &request.payment_session_id),
+    ] {
+        if value
+            .as_deref()
+            .is_some_and(|v| v.is_empty() || v.len() > 128 || v.chars().any(char::is_control))
+        {
+            return Err(PaymentsError::bad_request(
+                "invalid_parameter",
+                name,
+                "must be 1-128 printable characters",
+            ));
+        }
+    }
+    let new = NewPaymentSource {
+        site_id: key.site(),
+        source_type: "creditCard",
+        reusable: request.reusable.unwrap_or(false),
+        owner: &owner,
+        brand: "",
+        last_four: "",
+        expiration_month: 0,
+        expiration_year: 0,
+        currency: request.currency.as_deref(),
+        amount: amount.as_deref(),
+        test_outcome: "approve",
+        upstream_id: request.upstream_id.as_deref(),
+        payment_session_id: request.payment_session_id.as_deref(),
+    };
+    let record = match request.kind.as_str() {
+        CUSTOMER_CREDIT => {
+            let site = match &key {
+                PaymentsKey::Confidential(site) => site,
+                // A browser's key would let anyone mint money.
+                PaymentsKey::Public(_) => {
+                    return Err(PaymentsError::new(
+                        StatusCode::FORBIDDEN,
+                        "forbidden",
+                        "forbidden",
+                        None,
+                        "store credit is created with a confidential key's secret, not the \
+                         payments public key",
+                    ));
+                }
+            };
+            if request.reusable == Some(true) {
+                return Err(PaymentsError::bad_request(
+                    "invalid_parameter",
+                    "reusable",
+                    "store credit is single-use",
+                ));
+            }
+            let no_amount = || {
+                PaymentsError::bad_request(
+                    "invalid_parameter",
+                    "amount",
+                    "store credit needs an amount above zero",
+                )
+            };
+            let amount = amount.as_deref().ok_or_else(no_amount)?;
+            let site_record = state
+                .store
+                .site(site)
+                .await?
+                .ok_or_else(|| PaymentsError::from(StoreError::NotFound("site".into())))?;
+            let currency = request.currency.clone().unwrap_or(site_record.currency);
+            let exact = shopkeeper_domain::catalog::parse_amount(
+                &Value::String(amount.to_owned()),
+                &currency,
+            )
+            .map_err(|e| PaymentsError::bad_request("invalid_parameter", "amount", e))?;
+            if exact <= 0 {
+                return Err(no_amount());
+            }
+            let amount = shopkeeper_domain::catalog::format_amount(exact, &currency);
+            state
+                .store
+                .create_payment_source(
+                    &NewPaymentSource {
+                        source_type: CUSTOMER_CREDIT,
+                        reusable: false,
+                        currency: Some(&currency),
+                        amount: Some(&amount),
+                        ..new
+                    },
+                    state.clock.now(),
+                )
+                .await?
+        }
+        "creditCard" => {
+            if request.owner.is_none() {
+                return Err(PaymentsError::bad_request(
+                    "invalid_request",
+                    "owner",
+                    "a card needs its owner",
+                ));
+            }
+            let card = request.credit_card.as_ref().ok_or_else(|| {
+                PaymentsError::bad_request(
+                    "invalid_request",
+                    "creditCard",
+                    "a card source needs creditCard",
+                )
+            })?;
+            let checked = check_test_card(
+                &card.number,
+                card.cvv.as_deref(),
+                card.expiration_month,
+                card.expiration_year,
+                month_of(state.clock.now()),
+            )
+            .map_err(|(parameter, message)| {
+                PaymentsError::bad_request("invalid_card", parameter, message)
+            })?;
+            state
+                .store
+                .create_payment_source(
+                    &NewPaymentSource {
+                        brand: checked.brand,
+                        last_four: &checked.last_four,
+                        expiration_month: checked.expiration_month,
+                        expiration_year: checked.expiration_year,
+                        test_outcome: checked.outcome.as_str(),
+                        upstream_id: None,
+                        payment_session_id: None,
+                        ..new
+                    },
+                    state.clock.now(),
+                )
+                .await?
+        }
+        _ => {
+            return Err(PaymentsError::bad_request(
+                "invalid_parameter",
+                "type",
+                "test mode supports creditCard and customerCredit sources",
+            ));
+        }
+    };
+    Ok((StatusCode::CREATED, Json(response_of(&record))).into_response())
 }

@@ -4,15 +4,18 @@
 
 use super::column::{StoredFlag, checked, flag};
 use super::{Store, StoreError, StoreResult};
+use serde_json::Value;
 use shopkeeper_domain::address::{BillingAndShipping, PostalAddress};
 use shopkeeper_domain::catalog::CustomAttributes;
+use shopkeeper_domain::catalog::parse_amount;
+use shopkeeper_domain::checkout::CUSTOMER_CREDIT;
 use shopkeeper_domain::checkout::cart::CartLine;
-use shopkeeper_domain::checkout::order::{Cart, ChargeSource, NewOrder};
+use shopkeeper_domain::checkout::order::{Cart, ChargeSource, CreditSource, NewOrder};
 use shopkeeper_domain::checkout::{OrderStatus, SourceState, TestOutcome};
 use shopkeeper_domain::events::ORDER_SUBMITTED;
 use shopkeeper_domain::secret::random_hex;
 use shopkeeper_domain::time::UnixSeconds;
-use shopkeeper_domain::{SessionId, SiteId};
+use shopkeeper_domain::{SecretHash, SessionId, SiteId};
 use sqlx::AnyConnection;
 use std::collections::HashMap;
 
@@ -76,6 +79,7 @@ struct CartRecord {
     addresses: BillingAndShipping,
     shipping_option_id: Option<i64>,
     payment_source_id: Option<String>,
+    credit_source_id: Option<String>,
     last_order_id: Option<i64>,
     /// Set when a limited token's write dropped a shopper's source (until one is applied).
     #[sqlx(try_from = "StoredFlag")]
@@ -113,6 +117,10 @@ pub struct PaymentSourceRecord {
     /// The shopper's default payment option (at most one per shopper).
     #[sqlx(try_from = "StoredFlag")]
     pub is_default: bool,
+    /// The merchant's own id of a store credit (`upstreamId`).
+    pub upstream_id: Option<String>,
+    /// The payment session a store credit was created for (`paymentSessionId`), as given.
+    pub payment_session_id: Option<String>,
 }
 
 impl PaymentSourceRecord {
@@ -130,6 +138,23 @@ impl PaymentSourceRecord {
             last_four: self.last_four.clone(),
             single_use: !self.reusable,
         }
+    }
+
+    /// Whether this is store credit (the docs' secondary `customerCredit` source).
+    pub fn is_credit(&self) -> bool {
+        self.source_type == CUSTOMER_CREDIT
+    }
+
+    /// Store credit as pricing and a submit see it (`None` for a card, or an amount that no
+    /// longer reads in its currency).
+    pub fn credit_source(&self) -> Option<CreditSource> {
+        let currency = self.currency.clone().filter(|_| self.is_credit())?;
+        let amount = parse_amount(&Value::String(self.amount.clone()?), &currency).ok()?;
+        Some(CreditSource {
+            source: self.charge_source(),
+            currency,
+            amount_minor: amount,
+        })
     }
 }
 
@@ -173,6 +198,8 @@ pub struct NewPaymentSource<'a> {
     pub currency: Option<&'a str>,
     pub amount: Option<&'a str>,
     pub test_outcome: &'a str,
+    pub upstream_id: Option<&'a str>,
+    pub payment_session_id: Option<&'a str>,
 }
 
 /// A cart as its rules see it, with the applied source's record (which its rendering shows),
@@ -181,6 +208,8 @@ pub struct NewPaymentSource<'a> {
 pub struct CartSnapshot {
     pub cart: Cart,
     pub source: Option<PaymentSourceRecord>,
+    /// The store credit applied beside (or instead of) the source.
+    pub credit: Option<PaymentSourceRecord>,
 }
 
 /// Why a submit wrote nothing (besides the rules' own refusals).
@@ -218,6 +247,10 @@ pub struct OrderRecord {
     #[sqlx(try_from = "String")]
     pub status: OrderStatus,
     pub submitted_at: i64,
+    /// The store credit the order used (the primary source itself when it paid alone).
+    pub credit_source_id: Option<String>,
+    /// What the store credit paid; the primary source paid the rest of the total.
+    pub credit_minor: i64,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -290,8 +323,8 @@ macro_rules! select_sources {
         concat!(
             "SELECT id, site_id, source_type, state, reusable, owner, brand, last_four, \
              expiration_month, expiration_year, currency, amount, test_outcome, shopper_id, \
-             created_at, claimed_session_id, claimed_shopper_id, nickname, is_default \
-             FROM payment_sources ",
+             created_at, claimed_session_id, claimed_shopper_id, nickname, is_default, \
+             upstream_id, payment_session_id FROM payment_sources ",
             $tail
         )
     };
@@ -303,14 +336,15 @@ macro_rules! select_orders {
             "SELECT id, site_id, session_id, shopper_id, email, currency, subtotal_minor, \
              discount_minor, shipping_minor, tax_minor, total_minor, billing_address, \
              shipping_address, payment_source_id, card_brand, card_last_four, status, \
-             submitted_at FROM orders ",
+             submitted_at, credit_source_id, credit_minor FROM orders ",
             $tail
         )
     };
 }
 
 const CART_COLUMNS_SQL: &str = "SELECT billing_address, shipping_address, shipping_option_id, \
-     payment_source_id, last_order_id, source_dropped FROM carts WHERE session_id = $1";
+     payment_source_id, credit_source_id, last_order_id, source_dropped FROM carts \
+     WHERE session_id = $1";
 
 impl Store {
     // --- payments key and tax ------------------------------------------------------------
@@ -322,6 +356,22 @@ impl Store {
                 .bind(key)
                 .fetch_optional(&self.read)
                 .await?;
+        row.map(|(id,)| checked(id)).transpose()
+    }
+
+    /// The site of the confidential key whose secret hashes to `secret` (a merchant's backend
+    /// creating store credit sends the secret as its bearer, as the docs' confidential key).
+    pub async fn site_of_confidential_secret(
+        &self,
+        secret: &SecretHash,
+    ) -> StoreResult<Option<SiteId>> {
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT site_id FROM api_clients WHERE secret_hash = $1 AND kind = 'confidential' \
+             AND disabled = 0",
+        )
+        .bind(secret.as_bytes().to_vec())
+        .fetch_optional(&self.read)
+        .await?;
         row.map(|(id,)| checked(id)).transpose()
     }
 
@@ -365,8 +415,8 @@ impl Store {
         sqlx::query(
             "INSERT INTO payment_sources (id, site_id, source_type, state, reusable, owner, \
              brand, last_four, expiration_month, expiration_year, currency, amount, \
-             test_outcome, created_at) \
-             VALUES ($1, $2, $3, 'chargeable', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+             test_outcome, created_at, upstream_id, payment_session_id) VALUES ($1, $2, $3, \
+             'chargeable', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
         .bind(&id)
         .bind(new.site_id.as_str())
@@ -381,6 +431,8 @@ impl Store {
         .bind(new.amount)
         .bind(new.test_outcome)
         .bind(now)
+        .bind(new.upstream_id)
+        .bind(new.payment_session_id)
         .execute(&mut *writer)
         .await?;
         sqlx::query_as(select_sources!("WHERE id = $1"))
@@ -695,6 +747,24 @@ impl Store {
                 return Ok(Err(SubmitFailure::SourceSpent));
             }
         }
+        // Store credit is single-use: its one charge spends it (conditional, like the card).
+        if let Some(credit) = order
+            .credit_source_id
+            .as_ref()
+            .filter(|id| !(order.consume_source && **id == order.payment_source_id))
+        {
+            let done = sqlx::query(
+                "UPDATE payment_sources SET state = 'consumed' \
+                 WHERE id = $1 AND state = 'chargeable'",
+            )
+            .bind(credit)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                tx.rollback().await?;
+                return Ok(Err(SubmitFailure::SourceSpent));
+            }
+        }
         for line in order.lines.iter().filter(|l| l.tracked) {
             // Conditional: of concurrent submits for the last unit exactly one matches.
             let done = sqlx::query(
@@ -716,8 +786,9 @@ impl Store {
             "INSERT INTO orders (site_id, session_id, shopper_id, email, currency, \
              subtotal_minor, discount_minor, shipping_minor, tax_minor, total_minor, \
              billing_address, shipping_address, payment_source_id, card_brand, card_last_four, \
-             status, submitted_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
-             $13, $14, $15, 'Submitted', $16) RETURNING id",
+             status, submitted_at, credit_source_id, credit_minor) VALUES ($1, $2, $3, $4, $5, \
+             $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'Submitted', $16, $17, $18) \
+             RETURNING id",
         )
         .bind(site_id.as_str())
         .bind(session_id.as_str())
@@ -735,6 +806,8 @@ impl Store {
         .bind(&order.card_brand)
         .bind(&order.card_last_four)
         .bind(now)
+        .bind(&order.credit_source_id)
+        .bind(order.credit_minor)
         .fetch_one(&mut *tx)
         .await?;
         for line in &order.lines {
@@ -760,8 +833,8 @@ impl Store {
         sqlx::query(
             "UPDATE carts SET billing_address = NULL, shipping_address = NULL, \
              billing_from_account = 0, shipping_from_account = 0, shipping_option_id = NULL, \
-             payment_source_id = NULL, source_dropped = 0, last_order_id = $1 \
-             WHERE session_id = $2",
+             payment_source_id = NULL, credit_source_id = NULL, source_dropped = 0, \
+             last_order_id = $1 WHERE session_id = $2",
         )
         .bind(order_id)
         .bind(session_id.as_str())
@@ -936,6 +1009,15 @@ async fn start_cart_write(conn: &mut AnyConnection, w: CartWriter<'_>) -> StoreR
         .bind(w.session_id.as_str())
         .execute(&mut *conn)
         .await?;
+        // Store credit a shopper's full token applied is the shopper's money too.
+        sqlx::query(
+            "UPDATE carts SET credit_source_id = NULL \
+             WHERE session_id = $1 AND EXISTS (SELECT 1 FROM payment_sources s \
+             WHERE s.id = carts.credit_source_id AND s.claimed_shopper_id IS NOT NULL)",
+        )
+        .bind(w.session_id.as_str())
+        .execute(&mut *conn)
+        .await?;
     }
     Ok(())
 }
@@ -1021,13 +1103,17 @@ async fn write_cart_source<E>(
         .execute(&mut *conn)
         .await?;
     }
-    sqlx::query(
-        "UPDATE carts SET payment_source_id = $1, source_dropped = 0 WHERE session_id = $2",
-    )
-    .bind(source_id)
-    .bind(w.session_id.as_str())
-    .execute(&mut *conn)
-    .await?;
+    // Store credit sits beside the primary source; any other source replaces the primary.
+    let sql = if source.as_ref().is_some_and(PaymentSourceRecord::is_credit) {
+        "UPDATE carts SET credit_source_id = $1 WHERE session_id = $2"
+    } else {
+        "UPDATE carts SET payment_source_id = $1, source_dropped = 0 WHERE session_id = $2"
+    };
+    sqlx::query(sql)
+        .bind(source_id)
+        .bind(w.session_id.as_str())
+        .execute(&mut *conn)
+        .await?;
     Ok(Ok(()))
 }
 
@@ -1071,16 +1157,23 @@ async fn read_snapshot(
             .or_default()
             .push((min_quantity, unit_price_minor));
     }
-    let source: Option<PaymentSourceRecord> = match &fields.payment_source_id {
-        Some(id) => {
-            sqlx::query_as(select_sources!("WHERE id = $1 AND site_id = $2"))
+    let mut sources = Vec::with_capacity(2);
+    for id in [&fields.payment_source_id, &fields.credit_source_id] {
+        sources.push(match id {
+            Some(id) => {
+                sqlx::query_as::<_, PaymentSourceRecord>(select_sources!(
+                    "WHERE id = $1 AND site_id = $2"
+                ))
                 .bind(id)
                 .bind(site_id.as_str())
                 .fetch_optional(&mut *conn)
                 .await?
-        }
-        None => None,
-    };
+            }
+            None => None,
+        });
+    }
+    let credit = sources.pop().flatten();
+    let source = sources.pop().flatten();
     let tax_rates: Vec<(String, i64)> = sqlx::query_as(
         "SELECT country, rate_bp FROM tax_rates WHERE site_id = $1 ORDER BY country",
     )
@@ -1098,9 +1191,11 @@ async fn read_snapshot(
             last_order_id: fields.last_order_id,
             source_dropped: fields.source_dropped,
             source: source.as_ref().map(PaymentSourceRecord::charge_source),
+            credit: credit.as_ref().and_then(PaymentSourceRecord::credit_source),
             tax_rates,
         },
         source,
+        credit,
     })
 }
 
@@ -1122,5 +1217,8 @@ fn order_submitted(
         "taxMinor": order.tax_minor,
         "totalMinor": order.total_minor,
         "lineCount": order.lines.len(),
+        // What the merchant's credit system subtracts (the source it created).
+        "storeCreditSourceId": order.credit_source_id,
+        "storeCreditMinor": order.credit_minor,
     })
 }

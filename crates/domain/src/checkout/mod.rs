@@ -166,6 +166,10 @@ pub fn price(
 /// The largest quantity of one line (keeps every total far from overflow).
 pub const MAX_LINE_QUANTITY: i64 = 10_000;
 
+/// The type of store credit, the docs' one secondary source: created by the merchant's
+/// backend, single-use, paying a cart first up to its amount.
+pub const CUSTOMER_CREDIT: &str = "customerCredit";
+
 /// Whom a payment source is bound to: the shopper whose full token applied it (or who saved
 /// it as a payment option), else the session that first applied it; `None` in both until it
 /// is first applied (a source created by `POST /payments/sources` has no session).

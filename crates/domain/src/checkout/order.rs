@@ -26,6 +26,8 @@ pub struct Cart {
     /// A limited token's write dropped a shopper's source (until one is applied).
     pub source_dropped: bool,
     pub source: Option<ChargeSource>,
+    /// Store credit applied beside (or instead of) the source.
+    pub credit: Option<CreditSource>,
     /// `(country, rate in basis points)` of the site.
     pub tax_rates: Vec<(String, i64)>,
 }
@@ -60,6 +62,15 @@ impl ChargeSource {
     pub fn owner_address(&self) -> Option<PostalAddress> {
         owner_address(&self.owner)
     }
+}
+
+/// Store credit (the docs' secondary `customerCredit` source): it pays first, up to its
+/// amount; the primary source pays the rest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreditSource {
+    pub source: ChargeSource,
+    pub currency: String,
+    pub amount_minor: i64,
 }
 
 /// The address of a source's owner object (`firstName`, `lastName`, `email`, `address`), if
@@ -108,6 +119,9 @@ pub struct PricedCart<'a> {
     pub shipping: Option<PostalAddress>,
     /// The tax rate of the country the goods go to, in basis points (0 without one).
     pub tax_rate_bp: i64,
+    /// What the applied store credit pays of the total (0 without one, or in another
+    /// currency); the primary source pays the rest.
+    pub credit_minor: i64,
 }
 
 impl PricedCart<'_> {
@@ -169,7 +183,13 @@ pub fn price_cart<'a>(cart: &'a Cart, default_currency: &str) -> PricedCart<'a> 
         .unwrap_or(0);
     let for_pricing: Vec<LineForPricing> = lines.iter().map(|l| l.pricing.clone()).collect();
     let totals = price(&for_pricing, shipping_option, &currency, rate);
+    let credit_minor = cart
+        .credit
+        .as_ref()
+        .filter(|c| c.currency == currency && c.source.chargeable)
+        .map_or(0, |c| c.amount_minor.min(totals.total));
     PricedCart {
+        credit_minor,
         currency,
         lines,
         totals,
@@ -188,6 +208,8 @@ pub enum Refusal {
     NoShippingAddress,
     NoBillingAddress,
     NoPayment,
+    /// The applied store credit is in another currency than the cart.
+    CreditCurrency,
     /// A limited token's write dropped the shopper's source (and account addresses).
     PaymentDropped,
     Declined(&'static str),
@@ -205,12 +227,17 @@ pub struct NewOrder {
     pub total_minor: i64,
     pub billing_address: PostalAddress,
     pub shipping_address: Option<PostalAddress>,
+    /// The primary source: the card, or the store credit when it pays the whole total alone.
     pub payment_source_id: String,
+    /// The card's brand and last digits (empty when store credit pays alone).
     pub card_brand: String,
     pub card_last_four: String,
     pub lines: Vec<NewOrderLine>,
     /// Whether the source is single-use (consumed by this charge).
     pub consume_source: bool,
+    /// The store credit used (always consumed: it is single-use), and what it paid.
+    pub credit_source_id: Option<String>,
+    pub credit_minor: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -238,20 +265,34 @@ pub fn decide_order(
             None => Refusal::Empty,
         });
     }
-    if cart.source.is_none() && cart.source_dropped {
+    let pr = price_cart(cart, default_currency);
+    let paid_by_credit = cart.credit.is_some() && pr.credit_minor == pr.totals.total;
+    if cart.source.is_none() && cart.source_dropped && !paid_by_credit {
         return Err(Refusal::PaymentDropped);
     }
-    let pr = price_cart(cart, default_currency);
     if pr.physical() && pr.shipping.is_none() {
         return Err(Refusal::NoShippingAddress);
     }
     let billing = pr.billing.clone().ok_or(Refusal::NoBillingAddress)?;
-    let source = cart.source.as_ref().ok_or(Refusal::NoPayment)?;
     // Only its owner may charge a source: never a limited token a shopper's source, even in
     // the shopper's own session, nor another session a guest's.
     let user = SourceUser {
         full_token_shopper: cart.shopper_id,
         session: &cart.session_id,
+    };
+    let credit = cart.credit.as_ref();
+    if let Some(c) = credit {
+        if !c.source.usable_by(user) {
+            return Err(Refusal::NoPayment);
+        }
+        if c.currency != pr.currency {
+            return Err(Refusal::CreditCurrency);
+        }
+    }
+    let source = match (cart.source.as_ref(), credit) {
+        (Some(card), _) => card,
+        (None, Some(c)) if paid_by_credit => &c.source,
+        _ => return Err(Refusal::NoPayment),
     };
     if !source.usable_by(user) {
         return Err(Refusal::NoPayment);
@@ -291,6 +332,8 @@ pub fn decide_order(
             })
             .collect(),
         consume_source: source.single_use,
+        credit_source_id: credit.map(|c| c.source.id.clone()),
+        credit_minor: pr.credit_minor,
     })
 }
 

@@ -91,11 +91,17 @@ pub struct PaymentSession<'a> {
 }
 
 impl<'a> PaymentSession<'a> {
-    fn new(cart_id: &'a str, pr: &'a PricedCart<'a>, paid: bool) -> Self {
-        let contributed = if paid { pr.totals.total } else { 0 };
+    /// `card`: a primary source is applied (it pays what the store credit does not).
+    fn new(cart_id: &'a str, pr: &'a PricedCart<'a>, card: bool) -> Self {
+        let contributed = if card {
+            pr.totals.total
+        } else {
+            pr.credit_minor
+        };
+        let covered = contributed == pr.totals.total && (card || pr.credit_minor > 0);
         PaymentSession {
             id: cart_id,
-            status: if paid {
+            status: if covered {
                 "requires_confirmation"
             } else {
                 "requires_source"
@@ -138,11 +144,15 @@ impl<'a> CardPayment<'a> {
 }
 
 impl<'a> CartView<'a> {
+    /// `source`: the applied primary source; `credit`: the store credit beside it.
     pub fn new(
         q: &ApiQuery,
         cart_id: &'a str,
         pr: &'a PricedCart<'a>,
-        source: Option<&'a PaymentSourceRecord>,
+        (source, credit): (
+            Option<&'a PaymentSourceRecord>,
+            Option<&'a PaymentSourceRecord>,
+        ),
         site_id: &'a str,
     ) -> Self {
         CartView {
@@ -164,14 +174,12 @@ impl<'a> CartView<'a> {
                 "shippingAddress",
                 pr.shipping.as_ref(),
             ),
-            payment_method: match source {
-                Some(s) => PaymentMethodOrEmpty::Method(CartPaymentMethod {
-                    method: PaymentMethod::new(s),
-                    amount_contributed: Money::new(pr.totals.total, &pr.currency),
-                    supplementary_payment_methods: Vec::new(),
-                }),
-                None => PaymentMethodOrEmpty::Empty(Empty {}),
-            },
+            payment_method: CartPaymentMethod::of(
+                (source, credit),
+                pr.totals.total,
+                pr.credit_minor,
+                &pr.currency,
+            ),
             payment: source.map(CardPayment::new),
             payment_session: PaymentSession::new(cart_id, pr, source.is_some()),
             shipping_options: ShippingOptions::new(q, &pr.currency, pr.physical()),
@@ -309,16 +317,65 @@ pub enum PaymentMethodOrEmpty<'a> {
     Empty(Empty),
 }
 
-/// The source applied to a cart: it pays the whole cart.
+/// The primary source applied to a cart (or an order) and the store credit beside it.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CartPaymentMethod<'a> {
     #[serde(flatten)]
     pub method: PaymentMethod<'a>,
-    /// What the source pays: the cart's total (one source pays a cart here).
+    /// What the primary source pays: the total less the store credit's part.
     pub amount_contributed: Money<'a>,
-    /// Shopkeeper applies one source per cart: always empty.
-    pub supplementary_payment_methods: Vec<PaymentMethod<'a>>,
+    /// The store credit applied beside a card (at most one), with what it pays.
+    pub supplementary_payment_methods: Vec<SupplementaryPaymentMethod<'a>>,
+}
+
+/// A secondary source (store credit) and what it pays.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SupplementaryPaymentMethod<'a> {
+    #[serde(flatten)]
+    pub method: PaymentMethod<'a>,
+    pub amount_contributed: Money<'a>,
+}
+
+impl<'a> PaymentMethodOrEmpty<'a> {
+    fn none() -> Self {
+        PaymentMethodOrEmpty::Empty(Empty {})
+    }
+}
+
+impl<'a> CartPaymentMethod<'a> {
+    /// The payment of `total` (minor units) with `credit_minor` of it paid by the store
+    /// credit: the card is primary when there is one, else the store credit itself.
+    pub fn of(
+        (source, credit): (
+            Option<&'a PaymentSourceRecord>,
+            Option<&'a PaymentSourceRecord>,
+        ),
+        total: i64,
+        credit_minor: i64,
+        currency: &'a str,
+    ) -> PaymentMethodOrEmpty<'a> {
+        match (source, credit) {
+            (Some(card), credit) => PaymentMethodOrEmpty::Method(CartPaymentMethod {
+                method: PaymentMethod::new(card),
+                amount_contributed: Money::new(total - credit_minor, currency),
+                supplementary_payment_methods: credit
+                    .map(|c| SupplementaryPaymentMethod {
+                        method: PaymentMethod::new(c),
+                        amount_contributed: Money::new(credit_minor, currency),
+                    })
+                    .into_iter()
+                    .collect(),
+            }),
+            (None, Some(credit)) => PaymentMethodOrEmpty::Method(CartPaymentMethod {
+                method: PaymentMethod::new(credit),
+                amount_contributed: Money::new(credit_minor, currency),
+                supplementary_payment_methods: Vec::new(),
+            }),
+            (None, None) => PaymentMethodOrEmpty::none(),
+        }
+    }
 }
 
 /// A payment source as a cart (or a saved payment option) shows it.
@@ -329,22 +386,39 @@ pub struct PaymentMethod<'a> {
     pub source_type: &'a str,
     pub source_id: &'a str,
     pub reusable: bool,
-    pub credit_card: CreditCard<'a>,
+    /// A card's details (not on store credit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credit_card: Option<CreditCard<'a>>,
+    /// Store credit's details, as the docs show them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_credit: Option<CustomerCredit>,
+}
+
+/// `{"flow": "standard", "reusable": false}`: store credit is charged directly, once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerCredit {
+    pub flow: &'static str,
+    pub reusable: bool,
 }
 
 impl<'a> PaymentMethod<'a> {
     pub fn new(s: &'a PaymentSourceRecord) -> Self {
+        let credit = s.is_credit();
         PaymentMethod {
             source_type: &s.source_type,
             source_id: &s.id,
             reusable: s.reusable,
-            credit_card: CreditCard {
+            credit_card: (!credit).then_some(CreditCard {
                 brand: &s.brand,
                 reusable: s.reusable,
                 last_four_digits: &s.last_four,
                 expiration_month: s.expiration_month,
                 expiration_year: s.expiration_year,
-            },
+            }),
+            customer_credit: credit.then_some(CustomerCredit {
+                flow: "standard",
+                reusable: false,
+            }),
         }
     }
 }

@@ -1,14 +1,14 @@
 //! Orders, their line items and a shopper's saved payment options.
 
 use super::address::{AddressOrLink, AddressView};
-use super::cart::{PaymentMethod, ShippingMethod, ShippingMethodOrEmpty};
+use super::cart::{CustomerCredit, PaymentMethod, ShippingMethod, ShippingMethodOrEmpty};
 use super::line::{LinePricing, LineProduct, LineProductParts};
 use super::money::{Money, Pricing};
 use super::{CustomAttributes, Empty, Link};
 use crate::shopper_api::ApiQuery;
 use serde::Serialize;
 use shopkeeper_domain::catalog::formatted;
-use shopkeeper_domain::checkout::{SHIPPING_OPTIONS, Totals, line_taxes};
+use shopkeeper_domain::checkout::{CUSTOMER_CREDIT, SHIPPING_OPTIONS, Totals, line_taxes};
 use shopkeeper_domain::time::iso8601;
 use shopkeeper_store::{OrderLineRecord, OrderRecord, PaymentSourceRecord};
 use utoipa::ToSchema;
@@ -122,6 +122,13 @@ pub struct OrderPayment {
 
 impl OrderPayment {
     pub fn new(o: &OrderRecord) -> Self {
+        if o.credit_source_id.as_ref() == Some(&o.payment_source_id) {
+            // Store credit paid alone: no card to show.
+            return OrderPayment {
+                payment_method_name: CUSTOMER_CREDIT.to_owned(),
+                displayable_number: String::new(),
+            };
+        }
         OrderPayment {
             payment_method_name: o.card_brand.to_lowercase(),
             displayable_number: format!("************{}", o.card_last_four),
@@ -189,13 +196,7 @@ impl<'a> OrderView<'a> {
                     uri: q.uri(&format!("{base}/shipping-address")),
                 }),
             },
-            payment_method: OrderPaymentMethod {
-                kind: "creditCard",
-                credit_card: OrderCard {
-                    brand: &o.card_brand,
-                    last_four_digits: &o.card_last_four,
-                },
-            },
+            payment_method: OrderPaymentMethod::new(o),
             payment: OrderPayment::new(o),
             shipping_method: shipping_method(o),
             tax_inclusive: false,
@@ -211,9 +212,65 @@ impl<'a> OrderView<'a> {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderPaymentMethod<'a> {
+    /// `creditCard`, or `customerCredit` when store credit paid the whole order.
     #[serde(rename = "type")]
     pub kind: &'static str,
-    pub credit_card: OrderCard<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credit_card: Option<OrderCard<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_credit: Option<CustomerCredit>,
+    /// What the primary source paid: the total less the store credit's part.
+    pub amount_contributed: Money<'a>,
+    /// The store credit that paid beside the card, with what it paid.
+    pub supplementary_payment_methods: Vec<OrderCreditPayment<'a>>,
+}
+
+/// Store credit as an order shows it (no `sourceId`, like the card).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderCreditPayment<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub customer_credit: CustomerCredit,
+    pub amount_contributed: Money<'a>,
+}
+
+impl<'a> OrderPaymentMethod<'a> {
+    fn new(o: &'a OrderRecord) -> Self {
+        let credit = || CustomerCredit {
+            flow: "standard",
+            reusable: false,
+        };
+        let credit_alone = o.credit_source_id.as_ref() == Some(&o.payment_source_id);
+        if credit_alone {
+            return OrderPaymentMethod {
+                kind: CUSTOMER_CREDIT,
+                credit_card: None,
+                customer_credit: Some(credit()),
+                amount_contributed: Money::new(o.credit_minor, &o.currency),
+                supplementary_payment_methods: Vec::new(),
+            };
+        }
+        OrderPaymentMethod {
+            kind: "creditCard",
+            credit_card: Some(OrderCard {
+                brand: &o.card_brand,
+                last_four_digits: &o.card_last_four,
+            }),
+            customer_credit: None,
+            amount_contributed: Money::new(o.total_minor - o.credit_minor, &o.currency),
+            supplementary_payment_methods: o
+                .credit_source_id
+                .as_ref()
+                .map(|_| OrderCreditPayment {
+                    kind: CUSTOMER_CREDIT,
+                    customer_credit: credit(),
+                    amount_contributed: Money::new(o.credit_minor, &o.currency),
+                })
+                .into_iter()
+                .collect(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
