@@ -38,6 +38,8 @@ pub const BLESS_VAR: &str = "SHOPKEEPER_BLESS_DOCS_EXAMPLES";
 
 /// The cart line the fixture puts in every cart before a cart case, and its quantity.
 const CART_QUANTITY: i64 = 2;
+/// What the store credit applied to every fixture cart is worth (the card pays the rest).
+const STORE_CREDIT: &str = "5.00";
 /// The quantity of the fixture order's line.
 const ORDER_QUANTITY: i64 = 3;
 
@@ -469,7 +471,7 @@ impl Fixtures {
     }
 
     /// The cart as every cart case finds it: only the lamp (`quantity`), the fixture address
-    /// for billing and shipping, the reusable card applied.
+    /// for billing and shipping, new store credit and the reusable card applied.
     async fn reset_cart(&mut self, app: &TestApp, quantity: i64) {
         let token = self.full.clone();
         let cleared = app
@@ -496,6 +498,10 @@ impl Fixtures {
                 .unwrap();
             assert!(put.status().is_success(), "{which}: {}", put.status());
         }
+        // Store credit first, then the card, as the docs apply them: their cart samples show
+        // the credit among `supplementaryPaymentMethods`.
+        let credit = app.create_store_credit(STORE_CREDIT).await;
+        ok_json(app.apply_source(&token, &credit).await).await;
         ok_json(app.apply_source(&token, &self.source).await).await;
         let cart = app.get_ok(&token, "/v1/shoppers/me/carts/active").await;
         self.cart_line = id_text(&cart["cart"]["lineItems"]["lineItem"][0]["id"])
@@ -630,6 +636,7 @@ async fn run_case(
     let token = match case["auth"].as_str().unwrap() {
         "anonymous" => app.anonymous_pair().await.access,
         "payments-key" => fx.payments_key.clone(),
+        "confidential-key" => app.confidential_secret.clone(),
         _ if route == "/v1/shoppers/me" && method == "POST" => fx.profile.clone(),
         _ => fx.full.clone(),
     };
