@@ -317,6 +317,12 @@ async fn a_signed_in_shopper_buys_a_physical_product_with_apply_shopper() {
         "Unter den Linden 1"
     );
     assert_eq!(body["order"]["emailAddress"], SHOPPER_USERNAME);
+    // The option chosen is kept with the order (express), with the tax rate (DE 19 %).
+    assert_eq!(body["order"]["shippingMethod"]["code"], 2, "{body}");
+    assert_eq!(
+        body["order"]["lineItems"]["lineItem"][0]["pricing"]["taxRate"],
+        json!(0.19)
+    );
     let shipping = ok_json(
         get(
             &app,

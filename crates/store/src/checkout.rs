@@ -251,6 +251,12 @@ pub struct OrderRecord {
     pub credit_source_id: Option<String>,
     /// What the store credit paid; the primary source paid the rest of the total.
     pub credit_minor: i64,
+    /// The locale of the session that placed it.
+    pub locale: Option<String>,
+    /// The rate its lines were taxed at, in basis points (`None`: placed before it was kept).
+    pub tax_rate_bp: Option<i64>,
+    /// The shipping option chosen (`None`: nothing shipped, or placed before it was kept).
+    pub shipping_option_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -336,7 +342,8 @@ macro_rules! select_orders {
             "SELECT id, site_id, session_id, shopper_id, email, currency, subtotal_minor, \
              discount_minor, shipping_minor, tax_minor, total_minor, billing_address, \
              shipping_address, payment_source_id, card_brand, card_last_four, status, \
-             submitted_at, credit_source_id, credit_minor FROM orders ",
+             submitted_at, credit_source_id, credit_minor, locale, tax_rate_bp, \
+             shipping_option_id FROM orders ",
             $tail
         )
     };
@@ -786,9 +793,10 @@ impl Store {
             "INSERT INTO orders (site_id, session_id, shopper_id, email, currency, \
              subtotal_minor, discount_minor, shipping_minor, tax_minor, total_minor, \
              billing_address, shipping_address, payment_source_id, card_brand, card_last_four, \
-             status, submitted_at, credit_source_id, credit_minor) VALUES ($1, $2, $3, $4, $5, \
-             $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'Submitted', $16, $17, $18) \
-             RETURNING id",
+             status, submitted_at, credit_source_id, credit_minor, tax_rate_bp, \
+             shipping_option_id, locale) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+             $12, $13, $14, $15, 'Submitted', $16, $17, $18, $19, $20, \
+             (SELECT locale FROM shopper_sessions WHERE id = $2)) RETURNING id",
         )
         .bind(site_id.as_str())
         .bind(session_id.as_str())
@@ -808,6 +816,8 @@ impl Store {
         .bind(now)
         .bind(&order.credit_source_id)
         .bind(order.credit_minor)
+        .bind(order.tax_rate_bp)
+        .bind(order.shipping_option_id)
         .fetch_one(&mut *tx)
         .await?;
         for line in &order.lines {

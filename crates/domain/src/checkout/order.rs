@@ -238,6 +238,9 @@ pub struct NewOrder {
     /// The store credit used (always consumed: it is single-use), and what it paid.
     pub credit_source_id: Option<String>,
     pub credit_minor: i64,
+    /// The rate the lines were taxed at (basis points) and the shipping option chosen.
+    pub tax_rate_bp: i64,
+    pub shipping_option_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -334,6 +337,8 @@ pub fn decide_order(
         consume_source: source.single_use,
         credit_source_id: credit.map(|c| c.source.id.clone()),
         credit_minor: pr.credit_minor,
+        tax_rate_bp: pr.tax_rate_bp,
+        shipping_option_id: pr.shipping_option.map(|o| o.id),
     })
 }
 

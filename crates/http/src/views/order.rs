@@ -8,7 +8,9 @@ use super::{CustomAttributes, Empty, Link};
 use crate::shopper_api::ApiQuery;
 use serde::Serialize;
 use shopkeeper_domain::catalog::formatted;
-use shopkeeper_domain::checkout::{CUSTOMER_CREDIT, SHIPPING_OPTIONS, Totals, line_taxes};
+use shopkeeper_domain::checkout::{
+    CUSTOMER_CREDIT, SHIPPING_OPTIONS, ShippingOption, Totals, line_taxes, rate_value,
+};
 use shopkeeper_domain::time::iso8601;
 use shopkeeper_store::{OrderLineRecord, OrderRecord, PaymentSourceRecord};
 use utoipa::ToSchema;
@@ -51,10 +53,15 @@ pub fn order_line_taxes(o: &OrderRecord, lines: &[OrderLineRecord]) -> Vec<(i64,
 /// paid for shipping, `{}` when it shipped nothing. Orders keep the cost, not the option, and
 /// no two options cost the same.
 fn shipping_method(o: &OrderRecord) -> ShippingMethodOrEmpty {
+    // Orders placed before the option was kept: the option of the cost paid.
     let paid = |opt: &&shopkeeper_domain::checkout::ShippingOption| {
         o.shipping_minor > 0 && opt.cost_minor(&o.currency) == o.shipping_minor
     };
-    match SHIPPING_OPTIONS.iter().find(paid) {
+    let chosen = match o.shipping_option_id {
+        Some(id) => ShippingOption::find(id),
+        None => SHIPPING_OPTIONS.iter().find(paid),
+    };
+    match chosen {
         Some(opt) => ShippingMethodOrEmpty::Method(ShippingMethod {
             code: opt.id,
             description: opt.description,
@@ -75,6 +82,8 @@ pub struct OrderView<'a> {
     pub uri: String,
     pub id: i64,
     pub submission_date: String,
+    /// The locale of the session that placed it.
+    pub locale: &'a Option<String>,
     pub order_state: &'a str,
     pub order_state_details: OrderStateDetails<'a>,
     pub total_items_in_order: i64,
@@ -179,6 +188,7 @@ impl<'a> OrderView<'a> {
             uri: q.uri(&base),
             id: o.id,
             submission_date: iso8601(o.submitted_at),
+            locale: &o.locale,
             order_state: o.status.as_str(),
             order_state_details: OrderStateDetails {
                 description: "Settled",
@@ -385,13 +395,17 @@ impl<'a> OrderLine<'a> {
                     custom_attributes: &l.custom_attributes,
                 },
             ),
-            pricing: LinePricing::new(
-                l.list_price_minor,
-                l.unit_price_minor,
-                l.quantity,
-                cur,
-                taxes,
-            ),
+            pricing: LinePricing {
+                // The rate the order was taxed at (not kept by orders placed before it was).
+                tax_rate: o.tax_rate_bp.map(rate_value),
+                ..LinePricing::new(
+                    l.list_price_minor,
+                    l.unit_price_minor,
+                    l.quantity,
+                    cur,
+                    taxes,
+                )
+            },
         }
     }
 }
