@@ -192,6 +192,11 @@ async fn pricing_volume_pricing_inventory_variations_and_categories() {
     .await;
     let statuses = many["products"]["inventoryStatus"].as_array().unwrap();
     assert_eq!(statuses[0]["status"], "PRODUCT_INVENTORY_IN_STOCK");
+    assert_eq!(
+        statuses[0]["product"],
+        json!({"uri": app.url(&format!("/v1/shoppers/me/products/{}", ids[0])), "id": ids[0],
+               "externalReferenceId": "DEMO-AV-1Y", "companyId": SITE})
+    );
     assert_eq!(statuses[1]["status"], "PRODUCT_INVENTORY_OUT_OF_STOCK");
     // Without productIds (as the docs call it): a collection naming no product.
     let none = ok_json(get(&app, "/v1/shoppers/me/products/inventory-status", &[]).await).await;
@@ -222,6 +227,13 @@ async fn category_tree_and_category_products() {
     let one =
         ok_json(get(&app, &format!("/v1/shoppers/me/categories/{child_id}"), &[]).await).await;
     assert_eq!(one["category"]["parentCategory"]["id"], roots[0]["id"]);
+    // What the import gave, and `null` for the image it did not.
+    assert_eq!(
+        one["category"]["shortDescription"],
+        "Protection for your devices."
+    );
+    assert_eq!(one["category"]["thumbnailImage"], Value::Null);
+    assert_eq!(roots[1]["longDescription"], "", "{tree}");
     let products = ok_json(
         get(
             &app,
@@ -316,4 +328,37 @@ async fn import_validates_and_is_all_or_nothing() {
     }
     let body = ok_json(get(&app, "/v1/shoppers/me/products", &[]).await).await;
     assert_eq!(body["products"]["totalResults"], 2);
+}
+
+#[tokio::test]
+async fn manufacturer_and_custom_attributes_from_the_import_reach_products_and_cart_lines() {
+    let app = spawn_app().await;
+    let file = json!({"products": [{"sku": "KETTLE", "name": "kettle", "productType": "PHYSICAL",
+        "currency": "USD", "listPrice": "30.00", "manufacturerName": "Acme",
+        "customAttributes": [{"name": "warrantyYears", "type": "Integer", "value": "2"}],
+        "variations": [{"sku": "KETTLE-RED", "name": "red kettle", "productType": "PHYSICAL",
+            "currency": "USD", "listPrice": "30.00", "attributes": {"color": "red"},
+            "manufacturerName": "Acme"}]}]});
+    let catalog = provision::parse_catalog(&file.to_string()).unwrap();
+    let summary = provision::import_catalog(&app.state.store, SITE, catalog, app.now())
+        .await
+        .unwrap();
+    let base = summary.product_ids[0];
+    let product = ok_json(get(&app, &format!("/v1/shoppers/me/products/{base}"), &[]).await).await;
+    assert_eq!(product["product"]["manufacturerName"], "Acme");
+    assert_eq!(
+        product["product"]["customAttributes"],
+        json!({"attribute": [{"name": "warrantyYears", "value": "2", "type": "Integer"}]})
+    );
+    // The variation lists its own attribute; on a cart line too.
+    let variation = app.state.store.variations(base).await.unwrap()[0].id;
+    let token = app.anonymous_pair().await.access;
+    let cart = ok_json(app.add_to_cart(&token, variation, 1).await).await;
+    let line = &cart["cart"]["lineItems"]["lineItem"][0]["product"];
+    assert_eq!(
+        line["customAttributes"],
+        json!({"attribute": [{"name": "color", "value": "red", "type": "String"}]}),
+        "{line}"
+    );
+    assert_eq!(line["manufacturerName"], "Acme");
 }

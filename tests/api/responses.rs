@@ -227,6 +227,17 @@ async fn submit_cart_answers_the_order_it_stored() {
     // The applied card pays the whole cart.
     let c = &cart["cart"];
     assert_eq!(c["payment"]["displayableNumber"], "************0129");
+    let card = &c["paymentMethod"]["creditCard"];
+    assert_eq!(
+        (
+            &card["type"],
+            &card["displayName"],
+            &card["displayableNumber"]
+        ),
+        (&json!("visa"), &json!("Visa"), &json!("************0129")),
+        "{card}"
+    );
+    assert_eq!(card["startMonth"], Value::Null);
     assert_eq!(
         c["paymentMethod"]["amountContributed"],
         before["orderTotal"]
@@ -303,6 +314,15 @@ async fn submit_cart_answers_the_order_it_stored() {
         assert_eq!(&one["lineItem"], line);
     }
     assert_eq!(order["shippingMethod"]["code"], 1);
+    // Kept from the cart: the rate its lines were taxed at, the session's locale.
+    assert_eq!(l["pricing"]["taxRate"], json!(0.05), "{l}");
+    assert_eq!(order["locale"], app.me(&guest).await["shopper"]["locale"]);
+    // 18.00 a unit against 25.00 list: 28 % off.
+    assert_eq!(l["pricing"]["discountDescription"], "28%");
+    assert_eq!(
+        line_of(lines, song)["pricing"]["discountDescription"],
+        Value::Null
+    );
     assert_eq!(order["pricing"]["shipping"], usd(json!(5.00)));
     assert_eq!(order["pricing"]["incentive"], usd(json!(21.00)));
     assert_eq!(order["pricing"]["formattedIncentive"], "$21.00");

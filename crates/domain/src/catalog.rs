@@ -71,6 +71,17 @@ pub fn format_amount(minor: i64, currency: &str) -> String {
     Decimal::new(minor, currency_exponent(currency)).to_string()
 }
 
+/// What a unit price `unit` takes off the list price `list` (minor units), as the docs'
+/// `discountDescription` shows it: a whole percentage rounded half up (`"10%"`), `None` when
+/// nothing is taken off.
+pub fn discount_description(list: i64, unit: i64) -> Option<String> {
+    if list <= 0 || unit >= list {
+        return None;
+    }
+    let off = list - unit;
+    Some(format!("{}%", (off * 200 + list) / (2 * list)))
+}
+
 /// The documented money object `{"currency", "value"}`. `value` is a JSON number as the API
 /// documents it; it is written from the exact decimal text, never computed in floating point.
 pub fn money(minor: i64, currency: &str) -> Value {
@@ -264,6 +275,12 @@ pub struct CatalogFile {
 pub struct CategoryInput {
     pub name: String,
     pub display_name: Option<String>,
+    #[serde(default)]
+    pub short_description: String,
+    #[serde(default)]
+    pub long_description: String,
+    #[serde(default)]
+    pub thumbnail_image: Option<String>,
     /// The `name` of the parent category, listed earlier in the file or already stored.
     pub parent: Option<String>,
 }
@@ -537,6 +554,19 @@ impl ParsedFile {
                 .map(|d| text("displayName", d, 256))
             {
                 problem("displayName", e);
+            }
+            for (field, value, max) in [
+                ("shortDescription", c.short_description.as_str(), 1024),
+                ("longDescription", c.long_description.as_str(), 65536),
+                (
+                    "thumbnailImage",
+                    c.thumbnail_image.as_deref().unwrap_or(""),
+                    2048,
+                ),
+            ] {
+                if value.len() > max {
+                    problem(field, format!("{field} must be at most {max} characters"));
+                }
             }
             match seen.get(&c.name) {
                 Some(first) => problem(
@@ -985,5 +1015,15 @@ mod tests {
             let problems = file(bad).unwrap_err();
             assert_eq!(problems[0].field.as_deref(), Some(field), "{bad}");
         }
+    }
+
+    #[test]
+    fn discount_descriptions_are_whole_percentages_off_the_list_price() {
+        assert_eq!(discount_description(4999, 3999).as_deref(), Some("20%"));
+        assert_eq!(discount_description(1000, 900).as_deref(), Some("10%"));
+        assert_eq!(discount_description(300, 299).as_deref(), Some("0%"));
+        assert_eq!(discount_description(200, 199).as_deref(), Some("1%"));
+        assert_eq!(discount_description(1000, 1000), None);
+        assert_eq!(discount_description(0, 0), None);
     }
 }

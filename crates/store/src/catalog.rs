@@ -42,6 +42,9 @@ pub struct CategoryRecord {
     pub parent_id: Option<i64>,
     pub name: String,
     pub display_name: String,
+    pub short_description: String,
+    pub long_description: String,
+    pub thumbnail_image: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, sqlx::FromRow)]
@@ -101,7 +104,8 @@ macro_rules! select_products {
 macro_rules! select_categories {
     ($tail:literal) => {
         concat!(
-            "SELECT c.id, c.site_id, c.parent_id, c.name, c.display_name FROM categories c ",
+            "SELECT c.id, c.site_id, c.parent_id, c.name, c.display_name, c.short_description, \
+             c.long_description, c.thumbnail_image FROM categories c ",
             $tail
         )
     };
@@ -287,10 +291,15 @@ impl Store {
             match existing {
                 Some(id) => {
                     sqlx::query(
-                        "UPDATE categories SET parent_id = $1, display_name = $2 WHERE id = $3",
+                        "UPDATE categories SET parent_id = $1, display_name = $2, \
+                         short_description = $3, long_description = $4, thumbnail_image = $5 \
+                         WHERE id = $6",
                     )
                     .bind(parent)
                     .bind(display)
+                    .bind(&c.short_description)
+                    .bind(&c.long_description)
+                    .bind(&c.thumbnail_image)
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
@@ -298,12 +307,16 @@ impl Store {
                 None => {
                     sqlx::query(
                         "INSERT INTO categories (site_id, parent_id, name, display_name, \
-                         created_at) VALUES ($1, $2, $3, $4, $5)",
+                         short_description, long_description, thumbnail_image, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                     )
                     .bind(site_id.as_str())
                     .bind(parent)
                     .bind(&c.name)
                     .bind(display)
+                    .bind(&c.short_description)
+                    .bind(&c.long_description)
+                    .bind(&c.thumbnail_image)
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;

@@ -342,6 +342,18 @@ pub fn card_brand(digits: &str) -> &'static str {
     }
 }
 
+/// A brand of [`card_brand`] as shoppers read it.
+pub fn brand_display_name(brand: &str) -> &'static str {
+    match brand {
+        "visa" => "Visa",
+        "americanExpress" => "American Express",
+        "mastercard" => "MasterCard",
+        "discover" => "Discover",
+        "jcb" => "JCB",
+        _ => "Card",
+    }
+}
+
 /// Checks a card of a test-mode source. `this_month` is `(year, month)` today.
 pub fn check_test_card(
     number: &str,

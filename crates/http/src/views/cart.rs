@@ -8,7 +8,9 @@ use crate::shopper_api::ApiQuery;
 use serde::Serialize;
 use shopkeeper_domain::catalog::formatted;
 use shopkeeper_domain::checkout::order::{PricedCart, PricedLine};
-use shopkeeper_domain::checkout::{SHIPPING_OPTIONS, ShippingOption, line_taxes, rate_value};
+use shopkeeper_domain::checkout::{
+    SHIPPING_OPTIONS, ShippingOption, brand_display_name, line_taxes, rate_value,
+};
 use shopkeeper_store::PaymentSourceRecord;
 use utoipa::ToSchema;
 
@@ -313,7 +315,7 @@ impl<'a> LineItem<'a> {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum PaymentMethodOrEmpty<'a> {
-    Method(CartPaymentMethod<'a>),
+    Method(Box<CartPaymentMethod<'a>>),
     Empty(Empty),
 }
 
@@ -357,7 +359,7 @@ impl<'a> CartPaymentMethod<'a> {
         currency: &'a str,
     ) -> PaymentMethodOrEmpty<'a> {
         match (source, credit) {
-            (Some(card), credit) => PaymentMethodOrEmpty::Method(CartPaymentMethod {
+            (Some(card), credit) => PaymentMethodOrEmpty::Method(Box::new(CartPaymentMethod {
                 method: PaymentMethod::new(card),
                 amount_contributed: Money::new(total - credit_minor, currency),
                 supplementary_payment_methods: credit
@@ -367,12 +369,12 @@ impl<'a> CartPaymentMethod<'a> {
                     })
                     .into_iter()
                     .collect(),
-            }),
-            (None, Some(credit)) => PaymentMethodOrEmpty::Method(CartPaymentMethod {
+            })),
+            (None, Some(credit)) => PaymentMethodOrEmpty::Method(Box::new(CartPaymentMethod {
                 method: PaymentMethod::new(credit),
                 amount_contributed: Money::new(credit_minor, currency),
                 supplementary_payment_methods: Vec::new(),
-            }),
+            })),
             (None, None) => PaymentMethodOrEmpty::none(),
         }
     }
@@ -410,6 +412,12 @@ impl<'a> PaymentMethod<'a> {
             reusable: s.reusable,
             credit_card: (!credit).then_some(CreditCard {
                 brand: &s.brand,
+                kind: &s.brand,
+                display_name: brand_display_name(&s.brand),
+                displayable_number: format!("************{}", s.last_four),
+                issue_code: None,
+                start_month: None,
+                start_year: None,
                 reusable: s.reusable,
                 last_four_digits: &s.last_four,
                 expiration_month: s.expiration_month,
@@ -427,11 +435,22 @@ impl<'a> PaymentMethod<'a> {
 #[serde(rename_all = "camelCase")]
 pub struct CreditCard<'a> {
     pub brand: &'a str,
+    /// The brand again, as the docs' saved payment options name it (`visa`).
+    #[serde(rename = "type")]
+    pub kind: &'a str,
+    /// The brand as shoppers read it (`Visa`, `American Express`).
+    pub display_name: &'static str,
+    /// The masked number: `************1111`.
+    pub displayable_number: String,
     /// The source's own flag: it may pay again.
     pub reusable: bool,
     pub last_four_digits: &'a str,
     pub expiration_month: i64,
     pub expiration_year: i64,
+    /// Maestro's issue number and start date: test cards have none (`null`, as the docs show).
+    pub issue_code: Option<&'static str>,
+    pub start_month: Option<i64>,
+    pub start_year: Option<i64>,
 }
 
 /// `{"shippingOptions": {"uri", "shippingOption": [...]}}`

@@ -7,7 +7,7 @@ use super::{IdLink, Link, served_link};
 use crate::shopper_api::ApiQuery;
 use serde::Serialize;
 use serde_json::Value;
-use shopkeeper_domain::catalog::{IN_STOCK, formatted, inventory_status};
+use shopkeeper_domain::catalog::{IN_STOCK, discount_description, formatted, inventory_status};
 use shopkeeper_domain::checkout::{LineForPricing, MAX_LINE_QUANTITY};
 use shopkeeper_store::{CategoryRecord, ProductRecord, VolumePrice};
 use utoipa::ToSchema;
@@ -346,6 +346,7 @@ impl<'a> Tier<'a> {
                 formatted_sale_price_with_quantity: formatted(unit * from, currency),
                 total_discount_with_quantity: Money::new(discount, currency),
                 formatted_total_discount_with_quantity: formatted(discount, currency),
+                discount_description: discount_description(list, unit),
                 list_price_includes_tax: false,
                 msrp_price: Money::new(list, currency),
                 formatted_msrp_price: formatted(list, currency),
@@ -369,6 +370,8 @@ pub struct TierPricing<'a> {
     pub formatted_sale_price_with_quantity: String,
     pub total_discount_with_quantity: Money<'a>,
     pub formatted_total_discount_with_quantity: String,
+    /// The percentage the tier's unit price is below list (`"20%"`), `null` at list price.
+    pub discount_description: Option<String>,
     pub list_price_includes_tax: bool,
     /// No suggested retail price is kept: the list price.
     pub msrp_price: Money<'a>,
@@ -404,7 +407,7 @@ pub struct InventoryStatusEnvelope {
 #[serde(rename_all = "camelCase")]
 pub struct InventoryStatus {
     pub uri: String,
-    pub product: IdLink,
+    pub product: InventoryProduct,
     /// `null` when the product's stock is not tracked (it is always in stock).
     pub available_quantity: Option<i64>,
     pub available_quantity_is_estimated: bool,
@@ -420,9 +423,11 @@ impl InventoryStatus {
         let status = inventory_status(p.available_quantity);
         InventoryStatus {
             uri: q.uri(&format!("{}/inventory-status", product_path(p.id))),
-            product: IdLink {
+            product: InventoryProduct {
                 uri: q.uri(&product_path(p.id)),
                 id: p.id,
+                external_reference_id: p.sku.clone(),
+                company_id: p.site_id.as_str().to_owned(),
             },
             available_quantity: p.available_quantity,
             available_quantity_is_estimated: false,
@@ -433,6 +438,17 @@ impl InventoryStatus {
             status_is_estimated: false,
         }
     }
+}
+
+/// The product an inventory status is of, as the line products name it: its SKU as the
+/// merchant's reference and its site as the company.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InventoryProduct {
+    pub uri: String,
+    pub id: i64,
+    pub external_reference_id: String,
+    pub company_id: String,
 }
 
 /// `{"products": {"uri", "inventoryStatus": [...]}}` (the docs' envelope of this list)
@@ -510,6 +526,10 @@ pub struct CategoryView<'a> {
     pub id: i64,
     pub name: &'a str,
     pub display_name: &'a str,
+    pub short_description: &'a str,
+    pub long_description: &'a str,
+    /// `null` when the import gave none.
+    pub thumbnail_image: &'a Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub products: Option<Link>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -532,6 +552,9 @@ impl<'a> CategoryView<'a> {
             id: c.id,
             name: &c.name,
             display_name: &c.display_name,
+            short_description: &c.short_description,
+            long_description: &c.long_description,
+            thumbnail_image: &c.thumbnail_image,
             products: served_link(
                 q,
                 "GET",

@@ -5,7 +5,9 @@ use super::{CustomAttributes, IdLink, parent_product, wire_product_type};
 use crate::shopper_api::ApiQuery;
 use serde::Serialize;
 use serde_json::Value;
-use shopkeeper_domain::catalog::{self, IN_STOCK, formatted, inventory_status};
+use shopkeeper_domain::catalog::{
+    self, IN_STOCK, discount_description, formatted, inventory_status,
+};
 use utoipa::ToSchema;
 
 /// The product of a cart's or an order's line item.
@@ -110,13 +112,16 @@ pub struct LinePricing<'a> {
     /// What the sale or volume price takes off the line at list price.
     pub total_discount_with_quantity: Money<'a>,
     pub formatted_total_discount_with_quantity: String,
+    /// The percentage the price paid is below list (`"20%"`), `null` at list price.
+    pub discount_description: Option<String>,
     /// The line's share of the tax (`domain::checkout::line_taxes`): on its goods, and on
     /// shipping; over all lines they add up to the cart's or the order's `tax`.
     pub product_tax: Money<'a>,
     pub shipping_tax: Money<'a>,
     /// The line's whole tax: `productTax` + `shippingTax`.
     pub tax: Money<'a>,
-    /// A cart's line: the rate of the country the goods go to (an order does not keep it).
+    /// The rate of the country the goods go to (a cart's now, an order's when placed; orders
+    /// placed before the rate was kept have none).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<f64>)]
     pub tax_rate: Option<Value>,
@@ -153,6 +158,7 @@ impl<'a> LinePricing<'a> {
             formatted_commitment_price: formatted(unit, currency),
             total_discount_with_quantity: Money::new(discount, currency),
             formatted_total_discount_with_quantity: formatted(discount, currency),
+            discount_description: discount_description(list, unit),
             product_tax: Money::new(product_tax, currency),
             shipping_tax: Money::new(shipping_tax, currency),
             tax: Money::new(product_tax + shipping_tax, currency),
