@@ -401,16 +401,19 @@ fn month_of(at: shopkeeper_domain::time::UnixSeconds) -> (i64, i64) {
     post,
     path = "/payments/sources",
     tag = "payments",
-    description = "Creates a test-mode credit-card payment source. Access: `Authorization: \
+    description = "Creates a test-mode payment source. A `creditCard`: `Authorization: \
                    Bearer <the site's payments public key>` (printed as `payments_public_key` \
-                   by `site create` and the first-start demo); any other bearer is refused. \
-                   Only documented test card numbers are accepted; the number and CVV are \
-                   never stored.",
+                   by `site create` and the first-start demo); only documented test card \
+                   numbers are accepted, and the number and CVV are never stored. Store credit \
+                   (`customerCredit`, with a required `amount`): `Authorization: Bearer <the \
+                   secret of one of the site's confidential keys>`, the merchant's backend; the \
+                   public key gets 403. Any other bearer is refused.",
     request_body(content = SourceRequest, content_type = "application/json"),
     responses(
         (status = 201, description = "The source", body = SourceResponse),
         (status = 400, description = "Invalid body or card", body = PaymentsErrorBody),
         (status = 401, description = "Missing or wrong payments public key", body = PaymentsErrorBody),
+        (status = 403, description = "Store credit asked for with the payments public key", body = PaymentsErrorBody),
         (status = 503, description = "Database unavailable", body = PaymentsErrorBody),
     ),
     security(("bearer" = []))
