@@ -401,8 +401,8 @@ fn month_of(at: shopkeeper_domain::time::UnixSeconds) -> (i64, i64) {
     post,
     path = "/payments/sources",
     tag = "payments",
-    description = "Creates a test-mode payment source. A `creditCard`: `Authorization: \
-                   Bearer <the site's payments public key>` (printed as `payments_public_key` \
+    description = "Creates a test-mode payment source. Access: a `creditCard` with \
+                   `Authorization: Bearer <the site's payments public key>` (printed as `payments_public_key` \
                    by `site create` and the first-start demo); only documented test card \
                    numbers are accepted, and the number and CVV are never stored. Store credit \
                    (`customerCredit`, with a required `amount`): `Authorization: Bearer <the \
