@@ -462,3 +462,31 @@ async fn order_lookup_is_rate_limited_per_client_address() {
     let r = lookup("198.51.100.2", 4).await.unwrap();
     shopper_error(r, 404, "resource-not-found").await;
 }
+
+/// Store credit a shopper's full token applied is the shopper's money: a limited token of the
+/// same session (any page's `SessionToken`) neither keeps it in the cart by writing, nor spends
+/// it.
+#[tokio::test]
+async fn a_limited_tokens_cart_write_drops_store_credit_a_full_token_applied() {
+    let app = spawn_app().await;
+    let (product, _) = catalog(&app).await;
+    let (full, limited) = signed_in_browser_session(&app).await;
+    ok_json(app.add_to_cart(&full, product, 1).await).await;
+    let credit = app.create_store_credit("100.00").await;
+    let cart = ok_json(app.apply_source(&full, &credit).await).await;
+    assert_eq!(cart["cart"]["paymentMethod"]["type"], "customerCredit");
+    // Any limited write (here: adding a line) drops it.
+    let cart = ok_json(app.add_to_cart(&limited, product, 1).await).await;
+    assert_eq!(cart["cart"]["paymentMethod"], json!({}), "{cart}");
+    assert_eq!(
+        cart["cart"]["paymentSession"]["status"], "requires_source",
+        "{cart}"
+    );
+    // Nor can the limited token apply it again: it is the shopper's.
+    shopper_error(
+        app.apply_source(&limited, &credit).await,
+        409,
+        "apply-payment-failure",
+    )
+    .await;
+}
