@@ -471,7 +471,8 @@ impl Fixtures {
     }
 
     /// The cart as every cart case finds it: only the lamp (`quantity`), the fixture address
-    /// for billing and shipping, new store credit and the reusable card applied.
+    /// for billing and shipping, a custom attribute on the cart and on the line, new store
+    /// credit and the reusable card applied.
     async fn reset_cart(&mut self, app: &TestApp, quantity: i64) {
         let token = self.full.clone();
         let cleared = app
@@ -498,6 +499,19 @@ impl Fixtures {
                 .unwrap();
             assert!(put.status().is_success(), "{which}: {}", put.status());
         }
+        // A custom attribute on the cart, as the docs' samples carry one (the line's below).
+        let attributes = ok_json(
+            app.http
+                .post(app.url("/v1/shoppers/me/carts/active"))
+                .bearer_auth(&token)
+                .json(&json!({"cart": {"customAttributes": {"attribute": [
+                    {"name": "giftNote", "value": "docs"}]}}}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert!(attributes["cart"]["customAttributes"]["attribute"][0].is_object());
         // Store credit first, then the card, as the docs apply them: their cart samples show
         // the credit among `supplementaryPaymentMethods`.
         let credit = app.create_store_credit(STORE_CREDIT).await;
@@ -506,6 +520,19 @@ impl Fixtures {
         let cart = app.get_ok(&token, "/v1/shoppers/me/carts/active").await;
         self.cart_line = id_text(&cart["cart"]["lineItems"]["lineItem"][0]["id"])
             .unwrap_or_else(|| panic!("no line in {cart}"));
+        let line = app
+            .http
+            .post(app.url(&format!(
+                "/v1/shoppers/me/carts/active/line-items/{}",
+                self.cart_line
+            )))
+            .bearer_auth(&token)
+            .json(&json!({"lineItem": {"customAttributes": {"attribute": {
+                "name": "engraving", "value": "D"}}}}))
+            .send()
+            .await
+            .unwrap();
+        ok_json(line).await;
         let options = app
             .get_ok(&token, "/v1/shoppers/me/carts/active/shipping-options")
             .await;

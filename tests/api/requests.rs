@@ -1032,3 +1032,117 @@ async fn line_items_in_the_cart_envelope_bare_updates_and_client_hosted_sign_up(
     let body = shopper_error(refused, 400, "invalid-request").await;
     assert!(body.to_string().contains("shopper.password"), "{body}");
 }
+
+#[tokio::test]
+async fn cart_and_line_custom_attributes_terms_charge_type_and_organization_reach_the_order() {
+    let app = spawn_app().await;
+    let (product, _) = catalog(&app).await;
+    let token = app.anonymous_pair().await.access;
+    // The docs' price-override request sets a Boolean attribute with a JSON boolean.
+    let cart = ok_json(
+        post(
+            &app,
+            &token,
+            CART,
+            json!({"cart": {
+                "customAttributes": {"attribute": [
+                    {"name": "TaxInclusiveOverride", "type": "Boolean", "value": true},
+                    {"name": "giftNote", "value": "Happy birthday"}]},
+                "termsOfSalesAcceptance": "true", "chargeType": "moto",
+                "organizationId": "org-42",
+                "lineItems": {"lineItem": {"quantity": 1, "product": {"id": product},
+                    "customAttributes": {"attribute": {"name": "engraving", "type": "string",
+                                                       "value": "A.L."}}}}}}),
+        )
+        .await,
+    )
+    .await;
+    let c = &cart["cart"];
+    assert_eq!(c["termsOfSalesAcceptance"], true, "{c}");
+    assert_eq!(c["chargeType"], "moto");
+    assert_eq!(c["organizationId"], "org-42");
+    assert_eq!(
+        c["customAttributes"]["attribute"][0],
+        json!({"name": "TaxInclusiveOverride", "type": "Boolean", "value": "true"})
+    );
+    let line = &c["lineItems"]["lineItem"][0];
+    assert_eq!(
+        line["customAttributes"]["attribute"],
+        json!([{"name": "engraving", "type": "string", "value": "A.L."}]),
+        "{line}"
+    );
+    let line_id = line["id"].as_i64().unwrap();
+
+    // A later write sets what it names and keeps the rest.
+    let cart = ok_json(
+        post(
+            &app,
+            &token,
+            CART,
+            json!({"cart": {"customAttributes": {"attribute": [
+                {"name": "giftNote", "value": "Happy 30th"}]}}}),
+        )
+        .await,
+    )
+    .await;
+    let attributes = &cart["cart"]["customAttributes"]["attribute"];
+    assert_eq!(attributes.as_array().unwrap().len(), 2, "{attributes}");
+    assert_eq!(attributes[1]["value"], "Happy 30th");
+    assert_eq!(cart["cart"]["chargeType"], "moto");
+    let one = ok_json(
+        post(
+            &app,
+            &token,
+            &format!("{CART}/line-items/{line_id}"),
+            json!({"lineItem": {"customAttributes": {"attribute": [
+                {"name": "giftWrap", "type": "Boolean", "value": "false"}]}}}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        one["lineItem"]["customAttributes"]["attribute"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // Wrong values are a 400 naming the field; nothing is written.
+    for (body, field) in [
+        (
+            json!({"cart": {"chargeType": "sometimes"}}),
+            "cart.chargeType",
+        ),
+        (
+            json!({"cart": {"customAttributes": {"attribute": [
+                {"name": "x", "type": "Boolean", "value": "maybe"}]}}}),
+            "cart.customAttributes.attribute[0].value",
+        ),
+        (
+            json!({"cart": {"customAttributes": {"attribute": [{"value": "x"}]}}}),
+            "cart.customAttributes.attribute[0].name",
+        ),
+    ] {
+        let refused =
+            shopper_error(post(&app, &token, CART, body).await, 400, "invalid-request").await;
+        assert!(refused.to_string().contains(field), "{field}: {refused}");
+    }
+
+    // The order keeps the cart's attributes and charge type, and each line's; the next cart
+    // starts without them.
+    let source = app.create_source(APPROVE_CARD, false).await;
+    ok_json(app.apply_source(&token, &source).await).await;
+    let submitted = ok_json(app.submit(&token).await).await;
+    let order = &submitted["submitCart"]["order"];
+    assert_eq!(order["orderStateDetails"]["chargeType"], "moto", "{order}");
+    assert_eq!(order["customAttributes"], cart["cart"]["customAttributes"]);
+    assert_eq!(
+        order["lineItems"]["lineItem"][0]["customAttributes"],
+        one["lineItem"]["customAttributes"]
+    );
+    let next = app.get_ok(&token, CART).await;
+    assert_eq!(next["cart"]["customAttributes"], json!({"attribute": []}));
+    assert_eq!(next["cart"]["chargeType"], "customer_initiated");
+    assert_eq!(next["cart"]["termsOfSalesAcceptance"], Value::Null);
+}

@@ -344,7 +344,7 @@ fn string_type() -> String {
 
 impl CustomAttribute {
     /// The attribute's problem, if any: a named field and why.
-    fn problem(&self) -> Option<(&'static str, String)> {
+    pub fn problem(&self) -> Option<(&'static str, String)> {
         if let Err(e) = text("name", &self.name, 128) {
             return Some(("name", e));
         }
@@ -374,9 +374,25 @@ impl CustomAttribute {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CustomAttributes(pub Vec<CustomAttribute>);
 
+/// Most custom attributes a cart or a line keeps.
+pub const MAX_CUSTOM_ATTRIBUTES: usize = 50;
+
 impl CustomAttributes {
     pub fn to_json(&self) -> String {
         serde_json::to_string(&self.0).expect("attributes serialise")
+    }
+
+    /// These attributes with `given` set on them: one of the same name is replaced, a new one
+    /// added (a storefront sends the attributes it sets, not the whole list).
+    pub fn merged(&self, given: &CustomAttributes) -> CustomAttributes {
+        let mut out = self.0.clone();
+        for a in &given.0 {
+            match out.iter_mut().find(|o| o.name == a.name) {
+                Some(o) => *o = a.clone(),
+                None => out.push(a.clone()),
+            }
+        }
+        CustomAttributes(out)
     }
 }
 
@@ -1025,5 +1041,27 @@ mod tests {
         assert_eq!(discount_description(200, 199).as_deref(), Some("1%"));
         assert_eq!(discount_description(1000, 1000), None);
         assert_eq!(discount_description(0, 0), None);
+    }
+
+    #[test]
+    fn merged_attributes_replace_by_name_and_add_new_ones() {
+        let attr = |name: &str, value: &str| CustomAttribute {
+            name: name.into(),
+            kind: "String".into(),
+            value: value.into(),
+        };
+        let stored = CustomAttributes(vec![attr("gift", "no"), attr("note", "hi")]);
+        let merged = stored.merged(&CustomAttributes(vec![
+            attr("gift", "yes"),
+            attr("po", "7"),
+        ]));
+        assert_eq!(
+            merged,
+            CustomAttributes(vec![
+                attr("gift", "yes"),
+                attr("note", "hi"),
+                attr("po", "7")
+            ])
+        );
     }
 }

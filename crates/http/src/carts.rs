@@ -7,7 +7,7 @@ use super::error::{Code, ShopperApiError};
 use super::extract::{AppJson, NoBody, OptionalJson};
 use super::shopper_api::{ApiQuery, ApiResult, bad_request, not_found, path_id};
 use super::shoppers::{AddressBody, AddressWire};
-use super::tolerant::{one_or_many, opt_i64, opt_object, opt_text};
+use super::tolerant::{one_or_many, opt_bool, opt_i64, opt_object, opt_scalar, opt_text};
 use super::views::address::{AddressEnvelope, AddressView};
 use super::views::cart::{
     CART, CartEnvelope, CartView, LineItemEnvelope, LineItems, LineItemsEnvelope,
@@ -20,14 +20,16 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::Value;
 use shopkeeper_domain::address::PostalAddress;
+use shopkeeper_domain::catalog::{CustomAttribute, CustomAttributes, MAX_CUSTOM_ATTRIBUTES};
 use shopkeeper_domain::checkout::cart::{LineRefusal, check_quantity};
-use shopkeeper_domain::checkout::order::Refusal;
+use shopkeeper_domain::checkout::order::{CHARGE_TYPES, CartFields, Refusal};
 use shopkeeper_domain::checkout::{MAX_LINE_QUANTITY, ShippingOption};
 use shopkeeper_domain::shopper::ProfileUpdate;
 use shopkeeper_services::auth::Principal;
 use shopkeeper_services::checkout::{self as service, AccountChoice, CheckoutError};
 use shopkeeper_services::state::AppState;
 use shopkeeper_store::SubmitFailure;
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 /// A refused cart operation: one of the documented 409 codes.
@@ -158,7 +160,8 @@ async fn cart_response(state: &AppState, q: &ApiQuery, p: &Principal) -> ApiResu
     let read = service::read_cart(&state.store, p).await?;
     let pr = read.priced();
     let sources = (read.snapshot.source.as_ref(), read.snapshot.credit.as_ref());
-    let cart = CartView::new(q, &read.cart_id, &pr, sources, p.site_id.as_str());
+    let fields = &read.snapshot.cart.fields;
+    let cart = CartView::new(q, &read.cart_id, &pr, sources, fields, p.site_id.as_str());
     Ok(q.respond_with(&CartEnvelope { cart }))
 }
 
@@ -171,6 +174,52 @@ pub struct ProductRef {
     id: Option<Value>,
 }
 
+/// One custom attribute as the docs send it (`"value"` may be a boolean or a number).
+#[derive(Debug, Deserialize)]
+#[serde(expecting = "an attribute object {\"name\", \"type\", \"value\"}")]
+pub struct AttributeInput {
+    #[serde(default, deserialize_with = "opt_text")]
+    name: Option<String>,
+    #[serde(rename = "type", default, deserialize_with = "opt_text")]
+    kind: Option<String>,
+    #[serde(default, deserialize_with = "opt_scalar")]
+    value: Option<String>,
+}
+
+/// `{"attribute": [...]}`, or `{"attribute": {...}}` for one.
+#[derive(Debug, Default, Deserialize)]
+#[serde(expecting = "an object {\"attribute\": ...}")]
+pub struct AttributesInput {
+    #[serde(default, deserialize_with = "one_or_many")]
+    attribute: Vec<AttributeInput>,
+}
+
+impl AttributesInput {
+    /// The attributes, checked by the catalog's rule; `at` names the field in a 400.
+    fn checked(self, at: &str) -> ApiResult<CustomAttributes> {
+        if self.attribute.len() > MAX_CUSTOM_ATTRIBUTES {
+            return Err(bad_request(format!(
+                "{at}.attribute lists more than {MAX_CUSTOM_ATTRIBUTES} attributes"
+            )));
+        }
+        let mut out: Vec<CustomAttribute> = Vec::with_capacity(self.attribute.len());
+        for (i, a) in self.attribute.into_iter().enumerate() {
+            let attribute = CustomAttribute {
+                name: a.name.unwrap_or_default(),
+                kind: a.kind.unwrap_or_else(|| "String".to_owned()),
+                value: a.value.unwrap_or_default(),
+            };
+            if let Some((field, why)) = attribute.problem() {
+                return Err(bad_request(format!("{at}.attribute[{i}].{field}: {why}")));
+            }
+            // The same name twice in one request: the last one is what it sets.
+            out.retain(|o| o.name != attribute.name);
+            out.push(attribute);
+        }
+        Ok(CustomAttributes(out))
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", expecting = "a line item object")]
 pub struct LineItemInput {
@@ -178,6 +227,9 @@ pub struct LineItemInput {
     quantity: Option<i64>,
     #[serde(default, deserialize_with = "opt_object")]
     product: Option<ProductRef>,
+    /// The line's own attributes (merged into the line's by name).
+    #[serde(default, deserialize_with = "opt_object")]
+    custom_attributes: Option<AttributesInput>,
 }
 
 /// `{"lineItem": [...]}`, or `{"lineItem": {...}}` for one.
@@ -200,6 +252,46 @@ pub struct CartInput {
     /// The shopper's address, for the session (the docs' fraud-screening field).
     #[serde(default, deserialize_with = "opt_text")]
     ip_address: Option<String>,
+    #[serde(default, deserialize_with = "opt_object")]
+    custom_attributes: Option<AttributesInput>,
+    #[serde(default, deserialize_with = "opt_bool")]
+    terms_of_sales_acceptance: Option<bool>,
+    #[serde(default, deserialize_with = "opt_text")]
+    charge_type: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    organization_id: Option<String>,
+}
+
+impl CartInput {
+    /// The cart's own fields the body sets, checked; `None` when it sets none.
+    fn fields(&mut self) -> ApiResult<Option<CartFields>> {
+        let custom_attributes = match self.custom_attributes.take() {
+            Some(a) => a.checked("cart.customAttributes")?,
+            None => CustomAttributes::default(),
+        };
+        if let Some(c) = &self.charge_type {
+            if !CHARGE_TYPES.contains(&c.as_str()) {
+                return Err(bad_request(format!(
+                    "cart.chargeType must be one of {}",
+                    CHARGE_TYPES.join(", ")
+                )));
+            }
+        }
+        if let Some(o) = &self.organization_id {
+            if o.len() > 128 || o.chars().any(char::is_control) {
+                return Err(bad_request(
+                    "cart.organizationId must be at most 128 printable characters",
+                ));
+            }
+        }
+        let fields = CartFields {
+            custom_attributes,
+            terms_of_sales_acceptance: self.terms_of_sales_acceptance,
+            charge_type: self.charge_type.take(),
+            organization_id: self.organization_id.take(),
+        };
+        Ok((fields != CartFields::default()).then_some(fields))
+    }
 }
 
 /// `{"cart": {...}}`; `{"cart": ""}` (what storefronts send to make sure a cart exists) is
@@ -277,15 +369,18 @@ fn parse_quantity(raw: Option<&str>) -> ApiResult<i64> {
     check_quantity(q).map_err(line_refusal)
 }
 
-/// The `(productId, quantity)` pairs a request adds: `?productId=&quantity=` or a body's
-/// `lineItems.lineItem`.
-fn requested_lines(q: &ApiQuery, body: Option<&LineItemList>) -> ApiResult<Vec<(i64, i64)>> {
+/// What a request adds: the `(productId, quantity)` pairs of `?productId=&quantity=` or a
+/// body's `lineItems.lineItem`, and the custom attributes given for a product's line.
+type RequestedLines = (Vec<(i64, i64)>, HashMap<i64, CustomAttributes>);
+
+fn requested_lines(q: &ApiQuery, body: Option<LineItemList>) -> ApiResult<RequestedLines> {
     let mut out = Vec::new();
+    let mut attributes: HashMap<i64, CustomAttributes> = HashMap::new();
     if let Some(raw) = q.get("productId") {
         let id = parse_id(&Value::String(raw.to_owned()), "productId")?;
         out.push((id, parse_quantity(q.get("quantity"))?));
     }
-    for item in body.map(|b| b.line_item.as_slice()).unwrap_or_default() {
+    for item in body.map(|b| b.line_item).unwrap_or_default() {
         let id = item
             .product
             .as_ref()
@@ -296,8 +391,13 @@ fn requested_lines(q: &ApiQuery, body: Option<&LineItemList>) -> ApiResult<Vec<(
             id,
             check_quantity(item.quantity.unwrap_or(1)).map_err(line_refusal)?,
         ));
+        if let Some(given) = item.custom_attributes {
+            let given = given.checked("lineItem.customAttributes")?;
+            let merged = attributes.remove(&id).unwrap_or_default().merged(&given);
+            attributes.insert(id, merged);
+        }
     }
-    Ok(out)
+    Ok((out, attributes))
 }
 
 /// `GET /v1/shoppers/me/carts/active`
@@ -318,9 +418,14 @@ pub async fn update_cart(
     q: ApiQuery,
     OptionalJson(body): OptionalJson<CartBody>,
 ) -> ApiResult<Response> {
-    let input = body.and_then(|b| b.cart);
-    let wanted = requested_lines(&q, input.as_ref().and_then(|c| c.line_items.as_ref()))?;
-    service::add_lines(&state.store, &p, &wanted, state.clock.now()).await?;
+    let mut input = body.and_then(|b| b.cart);
+    let fields = input.as_mut().map(CartInput::fields).transpose()?.flatten();
+    let (wanted, attributes) =
+        requested_lines(&q, input.as_mut().and_then(|c| c.line_items.take()))?;
+    service::add_lines(&state.store, &p, &wanted, &attributes, state.clock.now()).await?;
+    if let Some(fields) = &fields {
+        service::set_cart_fields(&state.store, &p, fields).await?;
+    }
     if let Some(input) = input {
         if let Some(a) = input.billing_address {
             service::apply_address(&state.store, &p, true, a.into()).await?;
@@ -358,13 +463,13 @@ pub async fn add_line_items(
     OptionalJson(body): OptionalJson<LineItemsBody>,
 ) -> ApiResult<Response> {
     let input = body.map(LineItemsBody::into_lines).transpose()?.flatten();
-    let wanted = requested_lines(&q, input.as_ref())?;
+    let (wanted, attributes) = requested_lines(&q, input)?;
     if wanted.is_empty() {
         return Err(bad_request(
             "give productId (and quantity) or lineItems.lineItem",
         ));
     }
-    service::add_lines(&state.store, &p, &wanted, state.clock.now()).await?;
+    service::add_lines(&state.store, &p, &wanted, &attributes, state.clock.now()).await?;
     line_items_response(&state, &q, &p).await
 }
 
@@ -411,7 +516,11 @@ pub async fn update_line_item(
     OptionalJson(body): OptionalJson<LineItemBody>,
 ) -> ApiResult<Response> {
     let id = path_id(&id, "line item")?;
-    let from_body = body.and_then(|b| b.line_item).and_then(|l| l.quantity);
+    let line = body.and_then(|b| b.line_item);
+    let (from_body, given) = match line {
+        Some(l) => (l.quantity, l.custom_attributes),
+        None => (None, None),
+    };
     let quantity = match (q.get("quantity"), from_body) {
         (Some(raw), _) => Some(parse_quantity(Some(raw))?),
         (None, Some(n)) => Some(check_quantity(n).map_err(line_refusal)?),
@@ -420,6 +529,10 @@ pub async fn update_line_item(
     };
     if let Some(quantity) = quantity {
         service::set_line_quantity(&state.store, &p, id, quantity).await?;
+    }
+    if let Some(given) = given {
+        let given = given.checked("lineItem.customAttributes")?;
+        service::set_line_attributes(&state.store, &p, id, &given).await?;
     }
     one_line(&state, &q, &p, id).await
 }

@@ -126,11 +126,18 @@ pub fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Er
     d.deserialize_any(OptVisitor(Kind::Text))
 }
 
+/// Any scalar as text: a string, a number or a boolean (`"value": true` of a Boolean custom
+/// attribute), for fields whose meaning another field says.
+pub fn opt_scalar<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    d.deserialize_any(OptVisitor(Kind::Scalar))
+}
+
 #[derive(Clone, Copy)]
 enum Kind {
     Bool,
     Integer,
     Text,
+    Scalar,
 }
 
 /// Reads a scalar as its canonical text (`"true"`/`"false"`, digits, or the text), `None` for
@@ -145,7 +152,7 @@ impl OptVisitor {
     ) -> Result<Option<String>, E> {
         let t = text.trim();
         match self.0 {
-            Kind::Text => Ok(Some(text.to_owned())),
+            Kind::Text | Kind::Scalar => Ok(Some(text.to_owned())),
             Kind::Bool => match t.to_ascii_lowercase().as_str() {
                 "true" | "1" => Ok(Some("true".into())),
                 "false" | "0" => Ok(Some("false".into())),
@@ -169,12 +176,13 @@ impl<'de> Visitor<'de> for OptVisitor {
             Kind::Bool => "a boolean (true or false, also as a string)",
             Kind::Integer => "a whole number (also as a string)",
             Kind::Text => "a string",
+            Kind::Scalar => "a string, a number or a boolean",
         })
     }
 
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
         match self.0 {
-            Kind::Bool => Ok(Some(v.to_string())),
+            Kind::Bool | Kind::Scalar => Ok(Some(v.to_string())),
             _ => Err(E::invalid_type(de::Unexpected::Bool(v), &self)),
         }
     }
@@ -191,7 +199,10 @@ impl<'de> Visitor<'de> for OptVisitor {
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Err(E::invalid_type(de::Unexpected::Float(v), &self))
+        match self.0 {
+            Kind::Scalar => Ok(Some(v.to_string())),
+            _ => Err(E::invalid_type(de::Unexpected::Float(v), &self)),
+        }
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {

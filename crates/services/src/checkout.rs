@@ -4,8 +4,11 @@
 
 use crate::auth::Principal;
 use shopkeeper_domain::address::PostalAddress;
+use shopkeeper_domain::catalog::CustomAttributes;
 use shopkeeper_domain::checkout::cart::{LineAdditions, LineRefusal, ProductForCart};
-use shopkeeper_domain::checkout::order::{PricedCart, Refusal, decide_order, price_cart};
+use shopkeeper_domain::checkout::order::{
+    CartFields, PricedCart, Refusal, decide_order, price_cart,
+};
 use shopkeeper_domain::checkout::{ShippingOption, SourceUser};
 use shopkeeper_domain::shopper::{AddressInput, FieldError};
 use shopkeeper_domain::time::UnixSeconds;
@@ -13,6 +16,7 @@ use shopkeeper_store::{
     AddressRecord, CartSnapshot, CartWriter, FromAccount, PaymentOptionFields, PaymentSourceRecord,
     Store, StoreError, SubmitFailure,
 };
+use std::collections::HashMap;
 
 /// Why a cart operation did nothing.
 #[derive(Debug)]
@@ -99,10 +103,13 @@ pub async fn read_cart(store: &Store, p: &Principal) -> CheckoutResult<CartRead>
 
 /// Adds `(product id, quantity)` lines after checking each product exists on the site, is
 /// purchasable, matches the cart's currency and has the stock.
+/// Adds `(product id, quantity)` lines (to a product's line if there is one), with the custom
+/// attributes given for a product set on its line.
 pub async fn add_lines(
     store: &Store,
     p: &Principal,
     wanted: &[(i64, i64)],
+    attributes: &HashMap<i64, CustomAttributes>,
     now: UnixSeconds,
 ) -> CheckoutResult<()> {
     let existing = store.cart_lines(&p.session_id).await?;
@@ -120,9 +127,36 @@ pub async fn add_lines(
     }
     let accepted = additions.into_accepted();
     if !accepted.is_empty() {
-        store.add_cart_lines(cart_writer(p), &accepted, now).await?;
+        store
+            .add_cart_lines(cart_writer(p), &accepted, attributes, now)
+            .await?;
     }
     Ok(())
+}
+
+/// Sets custom attributes on a line of the cart (merged by name).
+pub async fn set_line_attributes(
+    store: &Store,
+    p: &Principal,
+    line_id: i64,
+    given: &CustomAttributes,
+) -> CheckoutResult<()> {
+    if !store
+        .set_cart_line_attributes(cart_writer(p), line_id, given)
+        .await?
+    {
+        return Err(CheckoutError::NotFound(format!("line item {line_id}")));
+    }
+    Ok(())
+}
+
+/// Sets what the storefront gives of the cart's own fields.
+pub async fn set_cart_fields(
+    store: &Store,
+    p: &Principal,
+    given: &CartFields,
+) -> CheckoutResult<()> {
+    Ok(store.set_cart_fields(cart_writer(p), given).await?)
 }
 
 /// Sets a line's quantity, checked against stock.

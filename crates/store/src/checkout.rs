@@ -10,7 +10,7 @@ use shopkeeper_domain::catalog::CustomAttributes;
 use shopkeeper_domain::catalog::parse_amount;
 use shopkeeper_domain::checkout::CUSTOMER_CREDIT;
 use shopkeeper_domain::checkout::cart::CartLine;
-use shopkeeper_domain::checkout::order::{Cart, ChargeSource, CreditSource, NewOrder};
+use shopkeeper_domain::checkout::order::{Cart, CartFields, ChargeSource, CreditSource, NewOrder};
 use shopkeeper_domain::checkout::{OrderStatus, SourceState, TestOutcome};
 use shopkeeper_domain::events::ORDER_SUBMITTED;
 use shopkeeper_domain::secret::random_hex;
@@ -43,6 +43,8 @@ struct CartLineRow {
     pub manufacturer_name: Option<String>,
     #[sqlx(try_from = "String")]
     pub custom_attributes: CustomAttributes,
+    #[sqlx(try_from = "String")]
+    pub line_attributes: CustomAttributes,
 }
 
 impl From<CartLineRow> for CartLine {
@@ -68,6 +70,7 @@ impl From<CartLineRow> for CartLine {
             available_quantity: r.available_quantity,
             manufacturer_name: r.manufacturer_name,
             custom_attributes: r.custom_attributes,
+            line_attributes: r.line_attributes,
         }
     }
 }
@@ -84,6 +87,11 @@ struct CartRecord {
     /// Set when a limited token's write dropped a shopper's source (until one is applied).
     #[sqlx(try_from = "StoredFlag")]
     source_dropped: bool,
+    #[sqlx(try_from = "String")]
+    custom_attributes: CustomAttributes,
+    terms_of_sales_acceptance: Option<i64>,
+    charge_type: Option<String>,
+    organization_id: Option<String>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -257,6 +265,10 @@ pub struct OrderRecord {
     pub tax_rate_bp: Option<i64>,
     /// The shipping option chosen (`None`: nothing shipped, or placed before it was kept).
     pub shipping_option_id: Option<i64>,
+    /// The cart's custom attributes and charge type when it was submitted.
+    #[sqlx(try_from = "String")]
+    pub custom_attributes: CustomAttributes,
+    pub charge_type: String,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -285,6 +297,9 @@ pub struct OrderLineRecord {
     pub manufacturer_name: Option<String>,
     #[sqlx(try_from = "String")]
     pub custom_attributes: CustomAttributes,
+    /// The cart line's own custom attributes.
+    #[sqlx(try_from = "String")]
+    pub line_attributes: CustomAttributes,
 }
 
 /// The two address columns of a cart or an order: `PostalAddress` JSON. One that does not
@@ -317,7 +332,7 @@ macro_rules! select_cart_lines {
              p.short_description, p.long_description, p.keywords, p.product_type, \
              p.base_product_id, p.thumbnail_image, p.product_image, p.site_id, p.currency, \
              p.list_price_minor, p.sale_price_minor, p.available_quantity, \
-             p.manufacturer_name, p.custom_attributes \
+             p.manufacturer_name, p.custom_attributes, l.custom_attributes AS line_attributes \
              FROM cart_line_items l JOIN products p ON p.id = l.product_id ",
             $tail
         )
@@ -343,15 +358,15 @@ macro_rules! select_orders {
              discount_minor, shipping_minor, tax_minor, total_minor, billing_address, \
              shipping_address, payment_source_id, card_brand, card_last_four, status, \
              submitted_at, credit_source_id, credit_minor, locale, tax_rate_bp, \
-             shipping_option_id FROM orders ",
+             shipping_option_id, custom_attributes, charge_type FROM orders ",
             $tail
         )
     };
 }
 
 const CART_COLUMNS_SQL: &str = "SELECT billing_address, shipping_address, shipping_option_id, \
-     payment_source_id, credit_source_id, last_order_id, source_dropped FROM carts \
-     WHERE session_id = $1";
+     payment_source_id, credit_source_id, last_order_id, source_dropped, custom_attributes, \
+     terms_of_sales_acceptance, charge_type, organization_id FROM carts WHERE session_id = $1";
 
 impl Store {
     // --- payments key and tax ------------------------------------------------------------
@@ -558,29 +573,81 @@ impl Store {
     }
 
     /// Adds `(product id, quantity)` lines to the session's cart (to a product's line if there
-    /// is one), in one transaction.
+    /// is one), and sets the custom attributes given for a product on its line, in one
+    /// transaction.
     pub async fn add_cart_lines(
         &self,
         w: CartWriter<'_>,
         lines: &[(i64, i64)],
+        attributes: &HashMap<i64, CustomAttributes>,
         now: UnixSeconds,
     ) -> StoreResult<()> {
         let mut writer = self.writer().await?;
         let mut tx = writer.begin().await?;
         start_cart_write(&mut tx, w).await?;
         for &(product_id, quantity) in lines {
-            sqlx::query(
+            let (line_id,): (i64,) = sqlx::query_as(
                 "INSERT INTO cart_line_items (session_id, product_id, quantity, created_at) \
                  VALUES ($1, $2, $3, $4) ON CONFLICT (session_id, product_id) \
-                 DO UPDATE SET quantity = cart_line_items.quantity + excluded.quantity",
+                 DO UPDATE SET quantity = cart_line_items.quantity + excluded.quantity \
+                 RETURNING id",
             )
             .bind(w.session_id.as_str())
             .bind(product_id)
             .bind(quantity)
             .bind(now)
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
             .await?;
+            if let Some(given) = attributes.get(&product_id) {
+                merge_line_attributes(&mut tx, w.session_id, line_id, given).await?;
+            }
         }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Sets custom attributes on a line; false (and nothing written) if the session has no
+    /// such line.
+    pub async fn set_cart_line_attributes(
+        &self,
+        w: CartWriter<'_>,
+        line_id: i64,
+        given: &CustomAttributes,
+    ) -> StoreResult<bool> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        start_cart_write(&mut tx, w).await?;
+        let found = merge_line_attributes(&mut tx, w.session_id, line_id, given).await?;
+        finish_if(tx, found).await
+    }
+
+    /// Sets what the storefront gives of the cart's own fields (custom attributes are merged
+    /// by name; a field not given is kept).
+    pub async fn set_cart_fields(&self, w: CartWriter<'_>, given: &CartFields) -> StoreResult<()> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        start_cart_write(&mut tx, w).await?;
+        let (stored,): (String,) =
+            sqlx::query_as("SELECT custom_attributes FROM carts WHERE session_id = $1")
+                .bind(w.session_id.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
+        let merged = CustomAttributes::try_from(stored)
+            .unwrap_or_default()
+            .merged(&given.custom_attributes);
+        sqlx::query(
+            "UPDATE carts SET custom_attributes = $1, \
+             terms_of_sales_acceptance = COALESCE($2, terms_of_sales_acceptance), \
+             charge_type = COALESCE($3, charge_type), \
+             organization_id = COALESCE($4, organization_id) WHERE session_id = $5",
+        )
+        .bind(merged.to_json())
+        .bind(given.terms_of_sales_acceptance.map(i64::from))
+        .bind(&given.charge_type)
+        .bind(&given.organization_id)
+        .bind(w.session_id.as_str())
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -794,9 +861,9 @@ impl Store {
              subtotal_minor, discount_minor, shipping_minor, tax_minor, total_minor, \
              billing_address, shipping_address, payment_source_id, card_brand, card_last_four, \
              status, submitted_at, credit_source_id, credit_minor, tax_rate_bp, \
-             shipping_option_id, locale) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-             $12, $13, $14, $15, 'Submitted', $16, $17, $18, $19, $20, \
-             (SELECT locale FROM shopper_sessions WHERE id = $2)) RETURNING id",
+             shipping_option_id, custom_attributes, charge_type, locale) VALUES ($1, $2, $3, $4, \
+             $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'Submitted', $16, $17, $18, $19, \
+             $20, $21, $22, (SELECT locale FROM shopper_sessions WHERE id = $2)) RETURNING id",
         )
         .bind(site_id.as_str())
         .bind(session_id.as_str())
@@ -818,13 +885,15 @@ impl Store {
         .bind(order.credit_minor)
         .bind(order.tax_rate_bp)
         .bind(order.shipping_option_id)
+        .bind(order.custom_attributes.to_json())
+        .bind(&order.charge_type)
         .fetch_one(&mut *tx)
         .await?;
         for line in &order.lines {
             sqlx::query(
                 "INSERT INTO order_line_items (order_id, product_id, sku, display_name, \
-                 quantity, list_price_minor, unit_price_minor) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                 quantity, list_price_minor, unit_price_minor, custom_attributes) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(order_id)
             .bind(line.product_id)
@@ -833,6 +902,7 @@ impl Store {
             .bind(line.quantity)
             .bind(line.list_price_minor)
             .bind(line.unit_price_minor)
+            .bind(line.custom_attributes.to_json())
             .execute(&mut *tx)
             .await?;
         }
@@ -844,7 +914,8 @@ impl Store {
             "UPDATE carts SET billing_address = NULL, shipping_address = NULL, \
              billing_from_account = 0, shipping_from_account = 0, shipping_option_id = NULL, \
              payment_source_id = NULL, credit_source_id = NULL, source_dropped = 0, \
-             last_order_id = $1 WHERE session_id = $2",
+             custom_attributes = '[]', terms_of_sales_acceptance = NULL, charge_type = NULL, \
+             organization_id = NULL, last_order_id = $1 WHERE session_id = $2",
         )
         .bind(order_id)
         .bind(session_id.as_str())
@@ -906,7 +977,7 @@ impl Store {
              l.list_price_minor, l.unit_price_minor, p.product_type, p.base_product_id, p.name, \
              p.short_description, p.long_description, p.keywords, p.thumbnail_image, \
              p.product_image, p.site_id, p.available_quantity, p.manufacturer_name, \
-             p.custom_attributes FROM order_line_items l JOIN products p ON p.id = l.product_id \
+             p.custom_attributes, l.custom_attributes AS line_attributes FROM order_line_items l JOIN products p ON p.id = l.product_id \
              WHERE l.order_id = $1 ORDER BY l.id",
         )
         .bind(order_id)
@@ -1127,6 +1198,34 @@ async fn write_cart_source<E>(
     Ok(Ok(()))
 }
 
+/// Merges `given` into a line's custom attributes; false if the session has no such line.
+async fn merge_line_attributes(
+    conn: &mut AnyConnection,
+    session_id: &SessionId,
+    line_id: i64,
+    given: &CustomAttributes,
+) -> StoreResult<bool> {
+    let stored: Option<(String,)> = sqlx::query_as(
+        "SELECT custom_attributes FROM cart_line_items WHERE id = $1 AND session_id = $2",
+    )
+    .bind(line_id)
+    .bind(session_id.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((stored,)) = stored else {
+        return Ok(false);
+    };
+    let merged = CustomAttributes::try_from(stored)
+        .unwrap_or_default()
+        .merged(given);
+    sqlx::query("UPDATE cart_line_items SET custom_attributes = $1 WHERE id = $2")
+        .bind(merged.to_json())
+        .bind(line_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(true)
+}
+
 async fn read_cart_lines(
     conn: &mut AnyConnection,
     session_id: &SessionId,
@@ -1203,6 +1302,12 @@ async fn read_snapshot(
             source: source.as_ref().map(PaymentSourceRecord::charge_source),
             credit: credit.as_ref().and_then(PaymentSourceRecord::credit_source),
             tax_rates,
+            fields: CartFields {
+                custom_attributes: fields.custom_attributes,
+                terms_of_sales_acceptance: fields.terms_of_sales_acceptance.map(|t| t != 0),
+                charge_type: fields.charge_type,
+                organization_id: fields.organization_id,
+            },
         },
         source,
         credit,

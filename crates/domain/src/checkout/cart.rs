@@ -30,7 +30,10 @@ pub struct CartLine {
     /// `None`: the product's stock is not tracked.
     pub available_quantity: Option<i64>,
     pub manufacturer_name: Option<String>,
+    /// The product's custom attributes (the catalog's).
     pub custom_attributes: CustomAttributes,
+    /// The line's own, as the storefront set them.
+    pub line_attributes: CustomAttributes,
 }
 
 impl CartLine {

@@ -7,6 +7,7 @@ use super::{
     may_use_source, price,
 };
 use crate::address::{BillingAndShipping, PostalAddress};
+use crate::catalog::CustomAttributes;
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -30,6 +31,29 @@ pub struct Cart {
     pub credit: Option<CreditSource>,
     /// `(country, rate in basis points)` of the site.
     pub tax_rates: Vec<(String, i64)>,
+    /// What the storefront set on the cart (`POST carts/active`).
+    pub fields: CartFields,
+}
+
+/// What a storefront sets on a cart besides its lines, addresses and payment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CartFields {
+    pub custom_attributes: CustomAttributes,
+    /// `None` until the storefront says.
+    pub terms_of_sales_acceptance: Option<bool>,
+    /// One of [`CHARGE_TYPES`]; `None`: `customer_initiated`.
+    pub charge_type: Option<String>,
+    /// The shopper's organization (TreviPay's client reference, for instance).
+    pub organization_id: Option<String>,
+}
+
+/// Who starts a charge, as the docs' `chargeType` says it; the first is the default.
+pub const CHARGE_TYPES: [&str; 3] = ["customer_initiated", "merchant_initiated", "moto"];
+
+impl CartFields {
+    pub fn charge_type(&self) -> &str {
+        self.charge_type.as_deref().unwrap_or(CHARGE_TYPES[0])
+    }
 }
 
 /// The payment source applied to a cart, as charging it sees it.
@@ -241,6 +265,9 @@ pub struct NewOrder {
     /// The rate the lines were taxed at (basis points) and the shipping option chosen.
     pub tax_rate_bp: i64,
     pub shipping_option_id: Option<i64>,
+    /// The cart's custom attributes and charge type, kept with the order.
+    pub custom_attributes: CustomAttributes,
+    pub charge_type: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -253,6 +280,8 @@ pub struct NewOrderLine {
     pub unit_price_minor: i64,
     /// Whether the product's stock is tracked (then it is decremented).
     pub tracked: bool,
+    /// The cart line's own custom attributes.
+    pub custom_attributes: CustomAttributes,
 }
 
 /// The decision of a submit: the order to write, or why not. `profile_email` is the signed-in
@@ -332,6 +361,7 @@ pub fn decide_order(
                 list_price_minor: l.line.list_price_minor,
                 unit_price_minor: l.unit_price_minor(),
                 tracked: l.line.available_quantity.is_some(),
+                custom_attributes: l.line.line_attributes.clone(),
             })
             .collect(),
         consume_source: source.single_use,
@@ -339,6 +369,8 @@ pub fn decide_order(
         credit_minor: pr.credit_minor,
         tax_rate_bp: pr.tax_rate_bp,
         shipping_option_id: pr.shipping_option.map(|o| o.id),
+        custom_attributes: cart.fields.custom_attributes.clone(),
+        charge_type: cart.fields.charge_type().to_owned(),
     })
 }
 

@@ -3,11 +3,11 @@
 use super::address::AddressOrLink;
 use super::line::{LinePricing, LineProduct, LineProductParts};
 use super::money::{Money, Pricing};
-use super::{Empty, Link, served_link};
+use super::{CustomAttributes, Empty, Link, served_link};
 use crate::shopper_api::ApiQuery;
 use serde::Serialize;
 use shopkeeper_domain::catalog::formatted;
-use shopkeeper_domain::checkout::order::{PricedCart, PricedLine};
+use shopkeeper_domain::checkout::order::{CartFields, PricedCart, PricedLine};
 use shopkeeper_domain::checkout::{
     SHIPPING_OPTIONS, ShippingOption, brand_display_name, line_taxes, rate_value,
 };
@@ -67,13 +67,17 @@ pub struct CartView<'a> {
     pub business_entity_code: &'a str,
     /// Shopkeeper's shoppers are individuals (`I`); it keeps no business customers.
     pub customer_type: &'static str,
-    /// A cart is submitted by its shopper: `customer_initiated`.
-    pub charge_type: &'static str,
-    /// No organization is attached to a cart here: the empty string (the docs' "none").
-    pub organization_id: &'static str,
-    /// Shopkeeper asks no terms-of-sale acceptance: `null` (not given).
+    /// As the storefront set it (`customer_initiated`, `merchant_initiated`, `moto`), else
+    /// `customer_initiated`.
+    pub charge_type: &'a str,
+    /// The organization the storefront attached, else the empty string (the docs' "none").
+    pub organization_id: &'a str,
+    /// The shopper's acceptance of the terms of sale as the storefront set it; `null` until it
+    /// does.
     #[schema(value_type = Option<bool>)]
     pub terms_of_sales_acceptance: Option<bool>,
+    /// The cart's custom attributes, as the storefront set them.
+    pub custom_attributes: CustomAttributes,
     /// Tax identifiers attached to the cart: Shopkeeper keeps none, so the list is empty.
     pub tax_registrations: Vec<TaxRegistration>,
 }
@@ -155,6 +159,7 @@ impl<'a> CartView<'a> {
             Option<&'a PaymentSourceRecord>,
             Option<&'a PaymentSourceRecord>,
         ),
+        fields: &'a CartFields,
         site_id: &'a str,
     ) -> Self {
         CartView {
@@ -197,9 +202,10 @@ impl<'a> CartView<'a> {
             pricing: Pricing::new(&pr.totals, &pr.currency),
             business_entity_code: site_id,
             customer_type: "I",
-            charge_type: "customer_initiated",
-            organization_id: "",
-            terms_of_sales_acceptance: None,
+            charge_type: fields.charge_type(),
+            organization_id: fields.organization_id.as_deref().unwrap_or(""),
+            terms_of_sales_acceptance: fields.terms_of_sales_acceptance,
+            custom_attributes: CustomAttributes::of(&fields.custom_attributes),
             tax_registrations: Vec::new(),
         }
     }
@@ -260,12 +266,15 @@ pub struct LineItemEnvelope<'a> {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct LineItem<'a> {
     pub uri: String,
     pub id: i64,
     pub quantity: i64,
     pub product: LineProduct<'a>,
     pub pricing: LinePricing<'a>,
+    /// The line's own custom attributes, as the storefront set them.
+    pub custom_attributes: CustomAttributes,
 }
 
 impl<'a> LineItem<'a> {
@@ -307,6 +316,7 @@ impl<'a> LineItem<'a> {
                 },
             ),
             pricing,
+            custom_attributes: CustomAttributes::of(&r.line_attributes),
         }
     }
 }

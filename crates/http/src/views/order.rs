@@ -106,7 +106,7 @@ pub struct OrderView<'a> {
     pub test_order: bool,
     /// No tax exemptions here: `false`.
     pub tax_exempt: bool,
-    /// Shopkeeper keeps no custom attributes: always an empty `attribute` list.
+    /// The cart's custom attributes when it was submitted.
     pub custom_attributes: CustomAttributes,
 }
 
@@ -118,8 +118,9 @@ pub struct OrderStateDetails<'a> {
     pub description: &'static str,
     pub settled: Money<'a>,
     pub refunded: Money<'a>,
-    /// The shopper submitted it: `customer_initiated`.
-    pub charge_type: &'static str,
+    /// The cart's `chargeType` when it was submitted (`customer_initiated` unless the
+    /// storefront said otherwise).
+    pub charge_type: &'a str,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -194,7 +195,7 @@ impl<'a> OrderView<'a> {
                 description: "Settled",
                 settled: Money::new(o.total_minor, &o.currency),
                 refunded: Money::new(0, &o.currency),
-                charge_type: "customer_initiated",
+                charge_type: &o.charge_type,
             },
             total_items_in_order: lines.iter().map(|l| l.quantity).sum(),
             email_address: &o.email,
@@ -214,7 +215,7 @@ impl<'a> OrderView<'a> {
             business_entity_code: o.site_id.as_str(),
             test_order: true,
             tax_exempt: false,
-            custom_attributes: CustomAttributes::default(),
+            custom_attributes: CustomAttributes::of(&o.custom_attributes),
         }
     }
 }
@@ -351,6 +352,8 @@ pub struct OrderLine<'a> {
     pub line_item_state_details: LineItemStateDetails,
     pub product: LineProduct<'a>,
     pub pricing: LinePricing<'a>,
+    /// The cart line's own custom attributes.
+    pub custom_attributes: CustomAttributes,
 }
 
 impl<'a> OrderLine<'a> {
@@ -406,6 +409,7 @@ impl<'a> OrderLine<'a> {
                     taxes,
                 )
             },
+            custom_attributes: CustomAttributes::of(&l.line_attributes),
         }
     }
 }
