@@ -13,8 +13,10 @@ use serde::Serialize;
 use shopkeeper_domain::access_policy;
 use utoipa::ToSchema;
 
-/// `{"uri": ...}`: a link to a resource.
+/// `{"uri": ...}`: a link to a resource. Nothing else in its schema, so that an expanded
+/// resource (which has a `uri` too) does not also match the link in a `oneOf`.
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Link {
     pub uri: String,
 }
@@ -36,8 +38,10 @@ pub fn wire_product_type(stored: &str) -> &'static str {
     }
 }
 
-/// `{}`: where the documented shape shows an empty object rather than null.
+/// `{}`: where the documented shape shows an empty object rather than null. Its schema allows
+/// no property, so that the object it stands in for does not also match it in a `oneOf`.
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Empty {}
 
 /// `{"uri", "id"}`
