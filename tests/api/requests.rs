@@ -1146,3 +1146,44 @@ async fn cart_and_line_custom_attributes_terms_charge_type_and_organization_reac
     assert_eq!(next["cart"]["chargeType"], "customer_initiated");
     assert_eq!(next["cart"]["termsOfSalesAcceptance"], Value::Null);
 }
+
+#[tokio::test]
+async fn concurrent_saves_of_one_new_nickname_make_one_address() {
+    let app = spawn_app().await;
+    let full = app.shopper_pair().await.access;
+    let saves = 4;
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(saves));
+    let mut tasks = Vec::new();
+    for i in 0..saves {
+        let (barrier, url, token) = (barrier.clone(), app.url(ADDRESSES), full.clone());
+        tasks.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let body = json!({"address": {"nickName": "cabin", "line1": format!("{i} Lake Rd"),
+                "city": "Ely", "country": "US", "postalCode": "55731"}});
+            barrier.wait().await;
+            let r = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            r.status().as_u16()
+        }));
+    }
+    for task in tasks {
+        assert_eq!(
+            task.await.unwrap(),
+            204,
+            "each save is the nickname's address"
+        );
+    }
+    let saved = app.get_ok(&full, ADDRESSES).await;
+    let cabins: Vec<&Value> = saved["addresses"]["address"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["nickName"] == "cabin")
+        .collect();
+    assert_eq!(cabins.len(), 1, "one address per nickname: {saved}");
+}

@@ -691,7 +691,15 @@ async fn write_address(
     let id = state
         .store
         .save_address(shopper, target, &fields, state.clock.now())
-        .await?
+        .await
+        .map_err(|e| match e {
+            // Another address took the nickname since it was read (the unique index).
+            StoreError::Conflict(_) => super::shopper_api::conflict(
+                Code::AddressAlreadyExists,
+                "another of the shopper's addresses has this nickName",
+            ),
+            other => other.into(),
+        })?
         .ok_or_else(|| not_found(format!("address {}", target.unwrap_or_default())))?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     if let Ok(location) = HeaderValue::from_str(&q.uri(&format!("{ME}/addresses/{id}"))) {

@@ -246,7 +246,9 @@ impl Store {
         )
     }
 
-    /// Creates (`id` None) or replaces one of the shopper's addresses. A default flag set
+    /// Creates (`id` None) or replaces one of the shopper's addresses; a new address with a
+    /// nickname the shopper already uses replaces that address instead (one statement, so
+    /// concurrent saves of a nickname make one address). A default flag set
     /// here (`isDefault`, default billing, default shipping) is cleared on the shopper's other
     /// addresses in the same transaction, so there is at most one default of each kind.
     /// Returns None when `id` is not the shopper's.
@@ -288,7 +290,23 @@ impl Store {
                      phonetic_last_name, division, title, is_default, is_default_billing, \
                      is_default_shipping, shopper_id, created_at) VALUES \
                      ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-                     $18, $19, $20, $21, $22, $23) RETURNING id",
+                     $18, $19, $20, $21, $22, $23) \
+                     ON CONFLICT (shopper_id, nickname) DO UPDATE SET \
+                     first_name = excluded.first_name, last_name = excluded.last_name, \
+                     company_name = excluded.company_name, line1 = excluded.line1, \
+                     line2 = excluded.line2, line3 = excluded.line3, city = excluded.city, \
+                     country_subdivision = excluded.country_subdivision, \
+                     postal_code = excluded.postal_code, country = excluded.country, \
+                     phone_number = excluded.phone_number, \
+                     email_address = excluded.email_address, \
+                     county_name = excluded.county_name, \
+                     phonetic_first_name = excluded.phonetic_first_name, \
+                     phonetic_last_name = excluded.phonetic_last_name, \
+                     division = excluded.division, title = excluded.title, \
+                     is_default = excluded.is_default, \
+                     is_default_billing = excluded.is_default_billing, \
+                     is_default_shipping = excluded.is_default_shipping \
+                     RETURNING id",
                 );
                 let (id,): (i64,) = bind_saved!(insert, saved)
                     .bind(shopper_id)
