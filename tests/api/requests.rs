@@ -1187,3 +1187,37 @@ async fn concurrent_saves_of_one_new_nickname_make_one_address() {
         .collect();
     assert_eq!(cabins.len(), 1, "one address per nickname: {saved}");
 }
+
+#[tokio::test]
+async fn a_cart_update_refused_for_one_part_writes_none_of_it() {
+    let app = spawn_app().await;
+    let (product, _) = catalog(&app).await;
+    let token = app.anonymous_pair().await.access;
+    // Lines, attributes and a billing address that are fine; a shipping address without a
+    // country and an IP address that is not one.
+    for bad in [
+        json!({"shippingAddress": {"line1": "1 Main St", "city": "Austin"}}),
+        json!({"ipAddress": "not-an-ip"}),
+    ] {
+        let mut cart = json!({
+            "lineItems": {"lineItem": {"quantity": 2, "product": {"id": product}}},
+            "customAttributes": {"attribute": {"name": "giftNote", "value": "hi"}},
+            "billingAddress": {"line1": "1 Main St", "city": "Austin", "country": "US"}});
+        cart.as_object_mut()
+            .unwrap()
+            .extend(bad.as_object().unwrap().clone());
+        shopper_error(
+            post(&app, &token, CART, json!({ "cart": cart })).await,
+            400,
+            "invalid-request",
+        )
+        .await;
+        let now = app.get_ok(&token, CART).await;
+        assert_eq!(now["cart"]["totalItemsInCart"], 0, "{bad}: {now}");
+        assert_eq!(now["cart"]["customAttributes"], json!({"attribute": []}));
+        assert!(
+            now["cart"]["billingAddress"].get("line1").is_none(),
+            "{now}"
+        );
+    }
+}

@@ -24,7 +24,7 @@ use shopkeeper_domain::catalog::{CustomAttribute, CustomAttributes, MAX_CUSTOM_A
 use shopkeeper_domain::checkout::cart::{LineRefusal, check_quantity};
 use shopkeeper_domain::checkout::order::{CHARGE_TYPES, CartFields, Refusal};
 use shopkeeper_domain::checkout::{MAX_LINE_QUANTITY, ShippingOption};
-use shopkeeper_domain::shopper::ProfileUpdate;
+use shopkeeper_domain::shopper::{AddressInput, ProfileUpdate};
 use shopkeeper_services::auth::Principal;
 use shopkeeper_services::checkout::{self as service, AccountChoice, CheckoutError};
 use shopkeeper_services::state::AppState;
@@ -328,19 +328,30 @@ impl LineItemsBody {
     }
 }
 
+/// A body's `ipAddress`, checked (`None` when it gives none).
+fn parse_ip_address(raw: Option<String>) -> ApiResult<Option<IpAddr>> {
+    let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
+        return Ok(None);
+    };
+    raw.trim()
+        .parse()
+        .map(Some)
+        .map_err(|_| bad_request("cart.ipAddress is not an IPv4 or IPv6 address"))
+}
+
 /// Sets the session's client address from a body's `ipAddress`.
 pub(crate) async fn set_ip_address(
     state: &AppState,
     p: &Principal,
     raw: Option<String>,
 ) -> ApiResult<()> {
-    let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
-        return Ok(());
-    };
-    let ip: IpAddr = raw
-        .trim()
-        .parse()
-        .map_err(|_| bad_request("cart.ipAddress is not an IPv4 or IPv6 address"))?;
+    match parse_ip_address(raw)? {
+        Some(ip) => write_ip_address(state, p, ip).await,
+        None => Ok(()),
+    }
+}
+
+async fn write_ip_address(state: &AppState, p: &Principal, ip: IpAddr) -> ApiResult<()> {
     let update = ProfileUpdate {
         ip_address: Some(ip.to_string()),
         ..ProfileUpdate::default()
@@ -418,22 +429,35 @@ pub async fn update_cart(
     q: ApiQuery,
     OptionalJson(body): OptionalJson<CartBody>,
 ) -> ApiResult<Response> {
+    // Every part is checked before any is written, so a 400 leaves the cart as it was.
     let mut input = body.and_then(|b| b.cart);
     let fields = input.as_mut().map(CartInput::fields).transpose()?.flatten();
     let (wanted, attributes) =
         requested_lines(&q, input.as_mut().and_then(|c| c.line_items.take()))?;
+    let address = |a: Option<AddressWire>| {
+        a.map(|a| AddressInput::from(a).validate().map(|v| v.address))
+            .transpose()
+    };
+    let (billing, shipping, ip) = match input {
+        Some(input) => (
+            address(input.billing_address)?,
+            address(input.shipping_address)?,
+            parse_ip_address(input.ip_address)?,
+        ),
+        None => (None, None, None),
+    };
     service::add_lines(&state.store, &p, &wanted, &attributes, state.clock.now()).await?;
     if let Some(fields) = &fields {
         service::set_cart_fields(&state.store, &p, fields).await?;
     }
-    if let Some(input) = input {
-        if let Some(a) = input.billing_address {
-            service::apply_address(&state.store, &p, true, a.into()).await?;
-        }
-        if let Some(a) = input.shipping_address {
-            service::apply_address(&state.store, &p, false, a.into()).await?;
-        }
-        set_ip_address(&state, &p, input.ip_address).await?;
+    if let Some(a) = &billing {
+        service::apply_valid_address(&state.store, &p, true, a).await?;
+    }
+    if let Some(a) = &shipping {
+        service::apply_valid_address(&state.store, &p, false, a).await?;
+    }
+    if let Some(ip) = ip {
+        write_ip_address(&state, &p, ip).await?;
     }
     cart_response(&state, &q, &p).await
 }

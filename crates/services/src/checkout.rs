@@ -199,10 +199,20 @@ pub async fn apply_address(
     input: AddressInput,
 ) -> CheckoutResult<PostalAddress> {
     let address = input.validate()?.address;
-    store
-        .set_cart_address(cart_writer(p), billing, &address)
-        .await?;
+    apply_valid_address(store, p, billing, &address).await?;
     Ok(address)
+}
+
+/// Sets the cart's billing (`billing`) or shipping address, checked already.
+pub async fn apply_valid_address(
+    store: &Store,
+    p: &Principal,
+    billing: bool,
+    address: &PostalAddress,
+) -> CheckoutResult<()> {
+    Ok(store
+        .set_cart_address(cart_writer(p), billing, address)
+        .await?)
 }
 
 /// The cart's currency (its lines', else the session's) and whether anything in it ships.
