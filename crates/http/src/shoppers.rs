@@ -657,7 +657,6 @@ pub async fn update_address(
             "address.id differs from the address {id} of the path"
         )));
     }
-    saved_address(&state, full.shopper_id(), id).await?;
     write_address(&state, &full, &q, Some(id), address).await
 }
 
@@ -672,28 +671,13 @@ async fn write_address(
 ) -> ApiResult<Response> {
     let fields = address.validate()?;
     let shopper = full.shopper_id();
-    let saved = state.store.addresses(shopper).await?;
-    let same_nickname = fields.nickname.as_deref().and_then(|nick| {
-        saved
-            .iter()
-            .find(|a| a.saved.nickname.as_deref() == Some(nick))
-    });
-    let target = match (target, same_nickname) {
-        (None, Some(a)) => Some(a.id),
-        (Some(id), Some(a)) if a.id != id => {
-            return Err(super::shopper_api::conflict(
-                Code::AddressAlreadyExists,
-                "another of the shopper's addresses has this nickName",
-            ));
-        }
-        (target, _) => target,
-    };
+    // The store keeps the nickname rule in one statement: a new address with a nickname in
+    // use updates that address; an update taking another's nickname meets the unique index.
     let id = state
         .store
         .save_address(shopper, target, &fields, state.clock.now())
         .await
         .map_err(|e| match e {
-            // Another address took the nickname since it was read (the unique index).
             StoreError::Conflict(_) => super::shopper_api::conflict(
                 Code::AddressAlreadyExists,
                 "another of the shopper's addresses has this nickName",
