@@ -1221,3 +1221,31 @@ async fn a_cart_update_refused_for_one_part_writes_none_of_it() {
         );
     }
 }
+
+#[tokio::test]
+async fn repeated_attribute_writes_cannot_grow_a_cart_past_its_cap() {
+    let app = spawn_app().await;
+    let token = app.anonymous_pair().await.access;
+    let batch = |from: usize| {
+        let attribute: Vec<Value> = (from..from + 30)
+            .map(|i| json!({"name": format!("a{i}"), "value": "v"}))
+            .collect();
+        json!({"cart": {"customAttributes": {"attribute": attribute}}})
+    };
+    ok_json(post(&app, &token, CART, batch(0)).await).await;
+    // 30 more new names would make 60: refused, and the first 30 stay as they were.
+    shopper_error(
+        post(&app, &token, CART, batch(30)).await,
+        400,
+        "invalid-request",
+    )
+    .await;
+    let cart = app.get_ok(&token, CART).await;
+    assert_eq!(
+        cart["cart"]["customAttributes"]["attribute"]
+            .as_array()
+            .unwrap()
+            .len(),
+        30
+    );
+}

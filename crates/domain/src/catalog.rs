@@ -377,14 +377,19 @@ pub struct CustomAttributes(pub Vec<CustomAttribute>);
 /// Most custom attributes a cart or a line keeps.
 pub const MAX_CUSTOM_ATTRIBUTES: usize = 50;
 
+/// Setting the attributes would leave more than [`MAX_CUSTOM_ATTRIBUTES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooManyAttributes;
+
 impl CustomAttributes {
     pub fn to_json(&self) -> String {
         serde_json::to_string(&self.0).expect("attributes serialise")
     }
 
     /// These attributes with `given` set on them: one of the same name is replaced, a new one
-    /// added (a storefront sends the attributes it sets, not the whole list).
-    pub fn merged(&self, given: &CustomAttributes) -> CustomAttributes {
+    /// added (a storefront sends the attributes it sets, not the whole list); refused past
+    /// [`MAX_CUSTOM_ATTRIBUTES`], so that repeated writes cannot grow a cart without bound.
+    pub fn merged(&self, given: &CustomAttributes) -> Result<CustomAttributes, TooManyAttributes> {
         let mut out = self.0.clone();
         for a in &given.0 {
             match out.iter_mut().find(|o| o.name == a.name) {
@@ -392,7 +397,10 @@ impl CustomAttributes {
                 None => out.push(a.clone()),
             }
         }
-        CustomAttributes(out)
+        if out.len() > MAX_CUSTOM_ATTRIBUTES {
+            return Err(TooManyAttributes);
+        }
+        Ok(CustomAttributes(out))
     }
 }
 
@@ -1056,12 +1064,26 @@ mod tests {
             attr("po", "7"),
         ]));
         assert_eq!(
-            merged,
+            merged.unwrap(),
             CustomAttributes(vec![
                 attr("gift", "yes"),
                 attr("note", "hi"),
                 attr("po", "7")
             ])
+        );
+        // Repeated writes of new names stop at the cap; renaming nothing new still works.
+        let full = CustomAttributes(
+            (0..MAX_CUSTOM_ATTRIBUTES)
+                .map(|i| attr(&format!("a{i}"), "v"))
+                .collect(),
+        );
+        assert_eq!(
+            full.merged(&CustomAttributes(vec![attr("one-more", "v")])),
+            Err(TooManyAttributes)
+        );
+        assert!(
+            full.merged(&CustomAttributes(vec![attr("a0", "w")]))
+                .is_ok()
         );
     }
 }

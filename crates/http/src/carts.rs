@@ -58,6 +58,7 @@ impl From<CheckoutError> for ShopperApiError {
                      applied by another session or shopper"
                 ),
             ),
+            CheckoutError::TooManyAttributes => too_many_attributes(),
             CheckoutError::SingleUseSource(source_id) => cart_conflict(
                 Code::InvalidPaymentMethod,
                 format!(
@@ -71,6 +72,12 @@ impl From<CheckoutError> for ShopperApiError {
             CheckoutError::Submit(failure) => submit_failure(failure),
         }
     }
+}
+
+fn too_many_attributes() -> ShopperApiError {
+    bad_request(format!(
+        "customAttributes: a cart or a line keeps at most {MAX_CUSTOM_ATTRIBUTES} attributes"
+    ))
 }
 
 fn line_refusal(refusal: LineRefusal) -> ShopperApiError {
@@ -404,7 +411,11 @@ fn requested_lines(q: &ApiQuery, body: Option<LineItemList>) -> ApiResult<Reques
         ));
         if let Some(given) = item.custom_attributes {
             let given = given.checked("lineItem.customAttributes")?;
-            let merged = attributes.remove(&id).unwrap_or_default().merged(&given);
+            let merged = attributes
+                .remove(&id)
+                .unwrap_or_default()
+                .merged(&given)
+                .map_err(|_| too_many_attributes())?;
             attributes.insert(id, merged);
         }
     }

@@ -4,7 +4,7 @@
 
 use crate::auth::Principal;
 use shopkeeper_domain::address::PostalAddress;
-use shopkeeper_domain::catalog::CustomAttributes;
+use shopkeeper_domain::catalog::{CustomAttributes, TooManyAttributes};
 use shopkeeper_domain::checkout::cart::{LineAdditions, LineRefusal, ProductForCart};
 use shopkeeper_domain::checkout::order::{
     CartFields, PricedCart, Refusal, decide_order, price_cart,
@@ -35,6 +35,8 @@ pub enum CheckoutError {
     ApplyShopper(String),
     /// A single-use source cannot become a payment option.
     SingleUseSource(String),
+    /// A cart or a line would keep more custom attributes than it may.
+    TooManyAttributes,
     Submit(SubmitFailure<Refusal>),
 }
 
@@ -129,7 +131,8 @@ pub async fn add_lines(
     if !accepted.is_empty() {
         store
             .add_cart_lines(cart_writer(p), &accepted, attributes, now)
-            .await?;
+            .await?
+            .map_err(|TooManyAttributes| CheckoutError::TooManyAttributes)?;
     }
     Ok(())
 }
@@ -141,13 +144,14 @@ pub async fn set_line_attributes(
     line_id: i64,
     given: &CustomAttributes,
 ) -> CheckoutResult<()> {
-    if !store
+    match store
         .set_cart_line_attributes(cart_writer(p), line_id, given)
         .await?
     {
-        return Err(CheckoutError::NotFound(format!("line item {line_id}")));
+        Some(Ok(())) => Ok(()),
+        Some(Err(TooManyAttributes)) => Err(CheckoutError::TooManyAttributes),
+        None => Err(CheckoutError::NotFound(format!("line item {line_id}"))),
     }
-    Ok(())
 }
 
 /// Sets what the storefront gives of the cart's own fields.
@@ -156,7 +160,10 @@ pub async fn set_cart_fields(
     p: &Principal,
     given: &CartFields,
 ) -> CheckoutResult<()> {
-    Ok(store.set_cart_fields(cart_writer(p), given).await?)
+    store
+        .set_cart_fields(cart_writer(p), given)
+        .await?
+        .map_err(|TooManyAttributes| CheckoutError::TooManyAttributes)
 }
 
 /// Sets a line's quantity, checked against stock.

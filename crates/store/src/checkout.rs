@@ -6,8 +6,8 @@ use super::column::{StoredFlag, checked, flag};
 use super::{Store, StoreError, StoreResult};
 use serde_json::Value;
 use shopkeeper_domain::address::{BillingAndShipping, PostalAddress};
-use shopkeeper_domain::catalog::CustomAttributes;
 use shopkeeper_domain::catalog::parse_amount;
+use shopkeeper_domain::catalog::{CustomAttributes, TooManyAttributes};
 use shopkeeper_domain::checkout::CUSTOMER_CREDIT;
 use shopkeeper_domain::checkout::cart::CartLine;
 use shopkeeper_domain::checkout::order::{Cart, CartFields, ChargeSource, CreditSource, NewOrder};
@@ -574,14 +574,14 @@ impl Store {
 
     /// Adds `(product id, quantity)` lines to the session's cart (to a product's line if there
     /// is one), and sets the custom attributes given for a product on its line, in one
-    /// transaction.
+    /// transaction (nothing written when a line would have too many).
     pub async fn add_cart_lines(
         &self,
         w: CartWriter<'_>,
         lines: &[(i64, i64)],
         attributes: &HashMap<i64, CustomAttributes>,
         now: UnixSeconds,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<Result<(), TooManyAttributes>> {
         let mut writer = self.writer().await?;
         let mut tx = writer.begin().await?;
         start_cart_write(&mut tx, w).await?;
@@ -598,32 +598,45 @@ impl Store {
             .bind(now)
             .fetch_one(&mut *tx)
             .await?;
-            if let Some(given) = attributes.get(&product_id) {
-                merge_line_attributes(&mut tx, w.session_id, line_id, given).await?;
+            if let Some(given) = attributes.get(&product_id)
+                && let Some(Err(e)) =
+                    merge_line_attributes(&mut tx, w.session_id, line_id, given).await?
+            {
+                tx.rollback().await?;
+                return Ok(Err(e));
             }
         }
         tx.commit().await?;
-        Ok(())
+        Ok(Ok(()))
     }
 
-    /// Sets custom attributes on a line; false (and nothing written) if the session has no
-    /// such line.
+    /// Sets custom attributes on a line; `None` (and nothing written) if the session has no
+    /// such line, `Some(Err)` (nothing written) if it would have too many.
     pub async fn set_cart_line_attributes(
         &self,
         w: CartWriter<'_>,
         line_id: i64,
         given: &CustomAttributes,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<Option<Result<(), TooManyAttributes>>> {
         let mut writer = self.writer().await?;
         let mut tx = writer.begin().await?;
         start_cart_write(&mut tx, w).await?;
-        let found = merge_line_attributes(&mut tx, w.session_id, line_id, given).await?;
-        finish_if(tx, found).await
+        let outcome = merge_line_attributes(&mut tx, w.session_id, line_id, given).await?;
+        if matches!(outcome, Some(Ok(()))) {
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
+        }
+        Ok(outcome)
     }
 
     /// Sets what the storefront gives of the cart's own fields (custom attributes are merged
     /// by name; a field not given is kept).
-    pub async fn set_cart_fields(&self, w: CartWriter<'_>, given: &CartFields) -> StoreResult<()> {
+    pub async fn set_cart_fields(
+        &self,
+        w: CartWriter<'_>,
+        given: &CartFields,
+    ) -> StoreResult<Result<(), TooManyAttributes>> {
         let mut writer = self.writer().await?;
         let mut tx = writer.begin().await?;
         start_cart_write(&mut tx, w).await?;
@@ -632,9 +645,16 @@ impl Store {
                 .bind(w.session_id.as_str())
                 .fetch_one(&mut *tx)
                 .await?;
-        let merged = CustomAttributes::try_from(stored)
+        let merged = match CustomAttributes::try_from(stored)
             .unwrap_or_default()
-            .merged(&given.custom_attributes);
+            .merged(&given.custom_attributes)
+        {
+            Ok(merged) => merged,
+            Err(e) => {
+                tx.rollback().await?;
+                return Ok(Err(e));
+            }
+        };
         sqlx::query(
             "UPDATE carts SET custom_attributes = $1, \
              terms_of_sales_acceptance = COALESCE($2, terms_of_sales_acceptance), \
@@ -649,7 +669,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(Ok(()))
     }
 
     /// Sets a line's quantity; false (and nothing written) if the session has no such line.
@@ -1198,13 +1218,14 @@ async fn write_cart_source<E>(
     Ok(Ok(()))
 }
 
-/// Merges `given` into a line's custom attributes; false if the session has no such line.
+/// Merges `given` into a line's custom attributes: `None` if the session has no such line,
+/// `Some(Err)` (nothing written) if the line would have too many.
 async fn merge_line_attributes(
     conn: &mut AnyConnection,
     session_id: &SessionId,
     line_id: i64,
     given: &CustomAttributes,
-) -> StoreResult<bool> {
+) -> StoreResult<Option<Result<(), TooManyAttributes>>> {
     let stored: Option<(String,)> = sqlx::query_as(
         "SELECT custom_attributes FROM cart_line_items WHERE id = $1 AND session_id = $2",
     )
@@ -1213,17 +1234,21 @@ async fn merge_line_attributes(
     .fetch_optional(&mut *conn)
     .await?;
     let Some((stored,)) = stored else {
-        return Ok(false);
+        return Ok(None);
     };
     let merged = CustomAttributes::try_from(stored)
         .unwrap_or_default()
         .merged(given);
+    let merged = match merged {
+        Ok(merged) => merged,
+        Err(e) => return Ok(Some(Err(e))),
+    };
     sqlx::query("UPDATE cart_line_items SET custom_attributes = $1 WHERE id = $2")
         .bind(merged.to_json())
         .bind(line_id)
         .execute(&mut *conn)
         .await?;
-    Ok(true)
+    Ok(Some(Ok(())))
 }
 
 async fn read_cart_lines(
