@@ -159,8 +159,8 @@ impl Modify for Aliases {
 /// The typed view (`views/`) a Shopper API route answers with on success, by its row in the
 /// access table: the name of its schema in `components.schemas`.
 pub fn response_view(method: &str, path: &str) -> Option<String> {
+    use crate::views::cart::CART;
     use utoipa::ToSchema;
-    const CART: &str = "/v1/shoppers/me/carts/active";
     let name = match (method, path.strip_prefix(CART)) {
         ("GET" | "POST", Some("")) => CartEnvelope::name(),
         (
@@ -188,7 +188,8 @@ pub fn response_view(method: &str, path: &str) -> Option<String> {
                 OrderLineEnvelope::name()
             }
             ("GET", "/v1/shoppers/me/payment-options") => PaymentOptionsEnvelope::name(),
-            ("GET", "/v1/shoppers/me/payment-options/{id}") => PaymentOptionEnvelope::name(),
+            ("GET", "/v1/shoppers/me/payment-options/{id}")
+            | ("POST", "/v1/shoppers/me/payment-options") => PaymentOptionEnvelope::name(),
             (
                 "GET",
                 "/v1/shoppers/me/products"

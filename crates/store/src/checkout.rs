@@ -271,6 +271,13 @@ pub struct OrderRecord {
     pub charge_type: String,
 }
 
+impl OrderRecord {
+    /// Store credit paid the whole order: it is the primary source itself.
+    pub fn paid_by_credit_alone(&self) -> bool {
+        self.credit_source_id.as_ref() == Some(&self.payment_source_id)
+    }
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OrderLineRecord {
     pub id: i64,

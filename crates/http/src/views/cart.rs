@@ -142,7 +142,7 @@ impl<'a> CardPayment<'a> {
     pub fn new(s: &'a PaymentSourceRecord) -> Self {
         CardPayment {
             name: &s.brand,
-            displayable_number: format!("************{}", s.last_four),
+            displayable_number: masked_number(&s.last_four),
             expiration_month: s.expiration_month,
             expiration_year: s.expiration_year,
         }
@@ -413,6 +413,18 @@ pub struct CustomerCredit {
     pub reusable: bool,
 }
 
+impl CustomerCredit {
+    pub const STANDARD: CustomerCredit = CustomerCredit {
+        flow: "standard",
+        reusable: false,
+    };
+}
+
+/// A card number as the docs mask it: `************1111`.
+pub fn masked_number(last_four: &str) -> String {
+    format!("************{last_four}")
+}
+
 impl<'a> PaymentMethod<'a> {
     pub fn new(s: &'a PaymentSourceRecord) -> Self {
         let credit = s.is_credit();
@@ -424,7 +436,7 @@ impl<'a> PaymentMethod<'a> {
                 brand: &s.brand,
                 kind: &s.brand,
                 display_name: brand_display_name(&s.brand),
-                displayable_number: format!("************{}", s.last_four),
+                displayable_number: masked_number(&s.last_four),
                 issue_code: None,
                 start_month: None,
                 start_year: None,
@@ -433,10 +445,7 @@ impl<'a> PaymentMethod<'a> {
                 expiration_month: s.expiration_month,
                 expiration_year: s.expiration_year,
             }),
-            customer_credit: credit.then_some(CustomerCredit {
-                flow: "standard",
-                reusable: false,
-            }),
+            customer_credit: credit.then_some(CustomerCredit::STANDARD),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use super::line::{LineProduct, LineProductParts};
 use super::money::Money;
-use super::{IdLink, Link, served_link};
+use super::{IdLink, Link, parent_product, served_link};
 use crate::shopper_api::ApiQuery;
 use serde::Serialize;
 use serde_json::Value;
@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 pub const PRODUCTS: &str = "/v1/shoppers/me/products";
 pub const CATEGORIES: &str = "/v1/shoppers/me/categories";
 const LINE_ITEMS: &str = "/v1/shoppers/me/carts/active/line-items";
-const CART: &str = "/v1/shoppers/me/carts/active";
+use super::cart::CART;
 
 pub fn product_path(id: i64) -> String {
     format!("{PRODUCTS}/{id}")
@@ -163,10 +163,7 @@ impl<'a> ProductView<'a> {
             product,
             minimum_quantity: 1,
             maximum_quantity: MAX_LINE_QUANTITY,
-            base_product: p.base_product_id.map(|b| IdLink {
-                uri: q.uri(&product_path(b)),
-                id: b,
-            }),
+            base_product: parent_product(q, p.base_product_id),
             variation_attributes: p.base_product_id.map(|_| {
                 serde_json::from_str(&p.variation_attributes)
                     .unwrap_or_else(|_| Value::Object(Default::default()))

@@ -1,7 +1,9 @@
 //! Orders, their line items and a shopper's saved payment options.
 
 use super::address::{AddressOrLink, AddressView};
-use super::cart::{CustomerCredit, PaymentMethod, ShippingMethod, ShippingMethodOrEmpty};
+use super::cart::{
+    CustomerCredit, PaymentMethod, ShippingMethod, ShippingMethodOrEmpty, masked_number,
+};
 use super::line::{LinePricing, LineProduct, LineProductParts};
 use super::money::{Money, Pricing};
 use super::{CustomAttributes, Empty, Link};
@@ -132,7 +134,7 @@ pub struct OrderPayment {
 
 impl OrderPayment {
     pub fn new(o: &OrderRecord) -> Self {
-        if o.credit_source_id.as_ref() == Some(&o.payment_source_id) {
+        if o.paid_by_credit_alone() {
             // Store credit paid alone: no card to show.
             return OrderPayment {
                 payment_method_name: CUSTOMER_CREDIT.to_owned(),
@@ -141,7 +143,7 @@ impl OrderPayment {
         }
         OrderPayment {
             payment_method_name: o.card_brand.to_lowercase(),
-            displayable_number: format!("************{}", o.card_last_four),
+            displayable_number: masked_number(&o.card_last_four),
         }
     }
 }
@@ -248,16 +250,11 @@ pub struct OrderCreditPayment<'a> {
 
 impl<'a> OrderPaymentMethod<'a> {
     fn new(o: &'a OrderRecord) -> Self {
-        let credit = || CustomerCredit {
-            flow: "standard",
-            reusable: false,
-        };
-        let credit_alone = o.credit_source_id.as_ref() == Some(&o.payment_source_id);
-        if credit_alone {
+        if o.paid_by_credit_alone() {
             return OrderPaymentMethod {
                 kind: CUSTOMER_CREDIT,
                 credit_card: None,
-                customer_credit: Some(credit()),
+                customer_credit: Some(CustomerCredit::STANDARD),
                 amount_contributed: Money::new(o.credit_minor, &o.currency),
                 supplementary_payment_methods: Vec::new(),
             };
@@ -275,7 +272,7 @@ impl<'a> OrderPaymentMethod<'a> {
                 .as_ref()
                 .map(|_| OrderCreditPayment {
                     kind: CUSTOMER_CREDIT,
-                    customer_credit: credit(),
+                    customer_credit: CustomerCredit::STANDARD,
                     amount_contributed: Money::new(o.credit_minor, &o.currency),
                 })
                 .into_iter()
