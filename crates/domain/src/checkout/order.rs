@@ -146,9 +146,16 @@ pub struct PricedCart<'a> {
     /// What the applied store credit pays of the total (0 without one, or in another
     /// currency); the primary source pays the rest.
     pub credit_minor: i64,
+    /// Store credit that can pay this cart is applied (chargeable, in the cart's currency).
+    pub credit_applied: bool,
 }
 
 impl PricedCart<'_> {
+    /// The store credit pays the whole total: no primary source is needed.
+    pub fn paid_by_credit(&self) -> bool {
+        self.credit_applied && self.credit_minor == self.totals.total
+    }
+
     pub fn physical(&self) -> bool {
         self.lines.iter().any(|l| l.pricing.physical)
     }
@@ -207,13 +214,13 @@ pub fn price_cart<'a>(cart: &'a Cart, default_currency: &str) -> PricedCart<'a> 
         .unwrap_or(0);
     let for_pricing: Vec<LineForPricing> = lines.iter().map(|l| l.pricing.clone()).collect();
     let totals = price(&for_pricing, shipping_option, &currency, rate);
-    let credit_minor = cart
+    let credit = cart
         .credit
         .as_ref()
-        .filter(|c| c.currency == currency && c.source.chargeable)
-        .map_or(0, |c| c.amount_minor.min(totals.total));
+        .filter(|c| c.currency == currency && c.source.chargeable);
     PricedCart {
-        credit_minor,
+        credit_minor: credit.map_or(0, |c| c.amount_minor.min(totals.total)),
+        credit_applied: credit.is_some(),
         currency,
         lines,
         totals,
@@ -298,7 +305,7 @@ pub fn decide_order(
         });
     }
     let pr = price_cart(cart, default_currency);
-    let paid_by_credit = cart.credit.is_some() && pr.credit_minor == pr.totals.total;
+    let paid_by_credit = pr.paid_by_credit();
     if cart.source.is_none() && cart.source_dropped && !paid_by_credit {
         return Err(Refusal::PaymentDropped);
     }
@@ -549,5 +556,45 @@ mod tests {
         cart.source.as_mut().unwrap().owner = "{}".into();
         let order = decide_order(&cart, "USD", Some("p@example.com".into())).unwrap();
         assert_eq!(order.email.as_deref(), Some("p@example.com"));
+    }
+
+    #[test]
+    fn store_credit_pays_first_and_alone_only_when_it_covers_the_total() {
+        let credit = |amount_minor: i64, currency: &str| CreditSource {
+            source: ChargeSource {
+                id: "credit_1".into(),
+                single_use: true,
+                ..source()
+            },
+            currency: currency.into(),
+            amount_minor,
+        };
+        let mut cart = ready();
+        let total = price_cart(&cart, "USD").totals.total;
+        cart.credit = Some(credit(500, "USD"));
+        let order = decide_order(&cart, "USD", None).unwrap();
+        assert_eq!(
+            (order.credit_minor, order.payment_source_id.as_str()),
+            (500, "src_1")
+        );
+        // Without the card: the credit must cover the whole total.
+        cart.source = None;
+        assert_eq!(decide_order(&cart, "USD", None), Err(Refusal::NoPayment));
+        cart.credit = Some(credit(total + 100, "USD"));
+        let pr = price_cart(&cart, "USD");
+        assert!(pr.paid_by_credit());
+        assert_eq!(
+            pr.credit_minor, total,
+            "it pays the total, not its whole amount"
+        );
+        let order = decide_order(&cart, "USD", None).unwrap();
+        assert_eq!(order.payment_source_id, "credit_1");
+        // Credit in another currency pays nothing and is refused by name.
+        cart.credit = Some(credit(total * 10, "EUR"));
+        assert!(!price_cart(&cart, "USD").paid_by_credit());
+        assert_eq!(
+            decide_order(&cart, "USD", None),
+            Err(Refusal::CreditCurrency)
+        );
     }
 }

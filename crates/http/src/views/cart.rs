@@ -104,7 +104,8 @@ impl<'a> PaymentSession<'a> {
         } else {
             pr.credit_minor
         };
-        let covered = contributed == pr.totals.total && (card || pr.credit_minor > 0);
+        // The same rule as the submit's (`PricedCart::paid_by_credit`).
+        let covered = card || pr.paid_by_credit();
         PaymentSession {
             id: cart_id,
             status: if covered {
