@@ -1,7 +1,7 @@
 //! The cart, its line items, shipping options and the submit's answer.
 
 use super::address::AddressOrLink;
-use super::line::{LinePricing, LineProduct, LineProductParts};
+use super::line::{LinePricing, LineProduct, line_product_parts};
 use super::money::{Money, Pricing};
 use super::{CustomAttributes, Empty, Link, served_link};
 use crate::shopper_api::ApiQuery;
@@ -297,24 +297,7 @@ impl<'a> LineItem<'a> {
             quantity: r.quantity,
             product: LineProduct::new(
                 q,
-                LineProductParts {
-                    product_id: r.product_id,
-                    base_product_id: r.base_product_id,
-                    name: &r.name,
-                    display_name: &r.display_name,
-                    short_description: &r.short_description,
-                    long_description: &r.long_description,
-                    product_type: &r.product_type,
-                    sku: &r.sku,
-                    keywords: &r.keywords,
-                    thumbnail_image: &r.thumbnail_image,
-                    product_image: &r.product_image,
-                    site_id: &r.site_id,
-                    available_quantity: r.available_quantity,
-                    has_variations: false,
-                    manufacturer_name: r.manufacturer_name.as_deref(),
-                    custom_attributes: &r.custom_attributes,
-                },
+                line_product_parts!(r, id: r.product_id, site: &r.site_id, has_variations: false),
             ),
             pricing,
             custom_attributes: CustomAttributes::of(&r.line_attributes),

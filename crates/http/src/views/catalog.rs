@@ -1,7 +1,7 @@
 //! The catalog: products (summaries in lists, the full product, its pricing, volume-pricing
 //! tiers and inventory status) and categories.
 
-use super::line::{LineProduct, LineProductParts};
+use super::line::{LineProduct, line_product_parts};
 use super::money::Money;
 use super::{IdLink, Link, parent_product, served_link};
 use crate::shopper_api::ApiQuery;
@@ -140,24 +140,7 @@ impl<'a> ProductView<'a> {
         };
         let product = LineProduct::new(
             q,
-            LineProductParts {
-                product_id: p.id,
-                base_product_id: p.base_product_id,
-                name: &p.name,
-                display_name: &p.display_name,
-                short_description: &p.short_description,
-                long_description: &p.long_description,
-                product_type: &p.product_type,
-                sku: &p.sku,
-                keywords: &p.keywords,
-                thumbnail_image: &p.thumbnail_image,
-                product_image: &p.product_image,
-                site_id: p.site_id.as_str(),
-                available_quantity: p.available_quantity,
-                has_variations,
-                manufacturer_name: p.manufacturer_name.as_deref(),
-                custom_attributes: &p.custom_attributes,
-            },
+            line_product_parts!(p, id: p.id, site: p.site_id.as_str(), has_variations: has_variations),
         );
         ProductView {
             product,

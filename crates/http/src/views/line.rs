@@ -67,6 +67,32 @@ pub struct LineProductParts<'a> {
     pub custom_attributes: &'a catalog::CustomAttributes,
 }
 
+/// The [`LineProductParts`] of a record with the catalog's field names (a cart line, an order
+/// line, a product): one list of fields for the three.
+macro_rules! line_product_parts {
+    ($r:expr, id: $id:expr, site: $site:expr, has_variations: $has_variations:expr) => {
+        $crate::views::line::LineProductParts {
+            product_id: $id,
+            base_product_id: $r.base_product_id,
+            name: &$r.name,
+            display_name: &$r.display_name,
+            short_description: &$r.short_description,
+            long_description: &$r.long_description,
+            product_type: &$r.product_type,
+            sku: &$r.sku,
+            keywords: &$r.keywords,
+            thumbnail_image: &$r.thumbnail_image,
+            product_image: &$r.product_image,
+            site_id: $site,
+            available_quantity: $r.available_quantity,
+            has_variations: $has_variations,
+            manufacturer_name: $r.manufacturer_name.as_deref(),
+            custom_attributes: &$r.custom_attributes,
+        }
+    };
+}
+pub(crate) use line_product_parts;
+
 impl<'a> LineProduct<'a> {
     pub fn new(q: &ApiQuery, p: LineProductParts<'a>) -> Self {
         LineProduct {

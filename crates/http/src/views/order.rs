@@ -4,7 +4,7 @@ use super::address::{AddressOrLink, AddressView};
 use super::cart::{
     CustomerCredit, PaymentMethod, ShippingMethod, ShippingMethodOrEmpty, masked_number,
 };
-use super::line::{LinePricing, LineProduct, LineProductParts};
+use super::line::{LinePricing, LineProduct, line_product_parts};
 use super::money::{Money, Pricing};
 use super::{CustomAttributes, Empty, Link};
 use crate::shopper_api::ApiQuery;
@@ -376,24 +376,7 @@ impl<'a> OrderLine<'a> {
             },
             product: LineProduct::new(
                 q,
-                LineProductParts {
-                    product_id: l.product_id,
-                    base_product_id: l.base_product_id,
-                    name: &l.name,
-                    display_name: &l.display_name,
-                    short_description: &l.short_description,
-                    long_description: &l.long_description,
-                    product_type: &l.product_type,
-                    sku: &l.sku,
-                    keywords: &l.keywords,
-                    thumbnail_image: &l.thumbnail_image,
-                    product_image: &l.product_image,
-                    site_id: &l.site_id,
-                    available_quantity: l.available_quantity,
-                    has_variations: false,
-                    manufacturer_name: l.manufacturer_name.as_deref(),
-                    custom_attributes: &l.custom_attributes,
-                },
+                line_product_parts!(l, id: l.product_id, site: &l.site_id, has_variations: false),
             ),
             pricing: LinePricing {
                 // The rate the order was taxed at (not kept by orders placed before it was).
