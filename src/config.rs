@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 
 pub use shopkeeper_services::settings::{
     ForwardedHeader, HashingSettings, OperationsSettings, SecuritySettings, TokenSettings,
-    WebConfig, WebSettings,
+    WebConfig, WebSettings, WireFormat,
 };
 pub use shopkeeper_store::settings::{DEFAULT_DATABASE_URL, DatabaseSettings, SqliteSynchronous};
 

@@ -16,6 +16,7 @@ mod crash;
 mod cross_origin;
 mod defenses;
 mod docs_examples;
+mod formats;
 mod helpers;
 mod hosted_pages;
 mod import;

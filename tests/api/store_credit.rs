@@ -17,7 +17,7 @@ async fn create_credit(app: &TestApp, bearer: &str, body: Value) -> reqwest::Res
         .unwrap()
 }
 
-async fn put_billing_address(app: &TestApp, token: &str) {
+pub(crate) async fn put_billing_address(app: &TestApp, token: &str) {
     no_content(
         app.http
             .put(app.url("/v1/shoppers/me/carts/active/billing-address"))

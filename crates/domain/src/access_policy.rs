@@ -186,6 +186,36 @@ pub fn serves(method: &str, path: &str) -> bool {
     find(method, path).is_some_and(Route::is_provided)
 }
 
+/// The rows a browser may call by JSONP with the method in the query (`GET …?method=post`,
+/// the mini-cart widget's way): the cart, its line items and the shopper's locale and
+/// currency, each at its own row's level. Nothing that spends (`submit-cart`, payments),
+/// signs in (`apply-shopper`) or deletes an account is here.
+pub const TUNNELLED: &[(&str, &str)] = &[
+    ("POST", "/v1/shoppers/me"),
+    ("POST", "/v1/shoppers/me/carts/active"),
+    ("POST", "/v1/shoppers/me/carts/active/line-items"),
+    ("DELETE", "/v1/shoppers/me/carts/active/line-items"),
+    ("POST", "/v1/shoppers/me/carts/active/line-items/{id}"),
+    ("DELETE", "/v1/shoppers/me/carts/active/line-items/{id}"),
+];
+
+/// Whether a request for the concrete `path` (a `.json` twin too) may tunnel `method`.
+pub fn tunnels(method: &str, path: &str) -> bool {
+    let path = path.strip_suffix(".json").unwrap_or(path);
+    TUNNELLED
+        .iter()
+        .any(|&(m, pattern)| m == method && matches_pattern(pattern, path))
+}
+
+/// `path` matches the route `pattern`, a `{param}` segment standing for any one segment.
+fn matches_pattern(pattern: &str, path: &str) -> bool {
+    let mut segments = path.split('/');
+    pattern.split('/').all(|p| match segments.next() {
+        Some(s) => (p.starts_with('{') && !s.is_empty()) || p == s,
+        None => false,
+    }) && segments.next().is_none()
+}
+
 /// The README's table of served routes, generated from [`ROUTES`] (a test checks the README
 /// contains it verbatim).
 pub fn markdown_table() -> String {
@@ -235,6 +265,32 @@ mod tests {
                 "{r:?}"
             );
         }
+    }
+
+    #[test]
+    fn tunnelled_rows_are_provided_and_never_spend_or_sign_in() {
+        for &(method, path) in TUNNELLED {
+            assert!(serves(method, path), "{method} {path}");
+            for forbidden in ["submit", "apply-", "payment", "purchase", "order"] {
+                assert!(!path.contains(forbidden), "{path}");
+            }
+        }
+        assert!(tunnels(
+            "DELETE",
+            "/v1/shoppers/me/carts/active/line-items/42"
+        ));
+        assert!(tunnels(
+            "POST",
+            "/v1/shoppers/me/carts/active/line-items.json"
+        ));
+        assert!(!tunnels("DELETE", "/v1/shoppers/me"));
+        assert!(!tunnels("POST", "/v1/shoppers/me/carts/active/submit-cart"));
+        assert!(!tunnels(
+            "POST",
+            "/v1/shoppers/me/carts/active/line-items/42/x"
+        ));
+        assert!(!tunnels("POST", "/v1/shoppers/me/carts/active/line-items/"));
+        assert!(!tunnels("GET", "/v1/shoppers/me"));
     }
 
     #[test]

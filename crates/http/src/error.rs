@@ -4,7 +4,6 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 use shopkeeper_domain::grant::GrantError;
 use shopkeeper_services::auth::{ClientAuthError, VerifyError};
 use shopkeeper_services::oauth::TokenError;
@@ -22,18 +21,29 @@ pub struct ApiError<S> {
     pub shape: PhantomData<S>,
 }
 
-/// How an API writes an error's code and description in its body.
+/// How an API writes an error's code and description in its body (typed, so the fields keep
+/// the documented order in JSON and in the XML rendered from it).
 pub trait ErrorShape {
-    fn body(code: &str, description: &str) -> serde_json::Value;
+    fn body(code: &str, description: &str) -> Response;
 }
 
 /// The OAuth endpoints' flat error: `{"error", "error_description"}` (RFC 6749 §5.2).
 #[derive(Debug)]
 pub struct Flat;
 
+#[derive(serde::Serialize)]
+struct FlatBody<'a> {
+    error: &'a str,
+    error_description: &'a str,
+}
+
 impl ErrorShape for Flat {
-    fn body(code: &str, description: &str) -> serde_json::Value {
-        json!({"error": code, "error_description": description})
+    fn body(code: &str, description: &str) -> Response {
+        Json(FlatBody {
+            error: code,
+            error_description: description,
+        })
+        .into_response()
     }
 }
 
@@ -42,13 +52,35 @@ impl ErrorShape for Flat {
 #[derive(Debug)]
 pub struct Nested;
 
+#[derive(serde::Serialize)]
+struct NestedBody<'a> {
+    errors: NestedErrors<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct NestedErrors<'a> {
+    error: [NestedError<'a>; 1],
+}
+
+#[derive(serde::Serialize)]
+struct NestedError<'a> {
+    relation: &'a str,
+    code: &'a str,
+    description: &'a str,
+}
+
 impl ErrorShape for Nested {
-    fn body(code: &str, description: &str) -> serde_json::Value {
-        json!({"errors": {"error": [{
-            "relation": "https://developers.digitalriver.com/v1/shoppers",
-            "code": code,
-            "description": description,
-        }]}})
+    fn body(code: &str, description: &str) -> Response {
+        Json(NestedBody {
+            errors: NestedErrors {
+                error: [NestedError {
+                    relation: "https://developers.digitalriver.com/v1/shoppers",
+                    code,
+                    description,
+                }],
+            },
+        })
+        .into_response()
     }
 }
 
@@ -106,8 +138,7 @@ impl OAuthError {
 
 impl<S: ErrorShape> IntoResponse for ApiError<S> {
     fn into_response(self) -> Response {
-        let mut response =
-            (self.status, Json(S::body(self.code, &self.description))).into_response();
+        let mut response = (self.status, S::body(self.code, &self.description)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if let Some(challenge) = self.www_authenticate {

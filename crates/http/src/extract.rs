@@ -3,6 +3,7 @@
 use super::error::{Code, ShopperApiError};
 use super::shopper_api::bad_request;
 use super::tolerant;
+use super::xml;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, header};
@@ -24,29 +25,46 @@ pub struct OptionalJson<T>(pub Option<T>);
 /// client meant to send.
 pub struct NoBody;
 
-/// Parses `body` as JSON into `T` (read tolerantly, see [`super::tolerant`]); anything else is
+/// Parses `body` as JSON, or XML by its `Content-Type` (read as the JSON it renders, see
+/// [`xml::to_json`]), into `T` (read tolerantly, see [`super::tolerant`]); anything else is
 /// the documented 415 or 400 (naming the field).
 pub fn parse_json<T: DeserializeOwned>(
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<T, ShopperApiError> {
-    check_json_media_type(headers)?;
-    tolerant::from_slice(body)
+    match media_type(headers)? {
+        BodyFormat::Json => tolerant::from_slice(body),
+        BodyFormat::Xml => tolerant::from_value(read_xml(body)?, ""),
+    }
 }
 
-/// A body sent as another media type than JSON is the documented 415.
-fn check_json_media_type(headers: &HeaderMap) -> Result<(), ShopperApiError> {
+enum BodyFormat {
+    Json,
+    Xml,
+}
+
+/// The body's format by its `Content-Type` (none: JSON); any other media type is the
+/// documented 415.
+fn media_type(headers: &HeaderMap) -> Result<BodyFormat, ShopperApiError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !content_type.is_empty() && !content_type.to_ascii_lowercase().contains("json") {
-        return Err(ShopperApiError::new(
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if content_type.is_empty() || content_type.contains("json") {
+        Ok(BodyFormat::Json)
+    } else if content_type.contains("xml") {
+        Ok(BodyFormat::Xml)
+    } else {
+        Err(ShopperApiError::new(
             Code::UnsupportedMediaType,
-            "send the body as application/json",
-        ));
+            "send the body as application/json or application/xml",
+        ))
     }
-    Ok(())
+}
+
+fn read_xml(body: &Bytes) -> Result<Value, ShopperApiError> {
+    xml::to_json(body).map_err(|e| bad_request(format!("invalid XML body: {e}")))
 }
 
 /// Like [`parse_json`], `None` for an empty body or one that says nothing
@@ -68,7 +86,11 @@ pub fn parse_optional_value(
     if is_empty(body) {
         return Ok(None);
     }
-    let value: Value = parse_json(headers, body)?;
+    let value = match media_type(headers)? {
+        BodyFormat::Json => tolerant::from_slice(body)?,
+        // `<cart/>` is `{"cart": ""}`, which handlers read as an empty cart.
+        BodyFormat::Xml => read_xml(body)?,
+    };
     Ok(Some(value).filter(|v| !tolerant::is_nothing(v)))
 }
 

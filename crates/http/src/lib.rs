@@ -11,6 +11,7 @@ pub mod client_auth;
 pub mod cors;
 pub mod error;
 pub mod extract;
+pub mod formats;
 pub mod introspect;
 pub mod limits;
 pub mod metadata;
@@ -34,6 +35,7 @@ pub mod test_clock;
 pub mod token;
 pub mod tolerant;
 pub mod views;
+pub mod xml;
 
 use axum::Router;
 use axum::body::Body;
@@ -150,8 +152,9 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The router inside the layers every request passes through once: the documented shape for
-/// bare rejections (outermost), the request id, the request span, metrics and log line
+/// The router inside the layers every request passes through once: the format (outermost:
+/// XML and JSONP render every answer below it, rejections included, and tunnelling picks the
+/// method before routing), the documented shape for bare rejections, the request id, the request span, metrics and log line
 /// (`request_metrics::RequestsLayer`: outside the time limit, so a timed-out request is counted
 /// and logged too), the request time limit, the body size limit, the Shopper API's trailing
 /// slash (`routes::trim_trailing_slash`).
@@ -166,7 +169,9 @@ pub fn app(
 + Clone
 + Send
 + 'static {
+    let default_format = state.web.default_format;
     tower::ServiceBuilder::new()
+        .layer(formats::FormatLayer::new(default_format))
         .layer(response_hook::HookLayer::<limits::DocumentedRejection>::new())
         .layer(SetRequestIdLayer::new(
             REQUEST_ID.clone(),

@@ -113,6 +113,22 @@ pub struct WebSettings {
     /// in seconds.
     #[arg(long, env = "SHOPKEEPER_SIGN_IN_FORM_TTL", default_value_t = 3600)]
     pub sign_in_form_ttl_seconds: i64,
+    /// The Commerce API's answer format when a request names none (no `Accept`, or `*/*`, and
+    /// no `format=`): `json`, or `xml`, the documented default (OAuth answers JSON either way).
+    #[arg(
+        long,
+        env = "SHOPKEEPER_DEFAULT_FORMAT",
+        value_enum,
+        default_value_t = WireFormat::Json
+    )]
+    pub default_format: WireFormat,
+}
+
+/// The formats the API answers in (`--default-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum WireFormat {
+    Json,
+    Xml,
 }
 
 impl Default for WebSettings {
@@ -122,6 +138,7 @@ impl Default for WebSettings {
             profile: Profile::Compatible,
             code_ttl_seconds: 60,
             sign_in_form_ttl_seconds: 3600,
+            default_format: WireFormat::Json,
         }
     }
 }
@@ -134,6 +151,7 @@ pub struct WebConfig {
     pub profile: Profile,
     pub code_ttl_seconds: i64,
     pub sign_in_form_ttl_seconds: i64,
+    pub default_format: WireFormat,
 }
 
 impl WebConfig {
@@ -155,6 +173,7 @@ impl WebConfig {
             profile: settings.profile,
             code_ttl_seconds: settings.code_ttl_seconds.max(1),
             sign_in_form_ttl_seconds: settings.sign_in_form_ttl_seconds.max(1),
+            default_format: settings.default_format,
         })
     }
 
