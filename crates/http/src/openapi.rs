@@ -95,7 +95,7 @@ use utoipa::{Modify, OpenApi};
         CategoryView,
         SubCategories,
     )),
-    modifiers(&SecuritySchemes, &Aliases, &ShopperApiTable),
+    modifiers(&SecuritySchemes, &Aliases, &ShopperApiTable, &XmlTwins),
     tags(
         (name = "oauth", description = "The OAuth 2.0 token service"),
         (name = "shopper-api", description = "Shopper API resources"),
@@ -336,6 +336,54 @@ impl Modify for ShopperApiTable {
             openapi
                 .paths
                 .add_path_operation(route.path, vec![method], op.build());
+        }
+    }
+}
+
+/// Every JSON body of the resources that speak XML (`formats`) is offered as
+/// `application/xml` too, with the same schema (the XML is the JSON's rendering): answers of
+/// the Shopper API, OAuth's token resources and payments, and the Shopper API's request bodies.
+struct XmlTwins;
+
+impl XmlTwins {
+    fn speaks_xml(path: &str) -> bool {
+        path.starts_with("/v1/")
+            || path.starts_with("/payments/")
+            || path.starts_with("/store/")
+            || (path.starts_with("/oauth20/")
+                && !matches!(path, "/oauth20/authorize" | "/oauth20/sign-in"))
+    }
+}
+
+impl Modify for XmlTwins {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        const JSON: &str = "application/json";
+        const XML: &str = "application/xml";
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if !Self::speaks_xml(path) {
+                continue;
+            }
+            for op in [&mut item.get, &mut item.post, &mut item.put, &mut item.delete]
+                .into_iter()
+                .flatten()
+            {
+                for response in op.responses.responses.values_mut() {
+                    if let RefOr::T(response) = response {
+                        if let Some(json) = response.content.get(JSON).cloned() {
+                            response.content.insert(XML.to_owned(), json);
+                        }
+                    }
+                }
+                if !path.starts_with("/v1/") {
+                    continue;
+                }
+                if let Some(body) = op.request_body.as_mut() {
+                    if let Some(json) = body.content.get(JSON).cloned() {
+                        body.content.insert(XML.to_owned(), json);
+                    }
+                }
+            }
         }
     }
 }
