@@ -37,7 +37,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP server (creates and migrates the database if needed).
-    Serve(ServeSettings),
+    // Boxed: the server's settings dwarf every other command's arguments.
+    Serve(Box<ServeSettings>),
     /// Create the database, or bring its schema up to date, and exit. Every command but this
     /// and `serve` refuses a database that does not exist yet.
     Migrate,
@@ -443,7 +444,7 @@ fn password_from_stdin() -> anyhow::Result<String> {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve(settings) => serve(settings, cli.database).await,
+        Command::Serve(settings) => serve(*settings, cli.database).await,
         Command::Migrate => {
             let store = Store::connect(&cli.database).await?;
             print(&serde_json::json!({

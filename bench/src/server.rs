@@ -86,6 +86,8 @@ impl Shopkeeper {
             Command::new(&binary)
                 .args(["--database", &database, "serve", "--no-demo", "--listen"])
                 .arg(addr.to_string())
+                // The scenarios hammer one key: the documented per-key quota would cap them.
+                .args(["--api-rate-per-key", "0"])
                 .stdout(Stdio::null())
                 .stderr(Stdio::inherit())
                 .spawn()

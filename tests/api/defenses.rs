@@ -423,6 +423,70 @@ async fn session_token_is_rate_limited_in_the_nested_shape() {
     assert_eq!(app.http.get(&url).send().await.unwrap().status(), 200);
 }
 
+/// The docs' per-key quota on the Commerce API: past it, the documented 409
+/// `rate-limit-quota-exceeded` in the nested shape, with the wait and the quota. Returns the
+/// wait.
+async fn assert_over_api_quota(r: Response, limit: &str) -> u64 {
+    assert_eq!(r.status(), 409);
+    let wait = retry_after(&r);
+    assert!(wait >= 1, "{wait}");
+    assert_eq!(r.headers()["x-ratelimit-limit"], limit);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        body["errors"]["error"][0]["code"], "rate-limit-quota-exceeded",
+        "{body}"
+    );
+    wait
+}
+
+#[tokio::test]
+async fn the_commerce_api_quota_counts_each_key_and_answers_the_documented_409() {
+    let app = spawn_app_with(|s| s.security.api_rate_per_key = 3).await;
+    let public = app.anonymous_pair().await.access;
+    let confidential: serde_json::Value = ok_json(
+        app.confidential_token(&[("grant_type", "client_credentials")])
+            .await,
+    )
+    .await;
+    let confidential = confidential["access_token"].as_str().unwrap().to_owned();
+    let products = "/v1/shoppers/me/products";
+    let by_key_alone = || {
+        app.http
+            .get(app.url(products))
+            .query(&[("apiKey", app.public_key.as_str())])
+            .send()
+    };
+
+    // Sent at once: the quota refills a request every third of a second of real time.
+    let burst = tokio::join!(
+        app.get_as(&public, products),
+        app.get_as(&public, products),
+        app.get_as(&public, products),
+    );
+    for r in [burst.0, burst.1, burst.2] {
+        assert_eq!(r.status(), 200);
+    }
+    assert_over_api_quota(app.get_as(&public, products).await, "3").await;
+    // Another key has its own quota.
+    ok_json(app.get_as(&confidential, products).await).await;
+
+    // A second later the key has its quota again, used as much by the key presented alone
+    // as through its tokens.
+    app.advance_clock(1).await;
+    let burst = tokio::join!(
+        app.get_as(&public, products),
+        by_key_alone(),
+        by_key_alone()
+    );
+    assert_eq!(burst.0.status(), 200);
+    for r in [burst.1.unwrap(), burst.2.unwrap()] {
+        assert_eq!(r.status(), 200);
+    }
+    assert_over_api_quota(by_key_alone().await.unwrap(), "3").await;
+    assert_over_api_quota(app.get_as(&public, products).await, "3").await;
+}
+
 #[tokio::test]
 async fn generous_defaults_let_a_burst_from_one_key_through() {
     let app = spawn_app().await;

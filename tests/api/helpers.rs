@@ -353,7 +353,12 @@ pub fn test_settings() -> ServeSettings {
         },
         web: WebSettings::default(),
         operations: OperationsSettings::default(),
-        security: SecuritySettings::default(),
+        // The per-key API quota off: a test sends its requests back to back on one key (the
+        // documented examples' run passes 100 a second); `defenses.rs` sets one to test it.
+        security: SecuritySettings {
+            api_rate_per_key: 0,
+            ..SecuritySettings::default()
+        },
         // Tests move the clock (`TestApp::advance_clock`) instead of sleeping.
         test_clock: true,
     }

@@ -5,8 +5,14 @@
 //! Answers: no usable credential, or a presented token that is invalid, expired, revoked or
 //! of another site than the presented API key → 401 `invalid_token` with a `Bearer`
 //! challenge; a limited token where a full one is needed → 403 `forbidden` (with an `insufficient_scope` Bearer challenge).
+//!
+//! Once the caller's API key is known (the token's, or the one presented alone), the request
+//! counts against that key's quota (`--api-rate-per-key`), once per request whichever levels
+//! read it: beyond the quota → the documented 409 `rate-limit-quota-exceeded`
+//! (`limits::api_quota_exceeded`).
 
 use super::error::{Code, OAuthError, ShopperApiError};
+use super::limits;
 use super::params::Params;
 use super::principal::presented_token;
 use axum::extract::FromRequestParts;
@@ -72,6 +78,26 @@ pub fn insufficient_scope(description: impl Into<String>) -> ShopperApiError {
         www_authenticate: Some("Bearer error=\"insufficient_scope\""),
         ..ShopperApiError::new(Code::Forbidden, description)
     }
+}
+
+/// Marks a request already counted against its key's quota: a second access extractor on
+/// the same request (`Full` reads `Limited`; a handler could name two) must not count it again.
+#[derive(Debug, Clone, Copy)]
+struct CountedAgainstQuota;
+
+/// One request of `api_key` against the Commerce API's per-key quota, counted once per request.
+fn count_against_quota(
+    parts: &mut Parts,
+    state: &AppState,
+    api_key: &ApiKey,
+) -> Result<(), ShopperApiError> {
+    if parts.extensions.insert(CountedAgainstQuota).is_some() {
+        return Ok(());
+    }
+    state
+        .guard
+        .api_quota_check(api_key.as_str())
+        .map_err(|wait| limits::api_quota_exceeded(wait, state.guard.api_rate_per_key()))
 }
 
 /// The API key a request presents: `?apiKey=`, an `apiKey` header or `Basic key[:secret]`
@@ -153,13 +179,15 @@ impl FromRequestParts<AppState> for TokenOptional {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        if let Some(principal) = verified_token(parts, state).await? {
-            return Ok(TokenOptional(Caller::Token(principal)));
-        }
-        match presented_api_key(parts, state).await? {
-            Some((api_key, site_id)) => Ok(TokenOptional(Caller::ApiKey { api_key, site_id })),
-            None => Err(unauthorized("an API key or an access token is required")),
-        }
+        let caller = match verified_token(parts, state).await? {
+            Some(principal) => Caller::Token(principal),
+            None => match presented_api_key(parts, state).await? {
+                Some((api_key, site_id)) => Caller::ApiKey { api_key, site_id },
+                None => return Err(unauthorized("an API key or an access token is required")),
+            },
+        };
+        count_against_quota(parts, state, caller.api_key())?;
+        Ok(TokenOptional(caller))
     }
 }
 
@@ -170,10 +198,11 @@ impl FromRequestParts<AppState> for Limited {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        match verified_token(parts, state).await? {
-            Some(principal) => Ok(Limited(principal)),
-            None => Err(unauthorized("an access token is required")),
-        }
+        let principal = verified_token(parts, state)
+            .await?
+            .ok_or_else(|| unauthorized("an access token is required"))?;
+        count_against_quota(parts, state, &principal.api_key)?;
+        Ok(Limited(principal))
     }
 }
 

@@ -2,7 +2,7 @@
 //! onto them. Nothing here echoes a presented secret back.
 
 use axum::Json;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use shopkeeper_domain::grant::GrantError;
 use shopkeeper_services::auth::{ClientAuthError, VerifyError};
@@ -18,6 +18,9 @@ pub struct ApiError<S> {
     pub code: &'static str,
     pub description: String,
     pub www_authenticate: Option<&'static str>,
+    /// Further headers of the answer (a quota refusal's `Retry-After`), boxed: every handler's
+    /// `Result` carries an error, and most have none.
+    pub headers: Option<Box<HeaderMap>>,
     pub shape: PhantomData<S>,
 }
 
@@ -94,6 +97,7 @@ impl<S> ApiError<S> {
             code,
             description: description.into(),
             www_authenticate: None,
+            headers: None,
             shape: PhantomData,
         }
     }
@@ -105,8 +109,8 @@ impl ShopperApiError {
         Self::with(code.status(), code.as_str(), description)
     }
 
-    /// `code` at another status than its own: only the documented-rejection hook, which
-    /// rewrites whatever bare 4xx a layer answered.
+    /// `code` at another status than its own: the documented-rejection hook, which rewrites
+    /// whatever bare 4xx a layer answered, and the per-key quota's documented 409 (`limits`).
     pub fn at_status(status: StatusCode, code: Code, description: impl Into<String>) -> Self {
         Self::with(status, code.as_str(), description)
     }
@@ -140,6 +144,9 @@ impl<S: ErrorShape> IntoResponse for ApiError<S> {
     fn into_response(self) -> Response {
         let mut response = (self.status, S::body(self.code, &self.description)).into_response();
         let headers = response.headers_mut();
+        if let Some(extra) = self.headers {
+            headers.extend(*extra);
+        }
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if let Some(challenge) = self.www_authenticate {
             headers.insert(
@@ -166,6 +173,7 @@ impl From<OAuthError> for ShopperApiError {
         };
         Self {
             www_authenticate: e.www_authenticate,
+            headers: e.headers,
             ..Self::new(code, e.description)
         }
     }
@@ -224,7 +232,9 @@ pub enum Code {
     // 500
     SystemError,
     // Deviations (README, "Error codes"): statuses the docs do not list.
-    /// The documented code, at 429 with `Retry-After` rather than 409.
+    /// The documented code, at 429 with `Retry-After` rather than 409 from the server's own
+    /// defences (`/oauth20/token`, `SessionToken`, order look-ups); the Commerce API's per-key
+    /// quota answers it at the documented 409 (`limits::api_quota_exceeded`).
     RateLimitQuotaExceeded,
     /// 408.
     RequestTimeout,

@@ -1,18 +1,21 @@
-//! 429 answers for the defences in `guard`, in each endpoint's documented error shape, with
-//! `Retry-After` in whole seconds.
+//! Refusals of the limits in `guard`, in each endpoint's documented error shape, with
+//! `Retry-After` in whole seconds: 429 for the server's own defences, the documented 409 for
+//! the Commerce API's per-key quota.
 
 use super::error::{Code, OAuthError, ShopperApiError};
 pub use super::error::{RATE_LIMITED, SIGN_IN_THROTTLED, TOO_MANY_REQUESTS};
 use super::response_hook::ResponseHook;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use shopkeeper_services::guard::RetryAfter;
 
+/// The per-key quota refusal's own header: the quota, in requests per second.
+pub const X_RATE_LIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+
 fn with_retry_after(mut response: Response, wait: RetryAfter) -> Response {
-    response.headers_mut().insert(
-        header::RETRY_AFTER,
-        HeaderValue::from_str(&wait.0.to_string()).expect("digits are a header value"),
-    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(wait.0));
     response
 }
 
@@ -35,6 +38,26 @@ pub fn shopper_api_too_many(wait: RetryAfter, description: &str) -> Response {
         ShopperApiError::new(Code::RateLimitQuotaExceeded, description).into_response(),
         wait,
     )
+}
+
+/// The Commerce API's per-key quota (`--api-rate-per-key`, `limit` a second) used up: the
+/// documented 409 `rate-limit-quota-exceeded` (`409-conflict.md`), in the nested shape, with
+/// the wait and the quota.
+pub fn api_quota_exceeded(wait: RetryAfter, limit: u32) -> ShopperApiError {
+    let mut headers = HeaderMap::new();
+    headers.insert(header::RETRY_AFTER, HeaderValue::from(wait.0));
+    headers.insert(X_RATE_LIMIT_LIMIT, HeaderValue::from(limit));
+    ShopperApiError {
+        headers: Some(Box::new(headers)),
+        ..ShopperApiError::at_status(
+            StatusCode::CONFLICT,
+            Code::RateLimitQuotaExceeded,
+            format!(
+                "this API key exceeded its rate limit quota of {limit} requests per second; \
+                 retry after the time in Retry-After"
+            ),
+        )
+    }
 }
 
 /// Rewrites the bare 4xx answers produced below the handlers (axum's body-limit and

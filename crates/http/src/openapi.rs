@@ -95,7 +95,7 @@ use utoipa::{Modify, OpenApi};
         CategoryView,
         SubCategories,
     )),
-    modifiers(&SecuritySchemes, &Aliases, &ShopperApiTable, &XmlTwins),
+    modifiers(&SecuritySchemes, &Aliases, &ShopperApiTable, &ApiQuota, &XmlTwins),
     tags(
         (name = "oauth", description = "The OAuth 2.0 token service"),
         (name = "shopper-api", description = "Shopper API resources"),
@@ -340,6 +340,55 @@ impl Modify for ShopperApiTable {
     }
 }
 
+/// Every Shopper API operation may answer the per-key quota's documented 409 (`access`
+/// counts each request): listed, or named beside the operation's own 409s.
+struct ApiQuota;
+
+impl Modify for ApiQuota {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+
+        const QUOTA: &str = "`rate-limit-quota-exceeded`: the API key's quota \
+                             (`--api-rate-per-key` a second) is used up; `Retry-After` says \
+                             when to retry";
+        let refused = ResponseBuilder::new()
+            .description(QUOTA)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ShopperApiErrorBody")))
+                    .build(),
+            )
+            .build();
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if !path.starts_with("/v1/") {
+                continue;
+            }
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                match op.responses.responses.get_mut("409") {
+                    Some(RefOr::T(own)) => {
+                        own.description = format!("{}; or {QUOTA}", own.description)
+                    }
+                    Some(RefOr::Ref(_)) => {}
+                    None => {
+                        op.responses
+                            .responses
+                            .insert("409".to_owned(), refused.clone().into());
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Every JSON body of the resources that speak XML (`formats`) is offered as
 /// `application/xml` too, with the same schema (the XML is the JSON's rendering): answers of
 /// the Shopper API, OAuth's token resources and payments, and the Shopper API's request bodies.
@@ -364,9 +413,14 @@ impl Modify for XmlTwins {
             if !Self::speaks_xml(path) {
                 continue;
             }
-            for op in [&mut item.get, &mut item.post, &mut item.put, &mut item.delete]
-                .into_iter()
-                .flatten()
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
             {
                 for response in op.responses.responses.values_mut() {
                     if let RefOr::T(response) = response {

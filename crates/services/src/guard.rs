@@ -1,5 +1,6 @@
 //! The defences' per-node state: failed-password counters (per username and per client
-//! address) and request-rate cells (per API key and per client address). Kept in memory on
+//! address), request-rate cells (per API key and per client address) and the Commerce API's
+//! per-key quota. Kept in memory on
 //! each node, bounded in size; the rules are `domain::throttle`, governor's GCRA for the
 //! rates, and `domain::client_address`.
 //!
@@ -196,6 +197,9 @@ pub struct Guard {
     rate_by_key: Option<RateTable<KeyBytes>>,
     rate_by_address: Option<RateTable<IpAddr>>,
     order_lookups_by_address: Option<RateTable<IpAddr>>,
+    /// The documented per-key quota on the Commerce API: requests per key per second.
+    api_rate_per_key: u32,
+    api_requests_by_key: Option<RateTable<KeyBytes>>,
 }
 
 impl Guard {
@@ -217,6 +221,13 @@ impl Guard {
             order_lookups_by_address: rate_table(
                 settings.order_lookup_per_ip,
                 Duration::from_millis(settings.order_lookup_period_ms.max(1)),
+                &clock,
+                MAX_TRACKED,
+            ),
+            api_rate_per_key: settings.api_rate_per_key,
+            api_requests_by_key: rate_table(
+                settings.api_rate_per_key,
+                Duration::from_secs(1),
                 &clock,
                 MAX_TRACKED,
             ),
@@ -319,6 +330,20 @@ impl Guard {
     /// One order look-up from `ip` (its own quota: `--order-lookup-per-ip`).
     pub fn order_lookup_check(&self, ip: IpAddr) -> Result<(), RetryAfter> {
         Self::rate_check(&self.order_lookups_by_address, &ip)
+    }
+
+    /// One Commerce API request of `api_key` (an authenticated caller's key) against the
+    /// documented per-key quota, `--api-rate-per-key`.
+    pub fn api_quota_check(&self, api_key: &str) -> Result<(), RetryAfter> {
+        Self::rate_check(
+            &self.api_requests_by_key,
+            &KeyBytes::from_slice(api_key.as_bytes()),
+        )
+    }
+
+    /// The per-key quota in requests per second (0: off), for `X-RateLimit-Limit`.
+    pub fn api_rate_per_key(&self) -> u32 {
+        self.api_rate_per_key
     }
 }
 
@@ -474,6 +499,42 @@ mod tests {
             assert!(guard.rate_check_key("key").is_ok());
         }
         assert!(guard.rate_check_key("key").is_err());
+    }
+
+    /// The Commerce API quota is per key and per second, its own table: the token endpoint's
+    /// per-key limit neither adds to it nor is used up by it; 0 turns it off.
+    #[test]
+    fn the_api_quota_is_per_key_per_second_and_apart_from_the_token_limit() {
+        let (guard, clock) = on_a_test_clock(SecuritySettings {
+            api_rate_per_key: 2,
+            rate_limit_per_key: 1,
+            rate_limit_period_ms: 60_000,
+            ..SecuritySettings::default()
+        });
+        assert_eq!(guard.api_rate_per_key(), 2);
+        assert!(guard.rate_check_key("key").is_ok());
+        for _ in 0..2 {
+            assert!(guard.api_quota_check("key").is_ok());
+        }
+        // The next request is due in half a second: Retry-After rounds it up to a whole one.
+        assert_eq!(guard.api_quota_check("key"), Err(RetryAfter(1)));
+        assert!(guard.api_quota_check("other").is_ok());
+        clock.set_offset_ms(1_000).unwrap();
+        for _ in 0..2 {
+            assert!(guard.api_quota_check("key").is_ok());
+        }
+        assert!(guard.rate_check_key("key").is_err());
+
+        let off = Guard::new(
+            &SecuritySettings {
+                api_rate_per_key: 0,
+                ..SecuritySettings::default()
+            },
+            Clock::system(),
+        );
+        for _ in 0..1_000 {
+            assert!(off.api_quota_check("key").is_ok());
+        }
     }
 
     /// More keys than the table holds do not grow it past its bound.
