@@ -227,7 +227,7 @@ impl Guard {
             api_rate_per_key: settings.api_rate_per_key,
             api_requests_by_key: rate_table(
                 settings.api_rate_per_key,
-                Duration::from_secs(1),
+                Duration::from_millis(settings.api_rate_period_ms.max(1)),
                 &clock,
                 MAX_TRACKED,
             ),

@@ -284,12 +284,15 @@ pub struct SecuritySettings {
     /// The rate period in milliseconds (the burst allowed is one period's worth).
     #[arg(long, env = "SHOPKEEPER_RATE_LIMIT_PERIOD_MS", default_value_t = 1000)]
     pub rate_limit_period_ms: u64,
-    /// Commerce (Shopper) API requests per API key per second (its own period, not
-    /// `--rate-limit-period-ms`): the docs' per-key quota, 100 being their production default
-    /// (10 mimics an evaluation key); 0 turns it off. A request beyond it is answered the
-    /// documented 409 `rate-limit-quota-exceeded`.
+    /// Commerce (Shopper) API requests per API key per `--api-rate-period-ms` (a second): the
+    /// docs' per-key quota, 100 being their production default (10 mimics an evaluation key);
+    /// 0 turns it off. A request beyond it is answered the documented 409
+    /// `rate-limit-quota-exceeded`.
     #[arg(long, env = "SHOPKEEPER_API_RATE_PER_KEY", default_value_t = 100)]
     pub api_rate_per_key: u32,
+    /// The quota's period in milliseconds (the burst allowed is one period's worth).
+    #[arg(long, env = "SHOPKEEPER_API_RATE_PERIOD_MS", default_value_t = 1000)]
+    pub api_rate_period_ms: u64,
     /// Order look-ups (`POST /v1/shoppers/order-lookup`) per client address per
     /// `--order-lookup-period-ms`; 0 turns the limit off. Order ids are sequential: without it
     /// anyone could try (order id, email) pairs at full speed.
@@ -337,6 +340,7 @@ impl Default for SecuritySettings {
             rate_limit_per_ip: 200_000,
             rate_limit_period_ms: 1000,
             api_rate_per_key: 100,
+            api_rate_period_ms: 1000,
             order_lookup_per_ip: 10,
             order_lookup_period_ms: 60_000,
             header_read_timeout_ms: 10_000,
