@@ -194,6 +194,11 @@ async fn format_beats_the_xml_path_which_beats_accept() {
     assert!(body.contains("<shopper>"), "{body}");
     let plain = get("/v1/shoppers/me", "*/*").await.unwrap();
     assert_eq!(plain.headers()[CONTENT_TYPE], "application/json");
+    // Either format's answer says it depends on Accept (caches keep them apart).
+    for answer in [&plain, &json] {
+        let vary: Vec<_> = answer.headers().get_all("vary").iter().collect();
+        assert!(vary.iter().any(|v| *v == "accept"), "{vary:?}");
+    }
     shopper_error(
         get("/v1/shoppers/me?format=yaml", "*/*").await.unwrap(),
         400,

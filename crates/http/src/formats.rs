@@ -353,7 +353,16 @@ fn finish(
             HeaderValue::from_static("no-referrer"),
         );
     }
-    Response::from_parts(parts, Body::from(bytes))
+    let mut response = Response::from_parts(parts, Body::from(bytes));
+    vary_on_accept(&mut response);
+    response
+}
+
+/// The answer depends on `Accept`: a cache must not serve one format's answer for the other.
+fn vary_on_accept(response: &mut Response) {
+    response
+        .headers_mut()
+        .append(header::VARY, HeaderValue::from_static("accept"));
 }
 
 fn internal() -> Response {
@@ -374,6 +383,7 @@ where
     }
 
     fn call(&mut self, mut request: Request<Body>) -> Self::Future {
+        let negotiated = Family::of(request.uri().path()).is_some();
         match plan(&mut request, self.default) {
             Err(Refused {
                 refusal,
@@ -392,6 +402,7 @@ where
             }
             Ok(None) => Formatted::Direct {
                 inner: self.inner.call(request),
+                negotiated,
             },
             Ok(Some(rendering)) => {
                 let path = request.uri().path().to_owned();
@@ -411,7 +422,7 @@ pin_project_lite::pin_project! {
     /// The answer: the inner service's own (no allocation), one rendered again, or a refusal.
     #[project = FormattedProjection]
     pub enum Formatted<F> {
-        Direct { #[pin] inner: F },
+        Direct { #[pin] inner: F, negotiated: bool },
         Rendered { inner: Pin<Box<dyn Future<Output = Response> + Send>> },
         Ready { response: Option<Response> },
     }
@@ -422,7 +433,17 @@ impl<F: Future<Output = Result<Response, Infallible>>> Future for Formatted<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project() {
-            FormattedProjection::Direct { inner } => inner.poll(cx),
+            FormattedProjection::Direct { inner, negotiated } => {
+                let negotiated = *negotiated;
+                inner.poll(cx).map(|answer| {
+                    answer.map(|mut response| {
+                        if negotiated {
+                            vary_on_accept(&mut response);
+                        }
+                        response
+                    })
+                })
+            }
             FormattedProjection::Rendered { inner } => inner.as_mut().poll(cx).map(Ok),
             FormattedProjection::Ready { response } => {
                 Poll::Ready(Ok(response.take().expect("polled after it was ready")))
