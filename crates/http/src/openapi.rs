@@ -40,7 +40,11 @@ use utoipa::{Modify, OpenApi};
         description = "Self-hosted OAuth 2.0 token service and Shopper API of the Global \
                        Commerce (Digital River) Shopper API. OAuth endpoints answer errors as \
                        `{error, error_description}`; `/v1` Shopper API resources as \
-                       `{errors: {error: [{relation, code, description}]}}`."
+                       `{errors: {error: [{relation, code, description}]}}`. Every answer of \
+                       the OAuth, payments and Shopper API resources is also served as XML \
+                       (`Accept: application/xml`, `format=xml` or a `.xml` path), Shopper API \
+                       GETs as JSONP (`callback=`), and the cart's writes by `GET` with \
+                       `method=post|delete` (README, \"Formats\")."
     ),
     paths(
         token::token,
