@@ -11,8 +11,7 @@ use super::error::{Code, OAuthError, ShopperApiError};
 use super::params::Params;
 use super::xml;
 use axum::body::Body;
-use axum::http::uri::PathAndQuery;
-use axum::http::{HeaderValue, Method, Request, StatusCode, Uri, header};
+use axum::http::{HeaderValue, Method, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use shopkeeper_domain::access_policy;
 use shopkeeper_domain::authorize::valid_jsonp_callback;
@@ -131,7 +130,7 @@ fn plan(request: &mut Request<Body>, default: WireFormat) -> Result<Option<Rende
     let xml_suffix = path.len() > ".xml".len() && path.ends_with(".xml");
     if xml_suffix {
         let trimmed = path.trim_end_matches(".xml").to_owned();
-        set_path(request, &trimmed);
+        super::routes::replace_path(request, &trimmed);
     }
     let query = request.uri().query().unwrap_or("");
     let asks = |name: &str| query.contains(name);
@@ -232,21 +231,6 @@ fn tunnel(request: &mut Request<Body>, method: &str) -> Result<(), ShopperApiErr
     headers.remove(header::CONTENT_LENGTH);
     headers.remove(header::TRANSFER_ENCODING);
     Ok(())
-}
-
-fn set_path(request: &mut Request<Body>, path: &str) {
-    let uri = request.uri();
-    let path_and_query = match uri.query() {
-        Some(query) => format!("{path}?{query}"),
-        None => path.to_owned(),
-    };
-    let mut parts = uri.clone().into_parts();
-    if let Ok(pq) = PathAndQuery::try_from(path_and_query) {
-        parts.path_and_query = Some(pq);
-        if let Ok(uri) = Uri::from_parts(parts) {
-            *request.uri_mut() = uri;
-        }
-    }
 }
 
 /// The format `Accept` prefers: the highest quality of JSON and XML, the earlier on a tie;

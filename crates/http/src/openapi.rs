@@ -148,10 +148,7 @@ impl Modify for Aliases {
                 continue;
             };
             let mut item = item;
-            for op in [&mut item.get, &mut item.post, &mut item.delete]
-                .into_iter()
-                .flatten()
-            {
+            for op in operations_mut(&mut item) {
                 // Operation ids must stay unique.
                 op.operation_id = op.operation_id.as_ref().map(|id| format!("{id}_json"));
             }
@@ -344,6 +341,20 @@ impl Modify for ShopperApiTable {
     }
 }
 
+/// A path's operations, to change each.
+fn operations_mut(
+    item: &mut utoipa::openapi::PathItem,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    [
+        &mut item.get,
+        &mut item.post,
+        &mut item.put,
+        &mut item.delete,
+    ]
+    .into_iter()
+    .flatten()
+}
+
 /// Every Shopper API operation may answer the per-key quota's documented 409 (`access`
 /// counts each request): listed, or named beside the operation's own 409s.
 struct ApiQuota;
@@ -368,15 +379,7 @@ impl Modify for ApiQuota {
             if !path.starts_with("/v1/") {
                 continue;
             }
-            for op in [
-                &mut item.get,
-                &mut item.post,
-                &mut item.put,
-                &mut item.delete,
-            ]
-            .into_iter()
-            .flatten()
-            {
+            for op in operations_mut(item) {
                 match op.responses.responses.get_mut("409") {
                     Some(RefOr::T(own)) => {
                         own.description = format!("{}; or {QUOTA}", own.description)
@@ -417,15 +420,7 @@ impl Modify for XmlTwins {
             if !Self::speaks_xml(path) {
                 continue;
             }
-            for op in [
-                &mut item.get,
-                &mut item.post,
-                &mut item.put,
-                &mut item.delete,
-            ]
-            .into_iter()
-            .flatten()
-            {
+            for op in operations_mut(item) {
                 for response in op.responses.responses.values_mut() {
                     if let RefOr::T(response) = response {
                         if let Some(json) = response.content.get(JSON).cloned() {

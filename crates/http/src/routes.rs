@@ -21,10 +21,17 @@ pub fn trim_trailing_slash<B>(mut request: Request<B>) -> Request<B> {
     if !path.starts_with("/v1/") || !path.ends_with('/') {
         return request;
     }
-    let trimmed = path.trim_end_matches('/');
+    let trimmed = path.trim_end_matches('/').to_owned();
+    replace_path(&mut request, &trimmed);
+    request
+}
+
+/// Sets the request's path, keeping its query (a path that makes no URI leaves it as it was).
+pub fn replace_path<B>(request: &mut Request<B>, path: &str) {
+    let uri = request.uri();
     let path_and_query = match uri.query() {
-        Some(query) => format!("{trimmed}?{query}"),
-        None => trimmed.to_owned(),
+        Some(query) => format!("{path}?{query}"),
+        None => path.to_owned(),
     };
     let mut parts = uri.clone().into_parts();
     if let Ok(pq) = PathAndQuery::try_from(path_and_query) {
@@ -33,7 +40,6 @@ pub fn trim_trailing_slash<B>(mut request: Request<B>) -> Request<B> {
             *request.uri_mut() = uri;
         }
     }
-    request
 }
 
 /// The handler of a row. Providing a row = flip it to `Yes` in the table + one line here.
