@@ -59,5 +59,6 @@ pub mod address;
 pub mod catalog;
 pub mod checkout;
 pub mod grant;
+pub mod offers;
 pub mod shopper;
 pub mod sign_in;

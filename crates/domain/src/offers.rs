@@ -1,0 +1,691 @@
+//! Offers, pure: what a site's offers take off (a line, the order, shipping), when they are in
+//! force, what triggers them, and the arbitration that picks, per discount level, the offer
+//! that takes the most off (`reconciling-conflicting-offers.md`: "we only reconcile offers
+//! against other offers with the same discount level. The offers with the largest discount
+//! value per discount level win").
+//!
+//! Money is in minor units. A percentage is in basis points and its discount is rounded half
+//! up to the minor unit, once, on the whole amount it applies to (a line's total, the order's
+//! subtotal, the shipping cost), never per unit: 15 % of $33.33 is $5.00 (4.9995 → 5.00).
+
+use crate::catalog::valid_currency;
+
+pub type OfferId = i64;
+
+/// What an offer is, as `offer.type` says on the wire (`offer-types.md`, the docs' samples).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OfferType {
+    /// Takes money off a product or the order.
+    Discount,
+    /// Takes money off the shipping cost.
+    ShippingDiscount,
+    /// Merchandising: products shown beside a product or the cart (no price of their own
+    /// unless the offer has a reduction).
+    CrossSell,
+    UpSell,
+    FeatureProducts,
+    Banner,
+}
+
+impl OfferType {
+    pub const ALL: [OfferType; 6] = [
+        OfferType::Discount,
+        OfferType::ShippingDiscount,
+        OfferType::CrossSell,
+        OfferType::UpSell,
+        OfferType::FeatureProducts,
+        OfferType::Banner,
+    ];
+
+    /// The wire spelling (`Discount` and `FeatureProducts` are the docs' samples; the others
+    /// are the names of `offer-types.md` in the same style).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            OfferType::Discount => "Discount",
+            OfferType::ShippingDiscount => "Shipping Cost Discount",
+            OfferType::CrossSell => "Cross-sell",
+            OfferType::UpSell => "Up-sell",
+            OfferType::FeatureProducts => "FeatureProducts",
+            OfferType::Banner => "Banner",
+        }
+    }
+
+    /// Its wire spelling, or a command-line one (`shipping-discount`, `cross-sell`), any case.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let key: String = raw
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        Self::ALL.into_iter().find(|t| {
+            let wire: String = t
+                .as_str()
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric())
+                .collect::<String>()
+                .to_ascii_lowercase();
+            wire == key || (key == "shippingdiscount" && *t == OfferType::ShippingDiscount)
+        })
+    }
+}
+
+/// Where an offer's reduction applies; offers compete only within a level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DiscountLevel {
+    /// Each line on its own: every line can have its own best offer.
+    Item,
+    /// The order's subtotal (after item discounts).
+    Order,
+    /// The order's shipping cost.
+    Shipping,
+}
+
+impl DiscountLevel {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DiscountLevel::Item => "item",
+            DiscountLevel::Order => "order",
+            DiscountLevel::Shipping => "shipping",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Self::Item, Self::Order, Self::Shipping]
+            .into_iter()
+            .find(|l| l.as_str().eq_ignore_ascii_case(raw.trim()))
+    }
+}
+
+/// How an offer comes into a cart (`offer.trigger`: `Always Triggered` or `User Triggered`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Trigger {
+    /// Every cart that meets its conditions.
+    Always,
+    /// A cart that applied one of its coupon codes (`promoCode`).
+    Coupon,
+    /// A cart that names it (a promotional URL or an API trigger: `offerId`).
+    PromotionalUrl,
+}
+
+impl Trigger {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Always => "always",
+            Trigger::Coupon => "coupon",
+            Trigger::PromotionalUrl => "promotional-url",
+        }
+    }
+
+    /// The docs' wire value of `offer.trigger`.
+    pub const fn wire(self) -> &'static str {
+        match self {
+            Trigger::Always => "Always Triggered",
+            Trigger::Coupon | Trigger::PromotionalUrl => "User Triggered",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Self::Always, Self::Coupon, Self::PromotionalUrl]
+            .into_iter()
+            .find(|t| t.as_str().eq_ignore_ascii_case(raw.trim()))
+    }
+}
+
+/// What an offer takes off what it applies to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reduction {
+    /// A percentage in basis points (1500 = 15 %), at most 10 000.
+    PercentOff(i64),
+    /// A fixed amount in minor units of one currency (carts in another currency do not
+    /// qualify).
+    AmountOff { currency: String, minor: i64 },
+}
+
+impl Reduction {
+    /// What it takes off `amount` (minor units of `currency`): at most `amount`, never less
+    /// than 0; `None` when it cannot apply in that currency.
+    pub fn off(&self, amount: i64, currency: &str) -> Option<i64> {
+        let amount = amount.max(0);
+        match self {
+            Reduction::PercentOff(bp) => Some(percent_of(amount, *bp).min(amount)),
+            Reduction::AmountOff { currency: c, minor } => {
+                (c == currency).then(|| (*minor).clamp(0, amount))
+            }
+        }
+    }
+
+    /// Checked: a percentage in 0..=100 %, an amount ≥ 0 in an ISO 4217 currency.
+    pub fn checked(self) -> Result<Self, OfferError> {
+        match &self {
+            Reduction::PercentOff(bp) if !(0..=10_000).contains(bp) => Err(OfferError(
+                "a percentage off must be between 0 and 100".into(),
+            )),
+            Reduction::AmountOff { currency, .. } if !valid_currency(currency) => Err(
+                OfferError(format!("{currency} is not an ISO 4217 currency code")),
+            ),
+            Reduction::AmountOff { minor, .. } if *minor < 0 => {
+                Err(OfferError("an amount off cannot be negative".into()))
+            }
+            _ => Ok(self),
+        }
+    }
+}
+
+/// `bp` basis points of `amount`, rounded half up to the minor unit.
+pub fn percent_of(amount: i64, bp: i64) -> i64 {
+    let exact = i128::from(amount) * i128::from(bp);
+    ((exact + 5_000).div_euclid(10_000)) as i64
+}
+
+/// A refused offer definition or code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfferError(pub String);
+
+impl std::fmt::Display for OfferError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An offer as pricing sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Offer {
+    pub id: OfferId,
+    pub offer_type: OfferType,
+    pub level: DiscountLevel,
+    pub trigger: Trigger,
+    /// `None`: a merchandising offer that shows products and takes nothing off.
+    pub reduction: Option<Reduction>,
+    /// The products (`product_ids`) or categories (`category_ids`) an item-level offer covers;
+    /// both empty: every product. For order and shipping offers: products one of which the
+    /// cart must hold (empty: any cart).
+    pub product_ids: Vec<i64>,
+    pub category_ids: Vec<i64>,
+    /// The subtotal (after item discounts) a cart must reach, in one currency.
+    pub minimum_order: Option<(String, i64)>,
+    /// Shipping offers: the shipping options they take off (empty: any).
+    pub shipping_option_ids: Vec<i64>,
+    /// In force from (inclusive) and until (exclusive), Unix seconds.
+    pub starts_at: Option<i64>,
+    pub ends_at: Option<i64>,
+    /// Disabled offers never apply (deploying is enabling).
+    pub enabled: bool,
+}
+
+impl Offer {
+    /// Enabled and inside its window at `now`.
+    pub fn in_force(&self, now: i64) -> bool {
+        self.enabled
+            && self.starts_at.is_none_or(|s| now >= s)
+            && self.ends_at.is_none_or(|e| now < e)
+    }
+
+    /// Whether an item-level offer covers a line of `product_id` in `category_ids`.
+    pub fn covers(&self, product_id: i64, category_ids: &[i64]) -> bool {
+        (self.product_ids.is_empty() && self.category_ids.is_empty())
+            || self.product_ids.contains(&product_id)
+            || category_ids.iter().any(|c| self.category_ids.contains(c))
+    }
+
+    /// Checks what an offer definition must hold, whoever writes it (CLI, import, admin API).
+    pub fn check(&self) -> Result<(), OfferError> {
+        if let Some(r) = &self.reduction {
+            r.clone().checked()?;
+        }
+        let level_fits = match self.offer_type {
+            OfferType::ShippingDiscount => self.level == DiscountLevel::Shipping,
+            OfferType::Discount => self.level != DiscountLevel::Shipping,
+            _ => self.level == DiscountLevel::Item,
+        };
+        if !level_fits {
+            return Err(OfferError(format!(
+                "a {} offer cannot take off at the {} level",
+                self.offer_type.as_str(),
+                self.level.as_str()
+            )));
+        }
+        if matches!(self.offer_type, OfferType::Discount | OfferType::ShippingDiscount)
+            && self.reduction.is_none()
+        {
+            return Err(OfferError(format!(
+                "a {} offer needs a reduction (percent or amount off)",
+                self.offer_type.as_str()
+            )));
+        }
+        if let (Some(s), Some(e)) = (self.starts_at, self.ends_at) {
+            if e <= s {
+                return Err(OfferError("an offer must end after it starts".into()));
+            }
+        }
+        if let Some((currency, minor)) = &self.minimum_order {
+            if !valid_currency(currency) || *minor < 0 {
+                return Err(OfferError(
+                    "a minimum order is a non-negative amount in an ISO 4217 currency".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A cart line as the arbitration sees it: its product and what it costs after sale and
+/// volume prices (the base item discounts come off).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArbitratedLine {
+    pub product_id: i64,
+    pub category_ids: Vec<i64>,
+    pub total_minor: i64,
+}
+
+/// The cart the arbitration prices.
+#[derive(Debug, Clone)]
+pub struct CartForOffers<'a> {
+    pub lines: &'a [ArbitratedLine],
+    pub currency: &'a str,
+    /// The chosen shipping option and its cost; `None` when nothing ships.
+    pub shipping: Option<(i64, i64)>,
+    pub now: i64,
+}
+
+/// An offer that won its level, and what it takes off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Applied {
+    pub offer_id: OfferId,
+    pub discount_minor: i64,
+}
+
+/// The arbitration's outcome.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Arbitration {
+    /// Each line's winning item offer, in the order of the lines.
+    pub lines: Vec<Option<Applied>>,
+    pub order: Option<Applied>,
+    pub shipping: Option<Applied>,
+    /// Every triggered, in-force offer whose conditions the cart meets (winners included),
+    /// by id.
+    pub eligible: Vec<OfferId>,
+}
+
+impl Arbitration {
+    /// The winners, each once (an item offer winning several lines is one applied offer).
+    pub fn applied(&self) -> Vec<OfferId> {
+        let mut ids: Vec<OfferId> = self
+            .lines
+            .iter()
+            .flatten()
+            .chain(self.order.iter())
+            .chain(self.shipping.iter())
+            .map(|a| a.offer_id)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    /// Everything taken off the lines by item offers.
+    pub fn item_discount(&self) -> i64 {
+        self.lines.iter().flatten().map(|a| a.discount_minor).sum()
+    }
+}
+
+/// The best of `candidates` (largest discount; on a tie the lower offer id, so the outcome
+/// never depends on the order offers were listed in).
+fn best(candidates: impl Iterator<Item = Applied>) -> Option<Applied> {
+    candidates
+        .filter(|a| a.discount_minor > 0)
+        .max_by(|a, b| {
+            a.discount_minor
+                .cmp(&b.discount_minor)
+                .then(b.offer_id.cmp(&a.offer_id))
+        })
+}
+
+/// Picks, among `triggered` offers (the caller passes the `Always` offers and those the cart
+/// triggered by code or by name), the best item offer of each line, then the best order offer
+/// on the subtotal after item discounts, then the best shipping offer on the shipping cost.
+pub fn arbitrate(triggered: &[&Offer], cart: &CartForOffers<'_>) -> Arbitration {
+    let in_force: Vec<&Offer> = triggered
+        .iter()
+        .copied()
+        .filter(|o| o.in_force(cart.now) && o.reduction.is_some())
+        .collect();
+    let mut eligible = Vec::new();
+    let holds_product = |o: &Offer| {
+        o.product_ids.is_empty() && o.category_ids.is_empty()
+            || cart
+                .lines
+                .iter()
+                .any(|l| o.covers(l.product_id, &l.category_ids))
+    };
+
+    let lines: Vec<Option<Applied>> = cart
+        .lines
+        .iter()
+        .map(|line| {
+            best(
+                in_force
+                    .iter()
+                    .filter(|o| o.level == DiscountLevel::Item)
+                    .filter(|o| o.covers(line.product_id, &line.category_ids))
+                    .filter_map(|o| {
+                        let off = o.reduction.as_ref()?.off(line.total_minor, cart.currency)?;
+                        eligible.push(o.id);
+                        Some(Applied {
+                            offer_id: o.id,
+                            discount_minor: off,
+                        })
+                    }),
+            )
+        })
+        .collect();
+    let item_discount: i64 = lines.iter().flatten().map(|a| a.discount_minor).sum();
+    let subtotal: i64 = cart.lines.iter().map(|l| l.total_minor).sum::<i64>() - item_discount;
+    let reaches_minimum = |o: &Offer| match &o.minimum_order {
+        None => true,
+        Some((currency, minor)) => currency == cart.currency && subtotal >= *minor,
+    };
+
+    let order = best(
+        in_force
+            .iter()
+            .filter(|o| o.level == DiscountLevel::Order)
+            .filter(|o| holds_product(o) && reaches_minimum(o))
+            .filter_map(|o| {
+                let off = o.reduction.as_ref()?.off(subtotal, cart.currency)?;
+                eligible.push(o.id);
+                Some(Applied {
+                    offer_id: o.id,
+                    discount_minor: off,
+                })
+            }),
+    );
+    let shipping = cart.shipping.and_then(|(option, cost)| {
+        best(
+            in_force
+                .iter()
+                .filter(|o| o.level == DiscountLevel::Shipping)
+                .filter(|o| o.shipping_option_ids.is_empty() || o.shipping_option_ids.contains(&option))
+                .filter(|o| holds_product(o) && reaches_minimum(o))
+                .filter_map(|o| {
+                    let off = o.reduction.as_ref()?.off(cost, cart.currency)?;
+                    eligible.push(o.id);
+                    Some(Applied {
+                        offer_id: o.id,
+                        discount_minor: off,
+                    })
+                }),
+        )
+    });
+    eligible.sort_unstable();
+    eligible.dedup();
+    Arbitration {
+        lines,
+        order,
+        shipping,
+        eligible,
+    }
+}
+
+/// A coupon (promo) code: 1–64 letters, digits, `-` or `_`, matched without regard to case
+/// (kept upper-case).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CouponCode(String);
+
+impl CouponCode {
+    pub fn parse(raw: &str) -> Option<Self> {
+        let code = raw.trim();
+        let valid = (1..=64).contains(&code.len())
+            && code
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        valid.then(|| Self(code.to_ascii_uppercase()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for CouponCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Why a use of an offer is refused at submit (`409-conflict.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitReached {
+    /// `offer-usage-limit-exceeded`: every use the offer allows is taken.
+    Total,
+    /// `shopper-usage-limit-exceeded`: this shopper (or e-mail address) used it up.
+    Shopper,
+}
+
+/// Whether one more use fits: `total_limit` uses in all and `per_shopper_limit` per shopper.
+pub fn one_more_use(
+    total_uses: i64,
+    total_limit: Option<i64>,
+    shopper_uses: i64,
+    per_shopper_limit: Option<i64>,
+) -> Result<(), LimitReached> {
+    if total_limit.is_some_and(|limit| total_uses >= limit) {
+        return Err(LimitReached::Total);
+    }
+    if per_shopper_limit.is_some_and(|limit| shopper_uses >= limit) {
+        return Err(LimitReached::Shopper);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn offer(id: OfferId, level: DiscountLevel, reduction: Reduction) -> Offer {
+        Offer {
+            id,
+            offer_type: match level {
+                DiscountLevel::Shipping => OfferType::ShippingDiscount,
+                _ => OfferType::Discount,
+            },
+            level,
+            trigger: Trigger::Always,
+            reduction: Some(reduction),
+            product_ids: vec![],
+            category_ids: vec![],
+            minimum_order: None,
+            shipping_option_ids: vec![],
+            starts_at: None,
+            ends_at: None,
+            enabled: true,
+        }
+    }
+
+    fn line(product_id: i64, total_minor: i64) -> ArbitratedLine {
+        ArbitratedLine {
+            product_id,
+            category_ids: vec![10],
+            total_minor,
+        }
+    }
+
+    fn usd(minor: i64) -> Reduction {
+        Reduction::AmountOff {
+            currency: "USD".into(),
+            minor,
+        }
+    }
+
+    fn cart<'a>(lines: &'a [ArbitratedLine], shipping: Option<(i64, i64)>) -> CartForOffers<'a> {
+        CartForOffers {
+            lines,
+            currency: "USD",
+            shipping,
+            now: 1_000,
+        }
+    }
+
+    #[test]
+    fn percentages_round_half_up_once_on_the_whole_amount() {
+        // 15 % of $33.33 = 4.9995 → $5.00; of $33.32 = 4.998 → $5.00; of $0.03 = 0.0045 → 0.
+        assert_eq!(percent_of(3333, 1500), 500);
+        assert_eq!(percent_of(3332, 1500), 500);
+        assert_eq!(percent_of(3, 1500), 0);
+        // Exactly half a cent rounds up: 50 % of 1 cent, 12.5 % of 4 cents.
+        assert_eq!(percent_of(1, 5000), 1);
+        assert_eq!(percent_of(4, 1250), 1);
+        // On the line's total, not per unit: 3 × $0.99 at 10 % = $0.297 → $0.30 (per unit it
+        // would be 3 × $0.10 = $0.30 only by luck; 7 × $0.15 at 10 % = $0.105 → $0.11, per
+        // unit 7 × $0.02 = $0.14).
+        assert_eq!(percent_of(297, 1000), 30);
+        assert_eq!(percent_of(105, 1000), 11);
+        // Three-decimal currencies round at their own minor unit: 10 % of 1.255 BHD.
+        assert_eq!(percent_of(1255, 1000), 126);
+        // Never more than the amount, never negative.
+        assert_eq!(Reduction::PercentOff(10_000).off(1999, "USD"), Some(1999));
+        assert_eq!(usd(5000).off(1999, "USD"), Some(1999));
+        assert_eq!(usd(500).off(-3, "USD"), Some(0));
+        assert_eq!(usd(500).off(1999, "EUR"), None);
+    }
+
+    #[test]
+    fn each_level_keeps_its_best_offer_and_levels_stack() {
+        let ten_percent = offer(1, DiscountLevel::Item, Reduction::PercentOff(1000));
+        let three_dollars = offer(2, DiscountLevel::Item, usd(300));
+        let order_five = offer(3, DiscountLevel::Order, usd(500));
+        let order_20pc = offer(4, DiscountLevel::Order, Reduction::PercentOff(2000));
+        let half_shipping = offer(5, DiscountLevel::Shipping, Reduction::PercentOff(5000));
+        let lines = [line(7, 5000), line(8, 2000)];
+        let all = [
+            &ten_percent,
+            &three_dollars,
+            &order_five,
+            &order_20pc,
+            &half_shipping,
+        ];
+        let outcome = arbitrate(&all, &cart(&lines, Some((1, 500))));
+        // $50 line: 10 % ($5) beats $3; $20 line: $3 beats 10 % ($2).
+        assert_eq!(
+            outcome.lines,
+            vec![
+                Some(Applied { offer_id: 1, discount_minor: 500 }),
+                Some(Applied { offer_id: 2, discount_minor: 300 }),
+            ]
+        );
+        // The order level prices what is left (70 − 8 = 62): 20 % ($12.40) beats $5.
+        assert_eq!(outcome.order, Some(Applied { offer_id: 4, discount_minor: 1240 }));
+        assert_eq!(outcome.shipping, Some(Applied { offer_id: 5, discount_minor: 250 }));
+        assert_eq!(outcome.applied(), vec![1, 2, 4, 5]);
+        assert_eq!(outcome.eligible, vec![1, 2, 3, 4, 5]);
+        assert_eq!(outcome.item_discount(), 800);
+    }
+
+    #[test]
+    fn ties_go_to_the_lower_id_whatever_the_listing_order() {
+        let a = offer(9, DiscountLevel::Order, usd(100));
+        let b = offer(4, DiscountLevel::Order, Reduction::PercentOff(1000));
+        let lines = [line(1, 1000)];
+        for listing in [[&a, &b], [&b, &a]] {
+            let outcome = arbitrate(&listing, &cart(&lines, None));
+            assert_eq!(outcome.order, Some(Applied { offer_id: 4, discount_minor: 100 }));
+        }
+    }
+
+    #[test]
+    fn windows_scopes_minimums_currencies_and_options_decide_eligibility() {
+        let mut expired = offer(1, DiscountLevel::Item, usd(100));
+        expired.ends_at = Some(1_000); // exclusive: over at `now`
+        let mut future = offer(2, DiscountLevel::Item, usd(100));
+        future.starts_at = Some(1_001);
+        let mut disabled = offer(3, DiscountLevel::Item, usd(100));
+        disabled.enabled = false;
+        let mut other_product = offer(4, DiscountLevel::Item, usd(100));
+        other_product.product_ids = vec![99];
+        let mut by_category = offer(5, DiscountLevel::Item, usd(50));
+        by_category.category_ids = vec![10];
+        let mut big_orders = offer(6, DiscountLevel::Order, usd(100));
+        big_orders.minimum_order = Some(("USD".into(), 5_000));
+        let euros = offer(7, DiscountLevel::Order, Reduction::AmountOff { currency: "EUR".into(), minor: 100 });
+        let mut express_only = offer(8, DiscountLevel::Shipping, usd(200));
+        express_only.shipping_option_ids = vec![2];
+        let mut starts_now = offer(9, DiscountLevel::Shipping, usd(100));
+        starts_now.starts_at = Some(1_000);
+        let lines = [line(7, 4_000)];
+        let all = [
+            &expired, &future, &disabled, &other_product, &by_category, &big_orders, &euros,
+            &express_only, &starts_now,
+        ];
+        let outcome = arbitrate(&all, &cart(&lines, Some((1, 500))));
+        assert_eq!(outcome.lines, vec![Some(Applied { offer_id: 5, discount_minor: 50 })]);
+        assert_eq!(outcome.order, None, "39.50 is under the 50.00 minimum");
+        assert_eq!(outcome.shipping, Some(Applied { offer_id: 9, discount_minor: 100 }));
+        assert_eq!(outcome.eligible, vec![5, 9]);
+        // Nothing ships: no shipping offer.
+        let outcome = arbitrate(&all, &cart(&lines, None));
+        assert_eq!(outcome.shipping, None);
+    }
+
+    #[test]
+    fn merchandising_offers_and_zero_discounts_never_win() {
+        let mut cross_sell = offer(1, DiscountLevel::Item, usd(0));
+        cross_sell.offer_type = OfferType::CrossSell;
+        cross_sell.reduction = None;
+        let zero = offer(2, DiscountLevel::Order, Reduction::PercentOff(0));
+        let lines = [line(1, 1000)];
+        let outcome = arbitrate(&[&cross_sell, &zero], &cart(&lines, None));
+        assert_eq!(outcome.lines, vec![None]);
+        assert_eq!(outcome.order, None);
+        assert!(outcome.applied().is_empty());
+    }
+
+    #[test]
+    fn definitions_are_checked() {
+        let good = offer(1, DiscountLevel::Item, Reduction::PercentOff(2500));
+        assert_eq!(good.check(), Ok(()));
+        let mut over = good.clone();
+        over.reduction = Some(Reduction::PercentOff(10_001));
+        assert!(over.check().is_err());
+        let mut shipping_on_items = good.clone();
+        shipping_on_items.offer_type = OfferType::ShippingDiscount;
+        assert!(shipping_on_items.check().is_err());
+        let mut no_reduction = good.clone();
+        no_reduction.reduction = None;
+        assert!(no_reduction.check().is_err());
+        let mut backwards = good.clone();
+        backwards.starts_at = Some(10);
+        backwards.ends_at = Some(10);
+        assert!(backwards.check().is_err());
+        let mut bad_currency = good.clone();
+        bad_currency.reduction = Some(Reduction::AmountOff { currency: "usd".into(), minor: 5 });
+        assert!(bad_currency.check().is_err());
+        let mut featured = good;
+        featured.offer_type = OfferType::FeatureProducts;
+        featured.reduction = None;
+        assert_eq!(featured.check(), Ok(()));
+    }
+
+    #[test]
+    fn codes_types_levels_and_triggers_parse() {
+        assert_eq!(CouponCode::parse(" summer-10 ").unwrap().as_str(), "SUMMER-10");
+        for bad in ["", "has space", "ünï", &"x".repeat(65), "semi;colon"] {
+            assert_eq!(CouponCode::parse(bad), None, "{bad}");
+        }
+        for t in OfferType::ALL {
+            assert_eq!(OfferType::parse(t.as_str()), Some(t));
+        }
+        assert_eq!(OfferType::parse("shipping-discount"), Some(OfferType::ShippingDiscount));
+        assert_eq!(OfferType::parse("cross-sell"), Some(OfferType::CrossSell));
+        assert_eq!(OfferType::parse("bundle"), None);
+        assert_eq!(DiscountLevel::parse("Order"), Some(DiscountLevel::Order));
+        assert_eq!(Trigger::parse("coupon"), Some(Trigger::Coupon));
+        assert_eq!(Trigger::Coupon.wire(), "User Triggered");
+    }
+
+    #[test]
+    fn use_limits_count_in_all_and_per_shopper() {
+        assert_eq!(one_more_use(0, None, 0, None), Ok(()));
+        assert_eq!(one_more_use(2, Some(3), 0, Some(1)), Ok(()));
+        assert_eq!(one_more_use(3, Some(3), 0, None), Err(LimitReached::Total));
+        assert_eq!(one_more_use(1, Some(3), 1, Some(1)), Err(LimitReached::Shopper));
+    }
+}
