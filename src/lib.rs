@@ -8,7 +8,7 @@
 pub use shopkeeper_domain as domain;
 pub use shopkeeper_http as http;
 pub use shopkeeper_services::{
-    auth, clock, failpoint, guard, housekeeping, instruments, jobs, oauth, provision, state,
+    auth, clock, failpoint, guard, housekeeping, instruments, jobs, oauth, offers, provision, state,
 };
 pub use shopkeeper_store as store;
 

@@ -63,6 +63,88 @@ enum Command {
     /// Read the event outbox: the changes merchants are told about, numbered per site.
     #[command(subcommand)]
     Events(EventsCommand),
+    /// Manage a site's offers (discounts, shipping discounts, merchandising) and their coupon
+    /// codes: JSON definitions in, JSON out (README, "Offers").
+    #[command(subcommand)]
+    Offer(OfferCommand),
+    /// Manage a site's points of promotion (named places a storefront shows offers in).
+    #[command(subcommand)]
+    Pop(PopCommand),
+}
+
+#[derive(Subcommand)]
+enum OfferCommand {
+    /// Create an offer from a JSON definition (a file, or - for standard input); prints it.
+    Create {
+        #[arg(long, default_value = "demo")]
+        site: String,
+        /// The definition: a file, or `-`.
+        file: std::path::PathBuf,
+    },
+    /// Replace an offer's definition (its uses and coupon codes stay; new codes are added).
+    Update {
+        #[arg(long, default_value = "demo")]
+        site: String,
+        #[arg(long)]
+        id: i64,
+        file: std::path::PathBuf,
+    },
+    /// Every offer of the site, as JSON definitions.
+    List {
+        #[arg(long, default_value = "demo")]
+        site: String,
+    },
+    /// Turn an offer off: it applies nowhere and shows nowhere.
+    Disable {
+        #[arg(long, default_value = "demo")]
+        site: String,
+        #[arg(long)]
+        id: i64,
+    },
+    /// Turn an offer back on.
+    Enable {
+        #[arg(long, default_value = "demo")]
+        site: String,
+        #[arg(long)]
+        id: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum PopCommand {
+    /// Create a point of promotion.
+    Create {
+        #[arg(long, default_value = "demo")]
+        site: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// Show an offer in a point of promotion, after the ones it shows.
+    Add {
+        #[arg(long, default_value = "demo")]
+        site: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        offer: i64,
+    },
+    /// The site's points of promotion and their offers.
+    List {
+        #[arg(long, default_value = "demo")]
+        site: String,
+    },
+}
+
+/// A definition file's text, or standard input's for `-`.
+fn read_definition(file: &std::path::Path) -> anyhow::Result<String> {
+    if file.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
+        Ok(text)
+    } else {
+        std::fs::read_to_string(file)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))
+    }
 }
 
 #[derive(Subcommand)]
@@ -525,6 +607,38 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Client(cmd) => {
             let store = Store::connect_existing(&cli.database).await?;
             client_command(&store, cmd).await
+        }
+        Command::Offer(cmd) => {
+            let store = Store::connect_existing(&cli.database).await?;
+            use shopkeeper::offers;
+            print(&match cmd {
+                OfferCommand::Create { site, file } => {
+                    offers::create(&store, &site, &read_definition(&file)?, now()).await?
+                }
+                OfferCommand::Update { site, id, file } => {
+                    offers::update(&store, &site, id, &read_definition(&file)?, now()).await?
+                }
+                OfferCommand::List { site } => offers::list(&store, &site).await?,
+                OfferCommand::Disable { site, id } => {
+                    offers::set_enabled(&store, &site, id, false, now()).await?
+                }
+                OfferCommand::Enable { site, id } => {
+                    offers::set_enabled(&store, &site, id, true, now()).await?
+                }
+            })
+        }
+        Command::Pop(cmd) => {
+            let store = Store::connect_existing(&cli.database).await?;
+            use shopkeeper::offers;
+            print(&match cmd {
+                PopCommand::Create { site, name } => {
+                    offers::create_pop(&store, &site, &name, now()).await?
+                }
+                PopCommand::Add { site, name, offer } => {
+                    offers::add_to_pop(&store, &site, &name, offer).await?
+                }
+                PopCommand::List { site } => offers::list_pops(&store, &site).await?,
+            })
         }
         Command::Catalog(CatalogCommand::Import {
             file,

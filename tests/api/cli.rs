@@ -407,3 +407,123 @@ async fn config_files_take_lists_and_host_names_and_name_the_file_in_errors() {
     let help = run(&["config", "--help"]).await;
     assert!(String::from_utf8_lossy(&help.stdout).contains("check"));
 }
+
+#[tokio::test]
+async fn offers_and_pops_are_managed_as_json_definitions_and_refused_whole() {
+    let app = spawn_app().await;
+    let (product, _) = crate::checkout::catalog(&app).await;
+    let db = app.database_url.as_str();
+    let json = |text: &str| -> Value { serde_json::from_str(text).unwrap() };
+    let coupon = r#"{"name": "Summer", "type": "Discount", "level": "order", "trigger": "coupon",
+        "percentOff": "12.5", "minimumOrder": {"currency": "USD", "value": "20"},
+        "endsAt": "2030-01-01T00:00:00Z", "totalLimit": 100, "perShopperLimit": 1,
+        "couponCodes": ["summer26"]}"#;
+    let (ok, out) = cli(db, &["offer", "create", "--site", SITE, "-"], Some(coupon)).await;
+    assert!(ok, "{out}");
+    let created = json(&out);
+    assert_eq!(created["percentOff"], "12.50", "{created}");
+    assert_eq!(created["minimumOrder"]["value"], "20.00");
+    assert_eq!(created["couponCodes"][0], "SUMMER26");
+    assert_eq!(created["endsAt"], "2030-01-01T00:00:00Z");
+    assert_eq!(created["uses"], 0);
+    let id = created["id"].as_i64().unwrap().to_string();
+
+    // Refused whole: a code another offer has (any case), a product of no site, a bad
+    // definition; nothing of them is written.
+    let taken = coupon
+        .replace("Summer\"", "Other\"")
+        .replace("summer26", "SUMMER26");
+    let (ok, message) = cli(db, &["offer", "create", "--site", SITE, "-"], Some(&taken)).await;
+    assert!(!ok && message.contains("SUMMER26"), "{message}");
+    let unknown = r#"{"name": "x", "type": "Discount", "percentOff": "5", "productIds": [999999]}"#;
+    let (ok, message) = cli(db, &["offer", "create", "--site", SITE, "-"], Some(unknown)).await;
+    assert!(!ok && message.contains("999999"), "{message}");
+    let (ok, message) = cli(
+        db,
+        &["offer", "create", "--site", SITE, "-"],
+        Some(r#"{"name": "x", "type": "Discount", "percentOff": "250"}"#),
+    )
+    .await;
+    assert!(!ok && message.contains("100"), "{message}");
+    let (ok, out) = cli(db, &["offer", "list", "--site", SITE], None).await;
+    assert!(ok, "{out}");
+    assert_eq!(json(&out).as_array().unwrap().len(), 1, "{out}");
+
+    // What `list` prints goes back to `update` as it is (id, site and uses aside).
+    let mut edited = json(&out)[0].clone();
+    for field in ["id", "site", "uses"] {
+        edited.as_object_mut().unwrap().remove(field);
+    }
+    edited["name"] = "Summer sale".into();
+    edited["productIds"] = serde_json::json!([product]);
+    let (ok, out) = cli(
+        db,
+        &["offer", "update", "--site", SITE, "--id", &id, "-"],
+        Some(&edited.to_string()),
+    )
+    .await;
+    assert!(ok, "{out}");
+    let updated = json(&out);
+    assert_eq!(updated["name"], "Summer sale");
+    assert_eq!(updated["productIds"], serde_json::json!([product]));
+    assert_eq!(updated["couponCodes"], serde_json::json!(["SUMMER26"]));
+
+    let (ok, out) = cli(db, &["offer", "disable", "--site", SITE, "--id", &id], None).await;
+    assert!(ok && json(&out)["enabled"] == false, "{out}");
+
+    let (ok, out) = cli(
+        db,
+        &["pop", "create", "--site", SITE, "--name", "Home_topSeller"],
+        None,
+    )
+    .await;
+    assert!(ok, "{out}");
+    let (ok, out) = cli(
+        db,
+        &[
+            "pop",
+            "add",
+            "--site",
+            SITE,
+            "--name",
+            "Home_topSeller",
+            "--offer",
+            &id,
+        ],
+        None,
+    )
+    .await;
+    assert!(ok, "{out}");
+    assert_eq!(
+        json(&out)["offerIds"],
+        serde_json::json!([id.parse::<i64>().unwrap()])
+    );
+    for (args, says) in [
+        (
+            vec![
+                "pop", "add", "--site", SITE, "--name", "nope", "--offer", &id,
+            ],
+            "nope",
+        ),
+        (
+            vec![
+                "pop",
+                "add",
+                "--site",
+                SITE,
+                "--name",
+                "Home_topSeller",
+                "--offer",
+                "424242",
+            ],
+            "424242",
+        ),
+        (
+            vec!["pop", "create", "--site", SITE, "--name", "has space"],
+            "POP name",
+        ),
+    ] {
+        let (ok, message) = cli(db, &args, None).await;
+        assert!(!ok && message.contains(says), "{args:?}: {message}");
+    }
+}

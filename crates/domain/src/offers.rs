@@ -8,7 +8,9 @@
 //! up to the minor unit, once, on the whole amount it applies to (a line's total, the order's
 //! subtotal, the shipping cost), never per unit: 15 % of $33.33 is $5.00 (4.9995 → 5.00).
 
-use crate::catalog::valid_currency;
+use crate::catalog::{parse_amount, valid_currency};
+use serde::Deserialize;
+use serde_json::Value;
 
 pub type OfferId = i64;
 
@@ -160,9 +162,9 @@ impl Reduction {
             Reduction::PercentOff(bp) if !(0..=10_000).contains(bp) => Err(OfferError(
                 "a percentage off must be between 0 and 100".into(),
             )),
-            Reduction::AmountOff { currency, .. } if !valid_currency(currency) => Err(
-                OfferError(format!("{currency} is not an ISO 4217 currency code")),
-            ),
+            Reduction::AmountOff { currency, .. } if !valid_currency(currency) => Err(OfferError(
+                format!("{currency} is not an ISO 4217 currency code"),
+            )),
             Reduction::AmountOff { minor, .. } if *minor < 0 => {
                 Err(OfferError("an amount off cannot be negative".into()))
             }
@@ -244,8 +246,10 @@ impl Offer {
                 self.level.as_str()
             )));
         }
-        if matches!(self.offer_type, OfferType::Discount | OfferType::ShippingDiscount)
-            && self.reduction.is_none()
+        if matches!(
+            self.offer_type,
+            OfferType::Discount | OfferType::ShippingDiscount
+        ) && self.reduction.is_none()
         {
             return Err(OfferError(format!(
                 "a {} offer needs a reduction (percent or amount off)",
@@ -331,13 +335,11 @@ impl Arbitration {
 /// The best of `candidates` (largest discount; on a tie the lower offer id, so the outcome
 /// never depends on the order offers were listed in).
 fn best(candidates: impl Iterator<Item = Applied>) -> Option<Applied> {
-    candidates
-        .filter(|a| a.discount_minor > 0)
-        .max_by(|a, b| {
-            a.discount_minor
-                .cmp(&b.discount_minor)
-                .then(b.offer_id.cmp(&a.offer_id))
-        })
+    candidates.filter(|a| a.discount_minor > 0).max_by(|a, b| {
+        a.discount_minor
+            .cmp(&b.discount_minor)
+            .then(b.offer_id.cmp(&a.offer_id))
+    })
 }
 
 /// Picks, among `triggered` offers (the caller passes the `Always` offers and those the cart
@@ -404,7 +406,9 @@ pub fn arbitrate(triggered: &[&Offer], cart: &CartForOffers<'_>) -> Arbitration 
             in_force
                 .iter()
                 .filter(|o| o.level == DiscountLevel::Shipping)
-                .filter(|o| o.shipping_option_ids.is_empty() || o.shipping_option_ids.contains(&option))
+                .filter(|o| {
+                    o.shipping_option_ids.is_empty() || o.shipping_option_ids.contains(&option)
+                })
                 .filter(|o| holds_product(o) && reaches_minimum(o))
                 .filter_map(|o| {
                     let off = o.reduction.as_ref()?.off(cost, cart.currency)?;
@@ -423,6 +427,211 @@ pub fn arbitrate(triggered: &[&Offer], cart: &CartForOffers<'_>) -> Arbitration 
         order,
         shipping,
         eligible,
+    }
+}
+
+/// An offer as a merchant writes it (`shopkeeper offer create`, an import file's `offers`):
+/// JSON, camelCase, amounts as exact decimals, times as RFC 3339.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OfferInput {
+    pub name: String,
+    /// `offer.type` (`Discount`, `Shipping Cost Discount`, `Cross-sell`, …).
+    #[serde(rename = "type")]
+    pub offer_type: String,
+    /// `item`, `order` or `shipping`; by default `shipping` for a shipping discount, `item`
+    /// for the others.
+    #[serde(default)]
+    pub level: Option<String>,
+    /// `always` (the default), `coupon` or `promotional-url`.
+    #[serde(default)]
+    pub trigger: Option<String>,
+    /// A percentage, `"15"` or `"12.5"`.
+    #[serde(default)]
+    pub percent_off: Option<Value>,
+    /// `{"currency": "USD", "value": "5.00"}`.
+    #[serde(default)]
+    pub amount_off: Option<MoneyInput>,
+    #[serde(default)]
+    pub product_ids: Vec<i64>,
+    #[serde(default)]
+    pub category_ids: Vec<i64>,
+    #[serde(default)]
+    pub minimum_order: Option<MoneyInput>,
+    #[serde(default)]
+    pub shipping_option_ids: Vec<i64>,
+    #[serde(default)]
+    pub starts_at: Option<String>,
+    #[serde(default)]
+    pub ends_at: Option<String>,
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    #[serde(default)]
+    pub total_limit: Option<i64>,
+    #[serde(default)]
+    pub per_shopper_limit: Option<i64>,
+    #[serde(default)]
+    pub external_reference_id: Option<String>,
+    #[serde(default)]
+    pub sales_pitch: Option<String>,
+    #[serde(default)]
+    pub image: Option<String>,
+    /// Coupon codes that trigger it (a coupon offer needs at least one).
+    #[serde(default)]
+    pub coupon_codes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MoneyInput {
+    pub currency: String,
+    pub value: Value,
+}
+
+/// An offer definition, checked: what the store keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOffer {
+    pub name: String,
+    pub pricing: Offer,
+    pub total_limit: Option<i64>,
+    pub per_shopper_limit: Option<i64>,
+    pub external_reference_id: Option<String>,
+    pub sales_pitch: String,
+    pub image: Option<String>,
+    pub coupon_codes: Vec<CouponCode>,
+}
+
+fn money(input: &MoneyInput, what: &str) -> Result<(String, i64), OfferError> {
+    if !valid_currency(&input.currency) {
+        return Err(OfferError(format!(
+            "{what}.currency: {:?} is not an ISO 4217 currency code",
+            input.currency
+        )));
+    }
+    let minor = parse_amount(&input.value, &input.currency)
+        .map_err(|e| OfferError(format!("{what}.value: {e}")))?;
+    Ok((input.currency.clone(), minor))
+}
+
+fn instant(raw: &Option<String>, what: &str) -> Result<Option<i64>, OfferError> {
+    raw.as_deref()
+        .map(|text| {
+            time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+                .map(|t| t.unix_timestamp())
+                .map_err(|_| OfferError(format!("{what}: {text:?} is not an RFC 3339 time")))
+        })
+        .transpose()
+}
+
+impl OfferInput {
+    /// Checks the definition; `id` is the offer's (0 for a new one).
+    pub fn parse(self, id: OfferId) -> Result<NewOffer, OfferError> {
+        let name = self.name.trim().to_owned();
+        if name.is_empty() || name.len() > 200 {
+            return Err(OfferError("name: 1 to 200 characters".into()));
+        }
+        let offer_type = OfferType::parse(&self.offer_type).ok_or_else(|| {
+            OfferError(format!(
+                "type: {:?} is not one of {}",
+                self.offer_type,
+                OfferType::ALL.map(OfferType::as_str).join(", ")
+            ))
+        })?;
+        let level = match self.level.as_deref() {
+            Some(raw) => DiscountLevel::parse(raw).ok_or_else(|| {
+                OfferError(format!("level: {raw:?} is not item, order or shipping"))
+            })?,
+            None if offer_type == OfferType::ShippingDiscount => DiscountLevel::Shipping,
+            None => DiscountLevel::Item,
+        };
+        let trigger = match self.trigger.as_deref() {
+            Some(raw) => Trigger::parse(raw).ok_or_else(|| {
+                OfferError(format!(
+                    "trigger: {raw:?} is not always, coupon or promotional-url"
+                ))
+            })?,
+            None => Trigger::Always,
+        };
+        let reduction = match (&self.percent_off, &self.amount_off) {
+            (Some(_), Some(_)) => {
+                return Err(OfferError("give percentOff or amountOff, not both".into()));
+            }
+            // Hundredths of a percent are basis points.
+            (Some(percent), None) => Some(Reduction::PercentOff(
+                parse_amount(percent, "USD").map_err(|_| {
+                    OfferError(format!(
+                        "percentOff: {percent} is not a percentage with at most two decimals"
+                    ))
+                })?,
+            )),
+            (None, Some(amount)) => {
+                let (currency, minor) = money(amount, "amountOff")?;
+                Some(Reduction::AmountOff { currency, minor })
+            }
+            (None, None) => None,
+        };
+        let minimum_order = self
+            .minimum_order
+            .as_ref()
+            .map(|m| money(m, "minimumOrder"))
+            .transpose()?;
+        for (limit, what) in [
+            (self.total_limit, "totalLimit"),
+            (self.per_shopper_limit, "perShopperLimit"),
+        ] {
+            if limit.is_some_and(|n| n < 1) {
+                return Err(OfferError(format!("{what}: at least 1 when given")));
+            }
+        }
+        let coupon_codes = self
+            .coupon_codes
+            .iter()
+            .map(|raw| {
+                CouponCode::parse(raw).ok_or_else(|| {
+                    OfferError(format!(
+                        "couponCodes: {raw:?} is not 1 to 64 letters, digits, - or _"
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if trigger == Trigger::Coupon && coupon_codes.is_empty() {
+            return Err(OfferError(
+                "a coupon-triggered offer needs at least one of couponCodes".into(),
+            ));
+        }
+        if trigger != Trigger::Coupon && !coupon_codes.is_empty() {
+            return Err(OfferError(
+                "couponCodes need \"trigger\": \"coupon\"".into(),
+            ));
+        }
+        let pricing = Offer {
+            id,
+            offer_type,
+            level,
+            trigger,
+            reduction,
+            product_ids: self.product_ids,
+            category_ids: self.category_ids,
+            minimum_order,
+            shipping_option_ids: self.shipping_option_ids,
+            starts_at: instant(&self.starts_at, "startsAt")?,
+            ends_at: instant(&self.ends_at, "endsAt")?,
+            enabled: self.enabled.unwrap_or(true),
+        };
+        pricing.check()?;
+        Ok(NewOffer {
+            name,
+            pricing,
+            total_limit: self.total_limit,
+            per_shopper_limit: self.per_shopper_limit,
+            external_reference_id: self
+                .external_reference_id
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty()),
+            sales_pitch: self.sales_pitch.unwrap_or_default(),
+            image: self.image,
+            coupon_codes,
+        })
     }
 }
 
@@ -568,13 +777,31 @@ mod tests {
         assert_eq!(
             outcome.lines,
             vec![
-                Some(Applied { offer_id: 1, discount_minor: 500 }),
-                Some(Applied { offer_id: 2, discount_minor: 300 }),
+                Some(Applied {
+                    offer_id: 1,
+                    discount_minor: 500
+                }),
+                Some(Applied {
+                    offer_id: 2,
+                    discount_minor: 300
+                }),
             ]
         );
         // The order level prices what is left (70 − 8 = 62): 20 % ($12.40) beats $5.
-        assert_eq!(outcome.order, Some(Applied { offer_id: 4, discount_minor: 1240 }));
-        assert_eq!(outcome.shipping, Some(Applied { offer_id: 5, discount_minor: 250 }));
+        assert_eq!(
+            outcome.order,
+            Some(Applied {
+                offer_id: 4,
+                discount_minor: 1240
+            })
+        );
+        assert_eq!(
+            outcome.shipping,
+            Some(Applied {
+                offer_id: 5,
+                discount_minor: 250
+            })
+        );
         assert_eq!(outcome.applied(), vec![1, 2, 4, 5]);
         assert_eq!(outcome.eligible, vec![1, 2, 3, 4, 5]);
         assert_eq!(outcome.item_discount(), 800);
@@ -587,7 +814,13 @@ mod tests {
         let lines = [line(1, 1000)];
         for listing in [[&a, &b], [&b, &a]] {
             let outcome = arbitrate(&listing, &cart(&lines, None));
-            assert_eq!(outcome.order, Some(Applied { offer_id: 4, discount_minor: 100 }));
+            assert_eq!(
+                outcome.order,
+                Some(Applied {
+                    offer_id: 4,
+                    discount_minor: 100
+                })
+            );
         }
     }
 
@@ -605,20 +838,46 @@ mod tests {
         by_category.category_ids = vec![10];
         let mut big_orders = offer(6, DiscountLevel::Order, usd(100));
         big_orders.minimum_order = Some(("USD".into(), 5_000));
-        let euros = offer(7, DiscountLevel::Order, Reduction::AmountOff { currency: "EUR".into(), minor: 100 });
+        let euros = offer(
+            7,
+            DiscountLevel::Order,
+            Reduction::AmountOff {
+                currency: "EUR".into(),
+                minor: 100,
+            },
+        );
         let mut express_only = offer(8, DiscountLevel::Shipping, usd(200));
         express_only.shipping_option_ids = vec![2];
         let mut starts_now = offer(9, DiscountLevel::Shipping, usd(100));
         starts_now.starts_at = Some(1_000);
         let lines = [line(7, 4_000)];
         let all = [
-            &expired, &future, &disabled, &other_product, &by_category, &big_orders, &euros,
-            &express_only, &starts_now,
+            &expired,
+            &future,
+            &disabled,
+            &other_product,
+            &by_category,
+            &big_orders,
+            &euros,
+            &express_only,
+            &starts_now,
         ];
         let outcome = arbitrate(&all, &cart(&lines, Some((1, 500))));
-        assert_eq!(outcome.lines, vec![Some(Applied { offer_id: 5, discount_minor: 50 })]);
+        assert_eq!(
+            outcome.lines,
+            vec![Some(Applied {
+                offer_id: 5,
+                discount_minor: 50
+            })]
+        );
         assert_eq!(outcome.order, None, "39.50 is under the 50.00 minimum");
-        assert_eq!(outcome.shipping, Some(Applied { offer_id: 9, discount_minor: 100 }));
+        assert_eq!(
+            outcome.shipping,
+            Some(Applied {
+                offer_id: 9,
+                discount_minor: 100
+            })
+        );
         assert_eq!(outcome.eligible, vec![5, 9]);
         // Nothing ships: no shipping offer.
         let outcome = arbitrate(&all, &cart(&lines, None));
@@ -656,7 +915,10 @@ mod tests {
         backwards.ends_at = Some(10);
         assert!(backwards.check().is_err());
         let mut bad_currency = good.clone();
-        bad_currency.reduction = Some(Reduction::AmountOff { currency: "usd".into(), minor: 5 });
+        bad_currency.reduction = Some(Reduction::AmountOff {
+            currency: "usd".into(),
+            minor: 5,
+        });
         assert!(bad_currency.check().is_err());
         let mut featured = good;
         featured.offer_type = OfferType::FeatureProducts;
@@ -666,14 +928,20 @@ mod tests {
 
     #[test]
     fn codes_types_levels_and_triggers_parse() {
-        assert_eq!(CouponCode::parse(" summer-10 ").unwrap().as_str(), "SUMMER-10");
+        assert_eq!(
+            CouponCode::parse(" summer-10 ").unwrap().as_str(),
+            "SUMMER-10"
+        );
         for bad in ["", "has space", "ünï", &"x".repeat(65), "semi;colon"] {
             assert_eq!(CouponCode::parse(bad), None, "{bad}");
         }
         for t in OfferType::ALL {
             assert_eq!(OfferType::parse(t.as_str()), Some(t));
         }
-        assert_eq!(OfferType::parse("shipping-discount"), Some(OfferType::ShippingDiscount));
+        assert_eq!(
+            OfferType::parse("shipping-discount"),
+            Some(OfferType::ShippingDiscount)
+        );
         assert_eq!(OfferType::parse("cross-sell"), Some(OfferType::CrossSell));
         assert_eq!(OfferType::parse("bundle"), None);
         assert_eq!(DiscountLevel::parse("Order"), Some(DiscountLevel::Order));
@@ -681,11 +949,93 @@ mod tests {
         assert_eq!(Trigger::Coupon.wire(), "User Triggered");
     }
 
+    fn input(json: &str) -> Result<NewOffer, OfferError> {
+        serde_json::from_str::<OfferInput>(json).unwrap().parse(0)
+    }
+
+    #[test]
+    fn definitions_parse_from_json() {
+        let coupon = input(
+            r#"{"name": "Summer", "type": "Discount", "level": "order", "trigger": "coupon",
+                "percentOff": "12.5", "minimumOrder": {"currency": "USD", "value": "50.00"},
+                "startsAt": "2026-06-01T00:00:00Z", "endsAt": "2026-09-01T00:00:00Z",
+                "totalLimit": 100, "perShopperLimit": 1, "couponCodes": ["summer26"]}"#,
+        )
+        .unwrap();
+        assert_eq!(coupon.pricing.reduction, Some(Reduction::PercentOff(1250)));
+        assert_eq!(coupon.pricing.level, DiscountLevel::Order);
+        assert_eq!(coupon.pricing.minimum_order, Some(("USD".into(), 5000)));
+        assert_eq!(coupon.pricing.starts_at, Some(1_780_272_000));
+        assert_eq!(coupon.coupon_codes[0].as_str(), "SUMMER26");
+        let shipping = input(
+            r#"{"name": "Half shipping", "type": "Shipping Cost Discount",
+                "amountOff": {"currency": "JPY", "value": "500"}}"#,
+        )
+        .unwrap();
+        assert_eq!(shipping.pricing.level, DiscountLevel::Shipping);
+        assert_eq!(
+            shipping.pricing.reduction,
+            Some(Reduction::AmountOff {
+                currency: "JPY".into(),
+                minor: 500
+            })
+        );
+        for (bad, says) in [
+            (
+                r#"{"name": "x", "type": "Bundle", "percentOff": "5"}"#,
+                "type",
+            ),
+            (r#"{"name": "x", "type": "Discount"}"#, "reduction"),
+            (
+                r#"{"name": "x", "type": "Discount", "percentOff": "5.555"}"#,
+                "percentOff",
+            ),
+            (
+                r#"{"name": "x", "type": "Discount", "percentOff": "101"}"#,
+                "100",
+            ),
+            (
+                r#"{"name": "x", "type": "Discount", "percentOff": "5", "amountOff": {"currency": "USD", "value": "1"}}"#,
+                "not both",
+            ),
+            (
+                r#"{"name": "x", "type": "Discount", "amountOff": {"currency": "USD", "value": "1.001"}}"#,
+                "amountOff.value",
+            ),
+            (
+                r#"{"name": "x", "type": "Discount", "percentOff": "5", "trigger": "coupon"}"#,
+                "couponCodes",
+            ),
+            (
+                r#"{"name": "x", "type": "Discount", "percentOff": "5", "couponCodes": ["A"]}"#,
+                "trigger",
+            ),
+            (
+                r#"{"name": "x", "type": "Discount", "percentOff": "5", "startsAt": "tomorrow"}"#,
+                "startsAt",
+            ),
+            (
+                r#"{"name": "x", "type": "Discount", "percentOff": "5", "totalLimit": 0}"#,
+                "totalLimit",
+            ),
+            (
+                r#"{"name": " ", "type": "Discount", "percentOff": "5"}"#,
+                "name",
+            ),
+        ] {
+            let e = input(bad).unwrap_err();
+            assert!(e.0.contains(says), "{bad}: {e}");
+        }
+    }
+
     #[test]
     fn use_limits_count_in_all_and_per_shopper() {
         assert_eq!(one_more_use(0, None, 0, None), Ok(()));
         assert_eq!(one_more_use(2, Some(3), 0, Some(1)), Ok(()));
         assert_eq!(one_more_use(3, Some(3), 0, None), Err(LimitReached::Total));
-        assert_eq!(one_more_use(1, Some(3), 1, Some(1)), Err(LimitReached::Shopper));
+        assert_eq!(
+            one_more_use(1, Some(3), 1, Some(1)),
+            Err(LimitReached::Shopper)
+        );
     }
 }

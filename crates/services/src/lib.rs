@@ -13,6 +13,7 @@ pub mod housekeeping;
 pub mod instruments;
 pub mod jobs;
 pub mod oauth;
+pub mod offers;
 pub mod provision;
 pub mod settings;
 pub mod state;

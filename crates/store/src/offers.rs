@@ -1,0 +1,608 @@
+//! A site's offers, their coupon codes and the points of promotion (POPs) that show them.
+
+use super::{Store, StoreError, StoreResult};
+use serde::Serialize;
+use shopkeeper_domain::SiteId;
+use shopkeeper_domain::offers::{
+    CouponCode, DiscountLevel, NewOffer, Offer, OfferId, OfferType, Reduction, Trigger,
+};
+use shopkeeper_domain::time::UnixSeconds;
+use sqlx::{Any, Transaction};
+
+/// An offer as stored, with what pricing needs (`pricing`) and what the API shows.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OfferRecord {
+    pub id: OfferId,
+    #[serde(serialize_with = "serialize_site")]
+    pub site_id: SiteId,
+    pub name: String,
+    #[serde(skip)]
+    pub pricing: Offer,
+    pub total_limit: Option<i64>,
+    pub per_shopper_limit: Option<i64>,
+    pub uses: i64,
+    pub external_reference_id: Option<String>,
+    pub sales_pitch: String,
+    pub image: Option<String>,
+    pub coupon_codes: Vec<String>,
+}
+
+fn serialize_site<S: serde::Serializer>(site: &SiteId, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(site.as_str())
+}
+
+#[derive(sqlx::FromRow)]
+struct OfferRow {
+    id: i64,
+    site_id: String,
+    name: String,
+    offer_type: String,
+    discount_level: String,
+    trigger_kind: String,
+    percent_off_bp: Option<i64>,
+    amount_off_currency: Option<String>,
+    amount_off_minor: Option<i64>,
+    minimum_order_currency: Option<String>,
+    minimum_order_minor: Option<i64>,
+    shipping_option_ids: String,
+    starts_at: Option<i64>,
+    ends_at: Option<i64>,
+    enabled: i64,
+    total_limit: Option<i64>,
+    per_shopper_limit: Option<i64>,
+    uses: i64,
+    external_reference_id: Option<String>,
+    sales_pitch: String,
+    image: Option<String>,
+}
+
+const OFFER_COLUMNS: &str = "id, site_id, name, offer_type, discount_level, trigger_kind, \
+     percent_off_bp, amount_off_currency, amount_off_minor, minimum_order_currency, \
+     minimum_order_minor, shipping_option_ids, starts_at, ends_at, enabled, total_limit, \
+     per_shopper_limit, uses, external_reference_id, sales_pitch, image";
+
+fn corrupt(what: &str, id: i64) -> StoreError {
+    StoreError::Database(format!("offer {id}: the stored {what} is not valid").into())
+}
+
+impl OfferRow {
+    fn into_record(
+        self,
+        product_ids: Vec<i64>,
+        category_ids: Vec<i64>,
+        coupon_codes: Vec<String>,
+    ) -> StoreResult<OfferRecord> {
+        let id = self.id;
+        let reduction = match (
+            self.percent_off_bp,
+            self.amount_off_currency,
+            self.amount_off_minor,
+        ) {
+            (Some(bp), None, None) => Some(Reduction::PercentOff(bp)),
+            (None, Some(currency), Some(minor)) => Some(Reduction::AmountOff { currency, minor }),
+            (None, None, None) => None,
+            _ => return Err(corrupt("reduction", id)),
+        };
+        let minimum_order = match (self.minimum_order_currency, self.minimum_order_minor) {
+            (Some(currency), Some(minor)) => Some((currency, minor)),
+            (None, None) => None,
+            _ => return Err(corrupt("minimum order", id)),
+        };
+        let pricing = Offer {
+            id,
+            offer_type: OfferType::parse(&self.offer_type).ok_or_else(|| corrupt("type", id))?,
+            level: DiscountLevel::parse(&self.discount_level)
+                .ok_or_else(|| corrupt("level", id))?,
+            trigger: Trigger::parse(&self.trigger_kind).ok_or_else(|| corrupt("trigger", id))?,
+            reduction,
+            product_ids,
+            category_ids,
+            minimum_order,
+            shipping_option_ids: serde_json::from_str(&self.shipping_option_ids)
+                .map_err(|_| corrupt("shipping options", id))?,
+            starts_at: self.starts_at,
+            ends_at: self.ends_at,
+            enabled: self.enabled != 0,
+        };
+        Ok(OfferRecord {
+            id,
+            site_id: SiteId::parse(&self.site_id).map_err(|_| corrupt("site", id))?,
+            name: self.name,
+            pricing,
+            total_limit: self.total_limit,
+            per_shopper_limit: self.per_shopper_limit,
+            uses: self.uses,
+            external_reference_id: self.external_reference_id,
+            sales_pitch: self.sales_pitch,
+            image: self.image,
+            coupon_codes,
+        })
+    }
+}
+
+/// A coupon code and the offers it triggers.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct CouponRecord {
+    pub code: String,
+    pub offer_id: OfferId,
+    pub secondary_offer_id: Option<OfferId>,
+}
+
+/// A point of promotion and its offers, in their rank.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PopRecord {
+    pub name: String,
+    pub offer_ids: Vec<OfferId>,
+}
+
+fn conflict_or(e: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {
+    match StoreError::from(e) {
+        StoreError::Conflict(_) => StoreError::Conflict(what()),
+        other => other,
+    }
+}
+
+/// The ids of `table`'s rows of `offer_id` (`offer_products`, `offer_categories`).
+async fn offer_ids_in(
+    read: &sqlx::AnyPool,
+    sql: &'static str,
+    offer_id: OfferId,
+) -> StoreResult<Vec<i64>> {
+    Ok(sqlx::query_scalar(sql)
+        .bind(offer_id)
+        .fetch_all(read)
+        .await?)
+}
+
+/// Checks that every id of `ids` is a row of `table` on `site` (`products`, `categories`).
+async fn all_on_site(
+    tx: &mut Transaction<'_, Any>,
+    table: &'static str,
+    site_id: &SiteId,
+    ids: &[i64],
+) -> StoreResult<()> {
+    for id in ids {
+        let sql = match table {
+            "products" => "SELECT COUNT(*) FROM products WHERE site_id = $1 AND id = $2",
+            _ => "SELECT COUNT(*) FROM categories WHERE site_id = $1 AND id = $2",
+        };
+        let (found,): (i64,) = sqlx::query_as(sql)
+            .bind(site_id.as_str())
+            .bind(*id)
+            .fetch_one(&mut **tx)
+            .await?;
+        if found == 0 {
+            let what = if table == "products" {
+                "product"
+            } else {
+                "category"
+            };
+            return Err(StoreError::NotFound(format!(
+                "{what} {id} of site {site_id}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Writes the offer's products, categories and codes (after clearing them on an update).
+async fn write_scope(
+    tx: &mut Transaction<'_, Any>,
+    site_id: &SiteId,
+    id: OfferId,
+    offer: &NewOffer,
+    now: UnixSeconds,
+) -> StoreResult<()> {
+    all_on_site(tx, "products", site_id, &offer.pricing.product_ids).await?;
+    all_on_site(tx, "categories", site_id, &offer.pricing.category_ids).await?;
+    for sql in [
+        "DELETE FROM offer_products WHERE offer_id = $1",
+        "DELETE FROM offer_categories WHERE offer_id = $1",
+    ] {
+        sqlx::query(sql).bind(id).execute(&mut **tx).await?;
+    }
+    for product in &offer.pricing.product_ids {
+        sqlx::query(
+            "INSERT INTO offer_products (offer_id, product_id) VALUES ($1, $2) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(*product)
+        .execute(&mut **tx)
+        .await?;
+    }
+    for category in &offer.pricing.category_ids {
+        sqlx::query(
+            "INSERT INTO offer_categories (offer_id, category_id) VALUES ($1, $2) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(*category)
+        .execute(&mut **tx)
+        .await?;
+    }
+    for code in &offer.coupon_codes {
+        // A code the offer has already is kept as it is; another offer's is a conflict.
+        let holder: Option<i64> = sqlx::query_scalar(
+            "SELECT offer_id FROM coupon_codes WHERE site_id = $1 AND code = $2",
+        )
+        .bind(site_id.as_str())
+        .bind(code.as_str())
+        .fetch_optional(&mut **tx)
+        .await?;
+        if holder != Some(id) {
+            add_code(tx, site_id, code, id, None, now).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn add_code(
+    tx: &mut Transaction<'_, Any>,
+    site_id: &SiteId,
+    code: &CouponCode,
+    offer_id: OfferId,
+    secondary: Option<OfferId>,
+    now: UnixSeconds,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO coupon_codes (site_id, code, offer_id, secondary_offer_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(site_id.as_str())
+    .bind(code.as_str())
+    .bind(offer_id)
+    .bind(secondary)
+    .bind(now)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| {
+        conflict_or(e, || {
+            format!("coupon code {code} already exists on {site_id}")
+        })
+    })?;
+    Ok(())
+}
+
+fn reduction_columns(offer: &Offer) -> (Option<i64>, Option<String>, Option<i64>) {
+    match &offer.reduction {
+        Some(Reduction::PercentOff(bp)) => (Some(*bp), None, None),
+        Some(Reduction::AmountOff { currency, minor }) => {
+            (None, Some(currency.clone()), Some(*minor))
+        }
+        None => (None, None, None),
+    }
+}
+
+impl Store {
+    /// Creates an offer with its products, categories and coupon codes, in one transaction.
+    pub async fn create_offer(
+        &self,
+        site_id: &SiteId,
+        offer: &NewOffer,
+        now: UnixSeconds,
+    ) -> StoreResult<OfferRecord> {
+        let p = &offer.pricing;
+        let (percent, amount_currency, amount_minor) = reduction_columns(p);
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO offers (site_id, name, offer_type, discount_level, trigger_kind, \
+             percent_off_bp, amount_off_currency, amount_off_minor, minimum_order_currency, \
+             minimum_order_minor, shipping_option_ids, starts_at, ends_at, enabled, \
+             total_limit, per_shopper_limit, external_reference_id, sales_pitch, image, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+             $12, $13, $14, $15, $16, $17, $18, $19, $20, $20) RETURNING id",
+        )
+        .bind(site_id.as_str())
+        .bind(&offer.name)
+        .bind(p.offer_type.as_str())
+        .bind(p.level.as_str())
+        .bind(p.trigger.as_str())
+        .bind(percent)
+        .bind(amount_currency)
+        .bind(amount_minor)
+        .bind(p.minimum_order.as_ref().map(|(c, _)| c.clone()))
+        .bind(p.minimum_order.as_ref().map(|(_, m)| *m))
+        .bind(serde_json::to_string(&p.shipping_option_ids).expect("ids serialise"))
+        .bind(p.starts_at)
+        .bind(p.ends_at)
+        .bind(i64::from(p.enabled))
+        .bind(offer.total_limit)
+        .bind(offer.per_shopper_limit)
+        .bind(offer.external_reference_id.as_deref())
+        .bind(&offer.sales_pitch)
+        .bind(offer.image.as_deref())
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| {
+            conflict_or(e, || {
+                format!(
+                    "an offer with externalReferenceId {:?} already exists on {site_id}",
+                    offer.external_reference_id.as_deref().unwrap_or_default()
+                )
+            })
+        })?;
+        write_scope(&mut tx, site_id, id, offer, now).await?;
+        tx.commit().await?;
+        drop(writer);
+        self.offer(site_id, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("offer {id}")))
+    }
+
+    /// Replaces an offer's definition (its uses and existing coupon codes stay; new codes are
+    /// added).
+    pub async fn update_offer(
+        &self,
+        site_id: &SiteId,
+        id: OfferId,
+        offer: &NewOffer,
+        now: UnixSeconds,
+    ) -> StoreResult<OfferRecord> {
+        let p = &offer.pricing;
+        let (percent, amount_currency, amount_minor) = reduction_columns(p);
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        let done = sqlx::query(
+            "UPDATE offers SET name = $3, offer_type = $4, discount_level = $5, \
+             trigger_kind = $6, percent_off_bp = $7, amount_off_currency = $8, \
+             amount_off_minor = $9, minimum_order_currency = $10, minimum_order_minor = $11, \
+             shipping_option_ids = $12, starts_at = $13, ends_at = $14, enabled = $15, \
+             total_limit = $16, per_shopper_limit = $17, external_reference_id = $18, \
+             sales_pitch = $19, image = $20, updated_at = $21 WHERE site_id = $1 AND id = $2",
+        )
+        .bind(site_id.as_str())
+        .bind(id)
+        .bind(&offer.name)
+        .bind(p.offer_type.as_str())
+        .bind(p.level.as_str())
+        .bind(p.trigger.as_str())
+        .bind(percent)
+        .bind(amount_currency)
+        .bind(amount_minor)
+        .bind(p.minimum_order.as_ref().map(|(c, _)| c.clone()))
+        .bind(p.minimum_order.as_ref().map(|(_, m)| *m))
+        .bind(serde_json::to_string(&p.shipping_option_ids).expect("ids serialise"))
+        .bind(p.starts_at)
+        .bind(p.ends_at)
+        .bind(i64::from(p.enabled))
+        .bind(offer.total_limit)
+        .bind(offer.per_shopper_limit)
+        .bind(offer.external_reference_id.as_deref())
+        .bind(&offer.sales_pitch)
+        .bind(offer.image.as_deref())
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| conflict_or(e, || "another offer has that externalReferenceId".into()))?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!(
+                "offer {id} of site {site_id}"
+            )));
+        }
+        write_scope(&mut tx, site_id, id, offer, now).await?;
+        tx.commit().await?;
+        drop(writer);
+        self.offer(site_id, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("offer {id}")))
+    }
+
+    /// Turns an offer on or off (off: it never applies, and shows nowhere).
+    pub async fn set_offer_enabled(
+        &self,
+        site_id: &SiteId,
+        id: OfferId,
+        enabled: bool,
+        now: UnixSeconds,
+    ) -> StoreResult<()> {
+        let done = sqlx::query(
+            "UPDATE offers SET enabled = $3, updated_at = $4 WHERE site_id = $1 AND id = $2",
+        )
+        .bind(site_id.as_str())
+        .bind(id)
+        .bind(i64::from(enabled))
+        .bind(now)
+        .execute(&mut *self.writer().await?)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!(
+                "offer {id} of site {site_id}"
+            )));
+        }
+        Ok(())
+    }
+
+    pub async fn offer(&self, site_id: &SiteId, id: OfferId) -> StoreResult<Option<OfferRecord>> {
+        let sql = format!("SELECT {OFFER_COLUMNS} FROM offers WHERE site_id = $1 AND id = $2");
+        let row: Option<OfferRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(site_id.as_str())
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        match row {
+            Some(row) => Ok(Some(self.complete(row).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every offer of a site, by id.
+    pub async fn offers(&self, site_id: &SiteId) -> StoreResult<Vec<OfferRecord>> {
+        let sql = format!("SELECT {OFFER_COLUMNS} FROM offers WHERE site_id = $1 ORDER BY id");
+        let rows: Vec<OfferRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(site_id.as_str())
+            .fetch_all(&self.read)
+            .await?;
+        let mut offers = Vec::with_capacity(rows.len());
+        for row in rows {
+            offers.push(self.complete(row).await?);
+        }
+        Ok(offers)
+    }
+
+    async fn complete(&self, row: OfferRow) -> StoreResult<OfferRecord> {
+        let id = row.id;
+        let products = offer_ids_in(
+            &self.read,
+            "SELECT product_id FROM offer_products WHERE offer_id = $1 ORDER BY product_id",
+            id,
+        )
+        .await?;
+        let categories = offer_ids_in(
+            &self.read,
+            "SELECT category_id FROM offer_categories WHERE offer_id = $1 ORDER BY category_id",
+            id,
+        )
+        .await?;
+        let codes: Vec<String> =
+            sqlx::query_scalar("SELECT code FROM coupon_codes WHERE offer_id = $1 ORDER BY code")
+                .bind(id)
+                .fetch_all(&self.read)
+                .await?;
+        row.into_record(products, categories, codes)
+    }
+
+    /// The offers a code triggers, if the site has the code.
+    pub async fn coupon(
+        &self,
+        site_id: &SiteId,
+        code: &CouponCode,
+    ) -> StoreResult<Option<CouponRecord>> {
+        Ok(sqlx::query_as(
+            "SELECT code, offer_id, secondary_offer_id FROM coupon_codes \
+             WHERE site_id = $1 AND code = $2",
+        )
+        .bind(site_id.as_str())
+        .bind(code.as_str())
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
+    /// Adds a code for an offer of the site (and its secondary offer).
+    pub async fn add_coupon_code(
+        &self,
+        site_id: &SiteId,
+        code: &CouponCode,
+        offer_id: OfferId,
+        secondary: Option<OfferId>,
+        now: UnixSeconds,
+    ) -> StoreResult<()> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        for id in std::iter::once(offer_id).chain(secondary) {
+            let (found,): (i64,) =
+                sqlx::query_as("SELECT COUNT(*) FROM offers WHERE site_id = $1 AND id = $2")
+                    .bind(site_id.as_str())
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if found == 0 {
+                return Err(StoreError::NotFound(format!(
+                    "offer {id} of site {site_id}"
+                )));
+            }
+        }
+        add_code(&mut tx, site_id, code, offer_id, secondary, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Creates a point of promotion (a named place a storefront shows offers in).
+    pub async fn create_pop(
+        &self,
+        site_id: &SiteId,
+        name: &str,
+        now: UnixSeconds,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO points_of_promotion (site_id, name, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(site_id.as_str())
+        .bind(name)
+        .bind(now)
+        .execute(&mut *self.writer().await?)
+        .await
+        .map_err(|e| conflict_or(e, || format!("point of promotion {name} on {site_id}")))?;
+        Ok(())
+    }
+
+    /// Puts an offer of the site in a POP, after the offers it has (again: moved last).
+    pub async fn add_offer_to_pop(
+        &self,
+        site_id: &SiteId,
+        name: &str,
+        offer_id: OfferId,
+    ) -> StoreResult<()> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        let (pops,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM points_of_promotion WHERE site_id = $1 AND name = $2",
+        )
+        .bind(site_id.as_str())
+        .bind(name)
+        .fetch_one(&mut *tx)
+        .await?;
+        if pops == 0 {
+            return Err(StoreError::NotFound(format!(
+                "point of promotion {name} of site {site_id}"
+            )));
+        }
+        let (offers,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM offers WHERE site_id = $1 AND id = $2")
+                .bind(site_id.as_str())
+                .bind(offer_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        if offers == 0 {
+            return Err(StoreError::NotFound(format!(
+                "offer {offer_id} of site {site_id}"
+            )));
+        }
+        sqlx::query(
+            "DELETE FROM pop_offers WHERE site_id = $1 AND pop_name = $2 AND offer_id = $3",
+        )
+        .bind(site_id.as_str())
+        .bind(name)
+        .bind(offer_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO pop_offers (site_id, pop_name, offer_id, rank) VALUES ($1, $2, $3, \
+             (SELECT COALESCE(MAX(rank), 0) + 1 FROM pop_offers WHERE site_id = $1 AND pop_name = $2))",
+        )
+        .bind(site_id.as_str())
+        .bind(name)
+        .bind(offer_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The site's POPs with their offers in rank order.
+    pub async fn pops(&self, site_id: &SiteId) -> StoreResult<Vec<PopRecord>> {
+        let names: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM points_of_promotion WHERE site_id = $1 ORDER BY name",
+        )
+        .bind(site_id.as_str())
+        .fetch_all(&self.read)
+        .await?;
+        let mut pops = Vec::with_capacity(names.len());
+        for name in names {
+            let offer_ids: Vec<i64> = sqlx::query_scalar(
+                "SELECT offer_id FROM pop_offers WHERE site_id = $1 AND pop_name = $2 ORDER BY rank",
+            )
+            .bind(site_id.as_str())
+            .bind(&name)
+            .fetch_all(&self.read)
+            .await?;
+            pops.push(PopRecord { name, offer_ids });
+        }
+        Ok(pops)
+    }
+}
