@@ -7,7 +7,7 @@ use shopkeeper_domain::offers::{
     CouponCode, DiscountLevel, NewOffer, Offer, OfferId, OfferType, Reduction, Trigger,
 };
 use shopkeeper_domain::time::UnixSeconds;
-use sqlx::{Any, Transaction};
+use sqlx::{Any, Row, Transaction};
 
 /// An offer as stored, with what pricing needs (`pricing`) and what the API shows.
 #[derive(Debug, Clone, Serialize)]
@@ -267,14 +267,38 @@ async fn add_code(
     Ok(())
 }
 
-fn reduction_columns(offer: &Offer) -> (Option<i64>, Option<String>, Option<i64>) {
-    match &offer.reduction {
+type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
+
+/// Binds a definition's 18 columns, `name` to `image` in the order the insert and update name them
+/// (`$1` to `$18`), for the insert and the update alike.
+fn bind_definition<'q>(query: AnyQuery<'q>, offer: &'q NewOffer) -> AnyQuery<'q> {
+    let p = &offer.pricing;
+    let (percent, amount_currency, amount_minor) = match &p.reduction {
         Some(Reduction::PercentOff(bp)) => (Some(*bp), None, None),
         Some(Reduction::AmountOff { currency, minor }) => {
-            (None, Some(currency.clone()), Some(*minor))
+            (None, Some(currency.as_str()), Some(*minor))
         }
         None => (None, None, None),
-    }
+    };
+    query
+        .bind(offer.name.as_str())
+        .bind(p.offer_type.as_str())
+        .bind(p.level.as_str())
+        .bind(p.trigger.as_str())
+        .bind(percent)
+        .bind(amount_currency)
+        .bind(amount_minor)
+        .bind(p.minimum_order.as_ref().map(|(c, _)| c.as_str()))
+        .bind(p.minimum_order.as_ref().map(|(_, m)| *m))
+        .bind(serde_json::to_string(&p.shipping_option_ids).expect("ids serialise"))
+        .bind(p.starts_at)
+        .bind(p.ends_at)
+        .bind(i64::from(p.enabled))
+        .bind(offer.total_limit)
+        .bind(offer.per_shopper_limit)
+        .bind(offer.external_reference_id.as_deref())
+        .bind(offer.sales_pitch.as_str())
+        .bind(offer.image.as_deref())
 }
 
 impl Store {
@@ -285,37 +309,20 @@ impl Store {
         offer: &NewOffer,
         now: UnixSeconds,
     ) -> StoreResult<OfferRecord> {
-        let p = &offer.pricing;
-        let (percent, amount_currency, amount_minor) = reduction_columns(p);
         let mut writer = self.writer().await?;
         let mut tx = writer.begin().await?;
-        let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO offers (site_id, name, offer_type, discount_level, trigger_kind, \
-             percent_off_bp, amount_off_currency, amount_off_minor, minimum_order_currency, \
-             minimum_order_minor, shipping_option_ids, starts_at, ends_at, enabled, \
-             total_limit, per_shopper_limit, external_reference_id, sales_pitch, image, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-             $12, $13, $14, $15, $16, $17, $18, $19, $20, $20) RETURNING id",
+        let row = bind_definition(
+            sqlx::query(
+                "INSERT INTO offers (name, offer_type, discount_level, trigger_kind, \
+                 percent_off_bp, amount_off_currency, amount_off_minor, minimum_order_currency, \
+                 minimum_order_minor, shipping_option_ids, starts_at, ends_at, enabled, \
+                 total_limit, per_shopper_limit, external_reference_id, sales_pitch, image, \
+                 site_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+                 $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20) RETURNING id",
+            ),
+            offer,
         )
         .bind(site_id.as_str())
-        .bind(&offer.name)
-        .bind(p.offer_type.as_str())
-        .bind(p.level.as_str())
-        .bind(p.trigger.as_str())
-        .bind(percent)
-        .bind(amount_currency)
-        .bind(amount_minor)
-        .bind(p.minimum_order.as_ref().map(|(c, _)| c.clone()))
-        .bind(p.minimum_order.as_ref().map(|(_, m)| *m))
-        .bind(serde_json::to_string(&p.shipping_option_ids).expect("ids serialise"))
-        .bind(p.starts_at)
-        .bind(p.ends_at)
-        .bind(i64::from(p.enabled))
-        .bind(offer.total_limit)
-        .bind(offer.per_shopper_limit)
-        .bind(offer.external_reference_id.as_deref())
-        .bind(&offer.sales_pitch)
-        .bind(offer.image.as_deref())
         .bind(now)
         .fetch_one(&mut *tx)
         .await
@@ -327,6 +334,7 @@ impl Store {
                 )
             })
         })?;
+        let id: i64 = row.try_get(0)?;
         write_scope(&mut tx, site_id, id, offer, now).await?;
         tx.commit().await?;
         drop(writer);
@@ -344,39 +352,23 @@ impl Store {
         offer: &NewOffer,
         now: UnixSeconds,
     ) -> StoreResult<OfferRecord> {
-        let p = &offer.pricing;
-        let (percent, amount_currency, amount_minor) = reduction_columns(p);
         let mut writer = self.writer().await?;
         let mut tx = writer.begin().await?;
-        let done = sqlx::query(
-            "UPDATE offers SET name = $3, offer_type = $4, discount_level = $5, \
-             trigger_kind = $6, percent_off_bp = $7, amount_off_currency = $8, \
-             amount_off_minor = $9, minimum_order_currency = $10, minimum_order_minor = $11, \
-             shipping_option_ids = $12, starts_at = $13, ends_at = $14, enabled = $15, \
-             total_limit = $16, per_shopper_limit = $17, external_reference_id = $18, \
-             sales_pitch = $19, image = $20, updated_at = $21 WHERE site_id = $1 AND id = $2",
+        let done = bind_definition(
+            sqlx::query(
+                "UPDATE offers SET name = $1, offer_type = $2, discount_level = $3, \
+                 trigger_kind = $4, percent_off_bp = $5, amount_off_currency = $6, \
+                 amount_off_minor = $7, minimum_order_currency = $8, minimum_order_minor = $9, \
+                 shipping_option_ids = $10, starts_at = $11, ends_at = $12, enabled = $13, \
+                 total_limit = $14, per_shopper_limit = $15, external_reference_id = $16, \
+                 sales_pitch = $17, image = $18, updated_at = $19 \
+                 WHERE site_id = $20 AND id = $21",
+            ),
+            offer,
         )
+        .bind(now)
         .bind(site_id.as_str())
         .bind(id)
-        .bind(&offer.name)
-        .bind(p.offer_type.as_str())
-        .bind(p.level.as_str())
-        .bind(p.trigger.as_str())
-        .bind(percent)
-        .bind(amount_currency)
-        .bind(amount_minor)
-        .bind(p.minimum_order.as_ref().map(|(c, _)| c.clone()))
-        .bind(p.minimum_order.as_ref().map(|(_, m)| *m))
-        .bind(serde_json::to_string(&p.shipping_option_ids).expect("ids serialise"))
-        .bind(p.starts_at)
-        .bind(p.ends_at)
-        .bind(i64::from(p.enabled))
-        .bind(offer.total_limit)
-        .bind(offer.per_shopper_limit)
-        .bind(offer.external_reference_id.as_deref())
-        .bind(&offer.sales_pitch)
-        .bind(offer.image.as_deref())
-        .bind(now)
         .execute(&mut *tx)
         .await
         .map_err(|e| conflict_or(e, || "another offer has that externalReferenceId".into()))?;
