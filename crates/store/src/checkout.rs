@@ -1340,6 +1340,10 @@ async fn read_snapshot(
                 charge_type: fields.charge_type,
                 organization_id: fields.organization_id,
             },
+            // Offers are not read into carts yet (issue 24, next step).
+            offers: Vec::new(),
+            product_categories: HashMap::new(),
+            offers_at: 0,
         },
         source,
         credit,

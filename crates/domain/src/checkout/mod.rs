@@ -135,12 +135,15 @@ pub fn rate_value(rate_bp: i64) -> serde_json::Value {
     serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
 }
 
-/// Prices a cart. Tax is charged on the discounted subtotal plus shipping.
+/// Prices a cart with what its offers take off (`offers`, the arbitration's outcome): item
+/// and order discounts come off the goods, the shipping discount off shipping, and tax is
+/// charged on what is left of both.
 pub fn price(
     lines: &[LineForPricing],
     shipping: Option<&ShippingOption>,
     currency: &str,
     tax_rate_bp: i64,
+    offers: &crate::offers::Arbitration,
 ) -> Totals {
     let subtotal: i64 = lines.iter().map(|l| l.list_price_minor * l.quantity).sum();
     let paid: i64 = lines
@@ -153,13 +156,15 @@ pub fn price(
         (true, None) => SHIPPING_OPTIONS[0].cost_minor(currency),
         (false, _) => 0,
     };
-    let tax = tax_minor(paid + shipping, tax_rate_bp);
+    let shipping = shipping - offers.shipping.map_or(0, |a| a.discount_minor);
+    let goods = paid - offers.item_discount() - offers.order.map_or(0, |a| a.discount_minor);
+    let tax = tax_minor(goods + shipping, tax_rate_bp);
     Totals {
         subtotal,
-        discount: subtotal - paid,
+        discount: subtotal - goods,
         shipping,
         tax,
-        total: paid + shipping + tax,
+        total: goods + shipping + tax,
     }
 }
 
@@ -406,6 +411,13 @@ pub fn check_test_card(
 mod tests {
     use super::*;
 
+    const NO_OFFERS: crate::offers::Arbitration = crate::offers::Arbitration {
+        lines: Vec::new(),
+        order: None,
+        shipping: None,
+        eligible: Vec::new(),
+    };
+
     #[test]
     fn allocation_adds_up_exactly() {
         assert_eq!(allocate(100, &[1, 1, 1]), vec![34, 33, 33]);
@@ -481,7 +493,7 @@ mod tests {
 
     #[test]
     fn digital_cart_has_no_shipping_and_exact_tax() {
-        let t = price(&[line(1, 4999, 3999, false)], None, "USD", 725);
+        let t = price(&[line(1, 4999, 3999, false)], None, "USD", 725, &NO_OFFERS);
         assert_eq!(
             t,
             Totals {
@@ -500,21 +512,28 @@ mod tests {
         assert_eq!(standard.cost_minor("USD"), 500);
         assert_eq!(standard.cost_minor("JPY"), 5);
         assert_eq!(standard.cost_minor("BHD"), 5000);
-        let t = price(&[line(2, 1234, 1234, true)], None, "KWD", 1000);
+        let t = price(&[line(2, 1234, 1234, true)], None, "KWD", 1000, &NO_OFFERS);
         assert_eq!(t.shipping, 5000);
         assert_eq!(t.tax, 747); // rounded half up to the fils, not to the cent
     }
 
     #[test]
     fn volume_tier_and_default_shipping() {
-        let t = price(&[line(5, 4999, 3999, true)], None, "USD", 0);
+        let t = price(&[line(5, 4999, 3999, true)], None, "USD", 0, &NO_OFFERS);
         assert_eq!(t.subtotal, 24995);
         assert_eq!(t.discount, 24995 - 5 * 3499);
         assert_eq!(t.shipping, 500);
         assert_eq!(t.total, 5 * 3499 + 500);
         let express = ShippingOption::find(2).unwrap();
         assert_eq!(
-            price(&[line(1, 100, 100, true)], Some(express), "JPY", 0).shipping,
+            price(
+                &[line(1, 100, 100, true)],
+                Some(express),
+                "JPY",
+                0,
+                &NO_OFFERS
+            )
+            .shipping,
             15
         );
     }

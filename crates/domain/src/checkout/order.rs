@@ -8,6 +8,7 @@ use super::{
 };
 use crate::address::{BillingAndShipping, PostalAddress};
 use crate::catalog::CustomAttributes;
+use crate::offers::{Applied, ArbitratedLine, Arbitration, CartForOffers, Offer, arbitrate};
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -33,6 +34,13 @@ pub struct Cart {
     pub tax_rates: Vec<(String, i64)>,
     /// What the storefront set on the cart (`POST carts/active`).
     pub fields: CartFields,
+    /// The offers that may apply: the site's always-triggered ones and those the cart
+    /// triggered (by code or by name); arbitration picks among them.
+    pub offers: Vec<Offer>,
+    /// The categories of each line's product (for category offers).
+    pub product_categories: HashMap<i64, Vec<i64>>,
+    /// The moment offers are judged at (their windows), Unix seconds.
+    pub offers_at: i64,
 }
 
 /// What a storefront sets on a cart besides its lines, addresses and payment.
@@ -122,11 +130,19 @@ pub fn owner_address(owner_json: &str) -> Option<PostalAddress> {
 pub struct PricedLine<'a> {
     pub line: &'a CartLine,
     pub pricing: LineForPricing,
+    /// The item offer that won this line, and what it takes off the line.
+    pub offer: Option<Applied>,
 }
 
 impl PricedLine<'_> {
     pub fn unit_price_minor(&self) -> i64 {
         self.pricing.unit_price_minor()
+    }
+
+    /// What the line costs after sale and volume prices and its item offer (the order
+    /// offer's share aside).
+    pub fn sale_total_minor(&self) -> i64 {
+        self.unit_price_minor() * self.pricing.quantity - self.offer.map_or(0, |a| a.discount_minor)
     }
 }
 
@@ -148,9 +164,27 @@ pub struct PricedCart<'a> {
     pub credit_minor: i64,
     /// Store credit that can pay this cart is applied (chargeable, in the cart's currency).
     pub credit_applied: bool,
+    /// What the offers take off, by level.
+    pub offers: Arbitration,
 }
 
 impl PricedCart<'_> {
+    /// Each line's share of the goods' price after every offer: its sale total less its share
+    /// of the order discount (in proportion to the sale totals; the shares add up exactly).
+    pub fn goods_by_line(&self) -> Vec<i64> {
+        let sale: Vec<i64> = self
+            .lines
+            .iter()
+            .map(PricedLine::sale_total_minor)
+            .collect();
+        let order = self.offers.order.map_or(0, |a| a.discount_minor);
+        let shares = super::allocate(order, &sale);
+        sale.iter()
+            .zip(shares)
+            .map(|(s, share)| s - share)
+            .collect()
+    }
+
     /// The store credit pays the whole total: no primary source is needed.
     pub fn paid_by_credit(&self) -> bool {
         self.credit_applied && self.credit_minor == self.totals.total
@@ -178,6 +212,7 @@ pub fn price_cart<'a>(cart: &'a Cart, default_currency: &str) -> PricedCart<'a> 
         .iter()
         .map(|l| PricedLine {
             line: l,
+            offer: None,
             pricing: LineForPricing {
                 quantity: l.quantity,
                 list_price_minor: l.list_price_minor,
@@ -212,8 +247,34 @@ pub fn price_cart<'a>(cart: &'a Cart, default_currency: &str) -> PricedCart<'a> 
         .and_then(|c| cart.tax_rates.iter().find(|(tc, _)| tc == c))
         .map(|(_, bp)| *bp)
         .unwrap_or(0);
+    let arbitrated: Vec<ArbitratedLine> = lines
+        .iter()
+        .map(|l| ArbitratedLine {
+            product_id: l.line.product_id,
+            category_ids: cart
+                .product_categories
+                .get(&l.line.product_id)
+                .cloned()
+                .unwrap_or_default(),
+            total_minor: l.unit_price_minor() * l.pricing.quantity,
+        })
+        .collect();
+    let triggered: Vec<&Offer> = cart.offers.iter().collect();
+    let offers = arbitrate(
+        &triggered,
+        &CartForOffers {
+            lines: &arbitrated,
+            currency: &currency,
+            shipping: shipping_option.map(|o| (o.id, o.cost_minor(&currency))),
+            now: cart.offers_at,
+        },
+    );
+    let mut lines = lines;
+    for (line, won) in lines.iter_mut().zip(&offers.lines) {
+        line.offer = *won;
+    }
     let for_pricing: Vec<LineForPricing> = lines.iter().map(|l| l.pricing.clone()).collect();
-    let totals = price(&for_pricing, shipping_option, &currency, rate);
+    let totals = price(&for_pricing, shipping_option, &currency, rate, &offers);
     let credit = cart
         .credit
         .as_ref()
@@ -228,6 +289,7 @@ pub fn price_cart<'a>(cart: &'a Cart, default_currency: &str) -> PricedCart<'a> 
         billing,
         shipping,
         tax_rate_bp: rate,
+        offers,
     }
 }
 
@@ -439,6 +501,66 @@ mod tests {
             tax_rates: vec![("DE".into(), 1900), ("US".into(), 500)],
             ..Cart::default()
         }
+    }
+
+    #[test]
+    fn offers_take_off_lines_the_order_and_shipping_and_tax_follows() {
+        use crate::offers::{DiscountLevel, OfferType, Reduction, Trigger};
+        let offer = |id, level, reduction| Offer {
+            id,
+            offer_type: if level == DiscountLevel::Shipping {
+                OfferType::ShippingDiscount
+            } else {
+                OfferType::Discount
+            },
+            level,
+            trigger: Trigger::Always,
+            reduction: Some(reduction),
+            product_ids: vec![],
+            category_ids: vec![],
+            minimum_order: None,
+            shipping_option_ids: vec![],
+            starts_at: None,
+            ends_at: None,
+            enabled: true,
+        };
+        let mut on_product_1 = offer(1, DiscountLevel::Item, Reduction::PercentOff(1500));
+        on_product_1.product_ids = vec![1];
+        let order_off = offer(
+            2,
+            DiscountLevel::Order,
+            Reduction::AmountOff {
+                currency: "USD".into(),
+                minor: 100,
+            },
+        );
+        let free_shipping = offer(3, DiscountLevel::Shipping, Reduction::PercentOff(10_000));
+        let mut cart = ready();
+        // 3 × $8.00 of product 1 (physical) and 1 × $8.00 of product 2.
+        cart.lines = vec![line(1, 3, true), line(2, 1, false)];
+        cart.addresses.shipping = Some(address("US"));
+        cart.offers = vec![on_product_1, order_off, free_shipping];
+        let pr = price_cart(&cart, "USD");
+        // 15 % of $24.00 = $3.60 off line 1; $1.00 off the order; shipping $5.00 → $0.
+        assert_eq!(pr.lines[0].offer.map(|a| a.discount_minor), Some(360));
+        assert_eq!(pr.lines[1].offer, None);
+        assert_eq!(pr.lines[0].sale_total_minor(), 2040);
+        let goods = pr.goods_by_line();
+        // The $1.00 is shared 2040 : 800 → 72 + 28 cents.
+        assert_eq!(goods, vec![2040 - 72, 800 - 28]);
+        assert_eq!(goods.iter().sum::<i64>(), 2040 + 800 - 100);
+        assert_eq!(pr.totals.subtotal, 4000);
+        assert_eq!(pr.totals.discount, 4000 - 2740);
+        assert_eq!(pr.totals.shipping, 0);
+        // Tax (5 % in the US) after every discount: 5 % of $27.40 = $1.37.
+        assert_eq!(pr.totals.tax, 137);
+        assert_eq!(pr.totals.total, 2740 + 137);
+        // Out of its window, an offer is not applied.
+        cart.offers_at = 100;
+        cart.offers[1].ends_at = Some(100);
+        let pr = price_cart(&cart, "USD");
+        assert_eq!(pr.offers.order, None);
+        assert_eq!(pr.totals.total, 2840 + 142);
     }
 
     #[test]
