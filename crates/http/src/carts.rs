@@ -164,7 +164,7 @@ fn submit_failure(f: SubmitFailure<Refusal>) -> ShopperApiError {
 
 /// The cart as its documented body.
 async fn cart_response(state: &AppState, q: &ApiQuery, p: &Principal) -> ApiResult<Response> {
-    let read = service::read_cart(&state.store, p).await?;
+    let read = service::read_cart(&state.store, p, state.clock.now()).await?;
     let pr = read.priced();
     let sources = (read.snapshot.source.as_ref(), read.snapshot.credit.as_ref());
     let fields = &read.snapshot.cart.fields;
@@ -474,7 +474,7 @@ pub async fn update_cart(
 }
 
 async fn line_items_response(state: &AppState, q: &ApiQuery, p: &Principal) -> ApiResult<Response> {
-    let read = service::read_cart(&state.store, p).await?;
+    let read = service::read_cart(&state.store, p, state.clock.now()).await?;
     let pr = read.priced();
     let line_items = LineItems::new(q, &pr);
     Ok(q.respond_with(&LineItemsEnvelope { line_items }))
@@ -509,7 +509,7 @@ pub async fn add_line_items(
 }
 
 async fn one_line(state: &AppState, q: &ApiQuery, p: &Principal, id: i64) -> ApiResult<Response> {
-    let read = service::read_cart(&state.store, p).await?;
+    let read = service::read_cart(&state.store, p, state.clock.now()).await?;
     let pr = read.priced();
     // Priced with the others: a line's share of the cart's tax depends on them.
     let line_item = LineItems::new(q, &pr)
@@ -633,7 +633,7 @@ pub async fn get_address<A: CartAddress>(
     Limited(p): Limited,
     q: ApiQuery,
 ) -> ApiResult<Response> {
-    let read = service::read_cart(&state.store, &p).await?;
+    let read = service::read_cart(&state.store, &p, state.clock.now()).await?;
     let pr = read.priced();
     let a = if A::BILLING { pr.billing } else { pr.shipping };
     // A cart always has its two address resources; one not set yet has empty fields.
@@ -670,7 +670,9 @@ pub async fn apply_address<A: CartAddress>(
             service::apply_address(&state.store, &p, A::BILLING, address).await?;
         }
         None => {
-            if !service::apply_account_address(&state.store, &p, A::BILLING).await? {
+            if !service::apply_account_address(&state.store, &p, A::BILLING, state.clock.now())
+                .await?
+            {
                 let kind = if A::BILLING { "billing" } else { "shipping" };
                 return Err(bad_request(format!(
                     "no {kind} address to apply: send {{\"address\": {{...}}}}, set the \

@@ -90,10 +90,10 @@ impl CartRead {
 }
 
 /// The session and its cart, read concurrently (the cart in one transaction).
-pub async fn read_cart(store: &Store, p: &Principal) -> CheckoutResult<CartRead> {
+pub async fn read_cart(store: &Store, p: &Principal, now: UnixSeconds) -> CheckoutResult<CartRead> {
     let (session, snapshot) = tokio::try_join!(
         store.session(&p.session_id),
-        store.cart_snapshot(&p.session_id, &p.site_id, p.acting_shopper()),
+        store.cart_snapshot(&p.session_id, &p.site_id, p.acting_shopper(), now),
     )?;
     let session = session.ok_or_else(|| CheckoutError::NotFound("session".into()))?;
     Ok(CartRead {
@@ -399,6 +399,7 @@ pub async fn apply_account_address(
     store: &Store,
     p: &Principal,
     billing: bool,
+    now: UnixSeconds,
 ) -> CheckoutResult<bool> {
     if let Some(shopper) = p.acting_shopper() {
         let addresses = store.addresses(shopper).await?;
@@ -430,7 +431,7 @@ pub async fn apply_account_address(
                 .map(|()| true);
         }
     }
-    let read = read_cart(store, p).await?;
+    let read = read_cart(store, p, now).await?;
     let priced = read.priced();
     Ok(if billing {
         priced.billing.is_some()

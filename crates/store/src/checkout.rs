@@ -572,9 +572,10 @@ impl Store {
         session_id: &SessionId,
         site_id: &SiteId,
         shopper_id: Option<i64>,
+        now: UnixSeconds,
     ) -> StoreResult<CartSnapshot> {
         let mut tx = self.read.begin().await?;
-        let snapshot = read_snapshot(&mut tx, session_id, site_id, shopper_id).await?;
+        let snapshot = read_snapshot(&mut tx, session_id, site_id, shopper_id, now).await?;
         tx.commit().await?;
         Ok(snapshot)
     }
@@ -827,7 +828,7 @@ impl Store {
         .bind(session_id.as_str())
         .execute(&mut *tx)
         .await?;
-        let snapshot = read_snapshot(&mut tx, session_id, site_id, shopper_id).await?;
+        let snapshot = read_snapshot(&mut tx, session_id, site_id, shopper_id, now).await?;
         let order = match decide(&snapshot.cart) {
             Ok(order) => order,
             Err(e) => {
@@ -1276,6 +1277,7 @@ async fn read_snapshot(
     session_id: &SessionId,
     site_id: &SiteId,
     shopper_id: Option<i64>,
+    now: UnixSeconds,
 ) -> StoreResult<CartSnapshot> {
     let fields: CartRecord = sqlx::query_as(CART_COLUMNS_SQL)
         .bind(session_id.as_str())
@@ -1321,6 +1323,20 @@ async fn read_snapshot(
     .bind(site_id.as_str())
     .fetch_all(&mut *conn)
     .await?;
+    let offers = super::offers::always_offers(conn, site_id).await?;
+    // Categories matter only to category offers.
+    let mut product_categories: HashMap<i64, Vec<i64>> = HashMap::new();
+    if offers.iter().any(|o| !o.category_ids.is_empty()) {
+        for line in &lines {
+            let ids: Vec<i64> = sqlx::query_scalar(
+                "SELECT category_id FROM product_categories WHERE product_id = $1",
+            )
+            .bind(line.product_id)
+            .fetch_all(&mut *conn)
+            .await?;
+            product_categories.insert(line.product_id, ids);
+        }
+    }
     Ok(CartSnapshot {
         cart: Cart {
             session_id: session_id.as_str().to_owned(),
@@ -1340,10 +1356,9 @@ async fn read_snapshot(
                 charge_type: fields.charge_type,
                 organization_id: fields.organization_id,
             },
-            // Offers are not read into carts yet (issue 24, next step).
-            offers: Vec::new(),
-            product_categories: HashMap::new(),
-            offers_at: 0,
+            offers,
+            product_categories,
+            offers_at: now,
         },
         source,
         credit,

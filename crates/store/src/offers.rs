@@ -7,7 +7,7 @@ use shopkeeper_domain::offers::{
     CouponCode, DiscountLevel, NewOffer, Offer, OfferId, OfferType, Reduction, Trigger,
 };
 use shopkeeper_domain::time::UnixSeconds;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, AnyConnection, Row, Transaction};
 
 /// An offer as stored, with what pricing needs (`pricing`) and what the API shows.
 #[derive(Debug, Clone, Serialize)]
@@ -145,16 +145,60 @@ fn conflict_or(e: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {
     }
 }
 
-/// The ids of `table`'s rows of `offer_id` (`offer_products`, `offer_categories`).
+/// The ids a query of `offer_id` lists (`offer_products`, `offer_categories`).
 async fn offer_ids_in(
-    read: &sqlx::AnyPool,
+    conn: &mut AnyConnection,
     sql: &'static str,
     offer_id: OfferId,
 ) -> StoreResult<Vec<i64>> {
     Ok(sqlx::query_scalar(sql)
         .bind(offer_id)
-        .fetch_all(read)
+        .fetch_all(&mut *conn)
         .await?)
+}
+
+/// An offer row with its products, categories and codes, read on `conn`.
+async fn complete_on(conn: &mut AnyConnection, row: OfferRow) -> StoreResult<OfferRecord> {
+    let id = row.id;
+    let products = offer_ids_in(
+        conn,
+        "SELECT product_id FROM offer_products WHERE offer_id = $1 ORDER BY product_id",
+        id,
+    )
+    .await?;
+    let categories = offer_ids_in(
+        conn,
+        "SELECT category_id FROM offer_categories WHERE offer_id = $1 ORDER BY category_id",
+        id,
+    )
+    .await?;
+    let codes: Vec<String> =
+        sqlx::query_scalar("SELECT code FROM coupon_codes WHERE offer_id = $1 ORDER BY code")
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?;
+    row.into_record(products, categories, codes)
+}
+
+/// The site's enabled, always-triggered offers, as pricing sees them (their windows are
+/// judged by the arbitration), read on the cart's own connection.
+pub(crate) async fn always_offers(
+    conn: &mut AnyConnection,
+    site_id: &SiteId,
+) -> StoreResult<Vec<Offer>> {
+    let sql = format!(
+        "SELECT {OFFER_COLUMNS} FROM offers WHERE site_id = $1 AND enabled = 1 \
+         AND trigger_kind = 'always' ORDER BY id"
+    );
+    let rows: Vec<OfferRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(site_id.as_str())
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut offers = Vec::with_capacity(rows.len());
+    for row in rows {
+        offers.push(complete_on(conn, row).await?.pricing);
+    }
+    Ok(offers)
 }
 
 /// Checks that every id of `ids` is a row of `table` on `site` (`products`, `categories`).
@@ -438,25 +482,8 @@ impl Store {
     }
 
     async fn complete(&self, row: OfferRow) -> StoreResult<OfferRecord> {
-        let id = row.id;
-        let products = offer_ids_in(
-            &self.read,
-            "SELECT product_id FROM offer_products WHERE offer_id = $1 ORDER BY product_id",
-            id,
-        )
-        .await?;
-        let categories = offer_ids_in(
-            &self.read,
-            "SELECT category_id FROM offer_categories WHERE offer_id = $1 ORDER BY category_id",
-            id,
-        )
-        .await?;
-        let codes: Vec<String> =
-            sqlx::query_scalar("SELECT code FROM coupon_codes WHERE offer_id = $1 ORDER BY code")
-                .bind(id)
-                .fetch_all(&self.read)
-                .await?;
-        row.into_record(products, categories, codes)
+        let mut conn = self.read.acquire().await?;
+        complete_on(&mut conn, row).await
     }
 
     /// The offers a code triggers, if the site has the code.

@@ -242,10 +242,12 @@ pub struct LineItems<'a> {
 
 impl<'a> LineItems<'a> {
     pub fn new(q: &ApiQuery, pr: &'a PricedCart<'a>) -> Self {
+        // What each line pays after every offer (its share of an order offer included).
         let lines: Vec<(i64, bool)> = pr
-            .lines
-            .iter()
-            .map(|l| (l.unit_price_minor() * l.line.quantity, l.pricing.physical))
+            .goods_by_line()
+            .into_iter()
+            .zip(&pr.lines)
+            .map(|(goods, l)| (goods, l.pricing.physical))
             .collect();
         LineItems {
             uri: q.uri(&format!("{CART}/line-items")),
@@ -290,6 +292,14 @@ impl<'a> LineItem<'a> {
     ) -> Self {
         let (r, unit) = (line.line, line.unit_price_minor());
         let mut pricing = LinePricing::new(r.list_price_minor, unit, r.quantity, currency, taxes);
+        if line.offer.is_some() {
+            pricing = pricing.after_offer(
+                r.list_price_minor,
+                r.quantity,
+                line.sale_total_minor(),
+                currency,
+            );
+        }
         pricing.tax_rate = Some(rate_value(tax_rate_bp));
         LineItem {
             uri: q.uri(&format!("{CART}/line-items/{}", r.id)),

@@ -196,4 +196,26 @@ impl<'a> LinePricing<'a> {
             formatted_import_duty: formatted(0, currency),
         }
     }
+
+    /// The line after its item offer: `sale_total` for the `quantity` units listed at `list`
+    /// (the unit sale price is the total's share, half up, as `pricing.md` defines it:
+    /// `salePriceWithQuantity ÷ quantity`).
+    pub fn after_offer(
+        mut self,
+        list: i64,
+        quantity: i64,
+        sale_total: i64,
+        currency: &'a str,
+    ) -> Self {
+        let unit = (sale_total + quantity / 2) / quantity.max(1);
+        let discount = list * quantity - sale_total;
+        self.sale_price = Money::new(unit, currency);
+        self.formatted_sale_price = formatted(unit, currency);
+        self.sale_price_with_quantity = Money::new(sale_total, currency);
+        self.formatted_sale_price_with_quantity = formatted(sale_total, currency);
+        self.total_discount_with_quantity = Money::new(discount, currency);
+        self.formatted_total_discount_with_quantity = formatted(discount, currency);
+        self.discount_description = discount_description(list * quantity, sale_total);
+        self
+    }
 }
