@@ -49,3 +49,54 @@ async fn an_always_offer_prices_the_cart_inside_its_window() {
     assert_eq!(value(&line["salePriceWithQuantity"]), 119.97, "{line}");
     assert_eq!(value(&cart["cart"]["pricing"]["orderTotal"]), 119.97);
 }
+
+#[tokio::test]
+async fn the_order_keeps_what_the_offers_took_off_each_line_and_the_order() {
+    let app = spawn_app().await;
+    let (product, _) = catalog(&app).await;
+    create_offer(
+        &app,
+        json!({"name": "Line", "type": "Discount", "percentOff": "10", "productIds": [product]}),
+    )
+    .await;
+    create_offer(
+        &app,
+        json!({"name": "Order", "type": "Discount", "level": "order",
+               "amountOff": {"currency": "USD", "value": "1.00"}}),
+    )
+    .await;
+    let token = app.anonymous_pair().await.access;
+    ok_json(app.add_to_cart(&token, product, 3).await).await;
+    let card = app.create_source(APPROVE_CARD, false).await;
+    ok_json(app.apply_source(&token, &card).await).await;
+    crate::store_credit::put_billing_address(&app, &token).await;
+    let cart = app.get_ok(&token, "/v1/shoppers/me/carts/active").await;
+    let cart_line = cart["cart"]["lineItems"]["lineItem"][0]["pricing"].clone();
+    // 3 × $39.99 = $119.97, 10 % off = $12.00 (11.997 → 12.00): $107.97; then $1.00 off the order.
+    assert_eq!(
+        value(&cart_line["salePriceWithQuantity"]),
+        107.97,
+        "{cart_line}"
+    );
+    assert_eq!(value(&cart["cart"]["pricing"]["orderTotal"]), 106.97);
+
+    let submitted = ok_json(app.submit(&token).await).await;
+    let order_id = submitted["submitCart"]["order"]["id"].as_i64().unwrap();
+    let order = app
+        .get_ok(&token, &format!("/v1/shoppers/me/orders/{order_id}"))
+        .await;
+    let order_line = &order["order"]["lineItems"]["lineItem"][0]["pricing"];
+    for field in [
+        "salePriceWithQuantity",
+        "salePrice",
+        "totalDiscountWithQuantity",
+        "productTax",
+    ] {
+        assert_eq!(order_line[field], cart_line[field], "{field}: {order_line}");
+    }
+    assert_eq!(
+        value(&order["order"]["pricing"]["total"]),
+        106.97,
+        "{order}"
+    );
+}

@@ -269,6 +269,8 @@ pub struct OrderRecord {
     #[sqlx(try_from = "String")]
     pub custom_attributes: CustomAttributes,
     pub charge_type: String,
+    /// What the order offer took off the goods (item offers are on the lines).
+    pub order_offer_discount_minor: i64,
 }
 
 impl OrderRecord {
@@ -307,6 +309,9 @@ pub struct OrderLineRecord {
     /// The cart line's own custom attributes.
     #[sqlx(try_from = "String")]
     pub line_attributes: CustomAttributes,
+    /// The item offer that won the line, and what it took off the line's total.
+    pub offer_id: Option<i64>,
+    pub offer_discount_minor: i64,
 }
 
 /// The two address columns of a cart or an order: `PostalAddress` JSON. One that does not
@@ -365,7 +370,8 @@ macro_rules! select_orders {
              discount_minor, shipping_minor, tax_minor, total_minor, billing_address, \
              shipping_address, payment_source_id, card_brand, card_last_four, status, \
              submitted_at, credit_source_id, credit_minor, locale, tax_rate_bp, \
-             shipping_option_id, custom_attributes, charge_type FROM orders ",
+             shipping_option_id, custom_attributes, charge_type, order_offer_discount_minor \
+             FROM orders ",
             $tail
         )
     };
@@ -889,9 +895,10 @@ impl Store {
              subtotal_minor, discount_minor, shipping_minor, tax_minor, total_minor, \
              billing_address, shipping_address, payment_source_id, card_brand, card_last_four, \
              status, submitted_at, credit_source_id, credit_minor, tax_rate_bp, \
-             shipping_option_id, custom_attributes, charge_type, locale) VALUES ($1, $2, $3, $4, \
+             shipping_option_id, custom_attributes, charge_type, order_offer_discount_minor, \
+             locale) VALUES ($1, $2, $3, $4, \
              $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'Submitted', $16, $17, $18, $19, \
-             $20, $21, $22, (SELECT locale FROM shopper_sessions WHERE id = $2)) RETURNING id",
+             $20, $21, $22, $23, (SELECT locale FROM shopper_sessions WHERE id = $2)) RETURNING id",
         )
         .bind(site_id.as_str())
         .bind(session_id.as_str())
@@ -915,13 +922,14 @@ impl Store {
         .bind(order.shipping_option_id)
         .bind(order.custom_attributes.to_json())
         .bind(&order.charge_type)
+        .bind(order.order_offer.map_or(0, |a| a.discount_minor))
         .fetch_one(&mut *tx)
         .await?;
         for line in &order.lines {
             sqlx::query(
                 "INSERT INTO order_line_items (order_id, product_id, sku, display_name, \
-                 quantity, list_price_minor, unit_price_minor, custom_attributes) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                 quantity, list_price_minor, unit_price_minor, custom_attributes, offer_id, \
+                 offer_discount_minor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .bind(order_id)
             .bind(line.product_id)
@@ -931,6 +939,8 @@ impl Store {
             .bind(line.list_price_minor)
             .bind(line.unit_price_minor)
             .bind(line.custom_attributes.to_json())
+            .bind(line.offer.map(|a| a.offer_id))
+            .bind(line.offer.map_or(0, |a| a.discount_minor))
             .execute(&mut *tx)
             .await?;
         }
@@ -1005,7 +1015,8 @@ impl Store {
              l.list_price_minor, l.unit_price_minor, p.product_type, p.base_product_id, p.name, \
              p.short_description, p.long_description, p.keywords, p.thumbnail_image, \
              p.product_image, p.site_id, p.available_quantity, p.manufacturer_name, \
-             p.custom_attributes, l.custom_attributes AS line_attributes FROM order_line_items l JOIN products p ON p.id = l.product_id \
+             p.custom_attributes, l.custom_attributes AS line_attributes, l.offer_id, \
+             l.offer_discount_minor FROM order_line_items l JOIN products p ON p.id = l.product_id \
              WHERE l.order_id = $1 ORDER BY l.id",
         )
         .bind(order_id)

@@ -337,6 +337,9 @@ pub struct NewOrder {
     /// The cart's custom attributes and charge type, kept with the order.
     pub custom_attributes: CustomAttributes,
     pub charge_type: String,
+    /// The order offer and the shipping offer that won, with what each took off.
+    pub order_offer: Option<Applied>,
+    pub shipping_offer: Option<Applied>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -347,6 +350,8 @@ pub struct NewOrderLine {
     pub quantity: i64,
     pub list_price_minor: i64,
     pub unit_price_minor: i64,
+    /// The item offer that won the line and what it took off the line's total.
+    pub offer: Option<Applied>,
     /// Whether the product's stock is tracked (then it is decremented).
     pub tracked: bool,
     /// The cart line's own custom attributes.
@@ -429,6 +434,7 @@ pub fn decide_order(
                 quantity: l.line.quantity,
                 list_price_minor: l.line.list_price_minor,
                 unit_price_minor: l.unit_price_minor(),
+                offer: l.offer,
                 tracked: l.line.available_quantity.is_some(),
                 custom_attributes: l.line.line_attributes.clone(),
             })
@@ -440,6 +446,8 @@ pub fn decide_order(
         shipping_option_id: pr.shipping_option.map(|o| o.id),
         custom_attributes: cart.fields.custom_attributes.clone(),
         charge_type: cart.fields.charge_type().to_owned(),
+        order_offer: pr.offers.order,
+        shipping_offer: pr.offers.shipping,
     })
 }
 

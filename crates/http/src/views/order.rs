@@ -11,7 +11,7 @@ use crate::shopper_api::ApiQuery;
 use serde::Serialize;
 use shopkeeper_domain::catalog::formatted;
 use shopkeeper_domain::checkout::{
-    CUSTOMER_CREDIT, SHIPPING_OPTIONS, ShippingOption, Totals, line_taxes, rate_value,
+    CUSTOMER_CREDIT, SHIPPING_OPTIONS, ShippingOption, Totals, allocate, line_taxes, rate_value,
 };
 use shopkeeper_domain::time::iso8601;
 use shopkeeper_store::{OrderLineRecord, OrderRecord, PaymentSourceRecord};
@@ -39,14 +39,16 @@ pub fn order_address<'a>(
 
 /// Each line's `(product, shipping)` share of the order's stored tax.
 pub fn order_line_taxes(o: &OrderRecord, lines: &[OrderLineRecord]) -> Vec<(i64, i64)> {
+    // What each line paid: after its item offer and its share of the order offer.
+    let sale: Vec<i64> = lines
+        .iter()
+        .map(|l| l.unit_price_minor * l.quantity - l.offer_discount_minor)
+        .collect();
+    let order_offer = allocate(o.order_offer_discount_minor, &sale);
     let shares: Vec<(i64, bool)> = lines
         .iter()
-        .map(|l| {
-            (
-                l.unit_price_minor * l.quantity,
-                l.product_type == "PHYSICAL",
-            )
-        })
+        .zip(sale.iter().zip(order_offer))
+        .map(|(l, (sale, share))| (sale - share, l.product_type == "PHYSICAL"))
         .collect();
     line_taxes(o.tax_minor, o.shipping_minor, &shares)
 }
@@ -378,16 +380,25 @@ impl<'a> OrderLine<'a> {
                 q,
                 line_product_parts!(l, id: l.product_id, site: &l.site_id, has_variations: false),
             ),
-            pricing: LinePricing {
-                // The rate the order was taxed at (not kept by orders placed before it was).
-                tax_rate: o.tax_rate_bp.map(rate_value),
-                ..LinePricing::new(
+            pricing: {
+                let pricing = LinePricing::new(
                     l.list_price_minor,
                     l.unit_price_minor,
                     l.quantity,
                     cur,
                     taxes,
-                )
+                );
+                let pricing = if l.offer_discount_minor > 0 {
+                    let sale = l.unit_price_minor * l.quantity - l.offer_discount_minor;
+                    pricing.after_offer(l.list_price_minor, l.quantity, sale, cur)
+                } else {
+                    pricing
+                };
+                LinePricing {
+                    // The rate the order was taxed at (not kept by orders placed before it was).
+                    tax_rate: o.tax_rate_bp.map(rate_value),
+                    ..pricing
+                }
             },
             custom_attributes: CustomAttributes::of(&l.line_attributes),
         }
