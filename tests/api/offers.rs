@@ -100,3 +100,98 @@ async fn the_order_keeps_what_the_offers_took_off_each_line_and_the_order() {
         "{order}"
     );
 }
+
+/// A guest's cart of one `product`, with a card and a billing address: ready to submit.
+async fn ready_guest(app: &TestApp, product: i64) -> String {
+    let token = app.anonymous_pair().await.access;
+    ok_json(app.add_to_cart(&token, product, 1).await).await;
+    let card = app.create_source(APPROVE_CARD, false).await;
+    ok_json(app.apply_source(&token, &card).await).await;
+    crate::store_credit::put_billing_address(app, &token).await;
+    token
+}
+
+#[tokio::test]
+async fn an_offer_with_n_uses_left_is_used_exactly_n_times_by_concurrent_submits() {
+    let app = spawn_app().await;
+    let (product, _) = catalog(&app).await;
+    let offer = create_offer(
+        &app,
+        json!({"name": "First three", "type": "Discount", "percentOff": "50",
+               "productIds": [product], "totalLimit": 3}),
+    )
+    .await;
+    let mut tokens = Vec::new();
+    for _ in 0..16 {
+        tokens.push(ready_guest(&app, product).await);
+    }
+    let answers = app.submit_together(tokens.clone()).await;
+    // Exactly three orders got the offer. A submit that priced the cart with it after the
+    // third use was counted is refused (the documented 409, cart unchanged), and its retry
+    // places the order at the price the cart now shows; a submit that began after the third
+    // use priced the cart without it.
+    let discounted =
+        |body: &Value| value(&body["submitCart"]["order"]["pricing"]["total"]) == 20.00 - 0.01;
+    let mut with_offer = 0;
+    for (token, (status, body)) in tokens.iter().zip(&answers) {
+        match status {
+            200 if discounted(body) => with_offer += 1,
+            200 => assert_eq!(
+                value(&body["submitCart"]["order"]["pricing"]["total"]),
+                39.99
+            ),
+            409 => {
+                assert_eq!(
+                    body["errors"]["error"][0]["code"],
+                    "offer-usage-limit-exceeded"
+                );
+                let cart = app.get_ok(token, "/v1/shoppers/me/carts/active").await;
+                assert_eq!(cart["cart"]["totalItemsInCart"], 1, "{cart}");
+                assert_eq!(
+                    value(&cart["cart"]["pricing"]["orderTotal"]),
+                    39.99,
+                    "{cart}"
+                );
+                let order = ok_json(app.submit(token).await).await;
+                assert_eq!(
+                    value(&order["submitCart"]["order"]["pricing"]["total"]),
+                    39.99
+                );
+            }
+            other => panic!("{other}: {body}"),
+        }
+    }
+    assert_eq!(with_offer, 3, "{answers:?}");
+    let stored = app
+        .state
+        .store
+        .offer(&site_id(), offer["id"].as_i64().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.uses, 3);
+}
+
+#[tokio::test]
+async fn a_per_shopper_limit_counts_a_guests_orders_by_their_email_address() {
+    let app = spawn_app().await;
+    let (product, _) = catalog(&app).await;
+    create_offer(
+        &app,
+        json!({"name": "Once each", "type": "Discount", "level": "order",
+               "amountOff": {"currency": "USD", "value": "5.00"}, "perShopperLimit": 1}),
+    )
+    .await;
+    let first = ready_guest(&app, product).await;
+    ok_json(app.submit(&first).await).await;
+    // Another guest session, the same e-mail address (ada@example.com).
+    let second = ready_guest(&app, product).await;
+    crate::checkout::shopper_error(
+        app.submit(&second).await,
+        409,
+        "shopper-usage-limit-exceeded",
+    )
+    .await;
+    let cart = app.get_ok(&second, "/v1/shoppers/me/carts/active").await;
+    assert_eq!(cart["cart"]["totalItemsInCart"], 1, "{cart}");
+}

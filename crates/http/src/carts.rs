@@ -24,6 +24,7 @@ use shopkeeper_domain::catalog::{CustomAttribute, CustomAttributes, MAX_CUSTOM_A
 use shopkeeper_domain::checkout::cart::{LineRefusal, check_quantity};
 use shopkeeper_domain::checkout::order::{CHARGE_TYPES, CartFields, Refusal};
 use shopkeeper_domain::checkout::{MAX_LINE_QUANTITY, ShippingOption};
+use shopkeeper_domain::offers::LimitReached;
 use shopkeeper_domain::shopper::{AddressInput, ProfileUpdate};
 use shopkeeper_services::auth::Principal;
 use shopkeeper_services::checkout::{self as service, AccountChoice, CheckoutError};
@@ -157,6 +158,22 @@ fn submit_failure(f: SubmitFailure<Refusal>) -> ShopperApiError {
             Code::InventoryUnavailableError,
             format!("product {product_id} does not have the ordered quantity in stock"),
         ),
+        SubmitFailure::OfferUsedUp { offer_id, limit } => match limit {
+            LimitReached::Total => cart_conflict(
+                Code::OfferUsageLimitExceeded,
+                format!(
+                    "Exceeded the offer usage limit (offer {offer_id}): the cart is unchanged; \
+                     it prices without the offer once the offer no longer applies"
+                ),
+            ),
+            LimitReached::Shopper => cart_conflict(
+                Code::ShopperUsageLimitExceeded,
+                format!(
+                    "The shopper exceeded the offer usage limit (offer {offer_id}); the cart is \
+                     unchanged"
+                ),
+            ),
+        },
     }
 }
 

@@ -229,6 +229,10 @@ pub enum Code {
     OperationFailed,
     CreditCardDeclined,
     CreditCardExpired,
+    /// An offer the cart was priced with has no use left.
+    OfferUsageLimitExceeded,
+    /// This shopper (or e-mail address) used the offer as often as it allows.
+    ShopperUsageLimitExceeded,
     // 500
     SystemError,
     // Deviations (README, "Error codes"): statuses the docs do not list.
@@ -248,7 +252,7 @@ pub enum Code {
 
 impl Code {
     /// Every variant, in declaration order.
-    pub const ALL: [Code; 28] = [
+    pub const ALL: [Code; 30] = [
         Code::InvalidRequest,
         Code::PasswordFailure,
         Code::DrLimitedTokenInvalid,
@@ -271,6 +275,8 @@ impl Code {
         Code::OperationFailed,
         Code::CreditCardDeclined,
         Code::CreditCardExpired,
+        Code::OfferUsageLimitExceeded,
+        Code::ShopperUsageLimitExceeded,
         Code::SystemError,
         Code::RateLimitQuotaExceeded,
         Code::RequestTimeout,
@@ -303,6 +309,8 @@ impl Code {
             Code::OperationFailed => "operation-failed",
             Code::CreditCardDeclined => "credit-card-declined",
             Code::CreditCardExpired => "credit-card-expired",
+            Code::OfferUsageLimitExceeded => "offer-usage-limit-exceeded",
+            Code::ShopperUsageLimitExceeded => "shopper-usage-limit-exceeded",
             Code::SystemError => "system-error",
             Code::RateLimitQuotaExceeded => "rate-limit-quota-exceeded",
             Code::RequestTimeout => "request-timeout",
@@ -334,7 +342,9 @@ impl Code {
             | Code::ApplyShopperFailure
             | Code::OperationFailed
             | Code::CreditCardDeclined
-            | Code::CreditCardExpired => StatusCode::CONFLICT,
+            | Code::CreditCardExpired
+            | Code::OfferUsageLimitExceeded
+            | Code::ShopperUsageLimitExceeded => StatusCode::CONFLICT,
             Code::SystemError => StatusCode::INTERNAL_SERVER_ERROR,
             Code::RateLimitQuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
             Code::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -518,8 +528,10 @@ mod code_tests {
         (409, "invalid-ship-to-country"),
         (409, "inventory-unavailable-error"),
         (409, "line-item-creation-failure"),
+        (409, "offer-usage-limit-exceeded"),
         (409, "operation-failed"),
         (409, "rate-limit-quota-exceeded"),
+        (409, "shopper-usage-limit-exceeded"),
         (409, "submit-cart-failed"),
         (500, "system-error"),
     ];

@@ -230,6 +230,11 @@ pub enum SubmitFailure<E> {
     },
     /// A single-use payment source was used by another submit meanwhile.
     SourceSpent,
+    /// An offer the cart was priced with has no use left (in all, or for this shopper).
+    OfferUsedUp {
+        offer_id: i64,
+        limit: shopkeeper_domain::offers::LimitReached,
+    },
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -964,6 +969,14 @@ impl Store {
             .bind(session_id.as_str())
             .execute(&mut *tx)
             .await?;
+        if let Err(failure) = redeem_offers(
+            &mut tx, site_id, session_id, shopper_id, order_id, &order, now,
+        )
+        .await?
+        {
+            tx.rollback().await?;
+            return Ok(Err(failure));
+        }
         let event = order_submitted(order_id, site_id, shopper_id, &order);
         crate::events::append_event(&mut tx, site_id, ORDER_SUBMITTED, &event, now).await?;
         tx.commit().await?;
@@ -1376,6 +1389,94 @@ async fn read_snapshot(
     })
 }
 
+/// Counts one use of each offer the order was priced with, in the submit's transaction:
+/// the total by a conditional update (which also makes a concurrent submit of the same offer
+/// wait for this one on PostgreSQL, and SQLite writes one at a time), then the shopper's uses
+/// from the redemptions (a signed-in shopper's by id, a guest's by the order's e-mail address,
+/// else by session). A use past either limit refuses the submit; the caller rolls back.
+async fn redeem_offers<E>(
+    tx: &mut AnyConnection,
+    site_id: &SiteId,
+    session_id: &SessionId,
+    shopper_id: Option<i64>,
+    order_id: i64,
+    order: &NewOrder,
+    now: UnixSeconds,
+) -> StoreResult<Result<(), SubmitFailure<E>>> {
+    use shopkeeper_domain::offers::LimitReached;
+    let mut applied: Vec<(i64, i64)> = order
+        .lines
+        .iter()
+        .filter_map(|l| l.offer)
+        .chain(order.order_offer)
+        .chain(order.shipping_offer)
+        .map(|a| (a.offer_id, a.discount_minor))
+        .collect();
+    applied.sort_unstable();
+    // One use per offer and order, whatever it took off how many lines.
+    let mut uses: Vec<(i64, i64)> = Vec::new();
+    for (id, off) in applied {
+        match uses.last_mut() {
+            Some((last, total)) if *last == id => *total += off,
+            _ => uses.push((id, off)),
+        }
+    }
+    let shopper_key = match (shopper_id, &order.email) {
+        (Some(id), _) => format!("shopper:{id}"),
+        (None, Some(email)) => format!("email:{}", email.to_lowercase()),
+        (None, None) => format!("session:{session_id}"),
+    };
+    for (offer_id, discount) in uses {
+        let counted = sqlx::query(
+            "UPDATE offers SET uses = uses + 1 WHERE id = $1 AND site_id = $2 \
+             AND (total_limit IS NULL OR uses < total_limit)",
+        )
+        .bind(offer_id)
+        .bind(site_id.as_str())
+        .execute(&mut *tx)
+        .await?;
+        if counted.rows_affected() == 0 {
+            return Ok(Err(SubmitFailure::OfferUsedUp {
+                offer_id,
+                limit: LimitReached::Total,
+            }));
+        }
+        let (per_shopper,): (Option<i64>,) =
+            sqlx::query_as("SELECT per_shopper_limit FROM offers WHERE id = $1")
+                .bind(offer_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        if let Some(limit) = per_shopper {
+            let (used,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM offer_redemptions WHERE offer_id = $1 AND shopper_key = $2",
+            )
+            .bind(offer_id)
+            .bind(&shopper_key)
+            .fetch_one(&mut *tx)
+            .await?;
+            if used >= limit {
+                return Ok(Err(SubmitFailure::OfferUsedUp {
+                    offer_id,
+                    limit: LimitReached::Shopper,
+                }));
+            }
+        }
+        sqlx::query(
+            "INSERT INTO offer_redemptions (site_id, offer_id, order_id, shopper_key, \
+             discount_minor, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(site_id.as_str())
+        .bind(offer_id)
+        .bind(order_id)
+        .bind(&shopper_key)
+        .bind(discount)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(Ok(()))
+}
+
 /// The payload of `order.submitted`: what a merchant's system needs to pick the order up.
 fn order_submitted(
     order_id: i64,
@@ -1397,5 +1498,14 @@ fn order_submitted(
         // What the merchant's credit system subtracts (the source it created).
         "storeCreditSourceId": order.credit_source_id,
         "storeCreditMinor": order.credit_minor,
+        // The offers the order redeemed (one use each) and what each took off.
+        "offers": order
+            .lines
+            .iter()
+            .filter_map(|l| l.offer)
+            .chain(order.order_offer)
+            .chain(order.shipping_offer)
+            .map(|a| serde_json::json!({"offerId": a.offer_id, "discountMinor": a.discount_minor}))
+            .collect::<Vec<_>>(),
     })
 }

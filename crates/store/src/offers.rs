@@ -180,15 +180,17 @@ async fn complete_on(conn: &mut AnyConnection, row: OfferRow) -> StoreResult<Off
     row.into_record(products, categories, codes)
 }
 
-/// The site's enabled, always-triggered offers, as pricing sees them (their windows are
-/// judged by the arbitration), read on the cart's own connection.
+/// The site's enabled, always-triggered offers with uses left, as pricing sees them (their
+/// windows are judged by the arbitration), read on the cart's own connection. Arbitration runs
+/// at every pricing (`reconciling-conflicting-offers.md`), a submit's included: an offer used
+/// up by then is not in it, and one used up by a concurrent submit is refused at redemption.
 pub(crate) async fn always_offers(
     conn: &mut AnyConnection,
     site_id: &SiteId,
 ) -> StoreResult<Vec<Offer>> {
     let sql = format!(
         "SELECT {OFFER_COLUMNS} FROM offers WHERE site_id = $1 AND enabled = 1 \
-         AND trigger_kind = 'always' ORDER BY id"
+         AND trigger_kind = 'always' AND (total_limit IS NULL OR uses < total_limit) ORDER BY id"
     );
     let rows: Vec<OfferRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(site_id.as_str())
