@@ -686,28 +686,35 @@ pub fn one_more_use(
     Ok(())
 }
 
+/// An always-triggered discount (a shipping discount at the shipping level), in force with no
+/// window: the tests' offer.
+#[cfg(test)]
+pub(crate) fn test_offer(id: OfferId, level: DiscountLevel, reduction: Reduction) -> Offer {
+    Offer {
+        id,
+        offer_type: match level {
+            DiscountLevel::Shipping => OfferType::ShippingDiscount,
+            _ => OfferType::Discount,
+        },
+        level,
+        trigger: Trigger::Always,
+        reduction: Some(reduction),
+        product_ids: vec![],
+        category_ids: vec![],
+        minimum_order: None,
+        shipping_option_ids: vec![],
+        starts_at: None,
+        ends_at: None,
+        enabled: true,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn offer(id: OfferId, level: DiscountLevel, reduction: Reduction) -> Offer {
-        Offer {
-            id,
-            offer_type: match level {
-                DiscountLevel::Shipping => OfferType::ShippingDiscount,
-                _ => OfferType::Discount,
-            },
-            level,
-            trigger: Trigger::Always,
-            reduction: Some(reduction),
-            product_ids: vec![],
-            category_ids: vec![],
-            minimum_order: None,
-            shipping_option_ids: vec![],
-            starts_at: None,
-            ends_at: None,
-            enabled: true,
-        }
+        test_offer(id, level, reduction)
     }
 
     fn line(product_id: i64, total_minor: i64) -> ArbitratedLine {

@@ -513,25 +513,8 @@ mod tests {
 
     #[test]
     fn offers_take_off_lines_the_order_and_shipping_and_tax_follows() {
-        use crate::offers::{DiscountLevel, OfferType, Reduction, Trigger};
-        let offer = |id, level, reduction| Offer {
-            id,
-            offer_type: if level == DiscountLevel::Shipping {
-                OfferType::ShippingDiscount
-            } else {
-                OfferType::Discount
-            },
-            level,
-            trigger: Trigger::Always,
-            reduction: Some(reduction),
-            product_ids: vec![],
-            category_ids: vec![],
-            minimum_order: None,
-            shipping_option_ids: vec![],
-            starts_at: None,
-            ends_at: None,
-            enabled: true,
-        };
+        use crate::offers::{DiscountLevel, Reduction};
+        let offer = crate::offers::test_offer;
         let mut on_product_1 = offer(1, DiscountLevel::Item, Reduction::PercentOff(1500));
         on_product_1.product_ids = vec![1];
         let order_off = offer(
