@@ -82,13 +82,10 @@ impl Family {
 /// How an answer leaves: JSON as the handler wrote it, or rendered again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Rendering {
-    Xml {
-        root: &'static str,
-    },
+    /// The document element of a flat body follows from the family, path and status.
+    Xml { family: Family },
     /// `/**/callback(json);`
-    Jsonp {
-        callback: String,
-    },
+    Jsonp { callback: String },
 }
 
 /// The layer (see the module docs); `default` is the Commerce API's format when a request
@@ -156,9 +153,7 @@ fn plan(request: &mut Request<Body>, default: WireFormat) -> Result<Option<Rende
         },
     };
     let mut rendering = match format {
-        WireFormat::Xml => Some(Rendering::Xml {
-            root: family.root(request.uri().path(), false),
-        }),
+        WireFormat::Xml => Some(Rendering::Xml { family }),
         WireFormat::Json => None,
     };
     if family != Family::ShopperApi || request.method() != Method::GET {
@@ -259,6 +254,20 @@ fn accepted(request: &Request<Body>) -> Option<WireFormat> {
     best.map(|(format, _)| format)
 }
 
+const JAVASCRIPT: &str = "application/javascript; charset=utf-8";
+
+/// `json` as the JSONP script calling `callback` (a checked name; no `json`: called empty).
+/// `/**/` keeps the body from starting with attacker-chosen bytes (Rosetta Flash).
+pub fn jsonp_script(callback: &str, json: &[u8]) -> Vec<u8> {
+    let mut script = Vec::with_capacity(json.len() + callback.len() + 8);
+    script.extend_from_slice(b"/**/");
+    script.extend_from_slice(callback.as_bytes());
+    script.push(b'(');
+    script.extend_from_slice(json);
+    script.extend_from_slice(b");");
+    script
+}
+
 /// The handler's JSON answer, rendered as asked. Answers that are not JSON (pages, a
 /// handler's own JSONP, empty bodies) pass as they are.
 async fn render(response: Response, rendering: Rendering, path: String) -> Response {
@@ -267,13 +276,8 @@ async fn render(response: Response, rendering: Rendering, path: String) -> Respo
             // A script tag runs a 204's empty body and no callback: call it without an answer.
             let (mut parts, _) = response.into_parts();
             parts.status = StatusCode::OK;
-            let script = format!("/**/{callback}();");
-            return finish(
-                parts,
-                "application/javascript; charset=utf-8",
-                script.into_bytes(),
-                &rendering,
-            );
+            let script = jsonp_script(callback, b"");
+            return finish(parts, JAVASCRIPT, script, &rendering);
         }
     }
     let is_json = response
@@ -289,28 +293,14 @@ async fn render(response: Response, rendering: Rendering, path: String) -> Respo
         return internal();
     };
     let (content_type, bytes) = match &rendering {
-        Rendering::Xml { root } => {
-            let family = Family::of(&path).unwrap_or(Family::ShopperApi);
-            let root = if parts.status.is_success() {
-                root
-            } else {
-                &family.root(&path, true)
-            };
+        Rendering::Xml { family } => {
+            let root = family.root(&path, !parts.status.is_success());
             match xml::from_json(&json, root) {
                 Ok(bytes) => (xml::CONTENT_TYPE, bytes),
                 Err(_) => return internal(),
             }
         }
-        Rendering::Jsonp { callback } => {
-            // `/**/` keeps the body from starting with attacker-chosen bytes (Rosetta Flash).
-            let mut script = Vec::with_capacity(json.len() + callback.len() + 8);
-            script.extend_from_slice(b"/**/");
-            script.extend_from_slice(callback.as_bytes());
-            script.push(b'(');
-            script.extend_from_slice(&json);
-            script.extend_from_slice(b");");
-            ("application/javascript; charset=utf-8", script)
-        }
+        Rendering::Jsonp { callback } => (JAVASCRIPT, jsonp_script(callback, &json)),
     };
     finish(parts, content_type, bytes, &rendering)
 }
@@ -452,7 +442,9 @@ mod tests {
         plan(&mut request(method, uri, accept), WireFormat::Json).unwrap()
     }
 
-    const XML: Option<Rendering> = Some(Rendering::Xml { root: "response" });
+    const XML: Option<Rendering> = Some(Rendering::Xml {
+        family: Family::ShopperApi,
+    });
 
     #[test]
     fn format_beats_the_xml_suffix_which_beats_accept() {
@@ -506,8 +498,14 @@ mod tests {
                 WireFormat::Json
             )
             .unwrap(),
-            Some(Rendering::Xml { root: "token" })
+            Some(Rendering::Xml {
+                family: Family::OAuth
+            })
         );
+        // Flat bodies get their document element from the family, path and status.
+        assert_eq!(Family::OAuth.root("/oauth20/token", false), "token");
+        assert_eq!(Family::OAuth.root("/oauth20/token", true), "errors");
+        assert_eq!(Family::Payments.root("/payments/sources", false), "source");
     }
 
     #[test]

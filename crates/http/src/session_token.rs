@@ -150,8 +150,7 @@ pub async fn get(
     let mut response = match callback {
         None => Json(body).into_response(),
         Some(name) => {
-            // `/**/` keeps the body from starting with attacker-chosen bytes (Rosetta Flash).
-            let script = format!("/**/{name}({body});");
+            let script = super::formats::jsonp_script(&name, body.to_string().as_bytes());
             let mut r = script.into_response();
             r.headers_mut().insert(
                 header::CONTENT_TYPE,

@@ -157,9 +157,8 @@ async fn offer_ids_in(
         .await?)
 }
 
-/// An offer row with its products, categories and codes, read on `conn`.
-async fn complete_on(conn: &mut AnyConnection, row: OfferRow) -> StoreResult<OfferRecord> {
-    let id = row.id;
+/// An offer's products and categories, read on `conn`.
+async fn scope_on(conn: &mut AnyConnection, id: OfferId) -> StoreResult<(Vec<i64>, Vec<i64>)> {
     let products = offer_ids_in(
         conn,
         "SELECT product_id FROM offer_products WHERE offer_id = $1 ORDER BY product_id",
@@ -172,12 +171,7 @@ async fn complete_on(conn: &mut AnyConnection, row: OfferRow) -> StoreResult<Off
         id,
     )
     .await?;
-    let codes: Vec<String> =
-        sqlx::query_scalar("SELECT code FROM coupon_codes WHERE offer_id = $1 ORDER BY code")
-            .bind(id)
-            .fetch_all(&mut *conn)
-            .await?;
-    row.into_record(products, categories, codes)
+    Ok((products, categories))
 }
 
 /// The site's enabled, always-triggered offers with uses left, as pricing sees them (their
@@ -196,9 +190,11 @@ pub(crate) async fn always_offers(
         .bind(site_id.as_str())
         .fetch_all(&mut *conn)
         .await?;
+    // Pricing needs no coupon codes: two reads an offer on a cart read, not three.
     let mut offers = Vec::with_capacity(rows.len());
     for row in rows {
-        offers.push(complete_on(conn, row).await?.pricing);
+        let (products, categories) = scope_on(conn, row.id).await?;
+        offers.push(row.into_record(products, categories, Vec::new())?.pricing);
     }
     Ok(offers)
 }
@@ -483,9 +479,16 @@ impl Store {
         Ok(offers)
     }
 
+    /// An offer row with its products, categories and coupon codes.
     async fn complete(&self, row: OfferRow) -> StoreResult<OfferRecord> {
         let mut conn = self.read.acquire().await?;
-        complete_on(&mut conn, row).await
+        let (products, categories) = scope_on(&mut conn, row.id).await?;
+        let codes: Vec<String> =
+            sqlx::query_scalar("SELECT code FROM coupon_codes WHERE offer_id = $1 ORDER BY code")
+                .bind(row.id)
+                .fetch_all(&mut *conn)
+                .await?;
+        row.into_record(products, categories, codes)
     }
 
     /// The offers a code triggers, if the site has the code.
