@@ -102,6 +102,11 @@ struct Fixtures {
     /// A reusable source made for a case that saves a payment option (`{{sourceId}}` there):
     /// the fixture's source is a payment option already, so saving it would be an update.
     spare_source: Option<String>,
+    /// The fixture's coupon code (`{{couponCode}}`) and its promotional-URL offer
+    /// (`{{offerId}}`), which every cart case has triggered; both take money off the order
+    /// only, so the lines keep the prices the checks compare.
+    coupon_code: String,
+    offer: i64,
     unique: u32,
 }
 
@@ -503,6 +508,8 @@ impl Fixtures {
             shipping_option: String::new(),
             spare_address: None,
             spare_source: None,
+            coupon_code: String::new(),
+            offer: 0,
             unique: 0,
         };
         fx.reset_cart(app, ORDER_QUANTITY).await;
@@ -518,6 +525,28 @@ impl Fixtures {
             .await;
         fx.order_line = id_text(&lines["lineItems"]["lineItem"][0]["id"])
             .unwrap_or_else(|| panic!("no line item in {lines}"));
+        let offer = |definition: Value| {
+            let store = app.state.store.clone();
+            async move {
+                shopkeeper::offers::create(&store, SITE, &definition.to_string(), app.now())
+                    .await
+                    .unwrap()["id"]
+                    .as_i64()
+                    .unwrap()
+            }
+        };
+        offer(
+            json!({"name": "Docs coupon", "type": "Discount", "level": "order",
+                     "trigger": "coupon", "percentOff": "10", "couponCodes": ["DOCS-COUPON"]}),
+        )
+        .await;
+        fx.coupon_code = "DOCS-COUPON".into();
+        fx.offer = offer(
+            json!({"name": "Docs promotion", "type": "Discount", "level": "order",
+                                "trigger": "promotional-url",
+                                "amountOff": {"currency": "USD", "value": "1.00"}}),
+        )
+        .await;
         fx
     }
 
@@ -584,6 +613,19 @@ impl Fixtures {
             .await
             .unwrap();
         ok_json(line).await;
+        if self.offer != 0 {
+            let triggered = app
+                .http
+                .post(app.url(&format!(
+                    "/v1/shoppers/me/carts/active?offerId={}",
+                    self.offer
+                )))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            ok_json(triggered).await;
+        }
         let options = app
             .get_ok(&token, "/v1/shoppers/me/carts/active/shipping-options")
             .await;
@@ -616,6 +658,8 @@ impl Fixtures {
             "orderCardLastDigits" => self.order_card_last_digits.clone(),
             "cartLineItemId" => self.cart_line.clone(),
             "shippingOptionId" => self.shipping_option.clone(),
+            "couponCode" => self.coupon_code.clone(),
+            "offerId" => self.offer.to_string(),
             "uniqueUsername" | "uniqueEmail" => {
                 self.unique += 1;
                 format!("docs-shopper-{}@example.com", self.unique)

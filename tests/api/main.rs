@@ -4,6 +4,7 @@
 
 mod authorize;
 mod browser;
+mod cart_offers;
 mod catalog;
 mod catalogue;
 mod checkout;

@@ -60,6 +60,7 @@ PATH_ERRATA = [
 
 # What each route parameter names, so the test can fill it from its fixtures.
 PARAM_MARKERS = {
+    "/v1/shoppers/me/carts/active/applied-offers/{offerId}": {"offerId": "offerId"},
     "/v1/shoppers/me/addresses/{id}": {"id": "addressId"},
     "/v1/shoppers/me/carts/active/line-items/{id}": {"id": "cartLineItemId"},
     "/v1/shoppers/me/carts/active/shipping-options/{id}": {"id": "shippingOptionId"},
@@ -92,6 +93,9 @@ VALUE_MARKERS = {
     "externalReferenceId": "uniqueExternalReferenceId",
     "username": "uniqueUsername",
     "userName": "uniqueUsername",
+    # The fixture's coupon code and its promotional-URL offer (the cart cases trigger it).
+    "promoCode": "couponCode",
+    "offerId": "offerId",
 }
 # Form fields (order look-up) whose documented values are placeholders for the order's own.
 FORM_MARKERS = {

@@ -84,6 +84,10 @@ pub const ROUTES: &[Route] = &[
     // The active cart.
     row("GET", "/v1/shoppers/me/carts/active", Limited, Yes),
     row("POST", "/v1/shoppers/me/carts/active", Limited, Yes),
+    // Beyond seed 003: `managing-offers-in-a-cart/` (the applied offers, removing one, and
+    // resetting the eligible ones).
+    row("GET", "/v1/shoppers/me/carts/active/applied-offers", Limited, Yes),
+    row("DELETE", "/v1/shoppers/me/carts/active/applied-offers/{offerId}", Limited, Yes),
     row("POST", "/v1/shoppers/me/carts/active/apply-billing-address", Limited, Yes),
     row("POST", "/v1/shoppers/me/carts/active/apply-payment-method", Limited, Yes),
     row("POST", "/v1/shoppers/me/carts/active/apply-shipping-address", Limited, Yes),
@@ -93,6 +97,8 @@ pub const ROUTES: &[Route] = &[
     row("PUT", "/v1/shoppers/me/carts/active/billing-address", Limited, Yes),
     row("GET", "/v1/shoppers/me/carts/active/billing-address/suggestions", Limited, No),
     row("GET", "/v1/shoppers/me/carts/active/billing-address/suggestions/{id}", Limited, No),
+    // Beyond seed 003: `removing-eligible-offers.md`.
+    row("DELETE", "/v1/shoppers/me/carts/active/eligible-offers", Limited, Yes),
     row("DELETE", "/v1/shoppers/me/carts/active/line-items", Limited, Yes),
     row("GET", "/v1/shoppers/me/carts/active/line-items", Limited, Yes),
     row("POST", "/v1/shoppers/me/carts/active/line-items", Limited, Yes),

@@ -686,6 +686,47 @@ pub fn one_more_use(
     Ok(())
 }
 
+/// Why a cart cannot bring an offer in, by code (`promoCode`) or by name (`offerId`)
+/// (`409-conflict.md`, `404-not-found.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TriggerRefusal {
+    /// No such code, or no such offer, on the site.
+    Unknown,
+    /// Switched off: `offer-not-deployed`.
+    NotDeployed,
+    /// Outside its window: `offer-not-active`.
+    NotActive,
+    /// Its uses are taken, in all or by this shopper.
+    UsedUp(LimitReached),
+    /// Named by id, but it applies to every cart anyway (`invalid-offer-id`, 409).
+    AlwaysTriggered,
+    /// Named by id, but only its coupon code triggers it (`precondition-failure`).
+    NeedsCode,
+}
+
+/// Whether a cart may bring `offer` in at `now` by `by` (a coupon code, or naming it), given
+/// its uses so far (in all, and by this shopper when the shopper is known).
+pub fn check_trigger(
+    offer: &Offer,
+    by: Trigger,
+    now: i64,
+    uses: (i64, Option<i64>),
+    shopper_uses: (i64, Option<i64>),
+) -> Result<(), TriggerRefusal> {
+    match (by, offer.trigger) {
+        (Trigger::PromotionalUrl, Trigger::Always) => return Err(TriggerRefusal::AlwaysTriggered),
+        (Trigger::PromotionalUrl, Trigger::Coupon) => return Err(TriggerRefusal::NeedsCode),
+        _ => {}
+    }
+    if !offer.enabled {
+        return Err(TriggerRefusal::NotDeployed);
+    }
+    if !offer.in_force(now) {
+        return Err(TriggerRefusal::NotActive);
+    }
+    one_more_use(uses.0, uses.1, shopper_uses.0, shopper_uses.1).map_err(TriggerRefusal::UsedUp)
+}
+
 /// An always-triggered discount (a shipping discount at the shipping level), in force with no
 /// window: the tests' offer.
 #[cfg(test)]
@@ -712,6 +753,49 @@ pub(crate) fn test_offer(id: OfferId, level: DiscountLevel, reduction: Reduction
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_trigger_is_refused_for_the_documented_reasons_in_order() {
+        let mut coupon = test_offer(7, DiscountLevel::Order, Reduction::PercentOff(1000));
+        coupon.trigger = Trigger::Coupon;
+        let free = ((0, None), (0, None));
+        let check = |o: &Offer, by, now, (uses, shopper)| check_trigger(o, by, now, uses, shopper);
+        assert_eq!(check(&coupon, Trigger::Coupon, 50, free), Ok(()));
+        assert_eq!(
+            check(&coupon, Trigger::PromotionalUrl, 50, free),
+            Err(TriggerRefusal::NeedsCode)
+        );
+        let always = test_offer(8, DiscountLevel::Order, Reduction::PercentOff(1000));
+        assert_eq!(
+            check(&always, Trigger::PromotionalUrl, 50, free),
+            Err(TriggerRefusal::AlwaysTriggered)
+        );
+        let mut windowed = coupon.clone();
+        windowed.starts_at = Some(100);
+        windowed.ends_at = Some(200);
+        assert_eq!(
+            check(&windowed, Trigger::Coupon, 99, free),
+            Err(TriggerRefusal::NotActive)
+        );
+        assert_eq!(check(&windowed, Trigger::Coupon, 100, free), Ok(()));
+        assert_eq!(
+            check(&windowed, Trigger::Coupon, 200, free),
+            Err(TriggerRefusal::NotActive)
+        );
+        windowed.enabled = false;
+        assert_eq!(
+            check(&windowed, Trigger::Coupon, 150, free),
+            Err(TriggerRefusal::NotDeployed)
+        );
+        assert_eq!(
+            check(&coupon, Trigger::Coupon, 50, ((3, Some(3)), (0, None))),
+            Err(TriggerRefusal::UsedUp(LimitReached::Total))
+        );
+        assert_eq!(
+            check(&coupon, Trigger::Coupon, 50, ((1, Some(3)), (1, Some(1)))),
+            Err(TriggerRefusal::UsedUp(LimitReached::Shopper))
+        );
+    }
 
     fn offer(id: OfferId, level: DiscountLevel, reduction: Reduction) -> Offer {
         test_offer(id, level, reduction)

@@ -11,7 +11,7 @@ use super::tolerant::{one_or_many, opt_bool, opt_i64, opt_object, opt_scalar, op
 use super::views::address::{AddressEnvelope, AddressView};
 use super::views::cart::{
     CART, CartEnvelope, CartView, LineItemEnvelope, LineItems, LineItemsEnvelope,
-    ShippingOptionEnvelope, ShippingOptionView, ShippingOptions, ShippingOptionsEnvelope,
+    ShippingOptionEnvelope, ShippingOptionView, ShippingOptions, ShippingOptionsEnvelope, Warning,
 };
 use super::views::order::{SubmitCart, SubmitCartEnvelope};
 use axum::extract::{Path, State};
@@ -24,12 +24,13 @@ use shopkeeper_domain::catalog::{CustomAttribute, CustomAttributes, MAX_CUSTOM_A
 use shopkeeper_domain::checkout::cart::{LineRefusal, check_quantity};
 use shopkeeper_domain::checkout::order::{CHARGE_TYPES, CartFields, Refusal};
 use shopkeeper_domain::checkout::{MAX_LINE_QUANTITY, ShippingOption};
-use shopkeeper_domain::offers::LimitReached;
+use shopkeeper_domain::offers::{LimitReached, TriggerRefusal};
 use shopkeeper_domain::shopper::{AddressInput, ProfileUpdate};
+use shopkeeper_domain::time::UnixSeconds;
 use shopkeeper_services::auth::Principal;
 use shopkeeper_services::checkout::{self as service, AccountChoice, CheckoutError};
 use shopkeeper_services::state::AppState;
-use shopkeeper_store::SubmitFailure;
+use shopkeeper_store::{CouponRecord, SubmitFailure};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -71,6 +72,11 @@ impl From<CheckoutError> for ShopperApiError {
                 cart_conflict(Code::ApplyShopperFailure, description)
             }
             CheckoutError::Submit(failure) => submit_failure(failure),
+            CheckoutError::Trigger {
+                refusal,
+                named,
+                by_code,
+            } => trigger_refusal(refusal, &named, by_code),
         }
     }
 }
@@ -174,6 +180,14 @@ fn submit_failure(f: SubmitFailure<Refusal>) -> ShopperApiError {
                 ),
             ),
         },
+        SubmitFailure::CodeLapsed { code, refusal } => {
+            let (status_code, text) = refused_trigger(refusal, &code, true);
+            let description = format!(
+                "{text} (coupon code {code}; the cart is unchanged: remove the code with DELETE \
+                 applied-offers/{{offerId}} or eligible-offers to order without it)"
+            );
+            ShopperApiError::new(status_code, description)
+        }
     }
 }
 
@@ -181,12 +195,92 @@ fn submit_failure(f: SubmitFailure<Refusal>) -> ShopperApiError {
 
 /// The cart as its documented body.
 async fn cart_response(state: &AppState, q: &ApiQuery, p: &Principal) -> ApiResult<Response> {
+    cart_response_after(state, q, p, None).await
+}
+
+/// The cart as its documented body, warning when `coupon` (just applied) triggers no offer the
+/// cart qualifies for yet (`applying-a-coupon-code.md`: "A `warnings object` appears in the
+/// response only when neither set of criteria is met").
+async fn cart_response_after(
+    state: &AppState,
+    q: &ApiQuery,
+    p: &Principal,
+    coupon: Option<&CouponRecord>,
+) -> ApiResult<Response> {
     let read = service::read_cart(&state.store, p, state.clock.now()).await?;
     let pr = read.priced();
     let sources = (read.snapshot.source.as_ref(), read.snapshot.credit.as_ref());
     let fields = &read.snapshot.cart.fields;
     let cart = CartView::new(q, &read.cart_id, &pr, sources, fields, p.site_id.as_str());
-    Ok(q.respond_with(&CartEnvelope { cart }))
+    let warnings = coupon
+        .filter(|c| {
+            let mut offers = std::iter::once(c.offer_id).chain(c.secondary_offer_id);
+            !offers.any(|id| pr.offers.eligible.contains(&id))
+        })
+        .map(|c| Warning {
+            code: "couponcode_not_eligible",
+            description: format!(
+                "The relevant discount triggered by {} will be applied to the cart once it \
+                 meets the offer criteria.",
+                c.code
+            ),
+        })
+        .into_iter()
+        .collect();
+    Ok(q.respond_with(&CartEnvelope { cart, warnings }))
+}
+
+/// A code or named offer the cart cannot bring in, as the documented error.
+fn trigger_refusal(refusal: TriggerRefusal, named: &str, by_code: bool) -> ShopperApiError {
+    let (code, description) = refused_trigger(refusal, named, by_code);
+    ShopperApiError::new(code, description)
+}
+
+/// The documented code and text of a refused code or named offer.
+fn refused_trigger(refusal: TriggerRefusal, named: &str, by_code: bool) -> (Code, String) {
+    match refusal {
+        TriggerRefusal::Unknown if !by_code => (
+            Code::InvalidOfferId,
+            format!(
+                "The offer ID: {named} for the request is invalid. Provide a valid offer ID or \
+                 Offer external reference ID and try again."
+            ),
+        ),
+        TriggerRefusal::Unknown => (
+            Code::InvalidCoupon,
+            "The coupon code is invalid. The shopper cannot use the coupon code.".into(),
+        ),
+        TriggerRefusal::NotDeployed => (
+            Code::OfferNotDeployed,
+            "The system cannot use an undeployed coupon code.".into(),
+        ),
+        TriggerRefusal::NotActive => (
+            Code::OfferNotActive,
+            "The offer for the request is not active.".into(),
+        ),
+        TriggerRefusal::UsedUp(LimitReached::Total) => (
+            Code::OfferUsageLimitExceeded,
+            "Exceeded the offer usage limit. Shoppers cannot use the coupon code.".into(),
+        ),
+        TriggerRefusal::UsedUp(LimitReached::Shopper) => (
+            Code::ShopperUsageLimitExceeded,
+            "The shopper exceeded the offer usage limit. The shopper cannot use the coupon code."
+                .into(),
+        ),
+        TriggerRefusal::AlwaysTriggered => (
+            Code::AlwaysTriggeredOfferId,
+            "The offer ID for the request is invalid: the always-triggered offer is not \
+             supported."
+                .into(),
+        ),
+        TriggerRefusal::NeedsCode => (
+            Code::PreconditionFailure,
+            format!(
+                "Applied the wrong offer ID: {named} with the offer. Enter the correct offer ID \
+                 and try again."
+            ),
+        ),
+    }
 }
 
 // --- line items -------------------------------------------------------------------------------
@@ -439,6 +533,37 @@ fn requested_lines(q: &ApiQuery, body: Option<LineItemList>) -> ApiResult<Reques
     Ok((out, attributes))
 }
 
+/// `offerId`: the cart triggers the offer. Named with products (`addProductToCart`) it must
+/// cover them (`line-item-creation-failure`); named alone it is a promotional URL's offer
+/// (`triggering-a-promotional-url-offer.md`). Checked and written before the lines.
+async fn trigger_named_offer(
+    state: &AppState,
+    p: &Principal,
+    q: &ApiQuery,
+    wanted: &[(i64, i64)],
+    now: UnixSeconds,
+) -> ApiResult<()> {
+    if let Some(raw) = q.get("offerId") {
+        let offer_id = parse_id(&Value::String(raw.to_owned()), "offerId")?;
+        if let Some(offer) = state.store.offer(&p.site_id, offer_id).await? {
+            let scope = &offer.pricing.product_ids;
+            if let Some((product_id, _)) = wanted.iter().find(|(id, _)| {
+                !scope.is_empty() && offer.pricing.category_ids.is_empty() && !scope.contains(id)
+            }) {
+                return Err(cart_conflict(
+                    Code::LineItemCreationFailure,
+                    format!(
+                        "Line Item could not be created for the product specified: product \
+                         {product_id} is not in offer {offer_id}."
+                    ),
+                ));
+            }
+        }
+        service::trigger_offer(&state.store, p, offer_id, now).await?;
+    }
+    Ok(())
+}
+
 /// `GET /v1/shoppers/me/carts/active`
 pub async fn get_cart(
     State(state): State<AppState>,
@@ -474,7 +599,13 @@ pub async fn update_cart(
         ),
         None => (None, None, None),
     };
-    service::add_lines(&state.store, &p, &wanted, &attributes, state.clock.now()).await?;
+    let now = state.clock.now();
+    trigger_named_offer(&state, &p, &q, &wanted, now).await?;
+    let coupon = match q.get("promoCode") {
+        Some(raw) => Some(service::apply_coupon(&state.store, &p, raw, now).await?),
+        None => None,
+    };
+    service::add_lines(&state.store, &p, &wanted, &attributes, now).await?;
     if let Some(fields) = &fields {
         service::set_cart_fields(&state.store, &p, fields).await?;
     }
@@ -487,7 +618,7 @@ pub async fn update_cart(
     if let Some(ip) = ip {
         write_ip_address(&state, &p, ip).await?;
     }
-    cart_response(&state, &q, &p).await
+    cart_response_after(&state, &q, &p, coupon.as_ref()).await
 }
 
 async fn line_items_response(state: &AppState, q: &ApiQuery, p: &Principal) -> ApiResult<Response> {
@@ -521,7 +652,9 @@ pub async fn add_line_items(
             "give productId (and quantity) or lineItems.lineItem",
         ));
     }
-    service::add_lines(&state.store, &p, &wanted, &attributes, state.clock.now()).await?;
+    let now = state.clock.now();
+    trigger_named_offer(&state, &p, &q, &wanted, now).await?;
+    service::add_lines(&state.store, &p, &wanted, &attributes, now).await?;
     line_items_response(&state, &q, &p).await
 }
 

@@ -204,6 +204,8 @@ pub enum Code {
     Forbidden,
     // 404
     ResourceNotFound,
+    /// An `offerId` the site has no offer of.
+    InvalidOfferId,
     // 405
     MethodNotAllowed,
     // 409 (`[resource]-already-exists`, one per resource)
@@ -233,6 +235,16 @@ pub enum Code {
     OfferUsageLimitExceeded,
     /// This shopper (or e-mail address) used the offer as often as it allows.
     ShopperUsageLimitExceeded,
+    /// A `promoCode` the site does not have.
+    InvalidCoupon,
+    /// A code's offer outside its validity window.
+    OfferNotActive,
+    /// A code's offer switched off.
+    OfferNotDeployed,
+    /// An always-triggered offer named by `offerId` (it applies without being named).
+    AlwaysTriggeredOfferId,
+    /// An offer named by `offerId` that only its coupon code triggers.
+    PreconditionFailure,
     // 500
     SystemError,
     // Deviations (README, "Error codes"): statuses the docs do not list.
@@ -252,7 +264,7 @@ pub enum Code {
 
 impl Code {
     /// Every variant, in declaration order.
-    pub const ALL: [Code; 30] = [
+    pub const ALL: [Code; 36] = [
         Code::InvalidRequest,
         Code::PasswordFailure,
         Code::DrLimitedTokenInvalid,
@@ -260,6 +272,7 @@ impl Code {
         Code::InvalidToken,
         Code::Forbidden,
         Code::ResourceNotFound,
+        Code::InvalidOfferId,
         Code::MethodNotAllowed,
         Code::ShopperAlreadyExists,
         Code::AddressAlreadyExists,
@@ -277,6 +290,11 @@ impl Code {
         Code::CreditCardExpired,
         Code::OfferUsageLimitExceeded,
         Code::ShopperUsageLimitExceeded,
+        Code::InvalidCoupon,
+        Code::OfferNotActive,
+        Code::OfferNotDeployed,
+        Code::AlwaysTriggeredOfferId,
+        Code::PreconditionFailure,
         Code::SystemError,
         Code::RateLimitQuotaExceeded,
         Code::RequestTimeout,
@@ -294,6 +312,7 @@ impl Code {
             Code::InvalidToken => "invalid_token",
             Code::Forbidden => "forbidden",
             Code::ResourceNotFound => "resource-not-found",
+            Code::InvalidOfferId | Code::AlwaysTriggeredOfferId => "invalid-offer-id",
             Code::MethodNotAllowed => "method-not-allowed",
             Code::ShopperAlreadyExists => "shopper-already-exists",
             Code::AddressAlreadyExists => "address-already-exists",
@@ -311,6 +330,10 @@ impl Code {
             Code::CreditCardExpired => "credit-card-expired",
             Code::OfferUsageLimitExceeded => "offer-usage-limit-exceeded",
             Code::ShopperUsageLimitExceeded => "shopper-usage-limit-exceeded",
+            Code::InvalidCoupon => "invalid-coupon",
+            Code::OfferNotActive => "offer-not-active",
+            Code::OfferNotDeployed => "offer-not-deployed",
+            Code::PreconditionFailure => "precondition-failure",
             Code::SystemError => "system-error",
             Code::RateLimitQuotaExceeded => "rate-limit-quota-exceeded",
             Code::RequestTimeout => "request-timeout",
@@ -327,7 +350,7 @@ impl Code {
             }
             Code::InvalidClient | Code::InvalidToken => StatusCode::UNAUTHORIZED,
             Code::Forbidden => StatusCode::FORBIDDEN,
-            Code::ResourceNotFound => StatusCode::NOT_FOUND,
+            Code::ResourceNotFound | Code::InvalidOfferId => StatusCode::NOT_FOUND,
             Code::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Code::ShopperAlreadyExists
             | Code::AddressAlreadyExists
@@ -344,7 +367,12 @@ impl Code {
             | Code::CreditCardDeclined
             | Code::CreditCardExpired
             | Code::OfferUsageLimitExceeded
-            | Code::ShopperUsageLimitExceeded => StatusCode::CONFLICT,
+            | Code::ShopperUsageLimitExceeded
+            | Code::InvalidCoupon
+            | Code::OfferNotActive
+            | Code::OfferNotDeployed
+            | Code::AlwaysTriggeredOfferId
+            | Code::PreconditionFailure => StatusCode::CONFLICT,
             Code::SystemError => StatusCode::INTERNAL_SERVER_ERROR,
             Code::RateLimitQuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
             Code::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -512,6 +540,7 @@ mod code_tests {
         (401, "invalid_token"),
         (403, "forbidden"),
         (404, "resource-not-found"),
+        (404, "invalid-offer-id"),
         (405, "method-not-allowed"),
         (409, "add-base-product-cart-error"),
         (409, "apply-payment-failure"),
@@ -527,6 +556,11 @@ mod code_tests {
         (409, "invalid-product-id"),
         (409, "invalid-ship-to-country"),
         (409, "inventory-unavailable-error"),
+        (409, "invalid-coupon"),
+        (409, "invalid-offer-id"),
+        (409, "offer-not-active"),
+        (409, "offer-not-deployed"),
+        (409, "precondition-failure"),
         (409, "line-item-creation-failure"),
         (409, "offer-usage-limit-exceeded"),
         (409, "operation-failed"),

@@ -5,6 +5,7 @@ pub mod access;
 pub mod access_tokens;
 pub mod authorize;
 pub mod browser;
+pub mod cart_offers;
 pub mod carts;
 pub mod catalog;
 pub mod client_auth;

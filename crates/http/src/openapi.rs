@@ -12,6 +12,7 @@ use super::views::cart::{
     CartEnvelope, LineItemEnvelope, LineItemsEnvelope, ShippingOptionEnvelope,
     ShippingOptionsEnvelope,
 };
+use super::views::cart_offers::AppliedOffersEnvelope;
 use super::views::catalog::{
     CategoriesEnvelope, CategoryEnvelope, CategoryView, InventoryStatusEnvelope,
     InventoryStatusesEnvelope, ProductEnvelope, ProductItem, ProductPricingEnvelope,
@@ -72,6 +73,7 @@ use utoipa::{Modify, OpenApi};
     ),
     components(schemas(
         CartEnvelope,
+        AppliedOffersEnvelope,
         LineItemsEnvelope,
         LineItemEnvelope,
         ShippingOptionsEnvelope,
@@ -179,6 +181,7 @@ pub fn response_view(method: &str, path: &str) -> Option<String> {
         ("GET", Some("/shipping-options")) => ShippingOptionsEnvelope::name(),
         ("GET", Some("/shipping-options/{id}")) => ShippingOptionEnvelope::name(),
         ("POST", Some("/submit-cart")) => SubmitCartEnvelope::name(),
+        ("GET", Some("/applied-offers")) => AppliedOffersEnvelope::name(),
         _ => match (method, path) {
             ("GET", "/v1/shoppers/me/orders") | ("POST", "/v1/shoppers/order-lookup") => {
                 OrdersEnvelope::name()

@@ -2,7 +2,9 @@
 //! gets its handler (and its `.json` twin), and nothing else is routed here. Building it
 //! panics if the table and [`handler`] disagree, so every test run checks them.
 
-use super::{carts, catalog, cors, orders, shopper_api, shoppers, shoppers_token, site};
+use super::{
+    cart_offers, carts, catalog, cors, orders, shopper_api, shoppers, shoppers_token, site,
+};
 use axum::Router;
 use axum::http::uri::PathAndQuery;
 use axum::http::{Method, Request, Uri};
@@ -44,6 +46,7 @@ pub fn replace_path<B>(request: &mut Request<B>, path: &str) {
 
 /// The handler of a row. Providing a row = flip it to `Yes` in the table + one line here.
 pub fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
+    use cart_offers as co;
     use carts as k;
     use catalog as c;
     use orders as o;
@@ -84,6 +87,13 @@ pub fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
         }
         ("PUT", "/v1/shoppers/me/carts/active/shipping-address") => {
             put(k::put_address::<k::Shipping>)
+        }
+        ("GET", "/v1/shoppers/me/carts/active/applied-offers") => get(co::list_applied_offers),
+        ("DELETE", "/v1/shoppers/me/carts/active/applied-offers/{offerId}") => {
+            delete(co::remove_applied_offer)
+        }
+        ("DELETE", "/v1/shoppers/me/carts/active/eligible-offers") => {
+            delete(co::remove_eligible_offers)
         }
         ("GET", "/v1/shoppers/me/carts/active/line-items") => get(k::list_line_items),
         ("POST", "/v1/shoppers/me/carts/active/line-items") => post(k::add_line_items),

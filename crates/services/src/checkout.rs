@@ -10,11 +10,12 @@ use shopkeeper_domain::checkout::order::{
     CartFields, PricedCart, Refusal, decide_order, price_cart,
 };
 use shopkeeper_domain::checkout::{ShippingOption, SourceUser};
+use shopkeeper_domain::offers::{CouponCode, OfferId, TriggerRefusal};
 use shopkeeper_domain::shopper::{AddressInput, FieldError};
 use shopkeeper_domain::time::UnixSeconds;
 use shopkeeper_store::{
-    AddressRecord, CartSnapshot, CartWriter, FromAccount, PaymentOptionFields, PaymentSourceRecord,
-    Store, StoreError, SubmitFailure,
+    AddressRecord, CartSnapshot, CartWriter, CouponRecord, FromAccount, OfferRecord,
+    PaymentOptionFields, PaymentSourceRecord, Store, StoreError, SubmitFailure,
 };
 use std::collections::HashMap;
 
@@ -38,6 +39,14 @@ pub enum CheckoutError {
     /// A cart or a line would keep more custom attributes than it may.
     TooManyAttributes,
     Submit(SubmitFailure<Refusal>),
+    /// A coupon code (`promoCode`) or a named offer (`offerId`) the cart cannot bring in.
+    Trigger {
+        refusal: TriggerRefusal,
+        /// The code as given, or the offer id.
+        named: String,
+        /// Brought in by a coupon code (not by naming the offer).
+        by_code: bool,
+    },
 }
 
 impl From<StoreError> for CheckoutError {
@@ -187,6 +196,68 @@ pub async fn set_line_quantity(
         return Err(not_found());
     }
     Ok(())
+}
+
+/// Applies a coupon code (`promoCode`) to the cart; its use is counted at submit.
+pub async fn apply_coupon(
+    store: &Store,
+    p: &Principal,
+    raw: &str,
+    now: UnixSeconds,
+) -> CheckoutResult<CouponRecord> {
+    let refused = |refusal| CheckoutError::Trigger {
+        refusal,
+        named: raw.to_owned(),
+        by_code: true,
+    };
+    let code = CouponCode::parse(raw).ok_or_else(|| refused(TriggerRefusal::Unknown))?;
+    store
+        .apply_coupon(cart_writer(p), &p.site_id, &code, now)
+        .await?
+        .map_err(refused)
+}
+
+/// Triggers an offer for the cart by naming it (`offerId`, a promotional URL's offer).
+pub async fn trigger_offer(
+    store: &Store,
+    p: &Principal,
+    offer_id: OfferId,
+    now: UnixSeconds,
+) -> CheckoutResult<OfferRecord> {
+    store
+        .trigger_offer(cart_writer(p), &p.site_id, offer_id, now)
+        .await?
+        .map_err(|refusal| CheckoutError::Trigger {
+            refusal,
+            named: offer_id.to_string(),
+            by_code: false,
+        })
+}
+
+/// Takes an offer out of the cart: one that prices it, or one it brought in by code or by
+/// name. False when the cart has no such offer.
+pub async fn remove_offer(
+    store: &Store,
+    p: &Principal,
+    offer_id: OfferId,
+    now: UnixSeconds,
+) -> CheckoutResult<bool> {
+    let read = read_cart(store, p, now).await?;
+    let in_cart = read.priced().offers.applied().contains(&offer_id)
+        || read
+            .snapshot
+            .triggers
+            .iter()
+            .any(|t| t.offer_id == offer_id);
+    if in_cart {
+        store.remove_cart_offer(cart_writer(p), offer_id).await?;
+    }
+    Ok(in_cart)
+}
+
+/// `DELETE eligible-offers`: no offer prices the cart until it brings one in again.
+pub async fn reset_offers(store: &Store, p: &Principal) -> CheckoutResult<()> {
+    Ok(store.reset_cart_offers(cart_writer(p)).await?)
 }
 
 /// Deletes a line; false when the cart has none of that id.

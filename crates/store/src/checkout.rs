@@ -218,6 +218,8 @@ pub struct CartSnapshot {
     pub source: Option<PaymentSourceRecord>,
     /// The store credit applied beside (or instead of) the source.
     pub credit: Option<PaymentSourceRecord>,
+    /// The offers the cart brought in by code or by name.
+    pub triggers: Vec<super::offers::CartTrigger>,
 }
 
 /// Why a submit wrote nothing (besides the rules' own refusals).
@@ -234,6 +236,12 @@ pub enum SubmitFailure<E> {
     OfferUsedUp {
         offer_id: i64,
         limit: shopkeeper_domain::offers::LimitReached,
+    },
+    /// A coupon code the cart applied can no longer be used (it ran out, ended or was
+    /// switched off since): the order would not get the price the shopper was shown.
+    CodeLapsed {
+        code: String,
+        refusal: shopkeeper_domain::offers::TriggerRefusal,
     },
 }
 
@@ -847,6 +855,13 @@ impl Store {
                 return Ok(Err(SubmitFailure::Refused(e)));
             }
         };
+        if let Some((code, refusal)) =
+            super::offers::lapsed_code(&mut tx, site_id, &snapshot.triggers, shopper_id, now)
+                .await?
+        {
+            tx.rollback().await?;
+            return Ok(Err(SubmitFailure::CodeLapsed { code, refusal }));
+        }
         if order.consume_source {
             let done = sqlx::query(
                 "UPDATE payment_sources SET state = 'consumed' \
@@ -953,6 +968,7 @@ impl Store {
             .bind(session_id.as_str())
             .execute(&mut *tx)
             .await?;
+        super::offers::clear_cart_offers(&mut tx, session_id).await?;
         sqlx::query(
             "UPDATE carts SET billing_address = NULL, shipping_address = NULL, \
              billing_from_account = 0, shipping_from_account = 0, shipping_option_id = NULL, \
@@ -1113,7 +1129,10 @@ impl Store {
 /// its lock (a concurrent submit, which locks it first, sees all of this write or none of it);
 /// for a limited writer, drops the addresses copied from the shopper's account and a source
 /// that belongs to a shopper.
-async fn start_cart_write(conn: &mut AnyConnection, w: CartWriter<'_>) -> StoreResult<()> {
+pub(crate) async fn start_cart_write(
+    conn: &mut AnyConnection,
+    w: CartWriter<'_>,
+) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO carts (session_id) VALUES ($1) ON CONFLICT (session_id) \
          DO UPDATE SET version = carts.version + 1",
@@ -1347,7 +1366,7 @@ async fn read_snapshot(
     .bind(site_id.as_str())
     .fetch_all(&mut *conn)
     .await?;
-    let offers = super::offers::always_offers(conn, site_id).await?;
+    let (offers, triggers) = super::offers::cart_offers(conn, site_id, session_id).await?;
     // Categories matter only to category offers.
     let mut product_categories: HashMap<i64, Vec<i64>> = HashMap::new();
     if offers.iter().any(|o| !o.category_ids.is_empty()) {
@@ -1386,6 +1405,7 @@ async fn read_snapshot(
         },
         source,
         credit,
+        triggers,
     })
 }
 

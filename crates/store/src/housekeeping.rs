@@ -71,6 +71,8 @@ const SESSION_DEPENDENTS: &[&str] = &[
     "browser_sessions",
     "authorization_codes",
     "cart_line_items",
+    "cart_offer_triggers",
+    "cart_offer_exclusions",
     "carts",
 ];
 

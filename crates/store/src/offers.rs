@@ -1,10 +1,13 @@
 //! A site's offers, their coupon codes and the points of promotion (POPs) that show them.
 
+use super::checkout::{CartWriter, start_cart_write};
 use super::{Store, StoreError, StoreResult};
 use serde::Serialize;
+use shopkeeper_domain::SessionId;
 use shopkeeper_domain::SiteId;
 use shopkeeper_domain::offers::{
     CouponCode, DiscountLevel, NewOffer, Offer, OfferId, OfferType, Reduction, Trigger,
+    TriggerRefusal, check_trigger,
 };
 use shopkeeper_domain::time::UnixSeconds;
 use sqlx::{Any, AnyConnection, Row, Transaction};
@@ -174,20 +177,44 @@ async fn scope_on(conn: &mut AnyConnection, id: OfferId) -> StoreResult<(Vec<i64
     Ok((products, categories))
 }
 
-/// The site's enabled, always-triggered offers with uses left, as pricing sees them (their
-/// windows are judged by the arbitration), read on the cart's own connection. Arbitration runs
-/// at every pricing (`reconciling-conflicting-offers.md`), a submit's included: an offer used
-/// up by then is not in it, and one used up by a concurrent submit is refused at redemption.
-pub(crate) async fn always_offers(
+/// An offer a cart brought in, and the coupon code it came by (`None`: named by id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CartTrigger {
+    pub offer_id: OfferId,
+    pub coupon_code: Option<String>,
+}
+
+/// The offers that may price a cart, as pricing sees them (their windows are judged by the
+/// arbitration), read on the cart's own connection: the site's enabled always-triggered
+/// offers (none after DELETE eligible-offers, none the shopper removed) and the enabled offers
+/// the cart triggered, each with uses left; and the cart's triggers. Arbitration runs at every
+/// pricing (`reconciling-conflicting-offers.md`), a submit's included: an offer used up by
+/// then is not in it, and one used up by a concurrent submit is refused at redemption.
+pub(crate) async fn cart_offers(
     conn: &mut AnyConnection,
     site_id: &SiteId,
-) -> StoreResult<Vec<Offer>> {
+    session_id: &SessionId,
+) -> StoreResult<(Vec<Offer>, Vec<CartTrigger>)> {
+    let triggers: Vec<(i64, Option<String>)> = sqlx::query_as(
+        "SELECT offer_id, coupon_code FROM cart_offer_triggers WHERE session_id = $1 \
+         ORDER BY offer_id",
+    )
+    .bind(session_id.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
     let sql = format!(
         "SELECT {OFFER_COLUMNS} FROM offers WHERE site_id = $1 AND enabled = 1 \
-         AND trigger_kind = 'always' AND (total_limit IS NULL OR uses < total_limit) ORDER BY id"
+         AND (total_limit IS NULL OR uses < total_limit) AND ( \
+           (trigger_kind = 'always' \
+            AND NOT EXISTS (SELECT 1 FROM carts c WHERE c.session_id = $2 AND c.offers_reset = 1) \
+            AND NOT EXISTS (SELECT 1 FROM cart_offer_exclusions x \
+                            WHERE x.session_id = $2 AND x.offer_id = offers.id)) \
+           OR id IN (SELECT offer_id FROM cart_offer_triggers WHERE session_id = $2)) \
+         ORDER BY id"
     );
     let rows: Vec<OfferRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(site_id.as_str())
+        .bind(session_id.as_str())
         .fetch_all(&mut *conn)
         .await?;
     // Pricing needs no coupon codes: two reads an offer on a cart read, not three.
@@ -196,7 +223,128 @@ pub(crate) async fn always_offers(
         let (products, categories) = scope_on(conn, row.id).await?;
         offers.push(row.into_record(products, categories, Vec::new())?.pricing);
     }
-    Ok(offers)
+    let triggers = triggers
+        .into_iter()
+        .map(|(offer_id, coupon_code)| CartTrigger {
+            offer_id,
+            coupon_code,
+        })
+        .collect();
+    Ok((offers, triggers))
+}
+
+/// Forgets what a cart did to its offers (when it becomes an order).
+pub(crate) async fn clear_cart_offers(
+    conn: &mut AnyConnection,
+    session_id: &SessionId,
+) -> StoreResult<()> {
+    for sql in [
+        "DELETE FROM cart_offer_triggers WHERE session_id = $1",
+        "DELETE FROM cart_offer_exclusions WHERE session_id = $1",
+        "UPDATE carts SET offers_reset = 0 WHERE session_id = $1",
+    ] {
+        sqlx::query(sql)
+            .bind(session_id.as_str())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// An offer's definition and uses, read in a cart write's transaction.
+async fn offer_on(
+    conn: &mut AnyConnection,
+    site_id: &SiteId,
+    id: OfferId,
+) -> StoreResult<Option<OfferRecord>> {
+    let sql = format!("SELECT {OFFER_COLUMNS} FROM offers WHERE site_id = $1 AND id = $2");
+    let row: Option<OfferRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(site_id.as_str())
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match row {
+        Some(row) => {
+            let (products, categories) = scope_on(conn, row.id).await?;
+            Ok(Some(row.into_record(products, categories, Vec::new())?))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Whether a cart may bring `offer` in by `by`: its state, window and uses (the shopper's
+/// counted when the cart has a signed-in shopper; a guest's e-mail is known at submit).
+async fn may_trigger(
+    conn: &mut AnyConnection,
+    offer: &OfferRecord,
+    by: Trigger,
+    shopper_id: Option<i64>,
+    now: UnixSeconds,
+) -> StoreResult<Result<(), TriggerRefusal>> {
+    let shopper_uses = match (shopper_id, offer.per_shopper_limit) {
+        (Some(id), Some(_)) => {
+            let (used,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM offer_redemptions WHERE offer_id = $1 AND shopper_key = $2",
+            )
+            .bind(offer.id)
+            .bind(format!("shopper:{id}"))
+            .fetch_one(&mut *conn)
+            .await?;
+            used
+        }
+        _ => 0,
+    };
+    Ok(check_trigger(
+        &offer.pricing,
+        by,
+        now,
+        (offer.uses, offer.total_limit),
+        (shopper_uses, offer.per_shopper_limit),
+    ))
+}
+
+/// The first coupon code of `triggers` that can no longer be used, and why.
+pub(crate) async fn lapsed_code(
+    conn: &mut AnyConnection,
+    site_id: &SiteId,
+    triggers: &[CartTrigger],
+    shopper_id: Option<i64>,
+    now: UnixSeconds,
+) -> StoreResult<Option<(String, TriggerRefusal)>> {
+    for t in triggers {
+        let Some(code) = &t.coupon_code else { continue };
+        let refusal = match offer_on(conn, site_id, t.offer_id).await? {
+            Some(offer) => may_trigger(conn, &offer, Trigger::Coupon, shopper_id, now)
+                .await?
+                .err(),
+            None => Some(TriggerRefusal::Unknown),
+        };
+        if let Some(refusal) = refusal {
+            return Ok(Some((code.clone(), refusal)));
+        }
+    }
+    Ok(None)
+}
+
+async fn write_trigger(
+    conn: &mut AnyConnection,
+    session_id: &SessionId,
+    offer_id: OfferId,
+    code: Option<&str>,
+    now: UnixSeconds,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO cart_offer_triggers (session_id, offer_id, coupon_code, created_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (session_id, offer_id) \
+         DO UPDATE SET coupon_code = excluded.coupon_code",
+    )
+    .bind(session_id.as_str())
+    .bind(offer_id)
+    .bind(code)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// Checks that every id of `ids` is a row of `table` on `site` (`products`, `categories`).
@@ -604,6 +752,118 @@ impl Store {
         .bind(offer_id)
         .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Applies a coupon code to a cart: its offer (and its secondary offer, when that one
+    /// can apply too) is triggered for the cart until it is submitted. The use is counted at
+    /// submit, not here. Returns the code as stored.
+    pub async fn apply_coupon(
+        &self,
+        w: CartWriter<'_>,
+        site_id: &SiteId,
+        code: &CouponCode,
+        now: UnixSeconds,
+    ) -> StoreResult<Result<CouponRecord, TriggerRefusal>> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        let coupon: Option<CouponRecord> = sqlx::query_as(
+            "SELECT code, offer_id, secondary_offer_id FROM coupon_codes \
+             WHERE site_id = $1 AND code = $2",
+        )
+        .bind(site_id.as_str())
+        .bind(code.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(coupon) = coupon else {
+            return Ok(Err(TriggerRefusal::Unknown));
+        };
+        let shopper = w.full_token_shopper;
+        let Some(primary) = offer_on(&mut tx, site_id, coupon.offer_id).await? else {
+            return Ok(Err(TriggerRefusal::Unknown));
+        };
+        if let Err(refusal) = may_trigger(&mut tx, &primary, Trigger::Coupon, shopper, now).await? {
+            return Ok(Err(refusal));
+        }
+        start_cart_write(&mut tx, w).await?;
+        write_trigger(&mut tx, w.session_id, primary.id, Some(&coupon.code), now).await?;
+        if let Some(id) = coupon.secondary_offer_id {
+            if let Some(secondary) = offer_on(&mut tx, site_id, id).await? {
+                if may_trigger(&mut tx, &secondary, Trigger::Coupon, shopper, now)
+                    .await?
+                    .is_ok()
+                {
+                    write_trigger(&mut tx, w.session_id, id, Some(&coupon.code), now).await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(Ok(coupon))
+    }
+
+    /// Triggers an offer for a cart by naming it (`offerId`: a promotional URL's offer).
+    pub async fn trigger_offer(
+        &self,
+        w: CartWriter<'_>,
+        site_id: &SiteId,
+        offer_id: OfferId,
+        now: UnixSeconds,
+    ) -> StoreResult<Result<OfferRecord, TriggerRefusal>> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        let Some(offer) = offer_on(&mut tx, site_id, offer_id).await? else {
+            return Ok(Err(TriggerRefusal::Unknown));
+        };
+        let shopper = w.full_token_shopper;
+        if let Err(refusal) =
+            may_trigger(&mut tx, &offer, Trigger::PromotionalUrl, shopper, now).await?
+        {
+            return Ok(Err(refusal));
+        }
+        start_cart_write(&mut tx, w).await?;
+        write_trigger(&mut tx, w.session_id, offer.id, None, now).await?;
+        tx.commit().await?;
+        Ok(Ok(offer))
+    }
+
+    /// Takes an offer out of a cart: the trigger that brought it in, or, for an
+    /// always-triggered offer, the offer itself (until the cart is submitted).
+    pub async fn remove_cart_offer(&self, w: CartWriter<'_>, offer_id: OfferId) -> StoreResult<()> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        start_cart_write(&mut tx, w).await?;
+        let dropped =
+            sqlx::query("DELETE FROM cart_offer_triggers WHERE session_id = $1 AND offer_id = $2")
+                .bind(w.session_id.as_str())
+                .bind(offer_id)
+                .execute(&mut *tx)
+                .await?;
+        if dropped.rows_affected() == 0 {
+            sqlx::query(
+                "INSERT INTO cart_offer_exclusions (session_id, offer_id) VALUES ($1, $2) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(w.session_id.as_str())
+            .bind(offer_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// `DELETE eligible-offers`: the cart drops every code and named offer, and takes no
+    /// always-triggered offer until it is submitted.
+    pub async fn reset_cart_offers(&self, w: CartWriter<'_>) -> StoreResult<()> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        start_cart_write(&mut tx, w).await?;
+        clear_cart_offers(&mut tx, w.session_id).await?;
+        sqlx::query("UPDATE carts SET offers_reset = 1 WHERE session_id = $1")
+            .bind(w.session_id.as_str())
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -29,6 +29,17 @@ fn cart_link(q: &ApiQuery, method: &str, segment: &str) -> Option<Link> {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CartEnvelope<'a> {
     pub cart: CartView<'a>,
+    /// What a `200 OK` warns about (`warnings-object/README.md`): a coupon code applied to a
+    /// cart that does not meet its offer's conditions yet.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Warning>,
+}
+
+/// One warning of a `200 OK` (`{"code", "description"}`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Warning {
+    pub code: &'static str,
+    pub description: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

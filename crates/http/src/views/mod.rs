@@ -3,6 +3,7 @@
 
 pub mod address;
 pub mod cart;
+pub mod cart_offers;
 pub mod catalog;
 pub mod line;
 pub mod money;
