@@ -423,3 +423,49 @@ async fn naming_an_offer_triggers_a_promotional_url_offer_and_refuses_the_others
         "{line}"
     );
 }
+
+#[tokio::test]
+async fn shipping_options_show_their_cost_after_the_shipping_offer() {
+    let app = spawn_app().await;
+    let (_, shirt) = catalog(&app).await;
+    let token = app.anonymous_pair().await.access;
+    ok_json(app.add_to_cart(&token, shirt, 1).await).await;
+    let options = app
+        .get_ok(&token, &format!("{CART}/shipping-options"))
+        .await;
+    let first = options["shippingOptions"]["shippingOption"][0].clone();
+    let id = first["id"].as_i64().unwrap();
+    let cost = value(&first["cost"]);
+    assert_eq!(value(&first["costWithDiscount"]), cost, "{first}");
+    create_offer(
+        &app,
+        json!({"name": "Half shipping", "type": "Shipping Cost Discount", "percentOff": "50",
+               "shippingOptionIds": [id]}),
+    )
+    .await;
+    let options = app
+        .get_ok(&token, &format!("{CART}/shipping-options"))
+        .await;
+    let cents = |money: &Value| (value(money) * 100.0).round() as i64;
+    for option in options["shippingOptions"]["shippingOption"]
+        .as_array()
+        .unwrap()
+    {
+        let cost = cents(&option["cost"]);
+        // Half of the chosen option, rounded half up to the cent; the others as they cost.
+        let off = if option["id"].as_i64() == Some(id) {
+            (cost + 1) / 2
+        } else {
+            0
+        };
+        assert_eq!(cents(&option["costWithDiscount"]), cost - off, "{option}");
+    }
+    let one = app
+        .get_ok(&token, &format!("{CART}/shipping-options/{id}"))
+        .await;
+    let cart = app.get_ok(&token, CART).await;
+    assert_eq!(
+        one["shippingOption"]["costWithDiscount"], cart["cart"]["pricing"]["shippingAndHandling"],
+        "{one} {cart}"
+    );
+}

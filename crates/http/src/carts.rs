@@ -842,9 +842,10 @@ pub async fn list_shipping_options(
     Limited(p): Limited,
     q: ApiQuery,
 ) -> ApiResult<Response> {
-    let (currency, physical) = service::shipping_context(&state.store, &p).await?;
+    let read = service::read_cart(&state.store, &p, state.clock.now()).await?;
+    let pr = read.priced();
     Ok(q.respond_with(&ShippingOptionsEnvelope {
-        shipping_options: ShippingOptions::new(&q, &currency, physical),
+        shipping_options: ShippingOptions::new(&q, &pr),
     }))
 }
 
@@ -856,11 +857,12 @@ pub async fn get_shipping_option(
     q: ApiQuery,
 ) -> ApiResult<Response> {
     let id = path_id(&id, "shipping option")?;
-    let (currency, physical) = service::shipping_context(&state.store, &p).await?;
+    let read = service::read_cart(&state.store, &p, state.clock.now()).await?;
+    let pr = read.priced();
     let option = ShippingOption::find(id)
-        .filter(|_| physical)
+        .filter(|_| pr.physical())
         .ok_or_else(|| not_found(format!("shipping option {id}")))?;
-    let shipping_option = ShippingOptionView::new(&q, option, &currency);
+    let shipping_option = ShippingOptionView::new(&q, option, &pr);
     Ok(q.respond_with(&ShippingOptionEnvelope { shipping_option }))
 }
 

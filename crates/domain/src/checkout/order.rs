@@ -166,6 +166,9 @@ pub struct PricedCart<'a> {
     pub credit_applied: bool,
     /// What the offers take off, by level.
     pub offers: Arbitration,
+    /// What the best shipping offer would take off each shipping option were it chosen
+    /// (`costWithDiscount`), by option id; empty when no shipping offer can apply.
+    pub shipping_discounts: Vec<(i64, i64)>,
 }
 
 impl PricedCart<'_> {
@@ -183,6 +186,14 @@ impl PricedCart<'_> {
             .zip(shares)
             .map(|(s, share)| s - share)
             .collect()
+    }
+
+    /// What the shipping offers would take off `option_id` were it the cart's option.
+    pub fn shipping_discount(&self, option_id: i64) -> i64 {
+        self.shipping_discounts
+            .iter()
+            .find(|(id, _)| *id == option_id)
+            .map_or(0, |(_, off)| *off)
     }
 
     /// The store credit pays the whole total: no primary source is needed.
@@ -269,6 +280,31 @@ pub fn price_cart<'a>(cart: &'a Cart, default_currency: &str) -> PricedCart<'a> 
             now: cart.offers_at,
         },
     );
+    let shipping_discounts = if physical
+        && cart
+            .offers
+            .iter()
+            .any(|o| o.level == crate::offers::DiscountLevel::Shipping)
+    {
+        SHIPPING_OPTIONS
+            .iter()
+            .map(|o| {
+                let cost = o.cost_minor(&currency);
+                let if_chosen = arbitrate(
+                    &triggered,
+                    &CartForOffers {
+                        lines: &arbitrated,
+                        currency: &currency,
+                        shipping: Some((o.id, cost)),
+                        now: cart.offers_at,
+                    },
+                );
+                (o.id, if_chosen.shipping.map_or(0, |a| a.discount_minor))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut lines = lines;
     for (line, won) in lines.iter_mut().zip(&offers.lines) {
         line.offer = *won;
@@ -290,6 +326,7 @@ pub fn price_cart<'a>(cart: &'a Cart, default_currency: &str) -> PricedCart<'a> 
         shipping,
         tax_rate_bp: rate,
         offers,
+        shipping_discounts,
     }
 }
 

@@ -201,7 +201,7 @@ impl<'a> CartView<'a> {
             ),
             payment: source.map(CardPayment::new),
             payment_session: PaymentSession::new(cart_id, pr, source.is_some()),
-            shipping_options: ShippingOptions::new(q, &pr.currency, pr.physical()),
+            shipping_options: ShippingOptions::new(q, pr),
             shipping_method: match pr.shipping_option {
                 Some(o) => ShippingMethodOrEmpty::Method(ShippingMethod {
                     code: o.id,
@@ -495,14 +495,14 @@ pub struct ShippingOptions<'a> {
 }
 
 impl<'a> ShippingOptions<'a> {
-    /// The options of a cart in `currency`; none unless something in it ships.
-    pub fn new(q: &ApiQuery, currency: &'a str, physical: bool) -> Self {
+    /// The options of a priced cart; none unless something in it ships.
+    pub fn new(q: &ApiQuery, pr: &'a PricedCart<'_>) -> Self {
         ShippingOptions {
             uri: q.uri(&format!("{CART}/shipping-options")),
-            shipping_option: if physical {
+            shipping_option: if pr.physical() {
                 SHIPPING_OPTIONS
                     .iter()
-                    .map(|o| ShippingOptionView::new(q, o, currency))
+                    .map(|o| ShippingOptionView::new(q, o, pr))
                     .collect()
             } else {
                 Vec::new()
@@ -526,7 +526,8 @@ pub struct ShippingOptionView<'a> {
     pub description: &'static str,
     pub cost: Money<'a>,
     pub formatted_cost: String,
-    /// No shipping discounts here: the cost itself.
+    /// What the cart's best shipping offer leaves of the cost, were the option chosen
+    /// (`getting-shipping-options.md`).
     pub cost_with_discount: Money<'a>,
     pub formatted_cost_with_discount: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -534,7 +535,9 @@ pub struct ShippingOptionView<'a> {
 }
 
 impl<'a> ShippingOptionView<'a> {
-    pub fn new(q: &ApiQuery, o: &ShippingOption, currency: &'a str) -> Self {
+    pub fn new(q: &ApiQuery, o: &ShippingOption, pr: &'a PricedCart<'_>) -> Self {
+        let currency = pr.currency.as_str();
+        let with_discount = o.cost_minor(currency) - pr.shipping_discount(o.id);
         let apply = format!("{CART}/apply-shipping-option");
         ShippingOptionView {
             uri: q.uri(&format!("{CART}/shipping-options/{}", o.id)),
@@ -542,8 +545,8 @@ impl<'a> ShippingOptionView<'a> {
             description: o.description,
             cost: Money::new(o.cost_minor(currency), currency),
             formatted_cost: formatted(o.cost_minor(currency), currency),
-            cost_with_discount: Money::new(o.cost_minor(currency), currency),
-            formatted_cost_with_discount: formatted(o.cost_minor(currency), currency),
+            cost_with_discount: Money::new(with_discount, currency),
+            formatted_cost_with_discount: formatted(with_discount, currency),
             apply_shipping_option_to_cart: served_link(
                 q,
                 "POST",
