@@ -6,6 +6,7 @@ pub mod cart;
 pub mod catalog;
 pub mod line;
 pub mod money;
+pub mod offers;
 pub mod order;
 
 use crate::shopper_api::ApiQuery;
