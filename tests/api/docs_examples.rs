@@ -35,6 +35,8 @@ const DOC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/docs-examples.md");
 const FIGURES_BEGIN: &str = "<!-- docs-examples:figures:begin -->";
 const FIGURES_END: &str = "<!-- docs-examples:figures:end -->";
 pub const BLESS_VAR: &str = "SHOPKEEPER_BLESS_DOCS_EXAMPLES";
+/// The fixture's point of promotion (`{{popName}}`), named as the docs' first sample names one.
+const FIXTURE_POP: &str = "Home_topSeller";
 
 /// The cart line the fixture puts in every cart before a cart case, and its quantity.
 const CART_QUANTITY: i64 = 2;
@@ -88,6 +90,9 @@ struct Fixtures {
     /// Price (minor units) of each fixture product.
     prices: BTreeMap<i64, i64>,
     category: i64,
+    /// An always-triggered featured-products offer of the lamp (no reduction: carts keep their
+    /// prices), shown by the POP [`FIXTURE_POP`].
+    offer: i64,
     address: String,
     source: String,
     order: i64,
@@ -482,6 +487,27 @@ impl Fixtures {
         // A saved address, the default for billing and shipping.
         let address = save_address(app, &full, "home").await;
 
+        // An offer of the lamp, in a POP.
+        let offer = shopkeeper::offers::create(
+            store,
+            SITE,
+            &json!({"name": "Home Page Featured Lamp", "type": "FeatureProducts",
+                    "productIds": [lamp], "salesPitch": "Header Message\nFooter Message",
+                    "image": "https://example.com/images/promo/lamp_header.gif"})
+            .to_string(),
+            app.now(),
+        )
+        .await
+        .unwrap()["id"]
+            .as_i64()
+            .unwrap();
+        shopkeeper::offers::create_pop(store, SITE, FIXTURE_POP, app.now())
+            .await
+            .unwrap();
+        shopkeeper::offers::add_to_pop(store, SITE, FIXTURE_POP, offer)
+            .await
+            .unwrap();
+
         // A reusable card (a payment option), and an order of the lamp paid with it.
         let source = app.create_source(APPROVE_CARD, true).await;
         let mut fx = Self {
@@ -493,6 +519,7 @@ impl Fixtures {
             shirt,
             prices,
             category,
+            offer,
             address,
             source,
             order: 0,
@@ -601,6 +628,8 @@ impl Fixtures {
             "productId" => self.lamp.to_string(),
             "baseProductId" => self.shirt.to_string(),
             "categoryId" => self.category.to_string(),
+            "offerId" => self.offer.to_string(),
+            "popName" => FIXTURE_POP.to_owned(),
             "addressId" => self
                 .spare_address
                 .clone()
