@@ -436,6 +436,20 @@ async fn coupon_disabled_unknown_and_out_of_window_offers_are_not_found() {
         .await
         .unwrap();
     not_found_key(&app, &format!("{OFFERS}/{}", o.percent)).await;
+
+    // An offer whose uses are all taken is not shown either (it beats the $1.00 order offer).
+    let once = create_offer(
+        &app,
+        json!({"name": "Once", "type": "Discount", "level": "order",
+               "amountOff": {"currency": "USD", "value": "2.00"}, "totalLimit": 1}),
+    )
+    .await;
+    let path = format!("{OFFERS}/{once}");
+    ok_key(&app, &path).await;
+    let token = app.anonymous_pair().await.access;
+    app.buy(&token, o.product).await;
+    not_found_key(&app, &path).await;
+    assert!(!ids(&ok_key(&app, OFFERS).await["offers"]).contains(&once));
 }
 
 #[tokio::test]

@@ -3,9 +3,9 @@
 //! site, of a product and of the cart with their offers. Token optional, but the cart's
 //! (limited: a cart is a session's).
 //!
-//! What a shopper is shown is decided in one place, [`visible_offers`]: in force (enabled, in
-//! its window by the server's clock, uses left), never coupon-triggered, and promotional-URL
-//! offers only in POP lists and at their own uri.
+//! What a shopper is shown is decided in one place, [`shown_to`]: in force (enabled, in its
+//! window by the server's clock, uses left), never coupon-triggered, and promotional-URL offers
+//! only in POP lists and at their own uri.
 
 use super::access::{Caller, Limited, TokenOptional};
 use super::catalog::{Related, page_link, product_view};
@@ -25,10 +25,15 @@ use shopkeeper_services::state::AppState;
 use shopkeeper_store::{CategoryRecord, OfferRecord, PopRecord, ProductRecord};
 use std::collections::HashMap;
 
-/// The site's offers shown where `showing` says, by id. Today: the site's always-triggered
-/// offers, and its promotional-URL offers in POPs and at their uri. The one place to add the
-/// offers `caller`'s session triggered (a promotional URL, an API trigger, a coupon code it
-/// applied) to the lists and uris.
+/// Whether `caller` is shown `offer` where `showing` says, at `now`: the domain's rule
+/// (`Offer::shown`: in force, never a coupon offer, promotional-URL offers not in the offer
+/// lists) and uses left. The one place to add the offers `caller`'s session triggered (a
+/// promotional URL, an API trigger, a coupon code it applied) once carts record them.
+pub fn shown_to(_caller: &Caller, offer: &OfferRecord, showing: Showing, now: i64) -> bool {
+    offer.pricing.shown(showing, now) && offer.total_limit.is_none_or(|limit| offer.uses < limit)
+}
+
+/// The site's offers `caller` is shown where `showing` says, by id.
 pub async fn visible_offers(
     state: &AppState,
     caller: &Caller,
@@ -36,17 +41,19 @@ pub async fn visible_offers(
 ) -> ApiResult<Vec<OfferRecord>> {
     let now = state.clock.now();
     let mut offers = state.store.offers_for_shoppers(caller.site_id()).await?;
-    offers.retain(|o| o.pricing.shown(showing, now));
+    offers.retain(|o| shown_to(caller, o, showing, now));
     Ok(offers)
 }
 
 /// The offer `raw_id` names, if the caller may see it at its uri; else the route's 404.
 async fn visible_offer(state: &AppState, caller: &Caller, raw_id: &str) -> ApiResult<OfferRecord> {
     let id = path_id(raw_id, "offer")?;
-    visible_offers(state, caller, Showing::OfferUri)
+    let now = state.clock.now();
+    state
+        .store
+        .offer(caller.site_id(), id)
         .await?
-        .into_iter()
-        .find(|o| o.id == id)
+        .filter(|o| shown_to(caller, o, Showing::OfferUri, now))
         .ok_or_else(|| not_found(format!("offer {id}")))
 }
 
@@ -307,25 +314,26 @@ pub async fn get_category_offers(
 
 // --- points of promotion --------------------------------------------------------------------
 
-/// The offers `pop` shows in `scope`, in the POP's rank.
-async fn pop_offers(
+/// The offers POPs may show the caller in `scope`, by id.
+async fn pop_candidates(
     state: &AppState,
     caller: &Caller,
-    pop: &PopRecord,
     scope: &Scope,
-) -> ApiResult<Vec<OfferRecord>> {
-    let mut shown: HashMap<i64, OfferRecord> =
-        visible_offers(state, caller, Showing::PointOfPromotion)
-            .await?
-            .into_iter()
-            .filter(|o| scope.covers(&o.pricing))
-            .map(|o| (o.id, o))
-            .collect();
-    Ok(pop
-        .offer_ids
-        .iter()
-        .filter_map(|id| shown.remove(id))
+) -> ApiResult<HashMap<i64, OfferRecord>> {
+    Ok(visible_offers(state, caller, Showing::PointOfPromotion)
+        .await?
+        .into_iter()
+        .filter(|o| scope.covers(&o.pricing))
+        .map(|o| (o.id, o))
         .collect())
+}
+
+/// The offers of `candidates` that `pop` shows, in the POP's rank.
+fn pop_offers(pop: &PopRecord, candidates: &HashMap<i64, OfferRecord>) -> Vec<OfferRecord> {
+    pop.offer_ids
+        .iter()
+        .filter_map(|id| candidates.get(id).cloned())
+        .collect()
 }
 
 /// The distinct types of `offers`, in their order.
@@ -348,17 +356,16 @@ async fn pop_list(
     scope: &Scope,
 ) -> ApiResult<Response> {
     let pops = state.store.pops(caller.site_id()).await?;
-    let mut types = Vec::with_capacity(pops.len());
-    for pop in &pops {
-        types.push(offer_types(&pop_offers(state, caller, pop, scope).await?));
-    }
+    let candidates = pop_candidates(state, caller, scope).await?;
     Ok(q.respond_with(&PopsEnvelope {
         point_of_promotions: Pops {
             uri: q.uri(base),
             point_of_promotion: pops
                 .iter()
-                .zip(types)
-                .map(|(pop, types)| PopView::new(q, base, &pop.name, types))
+                .map(|pop| {
+                    let types = offer_types(&pop_offers(pop, &candidates));
+                    PopView::new(q, base, &pop.name, types)
+                })
                 .collect(),
         },
     }))
@@ -373,7 +380,8 @@ async fn one_pop(
     scope: &Scope,
 ) -> ApiResult<Response> {
     let pop = pop(state, caller.site_id(), raw_name).await?;
-    let types = offer_types(&pop_offers(state, caller, &pop, scope).await?);
+    let candidates = pop_candidates(state, caller, scope).await?;
+    let types = offer_types(&pop_offers(&pop, &candidates));
     Ok(q.respond_with(&PopEnvelope {
         point_of_promotion: PopView::new(q, base, &pop.name, types),
     }))
@@ -388,7 +396,8 @@ async fn one_pop_offers(
     scope: &Scope,
 ) -> ApiResult<Response> {
     let pop = pop(state, caller.site_id(), raw_name).await?;
-    let offers = pop_offers(state, caller, &pop, scope).await?;
+    let candidates = pop_candidates(state, caller, scope).await?;
+    let offers = pop_offers(&pop, &candidates);
     let path = format!("{base}/{}/offers", pop.name);
     offer_list(state, q, caller.site_id(), &path, &offers).await
 }
