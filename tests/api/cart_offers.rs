@@ -469,3 +469,67 @@ async fn shipping_options_show_their_cost_after_the_shipping_offer() {
         "{one} {cart}"
     );
 }
+
+#[tokio::test]
+async fn a_coupon_offer_is_shown_only_to_the_cart_that_applied_its_code() {
+    let app = spawn_app().await;
+    let (product, _) = catalog(&app).await;
+    let offer = create_offer(
+        &app,
+        json!({"name": "Hidden", "type": "Discount", "trigger": "coupon", "percentOff": "5",
+               "productIds": [product], "couponCodes": ["HIDDEN"]}),
+    )
+    .await;
+    shopkeeper::offers::create_pop(&app.state.store, SITE, "Home_topSeller", app.now())
+        .await
+        .unwrap();
+    shopkeeper::offers::add_to_pop(&app.state.store, SITE, "Home_topSeller", offer)
+        .await
+        .unwrap();
+    let token = app.anonymous_pair().await.access;
+    let other = app.anonymous_pair().await.access;
+    let listed = |body: &Value| {
+        body["offers"]["offer"]
+            .as_array()
+            .map(|list| {
+                list.iter().any(|o| {
+                    o["uri"]
+                        .as_str()
+                        .unwrap()
+                        .ends_with(&format!("/offers/{offer}"))
+                })
+            })
+            .unwrap_or(false)
+    };
+    assert!(!listed(&app.get_ok(&token, "/v1/shoppers/me/offers").await));
+    shopper_error(
+        app.get_as(&token, &format!("/v1/shoppers/me/offers/{offer}"))
+            .await,
+        404,
+        "resource-not-found",
+    )
+    .await;
+    ok_json(app.add_to_cart(&token, product, 1).await).await;
+    ok_json(post(&app, &token, &format!("{CART}?promoCode=HIDDEN")).await).await;
+    assert!(listed(&app.get_ok(&token, "/v1/shoppers/me/offers").await));
+    let one = app
+        .get_ok(&token, &format!("/v1/shoppers/me/offers/{offer}"))
+        .await;
+    assert_eq!(one["offer"]["trigger"], "User Triggered", "{one}");
+    // Not to another shopper, and never in a POP's list.
+    assert!(!listed(&app.get_ok(&other, "/v1/shoppers/me/offers").await));
+    shopper_error(
+        app.get_as(&other, &format!("/v1/shoppers/me/offers/{offer}"))
+            .await,
+        404,
+        "resource-not-found",
+    )
+    .await;
+    let pop = app
+        .get_ok(
+            &token,
+            "/v1/shoppers/me/point-of-promotions/Home_topSeller/offers",
+        )
+        .await;
+    assert!(!listed(&pop), "{pop}");
+}

@@ -35,6 +35,8 @@ const DOC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/docs-examples.md");
 const FIGURES_BEGIN: &str = "<!-- docs-examples:figures:begin -->";
 const FIGURES_END: &str = "<!-- docs-examples:figures:end -->";
 pub const BLESS_VAR: &str = "SHOPKEEPER_BLESS_DOCS_EXAMPLES";
+/// The fixture's point of promotion (`{{popName}}`), named as the docs' first sample names one.
+const FIXTURE_POP: &str = "Home_topSeller";
 
 /// The cart line the fixture puts in every cart before a cart case, and its quantity.
 const CART_QUANTITY: i64 = 2;
@@ -88,6 +90,10 @@ struct Fixtures {
     /// Price (minor units) of each fixture product.
     prices: BTreeMap<i64, i64>,
     category: i64,
+    /// A promotional-URL offer of carts holding the lamp (`{{offerId}}`), shown by the POP
+    /// [`FIXTURE_POP`] and triggered by every cart case: it takes $1.00 off the order, never
+    /// off a line, so the lines keep the prices the checks compare.
+    offer: i64,
     address: String,
     source: String,
     order: i64,
@@ -102,11 +108,8 @@ struct Fixtures {
     /// A reusable source made for a case that saves a payment option (`{{sourceId}}` there):
     /// the fixture's source is a payment option already, so saving it would be an update.
     spare_source: Option<String>,
-    /// The fixture's coupon code (`{{couponCode}}`) and its promotional-URL offer
-    /// (`{{offerId}}`), which every cart case has triggered; both take money off the order
-    /// only, so the lines keep the prices the checks compare.
+    /// The fixture's coupon code (`{{couponCode}}`): 10 % off the order.
     coupon_code: String,
-    offer: i64,
     unique: u32,
 }
 
@@ -487,6 +490,28 @@ impl Fixtures {
         // A saved address, the default for billing and shipping.
         let address = save_address(app, &full, "home").await;
 
+        // An offer of the lamp, in a POP.
+        let offer = shopkeeper::offers::create(
+            store,
+            SITE,
+            &json!({"name": "Home Page Featured Lamp", "type": "Discount", "level": "order",
+                    "trigger": "promotional-url", "amountOff": {"currency": "USD", "value": "1.00"},
+                    "productIds": [lamp], "salesPitch": "Header Message\nFooter Message",
+                    "image": "https://example.com/images/promo/lamp_header.gif"})
+            .to_string(),
+            app.now(),
+        )
+        .await
+        .unwrap()["id"]
+            .as_i64()
+            .unwrap();
+        shopkeeper::offers::create_pop(store, SITE, FIXTURE_POP, app.now())
+            .await
+            .unwrap();
+        shopkeeper::offers::add_to_pop(store, SITE, FIXTURE_POP, offer)
+            .await
+            .unwrap();
+
         // A reusable card (a payment option), and an order of the lamp paid with it.
         let source = app.create_source(APPROVE_CARD, true).await;
         let mut fx = Self {
@@ -498,6 +523,7 @@ impl Fixtures {
             shirt,
             prices,
             category,
+            offer,
             address,
             source,
             order: 0,
@@ -508,8 +534,7 @@ impl Fixtures {
             shipping_option: String::new(),
             spare_address: None,
             spare_source: None,
-            coupon_code: String::new(),
-            offer: 0,
+            coupon_code: "DOCS-COUPON".into(),
             unique: 0,
         };
         fx.reset_cart(app, ORDER_QUANTITY).await;
@@ -525,28 +550,16 @@ impl Fixtures {
             .await;
         fx.order_line = id_text(&lines["lineItems"]["lineItem"][0]["id"])
             .unwrap_or_else(|| panic!("no line item in {lines}"));
-        let offer = |definition: Value| {
-            let store = app.state.store.clone();
-            async move {
-                shopkeeper::offers::create(&store, SITE, &definition.to_string(), app.now())
-                    .await
-                    .unwrap()["id"]
-                    .as_i64()
-                    .unwrap()
-            }
-        };
-        offer(
-            json!({"name": "Docs coupon", "type": "Discount", "level": "order",
-                     "trigger": "coupon", "percentOff": "10", "couponCodes": ["DOCS-COUPON"]}),
+        shopkeeper::offers::create(
+            store,
+            SITE,
+            &json!({"name": "Docs coupon", "type": "Discount", "level": "order",
+                    "trigger": "coupon", "percentOff": "10", "couponCodes": [fx.coupon_code]})
+            .to_string(),
+            app.now(),
         )
-        .await;
-        fx.coupon_code = "DOCS-COUPON".into();
-        fx.offer = offer(
-            json!({"name": "Docs promotion", "type": "Discount", "level": "order",
-                                "trigger": "promotional-url",
-                                "amountOff": {"currency": "USD", "value": "1.00"}}),
-        )
-        .await;
+        .await
+        .unwrap();
         fx
     }
 
@@ -613,7 +626,7 @@ impl Fixtures {
             .await
             .unwrap();
         ok_json(line).await;
-        if self.offer != 0 {
+        {
             let triggered = app
                 .http
                 .post(app.url(&format!(
@@ -643,6 +656,8 @@ impl Fixtures {
             "productId" => self.lamp.to_string(),
             "baseProductId" => self.shirt.to_string(),
             "categoryId" => self.category.to_string(),
+            "offerId" => self.offer.to_string(),
+            "popName" => FIXTURE_POP.to_owned(),
             "addressId" => self
                 .spare_address
                 .clone()
@@ -659,7 +674,6 @@ impl Fixtures {
             "cartLineItemId" => self.cart_line.clone(),
             "shippingOptionId" => self.shipping_option.clone(),
             "couponCode" => self.coupon_code.clone(),
-            "offerId" => self.offer.to_string(),
             "uniqueUsername" | "uniqueEmail" => {
                 self.unique += 1;
                 format!("docs-shopper-{}@example.com", self.unique)

@@ -25,6 +25,7 @@ mod jobs;
 mod log_secrets;
 mod multinode;
 mod observability;
+mod offer_reads;
 mod offers;
 mod openapi;
 mod operations;

@@ -48,7 +48,14 @@ struct Fixture {
     full_order: (i64, i64),
     /// A payment option the full token's shopper saved.
     payment_option: String,
+    /// An always-triggered offer of `product_id`, in the POP [`POP`].
+    offer_id: i64,
+    /// A promotional-URL offer (`offerId`) the cart routes' fixture names.
+    promotion_id: i64,
 }
+
+/// The fixture's point of promotion.
+const POP: &str = "Fixture_POP";
 
 async fn anonymous_token(app: &TestApp, api_key: &str) -> String {
     let body: Value = app
@@ -93,6 +100,34 @@ async fn fixture() -> Fixture {
     let reusable = app.create_source(crate::helpers::APPROVE_CARD, true).await;
     let response = app.apply_source(&full, &reusable).await;
     assert_eq!(response.status(), 200, "saving a payment option");
+    let offer = shopkeeper::offers::create(
+        store,
+        SITE,
+        &serde_json::json!({"name": "Fixture offer", "type": "Discount", "percentOff": "10",
+                            "productIds": [product_id]})
+        .to_string(),
+        app.now(),
+    )
+    .await
+    .unwrap();
+    let offer_id = offer["id"].as_i64().unwrap();
+    shopkeeper::offers::create_pop(store, SITE, POP, app.now())
+        .await
+        .unwrap();
+    shopkeeper::offers::add_to_pop(store, SITE, POP, offer_id)
+        .await
+        .unwrap();
+    let promotion = shopkeeper::offers::create(
+        store,
+        SITE,
+        &serde_json::json!({"name": "Fixture promotion", "type": "Discount", "level": "order",
+                            "trigger": "promotional-url", "percentOff": "5"})
+        .to_string(),
+        app.now(),
+    )
+    .await
+    .unwrap();
+    let promotion_id = promotion["id"].as_i64().unwrap();
     // Past the one-second TTL of the expired token.
     app.advance_clock(2).await;
     Fixture {
@@ -107,6 +142,8 @@ async fn fixture() -> Fixture {
         limited_order: orders[0],
         full_order: orders[1],
         payment_option: reusable,
+        offer_id,
+        promotion_id,
         app,
     }
 }
@@ -194,7 +231,28 @@ impl Fixture {
                 .unwrap();
             path = path.replace("{id}", &id.to_string());
         }
-        path = path.replace("{id}", "1").replace("{popName}", "x");
+        if path.contains("/applied-offers/{offerId}") {
+            // The credential's cart names the offer first, so a DELETE that passes finds it.
+            let named = self
+                .app
+                .http
+                .post(self.app.url(&format!(
+                    "/v1/shoppers/me/carts/active?offerId={}",
+                    self.promotion_id
+                )))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            crate::helpers::ok_json(named).await;
+            path = path.replace("{offerId}", &self.promotion_id.to_string());
+        }
+        if path.starts_with("/v1/shoppers/me/offers/{id}") {
+            path = path
+                .replace("{id}", &self.offer_id.to_string())
+                .replace("{productId}", &self.product_id.to_string());
+        }
+        path = path.replace("{id}", "1").replace("{popName}", POP);
         path.replace("{productId}", "1")
             .replace("{lineItemId}", "1")
     }

@@ -65,6 +65,8 @@ PARAM_MARKERS = {
     "/v1/shoppers/me/carts/active/line-items/{id}": {"id": "cartLineItemId"},
     "/v1/shoppers/me/carts/active/shipping-options/{id}": {"id": "shippingOptionId"},
     "/v1/shoppers/me/categories/{id}": {"id": "categoryId"},
+    "/v1/shoppers/me/offers/{id}": {"id": "offerId"},
+    "/v1/shoppers/me/offers/{id}/product-offers/{productId}": {"id": "offerId", "productId": "productId"},
     "/v1/shoppers/me/orders/{id}": {"id": "orderId"},
     "/v1/shoppers/me/orders/{id}/line-items/{lineItemId}": {"id": "orderId", "lineItemId": "orderLineItemId"},
     "/v1/shoppers/me/payment-options/{id}": {"id": "paymentOptionId"},
@@ -76,6 +78,7 @@ PARAM_PREFIX = [
     ("/v1/shoppers/me/orders/{id}/", {"id": "orderId"}),
     ("/v1/shoppers/me/products/{id}/", {"id": "productId"}),
     ("/v1/shoppers/me/categories/{id}/", {"id": "categoryId"}),
+    ("/v1/shoppers/me/offers/{id}/", {"id": "offerId"}),
 ]
 
 # Query parameters and body keys whose documented values name the docs' own records: the test

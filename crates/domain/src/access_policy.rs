@@ -106,9 +106,9 @@ pub const ROUTES: &[Route] = &[
     row("GET", "/v1/shoppers/me/carts/active/line-items/{id}", Limited, Yes),
     row("POST", "/v1/shoppers/me/carts/active/line-items/{id}", Limited, Yes),
     row("GET", "/v1/shoppers/me/carts/active/payment-methods", Limited, No),
-    row("GET", "/v1/shoppers/me/carts/active/point-of-promotions", Limited, No),
-    row("GET", "/v1/shoppers/me/carts/active/point-of-promotions/{popName}", Limited, No),
-    row("GET", "/v1/shoppers/me/carts/active/point-of-promotions/{popName}/offers", Limited, No),
+    row("GET", "/v1/shoppers/me/carts/active/point-of-promotions", Limited, Yes),
+    row("GET", "/v1/shoppers/me/carts/active/point-of-promotions/{popName}", Limited, Yes),
+    row("GET", "/v1/shoppers/me/carts/active/point-of-promotions/{popName}/offers", Limited, Yes),
     row("GET", "/v1/shoppers/me/carts/active/shipping-address", Limited, Yes),
     row("PUT", "/v1/shoppers/me/carts/active/shipping-address", Limited, Yes),
     row("GET", "/v1/shoppers/me/carts/active/shipping-address/suggestions", Limited, No),
@@ -122,10 +122,12 @@ pub const ROUTES: &[Route] = &[
     row("GET", "/v1/shoppers/me/categories", TokenOptional, Yes),
     row("GET", "/v1/shoppers/me/categories/{id}", TokenOptional, Yes),
     row("GET", "/v1/shoppers/me/categories/{id}/products", TokenOptional, Yes),
-    row("GET", "/v1/shoppers/me/offers/{id}", TokenOptional, No),
-    row("GET", "/v1/shoppers/me/offers/{id}/category-offers", TokenOptional, No),
-    row("GET", "/v1/shoppers/me/offers/{id}/product-offers", TokenOptional, No),
-    row("GET", "/v1/shoppers/me/offers/{id}/product-offers/{productId}", TokenOptional, No),
+    // Beyond seed 003: how-to-use-offers.md ("Retrieving all offers") lists the offers here.
+    row("GET", "/v1/shoppers/me/offers", TokenOptional, Yes),
+    row("GET", "/v1/shoppers/me/offers/{id}", TokenOptional, Yes),
+    row("GET", "/v1/shoppers/me/offers/{id}/category-offers", TokenOptional, Yes),
+    row("GET", "/v1/shoppers/me/offers/{id}/product-offers", TokenOptional, Yes),
+    row("GET", "/v1/shoppers/me/offers/{id}/product-offers/{productId}", TokenOptional, Yes),
     // Orders.
     row("GET", "/v1/shoppers/me/orders", Limited, Yes),
     row("GET", "/v1/shoppers/me/orders/{id}", Limited, Yes),
@@ -142,9 +144,9 @@ pub const ROUTES: &[Route] = &[
     // Beyond seed 003: the WordPress plugin's wallet removes a saved payment option here.
     row("DELETE", "/v1/shoppers/me/payment-options/{id}", Full, Yes),
     row("GET", "/v1/shoppers/me/payment-options/{id}", Full, Yes),
-    row("GET", "/v1/shoppers/me/point-of-promotions", TokenOptional, No),
-    row("GET", "/v1/shoppers/me/point-of-promotions/{popName}", TokenOptional, No),
-    row("GET", "/v1/shoppers/me/point-of-promotions/{popName}/offers", TokenOptional, No),
+    row("GET", "/v1/shoppers/me/point-of-promotions", TokenOptional, Yes),
+    row("GET", "/v1/shoppers/me/point-of-promotions/{popName}", TokenOptional, Yes),
+    row("GET", "/v1/shoppers/me/point-of-promotions/{popName}/offers", TokenOptional, Yes),
     // Product search is not a row of seed 003, but the docs list it as token optional;
     // `products?keyword=` searches as well.
     row("GET", "/v1/shoppers/me/product-search", TokenOptional, Yes),
@@ -154,9 +156,12 @@ pub const ROUTES: &[Route] = &[
     row("GET", "/v1/shoppers/me/products/{id}/categories", TokenOptional, Yes),
     row("GET", "/v1/shoppers/me/products/{id}/financing", TokenOptional, No),
     row("GET", "/v1/shoppers/me/products/{id}/inventory-status", TokenOptional, Yes),
-    row("GET", "/v1/shoppers/me/products/{id}/point-of-promotions", TokenOptional, No),
-    row("GET", "/v1/shoppers/me/products/{id}/point-of-promotions/{popName}", TokenOptional, No),
-    row("GET", "/v1/shoppers/me/products/{id}/point-of-promotions/{popName}/offers", TokenOptional, No),
+    row("GET", "/v1/shoppers/me/products/{id}/point-of-promotions", TokenOptional, Yes),
+    row("GET", "/v1/shoppers/me/products/{id}/point-of-promotions/{popName}", TokenOptional, Yes),
+    row("GET", "/v1/shoppers/me/products/{id}/point-of-promotions/{popName}/offers", TokenOptional, Yes),
+    // Beyond seed 003: how-to-use-offers.md ("Retrieving all offers for a product"); the
+    // WordPress plugin reads each cart line's offers here.
+    row("GET", "/v1/shoppers/me/products/{id}/offers", TokenOptional, Yes),
     row("GET", "/v1/shoppers/me/products/{id}/pricing", TokenOptional, Yes),
     row("GET", "/v1/shoppers/me/products/{id}/pricing/volume-pricing", TokenOptional, Yes),
     row("POST", "/v1/shoppers/me/products/{id}/purchase", Full, No),

@@ -222,6 +222,21 @@ impl Offer {
             && self.ends_at.is_none_or(|e| now < e)
     }
 
+    /// Whether a shopper is shown the offer where `showing` says, at `now`: in force, and
+    /// by its trigger. Coupon offers are never shown unasked (listing one would tell anyone
+    /// that a code exists: "You cannot use the Offers resource to retrieve coupon-related
+    /// offers"); promotional-URL offers show in a POP's lists, "even if an offer is not
+    /// triggered", and at their own uri, but the offer lists show only always-triggered ones
+    /// (those a session triggered are the caller's to add).
+    pub fn shown(&self, showing: Showing, now: i64) -> bool {
+        self.in_force(now)
+            && match self.trigger {
+                Trigger::Always => true,
+                Trigger::PromotionalUrl => showing != Showing::OfferList,
+                Trigger::Coupon => false,
+            }
+    }
+
     /// Whether an item-level offer covers a line of `product_id` in `category_ids`.
     pub fn covers(&self, product_id: i64, category_ids: &[i64]) -> bool {
         (self.product_ids.is_empty() && self.category_ids.is_empty())
@@ -270,6 +285,18 @@ impl Offer {
         }
         Ok(())
     }
+}
+
+/// Where a shopper sees offers (`how-to-use-offers.md`, the POP pages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Showing {
+    /// `offers` and `products/{id}/offers`.
+    OfferList,
+    /// A point of promotion's `offers` (the site's, a product's, the cart's).
+    PointOfPromotion,
+    /// One offer at its own uri (`offers/{id}` and its product and category offers): what
+    /// any list links to.
+    OfferUri,
 }
 
 /// A cart line as the arbitration sees it: its product and what it costs after sale and
@@ -799,6 +826,33 @@ mod tests {
 
     fn offer(id: OfferId, level: DiscountLevel, reduction: Reduction) -> Offer {
         test_offer(id, level, reduction)
+    }
+
+    #[test]
+    fn shoppers_never_see_coupon_offers_and_see_promotional_ones_only_in_pops_and_by_uri() {
+        let mut o = offer(1, DiscountLevel::Item, Reduction::PercentOff(1_000));
+        for showing in [
+            Showing::OfferList,
+            Showing::PointOfPromotion,
+            Showing::OfferUri,
+        ] {
+            o.trigger = Trigger::Always;
+            assert!(o.shown(showing, 0));
+            o.trigger = Trigger::Coupon;
+            assert!(!o.shown(showing, 0));
+            o.trigger = Trigger::PromotionalUrl;
+            assert_eq!(o.shown(showing, 0), showing != Showing::OfferList);
+        }
+        o.trigger = Trigger::Always;
+        o.starts_at = Some(10);
+        o.ends_at = Some(20);
+        assert!(!o.shown(Showing::OfferUri, 9));
+        assert!(o.shown(Showing::OfferUri, 10));
+        assert!(!o.shown(Showing::OfferUri, 20));
+        o.starts_at = None;
+        o.ends_at = None;
+        o.enabled = false;
+        assert!(!o.shown(Showing::PointOfPromotion, 0));
     }
 
     fn line(product_id: i64, total_minor: i64) -> ArbitratedLine {

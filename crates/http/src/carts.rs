@@ -24,7 +24,7 @@ use shopkeeper_domain::catalog::{CustomAttribute, CustomAttributes, MAX_CUSTOM_A
 use shopkeeper_domain::checkout::cart::{LineRefusal, check_quantity};
 use shopkeeper_domain::checkout::order::{CHARGE_TYPES, CartFields, Refusal};
 use shopkeeper_domain::checkout::{MAX_LINE_QUANTITY, ShippingOption};
-use shopkeeper_domain::offers::{LimitReached, TriggerRefusal};
+use shopkeeper_domain::offers::{DiscountLevel, LimitReached, TriggerRefusal};
 use shopkeeper_domain::shopper::{AddressInput, ProfileUpdate};
 use shopkeeper_domain::time::UnixSeconds;
 use shopkeeper_services::auth::Principal;
@@ -546,9 +546,15 @@ async fn trigger_named_offer(
     if let Some(raw) = q.get("offerId") {
         let offer_id = parse_id(&Value::String(raw.to_owned()), "offerId")?;
         if let Some(offer) = state.store.offer(&p.site_id, offer_id).await? {
-            let scope = &offer.pricing.product_ids;
+            // An item offer's products are the ones it prices; an order or shipping offer's
+            // are a condition on the cart, not a limit on what is added with it.
+            let pricing = &offer.pricing;
+            let scope = &pricing.product_ids;
             if let Some((product_id, _)) = wanted.iter().find(|(id, _)| {
-                !scope.is_empty() && offer.pricing.category_ids.is_empty() && !scope.contains(id)
+                pricing.level == DiscountLevel::Item
+                    && !scope.is_empty()
+                    && pricing.category_ids.is_empty()
+                    && !scope.contains(id)
             }) {
                 return Err(cart_conflict(
                     Code::LineItemCreationFailure,

@@ -43,7 +43,7 @@ type Product = Found<TokenOptional, ProductRecord>;
 /// are base products with variations, and (when expanded) volume tiers, categories and
 /// variations.
 #[derive(Default)]
-struct Related {
+pub(crate) struct Related {
     with_variations: Vec<i64>,
     tiers: HashMap<i64, Vec<VolumePrice>>,
     categories: HashMap<i64, Vec<CategoryRecord>>,
@@ -56,7 +56,7 @@ fn wants_volume_pricing(expand: &Expand) -> bool {
 }
 
 impl Related {
-    async fn read(
+    pub(crate) async fn read(
         state: &AppState,
         products: &[ProductRecord],
         expand: &Expand,
@@ -93,13 +93,13 @@ impl Related {
         Ok(related)
     }
 
-    fn has_variations(&self, id: i64) -> bool {
+    pub(crate) fn has_variations(&self, id: i64) -> bool {
         self.with_variations.contains(&id) || self.variations_with_variations.contains(&id)
     }
 }
 
 /// The product, its parts expanded as `expand` names them.
-fn product_view<'a>(
+pub(crate) fn product_view<'a>(
     q: &ApiQuery,
     p: &'a ProductRecord,
     expand: &Expand,
@@ -160,7 +160,7 @@ fn product_items<'a>(
 }
 
 /// The `nextPage`/`previousPage` links of a list, as typed links.
-fn page_link(links: &Value, which: &str) -> Option<Link> {
+pub(crate) fn page_link(links: &Value, which: &str) -> Option<Link> {
     links[which]["uri"].as_str().map(|uri| Link {
         uri: uri.to_owned(),
     })

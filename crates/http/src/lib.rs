@@ -16,6 +16,7 @@ pub mod formats;
 pub mod introspect;
 pub mod limits;
 pub mod metadata;
+pub mod offers;
 pub mod openapi;
 pub mod operations;
 pub mod orders;

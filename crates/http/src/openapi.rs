@@ -19,6 +19,11 @@ use super::views::catalog::{
     ProductSummary, ProductView, ProductsEnvelope, SubCategories, VariationsEnvelope,
     VolumePricingEnvelope,
 };
+use super::views::offers::{
+    CategoryOffersEnvelope, OfferBrief, OfferEnvelope, OfferItem, OfferProduct, OfferView,
+    OffersEnvelope, PopEnvelope, PopsEnvelope, ProductBrief, ProductOfferEnvelope,
+    ProductOffersEnvelope,
+};
 use super::views::order::{
     OrderEnvelope, OrderLineEnvelope, OrderLinesEnvelope, OrdersEnvelope, PaymentOptionEnvelope,
     PaymentOptionsEnvelope, SubmitCartEnvelope,
@@ -94,12 +99,24 @@ use utoipa::{Modify, OpenApi};
         VariationsEnvelope,
         CategoriesEnvelope,
         CategoryEnvelope,
+        OffersEnvelope,
+        OfferEnvelope,
+        ProductOffersEnvelope,
+        ProductOfferEnvelope,
+        CategoryOffersEnvelope,
+        PopsEnvelope,
+        PopEnvelope,
         // Recursive parts (referenced, not inlined).
         ProductItem,
         ProductView,
         ProductSummary,
         CategoryView,
         SubCategories,
+        OfferItem,
+        OfferView,
+        OfferBrief,
+        OfferProduct,
+        ProductBrief,
     )),
     modifiers(&SecuritySchemes, &Aliases, &ShopperApiTable, &ApiQuota, &XmlTwins),
     tags(
@@ -182,6 +199,9 @@ pub fn response_view(method: &str, path: &str) -> Option<String> {
         ("GET", Some("/shipping-options/{id}")) => ShippingOptionEnvelope::name(),
         ("POST", Some("/submit-cart")) => SubmitCartEnvelope::name(),
         ("GET", Some("/applied-offers")) => AppliedOffersEnvelope::name(),
+        ("GET", Some("/point-of-promotions")) => PopsEnvelope::name(),
+        ("GET", Some("/point-of-promotions/{popName}")) => PopEnvelope::name(),
+        ("GET", Some("/point-of-promotions/{popName}/offers")) => OffersEnvelope::name(),
         _ => match (method, path) {
             ("GET", "/v1/shoppers/me/orders") | ("POST", "/v1/shoppers/order-lookup") => {
                 OrdersEnvelope::name()
@@ -216,6 +236,31 @@ pub fn response_view(method: &str, path: &str) -> Option<String> {
                 CategoriesEnvelope::name()
             }
             ("GET", "/v1/shoppers/me/categories/{id}") => CategoryEnvelope::name(),
+            (
+                "GET",
+                "/v1/shoppers/me/offers"
+                | "/v1/shoppers/me/products/{id}/offers"
+                | "/v1/shoppers/me/point-of-promotions/{popName}/offers"
+                | "/v1/shoppers/me/products/{id}/point-of-promotions/{popName}/offers",
+            ) => OffersEnvelope::name(),
+            ("GET", "/v1/shoppers/me/offers/{id}") => OfferEnvelope::name(),
+            ("GET", "/v1/shoppers/me/offers/{id}/product-offers") => ProductOffersEnvelope::name(),
+            ("GET", "/v1/shoppers/me/offers/{id}/product-offers/{productId}") => {
+                ProductOfferEnvelope::name()
+            }
+            ("GET", "/v1/shoppers/me/offers/{id}/category-offers") => {
+                CategoryOffersEnvelope::name()
+            }
+            (
+                "GET",
+                "/v1/shoppers/me/point-of-promotions"
+                | "/v1/shoppers/me/products/{id}/point-of-promotions",
+            ) => PopsEnvelope::name(),
+            (
+                "GET",
+                "/v1/shoppers/me/point-of-promotions/{popName}"
+                | "/v1/shoppers/me/products/{id}/point-of-promotions/{popName}",
+            ) => PopEnvelope::name(),
             _ => return None,
         },
     };

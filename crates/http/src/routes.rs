@@ -3,7 +3,7 @@
 //! panics if the table and [`handler`] disagree, so every test run checks them.
 
 use super::{
-    cart_offers, carts, catalog, cors, orders, shopper_api, shoppers, shoppers_token, site,
+    cart_offers, carts, catalog, cors, offers, orders, shopper_api, shoppers, shoppers_token, site,
 };
 use axum::Router;
 use axum::http::uri::PathAndQuery;
@@ -49,6 +49,7 @@ pub fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
     use cart_offers as co;
     use carts as k;
     use catalog as c;
+    use offers as f;
     use orders as o;
     use shoppers as s;
     Some(match (method, path) {
@@ -135,6 +136,31 @@ pub fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
             get(c::get_volume_pricing)
         }
         ("GET", "/v1/shoppers/me/products/{id}/variations") => get(c::get_variations),
+        ("GET", "/v1/shoppers/me/offers") => get(f::list_offers),
+        ("GET", "/v1/shoppers/me/offers/{id}") => get(f::get_offer),
+        ("GET", "/v1/shoppers/me/offers/{id}/product-offers") => get(f::get_product_offers),
+        ("GET", "/v1/shoppers/me/offers/{id}/product-offers/{productId}") => {
+            get(f::get_product_offer)
+        }
+        ("GET", "/v1/shoppers/me/offers/{id}/category-offers") => get(f::get_category_offers),
+        ("GET", "/v1/shoppers/me/products/{id}/offers") => get(f::list_product_offers),
+        ("GET", "/v1/shoppers/me/point-of-promotions") => get(f::list_pops),
+        ("GET", "/v1/shoppers/me/point-of-promotions/{popName}") => get(f::get_pop),
+        ("GET", "/v1/shoppers/me/point-of-promotions/{popName}/offers") => get(f::get_pop_offers),
+        ("GET", "/v1/shoppers/me/products/{id}/point-of-promotions") => get(f::list_product_pops),
+        ("GET", "/v1/shoppers/me/products/{id}/point-of-promotions/{popName}") => {
+            get(f::get_product_pop)
+        }
+        ("GET", "/v1/shoppers/me/products/{id}/point-of-promotions/{popName}/offers") => {
+            get(f::get_product_pop_offers)
+        }
+        ("GET", "/v1/shoppers/me/carts/active/point-of-promotions") => get(f::list_cart_pops),
+        ("GET", "/v1/shoppers/me/carts/active/point-of-promotions/{popName}") => {
+            get(f::get_cart_pop)
+        }
+        ("GET", "/v1/shoppers/me/carts/active/point-of-promotions/{popName}/offers") => {
+            get(f::get_cart_pop_offers)
+        }
         ("GET", "/v1/shoppers/site") => get(site::get_site),
         ("GET", "/v1/shoppers/site/settings") => get(site::get_settings),
         ("GET", "/v1/shoppers/token") => get(shoppers_token::get),

@@ -627,6 +627,28 @@ impl Store {
         Ok(offers)
     }
 
+    /// The site's offers a shopper may be shown, by id: enabled, not coupon-triggered, with
+    /// uses left (their windows and where each shows are the domain's `Offer::shown`).
+    pub async fn offers_for_shoppers(&self, site_id: &SiteId) -> StoreResult<Vec<OfferRecord>> {
+        let sql = format!(
+            "SELECT {OFFER_COLUMNS} FROM offers WHERE site_id = $1 AND enabled = 1 \
+             AND trigger_kind <> 'coupon' AND (total_limit IS NULL OR uses < total_limit) \
+             ORDER BY id"
+        );
+        let rows: Vec<OfferRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(site_id.as_str())
+            .fetch_all(&self.read)
+            .await?;
+        let mut conn = self.read.acquire().await?;
+        let mut offers = Vec::with_capacity(rows.len());
+        for row in rows {
+            // Shoppers never see codes: two reads an offer, not three.
+            let (products, categories) = scope_on(&mut conn, row.id).await?;
+            offers.push(row.into_record(products, categories, Vec::new())?);
+        }
+        Ok(offers)
+    }
+
     /// An offer row with its products, categories and coupon codes.
     async fn complete(&self, row: OfferRow) -> StoreResult<OfferRecord> {
         let mut conn = self.read.acquire().await?;
@@ -868,6 +890,43 @@ impl Store {
         Ok(())
     }
 
+    /// The offers a session's cart brought in (by code or by name), by id.
+    pub async fn cart_offer_ids(&self, session_id: &SessionId) -> StoreResult<Vec<OfferId>> {
+        Ok(sqlx::query_scalar(
+            "SELECT offer_id FROM cart_offer_triggers WHERE session_id = $1 ORDER BY offer_id",
+        )
+        .bind(session_id.as_str())
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// The site's POP of that name, with its offers in rank order.
+    pub async fn pop(&self, site_id: &SiteId, name: &str) -> StoreResult<Option<PopRecord>> {
+        let found: Option<String> = sqlx::query_scalar(
+            "SELECT name FROM points_of_promotion WHERE site_id = $1 AND name = $2",
+        )
+        .bind(site_id.as_str())
+        .bind(name)
+        .fetch_optional(&self.read)
+        .await?;
+        let Some(name) = found else {
+            return Ok(None);
+        };
+        let offer_ids = self.pop_offer_ids(site_id, &name).await?;
+        Ok(Some(PopRecord { name, offer_ids }))
+    }
+
+    async fn pop_offer_ids(&self, site_id: &SiteId, name: &str) -> StoreResult<Vec<OfferId>> {
+        Ok(sqlx::query_scalar(
+            "SELECT offer_id FROM pop_offers WHERE site_id = $1 AND pop_name = $2 \
+             ORDER BY rank, offer_id",
+        )
+        .bind(site_id.as_str())
+        .bind(name)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
     /// The site's POPs with their offers in rank order.
     pub async fn pops(&self, site_id: &SiteId) -> StoreResult<Vec<PopRecord>> {
         let names: Vec<String> = sqlx::query_scalar(
@@ -878,13 +937,7 @@ impl Store {
         .await?;
         let mut pops = Vec::with_capacity(names.len());
         for name in names {
-            let offer_ids: Vec<i64> = sqlx::query_scalar(
-                "SELECT offer_id FROM pop_offers WHERE site_id = $1 AND pop_name = $2 ORDER BY rank",
-            )
-            .bind(site_id.as_str())
-            .bind(&name)
-            .fetch_all(&self.read)
-            .await?;
+            let offer_ids = self.pop_offer_ids(site_id, &name).await?;
             pops.push(PopRecord { name, offer_ids });
         }
         Ok(pops)

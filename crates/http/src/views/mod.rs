@@ -7,6 +7,7 @@ pub mod cart_offers;
 pub mod catalog;
 pub mod line;
 pub mod money;
+pub mod offers;
 pub mod order;
 
 use crate::shopper_api::ApiQuery;
