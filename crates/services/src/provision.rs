@@ -179,6 +179,32 @@ pub struct Demo {
     pub shopper: DemoShopper,
     /// The demo catalog; its first product is digital and in stock.
     pub catalog: ImportSummary,
+    /// The demo's coupon code and point of promotion.
+    pub offers: DemoOffers,
+}
+
+/// The demo site's coupon codes (of its enabled offers) and points of promotion, by name.
+#[derive(Debug, Serialize)]
+pub struct DemoOffers {
+    pub coupon_codes: Vec<String>,
+    pub point_of_promotions: Vec<String>,
+}
+
+async fn demo_offers(store: &Store, site: &SiteId) -> anyhow::Result<DemoOffers> {
+    let offers = store.offers(site).await?;
+    Ok(DemoOffers {
+        coupon_codes: offers
+            .iter()
+            .filter(|o| o.pricing.enabled)
+            .flat_map(|o| o.coupon_codes.iter().cloned())
+            .collect(),
+        point_of_promotions: store
+            .pops(site)
+            .await?
+            .into_iter()
+            .map(|p| p.name)
+            .collect(),
+    })
 }
 
 #[derive(Debug, Serialize)]
@@ -229,6 +255,7 @@ pub async fn create_demo(
     }
     Ok(Demo {
         payments_public_key: site.payments_public_key.clone(),
+        offers: demo_offers(store, &site.id).await?,
         catalog,
         site,
         public_client,
@@ -251,6 +278,7 @@ pub struct DemoShown {
     pub public_client: CreatedClient,
     pub confidential_client: CreatedClient,
     pub shopper: DemoShopper,
+    pub offers: DemoOffers,
     /// Says that the password and the secret are new.
     pub note: &'static str,
 }
@@ -285,6 +313,7 @@ pub async fn show_demo(
         .set_shopper_password(&demo, shopper.id, &hash, now)
         .await?;
     let secret = rotate_secret(store, &confidential.api_key).await?;
+    let offers = demo_offers(store, &demo).await?;
     let demo = &demo;
     let listed = |api_key: ApiKey, kind: ClientKind, secret: Option<String>| async move {
         anyhow::Ok(CreatedClient {
@@ -311,6 +340,7 @@ pub async fn show_demo(
                 username: shopper.username.unwrap_or_default(),
                 password,
             },
+            offers,
             note: "passwords and secrets are stored only as hashes, so these are new: the demo \
                    shopper's password and the confidential key's secret above replace the old \
                    ones, and the shopper's sessions have ended",
