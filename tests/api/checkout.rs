@@ -12,13 +12,16 @@ use shopkeeper::domain::address::{PostalAddress, SavedAddress};
 use shopkeeper::provision;
 use std::sync::Arc;
 
-/// The demo catalog imported into the test site: (digital product id, physical variation id).
+/// The demo catalog's categories and products imported into the test site (not its offers
+/// and POPs: a test makes the offers it is about): (digital product id, physical variation id).
 pub(crate) async fn catalog(app: &TestApp) -> (i64, i64) {
     let store = &app.state.store;
-    let summary =
-        provision::import_catalog(store, SITE, provision::demo_catalog().unwrap(), app.now())
-            .await
-            .unwrap();
+    let mut file = provision::demo_catalog().unwrap();
+    file.offers.clear();
+    file.point_of_promotions.clear();
+    let summary = provision::import_catalog(store, SITE, file, app.now())
+        .await
+        .unwrap();
     let variation = store.variations(summary.product_ids[1]).await.unwrap()[0].id;
     (summary.product_ids[0], variation)
 }

@@ -287,6 +287,14 @@ async fn demo_show_and_set_password_give_working_credentials_and_end_the_old_one
     let shown: Value = serde_json::from_str(&out).unwrap();
     let demo = &shown["demo"];
     assert_eq!(demo["public_client"]["api_key"], public.as_str());
+    // The demo's coupon code and POP, at the first start and again.
+    assert_eq!(first.offers.coupon_codes, ["WELCOME10"]);
+    assert_eq!(first.offers.point_of_promotions, ["Home_topSeller"]);
+    assert_eq!(
+        demo["offers"],
+        serde_json::json!({"coupon_codes": ["WELCOME10"],
+                           "point_of_promotions": ["Home_topSeller"]})
+    );
     assert!(demo["note"].as_str().unwrap().contains("new"), "{demo}");
     let password = demo["shopper"]["password"].as_str().unwrap().to_owned();
     assert_ne!(password, first.shopper.password);

@@ -317,3 +317,208 @@ async fn an_interrupted_import_says_what_it_committed_and_a_rerun_finishes_it() 
     let (products, _) = catalog_view(&app).await;
     assert_eq!(products.as_array().unwrap().len(), 10);
 }
+
+/// The site's offers (as `shopkeeper offer list` prints them) and POPs (`pop list`).
+async fn offers_and_pops(app: &TestApp) -> (Vec<Value>, Value) {
+    let offers = shopkeeper::offers::list(&app.state.store, SITE)
+        .await
+        .unwrap();
+    let pops = shopkeeper::offers::list_pops(&app.state.store, SITE)
+        .await
+        .unwrap();
+    (offers.as_array().unwrap().clone(), pops)
+}
+
+fn by_reference<'a>(offers: &'a [Value], erid: &str) -> &'a Value {
+    offers
+        .iter()
+        .find(|o| o["externalReferenceId"] == erid)
+        .unwrap_or_else(|| panic!("no offer {erid} in {offers:?}"))
+}
+
+/// `catalog(3, 1)` with three offers naming its products by sku and categories by name, and a
+/// POP naming two of them.
+fn catalog_with_offers() -> Value {
+    let mut file = catalog(3, 1);
+    file["offers"] = json!([
+        {"externalReferenceId": "half", "name": "Half off", "type": "Discount",
+         "percentOff": "50", "products": ["P0", "P1-V0"], "categories": ["games"],
+         "totalLimit": 5},
+        {"externalReferenceId": "welcome", "name": "Welcome", "type": "Discount",
+         "level": "order", "trigger": "coupon", "percentOff": "10",
+         "couponCodes": ["Welcome10"]},
+        {"externalReferenceId": "featured", "name": "Featured", "type": "FeatureProducts",
+         "products": ["P2"]}
+    ]);
+    file["pointOfPromotions"] = json!([
+        {"name": "Home_topSeller", "offers": ["featured", "half"]}
+    ]);
+    file
+}
+
+#[tokio::test]
+async fn offers_and_pops_are_imported_by_reference_and_a_rerun_updates_them_in_place() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut file = catalog_with_offers();
+
+    let first = summary(&import(&app, dir.path(), &file, &[], &[]).await);
+    assert_eq!(
+        first["offers"],
+        json!({"created": 3, "updated": 0}),
+        "{first}"
+    );
+    assert_eq!(
+        first["pointOfPromotions"],
+        json!({"created": 1, "updated": 0})
+    );
+    let (offers, pops) = offers_and_pops(&app).await;
+    assert_eq!(offers.len(), 3);
+    let half = by_reference(&offers, "half");
+    assert_eq!(half["percentOff"], "50.00");
+    assert_eq!(half["totalLimit"], 5);
+    assert_eq!(half["productIds"].as_array().unwrap().len(), 2, "{half}");
+    assert_eq!(half["categoryIds"].as_array().unwrap().len(), 1, "{half}");
+    let (products, _) = catalog_view(&app).await;
+    let p0 = products
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["sku"] == "P0")
+        .unwrap()["id"]
+        .clone();
+    assert!(
+        half["productIds"].as_array().unwrap().contains(&p0),
+        "{half}"
+    );
+    let welcome = by_reference(&offers, "welcome");
+    assert_eq!(welcome["trigger"], "coupon");
+    assert_eq!(welcome["couponCodes"], json!(["WELCOME10"]));
+    let featured = by_reference(&offers, "featured");
+    assert_eq!(featured["type"], "FeatureProducts");
+    assert_eq!(featured["trigger"], "always");
+    assert_eq!(
+        pops,
+        json!([{"name": "Home_topSeller", "offerIds": [featured["id"], half["id"]]}])
+    );
+
+    // Again, changed: the same offers and POP are updated (ids kept, codes added to).
+    file["offers"][0]["percentOff"] = json!("40");
+    file["offers"][1]["couponCodes"] = json!(["SPRING"]);
+    file["pointOfPromotions"][0]["offers"] = json!(["half", "welcome", "featured"]);
+    let again = summary(&import(&app, dir.path(), &file, &[], &[]).await);
+    assert_eq!(
+        again["offers"],
+        json!({"created": 0, "updated": 3}),
+        "{again}"
+    );
+    assert_eq!(
+        again["pointOfPromotions"],
+        json!({"created": 0, "updated": 1})
+    );
+    let (after, pops) = offers_and_pops(&app).await;
+    assert_eq!(after.len(), 3);
+    let half_after = by_reference(&after, "half");
+    assert_eq!(half_after["id"], half["id"]);
+    assert_eq!(half_after["percentOff"], "40.00");
+    assert_eq!(half_after["productIds"], half["productIds"]);
+    assert_eq!(
+        by_reference(&after, "welcome")["couponCodes"],
+        json!(["SPRING", "WELCOME10"])
+    );
+    assert_eq!(
+        pops,
+        json!([{"name": "Home_topSeller",
+                "offerIds": [half["id"], welcome["id"], featured["id"]]}])
+    );
+}
+
+#[tokio::test]
+async fn an_offer_problem_writes_nothing_and_is_listed_with_the_products_problems() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let stored = shopkeeper::offers::create(
+        &app.state.store,
+        SITE,
+        &json!({"name": "Stored", "type": "Discount", "trigger": "coupon", "level": "order",
+                "percentOff": "5", "couponCodes": ["TAKEN"], "externalReferenceId": "stored"})
+        .to_string(),
+        app.now(),
+    )
+    .await
+    .unwrap();
+    let mut file = catalog_with_offers();
+    file["products"][1]["listPrice"] = json!("1.999");
+    let offers = file["offers"].as_array_mut().unwrap();
+    offers[0]["products"] = json!(["P0", "NO-SUCH-SKU"]);
+    offers[1]["couponCodes"] = json!(["taken"]);
+    offers[2]
+        .as_object_mut()
+        .unwrap()
+        .remove("externalReferenceId");
+    offers.push(
+        json!({"externalReferenceId": "half", "name": "Twice", "type": "Discount",
+                       "percentOff": "1"}),
+    );
+    file["pointOfPromotions"] = json!([
+        {"name": "Home_topSeller", "offers": ["half", "stored", "ghost"]}
+    ]);
+
+    let out = import(&app, dir.path(), &file, &[], &[]).await;
+    let error = error(&out);
+    assert_eq!(error["code"], "invalid-catalog", "{error}");
+    let found: Vec<(&str, &str)> = error["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["at"].as_str().unwrap(), p["field"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("products[1]", "listPrice"),
+            ("offers[0]", "products[1]"),
+            ("offers[1]", "couponCodes[0]"),
+            ("offers[2]", "externalReferenceId"),
+            ("offers[3]", "externalReferenceId"),
+            ("pointOfPromotions[0]", "offers[2]"),
+        ],
+        "{error}"
+    );
+    assert_eq!(error["problems"][1]["externalReferenceId"], "half");
+    assert!(
+        error["problems"][2]["message"]
+            .as_str()
+            .unwrap()
+            .contains("another offer"),
+        "{error}"
+    );
+
+    // Nothing written: no product, no offer but the stored one, no POP.
+    let (products, _) = catalog_view(&app).await;
+    assert_eq!(products, json!([]));
+    let (offers, pops) = offers_and_pops(&app).await;
+    assert_eq!(offers, std::slice::from_ref(&stored));
+    assert_eq!(pops, json!([]));
+
+    // Offers may name the site's products and POPs the site's offers.
+    summary(&import(&app, dir.path(), &catalog(2, 0), &[], &[]).await);
+    let file = json!({
+        "offers": [{"externalReferenceId": "p1", "name": "P1 deal", "type": "Discount",
+                    "percentOff": "5", "products": ["P1"]}],
+        "pointOfPromotions": [{"name": "Banner_ShoppingCartLocal", "offers": ["stored", "p1"]}],
+    });
+    let done = summary(&import(&app, dir.path(), &file, &[], &[]).await);
+    assert_eq!(
+        done["offers"],
+        json!({"created": 1, "updated": 0}),
+        "{done}"
+    );
+    let (offers, pops) = offers_and_pops(&app).await;
+    let p1 = by_reference(&offers, "p1");
+    assert_eq!(p1["productIds"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        pops,
+        json!([{"name": "Banner_ShoppingCartLocal", "offerIds": [stored["id"], p1["id"]]}])
+    );
+}

@@ -15,6 +15,12 @@ async fn debug_logs_never_contain_tokens_secrets_or_passwords() {
     let conf_secret = server.demo_str("/demo/confidential_client/secret");
     let username = server.demo_str("/demo/shopper/username");
     let password = server.demo_str("/demo/shopper/password");
+    // With them, the demo's coupon code and point of promotion.
+    assert_eq!(server.demo_str("/demo/offers/coupon_codes/0"), "WELCOME10");
+    assert_eq!(
+        server.demo_str("/demo/offers/point_of_promotions/0"),
+        "Home_topSeller"
+    );
     let wrong_password = "not-the-password-9f3a1c";
 
     let http = reqwest::Client::new();

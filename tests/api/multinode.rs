@@ -453,20 +453,13 @@ async fn concurrent_submits_of_the_last_unit_across_two_nodes_make_exactly_one_o
     let Some((db, api_key, a, b)) = two_nodes("multinode last-unit submit").await else {
         return;
     };
-    let catalog = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/crates/services/src/demo_catalog.json"
-    );
-    cli_json(&db, &["catalog", "import", catalog, "--site", SITE], None).await;
-    let sites = cli_json(&db, &["site", "list"], None).await;
-    let payments_key = sites
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["id"] == SITE)
-        .and_then(|s| s["payments_public_key"].as_str())
-        .expect("site list shows the payments public key")
-        .to_owned();
+    cli_json(
+        &db,
+        &["catalog", "import", DEMO_CATALOG, "--site", SITE],
+        None,
+    )
+    .await;
+    let payments_key = payments_key(&db).await;
     let mut conn = sqlx::postgres::PgConnection::connect(&db).await.unwrap();
     let (keyboard,): (i64,) = sqlx::query_as(
         "UPDATE products SET available_quantity = 1 WHERE sku = 'DEMO-KB-US' RETURNING id",
@@ -481,60 +474,102 @@ async fn concurrent_submits_of_the_last_unit_across_two_nodes_make_exactly_one_o
     let mut tokens = Vec::new();
     for i in 0..BUYERS {
         let node = &nodes[i % 2];
-        let token =
-            ok_json(token_request(&http, node, &api_key, &[("grant_type", "password")]).await)
-                .await["access_token"]
-                .as_str()
-                .unwrap()
-                .to_owned();
-        let cart = http
-            .post(node.url("/v1/shoppers/me/carts/active"))
-            .bearer_auth(&token)
-            .query(&[
-                ("productId", keyboard.to_string()),
-                ("quantity", "1".into()),
-            ])
-            .send()
-            .await
-            .unwrap();
-        ok_json(cart).await;
-        let address = http
-            .put(node.url("/v1/shoppers/me/carts/active/shipping-address"))
-            .bearer_auth(&token)
-            .json(&serde_json::json!({"address": {"line1": "1 Main St",
-                "city": "Minneapolis", "country": "US"}}))
-            .send()
-            .await
-            .unwrap();
-        crate::helpers::no_content(address).await;
-        let source: Value = send_json(
-            http.post(node.url("/payments/sources"))
-                .bearer_auth(&payments_key)
-                .json(
-                    &serde_json::json!({"type": "creditCard", "owner": {"firstName": "A",
+        tokens.push(ready_cart(&http, node, &api_key, &payments_key, keyboard).await);
+    }
+    let answers = submit_across(&nodes, tokens).await;
+    let orders = orders_placed_for_the_last_unit(answers);
+    assert_eq!(orders, 1, "exactly one submit wins the last unit");
+    let (rows, stock): (i64, Option<i64>) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM orders), \
+         (SELECT available_quantity FROM products WHERE id = $1)",
+    )
+    .bind(keyboard)
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!((rows, stock), (1, Some(0)));
+}
+
+/// The demo catalog file (the last-unit and use-limit races import it into the test site).
+const DEMO_CATALOG: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/crates/services/src/demo_catalog.json"
+);
+
+/// The test site's payments public key, as `site list` shows it.
+async fn payments_key(db: &str) -> String {
+    let sites = cli_json(db, &["site", "list"], None).await;
+    sites
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == SITE)
+        .and_then(|s| s["payments_public_key"].as_str())
+        .expect("site list shows the payments public key")
+        .to_owned()
+}
+
+/// A guest's cart filled on `node`: one `product`, a US shipping address and an approved
+/// card. Returns its access token.
+async fn ready_cart(
+    http: &reqwest::Client,
+    node: &Node,
+    api_key: &str,
+    payments_key: &str,
+    product: i64,
+) -> String {
+    let token = ok_json(token_request(http, node, api_key, &[("grant_type", "password")]).await)
+        .await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cart = http
+        .post(node.url("/v1/shoppers/me/carts/active"))
+        .bearer_auth(&token)
+        .query(&[("productId", product.to_string()), ("quantity", "1".into())])
+        .send()
+        .await
+        .unwrap();
+    ok_json(cart).await;
+    let address = http
+        .put(node.url("/v1/shoppers/me/carts/active/shipping-address"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"address": {"line1": "1 Main St",
+            "city": "Minneapolis", "country": "US"}}))
+        .send()
+        .await
+        .unwrap();
+    crate::helpers::no_content(address).await;
+    let source: Value = send_json(
+        http.post(node.url("/payments/sources"))
+            .bearer_auth(payments_key)
+            .json(
+                &serde_json::json!({"type": "creditCard", "owner": {"firstName": "A",
                 "lastName": "B", "email": "a@example.com", "address": {"line1": "1 Main St",
                 "city": "Minneapolis", "country": "US"}}, "creditCard": {"number": APPROVE_CARD,
                 "expirationMonth": 7, "expirationYear": 2040}}),
-                ),
-        )
-        .await;
-        let applied = http
-            .post(node.url("/v1/shoppers/me/carts/active/apply-payment-method"))
-            .bearer_auth(&token)
-            .json(&serde_json::json!({"paymentMethod": {"sourceId": source["id"]}}))
-            .send()
-            .await
-            .unwrap();
-        ok_json(applied).await;
-        tokens.push(token);
-    }
-    let barrier = Arc::new(Barrier::new(BUYERS));
+            ),
+    )
+    .await;
+    let applied = http
+        .post(node.url("/v1/shoppers/me/carts/active/apply-payment-method"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"paymentMethod": {"sourceId": source["id"]}}))
+        .send()
+        .await
+        .unwrap();
+    ok_json(applied).await;
+    token
+}
+
+/// Submits every token's cart at once (a barrier), the `i`th on the other node than the one
+/// `ready_cart` filled it on, each on a connection of its own; the answers in token order.
+async fn submit_across(nodes: &Arc<[Node; 2]>, tokens: Vec<String>) -> Vec<(u16, Value)> {
+    let barrier = Arc::new(Barrier::new(tokens.len()));
     let mut tasks = Vec::new();
     for (i, token) in tokens.into_iter().enumerate() {
         let (nodes, barrier) = (nodes.clone(), barrier.clone());
         tasks.push(tokio::spawn(async move {
-            // Submitted on the other node than the one the cart was filled on, on a
-            // connection of its own.
             let node = &nodes[(i + 1) % 2];
             let request = reqwest::Client::new()
                 .post(node.url("/v1/shoppers/me/carts/active/submit-cart"))
@@ -549,15 +584,119 @@ async fn concurrent_submits_of_the_last_unit_across_two_nodes_make_exactly_one_o
     for t in tasks {
         answers.push(t.await.unwrap());
     }
-    let orders = orders_placed_for_the_last_unit(answers);
-    assert_eq!(orders, 1, "exactly one submit wins the last unit");
-    let (rows, stock): (i64, Option<i64>) = sqlx::query_as(
-        "SELECT (SELECT COUNT(*) FROM orders), \
-         (SELECT available_quantity FROM products WHERE id = $1)",
+    answers
+}
+
+/// A money object's value in cents.
+fn cents(v: &Value) -> i64 {
+    (v["value"].as_f64().unwrap_or_else(|| panic!("money: {v}")) * 100.0).round() as i64
+}
+
+/// An always-triggered offer with three uses left, on a product in 16 carts spread over two
+/// nodes, all submitted at once: exactly three orders get it (the use is counted by a
+/// conditional update in each submit's transaction, on the one database); the submits that
+/// priced their cart with it after the third use are refused with the documented 409, their
+/// carts unchanged, and their retry places the order at the price the cart then shows.
+#[tokio::test]
+async fn an_offer_with_three_uses_left_is_used_exactly_three_times_by_submits_across_two_nodes() {
+    let Some((db, api_key, a, b)) = two_nodes("multinode offer use limit").await else {
+        return;
+    };
+    // The demo catalog with a half-price offer on the US keyboard, imported as an operator
+    // would.
+    let mut file: Value =
+        serde_json::from_str(&std::fs::read_to_string(DEMO_CATALOG).unwrap()).unwrap();
+    file["offers"].as_array_mut().unwrap().push(
+        serde_json::json!({"externalReferenceId": "first-three", "name": "First three",
+            "type": "Discount", "percentOff": "50", "products": ["DEMO-KB-US"],
+            "totalLimit": 3}),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("catalog.json");
+    std::fs::write(&path, file.to_string()).unwrap();
+    let imported = cli_json(
+        &db,
+        &["catalog", "import", path.to_str().unwrap(), "--site", SITE],
+        None,
     )
-    .bind(keyboard)
+    .await;
+    assert_eq!(imported["offers"]["created"], 3, "{imported}");
+    let payments_key = payments_key(&db).await;
+    let mut conn = sqlx::postgres::PgConnection::connect(&db).await.unwrap();
+    let (keyboard,): (i64,) = sqlx::query_as("SELECT id FROM products WHERE sku = 'DEMO-KB-US'")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+
+    let http = reqwest::Client::new();
+    let nodes = Arc::new([a, b]);
+    const BUYERS: usize = 16;
+    let mut tokens = Vec::new();
+    for i in 0..BUYERS {
+        tokens.push(ready_cart(&http, &nodes[i % 2], &api_key, &payments_key, keyboard).await);
+    }
+    // What each cart shows before the race: $89.00 at half price.
+    let cart_total = |node: &Node, token: &str| {
+        let request = http
+            .get(node.url("/v1/shoppers/me/carts/active"))
+            .bearer_auth(token.to_owned());
+        async move {
+            let cart = ok_json(request.send().await.unwrap()).await;
+            (
+                cents(&cart["cart"]["pricing"]["orderTotal"]),
+                cart["cart"]["totalItemsInCart"].clone(),
+            )
+        }
+    };
+    let (discounted, _) = cart_total(&nodes[0], &tokens[0]).await;
+    let full = discounted + 44_50;
+
+    let answers = submit_across(&nodes, tokens.clone()).await;
+    let mut with_offer = 0;
+    for (i, (token, (status, body))) in tokens.iter().zip(&answers).enumerate() {
+        let total = || cents(&body["submitCart"]["order"]["pricing"]["total"]);
+        match status {
+            200 if total() == discounted => with_offer += 1,
+            200 => assert_eq!(total(), full, "{body}"),
+            409 => {
+                assert_eq!(
+                    body["errors"]["error"][0]["code"], "offer-usage-limit-exceeded",
+                    "{body}"
+                );
+                // The cart is unchanged, and now priced without the used-up offer.
+                let node = &nodes[i % 2];
+                assert_eq!(cart_total(node, token).await, (full, serde_json::json!(1)));
+                let retry = http
+                    .post(node.url("/v1/shoppers/me/carts/active/submit-cart"))
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .unwrap();
+                let order = ok_json(retry).await;
+                assert_eq!(
+                    cents(&order["submitCart"]["order"]["pricing"]["total"]),
+                    full
+                );
+            }
+            other => panic!("{other}: {body}"),
+        }
+    }
+    assert_eq!(with_offer, 3, "{answers:?}");
+    let offers = cli_json(&db, &["offer", "list", "--site", SITE], None).await;
+    let offer = offers
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["externalReferenceId"] == "first-three")
+        .unwrap();
+    assert_eq!(offer["uses"], 3, "{offer}");
+    let (orders, redemptions): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM orders), \
+         (SELECT COUNT(*) FROM offer_redemptions WHERE offer_id = $1)",
+    )
+    .bind(offer["id"].as_i64().unwrap())
     .fetch_one(&mut conn)
     .await
     .unwrap();
-    assert_eq!((rows, stock), (1, Some(0)));
+    assert_eq!((orders, redemptions), (BUYERS as i64, 3));
 }

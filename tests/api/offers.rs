@@ -195,3 +195,70 @@ async fn a_per_shopper_limit_counts_a_guests_orders_by_their_email_address() {
     let cart = app.get_ok(&second, "/v1/shoppers/me/carts/active").await;
     assert_eq!(cart["cart"]["totalItemsInCart"], 1, "{cart}");
 }
+
+#[tokio::test]
+async fn the_demos_coupon_offer_waits_for_its_code_and_its_pop_features_products_at_their_prices() {
+    let app = spawn_app().await;
+    let start = shopkeeper::http::start_page::redirect_uri(&app.state.web);
+    let demo =
+        shopkeeper::provision::create_demo(&app.state.store, &app.state.hasher, &start, app.now())
+            .await
+            .unwrap();
+    assert_eq!(demo.catalog.offers.created, 2);
+    let offers = shopkeeper::offers::list(&app.state.store, "demo")
+        .await
+        .unwrap();
+    let offers = offers.as_array().unwrap();
+    let welcome = offers
+        .iter()
+        .find(|o| o["couponCodes"] == json!(["WELCOME10"]))
+        .unwrap();
+    assert_eq!(
+        (&welcome["type"], &welcome["level"], &welcome["trigger"]),
+        (&json!("Discount"), &json!("order"), &json!("coupon"))
+    );
+    assert_eq!(welcome["percentOff"], "10.00");
+    let featured = offers
+        .iter()
+        .find(|o| o["type"] == "FeatureProducts")
+        .unwrap();
+    assert_eq!(featured["trigger"], "always");
+    assert!(featured.get("percentOff").is_none(), "{featured}");
+    assert_eq!(
+        featured["productIds"],
+        json!([demo.catalog.product_ids[0], demo.catalog.product_ids[1]])
+    );
+    let pops = shopkeeper::offers::list_pops(&app.state.store, "demo")
+        .await
+        .unwrap();
+    assert_eq!(
+        pops,
+        json!([{"name": "Home_topSeller", "offerIds": [featured["id"]]}])
+    );
+
+    // Neither changes a price: the demo download costs its sale price.
+    let response = app
+        .token_with(
+            &demo.public_client.api_key,
+            None,
+            &[("grant_type", "password")],
+        )
+        .await;
+    let token = ok_json(response).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ok_json(
+        app.add_to_cart(&token, demo.catalog.product_ids[0], 1)
+            .await,
+    )
+    .await;
+    let cart = app.get_ok(&token, "/v1/shoppers/me/carts/active").await;
+    assert_eq!(
+        value(&cart["cart"]["pricing"]["orderTotal"]),
+        39.99,
+        "{cart}"
+    );
+    // $49.99 listed, $39.99 on sale: the sale is all that comes off.
+    assert_eq!(value(&cart["cart"]["pricing"]["discount"]), 10.00, "{cart}");
+}

@@ -268,6 +268,12 @@ pub struct CatalogFile {
     pub categories: Vec<CategoryInput>,
     #[serde(default)]
     pub products: Vec<ProductInput>,
+    /// Offer definitions (`domain::offer_import`), kept as written until they are checked.
+    #[serde(default)]
+    pub offers: Vec<Value>,
+    /// Points of promotion (`domain::offer_import`).
+    #[serde(default)]
+    pub point_of_promotions: Vec<Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -450,26 +456,40 @@ pub struct Problem {
     /// The item: `products[3]`, `products[3].variations[1]`, `categories[0]` (indexes from 0),
     /// or `file` for the file as a whole.
     pub at: String,
-    /// The product's sku, when the file gives one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku: Option<String>,
-    /// The category's name, when the file gives one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    /// What names the item, when the file gives it: a product's `sku`, a category's or point
+    /// of promotion's `name`, an offer's `externalReferenceId`.
+    #[serde(flatten)]
+    pub key: Option<ItemKey>,
     /// The field as the file spells it (`listPrice`, `volumePricing[1].unitPrice`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
     pub message: String,
 }
 
+/// The key of an item of an import file, as the file spells its field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ItemKey {
+    Sku(String),
+    Name(String),
+    ExternalReferenceId(String),
+}
+
+impl fmt::Display for ItemKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ItemKey::Sku(sku) => write!(f, "sku {sku:?}"),
+            ItemKey::Name(name) => write!(f, "name {name:?}"),
+            ItemKey::ExternalReferenceId(erid) => write!(f, "externalReferenceId {erid:?}"),
+        }
+    }
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.at)?;
-        if let Some(sku) = &self.sku {
-            write!(f, " (sku {sku:?})")?;
-        }
-        if let Some(name) = &self.name {
-            write!(f, " (name {name:?})")?;
+        if let Some(key) = &self.key {
+            write!(f, " ({key})")?;
         }
         if let Some(field) = &self.field {
             write!(f, " {field}")?;
@@ -484,6 +504,9 @@ impl fmt::Display for Problem {
 pub struct ParsedFile {
     categories: Vec<Result<CategoryInput, Problem>>,
     products: Vec<Result<ProductInput, Problem>>,
+    /// `offers` and `pointOfPromotions`, raw: `domain::offer_import` reads them.
+    offers: Vec<Value>,
+    point_of_promotions: Vec<Value>,
 }
 
 /// The top level of an import file, its items left raw (see [`ParsedFile`]).
@@ -494,6 +517,10 @@ struct RawFile {
     categories: Vec<Value>,
     #[serde(default)]
     products: Vec<Value>,
+    #[serde(default)]
+    offers: Vec<Value>,
+    #[serde(default)]
+    point_of_promotions: Vec<Value>,
 }
 
 impl From<CatalogFile> for ParsedFile {
@@ -501,6 +528,8 @@ impl From<CatalogFile> for ParsedFile {
         Self {
             categories: file.categories.into_iter().map(Ok).collect(),
             products: file.products.into_iter().map(Ok).collect(),
+            offers: file.offers,
+            point_of_promotions: file.point_of_promotions,
         }
     }
 }
@@ -511,8 +540,7 @@ impl ParsedFile {
     pub fn parse(json: &str) -> Result<Self, Problem> {
         let raw: RawFile = serde_json::from_str(json).map_err(|e| Problem {
             at: "file".into(),
-            sku: None,
-            name: None,
+            key: None,
             field: None,
             message: format!("not a catalog file: {e}"),
         })?;
@@ -529,11 +557,45 @@ impl ParsedFile {
                 .enumerate()
                 .map(|(i, v)| parse_item(v, format!("products[{i}]"), "sku"))
                 .collect(),
+            offers: raw.offers,
+            point_of_promotions: raw.point_of_promotions,
         })
     }
 
     pub fn product_count(&self) -> usize {
         self.products.len()
+    }
+
+    /// Takes the file's `offers` and `pointOfPromotions` out, as written.
+    pub fn take_offers(&mut self) -> (Vec<Value>, Vec<Value>) {
+        (
+            std::mem::take(&mut self.offers),
+            std::mem::take(&mut self.point_of_promotions),
+        )
+    }
+
+    /// Every sku the file gives a product or a variation (of items that parsed).
+    pub fn skus(&self) -> HashSet<String> {
+        fn add(p: &ProductInput, skus: &mut HashSet<String>) {
+            skus.insert(p.sku.clone());
+            for v in &p.variations {
+                add(v, skus);
+            }
+        }
+        let mut skus = HashSet::new();
+        for p in self.products.iter().flatten() {
+            add(p, &mut skus);
+        }
+        skus
+    }
+
+    /// Every category name the file lists (of items that parsed).
+    pub fn category_names(&self) -> HashSet<String> {
+        self.categories
+            .iter()
+            .flatten()
+            .map(|c| c.name.clone())
+            .collect()
     }
 
     /// Checks the whole file and returns every problem: each item's fields, skus repeated
@@ -563,8 +625,7 @@ impl ParsedFile {
             let mut problem = |field: &str, message: String| {
                 problems.push(Problem {
                     at: format!("categories[{i}]"),
-                    sku: None,
-                    name: Some(c.name.clone()),
+                    key: Some(ItemKey::Name(c.name.clone())),
                     field: Some(field.into()),
                     message,
                 })
@@ -672,15 +733,12 @@ fn parse_item<T: DeserializeOwned>(value: Value, at: String, key: &str) -> Resul
             ),
             None => (at, item_key, path),
         };
-        let (sku, name) = if key == "sku" {
-            (item_key, None)
-        } else {
-            (None, item_key)
-        };
         Problem {
             at,
-            sku,
-            name,
+            key: item_key.map(|k| match key {
+                "sku" => ItemKey::Sku(k),
+                _ => ItemKey::Name(k),
+            }),
             field: Some(field).filter(|f| !f.is_empty() && f != "."),
             message,
         }
@@ -717,8 +775,7 @@ impl Check<'_> {
         let mut problem = |field: &str, message: String| {
             self.problems.push(Problem {
                 at: at.to_owned(),
-                sku: Some(p.sku.clone()),
-                name: None,
+                key: Some(ItemKey::Sku(p.sku.clone())),
                 field: Some(field.to_owned()),
                 message,
             })

@@ -59,6 +59,7 @@ pub mod address;
 pub mod catalog;
 pub mod checkout;
 pub mod grant;
+pub mod offer_import;
 pub mod offers;
 pub mod shopper;
 pub mod sign_in;

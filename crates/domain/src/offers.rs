@@ -688,6 +688,22 @@ impl std::fmt::Display for CouponCode {
     }
 }
 
+/// A point of promotion's name: what its routes take (`/point-of-promotions/{popName}`),
+/// 1–100 letters, digits, `_`, `-` or `.`.
+pub fn check_pop_name(raw: &str) -> Result<(), OfferError> {
+    let ok = (1..=100).contains(&raw.len())
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(OfferError(format!(
+            "a POP name is 1 to 100 letters, digits, _, - or . ({raw:?})"
+        )))
+    }
+}
+
 /// Why a use of an offer is refused at submit (`409-conflict.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LimitReached {

@@ -117,17 +117,9 @@ pub async fn list(store: &Store, site_id: &str) -> anyhow::Result<Value> {
     ))
 }
 
-/// A POP's name: what its routes take (`/point-of-promotions/{popName}`), 1–100 letters,
-/// digits, `_`, `-` or `.`.
+/// A POP's name, checked (`domain::offers::check_pop_name`).
 fn pop_name(raw: &str) -> anyhow::Result<&str> {
-    let ok = (1..=100).contains(&raw.len())
-        && raw
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-    anyhow::ensure!(
-        ok,
-        "a POP name is 1 to 100 letters, digits, _, - or . ({raw:?})"
-    );
+    shopkeeper_domain::offers::check_pop_name(raw).map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(raw)
 }
 

@@ -4,6 +4,7 @@
 use crate::auth::PasswordHasher;
 use serde::Serialize;
 use shopkeeper_domain::catalog::{CatalogFile, ParsedFile, Problem};
+use shopkeeper_domain::offer_import::{Known, OfferSection};
 use shopkeeper_domain::secret::random_hex;
 use shopkeeper_domain::shopper::check_username;
 use shopkeeper_domain::time::UnixSeconds;
@@ -178,6 +179,32 @@ pub struct Demo {
     pub shopper: DemoShopper,
     /// The demo catalog; its first product is digital and in stock.
     pub catalog: ImportSummary,
+    /// The demo's coupon code and point of promotion.
+    pub offers: DemoOffers,
+}
+
+/// The demo site's coupon codes (of its enabled offers) and points of promotion, by name.
+#[derive(Debug, Serialize)]
+pub struct DemoOffers {
+    pub coupon_codes: Vec<String>,
+    pub point_of_promotions: Vec<String>,
+}
+
+async fn demo_offers(store: &Store, site: &SiteId) -> anyhow::Result<DemoOffers> {
+    let offers = store.offers(site).await?;
+    Ok(DemoOffers {
+        coupon_codes: offers
+            .iter()
+            .filter(|o| o.pricing.enabled)
+            .flat_map(|o| o.coupon_codes.iter().cloned())
+            .collect(),
+        point_of_promotions: store
+            .pops(site)
+            .await?
+            .into_iter()
+            .map(|p| p.name)
+            .collect(),
+    })
 }
 
 #[derive(Debug, Serialize)]
@@ -228,6 +255,7 @@ pub async fn create_demo(
     }
     Ok(Demo {
         payments_public_key: site.payments_public_key.clone(),
+        offers: demo_offers(store, &site.id).await?,
         catalog,
         site,
         public_client,
@@ -250,6 +278,7 @@ pub struct DemoShown {
     pub public_client: CreatedClient,
     pub confidential_client: CreatedClient,
     pub shopper: DemoShopper,
+    pub offers: DemoOffers,
     /// Says that the password and the secret are new.
     pub note: &'static str,
 }
@@ -284,6 +313,7 @@ pub async fn show_demo(
         .set_shopper_password(&demo, shopper.id, &hash, now)
         .await?;
     let secret = rotate_secret(store, &confidential.api_key).await?;
+    let offers = demo_offers(store, &demo).await?;
     let demo = &demo;
     let listed = |api_key: ApiKey, kind: ClientKind, secret: Option<String>| async move {
         anyhow::Ok(CreatedClient {
@@ -310,6 +340,7 @@ pub async fn show_demo(
                 username: shopper.username.unwrap_or_default(),
                 password,
             },
+            offers,
             note: "passwords and secrets are stored only as hashes, so these are new: the demo \
                    shopper's password and the confidential key's secret above replace the old \
                    ones, and the shopper's sessions have ended",
@@ -377,6 +408,11 @@ pub struct ImportSummary {
     pub products: Tally,
     pub variations: Tally,
     pub categories: Tally,
+    /// Offers, matched by `externalReferenceId` (written in one transaction after the
+    /// products, with the points of promotion).
+    pub offers: Tally,
+    /// Points of promotion, matched by name.
+    pub point_of_promotions: Tally,
     /// Transactions the products were committed in.
     pub batches: usize,
     pub batch_size: usize,
@@ -521,7 +557,39 @@ pub async fn import_catalog_with(
         .into_iter()
         .map(|c| c.name)
         .collect();
-    let catalog = file.validate(&stored).map_err(ImportError::Invalid)?;
+    let mut file = file;
+    let (offers, pops) = file.take_offers();
+    let offers = OfferSection::parse(offers, pops);
+    // What the offers may name besides the file's own items: the site's.
+    let known = if offers.is_empty() {
+        Known::default()
+    } else {
+        let named = offers.skus();
+        let mut skus = file.skus();
+        skus.extend(
+            store
+                .skus_present(&id, named.iter().map(String::as_str))
+                .await?,
+        );
+        let codes = offers.coupon_codes();
+        Known {
+            skus,
+            categories: file.category_names().union(&stored).cloned().collect(),
+            offers: store.offer_references(&id).await?,
+            coupon_codes: store
+                .coupon_holders(&id, codes.iter().map(String::as_str))
+                .await?,
+        }
+    };
+    // Every problem of the file, its offers' too, before anything is written.
+    let (catalog, offers) = match (file.validate(&stored), offers.validate(&known)) {
+        (Ok(catalog), Ok(offers)) => (catalog, offers),
+        (catalog, offers) => {
+            let mut problems = catalog.err().unwrap_or_default();
+            problems.extend(offers.err().unwrap_or_default());
+            return Err(ImportError::Invalid(problems));
+        }
+    };
     let total = catalog.products.len();
     let batches = total.div_ceil(batch_size);
     let mut summary = ImportSummary {
@@ -541,7 +609,7 @@ pub async fn import_catalog_with(
             message: format!(
                 "committed {} of {} products ({committed}) and {} categories; {failed} failed: \
                  {e}. Re-run the same file to finish: the import is idempotent (products match \
-                 by sku, categories by name)",
+                 by sku, categories by name, offers by externalReferenceId)",
                 thousands(done),
                 thousands(total),
                 summary.categories.total(),
@@ -577,6 +645,12 @@ pub async fn import_catalog_with(
         if store.engine() == Engine::Sqlite && n + 1 < batches {
             tokio::time::sleep(turn_for_waiting_writers(held)).await;
         }
+    }
+    if !offers.is_empty() {
+        (summary.offers, summary.point_of_promotions) = store
+            .import_offers(&id, &offers, now)
+            .await
+            .map_err(|e| interrupted(&summary, "writing the offers", e))?;
     }
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)

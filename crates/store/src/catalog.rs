@@ -61,7 +61,7 @@ pub struct Tally {
 }
 
 impl Tally {
-    fn count(&mut self, created: bool) {
+    pub(crate) fn count(&mut self, created: bool) {
         if created {
             self.created += 1;
         } else {

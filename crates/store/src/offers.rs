@@ -1,16 +1,18 @@
 //! A site's offers, their coupon codes and the points of promotion (POPs) that show them.
 
 use super::checkout::{CartWriter, start_cart_write};
-use super::{Store, StoreError, StoreResult};
+use super::{Store, StoreError, StoreResult, Tally};
 use serde::Serialize;
 use shopkeeper_domain::SessionId;
 use shopkeeper_domain::SiteId;
+use shopkeeper_domain::offer_import::ValidOffers;
 use shopkeeper_domain::offers::{
     CouponCode, DiscountLevel, NewOffer, Offer, OfferId, OfferType, Reduction, Trigger,
     TriggerRefusal, check_trigger,
 };
 use shopkeeper_domain::time::UnixSeconds;
 use sqlx::{Any, AnyConnection, Row, Transaction};
+use std::collections::{HashMap, HashSet};
 
 /// An offer as stored, with what pricing needs (`pricing`) and what the API shows.
 #[derive(Debug, Clone, Serialize)]
@@ -457,6 +459,115 @@ async fn add_code(
     Ok(())
 }
 
+/// Inserts an offer with its scope; its id.
+async fn insert_offer(
+    tx: &mut Transaction<'_, Any>,
+    site_id: &SiteId,
+    offer: &NewOffer,
+    now: UnixSeconds,
+) -> StoreResult<OfferId> {
+    let row = bind_definition(
+        sqlx::query(
+            "INSERT INTO offers (name, offer_type, discount_level, trigger_kind, \
+             percent_off_bp, amount_off_currency, amount_off_minor, minimum_order_currency, \
+             minimum_order_minor, shipping_option_ids, starts_at, ends_at, enabled, \
+             total_limit, per_shopper_limit, external_reference_id, sales_pitch, image, \
+             site_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+             $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20) RETURNING id",
+        ),
+        offer,
+    )
+    .bind(site_id.as_str())
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(|e| {
+        conflict_or(e, || {
+            format!(
+                "an offer with externalReferenceId {:?} already exists on {site_id}",
+                offer.external_reference_id.as_deref().unwrap_or_default()
+            )
+        })
+    })?;
+    let id: i64 = row.try_get(0)?;
+    write_scope(tx, site_id, id, offer, now).await?;
+    Ok(id)
+}
+
+/// Replaces an offer's definition and scope (its uses and codes stay; new codes are added).
+async fn update_offer_in(
+    tx: &mut Transaction<'_, Any>,
+    site_id: &SiteId,
+    id: OfferId,
+    offer: &NewOffer,
+    now: UnixSeconds,
+) -> StoreResult<()> {
+    let done = bind_definition(
+        sqlx::query(
+            "UPDATE offers SET name = $1, offer_type = $2, discount_level = $3, \
+             trigger_kind = $4, percent_off_bp = $5, amount_off_currency = $6, \
+             amount_off_minor = $7, minimum_order_currency = $8, minimum_order_minor = $9, \
+             shipping_option_ids = $10, starts_at = $11, ends_at = $12, enabled = $13, \
+             total_limit = $14, per_shopper_limit = $15, external_reference_id = $16, \
+             sales_pitch = $17, image = $18, updated_at = $19 \
+             WHERE site_id = $20 AND id = $21",
+        ),
+        offer,
+    )
+    .bind(now)
+    .bind(site_id.as_str())
+    .bind(id)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| conflict_or(e, || "another offer has that externalReferenceId".into()))?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound(format!(
+            "offer {id} of site {site_id}"
+        )));
+    }
+    write_scope(tx, site_id, id, offer, now).await
+}
+
+/// The site's offer of an `externalReferenceId`.
+async fn offer_by_reference(
+    tx: &mut Transaction<'_, Any>,
+    site_id: &SiteId,
+    erid: &str,
+) -> StoreResult<Option<OfferId>> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM offers WHERE site_id = $1 AND external_reference_id = $2",
+    )
+    .bind(site_id.as_str())
+    .bind(erid)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
+/// The ids of the rows `sql` finds by each of `names` (`$1` the site, `$2` the name), in
+/// order; a name with none is an error naming it (`what`).
+async fn ids_named(
+    tx: &mut Transaction<'_, Any>,
+    sql: &'static str,
+    what: &str,
+    site_id: &SiteId,
+    names: &[String],
+) -> StoreResult<Vec<i64>> {
+    let mut ids = Vec::with_capacity(names.len());
+    for name in names {
+        let id: Option<i64> = sqlx::query_scalar(sql)
+            .bind(site_id.as_str())
+            .bind(name.as_str())
+            .fetch_optional(&mut **tx)
+            .await?;
+        ids.push(
+            id.ok_or_else(|| StoreError::NotFound(format!("{what} {name:?} of site {site_id}")))?,
+        );
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
 type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
 
 /// Binds a definition's 18 columns, `name` to `image` in the order the insert and update name them
@@ -501,31 +612,7 @@ impl Store {
     ) -> StoreResult<OfferRecord> {
         let mut writer = self.writer().await?;
         let mut tx = writer.begin().await?;
-        let row = bind_definition(
-            sqlx::query(
-                "INSERT INTO offers (name, offer_type, discount_level, trigger_kind, \
-                 percent_off_bp, amount_off_currency, amount_off_minor, minimum_order_currency, \
-                 minimum_order_minor, shipping_option_ids, starts_at, ends_at, enabled, \
-                 total_limit, per_shopper_limit, external_reference_id, sales_pitch, image, \
-                 site_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-                 $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20) RETURNING id",
-            ),
-            offer,
-        )
-        .bind(site_id.as_str())
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| {
-            conflict_or(e, || {
-                format!(
-                    "an offer with externalReferenceId {:?} already exists on {site_id}",
-                    offer.external_reference_id.as_deref().unwrap_or_default()
-                )
-            })
-        })?;
-        let id: i64 = row.try_get(0)?;
-        write_scope(&mut tx, site_id, id, offer, now).await?;
+        let id = insert_offer(&mut tx, site_id, offer, now).await?;
         tx.commit().await?;
         drop(writer);
         self.offer(site_id, id)
@@ -544,35 +631,159 @@ impl Store {
     ) -> StoreResult<OfferRecord> {
         let mut writer = self.writer().await?;
         let mut tx = writer.begin().await?;
-        let done = bind_definition(
-            sqlx::query(
-                "UPDATE offers SET name = $1, offer_type = $2, discount_level = $3, \
-                 trigger_kind = $4, percent_off_bp = $5, amount_off_currency = $6, \
-                 amount_off_minor = $7, minimum_order_currency = $8, minimum_order_minor = $9, \
-                 shipping_option_ids = $10, starts_at = $11, ends_at = $12, enabled = $13, \
-                 total_limit = $14, per_shopper_limit = $15, external_reference_id = $16, \
-                 sales_pitch = $17, image = $18, updated_at = $19 \
-                 WHERE site_id = $20 AND id = $21",
-            ),
-            offer,
-        )
-        .bind(now)
-        .bind(site_id.as_str())
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| conflict_or(e, || "another offer has that externalReferenceId".into()))?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!(
-                "offer {id} of site {site_id}"
-            )));
-        }
-        write_scope(&mut tx, site_id, id, offer, now).await?;
+        update_offer_in(&mut tx, site_id, id, offer, now).await?;
         tx.commit().await?;
         drop(writer);
         self.offer(site_id, id)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("offer {id}")))
+    }
+
+    /// Writes an import file's offers and points of promotion in one transaction, after its
+    /// products: each offer's products found by sku and categories by name, the offer matched
+    /// to the site's by `externalReferenceId` (updated, its uses and codes kept, new codes
+    /// added) or created; each POP created if new, its offers replaced by the file's, in the
+    /// file's order. Returns the offers and the POPs created and updated.
+    pub async fn import_offers(
+        &self,
+        site_id: &SiteId,
+        offers: &ValidOffers,
+        now: UnixSeconds,
+    ) -> StoreResult<(Tally, Tally)> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        let (mut offer_tally, mut pop_tally) = (Tally::default(), Tally::default());
+        for item in &offers.offers {
+            let mut offer = item.offer.clone();
+            offer.pricing.product_ids = ids_named(
+                &mut tx,
+                "SELECT id FROM products WHERE site_id = $1 AND sku = $2",
+                "product with sku",
+                site_id,
+                &item.products,
+            )
+            .await?;
+            offer.pricing.category_ids = ids_named(
+                &mut tx,
+                "SELECT id FROM categories WHERE site_id = $1 AND name = $2",
+                "category",
+                site_id,
+                &item.categories,
+            )
+            .await?;
+            let erid = item.external_reference_id();
+            match offer_by_reference(&mut tx, site_id, erid).await? {
+                Some(id) => {
+                    offer.pricing.id = id;
+                    update_offer_in(&mut tx, site_id, id, &offer, now).await?;
+                    offer_tally.count(false);
+                }
+                None => {
+                    insert_offer(&mut tx, site_id, &offer, now).await?;
+                    offer_tally.count(true);
+                }
+            }
+        }
+        for pop in &offers.pops {
+            let created = sqlx::query(
+                "INSERT INTO points_of_promotion (site_id, name, created_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(site_id.as_str())
+            .bind(pop.name.as_str())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            pop_tally.count(created);
+            sqlx::query("DELETE FROM pop_offers WHERE site_id = $1 AND pop_name = $2")
+                .bind(site_id.as_str())
+                .bind(pop.name.as_str())
+                .execute(&mut *tx)
+                .await?;
+            for (rank, erid) in pop.offers.iter().enumerate() {
+                let id = offer_by_reference(&mut tx, site_id, erid)
+                    .await?
+                    .ok_or_else(|| {
+                        StoreError::NotFound(format!(
+                            "offer with externalReferenceId {erid:?} of site {site_id}"
+                        ))
+                    })?;
+                sqlx::query(
+                    "INSERT INTO pop_offers (site_id, pop_name, offer_id, rank) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(site_id.as_str())
+                .bind(pop.name.as_str())
+                .bind(id)
+                .bind(rank as i64 + 1)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok((offer_tally, pop_tally))
+    }
+
+    /// Which of `skus` the site's products have (an import's offers may name products the
+    /// file does not list).
+    pub async fn skus_present(
+        &self,
+        site_id: &SiteId,
+        skus: impl IntoIterator<Item = &str>,
+    ) -> StoreResult<HashSet<String>> {
+        let mut found = HashSet::new();
+        let mut conn = self.read.acquire().await?;
+        for sku in skus {
+            let (n,): (i64,) =
+                sqlx::query_as("SELECT COUNT(*) FROM products WHERE site_id = $1 AND sku = $2")
+                    .bind(site_id.as_str())
+                    .bind(sku)
+                    .fetch_one(&mut *conn)
+                    .await?;
+            if n > 0 {
+                found.insert(sku.to_owned());
+            }
+        }
+        Ok(found)
+    }
+
+    /// The `externalReferenceId`s of the site's offers.
+    pub async fn offer_references(&self, site_id: &SiteId) -> StoreResult<HashSet<String>> {
+        let erids: Vec<String> = sqlx::query_scalar(
+            "SELECT external_reference_id FROM offers \
+             WHERE site_id = $1 AND external_reference_id IS NOT NULL",
+        )
+        .bind(site_id.as_str())
+        .fetch_all(&self.read)
+        .await?;
+        Ok(erids.into_iter().collect())
+    }
+
+    /// Which of `codes` (upper-case) the site has, each with the `externalReferenceId` of the
+    /// offer it triggers (`None`: an offer without one).
+    pub async fn coupon_holders(
+        &self,
+        site_id: &SiteId,
+        codes: impl IntoIterator<Item = &str>,
+    ) -> StoreResult<HashMap<String, Option<String>>> {
+        let mut holders = HashMap::new();
+        let mut conn = self.read.acquire().await?;
+        for code in codes {
+            let holder: Option<(Option<String>,)> = sqlx::query_as(
+                "SELECT o.external_reference_id FROM coupon_codes c \
+                 JOIN offers o ON o.id = c.offer_id WHERE c.site_id = $1 AND c.code = $2",
+            )
+            .bind(site_id.as_str())
+            .bind(code)
+            .fetch_optional(&mut *conn)
+            .await?;
+            if let Some((erid,)) = holder {
+                holders.insert(code.to_owned(), erid);
+            }
+        }
+        Ok(holders)
     }
 
     /// Turns an offer on or off (off: it never applies, and shows nowhere).
