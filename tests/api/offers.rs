@@ -197,7 +197,8 @@ async fn a_per_shopper_limit_counts_a_guests_orders_by_their_email_address() {
 }
 
 #[tokio::test]
-async fn the_demos_coupon_offer_waits_for_its_code_and_its_pop_features_products_at_their_prices() {
+async fn the_demos_coupon_takes_ten_percent_off_with_its_code_and_its_pop_features_products_at_their_prices()
+ {
     let app = spawn_app().await;
     let start = shopkeeper::http::start_page::redirect_uri(&app.state.web);
     let demo =
@@ -261,4 +262,19 @@ async fn the_demos_coupon_offer_waits_for_its_code_and_its_pop_features_products
     );
     // $49.99 listed, $39.99 on sale: the sale is all that comes off.
     assert_eq!(value(&cart["cart"]["pricing"]["discount"]), 10.00, "{cart}");
+    // The code the first start prints takes 10 % off the order: $4.00 of $39.99.
+    let coded = app
+        .http
+        .post(app.url("/v1/shoppers/me/carts/active?promoCode=WELCOME10"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let cart = ok_json(coded).await;
+    assert_eq!(
+        value(&cart["cart"]["pricing"]["orderTotal"]),
+        35.99,
+        "{cart}"
+    );
+    assert_eq!(value(&cart["cart"]["pricing"]["discount"]), 14.00, "{cart}");
 }
