@@ -533,3 +533,224 @@ async fn a_coupon_offer_is_shown_only_to_the_cart_that_applied_its_code() {
         .await;
     assert!(!listed(&pop), "{pop}");
 }
+
+/// `POST carts/active` with `body`, as JSON.
+async fn post_body(app: &TestApp, token: &str, path: &str, body: Value) -> reqwest::Response {
+    app.http
+        .post(app.url(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_body_applies_promotional_offers_by_slot_with_a_description_and_an_override() {
+    let app = spawn_app().await;
+    let (product, _) = catalog(&app).await;
+    let item = create_offer(
+        &app,
+        json!({"name": "Item promo", "type": "Discount", "trigger": "promotional-url",
+               "percentOff": "10", "productIds": [product], "externalReferenceId": "item-promo"}),
+    )
+    .await;
+    let order = create_offer(
+        &app,
+        json!({"name": "Order promo", "type": "Discount", "level": "order",
+               "trigger": "promotional-url", "percentOff": "1"}),
+    )
+    .await;
+    let token = app.anonymous_pair().await.access;
+    // The docs' "applying an offer" body: the line, its item offer by external reference id
+    // and id at once (the same offer), and the order offer with a discount of the
+    // storefront's own (`overrideDiscount`: 5.00 off in place of the offer's 1 %).
+    let cart = ok_json(
+        post_body(
+            &app,
+            &token,
+            CART,
+            json!({"cart": {
+                "lineItems": {
+                    "lineItem": [{"quantity": 1, "product": {"id": product}}],
+                    "appliedProductOffers": {"offer": {
+                        "offerId": item.to_string(), "externalReferenceId": "item-promo",
+                        "customDescription": "Exclusive on our shop!!!"}}},
+                "appliedOrderOffers": {"offer": {
+                    "offerId": order, "customDescription": "The finest offer",
+                    "overrideDiscount": {"discount": 5, "discountType": "amountOff"}}}}}),
+        )
+        .await,
+    )
+    .await;
+    // $39.99 − 10 % ($4.00) = $35.99, then $5.00 off the order.
+    let line = &cart["cart"]["lineItems"]["lineItem"][0]["pricing"];
+    assert_eq!(value(&line["salePriceWithQuantity"]), 35.99, "{line}");
+    assert_eq!(
+        value(&cart["cart"]["pricing"]["orderTotal"]),
+        30.99,
+        "{cart}"
+    );
+    let applied = app.get_ok(&token, &format!("{CART}/applied-offers")).await;
+    let described: Vec<(&str, &str)> = applied["appliedOffers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["appliedTo"]["appliedLevel"].as_str().unwrap(),
+                o["cartDescription"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        described,
+        [
+            ("Product(s) (Line Item)", "Exclusive on our shop!!!"),
+            ("Order", "The finest offer")
+        ]
+    );
+    // A per-product override on the line-items route: 50 % of the product in place of 10 %.
+    let lines = ok_json(
+        post_body(
+            &app,
+            &token,
+            &format!("{CART}/line-items"),
+            json!({"lineItems": {
+                "lineItem": {"quantity": 1, "product": {"id": product}},
+                "appliedProductOffers": {"offer": {"offerId": item, "overrideDiscount": [
+                    {"productId": product, "discount": 50, "discountType": "percentOff"}]}}}}),
+        )
+        .await,
+    )
+    .await;
+    let line = &lines["lineItems"]["lineItem"][0]["pricing"];
+    // 2 × $39.99 = $79.98, half off: $39.99.
+    assert_eq!(value(&line["salePriceWithQuantity"]), 39.99, "{line}");
+}
+
+#[tokio::test]
+async fn a_body_s_applied_offers_are_refused_with_the_documented_errors_and_nothing_written() {
+    let app = spawn_app().await;
+    let (product, _) = catalog(&app).await;
+    let item = create_offer(
+        &app,
+        json!({"name": "Item promo", "type": "Discount", "trigger": "promotional-url",
+               "percentOff": "10", "externalReferenceId": "item-promo"}),
+    )
+    .await;
+    let order = create_offer(
+        &app,
+        json!({"name": "Order promo", "type": "Discount", "level": "order",
+               "trigger": "promotional-url", "percentOff": "1", "externalReferenceId": "order"}),
+    )
+    .await;
+    let always = create_offer(
+        &app,
+        json!({"name": "Always", "type": "Discount", "level": "order", "percentOff": "0"}),
+    )
+    .await;
+    let token = app.anonymous_pair().await.access;
+    let product_slot = |offer: Value| {
+        json!({"cart": {"lineItems": {
+            "lineItem": [{"quantity": 1, "product": {"id": product}}],
+            "appliedProductOffers": {"offer": offer}}}})
+    };
+    let order_slot =
+        |slot: &str, offer: Value| json!({"cart": {"appliedOrderOffers": {slot: offer}}});
+    let long = "x".repeat(2001);
+    for (body, status, code) in [
+        (
+            product_slot(json!({"customDescription": "no id"})),
+            404,
+            "no-offer-identifier",
+        ),
+        (
+            product_slot(json!({"offerId": item, "externalReferenceId": "order"})),
+            404,
+            "duplicate_offer_identifier",
+        ),
+        (
+            product_slot(json!({"offerId": 99_999})),
+            404,
+            "invalid-offer-id",
+        ),
+        (
+            product_slot(json!({"externalReferenceId": "nope"})),
+            404,
+            "invalid-offer-id",
+        ),
+        (
+            product_slot(json!({"offerId": order})),
+            409,
+            "precondition-failure",
+        ),
+        (
+            order_slot("offer", json!({"offerId": item})),
+            409,
+            "precondition-failure",
+        ),
+        (
+            order_slot("shippingOffer", json!({"offerId": order})),
+            409,
+            "precondition-failure",
+        ),
+        (
+            order_slot("offer", json!({"offerId": always})),
+            409,
+            "invalid-offer-id",
+        ),
+        (
+            product_slot(json!({"offerId": item, "customDescription": long})),
+            413,
+            "custom_descriptions_exceeds_limitation",
+        ),
+        (
+            product_slot(
+                json!({"offerId": item, "overrideDiscount": [{"productId": product,
+                "discount": 5}]}),
+            ),
+            412,
+            "no-discount-or-type",
+        ),
+        (
+            product_slot(
+                json!({"offerId": item, "overrideDiscount": [{"productId": product,
+                "discount": 5, "discountType": "fixed"}]}),
+            ),
+            412,
+            "invalid-discount-type",
+        ),
+        (
+            order_slot(
+                "offer",
+                json!({"offerId": order, "overrideDiscount":
+                {"discount": 101, "discountType": "percentOff"}}),
+            ),
+            412,
+            "invalid-discount",
+        ),
+        (
+            product_slot(
+                json!({"offerId": item, "overrideDiscount": [{"productId": 424242,
+                "discount": 5, "discountType": "amountOff"}]}),
+            ),
+            412,
+            "invalid-product-id",
+        ),
+        (
+            product_slot(json!({"offerId": item, "overrideDiscount": [
+                {"discount": 5, "discountType": "amountOff"}]})),
+            404,
+            "no-product-identifier",
+        ),
+    ] {
+        let answer = post_body(&app, &token, CART, body.clone()).await;
+        shopper_error(answer, status, code).await;
+    }
+    // Nothing was written: no line, no offer.
+    let cart = app.get_ok(&token, CART).await;
+    assert_eq!(cart["cart"]["totalItemsInCart"], 0, "{cart}");
+    let applied = app.get_ok(&token, &format!("{CART}/applied-offers")).await;
+    assert_eq!(applied["appliedOffers"], json!([]));
+}

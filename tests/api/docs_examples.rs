@@ -110,6 +110,11 @@ struct Fixtures {
     spare_source: Option<String>,
     /// The fixture's coupon code (`{{couponCode}}`): 10 % off the order.
     coupon_code: String,
+    /// The promotional-URL offers a body applies in its other slots (`appliedProductOffers`:
+    /// 10 % off the lamp and the mug; `shippingOffer`: half the shipping), by id and external
+    /// reference id; `offer` is the order's.
+    item_offer: i64,
+    shipping_offer: i64,
     unique: u32,
 }
 
@@ -496,6 +501,7 @@ impl Fixtures {
             SITE,
             &json!({"name": "Home Page Featured Lamp", "type": "Discount", "level": "order",
                     "trigger": "promotional-url", "amountOff": {"currency": "USD", "value": "1.00"},
+                    "externalReferenceId": "docs-order-offer",
                     "productIds": [lamp], "salesPitch": "Header Message\nFooter Message",
                     "image": "https://example.com/images/promo/lamp_header.gif"})
             .to_string(),
@@ -535,6 +541,8 @@ impl Fixtures {
             spare_address: None,
             spare_source: None,
             coupon_code: "DOCS-COUPON".into(),
+            item_offer: 0,
+            shipping_offer: 0,
             unique: 0,
         };
         fx.reset_cart(app, ORDER_QUANTITY).await;
@@ -550,6 +558,24 @@ impl Fixtures {
             .await;
         fx.order_line = id_text(&lines["lineItems"]["lineItem"][0]["id"])
             .unwrap_or_else(|| panic!("no line item in {lines}"));
+        let promotion = |definition: Value| {
+            let store = app.state.store.clone();
+            async move {
+                shopkeeper::offers::create(&store, SITE, &definition.to_string(), app.now())
+                    .await
+                    .unwrap()["id"]
+                    .as_i64()
+                    .unwrap()
+            }
+        };
+        fx.item_offer = promotion(json!({"name": "Docs item offer", "type": "Discount",
+            "trigger": "promotional-url", "percentOff": "10", "productIds": [lamp, mug],
+            "externalReferenceId": "docs-item-offer"}))
+        .await;
+        fx.shipping_offer = promotion(json!({"name": "Docs shipping offer",
+            "type": "Shipping Cost Discount", "trigger": "promotional-url", "percentOff": "50",
+            "externalReferenceId": "docs-shipping-offer"}))
+        .await;
         shopkeeper::offers::create(
             store,
             SITE,
@@ -674,6 +700,23 @@ impl Fixtures {
             "cartLineItemId" => self.cart_line.clone(),
             "shippingOptionId" => self.shipping_option.clone(),
             "couponCode" => self.coupon_code.clone(),
+            "orderOfferId" => self.offer.to_string(),
+            "orderOfferReference" => "docs-order-offer".into(),
+            "itemOfferId" => self.item_offer.to_string(),
+            "itemOfferReference" => "docs-item-offer".into(),
+            "shippingOfferId" => self.shipping_offer.to_string(),
+            "shippingOfferReference" => "docs-shipping-offer".into(),
+            // The sku of the product `{{productId}}` names on the route.
+            "productReference" => {
+                let catalog: Value = serde_json::from_str(CATALOG).unwrap();
+                let products = &catalog["products"];
+                let sku = if adding {
+                    &products[1]["sku"]
+                } else {
+                    &products[0]["variations"][0]["sku"]
+                };
+                sku.as_str().unwrap().to_owned()
+            }
             "uniqueUsername" | "uniqueEmail" => {
                 self.unique += 1;
                 format!("docs-shopper-{}@example.com", self.unique)

@@ -100,6 +100,14 @@ VALUE_MARKERS = {
     "promoCode": "couponCode",
     "offerId": "offerId",
 }
+# The slots of a body's applied offers (`api-trigger-offer.md`) → the fixture offer of that
+# level and type.
+OFFER_SLOTS = {
+    ("appliedProductOffers", "offer"): "itemOffer",
+    ("appliedProductOffers", "shippingOffer"): "shippingOffer",
+    ("appliedOrderOffers", "offer"): "orderOffer",
+    ("appliedOrderOffers", "shippingOffer"): "shippingOffer",
+}
 # Form fields (order look-up) whose documented values are placeholders for the order's own.
 FORM_MARKERS = {
     "orderId": "orderId",
@@ -424,6 +432,13 @@ def mark_value(key, value, path_keys):
         marker = ID_PARENTS.get(parent)
     if key == "externalReferenceId" and "shopper" not in path_keys:
         marker = None  # a product's reference, sent as documented
+    # An applied offer names a fixture offer of its slot's level and type (the docs' ids are
+    # their own); an override's product reference is the fixture product's sku.
+    slot = OFFER_SLOTS.get(tuple(path_keys[-2:]))
+    if key in ("offerId", "externalReferenceId") and slot:
+        marker = slot + ("Id" if key == "offerId" else "Reference")
+    if key == "externalReferenceId" and "overrideDiscount" in path_keys:
+        marker = "productReference"
     if key in ("emailAddress", "email") and "orderLookup" not in path_keys:
         marker = "uniqueEmail"
     if key == "email" and "orderLookup" in path_keys:

@@ -729,6 +729,157 @@ pub fn one_more_use(
     Ok(())
 }
 
+/// Where a storefront applies an offer in a cart's body (`api-trigger-offer.md`):
+/// `appliedProductOffers` or `appliedOrderOffers`, each with an `offer` and a `shippingOffer`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    ProductOffer,
+    /// Shipping is priced per order here: a product's shipping offer takes off the order's.
+    ProductShippingOffer,
+    OrderOffer,
+    OrderShippingOffer,
+}
+
+impl Slot {
+    /// The body path of the slot, for error descriptions.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Slot::ProductOffer => "lineItems.appliedProductOffers.offer",
+            Slot::ProductShippingOffer => "lineItems.appliedProductOffers.shippingOffer",
+            Slot::OrderOffer => "appliedOrderOffers.offer",
+            Slot::OrderShippingOffer => "appliedOrderOffers.shippingOffer",
+        }
+    }
+}
+
+/// Why an offer does not fit the slot it was applied in (`409 precondition-failure`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotMismatch {
+    /// "Invalid offer level": an order offer among the product offers, or the reverse.
+    Level,
+    /// "Invalid offer type": a shipping discount as an `offer`, or a discount as a
+    /// `shippingOffer`.
+    Type,
+}
+
+/// Whether `offer` may be applied in `slot`.
+pub fn fits_slot(offer: &Offer, slot: Slot) -> Result<(), SlotMismatch> {
+    let shipping = offer.offer_type == OfferType::ShippingDiscount;
+    match slot {
+        Slot::ProductShippingOffer | Slot::OrderShippingOffer if !shipping => {
+            Err(SlotMismatch::Type)
+        }
+        Slot::ProductOffer | Slot::OrderOffer if shipping => Err(SlotMismatch::Type),
+        Slot::ProductOffer if offer.level != DiscountLevel::Item => Err(SlotMismatch::Level),
+        Slot::OrderOffer if offer.level != DiscountLevel::Order => Err(SlotMismatch::Level),
+        _ => Ok(()),
+    }
+}
+
+/// A discount a storefront puts in place of the offer's own (`overrideDiscount`), on one
+/// product of the offer or (`None`) wherever the offer applies.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiscountOverride {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percent_off_bp: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount_off: Option<(String, i64)>,
+}
+
+impl DiscountOverride {
+    pub fn new(product_id: Option<i64>, reduction: Reduction) -> Self {
+        let (percent_off_bp, amount_off) = match reduction {
+            Reduction::PercentOff(bp) => (Some(bp), None),
+            Reduction::AmountOff { currency, minor } => (None, Some((currency, minor))),
+        };
+        DiscountOverride {
+            product_id,
+            percent_off_bp,
+            amount_off,
+        }
+    }
+
+    pub fn reduction(&self) -> Option<Reduction> {
+        match (&self.percent_off_bp, &self.amount_off) {
+            (Some(bp), None) => Some(Reduction::PercentOff(*bp)),
+            (None, Some((currency, minor))) => Some(Reduction::AmountOff {
+                currency: currency.clone(),
+                minor: *minor,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Why an `overrideDiscount` is refused (`412-precondition-failed.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OverrideRefusal {
+    /// `no-discount-or-type`.
+    Missing,
+    /// `invalid-discount-type`: not `amountOff` or `percentOff`.
+    InvalidType,
+    /// `invalid-discount`: negative, not a number, over 100 as a percentage, or finer than
+    /// the currency's minor unit.
+    InvalidDiscount,
+}
+
+/// An `overrideDiscount`'s `discount` and `discountType` as a reduction in the cart's
+/// `currency` (`"discount": 50, "discountType": "amountOff"` is 50.00 of it).
+pub fn override_reduction(
+    discount: Option<&Value>,
+    discount_type: Option<&str>,
+    currency: &str,
+) -> Result<Reduction, OverrideRefusal> {
+    let (Some(discount), Some(kind)) = (discount, discount_type) else {
+        return Err(OverrideRefusal::Missing);
+    };
+    let text = match discount {
+        Value::Number(n) => Value::String(n.to_string()),
+        Value::String(s) => Value::String(s.trim().to_owned()),
+        _ => return Err(OverrideRefusal::InvalidDiscount),
+    };
+    match kind.trim() {
+        k if k.eq_ignore_ascii_case("percentOff") => parse_amount(&text, "USD")
+            .ok()
+            .filter(|bp| *bp <= 10_000)
+            .map(Reduction::PercentOff)
+            .ok_or(OverrideRefusal::InvalidDiscount),
+        k if k.eq_ignore_ascii_case("amountOff") => parse_amount(&text, currency)
+            .map(|minor| Reduction::AmountOff {
+                currency: currency.to_owned(),
+                minor,
+            })
+            .map_err(|_| OverrideRefusal::InvalidDiscount),
+        _ => Err(OverrideRefusal::InvalidType),
+    }
+}
+
+impl Offer {
+    /// The offer as a cart that applied it with `overrides` prices it: each override is the
+    /// offer with that reduction, on its product alone when it names one (an arbitration
+    /// candidate each, so every line gets the best of them); none: the offer itself.
+    pub fn with_overrides(&self, overrides: &[DiscountOverride]) -> Vec<Offer> {
+        if overrides.is_empty() {
+            return vec![self.clone()];
+        }
+        overrides
+            .iter()
+            .filter_map(|o| {
+                let mut offer = self.clone();
+                offer.reduction = Some(o.reduction()?);
+                if let Some(product) = o.product_id {
+                    offer.product_ids = vec![product];
+                    offer.category_ids = Vec::new();
+                }
+                Some(offer)
+            })
+            .collect()
+    }
+}
+
 /// Why a cart cannot bring an offer in, by code (`promoCode`) or by name (`offerId`)
 /// (`409-conflict.md`, `404-not-found.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -796,6 +947,113 @@ pub(crate) fn test_offer(id: OfferId, level: DiscountLevel, reduction: Reduction
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn an_override_is_a_reduction_in_the_carts_currency_or_the_documented_refusal() {
+        let r = |d: Value, t: &str| override_reduction(Some(&d), Some(t), "USD");
+        assert_eq!(
+            r(json!(50), "amountOff"),
+            Ok(Reduction::AmountOff {
+                currency: "USD".into(),
+                minor: 5_000
+            })
+        );
+        assert_eq!(r(json!(8.99), "amountOff").map(|_| ()), Ok(()));
+        assert_eq!(r(json!(10), "percentOff"), Ok(Reduction::PercentOff(1_000)));
+        assert_eq!(
+            r(json!("12.5"), "percentOff"),
+            Ok(Reduction::PercentOff(1_250))
+        );
+        assert_eq!(
+            r(json!(101), "percentOff"),
+            Err(OverrideRefusal::InvalidDiscount)
+        );
+        assert_eq!(
+            r(json!(-1), "amountOff"),
+            Err(OverrideRefusal::InvalidDiscount)
+        );
+        assert_eq!(
+            r(json!(1.005), "amountOff"),
+            Err(OverrideRefusal::InvalidDiscount)
+        );
+        assert_eq!(
+            r(json!(true), "amountOff"),
+            Err(OverrideRefusal::InvalidDiscount)
+        );
+        assert_eq!(r(json!(5), "fixedPrice"), Err(OverrideRefusal::InvalidType));
+        assert_eq!(
+            override_reduction(None, Some("amountOff"), "USD"),
+            Err(OverrideRefusal::Missing)
+        );
+        assert_eq!(
+            override_reduction(Some(&json!(5)), None, "USD"),
+            Err(OverrideRefusal::Missing)
+        );
+    }
+
+    #[test]
+    fn overrides_per_product_compete_as_offers_of_their_product() {
+        let offer = test_offer(3, DiscountLevel::Item, Reduction::PercentOff(1_000));
+        assert_eq!(offer.with_overrides(&[]), vec![offer.clone()]);
+        let overridden = offer.with_overrides(&[
+            DiscountOverride::new(Some(7), Reduction::PercentOff(5_000)),
+            DiscountOverride::new(None, Reduction::PercentOff(2_000)),
+        ]);
+        assert_eq!(overridden.len(), 2);
+        assert_eq!(overridden[0].product_ids, vec![7]);
+        assert_eq!(overridden[0].reduction, Some(Reduction::PercentOff(5_000)));
+        assert!(overridden[1].product_ids.is_empty());
+        let lines = [
+            ArbitratedLine {
+                product_id: 7,
+                category_ids: vec![],
+                total_minor: 1_000,
+            },
+            ArbitratedLine {
+                product_id: 8,
+                category_ids: vec![],
+                total_minor: 1_000,
+            },
+        ];
+        let refs: Vec<&Offer> = overridden.iter().collect();
+        let a = arbitrate(
+            &refs,
+            &CartForOffers {
+                lines: &lines,
+                currency: "USD",
+                shipping: None,
+                now: 0,
+            },
+        );
+        let off: Vec<i64> = a.lines.iter().map(|l| l.unwrap().discount_minor).collect();
+        assert_eq!(off, vec![500, 200]);
+        assert_eq!(a.applied(), vec![3]);
+    }
+
+    #[test]
+    fn an_offer_fits_the_slot_of_its_level_and_type() {
+        let item = test_offer(1, DiscountLevel::Item, Reduction::PercentOff(1));
+        let order = test_offer(2, DiscountLevel::Order, Reduction::PercentOff(1));
+        let shipping = test_offer(3, DiscountLevel::Shipping, Reduction::PercentOff(1));
+        assert_eq!(fits_slot(&item, Slot::ProductOffer), Ok(()));
+        assert_eq!(
+            fits_slot(&order, Slot::ProductOffer),
+            Err(SlotMismatch::Level)
+        );
+        assert_eq!(fits_slot(&order, Slot::OrderOffer), Ok(()));
+        assert_eq!(fits_slot(&item, Slot::OrderOffer), Err(SlotMismatch::Level));
+        assert_eq!(
+            fits_slot(&shipping, Slot::OrderOffer),
+            Err(SlotMismatch::Type)
+        );
+        assert_eq!(
+            fits_slot(&order, Slot::OrderShippingOffer),
+            Err(SlotMismatch::Type)
+        );
+        assert_eq!(fits_slot(&shipping, Slot::OrderShippingOffer), Ok(()));
+        assert_eq!(fits_slot(&shipping, Slot::ProductShippingOffer), Ok(()));
+    }
 
     #[test]
     fn a_trigger_is_refused_for_the_documented_reasons_in_order() {

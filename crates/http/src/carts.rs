@@ -3,6 +3,7 @@
 //! session, so it survives refresh and the limited→full upgrade (same session id).
 
 use super::access::{Full, Limited};
+use super::cart_offers::{AppliedOffers, AppliedOffersInput, apply_checked, check_applied};
 use super::error::{Code, ShopperApiError};
 use super::extract::{AppJson, NoBody, OptionalJson};
 use super::shopper_api::{ApiQuery, ApiResult, bad_request, not_found, path_id};
@@ -30,7 +31,7 @@ use shopkeeper_domain::time::UnixSeconds;
 use shopkeeper_services::auth::Principal;
 use shopkeeper_services::checkout::{self as service, AccountChoice, CheckoutError};
 use shopkeeper_services::state::AppState;
-use shopkeeper_store::{CouponRecord, SubmitFailure};
+use shopkeeper_store::{CouponRecord, SubmitFailure, TriggerDetails};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -356,6 +357,13 @@ pub struct LineItemInput {
 pub struct LineItemList {
     #[serde(rename = "lineItem", default, deserialize_with = "one_or_many")]
     line_item: Vec<LineItemInput>,
+    /// Item-level offers the storefront applies (beside `lineItem`, as the docs send them).
+    #[serde(
+        rename = "appliedProductOffers",
+        default,
+        deserialize_with = "opt_object"
+    )]
+    applied_product_offers: Option<AppliedOffersInput>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -378,6 +386,9 @@ pub struct CartInput {
     charge_type: Option<String>,
     #[serde(default, deserialize_with = "opt_text")]
     organization_id: Option<String>,
+    /// Order-level offers the storefront applies.
+    #[serde(default, deserialize_with = "opt_object")]
+    applied_order_offers: Option<AppliedOffersInput>,
 }
 
 impl CartInput {
@@ -415,10 +426,33 @@ impl CartInput {
 /// `{"cart": {...}}`; `{"cart": ""}` (what storefronts send to make sure a cart exists) is
 /// no cart input at all.
 #[derive(Debug, Deserialize)]
-#[serde(expecting = "an object {\"cart\": {...}}")]
+#[serde(rename_all = "camelCase", expecting = "an object {\"cart\": {...}}")]
 pub struct CartBody {
     #[serde(default, deserialize_with = "opt_object")]
     cart: Option<CartInput>,
+    /// The docs also post bare line items to this route ("Triggering an offer by cart").
+    #[serde(default, deserialize_with = "opt_object")]
+    line_items: Option<LineItemList>,
+}
+
+impl CartBody {
+    /// The cart input, with bare `lineItems` moved into it (not both).
+    fn into_input(self) -> ApiResult<Option<CartInput>> {
+        match (self.cart, self.line_items) {
+            (Some(c), Some(_)) if c.line_items.is_some() => Err(bad_request(
+                "give lineItems at the top of the body or inside cart, not both",
+            )),
+            (Some(mut c), Some(lines)) => {
+                c.line_items = Some(lines);
+                Ok(Some(c))
+            }
+            (None, Some(lines)) => Ok(Some(CartInput {
+                line_items: Some(lines),
+                ..CartInput::default()
+            })),
+            (cart, None) => Ok(cart),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -435,13 +469,18 @@ pub struct LineItemsBody {
 }
 
 impl LineItemsBody {
-    /// The line items, at the top or in `cart` (not both).
-    fn into_lines(self) -> ApiResult<Option<LineItemList>> {
-        match (self.line_items, self.cart.and_then(|c| c.line_items)) {
+    /// The line items, at the top or in `cart` (not both), and the order offers `cart`
+    /// applies.
+    fn into_lines(self) -> ApiResult<(Option<LineItemList>, Option<AppliedOffersInput>)> {
+        let (in_cart, order_offers) = match self.cart {
+            Some(c) => (c.line_items, c.applied_order_offers),
+            None => (None, None),
+        };
+        match (self.line_items, in_cart) {
             (Some(_), Some(_)) => Err(bad_request(
                 "give lineItems at the top of the body or inside cart, not both",
             )),
-            (top, in_cart) => Ok(top.or(in_cart)),
+            (top, in_cart) => Ok((top.or(in_cart), order_offers)),
         }
     }
 }
@@ -565,7 +604,7 @@ async fn trigger_named_offer(
                 ));
             }
         }
-        service::trigger_offer(&state.store, p, offer_id, now).await?;
+        service::trigger_offer(&state.store, p, offer_id, &TriggerDetails::default(), now).await?;
     }
     Ok(())
 }
@@ -588,11 +627,17 @@ pub async fn update_cart(
     q: ApiQuery,
     OptionalJson(body): OptionalJson<CartBody>,
 ) -> ApiResult<Response> {
-    // Every part is checked before any is written, so a 400 leaves the cart as it was.
-    let mut input = body.and_then(|b| b.cart);
+    // Every part is checked before any is written, so a 4xx leaves the cart as it was.
+    let mut input = body.map(CartBody::into_input).transpose()?.flatten();
     let fields = input.as_mut().map(CartInput::fields).transpose()?.flatten();
-    let (wanted, attributes) =
-        requested_lines(&q, input.as_mut().and_then(|c| c.line_items.take()))?;
+    let mut line_items = input.as_mut().and_then(|c| c.line_items.take());
+    let applied = AppliedOffers::new(
+        line_items
+            .as_mut()
+            .and_then(|l| l.applied_product_offers.take()),
+        input.as_mut().and_then(|c| c.applied_order_offers.take()),
+    );
+    let (wanted, attributes) = requested_lines(&q, line_items)?;
     let address = |a: Option<AddressWire>| {
         a.map(|a| AddressInput::from(a).validate().map(|v| v.address))
             .transpose()
@@ -605,12 +650,14 @@ pub async fn update_cart(
         ),
         None => (None, None, None),
     };
+    let checked = check_applied(&state, &p, applied).await?;
     let now = state.clock.now();
     trigger_named_offer(&state, &p, &q, &wanted, now).await?;
     let coupon = match q.get("promoCode") {
         Some(raw) => Some(service::apply_coupon(&state.store, &p, raw, now).await?),
         None => None,
     };
+    apply_checked(&state, &p, checked).await?;
     service::add_lines(&state.store, &p, &wanted, &attributes, now).await?;
     if let Some(fields) = &fields {
         service::set_cart_fields(&state.store, &p, fields).await?;
@@ -651,15 +698,24 @@ pub async fn add_line_items(
     q: ApiQuery,
     OptionalJson(body): OptionalJson<LineItemsBody>,
 ) -> ApiResult<Response> {
-    let input = body.map(LineItemsBody::into_lines).transpose()?.flatten();
+    let (mut input, order_offers) = match body {
+        Some(b) => b.into_lines()?,
+        None => (None, None),
+    };
+    let applied = AppliedOffers::new(
+        input.as_mut().and_then(|l| l.applied_product_offers.take()),
+        order_offers,
+    );
     let (wanted, attributes) = requested_lines(&q, input)?;
     if wanted.is_empty() {
         return Err(bad_request(
             "give productId (and quantity) or lineItems.lineItem",
         ));
     }
+    let checked = check_applied(&state, &p, applied).await?;
     let now = state.clock.now();
     trigger_named_offer(&state, &p, &q, &wanted, now).await?;
+    apply_checked(&state, &p, checked).await?;
     service::add_lines(&state.store, &p, &wanted, &attributes, now).await?;
     line_items_response(&state, &q, &p).await
 }

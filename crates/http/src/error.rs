@@ -206,6 +206,14 @@ pub enum Code {
     ResourceNotFound,
     /// An `offerId` the site has no offer of.
     InvalidOfferId,
+    /// An applied offer with neither `offerId` nor `externalReferenceId`.
+    NoOfferIdentifier,
+    /// An applied offer whose `offerId` and `externalReferenceId` name different offers.
+    DuplicateOfferIdentifier,
+    /// An `overrideDiscount` entry with neither `productId` nor `externalReferenceId`.
+    NoProductIdentifier,
+    /// An `overrideDiscount` entry whose `productId` and `externalReferenceId` differ.
+    DuplicateProductIdentifier,
     // 405
     MethodNotAllowed,
     // 409 (`[resource]-already-exists`, one per resource)
@@ -245,6 +253,15 @@ pub enum Code {
     AlwaysTriggeredOfferId,
     /// An offer named by `offerId` that only its coupon code triggers.
     PreconditionFailure,
+    // 412 (`overrideDiscount`)
+    InvalidDiscount,
+    InvalidDiscountType,
+    NoDiscountOrType,
+    /// An `overrideDiscount` entry naming a product the site does not have.
+    InvalidProductId,
+    // 413
+    /// A `customDescription` over 2000 characters.
+    CustomDescriptionsExceedsLimitation,
     // 500
     SystemError,
     // Deviations (README, "Error codes"): statuses the docs do not list.
@@ -264,7 +281,7 @@ pub enum Code {
 
 impl Code {
     /// Every variant, in declaration order.
-    pub const ALL: [Code; 36] = [
+    pub const ALL: [Code; 45] = [
         Code::InvalidRequest,
         Code::PasswordFailure,
         Code::DrLimitedTokenInvalid,
@@ -273,6 +290,10 @@ impl Code {
         Code::Forbidden,
         Code::ResourceNotFound,
         Code::InvalidOfferId,
+        Code::NoOfferIdentifier,
+        Code::DuplicateOfferIdentifier,
+        Code::NoProductIdentifier,
+        Code::DuplicateProductIdentifier,
         Code::MethodNotAllowed,
         Code::ShopperAlreadyExists,
         Code::AddressAlreadyExists,
@@ -295,6 +316,11 @@ impl Code {
         Code::OfferNotDeployed,
         Code::AlwaysTriggeredOfferId,
         Code::PreconditionFailure,
+        Code::InvalidDiscount,
+        Code::InvalidDiscountType,
+        Code::NoDiscountOrType,
+        Code::InvalidProductId,
+        Code::CustomDescriptionsExceedsLimitation,
         Code::SystemError,
         Code::RateLimitQuotaExceeded,
         Code::RequestTimeout,
@@ -313,6 +339,15 @@ impl Code {
             Code::Forbidden => "forbidden",
             Code::ResourceNotFound => "resource-not-found",
             Code::InvalidOfferId | Code::AlwaysTriggeredOfferId => "invalid-offer-id",
+            Code::NoOfferIdentifier => "no-offer-identifier",
+            Code::DuplicateOfferIdentifier => "duplicate_offer_identifier",
+            Code::NoProductIdentifier => "no-product-identifier",
+            Code::DuplicateProductIdentifier => "duplicate_product_identifier",
+            Code::InvalidDiscount => "invalid-discount",
+            Code::InvalidDiscountType => "invalid-discount-type",
+            Code::NoDiscountOrType => "no-discount-or-type",
+            Code::InvalidProductId => "invalid-product-id",
+            Code::CustomDescriptionsExceedsLimitation => "custom_descriptions_exceeds_limitation",
             Code::MethodNotAllowed => "method-not-allowed",
             Code::ShopperAlreadyExists => "shopper-already-exists",
             Code::AddressAlreadyExists => "address-already-exists",
@@ -350,7 +385,17 @@ impl Code {
             }
             Code::InvalidClient | Code::InvalidToken => StatusCode::UNAUTHORIZED,
             Code::Forbidden => StatusCode::FORBIDDEN,
-            Code::ResourceNotFound | Code::InvalidOfferId => StatusCode::NOT_FOUND,
+            Code::ResourceNotFound
+            | Code::InvalidOfferId
+            | Code::NoOfferIdentifier
+            | Code::DuplicateOfferIdentifier
+            | Code::NoProductIdentifier
+            | Code::DuplicateProductIdentifier => StatusCode::NOT_FOUND,
+            Code::InvalidDiscount
+            | Code::InvalidDiscountType
+            | Code::NoDiscountOrType
+            | Code::InvalidProductId => StatusCode::PRECONDITION_FAILED,
+            Code::CustomDescriptionsExceedsLimitation => StatusCode::PAYLOAD_TOO_LARGE,
             Code::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Code::ShopperAlreadyExists
             | Code::AddressAlreadyExists
@@ -541,6 +586,15 @@ mod code_tests {
         (403, "forbidden"),
         (404, "resource-not-found"),
         (404, "invalid-offer-id"),
+        (404, "no-offer-identifier"),
+        (404, "duplicate_offer_identifier"),
+        (404, "no-product-identifier"),
+        (404, "duplicate_product_identifier"),
+        (412, "invalid-discount"),
+        (412, "invalid-discount-type"),
+        (412, "no-discount-or-type"),
+        (412, "invalid-product-id"),
+        (413, "custom_descriptions_exceeds_limitation"),
         (405, "method-not-allowed"),
         (409, "add-base-product-cart-error"),
         (409, "apply-payment-failure"),

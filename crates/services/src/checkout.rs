@@ -15,7 +15,7 @@ use shopkeeper_domain::shopper::{AddressInput, FieldError};
 use shopkeeper_domain::time::UnixSeconds;
 use shopkeeper_store::{
     AddressRecord, CartSnapshot, CartWriter, CouponRecord, FromAccount, OfferRecord,
-    PaymentOptionFields, PaymentSourceRecord, Store, StoreError, SubmitFailure,
+    PaymentOptionFields, PaymentSourceRecord, Store, StoreError, SubmitFailure, TriggerDetails,
 };
 use std::collections::HashMap;
 
@@ -222,10 +222,11 @@ pub async fn trigger_offer(
     store: &Store,
     p: &Principal,
     offer_id: OfferId,
+    details: &TriggerDetails,
     now: UnixSeconds,
 ) -> CheckoutResult<OfferRecord> {
     store
-        .trigger_offer(cart_writer(p), &p.site_id, offer_id, now)
+        .trigger_offer(cart_writer(p), &p.site_id, offer_id, details, now)
         .await?
         .map_err(|refusal| CheckoutError::Trigger {
             refusal,

@@ -159,6 +159,17 @@ impl Store {
         Ok((rows, total))
     }
 
+    /// The id of the site's product with that sku (its `externalReferenceId`).
+    pub async fn product_id_by_sku(&self, site_id: &SiteId, sku: &str) -> StoreResult<Option<i64>> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM products WHERE site_id = $1 AND sku = $2")
+                .bind(site_id.as_str())
+                .bind(sku)
+                .fetch_optional(&self.read)
+                .await?,
+        )
+    }
+
     pub async fn product(&self, site_id: &SiteId, id: i64) -> StoreResult<Option<ProductRecord>> {
         Ok(
             sqlx::query_as(select_products!("WHERE p.site_id = $1 AND p.id = $2"))

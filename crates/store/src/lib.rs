@@ -39,7 +39,7 @@ pub use events::EventRecord;
 pub use housekeeping::{Purged, SessionPurge, TableCounts};
 pub use jobs::{JobLease, JobRecord, NewJob};
 pub use notify::{REVOCATION_CHANNEL, RevocationListener};
-pub use offers::{CartTrigger, CouponRecord, OfferRecord, PopRecord};
+pub use offers::{CartTrigger, CouponRecord, OfferRecord, PopRecord, TriggerDetails};
 pub use profiles::{AddressRecord, ProfileFields, ProfileRecord};
 pub use rotation::RefreshOutcome;
 pub use sessions::{NewSession, SESSION_SNAPSHOT_TTL, SessionRecord};

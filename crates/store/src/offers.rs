@@ -7,8 +7,8 @@ use shopkeeper_domain::SessionId;
 use shopkeeper_domain::SiteId;
 use shopkeeper_domain::offer_import::ValidOffers;
 use shopkeeper_domain::offers::{
-    CouponCode, DiscountLevel, NewOffer, Offer, OfferId, OfferType, Reduction, Trigger,
-    TriggerRefusal, check_trigger,
+    CouponCode, DiscountLevel, DiscountOverride, NewOffer, Offer, OfferId, OfferType, Reduction,
+    Trigger, TriggerRefusal, check_trigger,
 };
 use shopkeeper_domain::time::UnixSeconds;
 use sqlx::{Any, AnyConnection, Row, Transaction};
@@ -184,6 +184,17 @@ async fn scope_on(conn: &mut AnyConnection, id: OfferId) -> StoreResult<(Vec<i64
 pub struct CartTrigger {
     pub offer_id: OfferId,
     pub coupon_code: Option<String>,
+    /// The storefront's description of it (`customDescription`).
+    pub custom_description: Option<String>,
+    /// The discounts the storefront put in place of the offer's own (`overrideDiscount`).
+    pub overrides: Vec<DiscountOverride>,
+}
+
+/// What a storefront says with an offer it applies by name besides its id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TriggerDetails {
+    pub custom_description: Option<String>,
+    pub overrides: Vec<DiscountOverride>,
 }
 
 /// The offers that may price a cart, as pricing sees them (their windows are judged by the
@@ -197,13 +208,23 @@ pub(crate) async fn cart_offers(
     site_id: &SiteId,
     session_id: &SessionId,
 ) -> StoreResult<(Vec<Offer>, Vec<CartTrigger>)> {
-    let triggers: Vec<(i64, Option<String>)> = sqlx::query_as(
-        "SELECT offer_id, coupon_code FROM cart_offer_triggers WHERE session_id = $1 \
-         ORDER BY offer_id",
+    let rows: Vec<(i64, Option<String>, Option<String>, String)> = sqlx::query_as(
+        "SELECT offer_id, coupon_code, custom_description, overrides FROM cart_offer_triggers \
+         WHERE session_id = $1 ORDER BY offer_id",
     )
     .bind(session_id.as_str())
     .fetch_all(&mut *conn)
     .await?;
+    let mut triggers = Vec::with_capacity(rows.len());
+    for (offer_id, coupon_code, custom_description, overrides) in rows {
+        triggers.push(CartTrigger {
+            offer_id,
+            coupon_code,
+            custom_description,
+            overrides: serde_json::from_str(&overrides)
+                .map_err(|_| corrupt("cart's overrides", offer_id))?,
+        });
+    }
     let sql = format!(
         "SELECT {OFFER_COLUMNS} FROM offers WHERE site_id = $1 AND enabled = 1 \
          AND (total_limit IS NULL OR uses < total_limit) AND ( \
@@ -223,15 +244,12 @@ pub(crate) async fn cart_offers(
     let mut offers = Vec::with_capacity(rows.len());
     for row in rows {
         let (products, categories) = scope_on(conn, row.id).await?;
-        offers.push(row.into_record(products, categories, Vec::new())?.pricing);
+        let offer = row.into_record(products, categories, Vec::new())?.pricing;
+        match triggers.iter().find(|t| t.offer_id == offer.id) {
+            Some(t) => offers.extend(offer.with_overrides(&t.overrides)),
+            None => offers.push(offer),
+        }
     }
-    let triggers = triggers
-        .into_iter()
-        .map(|(offer_id, coupon_code)| CartTrigger {
-            offer_id,
-            coupon_code,
-        })
-        .collect();
     Ok((offers, triggers))
 }
 
@@ -333,17 +351,21 @@ async fn write_trigger(
     session_id: &SessionId,
     offer_id: OfferId,
     code: Option<&str>,
+    details: &TriggerDetails,
     now: UnixSeconds,
 ) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO cart_offer_triggers (session_id, offer_id, coupon_code, created_at) \
-         VALUES ($1, $2, $3, $4) ON CONFLICT (session_id, offer_id) \
-         DO UPDATE SET coupon_code = excluded.coupon_code",
+        "INSERT INTO cart_offer_triggers (session_id, offer_id, coupon_code, created_at, \
+         custom_description, overrides) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (session_id, offer_id) DO UPDATE SET coupon_code = excluded.coupon_code, \
+         custom_description = excluded.custom_description, overrides = excluded.overrides",
     )
     .bind(session_id.as_str())
     .bind(offer_id)
     .bind(code)
     .bind(now)
+    .bind(details.custom_description.as_deref())
+    .bind(serde_json::to_string(&details.overrides).expect("overrides serialise"))
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -1020,14 +1042,30 @@ impl Store {
             return Ok(Err(refusal));
         }
         start_cart_write(&mut tx, w).await?;
-        write_trigger(&mut tx, w.session_id, primary.id, Some(&coupon.code), now).await?;
+        write_trigger(
+            &mut tx,
+            w.session_id,
+            primary.id,
+            Some(&coupon.code),
+            &TriggerDetails::default(),
+            now,
+        )
+        .await?;
         if let Some(id) = coupon.secondary_offer_id {
             if let Some(secondary) = offer_on(&mut tx, site_id, id).await? {
                 if may_trigger(&mut tx, &secondary, Trigger::Coupon, shopper, now)
                     .await?
                     .is_ok()
                 {
-                    write_trigger(&mut tx, w.session_id, id, Some(&coupon.code), now).await?;
+                    write_trigger(
+                        &mut tx,
+                        w.session_id,
+                        id,
+                        Some(&coupon.code),
+                        &TriggerDetails::default(),
+                        now,
+                    )
+                    .await?;
                 }
             }
         }
@@ -1041,6 +1079,7 @@ impl Store {
         w: CartWriter<'_>,
         site_id: &SiteId,
         offer_id: OfferId,
+        details: &TriggerDetails,
         now: UnixSeconds,
     ) -> StoreResult<Result<OfferRecord, TriggerRefusal>> {
         let mut writer = self.writer().await?;
@@ -1055,7 +1094,7 @@ impl Store {
             return Ok(Err(refusal));
         }
         start_cart_write(&mut tx, w).await?;
-        write_trigger(&mut tx, w.session_id, offer.id, None, now).await?;
+        write_trigger(&mut tx, w.session_id, offer.id, None, details, now).await?;
         tx.commit().await?;
         Ok(Ok(offer))
     }
@@ -1099,6 +1138,21 @@ impl Store {
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The offer of the site with that external reference id.
+    pub async fn offer_id_by_reference(
+        &self,
+        site_id: &SiteId,
+        reference: &str,
+    ) -> StoreResult<Option<OfferId>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM offers WHERE site_id = $1 AND external_reference_id = $2",
+        )
+        .bind(site_id.as_str())
+        .bind(reference)
+        .fetch_optional(&self.read)
+        .await?)
     }
 
     /// The offers a session's cart brought in (by code or by name), by id.
