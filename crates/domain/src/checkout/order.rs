@@ -583,6 +583,11 @@ mod tests {
         // Tax (5 % in the US) after every discount: 5 % of $27.40 = $1.37.
         assert_eq!(pr.totals.tax, 137);
         assert_eq!(pr.totals.total, 2740 + 137);
+        // Every shipping option would ship free (`costWithDiscount` 0), the chosen one too.
+        assert_eq!(pr.shipping_discounts.len(), SHIPPING_OPTIONS.len());
+        for (id, off) in &pr.shipping_discounts {
+            assert_eq!(*off, ShippingOption::find(*id).unwrap().cost_minor("USD"));
+        }
         // Out of its window, an offer is not applied.
         cart.offers_at = 100;
         cart.offers[1].ends_at = Some(100);
