@@ -5,16 +5,15 @@
 
 use crate::checkout::{catalog, shopper_error};
 use crate::helpers::*;
+use crate::offers::ready_guest;
 use serde_json::{Value, json};
 
 const CART: &str = "/v1/shoppers/me/carts/active";
 
 async fn create_offer(app: &TestApp, definition: Value) -> i64 {
-    let offer =
-        shopkeeper::offers::create(&app.state.store, SITE, &definition.to_string(), app.now())
-            .await
-            .unwrap();
-    offer["id"].as_i64().unwrap()
+    crate::offers::create_offer(app, definition).await["id"]
+        .as_i64()
+        .unwrap()
 }
 
 fn value(money: &Value) -> f64 {
@@ -37,16 +36,6 @@ async fn delete(app: &TestApp, token: &str, path: &str) -> reqwest::Response {
         .send()
         .await
         .unwrap()
-}
-
-/// A guest's cart of one `product`, with a card and a billing address: ready to submit.
-async fn ready_guest(app: &TestApp, product: i64) -> String {
-    let token = app.anonymous_pair().await.access;
-    ok_json(app.add_to_cart(&token, product, 1).await).await;
-    let card = app.create_source(APPROVE_CARD, false).await;
-    ok_json(app.apply_source(&token, &card).await).await;
-    crate::store_credit::put_billing_address(app, &token).await;
-    token
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use crate::helpers::*;
 use serde_json::{Value, json};
 
 /// Creates an offer on the test site from a JSON definition, as `shopkeeper offer create`.
-async fn create_offer(app: &TestApp, definition: Value) -> Value {
+pub(crate) async fn create_offer(app: &TestApp, definition: Value) -> Value {
     shopkeeper::offers::create(&app.state.store, SITE, &definition.to_string(), app.now())
         .await
         .unwrap()
@@ -102,7 +102,7 @@ async fn the_order_keeps_what_the_offers_took_off_each_line_and_the_order() {
 }
 
 /// A guest's cart of one `product`, with a card and a billing address: ready to submit.
-async fn ready_guest(app: &TestApp, product: i64) -> String {
+pub(crate) async fn ready_guest(app: &TestApp, product: i64) -> String {
     let token = app.anonymous_pair().await.access;
     ok_json(app.add_to_cart(&token, product, 1).await).await;
     let card = app.create_source(APPROVE_CARD, false).await;

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use shopkeeper_domain::offers::{
     Applied, DiscountLevel, DiscountOverride, OfferId, OfferType, OverrideRefusal, Slot,
-    SlotMismatch, TriggerRefusal, fits_slot, override_reduction,
+    SlotMismatch, Trigger, TriggerRefusal, check_trigger, fits_slot, override_reduction,
 };
 use shopkeeper_services::auth::Principal;
 use shopkeeper_services::checkout::{self as service, CheckoutError};
@@ -204,6 +204,7 @@ pub async fn check_applied(
         return Ok(Vec::new());
     }
     let (currency, _) = service::shipping_context(&state.store, p).await?;
+    let now = state.clock.now();
     let mut checked = Vec::new();
     for (slot, input) in applied.0 {
         let offer_id = identify(state, p, &input).await?;
@@ -232,6 +233,16 @@ pub async fn check_applied(
                 ),
             ));
         }
+        // The offer's own state first (its shopper's uses are counted when it is written).
+        let uses = (offer.uses, offer.total_limit);
+        check_trigger(
+            &offer.pricing,
+            Trigger::PromotionalUrl,
+            now,
+            uses,
+            (0, None),
+        )
+        .map_err(|refusal| applied_refusal(refusal, &offer_id.to_string()))?;
         if input
             .custom_description
             .as_ref()

@@ -92,6 +92,18 @@ async fn product(state: &AppState, site: &SiteId, raw_id: &str) -> ApiResult<Pro
         .ok_or_else(|| not_found(format!("product {id}")))
 }
 
+/// The offer a path names with its products read, and the request's `expand`.
+async fn offer_with_products(
+    state: &AppState,
+    caller: &Caller,
+    raw_id: &str,
+    q: &ApiQuery,
+) -> ApiResult<(OfferRecord, Loaded, Expand)> {
+    let o = visible_offer(state, caller, raw_id).await?;
+    let loaded = Loaded::read(state, caller.site_id(), &[&o]).await?;
+    Ok((o, loaded, Expand::parse(q.get("expand"))))
+}
+
 /// A POP name segment (`.json` accepted, as on every path).
 async fn pop(state: &AppState, site: &SiteId, raw: &str) -> ApiResult<PopRecord> {
     let name = raw.strip_suffix(".json").unwrap_or(raw);
@@ -266,9 +278,7 @@ pub async fn get_offer(
     Path(raw_id): Path<String>,
     q: ApiQuery,
 ) -> ApiResult<Response> {
-    let o = visible_offer(&state, &caller, &raw_id).await?;
-    let loaded = Loaded::read(&state, caller.site_id(), &[&o]).await?;
-    let expand = Expand::parse(q.get("expand"));
+    let (o, loaded, expand) = offer_with_products(&state, &caller, &raw_id, &q).await?;
     let product_offers = loaded.product_offers(&q, &o, &expand, None);
     let offer = OfferView::new(&q, &o, product_offers);
     Ok(q.respond_with(&OfferEnvelope { offer }))
@@ -281,9 +291,7 @@ pub async fn get_product_offers(
     Path(raw_id): Path<String>,
     q: ApiQuery,
 ) -> ApiResult<Response> {
-    let o = visible_offer(&state, &caller, &raw_id).await?;
-    let loaded = Loaded::read(&state, caller.site_id(), &[&o]).await?;
-    let expand = Expand::parse(q.get("expand"));
+    let (o, loaded, expand) = offer_with_products(&state, &caller, &raw_id, &q).await?;
     Ok(q.respond_with(&ProductOffersEnvelope {
         product_offers: ProductOffers {
             uri: q.uri(&format!("{}/product-offers", offer_path(o.id))),
@@ -300,10 +308,8 @@ pub async fn get_product_offer(
     Path((raw_id, raw_product)): Path<(String, String)>,
     q: ApiQuery,
 ) -> ApiResult<Response> {
-    let o = visible_offer(&state, &caller, &raw_id).await?;
     let product_id = path_id(&raw_product, "product offer")?;
-    let loaded = Loaded::read(&state, caller.site_id(), &[&o]).await?;
-    let expand = Expand::parse(q.get("expand"));
+    let (o, loaded, expand) = offer_with_products(&state, &caller, &raw_id, &q).await?;
     let product_offer = loaded
         .product_offers(&q, &o, &expand, Some(product_id))
         .into_iter()
