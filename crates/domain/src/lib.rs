@@ -63,3 +63,4 @@ pub mod offer_import;
 pub mod offers;
 pub mod shopper;
 pub mod sign_in;
+pub mod subscriptions;
