@@ -5,9 +5,8 @@
 //! `POST carts/active?promoCode=|offerId=` (`carts`).
 
 use super::access::Limited;
-use super::carts::cart_conflict;
 use super::error::{Code, ShopperApiError};
-use super::shopper_api::{ApiQuery, ApiResult, not_found, path_id};
+use super::shopper_api::{ApiQuery, ApiResult, cart_conflict, not_found, path_id};
 use super::tolerant::{one_or_many, opt_object, opt_scalar, opt_text};
 use super::views::cart_offers::{AppliedOfferView, AppliedOffersEnvelope, AppliedTo};
 use axum::extract::{Path, State};

@@ -6,7 +6,7 @@ use super::access::{Full, Limited};
 use super::cart_offers::{AppliedOffers, AppliedOffersInput, apply_checked, check_applied};
 use super::error::{Code, ShopperApiError};
 use super::extract::{AppJson, NoBody, OptionalJson};
-use super::shopper_api::{ApiQuery, ApiResult, bad_request, not_found, path_id};
+use super::shopper_api::{ApiQuery, ApiResult, bad_request, cart_conflict, not_found, path_id};
 use super::shoppers::{AddressBody, AddressWire};
 use super::tolerant::{one_or_many, opt_bool, opt_i64, opt_object, opt_scalar, opt_text};
 use super::views::address::{AddressEnvelope, AddressView};
@@ -34,12 +34,6 @@ use shopkeeper_services::state::AppState;
 use shopkeeper_store::{CouponRecord, SubmitFailure, TriggerDetails};
 use std::collections::HashMap;
 use std::net::IpAddr;
-
-/// A refused cart operation: one of the documented 409 codes.
-pub fn cart_conflict(code: Code, description: impl Into<String>) -> ShopperApiError {
-    debug_assert_eq!(code.status(), StatusCode::CONFLICT);
-    ShopperApiError::new(code, description)
-}
 
 /// A checkout failure as the documented Shopper API error.
 impl From<CheckoutError> for ShopperApiError {

@@ -21,6 +21,12 @@ pub fn not_found(what: impl std::fmt::Display) -> ShopperApiError {
     ShopperApiError::new(Code::ResourceNotFound, format!("{what} was not found"))
 }
 
+/// A refused cart operation: one of the documented 409 codes.
+pub fn cart_conflict(code: Code, description: impl Into<String>) -> ShopperApiError {
+    debug_assert_eq!(code.status(), StatusCode::CONFLICT);
+    ShopperApiError::new(code, description)
+}
+
 /// The documented 400 `invalid-request`: a parameter, property or body missing or wrong.
 pub fn bad_request(description: impl Into<String>) -> ShopperApiError {
     ShopperApiError::new(Code::InvalidRequest, description)

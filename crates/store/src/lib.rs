@@ -10,6 +10,7 @@
 pub mod settings;
 
 mod batch;
+mod cart_write;
 mod catalog;
 mod checkout;
 mod clients;
@@ -28,10 +29,11 @@ mod sites;
 mod tokens;
 mod web;
 
+pub use cart_write::CartWriter;
 pub use catalog::{CategoryRecord, ImportedBatch, ProductRecord, Tally, VolumePrice};
 pub use checkout::{
-    CartSnapshot, CartWriter, FromAccount, NewPaymentSource, OrderLineRecord, OrderRecord,
-    PaymentOptionFields, PaymentSourceRecord, SubmitFailure,
+    CartSnapshot, FromAccount, NewPaymentSource, OrderLineRecord, OrderRecord, PaymentOptionFields,
+    PaymentSourceRecord, SubmitFailure,
 };
 pub use clients::{ClientRecord, NewClient};
 pub use error::{DatabaseError, StoreError, StoreResult};

@@ -1,6 +1,6 @@
 //! A site's offers, their coupon codes and the points of promotion (POPs) that show them.
 
-use super::checkout::{CartWriter, start_cart_write};
+use super::cart_write::{CartWriter, start_cart_write};
 use super::{Store, StoreError, StoreResult, Tally};
 use serde::Serialize;
 use shopkeeper_domain::SessionId;
