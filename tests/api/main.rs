@@ -44,5 +44,6 @@ mod shoppers;
 mod standards;
 mod start_page;
 mod store_credit;
+mod subscriptions;
 mod token;
 mod usernames;

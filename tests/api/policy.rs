@@ -52,6 +52,8 @@ struct Fixture {
     offer_id: i64,
     /// A promotional-URL offer (`offerId`) the cart routes' fixture names.
     promotion_id: i64,
+    /// A subscription the full token's shopper bought.
+    subscription_id: i64,
 }
 
 /// The fixture's point of promotion.
@@ -117,6 +119,26 @@ async fn fixture() -> Fixture {
     shopkeeper::offers::add_to_pop(store, SITE, POP, offer_id)
         .await
         .unwrap();
+    // The full token's shopper buys the demo's monthly subscription.
+    crate::helpers::ok_json(app.add_to_cart(&full, summary.product_ids[2], 1).await).await;
+    crate::store_credit::put_billing_address(&app, &full).await;
+    let terms = app
+        .http
+        .post(app.url("/v1/shoppers/me/carts/active"))
+        .bearer_auth(&full)
+        .json(&serde_json::json!({"cart": {"termsOfSalesAcceptance": true}}))
+        .send()
+        .await
+        .unwrap();
+    crate::helpers::ok_json(terms).await;
+    let response = app.apply_source(&full, &reusable).await;
+    assert_eq!(response.status(), 200, "the subscription's source");
+    crate::helpers::ok_json(app.submit(&full).await).await;
+    let subscription_id = store
+        .subscriptions_of(&site_id(), app.shopper_id)
+        .await
+        .unwrap()[0]
+        .id;
     let promotion = shopkeeper::offers::create(
         store,
         SITE,
@@ -144,6 +166,7 @@ async fn fixture() -> Fixture {
         payment_option: reusable,
         offer_id,
         promotion_id,
+        subscription_id,
         app,
     }
 }
@@ -246,6 +269,9 @@ impl Fixture {
                 .unwrap();
             crate::helpers::ok_json(named).await;
             path = path.replace("{offerId}", &self.promotion_id.to_string());
+        }
+        if path.contains("subscriptions/{id}") {
+            path = path.replace("{id}", &self.subscription_id.to_string());
         }
         if path.starts_with("/v1/shoppers/me/offers/{id}") {
             path = path

@@ -171,8 +171,8 @@ pub const ROUTES: &[Route] = &[
     row("GET", "/v1/shoppers/me/purchase-plan", Limited, No),
     row("POST", "/v1/shoppers/me/purchase-plan/authorize", Limited, No),
     row("GET", "/v1/shoppers/me/purchase-plan/search", TokenOptional, No),
-    row("GET", "/v1/shoppers/me/subscriptions", Full, No),
-    row("GET", "/v1/shoppers/me/subscriptions/{id}", Full, No),
+    row("GET", "/v1/shoppers/me/subscriptions", Full, Yes),
+    row("GET", "/v1/shoppers/me/subscriptions/{id}", Full, Yes),
     row("DELETE", "/v1/shoppers/me/wish-lists", Full, No),
     row("GET", "/v1/shoppers/me/wish-lists", Full, No),
     row("POST", "/v1/shoppers/me/wish-lists", Full, No),
@@ -184,6 +184,10 @@ pub const ROUTES: &[Route] = &[
     // Seed 003 says `site/settings`; served beside `shoppers/site`, which it belongs to.
     row("GET", "/v1/shoppers/site/settings", TokenOptional, Yes),
     row("GET", "/v1/shoppers/token", TokenOptional, Yes),
+    // Beyond seed 003: the subscription resource shoppers and merchants share
+    // (`common-shopper-and-admin-apis/subscriptions/`), a shopper's own only.
+    row("GET", "/v1/subscriptions/{id}", Full, Yes),
+    row("POST", "/v1/subscriptions/{id}/cancel", Full, Yes),
 ];
 
 /// The row for a method and a route pattern, if any.
@@ -266,7 +270,10 @@ mod tests {
         let mut seen = HashSet::new();
         for r in ROUTES {
             assert!(seen.insert((r.method, r.path)), "duplicate row {r:?}");
-            assert!(r.path.starts_with("/v1/shoppers"), "{r:?}");
+            assert!(
+                r.path.starts_with("/v1/shoppers") || r.path.starts_with("/v1/subscriptions/"),
+                "{r:?}"
+            );
             assert!(
                 ["GET", "POST", "PUT", "DELETE"].contains(&r.method),
                 "{r:?}"

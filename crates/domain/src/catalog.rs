@@ -1,6 +1,7 @@
 //! Catalog rules: exact money, the import file's shape and its validation, inventory status,
 //! paging, and the `fields` selection of the documented API. Pure: no I/O.
 
+use crate::subscriptions::{MAX_GRACE_DAYS, MAX_TERM_DAYS, Plan, PlanError, Term, TermUnit};
 use iso_currency::Currency;
 use rust_decimal::{Decimal, Error as DecimalError};
 use serde::de::DeserializeOwned;
@@ -328,6 +329,107 @@ pub struct ProductInput {
     /// The merchant's own attributes (`customAttributes.attribute[]` in the docs' answers).
     #[serde(default)]
     pub custom_attributes: Vec<CustomAttribute>,
+    /// A subscription product's plan (`domain::subscriptions::PlanInput`).
+    #[serde(default)]
+    pub subscription: Option<PlanInput>,
+}
+
+/// A subscription product's `subscription` block as an import file writes it:
+/// `{"term": {"termUnit": "MONTHS", "termLength": 1}, "isAutomatic": true,
+/// "freeTrialPeriod": 0, "gracePeriodDays": 7, "billingAttemptDaysBeforeExpiration": [3, 1],
+/// "postExpirationBillingAttemptIntervalInDays": 2, "renewalPrice": "9.99"}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlanInput {
+    pub term: TermInput,
+    #[serde(default)]
+    pub is_automatic: Option<bool>,
+    #[serde(default)]
+    pub free_trial_period: Option<u32>,
+    #[serde(default)]
+    pub grace_period_days: Option<u32>,
+    #[serde(default)]
+    pub billing_attempt_days_before_expiration: Vec<u32>,
+    #[serde(default)]
+    pub post_expiration_billing_attempt_interval_in_days: Option<u32>,
+    #[serde(default)]
+    pub renewal_price: Option<Value>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TermInput {
+    pub term_unit: String,
+    /// A number or a numeric string (the docs write both).
+    pub term_length: Value,
+}
+
+impl PlanInput {
+    /// The plan, checked; `currency` is the product's (for the renewal price).
+    pub fn parse(self, currency: &str) -> Result<Plan, PlanError> {
+        let unit = TermUnit::parse(&self.term.term_unit).ok_or_else(|| {
+            PlanError(format!(
+                "term.termUnit: {:?} is not DAYS, MONTHS or YEARS",
+                self.term.term_unit
+            ))
+        })?;
+        let length = match &self.term.term_length {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+        .and_then(|n| u32::try_from(n).ok());
+        let term = length.and_then(|l| Term::new(unit, l)).ok_or_else(|| {
+            PlanError(format!(
+                "term.termLength: a whole number from 1, at most {MAX_TERM_DAYS} days"
+            ))
+        })?;
+        let grace_days = self.grace_period_days.unwrap_or(0);
+        let free_trial_days = self.free_trial_period.unwrap_or(0);
+        for (value, what) in [
+            (grace_days, "gracePeriodDays"),
+            (free_trial_days, "freeTrialPeriod"),
+        ] {
+            if value > MAX_GRACE_DAYS {
+                return Err(PlanError(format!("{what}: at most {MAX_GRACE_DAYS} days")));
+            }
+        }
+        let term_days = term.days_from(0);
+        let mut attempts = self.billing_attempt_days_before_expiration;
+        if attempts.iter().any(|d| i64::from(*d) >= term_days) {
+            return Err(PlanError(
+                "billingAttemptDaysBeforeExpiration: each attempt falls inside the term".into(),
+            ));
+        }
+        // Latest last: the most days before expiration comes first.
+        attempts.sort_unstable_by(|a, b| b.cmp(a));
+        attempts.dedup();
+        let retry_interval_days = self
+            .post_expiration_billing_attempt_interval_in_days
+            .unwrap_or(0);
+        if retry_interval_days > 0 && grace_days == 0 {
+            return Err(PlanError(
+                "postExpirationBillingAttemptIntervalInDays needs a grace period (the docs: not \
+                 allowed when the grace period is None)"
+                    .into(),
+            ));
+        }
+        let renewal_price_minor = self
+            .renewal_price
+            .as_ref()
+            .map(|p| parse_amount(p, currency))
+            .transpose()
+            .map_err(|e| PlanError(format!("renewalPrice: {e}")))?;
+        Ok(Plan {
+            term,
+            auto_renewal: self.is_automatic.unwrap_or(true),
+            free_trial_days,
+            grace_days,
+            attempt_days_before: attempts,
+            retry_interval_days,
+            renewal_price_minor,
+        })
+    }
 }
 
 /// A merchant-defined attribute of a product, as the docs' answers list them.
@@ -448,6 +550,8 @@ pub struct NewProduct {
     /// attributes, unless the file names them too): Global Commerce lists both.
     pub custom_attributes: CustomAttributes,
     pub variations: Vec<NewProduct>,
+    /// `Some`: a subscription product, sold by the term.
+    pub subscription: Option<crate::subscriptions::Plan>,
 }
 
 /// One thing wrong with an import file, and where it is.
@@ -770,8 +874,9 @@ struct Check<'a> {
 impl Check<'_> {
     /// Checks a product (at `at`) and its variations; the converted product when none of them
     /// has a problem.
-    fn product(&mut self, p: ProductInput, at: &str, is_variation: bool) -> Option<NewProduct> {
+    fn product(&mut self, mut p: ProductInput, at: &str, is_variation: bool) -> Option<NewProduct> {
         let before = self.problems.len();
+        let plan = p.subscription.take();
         let mut problem = |field: &str, message: String| {
             self.problems.push(Problem {
                 at: at.to_owned(),
@@ -797,6 +902,14 @@ impl Check<'_> {
                 problem("productType", "must be DIGITAL or PHYSICAL".into());
                 "DIGITAL"
             }
+        };
+        let subscription = match plan.map(|plan| plan.parse(&p.currency)) {
+            Some(Ok(plan)) => Some(plan),
+            Some(Err(e)) => {
+                problem("subscription", e.0);
+                None
+            }
+            None => None,
         };
         let (mut list, mut sale) = (0, 0);
         let mut volume_prices = Vec::new();
@@ -899,6 +1012,7 @@ impl Check<'_> {
             }
         }
         Some(NewProduct {
+            subscription,
             manufacturer_name: p.manufacturer_name,
             custom_attributes: CustomAttributes(custom_attributes),
             display_name: p.display_name.unwrap_or_else(|| p.name.clone()),
@@ -925,6 +1039,56 @@ impl Check<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn plan(value: serde_json::Value) -> Result<Plan, PlanError> {
+        serde_json::from_value::<PlanInput>(value)
+            .map_err(|e| PlanError(e.to_string()))?
+            .parse("USD")
+    }
+
+    #[test]
+    fn a_plan_parses_from_the_import_shape_and_is_checked() {
+        let p = plan(json!({"term": {"termUnit": "MONTHS", "termLength": "1"},
+            "isAutomatic": true, "gracePeriodDays": 7, "billingAttemptDaysBeforeExpiration": [1, 3],
+            "postExpirationBillingAttemptIntervalInDays": 2, "renewalPrice": "9.99"}))
+        .unwrap();
+        assert_eq!(p.term, Term::new(TermUnit::Months, 1).unwrap());
+        assert_eq!(p.attempt_days_before, vec![3, 1]);
+        assert_eq!(p.renewal_price_minor, Some(999));
+        assert!(p.auto_renewal);
+        for (bad, says) in [
+            (
+                json!({"term": {"termUnit": "WEEKS", "termLength": 1}}),
+                "termUnit",
+            ),
+            (
+                json!({"term": {"termUnit": "MONTHS", "termLength": 0}}),
+                "termLength",
+            ),
+            (
+                json!({"term": {"termUnit": "DAYS", "termLength": 7},
+                       "billingAttemptDaysBeforeExpiration": [7]}),
+                "inside the term",
+            ),
+            (
+                json!({"term": {"termUnit": "DAYS", "termLength": 7},
+                       "postExpirationBillingAttemptIntervalInDays": 1}),
+                "grace period",
+            ),
+            (
+                json!({"term": {"termUnit": "DAYS", "termLength": 7}, "renewalPrice": "1.001"}),
+                "renewalPrice",
+            ),
+            (
+                json!({"term": {"termUnit": "DAYS", "termLength": 7}, "extra": 1}),
+                "extra",
+            ),
+        ] {
+            let e = plan(bad).unwrap_err();
+            assert!(e.0.contains(says), "{e}");
+        }
+    }
+
     use serde_json::json;
 
     #[test]

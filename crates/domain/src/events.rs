@@ -4,6 +4,12 @@
 /// An order entered the `Submitted` state (the cart was submitted).
 pub const ORDER_SUBMITTED: &str = "order.submitted";
 
+/// A subscription was bought (`subscription-created-event.md`).
+pub const SUBSCRIPTION_CREATED: &str = "subscription.created";
+
+/// A subscription entered the `Cancelled` state (`subscription-cancelled-event.md`).
+pub const SUBSCRIPTION_CANCELLED: &str = "subscription.cancelled";
+
 /// A new event id: a UUIDv7 (time-ordered, so ids sort roughly by creation across nodes)
 /// from `at_millis` and fresh random bits.
 pub fn new_event_id(at_millis: u64) -> String {

@@ -155,6 +155,21 @@ fn submit_failure(f: SubmitFailure<Refusal>) -> ShopperApiError {
             },
             format!("the payment was declined ({reason}); the cart is unchanged"),
         ),
+        // The docs give no guest-specific text (their refusals of subscriptions are about
+        // the payment source): the documented code, a description of our own.
+        SubmitFailure::Refused(Refusal::SubscriptionNeedsShopper) => cart_conflict(
+            Code::SubmitCartFailed,
+            "the cart has a subscription product: a subscription is a signed-in shopper's \
+             (sign in, then submit with the shopper's full token)",
+        ),
+        SubmitFailure::Refused(Refusal::TermsNotAccepted) => cart_conflict(
+            Code::SubmitCartFailed,
+            "Terms of Sales Acceptance must be true so shopper confirmed the agreement.",
+        ),
+        SubmitFailure::Refused(Refusal::SubscriptionNeedsReusableSource) => cart_conflict(
+            Code::SubmitCartFailed,
+            "Cannot use non-recurring payment method to purchase commitment type subscription",
+        ),
         SubmitFailure::OutOfStock { product_id } => cart_conflict(
             Code::InventoryUnavailableError,
             format!("product {product_id} does not have the ordered quantity in stock"),

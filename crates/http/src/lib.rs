@@ -33,6 +33,7 @@ pub mod shoppers;
 pub mod shoppers_token;
 pub mod site;
 pub mod start_page;
+pub mod subscriptions;
 pub mod test_clock;
 pub mod token;
 pub mod tolerant;

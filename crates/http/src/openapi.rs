@@ -28,6 +28,7 @@ use super::views::order::{
     OrderEnvelope, OrderLineEnvelope, OrderLinesEnvelope, OrdersEnvelope, PaymentOptionEnvelope,
     PaymentOptionsEnvelope, SubmitCartEnvelope,
 };
+use super::views::subscriptions::{SubscriptionEnvelope, SubscriptionView, SubscriptionsEnvelope};
 use super::{
     access_tokens, authorize, introspect, metadata, operations, payments, revoke, session_token,
     shoppers_token, start_page, token,
@@ -79,6 +80,9 @@ use utoipa::{Modify, OpenApi};
     components(schemas(
         CartEnvelope,
         AppliedOffersEnvelope,
+        SubscriptionsEnvelope,
+        SubscriptionEnvelope,
+        SubscriptionView,
         LineItemsEnvelope,
         LineItemEnvelope,
         ShippingOptionsEnvelope,
@@ -203,6 +207,9 @@ pub fn response_view(method: &str, path: &str) -> Option<String> {
         ("GET", Some("/point-of-promotions/{popName}")) => PopEnvelope::name(),
         ("GET", Some("/point-of-promotions/{popName}/offers")) => OffersEnvelope::name(),
         _ => match (method, path) {
+            ("GET", "/v1/shoppers/me/subscriptions") => SubscriptionsEnvelope::name(),
+            ("GET", "/v1/shoppers/me/subscriptions/{id}") => SubscriptionEnvelope::name(),
+            ("GET", "/v1/subscriptions/{id}") => SubscriptionView::name(),
             ("GET", "/v1/shoppers/me/orders") | ("POST", "/v1/shoppers/order-lookup") => {
                 OrdersEnvelope::name()
             }

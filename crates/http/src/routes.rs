@@ -4,6 +4,7 @@
 
 use super::{
     cart_offers, carts, catalog, cors, offers, orders, shopper_api, shoppers, shoppers_token, site,
+    subscriptions,
 };
 use axum::Router;
 use axum::http::uri::PathAndQuery;
@@ -52,6 +53,7 @@ pub fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
     use offers as f;
     use orders as o;
     use shoppers as s;
+    use subscriptions as sub;
     Some(match (method, path) {
         ("POST", "/v1/shoppers") => post(s::create),
         ("GET", "/v1/shoppers/me") => get(s::get_me),
@@ -107,6 +109,10 @@ pub fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
             get(k::get_shipping_option)
         }
         ("POST", "/v1/shoppers/me/carts/active/submit-cart") => post(k::submit_cart),
+        ("GET", "/v1/shoppers/me/subscriptions") => get(sub::list_subscriptions),
+        ("GET", "/v1/shoppers/me/subscriptions/{id}") => get(sub::get_subscription),
+        ("GET", "/v1/subscriptions/{id}") => get(sub::get_subscription_resource),
+        ("POST", "/v1/subscriptions/{id}/cancel") => post(sub::cancel_subscription),
         ("GET", "/v1/shoppers/me/orders") => get(o::list_orders),
         ("GET", "/v1/shoppers/me/orders/{id}") => get(o::get_order),
         ("GET", "/v1/shoppers/me/orders/{id}/billing-address") => get(o::get_order_billing_address),

@@ -4,6 +4,7 @@ use super::{Engine, Store, StoreError, StoreResult};
 use serde::Serialize;
 use shopkeeper_domain::SiteId;
 use shopkeeper_domain::catalog::{CategoryInput, CustomAttributes, NewProduct, Page};
+use shopkeeper_domain::subscriptions::Plan;
 use shopkeeper_domain::time::UnixSeconds;
 use sqlx::{Any, Connection, Transaction};
 use std::collections::HashMap;
@@ -32,6 +33,30 @@ pub struct ProductRecord {
     pub manufacturer_name: Option<String>,
     #[sqlx(try_from = "String")]
     pub custom_attributes: CustomAttributes,
+    /// `Some`: a subscription product.
+    #[sqlx(try_from = "Option<String>")]
+    pub subscription_plan: StoredPlan,
+}
+
+/// A product's subscription plan column: JSON, NULL for a product that is not one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoredPlan(pub Option<Plan>);
+
+impl TryFrom<Option<String>> for StoredPlan {
+    type Error = serde_json::Error;
+    fn try_from(json: Option<String>) -> Result<Self, Self::Error> {
+        json.map(|j| serde_json::from_str(&j))
+            .transpose()
+            .map(StoredPlan)
+    }
+}
+
+impl StoredPlan {
+    pub(crate) fn to_json(&self) -> Option<String> {
+        self.0
+            .as_ref()
+            .map(|p| serde_json::to_string(p).expect("a plan serialises"))
+    }
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -95,7 +120,7 @@ macro_rules! select_products {
              p.short_description, p.long_description, p.product_type, p.keywords, \
              p.thumbnail_image, p.product_image, p.currency, p.list_price_minor, \
              p.sale_price_minor, p.available_quantity, p.variation_attributes, \
-             p.manufacturer_name, p.custom_attributes FROM products p ",
+             p.manufacturer_name, p.custom_attributes, p.subscription_plan FROM products p ",
             $tail
         )
     };
@@ -523,6 +548,11 @@ async fn upsert_product(
             (id, true)
         }
     };
+    sqlx::query("UPDATE products SET subscription_plan = $1 WHERE id = $2")
+        .bind(StoredPlan(p.subscription.clone()).to_json())
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
     if !created {
         sqlx::query("DELETE FROM product_categories WHERE product_id = $1")
             .bind(id)

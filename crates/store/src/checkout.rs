@@ -46,6 +46,8 @@ struct CartLineRow {
     pub custom_attributes: CustomAttributes,
     #[sqlx(try_from = "String")]
     pub line_attributes: CustomAttributes,
+    #[sqlx(try_from = "Option<String>")]
+    pub subscription_plan: super::catalog::StoredPlan,
 }
 
 impl From<CartLineRow> for CartLine {
@@ -72,6 +74,7 @@ impl From<CartLineRow> for CartLine {
             manufacturer_name: r.manufacturer_name,
             custom_attributes: r.custom_attributes,
             line_attributes: r.line_attributes,
+            subscription: r.subscription_plan.0,
         }
     }
 }
@@ -346,8 +349,8 @@ macro_rules! select_cart_lines {
              p.short_description, p.long_description, p.keywords, p.product_type, \
              p.base_product_id, p.thumbnail_image, p.product_image, p.site_id, p.currency, \
              p.list_price_minor, p.sale_price_minor, p.available_quantity, \
-             p.manufacturer_name, p.custom_attributes, l.custom_attributes AS line_attributes \
-             FROM cart_line_items l JOIN products p ON p.id = l.product_id ",
+             p.manufacturer_name, p.custom_attributes, l.custom_attributes AS line_attributes, \
+             p.subscription_plan FROM cart_line_items l JOIN products p ON p.id = l.product_id ",
             $tail
         )
     };
@@ -952,6 +955,18 @@ impl Store {
             .bind(line.offer.map_or(0, |a| a.discount_minor))
             .execute(&mut *tx)
             .await?;
+        }
+        // The subscriptions the order buys (the rules refused a subscription without a
+        // signed-in shopper).
+        if let Some(shopper) = shopper_id {
+            for line in &order.lines {
+                if let Some(plan) = &line.subscription {
+                    super::subscriptions::create_on(
+                        &mut tx, site_id, shopper, order_id, &order, line, plan, now,
+                    )
+                    .await?;
+                }
+            }
         }
         sqlx::query("DELETE FROM cart_line_items WHERE session_id = $1")
             .bind(session_id.as_str())

@@ -6,6 +6,7 @@
 //! decode as `bool`, so a flag is read through [`StoredFlag`] rather than carried as `i64`.
 
 use crate::{StoreError, StoreResult};
+use shopkeeper_domain::subscriptions::{Plan, SubscriptionState};
 use shopkeeper_domain::{ApiKey, ClientKind};
 use sqlx::any::AnyTypeInfo;
 use sqlx::decode::Decode;
@@ -49,6 +50,18 @@ column!(
     /// An integer flag column: any value but 0 is set, as the code reading the integers did.
     StoredFlag(bool) from i64,
     |raw| Ok(raw != 0)
+);
+
+column!(
+    /// A subscription's `state` column, one of the docs' five.
+    StoredSubscriptionState(SubscriptionState) from String,
+    |raw| SubscriptionState::parse(&raw).ok_or_else(|| format!("{raw:?} is not a subscription state").into())
+);
+
+column!(
+    /// A subscription's `plan` column (JSON), the plan it was sold on.
+    StoredSubscriptionPlan(Plan) from String,
+    |raw| Ok(serde_json::from_str(&raw)?)
 );
 
 /// The value a flag column stores.

@@ -26,11 +26,12 @@ mod rotation;
 mod sessions;
 mod shoppers;
 mod sites;
+mod subscriptions;
 mod tokens;
 mod web;
 
 pub use cart_write::CartWriter;
-pub use catalog::{CategoryRecord, ImportedBatch, ProductRecord, Tally, VolumePrice};
+pub use catalog::{CategoryRecord, ImportedBatch, ProductRecord, StoredPlan, Tally, VolumePrice};
 pub use checkout::{
     CartSnapshot, FromAccount, NewPaymentSource, OrderLineRecord, OrderRecord, PaymentOptionFields,
     PaymentSourceRecord, SubmitFailure,
@@ -49,6 +50,7 @@ pub use shoppers::{
     NewShopper, ShopperRecord, TAKEN_EMAIL, TAKEN_EXTERNAL_REFERENCE, TAKEN_USERNAME,
 };
 pub use sites::SiteRecord;
+pub use subscriptions::{Cancelled, SubscriptionRecord};
 pub use tokens::{AccessTokenRecord, NewTokenPair, RefreshTokenRecord};
 pub use web::{
     AuthorizationCodeRecord, BrowserHandle, CodeRedemption, NewAuthorizationCode, SiteBranding,

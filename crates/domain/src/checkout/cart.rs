@@ -34,6 +34,8 @@ pub struct CartLine {
     pub custom_attributes: CustomAttributes,
     /// The line's own, as the storefront set them.
     pub line_attributes: CustomAttributes,
+    /// The product's subscription plan: the line buys a subscription.
+    pub subscription: Option<crate::subscriptions::Plan>,
 }
 
 impl CartLine {

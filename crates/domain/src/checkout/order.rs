@@ -343,6 +343,12 @@ pub enum Refusal {
     /// A limited token's write dropped the shopper's source (and account addresses).
     PaymentDropped,
     Declined(&'static str),
+    /// A subscription line in a guest's (limited token's) cart.
+    SubscriptionNeedsShopper,
+    /// A subscription line without `termsOfSalesAcceptance: true`.
+    TermsNotAccepted,
+    /// A subscription paid with a single-use source (renewals could not be charged).
+    SubscriptionNeedsReusableSource,
 }
 
 /// The order a submit writes.
@@ -393,6 +399,8 @@ pub struct NewOrderLine {
     pub tracked: bool,
     /// The cart line's own custom attributes.
     pub custom_attributes: CustomAttributes,
+    /// The plan of a subscription the line buys.
+    pub subscription: Option<crate::subscriptions::Plan>,
 }
 
 /// The decision of a submit: the order to write, or why not. `profile_email` is the signed-in
@@ -407,6 +415,14 @@ pub fn decide_order(
             Some(id) => Refusal::AlreadySubmitted(id),
             None => Refusal::Empty,
         });
+    }
+    // A subscription is a signed-in shopper's, bought with the terms of sale accepted.
+    let subscribing = cart.lines.iter().any(|l| l.subscription.is_some());
+    if subscribing && cart.shopper_id.is_none() {
+        return Err(Refusal::SubscriptionNeedsShopper);
+    }
+    if subscribing && cart.fields.terms_of_sales_acceptance != Some(true) {
+        return Err(Refusal::TermsNotAccepted);
     }
     let pr = price_cart(cart, default_currency);
     let paid_by_credit = pr.paid_by_credit();
@@ -439,6 +455,10 @@ pub fn decide_order(
     };
     if !source.usable_by(user) {
         return Err(Refusal::NoPayment);
+    }
+    // Renewals charge the source again: it must outlive this order.
+    if subscribing && source.single_use {
+        return Err(Refusal::SubscriptionNeedsReusableSource);
     }
     if let TestOutcome::Decline(reason) = source.test_outcome {
         return Err(Refusal::Declined(reason));
@@ -474,6 +494,7 @@ pub fn decide_order(
                 offer: l.offer,
                 tracked: l.line.available_quantity.is_some(),
                 custom_attributes: l.line.line_attributes.clone(),
+                subscription: l.line.subscription.clone(),
             })
             .collect(),
         consume_source: source.single_use,
