@@ -700,3 +700,154 @@ async fn an_offer_with_three_uses_left_is_used_exactly_three_times_by_submits_ac
     .unwrap();
     assert_eq!((orders, redemptions), (BUYERS as i64, 3));
 }
+
+/// 200 subscriptions due at once, two nodes on one PostgreSQL database looking for them on
+/// the shared test clock: each is renewed exactly once (one approved ledger row and one
+/// renewal order per subscription), whichever node's runner takes the renewals.
+#[tokio::test]
+async fn two_nodes_renew_each_of_200_due_subscriptions_exactly_once() {
+    let Some(db) = postgres_database_or_skip("multinode renewals").await else {
+        return;
+    };
+    let api_key = provision_via_cli(&db).await;
+    const SUBSCRIPTIONS: usize = 200;
+    let products: Vec<Value> = (0..SUBSCRIPTIONS)
+        .map(|i| {
+            serde_json::json!({"sku": format!("SUB-{i}"), "name": format!("Plan {i}"),
+                "productType": "DIGITAL", "currency": "USD", "listPrice": "1.00",
+                "subscription": {"term": {"termUnit": "MONTHS", "termLength": 1}}})
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plans.json");
+    std::fs::write(&path, serde_json::json!({"products": products}).to_string()).unwrap();
+    cli_json(
+        &db,
+        &["catalog", "import", path.to_str().unwrap(), "--site", SITE],
+        None,
+    )
+    .await;
+    let renewing = [
+        "--test-clock",
+        "--job-poll-interval-ms",
+        "50",
+        "--job-lease-ms",
+        "5000",
+        "--renewal-interval-seconds",
+        "1",
+    ];
+    let mut a = launch_node_with(&db, &renewing, &[]);
+    let mut b = launch_node_with(&db, &renewing, &[]);
+    wait_until_serving(&mut a).await;
+    wait_until_serving(&mut b).await;
+
+    // The shopper buys all 200 in one order (one line each), paid with a reusable card.
+    let http = reqwest::Client::new();
+    let shopper = ok_json(
+        token_request(
+            &http,
+            &a,
+            &api_key,
+            &[
+                ("grant_type", "password"),
+                ("username", SHOPPER_USERNAME),
+                ("password", SHOPPER_PASSWORD),
+            ],
+        )
+        .await,
+    )
+    .await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut conn = sqlx::postgres::PgConnection::connect(&db).await.unwrap();
+    let ids: Vec<(i64,)> = sqlx::query_as("SELECT id FROM products WHERE sku LIKE 'SUB-%'")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    let lines: Vec<Value> = ids
+        .iter()
+        .map(|(id,)| serde_json::json!({"quantity": 1, "product": {"id": id}}))
+        .collect();
+    let cart = http
+        .post(a.url("/v1/shoppers/me/carts/active"))
+        .bearer_auth(&shopper)
+        .json(
+            &serde_json::json!({"cart": {"lineItems": {"lineItem": lines},
+            "termsOfSalesAcceptance": true,
+            "billingAddress": {"firstName": "Ada", "lastName": "Lovelace", "line1": "1 Main St",
+                "city": "Minneapolis", "country": "US", "emailAddress": "ada@example.com"}}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    ok_json(cart).await;
+    let source: Value = send_json(
+        http.post(a.url("/payments/sources"))
+            .bearer_auth(payments_key(&db).await)
+            .json(
+                &serde_json::json!({"type": "creditCard", "reusable": true, "owner": {
+                "firstName": "A", "lastName": "B", "email": "a@example.com", "address": {
+                "line1": "1 Main St", "city": "Minneapolis", "country": "US"}},
+                "creditCard": {"number": APPROVE_CARD, "expirationMonth": 7,
+                "expirationYear": 2040}}),
+            ),
+    )
+    .await;
+    let applied = http
+        .post(a.url("/v1/shoppers/me/carts/active/apply-payment-method"))
+        .bearer_auth(&shopper)
+        .json(&serde_json::json!({"paymentMethod": {"sourceId": source["id"]}}))
+        .send()
+        .await
+        .unwrap();
+    ok_json(applied).await;
+    let submitted = http
+        .post(b.url("/v1/shoppers/me/carts/active/submit-cart"))
+        .bearer_auth(&shopper)
+        .send()
+        .await
+        .unwrap();
+    ok_json(submitted).await;
+    let (bought,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM subscriptions")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(bought, SUBSCRIPTIONS as i64);
+
+    // A month and a bit later by the shared clock, all 200 are due on both nodes at once.
+    advance_clock_of(&http, &a.address, 32 * 86_400).await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let (charged,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM subscription_charges")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        if charged >= SUBSCRIPTIONS as i64 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{charged} of {SUBSCRIPTIONS} renewed:\n{}\n{}",
+            a.log(),
+            b.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (charges, approved, subscriptions_charged, renewed, orders): (i64, i64, i64, i64, i64) =
+        sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM subscription_charges), \
+             (SELECT COUNT(*) FROM subscription_charges WHERE outcome = 'approved'), \
+             (SELECT COUNT(DISTINCT subscription_id) FROM subscription_charges), \
+             (SELECT COUNT(*) FROM subscriptions WHERE period = 2 AND state = 'Subscribed'), \
+             (SELECT COUNT(*) FROM orders)",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let n = SUBSCRIPTIONS as i64;
+    assert_eq!(
+        (charges, approved, subscriptions_charged, renewed, orders),
+        (n, n, n, n, 1 + n)
+    );
+}

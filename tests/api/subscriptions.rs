@@ -255,3 +255,317 @@ async fn guests_unaccepted_terms_and_single_use_sources_cannot_buy_a_subscriptio
     let cart = app.get_ok(&shopper, CART).await;
     assert_eq!(cart["cart"]["totalItemsInCart"], 1, "{cart}");
 }
+
+/// A date of the docs' shape as Unix seconds.
+fn instant(text: &Value) -> i64 {
+    time::OffsetDateTime::parse(
+        text.as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap()
+    .unix_timestamp()
+}
+
+/// A server whose job runner looks for due work every 20 ms: moving the clock makes a renewal
+/// due, and the running engine (not the test) finds and runs it.
+async fn app_renewing() -> TestApp {
+    spawn_app_with(|s| s.operations.job_poll_interval_ms = 20).await
+}
+
+/// The shopper buys the demo's monthly subscription with `card` (reusable): its id.
+async fn bought_with(app: &TestApp, shopper: &str, card: &str) -> i64 {
+    let product = subscription_product(app).await;
+    ok_json(app.add_to_cart(shopper, product, 1).await).await;
+    let source = app.create_source(card, true).await;
+    ok_json(app.apply_source(shopper, &source).await).await;
+    crate::store_credit::put_billing_address(app, shopper).await;
+    ok_json(
+        post_json(
+            app,
+            shopper,
+            CART,
+            json!({"cart": {"termsOfSalesAcceptance": true}}),
+        )
+        .await,
+    )
+    .await;
+    ok_json(app.submit(shopper).await).await;
+    let list = app.get_ok(shopper, MINE).await;
+    list["subscriptions"]["subscription"][0]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// The subscription at `path` now, read with a new token (the clock moves past the old ones).
+async fn subscription_now(app: &TestApp, path: &str) -> Value {
+    let token = app.shopper_pair().await.access;
+    app.get_ok(&token, path).await["subscription"].clone()
+}
+
+/// Moves the clock `seconds` on and waits (bounded) until the running job runner has brought
+/// the ledger of subscription `id` to `charges` attempts.
+async fn move_clock_until_charged(app: &TestApp, id: i64, seconds: i64, charges: usize) {
+    app.advance_clock(u64::try_from(seconds).unwrap()).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let ledger = app.state.store.subscription_charges(id).await.unwrap();
+        if ledger.len() >= charges {
+            assert_eq!(
+                ledger.len(),
+                charges,
+                "one attempt per due time: {ledger:?}"
+            );
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no renewal ran: {ledger:?}"
+        );
+        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_running_engine_renews_each_term_once_as_the_clock_moves() {
+    let app = app_renewing().await;
+    let shopper = app.shopper_pair().await.access;
+    let id = bought_with(&app, &shopper, APPROVE_CARD).await;
+    let path = format!("{MINE}/{id}");
+    let first = subscription_now(&app, &path).await;
+    let mut expiration = instant(&first["expirationDate"]);
+    for term in 1..=3 {
+        let s = subscription_now(&app, &path).await;
+        let due = instant(&s["nextRenewalDate"]);
+        move_clock_until_charged(&app, id, due - app.now() + 60, term).await;
+        let s = subscription_now(&app, &path).await;
+        assert_eq!(s["state"], "Subscribed", "{s}");
+        let next = instant(&s["expirationDate"]);
+        assert!((28..=31).contains(&((next - expiration) / 86_400)), "{s}");
+        expiration = next;
+        assert_eq!(
+            s["orders"]["order"].as_array().unwrap().len(),
+            term + 1,
+            "{s}"
+        );
+    }
+    // The ledger: one approved charge a term, at the renewal price, the terms in order.
+    let ledger = app.state.store.subscription_charges(id).await.unwrap();
+    let rows: Vec<(i64, i64, i64, &str)> = ledger
+        .iter()
+        .map(|c| (c.period, c.attempt, c.amount_minor, c.outcome.as_str()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (2, 1, 999, "approved"),
+            (3, 1, 999, "approved"),
+            (4, 1, 999, "approved")
+        ]
+    );
+    // Each renewal is an order of the shopper, charged to the stored card.
+    let shopper = app.shopper_pair().await.access;
+    for charge in &ledger {
+        let order_id = charge.order_id.unwrap();
+        let order = app
+            .get_ok(&shopper, &format!("/v1/shoppers/me/orders/{order_id}"))
+            .await;
+        assert_eq!(order["order"]["pricing"]["total"]["value"], 9.99, "{order}");
+        assert_eq!(order["order"]["lineItems"]["lineItem"][0]["quantity"], 1);
+    }
+    let events = app
+        .state
+        .store
+        .events_after(&site_id(), 0, 100)
+        .await
+        .unwrap();
+    let renewed = events
+        .iter()
+        .filter(|e| e.event_type == "subscription.renewed")
+        .count();
+    assert_eq!(renewed, 3);
+}
+
+#[tokio::test]
+async fn a_declined_renewal_is_retried_on_schedule_then_the_subscription_is_cancelled() {
+    let app = app_renewing().await;
+    let shopper = app.shopper_pair().await.access;
+    // Approves the purchase, declines every renewal.
+    let id = bought_with(&app, &shopper, "4000000000000341").await;
+    let path = format!("{MINE}/{id}");
+    let s = subscription_now(&app, &path).await;
+    let expiration = instant(&s["expirationDate"]);
+    // The demo plan: an attempt 3 days before the expiration, then every 2 days of its 7
+    // days' grace: 4 attempts, then cancelled.
+    let day = 86_400;
+    move_clock_until_charged(&app, id, expiration - 3 * day - app.now() + 60, 1).await;
+    let s = subscription_now(&app, &path).await;
+    assert_eq!(s["state"], "PendingRenewal", "{s}");
+    assert_eq!(s["status"], "Active");
+    for (attempt, at) in [(2, expiration + 2 * day), (3, expiration + 4 * day)] {
+        move_clock_until_charged(&app, id, at - app.now() + 60, attempt).await;
+        let s = subscription_now(&app, &path).await;
+        assert_eq!(s["state"], "PendingRenewal", "{s}");
+    }
+    move_clock_until_charged(&app, id, expiration + 6 * day - app.now() + 60, 4).await;
+    let s = subscription_now(&app, &path).await;
+    assert_eq!(s["state"], "Cancelled", "{s}");
+    assert!(s["cancellationDate"].is_string());
+    let ledger = app.state.store.subscription_charges(id).await.unwrap();
+    assert!(
+        ledger.iter().all(|c| c.outcome == "declined"
+            && c.period == 2
+            && c.decline_reason.as_deref() == Some("card_declined")
+            && c.order_id.is_none()),
+        "{ledger:?}"
+    );
+    assert_eq!(
+        ledger.iter().map(|c| c.attempt).collect::<Vec<_>>(),
+        [1, 2, 3, 4]
+    );
+    // Nothing more after the cancellation, however far the clock goes.
+    app.advance_clock(60 * day as u64).await;
+    let events = app
+        .state
+        .store
+        .events_after(&site_id(), 0, 200)
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e.event_type.as_str())
+        .filter(|t| t.starts_with("subscription."))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "subscription.created",
+            "subscription.payment_failed",
+            "subscription.payment_failed",
+            "subscription.payment_failed",
+            "subscription.payment_failed",
+            "subscription.cancelled"
+        ]
+    );
+    assert_eq!(
+        app.state
+            .store
+            .subscription_charges(id)
+            .await
+            .unwrap()
+            .len(),
+        4
+    );
+}
+
+/// `shopkeeper serve` on `database` with the shared test clock, quick job looks and short
+/// leases, `failpoint` armed if given (no core file when it aborts).
+fn renewing_node(database: &str, port: u16, failpoint: Option<&str>) -> std::process::Child {
+    use std::os::unix::process::CommandExt;
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_shopkeeper"));
+    command
+        .args(["--database", database, "serve", "--no-demo", "--test-clock"])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--job-lease-ms", "1500", "--job-poll-interval-ms", "50"])
+        .args(["--renewal-interval-seconds", "1"])
+        .env("SHOPKEEPER_LOG", "warn")
+        .env_remove(shopkeeper::failpoint::FAILPOINT_VAR)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    if let Some(name) = failpoint {
+        command.env(shopkeeper::failpoint::FAILPOINT_VAR, name);
+    }
+    // SAFETY: only async-signal-safe setrlimit between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            let none = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            libc::setrlimit(libc::RLIMIT_CORE, &none);
+            Ok(())
+        });
+    }
+    command.spawn().unwrap()
+}
+
+#[tokio::test]
+async fn a_node_killed_between_charge_and_commit_never_charges_twice() {
+    // This process buys the subscription; its own runner never looks again, so the renewal
+    // is the real node's.
+    let app = spawn_app_with(|s| s.operations.job_poll_interval_ms = 3_600_000).await;
+    let shopper = app.shopper_pair().await.access;
+    let id = bought_with(&app, &shopper, APPROVE_CARD).await;
+    let s = subscription_now(&app, &format!("{MINE}/{id}")).await;
+    let due = instant(&s["nextRenewalDate"]);
+    let port = free_port();
+    let mut crashed = renewing_node(
+        &app.database_url,
+        port,
+        Some("job:subscription-renewals:mid_step"),
+    );
+    // The shared clock moves: the renewal is due on the node, which charges, writes the
+    // ledger and the order, and is killed before the commit.
+    app.advance_clock(u64::try_from(due - app.now() + 60).unwrap())
+        .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = crashed.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the failpoint never fired"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(libc::SIGABRT), "{status:?}");
+    // Nothing of the attempt survived the crash.
+    let store = &app.state.store;
+    assert!(store.subscription_charges(id).await.unwrap().is_empty());
+    let s = subscription_now(&app, &format!("{MINE}/{id}")).await;
+    assert_eq!(s["orders"]["order"].as_array().unwrap().len(), 1, "{s}");
+
+    // Restarted, the node resumes: the term is charged exactly once.
+    let mut restarted = renewing_node(&app.database_url, port, None);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        if !store.subscription_charges(id).await.unwrap().is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the renewal never completed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // Another look of the node after that changes nothing.
+    let runs = |store: shopkeeper::store::Store| async move {
+        store
+            .job_by_key("subscription-renewals")
+            .await
+            .unwrap()
+            .map_or(0, |job| job.runs)
+    };
+    let before = runs(store.clone()).await;
+    app.advance_clock(5).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while runs(store.clone()).await <= before {
+        assert!(std::time::Instant::now() < deadline, "no further look");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    restarted.kill().ok();
+    restarted.wait().ok();
+    let ledger = store.subscription_charges(id).await.unwrap();
+    assert_eq!(ledger.len(), 1, "{ledger:?}");
+    assert_eq!(
+        (ledger[0].period, ledger[0].outcome.as_str()),
+        (2, "approved")
+    );
+    let s = subscription_now(&app, &format!("{MINE}/{id}")).await;
+    assert_eq!(s["orders"]["order"].as_array().unwrap().len(), 2, "{s}");
+    assert_eq!(s["state"], "Subscribed");
+}

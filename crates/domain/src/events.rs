@@ -7,6 +7,12 @@ pub const ORDER_SUBMITTED: &str = "order.submitted";
 /// A subscription was bought (`subscription-created-event.md`).
 pub const SUBSCRIPTION_CREATED: &str = "subscription.created";
 
+/// A renewal was charged: the next term began (`subscription-renewed-event.md`).
+pub const SUBSCRIPTION_RENEWED: &str = "subscription.renewed";
+
+/// A renewal's billing attempt was declined (`subscription-payment-failed-event.md`).
+pub const SUBSCRIPTION_PAYMENT_FAILED: &str = "subscription.payment_failed";
+
 /// A subscription entered the `Cancelled` state (`subscription-cancelled-event.md`).
 pub const SUBSCRIPTION_CANCELLED: &str = "subscription.cancelled";
 

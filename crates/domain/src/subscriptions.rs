@@ -213,6 +213,44 @@ impl Plan {
         }
     }
 
+    /// The billing attempts for the term that ends at `expiration` (its grace date `grace`),
+    /// in order: the plan's before the expiration (one on the day when it names none), then
+    /// the retries after it — every `retry_interval_days` of the plan when it has one
+    /// (`postExpirationBillingAttemptIntervalInDays`), else Shopkeeper's own `retry_days`
+    /// after the expiration — each before the grace date. At most one attempt a day.
+    pub fn attempts(
+        &self,
+        expiration: UnixSeconds,
+        grace: UnixSeconds,
+        retry_days: &[u32],
+    ) -> Vec<UnixSeconds> {
+        let mut at: Vec<UnixSeconds> = if self.attempt_days_before.is_empty() {
+            vec![expiration]
+        } else {
+            self.attempt_days_before
+                .iter()
+                .map(|d| expiration - i64::from(*d) * DAY)
+                .collect()
+        };
+        let retries: Vec<i64> = match self.retry_interval_days {
+            0 => retry_days.iter().map(|d| i64::from(*d)).collect(),
+            every => (1..)
+                .map(|k| k * i64::from(every))
+                .take_while(|d| *d * DAY < grace - expiration)
+                .collect(),
+        };
+        at.extend(
+            retries
+                .into_iter()
+                .filter(|d| *d > 0)
+                .map(|d| expiration + d * DAY)
+                .filter(|t| *t < grace),
+        );
+        at.sort_unstable();
+        at.dedup_by(|a, b| (*a - *b).abs() < DAY);
+        at
+    }
+
     /// The state a new subscription starts in.
     pub fn starting_state(&self) -> SubscriptionState {
         if self.free_trial_days > 0 {
@@ -239,6 +277,26 @@ pub fn iso8601_millis(at: UnixSeconds) -> String {
             .ok()
         })
         .unwrap_or_default()
+}
+
+/// What a billing attempt for a renewal decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    /// The charge went through: the next term starts at the expiration.
+    Renewed,
+    /// Declined, and `next` is when the next attempt is due (`PendingRenewal`).
+    RetryAt(UnixSeconds),
+    /// Declined with no attempt left before the grace date: `Cancelled`.
+    GiveUp,
+}
+
+/// After the `made`-th attempt of a term's `attempts` (1 for the first) was declined at
+/// `now`: the next one due (never before `now`), or none left.
+pub fn after_decline(attempts: &[UnixSeconds], made: usize, now: UnixSeconds) -> AttemptOutcome {
+    match attempts.get(made) {
+        Some(next) => AttemptOutcome::RetryAt((*next).max(now)),
+        None => AttemptOutcome::GiveUp,
+    }
 }
 
 #[cfg(test)]
@@ -314,6 +372,42 @@ mod tests {
         assert_eq!(
             iso8601_millis(at(2020, 6, 12) + 6 * 3_600 + 49 * 60 + 21),
             "2020-06-12T06:49:21.000Z"
+        );
+    }
+
+    #[test]
+    fn billing_attempts_come_before_the_expiration_then_retry_until_the_grace_date() {
+        let exp = at(2027, 3, 1);
+        let grace = exp + 7 * DAY;
+        let mut p = plan(json!({"term": {"unit": "MONTHS", "length": 1},
+            "billingAttemptDaysBeforeExpiration": [3]}));
+        // Shopkeeper's own retries (1, 3 and 9 days after; 9 is past the grace date).
+        assert_eq!(
+            p.attempts(exp, grace, &[1, 3, 9]),
+            vec![exp - 3 * DAY, exp + DAY, exp + 3 * DAY]
+        );
+        // The plan's interval wins over them: every 2 days before the grace date.
+        p.retry_interval_days = 2;
+        assert_eq!(
+            p.attempts(exp, grace, &[1]),
+            vec![exp - 3 * DAY, exp + 2 * DAY, exp + 4 * DAY, exp + 6 * DAY]
+        );
+        // No attempt named: one on the expiration day; no grace: no retry.
+        p.attempt_days_before.clear();
+        assert_eq!(p.attempts(exp, exp, &[1, 2]), vec![exp]);
+        let attempts = p.attempts(exp, grace, &[]);
+        assert_eq!(
+            after_decline(&attempts, 1, exp),
+            AttemptOutcome::RetryAt(exp + 2 * DAY)
+        );
+        // A late runner is not sent back in time.
+        assert_eq!(
+            after_decline(&attempts, 1, exp + 5 * DAY),
+            AttemptOutcome::RetryAt(exp + 5 * DAY)
+        );
+        assert_eq!(
+            after_decline(&attempts, attempts.len(), exp),
+            AttemptOutcome::GiveUp
         );
     }
 

@@ -65,9 +65,16 @@ impl JobRunner {
         let every = i64::try_from(state.operations.cleanup_interval_seconds.max(1))
             .unwrap_or(i64::MAX / 1000)
             .saturating_mul(1000);
-        Self::new(state).recurring(crate::housekeeping::JOB_KIND, every, |ctx| {
-            crate::housekeeping::run_pass(ctx.state)
-        })
+        let renewals = i64::try_from(state.operations.renewal_interval_seconds.max(1))
+            .unwrap_or(i64::MAX / 1000)
+            .saturating_mul(1000);
+        Self::new(state)
+            .recurring(crate::housekeeping::JOB_KIND, every, |ctx| {
+                crate::housekeeping::run_pass(ctx.state)
+            })
+            .recurring(crate::subscriptions::JOB_KIND, renewals, |ctx| {
+                crate::subscriptions::run_pass(ctx.state)
+            })
     }
 
     /// Registers the handler of a kind of one-off job.

@@ -17,3 +17,4 @@ pub mod offers;
 pub mod provision;
 pub mod settings;
 pub mod state;
+pub mod subscriptions;

@@ -229,6 +229,18 @@ pub struct OperationsSettings {
     /// occurrence); between attempts it waits 1 s, 2 s, 4 s ... at most an hour.
     #[arg(long, env = "SHOPKEEPER_JOB_MAX_ATTEMPTS", default_value_t = 5)]
     pub job_max_attempts: u32,
+    /// Seconds between two looks for subscription renewals that are due.
+    #[arg(long, env = "SHOPKEEPER_RENEWAL_INTERVAL", default_value_t = 60)]
+    pub renewal_interval_seconds: u64,
+    /// Shopkeeper's own retries of a declined renewal, in days after the term's expiration
+    /// (each before the grace date), for plans that set no retry interval of their own.
+    #[arg(
+        long,
+        env = "SHOPKEEPER_RENEWAL_RETRY_DAYS",
+        value_delimiter = ',',
+        default_values_t = [1, 3, 5]
+    )]
+    pub renewal_retry_days: Vec<u32>,
 }
 
 impl Default for OperationsSettings {
@@ -241,6 +253,8 @@ impl Default for OperationsSettings {
             job_poll_interval_ms: 1000,
             job_lease_ms: 30_000,
             job_max_attempts: 5,
+            renewal_interval_seconds: 60,
+            renewal_retry_days: vec![1, 3, 5],
         }
     }
 }

@@ -7,9 +7,15 @@ use super::{Store, StoreResult};
 use serde_json::{Value, json};
 use shopkeeper_domain::SiteId;
 use shopkeeper_domain::address::PostalAddress;
+use shopkeeper_domain::checkout::TestOutcome;
 use shopkeeper_domain::checkout::order::{NewOrder, NewOrderLine};
-use shopkeeper_domain::events::{SUBSCRIPTION_CANCELLED, SUBSCRIPTION_CREATED};
-use shopkeeper_domain::subscriptions::{Plan, SubscriptionState, iso8601_millis};
+use shopkeeper_domain::checkout::tax_minor;
+use shopkeeper_domain::events::{
+    SUBSCRIPTION_CANCELLED, SUBSCRIPTION_CREATED, SUBSCRIPTION_PAYMENT_FAILED, SUBSCRIPTION_RENEWED,
+};
+use shopkeeper_domain::subscriptions::{
+    AttemptOutcome, Plan, SubscriptionState, after_decline, iso8601_millis,
+};
 use shopkeeper_domain::time::UnixSeconds;
 use sqlx::AnyConnection;
 
@@ -42,6 +48,10 @@ pub struct SubscriptionRecord {
     pub grace_at: i64,
     pub cancelled_at: Option<i64>,
     pub created_at: i64,
+    /// When the next billing attempt (auto) or lapse check (manual) is due.
+    pub next_attempt_at: Option<i64>,
+    /// Billing attempts the coming term has had.
+    pub attempts: i64,
     /// The product's sku and display name (joined).
     pub sku: String,
     pub display_name: String,
@@ -85,7 +95,8 @@ const SELECT: &str = "SELECT s.id, s.site_id, s.shopper_id, s.product_id, s.orde
      s.auto_renewal, s.plan, s.current_quantity, s.renewal_quantity, s.currency, \
      s.renewal_unit_price_minor, s.payment_source_id, s.ship_to_address, \
      s.billing_agreement_id, s.period, s.activation_at, s.next_renewal_at, s.expiration_at, \
-     s.grace_at, s.cancelled_at, s.created_at, p.sku, p.display_name \
+     s.grace_at, s.cancelled_at, s.created_at, s.next_attempt_at, s.attempts, p.sku, \
+     p.display_name \
      FROM subscriptions s JOIN products p ON p.id = s.product_id ";
 
 async fn one_on(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<SubscriptionRecord>> {
@@ -117,9 +128,10 @@ pub(crate) async fn create_on(
         "INSERT INTO subscriptions (site_id, shopper_id, product_id, order_id, state, \
          auto_renewal, plan, current_quantity, renewal_quantity, currency, \
          renewal_unit_price_minor, payment_source_id, ship_to_address, billing_agreement_id, \
-         activation_at, next_renewal_at, expiration_at, grace_at, created_at, updated_at) \
+         activation_at, next_renewal_at, expiration_at, grace_at, created_at, updated_at, \
+         next_attempt_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-         $17, $18, $18) RETURNING id",
+         $17, $18, $18, $15) RETURNING id",
     )
     .bind(site_id.as_str())
     .bind(shopper_id)
@@ -152,6 +164,134 @@ pub(crate) async fn create_on(
     let payload = json!({"object": created.event_object()});
     super::events::append_event(conn, site_id, SUBSCRIPTION_CREATED, &payload, now).await?;
     Ok(id)
+}
+
+/// One billing attempt of the charge ledger.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ChargeRecord {
+    pub period: i64,
+    pub attempt: i64,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub payment_source_id: String,
+    pub outcome: String,
+    pub decline_reason: Option<String>,
+    pub order_id: Option<i64>,
+    pub created_at: i64,
+}
+
+/// What one renewal attempt did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RenewalResult {
+    Renewed {
+        order_id: i64,
+    },
+    /// Declined; another attempt is scheduled.
+    Declined,
+    /// Declined with no attempt left, or a manual renewal past its grace date.
+    Cancelled,
+    /// Not due any more (another node or run took it), or a manual one not lapsed yet.
+    Skipped,
+}
+
+async fn set_next_attempt(
+    conn: &mut AnyConnection,
+    id: i64,
+    at: UnixSeconds,
+    now: UnixSeconds,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE subscriptions SET next_attempt_at = $1, updated_at = $2 WHERE id = $3")
+        .bind(at)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// `s` is `Cancelled` at `now`, with its event.
+async fn cancel_on(
+    conn: &mut AnyConnection,
+    s: &SubscriptionRecord,
+    now: UnixSeconds,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE subscriptions SET state = 'Cancelled', cancelled_at = $1, updated_at = $1 \
+         WHERE id = $2",
+    )
+    .bind(now)
+    .bind(s.id)
+    .execute(&mut *conn)
+    .await?;
+    let cancelled = one_on(conn, s.id)
+        .await?
+        .expect("the cancelled subscription");
+    let payload = json!({"object": cancelled.event_object()});
+    super::events::append_event(conn, &s.site_id, SUBSCRIPTION_CANCELLED, &payload, now)
+        .await
+        .map(|_| ())
+}
+
+/// Writes the renewal order of `s`: its product at the renewal price and quantity, the tax of
+/// where it goes (its ship-to address, else the buying order's billing address), charged
+/// merchant-initiated to its source, billed as the order that bought it was.
+async fn renewal_order(
+    conn: &mut AnyConnection,
+    s: &SubscriptionRecord,
+    subtotal: i64,
+    now: UnixSeconds,
+) -> StoreResult<i64> {
+    let (billing,): (String,) = sqlx::query_as("SELECT billing_address FROM orders WHERE id = $1")
+        .bind(s.order_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let billing_address: Option<PostalAddress> = serde_json::from_str(&billing).ok();
+    let country = s
+        .ship_to()
+        .or(billing_address)
+        .map(|a| a.country)
+        .unwrap_or_default();
+    let rate: Option<i64> =
+        sqlx::query_scalar("SELECT rate_bp FROM tax_rates WHERE site_id = $1 AND country = $2")
+            .bind(s.site_id.as_str())
+            .bind(&country)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let rate = rate.unwrap_or(0);
+    let tax = tax_minor(subtotal, rate);
+    let (order_id,): (i64,) = sqlx::query_as(
+        "INSERT INTO orders (site_id, session_id, shopper_id, email, currency, subtotal_minor, \
+         discount_minor, shipping_minor, tax_minor, total_minor, billing_address, \
+         shipping_address, payment_source_id, card_brand, card_last_four, status, \
+         submitted_at, tax_rate_bp, charge_type, locale) \
+         SELECT site_id, session_id, shopper_id, email, $1, $2, 0, 0, $3, $4, billing_address, \
+         $5, $6, card_brand, card_last_four, 'Submitted', $7, $8, 'merchant_initiated', locale \
+         FROM orders WHERE id = $9 RETURNING id",
+    )
+    .bind(&s.currency)
+    .bind(subtotal)
+    .bind(tax)
+    .bind(subtotal + tax)
+    .bind(&s.ship_to_address)
+    .bind(&s.payment_source_id)
+    .bind(now)
+    .bind(rate)
+    .bind(s.order_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO order_line_items (order_id, product_id, sku, display_name, quantity, \
+         list_price_minor, unit_price_minor) \
+         SELECT $1, p.id, p.sku, p.display_name, $2, p.list_price_minor, $3 \
+         FROM products p WHERE p.id = $4",
+    )
+    .bind(order_id)
+    .bind(s.renewal_quantity)
+    .bind(s.renewal_unit_price_minor)
+    .bind(s.product_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(order_id)
 }
 
 /// What `cancel` did.
@@ -194,16 +334,199 @@ impl Store {
             .await?)
     }
 
-    /// The ids of the orders of a subscription (the one that bought it first).
+    /// The ids of the orders of a subscription: the one that bought it, then its renewals.
     pub async fn subscription_order_ids(&self, id: i64) -> StoreResult<Vec<i64>> {
-        Ok(
-            sqlx::query_scalar(
-                "SELECT order_id FROM subscriptions WHERE id = $1 ORDER BY order_id",
-            )
-            .bind(id)
-            .fetch_all(&self.read)
-            .await?,
+        Ok(sqlx::query_scalar(
+            "SELECT order_id FROM subscriptions WHERE id = $1 UNION \
+             SELECT order_id FROM subscription_charges WHERE subscription_id = $1 \
+             AND order_id IS NOT NULL ORDER BY 1",
         )
+        .bind(id)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// A subscription's charge ledger: every billing attempt, oldest first.
+    pub async fn subscription_charges(&self, id: i64) -> StoreResult<Vec<ChargeRecord>> {
+        Ok(sqlx::query_as(
+            "SELECT period, attempt, amount_minor, currency, payment_source_id, outcome, \
+             decline_reason, order_id, created_at FROM subscription_charges \
+             WHERE subscription_id = $1 ORDER BY period, attempt",
+        )
+        .bind(id)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// Live subscriptions whose billing attempt (auto renewal) or lapse (manual renewal) is
+    /// due at `now`, most overdue first.
+    pub async fn due_subscriptions(&self, now: UnixSeconds, limit: i64) -> StoreResult<Vec<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM subscriptions WHERE state <> 'Cancelled' AND next_attempt_at <= $1 \
+             ORDER BY next_attempt_at, id LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// One due subscription's billing attempt, in one transaction: claims it (still due: on
+    /// PostgreSQL a second node waits on the row, then finds it done), charges its source,
+    /// writes the ledger row — unique per term and attempt, and one approved per term, so a
+    /// term is paid exactly once whoever runs it and however often — and then either the
+    /// renewal order and the next term, or the next attempt, or the cancellation after the
+    /// last, each with its event. A manual-renewal subscription past its grace date lapses.
+    /// `before_commit` runs just before the commit (the crash tests' failpoint).
+    pub async fn attempt_renewal(
+        &self,
+        id: i64,
+        now: UnixSeconds,
+        retry_days: &[u32],
+        before_commit: &(dyn Fn() + Send + Sync),
+    ) -> StoreResult<RenewalResult> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        let claimed = sqlx::query(
+            "UPDATE subscriptions SET updated_at = $1 WHERE id = $2 AND state <> 'Cancelled' \
+             AND next_attempt_at <= $1",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let Some(s) = one_on(&mut tx, id)
+            .await?
+            .filter(|_| claimed.rows_affected() == 1)
+        else {
+            return Ok(RenewalResult::Skipped);
+        };
+        if !s.auto_renewal {
+            // The shopper renews by hand; past the grace date the subscription lapses.
+            if now < s.grace_at {
+                set_next_attempt(&mut tx, id, s.grace_at, now).await?;
+                tx.commit().await?;
+                return Ok(RenewalResult::Skipped);
+            }
+            cancel_on(&mut tx, &s, now).await?;
+            before_commit();
+            tx.commit().await?;
+            return Ok(RenewalResult::Cancelled);
+        }
+        let period = s.period + 1;
+        let attempt = s.attempts + 1;
+        let amount = s.renewal_unit_price_minor * s.renewal_quantity;
+        let source: Option<(String, String)> =
+            sqlx::query_as("SELECT test_outcome, state FROM payment_sources WHERE id = $1")
+                .bind(&s.payment_source_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        // A renewal is a merchant-initiated charge of the stored source.
+        let charged = match &source {
+            Some((outcome, state)) if state == "chargeable" => {
+                TestOutcome::parse(outcome).charge(true)
+            }
+            _ => Err("payment_source_unavailable"),
+        };
+        let order_id = match charged {
+            Ok(()) => Some(renewal_order(&mut tx, &s, amount, now).await?),
+            Err(_) => None,
+        };
+        sqlx::query(
+            "INSERT INTO subscription_charges (subscription_id, period, attempt, amount_minor, \
+             currency, payment_source_id, outcome, decline_reason, order_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(id)
+        .bind(period)
+        .bind(attempt)
+        .bind(amount)
+        .bind(&s.currency)
+        .bind(&s.payment_source_id)
+        .bind(if order_id.is_some() {
+            "approved"
+        } else {
+            "declined"
+        })
+        .bind(charged.err())
+        .bind(order_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let result = match order_id {
+            Some(order_id) => {
+                let periods = u32::try_from(period).unwrap_or(u32::MAX);
+                let dates = s.plan.dates(s.activation_at, periods);
+                sqlx::query(
+                    "UPDATE subscriptions SET state = 'Subscribed', period = $1, \
+                     current_quantity = renewal_quantity, next_renewal_at = $2, \
+                     expiration_at = $3, grace_at = $4, next_attempt_at = $2, attempts = 0, \
+                     updated_at = $5 WHERE id = $6",
+                )
+                .bind(period)
+                .bind(dates.next_renewal)
+                .bind(dates.expiration)
+                .bind(dates.grace)
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                let renewed = one_on(&mut tx, id)
+                    .await?
+                    .expect("the renewed subscription");
+                let payload =
+                    json!({"object": renewed.event_object(), "orderId": order_id.to_string()});
+                super::events::append_event(
+                    &mut tx,
+                    &s.site_id,
+                    SUBSCRIPTION_RENEWED,
+                    &payload,
+                    now,
+                )
+                .await?;
+                RenewalResult::Renewed { order_id }
+            }
+            None => {
+                let attempts = s.plan.attempts(s.expiration_at, s.grace_at, retry_days);
+                let made = usize::try_from(attempt).unwrap_or(usize::MAX);
+                let payload = json!({"object": s.event_object(), "attempt": attempt});
+                super::events::append_event(
+                    &mut tx,
+                    &s.site_id,
+                    SUBSCRIPTION_PAYMENT_FAILED,
+                    &payload,
+                    now,
+                )
+                .await?;
+                match after_decline(&attempts, made, now) {
+                    AttemptOutcome::RetryAt(next) => {
+                        sqlx::query(
+                            "UPDATE subscriptions SET state = 'PendingRenewal', attempts = $1, \
+                             next_attempt_at = $2, updated_at = $3 WHERE id = $4",
+                        )
+                        .bind(attempt)
+                        .bind(next)
+                        .bind(now)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                        RenewalResult::Declined
+                    }
+                    AttemptOutcome::GiveUp | AttemptOutcome::Renewed => {
+                        sqlx::query("UPDATE subscriptions SET attempts = $1 WHERE id = $2")
+                            .bind(attempt)
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await?;
+                        cancel_on(&mut tx, &s, now).await?;
+                        RenewalResult::Cancelled
+                    }
+                }
+            }
+        };
+        before_commit();
+        tx.commit().await?;
+        Ok(result)
     }
 
     /// Cancels one of a shopper's live subscriptions: `Cancelled` now, no more renewals, its

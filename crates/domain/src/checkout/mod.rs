@@ -207,6 +207,10 @@ pub fn may_use_source(owner: SourceOwner<'_>, user: SourceUser<'_>) -> bool {
 pub enum TestOutcome {
     Approve,
     Decline(&'static str),
+    /// Approves the shopper's own charge (the order that buys a subscription) and declines
+    /// every merchant-initiated one (its renewals) as `card_declined`: the failure path of
+    /// renewals, testable.
+    DeclineRecurring,
 }
 
 impl TestOutcome {
@@ -214,12 +218,24 @@ impl TestOutcome {
         match self {
             TestOutcome::Approve => "approve",
             TestOutcome::Decline(reason) => reason,
+            TestOutcome::DeclineRecurring => "decline_recurring",
+        }
+    }
+
+    /// Whether a charge goes through: `Err` with the decline reason.
+    pub fn charge(self, merchant_initiated: bool) -> Result<(), &'static str> {
+        match self {
+            TestOutcome::Approve => Ok(()),
+            TestOutcome::Decline(reason) => Err(reason),
+            TestOutcome::DeclineRecurring if merchant_initiated => Err("card_declined"),
+            TestOutcome::DeclineRecurring => Ok(()),
         }
     }
 
     pub fn parse(raw: &str) -> Self {
         match raw {
             "approve" => TestOutcome::Approve,
+            "decline_recurring" => TestOutcome::DeclineRecurring,
             "insufficient_funds" => TestOutcome::Decline("insufficient_funds"),
             "expired_card" => TestOutcome::Decline("expired_card"),
             _ => TestOutcome::Decline("card_declined"),
@@ -300,6 +316,8 @@ pub const TEST_CARDS: &[(&str, TestOutcome)] = &[
         TestOutcome::Decline("insufficient_funds"),
     ),
     ("4000000000000069", TestOutcome::Decline("expired_card")),
+    // Approves the order that buys a subscription, declines its renewals.
+    ("4000000000000341", TestOutcome::DeclineRecurring),
 ];
 
 /// A checked test card: only these facts are kept (never the number or the CVV).

@@ -460,7 +460,7 @@ pub fn decide_order(
     if subscribing && source.single_use {
         return Err(Refusal::SubscriptionNeedsReusableSource);
     }
-    if let TestOutcome::Decline(reason) = source.test_outcome {
+    if let Err(reason) = source.test_outcome.charge(false) {
         return Err(Refusal::Declined(reason));
     }
     let email = billing
