@@ -569,3 +569,165 @@ async fn a_node_killed_between_charge_and_commit_never_charges_twice() {
     assert_eq!(s["orders"]["order"].as_array().unwrap().len(), 2, "{s}");
     assert_eq!(s["state"], "Subscribed");
 }
+
+#[tokio::test]
+async fn the_shopper_changes_quantity_type_ship_to_and_source_and_a_new_source_renews_at_once() {
+    let app = app_renewing().await;
+    let shopper = app.shopper_pair().await.access;
+    let id = bought_with(&app, &shopper, "4000000000000341").await;
+    let path = format!("{MINE}/{id}");
+    let action = |name: &str| format!("/v1/subscriptions/{id}/{name}");
+    let accepted = |response: reqwest::Response| async move {
+        assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
+    };
+    accepted(
+        post_json(
+            &app,
+            &shopper,
+            &action("renewal-quantity"),
+            json!({"renewalQuantity": 3}),
+        )
+        .await,
+    )
+    .await;
+    accepted(
+        post_json(
+            &app,
+            &shopper,
+            &action("renewal-type"),
+            json!({"autoRenewal": false}),
+        )
+        .await,
+    )
+    .await;
+    let s = subscription_now(&app, &path).await;
+    assert_eq!(
+        (s["renewalQuantity"].as_i64(), s["currentQuantity"].as_i64()),
+        (Some(3), Some(1)),
+        "{s}"
+    );
+    assert_eq!(s["autoRenewal"], false);
+    accepted(
+        post_json(
+            &app,
+            &shopper,
+            &action("renewal-type"),
+            json!({"autoRenewal": "true"}),
+        )
+        .await,
+    )
+    .await;
+    accepted(
+        post_json(
+            &app,
+            &shopper,
+            &action("ship-to-address"),
+            json!({"firstName": "Jane", "lastName": "Doe", "line1": "1234 Fake Street",
+                   "city": "Minnetonka", "countrySubdivision": "MN", "postalCode": "55343",
+                   "country": "US", "emailAddress": "jdoe@acme.com"}),
+        )
+        .await,
+    )
+    .await;
+    let s = subscription_now(&app, &path).await;
+    assert_eq!(s["autoRenewal"], true);
+    assert_eq!(s["shipToAddress"]["city"], "Minnetonka", "{s}");
+    for (name, body) in [
+        ("renewal-quantity", json!({"renewalQuantity": 0})),
+        ("renewal-type", json!({})),
+        ("payment-source", json!({})),
+        ("ship-to-address", json!({"city": "Nowhere"})),
+    ] {
+        shopper_error(
+            post_json(&app, &shopper, &action(name), body).await,
+            400,
+            "invalid-request",
+        )
+        .await;
+    }
+    shopper_error(
+        post_json(
+            &app,
+            &shopper,
+            &action("payment-option"),
+            json!({"paymentOptionId": "nope"}),
+        )
+        .await,
+        404,
+        "resource-not-found",
+    )
+    .await;
+
+    // The first renewal attempt is declined (the card declines renewals)...
+    let expiration = instant(&s["expirationDate"]);
+    move_clock_until_charged(&app, id, expiration - 3 * 86_400 - app.now() + 60, 1).await;
+    assert_eq!(
+        subscription_now(&app, &path).await["state"],
+        "PendingRenewal"
+    );
+    // ... and a new source is tried at the renewals' next look ("Retry On Account Update"),
+    // not days later at the next scheduled attempt: 3 units renewed.
+    let shopper = app.shopper_pair().await.access;
+    let card = app.create_source(APPROVE_CARD, true).await;
+    accepted(
+        post_json(
+            &app,
+            &shopper,
+            &action("payment-source"),
+            json!({"sourceId": card}),
+        )
+        .await,
+    )
+    .await;
+    // The renewals' next look (a minute on) tries it.
+    move_clock_until_charged(&app, id, 61, 2).await;
+    let ledger = app.state.store.subscription_charges(id).await.unwrap();
+    assert_eq!(
+        (
+            ledger[1].attempt,
+            ledger[1].amount_minor,
+            ledger[1].outcome.as_str()
+        ),
+        (2, 3 * 999, "approved")
+    );
+    assert_eq!(ledger[1].payment_source_id, card);
+    let s = subscription_now(&app, &path).await;
+    assert_eq!(s["state"], "Subscribed");
+    assert_eq!(s["currentQuantity"], 3);
+    assert_eq!(s["paymentOption"]["id"], card);
+    let orders = app.get_ok(&shopper, &action("orders")).await;
+    assert_eq!(
+        orders["orders"]["order"].as_array().unwrap().len(),
+        2,
+        "{orders}"
+    );
+
+    // A cancelled subscription takes no more changes.
+    accepted(post_json(&app, &shopper, &action("cancel"), json!({})).await).await;
+    shopper_error(
+        post_json(
+            &app,
+            &shopper,
+            &action("renewal-type"),
+            json!({"autoRenewal": true}),
+        )
+        .await,
+        409,
+        "precondition-failure",
+    )
+    .await;
+    let events = app
+        .state
+        .store
+        .events_after(&site_id(), 0, 200)
+        .await
+        .unwrap();
+    let updated: Vec<Value> = events
+        .iter()
+        .filter(|e| e.event_type == "subscription.updated")
+        .map(|e| serde_json::from_str::<Value>(&e.payload).unwrap()["previousAttributes"].clone())
+        .collect();
+    assert_eq!(updated.len(), 5, "{updated:?}");
+    assert_eq!(updated[0], json!({"renewalQuantity": 1}));
+    assert_eq!(updated[1], json!({"autoRenewal": true}));
+}

@@ -188,6 +188,12 @@ pub const ROUTES: &[Route] = &[
     // (`common-shopper-and-admin-apis/subscriptions/`), a shopper's own only.
     row("GET", "/v1/subscriptions/{id}", Full, Yes),
     row("POST", "/v1/subscriptions/{id}/cancel", Full, Yes),
+    row("GET", "/v1/subscriptions/{id}/orders", Full, Yes),
+    row("POST", "/v1/subscriptions/{id}/payment-option", Full, Yes),
+    row("POST", "/v1/subscriptions/{id}/payment-source", Full, Yes),
+    row("POST", "/v1/subscriptions/{id}/renewal-quantity", Full, Yes),
+    row("POST", "/v1/subscriptions/{id}/renewal-type", Full, Yes),
+    row("POST", "/v1/subscriptions/{id}/ship-to-address", Full, Yes),
 ];
 
 /// The row for a method and a route pattern, if any.

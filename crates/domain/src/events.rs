@@ -13,6 +13,10 @@ pub const SUBSCRIPTION_RENEWED: &str = "subscription.renewed";
 /// A renewal's billing attempt was declined (`subscription-payment-failed-event.md`).
 pub const SUBSCRIPTION_PAYMENT_FAILED: &str = "subscription.payment_failed";
 
+/// A shopper changed a subscription (`subscription-updated-event.md`: the object and its
+/// `previousAttributes`).
+pub const SUBSCRIPTION_UPDATED: &str = "subscription.updated";
+
 /// A subscription entered the `Cancelled` state (`subscription-cancelled-event.md`).
 pub const SUBSCRIPTION_CANCELLED: &str = "subscription.cancelled";
 

@@ -28,7 +28,9 @@ use super::views::order::{
     OrderEnvelope, OrderLineEnvelope, OrderLinesEnvelope, OrdersEnvelope, PaymentOptionEnvelope,
     PaymentOptionsEnvelope, SubmitCartEnvelope,
 };
-use super::views::subscriptions::{SubscriptionEnvelope, SubscriptionView, SubscriptionsEnvelope};
+use super::views::subscriptions::{
+    SubscriptionEnvelope, SubscriptionOrdersEnvelope, SubscriptionView, SubscriptionsEnvelope,
+};
 use super::{
     access_tokens, authorize, introspect, metadata, operations, payments, revoke, session_token,
     shoppers_token, start_page, token,
@@ -83,6 +85,7 @@ use utoipa::{Modify, OpenApi};
         SubscriptionsEnvelope,
         SubscriptionEnvelope,
         SubscriptionView,
+        SubscriptionOrdersEnvelope,
         LineItemsEnvelope,
         LineItemEnvelope,
         ShippingOptionsEnvelope,
@@ -210,6 +213,7 @@ pub fn response_view(method: &str, path: &str) -> Option<String> {
             ("GET", "/v1/shoppers/me/subscriptions") => SubscriptionsEnvelope::name(),
             ("GET", "/v1/shoppers/me/subscriptions/{id}") => SubscriptionEnvelope::name(),
             ("GET", "/v1/subscriptions/{id}") => SubscriptionView::name(),
+            ("GET", "/v1/subscriptions/{id}/orders") => SubscriptionOrdersEnvelope::name(),
             ("GET", "/v1/shoppers/me/orders") | ("POST", "/v1/shoppers/order-lookup") => {
                 OrdersEnvelope::name()
             }

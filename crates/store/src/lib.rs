@@ -50,7 +50,9 @@ pub use shoppers::{
     NewShopper, ShopperRecord, TAKEN_EMAIL, TAKEN_EXTERNAL_REFERENCE, TAKEN_USERNAME,
 };
 pub use sites::SiteRecord;
-pub use subscriptions::{Cancelled, ChargeRecord, RenewalResult, SubscriptionRecord};
+pub use subscriptions::{
+    Cancelled, ChargeRecord, RenewalResult, SubscriptionChange, SubscriptionRecord, Updated,
+};
 pub use tokens::{AccessTokenRecord, NewTokenPair, RefreshTokenRecord};
 pub use web::{
     AuthorizationCodeRecord, BrowserHandle, CodeRedemption, NewAuthorizationCode, SiteBranding,

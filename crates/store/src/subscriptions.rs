@@ -11,7 +11,8 @@ use shopkeeper_domain::checkout::TestOutcome;
 use shopkeeper_domain::checkout::order::{NewOrder, NewOrderLine};
 use shopkeeper_domain::checkout::tax_minor;
 use shopkeeper_domain::events::{
-    SUBSCRIPTION_CANCELLED, SUBSCRIPTION_CREATED, SUBSCRIPTION_PAYMENT_FAILED, SUBSCRIPTION_RENEWED,
+    SUBSCRIPTION_CANCELLED, SUBSCRIPTION_CREATED, SUBSCRIPTION_PAYMENT_FAILED,
+    SUBSCRIPTION_RENEWED, SUBSCRIPTION_UPDATED,
 };
 use shopkeeper_domain::subscriptions::{
     AttemptOutcome, Plan, SubscriptionState, after_decline, iso8601_millis,
@@ -294,6 +295,29 @@ async fn renewal_order(
     Ok(order_id)
 }
 
+/// A change a shopper asks of their subscription (`/v1/subscriptions/{id}/…`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubscriptionChange {
+    /// `renewal-type`: auto (`true`) or manual renewal.
+    AutoRenewal(bool),
+    /// `renewal-quantity`: what the next renewals charge for (the current term keeps its own).
+    RenewalQuantity(i64),
+    /// `payment-source` / `payment-option`: the reusable source renewals charge. A
+    /// subscription waiting on a declined renewal is attempted again at once ("Retry On
+    /// Account Update").
+    PaymentSource(String),
+    /// `ship-to-address`.
+    ShipTo(Box<PostalAddress>),
+}
+
+/// What `update_subscription` did.
+#[derive(Debug)]
+pub enum Updated {
+    Now,
+    /// It is `Cancelled`: nothing changes any more.
+    Cancelled,
+}
+
 /// What `cancel` did.
 #[derive(Debug)]
 pub enum Cancelled {
@@ -527,6 +551,83 @@ impl Store {
         before_commit();
         tx.commit().await?;
         Ok(result)
+    }
+
+    /// Applies a shopper's change to one of their live subscriptions, with a
+    /// `subscription.updated` event naming the previous values (`previousAttributes`), in one
+    /// transaction. `None`: no such subscription of the shopper.
+    pub async fn update_subscription(
+        &self,
+        site_id: &SiteId,
+        shopper_id: i64,
+        id: i64,
+        change: &SubscriptionChange,
+        now: UnixSeconds,
+    ) -> StoreResult<Option<Updated>> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        // The claim on the row first (a renewal attempt in flight waits, or is waited for).
+        sqlx::query("UPDATE subscriptions SET updated_at = $1 WHERE id = $2 AND shopper_id = $3")
+            .bind(now)
+            .bind(id)
+            .bind(shopper_id)
+            .execute(&mut *tx)
+            .await?;
+        let Some(before) = one_on(&mut tx, id)
+            .await?
+            .filter(|r| r.site_id == *site_id && r.shopper_id == shopper_id)
+        else {
+            return Ok(None);
+        };
+        if before.state == SubscriptionState::Cancelled {
+            return Ok(Some(Updated::Cancelled));
+        }
+        let previous = match change {
+            SubscriptionChange::AutoRenewal(on) => {
+                sqlx::query("UPDATE subscriptions SET auto_renewal = $1 WHERE id = $2")
+                    .bind(i64::from(*on))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                json!({"autoRenewal": before.auto_renewal})
+            }
+            SubscriptionChange::RenewalQuantity(q) => {
+                sqlx::query("UPDATE subscriptions SET renewal_quantity = $1 WHERE id = $2")
+                    .bind(q)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                json!({"renewalQuantity": before.renewal_quantity})
+            }
+            SubscriptionChange::PaymentSource(source) => {
+                sqlx::query(
+                    "UPDATE subscriptions SET payment_source_id = $1, next_attempt_at = \
+                     CASE WHEN state = 'PendingRenewal' THEN $2 ELSE next_attempt_at END \
+                     WHERE id = $3",
+                )
+                .bind(source)
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                json!({"paymentOption": {"sourceId": before.payment_source_id}})
+            }
+            SubscriptionChange::ShipTo(address) => {
+                sqlx::query("UPDATE subscriptions SET ship_to_address = $1 WHERE id = $2")
+                    .bind(serde_json::to_string(address).unwrap_or_default())
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                json!({"shipToAddress": before.ship_to()})
+            }
+        };
+        let after = one_on(&mut tx, id)
+            .await?
+            .expect("the updated subscription");
+        let payload = json!({"object": after.event_object(), "previousAttributes": previous});
+        super::events::append_event(&mut tx, site_id, SUBSCRIPTION_UPDATED, &payload, now).await?;
+        tx.commit().await?;
+        Ok(Some(Updated::Now))
     }
 
     /// Cancels one of a shopper's live subscriptions: `Cancelled` now, no more renewals, its

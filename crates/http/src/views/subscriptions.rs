@@ -110,6 +110,28 @@ pub struct SubscriptionOrders {
     pub order: Vec<OrderLink>,
 }
 
+impl SubscriptionOrders {
+    pub fn new(q: &ApiQuery, ids: &[i64]) -> Self {
+        SubscriptionOrders {
+            order: ids
+                .iter()
+                .map(|id| OrderLink {
+                    link: Link {
+                        uri: q.uri(&format!("/v1/shoppers/me/orders/{id}")),
+                    },
+                    id: id.to_string(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `{"orders": {"order": [...]}}`
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SubscriptionOrdersEnvelope {
+    pub orders: SubscriptionOrders,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrderLink {
     #[serde(flatten)]
@@ -176,17 +198,7 @@ impl<'a> SubscriptionView<'a> {
                 locked: false,
             },
             add_ons: Vec::new(),
-            orders: SubscriptionOrders {
-                order: order_ids
-                    .iter()
-                    .map(|id| OrderLink {
-                        link: Link {
-                            uri: q.uri(&format!("/v1/shoppers/me/orders/{id}")),
-                        },
-                        id: id.to_string(),
-                    })
-                    .collect(),
-            },
+            orders: SubscriptionOrders::new(q, order_ids),
         }
     }
 }
