@@ -110,6 +110,11 @@ struct Fixtures {
     spare_source: Option<String>,
     /// The fixture's coupon code (`{{couponCode}}`): 10 % off the order.
     coupon_code: String,
+    /// The monthly newsletter the fixture shopper subscribes to, and their subscription
+    /// (`{{subscriptionId}}`); a case that cancels one cancels one of its own.
+    newsletter: i64,
+    subscription: i64,
+    spare_subscription: Option<i64>,
     /// The promotional-URL offers a body applies in its other slots (`appliedProductOffers`:
     /// 10 % off the lamp and the mug; `shippingOffer`: half the shipping), by id and external
     /// reference id; `offer` is the order's.
@@ -440,6 +445,30 @@ fn as_list(value: &Value) -> Vec<&Value> {
 }
 
 impl Fixtures {
+    /// The fixture shopper subscribes to the newsletter (paid with the fixture's reusable
+    /// card, the terms accepted): the subscription's id.
+    async fn subscribe(&self, app: &TestApp) -> i64 {
+        let token = &self.full;
+        ok_json(app.add_to_cart(token, self.newsletter, 1).await).await;
+        ok_json(app.apply_source(token, &self.source).await).await;
+        let terms = app
+            .http
+            .post(app.url("/v1/shoppers/me/carts/active"))
+            .bearer_auth(token)
+            .json(&json!({"cart": {"termsOfSalesAcceptance": true,
+                "billingAddress": address_fixture(false)}}))
+            .send()
+            .await
+            .unwrap();
+        ok_json(terms).await;
+        ok_json(app.submit(token).await).await;
+        let list = app.get_ok(token, "/v1/shoppers/me/subscriptions").await;
+        list["subscriptions"]["subscription"][0]["id"]
+            .as_str()
+            .and_then(|id| id.parse().ok())
+            .unwrap_or_else(|| panic!("no subscription in {list}"))
+    }
+
     /// A spare address, for a case that deletes one.
     async fn save_address(&self, app: &TestApp) -> String {
         save_address(app, &self.full, "spare").await
@@ -541,6 +570,9 @@ impl Fixtures {
             spare_address: None,
             spare_source: None,
             coupon_code: "DOCS-COUPON".into(),
+            newsletter: summary.product_ids[3],
+            subscription: 0,
+            spare_subscription: None,
             item_offer: 0,
             shipping_offer: 0,
             unique: 0,
@@ -576,6 +608,7 @@ impl Fixtures {
             "type": "Shipping Cost Discount", "trigger": "promotional-url", "percentOff": "50",
             "externalReferenceId": "docs-shipping-offer"}))
         .await;
+        fx.subscription = fx.subscribe(app).await;
         shopkeeper::offers::create(
             store,
             SITE,
@@ -700,6 +733,10 @@ impl Fixtures {
             "cartLineItemId" => self.cart_line.clone(),
             "shippingOptionId" => self.shipping_option.clone(),
             "couponCode" => self.coupon_code.clone(),
+            "subscriptionId" => self
+                .spare_subscription
+                .unwrap_or(self.subscription)
+                .to_string(),
             "orderOfferId" => self.offer.to_string(),
             "orderOfferReference" => "docs-order-offer".into(),
             "itemOfferId" => self.item_offer.to_string(),
@@ -808,6 +845,10 @@ async fn run_case(
         // The case deletes an address of its own, not the fixture's.
         fx.spare_address = Some(fx.save_address(app).await);
     }
+    if route == "/v1/subscriptions/{id}/cancel" {
+        // The case cancels a subscription of its own, not the fixture's.
+        fx.spare_subscription = Some(fx.subscribe(app).await);
+    }
     if route == "/v1/shoppers/me/payment-options" && method == "POST" {
         // The case saves a source of its own as a new payment option.
         fx.spare_source = Some(app.create_source(APPROVE_CARD, true).await);
@@ -856,6 +897,7 @@ async fn run_case(
     let response = request.send().await.unwrap();
     fx.spare_address = None;
     fx.spare_source = None;
+    fx.spare_subscription = None;
     let status = response.status().as_u16();
     let text = response.text().await.unwrap();
     let answer: Value = serde_json::from_str(&text).unwrap_or(Value::Null);

@@ -695,7 +695,9 @@ async fn the_shopper_changes_quantity_type_ship_to_and_source_and_a_new_source_r
     assert_eq!(s["state"], "Subscribed");
     assert_eq!(s["currentQuantity"], 3);
     assert_eq!(s["paymentOption"]["id"], card);
-    let orders = app.get_ok(&shopper, &action("orders")).await;
+    let orders = app.get_as(&shopper, &action("orders")).await;
+    assert_eq!(orders.status(), 202, "as documented");
+    let orders: Value = orders.json().await.unwrap();
     assert_eq!(
         orders["orders"]["order"].as_array().unwrap().len(),
         2,

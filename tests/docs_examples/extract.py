@@ -32,7 +32,7 @@ DOCS_CANDIDATES = [
     os.path.join(REPO, "..", "shared", "reference", "global-commerce-docs"),
     "/work/shared/reference/global-commerce-docs",
 ]
-DOC_DIRS = ["shopper-apis", "payments/sources"]
+DOC_DIRS = ["shopper-apis", "payments/sources", "common-shopper-and-admin-apis/subscriptions"]
 ACCESS_TABLE = os.path.join(REPO, "crates", "domain", "src", "access_policy.rs")
 CASES = os.path.join(HERE, "cases.json")
 
@@ -48,6 +48,9 @@ EXTRA_ROUTES = [
 # The docs' own path errata: (pattern, replacement, why). Applied in order to the path as
 # written (host removed), before matching the route table.
 PATH_ERRATA = [
+    (r"^/\{host\}>?/+", "/", "the docs write the host as `{host}` (`/{host}/v1/…`)"),
+    (r"^//+", "/", "the docs double the leading slash"),
+    (r"\}>/", "}/", "a stray `>` after a path parameter"),
     (r"^/shoppers/v1/shoppers/", "/v1/shoppers/", "the docs double the prefix (`/shoppers/v1/shoppers/`)"),
     (r"^/shoppers/", "/v1/shoppers/", "the docs leave out the `/v1` prefix"),
     (r"^/v1/oauth20/", "/oauth20/", "the docs put the token service under `/v1`"),
@@ -60,6 +63,7 @@ PATH_ERRATA = [
 
 # What each route parameter names, so the test can fill it from its fixtures.
 PARAM_MARKERS = {
+    "/v1/subscriptions/{id}": {"id": "subscriptionId"},
     "/v1/shoppers/me/carts/active/applied-offers/{offerId}": {"offerId": "offerId"},
     "/v1/shoppers/me/addresses/{id}": {"id": "addressId"},
     "/v1/shoppers/me/carts/active/line-items/{id}": {"id": "cartLineItemId"},
@@ -75,6 +79,7 @@ PARAM_MARKERS = {
 }
 # Prefix rules for the rest (`/orders/{id}/...`, `/products/{id}/...`, ...).
 PARAM_PREFIX = [
+    ("/v1/subscriptions/{id}/", {"id": "subscriptionId"}),
     ("/v1/shoppers/me/orders/{id}/", {"id": "orderId"}),
     ("/v1/shoppers/me/products/{id}/", {"id": "productId"}),
     ("/v1/shoppers/me/categories/{id}/", {"id": "categoryId"}),

@@ -322,8 +322,9 @@ pub async fn change_ship_to_address(
     .await
 }
 
-/// `GET /v1/subscriptions/{id}/orders` (documented as `202`; a read answers 200): the
-/// orders that bought and renewed it, `{"orders": {"order": [{"uri", "id"}]}}`.
+/// `GET /v1/subscriptions/{id}/orders` → `202 Accepted` as `getting-subscription-orders.md`
+/// documents it, with the orders that bought and renewed it,
+/// `{"orders": {"order": [{"uri", "id"}]}}`.
 pub async fn list_subscription_orders(
     State(state): State<AppState>,
     full: Full,
@@ -332,7 +333,9 @@ pub async fn list_subscription_orders(
 ) -> ApiResult<Response> {
     let s = own(&state, &full, &raw).await?;
     let ids = state.store.subscription_order_ids(s.id).await?;
-    Ok(q.respond_with(&SubscriptionOrdersEnvelope {
+    let mut response = q.respond_with(&SubscriptionOrdersEnvelope {
         orders: SubscriptionOrders::new(&q, &ids),
-    }))
+    });
+    *response.status_mut() = StatusCode::ACCEPTED;
+    Ok(response)
 }

@@ -53,6 +53,8 @@ pub struct SubscriptionRecord {
     pub next_attempt_at: Option<i64>,
     /// Billing attempts the coming term has had.
     pub attempts: i64,
+    /// The locale of the order that bought it (joined).
+    pub locale: Option<String>,
     /// The product's sku and display name (joined).
     pub sku: String,
     pub display_name: String,
@@ -96,9 +98,10 @@ const SELECT: &str = "SELECT s.id, s.site_id, s.shopper_id, s.product_id, s.orde
      s.auto_renewal, s.plan, s.current_quantity, s.renewal_quantity, s.currency, \
      s.renewal_unit_price_minor, s.payment_source_id, s.ship_to_address, \
      s.billing_agreement_id, s.period, s.activation_at, s.next_renewal_at, s.expiration_at, \
-     s.grace_at, s.cancelled_at, s.created_at, s.next_attempt_at, s.attempts, p.sku, \
-     p.display_name \
-     FROM subscriptions s JOIN products p ON p.id = s.product_id ";
+     s.grace_at, s.cancelled_at, s.created_at, s.next_attempt_at, s.attempts, o.locale, \
+     p.sku, p.display_name \
+     FROM subscriptions s JOIN products p ON p.id = s.product_id \
+     JOIN orders o ON o.id = s.order_id ";
 
 async fn one_on(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<SubscriptionRecord>> {
     let sql = format!("{SELECT} WHERE s.id = $1");

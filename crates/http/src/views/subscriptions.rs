@@ -53,6 +53,8 @@ pub struct SubscriptionView<'a> {
     /// The plugin's name for `renewalQuantity`.
     pub next_renewal_quantity: i64,
     pub auto_renewal: bool,
+    /// The locale of the order that bought it (`en_US`).
+    pub locale: &'a str,
     /// One of the docs' five: `Subscribed`, `PendingActivation`, `Cancelled`,
     /// `PendingRenewal`, `FreeTrial`.
     pub state: &'static str,
@@ -162,6 +164,7 @@ impl<'a> SubscriptionView<'a> {
             renewal_quantity: s.renewal_quantity,
             next_renewal_quantity: s.renewal_quantity,
             auto_renewal: s.auto_renewal,
+            locale: s.locale.as_deref().unwrap_or("en_US"),
             state: s.state.as_str(),
             status: match s.state {
                 SubscriptionState::Subscribed | SubscriptionState::PendingRenewal => "Active",
