@@ -733,3 +733,90 @@ async fn the_shopper_changes_quantity_type_ship_to_and_source_and_a_new_source_r
     assert_eq!(updated[0], json!({"renewalQuantity": 1}));
     assert_eq!(updated[1], json!({"autoRenewal": true}));
 }
+
+#[tokio::test]
+async fn a_free_trial_costs_nothing_then_converts_at_its_end() {
+    let app = app_renewing().await;
+    let file = json!({"products": [{"sku": "TRIAL-M", "name": "Trial plan",
+        "productType": "DIGITAL", "currency": "USD", "listPrice": "5.00",
+        "subscription": {"term": {"termUnit": "MONTHS", "termLength": 1},
+                         "freeTrialPeriod": 14}}]});
+    let summary = provision::import_catalog(
+        &app.state.store,
+        SITE,
+        provision::parse_catalog(&file.to_string()).unwrap(),
+        app.now(),
+    )
+    .await
+    .unwrap();
+    let shopper = app.shopper_pair().await.access;
+    ok_json(app.add_to_cart(&shopper, summary.product_ids[0], 1).await).await;
+    let card = app.create_source(APPROVE_CARD, true).await;
+    ok_json(app.apply_source(&shopper, &card).await).await;
+    crate::store_credit::put_billing_address(&app, &shopper).await;
+    ok_json(
+        post_json(
+            &app,
+            &shopper,
+            CART,
+            json!({"cart": {"termsOfSalesAcceptance": true}}),
+        )
+        .await,
+    )
+    .await;
+    let order = ok_json(app.submit(&shopper).await).await;
+    assert_eq!(
+        order["submitCart"]["order"]["pricing"]["total"]["value"], 0.0,
+        "{order}"
+    );
+    let list = app.get_ok(&shopper, MINE).await;
+    let s = list["subscriptions"]["subscription"][0].clone();
+    let id: i64 = s["id"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        (s["state"].as_str(), s["status"].as_str()),
+        (Some("FreeTrial"), Some("Free Trial"))
+    );
+    let expiration = instant(&s["expirationDate"]);
+    assert_eq!(
+        expiration - instant(&s["activationDate"]),
+        14 * 86_400,
+        "{s}"
+    );
+    assert_eq!(s["renewalPrice"]["unitPrice"], 5.0);
+    // Every action is applied when asked: none is ever pending.
+    let pending = app
+        .get_as(&shopper, &format!("/v1/subscriptions/{id}/pending-actions"))
+        .await;
+    assert_eq!(pending.status(), 202);
+    assert_eq!(
+        pending.json::<Value>().await.unwrap(),
+        json!({"pendingActions": []})
+    );
+
+    // At the trial's end the first charge converts it.
+    move_clock_until_charged(&app, id, expiration - app.now() + 60, 1).await;
+    let s = subscription_now(&app, &format!("{MINE}/{id}")).await;
+    assert_eq!(s["state"], "Subscribed", "{s}");
+    let ledger = app.state.store.subscription_charges(id).await.unwrap();
+    assert_eq!(
+        (ledger[0].amount_minor, ledger[0].outcome.as_str()),
+        (500, "approved")
+    );
+    let next = instant(&s["expirationDate"]);
+    assert!((28..=31).contains(&((next - expiration) / 86_400)), "{s}");
+    let events = app
+        .state
+        .store
+        .events_after(&site_id(), 0, 100)
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e.event_type.as_str())
+        .filter(|t| t.starts_with("subscription."))
+        .collect();
+    assert_eq!(
+        kinds,
+        ["subscription.created", "subscription.trial_converted"]
+    );
+}

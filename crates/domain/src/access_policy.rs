@@ -191,6 +191,7 @@ pub const ROUTES: &[Route] = &[
     row("GET", "/v1/subscriptions/{id}/orders", Full, Yes),
     row("POST", "/v1/subscriptions/{id}/payment-option", Full, Yes),
     row("POST", "/v1/subscriptions/{id}/payment-source", Full, Yes),
+    row("GET", "/v1/subscriptions/{id}/pending-actions", Full, Yes),
     row("POST", "/v1/subscriptions/{id}/renewal-quantity", Full, Yes),
     row("POST", "/v1/subscriptions/{id}/renewal-type", Full, Yes),
     row("POST", "/v1/subscriptions/{id}/ship-to-address", Full, Yes),

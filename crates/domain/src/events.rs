@@ -10,6 +10,10 @@ pub const SUBSCRIPTION_CREATED: &str = "subscription.created";
 /// A renewal was charged: the next term began (`subscription-renewed-event.md`).
 pub const SUBSCRIPTION_RENEWED: &str = "subscription.renewed";
 
+/// A free trial's first charge went through: the subscription is paid from now on
+/// (`subscription-trial-converted-event.md`).
+pub const SUBSCRIPTION_TRIAL_CONVERTED: &str = "subscription.trial_converted";
+
 /// A renewal's billing attempt was declined (`subscription-payment-failed-event.md`).
 pub const SUBSCRIPTION_PAYMENT_FAILED: &str = "subscription.payment_failed";
 

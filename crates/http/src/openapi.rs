@@ -86,6 +86,7 @@ use utoipa::{Modify, OpenApi};
         SubscriptionEnvelope,
         SubscriptionView,
         SubscriptionOrdersEnvelope,
+        crate::subscriptions::PendingActionsEnvelope,
         LineItemsEnvelope,
         LineItemEnvelope,
         ShippingOptionsEnvelope,
@@ -214,6 +215,9 @@ pub fn response_view(method: &str, path: &str) -> Option<String> {
             ("GET", "/v1/shoppers/me/subscriptions/{id}") => SubscriptionEnvelope::name(),
             ("GET", "/v1/subscriptions/{id}") => SubscriptionView::name(),
             ("GET", "/v1/subscriptions/{id}/orders") => SubscriptionOrdersEnvelope::name(),
+            ("GET", "/v1/subscriptions/{id}/pending-actions") => {
+                crate::subscriptions::PendingActionsEnvelope::name()
+            }
             ("GET", "/v1/shoppers/me/orders") | ("POST", "/v1/shoppers/order-lookup") => {
                 OrdersEnvelope::name()
             }

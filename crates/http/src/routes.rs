@@ -116,6 +116,7 @@ pub fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
         ("GET", "/v1/subscriptions/{id}/orders") => get(sub::list_subscription_orders),
         ("POST", "/v1/subscriptions/{id}/payment-option") => post(sub::change_payment_option),
         ("POST", "/v1/subscriptions/{id}/payment-source") => post(sub::change_payment_source),
+        ("GET", "/v1/subscriptions/{id}/pending-actions") => get(sub::list_pending_actions),
         ("POST", "/v1/subscriptions/{id}/renewal-quantity") => post(sub::change_renewal_quantity),
         ("POST", "/v1/subscriptions/{id}/renewal-type") => post(sub::change_renewal_type),
         ("POST", "/v1/subscriptions/{id}/ship-to-address") => post(sub::change_ship_to_address),

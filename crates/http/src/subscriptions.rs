@@ -339,3 +339,30 @@ pub async fn list_subscription_orders(
     *response.status_mut() = StatusCode::ACCEPTED;
     Ok(response)
 }
+
+/// `{"pendingActions": [...]}` (no docs sample: a list named after the resource).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingActionsEnvelope {
+    /// Always empty here: every action is applied in the request that asks for it, so none
+    /// is ever waiting (the docs' actions are asynchronous, `202 Accepted`).
+    #[schema(value_type = Vec<Object>)]
+    pub pending_actions: Vec<serde_json::Value>,
+}
+
+/// `GET /v1/subscriptions/{id}/pending-actions` → `202 Accepted` as
+/// `getting-a-subscriptions-pending-actions.md` documents it: the actions requested and not
+/// yet processed, of which Shopkeeper never has any (see [`PendingActionsEnvelope`]).
+pub async fn list_pending_actions(
+    State(state): State<AppState>,
+    full: Full,
+    Path(raw): Path<String>,
+    q: ApiQuery,
+) -> ApiResult<Response> {
+    own(&state, &full, &raw).await?;
+    let mut response = q.respond_with(&PendingActionsEnvelope {
+        pending_actions: Vec::new(),
+    });
+    *response.status_mut() = StatusCode::ACCEPTED;
+    Ok(response)
+}

@@ -12,7 +12,7 @@ use shopkeeper_domain::checkout::order::{NewOrder, NewOrderLine};
 use shopkeeper_domain::checkout::tax_minor;
 use shopkeeper_domain::events::{
     SUBSCRIPTION_CANCELLED, SUBSCRIPTION_CREATED, SUBSCRIPTION_PAYMENT_FAILED,
-    SUBSCRIPTION_RENEWED, SUBSCRIPTION_UPDATED,
+    SUBSCRIPTION_RENEWED, SUBSCRIPTION_TRIAL_CONVERTED, SUBSCRIPTION_UPDATED,
 };
 use shopkeeper_domain::subscriptions::{
     AttemptOutcome, Plan, SubscriptionState, after_decline, iso8601_millis,
@@ -113,7 +113,7 @@ async fn one_on(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<Subscri
 
 /// Writes the subscription a line of a new order buys, and its `subscription.created` event,
 /// in the submit's transaction. `plan` is the line's product's; the renewal price is the
-/// plan's, else what the order paid a unit.
+/// plan's, else what the order paid a unit (a trial's: the list price).
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn create_on(
     conn: &mut AnyConnection,
@@ -126,7 +126,12 @@ pub(crate) async fn create_on(
     now: UnixSeconds,
 ) -> StoreResult<i64> {
     let dates = plan.dates(now, 1);
-    let renewal_price = plan.renewal_price_minor.unwrap_or(line.unit_price_minor);
+    // A trial paid nothing: its renewals cost the product's list price unless the plan says.
+    let paid = match plan.free_trial_days {
+        0 => line.unit_price_minor,
+        _ => line.list_price_minor,
+    };
+    let renewal_price = plan.renewal_price_minor.unwrap_or(paid);
     let agreement = shopkeeper_domain::events::new_event_id(u64::try_from(now).unwrap_or(0) * 1000);
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO subscriptions (site_id, shopper_id, product_id, order_id, state, \
@@ -503,14 +508,12 @@ impl Store {
                     .expect("the renewed subscription");
                 let payload =
                     json!({"object": renewed.event_object(), "orderId": order_id.to_string()});
-                super::events::append_event(
-                    &mut tx,
-                    &s.site_id,
-                    SUBSCRIPTION_RENEWED,
-                    &payload,
-                    now,
-                )
-                .await?;
+                // The end of a free trial is its conversion (`subscription-trial-converted-event.md`).
+                let event = match s.state {
+                    SubscriptionState::FreeTrial => SUBSCRIPTION_TRIAL_CONVERTED,
+                    _ => SUBSCRIPTION_RENEWED,
+                };
+                super::events::append_event(&mut tx, &s.site_id, event, &payload, now).await?;
                 RenewalResult::Renewed { order_id }
             }
             None => {

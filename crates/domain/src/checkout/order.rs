@@ -227,12 +227,20 @@ pub fn price_cart<'a>(cart: &'a Cart, default_currency: &str) -> PricedCart<'a> 
             pricing: LineForPricing {
                 quantity: l.quantity,
                 list_price_minor: l.list_price_minor,
-                sale_price_minor: l.sale_price_minor,
-                volume_prices: cart
-                    .volume_prices
-                    .get(&l.product_id)
-                    .cloned()
-                    .unwrap_or_default(),
+                // A subscription with a free trial costs nothing now: its first charge is the
+                // renewal at the trial's end.
+                sale_price_minor: match &l.subscription {
+                    Some(plan) if plan.free_trial_days > 0 => 0,
+                    _ => l.sale_price_minor,
+                },
+                volume_prices: match &l.subscription {
+                    Some(plan) if plan.free_trial_days > 0 => Vec::new(),
+                    _ => cart
+                        .volume_prices
+                        .get(&l.product_id)
+                        .cloned()
+                        .unwrap_or_default(),
+                },
                 physical: l.physical(),
             },
         })
