@@ -196,6 +196,20 @@ async fn a_signed_in_shopper_buys_a_subscription_sees_it_and_cancels_it() {
         .filter(|t| t.starts_with("subscription."))
         .collect();
     assert_eq!(kinds, ["subscription.created", "subscription.cancelled"]);
+    // The docs' event object (`data.object`): the resource's keys, money in major units.
+    let created = events
+        .iter()
+        .find(|e| e.event_type == "subscription.created")
+        .unwrap();
+    let object = &serde_json::from_str::<Value>(&created.payload).unwrap()["object"];
+    assert_eq!(object["id"], id);
+    assert_eq!(object["state"], "Subscribed");
+    assert_eq!(object["renewalPrice"]["unitPrice"], 9.99);
+    assert_eq!(
+        object["term"],
+        json!({"termUnit": "MONTHS", "termLength": 1})
+    );
+    assert_eq!(object["product"]["sku"], "DEMO-BACKUP-M");
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ use super::{Store, StoreResult};
 use serde_json::{Value, json};
 use shopkeeper_domain::SiteId;
 use shopkeeper_domain::address::PostalAddress;
+use shopkeeper_domain::catalog::amount_value;
 use shopkeeper_domain::checkout::TestOutcome;
 use shopkeeper_domain::checkout::order::{NewOrder, NewOrderLine};
 use shopkeeper_domain::checkout::tax_minor;
@@ -67,7 +68,8 @@ impl SubscriptionRecord {
             .and_then(|a| serde_json::from_str(a).ok())
     }
 
-    /// The docs' subscription object as events carry it (`subscription-created-event.md`).
+    /// The docs' subscription object as events carry it (`data.object` of
+    /// `subscription-renewed-event.md`; the outbox keeps the event's type beside it).
     pub fn event_object(&self) -> Value {
         json!({
             "id": self.id.to_string(),
@@ -86,10 +88,14 @@ impl SubscriptionRecord {
             "product": {"id": self.product_id.to_string(), "sku": self.sku,
                         "displayName": self.display_name},
             "renewalPrice": {
-                "unitPrice": self.renewal_unit_price_minor,
+                "unitPrice": amount_value(self.renewal_unit_price_minor, &self.currency),
                 "currency": self.currency,
                 "locked": false,
             },
+            "locale": self.locale.as_deref().unwrap_or("en_US"),
+            "duration": self.plan.term.days_from(self.activation_at),
+            "frequency": self.plan.term.days_from(self.activation_at),
+            "term": {"termUnit": self.plan.term.unit.as_str(), "termLength": self.plan.term.length},
         })
     }
 }
