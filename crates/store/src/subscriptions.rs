@@ -12,7 +12,7 @@ use shopkeeper_domain::checkout::TestOutcome;
 use shopkeeper_domain::checkout::order::{NewOrder, NewOrderLine};
 use shopkeeper_domain::checkout::tax_minor;
 use shopkeeper_domain::events::{
-    SUBSCRIPTION_CANCELLED, SUBSCRIPTION_CREATED, SUBSCRIPTION_PAYMENT_FAILED,
+    ORDER_SUBMITTED, SUBSCRIPTION_CANCELLED, SUBSCRIPTION_CREATED, SUBSCRIPTION_PAYMENT_FAILED,
     SUBSCRIPTION_RENEWED, SUBSCRIPTION_TRIAL_CONVERTED, SUBSCRIPTION_UPDATED,
 };
 use shopkeeper_domain::subscriptions::{
@@ -306,6 +306,26 @@ async fn renewal_order(
     .bind(s.product_id)
     .execute(&mut *conn)
     .await?;
+    // An order like any other for the merchant's systems (the submit's `order.submitted`
+    // fields), naming the subscription it renews.
+    let payload = json!({
+        "orderId": order_id,
+        "siteId": s.site_id.as_str(),
+        "shopperId": s.shopper_id,
+        "currency": s.currency,
+        "subtotalMinor": subtotal,
+        "discountMinor": 0,
+        "shippingMinor": 0,
+        "taxMinor": tax,
+        "totalMinor": subtotal + tax,
+        "lineCount": 1,
+        "storeCreditSourceId": null,
+        "storeCreditMinor": 0,
+        "offers": [],
+        "chargeType": "merchant_initiated",
+        "subscriptionId": s.id.to_string(),
+    });
+    super::events::append_event(conn, &s.site_id, ORDER_SUBMITTED, &payload, now).await?;
     Ok(order_id)
 }
 
