@@ -275,12 +275,23 @@ async fn the_clean_up_is_one_recurring_job_whichever_nodes_schedule_it() {
 
 /// `shopkeeper serve` with short job leases and looks, and `failpoint` armed if given.
 fn serve(database: &str, port: u16, failpoint: Option<&str>) -> std::process::Child {
+    serve_with(database, port, failpoint, &[])
+}
+
+/// [`serve`] with more arguments (`--test-clock`, a setting).
+pub(crate) fn serve_with(
+    database: &str,
+    port: u16,
+    failpoint: Option<&str>,
+    args: &[&str],
+) -> std::process::Child {
     use std::os::unix::process::CommandExt;
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_shopkeeper"));
     command
         .args(["--database", database, "serve", "--no-demo"])
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .args(["--job-lease-ms", "1500", "--job-poll-interval-ms", "100"])
+        .args(args)
         .env("SHOPKEEPER_LOG", "warn")
         .env_remove(shopkeeper::failpoint::FAILPOINT_VAR)
         .stdout(std::process::Stdio::null())

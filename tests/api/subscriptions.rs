@@ -60,6 +60,21 @@ async fn subscription_cart(
     }
 }
 
+/// The types of the site's subscription events, in order.
+async fn subscription_events(app: &TestApp) -> Vec<String> {
+    let events = app
+        .state
+        .store
+        .events_after(&site_id(), 0, 500)
+        .await
+        .unwrap();
+    events
+        .into_iter()
+        .map(|e| e.event_type)
+        .filter(|t| t.starts_with("subscription."))
+        .collect()
+}
+
 #[tokio::test]
 async fn a_signed_in_shopper_buys_a_subscription_sees_it_and_cancels_it() {
     let app = spawn_app().await;
@@ -184,19 +199,15 @@ async fn a_signed_in_shopper_buys_a_subscription_sees_it_and_cancels_it() {
     assert_eq!(again.status(), 202);
 
     // The outbox: created with the order, cancelled once.
+    let kinds = subscription_events(&app).await;
+    assert_eq!(kinds, ["subscription.created", "subscription.cancelled"]);
+    // The docs' event object (`data.object`): the resource's keys, money in major units.
     let events = app
         .state
         .store
         .events_after(&site_id(), 0, 100)
         .await
         .unwrap();
-    let kinds: Vec<&str> = events
-        .iter()
-        .map(|e| e.event_type.as_str())
-        .filter(|t| t.starts_with("subscription."))
-        .collect();
-    assert_eq!(kinds, ["subscription.created", "subscription.cancelled"]);
-    // The docs' event object (`data.object`): the resource's keys, money in major units.
     let created = events
         .iter()
         .find(|e| e.event_type == "subscription.created")
@@ -440,17 +451,7 @@ async fn a_declined_renewal_is_retried_on_schedule_then_the_subscription_is_canc
     );
     // Nothing more after the cancellation, however far the clock goes.
     app.advance_clock(60 * day as u64).await;
-    let events = app
-        .state
-        .store
-        .events_after(&site_id(), 0, 200)
-        .await
-        .unwrap();
-    let kinds: Vec<&str> = events
-        .iter()
-        .map(|e| e.event_type.as_str())
-        .filter(|t| t.starts_with("subscription."))
-        .collect();
+    let kinds = subscription_events(&app).await;
     assert_eq!(
         kinds,
         [
@@ -473,35 +474,15 @@ async fn a_declined_renewal_is_retried_on_schedule_then_the_subscription_is_canc
     );
 }
 
-/// `shopkeeper serve` on `database` with the shared test clock, quick job looks and short
-/// leases, `failpoint` armed if given (no core file when it aborts).
+/// `shopkeeper serve` on `database` with the shared test clock and a look for renewals every
+/// second, `failpoint` armed if given.
 fn renewing_node(database: &str, port: u16, failpoint: Option<&str>) -> std::process::Child {
-    use std::os::unix::process::CommandExt;
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_shopkeeper"));
-    command
-        .args(["--database", database, "serve", "--no-demo", "--test-clock"])
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .args(["--job-lease-ms", "1500", "--job-poll-interval-ms", "50"])
-        .args(["--renewal-interval-seconds", "1"])
-        .env("SHOPKEEPER_LOG", "warn")
-        .env_remove(shopkeeper::failpoint::FAILPOINT_VAR)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
-    if let Some(name) = failpoint {
-        command.env(shopkeeper::failpoint::FAILPOINT_VAR, name);
-    }
-    // SAFETY: only async-signal-safe setrlimit between fork and exec.
-    unsafe {
-        command.pre_exec(|| {
-            let none = libc::rlimit {
-                rlim_cur: 0,
-                rlim_max: 0,
-            };
-            libc::setrlimit(libc::RLIMIT_CORE, &none);
-            Ok(())
-        });
-    }
-    command.spawn().unwrap()
+    crate::jobs::serve_with(
+        database,
+        port,
+        failpoint,
+        &["--test-clock", "--renewal-interval-seconds", "1"],
+    )
 }
 
 #[tokio::test]
@@ -817,17 +798,7 @@ async fn a_free_trial_costs_nothing_then_converts_at_its_end() {
     );
     let next = instant(&s["expirationDate"]);
     assert!((28..=31).contains(&((next - expiration) / 86_400)), "{s}");
-    let events = app
-        .state
-        .store
-        .events_after(&site_id(), 0, 100)
-        .await
-        .unwrap();
-    let kinds: Vec<&str> = events
-        .iter()
-        .map(|e| e.event_type.as_str())
-        .filter(|t| t.starts_with("subscription."))
-        .collect();
+    let kinds = subscription_events(&app).await;
     assert_eq!(
         kinds,
         ["subscription.created", "subscription.trial_converted"]
