@@ -804,3 +804,64 @@ async fn a_free_trial_costs_nothing_then_converts_at_its_end() {
         ["subscription.created", "subscription.trial_converted"]
     );
 }
+
+#[tokio::test]
+async fn the_cart_carries_the_subscription_information_the_docs_show() {
+    let app = spawn_app().await;
+    let product = subscription_product(&app).await;
+    let shopper = app.shopper_pair().await.access;
+    let line = |info: Value| {
+        json!({"cart": {"lineItems": {"lineItem": [
+            {"quantity": 1, "product": {"id": product}, "subscriptionInfo": info}]}}})
+    };
+    let too_long = "x".repeat(4001);
+    let body = shopper_error(
+        post_json(&app, &shopper, CART, line(json!({"terms": too_long}))).await,
+        400,
+        "invalid-request",
+    )
+    .await;
+    assert_eq!(
+        body["errors"]["error"][0]["description"],
+        "Terms cannot exceed a length of 4000 characters."
+    );
+    // The docs' acquisition cart: manual renewal chosen, the terms the shopper saw.
+    let terms = "I agree to have client charge all my future bills on this card";
+    let cart = ok_json(
+        post_json(
+            &app,
+            &shopper,
+            CART,
+            line(
+                json!({"autoRenewal": "false", "terms": terms, "freeTrial": false,
+                        "billingAgreementId": null}),
+            ),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        cart["cart"]["lineItems"]["lineItem"][0]["subscriptionInfo"],
+        json!({"autoRenewal": false, "terms": terms}),
+        "{cart}"
+    );
+    let card = app.create_source(APPROVE_CARD, true).await;
+    ok_json(app.apply_source(&shopper, &card).await).await;
+    crate::store_credit::put_billing_address(&app, &shopper).await;
+    ok_json(
+        post_json(
+            &app,
+            &shopper,
+            CART,
+            json!({"cart": {"termsOfSalesAcceptance": true}}),
+        )
+        .await,
+    )
+    .await;
+    ok_json(app.submit(&shopper).await).await;
+    let list = app.get_ok(&shopper, MINE).await;
+    assert_eq!(
+        list["subscriptions"]["subscription"][0]["autoRenewal"], false,
+        "{list}"
+    );
+}

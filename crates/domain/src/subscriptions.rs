@@ -177,6 +177,22 @@ impl std::fmt::Display for PlanError {
     }
 }
 
+/// What a cart line says of the subscription it buys (`lineItem.subscriptionInfo`,
+/// `providing-subscription-information.md`): auto or manual renewal, and the renewal terms
+/// shown to the shopper.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionInfo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_renewal: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terms: Option<String>,
+}
+
+/// The longest `terms` (`400-bad-request.md`: "Terms cannot exceed a length of 4000
+/// characters.").
+pub const MAX_TERMS: usize = 4000;
+
 /// A term's dates (`subscription-lifecycle.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Dates {

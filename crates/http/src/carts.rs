@@ -27,6 +27,7 @@ use shopkeeper_domain::checkout::order::{CHARGE_TYPES, CartFields, Refusal};
 use shopkeeper_domain::checkout::{MAX_LINE_QUANTITY, ShippingOption};
 use shopkeeper_domain::offers::{DiscountLevel, LimitReached, TriggerRefusal};
 use shopkeeper_domain::shopper::{AddressInput, ProfileUpdate};
+use shopkeeper_domain::subscriptions::{MAX_TERMS, SubscriptionInfo};
 use shopkeeper_domain::time::UnixSeconds;
 use shopkeeper_services::auth::Principal;
 use shopkeeper_services::checkout::{self as service, AccountChoice, CheckoutError};
@@ -358,6 +359,45 @@ pub struct LineItemInput {
     /// The line's own attributes (merged into the line's by name).
     #[serde(default, deserialize_with = "opt_object")]
     custom_attributes: Option<AttributesInput>,
+    /// What the storefront says of the subscription the line buys.
+    #[serde(default, deserialize_with = "opt_object")]
+    subscription_info: Option<SubscriptionInfoInput>,
+}
+
+/// `{"autoRenewal", "terms", "freeTrial", "billingAgreementId"}`
+/// (`providing-subscription-information.md`). The trial is the product's plan's, and the
+/// billing agreement is assigned at submit: those two are taken and ignored.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", expecting = "a subscriptionInfo object")]
+pub struct SubscriptionInfoInput {
+    #[serde(default, deserialize_with = "opt_bool")]
+    auto_renewal: Option<bool>,
+    #[serde(default, deserialize_with = "opt_text")]
+    terms: Option<String>,
+    #[serde(default, deserialize_with = "opt_bool")]
+    #[allow(dead_code)]
+    free_trial: Option<bool>,
+    #[serde(default, deserialize_with = "opt_text")]
+    #[allow(dead_code)]
+    billing_agreement_id: Option<String>,
+}
+
+impl SubscriptionInfoInput {
+    fn checked(self) -> ApiResult<SubscriptionInfo> {
+        if self
+            .terms
+            .as_ref()
+            .is_some_and(|t| t.chars().count() > MAX_TERMS)
+        {
+            return Err(bad_request(format!(
+                "Terms cannot exceed a length of {MAX_TERMS} characters."
+            )));
+        }
+        Ok(SubscriptionInfo {
+            auto_renewal: self.auto_renewal,
+            terms: self.terms.filter(|t| !t.trim().is_empty()),
+        })
+    }
 }
 
 /// `{"lineItem": [...]}`, or `{"lineItem": {...}}` for one.
@@ -547,12 +587,18 @@ fn parse_quantity(raw: Option<&str>) -> ApiResult<i64> {
 }
 
 /// What a request adds: the `(productId, quantity)` pairs of `?productId=&quantity=` or a
-/// body's `lineItems.lineItem`, and the custom attributes given for a product's line.
-type RequestedLines = (Vec<(i64, i64)>, HashMap<i64, CustomAttributes>);
+/// body's `lineItems.lineItem`, the custom attributes given for a product's line, and what
+/// it says of the subscription a product's line buys.
+type RequestedLines = (
+    Vec<(i64, i64)>,
+    HashMap<i64, CustomAttributes>,
+    HashMap<i64, SubscriptionInfo>,
+);
 
 fn requested_lines(q: &ApiQuery, body: Option<LineItemList>) -> ApiResult<RequestedLines> {
     let mut out = Vec::new();
     let mut attributes: HashMap<i64, CustomAttributes> = HashMap::new();
+    let mut infos: HashMap<i64, SubscriptionInfo> = HashMap::new();
     if let Some(raw) = q.get("productId") {
         let id = parse_id(&Value::String(raw.to_owned()), "productId")?;
         out.push((id, parse_quantity(q.get("quantity"))?));
@@ -568,6 +614,9 @@ fn requested_lines(q: &ApiQuery, body: Option<LineItemList>) -> ApiResult<Reques
             id,
             check_quantity(item.quantity.unwrap_or(1)).map_err(line_refusal)?,
         ));
+        if let Some(info) = item.subscription_info {
+            infos.insert(id, info.checked()?);
+        }
         if let Some(given) = item.custom_attributes {
             let given = given.checked("lineItem.customAttributes")?;
             let merged = attributes
@@ -578,7 +627,7 @@ fn requested_lines(q: &ApiQuery, body: Option<LineItemList>) -> ApiResult<Reques
             attributes.insert(id, merged);
         }
     }
-    Ok((out, attributes))
+    Ok((out, attributes, infos))
 }
 
 /// `offerId`: the cart triggers the offer. Named with products (`addProductToCart`) it must
@@ -618,6 +667,18 @@ async fn trigger_named_offer(
     Ok(())
 }
 
+/// Keeps on each product's line what the request said of its subscription.
+async fn set_infos(
+    state: &AppState,
+    p: &Principal,
+    infos: &HashMap<i64, SubscriptionInfo>,
+) -> ApiResult<()> {
+    for (product_id, info) in infos {
+        service::set_subscription_info(&state.store, p, *product_id, info).await?;
+    }
+    Ok(())
+}
+
 /// `GET /v1/shoppers/me/carts/active`
 pub async fn get_cart(
     State(state): State<AppState>,
@@ -646,7 +707,7 @@ pub async fn update_cart(
             .and_then(|l| l.applied_product_offers.take()),
         input.as_mut().and_then(|c| c.applied_order_offers.take()),
     );
-    let (wanted, attributes) = requested_lines(&q, line_items)?;
+    let (wanted, attributes, infos) = requested_lines(&q, line_items)?;
     let address = |a: Option<AddressWire>| {
         a.map(|a| AddressInput::from(a).validate().map(|v| v.address))
             .transpose()
@@ -668,6 +729,7 @@ pub async fn update_cart(
     };
     apply_checked(&state, &p, checked).await?;
     service::add_lines(&state.store, &p, &wanted, &attributes, now).await?;
+    set_infos(&state, &p, &infos).await?;
     if let Some(fields) = &fields {
         service::set_cart_fields(&state.store, &p, fields).await?;
     }
@@ -715,7 +777,7 @@ pub async fn add_line_items(
         input.as_mut().and_then(|l| l.applied_product_offers.take()),
         order_offers,
     );
-    let (wanted, attributes) = requested_lines(&q, input)?;
+    let (wanted, attributes, infos) = requested_lines(&q, input)?;
     if wanted.is_empty() {
         return Err(bad_request(
             "give productId (and quantity) or lineItems.lineItem",
@@ -726,6 +788,7 @@ pub async fn add_line_items(
     trigger_named_offer(&state, &p, &q, &wanted, now).await?;
     apply_checked(&state, &p, checked).await?;
     service::add_lines(&state.store, &p, &wanted, &attributes, now).await?;
+    set_infos(&state, &p, &infos).await?;
     line_items_response(&state, &q, &p).await
 }
 

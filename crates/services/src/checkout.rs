@@ -261,6 +261,18 @@ pub async fn reset_offers(store: &Store, p: &Principal) -> CheckoutResult<()> {
     Ok(store.reset_cart_offers(cart_writer(p)).await?)
 }
 
+/// Sets what the storefront says of the subscription a product's line buys.
+pub async fn set_subscription_info(
+    store: &Store,
+    p: &Principal,
+    product_id: i64,
+    info: &shopkeeper_domain::subscriptions::SubscriptionInfo,
+) -> CheckoutResult<()> {
+    Ok(store
+        .set_line_subscription_info(cart_writer(p), product_id, info)
+        .await?)
+}
+
 /// Deletes a line; false when the cart has none of that id.
 pub async fn delete_line(store: &Store, p: &Principal, line_id: i64) -> CheckoutResult<bool> {
     Ok(store.delete_cart_line(cart_writer(p), line_id).await?)

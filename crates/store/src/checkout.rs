@@ -48,6 +48,7 @@ struct CartLineRow {
     pub line_attributes: CustomAttributes,
     #[sqlx(try_from = "Option<String>")]
     pub subscription_plan: super::catalog::StoredPlan,
+    pub subscription_info: Option<String>,
 }
 
 impl From<CartLineRow> for CartLine {
@@ -75,6 +76,9 @@ impl From<CartLineRow> for CartLine {
             custom_attributes: r.custom_attributes,
             line_attributes: r.line_attributes,
             subscription: r.subscription_plan.0,
+            subscription_info: r
+                .subscription_info
+                .and_then(|info| serde_json::from_str(&info).ok()),
         }
     }
 }
@@ -350,7 +354,8 @@ macro_rules! select_cart_lines {
              p.base_product_id, p.thumbnail_image, p.product_image, p.site_id, p.currency, \
              p.list_price_minor, p.sale_price_minor, p.available_quantity, \
              p.manufacturer_name, p.custom_attributes, l.custom_attributes AS line_attributes, \
-             p.subscription_plan FROM cart_line_items l JOIN products p ON p.id = l.product_id ",
+             p.subscription_plan, l.subscription_info \
+             FROM cart_line_items l JOIN products p ON p.id = l.product_id ",
             $tail
         )
     };
@@ -627,6 +632,30 @@ impl Store {
         }
         tx.commit().await?;
         Ok(Ok(()))
+    }
+
+    /// Sets what the storefront says of the subscription a product's line buys
+    /// (`subscriptionInfo`).
+    pub async fn set_line_subscription_info(
+        &self,
+        w: CartWriter<'_>,
+        product_id: i64,
+        info: &shopkeeper_domain::subscriptions::SubscriptionInfo,
+    ) -> StoreResult<()> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        start_cart_write(&mut tx, w).await?;
+        sqlx::query(
+            "UPDATE cart_line_items SET subscription_info = $1 \
+             WHERE session_id = $2 AND product_id = $3",
+        )
+        .bind(serde_json::to_string(info).expect("subscription info serialises"))
+        .bind(w.session_id.as_str())
+        .bind(product_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Sets custom attributes on a line; `None` (and nothing written) if the session has no

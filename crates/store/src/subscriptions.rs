@@ -132,6 +132,10 @@ pub(crate) async fn create_on(
     now: UnixSeconds,
 ) -> StoreResult<i64> {
     let dates = plan.dates(now, 1);
+    // The line may choose manual renewal, or auto (renewals charge the reusable source the
+    // rules required).
+    let info = line.subscription_info.clone().unwrap_or_default();
+    let auto_renewal = info.auto_renewal.unwrap_or(plan.auto_renewal);
     // A trial paid nothing: its renewals cost the product's list price unless the plan says.
     let paid = match plan.free_trial_days {
         0 => line.unit_price_minor,
@@ -153,7 +157,7 @@ pub(crate) async fn create_on(
     .bind(line.product_id)
     .bind(order_id)
     .bind(plan.starting_state().as_str())
-    .bind(i64::from(plan.auto_renewal))
+    .bind(i64::from(auto_renewal))
     .bind(serde_json::to_string(plan).expect("a plan serialises"))
     .bind(line.quantity)
     .bind(&order.currency)
@@ -173,6 +177,13 @@ pub(crate) async fn create_on(
     .bind(now)
     .fetch_one(&mut *conn)
     .await?;
+    if let Some(terms) = &info.terms {
+        sqlx::query("UPDATE subscriptions SET terms = $1 WHERE id = $2")
+            .bind(terms)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
     let created = one_on(conn, id)
         .await?
         .expect("the subscription just written");

@@ -36,6 +36,8 @@ pub struct CartLine {
     pub line_attributes: CustomAttributes,
     /// The product's subscription plan: the line buys a subscription.
     pub subscription: Option<crate::subscriptions::Plan>,
+    /// What the storefront said of that subscription (`subscriptionInfo`).
+    pub subscription_info: Option<crate::subscriptions::SubscriptionInfo>,
 }
 
 impl CartLine {

@@ -409,6 +409,8 @@ pub struct NewOrderLine {
     pub custom_attributes: CustomAttributes,
     /// The plan of a subscription the line buys.
     pub subscription: Option<crate::subscriptions::Plan>,
+    /// What the storefront said of it (`subscriptionInfo`).
+    pub subscription_info: Option<crate::subscriptions::SubscriptionInfo>,
 }
 
 /// The decision of a submit: the order to write, or why not. `profile_email` is the signed-in
@@ -503,6 +505,7 @@ pub fn decide_order(
                 tracked: l.line.available_quantity.is_some(),
                 custom_attributes: l.line.line_attributes.clone(),
                 subscription: l.line.subscription.clone(),
+                subscription_info: l.line.subscription_info.clone(),
             })
             .collect(),
         consume_source: source.single_use,

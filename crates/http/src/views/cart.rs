@@ -11,6 +11,7 @@ use shopkeeper_domain::checkout::order::{CartFields, PricedCart, PricedLine};
 use shopkeeper_domain::checkout::{
     SHIPPING_OPTIONS, ShippingOption, brand_display_name, line_taxes, rate_value,
 };
+use shopkeeper_domain::subscriptions::SubscriptionInfo;
 use shopkeeper_store::PaymentSourceRecord;
 use utoipa::ToSchema;
 
@@ -289,6 +290,10 @@ pub struct LineItem<'a> {
     pub pricing: LinePricing<'a>,
     /// The line's own custom attributes, as the storefront set them.
     pub custom_attributes: CustomAttributes,
+    /// What the storefront said of the subscription the line buys (`subscriptionInfo`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub subscription_info: Option<&'a SubscriptionInfo>,
 }
 
 impl<'a> LineItem<'a> {
@@ -322,6 +327,7 @@ impl<'a> LineItem<'a> {
             ),
             pricing,
             custom_attributes: CustomAttributes::of(&r.line_attributes),
+            subscription_info: r.subscription_info.as_ref(),
         }
     }
 }
