@@ -297,24 +297,22 @@ async fn app_renewing() -> TestApp {
     spawn_app_with(|s| s.operations.job_poll_interval_ms = 20).await
 }
 
+/// `shopper`'s cart, as it is, paid with a new reusable `card`, billed to the fixture address
+/// with the terms of sale accepted, and submitted: the order.
+async fn pay_and_submit(app: &TestApp, shopper: &str, card: &str) -> Value {
+    let source = app.create_source(card, true).await;
+    ok_json(app.apply_source(shopper, &source).await).await;
+    crate::store_credit::put_billing_address(app, shopper).await;
+    let terms = json!({"cart": {"termsOfSalesAcceptance": true}});
+    ok_json(post_json(app, shopper, CART, terms).await).await;
+    ok_json(app.submit(shopper).await).await
+}
+
 /// The shopper buys the demo's monthly subscription with `card` (reusable): its id.
 async fn bought_with(app: &TestApp, shopper: &str, card: &str) -> i64 {
     let product = subscription_product(app).await;
     ok_json(app.add_to_cart(shopper, product, 1).await).await;
-    let source = app.create_source(card, true).await;
-    ok_json(app.apply_source(shopper, &source).await).await;
-    crate::store_credit::put_billing_address(app, shopper).await;
-    ok_json(
-        post_json(
-            app,
-            shopper,
-            CART,
-            json!({"cart": {"termsOfSalesAcceptance": true}}),
-        )
-        .await,
-    )
-    .await;
-    ok_json(app.submit(shopper).await).await;
+    pay_and_submit(app, shopper, card).await;
     let list = app.get_ok(shopper, MINE).await;
     list["subscriptions"]["subscription"][0]["id"]
         .as_str()
@@ -745,20 +743,7 @@ async fn a_free_trial_costs_nothing_then_converts_at_its_end() {
     .unwrap();
     let shopper = app.shopper_pair().await.access;
     ok_json(app.add_to_cart(&shopper, summary.product_ids[0], 1).await).await;
-    let card = app.create_source(APPROVE_CARD, true).await;
-    ok_json(app.apply_source(&shopper, &card).await).await;
-    crate::store_credit::put_billing_address(&app, &shopper).await;
-    ok_json(
-        post_json(
-            &app,
-            &shopper,
-            CART,
-            json!({"cart": {"termsOfSalesAcceptance": true}}),
-        )
-        .await,
-    )
-    .await;
-    let order = ok_json(app.submit(&shopper).await).await;
+    let order = pay_and_submit(&app, &shopper, APPROVE_CARD).await;
     assert_eq!(
         order["submitCart"]["order"]["pricing"]["total"]["value"], 0.0,
         "{order}"
@@ -845,20 +830,7 @@ async fn the_cart_carries_the_subscription_information_the_docs_show() {
         json!({"autoRenewal": false, "terms": terms}),
         "{cart}"
     );
-    let card = app.create_source(APPROVE_CARD, true).await;
-    ok_json(app.apply_source(&shopper, &card).await).await;
-    crate::store_credit::put_billing_address(&app, &shopper).await;
-    ok_json(
-        post_json(
-            &app,
-            &shopper,
-            CART,
-            json!({"cart": {"termsOfSalesAcceptance": true}}),
-        )
-        .await,
-    )
-    .await;
-    ok_json(app.submit(&shopper).await).await;
+    pay_and_submit(&app, &shopper, APPROVE_CARD).await;
     let list = app.get_ok(&shopper, MINE).await;
     assert_eq!(
         list["subscriptions"]["subscription"][0]["autoRenewal"], false,

@@ -15,8 +15,8 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::Value;
 use shopkeeper_domain::offers::{
-    Applied, DiscountLevel, DiscountOverride, OfferId, OfferType, OverrideRefusal, Slot,
-    SlotMismatch, Trigger, TriggerRefusal, check_trigger, fits_slot, override_reduction,
+    Applied, DiscountLevel, DiscountOverride, LimitReached, OfferId, OfferType, OverrideRefusal,
+    Slot, SlotMismatch, Trigger, TriggerRefusal, check_trigger, fits_slot, override_reduction,
 };
 use shopkeeper_services::auth::Principal;
 use shopkeeper_services::checkout::{self as service, CheckoutError};
@@ -300,12 +300,14 @@ pub async fn apply_checked(
 }
 
 fn invalid_offer_id(id: &str) -> ShopperApiError {
-    ShopperApiError::new(
-        Code::InvalidOfferId,
-        format!(
-            "The offer ID: {id} for the request is invalid. Provide a valid offer ID or Offer \
-             external reference ID and try again."
-        ),
+    ShopperApiError::new(Code::InvalidOfferId, invalid_offer_text(id))
+}
+
+/// `404-not-found.md`'s text for an unknown offer id.
+fn invalid_offer_text(id: &str) -> String {
+    format!(
+        "The offer ID: {id} for the request is invalid. Provide a valid offer ID or Offer \
+         external reference ID and try again."
     )
 }
 
@@ -432,38 +434,75 @@ fn refused_override(refusal: OverrideRefusal) -> ShopperApiError {
     }
 }
 
-/// A refused applied offer, in the words `409-conflict.md` gives applied offers.
+/// A refused applied offer, in the words `409-conflict.md` gives applied offers (the offer's
+/// own state); the other refusals as for an offer named in the query.
 fn applied_refusal(refusal: TriggerRefusal, id: &str) -> ShopperApiError {
-    let (code, description) = match refusal {
-        TriggerRefusal::Unknown => return invalid_offer_id(id),
+    let description = match refusal {
+        TriggerRefusal::NotDeployed => format!(
+            "Applied the wrong offer ID: {id} for this site. Enter the correct offer ID and try \
+             again."
+        ),
+        TriggerRefusal::NotActive | TriggerRefusal::UsedUp(_) => format!(
+            "The applied offer with offer ID: {id} is unavailable. Ensure the active offer is \
+             within the total usage limit and that the supported locale matches the user's \
+             locale and try again."
+        ),
+        _ => return trigger_refusal(refusal, id, false),
+    };
+    cart_conflict(Code::PreconditionFailure, description)
+}
+
+/// A code or named offer the cart cannot bring in, as the documented error.
+pub(crate) fn trigger_refusal(
+    refusal: TriggerRefusal,
+    named: &str,
+    by_code: bool,
+) -> ShopperApiError {
+    let (code, description) = refused_trigger(refusal, named, by_code);
+    ShopperApiError::new(code, description)
+}
+
+/// The documented code and text of a refused code or named offer.
+pub(crate) fn refused_trigger(
+    refusal: TriggerRefusal,
+    named: &str,
+    by_code: bool,
+) -> (Code, String) {
+    match refusal {
+        TriggerRefusal::Unknown if !by_code => (Code::InvalidOfferId, invalid_offer_text(named)),
+        TriggerRefusal::Unknown => (
+            Code::InvalidCoupon,
+            "The coupon code is invalid. The shopper cannot use the coupon code.".into(),
+        ),
+        TriggerRefusal::NotDeployed => (
+            Code::OfferNotDeployed,
+            "The system cannot use an undeployed coupon code.".into(),
+        ),
+        TriggerRefusal::NotActive => (
+            Code::OfferNotActive,
+            "The offer for the request is not active.".into(),
+        ),
+        TriggerRefusal::UsedUp(LimitReached::Total) => (
+            Code::OfferUsageLimitExceeded,
+            "Exceeded the offer usage limit. Shoppers cannot use the coupon code.".into(),
+        ),
+        TriggerRefusal::UsedUp(LimitReached::Shopper) => (
+            Code::ShopperUsageLimitExceeded,
+            "The shopper exceeded the offer usage limit. The shopper cannot use the coupon code."
+                .into(),
+        ),
         TriggerRefusal::AlwaysTriggered => (
             Code::AlwaysTriggeredOfferId,
             "The offer ID for the request is invalid: the always-triggered offer is not \
              supported."
-                .to_owned(),
+                .into(),
         ),
         TriggerRefusal::NeedsCode => (
             Code::PreconditionFailure,
             format!(
-                "Applied the wrong offer ID: {id} with the offer. Enter the correct offer ID and \
-                 try again."
+                "Applied the wrong offer ID: {named} with the offer. Enter the correct offer ID \
+                 and try again."
             ),
         ),
-        TriggerRefusal::NotDeployed => (
-            Code::PreconditionFailure,
-            format!(
-                "Applied the wrong offer ID: {id} for this site. Enter the correct offer ID and \
-                 try again."
-            ),
-        ),
-        TriggerRefusal::NotActive | TriggerRefusal::UsedUp(_) => (
-            Code::PreconditionFailure,
-            format!(
-                "The applied offer with offer ID: {id} is unavailable. Ensure the active offer is \
-                 within the total usage limit and that the supported locale matches the user's \
-                 locale and try again."
-            ),
-        ),
-    };
-    cart_conflict(code, description)
+    }
 }

@@ -3,7 +3,10 @@
 //! session, so it survives refresh and the limited→full upgrade (same session id).
 
 use super::access::{Full, Limited};
-use super::cart_offers::{AppliedOffers, AppliedOffersInput, apply_checked, check_applied};
+use super::cart_offers::{
+    AppliedOffers, AppliedOffersInput, apply_checked, check_applied, refused_trigger,
+    trigger_refusal,
+};
 use super::error::{Code, ShopperApiError};
 use super::extract::{AppJson, NoBody, OptionalJson};
 use super::shopper_api::{ApiQuery, ApiResult, bad_request, cart_conflict, not_found, path_id};
@@ -25,7 +28,7 @@ use shopkeeper_domain::catalog::{CustomAttribute, CustomAttributes, MAX_CUSTOM_A
 use shopkeeper_domain::checkout::cart::{LineRefusal, check_quantity};
 use shopkeeper_domain::checkout::order::{CHARGE_TYPES, CartFields, Refusal};
 use shopkeeper_domain::checkout::{MAX_LINE_QUANTITY, ShippingOption};
-use shopkeeper_domain::offers::{DiscountLevel, LimitReached, TriggerRefusal};
+use shopkeeper_domain::offers::{DiscountLevel, LimitReached};
 use shopkeeper_domain::shopper::{AddressInput, ProfileUpdate};
 use shopkeeper_domain::subscriptions::{MAX_TERMS, SubscriptionInfo};
 use shopkeeper_domain::time::UnixSeconds;
@@ -239,59 +242,6 @@ async fn cart_response_after(
         .into_iter()
         .collect();
     Ok(q.respond_with(&CartEnvelope { cart, warnings }))
-}
-
-/// A code or named offer the cart cannot bring in, as the documented error.
-fn trigger_refusal(refusal: TriggerRefusal, named: &str, by_code: bool) -> ShopperApiError {
-    let (code, description) = refused_trigger(refusal, named, by_code);
-    ShopperApiError::new(code, description)
-}
-
-/// The documented code and text of a refused code or named offer.
-fn refused_trigger(refusal: TriggerRefusal, named: &str, by_code: bool) -> (Code, String) {
-    match refusal {
-        TriggerRefusal::Unknown if !by_code => (
-            Code::InvalidOfferId,
-            format!(
-                "The offer ID: {named} for the request is invalid. Provide a valid offer ID or \
-                 Offer external reference ID and try again."
-            ),
-        ),
-        TriggerRefusal::Unknown => (
-            Code::InvalidCoupon,
-            "The coupon code is invalid. The shopper cannot use the coupon code.".into(),
-        ),
-        TriggerRefusal::NotDeployed => (
-            Code::OfferNotDeployed,
-            "The system cannot use an undeployed coupon code.".into(),
-        ),
-        TriggerRefusal::NotActive => (
-            Code::OfferNotActive,
-            "The offer for the request is not active.".into(),
-        ),
-        TriggerRefusal::UsedUp(LimitReached::Total) => (
-            Code::OfferUsageLimitExceeded,
-            "Exceeded the offer usage limit. Shoppers cannot use the coupon code.".into(),
-        ),
-        TriggerRefusal::UsedUp(LimitReached::Shopper) => (
-            Code::ShopperUsageLimitExceeded,
-            "The shopper exceeded the offer usage limit. The shopper cannot use the coupon code."
-                .into(),
-        ),
-        TriggerRefusal::AlwaysTriggered => (
-            Code::AlwaysTriggeredOfferId,
-            "The offer ID for the request is invalid: the always-triggered offer is not \
-             supported."
-                .into(),
-        ),
-        TriggerRefusal::NeedsCode => (
-            Code::PreconditionFailure,
-            format!(
-                "Applied the wrong offer ID: {named} with the offer. Enter the correct offer ID \
-                 and try again."
-            ),
-        ),
-    }
 }
 
 // --- line items -------------------------------------------------------------------------------

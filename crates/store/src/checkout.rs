@@ -100,6 +100,9 @@ struct CartRecord {
     terms_of_sales_acceptance: Option<i64>,
     charge_type: Option<String>,
     organization_id: Option<String>,
+    /// `DELETE eligible-offers`: no always-triggered offer until the cart is submitted.
+    #[sqlx(try_from = "StoredFlag")]
+    offers_reset: bool,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -389,7 +392,8 @@ macro_rules! select_orders {
 
 const CART_COLUMNS_SQL: &str = "SELECT billing_address, shipping_address, shipping_option_id, \
      payment_source_id, credit_source_id, last_order_id, source_dropped, custom_attributes, \
-     terms_of_sales_acceptance, charge_type, organization_id FROM carts WHERE session_id = $1";
+     terms_of_sales_acceptance, charge_type, organization_id, offers_reset FROM carts \
+     WHERE session_id = $1";
 
 impl Store {
     // --- payments key and tax ------------------------------------------------------------
@@ -1350,7 +1354,8 @@ async fn read_snapshot(
     .bind(site_id.as_str())
     .fetch_all(&mut *conn)
     .await?;
-    let (offers, triggers) = super::offers::cart_offers(conn, site_id, session_id).await?;
+    let (offers, triggers) =
+        super::offers::cart_offers(conn, site_id, session_id, fields.offers_reset).await?;
     // Categories matter only to category offers.
     let mut product_categories: HashMap<i64, Vec<i64>> = HashMap::new();
     if offers.iter().any(|o| !o.category_ids.is_empty()) {

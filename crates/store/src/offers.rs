@@ -207,6 +207,7 @@ pub(crate) async fn cart_offers(
     conn: &mut AnyConnection,
     site_id: &SiteId,
     session_id: &SessionId,
+    offers_reset: bool,
 ) -> StoreResult<(Vec<Offer>, Vec<CartTrigger>)> {
     let rows: Vec<(i64, Option<String>, Option<String>, String)> = sqlx::query_as(
         "SELECT offer_id, coupon_code, custom_description, overrides FROM cart_offer_triggers \
@@ -229,7 +230,7 @@ pub(crate) async fn cart_offers(
         "SELECT {OFFER_COLUMNS} FROM offers WHERE site_id = $1 AND enabled = 1 \
          AND (total_limit IS NULL OR uses < total_limit) AND ( \
            (trigger_kind = 'always' \
-            AND NOT EXISTS (SELECT 1 FROM carts c WHERE c.session_id = $2 AND c.offers_reset = 1) \
+            AND $3 = 0 \
             AND NOT EXISTS (SELECT 1 FROM cart_offer_exclusions x \
                             WHERE x.session_id = $2 AND x.offer_id = offers.id)) \
            OR id IN (SELECT offer_id FROM cart_offer_triggers WHERE session_id = $2)) \
@@ -238,6 +239,7 @@ pub(crate) async fn cart_offers(
     let rows: Vec<OfferRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(site_id.as_str())
         .bind(session_id.as_str())
+        .bind(i64::from(offers_reset))
         .fetch_all(&mut *conn)
         .await?;
     // Pricing needs no coupon codes: two reads an offer on a cart read, not three.
@@ -269,6 +271,22 @@ pub(crate) async fn clear_cart_offers(
             .await?;
     }
     Ok(())
+}
+
+/// The offers a code triggers, read on `conn`.
+async fn coupon_on(
+    conn: &mut AnyConnection,
+    site_id: &SiteId,
+    code: &CouponCode,
+) -> StoreResult<Option<CouponRecord>> {
+    Ok(sqlx::query_as(
+        "SELECT code, offer_id, secondary_offer_id FROM coupon_codes \
+         WHERE site_id = $1 AND code = $2",
+    )
+    .bind(site_id.as_str())
+    .bind(code.as_str())
+    .fetch_optional(&mut *conn)
+    .await?)
 }
 
 /// An offer's definition and uses, read in a cart write's transaction.
@@ -900,14 +918,7 @@ impl Store {
         site_id: &SiteId,
         code: &CouponCode,
     ) -> StoreResult<Option<CouponRecord>> {
-        Ok(sqlx::query_as(
-            "SELECT code, offer_id, secondary_offer_id FROM coupon_codes \
-             WHERE site_id = $1 AND code = $2",
-        )
-        .bind(site_id.as_str())
-        .bind(code.as_str())
-        .fetch_optional(&self.read)
-        .await?)
+        coupon_on(&mut *self.read.acquire().await?, site_id, code).await
     }
 
     /// Adds a code for an offer of the site (and its secondary offer).
@@ -1023,15 +1034,7 @@ impl Store {
     ) -> StoreResult<Result<CouponRecord, TriggerRefusal>> {
         let mut writer = self.writer().await?;
         let mut tx = writer.begin().await?;
-        let coupon: Option<CouponRecord> = sqlx::query_as(
-            "SELECT code, offer_id, secondary_offer_id FROM coupon_codes \
-             WHERE site_id = $1 AND code = $2",
-        )
-        .bind(site_id.as_str())
-        .bind(code.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(coupon) = coupon else {
+        let Some(coupon) = coupon_on(&mut tx, site_id, code).await? else {
             return Ok(Err(TriggerRefusal::Unknown));
         };
         let shopper = w.full_token_shopper;
