@@ -174,6 +174,21 @@ fn submit_failure(f: SubmitFailure<Refusal>) -> ShopperApiError {
             Code::SubmitCartFailed,
             "Cannot use non-recurring payment method to purchase commitment type subscription",
         ),
+        SubmitFailure::Refused(Refusal::OutsidePrivateStore) => ShopperApiError::new(
+            Code::Forbidden,
+            "this site is a private store: authorize the shopper session into one of its \
+             purchase plans (POST /v1/shoppers/me/purchase-plan/authorize) before submitting",
+        ),
+        SubmitFailure::Refused(Refusal::PlanEmailMismatch) => cart_conflict(
+            Code::SubmitCartFailed,
+            "the billing e-mail address must be the address (or in the domain) the shopper \
+             session was authorized into its purchase plan with",
+        ),
+        SubmitFailure::Refused(Refusal::OverPlanLimit { product_id, over })
+        | SubmitFailure::OverPlanLimit { product_id, over } => cart_conflict(
+            Code::OverPrivateStoreShopperRestriction,
+            format!("{} (product {product_id})", over.description()),
+        ),
         SubmitFailure::OutOfStock { product_id } => cart_conflict(
             Code::InventoryUnavailableError,
             format!("product {product_id} does not have the ordered quantity in stock"),

@@ -253,6 +253,8 @@ pub enum Code {
     AlwaysTriggeredOfferId,
     /// An offer named by `offerId` that only its coupon code triggers.
     PreconditionFailure,
+    /// More units than a private store lets the shopper buy of a product.
+    OverPrivateStoreShopperRestriction,
     // 412 (`overrideDiscount`)
     InvalidDiscount,
     InvalidDiscountType,
@@ -281,7 +283,7 @@ pub enum Code {
 
 impl Code {
     /// Every variant, in declaration order.
-    pub const ALL: [Code; 45] = [
+    pub const ALL: [Code; 46] = [
         Code::InvalidRequest,
         Code::PasswordFailure,
         Code::DrLimitedTokenInvalid,
@@ -316,6 +318,7 @@ impl Code {
         Code::OfferNotDeployed,
         Code::AlwaysTriggeredOfferId,
         Code::PreconditionFailure,
+        Code::OverPrivateStoreShopperRestriction,
         Code::InvalidDiscount,
         Code::InvalidDiscountType,
         Code::NoDiscountOrType,
@@ -369,6 +372,7 @@ impl Code {
             Code::OfferNotActive => "offer-not-active",
             Code::OfferNotDeployed => "offer-not-deployed",
             Code::PreconditionFailure => "precondition-failure",
+            Code::OverPrivateStoreShopperRestriction => "over-private-store-shopper-restriction",
             Code::SystemError => "system-error",
             Code::RateLimitQuotaExceeded => "rate-limit-quota-exceeded",
             Code::RequestTimeout => "request-timeout",
@@ -417,7 +421,8 @@ impl Code {
             | Code::OfferNotActive
             | Code::OfferNotDeployed
             | Code::AlwaysTriggeredOfferId
-            | Code::PreconditionFailure => StatusCode::CONFLICT,
+            | Code::PreconditionFailure
+            | Code::OverPrivateStoreShopperRestriction => StatusCode::CONFLICT,
             Code::SystemError => StatusCode::INTERNAL_SERVER_ERROR,
             Code::RateLimitQuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
             Code::RequestTimeout => StatusCode::REQUEST_TIMEOUT,

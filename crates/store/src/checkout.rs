@@ -11,9 +11,12 @@ use shopkeeper_domain::catalog::parse_amount;
 use shopkeeper_domain::catalog::{CustomAttributes, TooManyAttributes};
 use shopkeeper_domain::checkout::CUSTOMER_CREDIT;
 use shopkeeper_domain::checkout::cart::CartLine;
-use shopkeeper_domain::checkout::order::{Cart, CartFields, ChargeSource, CreditSource, NewOrder};
+use shopkeeper_domain::checkout::order::{
+    Cart, CartFields, CartPlan, ChargeSource, CreditSource, NewOrder,
+};
 use shopkeeper_domain::checkout::{OrderStatus, SourceState, TestOutcome};
 use shopkeeper_domain::events::ORDER_SUBMITTED;
+use shopkeeper_domain::purchase_plans::{OverLimit, Purchaser};
 use shopkeeper_domain::secret::random_hex;
 use shopkeeper_domain::time::UnixSeconds;
 use shopkeeper_domain::{SecretHash, SessionId, SiteId};
@@ -241,6 +244,11 @@ pub enum SubmitFailure<E> {
     CodeLapsed {
         code: String,
         refusal: shopkeeper_domain::offers::TriggerRefusal,
+    },
+    /// A concurrent order of the same purchaser took the plan's limit of a product first.
+    OverPlanLimit {
+        product_id: i64,
+        over: OverLimit,
     },
 }
 
@@ -935,15 +943,32 @@ impl Store {
                 }));
             }
         }
+        if let Some(plan) = &order.purchase_plan
+            && let Err((product_id, maximum, had)) = super::purchase_plans::count_purchases(
+                &mut tx,
+                plan.plan_id,
+                &plan.purchaser.key(),
+                &plan.units,
+            )
+            .await?
+        {
+            tx.rollback().await?;
+            let over = OverLimit {
+                maximum,
+                remaining: (maximum - had).max(0),
+            };
+            return Ok(Err(SubmitFailure::OverPlanLimit { product_id, over }));
+        }
         let (order_id,): (i64,) = sqlx::query_as(
             "INSERT INTO orders (site_id, session_id, shopper_id, email, currency, \
              subtotal_minor, discount_minor, shipping_minor, tax_minor, total_minor, \
              billing_address, shipping_address, payment_source_id, card_brand, card_last_four, \
              status, submitted_at, credit_source_id, credit_minor, tax_rate_bp, \
              shipping_option_id, custom_attributes, charge_type, order_offer_discount_minor, \
-             locale) VALUES ($1, $2, $3, $4, \
+             purchase_plan_id, locale) VALUES ($1, $2, $3, $4, \
              $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'Submitted', $16, $17, $18, $19, \
-             $20, $21, $22, $23, (SELECT locale FROM shopper_sessions WHERE id = $2)) RETURNING id",
+             $20, $21, $22, $23, $24, (SELECT locale FROM shopper_sessions WHERE id = $2)) \
+             RETURNING id",
         )
         .bind(site_id.as_str())
         .bind(session_id.as_str())
@@ -968,6 +993,7 @@ impl Store {
         .bind(order.custom_attributes.to_json())
         .bind(&order.charge_type)
         .bind(order.order_offer.map_or(0, |a| a.discount_minor))
+        .bind(order.purchase_plan.as_ref().map(|p| p.plan_id))
         .fetch_one(&mut *tx)
         .await?;
         for line in &order.lines {
@@ -1369,6 +1395,28 @@ async fn read_snapshot(
             product_categories.insert(line.product_id, ids);
         }
     }
+    let private_site = super::purchase_plans::private_site(conn, site_id).await?;
+    let purchase_plan = match super::purchase_plans::session_plan(conn, session_id, now).await? {
+        Some((plan, proven_email)) => {
+            let pricing = super::purchase_plans::plan_pricing(conn, &plan).await?;
+            // What the purchaser bought, when known before the order's e-mail address is.
+            let known = CartPlan {
+                proven_email: proven_email.clone(),
+                ..CartPlan::default()
+            }
+            .purchaser(shopper_id, None, session_id.as_str());
+            let bought = match known {
+                Purchaser::Session(_) => HashMap::new(),
+                p => super::purchase_plans::bought(conn, plan.id, &p.key()).await?,
+            };
+            Some(CartPlan {
+                pricing,
+                proven_email,
+                bought,
+            })
+        }
+        None => None,
+    };
     Ok(CartSnapshot {
         cart: Cart {
             session_id: session_id.as_str().to_owned(),
@@ -1391,6 +1439,8 @@ async fn read_snapshot(
             offers,
             product_categories,
             offers_at: now,
+            purchase_plan,
+            private_site,
         },
         source,
         credit,

@@ -22,6 +22,7 @@ mod jobs;
 mod notify;
 mod offers;
 mod profiles;
+mod purchase_plans;
 mod rotation;
 mod sessions;
 mod shoppers;
@@ -44,6 +45,9 @@ pub use jobs::{JobLease, JobRecord, NewJob};
 pub use notify::{REVOCATION_CHANNEL, RevocationListener};
 pub use offers::{CartTrigger, CouponRecord, OfferRecord, PopRecord, TriggerDetails};
 pub use profiles::{AddressRecord, ProfileFields, ProfileRecord};
+pub use purchase_plans::{
+    NewPlanRule, PlanPrice, PlanRuleRecord, PlanSettings, PurchasePlanRecord,
+};
 pub use rotation::RefreshOutcome;
 pub use sessions::{NewSession, SESSION_SNAPSHOT_TTL, SessionRecord};
 pub use shoppers::{

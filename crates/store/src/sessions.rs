@@ -75,6 +75,9 @@ pub struct SessionRecord {
     pub last_accessed: i64,
     pub expires_at: i64,
     pub ended_at: Option<i64>,
+    /// The private store the session was authorized into, and the address it proved.
+    pub purchase_plan_id: Option<i64>,
+    pub purchase_plan_email: Option<String>,
 }
 
 impl SessionRecord {
@@ -113,7 +116,8 @@ macro_rules! select_sessions {
             "SELECT ",
             "ss.id, ss.site_id, ss.api_key, ss.shopper_id, \
      sh.external_reference_id, ss.cart_id, ss.session_tag, ss.locale, ss.currency, \
-     ss.client_ip, ss.created_at, ss.last_accessed, ss.expires_at, ss.ended_at \
+     ss.client_ip, ss.created_at, ss.last_accessed, ss.expires_at, ss.ended_at, \
+     ss.purchase_plan_id, ss.purchase_plan_email \
      FROM shopper_sessions ss LEFT JOIN shoppers sh ON sh.id = ss.shopper_id",
             " ",
             $tail

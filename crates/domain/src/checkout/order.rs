@@ -9,6 +9,9 @@ use super::{
 use crate::address::{BillingAndShipping, PostalAddress};
 use crate::catalog::CustomAttributes;
 use crate::offers::{Applied, ArbitratedLine, Arbitration, CartForOffers, Offer, arbitrate};
+use crate::purchase_plans::{
+    OverLimit, PlanPricing, Purchaser, billing_email_matches, check_limit,
+};
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -41,6 +44,42 @@ pub struct Cart {
     pub product_categories: HashMap<i64, Vec<i64>>,
     /// The moment offers are judged at (their windows), Unix seconds.
     pub offers_at: i64,
+    /// The private store the session is authorized into, while it is open.
+    pub purchase_plan: Option<CartPlan>,
+    /// The site is itself a private store (its storefront plan is on): a session outside its
+    /// plans may not submit.
+    pub private_site: bool,
+}
+
+/// The plan a cart is priced in, and what its limits count.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CartPlan {
+    pub pricing: PlanPricing,
+    /// The e-mail address or domain the session proved (e-mail access methods).
+    pub proven_email: Option<String>,
+    /// Units of each product the purchaser already bought in the plan, when the purchaser is
+    /// known before the submit (a signed-in shopper, a proven address).
+    pub bought: HashMap<i64, i64>,
+}
+
+impl CartPlan {
+    /// Whose purchases the plan's limits count for this cart: the signed-in shopper's, else
+    /// the proven address's, else the order's e-mail address's, else the session's.
+    pub fn purchaser(
+        &self,
+        shopper_id: Option<i64>,
+        order_email: Option<&str>,
+        session_id: &str,
+    ) -> Purchaser {
+        match (shopper_id, self.proven_email.as_deref()) {
+            (Some(id), _) => Purchaser::Shopper(id),
+            (None, Some(e)) if e.contains('@') => Purchaser::Email(e.to_owned()),
+            _ => match order_email {
+                Some(e) => Purchaser::Email(e.to_owned()),
+                None => Purchaser::Session(session_id.to_owned()),
+            },
+        }
+    }
 }
 
 /// What a storefront sets on a cart besides its lines, addresses and payment.
@@ -132,6 +171,9 @@ pub struct PricedLine<'a> {
     pub pricing: LineForPricing,
     /// The item offer that won this line, and what it takes off the line.
     pub offer: Option<Applied>,
+    /// The unit price outside the private store (equal to the unit price when no plan prices
+    /// the line).
+    pub public_unit_minor: i64,
 }
 
 impl PricedLine<'_> {
@@ -169,6 +211,8 @@ pub struct PricedCart<'a> {
     /// What the best shipping offer would take off each shipping option were it chosen
     /// (`costWithDiscount`), by option id; empty when no shipping offer can apply.
     pub shipping_discounts: Vec<(i64, i64)>,
+    /// What the private store's prices take off the public ones (`PURCHASEPLAN_INCENTIVE_TOTAL`).
+    pub plan_incentive_minor: i64,
 }
 
 impl PricedCart<'_> {
@@ -218,12 +262,14 @@ pub fn price_cart<'a>(cart: &'a Cart, default_currency: &str) -> PricedCart<'a> 
         .first()
         .map(|l| l.currency.clone())
         .unwrap_or_else(|| default_currency.to_owned());
+    let plan = cart.purchase_plan.as_ref().map(|p| &p.pricing);
     let lines: Vec<PricedLine<'a>> = cart
         .lines
         .iter()
         .map(|l| PricedLine {
             line: l,
             offer: None,
+            public_unit_minor: 0,
             pricing: LineForPricing {
                 quantity: l.quantity,
                 list_price_minor: l.list_price_minor,
@@ -244,7 +290,21 @@ pub fn price_cart<'a>(cart: &'a Cart, default_currency: &str) -> PricedCart<'a> 
                 physical: l.physical(),
             },
         })
+        .map(|mut l| {
+            l.public_unit_minor = l.unit_price_minor();
+            // A plan's price replaces the sale and volume prices of the products it covers.
+            if let Some(plan) = plan.filter(|p| p.covers(l.line.product_id)) {
+                let planned = plan.unit_price(l.line.product_id, l.public_unit_minor);
+                l.pricing.sale_price_minor = planned;
+                l.pricing.volume_prices = Vec::new();
+            }
+            l
+        })
         .collect();
+    let plan_incentive_minor = lines
+        .iter()
+        .map(|l| (l.public_unit_minor - l.unit_price_minor()) * l.pricing.quantity)
+        .sum();
     let physical = lines.iter().any(|l| l.pricing.physical);
     let shipping_option = physical.then(|| {
         cart.shipping_option_id
@@ -335,6 +395,7 @@ pub fn price_cart<'a>(cart: &'a Cart, default_currency: &str) -> PricedCart<'a> 
         tax_rate_bp: rate,
         offers,
         shipping_discounts,
+        plan_incentive_minor,
     }
 }
 
@@ -357,6 +418,15 @@ pub enum Refusal {
     TermsNotAccepted,
     /// A subscription paid with a single-use source (renewals could not be charged).
     SubscriptionNeedsReusableSource,
+    /// The site is a private store the session is not authorized into.
+    OutsidePrivateStore,
+    /// The order's e-mail address does not satisfy what the session proved to its plan.
+    PlanEmailMismatch,
+    /// A line would take the purchaser past the plan's limit of its product.
+    OverPlanLimit {
+        product_id: i64,
+        over: OverLimit,
+    },
 }
 
 /// The order a submit writes.
@@ -391,6 +461,39 @@ pub struct NewOrder {
     /// The order offer and the shipping offer that won, with what each took off.
     pub order_offer: Option<Applied>,
     pub shipping_offer: Option<Applied>,
+    /// The private store the order was bought in.
+    pub purchase_plan: Option<OrderPlan>,
+}
+
+/// An order's private store: the plan, whose purchases its limits count, and the units of
+/// each product it counts against them (`None`: no limit).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderPlan {
+    pub plan_id: i64,
+    pub purchaser: Purchaser,
+    pub units: Vec<(i64, i64, Option<i64>)>,
+}
+
+/// The cart attributes a private store adds (`submitting-an-order-for-a-private-store.md`:
+/// the session's `marketID` and `purchasePlanID`, the cart's `PURCHASEPLAN_INCENTIVE_TOTAL`).
+pub fn plan_attributes(
+    plan: &PlanPricing,
+    incentive_minor: i64,
+    currency: &str,
+) -> CustomAttributes {
+    let attribute = |name: &str, value: String| crate::catalog::CustomAttribute {
+        name: name.to_owned(),
+        kind: "String".to_owned(),
+        value,
+    };
+    CustomAttributes(vec![
+        attribute("purchasePlanID", plan.plan_id.to_string()),
+        attribute("marketID", plan.target_market_id.to_string()),
+        attribute(
+            "PURCHASEPLAN_INCENTIVE_TOTAL",
+            crate::catalog::format_amount(incentive_minor, currency),
+        ),
+    ])
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -433,6 +536,9 @@ pub fn decide_order(
     }
     if subscribing && cart.fields.terms_of_sales_acceptance != Some(true) {
         return Err(Refusal::TermsNotAccepted);
+    }
+    if cart.private_site && cart.purchase_plan.is_none() {
+        return Err(Refusal::OutsidePrivateStore);
     }
     let pr = price_cart(cart, default_currency);
     let paid_by_credit = pr.paid_by_credit();
@@ -478,6 +584,19 @@ pub fn decide_order(
         .clone()
         .or_else(|| source.owner_address().and_then(|a| a.email_address))
         .or(profile_email);
+    let purchase_plan = match &cart.purchase_plan {
+        Some(plan) => Some(order_plan(cart, plan, email.as_deref())?),
+        None => None,
+    };
+    let mut custom_attributes = cart.fields.custom_attributes.clone();
+    if let Some(plan) = &cart.purchase_plan {
+        // Computed, so they replace anything a storefront set under the same names.
+        let computed = plan_attributes(&plan.pricing, pr.plan_incentive_minor, &pr.currency);
+        custom_attributes
+            .0
+            .retain(|a| !computed.0.iter().any(|c| c.name == a.name));
+        custom_attributes.0.extend(computed.0);
+    }
     Ok(NewOrder {
         email,
         currency: pr.currency.clone(),
@@ -513,10 +632,48 @@ pub fn decide_order(
         credit_minor: pr.credit_minor,
         tax_rate_bp: pr.tax_rate_bp,
         shipping_option_id: pr.shipping_option.map(|o| o.id),
-        custom_attributes: cart.fields.custom_attributes.clone(),
+        custom_attributes,
         charge_type: cart.fields.charge_type().to_owned(),
         order_offer: pr.offers.order,
         shipping_offer: pr.offers.shipping,
+        purchase_plan,
+    })
+}
+
+/// The order's plan: the purchaser and the units its limits count, refused when the order's
+/// e-mail address is not the one the session proved, or a line goes past a limit as far as
+/// the purchases known now tell (the submit's conditional update has the last word).
+fn order_plan(cart: &Cart, plan: &CartPlan, email: Option<&str>) -> Result<OrderPlan, Refusal> {
+    if let Some(proven) = &plan.proven_email
+        && !email.is_some_and(|e| billing_email_matches(proven, e))
+    {
+        return Err(Refusal::PlanEmailMismatch);
+    }
+    let purchaser = plan.purchaser(cart.shopper_id, email, &cart.session_id);
+    let mut units: Vec<(i64, i64, Option<i64>)> = Vec::new();
+    for line in cart
+        .lines
+        .iter()
+        .filter(|l| plan.pricing.covers(l.product_id))
+    {
+        match units.iter_mut().find(|u| u.0 == line.product_id) {
+            Some(u) => u.1 += line.quantity,
+            None => units.push((
+                line.product_id,
+                line.quantity,
+                plan.pricing.limit(line.product_id),
+            )),
+        }
+    }
+    for &(product_id, quantity, limit) in &units {
+        let bought = plan.bought.get(&product_id).copied().unwrap_or(0);
+        check_limit(limit, bought, quantity)
+            .map_err(|over| Refusal::OverPlanLimit { product_id, over })?;
+    }
+    Ok(OrderPlan {
+        plan_id: plan.pricing.plan_id,
+        purchaser,
+        units,
     })
 }
 
