@@ -110,6 +110,9 @@ struct Fixtures {
     spare_source: Option<String>,
     /// The fixture's coupon code (`{{couponCode}}`): 10 % off the order.
     coupon_code: String,
+    /// The fixture's private store (`{{purchasePlanId}}`, `{{targetMarketId}}`): the docs'
+    /// e-mail domain opens it, and the full token's session is in it.
+    purchase_plan: (i64, i64),
     /// The monthly newsletter the fixture shopper subscribes to, and their subscription
     /// (`{{subscriptionId}}`); a case that cancels one cancels one of its own.
     newsletter: i64,
@@ -570,6 +573,7 @@ impl Fixtures {
             spare_address: None,
             spare_source: None,
             coupon_code: "DOCS-COUPON".into(),
+            purchase_plan: (0, 0),
             newsletter: summary.product_ids[3],
             subscription: 0,
             spare_subscription: None,
@@ -609,6 +613,34 @@ impl Fixtures {
             "externalReferenceId": "docs-shipping-offer"}))
         .await;
         fx.subscription = fx.subscribe(app).await;
+        let plan = store
+            .create_purchase_plan(
+                &site_id(),
+                &shopkeeper::store::PlanSettings {
+                    name: Some("Student Discounts".into()),
+                    target_market: Some("Students".into()),
+                    add_rules: vec![shopkeeper::store::NewPlanRule {
+                        method: shopkeeper::domain::purchase_plans::AccessMethod::EmailDomain,
+                        value: "university.edu".into(),
+                        pin_hash: None,
+                    }],
+                    ..Default::default()
+                },
+                app.now(),
+            )
+            .await
+            .unwrap();
+        fx.purchase_plan = (plan.id, plan.target_market_id);
+        let authorized = app
+            .http
+            .post(app.url("/v1/shoppers/me/purchase-plan/authorize"))
+            .bearer_auth(&fx.full)
+            .json(&json!({"purchasePlanAuthorize": {"id": plan.id,
+                "emailDomain": "university.edu"}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(authorized.status(), 204, "the fixture's private store");
         shopkeeper::offers::create(
             store,
             SITE,
@@ -733,6 +765,8 @@ impl Fixtures {
             "cartLineItemId" => self.cart_line.clone(),
             "shippingOptionId" => self.shipping_option.clone(),
             "couponCode" => self.coupon_code.clone(),
+            "purchasePlanId" => self.purchase_plan.0.to_string(),
+            "targetMarketId" => self.purchase_plan.1.to_string(),
             "subscriptionId" => self
                 .spare_subscription
                 .unwrap_or(self.subscription)

@@ -34,6 +34,7 @@ mod outbox;
 mod policy;
 mod properties;
 mod public_url;
+mod purchase_plans;
 mod readme_examples;
 mod requests;
 mod responses;

@@ -91,6 +91,34 @@ async fn fixture() -> Fixture {
 
     let limited = app.anonymous_pair().await.access;
     let full = app.shopper_pair().await.access;
+    // Both sessions in a private store (no prices of its own): `purchase-plan` has one to show.
+    let plan = store
+        .create_purchase_plan(
+            &site_id(),
+            &shopkeeper::store::PlanSettings {
+                name: Some("Policy plan".into()),
+                add_rules: vec![shopkeeper::store::NewPlanRule {
+                    method: shopkeeper::domain::purchase_plans::AccessMethod::EmailDomain,
+                    value: "example.com".into(),
+                    pin_hash: None,
+                }],
+                ..Default::default()
+            },
+            app.now(),
+        )
+        .await
+        .unwrap();
+    for token in [&limited, &full] {
+        let response = app
+            .http
+            .post(app.url("/v1/shoppers/me/purchase-plan/authorize"))
+            .bearer_auth(token)
+            .json(&serde_json::json!({"purchasePlanAuthorize": {"id": plan.id, "emailDomain": "example.com"}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 204, "authorizing the fixture's sessions");
+    }
     let product_id = summary.product_ids[0];
     let physical_id = store.variations(summary.product_ids[1]).await.unwrap()[0].id;
     let mut orders = Vec::new();

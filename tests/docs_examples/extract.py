@@ -104,6 +104,8 @@ VALUE_MARKERS = {
     # The fixture's coupon code and its promotional-URL offer (the cart cases trigger it).
     "promoCode": "couponCode",
     "offerId": "offerId",
+    # The fixture's private store (its target market; its id through `ID_PARENTS`).
+    "targetMarketId": "targetMarketId",
 }
 # The slots of a body's applied offers (`api-trigger-offer.md`) → the fixture offer of that
 # level and type.
@@ -130,6 +132,7 @@ ID_PARENTS = {
     "paymentOption": "paymentOptionId",
     "order": "orderId",
     "orderLookup": None,
+    "purchasePlanAuthorize": "purchasePlanId",
 }
 
 
@@ -170,6 +173,14 @@ NOT_A_REQUEST = {
 #   `uri`, `currency` and `value`;
 # - None: the keys are not counted (no right shape can be read from the sample).
 RESPONSE_KEY_ERRATA = {
+    ("shopper-apis/product-discovery/private-stores/managing-private-stores.md",
+     "Searching for a private store"):
+        (None, "the docs show money objects (`purchasePlan[].currency`, `.value`) as the search's "
+         "answer: its keys are not counted; the plans are served in the workflow page's shape"),
+    ("shopper-apis/shopper-basics/common-use-cases/private-store-workflow.md",
+     "Step 1. Search for a private store"):
+        (None, "the response sample was converted from XML with its keys lowercased "
+         "(`purchaseplans.purchaseplan`): served in the API's camelCase, its keys are not counted"),
     ("shopper-apis/cart/managing-line-items.md", "Getting all line items from a cart"):
         ("bare-line-items",
          "the docs show the line items as a bare list (`lineItems: [...]`): "

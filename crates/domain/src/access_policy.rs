@@ -168,9 +168,9 @@ pub const ROUTES: &[Route] = &[
     row("GET", "/v1/shoppers/me/products/{id}/variations", TokenOptional, Yes),
     // The docs name only `authorize` (limited) and `search` (token optional); the plan
     // itself is the shopper's session state, so limited like the cart.
-    row("GET", "/v1/shoppers/me/purchase-plan", Limited, No),
-    row("POST", "/v1/shoppers/me/purchase-plan/authorize", Limited, No),
-    row("GET", "/v1/shoppers/me/purchase-plan/search", TokenOptional, No),
+    row("GET", "/v1/shoppers/me/purchase-plan", Limited, Yes),
+    row("POST", "/v1/shoppers/me/purchase-plan/authorize", Limited, Yes),
+    row("GET", "/v1/shoppers/me/purchase-plan/search", TokenOptional, Yes),
     row("GET", "/v1/shoppers/me/subscriptions", Full, Yes),
     row("GET", "/v1/shoppers/me/subscriptions/{id}", Full, Yes),
     row("DELETE", "/v1/shoppers/me/wish-lists", Full, No),

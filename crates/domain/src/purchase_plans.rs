@@ -68,14 +68,6 @@ impl AccessMethod {
                 | AccessMethod::IpAddress
         )
     }
-
-    /// Proven by an e-mail address, which the order's billing address must then match.
-    pub const fn by_email(self) -> bool {
-        matches!(
-            self,
-            AccessMethod::EmailAddress | AccessMethod::EmailDomain | AccessMethod::EmailInvitation
-        )
-    }
 }
 
 /// Why a rule's value was refused.
@@ -321,19 +313,6 @@ impl Purchaser {
     }
 }
 
-/// Whether an e-mail address (the order's billing address) satisfies what the session proved:
-/// the same address, or an address in a proven domain.
-pub fn billing_email_matches(proven: &str, billing: &str) -> bool {
-    let (Ok(billing), proven) = (email(billing), proven.to_lowercase()) else {
-        return false;
-    };
-    if proven.contains('@') {
-        billing == proven
-    } else {
-        billing.rsplit_once('@').is_some_and(|(_, d)| d == proven)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -435,13 +414,5 @@ mod tests {
         assert!(!is_open(true, Some(10), Some(20), 20));
         assert!(!is_open(false, None, None, 10));
         assert!(is_open(true, None, None, 10));
-    }
-
-    #[test]
-    fn billing_follows_the_proven_address_or_domain() {
-        assert!(billing_email_matches("a@x.com", "A@X.com"));
-        assert!(!billing_email_matches("a@x.com", "b@x.com"));
-        assert!(billing_email_matches("x.com", "b@x.com"));
-        assert!(!billing_email_matches("x.com", "b@y.x.com"));
     }
 }

@@ -172,6 +172,49 @@ async fn verified_token(
     Ok(Some(principal))
 }
 
+/// The catalog's routes (products, categories, search, offers, points of promotion): what a
+/// private site's storefront plan may close to sessions outside its plans.
+fn is_catalog(path: &str) -> bool {
+    const CATALOG: [&str; 5] = [
+        "products",
+        "categories",
+        "product-search",
+        "offers",
+        "point-of-promotions",
+    ];
+    path.strip_prefix("/v1/shoppers/me/").is_some_and(|rest| {
+        let first = rest.split(['/', '.']).next().unwrap_or_default();
+        CATALOG.contains(&first)
+    })
+}
+
+/// Whether the caller may browse the catalog: on a private site whose storefront plan needs
+/// authorization to browse, only a session authorized into one of the site's plans may
+/// (403 `forbidden` otherwise).
+async fn may_browse(state: &AppState, caller: &Caller) -> Result<(), ShopperApiError> {
+    let client = state
+        .store
+        .client(caller.api_key(), state.clock.now_millis())
+        .await?;
+    if !client.is_some_and(|c| c.site_browse_gated) {
+        return Ok(());
+    }
+    if let Caller::Token(p) = caller
+        && state
+            .store
+            .session_purchase_plan(&p.session_id, state.clock.now())
+            .await?
+            .is_some()
+    {
+        return Ok(());
+    }
+    Err(ShopperApiError::new(
+        Code::Forbidden,
+        "this site is a private store: authorize the shopper session into one of its purchase \
+         plans (POST /v1/shoppers/me/purchase-plan/authorize) to browse it",
+    ))
+}
+
 impl FromRequestParts<AppState> for TokenOptional {
     type Rejection = ShopperApiError;
 
@@ -187,6 +230,9 @@ impl FromRequestParts<AppState> for TokenOptional {
             },
         };
         count_against_quota(parts, state, caller.api_key())?;
+        if is_catalog(parts.uri.path()) {
+            may_browse(state, &caller).await?;
+        }
         Ok(TokenOptional(caller))
     }
 }

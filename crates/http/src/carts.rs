@@ -179,11 +179,6 @@ fn submit_failure(f: SubmitFailure<Refusal>) -> ShopperApiError {
             "this site is a private store: authorize the shopper session into one of its \
              purchase plans (POST /v1/shoppers/me/purchase-plan/authorize) before submitting",
         ),
-        SubmitFailure::Refused(Refusal::PlanEmailMismatch) => cart_conflict(
-            Code::SubmitCartFailed,
-            "the billing e-mail address must be the address (or in the domain) the shopper \
-             session was authorized into its purchase plan with",
-        ),
         SubmitFailure::Refused(Refusal::OverPlanLimit { product_id, over })
         | SubmitFailure::OverPlanLimit { product_id, over } => cart_conflict(
             Code::OverPrivateStoreShopperRestriction,

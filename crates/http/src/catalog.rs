@@ -1,7 +1,8 @@
 //! The catalog: products (with pricing, volume pricing, inventory status, variations and
 //! categories), the category tree and product search. Token optional throughout.
 
-use super::access::TokenOptional;
+use super::access::{Caller, TokenOptional};
+use super::purchase_plans;
 use super::shopper_api::{
     ApiQuery, ApiResult, Found, PathResource, bad_request, not_found, path_id,
 };
@@ -32,8 +33,25 @@ async fn product(state: &AppState, site: &SiteId, id: i64) -> ApiResult<ProductR
 
 impl PathResource<TokenOptional> for ProductRecord {
     async fn find(state: &AppState, caller: &TokenOptional, raw_id: &str) -> ApiResult<Self> {
-        product(state, caller.0.site_id(), path_id(raw_id, "product")?).await
+        let mut p = product(state, caller.0.site_id(), path_id(raw_id, "product")?).await?;
+        in_plan(state, &caller.0, std::slice::from_mut(&mut p)).await?;
+        Ok(p)
     }
+}
+
+/// The products at the prices the caller sees: a private store's plan prices replace the sale
+/// prices of the products it covers for a session authorized into it.
+async fn in_plan(
+    state: &AppState,
+    caller: &Caller,
+    products: &mut [ProductRecord],
+) -> ApiResult<()> {
+    if let Some(plan) = purchase_plans::plan_pricing(state, caller).await? {
+        for p in products.iter_mut().filter(|p| plan.covers(p.id)) {
+            p.sale_price_minor = plan.unit_price(p.id, p.sale_price_minor);
+        }
+    }
+    Ok(())
 }
 
 /// A request on the product its path names.
@@ -208,14 +226,18 @@ fn keyword_query(keyword: Option<&str>) -> String {
 /// at `path`.
 async fn products_matching(
     state: &AppState,
+    caller: &Caller,
     q: &ApiQuery,
-    site: &SiteId,
     path: &str,
     keyword: Option<&str>,
     page: Page,
 ) -> ApiResult<Response> {
-    let (products, total) = state.store.products(site, keyword, page).await?;
+    let (mut products, total) = state
+        .store
+        .products(caller.site_id(), keyword, page)
+        .await?;
     let extra = keyword_query(keyword);
+    in_plan(state, caller, &mut products).await?;
     product_list(state, q, path, &products, total, page, &extra).await
 }
 
@@ -227,7 +249,7 @@ pub async fn list_products(
 ) -> ApiResult<Response> {
     let page = q.page()?;
     let keyword = q.get("keyword").filter(|k| !k.trim().is_empty());
-    products_matching(&state, &q, caller.site_id(), PRODUCTS, keyword, page).await
+    products_matching(&state, &caller, &q, PRODUCTS, keyword, page).await
 }
 
 /// `GET /v1/shoppers/me/product-search?keyword=`
@@ -242,7 +264,7 @@ pub async fn search_products(
         .filter(|k| !k.trim().is_empty())
         .ok_or_else(|| bad_request("keyword is required"))?;
     let path = "/v1/shoppers/me/product-search";
-    products_matching(&state, &q, caller.site_id(), path, Some(keyword), page).await
+    products_matching(&state, &caller, &q, path, Some(keyword), page).await
 }
 
 /// `GET /v1/shoppers/me/products/{id}`
@@ -327,9 +349,14 @@ pub async fn list_inventory_status(
 /// `GET /v1/shoppers/me/products/{id}/variations`
 pub async fn get_variations(
     State(state): State<AppState>,
-    Found { q, item: p, .. }: Product,
+    Found {
+        access: TokenOptional(caller),
+        q,
+        item: p,
+    }: Product,
 ) -> ApiResult<Response> {
-    let variations = state.store.variations(p.id).await?;
+    let mut variations = state.store.variations(p.id).await?;
+    in_plan(&state, &caller, &mut variations).await?;
     let expand = Expand::parse(q.get("expand"));
     let related = Related::read(&state, &variations, &expand, expand.has("product")).await?;
     Ok(q.respond_with(&VariationsEnvelope {
@@ -407,10 +434,15 @@ pub async fn get_category(
 /// `GET /v1/shoppers/me/categories/{id}/products`
 pub async fn get_category_products(
     State(state): State<AppState>,
-    Found { q, item: c, .. }: Category,
+    Found {
+        access: TokenOptional(caller),
+        q,
+        item: c,
+    }: Category,
 ) -> ApiResult<Response> {
     let page = q.page()?;
-    let (products, total) = state.store.category_products(c.id, page).await?;
+    let (mut products, total) = state.store.category_products(c.id, page).await?;
+    in_plan(&state, &caller, &mut products).await?;
     let path = format!("{CATEGORIES}/{}/products", c.id);
     product_list(&state, &q, &path, &products, total, page, "").await
 }

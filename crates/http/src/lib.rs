@@ -23,6 +23,7 @@ pub mod orders;
 pub mod params;
 pub mod payments;
 pub mod principal;
+pub mod purchase_plans;
 pub mod request_metrics;
 pub mod response_hook;
 pub mod revoke;

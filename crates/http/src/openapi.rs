@@ -84,6 +84,8 @@ use utoipa::{Modify, OpenApi};
         AppliedOffersEnvelope,
         SubscriptionsEnvelope,
         SubscriptionEnvelope,
+        crate::views::purchase_plans::PurchasePlanView,
+        crate::views::purchase_plans::PurchasePlansEnvelope,
         SubscriptionView,
         SubscriptionOrdersEnvelope,
         crate::subscriptions::PendingActionsEnvelope,
@@ -211,6 +213,12 @@ pub fn response_view(method: &str, path: &str) -> Option<String> {
         ("GET", Some("/point-of-promotions/{popName}")) => PopEnvelope::name(),
         ("GET", Some("/point-of-promotions/{popName}/offers")) => OffersEnvelope::name(),
         _ => match (method, path) {
+            ("GET", "/v1/shoppers/me/purchase-plan") => {
+                crate::views::purchase_plans::PurchasePlanView::name()
+            }
+            ("GET", "/v1/shoppers/me/purchase-plan/search") => {
+                crate::views::purchase_plans::PurchasePlansEnvelope::name()
+            }
             ("GET", "/v1/shoppers/me/subscriptions") => SubscriptionsEnvelope::name(),
             ("GET", "/v1/shoppers/me/subscriptions/{id}") => SubscriptionEnvelope::name(),
             ("GET", "/v1/subscriptions/{id}") => SubscriptionView::name(),

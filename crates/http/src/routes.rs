@@ -3,8 +3,8 @@
 //! panics if the table and [`handler`] disagree, so every test run checks them.
 
 use super::{
-    cart_offers, carts, catalog, cors, offers, orders, shopper_api, shoppers, shoppers_token, site,
-    subscriptions,
+    cart_offers, carts, catalog, cors, offers, orders, purchase_plans, shopper_api, shoppers,
+    shoppers_token, site, subscriptions,
 };
 use axum::Router;
 use axum::http::uri::PathAndQuery;
@@ -109,6 +109,13 @@ pub fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
             get(k::get_shipping_option)
         }
         ("POST", "/v1/shoppers/me/carts/active/submit-cart") => post(k::submit_cart),
+        ("GET", "/v1/shoppers/me/purchase-plan") => get(purchase_plans::get_purchase_plan),
+        ("POST", "/v1/shoppers/me/purchase-plan/authorize") => {
+            post(purchase_plans::authorize_purchase_plan)
+        }
+        ("GET", "/v1/shoppers/me/purchase-plan/search") => {
+            get(purchase_plans::search_purchase_plans)
+        }
         ("GET", "/v1/shoppers/me/subscriptions") => get(sub::list_subscriptions),
         ("GET", "/v1/shoppers/me/subscriptions/{id}") => get(sub::get_subscription),
         ("GET", "/v1/subscriptions/{id}") => get(sub::get_subscription_resource),

@@ -5,12 +5,13 @@
 use crate::auth::Principal;
 use shopkeeper_domain::address::PostalAddress;
 use shopkeeper_domain::catalog::{CustomAttributes, TooManyAttributes};
-use shopkeeper_domain::checkout::cart::{LineAdditions, LineRefusal, ProductForCart};
+use shopkeeper_domain::checkout::cart::{CartLine, LineAdditions, LineRefusal, ProductForCart};
 use shopkeeper_domain::checkout::order::{
-    CartFields, PricedCart, Refusal, decide_order, price_cart,
+    CartFields, CartPlan, PricedCart, Refusal, decide_order, price_cart,
 };
 use shopkeeper_domain::checkout::{ShippingOption, SourceUser};
 use shopkeeper_domain::offers::{CouponCode, OfferId, TriggerRefusal};
+use shopkeeper_domain::purchase_plans::{Purchaser, check_limit};
 use shopkeeper_domain::shopper::{AddressInput, FieldError};
 use shopkeeper_domain::time::UnixSeconds;
 use shopkeeper_store::{
@@ -137,11 +138,57 @@ pub async fn add_lines(
         additions.add(product_id, quantity, product.as_ref())?;
     }
     let accepted = additions.into_accepted();
+    check_plan_limits(store, p, &existing, &accepted, now).await?;
     if !accepted.is_empty() {
         store
             .add_cart_lines(cart_writer(p), &accepted, attributes, now)
             .await?
             .map_err(|TooManyAttributes| CheckoutError::TooManyAttributes)?;
+    }
+    Ok(())
+}
+
+/// Refuses additions that would take the cart past its private store's per-shopper limit of
+/// a product, counting what the purchaser already bought in the plan when they are known (a
+/// signed-in shopper, a proven address). The submit checks again, under concurrency.
+async fn check_plan_limits(
+    store: &Store,
+    p: &Principal,
+    existing: &[CartLine],
+    accepted: &[(i64, i64)],
+    now: UnixSeconds,
+) -> CheckoutResult<()> {
+    let Some((plan, proven_email)) = store.session_purchase_plan(&p.session_id, now).await? else {
+        return Ok(());
+    };
+    let cart_plan = CartPlan {
+        pricing: store.purchase_plan_pricing(&plan).await?,
+        proven_email,
+        bought: HashMap::new(),
+    };
+    let bought = match cart_plan.purchaser(p.acting_shopper(), None, p.session_id.as_str()) {
+        Purchaser::Session(_) => HashMap::new(),
+        known => store.purchase_plan_bought(plan.id, &known.key()).await?,
+    };
+    let mut wanted: HashMap<i64, i64> = HashMap::new();
+    for l in existing {
+        *wanted.entry(l.product_id).or_default() += l.quantity;
+    }
+    for &(product_id, quantity) in accepted {
+        *wanted.entry(product_id).or_default() += quantity;
+    }
+    for &(product_id, _) in accepted {
+        if !cart_plan.pricing.covers(product_id) {
+            continue;
+        }
+        let had = bought.get(&product_id).copied().unwrap_or(0);
+        let limit = cart_plan.pricing.limit(product_id);
+        if let Err(over) = check_limit(limit, had, wanted[&product_id]) {
+            return Err(CheckoutError::Submit(SubmitFailure::OverPlanLimit {
+                product_id,
+                over,
+            }));
+        }
     }
     Ok(())
 }

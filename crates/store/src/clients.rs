@@ -29,6 +29,12 @@ pub struct ClientRecord {
     pub flows: String,
     /// Set when the key was disabled: tokens issued at or before it never work again.
     pub tokens_revoked_at: Option<i64>,
+    /// The site is itself a private store (its storefront plan is on).
+    #[sqlx(try_from = "StoredFlag")]
+    pub site_private: bool,
+    /// ... and its storefront plan needs authorization to browse.
+    #[sqlx(try_from = "StoredFlag")]
+    pub site_browse_gated: bool,
 }
 
 impl ClientRecord {
@@ -84,7 +90,11 @@ impl ClientList {
 macro_rules! select_clients {
     ($tail:literal) => {
         concat!("SELECT ", "c.api_key, c.site_id, c.kind, c.secret_hash, c.password_base64, \
-     c.disabled, s.session_ttl, s.locale AS site_locale, s.currency AS site_currency, c.flows, c.tokens_revoked_at FROM api_clients c JOIN sites s ON s.id = c.site_id", " ", $tail)
+     c.disabled, s.session_ttl, s.locale AS site_locale, s.currency AS site_currency, c.flows, c.tokens_revoked_at, \
+     CAST(CASE WHEN sp.id IS NOT NULL THEN 1 ELSE 0 END AS BIGINT) AS site_private, \
+     CAST(COALESCE(sp.auth_required_to_browse, 0) AS BIGINT) AS site_browse_gated \
+     FROM api_clients c JOIN sites s ON s.id = c.site_id \
+     LEFT JOIN purchase_plans sp ON sp.id = s.storefront_plan_id AND sp.enabled = 1", " ", $tail)
     };
 }
 

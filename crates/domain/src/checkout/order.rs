@@ -9,9 +9,7 @@ use super::{
 use crate::address::{BillingAndShipping, PostalAddress};
 use crate::catalog::CustomAttributes;
 use crate::offers::{Applied, ArbitratedLine, Arbitration, CartForOffers, Offer, arbitrate};
-use crate::purchase_plans::{
-    OverLimit, PlanPricing, Purchaser, billing_email_matches, check_limit,
-};
+use crate::purchase_plans::{OverLimit, PlanPricing, Purchaser, check_limit};
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -213,9 +211,25 @@ pub struct PricedCart<'a> {
     pub shipping_discounts: Vec<(i64, i64)>,
     /// What the private store's prices take off the public ones (`PURCHASEPLAN_INCENTIVE_TOTAL`).
     pub plan_incentive_minor: i64,
+    /// The private store the cart is priced in.
+    pub purchase_plan: Option<&'a PlanPricing>,
 }
 
 impl PricedCart<'_> {
+    /// The cart's custom attributes as its answers show them: the storefront's, then those
+    /// its private store adds (computed, so they replace any of the same name).
+    pub fn shown_attributes(&self, stored: &CustomAttributes) -> CustomAttributes {
+        let mut shown = stored.clone();
+        if let Some(plan) = self.purchase_plan {
+            let computed = plan_attributes(plan, self.plan_incentive_minor, &self.currency);
+            shown
+                .0
+                .retain(|a| !computed.0.iter().any(|c| c.name == a.name));
+            shown.0.extend(computed.0);
+        }
+        shown
+    }
+
     /// Each line's share of the goods' price after every offer: its sale total less its share
     /// of the order discount (in proportion to the sale totals; the shares add up exactly).
     pub fn goods_by_line(&self) -> Vec<i64> {
@@ -396,6 +410,7 @@ pub fn price_cart<'a>(cart: &'a Cart, default_currency: &str) -> PricedCart<'a> 
         offers,
         shipping_discounts,
         plan_incentive_minor,
+        purchase_plan: plan,
     }
 }
 
@@ -420,8 +435,6 @@ pub enum Refusal {
     SubscriptionNeedsReusableSource,
     /// The site is a private store the session is not authorized into.
     OutsidePrivateStore,
-    /// The order's e-mail address does not satisfy what the session proved to its plan.
-    PlanEmailMismatch,
     /// A line would take the purchaser past the plan's limit of its product.
     OverPlanLimit {
         product_id: i64,
@@ -640,15 +653,10 @@ pub fn decide_order(
     })
 }
 
-/// The order's plan: the purchaser and the units its limits count, refused when the order's
-/// e-mail address is not the one the session proved, or a line goes past a limit as far as
-/// the purchases known now tell (the submit's conditional update has the last word).
+/// The order's plan: the purchaser and the units its limits count, refused when a line goes
+/// past a limit as far as the purchases known now tell (the submit's conditional update has
+/// the last word).
 fn order_plan(cart: &Cart, plan: &CartPlan, email: Option<&str>) -> Result<OrderPlan, Refusal> {
-    if let Some(proven) = &plan.proven_email
-        && !email.is_some_and(|e| billing_email_matches(proven, e))
-    {
-        return Err(Refusal::PlanEmailMismatch);
-    }
     let purchaser = plan.purchaser(cart.shopper_id, email, &cart.session_id);
     let mut units: Vec<(i64, i64, Option<i64>)> = Vec::new();
     for line in cart

@@ -218,7 +218,9 @@ impl<'a> CartView<'a> {
             charge_type: fields.charge_type(),
             organization_id: fields.organization_id.as_deref().unwrap_or(""),
             terms_of_sales_acceptance: fields.terms_of_sales_acceptance,
-            custom_attributes: CustomAttributes::of(&fields.custom_attributes),
+            custom_attributes: CustomAttributes::of(
+                &pr.shown_attributes(&fields.custom_attributes),
+            ),
             tax_registrations: Vec::new(),
         }
     }

@@ -9,6 +9,7 @@ pub mod line;
 pub mod money;
 pub mod offers;
 pub mod order;
+pub mod purchase_plans;
 pub mod subscriptions;
 
 use crate::shopper_api::ApiQuery;
