@@ -73,8 +73,9 @@ enum Command {
     /// Manage a site's purchase plans (private stores): who may use each (access rules), its
     /// discount, limits and dates. PINs of access codes and invitations are made here, printed
     /// once (`accessCodes`) and stored only as hashes.
+    // Boxed: a plan's options are many.
     #[command(subcommand)]
-    PurchasePlan(PurchasePlanCommand),
+    PurchasePlan(Box<PurchasePlanCommand>),
 }
 
 /// A plan's options, for `purchase-plan create` and `update`.
@@ -788,7 +789,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::PurchasePlan(cmd) => {
             let store = Store::connect_existing(&cli.database).await?;
             use shopkeeper::purchase_plan_admin as plans;
-            print(&match cmd {
+            print(&match *cmd {
                 PurchasePlanCommand::Create {
                     site,
                     name,
