@@ -70,6 +70,152 @@ enum Command {
     /// Manage a site's points of promotion (named places a storefront shows offers in).
     #[command(subcommand)]
     Pop(PopCommand),
+    /// Manage a site's purchase plans (private stores): who may use each (access rules), its
+    /// discount, limits and dates. PINs of access codes and invitations are made here, printed
+    /// once (`accessCodes`) and stored only as hashes.
+    // Boxed: a plan's options are many.
+    #[command(subcommand)]
+    PurchasePlan(Box<PurchasePlanCommand>),
+}
+
+/// A plan's options, for `purchase-plan create` and `update`.
+#[derive(clap::Args)]
+struct PlanOptions {
+    /// The name the storefront shows (`brandDisplayName`).
+    #[arg(long)]
+    brand_display_name: Option<String>,
+    /// The logo's URL (`brandLogoImage`).
+    #[arg(long)]
+    brand_logo_image: Option<String>,
+    /// The plan's target market, by name (created if new; a new plan's defaults to its name).
+    #[arg(long)]
+    target_market: Option<String>,
+    /// Shoppers must be authorized into the plan to browse the site's catalog.
+    #[arg(long)]
+    auth_required_to_browse: bool,
+    /// Off every product's sale price unless the plan prices it: a percentage, `15` or
+    /// `12.5` (at most two decimals, at most 100).
+    #[arg(long, value_name = "PERCENT")]
+    discount_percent: Option<String>,
+    /// Most units of one product a shopper may buy in the plan, over all their orders.
+    #[arg(long, value_name = "N")]
+    max_quantity_per_shopper: Option<i64>,
+    /// When the plan opens (RFC 3339, e.g. 2030-01-01T00:00:00Z).
+    #[arg(long, value_name = "RFC3339")]
+    starts_at: Option<String>,
+    /// When the plan closes (RFC 3339).
+    #[arg(long, value_name = "RFC3339")]
+    ends_at: Option<String>,
+    /// Make the site this private store: shoppers outside its plans browse only if it lets
+    /// them, and never buy.
+    #[arg(long)]
+    storefront: bool,
+    /// An e-mail domain whose addresses may use the plan (repeatable).
+    #[arg(long, value_name = "DOMAIN")]
+    email_domain: Vec<String>,
+    /// An e-mail address that may use the plan (repeatable).
+    #[arg(long, value_name = "ADDRESS")]
+    email_address: Vec<String>,
+    /// An IP address or network (CIDR) whose shoppers may use the plan (repeatable).
+    #[arg(long, value_name = "CIDR")]
+    ip_address: Vec<String>,
+    /// A referring URL (its prefix) whose shoppers may use the plan (repeatable).
+    #[arg(long, value_name = "URL")]
+    referral_url: Vec<String>,
+    /// An access code's name; a PIN is made for it and printed once (repeatable; naming one
+    /// again makes a new PIN).
+    #[arg(long, value_name = "NAME")]
+    generic_identifier: Vec<String>,
+    /// Invite an e-mail address; a PIN is made for it and printed once (repeatable).
+    #[arg(long, value_name = "EMAIL")]
+    invite: Vec<String>,
+}
+
+impl PlanOptions {
+    fn input(self, name: Option<String>) -> shopkeeper::purchase_plan_admin::PlanInput {
+        use shopkeeper::domain::purchase_plans::AccessMethod as M;
+        let mut rules = Vec::new();
+        for (method, values) in [
+            (M::EmailDomain, self.email_domain),
+            (M::EmailAddress, self.email_address),
+            (M::IpAddress, self.ip_address),
+            (M::ReferralUrl, self.referral_url),
+            (M::GenericIdentifier, self.generic_identifier),
+            (M::EmailInvitation, self.invite),
+        ] {
+            rules.extend(values.into_iter().map(|v| (method, v)));
+        }
+        shopkeeper::purchase_plan_admin::PlanInput {
+            name,
+            brand_display_name: self.brand_display_name,
+            brand_logo_image: self.brand_logo_image,
+            target_market: self.target_market,
+            auth_required_to_browse: self.auth_required_to_browse.then_some(true),
+            discount_percent: self.discount_percent,
+            max_quantity_per_shopper: self.max_quantity_per_shopper,
+            starts_at: self.starts_at,
+            ends_at: self.ends_at,
+            enabled: None,
+            storefront: self.storefront.then_some(true),
+            rules,
+            remove_rules: Vec::new(),
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum PurchasePlanCommand {
+    /// Create a plan; prints it, with the PINs made for its access codes and invitations.
+    Create {
+        #[arg(long, default_value = "demo")]
+        site: String,
+        /// Unique on the site.
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        options: PlanOptions,
+        #[command(flatten)]
+        hashing: HashingSettings,
+    },
+    /// Change a plan: the options given change, rules are removed then added.
+    Update {
+        #[arg(long, default_value = "demo")]
+        site: String,
+        #[arg(long)]
+        id: i64,
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        options: PlanOptions,
+        /// Shoppers need not be authorized into the plan to browse.
+        #[arg(long, conflicts_with = "auth_required_to_browse")]
+        no_auth_required_to_browse: bool,
+        /// The site is no longer this private store.
+        #[arg(long, conflicts_with = "storefront")]
+        no_storefront: bool,
+        /// Switch the plan back on.
+        #[arg(long)]
+        enable: bool,
+        /// Remove a rule, `METHOD:VALUE` (`EmailDomain:example.com`; methods as `list` shows
+        /// them; repeatable).
+        #[arg(long, value_name = "METHOD:VALUE")]
+        remove_rule: Vec<String>,
+        #[command(flatten)]
+        hashing: HashingSettings,
+    },
+    /// Every plan of the site, with its rules (never their PINs) and prices.
+    List {
+        #[arg(long, default_value = "demo")]
+        site: String,
+    },
+    /// Switch a plan off: no shopper is authorized into it, carts bound to it are priced
+    /// publicly again (`update --enable` switches it back on).
+    Disable {
+        #[arg(long, default_value = "demo")]
+        site: String,
+        #[arg(long)]
+        id: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -638,6 +784,51 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     offers::add_to_pop(&store, &site, &name, offer).await?
                 }
                 PopCommand::List { site } => offers::list_pops(&store, &site).await?,
+            })
+        }
+        Command::PurchasePlan(cmd) => {
+            let store = Store::connect_existing(&cli.database).await?;
+            use shopkeeper::purchase_plan_admin as plans;
+            print(&match *cmd {
+                PurchasePlanCommand::Create {
+                    site,
+                    name,
+                    options,
+                    hashing,
+                } => {
+                    let input = options.input(Some(name));
+                    let hasher = PasswordHasher::new(&hashing)?;
+                    plans::create(&store, &hasher, &site, &input, now()).await?
+                }
+                PurchasePlanCommand::Update {
+                    site,
+                    id,
+                    name,
+                    options,
+                    no_auth_required_to_browse,
+                    no_storefront,
+                    enable,
+                    remove_rule,
+                    hashing,
+                } => {
+                    let mut input = options.input(name);
+                    if no_auth_required_to_browse {
+                        input.auth_required_to_browse = Some(false);
+                    }
+                    if no_storefront {
+                        input.storefront = Some(false);
+                    }
+                    if enable {
+                        input.enabled = Some(true);
+                    }
+                    input.remove_rules = remove_rule;
+                    let hasher = PasswordHasher::new(&hashing)?;
+                    plans::update(&store, &hasher, &site, id, &input, now()).await?
+                }
+                PurchasePlanCommand::List { site } => plans::list(&store, &site).await?,
+                PurchasePlanCommand::Disable { site, id } => {
+                    plans::set_enabled(&store, &site, id, false, now()).await?
+                }
             })
         }
         Command::Catalog(CatalogCommand::Import {

@@ -31,6 +31,7 @@ mod openapi;
 mod operations;
 mod outage;
 mod outbox;
+mod plan_admin;
 mod policy;
 mod properties;
 mod public_url;

@@ -275,6 +275,9 @@ pub struct CatalogFile {
     /// Points of promotion (`domain::offer_import`).
     #[serde(default)]
     pub point_of_promotions: Vec<Value>,
+    /// Prices and limits of products in the site's purchase plans (`domain::plan_import`).
+    #[serde(default)]
+    pub purchase_plans: Vec<Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -611,6 +614,8 @@ pub struct ParsedFile {
     /// `offers` and `pointOfPromotions`, raw: `domain::offer_import` reads them.
     offers: Vec<Value>,
     point_of_promotions: Vec<Value>,
+    /// `purchasePlans`, raw: `domain::plan_import` reads them.
+    purchase_plans: Vec<Value>,
 }
 
 /// The top level of an import file, its items left raw (see [`ParsedFile`]).
@@ -625,6 +630,8 @@ struct RawFile {
     offers: Vec<Value>,
     #[serde(default)]
     point_of_promotions: Vec<Value>,
+    #[serde(default)]
+    purchase_plans: Vec<Value>,
 }
 
 impl From<CatalogFile> for ParsedFile {
@@ -634,6 +641,7 @@ impl From<CatalogFile> for ParsedFile {
             products: file.products.into_iter().map(Ok).collect(),
             offers: file.offers,
             point_of_promotions: file.point_of_promotions,
+            purchase_plans: file.purchase_plans,
         }
     }
 }
@@ -663,6 +671,7 @@ impl ParsedFile {
                 .collect(),
             offers: raw.offers,
             point_of_promotions: raw.point_of_promotions,
+            purchase_plans: raw.purchase_plans,
         })
     }
 
@@ -676,6 +685,26 @@ impl ParsedFile {
             std::mem::take(&mut self.offers),
             std::mem::take(&mut self.point_of_promotions),
         )
+    }
+
+    /// Takes the file's `purchasePlans` out, as written.
+    pub fn take_purchase_plans(&mut self) -> Vec<Value> {
+        std::mem::take(&mut self.purchase_plans)
+    }
+
+    /// The currency of every product and variation of the file, by sku (of items that parsed).
+    pub fn sku_currencies(&self) -> HashMap<String, String> {
+        fn add(p: &ProductInput, out: &mut HashMap<String, String>) {
+            out.insert(p.sku.clone(), p.currency.clone());
+            for v in &p.variations {
+                add(v, out);
+            }
+        }
+        let mut out = HashMap::new();
+        for p in self.products.iter().flatten() {
+            add(p, &mut out);
+        }
+        out
     }
 
     /// Every sku the file gives a product or a variation (of items that parsed).

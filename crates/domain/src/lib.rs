@@ -61,6 +61,7 @@ pub mod checkout;
 pub mod grant;
 pub mod offer_import;
 pub mod offers;
+pub mod plan_import;
 pub mod purchase_plans;
 pub mod shopper;
 pub mod sign_in;

@@ -8,7 +8,7 @@
 //! periodically reseeded from the operating system. Asking the kernel (`OsRng`) for every
 //! token and id cost a `getrandom` system call each, five per new session.
 
-use rand::RngCore;
+use rand::{Rng, RngCore};
 use sha2::{Digest, Sha256};
 use std::fmt;
 use subtle::ConstantTimeEq;
@@ -174,6 +174,19 @@ pub fn random_hex(bytes: usize) -> String {
     lower_hex(&buf)
 }
 
+/// What a PIN is made of: upper-case letters and digits without those read as one another
+/// (`0`/`O`, `1`/`I`): 32 characters, 5 bits each.
+pub const PIN_ALPHABET: &[u8; 32] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+
+/// A random PIN of `len` characters of [`PIN_ALPHABET`] (8 characters: 40 bits), for a
+/// private store's access code or invitation; stored only as its Argon2id hash.
+pub fn random_pin(len: usize) -> String {
+    let mut rng = rand::thread_rng();
+    (0..len)
+        .map(|_| char::from(PIN_ALPHABET[rng.gen_range(0..PIN_ALPHABET.len())]))
+        .collect()
+}
+
 /// `bytes` as lowercase hex, like `hex::encode`, which builds its string one `char` at a time
 /// on the grant's hot path (docs/benchmarks.md): this fills one buffer.
 fn lower_hex(bytes: &[u8]) -> String {
@@ -195,6 +208,14 @@ mod tests {
         let s = SessionToken::generate();
         assert_eq!(s.expose().len(), 32);
         assert!(s.expose().bytes().all(|b| !b.is_ascii_lowercase()));
+    }
+
+    #[test]
+    fn pins_use_only_the_unambiguous_alphabet() {
+        let pin = random_pin(8);
+        assert_eq!(pin.len(), 8);
+        assert!(pin.bytes().all(|b| PIN_ALPHABET.contains(&b)), "{pin}");
+        assert_ne!(random_pin(16), random_pin(16));
     }
 
     #[test]

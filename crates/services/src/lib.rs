@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod oauth;
 pub mod offers;
 pub mod provision;
+pub mod purchase_plan_admin;
 pub mod purchase_plans;
 pub mod settings;
 pub mod state;

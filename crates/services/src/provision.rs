@@ -5,12 +5,13 @@ use crate::auth::PasswordHasher;
 use serde::Serialize;
 use shopkeeper_domain::catalog::{CatalogFile, ParsedFile, Problem};
 use shopkeeper_domain::offer_import::{Known, OfferSection};
+use shopkeeper_domain::plan_import::{KnownPlans, PlanSection};
 use shopkeeper_domain::secret::random_hex;
 use shopkeeper_domain::shopper::check_username;
 use shopkeeper_domain::time::UnixSeconds;
 use shopkeeper_domain::{ApiKey, ClientKind, SessionTtl, SiteId, TokenValue};
 use shopkeeper_store::{
-    Engine, NewClient, NewShopper, ShopperRecord, SiteRecord, Store, StoreError, Tally,
+    Engine, NewClient, NewShopper, PlanPrice, ShopperRecord, SiteRecord, Store, StoreError, Tally,
 };
 use std::collections::HashSet;
 use std::num::NonZeroUsize;
@@ -181,6 +182,97 @@ pub struct Demo {
     pub catalog: ImportSummary,
     /// The demo's coupon code and point of promotion.
     pub offers: DemoOffers,
+    /// The demo's private store (purchase plan) and its access code's PIN, shown only here.
+    pub private_store: DemoPrivateStore,
+}
+
+/// The demo's private store: the "Employee Store" purchase plan (target market "Employees",
+/// 20 % off, at most 2 units of a product per shopper, a plan price of its own for
+/// `DEMO-AV-1Y`), open to addresses at `example.com` and to the access code `employee`.
+#[derive(Debug, Serialize)]
+pub struct DemoPrivateStore {
+    pub id: i64,
+    pub name: String,
+    pub target_market_id: i64,
+    pub email_domain: String,
+    pub generic_identifier: String,
+    /// The access code's PIN, at the first start only (stored as a hash).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pin: Option<String>,
+    /// Why `demo show` has no PIN, and how to make a new one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pin_note: Option<String>,
+}
+
+/// The demo's private store's name.
+pub const DEMO_PLAN: &str = "Employee Store";
+
+/// Creates the demo's private store and imports its plan price
+/// (`demo_private_store.json`, a catalog file of `purchasePlans` only: the demo catalog
+/// itself is imported into other sites by the tests, which have no such plan).
+async fn create_demo_private_store(
+    store: &Store,
+    hasher: &PasswordHasher,
+    site: &SiteId,
+    now: UnixSeconds,
+) -> anyhow::Result<DemoPrivateStore> {
+    use crate::purchase_plan_admin::{PlanInput, create_plan};
+    use shopkeeper_domain::purchase_plans::AccessMethod;
+    let input = PlanInput {
+        name: Some(DEMO_PLAN.into()),
+        target_market: Some("Employees".into()),
+        auth_required_to_browse: Some(false),
+        discount_percent: Some("20".into()),
+        max_quantity_per_shopper: Some(2),
+        storefront: Some(false),
+        rules: vec![
+            (AccessMethod::EmailDomain, "example.com".into()),
+            (AccessMethod::GenericIdentifier, "employee".into()),
+        ],
+        ..PlanInput::default()
+    };
+    let (plan, codes) = create_plan(store, hasher, site, &input, now).await?;
+    let prices: CatalogFile = serde_json::from_str(include_str!("demo_private_store.json"))?;
+    import_catalog(store, site.as_str(), prices, now).await?;
+    Ok(DemoPrivateStore {
+        id: plan.id,
+        name: plan.name,
+        target_market_id: plan.target_market_id,
+        email_domain: "example.com".into(),
+        generic_identifier: "employee".into(),
+        pin: codes.into_iter().next().map(|c| c.pin),
+        pin_note: None,
+    })
+}
+
+/// The demo's private store as `demo show` prints it: without the PIN, which only its hash
+/// keeps (`None`: the database has no such plan).
+async fn shown_demo_private_store(
+    store: &Store,
+    site: &SiteId,
+) -> anyhow::Result<Option<DemoPrivateStore>> {
+    let Some(plan) = store
+        .purchase_plans(site)
+        .await?
+        .into_iter()
+        .find(|p| p.name == DEMO_PLAN)
+    else {
+        return Ok(None);
+    };
+    Ok(Some(DemoPrivateStore {
+        pin_note: Some(format!(
+            "the access code's PIN is stored only as a hash and cannot be shown again; \
+             `shopkeeper purchase-plan update --site {site} --id {} --generic-identifier \
+             employee` makes a new one and prints it",
+            plan.id
+        )),
+        id: plan.id,
+        name: plan.name,
+        target_market_id: plan.target_market_id,
+        email_domain: "example.com".into(),
+        generic_identifier: "employee".into(),
+        pin: None,
+    }))
 }
 
 /// The demo site's coupon codes (of its enabled offers) and points of promotion, by name.
@@ -253,7 +345,9 @@ pub async fn create_demo(
     for (country, rate_bp) in DEMO_TAX_RATES {
         store.set_tax_rate(&site.id, country, *rate_bp).await?;
     }
+    let private_store = create_demo_private_store(store, hasher, &site.id, now).await?;
     Ok(Demo {
+        private_store,
         payments_public_key: site.payments_public_key.clone(),
         offers: demo_offers(store, &site.id).await?,
         catalog,
@@ -279,6 +373,8 @@ pub struct DemoShown {
     pub confidential_client: CreatedClient,
     pub shopper: DemoShopper,
     pub offers: DemoOffers,
+    /// The demo's private store, without its access code's PIN (see its `pin_note`).
+    pub private_store: Option<DemoPrivateStore>,
     /// Says that the password and the secret are new.
     pub note: &'static str,
 }
@@ -314,6 +410,7 @@ pub async fn show_demo(
         .await?;
     let secret = rotate_secret(store, &confidential.api_key).await?;
     let offers = demo_offers(store, &demo).await?;
+    let private_store = shown_demo_private_store(store, &demo).await?;
     let demo = &demo;
     let listed = |api_key: ApiKey, kind: ClientKind, secret: Option<String>| async move {
         anyhow::Ok(CreatedClient {
@@ -341,6 +438,7 @@ pub async fn show_demo(
                 password,
             },
             offers,
+            private_store,
             note: "passwords and secrets are stored only as hashes, so these are new: the demo \
                    shopper's password and the confidential key's secret above replace the old \
                    ones, and the shopper's sessions have ended",
@@ -413,6 +511,9 @@ pub struct ImportSummary {
     pub offers: Tally,
     /// Points of promotion, matched by name.
     pub point_of_promotions: Tally,
+    /// Products priced or limited in the site's purchase plans (`purchasePlans`), written
+    /// after the products and offers, one transaction per plan.
+    pub purchase_plan_prices: usize,
     /// Transactions the products were committed in.
     pub batches: usize,
     pub batch_size: usize,
@@ -560,6 +661,33 @@ pub async fn import_catalog_with(
     let mut file = file;
     let (offers, pops) = file.take_offers();
     let offers = OfferSection::parse(offers, pops);
+    let plans = PlanSection::parse(file.take_purchase_plans());
+    // What the plans' entries may name: the site's plans, the products of the file and of
+    // the site, with their currencies.
+    let known_plans = if plans.is_empty() {
+        KnownPlans::default()
+    } else {
+        let mut currencies = file.sku_currencies();
+        for sku in plans.skus() {
+            if currencies.contains_key(&sku) {
+                continue;
+            }
+            if let Some(product_id) = store.product_id_by_sku(&id, &sku).await?
+                && let Some(product) = store.product(&id, product_id).await?
+            {
+                currencies.insert(sku, product.currency);
+            }
+        }
+        KnownPlans {
+            plans: store
+                .purchase_plans(&id)
+                .await?
+                .into_iter()
+                .map(|p| p.name)
+                .collect(),
+            currencies,
+        }
+    };
     // What the offers may name besides the file's own items: the site's.
     let known = if offers.is_empty() {
         Known::default()
@@ -582,11 +710,16 @@ pub async fn import_catalog_with(
         }
     };
     // Every problem of the file, its offers' too, before anything is written.
-    let (catalog, offers) = match (file.validate(&stored), offers.validate(&known)) {
-        (Ok(catalog), Ok(offers)) => (catalog, offers),
-        (catalog, offers) => {
+    let (catalog, offers, plans) = match (
+        file.validate(&stored),
+        offers.validate(&known),
+        plans.validate(&known_plans),
+    ) {
+        (Ok(catalog), Ok(offers), Ok(plans)) => (catalog, offers, plans),
+        (catalog, offers, plans) => {
             let mut problems = catalog.err().unwrap_or_default();
             problems.extend(offers.err().unwrap_or_default());
+            problems.extend(plans.err().unwrap_or_default());
             return Err(ImportError::Invalid(problems));
         }
     };
@@ -651,6 +784,44 @@ pub async fn import_catalog_with(
             .import_offers(&id, &offers, now)
             .await
             .map_err(|e| interrupted(&summary, "writing the offers", e))?;
+    }
+    if !plans.is_empty() {
+        let by_name: std::collections::HashMap<String, i64> = store
+            .purchase_plans(&id)
+            .await?
+            .into_iter()
+            .map(|p| (p.name, p.id))
+            .collect();
+        for plan in &plans {
+            let failed = || format!("writing the prices of purchase plan {:?}", plan.name);
+            let plan_id = *by_name.get(&plan.name).ok_or_else(|| {
+                interrupted(
+                    &summary,
+                    &failed(),
+                    StoreError::NotFound(format!("purchase plan {:?}", plan.name)),
+                )
+            })?;
+            let mut prices = Vec::with_capacity(plan.prices.len());
+            for p in &plan.prices {
+                let product_id = store
+                    .product_id_by_sku(&id, &p.sku)
+                    .await
+                    .and_then(|found| {
+                        found.ok_or_else(|| StoreError::NotFound(format!("sku {:?}", p.sku)))
+                    })
+                    .map_err(|e| interrupted(&summary, &failed(), e))?;
+                prices.push(PlanPrice {
+                    product_id,
+                    unit_price_minor: p.unit_price_minor,
+                    max_quantity: p.max_quantity,
+                });
+            }
+            store
+                .set_purchase_plan_prices(&id, plan_id, &prices)
+                .await
+                .map_err(|e| interrupted(&summary, &failed(), e))?;
+            summary.purchase_plan_prices += prices.len();
+        }
     }
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
