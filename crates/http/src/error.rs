@@ -620,6 +620,7 @@ mod code_tests {
         (409, "offer-not-active"),
         (409, "offer-not-deployed"),
         (409, "precondition-failure"),
+        (409, "over-private-store-shopper-restriction"),
         (409, "line-item-creation-failure"),
         (409, "offer-usage-limit-exceeded"),
         (409, "operation-failed"),
