@@ -374,6 +374,31 @@ async fn plan_prices_show_in_the_product_the_cart_and_the_order() {
         25.00,
         "{shown}"
     );
+    // The plan price replaces the volume tiers for the session in the plan.
+    let tiers = app
+        .get_ok(
+            &inside,
+            &format!("/v1/shoppers/me/products/{product}/pricing/volume-pricing"),
+        )
+        .await;
+    let tier = tiers["volumePricing"]["tier"].as_array().unwrap();
+    assert_eq!(tier.len(), 1, "{tiers}");
+    assert_eq!(value(&tier[0]["pricing"]["salePriceWithQuantity"]), 25.00);
+    let public_tiers = app
+        .get_ok(
+            &outside,
+            &format!("/v1/shoppers/me/products/{product}/pricing/volume-pricing"),
+        )
+        .await;
+    // Outside: the base price and the two imported tiers.
+    assert_eq!(
+        public_tiers["volumePricing"]["tier"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3,
+        "{public_tiers}"
+    );
     // The session outside still sees the public price.
     let again = app
         .get_ok(
@@ -565,7 +590,29 @@ async fn a_plan_limit_holds_under_concurrent_submits() {
             );
         }
     }
-    // A new cart of that shopper is refused as the product is added.
+    // A cart of that shopper is refused as the product is added, or its line raised.
+    let earlier = ready_guest(&app, product).await;
+    let line = app.get_ok(&earlier, &format!("{CART}/line-items")).await["lineItems"]["lineItem"]
+        [0]["id"]
+        .clone();
+    let answer = authorize(
+        &app,
+        &earlier,
+        json!({"id": plan, "emailAddress": "ada@example.com"}),
+    )
+    .await;
+    assert_eq!(answer.status(), 204);
+    shopper_error(
+        app.http
+            .post(app.url(&format!("{CART}/line-items/{line}?quantity=2")))
+            .bearer_auth(&earlier)
+            .send()
+            .await
+            .unwrap(),
+        409,
+        "over-private-store-shopper-restriction",
+    )
+    .await;
     let token = app.anonymous_pair().await.access;
     let answer = authorize(
         &app,

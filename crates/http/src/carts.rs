@@ -807,7 +807,7 @@ pub async fn update_line_item(
         (None, None) => None,
     };
     if let Some(quantity) = quantity {
-        service::set_line_quantity(&state.store, &p, id, quantity).await?;
+        service::set_line_quantity(&state.store, &p, id, quantity, state.clock.now()).await?;
     }
     if let Some(given) = given {
         let given = given.checked("lineItem.customAttributes")?;

@@ -49,9 +49,18 @@ async fn in_plan(
     if let Some(plan) = purchase_plans::plan_pricing(state, caller).await? {
         for p in products.iter_mut().filter(|p| plan.covers(p.id)) {
             p.sale_price_minor = plan.unit_price(p.id, p.sale_price_minor);
+            p.plan_priced = true;
         }
     }
     Ok(())
+}
+
+/// The product's volume tiers as the caller pays them: none where a plan price replaces them.
+async fn tiers(state: &AppState, p: &ProductRecord) -> ApiResult<Vec<VolumePrice>> {
+    if p.plan_priced {
+        return Ok(Vec::new());
+    }
+    Ok(state.store.volume_prices(p.id).await?)
 }
 
 /// A request on the product its path names.
@@ -90,9 +99,7 @@ impl Related {
         }
         for p in products {
             if wants_volume_pricing(expand) {
-                related
-                    .tiers
-                    .insert(p.id, state.store.volume_prices(p.id).await?);
+                related.tiers.insert(p.id, tiers(state, p).await?);
             }
             if expand.has("categories") {
                 related
@@ -286,7 +293,7 @@ pub async fn get_pricing(
 ) -> ApiResult<Response> {
     // The docs' pricing answer shows `volumePricing` inline without `expand`.
     let mut pricing = ProductPricing::new(&q, &p);
-    let tiers = state.store.volume_prices(p.id).await?;
+    let tiers = tiers(&state, &p).await?;
     pricing.volume_pricing = Expandable::Expanded(VolumePricing::new(&q, &p, &tiers));
     Ok(q.respond_with(&ProductPricingEnvelope { pricing }))
 }
@@ -296,7 +303,7 @@ pub async fn get_volume_pricing(
     State(state): State<AppState>,
     Found { q, item: p, .. }: Product,
 ) -> ApiResult<Response> {
-    let tiers = state.store.volume_prices(p.id).await?;
+    let tiers = tiers(&state, &p).await?;
     let volume_pricing = VolumePricing::new(&q, &p, &tiers);
     Ok(q.respond_with(&VolumePricingEnvelope { volume_pricing }))
 }

@@ -222,12 +222,13 @@ pub async fn set_cart_fields(
         .map_err(|TooManyAttributes| CheckoutError::TooManyAttributes)
 }
 
-/// Sets a line's quantity, checked against stock.
+/// Sets a line's quantity, checked against stock and its private store's limit.
 pub async fn set_line_quantity(
     store: &Store,
     p: &Principal,
     line_id: i64,
     quantity: i64,
+    now: UnixSeconds,
 ) -> CheckoutResult<()> {
     let not_found = || CheckoutError::NotFound(format!("line item {line_id}"));
     let lines = store.cart_lines(&p.session_id).await?;
@@ -236,6 +237,8 @@ pub async fn set_line_quantity(
         .find(|l| l.id == line_id)
         .ok_or_else(not_found)?;
     line.check_quantity(quantity)?;
+    let others: Vec<CartLine> = lines.iter().filter(|l| l.id != line_id).cloned().collect();
+    check_plan_limits(store, p, &others, &[(line.product_id, quantity)], now).await?;
     if !store
         .set_cart_line_quantity(cart_writer(p), line_id, quantity)
         .await?

@@ -36,6 +36,10 @@ pub struct ProductRecord {
     /// `Some`: a subscription product.
     #[sqlx(try_from = "Option<String>")]
     pub subscription_plan: StoredPlan,
+    /// Priced by the caller's private store (set by the reader, never stored): its plan price
+    /// replaces the volume tiers.
+    #[sqlx(skip)]
+    pub plan_priced: bool,
 }
 
 /// A product's subscription plan column: JSON, NULL for a product that is not one.

@@ -1395,8 +1395,9 @@ async fn read_snapshot(
             product_categories.insert(line.product_id, ids);
         }
     }
-    let private_site = super::purchase_plans::private_site(conn, site_id).await?;
-    let purchase_plan = match super::purchase_plans::session_plan(conn, session_id, now).await? {
+    let standing = super::purchase_plans::session_standing(conn, session_id, now).await?;
+    let private_site = standing.private_site;
+    let purchase_plan = match standing.plan {
         Some((plan, proven_email)) => {
             let pricing = super::purchase_plans::plan_pricing(conn, &plan).await?;
             // What the purchaser bought, when known before the order's e-mail address is.

@@ -180,32 +180,53 @@ pub(super) async fn session_plan(
     session_id: &SessionId,
     now: UnixSeconds,
 ) -> StoreResult<Option<(PurchasePlanRecord, Option<String>)>> {
-    let bound: Option<(Option<i64>, Option<String>)> = sqlx::query_as(
-        "SELECT purchase_plan_id, purchase_plan_email FROM shopper_sessions WHERE id = $1",
+    Ok(session_standing(conn, session_id, now).await?.plan)
+}
+
+/// A session's standing in its site's private stores, as a cart reads it.
+pub(super) struct Standing {
+    /// The plan the session is in, with the address it proved, while the plan is open.
+    pub plan: Option<(PurchasePlanRecord, Option<String>)>,
+    /// The site is itself a private store (its storefront plan is switched on).
+    pub private_site: bool,
+}
+
+/// The session's standing: one read, and one more only for a session in a plan.
+pub(super) async fn session_standing(
+    conn: &mut AnyConnection,
+    session_id: &SessionId,
+    now: UnixSeconds,
+) -> StoreResult<Standing> {
+    let row: Option<(Option<i64>, Option<String>, i64)> = sqlx::query_as(
+        "SELECT ss.purchase_plan_id, ss.purchase_plan_email, \
+         CAST(CASE WHEN sp.id IS NOT NULL THEN 1 ELSE 0 END AS BIGINT) \
+         FROM shopper_sessions ss JOIN sites s ON s.id = ss.site_id \
+         LEFT JOIN purchase_plans sp ON sp.id = s.storefront_plan_id AND sp.enabled = 1 \
+         WHERE ss.id = $1",
     )
     .bind(session_id.as_str())
     .fetch_optional(&mut *conn)
     .await?;
-    let Some((Some(plan_id), email)) = bound else {
-        return Ok(None);
+    let Some((plan_id, email, private_site)) = row else {
+        return Ok(Standing {
+            plan: None,
+            private_site: false,
+        });
     };
-    let plan: Option<PurchasePlanRecord> = sqlx::query_as(select_plans!("WHERE p.id = $1"))
-        .bind(plan_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    Ok(plan.filter(|p| p.is_open(now)).map(|p| (p, email)))
-}
-
-/// Whether the site is itself a private store (its storefront plan is switched on).
-pub(super) async fn private_site(conn: &mut AnyConnection, site_id: &SiteId) -> StoreResult<bool> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM sites s JOIN purchase_plans p ON p.id = s.storefront_plan_id \
-         WHERE s.id = $1 AND p.enabled = 1",
-    )
-    .bind(site_id.as_str())
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(n > 0)
+    let plan = match plan_id {
+        Some(id) => {
+            let plan: Option<PurchasePlanRecord> = sqlx::query_as(select_plans!("WHERE p.id = $1"))
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?;
+            plan.filter(|p| p.is_open(now)).map(|p| (p, email))
+        }
+        None => None,
+    };
+    Ok(Standing {
+        plan,
+        private_site: private_site != 0,
+    })
 }
 
 /// Units of each product `purchaser` bought in the plan.
