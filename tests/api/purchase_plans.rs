@@ -58,6 +58,20 @@ async fn plan_with(app: &TestApp, configure: impl FnOnce(&mut PlanSettings)) -> 
     (plan.id, plan.target_market_id)
 }
 
+/// The plan's own unit price of `product` (minor units).
+async fn plan_price(app: &TestApp, plan: i64, product: i64, unit_price_minor: i64) {
+    let price = PlanPrice {
+        product_id: product,
+        unit_price_minor: Some(unit_price_minor),
+        max_quantity: None,
+    };
+    app.state
+        .store
+        .set_purchase_plan_prices(&site_id(), plan, &[price])
+        .await
+        .unwrap();
+}
+
 async fn authorize(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
     app.http
         .post(app.url(&format!("{PLAN}/authorize")))
@@ -320,19 +334,7 @@ async fn plan_prices_show_in_the_product_the_cart_and_the_order() {
     let (product, variation) = catalog(&app).await;
     let (plan, market) = plan_with(&app, |s| s.discount_bp = Some(Some(2_000))).await;
     // The digital product at its own plan price; everything else 20 % off.
-    app.state
-        .store
-        .set_purchase_plan_prices(
-            &site_id(),
-            plan,
-            &[PlanPrice {
-                product_id: product,
-                unit_price_minor: Some(2_500),
-                max_quantity: None,
-            }],
-        )
-        .await
-        .unwrap();
+    plan_price(&app, plan, product, 2_500).await;
     let outside = app.anonymous_pair().await.access;
     let inside = ready_guest(&app, product).await;
     let public = app
@@ -545,19 +547,7 @@ async fn a_plan_limit_holds_under_concurrent_submits() {
     let app = spawn_app().await;
     let (product, _) = catalog(&app).await;
     let (plan, _) = plan_with(&app, |s| s.max_quantity_per_shopper = Some(Some(1))).await;
-    app.state
-        .store
-        .set_purchase_plan_prices(
-            &site_id(),
-            plan,
-            &[PlanPrice {
-                product_id: product,
-                unit_price_minor: Some(1_000),
-                max_quantity: None,
-            }],
-        )
-        .await
-        .unwrap();
+    plan_price(&app, plan, product, 1_000).await;
     // Eight sessions of the same shopper (one proven address, which limits count).
     let mut tokens = Vec::new();
     for _ in 0..8 {

@@ -10,8 +10,8 @@ use shopkeeper_domain::offers::{OfferId, OfferInput, Reduction};
 use shopkeeper_domain::time::{UnixSeconds, iso8601};
 use shopkeeper_store::{OfferRecord, PopRecord, Store};
 
-/// A site that exists, or why not.
-async fn site(store: &Store, site: &str) -> anyhow::Result<SiteId> {
+/// A site that exists, or why not (the management commands' `--site`).
+pub(crate) async fn site(store: &Store, site: &str) -> anyhow::Result<SiteId> {
     let id = SiteId::parse(site).map_err(|_| anyhow::anyhow!("not a site id: {site:?}"))?;
     store
         .site(&id)

@@ -7,6 +7,7 @@
 //! the caller to print (`accessCodes`). Giving the same rule again makes a new PIN.
 
 use crate::auth::PasswordHasher;
+use crate::offers::site;
 use anyhow::Context;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -212,16 +213,6 @@ pub async fn settings(
         }
     }
     Ok((settings, codes))
-}
-
-/// A site that exists, or why not.
-async fn site(store: &Store, site: &str) -> anyhow::Result<SiteId> {
-    let id = SiteId::parse(site).map_err(|_| anyhow::anyhow!("not a site id: {site:?}"))?;
-    store
-        .site(&id)
-        .await?
-        .with_context(|| format!("no site {site}"))?;
-    Ok(id)
 }
 
 /// Creates a plan; returns it with the PINs made for its rules.

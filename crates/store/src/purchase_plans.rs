@@ -343,10 +343,7 @@ impl Store {
         }
         tx.commit().await?;
         drop(writer);
-        self.forget_client(None);
-        self.purchase_plan(site_id, id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("purchase plan {id}")))
+        self.plan_changed(site_id, id).await
     }
 
     /// Changes a plan's settings and rules.
@@ -427,6 +424,12 @@ impl Store {
         }
         tx.commit().await?;
         drop(writer);
+        self.plan_changed(site_id, id).await
+    }
+
+    /// After a plan's change committed: sites' private-store flags are cached with their keys,
+    /// so the cache is dropped; the plan as it now is.
+    async fn plan_changed(&self, site_id: &SiteId, id: i64) -> StoreResult<PurchasePlanRecord> {
         self.forget_client(None);
         self.purchase_plan(site_id, id)
             .await?
