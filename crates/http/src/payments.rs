@@ -4,6 +4,7 @@
 //!
 //! Only the card's brand, last four digits and expiry are kept; the number and the CVV are
 //! checked and dropped. Which test numbers approve and which decline: `domain::checkout`.
+//! [`create_card_source`] is the card's path, shared with the hosted payment page.
 
 use crate::error::internal;
 use axum::Json;
@@ -72,6 +73,24 @@ impl PaymentsError {
             Some(parameter),
             message,
         )
+    }
+
+    /// The HTTP status the payments API answers this refusal with.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The field refused (`owner.email`, `creditCard.number`, ...), if the refusal names one.
+    pub fn parameter(&self) -> Option<&str> {
+        self.body
+            .errors
+            .first()
+            .and_then(|e| e.parameter.as_deref())
+    }
+
+    /// What was wrong, in words fit to show a shopper.
+    pub fn message(&self) -> &str {
+        self.body.errors.first().map_or("", |e| e.message.as_str())
     }
 
     fn unauthorized(message: &str) -> Self {
@@ -159,7 +178,34 @@ pub struct Owner {
     pub address: OwnerAddress,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+impl Owner {
+    /// An owner from a form with one cardholder-name field: the last word is the last name,
+    /// the words before it the first name (`Jane Q. Doe`: `Jane Q.` and `Doe`). A name of one
+    /// word is refused (`owner.firstName`), as a card source needs both.
+    pub fn of_cardholder(
+        name: &str,
+        email: &str,
+        address: OwnerAddress,
+    ) -> Result<Self, PaymentsError> {
+        let name = name.trim();
+        let Some((first, last)) = name.rsplit_once(char::is_whitespace) else {
+            return Err(PaymentsError::bad_request(
+                "invalid_parameter",
+                "owner.firstName",
+                "give the cardholder's first and last names",
+            ));
+        };
+        Ok(Self {
+            first_name: first.trim_end().to_owned(),
+            last_name: last.to_owned(),
+            email: email.trim().to_owned(),
+            address,
+        })
+    }
+}
+
+/// A card as typed: its number and CVV are checked and dropped, never stored or logged.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreditCardInput {
     /// A test card number (see the README).
@@ -168,6 +214,18 @@ pub struct CreditCardInput {
     pub expiration_year: i64,
     #[serde(default)]
     pub cvv: Option<String>,
+}
+
+/// Without the number and the CVV, so that no `{:?}` can put them in a log.
+impl std::fmt::Debug for CreditCardInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreditCardInput")
+            .field("number", &"<hidden>")
+            .field("expiration_month", &self.expiration_month)
+            .field("expiration_year", &self.expiration_year)
+            .field("cvv", &self.cvv.as_ref().map(|_| "<hidden>"))
+            .finish()
+    }
 }
 
 /// `POST /payments/sources` body.
@@ -397,6 +455,84 @@ fn month_of(at: shopkeeper_domain::time::UnixSeconds) -> (i64, i64) {
     (i64::from(t.year()), i64::from(u8::from(t.month())))
 }
 
+/// An owner as a source row keeps it: its JSON, or `{}` for none.
+fn owner_json(owner: Option<&Owner>) -> Result<String, PaymentsError> {
+    match owner {
+        Some(owner) => serde_json::to_string(owner).map_err(|e| {
+            let _ = internal(e);
+            PaymentsError::from(StoreError::NotFound("owner".into()))
+        }),
+        None => Ok("{}".to_owned()),
+    }
+}
+
+/// Creates a test-mode card source for `site_id`, as `POST /payments/sources` does for a
+/// `creditCard` (and the hosted payment page for the card typed into it).
+///
+/// Checks the owner (first and last name, e-mail, address line 1, city, a two-letter country;
+/// [`Owner::of_cardholder`] builds one from a single cardholder-name field), then the card: a
+/// documented test number (its outcome, approve or decline, comes from the number), a CVV of
+/// the brand's length if given, and an expiry not before this month. Only the brand, the last
+/// four digits and the expiry are stored; the number and the CVV are dropped here and are never
+/// logged (`CreditCardInput`'s `Debug` hides them). A refusal is a 400 [`PaymentsError`] naming
+/// the field (`owner.email`, `creditCard.number`, ...) with a message fit to show a shopper
+/// ([`PaymentsError::parameter`], [`PaymentsError::message`]); a store failure is a 503 or 500.
+pub async fn create_card_source(
+    state: &AppState,
+    site_id: &SiteId,
+    owner: &Owner,
+    card: &CreditCardInput,
+    reusable: bool,
+) -> Result<PaymentSourceRecord, PaymentsError> {
+    card_source(state, site_id, owner, card, reusable, None, None).await
+}
+
+/// [`create_card_source`], keeping the currency and amount a `POST /payments/sources` body
+/// gave (informational for a card in test mode; the page has none).
+async fn card_source(
+    state: &AppState,
+    site_id: &SiteId,
+    owner: &Owner,
+    card: &CreditCardInput,
+    reusable: bool,
+    currency: Option<&str>,
+    amount: Option<&str>,
+) -> Result<PaymentSourceRecord, PaymentsError> {
+    check_owner(owner)?;
+    let checked = check_test_card(
+        &card.number,
+        card.cvv.as_deref(),
+        card.expiration_month,
+        card.expiration_year,
+        month_of(state.clock.now()),
+    )
+    .map_err(|(parameter, message)| {
+        PaymentsError::bad_request("invalid_card", parameter, message)
+    })?;
+    let owner = owner_json(Some(owner))?;
+    Ok(state
+        .store
+        .create_payment_source(
+            &NewPaymentSource {
+                site_id,
+                source_type: "creditCard",
+                reusable,
+                owner: &owner,
+                brand: checked.brand,
+                last_four: &checked.last_four,
+                expiration_month: checked.expiration_month,
+                expiration_year: checked.expiration_year,
+                currency,
+                amount,
+                test_outcome: checked.outcome.as_str(),
+                upstream_id: None,
+                payment_session_id: None,
+            },
+            state.clock.now(),
+        )
+        .await?)
+}
+
 #[utoipa::path(
     post,
     path = "/payments/sources",
@@ -440,13 +576,7 @@ pub async fn create_source(
     if let Some(owner) = &request.owner {
         check_owner(owner)?;
     }
-    let owner = match &request.owner {
-        Some(owner) => serde_json::to_string(owner).map_err(|e| {
-            let _ = internal(e);
-            PaymentsError::from(StoreError::NotFound("owner".into()))
-        })?,
-        None => "{}".to_owned(),
-    };
+    let owner = owner_json(request.owner.as_ref())?;
     for (name, value) in [
         ("upstreamId", &request.upstream_id),
         ("paymentSessionId", &request.payment_session_id),
@@ -462,21 +592,6 @@ pub async fn create_source(
             ));
         }
     }
-    let new = NewPaymentSource {
-        site_id: key.site(),
-        source_type: "creditCard",
-        reusable: request.reusable.unwrap_or(false),
-        owner: &owner,
-        brand: "",
-        last_four: "",
-        expiration_month: 0,
-        expiration_year: 0,
-        currency: request.currency.as_deref(),
-        amount: amount.as_deref(),
-        test_outcome: "approve",
-        upstream_id: request.upstream_id.as_deref(),
-        payment_session_id: request.payment_session_id.as_deref(),
-    };
     let record = match request.kind.as_str() {
         CUSTOMER_CREDIT => {
             let site = match &key {
@@ -527,24 +642,32 @@ pub async fn create_source(
                 .store
                 .create_payment_source(
                     &NewPaymentSource {
+                        site_id: site,
                         source_type: CUSTOMER_CREDIT,
                         reusable: false,
+                        owner: &owner,
+                        brand: "",
+                        last_four: "",
+                        expiration_month: 0,
+                        expiration_year: 0,
                         currency: Some(&currency),
                         amount: Some(&amount),
-                        ..new
+                        test_outcome: "approve",
+                        upstream_id: request.upstream_id.as_deref(),
+                        payment_session_id: request.payment_session_id.as_deref(),
                     },
                     state.clock.now(),
                 )
                 .await?
         }
         "creditCard" => {
-            if request.owner.is_none() {
+            let Some(owner) = request.owner.as_ref() else {
                 return Err(PaymentsError::bad_request(
                     "invalid_request",
                     "owner",
                     "a card needs its owner",
                 ));
-            }
+            };
             let card = request.credit_card.as_ref().ok_or_else(|| {
                 PaymentsError::bad_request(
                     "invalid_request",
@@ -552,32 +675,16 @@ pub async fn create_source(
                     "a card source needs creditCard",
                 )
             })?;
-            let checked = check_test_card(
-                &card.number,
-                card.cvv.as_deref(),
-                card.expiration_month,
-                card.expiration_year,
-                month_of(state.clock.now()),
+            card_source(
+                &state,
+                key.site(),
+                owner,
+                card,
+                request.reusable.unwrap_or(false),
+                request.currency.as_deref(),
+                amount.as_deref(),
             )
-            .map_err(|(parameter, message)| {
-                PaymentsError::bad_request("invalid_card", parameter, message)
-            })?;
-            state
-                .store
-                .create_payment_source(
-                    &NewPaymentSource {
-                        brand: checked.brand,
-                        last_four: &checked.last_four,
-                        expiration_month: checked.expiration_month,
-                        expiration_year: checked.expiration_year,
-                        test_outcome: checked.outcome.as_str(),
-                        upstream_id: None,
-                        payment_session_id: None,
-                        ..new
-                    },
-                    state.clock.now(),
-                )
-                .await?
+            .await?
         }
         _ => {
             return Err(PaymentsError::bad_request(
@@ -588,4 +695,54 @@ pub async fn create_source(
         }
     };
     Ok((StatusCode::CREATED, Json(response_of(&record))).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn address() -> OwnerAddress {
+        OwnerAddress {
+            line1: "10380 Bren Road West".into(),
+            line2: None,
+            city: "Minnetonka".into(),
+            state: None,
+            postal_code: Some("55343".into()),
+            country: "US".into(),
+        }
+    }
+
+    #[test]
+    fn a_cardholder_name_splits_at_its_last_word() {
+        let owner =
+            Owner::of_cardholder("  Jane Q.  Doe ", " jane@example.com", address()).unwrap();
+        assert_eq!(owner.first_name, "Jane Q.");
+        assert_eq!(owner.last_name, "Doe");
+        assert_eq!(owner.email, "jane@example.com");
+        check_owner(&owner).unwrap();
+        let one_word = Owner::of_cardholder("Cher", "cher@example.com", address()).unwrap_err();
+        assert_eq!(one_word.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(one_word.parameter(), Some("owner.firstName"));
+        assert_eq!(
+            one_word.message(),
+            "give the cardholder's first and last names"
+        );
+    }
+
+    #[test]
+    fn a_cards_debug_hides_its_number_and_cvv() {
+        let card = CreditCardInput {
+            number: "4111111111111111".into(),
+            expiration_month: 7,
+            expiration_year: 2031,
+            cvv: Some("123".into()),
+        };
+        let shown = format!("{card:?}");
+        assert!(
+            !shown.contains("4111") && !shown.contains("1111"),
+            "{shown}"
+        );
+        assert!(!shown.contains("123"), "{shown}");
+        assert!(shown.contains("2031"), "{shown}");
+    }
 }
