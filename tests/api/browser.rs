@@ -1,8 +1,9 @@
 //! End to end in headless Chromium (Debian `chromium` + `chromium-driver`, over WebDriver):
 //! a guest gets a limited token, the browser opens `/oauth20/authorize` with it, a shopper
 //! signs in on the hosted page, and the token in the redirect's fragment is full and belongs
-//! to the guest's session. Needs `SHOPKEEPER_TEST_CHROMEDRIVER` (path to chromedriver);
-//! without it the test prints SKIP and passes.
+//! to the guest's session; axe-core finds no serious or critical violation on the page. Needs
+//! `SHOPKEEPER_TEST_CHROMEDRIVER` (path to chromedriver) and `SHOPKEEPER_TEST_AXE` (path to
+//! axe-core's `axe.min.js`); without either the test prints SKIP and passes.
 
 use crate::helpers::*;
 use fantoccini::Locator;
@@ -54,10 +55,9 @@ async fn guest_signs_in_through_the_hosted_page_in_headless_chromium() {
         .send_keys(SHOPPER_PASSWORD)
         .await
         .unwrap();
-    let png = client.screenshot().await.unwrap();
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("sign-in.png"), &png).unwrap();
+    screenshot(client, "sign-in.png").await;
+    // No serious or critical axe-core violation on the hosted page, as a shopper sees it.
+    assert_accessible(client, "the hosted sign-in page").await;
     client
         .find(Locator::Css("button[type=submit]"))
         .await

@@ -966,6 +966,79 @@ pub async fn chromium(test: &str, extra_args: &[String]) -> Option<Browser> {
     })
 }
 
+/// Saves what the browser shows as `target/screenshots/{name}` (a PNG).
+pub async fn screenshot(client: &fantoccini::Client, name: &str) {
+    let png = client.screenshot().await.unwrap();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(name), &png).unwrap();
+}
+
+/// Runs axe-core on the page the browser shows and fails on any violation of impact
+/// `serious` or `critical`, listing each one's rule, impact and elements. `page` names the
+/// page in the messages. axe-core is read from `SHOPKEEPER_TEST_AXE` (the path of its
+/// `axe.min.js`; `.ci/run` installs it); without it this prints SKIP and checks nothing.
+/// The script goes in through WebDriver, which the pages' `default-src 'none'` does not stop.
+pub async fn assert_accessible(client: &fantoccini::Client, page: &str) {
+    let Ok(path) = std::env::var("SHOPKEEPER_TEST_AXE") else {
+        skip(&format!(
+            "{page}: set SHOPKEEPER_TEST_AXE (path to axe-core's axe.min.js; .ci/run does)"
+        ));
+        return;
+    };
+    let axe = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read SHOPKEEPER_TEST_AXE={path}: {e}"));
+    // W3C executeScript waits for a returned promise; only what the report needs comes back.
+    let script = format!(
+        "{axe}\n;return axe.run(document, {{resultTypes: ['violations']}}).then(r => \
+         ({{version: axe.version, violations: r.violations.map(v => ({{id: v.id, impact: \
+         v.impact, help: v.help, nodes: v.nodes.map(n => ({{target: n.target, summary: \
+         n.failureSummary}}))}}))}}));"
+    );
+    let result = client
+        .execute(&script, Vec::new())
+        .await
+        .unwrap_or_else(|e| panic!("{page}: axe-core did not run: {e}"));
+    let violations = result["violations"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{page}: axe-core answered {result}"));
+    let report: Vec<String> = violations
+        .iter()
+        .map(|v| {
+            let targets: Vec<String> = v["nodes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|n| format!("{} ({})", n["target"], n["summary"].as_str().unwrap_or("")))
+                .collect();
+            format!(
+                "{} [{}] {}: {}",
+                v["id"].as_str().unwrap_or("?"),
+                v["impact"].as_str().unwrap_or("?"),
+                v["help"].as_str().unwrap_or(""),
+                targets.join("; ")
+            )
+        })
+        .collect();
+    let serious = violations
+        .iter()
+        .any(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")));
+    assert!(
+        !serious,
+        "{page}: axe-core {} found serious or critical violations:\n{}",
+        result["version"],
+        report.join("\n")
+    );
+    if !report.is_empty() {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "{page}: axe-core: minor violations:\n{}",
+            report.join("\n")
+        );
+    }
+}
+
 pub fn url_with(base: &str, pairs: &[(&str, &str)]) -> String {
     let mut q = form_urlencoded::Serializer::new(String::new());
     for (k, v) in pairs {

@@ -6,7 +6,9 @@
 //! `SHOPKEEPER_TEST_CHROMEDRIVER`, else SKIP, which `.ci/run` turns into a failure): a guest
 //! buys through the page and the order's totals are checked through the API; a shopper signs
 //! in through the hosted page from `/` (on a --public-url host) and buys signed in; the API
-//! reference renders `/openapi.json`. Screenshots go to `target/screenshots/`.
+//! reference renders `/openapi.json`. axe-core (`SHOPKEEPER_TEST_AXE`, else SKIP) finds no
+//! serious or critical violation on the start page, the hosted sign-in page in the demo
+//! site's look, and the API reference. Screenshots go to `target/screenshots/`.
 
 use crate::helpers::*;
 use fantoccini::elements::Element;
@@ -158,13 +160,6 @@ async fn provision_disable(app: &TestApp, key: &str) {
 
 // --- In headless Chromium ------------------------------------------------------------------
 
-async fn screenshot(client: &Client, name: &str) {
-    let png = client.screenshot().await.unwrap();
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join(name), &png).unwrap();
-}
-
 /// The page's message box (where it shows an API error), for failure reports.
 async fn page_message(client: &Client) -> String {
     match client.find(Locator::Id("message")).await {
@@ -288,6 +283,7 @@ async fn a_guest_buys_on_the_start_page_and_the_orders_totals_are_the_apis() {
             .unwrap()
             .contains("guest")
     );
+    assert_accessible(client, "the start page").await;
     // Add the download, then remove it again; keep two keyboards.
     add_on_page(client, digital, None, 1).await;
     add_on_page(client, physical, Some(variation), 2).await;
@@ -403,12 +399,10 @@ async fn a_shopper_signs_in_from_the_start_page_on_its_public_url_keeps_the_cart
     wait_idle(client).await;
     add_on_page(client, digital, None, 3).await;
     click(client, "#sign-in").await;
-    // The hosted sign-in page.
-    wait_for(client, "#username")
-        .await
-        .send_keys(&demo.shopper.username)
-        .await
-        .unwrap();
+    // The hosted sign-in page, in the demo site's look.
+    let username = wait_for(client, "#username").await;
+    assert_accessible(client, "the demo site's hosted sign-in page").await;
+    username.send_keys(&demo.shopper.username).await.unwrap();
     fill(client, "#password", &demo.shopper.password).await;
     click(client, "button[type=submit]").await;
     // Back on the start page, which redeemed the code.
@@ -514,6 +508,7 @@ async fn the_api_reference_page_renders_every_operation_of_openapi_json() {
     let all = wait_for(client, "#reference").await.text().await.unwrap();
     assert!(!all.contains("[object"), "rendered as text, not as objects");
     screenshot(client, "api-reference.png").await;
+    assert_accessible(client, "the API reference page").await;
     // The filter narrows the list.
     fill(client, "#filter", "submit-cart").await;
     let visible = client
