@@ -116,8 +116,8 @@ pub const ROUTES: &[Route] = &[
     row("GET", "/v1/shoppers/me/carts/active/shipping-options", Limited, Yes),
     row("GET", "/v1/shoppers/me/carts/active/shipping-options/{id}", Limited, Yes),
     row("POST", "/v1/shoppers/me/carts/active/submit-cart", Limited, Yes),
-    row("GET", "/v1/shoppers/me/carts/active/web-checkout", Limited, No),
-    row("POST", "/v1/shoppers/me/carts/active/web-checkout", Limited, No),
+    row("GET", "/v1/shoppers/me/carts/active/web-checkout", Limited, Yes),
+    row("POST", "/v1/shoppers/me/carts/active/web-checkout", Limited, Yes),
     // Catalog.
     row("GET", "/v1/shoppers/me/categories", TokenOptional, Yes),
     row("GET", "/v1/shoppers/me/categories/{id}", TokenOptional, Yes),
@@ -346,7 +346,7 @@ mod tests {
     #[test]
     fn serves_only_provided_rows() {
         assert!(serves("POST", "/v1/shoppers/me/carts/active/submit-cart"));
-        assert!(!serves("GET", "/v1/shoppers/me/carts/active/web-checkout"));
+        assert!(!serves("GET", "/v1/shoppers/me/wish-lists"));
         assert!(!serves("GET", "/v1/shoppers/me/no-such-route"));
     }
 }

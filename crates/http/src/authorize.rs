@@ -11,6 +11,7 @@
 
 use super::browser;
 use super::error::internal;
+use super::look::Look;
 use super::params::Params;
 use askama::Template;
 use axum::body::Bytes;
@@ -20,22 +21,21 @@ use axum::response::{Html, IntoResponse, Response};
 use shopkeeper_domain::authorize::{ResponseType, flow_refusal, valid_code_challenge};
 use shopkeeper_domain::csrf::CsrfVerdict;
 use shopkeeper_domain::secret::random_hex;
-use shopkeeper_domain::site::{
-    AA_TEXT_CONTRAST, Rgb, contrast_ratio, html_lang, shop_link, text_color_on,
-};
+use shopkeeper_domain::site::shop_link;
 use shopkeeper_domain::{ApiKey, SecretHash, SessionId};
 use shopkeeper_services::auth::{AccessLevel, VerifyError};
 use shopkeeper_services::instruments::SignInFlow;
 use shopkeeper_services::oauth::authorize::{claim_session_for, issue_signed_in, mint_code};
 use shopkeeper_services::oauth::password::{PasswordCheck, check_password};
 use shopkeeper_services::state::AppState;
-use shopkeeper_store::{ClientRecord, SiteBranding, StoreError};
+use shopkeeper_store::{ClientRecord, StoreError};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// The authorization request parameters carried from `/authorize` to the sign-in form.
-const CARRIED: [&str; 7] = [
+const CARRIED: [&str; 8] = [
     "client_id",
+    "checkout",
     "response_type",
     "redirect_uri",
     "state",
@@ -53,6 +53,9 @@ struct AuthorizeRequest {
     /// The session of `dr_limited_token`, which the signing-in shopper takes over.
     limited_session: Option<SessionId>,
     code_challenge: Option<String>,
+    /// A sign-in from the hosted web checkout (`checkout=1`): no token or code; the browser
+    /// goes back to the checkout, signed in, its cart kept.
+    checkout: bool,
 }
 
 /// Where a failure is reported.
@@ -200,72 +203,6 @@ struct ErrorPage<'a> {
     detail: Option<&'a str>,
 }
 
-/// How the hosted pages show a site (`templates/base.html`).
-struct Look {
-    title: String,
-    /// `#rrggbb`, as CSS.
-    brand_color: String,
-    /// The text on the brand colour (header, button): black or white, whichever keeps AA.
-    brand_text: String,
-    /// Links on the white card: the brand colour when it keeps AA there, else the default.
-    link_color: String,
-    /// From the site's locale (`en_US` → `en-US`).
-    lang: String,
-    shop_link: Option<String>,
-}
-
-/// Before a site is known (no or an unknown key): a plain header, not Shopkeeper's name,
-/// which means nothing to a shopper.
-const DEFAULT_TITLE: &str = "Sign in";
-/// The default brand colour (7.2:1 with white).
-const DEFAULT_COLOR: Rgb = Rgb {
-    r: 0x1f,
-    g: 0x4f,
-    b: 0xbf,
-};
-/// The language the pages' own text is written in.
-const DEFAULT_LANG: &str = "en";
-
-impl Look {
-    fn new(title: String, brand: Rgb, lang: String, shop_link: Option<String>) -> Self {
-        let link = if contrast_ratio(brand, Rgb::WHITE) >= AA_TEXT_CONTRAST {
-            brand
-        } else {
-            DEFAULT_COLOR
-        };
-        Self {
-            title,
-            brand_color: brand.to_string(),
-            brand_text: text_color_on(brand).to_string(),
-            link_color: link.to_string(),
-            lang,
-            shop_link,
-        }
-    }
-
-    fn neutral() -> Self {
-        Self::new(
-            DEFAULT_TITLE.to_owned(),
-            DEFAULT_COLOR,
-            DEFAULT_LANG.to_owned(),
-            None,
-        )
-    }
-
-    /// The site's title, colour (the default when unset or not `#rrggbb`) and language.
-    fn of_site(branding: Option<&SiteBranding>, shop_link: Option<String>) -> Self {
-        let Some(b) = branding else {
-            return Self::neutral();
-        };
-        Self::new(
-            b.display_name.clone().unwrap_or_else(|| b.id.to_string()),
-            Rgb::parse(&b.brand_color).unwrap_or(DEFAULT_COLOR),
-            html_lang(&b.locale).unwrap_or_else(|| DEFAULT_LANG.to_owned()),
-            shop_link,
-        )
-    }
-}
-
 /// The look of `client`'s site; with `link_back`, also the link back to its shop (from the
 /// key's registered redirect URIs only).
 async fn site_look(
@@ -339,6 +276,19 @@ async fn check(state: &AppState, params: &Params) -> Result<AuthorizeRequest, Fa
         .ok_or_else(|| page("The API key (client_id) is not known."))?;
     // From here the key is known: its site's page, with a way back to its shop.
     let page = |detail: &str| Failure::Page(PageFailure::bad_link(detail, Some(&client)));
+    // The web checkout's own sign-in: it returns to our checkout pages, never to a client,
+    // and issues nothing (the browser's session cookie carries the signed-in session).
+    if params.get("checkout") == Some("1") {
+        return Ok(AuthorizeRequest {
+            client,
+            response_type: ResponseType::Code,
+            redirect_uri: String::new(),
+            state: None,
+            limited_session: None,
+            code_challenge: None,
+            checkout: true,
+        });
+    }
     let redirect_uri = params
         .get("redirect_uri")
         .ok_or_else(|| page("The request names no redirect_uri."))?;
@@ -439,6 +389,7 @@ async fn check(state: &AppState, params: &Params) -> Result<AuthorizeRequest, Fa
         limited_session,
         code_challenge,
         client,
+        checkout: false,
     })
 }
 
@@ -726,6 +677,20 @@ async fn complete(
     .await
     .map_err(server_failure)?;
 
+    if request.checkout {
+        let location = format!(
+            "{}/store/{}/checkout/address",
+            state.web.public_url, client.site_id
+        );
+        let mut response = axum::response::Redirect::to(&location).into_response();
+        if set_cookie {
+            response.headers_mut().insert(
+                header::SET_COOKIE,
+                browser::session_cookie(state, &handle, state.tokens.refresh_ttl_seconds),
+            );
+        }
+        return Ok(response);
+    }
     let mut params: Vec<(&'static str, String)> = Vec::new();
     let in_fragment = match request.response_type {
         ResponseType::Token => {

@@ -15,6 +15,7 @@ pub mod extract;
 pub mod formats;
 pub mod introspect;
 pub mod limits;
+mod look;
 pub mod metadata;
 pub mod offers;
 pub mod openapi;
@@ -39,6 +40,7 @@ pub mod test_clock;
 pub mod token;
 pub mod tolerant;
 pub mod views;
+pub mod web_checkout;
 pub mod xml;
 
 use axum::Router;
@@ -125,6 +127,17 @@ pub fn router(state: AppState) -> Router {
             get(authorize::sign_in_page).post(authorize::sign_in_submit),
         )
         .route("/store/{site_id}/SessionToken", get(session_token::get))
+        // The hosted web checkout's pages (`web_checkout`).
+        .route("/store/{site_id}/checkout", get(web_checkout::resume))
+        .route("/store/{site_id}/checkout/enter", get(web_checkout::enter))
+        .route(
+            "/store/{site_id}/checkout/orders/{order_id}",
+            get(web_checkout::confirmation),
+        )
+        .route(
+            "/store/{site_id}/checkout/{page}",
+            get(web_checkout::get_page).post(web_checkout::post_page),
+        )
         // The start page (a demo storefront on the public API) and the API reference.
         .route("/", get(start_page::start_page))
         .route("/api-reference", get(start_page::api_reference))

@@ -33,7 +33,7 @@ use super::views::subscriptions::{
 };
 use super::{
     access_tokens, authorize, introspect, metadata, operations, payments, revoke, session_token,
-    shoppers_token, start_page, token,
+    shoppers_token, start_page, token, web_checkout,
 };
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -72,6 +72,11 @@ use utoipa::{Modify, OpenApi};
         authorize::sign_in_page,
         authorize::sign_in_submit,
         session_token::get,
+        web_checkout::enter,
+        web_checkout::resume,
+        web_checkout::get_page,
+        web_checkout::post_page,
+        web_checkout::confirmation,
         start_page::start_page,
         start_page::api_reference,
         start_page::config,

@@ -4,7 +4,7 @@
 
 use super::{
     cart_offers, carts, catalog, cors, offers, orders, purchase_plans, shopper_api, shoppers,
-    shoppers_token, site, subscriptions,
+    shoppers_token, site, subscriptions, web_checkout,
 };
 use axum::Router;
 use axum::http::uri::PathAndQuery;
@@ -109,6 +109,10 @@ pub fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
             get(k::get_shipping_option)
         }
         ("POST", "/v1/shoppers/me/carts/active/submit-cart") => post(k::submit_cart),
+        ("GET", "/v1/shoppers/me/carts/active/web-checkout") => get(web_checkout::get_web_checkout),
+        ("POST", "/v1/shoppers/me/carts/active/web-checkout") => {
+            post(web_checkout::post_web_checkout)
+        }
         ("GET", "/v1/shoppers/me/purchase-plan") => get(purchase_plans::get_purchase_plan),
         ("POST", "/v1/shoppers/me/purchase-plan/authorize") => {
             post(purchase_plans::authorize_purchase_plan)

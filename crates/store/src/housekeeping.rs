@@ -69,6 +69,7 @@ const SESSION_DEPENDENTS: &[&str] = &[
     "refresh_tokens",
     "session_tokens",
     "browser_sessions",
+    "checkout_handles",
     "authorization_codes",
     "cart_line_items",
     "cart_offer_triggers",

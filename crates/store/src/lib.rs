@@ -59,7 +59,8 @@ pub use subscriptions::{
 };
 pub use tokens::{AccessTokenRecord, NewTokenPair, RefreshTokenRecord};
 pub use web::{
-    AuthorizationCodeRecord, BrowserHandle, CodeRedemption, NewAuthorizationCode, SiteBranding,
+    AuthorizationCodeRecord, BrowserHandle, CodeRedemption, NewAuthorizationCode, RedeemedCheckout,
+    SiteBranding,
 };
 
 use crate::settings::DatabaseSettings;

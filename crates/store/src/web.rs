@@ -63,24 +63,37 @@ pub struct BrowserHandle<'a> {
 }
 
 /// Points a browser handle at a session (a new handle, or one that led elsewhere).
+/// `full_access`: the browser acts for the session's shopper (it signed in, or came from a
+/// full token's web checkout).
 async fn link_handle(
     tx: &mut Transaction<'_, Any>,
     handle: BrowserHandle<'_>,
     session_id: &SessionId,
     now: UnixSeconds,
+    full_access: bool,
 ) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO browser_sessions (handle_hash, site_id, session_id, created_at) \
-         VALUES ($1, $2, $3, $4) ON CONFLICT (handle_hash) \
-         DO UPDATE SET site_id = excluded.site_id, session_id = excluded.session_id",
+        "INSERT INTO browser_sessions (handle_hash, site_id, session_id, created_at, \
+         full_access) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (handle_hash) \
+         DO UPDATE SET site_id = excluded.site_id, session_id = excluded.session_id, \
+         full_access = excluded.full_access",
     )
     .bind(blob(handle.hash))
     .bind(handle.site_id.as_str())
     .bind(session_id.as_str())
     .bind(now)
+    .bind(i64::from(full_access))
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// What a checkout handle was redeemed for: the session and whether the browser acts for its
+/// shopper.
+#[derive(Debug, Clone)]
+pub struct RedeemedCheckout {
+    pub session_id: SessionId,
+    pub full_access: bool,
 }
 
 impl Store {
@@ -119,7 +132,7 @@ impl Store {
                 hash,
                 site_id: new.site_id,
             };
-            link_handle(&mut tx, handle, &id, now).await?;
+            link_handle(&mut tx, handle, &id, now, false).await?;
         }
         tx.commit().await?;
         Ok(id)
@@ -143,6 +156,92 @@ impl Store {
             Some(id) => self.session(&id).await,
             None => Ok(None),
         }
+    }
+
+    /// The session a browser handle points to on a site and whether the browser acts for its
+    /// shopper (live or not: the caller decides).
+    pub async fn browser_session_link(
+        &self,
+        handle: &SecretHash,
+        site_id: &SiteId,
+    ) -> StoreResult<Option<(SessionRecord, bool)>> {
+        let row: Option<(String, i64)> = sqlx::query_as(
+            "SELECT session_id, full_access FROM browser_sessions \
+             WHERE handle_hash = $1 AND site_id = $2",
+        )
+        .bind(blob(handle))
+        .bind(site_id.as_str())
+        .fetch_optional(&self.read)
+        .await?;
+        let Some((id, full)) = row else {
+            return Ok(None);
+        };
+        match SessionId::parse(&id) {
+            Some(id) => Ok(self.session(&id).await?.map(|s| (s, full != 0))),
+            None => Ok(None),
+        }
+    }
+
+    /// Stores a web checkout's one-time handle (its hash) for the token's session.
+    pub async fn create_checkout_handle(
+        &self,
+        handle: BrowserHandle<'_>,
+        session_id: &SessionId,
+        full_access: bool,
+        now: UnixSeconds,
+        expires_at: UnixSeconds,
+    ) -> StoreResult<()> {
+        let mut writer = self.writer().await?;
+        sqlx::query(
+            "INSERT INTO checkout_handles (handle_hash, site_id, session_id, full_access, \
+             created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(blob(handle.hash))
+        .bind(handle.site_id.as_str())
+        .bind(session_id.as_str())
+        .bind(i64::from(full_access))
+        .bind(now)
+        .bind(expires_at)
+        .execute(&mut *writer)
+        .await?;
+        Ok(())
+    }
+
+    /// Redeems a checkout handle once, before it expires, on its site: in one transaction it is
+    /// marked used (a conditional update: of two redemptions one wins) and `browser` (a fresh
+    /// handle) is linked to its session. `None`: unknown, used, expired or another site's.
+    pub async fn redeem_checkout_handle(
+        &self,
+        handle: &SecretHash,
+        browser: BrowserHandle<'_>,
+        now: UnixSeconds,
+    ) -> StoreResult<Option<RedeemedCheckout>> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        let row: Option<(String, i64)> = sqlx::query_as(
+            "UPDATE checkout_handles SET consumed_at = $1 \
+             WHERE handle_hash = $2 AND site_id = $3 AND consumed_at IS NULL \
+             AND expires_at > $1 RETURNING session_id, full_access",
+        )
+        .bind(now)
+        .bind(blob(handle))
+        .bind(browser.site_id.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((session_id, full)) = row else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        let Some(session_id) = SessionId::parse(&session_id) else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        link_handle(&mut tx, browser, &session_id, now, full != 0).await?;
+        tx.commit().await?;
+        Ok(Some(RedeemedCheckout {
+            session_id,
+            full_access: full != 0,
+        }))
     }
 
     /// A shopper takes over a live session (its cart included) on the hosted page: everything
@@ -177,7 +276,7 @@ impl Store {
         }
         let revoked =
             revoke_before_sign_in(&mut tx, session_id.as_str(), Some(browser.hash)).await?;
-        link_handle(&mut tx, browser, session_id, now).await?;
+        link_handle(&mut tx, browser, session_id, now, true).await?;
         tx.commit().await?;
         self.snapshots.forget(session_id.as_str());
         Ok(revoked)
