@@ -133,6 +133,61 @@ async fn debug_logs_never_contain_tokens_secrets_or_passwords() {
         .await
         .unwrap();
 
+    // The hosted web checkout: its one-time handle, the browser's cookie and a card number
+    // posted on the payment page.
+    let fresh = token(vec![("grant_type", "password".into())], public_auth.clone()).await;
+    let guest = fresh["access_token"].as_str().unwrap().to_owned();
+    secrets.push(guest.clone());
+    secrets.push(fresh["refresh_token"].as_str().unwrap().to_owned());
+    let no_redirects = crate::helpers::browser();
+    let transfer = no_redirects
+        .get(format!(
+            "{base}/v1/shoppers/me/carts/active/web-checkout?productId=1"
+        ))
+        .bearer_auth(&guest)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(transfer.status(), 302);
+    let location = transfer.headers()["location"].to_str().unwrap().to_owned();
+    let handle = location.rsplit("h=").next().unwrap().to_owned();
+    let entered = no_redirects.get(&location).send().await.unwrap();
+    assert_eq!(entered.status(), 303);
+    let cookie = entered.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let cookie_handle = cookie
+        .split(';')
+        .next()
+        .and_then(|pair| pair.split_once('='))
+        .map(|(_, v)| v.to_owned())
+        .unwrap();
+    let payment = format!("{base}/store/demo/checkout/payment");
+    let html = no_redirects
+        .get(&payment)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let needle = "name=\"csrf_token\" value=\"";
+    let at = html.find(needle).unwrap() + needle.len();
+    let csrf = html[at..].split('"').next().unwrap().to_owned();
+    let card = "4111111111111111";
+    no_redirects
+        .post(&payment)
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("card_name", "Ada Lovelace"),
+            ("card_number", card),
+            ("card_exp_month", "12"),
+            ("card_exp_year", "2035"),
+            ("card_cvv", "123"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    secrets.extend([handle, cookie_handle, card.to_owned()]);
+
     // SIGTERM: a graceful stop.
     let logs = server.stop();
 

@@ -389,6 +389,8 @@ async fn every_provided_row_answers_every_credential_as_the_table_says() {
                         // A subscription's orders and pending actions answer 202, as their
                         // pages document.
                         "GET" if route.path.starts_with("/v1/subscriptions/{id}/") => status == 202,
+                        // The web checkout transfers the browser (`302 Found`, as documented).
+                        "GET" if route.path.ends_with("/web-checkout") => status == 302,
                         "GET" => status == 200,
                         "DELETE" => status == 204,
                         // Routes read `{}` tolerantly (as no body, or an empty object), so
@@ -468,6 +470,8 @@ async fn every_served_route_is_in_the_table_and_json_suffix_works() {
             let response = f.call(route, &path, Credential::Full).await;
             let documented = if route.path.starts_with("/v1/subscriptions/{id}/") {
                 202
+            } else if route.path.ends_with("/web-checkout") {
+                302
             } else {
                 200
             };

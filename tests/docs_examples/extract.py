@@ -153,6 +153,23 @@ RESPONSE_ERRATA = {
 }
 
 
+# Statuses the prose names before the request rather than after it (page, heading) → (status,
+# why).
+STATUS_ERRATA = {
+    ("shopper-apis/cart/managing-web-checkout.md", "Getting web checkout"):
+        (302, "the prose before the request names the answer: `302 Found`"),
+    ("shopper-apis/cart/managing-web-checkout.md", "Creating the cart and transferring the shopper"):
+        (302, "the prose before the request names the answer: `302 Found`"),
+}
+
+# Requests whose method the example writes wrongly (page, heading) → (method, why).
+METHOD_ERRATA = {
+    ("shopper-apis/cart/managing-web-checkout.md", "Creating the cart and transferring the shopper"):
+        ("POST", "the example's curl says `--request GET` for the section's `POST /web-checkout` "
+         "with a body: sent as POST"),
+}
+
+
 # Blocks written as a request that are another example's answer (page, heading) → why: skipped
 # as requests, with the reason listed.
 NOT_A_REQUEST = {
@@ -713,6 +730,10 @@ def classify(b, response, payload, table, entry, notes, status_in_prose):
         method, url, _headers, body, kind = curl_parts(text)
     else:
         method, url, _headers, body, kind = request_line_parts(text)
+    method_errata = METHOD_ERRATA.get((entry["source"]["page"], entry["source"]["heading"]))
+    if method_errata:
+        method = method_errata[0]
+        notes.append(method_errata[1])
     entry["method"] = method
     if not url:
         return "the request names no URL"
@@ -786,6 +807,10 @@ def classify(b, response, payload, table, entry, notes, status_in_prose):
     entry["auth"] = ("anonymous" if exact["path"] == "/v1/shoppers" and method == "POST"
                      else "confidential-key" if exact["level"] == "payments" and credit
                      else "payments-key" if exact["level"] == "payments" else "shopper")
+    status_errata = STATUS_ERRATA.get((entry["source"]["page"], entry["source"]["heading"]))
+    if status_errata and not status_in_prose:
+        status_in_prose = status_errata[0]
+        notes.append(status_errata[1])
     status, resp_body = None, None
     if response is not None:
         status, resp_body, problem = parse_response(response)
