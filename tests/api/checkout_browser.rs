@@ -131,6 +131,11 @@ async fn a_guest_checks_out_on_the_hosted_pages_in_headless_chromium() {
     record(client, "checkout-guest-address").await;
     click(client, "continue").await;
     let (order_id, shown_total) = finish(client, "checkout-guest").await;
+    // The link again: used, so a page that says so.
+    client.goto(&location).await.unwrap();
+    let refused = client.source().await.unwrap();
+    assert!(refused.contains("cannot be used"), "{refused}");
+    record(client, "checkout-guest-link-used").await;
     client.clone().close().await.unwrap();
 
     // The order the pages placed is the guest's session's, at the total they showed.
