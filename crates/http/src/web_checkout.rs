@@ -844,6 +844,14 @@ pub async fn resume(
     Redirect::to(&checkout_path(&site, page)).into_response()
 }
 
+/// A stale or mistyped step: back into the checkout where it stands.
+fn stale_step(raw_site: &str) -> Response {
+    match site_id(raw_site) {
+        Some(site) => Redirect::to(&format!("/store/{site}/checkout")).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
 /// `GET /store/{siteId}/checkout/{page}`
 #[utoipa::path(
     get,
@@ -863,11 +871,7 @@ pub async fn get_page(
     headers: HeaderMap,
 ) -> Response {
     if !STEPS.iter().any(|(p, _)| *p == page) {
-        // A stale or mistyped step: back into the checkout where it stands.
-        return match site_id(&raw_site) {
-            Some(site) => Redirect::to(&format!("/store/{site}/checkout")).into_response(),
-            None => StatusCode::NOT_FOUND.into_response(),
-        };
+        return stale_step(&raw_site);
     }
     let (site, b) = checkout!(state, raw_site, headers);
     show(&state, &site, &b, &page, Shown::ok()).await
@@ -896,11 +900,7 @@ pub async fn post_page(
     Form(post): Form<PagePost>,
 ) -> Response {
     if !STEPS.iter().any(|(p, _)| *p == page) {
-        // A stale or mistyped step: back into the checkout where it stands.
-        return match site_id(&raw_site) {
-            Some(site) => Redirect::to(&format!("/store/{site}/checkout")).into_response(),
-            None => StatusCode::NOT_FOUND.into_response(),
-        };
+        return stale_step(&raw_site);
     }
     let (site, b) = checkout!(state, raw_site, headers);
     let valid = post
