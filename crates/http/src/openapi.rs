@@ -378,6 +378,13 @@ impl Modify for ShopperApiTable {
             }
             let view = response_view(route.method, route.path);
             op = match route.method {
+                // The web checkout transfers the browser, as the docs say: `302 Found`.
+                _ if route.path.ends_with("/web-checkout") => op.response(
+                    "302",
+                    ResponseBuilder::new()
+                        .description("Found: Location names the hosted checkout (a one-time link)")
+                        .build(),
+                ),
                 // Saved addresses answer as the docs do: no body, `Location` naming it.
                 "POST" if route.path.starts_with("/v1/shoppers/me/addresses") => op.response(
                     "204",

@@ -288,7 +288,9 @@ pub struct EnterQuery {
     description = "Redeems the one-time handle of a `web-checkout` answer (`?h=`): sets the browser's session cookie and sends it to the cart page. Access: the handle, once, before it expires.",
     responses(
         (status = 303, description = "To the cart page, with the session cookie"),
-        (status = 400, description = "Used, expired or unknown handle: a page", content_type = "text/html"),
+        (status = 400, description = "Used, expired or unknown handle: a page; or a malformed request", content((String = "text/html"), (crate::error::ShopperApiErrorBody = "application/json"))),
+        (status = 404, description = "Unknown site or path (the documented error shape), or no such order: a page", content((String = "text/html"), (crate::error::ShopperApiErrorBody = "application/json"))),
+        (status = 503, description = "The database is unavailable: a page", content((String = "text/html"), (crate::error::ShopperApiErrorBody = "application/json"))),
     )
 )]
 pub async fn enter(
@@ -825,7 +827,9 @@ async fn show(state: &AppState, site: &SiteId, b: &Browser, page: &str, shown: S
     description = "Back into the browser's checkout, at its first unfinished step. Access: the browser's session cookie.",
     responses(
         (status = 303, description = "To the first unfinished step"),
-        (status = 400, description = "No checkout in this browser: a page", content_type = "text/html"),
+        (status = 400, description = "No checkout in this browser: a page; or a malformed request", content((String = "text/html"), (crate::error::ShopperApiErrorBody = "application/json"))),
+        (status = 404, description = "Unknown site or path (the documented error shape), or no such order: a page", content((String = "text/html"), (crate::error::ShopperApiErrorBody = "application/json"))),
+        (status = 503, description = "The database is unavailable: a page", content((String = "text/html"), (crate::error::ShopperApiErrorBody = "application/json"))),
     )
 )]
 pub async fn resume(
@@ -862,7 +866,10 @@ fn stale_step(raw_site: &str) -> Response {
     description = "A checkout page: `cart`, `address`, `shipping`, `payment` or `review`. Access: the browser's session cookie.",
     responses(
         (status = 200, description = "The page", content_type = "text/html"),
-        (status = 400, description = "No checkout in this browser: a page", content_type = "text/html"),
+        (status = 303, description = "A stale or unknown step: back into the checkout"),
+        (status = 400, description = "No checkout in this browser: a page; or a malformed request", content((String = "text/html"), (crate::error::ShopperApiErrorBody = "application/json"))),
+        (status = 404, description = "Unknown site or path (the documented error shape), or no such order: a page", content((String = "text/html"), (crate::error::ShopperApiErrorBody = "application/json"))),
+        (status = 503, description = "The database is unavailable: a page", content((String = "text/html"), (crate::error::ShopperApiErrorBody = "application/json"))),
     )
 )]
 pub async fn get_page(
@@ -887,10 +894,15 @@ pub async fn get_page(
         ("page" = String, Path, description = "cart, address, shipping, payment or review")),
     description = "A checkout page's form (with its CSRF token). Access: the browser's session cookie.",
     responses(
-        (status = 303, description = "To the next step (or the order's confirmation)"),
-        (status = 400, description = "Refused: the page again, explained", content_type = "text/html"),
+        (status = 303, description = "To the next step (or the order's confirmation); a stale step: back into the checkout"),
+        (status = 400, description = "Refused: the page again, explained; or a malformed request", content((String = "text/html"), (crate::error::ShopperApiErrorBody = "application/json"))),
         (status = 403, description = "Bad CSRF token: the page again", content_type = "text/html"),
         (status = 409, description = "Refused (out of stock, declined card, ...): the page again, explained", content_type = "text/html"),
+        (status = 413, description = "The body is too large", body = crate::error::ShopperApiErrorBody),
+        (status = 415, description = "Not a form post", body = crate::error::ShopperApiErrorBody),
+        (status = 422, description = "A form field of the wrong type", body = crate::error::ShopperApiErrorBody),
+        (status = 404, description = "Unknown site or path (the documented error shape), or no such order: a page", content((String = "text/html"), (crate::error::ShopperApiErrorBody = "application/json"))),
+        (status = 503, description = "The database is unavailable: a page", content((String = "text/html"), (crate::error::ShopperApiErrorBody = "application/json"))),
     )
 )]
 pub async fn post_page(
@@ -1105,7 +1117,9 @@ async fn post_payment(state: &AppState, b: &Browser, post: &PagePost) -> PostRes
     description = "The order's confirmation, for the browser whose session placed it. Access: the browser's session cookie.",
     responses(
         (status = 200, description = "The page", content_type = "text/html"),
-        (status = 404, description = "No such order of this browser: a page", content_type = "text/html"),
+        (status = 400, description = "No checkout in this browser: a page; or a malformed request", content((String = "text/html"), (crate::error::ShopperApiErrorBody = "application/json"))),
+        (status = 404, description = "Unknown site or path (the documented error shape), or no such order: a page", content((String = "text/html"), (crate::error::ShopperApiErrorBody = "application/json"))),
+        (status = 503, description = "The database is unavailable: a page", content((String = "text/html"), (crate::error::ShopperApiErrorBody = "application/json"))),
     )
 )]
 pub async fn confirmation(
