@@ -278,6 +278,48 @@ pub struct EnterQuery {
     h: Option<String>,
 }
 
+/// The failures every checkout route shares, in `/openapi.json`: an unknown site or path is the
+/// API's error body, a browser's own refusal a page.
+struct PageFailures;
+
+impl utoipa::IntoResponses for PageFailures {
+    fn responses()
+    -> std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::Response>> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let page_or_error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "text/html",
+                    ContentBuilder::new()
+                        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                        .build(),
+                )
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ShopperApiErrorBody")))
+                        .build(),
+                )
+                .build()
+                .into()
+        };
+        [
+            (
+                "404",
+                page_or_error(
+                    "Unknown site or path (the documented error shape), or no such order: a page",
+                ),
+            ),
+            ("503", page_or_error("The database is unavailable: a page")),
+        ]
+        .into_iter()
+        .map(|(status, response)| (status.to_owned(), response))
+        .collect()
+    }
+}
+
 /// `GET /store/{siteId}/checkout/enter?h=HANDLE`: redeems the handle once, sets a fresh session
 /// cookie for its session and answers `303` to the cart page.
 #[utoipa::path(
@@ -289,8 +331,7 @@ pub struct EnterQuery {
     responses(
         (status = 303, description = "To the cart page, with the session cookie"),
         (status = 400, description = "Used, expired or unknown handle: a page; or a malformed request", content((String = "text/html"), (crate::error::ShopperApiErrorBody = "application/json"))),
-        (status = 404, description = "Unknown site or path (the documented error shape), or no such order: a page", content((String = "text/html"), (crate::error::ShopperApiErrorBody = "application/json"))),
-        (status = 503, description = "The database is unavailable: a page", content((String = "text/html"), (crate::error::ShopperApiErrorBody = "application/json"))),
+        PageFailures,
     )
 )]
 pub async fn enter(
@@ -828,8 +869,7 @@ async fn show(state: &AppState, site: &SiteId, b: &Browser, page: &str, shown: S
     responses(
         (status = 303, description = "To the first unfinished step"),
         (status = 400, description = "No checkout in this browser: a page; or a malformed request", content((String = "text/html"), (crate::error::ShopperApiErrorBody = "application/json"))),
-        (status = 404, description = "Unknown site or path (the documented error shape), or no such order: a page", content((String = "text/html"), (crate::error::ShopperApiErrorBody = "application/json"))),
-        (status = 503, description = "The database is unavailable: a page", content((String = "text/html"), (crate::error::ShopperApiErrorBody = "application/json"))),
+        PageFailures,
     )
 )]
 pub async fn resume(
@@ -868,8 +908,7 @@ fn stale_step(raw_site: &str) -> Response {
         (status = 200, description = "The page", content_type = "text/html"),
         (status = 303, description = "A stale or unknown step: back into the checkout"),
         (status = 400, description = "No checkout in this browser: a page; or a malformed request", content((String = "text/html"), (crate::error::ShopperApiErrorBody = "application/json"))),
-        (status = 404, description = "Unknown site or path (the documented error shape), or no such order: a page", content((String = "text/html"), (crate::error::ShopperApiErrorBody = "application/json"))),
-        (status = 503, description = "The database is unavailable: a page", content((String = "text/html"), (crate::error::ShopperApiErrorBody = "application/json"))),
+        PageFailures,
     )
 )]
 pub async fn get_page(
@@ -901,8 +940,7 @@ pub async fn get_page(
         (status = 413, description = "The body is too large", body = crate::error::ShopperApiErrorBody),
         (status = 415, description = "Not a form post", body = crate::error::ShopperApiErrorBody),
         (status = 422, description = "A form field of the wrong type", body = crate::error::ShopperApiErrorBody),
-        (status = 404, description = "Unknown site or path (the documented error shape), or no such order: a page", content((String = "text/html"), (crate::error::ShopperApiErrorBody = "application/json"))),
-        (status = 503, description = "The database is unavailable: a page", content((String = "text/html"), (crate::error::ShopperApiErrorBody = "application/json"))),
+        PageFailures,
     )
 )]
 pub async fn post_page(
@@ -1118,8 +1156,7 @@ async fn post_payment(state: &AppState, b: &Browser, post: &PagePost) -> PostRes
     responses(
         (status = 200, description = "The page", content_type = "text/html"),
         (status = 400, description = "No checkout in this browser: a page; or a malformed request", content((String = "text/html"), (crate::error::ShopperApiErrorBody = "application/json"))),
-        (status = 404, description = "Unknown site or path (the documented error shape), or no such order: a page", content((String = "text/html"), (crate::error::ShopperApiErrorBody = "application/json"))),
-        (status = 503, description = "The database is unavailable: a page", content((String = "text/html"), (crate::error::ShopperApiErrorBody = "application/json"))),
+        PageFailures,
     )
 )]
 pub async fn confirmation(
