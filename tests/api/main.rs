@@ -4,6 +4,7 @@
 
 mod authorize;
 mod browser;
+mod buy_now;
 mod cart_offers;
 mod catalog;
 mod catalogue;

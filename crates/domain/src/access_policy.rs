@@ -164,7 +164,7 @@ pub const ROUTES: &[Route] = &[
     row("GET", "/v1/shoppers/me/products/{id}/offers", TokenOptional, Yes),
     row("GET", "/v1/shoppers/me/products/{id}/pricing", TokenOptional, Yes),
     row("GET", "/v1/shoppers/me/products/{id}/pricing/volume-pricing", TokenOptional, Yes),
-    row("POST", "/v1/shoppers/me/products/{id}/purchase", Full, No),
+    row("POST", "/v1/shoppers/me/products/{id}/purchase", Full, Yes),
     row("GET", "/v1/shoppers/me/products/{id}/variations", TokenOptional, Yes),
     // The docs name only `authorize` (limited) and `search` (token optional); the plan
     // itself is the shopper's session state, so limited like the cart.

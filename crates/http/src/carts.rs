@@ -536,7 +536,7 @@ fn parse_id(v: &Value, what: &str) -> ApiResult<i64> {
         .ok_or_else(|| bad_request(format!("{what} is not an id")))
 }
 
-fn parse_quantity(raw: Option<&str>) -> ApiResult<i64> {
+pub(crate) fn parse_quantity(raw: Option<&str>) -> ApiResult<i64> {
     let q = match raw {
         None => 1,
         Some(s) => s

@@ -24,6 +24,7 @@ pub mod orders;
 pub mod params;
 pub mod payments;
 pub mod principal;
+pub mod product_purchase;
 pub mod purchase_plans;
 pub mod request_metrics;
 pub mod response_hook;

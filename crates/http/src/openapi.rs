@@ -385,6 +385,13 @@ impl Modify for ShopperApiTable {
                         .description("Found: Location names the hosted checkout (a one-time link)")
                         .build(),
                 ),
+                // The Transparent Commerce purchase answers as the docs do: no body, `Location`.
+                "POST" if route.path.ends_with("/purchase") => op.response(
+                    "201",
+                    ResponseBuilder::new()
+                        .description("Ordered; Location names the order")
+                        .build(),
+                ),
                 // Saved addresses answer as the docs do: no body, `Location` naming it.
                 "POST" if route.path.starts_with("/v1/shoppers/me/addresses") => op.response(
                     "204",

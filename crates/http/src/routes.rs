@@ -3,8 +3,8 @@
 //! panics if the table and [`handler`] disagree, so every test run checks them.
 
 use super::{
-    cart_offers, carts, catalog, cors, offers, orders, purchase_plans, shopper_api, shoppers,
-    shoppers_token, site, subscriptions, web_checkout,
+    cart_offers, carts, catalog, cors, offers, orders, product_purchase, purchase_plans,
+    shopper_api, shoppers, shoppers_token, site, subscriptions, web_checkout,
 };
 use axum::Router;
 use axum::http::uri::PathAndQuery;
@@ -160,6 +160,9 @@ pub fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
             get(c::get_volume_pricing)
         }
         ("GET", "/v1/shoppers/me/products/{id}/variations") => get(c::get_variations),
+        ("POST", "/v1/shoppers/me/products/{id}/purchase") => {
+            post(product_purchase::purchase_product)
+        }
         ("GET", "/v1/shoppers/me/offers") => get(f::list_offers),
         ("GET", "/v1/shoppers/me/offers/{id}") => get(f::get_offer),
         ("GET", "/v1/shoppers/me/offers/{id}/product-offers") => get(f::get_product_offers),

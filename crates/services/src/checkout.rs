@@ -15,7 +15,7 @@ use shopkeeper_domain::purchase_plans::{Purchaser, check_limit};
 use shopkeeper_domain::shopper::{AddressInput, FieldError};
 use shopkeeper_domain::time::UnixSeconds;
 use shopkeeper_store::{
-    AddressRecord, CartSnapshot, CartWriter, CouponRecord, FromAccount, OfferRecord,
+    AddressRecord, CartSnapshot, CartWriter, CouponRecord, FromAccount, NewSession, OfferRecord,
     PaymentOptionFields, PaymentSourceRecord, Store, StoreError, SubmitFailure, TriggerDetails,
 };
 use std::collections::HashMap;
@@ -572,6 +572,78 @@ pub async fn apply_account_address(
     } else {
         priced.shipping.is_some()
     })
+}
+
+/// `products/{id}/purchase` (full token), the docs' Transparent Commerce flow: the product, the
+/// shopper's default addresses and payment option, submitted in one call. It runs in a cart of
+/// its own (a session of the same shopper, site, locale, currency and private store, ended
+/// after), so the shopper's active cart is neither bought nor changed. Every step is the cart's
+/// own service, with its checks and refusals; nothing is ordered unless the submit commits.
+pub async fn buy_now(
+    store: &Store,
+    p: &Principal,
+    product_id: i64,
+    quantity: i64,
+    now: UnixSeconds,
+    now_millis: u64,
+) -> CheckoutResult<i64> {
+    let shopper = p
+        .acting_shopper()
+        .ok_or_else(|| CheckoutError::NotFound("shopper".into()))?;
+    // Without a saved payment option nothing could pay: say so, rather than the cart's
+    // "apply a payment method", which the caller of this one call cannot do.
+    if store.payment_options(shopper).await?.is_empty() {
+        return Err(CheckoutError::ApplyShopper(
+            "the shopper has no saved payment option to buy with".into(),
+        ));
+    }
+    let session = store
+        .session(&p.session_id)
+        .await?
+        .ok_or_else(|| CheckoutError::NotFound("session".into()))?;
+    let own_cart = store
+        .start_tokenless_session(
+            NewSession {
+                site_id: &p.site_id,
+                api_key: Some(&p.api_key),
+                shopper_id: Some(shopper),
+                locale: &session.locale,
+                currency: &session.currency,
+                client_ip: session.client_ip.clone(),
+                created_at_millis: now_millis,
+            },
+            now,
+            session.expires_at,
+            None,
+        )
+        .await?;
+    let buyer = Principal {
+        session_id: own_cart.clone(),
+        ..p.clone()
+    };
+    let bought = async {
+        if let Some(plan) = session.purchase_plan_id {
+            store
+                .authorize_session_plan(&own_cart, plan, session.purchase_plan_email.as_deref())
+                .await?;
+        }
+        add_lines(
+            store,
+            &buyer,
+            &[(product_id, quantity)],
+            &HashMap::new(),
+            now,
+        )
+        .await?;
+        apply_shopper(store, &buyer, shopper, AccountChoice::default()).await?;
+        submit(store, &buyer, now).await
+    }
+    .await;
+    // The order (if any) is committed; a session left open would only expire with its parent.
+    if let Err(e) = store.end_session(&own_cart, now).await {
+        tracing::warn!(error = %e, "buy-now: its cart's session was not ended");
+    }
+    bought
 }
 
 /// Submits the cart: one store transaction in which `domain::checkout::order::decide_order`
