@@ -2,6 +2,7 @@
 //! (a SQLite file, or a fresh PostgreSQL database when SHOPKEEPER_TEST_POSTGRES_URL is set)
 //! and talks to it over real HTTP.
 
+mod address_suggestions;
 mod authorize;
 mod browser;
 mod buy_now;

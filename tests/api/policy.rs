@@ -223,6 +223,28 @@ impl Fixture {
                 .unwrap();
             path = path.replace("{id}", &id.to_string());
         }
+        if let Some((kind, _)) = path
+            .strip_prefix("/v1/shoppers/me/carts/active/")
+            .and_then(|rest| rest.split_once("-address/suggestions"))
+        {
+            // An address with something to correct, so that suggestion 1 exists.
+            let response = self
+                .app
+                .http
+                .put(
+                    self.app
+                        .url(&format!("/v1/shoppers/me/carts/active/{kind}-address")),
+                )
+                .bearer_auth(token)
+                .json(
+                    &serde_json::json!({"address": {"line1": "1  Main St", "city": "Austin",
+                    "postalCode": "787011234", "country": "US"}}),
+                )
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 204);
+        }
         if path.contains("/shipping-options") {
             crate::helpers::ok_json(self.app.add_to_cart(token, self.physical_id, 1).await).await;
         }

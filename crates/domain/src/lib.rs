@@ -56,6 +56,7 @@ pub use session::SessionId;
 pub use site::{SessionTtl, SiteId};
 pub mod access_policy;
 pub mod address;
+pub mod address_check;
 pub mod catalog;
 pub mod checkout;
 pub mod grant;

@@ -24,6 +24,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::Value;
 use shopkeeper_domain::address::PostalAddress;
+use shopkeeper_domain::address_check;
 use shopkeeper_domain::catalog::{CustomAttribute, CustomAttributes, MAX_CUSTOM_ATTRIBUTES};
 use shopkeeper_domain::checkout::cart::{LineRefusal, check_quantity};
 use shopkeeper_domain::checkout::order::{CHARGE_TYPES, CartFields, Refusal};
@@ -877,11 +878,19 @@ pub async fn get_address<A: CartAddress>(
     Limited(p): Limited,
     q: ApiQuery,
 ) -> ApiResult<Response> {
-    let read = service::read_cart(&state.store, &p, state.clock.now()).await?;
-    let pr = read.priced();
-    let a = if A::BILLING { pr.billing } else { pr.shipping };
+    let a = cart_address::<A>(&state, &p).await?;
     // A cart always has its two address resources; one not set yet has empty fields.
     Ok(address_response::<A>(&q, &a.unwrap_or_default()))
+}
+
+/// The cart's billing (or shipping) address, when set.
+pub(crate) async fn cart_address<A: CartAddress>(
+    state: &AppState,
+    p: &Principal,
+) -> ApiResult<Option<PostalAddress>> {
+    let read = service::read_cart(&state.store, p, state.clock.now()).await?;
+    let pr = read.priced();
+    Ok(if A::BILLING { pr.billing } else { pr.shipping })
 }
 
 /// `PUT .../billing-address`, `PUT .../shipping-address` `{"address": {...}}`
@@ -901,7 +910,8 @@ pub async fn put_address<A: CartAddress>(
 /// → the cart. Without a body (as the docs call it) the customer's address is applied: a
 /// signed-in shopper's default one, else the one already on the cart
 /// (`service::apply_account_address`); with neither, 400 `invalid-request` (the request
-/// lacks the address it needs).
+/// lacks the address it needs). `?suggestionid=1` applies the address's suggested correction
+/// (`address_suggestions`).
 pub async fn apply_address<A: CartAddress>(
     State(state): State<AppState>,
     Limited(p): Limited,
@@ -909,11 +919,28 @@ pub async fn apply_address<A: CartAddress>(
     OptionalJson(body): OptionalJson<AddressBody>,
 ) -> ApiResult<Response> {
     let given = body.map(AddressBody::into_input).transpose()?;
-    match given {
-        Some(address) => {
+    let suggestion = q.get("suggestionid").or_else(|| q.get("suggestionId"));
+    match (given, suggestion) {
+        (Some(_), Some(_)) => {
+            return Err(bad_request(
+                "send either an address or a suggestionId, not both",
+            ));
+        }
+        (None, Some(id)) => {
+            let address = match id.parse::<i64>() {
+                Ok(address_check::SUGGESTION_ID) => cart_address::<A>(&state, &p)
+                    .await?
+                    .as_ref()
+                    .and_then(address_check::suggestion),
+                _ => None,
+            }
+            .ok_or_else(|| not_found(format!("address suggestion {id:?}")))?;
+            service::apply_valid_address(&state.store, &p, A::BILLING, &address).await?;
+        }
+        (Some(address), None) => {
             service::apply_address(&state.store, &p, A::BILLING, address).await?;
         }
-        None => {
+        (None, None) => {
             if !service::apply_account_address(&state.store, &p, A::BILLING, state.clock.now())
                 .await?
             {

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod access_tokens;
+pub mod address_suggestions;
 pub mod authorize;
 pub mod browser;
 pub mod cart_offers;

@@ -8,6 +8,7 @@
 //! `tests/api/openapi.rs` fails if a routed path is missing here, or a documented path is not
 //! routed.
 
+use super::views::address::{AddressSuggestionEnvelope, AddressSuggestionsEnvelope};
 use super::views::cart::{
     CartEnvelope, LineItemEnvelope, LineItemsEnvelope, ShippingOptionEnvelope,
     ShippingOptionsEnvelope,
@@ -86,6 +87,8 @@ use utoipa::{Modify, OpenApi};
     ),
     components(schemas(
         CartEnvelope,
+        AddressSuggestionsEnvelope,
+        AddressSuggestionEnvelope,
         AppliedOffersEnvelope,
         SubscriptionsEnvelope,
         SubscriptionEnvelope,
@@ -210,6 +213,13 @@ pub fn response_view(method: &str, path: &str) -> Option<String> {
         ) => CartEnvelope::name(),
         ("GET" | "POST", Some("/line-items")) => LineItemsEnvelope::name(),
         ("GET" | "POST", Some("/line-items/{id}")) => LineItemEnvelope::name(),
+        ("GET", Some("/billing-address/suggestions" | "/shipping-address/suggestions")) => {
+            AddressSuggestionsEnvelope::name()
+        }
+        (
+            "GET",
+            Some("/billing-address/suggestions/{id}" | "/shipping-address/suggestions/{id}"),
+        ) => AddressSuggestionEnvelope::name(),
         ("GET", Some("/shipping-options")) => ShippingOptionsEnvelope::name(),
         ("GET", Some("/shipping-options/{id}")) => ShippingOptionEnvelope::name(),
         ("POST", Some("/submit-cart")) => SubmitCartEnvelope::name(),

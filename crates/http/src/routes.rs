@@ -3,8 +3,8 @@
 //! panics if the table and [`handler`] disagree, so every test run checks them.
 
 use super::{
-    cart_offers, carts, catalog, cors, offers, orders, product_purchase, purchase_plans,
-    shopper_api, shoppers, shoppers_token, site, subscriptions, web_checkout,
+    address_suggestions as sg, cart_offers, carts, catalog, cors, offers, orders, product_purchase,
+    purchase_plans, shopper_api, shoppers, shoppers_token, site, subscriptions, web_checkout,
 };
 use axum::Router;
 use axum::http::uri::PathAndQuery;
@@ -87,6 +87,18 @@ pub fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
         }
         ("GET", "/v1/shoppers/me/carts/active/shipping-address") => {
             get(k::get_address::<k::Shipping>)
+        }
+        ("GET", "/v1/shoppers/me/carts/active/billing-address/suggestions") => {
+            get(sg::list_suggestions::<k::Billing>)
+        }
+        ("GET", "/v1/shoppers/me/carts/active/billing-address/suggestions/{id}") => {
+            get(sg::get_suggestion::<k::Billing>)
+        }
+        ("GET", "/v1/shoppers/me/carts/active/shipping-address/suggestions") => {
+            get(sg::list_suggestions::<k::Shipping>)
+        }
+        ("GET", "/v1/shoppers/me/carts/active/shipping-address/suggestions/{id}") => {
+            get(sg::get_suggestion::<k::Shipping>)
         }
         ("PUT", "/v1/shoppers/me/carts/active/shipping-address") => {
             put(k::put_address::<k::Shipping>)

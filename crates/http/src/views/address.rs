@@ -97,3 +97,37 @@ pub struct SavedAddresses<'a> {
     pub uri: String,
     pub address: Vec<SavedAddressView<'a>>,
 }
+
+/// One suggested correction of a cart's address (`address_check`): the corrected address, the
+/// docs' numeric `id` and the link that applies it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AddressSuggestion {
+    pub uri: String,
+    pub apply_address: Link,
+    pub id: i64,
+    /// The corrected address fields (`line1`, `city`, `postalCode`, `country`, ...).
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub address: PostalAddress,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country_name: Option<&'static str>,
+}
+
+/// `{"suggestions": {"uri", "address": [...]}}`: empty when the address needs no correction.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AddressSuggestionsEnvelope {
+    pub suggestions: AddressSuggestions,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AddressSuggestions {
+    pub uri: String,
+    pub address: Vec<AddressSuggestion>,
+}
+
+/// `{"address": {...}}`: one suggestion.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AddressSuggestionEnvelope {
+    pub address: AddressSuggestion,
+}
