@@ -386,6 +386,82 @@ enum SiteCommand {
         #[arg(long)]
         rate_bp: i64,
     },
+    /// The payment methods the site's carts offer (`GET carts/active/payment-methods`); each
+    /// command prints the site's whole list.
+    #[command(subcommand)]
+    PaymentMethods(PaymentMethodsCommand),
+    /// The site's financing terms (`GET products/{id}/financing`); each command prints them
+    /// all.
+    #[command(subcommand)]
+    Financing(FinancingCommand),
+}
+
+#[derive(Subcommand)]
+enum PaymentMethodsCommand {
+    /// The site's methods, in the order carts list them, with where each may be used.
+    List {
+        #[arg(long)]
+        site: String,
+    },
+    /// Add a method after the site's others, or change the one of this type (keeping its
+    /// place).
+    Set {
+        #[arg(long)]
+        site: String,
+        /// The docs' `type`: visa, mastercard, americanExpress, payPal, ...
+        #[arg(long = "type", value_name = "TYPE")]
+        method_type: String,
+        /// What shoppers read (`displayName`).
+        #[arg(long)]
+        display_name: String,
+        /// The `description` (default: the display name).
+        #[arg(long)]
+        description: Option<String>,
+        /// Only for carts in this currency (ISO 4217; repeatable; none: every currency).
+        #[arg(long = "currency", value_name = "CODE")]
+        currencies: Vec<String>,
+        /// Only for carts billed to this country (ISO 3166 two-letter; repeatable; none: every
+        /// country).
+        #[arg(long = "country", value_name = "CODE")]
+        countries: Vec<String>,
+    },
+    /// Stop offering a method.
+    Remove {
+        #[arg(long)]
+        site: String,
+        #[arg(long = "type", value_name = "TYPE")]
+        method_type: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum FinancingCommand {
+    /// The site's terms, shortest first.
+    List {
+        #[arg(long)]
+        site: String,
+    },
+    /// Add a term: a number of months at an annual rate.
+    Add {
+        #[arg(long)]
+        site: String,
+        /// 1-600.
+        #[arg(long)]
+        months: i64,
+        /// The annual rate in basis points (990 = 9.9 %; 0 = interest-free; at most 10000).
+        #[arg(long)]
+        rate_bp: i64,
+        /// What shoppers read (default: "9.9% for 12 months").
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Remove a term (by the id `list` shows).
+    Remove {
+        #[arg(long)]
+        site: String,
+        #[arg(long)]
+        id: i64,
+    },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -748,6 +824,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         .collect();
                     print(&serde_json::json!({"site": id, "tax_rates_bp": rates}))
                 }
+                SiteCommand::PaymentMethods(cmd) => payment_methods_command(&store, cmd).await,
+                SiteCommand::Financing(cmd) => financing_command(&store, cmd).await,
             }
         }
         Command::Client(cmd) => {
@@ -1031,6 +1109,108 @@ fn import_progress_line(p: &provision::ImportProgress) -> String {
         p.products_done as f64 / seconds,
         seconds
     )
+}
+
+/// `site payment-methods ...`: the change, then the site's whole list.
+async fn payment_methods_command(store: &Store, cmd: PaymentMethodsCommand) -> anyhow::Result<()> {
+    use shopkeeper::domain::payment_methods::{MethodRule, check_text, check_type};
+    let site = match &cmd {
+        PaymentMethodsCommand::List { site }
+        | PaymentMethodsCommand::Set { site, .. }
+        | PaymentMethodsCommand::Remove { site, .. } => existing_site(store, site).await?,
+    };
+    match cmd {
+        PaymentMethodsCommand::List { .. } => {}
+        PaymentMethodsCommand::Set {
+            method_type,
+            display_name,
+            description,
+            currencies,
+            countries,
+            ..
+        } => {
+            check_type(&method_type).map_err(anyhow::Error::msg)?;
+            let display_name =
+                check_text("--display-name", &display_name).map_err(anyhow::Error::msg)?;
+            let description = match description {
+                Some(d) => check_text("--description", &d).map_err(anyhow::Error::msg)?,
+                None => display_name.clone(),
+            };
+            let rule = MethodRule::checked(&currencies, &countries).map_err(anyhow::Error::msg)?;
+            let method = shopkeeper::store::PaymentMethodRecord {
+                method_type,
+                display_name,
+                description,
+                rule,
+            };
+            store.set_payment_method(&site, &method).await?;
+        }
+        PaymentMethodsCommand::Remove { method_type, .. } => {
+            if !store.remove_payment_method(&site, &method_type).await? {
+                anyhow::bail!("site {site} has no payment method {method_type:?}");
+            }
+        }
+    }
+    let methods: Vec<serde_json::Value> = store
+        .payment_methods(&site)
+        .await?
+        .into_iter()
+        .map(|m| {
+            serde_json::json!({
+                "type": m.method_type,
+                "display_name": m.display_name,
+                "description": m.description,
+                "currencies": m.rule.currencies,
+                "countries": m.rule.countries,
+            })
+        })
+        .collect();
+    print(&serde_json::json!({"site": site, "payment_methods": methods}))
+}
+
+/// `site financing ...`: the change, then the site's terms.
+async fn financing_command(store: &Store, cmd: FinancingCommand) -> anyhow::Result<()> {
+    use shopkeeper::domain::financing::{Term, check_description};
+    let site = match &cmd {
+        FinancingCommand::List { site }
+        | FinancingCommand::Add { site, .. }
+        | FinancingCommand::Remove { site, .. } => existing_site(store, site).await?,
+    };
+    match cmd {
+        FinancingCommand::List { .. } => {}
+        FinancingCommand::Add {
+            months,
+            rate_bp,
+            description,
+            ..
+        } => {
+            let term = Term::new(months, rate_bp).map_err(anyhow::Error::msg)?;
+            let description = description
+                .as_deref()
+                .map(check_description)
+                .transpose()
+                .map_err(anyhow::Error::msg)?;
+            store
+                .add_financing_term(&site, term, description.as_deref(), now())
+                .await?;
+        }
+        FinancingCommand::Remove { id, .. } => store.remove_financing_term(&site, id).await?,
+    }
+    let terms: Vec<serde_json::Value> = store
+        .financing_terms(&site)
+        .await?
+        .into_iter()
+        .map(|t| {
+            serde_json::json!({
+                "id": t.id,
+                "months": t.term.months,
+                "rate_bp": t.term.rate_bp,
+                "rate_percent": t.term.rate_percent().to_string(),
+                "description": t.description.unwrap_or_else(|| t.term.default_description()),
+            })
+        })
+        .collect();
+    print(&serde_json::json!({"site": site, "financing_terms": terms}))
 }
 
 async fn client_command(store: &Store, cmd: ClientCommand) -> anyhow::Result<()> {

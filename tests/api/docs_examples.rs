@@ -516,6 +516,12 @@ impl Fixtures {
         .collect();
         let profile = profile_shopper(app).await;
         let payments_key = app.payments_key().await;
+        // A financing term, so the docs' `financingTerm` has one to show.
+        let term = shopkeeper::domain::financing::Term::new(12, 990).unwrap();
+        store
+            .add_financing_term(&site_id(), term, None, app.now())
+            .await
+            .unwrap();
 
         let categories = app
             .get_ok(&full, "/v1/shoppers/me/categories?expand=all")

@@ -163,3 +163,37 @@ proptest! {
         }
     }
 }
+
+// Financing (`domain::financing`): the exact annuity's two ceilings.
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn financing_payments_repay_the_total_and_one_unit_less_would_not(credit in 1i64..1_000_000_000_000, months in 1i64..=600, rate_bp in 0i64..=10_000) {
+        use shopkeeper::domain::financing::Term;
+        let q = Term::new(months, rate_bp).unwrap().quote(credit);
+        prop_assert_eq!(q.credit_minor, credit);
+        // The total repays at least the credit, and the rounded payments at least the total...
+        prop_assert!(q.total_minor >= credit);
+        prop_assert!(q.monthly_minor * months >= q.total_minor);
+        // ...while a payment one minor unit lower would not (it is below the exact one).
+        prop_assert!((q.monthly_minor - 1) * months < q.total_minor);
+        if rate_bp == 0 {
+            prop_assert_eq!(q.total_minor, credit);
+            prop_assert_eq!(q.monthly_minor, (credit + months - 1) / months);
+        }
+    }
+
+    #[test]
+    fn financing_costs_more_at_a_higher_rate_and_less_a_month_over_longer(credit in 1i64..10_000_000_000, months in 1i64..600, rate_bp in 0i64..10_000) {
+        use shopkeeper::domain::financing::Term;
+        let q = |m: i64, r: i64| Term::new(m, r).unwrap().quote(credit);
+        let base = q(months, rate_bp);
+        let dearer = q(months, rate_bp + 1);
+        prop_assert!(dearer.monthly_minor >= base.monthly_minor);
+        prop_assert!(dearer.total_minor >= base.total_minor);
+        let longer = q(months + 1, rate_bp);
+        prop_assert!(longer.monthly_minor <= base.monthly_minor);
+        prop_assert!(longer.total_minor >= base.total_minor);
+    }
+}

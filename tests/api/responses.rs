@@ -469,8 +469,13 @@ async fn every_link_in_cart_line_product_and_order_answers_can_be_followed() {
         );
     }
     let cart = ok_json(get(&app, &guest, "/v1/shoppers/me/carts/active").await).await;
-    // Links to routes not served are left out.
-    assert!(cart["cart"].get("paymentMethods").is_none(), "{cart}");
+    // Links only to served routes (`views::served_link`): its payment methods now are, and the
+    // link is followed below with the others.
+    assert_eq!(
+        cart["cart"]["paymentMethods"]["uri"],
+        app.url("/v1/shoppers/me/carts/active/payment-methods"),
+        "{cart}"
+    );
     let submit = cart["cart"]["submitCart"]["uri"]
         .as_str()
         .unwrap()

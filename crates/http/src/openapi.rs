@@ -94,6 +94,8 @@ use utoipa::{Modify, OpenApi};
         SubscriptionEnvelope,
         crate::views::purchase_plans::PurchasePlanView,
         crate::views::purchase_plans::PurchasePlansEnvelope,
+        crate::views::payment_methods::AvailablePaymentMethods,
+        crate::views::financing::FinancingView,
         SubscriptionView,
         SubscriptionOrdersEnvelope,
         crate::subscriptions::PendingActionsEnvelope,
@@ -224,6 +226,9 @@ pub fn response_view(method: &str, path: &str) -> Option<String> {
         ("GET", Some("/shipping-options/{id}")) => ShippingOptionEnvelope::name(),
         ("POST", Some("/submit-cart")) => SubmitCartEnvelope::name(),
         ("GET", Some("/applied-offers")) => AppliedOffersEnvelope::name(),
+        ("GET", Some("/payment-methods")) => {
+            crate::views::payment_methods::AvailablePaymentMethods::name()
+        }
         ("GET", Some("/point-of-promotions")) => PopsEnvelope::name(),
         ("GET", Some("/point-of-promotions/{popName}")) => PopEnvelope::name(),
         ("GET", Some("/point-of-promotions/{popName}/offers")) => OffersEnvelope::name(),
@@ -260,6 +265,9 @@ pub fn response_view(method: &str, path: &str) -> Option<String> {
             ) => ProductsEnvelope::name(),
             ("GET", "/v1/shoppers/me/products/{id}") => ProductEnvelope::name(),
             ("GET", "/v1/shoppers/me/products/{id}/pricing") => ProductPricingEnvelope::name(),
+            ("GET", "/v1/shoppers/me/products/{id}/financing") => {
+                crate::views::financing::FinancingView::name()
+            }
             ("GET", "/v1/shoppers/me/products/{id}/pricing/volume-pricing") => {
                 VolumePricingEnvelope::name()
             }

@@ -3,8 +3,9 @@
 //! panics if the table and [`handler`] disagree, so every test run checks them.
 
 use super::{
-    address_suggestions as sg, cart_offers, carts, catalog, cors, offers, orders, product_purchase,
-    purchase_plans, shopper_api, shoppers, shoppers_token, site, subscriptions, web_checkout,
+    address_suggestions as sg, cart_offers, carts, catalog, cors, financing, offers, orders,
+    payment_methods, product_purchase, purchase_plans, shopper_api, shoppers, shoppers_token, site,
+    subscriptions, web_checkout,
 };
 use axum::Router;
 use axum::http::uri::PathAndQuery;
@@ -116,6 +117,9 @@ pub fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
         ("GET", "/v1/shoppers/me/carts/active/line-items/{id}") => get(k::get_line_item),
         ("POST", "/v1/shoppers/me/carts/active/line-items/{id}") => post(k::update_line_item),
         ("DELETE", "/v1/shoppers/me/carts/active/line-items/{id}") => delete(k::delete_line_item),
+        ("GET", "/v1/shoppers/me/carts/active/payment-methods") => {
+            get(payment_methods::get_payment_methods)
+        }
         ("GET", "/v1/shoppers/me/carts/active/shipping-options") => get(k::list_shipping_options),
         ("GET", "/v1/shoppers/me/carts/active/shipping-options/{id}") => {
             get(k::get_shipping_option)
@@ -166,6 +170,7 @@ pub fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
         ("GET", "/v1/shoppers/me/products/inventory-status") => get(c::list_inventory_status),
         ("GET", "/v1/shoppers/me/products/{id}") => get(c::get_product),
         ("GET", "/v1/shoppers/me/products/{id}/categories") => get(c::get_product_categories),
+        ("GET", "/v1/shoppers/me/products/{id}/financing") => get(financing::get_financing),
         ("GET", "/v1/shoppers/me/products/{id}/inventory-status") => get(c::get_inventory_status),
         ("GET", "/v1/shoppers/me/products/{id}/pricing") => get(c::get_pricing),
         ("GET", "/v1/shoppers/me/products/{id}/pricing/volume-pricing") => {

@@ -345,6 +345,11 @@ pub async fn create_demo(
     for (country, rate_bp) in DEMO_TAX_RATES {
         store.set_tax_rate(&site.id, country, *rate_bp).await?;
     }
+    for (months, rate_bp) in DEMO_FINANCING_TERMS {
+        let term = shopkeeper_domain::financing::Term::new(*months, *rate_bp)
+            .map_err(anyhow::Error::msg)?;
+        store.add_financing_term(&site.id, term, None, now).await?;
+    }
     let private_store = create_demo_private_store(store, hasher, &site.id, now).await?;
     Ok(Demo {
         private_store,
@@ -471,6 +476,10 @@ fn check_new_password(password: &str) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// The demo's financing terms (months, annual rate in basis points): interest-free over 6 months,
+/// the docs' 9.9 % over 12, and 14.99 % over 24.
+pub const DEMO_FINANCING_TERMS: &[(i64, i64)] = &[(6, 0), (12, 990), (24, 1499)];
 
 /// The demo site's tax table (basis points: 2000 is twenty percent). US sales tax is left at 0 (it varies
 /// by state); set real rates with `shopkeeper site set-tax-rate`.

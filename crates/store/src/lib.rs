@@ -17,10 +17,12 @@ mod clients;
 mod column;
 mod error;
 mod events;
+mod financing;
 mod housekeeping;
 mod jobs;
 mod notify;
 mod offers;
+mod payment_methods;
 mod profiles;
 mod purchase_plans;
 mod rotation;
@@ -40,10 +42,12 @@ pub use checkout::{
 pub use clients::{ClientRecord, NewClient};
 pub use error::{DatabaseError, StoreError, StoreResult};
 pub use events::EventRecord;
+pub use financing::FinancingTermRecord;
 pub use housekeeping::{Purged, SessionPurge, TableCounts};
 pub use jobs::{JobLease, JobRecord, NewJob};
 pub use notify::{REVOCATION_CHANNEL, RevocationListener};
 pub use offers::{CartTrigger, CouponRecord, OfferRecord, PopRecord, TriggerDetails};
+pub use payment_methods::PaymentMethodRecord;
 pub use profiles::{AddressRecord, ProfileFields, ProfileRecord};
 pub use purchase_plans::{
     NewPlanRule, PlanPrice, PlanRuleRecord, PlanSettings, PurchasePlanRecord,

@@ -22,6 +22,9 @@ impl Store {
         ttl: SessionTtl,
         now: UnixSeconds,
     ) -> StoreResult<SiteRecord> {
+        // The site and the payment methods a new site offers, together.
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         sqlx::query(
             "INSERT INTO sites (id, session_ttl, created_at, payments_public_key) \
              VALUES ($1, $2, $3, $4)",
@@ -30,12 +33,15 @@ impl Store {
         .bind(ttl.seconds())
         .bind(now)
         .bind(format!("pk_test_{}", random_hex(16)))
-        .execute(&mut *self.writer().await?)
+        .execute(&mut *tx)
         .await
         .map_err(|e| match StoreError::from(e) {
             StoreError::Conflict(_) => StoreError::Conflict(format!("site {id}")),
             other => other,
         })?;
+        crate::payment_methods::insert_defaults(&mut tx, id).await?;
+        tx.commit().await?;
+        drop(writer);
         self.site(id)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("site {id}")))

@@ -5,10 +5,12 @@ pub mod address;
 pub mod cart;
 pub mod cart_offers;
 pub mod catalog;
+pub mod financing;
 pub mod line;
 pub mod money;
 pub mod offers;
 pub mod order;
+pub mod payment_methods;
 pub mod purchase_plans;
 pub mod subscriptions;
 
