@@ -11,6 +11,7 @@ pub mod offers;
 pub mod order;
 pub mod purchase_plans;
 pub mod subscriptions;
+pub mod wish_lists;
 
 use crate::shopper_api::ApiQuery;
 use serde::Serialize;
