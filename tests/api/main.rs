@@ -51,3 +51,4 @@ mod subscriptions;
 mod token;
 mod usernames;
 mod web_checkout;
+mod wish_lists;
