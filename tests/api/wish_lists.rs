@@ -456,3 +456,64 @@ async fn a_wished_product_goes_to_the_cart_by_its_link_and_lists_speak_xml() {
         4
     );
 }
+
+/// Sends `requests` (method, path, body) at once as the bearer of `token`: each status.
+async fn together(app: &TestApp, token: &str, requests: Vec<(&str, String, Value)>) -> Vec<u16> {
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(requests.len()));
+    let mut tasks = Vec::new();
+    for (method, path, body) in requests {
+        let barrier = barrier.clone();
+        let request = reqwest::Client::new()
+            .request(method.parse().unwrap(), app.url(&path))
+            .bearer_auth(token)
+            .json(&body);
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            request.send().await.unwrap().status().as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    statuses
+}
+
+#[tokio::test]
+async fn concurrent_requests_make_one_default_list_and_keep_the_limit() {
+    let app = spawn_app().await;
+    let full = app.shopper_pair().await.access;
+    // First calls of `default` at once: one list.
+    let gets = (0..8)
+        .map(|_| ("GET", format!("{LISTS}/default"), Value::Null))
+        .collect();
+    assert!(together(&app, &full, gets).await.iter().all(|s| *s == 200));
+    let all = app.get_ok(&full, LISTS).await;
+    assert_eq!(all["wishLists"]["totalResults"], 1, "{all}");
+
+    // Creates racing for the last places: exactly the limit is reached.
+    for n in 2..MAX_WISH_LISTS - 2 {
+        create(&app, &full, json!({"name": format!("List {n}")})).await;
+    }
+    let creates = (0..8)
+        .map(|n| {
+            (
+                "POST",
+                LISTS.to_owned(),
+                json!({"wishList": {"name": format!("Race {n}")}}),
+            )
+        })
+        .collect();
+    let statuses = together(&app, &full, creates).await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        3,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| [201, 400].contains(s)),
+        "{statuses:?}"
+    );
+    let all = app.get_ok(&full, LISTS).await;
+    assert_eq!(all["wishLists"]["totalResults"], MAX_WISH_LISTS, "{all}");
+}
