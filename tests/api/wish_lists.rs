@@ -208,6 +208,15 @@ async fn a_shopper_creates_fills_changes_and_deletes_wish_lists() {
 async fn the_default_list_is_made_on_demand_once() {
     let app = spawn_app().await;
     let full = app.shopper_pair().await.access;
+    // The signed-in shopper's object and account link to their lists.
+    let me = app.me(&full).await;
+    assert_eq!(me["shopper"]["wishLists"]["uri"], app.url(LISTS), "{me}");
+    let account = app.get_ok(&full, "/v1/shoppers/me/account").await;
+    assert_eq!(
+        account["account"]["wishLists"]["uri"],
+        app.url(LISTS),
+        "{account}"
+    );
     let none = app.get_ok(&full, LISTS).await;
     assert_eq!(none["wishLists"]["totalResults"], 0);
     assert_eq!(none["wishLists"]["wishList"], json!([]));
