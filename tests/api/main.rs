@@ -55,3 +55,4 @@ mod subscriptions;
 mod token;
 mod usernames;
 mod web_checkout;
+mod wish_lists;

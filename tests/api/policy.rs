@@ -54,6 +54,8 @@ struct Fixture {
     promotion_id: i64,
     /// A subscription the full token's shopper bought.
     subscription_id: i64,
+    /// A wish list of the full token's shopper (holding `product_id`).
+    wish_list_id: i64,
 }
 
 /// The fixture's point of promotion.
@@ -178,6 +180,7 @@ async fn fixture() -> Fixture {
     .await
     .unwrap();
     let promotion_id = promotion["id"].as_i64().unwrap();
+    let wish_list_id = new_wish_list(&app, &full, product_id).await;
     // Past the one-second TTL of the expired token.
     app.advance_clock(2).await;
     Fixture {
@@ -195,8 +198,25 @@ async fn fixture() -> Fixture {
         offer_id,
         promotion_id,
         subscription_id,
+        wish_list_id,
         app,
     }
+}
+
+/// A new wish list of `full`'s shopper, holding `product_id`: its id.
+async fn new_wish_list(app: &TestApp, full: &str, product_id: i64) -> i64 {
+    let response = app
+        .http
+        .post(app.url("/v1/shoppers/me/wish-lists"))
+        .bearer_auth(full)
+        .json(&serde_json::json!({"wishList": {"name": "Fixture list",
+                                  "products": {"product": [{"id": product_id}]}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201, "creating a wish list");
+    let body: Value = response.json().await.unwrap();
+    body["wishList"]["id"].as_i64().unwrap()
 }
 
 impl Fixture {
@@ -319,6 +339,19 @@ impl Fixture {
                 .unwrap();
             crate::helpers::ok_json(named).await;
             path = path.replace("{offerId}", &self.promotion_id.to_string());
+        }
+        if path == "/v1/shoppers/me/wish-lists" && route.method == "DELETE" {
+            // The full token deletes a fresh list each time (so a DELETE that passes finds
+            // one, and the fixture's stays); other credentials are refused before the id.
+            let id = if credential == Credential::Full {
+                new_wish_list(&self.app, &self.full, self.product_id).await
+            } else {
+                self.wish_list_id
+            };
+            path = format!("{path}?id={id}");
+        }
+        if path.contains("/wish-lists/{id}") {
+            path = path.replace("{id}", &self.wish_list_id.to_string());
         }
         if path.contains("subscriptions/{id}") {
             path = path.replace("{id}", &self.subscription_id.to_string());

@@ -173,11 +173,13 @@ pub const ROUTES: &[Route] = &[
     row("GET", "/v1/shoppers/me/purchase-plan/search", TokenOptional, Yes),
     row("GET", "/v1/shoppers/me/subscriptions", Full, Yes),
     row("GET", "/v1/shoppers/me/subscriptions/{id}", Full, Yes),
-    row("DELETE", "/v1/shoppers/me/wish-lists", Full, No),
-    row("GET", "/v1/shoppers/me/wish-lists", Full, No),
-    row("POST", "/v1/shoppers/me/wish-lists", Full, No),
-    row("GET", "/v1/shoppers/me/wish-lists/{id}", Full, No),
-    row("GET", "/v1/shoppers/me/wish-lists/default", Full, No),
+    // Wish lists: the docs describe none of them (README, "Wish lists"). `DELETE` names the
+    // list in `?id=`; the one `POST` creates (a body without an id) or updates (with one).
+    row("DELETE", "/v1/shoppers/me/wish-lists", Full, Yes),
+    row("GET", "/v1/shoppers/me/wish-lists", Full, Yes),
+    row("POST", "/v1/shoppers/me/wish-lists", Full, Yes),
+    row("GET", "/v1/shoppers/me/wish-lists/{id}", Full, Yes),
+    row("GET", "/v1/shoppers/me/wish-lists/default", Full, Yes),
     // Limited; the handler asks for a full token when the body looks up by card digits.
     row("POST", "/v1/shoppers/order-lookup", Limited, Yes),
     row("GET", "/v1/shoppers/site", TokenOptional, Yes),
@@ -341,12 +343,23 @@ mod tests {
             TokenOptional
         );
         assert_eq!(level("GET", "/v1/shoppers/token"), TokenOptional);
+        for (method, path) in [
+            ("DELETE", "/v1/shoppers/me/wish-lists"),
+            ("GET", "/v1/shoppers/me/wish-lists"),
+            ("POST", "/v1/shoppers/me/wish-lists"),
+            ("GET", "/v1/shoppers/me/wish-lists/{id}"),
+            ("GET", "/v1/shoppers/me/wish-lists/default"),
+        ] {
+            assert_eq!(level(method, path), Full, "{method} {path}");
+        }
     }
 
     #[test]
     fn serves_only_provided_rows() {
         assert!(serves("POST", "/v1/shoppers/me/carts/active/submit-cart"));
-        assert!(!serves("GET", "/v1/shoppers/me/wish-lists"));
+        assert!(serves("GET", "/v1/shoppers/me/wish-lists"));
+        assert!(serves("GET", "/v1/shoppers/me/wish-lists/default"));
+        assert!(!serves("GET", "/v1/shoppers/me/orders/{id}/returns"));
         assert!(!serves("GET", "/v1/shoppers/me/no-such-route"));
     }
 }

@@ -69,3 +69,4 @@ pub mod purchase_plans;
 pub mod shopper;
 pub mod sign_in;
 pub mod subscriptions;
+pub mod wish_lists;

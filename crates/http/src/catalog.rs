@@ -41,7 +41,7 @@ impl PathResource<TokenOptional> for ProductRecord {
 
 /// The products at the prices the caller sees: a private store's plan prices replace the sale
 /// prices of the products it covers for a session authorized into it.
-async fn in_plan(
+pub(crate) async fn in_plan(
     state: &AppState,
     caller: &Caller,
     products: &mut [ProductRecord],
@@ -56,7 +56,7 @@ async fn in_plan(
 }
 
 /// The product's volume tiers as the caller pays them: none where a plan price replaces them.
-async fn tiers(state: &AppState, p: &ProductRecord) -> ApiResult<Vec<VolumePrice>> {
+pub(crate) async fn tiers(state: &AppState, p: &ProductRecord) -> ApiResult<Vec<VolumePrice>> {
     if p.plan_priced {
         return Ok(Vec::new());
     }

@@ -45,6 +45,7 @@ pub mod token;
 pub mod tolerant;
 pub mod views;
 pub mod web_checkout;
+pub mod wish_lists;
 pub mod xml;
 
 use axum::Router;

@@ -32,6 +32,7 @@ use super::views::order::{
 use super::views::subscriptions::{
     SubscriptionEnvelope, SubscriptionOrdersEnvelope, SubscriptionView, SubscriptionsEnvelope,
 };
+use super::views::wish_lists::{WishListEnvelope, WishListsEnvelope};
 use super::{
     access_tokens, authorize, introspect, metadata, operations, payments, revoke, session_token,
     shoppers_token, start_page, token, web_checkout,
@@ -99,6 +100,8 @@ use utoipa::{Modify, OpenApi};
         SubscriptionView,
         SubscriptionOrdersEnvelope,
         crate::subscriptions::PendingActionsEnvelope,
+        WishListsEnvelope,
+        WishListEnvelope,
         LineItemsEnvelope,
         LineItemEnvelope,
         ShippingOptionsEnvelope,
@@ -239,6 +242,9 @@ pub fn response_view(method: &str, path: &str) -> Option<String> {
             ("GET", "/v1/shoppers/me/purchase-plan/search") => {
                 crate::views::purchase_plans::PurchasePlansEnvelope::name()
             }
+            ("GET", "/v1/shoppers/me/wish-lists") => WishListsEnvelope::name(),
+            ("GET", "/v1/shoppers/me/wish-lists/{id}" | "/v1/shoppers/me/wish-lists/default")
+            | ("POST", "/v1/shoppers/me/wish-lists") => WishListEnvelope::name(),
             ("GET", "/v1/shoppers/me/subscriptions") => SubscriptionsEnvelope::name(),
             ("GET", "/v1/shoppers/me/subscriptions/{id}") => SubscriptionEnvelope::name(),
             ("GET", "/v1/subscriptions/{id}") => SubscriptionView::name(),

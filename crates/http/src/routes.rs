@@ -5,7 +5,7 @@
 use super::{
     address_suggestions as sg, cart_offers, carts, catalog, cors, financing, offers, orders,
     payment_methods, product_purchase, purchase_plans, shopper_api, shoppers, shoppers_token, site,
-    subscriptions, web_checkout,
+    subscriptions, web_checkout, wish_lists,
 };
 use axum::Router;
 use axum::http::uri::PathAndQuery;
@@ -147,6 +147,11 @@ pub fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
         ("POST", "/v1/subscriptions/{id}/renewal-quantity") => post(sub::change_renewal_quantity),
         ("POST", "/v1/subscriptions/{id}/renewal-type") => post(sub::change_renewal_type),
         ("POST", "/v1/subscriptions/{id}/ship-to-address") => post(sub::change_ship_to_address),
+        ("GET", "/v1/shoppers/me/wish-lists") => get(wish_lists::list_wish_lists),
+        ("POST", "/v1/shoppers/me/wish-lists") => post(wish_lists::post_wish_lists),
+        ("DELETE", "/v1/shoppers/me/wish-lists") => delete(wish_lists::delete_wish_list),
+        ("GET", "/v1/shoppers/me/wish-lists/{id}") => get(wish_lists::get_wish_list),
+        ("GET", "/v1/shoppers/me/wish-lists/default") => get(wish_lists::get_default_wish_list),
         ("GET", "/v1/shoppers/me/orders") => get(o::list_orders),
         ("GET", "/v1/shoppers/me/orders/{id}") => get(o::get_order),
         ("GET", "/v1/shoppers/me/orders/{id}/billing-address") => get(o::get_order_billing_address),

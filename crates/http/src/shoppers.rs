@@ -76,12 +76,16 @@ struct AccountLinks<'a> {
     /// The link with the options inline, as the docs' shopper samples show them (the same
     /// view `GET /v1/shoppers/me/payment-options` answers the same full token with).
     payment_options: PaymentOptions<'a>,
-    /// Only while the route is served (`views::served_link`): not yet.
+    /// Only while the route is served (`views::served_link`).
     #[serde(skip_serializing_if = "Option::is_none")]
     subscriptions: Option<super::views::Link>,
+    /// The shopper's wish lists (no docs sample names them; served like `subscriptions`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wish_lists: Option<super::views::Link>,
 }
 
 const SUBSCRIPTIONS: &str = "/v1/shoppers/me/subscriptions";
+const WISH_LISTS: &str = super::views::wish_lists::WISH_LISTS;
 
 /// The documented shopper object of the session behind `principal`; a full token's payment
 /// options are read into `options`, which the object borrows.
@@ -133,6 +137,7 @@ async fn shopper_object<'a>(
             orders: link("/orders"),
             payment_options: PaymentOptions::new(q, options),
             subscriptions: served_link(q, "GET", SUBSCRIPTIONS, SUBSCRIPTIONS),
+            wish_lists: served_link(q, "GET", WISH_LISTS, WISH_LISTS),
         });
     }
     Ok(ShopperEnvelope { shopper })
@@ -583,6 +588,9 @@ pub async fn get_account(
     // A link only while its route is served.
     if let Some(link) = served_link(&q, "GET", SUBSCRIPTIONS, SUBSCRIPTIONS) {
         account["subscriptions"] = json!(link);
+    }
+    if let Some(link) = served_link(&q, "GET", WISH_LISTS, WISH_LISTS) {
+        account["wishLists"] = json!(link);
     }
     Ok(q.respond(json!({ "account": account })))
 }

@@ -32,6 +32,7 @@ mod sites;
 mod subscriptions;
 mod tokens;
 mod web;
+mod wish_lists;
 
 pub use cart_write::CartWriter;
 pub use catalog::{CategoryRecord, ImportedBatch, ProductRecord, StoredPlan, Tally, VolumePrice};
@@ -66,6 +67,7 @@ pub use web::{
     AuthorizationCodeRecord, BrowserHandle, CodeRedemption, NewAuthorizationCode, RedeemedCheckout,
     SiteBranding,
 };
+pub use wish_lists::{WishListProductRecord, WishListRecord};
 
 use crate::settings::DatabaseSettings;
 use anyhow::Context;
