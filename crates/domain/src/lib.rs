@@ -69,4 +69,5 @@ pub mod purchase_plans;
 pub mod shopper;
 pub mod sign_in;
 pub mod subscriptions;
+pub mod tax_registrations;
 pub mod wish_lists;
