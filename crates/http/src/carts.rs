@@ -219,7 +219,11 @@ fn submit_failure(f: SubmitFailure<Refusal>) -> ShopperApiError {
 // --- rendering --------------------------------------------------------------------------------
 
 /// The cart as its documented body.
-async fn cart_response(state: &AppState, q: &ApiQuery, p: &Principal) -> ApiResult<Response> {
+pub(crate) async fn cart_response(
+    state: &AppState,
+    q: &ApiQuery,
+    p: &Principal,
+) -> ApiResult<Response> {
     cart_response_after(state, q, p, None).await
 }
 
@@ -428,6 +432,7 @@ impl CartInput {
             terms_of_sales_acceptance: self.terms_of_sales_acceptance,
             charge_type: self.charge_type.take(),
             organization_id: self.organization_id.take(),
+            ..CartFields::default()
         };
         Ok((fields != CartFields::default()).then_some(fields))
     }

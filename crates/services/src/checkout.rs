@@ -669,3 +669,21 @@ pub async fn submit(store: &Store, p: &Principal, now: UnixSeconds) -> CheckoutR
         .await?
         .map_err(CheckoutError::Submit)
 }
+
+/// Sets the cart's customer type and tax identifiers (checked by the caller against the
+/// country's schema, `domain::tax_registrations::check`).
+pub async fn set_tax_registrations(
+    store: &Store,
+    p: &Principal,
+    customer_type: shopkeeper_domain::tax_registrations::CustomerType,
+    registrations: &[shopkeeper_domain::tax_registrations::Registration],
+) -> CheckoutResult<()> {
+    Ok(store
+        .set_tax_registrations(cart_writer(p), customer_type, registrations)
+        .await?)
+}
+
+/// Removes the cart's tax identifiers (its customer type is `I` again).
+pub async fn clear_tax_registrations(store: &Store, p: &Principal) -> CheckoutResult<()> {
+    Ok(store.clear_tax_registrations(cart_writer(p)).await?)
+}

@@ -103,6 +103,9 @@ struct CartRecord {
     terms_of_sales_acceptance: Option<i64>,
     charge_type: Option<String>,
     organization_id: Option<String>,
+    customer_type: Option<String>,
+    /// JSON of the tax identifiers (`[]`: none).
+    tax_registrations: String,
     /// `DELETE eligible-offers`: no always-triggered offer until the cart is submitted.
     #[sqlx(try_from = "StoredFlag")]
     offers_reset: bool,
@@ -291,6 +294,9 @@ pub struct OrderRecord {
     pub charge_type: String,
     /// What the order offer took off the goods (item offers are on the lines).
     pub order_offer_discount_minor: i64,
+    /// The cart's customer type (`None`: `I`) and tax identifiers (JSON) at submit.
+    pub customer_type: Option<String>,
+    pub tax_registrations: String,
 }
 
 impl OrderRecord {
@@ -391,8 +397,8 @@ macro_rules! select_orders {
              discount_minor, shipping_minor, tax_minor, total_minor, billing_address, \
              shipping_address, payment_source_id, card_brand, card_last_four, status, \
              submitted_at, credit_source_id, credit_minor, locale, tax_rate_bp, \
-             shipping_option_id, custom_attributes, charge_type, order_offer_discount_minor \
-             FROM orders ",
+             shipping_option_id, custom_attributes, charge_type, order_offer_discount_minor, \
+             customer_type, tax_registrations FROM orders ",
             $tail
         )
     };
@@ -400,8 +406,8 @@ macro_rules! select_orders {
 
 const CART_COLUMNS_SQL: &str = "SELECT billing_address, shipping_address, shipping_option_id, \
      payment_source_id, credit_source_id, last_order_id, source_dropped, custom_attributes, \
-     terms_of_sales_acceptance, charge_type, organization_id, offers_reset FROM carts \
-     WHERE session_id = $1";
+     terms_of_sales_acceptance, charge_type, organization_id, offers_reset, customer_type, \
+     tax_registrations FROM carts WHERE session_id = $1";
 
 impl Store {
     // --- payments key and tax ------------------------------------------------------------
@@ -965,10 +971,10 @@ impl Store {
              billing_address, shipping_address, payment_source_id, card_brand, card_last_four, \
              status, submitted_at, credit_source_id, credit_minor, tax_rate_bp, \
              shipping_option_id, custom_attributes, charge_type, order_offer_discount_minor, \
-             purchase_plan_id, locale) VALUES ($1, $2, $3, $4, \
+             purchase_plan_id, locale, customer_type, tax_registrations) VALUES ($1, $2, $3, $4, \
              $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'Submitted', $16, $17, $18, $19, \
-             $20, $21, $22, $23, $24, (SELECT locale FROM shopper_sessions WHERE id = $2)) \
-             RETURNING id",
+             $20, $21, $22, $23, $24, (SELECT locale FROM shopper_sessions WHERE id = $2), $25, \
+             $26) RETURNING id",
         )
         .bind(site_id.as_str())
         .bind(session_id.as_str())
@@ -994,6 +1000,8 @@ impl Store {
         .bind(&order.charge_type)
         .bind(order.order_offer.map_or(0, |a| a.discount_minor))
         .bind(order.purchase_plan.as_ref().map(|p| p.plan_id))
+        .bind(&order.customer_type)
+        .bind(serde_json::to_string(&order.tax_registrations).unwrap_or_else(|_| "[]".into()))
         .fetch_one(&mut *tx)
         .await?;
         for line in &order.lines {
@@ -1037,7 +1045,8 @@ impl Store {
              billing_from_account = 0, shipping_from_account = 0, shipping_option_id = NULL, \
              payment_source_id = NULL, credit_source_id = NULL, source_dropped = 0, \
              custom_attributes = '[]', terms_of_sales_acceptance = NULL, charge_type = NULL, \
-             organization_id = NULL, last_order_id = $1 WHERE session_id = $2",
+             organization_id = NULL, customer_type = NULL, tax_registrations = '[]', \
+             last_order_id = $1 WHERE session_id = $2",
         )
         .bind(order_id)
         .bind(session_id.as_str())
@@ -1436,6 +1445,9 @@ async fn read_snapshot(
                 terms_of_sales_acceptance: fields.terms_of_sales_acceptance.map(|t| t != 0),
                 charge_type: fields.charge_type,
                 organization_id: fields.organization_id,
+                customer_type: fields.customer_type,
+                tax_registrations: serde_json::from_str(&fields.tax_registrations)
+                    .unwrap_or_default(),
             },
             offers,
             product_categories,

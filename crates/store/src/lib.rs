@@ -30,6 +30,7 @@ mod sessions;
 mod shoppers;
 mod sites;
 mod subscriptions;
+mod tax_registrations;
 mod tokens;
 mod web;
 mod wish_lists;

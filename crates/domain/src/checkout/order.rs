@@ -90,6 +90,11 @@ pub struct CartFields {
     pub charge_type: Option<String>,
     /// The shopper's organization (TreviPay's client reference, for instance).
     pub organization_id: Option<String>,
+    /// `I` or `B` as `POST tax-registrations` set it; `None`: `I`.
+    pub customer_type: Option<String>,
+    /// The tax identifiers `POST tax-registrations` attached (checked against the country's
+    /// schema then).
+    pub tax_registrations: Vec<crate::tax_registrations::Registration>,
 }
 
 /// Who starts a charge, as the docs' `chargeType` says it; the first is the default.
@@ -98,6 +103,12 @@ pub const CHARGE_TYPES: [&str; 3] = ["customer_initiated", "merchant_initiated",
 impl CartFields {
     pub fn charge_type(&self) -> &str {
         self.charge_type.as_deref().unwrap_or(CHARGE_TYPES[0])
+    }
+
+    pub fn customer_type(&self) -> &str {
+        self.customer_type
+            .as_deref()
+            .unwrap_or(crate::tax_registrations::CustomerType::Individual.as_str())
     }
 }
 
@@ -471,6 +482,9 @@ pub struct NewOrder {
     /// The cart's custom attributes and charge type, kept with the order.
     pub custom_attributes: CustomAttributes,
     pub charge_type: String,
+    /// The cart's customer type and tax identifiers, kept with the order.
+    pub customer_type: String,
+    pub tax_registrations: Vec<crate::tax_registrations::Registration>,
     /// The order offer and the shipping offer that won, with what each took off.
     pub order_offer: Option<Applied>,
     pub shipping_offer: Option<Applied>,
@@ -647,6 +661,8 @@ pub fn decide_order(
         shipping_option_id: pr.shipping_option.map(|o| o.id),
         custom_attributes,
         charge_type: cart.fields.charge_type().to_owned(),
+        customer_type: cart.fields.customer_type().to_owned(),
+        tax_registrations: cart.fields.tax_registrations.clone(),
         order_offer: pr.offers.order,
         shipping_offer: pr.offers.shipping,
         purchase_plan,

@@ -77,8 +77,9 @@ pub struct CartView<'a> {
     pub pricing: Pricing<'a>,
     /// The seller of record: the site the cart belongs to.
     pub business_entity_code: &'a str,
-    /// Shopkeeper's shoppers are individuals (`I`); it keeps no business customers.
-    pub customer_type: &'static str,
+    /// `I` (individual) or `B` (business), as `POST carts/active/tax-registrations` set it;
+    /// `I` until then.
+    pub customer_type: &'a str,
     /// As the storefront set it (`customer_initiated`, `merchant_initiated`, `moto`), else
     /// `customer_initiated`.
     pub charge_type: &'a str,
@@ -90,7 +91,7 @@ pub struct CartView<'a> {
     pub terms_of_sales_acceptance: Option<bool>,
     /// The cart's custom attributes, as the storefront set them.
     pub custom_attributes: CustomAttributes,
-    /// Tax identifiers attached to the cart: Shopkeeper keeps none, so the list is empty.
+    /// The tax identifiers `POST carts/active/tax-registrations` attached; `[]` until then.
     pub tax_registrations: Vec<TaxRegistration>,
 }
 
@@ -139,6 +140,23 @@ impl<'a> PaymentSession<'a> {
 pub struct TaxRegistration {
     pub key: String,
     pub value: String,
+}
+
+impl TaxRegistration {
+    pub fn list(stored: &[shopkeeper_domain::tax_registrations::Registration]) -> Vec<Self> {
+        stored
+            .iter()
+            .map(|r| TaxRegistration {
+                key: r.key.clone(),
+                value: r.value.clone(),
+            })
+            .collect()
+    }
+
+    /// An order's, kept as JSON (`[]`: none).
+    pub fn from_json(stored: &str) -> Vec<Self> {
+        Self::list(&serde_json::from_str::<Vec<_>>(stored).unwrap_or_default())
+    }
 }
 
 /// `{"name", "displayableNumber", "expirationMonth", "expirationYear"}`: the applied card.
@@ -214,14 +232,14 @@ impl<'a> CartView<'a> {
             landed_cost_state: LANDED_COST_STATE,
             pricing: Pricing::new(&pr.totals, &pr.currency),
             business_entity_code: site_id,
-            customer_type: "I",
+            customer_type: fields.customer_type(),
             charge_type: fields.charge_type(),
             organization_id: fields.organization_id.as_deref().unwrap_or(""),
             terms_of_sales_acceptance: fields.terms_of_sales_acceptance,
             custom_attributes: CustomAttributes::of(
                 &pr.shown_attributes(&fields.custom_attributes),
             ),
-            tax_registrations: Vec::new(),
+            tax_registrations: TaxRegistration::list(&fields.tax_registrations),
         }
     }
 }

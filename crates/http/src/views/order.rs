@@ -2,7 +2,8 @@
 
 use super::address::{AddressOrLink, AddressView};
 use super::cart::{
-    CustomerCredit, PaymentMethod, ShippingMethod, ShippingMethodOrEmpty, masked_number,
+    CustomerCredit, PaymentMethod, ShippingMethod, ShippingMethodOrEmpty, TaxRegistration,
+    masked_number,
 };
 use super::line::{LinePricing, LineProduct, line_product_parts};
 use super::money::{Money, Pricing};
@@ -112,6 +113,9 @@ pub struct OrderView<'a> {
     pub tax_exempt: bool,
     /// The cart's custom attributes when it was submitted.
     pub custom_attributes: CustomAttributes,
+    /// The cart's customer type (`I`, `B`) and tax identifiers when it was submitted.
+    pub customer_type: &'a str,
+    pub tax_registrations: Vec<TaxRegistration>,
 }
 
 /// What the order's payment came to: an order exists only once the submit's (test) charge of
@@ -220,6 +224,8 @@ impl<'a> OrderView<'a> {
             test_order: true,
             tax_exempt: false,
             custom_attributes: CustomAttributes::of(&o.custom_attributes),
+            customer_type: o.customer_type.as_deref().unwrap_or("I"),
+            tax_registrations: TaxRegistration::from_json(&o.tax_registrations),
         }
     }
 }
@@ -511,6 +517,10 @@ pub struct SubmitCart<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shipping_address: Option<AddressView<'a>>,
     pub payment: OrderPayment,
+    /// As the docs' sample shows them beside the order: the cart's customer type and tax
+    /// identifiers.
+    pub customer_type: &'a str,
+    pub tax_registrations: Vec<TaxRegistration>,
 }
 
 impl<'a> SubmitCart<'a> {
@@ -523,6 +533,8 @@ impl<'a> SubmitCart<'a> {
             billing_address: order_address(q, o, true),
             shipping_address: order_address(q, o, false),
             payment: OrderPayment::new(o),
+            customer_type: o.customer_type.as_deref().unwrap_or("I"),
+            tax_registrations: TaxRegistration::from_json(&o.tax_registrations),
         }
     }
 }
