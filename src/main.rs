@@ -386,6 +386,16 @@ enum SiteCommand {
         #[arg(long)]
         rate_bp: i64,
     },
+    /// Switch the site's Global Tax ID Management: off, `POST` and `DELETE
+    /// carts/active/tax-registrations` answer 409 `vat-exemption-failure` (a new site has it
+    /// on).
+    SetTaxIdManagement {
+        #[arg(long)]
+        id: String,
+        /// `true` (on) or `false` (off).
+        #[arg(long, action = clap::ArgAction::Set)]
+        enabled: bool,
+    },
     /// The payment methods the site's carts offer (`GET carts/active/payment-methods`); each
     /// command prints the site's whole list.
     #[command(subcommand)]
@@ -823,6 +833,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         .map(|(c, bp)| (c, serde_json::json!(bp)))
                         .collect();
                     print(&serde_json::json!({"site": id, "tax_rates_bp": rates}))
+                }
+                SiteCommand::SetTaxIdManagement { id, enabled } => {
+                    let id = existing_site(&store, &id).await?;
+                    store.set_site_tax_id_management(&id, enabled).await?;
+                    let on = store.site_tax_id_management(&id).await?;
+                    print(&serde_json::json!({"site": id, "tax_id_management": on}))
                 }
                 SiteCommand::PaymentMethods(cmd) => payment_methods_command(&store, cmd).await,
                 SiteCommand::Financing(cmd) => financing_command(&store, cmd).await,

@@ -52,6 +52,7 @@ mod standards;
 mod start_page;
 mod store_credit;
 mod subscriptions;
+mod tax_registrations;
 mod token;
 mod usernames;
 mod web_checkout;

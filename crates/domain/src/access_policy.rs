@@ -116,6 +116,11 @@ pub const ROUTES: &[Route] = &[
     row("GET", "/v1/shoppers/me/carts/active/shipping-options", Limited, Yes),
     row("GET", "/v1/shoppers/me/carts/active/shipping-options/{id}", Limited, Yes),
     row("POST", "/v1/shoppers/me/carts/active/submit-cart", Limited, Yes),
+    // Beyond seed 003: `configuring-taxes/managing-tax-identifiers.md` (the schema takes an
+    // apiKey or a token, `carts/tax-registrations.md`; attaching and removing take a token).
+    row("DELETE", "/v1/shoppers/me/carts/active/tax-registrations", Limited, Yes),
+    row("POST", "/v1/shoppers/me/carts/active/tax-registrations", Limited, Yes),
+    row("GET", "/v1/shoppers/me/carts/active/tax-registrations/schema", TokenOptional, Yes),
     row("GET", "/v1/shoppers/me/carts/active/web-checkout", Limited, Yes),
     row("POST", "/v1/shoppers/me/carts/active/web-checkout", Limited, Yes),
     // Catalog.

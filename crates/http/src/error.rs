@@ -255,6 +255,9 @@ pub enum Code {
     PreconditionFailure,
     /// More units than a private store lets the shopper buy of a product.
     OverPrivateStoreShopperRestriction,
+    /// Tax identifiers posted or removed on a site whose Global Tax ID Management is off
+    /// (`managing-tax-identifiers.md`, at 409).
+    VatExemptionFailure,
     // 412 (`overrideDiscount`)
     InvalidDiscount,
     InvalidDiscountType,
@@ -283,7 +286,7 @@ pub enum Code {
 
 impl Code {
     /// Every variant, in declaration order.
-    pub const ALL: [Code; 46] = [
+    pub const ALL: [Code; 47] = [
         Code::InvalidRequest,
         Code::PasswordFailure,
         Code::DrLimitedTokenInvalid,
@@ -319,6 +322,7 @@ impl Code {
         Code::AlwaysTriggeredOfferId,
         Code::PreconditionFailure,
         Code::OverPrivateStoreShopperRestriction,
+        Code::VatExemptionFailure,
         Code::InvalidDiscount,
         Code::InvalidDiscountType,
         Code::NoDiscountOrType,
@@ -373,6 +377,7 @@ impl Code {
             Code::OfferNotDeployed => "offer-not-deployed",
             Code::PreconditionFailure => "precondition-failure",
             Code::OverPrivateStoreShopperRestriction => "over-private-store-shopper-restriction",
+            Code::VatExemptionFailure => "vat-exemption-failure",
             Code::SystemError => "system-error",
             Code::RateLimitQuotaExceeded => "rate-limit-quota-exceeded",
             Code::RequestTimeout => "request-timeout",
@@ -422,7 +427,8 @@ impl Code {
             | Code::OfferNotDeployed
             | Code::AlwaysTriggeredOfferId
             | Code::PreconditionFailure
-            | Code::OverPrivateStoreShopperRestriction => StatusCode::CONFLICT,
+            | Code::OverPrivateStoreShopperRestriction
+            | Code::VatExemptionFailure => StatusCode::CONFLICT,
             Code::SystemError => StatusCode::INTERNAL_SERVER_ERROR,
             Code::RateLimitQuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
             Code::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -627,6 +633,9 @@ mod code_tests {
         (409, "rate-limit-quota-exceeded"),
         (409, "shopper-usage-limit-exceeded"),
         (409, "submit-cart-failed"),
+        // Not on the error-code pages: `cart/configuring-taxes/managing-tax-identifiers.md`
+        // documents it at 409 for tax identifiers on a site without Global Tax ID Management.
+        (409, "vat-exemption-failure"),
         (500, "system-error"),
     ];
 

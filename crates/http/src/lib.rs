@@ -40,6 +40,7 @@ pub mod shoppers_token;
 pub mod site;
 pub mod start_page;
 pub mod subscriptions;
+pub mod tax_registrations;
 pub mod test_clock;
 pub mod token;
 pub mod tolerant;

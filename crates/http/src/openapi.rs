@@ -97,6 +97,7 @@ use utoipa::{Modify, OpenApi};
         crate::views::purchase_plans::PurchasePlansEnvelope,
         crate::views::payment_methods::AvailablePaymentMethods,
         crate::views::financing::FinancingView,
+        crate::views::tax_registrations::TaxRegistrationsSchema,
         SubscriptionView,
         SubscriptionOrdersEnvelope,
         crate::subscriptions::PendingActionsEnvelope,
@@ -213,9 +214,13 @@ pub fn response_view(method: &str, path: &str) -> Option<String> {
                 | "/apply-shipping-address"
                 | "/apply-payment-method"
                 | "/apply-shipping-option"
-                | "/apply-shopper",
+                | "/apply-shopper"
+                | "/tax-registrations",
             ),
         ) => CartEnvelope::name(),
+        ("GET", Some("/tax-registrations/schema")) => {
+            crate::views::tax_registrations::TaxRegistrationsSchema::name()
+        }
         ("GET" | "POST", Some("/line-items")) => LineItemsEnvelope::name(),
         ("GET" | "POST", Some("/line-items/{id}")) => LineItemEnvelope::name(),
         ("GET", Some("/billing-address/suggestions" | "/shipping-address/suggestions")) => {

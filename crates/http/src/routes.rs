@@ -5,7 +5,7 @@
 use super::{
     address_suggestions as sg, cart_offers, carts, catalog, cors, financing, offers, orders,
     payment_methods, product_purchase, purchase_plans, shopper_api, shoppers, shoppers_token, site,
-    subscriptions, web_checkout, wish_lists,
+    subscriptions, tax_registrations as tx, web_checkout, wish_lists,
 };
 use axum::Router;
 use axum::http::uri::PathAndQuery;
@@ -125,6 +125,13 @@ pub fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
             get(k::get_shipping_option)
         }
         ("POST", "/v1/shoppers/me/carts/active/submit-cart") => post(k::submit_cart),
+        ("POST", "/v1/shoppers/me/carts/active/tax-registrations") => {
+            post(tx::post_tax_registrations)
+        }
+        ("DELETE", "/v1/shoppers/me/carts/active/tax-registrations") => {
+            delete(tx::delete_tax_registrations)
+        }
+        ("GET", "/v1/shoppers/me/carts/active/tax-registrations/schema") => get(tx::get_schema),
         ("GET", "/v1/shoppers/me/carts/active/web-checkout") => get(web_checkout::get_web_checkout),
         ("POST", "/v1/shoppers/me/carts/active/web-checkout") => {
             post(web_checkout::post_web_checkout)
