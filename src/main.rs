@@ -413,6 +413,14 @@ enum SiteCommand {
         #[arg(long)]
         session_ttl: i64,
     },
+    /// Set a site's return period: the days after an order's submit within which its shopper
+    /// may ask for a return (default 30; 0: no returns).
+    SetReturnPeriod {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        days: i64,
+    },
     /// Set the tax rate of a country for a site's carts and orders, in basis points
     /// (725 = 7.25 %); prints the site's whole tax table.
     SetTaxRate {
@@ -840,6 +848,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     let id = existing_site(&store, &id).await?;
                     store.set_site_session_ttl(&id, ttl).await?;
                     print(&store.site(&id).await?)
+                }
+                SiteCommand::SetReturnPeriod { id, days } => {
+                    let days = shopkeeper::domain::returns::check_period_days(days)
+                        .map_err(anyhow::Error::msg)?;
+                    let id = existing_site(&store, &id).await?;
+                    store.set_site_return_period(&id, days).await?;
+                    print(&serde_json::json!({"id": id, "return_period_days": days}))
                 }
                 SiteCommand::SetTaxRate {
                     id,

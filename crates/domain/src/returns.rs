@@ -38,6 +38,20 @@ pub const REASON_CODES: [&str; 25] = [
 /// The documented default return period (`return-period.md`), in days; a site may set its own.
 pub const DEFAULT_RETURN_PERIOD_DAYS: i64 = 30;
 
+/// The longest return period a site may set, in days (ten years).
+pub const MAX_RETURN_PERIOD_DAYS: i64 = 3650;
+
+/// A site's return period in days, checked: 0 (no returns) to [`MAX_RETURN_PERIOD_DAYS`].
+pub fn check_period_days(days: i64) -> Result<i64, String> {
+    if (0..=MAX_RETURN_PERIOD_DAYS).contains(&days) {
+        Ok(days)
+    } else {
+        Err(format!(
+            "a return period is 0 to {MAX_RETURN_PERIOD_DAYS} days, not {days}"
+        ))
+    }
+}
+
 /// Lines one request may name (a bound on the work one request does).
 pub const MAX_RETURN_LINES: usize = 100;
 
@@ -431,6 +445,18 @@ mod tests {
         assert_eq!(refused, ReturnRefusal::PeriodOver { ended_at: end });
         assert!(refused.is_conflict());
         assert!(plan_return(&lines, &[want(1, 1)], T0, 60, end).is_ok());
+    }
+
+    #[test]
+    fn a_sites_period_is_zero_to_ten_years() {
+        assert_eq!(check_period_days(0), Ok(0));
+        assert_eq!(check_period_days(30), Ok(30));
+        assert_eq!(check_period_days(3650), Ok(3650));
+        assert!(check_period_days(-1).is_err());
+        assert!(check_period_days(3651).is_err());
+        // No period: nothing may be returned.
+        let lines = [line(1, 1, 100, 0)];
+        assert!(plan_return(&lines, &[want(1, 1)], T0, 0, T0).is_err());
     }
 
     #[test]

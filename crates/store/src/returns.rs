@@ -233,6 +233,19 @@ impl Store {
         Ok(Ok(id))
     }
 
+    /// Sets a site's return period, in days (the caller checked it).
+    pub async fn set_site_return_period(&self, site_id: &SiteId, days: i64) -> StoreResult<()> {
+        let done = sqlx::query("UPDATE sites SET return_period_days = $1 WHERE id = $2")
+            .bind(days)
+            .bind(site_id.as_str())
+            .execute(&mut *self.writer().await?)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("site {site_id}")));
+        }
+        Ok(())
+    }
+
     /// An order's returns, oldest first.
     pub async fn order_returns(&self, order_id: i64) -> StoreResult<Vec<ReturnRecord>> {
         Ok(
