@@ -271,7 +271,7 @@ impl Store {
         .await?)
     }
 
-    /// The lines of the returns `return_ids`, in each return's order.
+    /// The lines of an order's returns, by return and in each return's order.
     pub async fn return_lines(&self, order_id: i64) -> StoreResult<Vec<ReturnLineRecord>> {
         Ok(sqlx::query_as(
             "SELECT rl.return_id, rl.line_item_id, rl.quantity, rl.amount_minor \
@@ -283,7 +283,7 @@ impl Store {
         .await?)
     }
 
-    /// The refunds ledger's rows of a site's return.
+    /// The refunds ledger's rows of a return.
     pub async fn refunds_of_return(&self, return_id: i64) -> StoreResult<Vec<RefundRecord>> {
         Ok(sqlx::query_as(
             "SELECT id, return_id, order_id, amount_minor, currency, payment_source_id, \
