@@ -76,6 +76,44 @@ enum Command {
     // Boxed: a plan's options are many.
     #[command(subcommand)]
     PurchasePlan(Box<PurchasePlanCommand>),
+    /// The merchant's side of order returns (README, "Returns"): list a site's returns,
+    /// accept or refuse one the shopper asked for, refund one (a row of the refunds ledger).
+    #[command(subcommand)]
+    Return(ReturnCommand),
+}
+
+#[derive(Subcommand)]
+enum ReturnCommand {
+    /// A site's returns, oldest first, as a JSON array (each with its lines and refunds).
+    List {
+        #[arg(long)]
+        site: String,
+        /// Only this order's returns.
+        #[arg(long)]
+        order: Option<i64>,
+    },
+    /// Accept a pending return (`PendingProductReturn` → `ReturnAcknowledged`).
+    Accept {
+        #[arg(long)]
+        site: String,
+        #[arg(long)]
+        id: i64,
+    },
+    /// Refuse a pending return (→ `Refused`): its units may be asked for again.
+    Refuse {
+        #[arg(long)]
+        site: String,
+        #[arg(long)]
+        id: i64,
+    },
+    /// Refund a pending or accepted return (→ `RefundedWithoutReturn`): what it asked for, to
+    /// the order's payment source (simulated), recorded in the refunds ledger.
+    Refund {
+        #[arg(long)]
+        site: String,
+        #[arg(long)]
+        id: i64,
+    },
 }
 
 /// A plan's options, for `purchase-plan create` and `update`.
@@ -374,6 +412,14 @@ enum SiteCommand {
         id: String,
         #[arg(long)]
         session_ttl: i64,
+    },
+    /// Set a site's return period: the days after an order's submit within which its shopper
+    /// may ask for a return (default 30; 0: no returns).
+    SetReturnPeriod {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        days: i64,
     },
     /// Set the tax rate of a country for a site's carts and orders, in basis points
     /// (725 = 7.25 %); prints the site's whole tax table.
@@ -813,6 +859,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     store.set_site_session_ttl(&id, ttl).await?;
                     print(&store.site(&id).await?)
                 }
+                SiteCommand::SetReturnPeriod { id, days } => {
+                    let days = shopkeeper::domain::returns::check_period_days(days)
+                        .map_err(anyhow::Error::msg)?;
+                    let id = existing_site(&store, &id).await?;
+                    store.set_site_return_period(&id, days).await?;
+                    print(&serde_json::json!({"id": id, "return_period_days": days}))
+                }
                 SiteCommand::SetTaxRate {
                     id,
                     country,
@@ -964,6 +1017,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     std::process::exit(1);
                 }
             }
+        }
+        Command::Return(cmd) => {
+            let store = Store::connect_existing(&cli.database).await?;
+            return_command(&store, cmd).await
         }
         Command::Events(EventsCommand::List { site, after, limit }) => {
             let store = Store::connect_existing(&cli.database).await?;
@@ -1128,6 +1185,92 @@ fn import_progress_line(p: &provision::ImportProgress) -> String {
 }
 
 /// `site payment-methods ...`: the change, then the site's whole list.
+/// A return as the CLI prints it: its fields, its lines and the refunds ledger's rows.
+async fn return_json(
+    store: &Store,
+    r: &shopkeeper::store::ReturnRecord,
+) -> anyhow::Result<serde_json::Value> {
+    let lines: Vec<serde_json::Value> = store
+        .return_lines(r.order_id)
+        .await?
+        .into_iter()
+        .filter(|l| l.return_id == r.id)
+        .map(|l| {
+            serde_json::json!({
+                "line_item_id": l.line_item_id,
+                "quantity": l.quantity,
+                "amount_minor": l.amount_minor,
+            })
+        })
+        .collect();
+    let refunds: Vec<serde_json::Value> = store
+        .refunds_of_return(r.id)
+        .await?
+        .into_iter()
+        .map(|f| {
+            serde_json::json!({
+                "id": f.id,
+                "amount_minor": f.amount_minor,
+                "currency": f.currency,
+                "payment_source_id": f.payment_source_id,
+                "created_at": f.created_at,
+            })
+        })
+        .collect();
+    Ok(serde_json::json!({
+        "id": r.id,
+        "site": r.site_id,
+        "order_id": r.order_id,
+        "shopper_id": r.shopper_id,
+        "reason": r.reason,
+        "comments": r.comments,
+        "status": r.status.as_str(),
+        "currency": r.currency,
+        "requested_minor": r.requested_minor,
+        "refunded_minor": r.refunded_minor,
+        "due_at": r.due_at,
+        "created_at": r.created_at,
+        "updated_at": r.updated_at,
+        "refunded_at": r.refunded_at,
+        "lines": lines,
+        "refunds": refunds,
+    }))
+}
+
+async fn return_command(store: &Store, cmd: ReturnCommand) -> anyhow::Result<()> {
+    use shopkeeper::domain::returns::ReturnAction;
+    use shopkeeper::store::ReturnActionRefusal;
+    let (site, id, action) = match cmd {
+        ReturnCommand::List { site, order } => {
+            let site = existing_site(store, &site).await?;
+            let mut out = Vec::new();
+            for r in store.site_returns(&site, order).await? {
+                out.push(return_json(store, &r).await?);
+            }
+            return print(&out);
+        }
+        ReturnCommand::Accept { site, id } => (site, id, ReturnAction::Accept),
+        ReturnCommand::Refuse { site, id } => (site, id, ReturnAction::Refuse),
+        ReturnCommand::Refund { site, id } => (site, id, ReturnAction::Refund),
+    };
+    let site = existing_site(store, &site).await?;
+    match store.act_on_return(&site, id, action, now()).await? {
+        Ok(r) => print(&return_json(store, &r).await?),
+        Err(ReturnActionRefusal::NotFound) => {
+            Err(shopkeeper::store::StoreError::NotFound(format!("return {id}")).into())
+        }
+        Err(ReturnActionRefusal::NotAllowed { from }) => anyhow::bail!(
+            "return {id} is {}: it cannot be {}",
+            from.as_str(),
+            match action {
+                ReturnAction::Accept => "accepted",
+                ReturnAction::Refuse => "refused",
+                ReturnAction::Refund => "refunded",
+            }
+        ),
+    }
+}
+
 async fn payment_methods_command(store: &Store, cmd: PaymentMethodsCommand) -> anyhow::Result<()> {
     use shopkeeper::domain::payment_methods::{MethodRule, check_text, check_type};
     let site = match &cmd {

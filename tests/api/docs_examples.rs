@@ -600,6 +600,20 @@ impl Fixtures {
             .await;
         fx.order_line = id_text(&lines["lineItems"]["lineItem"][0]["id"])
             .unwrap_or_else(|| panic!("no line item in {lines}"));
+        // One unit of it asked back, so the returns the docs read have one to show (two units
+        // stay for the docs' own return request).
+        let returned = app
+            .http
+            .post(app.url(&format!("/v1/shoppers/me/orders/{}/returns", fx.order)))
+            .bearer_auth(&fx.full)
+            .json(
+                &json!({"return": {"reason": "CUSTOMER_ERROR", "returnLineItems": {
+                "returnLineItem": [{"lineItem": {"id": fx.order_line, "quantity": 1}}]}}}),
+            )
+            .send()
+            .await
+            .unwrap();
+        ok_json(returned).await;
         let promotion = |definition: Value| {
             let store = app.state.store.clone();
             async move {

@@ -44,6 +44,7 @@ mod purchase_plans;
 mod readme_examples;
 mod requests;
 mod responses;
+mod returns;
 mod security;
 mod session_token;
 mod sessions;

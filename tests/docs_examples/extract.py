@@ -463,6 +463,9 @@ def mark_value(key, value, path_keys):
     if key == "id" and path_keys:
         parent = path_keys[-1]
         marker = ID_PARENTS.get(parent)
+    # A return names a line of the order it returns from.
+    if key == "id" and path_keys[-1:] == ("lineItem",) and "returnLineItems" in path_keys:
+        marker = "orderLineItemId"
     if key == "externalReferenceId" and "shopper" not in path_keys:
         marker = None  # a product's reference, sent as documented
     # An applied offer names a fixture offer of its slot's level and type (the docs' ids are

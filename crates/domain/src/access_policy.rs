@@ -53,7 +53,7 @@ impl Route {
 }
 
 use Level::{Full, Limited, TokenOptional};
-use Provided::{No, Yes};
+use Provided::Yes;
 
 const fn row(method: &'static str, path: &'static str, level: Level, provided: Provided) -> Route {
     Route {
@@ -139,8 +139,10 @@ pub const ROUTES: &[Route] = &[
     row("GET", "/v1/shoppers/me/orders/{id}/billing-address", Limited, Yes),
     row("GET", "/v1/shoppers/me/orders/{id}/line-items", Limited, Yes),
     row("GET", "/v1/shoppers/me/orders/{id}/line-items/{lineItemId}", Limited, Yes),
-    row("GET", "/v1/shoppers/me/orders/{id}/returns", Limited, No),
-    row("POST", "/v1/shoppers/me/orders/{id}/returns", Limited, No),
+    // Returns start from a signed-in shopper's session (`orders-1/returns/`, "Initiate an
+    // authenticated session"; `return-flow.md`): full, on the shopper's own orders.
+    row("GET", "/v1/shoppers/me/orders/{id}/returns", Full, Yes),
+    row("POST", "/v1/shoppers/me/orders/{id}/returns", Full, Yes),
     row("GET", "/v1/shoppers/me/orders/{id}/shipping-address", Limited, Yes),
     row("GET", "/v1/shoppers/me/payment-options", Full, Yes),
     // Beyond seed 003: the docs' shoppers pages and the WordPress plugin save a source as a
@@ -364,7 +366,14 @@ mod tests {
         assert!(serves("POST", "/v1/shoppers/me/carts/active/submit-cart"));
         assert!(serves("GET", "/v1/shoppers/me/wish-lists"));
         assert!(serves("GET", "/v1/shoppers/me/wish-lists/default"));
-        assert!(!serves("GET", "/v1/shoppers/me/orders/{id}/returns"));
+        assert!(serves("GET", "/v1/shoppers/me/orders/{id}/returns"));
+        assert!(serves("POST", "/v1/shoppers/me/orders/{id}/returns"));
+        assert_eq!(
+            find("POST", "/v1/shoppers/me/orders/{id}/returns")
+                .unwrap()
+                .level,
+            Full
+        );
         assert!(!serves("GET", "/v1/shoppers/me/no-such-route"));
     }
 }

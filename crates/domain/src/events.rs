@@ -24,6 +24,18 @@ pub const SUBSCRIPTION_UPDATED: &str = "subscription.updated";
 /// A subscription entered the `Cancelled` state (`subscription-cancelled-event.md`).
 pub const SUBSCRIPTION_CANCELLED: &str = "subscription.cancelled";
 
+/// A shopper asked to return lines of an order: the return entered `PendingProductReturn`.
+pub const RETURN_REQUESTED: &str = "return.requested";
+
+/// The merchant accepted a return (`ReturnAcknowledged`).
+pub const RETURN_ACKNOWLEDGED: &str = "return.acknowledged";
+
+/// The merchant refused a return (`Refused`): its units may be asked for again.
+pub const RETURN_REFUSED: &str = "return.refused";
+
+/// A return was refunded (`RefundedWithoutReturn`): a row of the refunds ledger.
+pub const RETURN_REFUNDED: &str = "return.refunded";
+
 /// A new event id: a UUIDv7 (time-ordered, so ids sort roughly by creation across nodes)
 /// from `at_millis` and fresh random bits.
 pub fn new_event_id(at_millis: u64) -> String {

@@ -31,6 +31,7 @@ pub mod product_purchase;
 pub mod purchase_plans;
 pub mod request_metrics;
 pub mod response_hook;
+pub mod returns;
 pub mod revoke;
 pub mod routes;
 pub mod session_token;

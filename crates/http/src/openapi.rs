@@ -103,6 +103,8 @@ use utoipa::{Modify, OpenApi};
         crate::subscriptions::PendingActionsEnvelope,
         WishListsEnvelope,
         WishListEnvelope,
+        crate::views::returns::ReturnsEnvelope,
+        crate::views::returns::NewReturnEnvelope,
         LineItemsEnvelope,
         LineItemEnvelope,
         ShippingOptionsEnvelope,
@@ -261,6 +263,12 @@ pub fn response_view(method: &str, path: &str) -> Option<String> {
                 OrdersEnvelope::name()
             }
             ("GET", "/v1/shoppers/me/orders/{id}") => OrderEnvelope::name(),
+            ("GET", "/v1/shoppers/me/orders/{id}/returns") => {
+                crate::views::returns::ReturnsEnvelope::name()
+            }
+            ("POST", "/v1/shoppers/me/orders/{id}/returns") => {
+                crate::views::returns::NewReturnEnvelope::name()
+            }
             ("GET", "/v1/shoppers/me/orders/{id}/line-items") => OrderLinesEnvelope::name(),
             ("GET", "/v1/shoppers/me/orders/{id}/line-items/{lineItemId}") => {
                 OrderLineEnvelope::name()

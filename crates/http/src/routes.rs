@@ -4,8 +4,8 @@
 
 use super::{
     address_suggestions as sg, cart_offers, carts, catalog, cors, financing, offers, orders,
-    payment_methods, product_purchase, purchase_plans, shopper_api, shoppers, shoppers_token, site,
-    subscriptions, tax_registrations as tx, web_checkout, wish_lists,
+    payment_methods, product_purchase, purchase_plans, returns, shopper_api, shoppers,
+    shoppers_token, site, subscriptions, tax_registrations as tx, web_checkout, wish_lists,
 };
 use axum::Router;
 use axum::http::uri::PathAndQuery;
@@ -166,6 +166,8 @@ pub fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
         ("GET", "/v1/shoppers/me/orders/{id}/line-items/{lineItemId}") => {
             get(o::get_order_line_item)
         }
+        ("GET", "/v1/shoppers/me/orders/{id}/returns") => get(returns::list_returns),
+        ("POST", "/v1/shoppers/me/orders/{id}/returns") => post(returns::post_return),
         ("GET", "/v1/shoppers/me/orders/{id}/shipping-address") => {
             get(o::get_order_shipping_address)
         }

@@ -25,6 +25,7 @@ mod offers;
 mod payment_methods;
 mod profiles;
 mod purchase_plans;
+mod returns;
 mod rotation;
 mod sessions;
 mod shoppers;
@@ -54,6 +55,7 @@ pub use profiles::{AddressRecord, ProfileFields, ProfileRecord};
 pub use purchase_plans::{
     NewPlanRule, PlanPrice, PlanRuleRecord, PlanSettings, PurchasePlanRecord,
 };
+pub use returns::{NewReturn, RefundRecord, ReturnActionRefusal, ReturnLineRecord, ReturnRecord};
 pub use rotation::RefreshOutcome;
 pub use sessions::{NewSession, SESSION_SNAPSHOT_TTL, SessionRecord};
 pub use shoppers::{
