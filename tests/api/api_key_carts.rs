@@ -31,12 +31,32 @@ async fn keyed(
     request.send().await.unwrap()
 }
 
+/// Opens the test site's carts to its key through the CLI, as an operator would, and
+/// registers the storefront's origin for the key.
 async fn open_carts(app: &TestApp) {
-    app.state
-        .store
-        .set_site_key_only_carts(&site_id(), true)
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_shopkeeper"))
+        .args([
+            "--database",
+            &app.database_url,
+            "site",
+            "set-key-only-carts",
+        ])
+        .args(["--id", crate::helpers::SITE, "--enabled", "true"])
+        .env("SHOPKEEPER_LOG", "warn")
+        .kill_on_drop(true)
+        .output()
         .await
         .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(printed["key_only_carts"], true, "{printed}");
+    assert!(
+        app.state
+            .store
+            .site_key_only_carts(&site_id())
+            .await
+            .unwrap()
+    );
     app.state
         .store
         .set_allowed_origins(&app.public_api_key(), &[STOREFRONT.to_owned()])
