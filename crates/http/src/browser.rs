@@ -247,6 +247,17 @@ mod tests {
                 ),
             ),
             (
+                key_cart_set_cookie(true, HANDLE, 600),
+                format!(
+                    "__Host-shopkeeper_cart={HANDLE}; HttpOnly; SameSite=None; Partitioned; \
+                     Secure; Path=/; Max-Age=600"
+                ),
+            ),
+            (
+                key_cart_set_cookie(false, HANDLE, 600),
+                format!("shopkeeper_cart={HANDLE}; HttpOnly; SameSite=Lax; Path=/; Max-Age=600"),
+            ),
+            (
                 csrf_set_cookie(false, HANDLE, 3600),
                 format!(
                     "shopkeeper_csrf={HANDLE}; HttpOnly; SameSite=Strict; \
