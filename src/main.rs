@@ -442,6 +442,17 @@ enum SiteCommand {
         #[arg(long, action = clap::ArgAction::Set)]
         enabled: bool,
     },
+    /// Open (or close) the site's carts to an API key alone (seed 003's "Access Carts with
+    /// API Key Only"; off by default): each browser then gets an anonymous cart behind a cookie,
+    /// only from the key's registered origins (`client set-origins`), never submitted.
+    /// README, "Carts on an API key".
+    SetKeyOnlyCarts {
+        #[arg(long)]
+        id: String,
+        /// true to open, false to close.
+        #[arg(long, action = clap::ArgAction::Set)]
+        enabled: bool,
+    },
     /// The payment methods the site's carts offer (`GET carts/active/payment-methods`); each
     /// command prints the site's whole list.
     #[command(subcommand)]
@@ -550,7 +561,8 @@ enum ClientCommand {
         flows: String,
     },
     /// Set the origins (`https://shop.example.com`, comma-separated) whose pages may call
-    /// `SessionToken?apiKey=` with this key; an empty list allows any origin.
+    /// `SessionToken?apiKey=` with this key (an empty list allows any origin), and whose pages
+    /// alone may use its carts on the key alone (`site set-key-only-carts`; none: no page).
     SetOrigins {
         #[arg(long)]
         api_key: String,
@@ -892,6 +904,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     store.set_site_tax_id_management(&id, enabled).await?;
                     let on = store.site_tax_id_management(&id).await?;
                     print(&serde_json::json!({"site": id, "tax_id_management": on}))
+                }
+                SiteCommand::SetKeyOnlyCarts { id, enabled } => {
+                    let id = existing_site(&store, &id).await?;
+                    store.set_site_key_only_carts(&id, enabled).await?;
+                    let on = store.site_key_only_carts(&id).await?;
+                    print(&serde_json::json!({"site": id, "key_only_carts": on}))
                 }
                 SiteCommand::PaymentMethods(cmd) => payment_methods_command(&store, cmd).await,
                 SiteCommand::Financing(cmd) => financing_command(&store, cmd).await,

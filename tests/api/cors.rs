@@ -1,11 +1,12 @@
 //! CORS on every cross-origin route: the preflight of each provided access-table row (and of
 //! `/payments/sources`, `/oauth20/*`) names that path's methods, any origin without
-//! credentials, and the headers the browser asks for; real answers, errors included, are
+//! credentials (a key-only cart path: the asking origin, with credentials), and the headers
+//! the browser asks for; real answers, errors included, are
 //! readable from another origin.
 
 use crate::helpers::{spawn_app, storage_free_test_ran_in_first_pass};
 use reqwest::{Method, Response};
-use shopkeeper::domain::access_policy::ROUTES;
+use shopkeeper::domain::access_policy::{ROUTES, key_only_cart};
 use std::collections::{BTreeMap, BTreeSet};
 
 const STOREFRONT: &str = "https://storefront.example.net";
@@ -67,6 +68,7 @@ async fn every_route_answers_its_preflight_with_its_own_methods() {
     );
     for (path, methods) in &paths {
         for method in methods {
+            let pattern = path.as_str();
             let path = concrete(path);
             let answer = preflight(&app, &method.to_ascii_uppercase(), &path).await;
             assert!(
@@ -74,16 +76,27 @@ async fn every_route_answers_its_preflight_with_its_own_methods() {
                 "{method} {path}: {}",
                 answer.status()
             );
+            // A key-only cart path (README, "Carts on an API key") allows the asking origin
+            // with credentials; every other path any origin, without.
+            let key_only = ROUTES
+                .iter()
+                .any(|r| r.path == pattern && key_only_cart(r.method, r.path));
+            let (origin, credentials) = if key_only {
+                (STOREFRONT, Some("true"))
+            } else {
+                ("*", None)
+            };
             assert_eq!(
                 answer.headers()["access-control-allow-origin"],
-                "*",
+                origin,
                 "{method} {path}"
             );
-            assert!(
+            assert_eq!(
                 answer
                     .headers()
                     .get("access-control-allow-credentials")
-                    .is_none(),
+                    .map(|v| v.to_str().unwrap()),
+                credentials,
                 "{path}: a wildcard origin never offers credentials"
             );
             let mut expected = methods.clone();

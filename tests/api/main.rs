@@ -3,6 +3,7 @@
 //! and talks to it over real HTTP.
 
 mod address_suggestions;
+mod api_key_carts;
 mod authorize;
 mod browser;
 mod buy_now;

@@ -230,6 +230,79 @@ pub const TUNNELLED: &[(&str, &str)] = &[
     ("DELETE", "/v1/shoppers/me/carts/active/line-items/{id}"),
 ];
 
+/// The rows a site may open to an API key alone (`shopkeeper site set-key-only-carts`, seed
+/// 003's "Access Carts with API Key Only"): reading and writing the active cart, its line
+/// items, its addresses and their suggestions, its shipping options, its offers and points of
+/// promotion, its payment methods and applying one. Each browser then has an anonymous session
+/// of its own behind a cookie (`http::key_carts`). Not here: `submit-cart` (spends),
+/// `web-checkout` (hands the cart to pages that submit it), `apply-shopper` (acts for a shopper)
+/// and every row outside the cart.
+pub const KEY_ONLY_CART: &[(&str, &str)] = &[
+    ("GET", "/v1/shoppers/me/carts/active"),
+    ("POST", "/v1/shoppers/me/carts/active"),
+    ("GET", "/v1/shoppers/me/carts/active/applied-offers"),
+    (
+        "DELETE",
+        "/v1/shoppers/me/carts/active/applied-offers/{offerId}",
+    ),
+    ("POST", "/v1/shoppers/me/carts/active/apply-billing-address"),
+    ("POST", "/v1/shoppers/me/carts/active/apply-payment-method"),
+    (
+        "POST",
+        "/v1/shoppers/me/carts/active/apply-shipping-address",
+    ),
+    ("POST", "/v1/shoppers/me/carts/active/apply-shipping-option"),
+    ("GET", "/v1/shoppers/me/carts/active/billing-address"),
+    ("PUT", "/v1/shoppers/me/carts/active/billing-address"),
+    (
+        "GET",
+        "/v1/shoppers/me/carts/active/billing-address/suggestions",
+    ),
+    (
+        "GET",
+        "/v1/shoppers/me/carts/active/billing-address/suggestions/{id}",
+    ),
+    ("DELETE", "/v1/shoppers/me/carts/active/eligible-offers"),
+    ("DELETE", "/v1/shoppers/me/carts/active/line-items"),
+    ("GET", "/v1/shoppers/me/carts/active/line-items"),
+    ("POST", "/v1/shoppers/me/carts/active/line-items"),
+    ("DELETE", "/v1/shoppers/me/carts/active/line-items/{id}"),
+    ("GET", "/v1/shoppers/me/carts/active/line-items/{id}"),
+    ("POST", "/v1/shoppers/me/carts/active/line-items/{id}"),
+    ("GET", "/v1/shoppers/me/carts/active/payment-methods"),
+    ("GET", "/v1/shoppers/me/carts/active/point-of-promotions"),
+    (
+        "GET",
+        "/v1/shoppers/me/carts/active/point-of-promotions/{popName}",
+    ),
+    (
+        "GET",
+        "/v1/shoppers/me/carts/active/point-of-promotions/{popName}/offers",
+    ),
+    ("GET", "/v1/shoppers/me/carts/active/shipping-address"),
+    ("PUT", "/v1/shoppers/me/carts/active/shipping-address"),
+    (
+        "GET",
+        "/v1/shoppers/me/carts/active/shipping-address/suggestions",
+    ),
+    (
+        "GET",
+        "/v1/shoppers/me/carts/active/shipping-address/suggestions/{id}",
+    ),
+    ("GET", "/v1/shoppers/me/carts/active/shipping-options"),
+    ("GET", "/v1/shoppers/me/carts/active/shipping-options/{id}"),
+    // The cart's tax identifiers: what the buyer declares, spending nothing.
+    ("POST", "/v1/shoppers/me/carts/active/tax-registrations"),
+    ("DELETE", "/v1/shoppers/me/carts/active/tax-registrations"),
+];
+
+/// Whether the row `(method, pattern)` may run on an API key alone when its site allows it.
+pub fn key_only_cart(method: &str, pattern: &str) -> bool {
+    KEY_ONLY_CART
+        .iter()
+        .any(|&(m, p)| m == method && p == pattern)
+}
+
 /// Whether a request for the concrete `path` (a `.json` twin too) may tunnel `method`.
 pub fn tunnels(method: &str, path: &str) -> bool {
     let path = path.strip_suffix(".json").unwrap_or(path);
@@ -325,6 +398,50 @@ mod tests {
         ));
         assert!(!tunnels("POST", "/v1/shoppers/me/carts/active/line-items/"));
         assert!(!tunnels("GET", "/v1/shoppers/me"));
+    }
+
+    #[test]
+    fn key_only_rows_are_limited_cart_rows_that_never_spend_or_sign_in() {
+        for &(method, path) in KEY_ONLY_CART {
+            let row = find(method, path).expect("a row of the table");
+            assert!(row.is_provided(), "{method} {path}");
+            assert_eq!(row.level, Limited, "{method} {path}");
+            assert!(path.starts_with("/v1/shoppers/me/carts/active"), "{path}");
+            for forbidden in ["submit", "apply-shopper", "web-checkout", "purchase"] {
+                assert!(!path.contains(forbidden), "{path}");
+            }
+        }
+        assert!(key_only_cart(
+            "POST",
+            "/v1/shoppers/me/carts/active/line-items"
+        ));
+        assert!(!key_only_cart(
+            "POST",
+            "/v1/shoppers/me/carts/active/submit-cart"
+        ));
+        assert!(!key_only_cart(
+            "POST",
+            "/v1/shoppers/me/carts/active/apply-shopper"
+        ));
+        assert!(!key_only_cart(
+            "GET",
+            "/v1/shoppers/me/carts/active/web-checkout"
+        ));
+        assert!(!key_only_cart("GET", "/v1/shoppers/me"));
+        // Every Limited cart row is either open to a key or named here with its reason.
+        let closed = [
+            "/v1/shoppers/me/carts/active/submit-cart",
+            "/v1/shoppers/me/carts/active/web-checkout",
+        ];
+        for r in ROUTES
+            .iter()
+            .filter(|r| r.level == Limited && r.path.starts_with("/v1/shoppers/me/carts/active"))
+        {
+            assert!(
+                key_only_cart(r.method, r.path) || closed.contains(&r.path),
+                "{r:?}"
+            );
+        }
     }
 
     #[test]

@@ -244,9 +244,18 @@ impl FromRequestParts<AppState> for Limited {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let principal = verified_token(parts, state)
-            .await?
-            .ok_or_else(|| unauthorized("an access token is required"))?;
+        let principal = match verified_token(parts, state).await? {
+            Some(principal) => principal,
+            // A cart row of a site open to keys alone (`key_carts`): the browser's session.
+            None => match presented_api_key(parts, state).await? {
+                Some((api_key, site_id)) => {
+                    super::key_carts::principal(parts, state, &api_key, &site_id)
+                        .await?
+                        .ok_or_else(|| unauthorized("an access token is required"))?
+                }
+                None => return Err(unauthorized("an access token is required")),
+            },
+        };
         count_against_quota(parts, state, &principal.api_key)?;
         Ok(Limited(principal))
     }

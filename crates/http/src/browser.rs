@@ -62,6 +62,34 @@ fn session_set_cookie(https: bool, handle: &str, max_age: i64) -> Cookie<'_> {
     )
 }
 
+/// Holds the handle of a browser's key-only cart session (`key_carts`), on plain HTTP.
+pub const KEY_CART_COOKIE: &str = "shopkeeper_cart";
+/// The same over HTTPS, `__Host-` prefixed (no sibling subdomain can set it).
+pub const KEY_CART_COOKIE_HTTPS: &str = "__Host-shopkeeper_cart";
+
+/// The key-only cart cookie's name: `__Host-` prefixed when served over HTTPS.
+pub fn key_cart_cookie_name(state: &AppState) -> &'static str {
+    [KEY_CART_COOKIE, KEY_CART_COOKIE_HTTPS][usize::from(state.web.https())]
+}
+
+/// `Set-Cookie` for a key-only cart handle. The storefront calls from its own site, so over
+/// HTTPS it is `SameSite=None; Secure` (a `Lax` cookie is not sent on a cross-site `fetch`),
+/// and `Partitioned` (CHIPS: kept per top-level site, so browsers that block third-party
+/// cookies keep it, and it follows the browser nowhere else). What makes a cookie sent from
+/// any page safe is `key_carts`: the key's origins only, no JSONP, nothing that spends. On
+/// plain HTTP (local use) browsers refuse `SameSite=None` without `Secure`, so it is `Lax`.
+pub fn key_cart_cookie(state: &AppState, handle: &str, max_age: i64) -> HeaderValue {
+    set_cookie(&key_cart_set_cookie(state.web.https(), handle, max_age))
+}
+
+fn key_cart_set_cookie(https: bool, handle: &str, max_age: i64) -> Cookie<'_> {
+    let name = [KEY_CART_COOKIE, KEY_CART_COOKIE_HTTPS][usize::from(https)];
+    let same_site = if https { SameSite::None } else { SameSite::Lax };
+    let mut cookie = our_cookie((name, handle), "/", same_site, https, max_age);
+    cookie.set_partitioned(https);
+    cookie
+}
+
 /// A cookie as we set them all: HttpOnly, a `Max-Age`, never a `Domain`, and `Secure` exactly
 /// when served over HTTPS.
 fn our_cookie<'a>(
@@ -217,6 +245,17 @@ mod tests {
                     "__Host-shopkeeper_session={HANDLE}; HttpOnly; SameSite=None; Secure; \
                      Path=/; Max-Age=600"
                 ),
+            ),
+            (
+                key_cart_set_cookie(true, HANDLE, 600),
+                format!(
+                    "__Host-shopkeeper_cart={HANDLE}; HttpOnly; SameSite=None; Partitioned; \
+                     Secure; Path=/; Max-Age=600"
+                ),
+            ),
+            (
+                key_cart_set_cookie(false, HANDLE, 600),
+                format!("shopkeeper_cart={HANDLE}; HttpOnly; SameSite=Lax; Path=/; Max-Age=600"),
             ),
             (
                 csrf_set_cookie(false, HANDLE, 3600),

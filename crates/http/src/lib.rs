@@ -16,6 +16,7 @@ pub mod extract;
 pub mod financing;
 pub mod formats;
 pub mod introspect;
+pub mod key_carts;
 pub mod limits;
 mod look;
 pub mod metadata;

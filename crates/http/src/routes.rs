@@ -3,15 +3,15 @@
 //! panics if the table and [`handler`] disagree, so every test run checks them.
 
 use super::{
-    address_suggestions as sg, cart_offers, carts, catalog, cors, financing, offers, orders,
-    payment_methods, product_purchase, purchase_plans, returns, shopper_api, shoppers,
+    address_suggestions as sg, cart_offers, carts, catalog, cors, financing, key_carts, offers,
+    orders, payment_methods, product_purchase, purchase_plans, returns, shopper_api, shoppers,
     shoppers_token, site, subscriptions, tax_registrations as tx, web_checkout, wish_lists,
 };
 use axum::Router;
 use axum::http::uri::PathAndQuery;
 use axum::http::{Method, Request, Uri};
 use axum::routing::{MethodRouter, delete, get, post, put};
-use shopkeeper_domain::access_policy::{ROUTES, Route};
+use shopkeeper_domain::access_policy::{self, ROUTES, Route};
 use shopkeeper_services::state::AppState;
 use std::collections::BTreeMap;
 
@@ -239,15 +239,18 @@ pub fn served_paths(route: &Route) -> Vec<String> {
 pub fn shopper_api_router() -> Router<AppState> {
     // One method router per served path: its rows' handlers, its own 405 and its CORS layer
     // naming exactly those methods.
-    let mut paths: BTreeMap<String, (MethodRouter<AppState>, Vec<Method>)> = BTreeMap::new();
+    // A path with a key-only cart row (`access_policy::KEY_ONLY_CART`) is also wrapped in
+    // `key_carts::layer`, outside its CORS layer.
+    let mut paths: BTreeMap<String, (MethodRouter<AppState>, Vec<Method>, bool)> = BTreeMap::new();
     for route in ROUTES {
         let handler = handler(route.method, route.path);
         match (route.is_provided(), handler) {
             (true, Some(h)) => {
                 for path in served_paths(route) {
-                    let (router, methods) = paths.entry(path).or_default();
+                    let (router, methods, key_only) = paths.entry(path).or_default();
                     *router = std::mem::take(router).merge(h.clone());
                     methods.push(cors::method(route.method));
+                    *key_only |= access_policy::key_only_cart(route.method, route.path);
                 }
             }
             (true, None) => panic!("access table row {route:?} is provided but has no handler"),
@@ -259,13 +262,16 @@ pub fn shopper_api_router() -> Router<AppState> {
     }
     paths.into_iter().fold(
         Router::new(),
-        |router, (path, (methods_router, methods))| {
-            router.route(
-                &path,
-                methods_router
-                    .fallback(shopper_api::method_not_allowed_fallback)
-                    .layer(cors::for_methods(&methods)),
-            )
+        |router, (path, (methods_router, methods, key_only))| {
+            let served = methods_router
+                .fallback(shopper_api::method_not_allowed_fallback)
+                .layer(cors::for_methods(&methods));
+            let served = if key_only {
+                served.layer(axum::middleware::from_fn(key_carts::layer))
+            } else {
+                served
+            };
+            router.route(&path, served)
         },
     )
 }

@@ -69,6 +69,7 @@ const SESSION_DEPENDENTS: &[&str] = &[
     "refresh_tokens",
     "session_tokens",
     "browser_sessions",
+    "key_cart_handles",
     "checkout_handles",
     "authorization_codes",
     "cart_line_items",

@@ -93,4 +93,28 @@ impl Store {
         }
         Ok(())
     }
+
+    /// Whether the site opens its carts to an API key alone (seed 003's "Access Carts with
+    /// API Key Only"; off unless set). An unknown site: no.
+    pub async fn site_key_only_carts(&self, id: &SiteId) -> StoreResult<bool> {
+        let row: Option<(i64,)> = sqlx::query_as("SELECT key_only_carts FROM sites WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.is_some_and(|(on,)| on != 0))
+    }
+
+    /// Opens (or closes) a site's carts to an API key alone. Closing it leaves the key-only
+    /// sessions in place, unreachable until it is opened again or they expire.
+    pub async fn set_site_key_only_carts(&self, id: &SiteId, on: bool) -> StoreResult<()> {
+        let done = sqlx::query("UPDATE sites SET key_only_carts = $1 WHERE id = $2")
+            .bind(i64::from(on))
+            .bind(id.as_str())
+            .execute(&mut *self.writer().await?)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("site {id}")));
+        }
+        Ok(())
+    }
 }

@@ -88,6 +88,35 @@ async fn link_handle(
     Ok(())
 }
 
+/// Inserts a new session with no token yet; its id.
+async fn insert_session(
+    tx: &mut Transaction<'_, Any>,
+    new: &NewSession<'_>,
+    now: UnixSeconds,
+    expires_at: UnixSeconds,
+) -> StoreResult<SessionId> {
+    let (id, cart_id, tag) = new.fresh_ids();
+    sqlx::query(
+        "INSERT INTO shopper_sessions (id, site_id, api_key, shopper_id, cart_id, \
+         session_tag, locale, currency, client_ip, created_at, last_accessed, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)",
+    )
+    .bind(id.as_str())
+    .bind(new.site_id.as_str())
+    .bind(optional_key(new.api_key))
+    .bind(new.shopper_id)
+    .bind(&cart_id)
+    .bind(&tag)
+    .bind(new.locale)
+    .bind(new.currency)
+    .bind(new.client_ip.as_deref())
+    .bind(now)
+    .bind(expires_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
 /// What a checkout handle was redeemed for: the session and whether the browser acts for its
 /// shopper.
 #[derive(Debug, Clone)]
@@ -106,27 +135,9 @@ impl Store {
         expires_at: UnixSeconds,
         browser_handle: Option<&SecretHash>,
     ) -> StoreResult<SessionId> {
-        let (id, cart_id, tag) = new.fresh_ids();
         let mut writer = self.writer().await?;
         let mut tx = writer.begin().await?;
-        sqlx::query(
-            "INSERT INTO shopper_sessions (id, site_id, api_key, shopper_id, cart_id, \
-             session_tag, locale, currency, client_ip, created_at, last_accessed, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)",
-        )
-        .bind(id.as_str())
-        .bind(new.site_id.as_str())
-        .bind(optional_key(new.api_key))
-        .bind(new.shopper_id)
-        .bind(&cart_id)
-        .bind(&tag)
-        .bind(new.locale)
-        .bind(new.currency)
-        .bind(new.client_ip)
-        .bind(now)
-        .bind(expires_at)
-        .execute(&mut *tx)
-        .await?;
+        let id = insert_session(&mut tx, &new, now, expires_at).await?;
         if let Some(hash) = browser_handle {
             let handle = BrowserHandle {
                 hash,
@@ -136,6 +147,54 @@ impl Store {
         }
         tx.commit().await?;
         Ok(id)
+    }
+
+    /// Starts the anonymous session of a browser on a key-only cart (`api_key` alone, seed
+    /// 003's "Access Carts with API Key Only") and links the cookie's hash to it, for that key
+    /// only.
+    pub async fn start_key_cart_session(
+        &self,
+        new: NewSession<'_>,
+        now: UnixSeconds,
+        expires_at: UnixSeconds,
+        handle: &SecretHash,
+    ) -> StoreResult<SessionId> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        let id = insert_session(&mut tx, &new, now, expires_at).await?;
+        sqlx::query(
+            "INSERT INTO key_cart_handles (handle_hash, api_key, session_id, created_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(blob(handle))
+        // The session's own key (`NOT NULL`: a key-only session always names one).
+        .bind(optional_key(new.api_key))
+        .bind(id.as_str())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// The session a key-only cart cookie's hash points to, if it was issued for `api_key`
+    /// (live or not: the caller decides). A cookie of another key leads nowhere.
+    pub async fn key_cart_session(
+        &self,
+        handle: &SecretHash,
+        api_key: &ApiKey,
+    ) -> StoreResult<Option<SessionRecord>> {
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT session_id FROM key_cart_handles WHERE handle_hash = $1 AND api_key = $2",
+        )
+        .bind(blob(handle))
+        .bind(api_key.as_str())
+        .fetch_optional(&self.read)
+        .await?;
+        match row.and_then(|(id,)| SessionId::parse(&id)) {
+            Some(id) => self.session(&id).await,
+            None => Ok(None),
+        }
     }
 
     /// The session a browser handle points to on a site (live or not: the caller decides).
