@@ -50,6 +50,31 @@ fn request(reason: &str, line: Value, quantity: Value) -> Value {
     }})
 }
 
+/// `token` asks for `quantity` units of `line` of `order` back, for `reason`.
+async fn ask(
+    app: &TestApp,
+    token: &str,
+    order: i64,
+    reason: &str,
+    line: i64,
+    quantity: i64,
+) -> reqwest::Response {
+    post(
+        app,
+        token,
+        order,
+        &request(reason, json!(line), json!(quantity)),
+    )
+    .await
+}
+
+/// The order's state refuses the request: 409 `operation-failed`, saying `why`.
+async fn refused_because(response: reqwest::Response, why: &str) {
+    let refused = shopper_error(response, 409, "operation-failed").await;
+    let description = refused["errors"]["error"][0]["description"].to_string();
+    assert!(description.contains(why), "{description}");
+}
+
 async fn post(app: &TestApp, token: &str, order: i64, body: &Value) -> reqwest::Response {
     app.http
         .post(app.url(&format!("{ORDERS}/{order}/returns")))
@@ -168,22 +193,11 @@ async fn a_shopper_returns_units_and_reads_them_in_the_documented_shapes() {
     assert_eq!(listed["returns"]["return"].as_array().unwrap().len(), 2);
 
     // Every unit is asked for now: a third request is refused.
-    let refused = shopper_error(
-        post(
-            &app,
-            &shopper,
-            order,
-            &request("WRONG_PRODUCT", json!(line), json!(1)),
-        )
-        .await,
-        409,
-        "operation-failed",
+    refused_because(
+        ask(&app, &shopper, order, "WRONG_PRODUCT", line, 1).await,
+        "0 left to return",
     )
     .await;
-    let description = refused["errors"]["error"][0]["description"]
-        .as_str()
-        .unwrap();
-    assert!(description.contains("0 left to return"), "{description}");
 
     let events = return_events(&app).await;
     assert_eq!(events.len(), 2, "{events:?}");
@@ -202,36 +216,15 @@ async fn over_returns_bad_requests_strangers_and_guests_are_refused() {
 
     // More than bought at once.
     shopper_error(
-        post(
-            &app,
-            &shopper,
-            order,
-            &request("WRONG_PRODUCT", json!(line), json!(3)),
-        )
-        .await,
+        ask(&app, &shopper, order, "WRONG_PRODUCT", line, 3).await,
         409,
         "operation-failed",
     )
     .await;
     // One unit, then two more across a second request.
-    ok_json(
-        post(
-            &app,
-            &shopper,
-            order,
-            &request("WRONG_PRODUCT", json!(line), json!(1)),
-        )
-        .await,
-    )
-    .await;
+    ok_json(ask(&app, &shopper, order, "WRONG_PRODUCT", line, 1).await).await;
     shopper_error(
-        post(
-            &app,
-            &shopper,
-            order,
-            &request("WRONG_PRODUCT", json!(line), json!(2)),
-        )
-        .await,
+        ask(&app, &shopper, order, "WRONG_PRODUCT", line, 2).await,
         409,
         "operation-failed",
     )
@@ -284,13 +277,7 @@ async fn over_returns_bad_requests_strangers_and_guests_are_refused() {
     )
     .await;
     shopper_error(
-        post(
-            &app,
-            &stranger,
-            order,
-            &request("WRONG_PRODUCT", json!(line), json!(1)),
-        )
-        .await,
+        ask(&app, &stranger, order, "WRONG_PRODUCT", line, 1).await,
         404,
         "resource-not-found",
     )
@@ -298,13 +285,7 @@ async fn over_returns_bad_requests_strangers_and_guests_are_refused() {
     let guest = app.anonymous_pair().await.access;
     shopper_error(app.get_as(&guest, &path).await, 403, "forbidden").await;
     shopper_error(
-        post(
-            &app,
-            &guest,
-            order,
-            &request("WRONG_PRODUCT", json!(line), json!(1)),
-        )
-        .await,
+        ask(&app, &guest, order, "WRONG_PRODUCT", line, 1).await,
         403,
         "forbidden",
     )
@@ -322,34 +303,14 @@ async fn the_return_period_ends_thirty_days_after_the_submit() {
     // Tokens expire meanwhile: the shopper signs in again (the order is theirs all the same).
     app.advance_clock(29 * 86_400).await;
     let shopper = app.shopper_pair().await.access;
-    ok_json(
-        post(
-            &app,
-            &shopper,
-            order,
-            &request("CUSTOMER_ERROR", json!(line), json!(1)),
-        )
-        .await,
-    )
-    .await;
+    ok_json(ask(&app, &shopper, order, "CUSTOMER_ERROR", line, 1).await).await;
     app.advance_clock(86_400).await;
     let shopper = app.shopper_pair().await.access;
-    let refused = shopper_error(
-        post(
-            &app,
-            &shopper,
-            order,
-            &request("CUSTOMER_ERROR", json!(line), json!(1)),
-        )
-        .await,
-        409,
-        "operation-failed",
+    refused_because(
+        ask(&app, &shopper, order, "CUSTOMER_ERROR", line, 1).await,
+        "return period",
     )
     .await;
-    let description = refused["errors"]["error"][0]["description"]
-        .as_str()
-        .unwrap();
-    assert!(description.contains("return period"), "{description}");
 }
 
 #[tokio::test]
@@ -377,22 +338,11 @@ async fn a_subscription_line_is_not_returnable() {
         .get_ok(&shopper, &format!("{ORDERS}/{order}/line-items"))
         .await;
     let line = lines["lineItems"]["lineItem"][0]["id"].as_i64().unwrap();
-    let refused = shopper_error(
-        post(
-            &app,
-            &shopper,
-            order,
-            &request("CUSTOMER_ERROR", json!(line), json!(1)),
-        )
-        .await,
-        409,
-        "operation-failed",
+    refused_because(
+        ask(&app, &shopper, order, "CUSTOMER_ERROR", line, 1).await,
+        "subscription",
     )
     .await;
-    let description = refused["errors"]["error"][0]["description"]
-        .as_str()
-        .unwrap();
-    assert!(description.contains("subscription"), "{description}");
 }
 
 #[tokio::test]
@@ -451,25 +401,13 @@ async fn the_merchant_accepts_refuses_and_refunds_returns_with_the_cli() {
     let shopper = app.shopper_pair().await.access;
     let (order, line) = order_of(&app, &shopper, product, 2).await;
     let first = ok_json(
-        post(
-            &app,
-            &shopper,
-            order,
-            &request("DUPLICATE_ORDER", json!(line), json!(1)),
-        )
-        .await,
+        ask(&app, &shopper, order, "DUPLICATE_ORDER", line, 1).await,
     )
     .await["returns"][0]["return"][0]["id"]
         .as_i64()
         .unwrap();
     let second = ok_json(
-        post(
-            &app,
-            &shopper,
-            order,
-            &request("WRONG_PRODUCT", json!(line), json!(1)),
-        )
-        .await,
+        ask(&app, &shopper, order, "WRONG_PRODUCT", line, 1).await,
     )
     .await["returns"][0]["return"][0]["id"]
         .as_i64()
@@ -533,16 +471,7 @@ async fn the_merchant_accepts_refuses_and_refunds_returns_with_the_cli() {
     assert!(ok, "{out}");
     let (ok, out) = run(act("accept", 999_999)).await;
     assert!(!ok, "{out}");
-    ok_json(
-        post(
-            &app,
-            &shopper,
-            order,
-            &request("CUSTOMER_ERROR", json!(line), json!(1)),
-        )
-        .await,
-    )
-    .await;
+    ok_json(ask(&app, &shopper, order, "CUSTOMER_ERROR", line, 1).await).await;
 
     // The shopper sees the refund.
     let listed = app
