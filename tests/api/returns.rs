@@ -294,6 +294,48 @@ async fn over_returns_bad_requests_strangers_and_guests_are_refused() {
     assert_eq!(return_events(&app).await.len(), 1);
 }
 
+/// An order-level offer's discount is shared over the lines (`checkout::lines_paid`): returning
+/// every unit of a digital order (no shipping, no tax) gives back what the order cost, not the
+/// lines' prices before the offer.
+#[tokio::test]
+async fn returns_give_back_what_the_line_paid_after_the_order_offer() {
+    let app = spawn_app().await;
+    let mut file = provision::demo_catalog().unwrap();
+    file.offers
+        .retain(|o| o["name"].as_str().is_some_and(|n| n.starts_with("Welcome")));
+    file.point_of_promotions.clear();
+    let summary = provision::import_catalog(&app.state.store, SITE, file, app.now())
+        .await
+        .unwrap();
+    let product = summary.product_ids[0];
+    let shopper = app.shopper_pair().await.access;
+    ok_json(app.add_to_cart(&shopper, product, 3).await).await;
+    let coupon = app
+        .http
+        .post(app.url("/v1/shoppers/me/carts/active?promoCode=WELCOME10"))
+        .bearer_auth(&shopper)
+        .send()
+        .await
+        .unwrap();
+    ok_json(coupon).await;
+    let source = app.create_source(APPROVE_CARD, false).await;
+    ok_json(app.apply_source(&shopper, &source).await).await;
+    let body = ok_json(app.submit(&shopper).await).await;
+    let order = body["submitCart"]["order"]["id"].as_i64().unwrap();
+    let total = body["submitCart"]["order"]["pricing"]["total"].clone();
+    // 3 × $39.99 = $119.97 less 10 %: the offer applied.
+    assert_ne!(total["value"], json!(119.97), "{body}");
+    let lines = app
+        .get_ok(&shopper, &format!("{ORDERS}/{order}/line-items"))
+        .await;
+    let line = lines["lineItems"]["lineItem"][0]["id"].as_i64().unwrap();
+    let answer = ok_json(ask(&app, &shopper, order, "DUPLICATE_ORDER", line, 3).await).await;
+    assert_eq!(
+        answer["returns"][0]["return"][0]["requestedTotal"], total,
+        "{answer}"
+    );
+}
+
 #[tokio::test]
 async fn the_return_period_ends_thirty_days_after_the_submit() {
     let app = spawn_app().await;

@@ -150,6 +150,8 @@ pub struct ReturnableLine {
     pub subscription: bool,
     /// Units already asked for in returns that hold them.
     pub already_requested: i64,
+    /// What those returns give back, in minor units.
+    pub already_requested_minor: i64,
 }
 
 /// A line the shopper asks to return.
@@ -265,17 +267,17 @@ pub fn period_end(submitted_at: UnixSeconds, period_days: i64) -> UnixSeconds {
     submitted_at.saturating_add(period_days.max(0).saturating_mul(DAY))
 }
 
-/// What `n` more units of a line give back after `before` units were returned: the share of
-/// what the line cost, so that the line's units together give back exactly what it cost
-/// (floors of cumulative shares, never a float).
-pub fn units_amount(paid_minor: i64, quantity: i64, before: i64, n: i64) -> i64 {
+/// What `n` more units of a line give back after returns holding `before` units asked for
+/// `before_minor`: the line's cost up to `before + n` units, less what those returns hold, so
+/// that the line's units together give back exactly what it cost, whichever returns were
+/// refused in between (floors of cumulative shares, never a float).
+pub fn units_amount(paid_minor: i64, quantity: i64, before: i64, before_minor: i64, n: i64) -> i64 {
     if quantity <= 0 {
         return 0;
     }
-    let share = |units: i64| -> i128 {
-        i128::from(paid_minor) * i128::from(units.clamp(0, quantity)) / i128::from(quantity)
-    };
-    i64::try_from(share(before + n) - share(before)).unwrap_or(0)
+    let units = (before + n).clamp(0, quantity);
+    let up_to = i128::from(paid_minor) * i128::from(units) / i128::from(quantity);
+    i64::try_from((up_to - i128::from(before_minor)).max(0)).unwrap_or(0)
 }
 
 /// Checks the lines a shopper asks to return against the order's lines and what was asked for
@@ -329,6 +331,7 @@ pub fn plan_return(
                 line.paid_minor,
                 line.quantity,
                 line.already_requested,
+                line.already_requested_minor,
                 w.quantity,
             ),
         });
@@ -347,6 +350,7 @@ mod tests {
             paid_minor: paid,
             subscription: false,
             already_requested: before,
+            already_requested_minor: units_amount(paid, quantity, 0, 0, before),
         }
     }
 
@@ -368,13 +372,16 @@ mod tests {
     #[test]
     fn amounts_are_exact_shares_of_what_the_line_cost() {
         // 3 units for 10.00 (an offer took 0.50 off 3 × 3.50).
-        assert_eq!(units_amount(1000, 3, 0, 1), 333);
-        assert_eq!(units_amount(1000, 3, 1, 1), 333);
-        assert_eq!(units_amount(1000, 3, 2, 1), 334);
-        assert_eq!(units_amount(1000, 3, 0, 3), 1000);
-        assert_eq!(units_amount(1999, 1, 0, 1), 1999);
-        assert_eq!(units_amount(1000, 0, 0, 1), 0);
-        assert_eq!(units_amount(i64::MAX, 2, 0, 2), i64::MAX);
+        assert_eq!(units_amount(1000, 3, 0, 0, 1), 333);
+        assert_eq!(units_amount(1000, 3, 1, 333, 1), 333);
+        assert_eq!(units_amount(1000, 3, 2, 666, 1), 334);
+        assert_eq!(units_amount(1000, 3, 0, 0, 3), 1000);
+        assert_eq!(units_amount(1999, 1, 0, 0, 1), 1999);
+        assert_eq!(units_amount(1000, 0, 0, 0, 1), 0);
+        assert_eq!(units_amount(i64::MAX, 2, 0, 0, 2), i64::MAX);
+        // 2 units (666) asked, then 1 (334), then the first return refused: the 2 units asked
+        // again give back what is left of the line's 1000, not 667.
+        assert_eq!(units_amount(1000, 3, 1, 334, 2), 666);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 use super::{Store, StoreError, StoreResult};
 use serde_json::json;
 use shopkeeper_domain::SiteId;
+use shopkeeper_domain::checkout::lines_paid;
 use shopkeeper_domain::events::{
     RETURN_ACKNOWLEDGED, RETURN_REFUNDED, RETURN_REFUSED, RETURN_REQUESTED,
 };
@@ -92,19 +93,24 @@ macro_rules! select_returns {
     };
 }
 
-/// The order's lines as the return rules see them: what each cost, whether a subscription was
-/// bought with it, and the units returns holding them already asked for.
+/// The order's lines as the return rules see them: what each paid (after its item offer and
+/// its share of the order offer), whether a subscription was bought with it, and the units and
+/// amounts that returns holding them already asked for.
 async fn returnable_lines(
     tx: &mut Transaction<'_, Any>,
     order_id: i64,
+    order_offer_minor: i64,
 ) -> StoreResult<Vec<ReturnableLine>> {
-    let rows: Vec<(i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
+    let rows: Vec<(i64, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
         "SELECT l.id, l.quantity, l.unit_price_minor * l.quantity - l.offer_discount_minor, \
          (SELECT COUNT(*) FROM subscriptions s \
           WHERE s.order_id = l.order_id AND s.product_id = l.product_id), \
          (SELECT COUNT(*) FROM products p \
           WHERE p.id = l.product_id AND p.subscription_plan IS NOT NULL), \
          CAST(COALESCE((SELECT SUM(rl.quantity) FROM order_return_lines rl \
+          JOIN order_returns r ON r.id = rl.return_id \
+          WHERE rl.line_item_id = l.id AND r.status <> $2), 0) AS BIGINT), \
+         CAST(COALESCE((SELECT SUM(rl.amount_minor) FROM order_return_lines rl \
           JOIN order_returns r ON r.id = rl.return_id \
           WHERE rl.line_item_id = l.id AND r.status <> $2), 0) AS BIGINT) \
          FROM order_line_items l WHERE l.order_id = $1 ORDER BY l.id",
@@ -113,15 +119,18 @@ async fn returnable_lines(
     .bind(ReturnStatus::Refused.as_str())
     .fetch_all(&mut **tx)
     .await?;
+    let sales: Vec<i64> = rows.iter().map(|r| r.2).collect();
     Ok(rows
         .into_iter()
+        .zip(lines_paid(order_offer_minor, &sales))
         .map(
-            |(id, quantity, paid_minor, subscriptions, plans, already_requested)| ReturnableLine {
+            |((id, quantity, _, subscriptions, plans, units, minor), paid_minor)| ReturnableLine {
                 id,
                 quantity,
                 paid_minor,
                 subscription: subscriptions > 0 || plans > 0,
-                already_requested,
+                already_requested: units,
+                already_requested_minor: minor,
             },
         )
         .collect())
@@ -171,19 +180,20 @@ impl Store {
         let mut tx = writer.begin().await?;
         // Takes the order's row for the rest of the transaction: requests for one order's
         // returns take turns.
-        let order: Option<(i64, String, i64)> = sqlx::query_as(
+        let order: Option<(i64, String, i64, i64)> = sqlx::query_as(
             "UPDATE orders SET submitted_at = submitted_at WHERE id = $1 AND site_id = $2 \
              RETURNING submitted_at, currency, \
-             (SELECT return_period_days FROM sites WHERE sites.id = orders.site_id)",
+             (SELECT return_period_days FROM sites WHERE sites.id = orders.site_id), \
+             order_offer_discount_minor",
         )
         .bind(new.order_id)
         .bind(new.site_id.as_str())
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((submitted_at, currency, period_days)) = order else {
+        let Some((submitted_at, currency, period_days, order_offer_minor)) = order else {
             return Err(StoreError::NotFound(format!("order {}", new.order_id)));
         };
-        let lines = returnable_lines(&mut tx, new.order_id).await?;
+        let lines = returnable_lines(&mut tx, new.order_id, order_offer_minor).await?;
         let planned: Vec<PlannedLine> =
             match returns::plan_return(&lines, new.lines, submitted_at, period_days, now) {
                 Ok(planned) => planned,

@@ -103,6 +103,16 @@ pub fn allocate(total: i64, weights: &[i64]) -> Vec<i64> {
     parts
 }
 
+/// What each line of an order paid: its sale amount (after its item offer) less its share of
+/// the order offer's discount (`allocate`).
+pub fn lines_paid(order_offer_minor: i64, sales: &[i64]) -> Vec<i64> {
+    sales
+        .iter()
+        .zip(allocate(order_offer_minor, sales))
+        .map(|(sale, share)| sale - share)
+        .collect()
+}
+
 /// The tax of an order or a cart line by line: `(productTax, shippingTax)` of each line, given
 /// the total tax, the shipping cost and each line's `(amount paid, ships)`. The tax falls on
 /// the goods and on shipping in proportion to the two amounts; the goods' part is shared by

@@ -12,7 +12,7 @@ use crate::shopper_api::ApiQuery;
 use serde::Serialize;
 use shopkeeper_domain::catalog::formatted;
 use shopkeeper_domain::checkout::{
-    CUSTOMER_CREDIT, SHIPPING_OPTIONS, ShippingOption, Totals, allocate, line_taxes, rate_value,
+    CUSTOMER_CREDIT, SHIPPING_OPTIONS, ShippingOption, Totals, line_taxes, lines_paid, rate_value,
 };
 use shopkeeper_domain::time::iso8601;
 use shopkeeper_store::{OrderLineRecord, OrderRecord, PaymentSourceRecord};
@@ -45,11 +45,10 @@ pub fn order_line_taxes(o: &OrderRecord, lines: &[OrderLineRecord]) -> Vec<(i64,
         .iter()
         .map(|l| l.unit_price_minor * l.quantity - l.offer_discount_minor)
         .collect();
-    let order_offer = allocate(o.order_offer_discount_minor, &sale);
     let shares: Vec<(i64, bool)> = lines
         .iter()
-        .zip(sale.iter().zip(order_offer))
-        .map(|(l, (sale, share))| (sale - share, l.product_type == "PHYSICAL"))
+        .zip(lines_paid(o.order_offer_discount_minor, &sale))
+        .map(|(l, paid)| (paid, l.product_type == "PHYSICAL"))
         .collect();
     line_taxes(o.tax_minor, o.shipping_minor, &shares)
 }
