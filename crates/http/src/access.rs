@@ -246,15 +246,18 @@ impl FromRequestParts<AppState> for Limited {
     ) -> Result<Self, Self::Rejection> {
         let principal = match verified_token(parts, state).await? {
             Some(principal) => principal,
-            // A cart row of a site open to keys alone (`key_carts`): the browser's session.
-            None => match presented_api_key(parts, state).await? {
-                Some((api_key, site_id)) => {
-                    super::key_carts::principal(parts, state, &api_key, &site_id)
-                        .await?
-                        .ok_or_else(|| unauthorized("an access token is required"))?
-                }
-                None => return Err(unauthorized("an access token is required")),
-            },
+            // A key-only cart row (`key_carts`): the key is read, and counted against its
+            // quota before a session may be made; every other route answers 401 unread.
+            None if super::key_carts::applies(parts) => {
+                let Some((api_key, site_id)) = presented_api_key(parts, state).await? else {
+                    return Err(unauthorized("an access token is required"));
+                };
+                count_against_quota(parts, state, &api_key)?;
+                super::key_carts::principal(parts, state, &api_key, &site_id)
+                    .await?
+                    .ok_or_else(|| unauthorized("an access token is required"))?
+            }
+            None => return Err(unauthorized("an access token is required")),
         };
         count_against_quota(parts, state, &principal.api_key)?;
         Ok(Limited(principal))

@@ -83,8 +83,6 @@ pub async fn layer(mut request: Request, next: Next) -> Response {
             HeaderValue::from_static("true"),
         );
     }
-    // The answer depends on the Origin on these paths, whoever calls.
-    headers.append(header::VARY, HeaderValue::from_static("origin"));
     if let Some(cookie) = set_cookie {
         headers.append(header::SET_COOKIE, cookie);
     }
@@ -93,6 +91,18 @@ pub async fn layer(mut request: Request, next: Next) -> Response {
 
 fn forbidden(description: &str) -> ShopperApiError {
     ShopperApiError::new(Code::Forbidden, description)
+}
+
+/// Whether the request is on a key-only row (and inside [`layer`]): only then is a request
+/// without a token worth reading its key for. No I/O: every tokenless request asks this.
+pub(crate) fn applies(parts: &Parts) -> bool {
+    let pattern = parts
+        .extensions
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().trim_end_matches(".json"))
+        .unwrap_or_default();
+    parts.extensions.get::<Slot>().is_some()
+        && access_policy::key_only_cart(parts.method.as_str(), pattern)
 }
 
 /// The principal of a request presenting `api_key` (of `site_id`) and no token on a key-only
@@ -107,14 +117,7 @@ pub(crate) async fn principal(
     let Some(slot) = parts.extensions.get::<Slot>() else {
         return Ok(None);
     };
-    let pattern = parts
-        .extensions
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().trim_end_matches(".json"))
-        .unwrap_or_default();
-    if !access_policy::key_only_cart(parts.method.as_str(), pattern)
-        || !state.store.site_key_only_carts(site_id).await?
-    {
+    if !state.store.site_key_only_carts(site_id).await? {
         return Ok(None);
     }
     let params = Params::from_query(parts.uri.query())
