@@ -1202,7 +1202,6 @@ fn import_progress_line(p: &provision::ImportProgress) -> String {
     )
 }
 
-/// `site payment-methods ...`: the change, then the site's whole list.
 /// A return as the CLI prints it: its fields, its lines and the refunds ledger's rows.
 async fn return_json(
     store: &Store,
@@ -1289,6 +1288,7 @@ async fn return_command(store: &Store, cmd: ReturnCommand) -> anyhow::Result<()>
     }
 }
 
+/// `site payment-methods ...`: the change, then the site's whole list.
 async fn payment_methods_command(store: &Store, cmd: PaymentMethodsCommand) -> anyhow::Result<()> {
     use shopkeeper::domain::payment_methods::{MethodRule, check_text, check_type};
     let site = match &cmd {

@@ -75,7 +75,7 @@ pub fn postal_code(country: &str, raw: &str) -> Option<String> {
         }
         "US" | "DE" | "FR" | "JP" | "CA" | "GB" => None,
         _ if compact.is_empty() || !compact.chars().all(char::is_alphanumeric) => None,
-        _ => Some(tidy(raw).to_uppercase()),
+        _ => Some(tidy(raw).to_ascii_uppercase()),
     }
 }
 

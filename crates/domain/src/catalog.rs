@@ -65,7 +65,7 @@ pub fn parse_amount(raw: &Value, currency: &str) -> Result<i64, String> {
 }
 
 /// The largest amount an import accepts, in minor units.
-const MAX_AMOUNT_MINOR: i64 = 1_000_000_000_000;
+pub const MAX_AMOUNT_MINOR: i64 = 1_000_000_000_000;
 
 /// "19.99" from 1999 minor units of USD, "1.234" from 1234 of BHD: exact, no floating point.
 pub fn format_amount(minor: i64, currency: &str) -> String {

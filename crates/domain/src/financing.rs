@@ -76,9 +76,10 @@ impl Term {
     }
 
     /// What the term costs for a credit of `credit_minor` (the price, in minor units; a
-    /// negative one counts as nothing).
+    /// negative one counts as nothing, and none counts above the catalog's largest amount, so
+    /// every figure fits an `i64`: at most twice the credit times 600 months).
     pub fn quote(&self, credit_minor: i64) -> Quote {
-        let credit = u64::try_from(credit_minor).unwrap_or(0);
+        let credit = credit_minor.clamp(0, crate::catalog::MAX_AMOUNT_MINOR) as u64;
         let n = u64::from(self.months);
         if self.rate_bp == 0 || credit == 0 {
             return Quote {
@@ -249,6 +250,13 @@ mod tests {
     fn interest_free_terms_split_the_price_rounding_up() {
         assert_eq!(quote(3999, 6, 0), (667, 3999));
         assert_eq!(quote(1200, 12, 0), (100, 1200));
+        // A stored price beyond the catalog's largest amount is quoted at that amount: the
+        // dearest term on it still fits, no panic.
+        let dearest = Term::new(600, 10_000).unwrap();
+        assert_eq!(
+            dearest.quote(i64::MAX),
+            dearest.quote(crate::catalog::MAX_AMOUNT_MINOR)
+        );
         assert_eq!(quote(0, 12, 990), (0, 0));
         assert_eq!(quote(-5, 12, 990), (0, 0));
     }
