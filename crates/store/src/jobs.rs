@@ -92,32 +92,43 @@ macro_rules! claim_sql {
 const CLAIM_POSTGRES: &str = claim_sql!("FOR UPDATE SKIP LOCKED");
 const CLAIM_SQLITE: &str = claim_sql!("");
 
+/// [`Store::enqueue_job`] on a connection the caller holds: inside a transaction, the job
+/// exists exactly when the caller's change does (an asynchronous admin call's task and its
+/// job are written together).
+pub(crate) async fn enqueue_job_on(
+    writer: &mut sqlx::AnyConnection,
+    job: &NewJob<'_>,
+    now_ms: i64,
+) -> StoreResult<i64> {
+    let inserted: Option<(i64,)> = sqlx::query_as(
+        "INSERT INTO jobs (kind, unique_key, payload, state, run_at_ms, max_attempts, \
+             created_at_ms, updated_at_ms) VALUES ($1, $2, $3, 'queued', $4, $5, $6, $6) \
+             ON CONFLICT (unique_key) DO NOTHING RETURNING id",
+    )
+    .bind(job.kind)
+    .bind(job.unique_key)
+    .bind(job.payload)
+    .bind(job.run_at_ms)
+    .bind(i64::from(job.max_attempts.max(1)))
+    .bind(now_ms)
+    .fetch_optional(&mut *writer)
+    .await?;
+    if let Some((id,)) = inserted {
+        return Ok(id);
+    }
+    let (id,): (i64,) = sqlx::query_as("SELECT id FROM jobs WHERE unique_key = $1")
+        .bind(job.unique_key)
+        .fetch_one(&mut *writer)
+        .await?;
+    Ok(id)
+}
+
 impl Store {
     /// Enqueues a job, or, when its key is taken, leaves the existing one as it is. Returns
     /// the id of the job under the key (new or not).
     pub async fn enqueue_job(&self, job: &NewJob<'_>, now_ms: i64) -> StoreResult<i64> {
         let mut writer = self.writer().await?;
-        let inserted: Option<(i64,)> = sqlx::query_as(
-            "INSERT INTO jobs (kind, unique_key, payload, state, run_at_ms, max_attempts, \
-             created_at_ms, updated_at_ms) VALUES ($1, $2, $3, 'queued', $4, $5, $6, $6) \
-             ON CONFLICT (unique_key) DO NOTHING RETURNING id",
-        )
-        .bind(job.kind)
-        .bind(job.unique_key)
-        .bind(job.payload)
-        .bind(job.run_at_ms)
-        .bind(i64::from(job.max_attempts.max(1)))
-        .bind(now_ms)
-        .fetch_optional(&mut *writer)
-        .await?;
-        if let Some((id,)) = inserted {
-            return Ok(id);
-        }
-        let (id,): (i64,) = sqlx::query_as("SELECT id FROM jobs WHERE unique_key = $1")
-            .bind(job.unique_key)
-            .fetch_one(&mut *writer)
-            .await?;
-        Ok(id)
+        enqueue_job_on(&mut writer, job, now_ms).await
     }
 
     /// Claims up to `limit` due jobs of `kind` for `owner` until `now_ms + lease_ms`, each

@@ -9,6 +9,7 @@
 
 pub mod settings;
 
+mod admin_tasks;
 mod batch;
 mod cart_write;
 mod catalog;
@@ -36,6 +37,7 @@ mod tokens;
 mod web;
 mod wish_lists;
 
+pub use admin_tasks::{AdminTaskRecord, NewAdminTask, TaskOutcome, TaskPage, task_job_key};
 pub use cart_write::CartWriter;
 pub use catalog::{CategoryRecord, ImportedBatch, ProductRecord, StoredPlan, Tally, VolumePrice};
 pub use checkout::{
