@@ -15,7 +15,7 @@ const ORDERS: &str = "/v1/shoppers/me/orders";
 
 /// The demo catalog (no offers): (the antivirus download, sale price $39.99; the monthly
 /// Cloud Backup subscription).
-async fn catalog(app: &TestApp) -> (i64, i64) {
+pub(crate) async fn catalog(app: &TestApp) -> (i64, i64) {
     let mut file = provision::demo_catalog().unwrap();
     file.offers.clear();
     file.point_of_promotions.clear();
@@ -26,7 +26,7 @@ async fn catalog(app: &TestApp) -> (i64, i64) {
 }
 
 /// `token` buys `quantity` of `product`: the order's id and its one line's id.
-async fn order_of(app: &TestApp, token: &str, product: i64, quantity: i64) -> (i64, i64) {
+pub(crate) async fn order_of(app: &TestApp, token: &str, product: i64, quantity: i64) -> (i64, i64) {
     ok_json(app.add_to_cart(token, product, quantity).await).await;
     let source = app.create_source(APPROVE_CARD, false).await;
     ok_json(app.apply_source(token, &source).await).await;
@@ -51,7 +51,7 @@ fn request(reason: &str, line: Value, quantity: Value) -> Value {
 }
 
 /// `token` asks for `quantity` units of `line` of `order` back, for `reason`.
-async fn ask(
+pub(crate) async fn ask(
     app: &TestApp,
     token: &str,
     order: i64,

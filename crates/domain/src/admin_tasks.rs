@@ -4,7 +4,6 @@
 //! async error objects a failed task carries, and the task list's query with its documented
 //! errors (`error-codes-for-admin-apis/synchronous-response-error-codes.md`).
 
-use crate::time::UnixSeconds;
 use serde::{Deserialize, Serialize};
 
 /// The job runner's kind for tasks: one one-off job per task, keyed by the task's id.
@@ -175,6 +174,33 @@ impl TaskError {
             code: code.to_owned(),
             description: description.into(),
         }
+    }
+}
+
+/// The `code` of a failed task whose work stopped for a reason of its own (the database was
+/// unreachable on every attempt, a stored request could not be read).
+pub const INTERNAL_ERROR: &str = "INTERNAL_SERVER_ERROR";
+
+/// A refund task's error when its return is gone or was moved on meanwhile (refused, or
+/// refunded by another call): the return's state then, when there is one.
+pub fn return_not_refundable(
+    order_id: i64,
+    return_id: i64,
+    from: Option<crate::returns::ReturnStatus>,
+) -> TaskError {
+    match from {
+        None => TaskError::new(
+            "RETURN_NOT_FOUND",
+            format!("Cannot find the return [{return_id}] of the order [{order_id}]."),
+        ),
+        Some(status) => TaskError::new(
+            "RETURN_NOT_REFUNDABLE",
+            format!(
+                "The return [{return_id}] of the order [{order_id}] is [{}]: only a \
+                 PendingProductReturn or ReturnAcknowledged return can be refunded.",
+                status.as_str()
+            ),
+        ),
     }
 }
 
@@ -398,11 +424,6 @@ pub fn parse_task_query(
 /// The documented message of an unknown task (`resource-not-found` / `invalid-task-id`).
 pub fn task_not_found(raw: &str) -> String {
     format!("The task cannot be found by id: [{raw}].")
-}
-
-/// Seconds to the task's milliseconds (the audit trail and the ledger keep seconds).
-pub fn seconds_of(ms: i64) -> UnixSeconds {
-    ms.div_euclid(1000)
 }
 
 #[cfg(test)]

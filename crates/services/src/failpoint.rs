@@ -9,7 +9,8 @@ pub const FAILPOINT_VAR: &str = "SHOPKEEPER_FAILPOINT";
 
 /// Aborts the process when `SHOPKEEPER_FAILPOINT` names this point. Names:
 /// `job:<kind>:after_claim`, `job:<kind>:mid_step` (inside a handler between two of its
-/// steps), `job:<kind>:before_complete`.
+/// steps; for `admin.task`, between the task's `PROCESSING` and its work),
+/// `job:<kind>:before_complete`.
 pub fn failpoint(name: &str) {
     static ARMED: OnceLock<Option<String>> = OnceLock::new();
     let armed = ARMED.get_or_init(|| std::env::var(FAILPOINT_VAR).ok().filter(|v| !v.is_empty()));

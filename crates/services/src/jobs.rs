@@ -75,6 +75,7 @@ impl JobRunner {
             .recurring(crate::subscriptions::JOB_KIND, renewals, |ctx| {
                 crate::subscriptions::run_pass(ctx.state)
             })
+            .handle(crate::admin_tasks::JOB_KIND, crate::admin_tasks::run)
     }
 
     /// Registers the handler of a kind of one-off job.

@@ -4,6 +4,7 @@
 //! (`housekeeping`), and the metrics they record. No
 //! HTTP framework here: handlers call these with parsed input and map the typed results.
 
+pub mod admin_tasks;
 pub mod auth;
 pub mod checkout;
 pub mod clock;

@@ -9,6 +9,7 @@
 
 pub mod settings;
 
+mod admin_returns;
 mod admin_tasks;
 mod batch;
 mod cart_write;

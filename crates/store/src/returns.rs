@@ -316,74 +316,108 @@ impl Store {
     ) -> StoreResult<Result<ReturnRecord, ReturnActionRefusal>> {
         let mut writer = self.writer().await?;
         let mut tx = writer.begin().await?;
-        let current: Option<ReturnRecord> =
-            sqlx::query_as(select_returns!("WHERE id = $1 AND site_id = $2"))
-                .bind(id)
-                .bind(site_id.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-        let Some(current) = current else {
-            return Ok(Err(ReturnActionRefusal::NotFound));
-        };
-        let Some(next) = returns::transition(current.status, action) else {
-            return Ok(Err(ReturnActionRefusal::NotAllowed {
-                from: current.status,
-            }));
-        };
-        let refund = action == ReturnAction::Refund;
-        let done = sqlx::query(
-            "UPDATE order_returns SET status = $1, updated_at = $2, \
-             refunded_minor = CASE WHEN $3 = 1 THEN requested_minor ELSE refunded_minor END, \
-             refunded_at = CASE WHEN $3 = 1 THEN $2 ELSE refunded_at END \
-             WHERE id = $4 AND status = $5",
-        )
-        .bind(next.as_str())
-        .bind(now)
-        .bind(i64::from(refund))
-        .bind(id)
-        .bind(current.status.as_str())
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            // Another action got there first.
-            return Ok(Err(ReturnActionRefusal::NotAllowed {
-                from: current.status,
-            }));
+        let acted = act_on(&mut tx, site_id, None, id, action, now).await?;
+        if acted.is_ok() {
+            tx.commit().await?;
         }
-        let record: ReturnRecord = sqlx::query_as(select_returns!("WHERE id = $1"))
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
-        let lines = lines_in(&mut tx, id).await?;
-        let mut payload = return_payload(&record, &lines);
-        let event = match action {
-            ReturnAction::Accept => RETURN_ACKNOWLEDGED,
-            ReturnAction::Refuse => RETURN_REFUSED,
-            ReturnAction::Refund => {
-                let (refund_id, source): (i64, String) = sqlx::query_as(
-                    "INSERT INTO refunds (site_id, return_id, order_id, amount_minor, currency, \
-                     payment_source_id, created_at) \
-                     SELECT $1, r.id, r.order_id, r.requested_minor, r.currency, \
-                     o.payment_source_id, $2 FROM order_returns r \
-                     JOIN orders o ON o.id = r.order_id WHERE r.id = $3 \
-                     RETURNING id, payment_source_id",
-                )
-                .bind(site_id.as_str())
-                .bind(now)
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?;
-                payload["refund"] = json!({
-                    "id": refund_id,
-                    "amountMinor": record.refunded_minor,
-                    "currency": record.currency,
-                    "paymentSourceId": source,
-                });
-                RETURN_REFUNDED
-            }
-        };
-        crate::events::append_event(&mut tx, site_id, event, &payload, now).await?;
-        tx.commit().await?;
-        Ok(Ok(record))
+        Ok(acted.map(|a| a.after))
     }
+}
+
+/// What a merchant's action did: the state it found, the return as it is now, and the ledger's
+/// row of a refund.
+#[derive(Debug, Clone)]
+pub(crate) struct Acted {
+    pub before: ReturnStatus,
+    pub after: ReturnRecord,
+    pub refund_id: Option<i64>,
+}
+
+/// [`Store::act_on_return`] inside the caller's transaction (which commits it), for a return
+/// of the site (and of `order_id` when given); its event is appended there too. A refusal
+/// wrote nothing.
+pub(crate) async fn act_on(
+    tx: &mut Transaction<'_, Any>,
+    site_id: &SiteId,
+    order_id: Option<i64>,
+    id: i64,
+    action: ReturnAction,
+    now: UnixSeconds,
+) -> StoreResult<Result<Acted, ReturnActionRefusal>> {
+    let current: Option<ReturnRecord> = sqlx::query_as(select_returns!(
+        "WHERE id = $1 AND site_id = $2 AND ($3 < 0 OR order_id = $3)"
+    ))
+    .bind(id)
+    .bind(site_id.as_str())
+    .bind(order_id.unwrap_or(-1))
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(current) = current else {
+        return Ok(Err(ReturnActionRefusal::NotFound));
+    };
+    let Some(next) = returns::transition(current.status, action) else {
+        return Ok(Err(ReturnActionRefusal::NotAllowed {
+            from: current.status,
+        }));
+    };
+    let refund = action == ReturnAction::Refund;
+    let done = sqlx::query(
+        "UPDATE order_returns SET status = $1, updated_at = $2, \
+         refunded_minor = CASE WHEN $3 = 1 THEN requested_minor ELSE refunded_minor END, \
+         refunded_at = CASE WHEN $3 = 1 THEN $2 ELSE refunded_at END \
+         WHERE id = $4 AND status = $5",
+    )
+    .bind(next.as_str())
+    .bind(now)
+    .bind(i64::from(refund))
+    .bind(id)
+    .bind(current.status.as_str())
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        // Another action got there first.
+        return Ok(Err(ReturnActionRefusal::NotAllowed {
+            from: current.status,
+        }));
+    }
+    let record: ReturnRecord = sqlx::query_as(select_returns!("WHERE id = $1"))
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?;
+    let lines = lines_in(tx, id).await?;
+    let mut payload = return_payload(&record, &lines);
+    let mut refund_id = None;
+    let event = match action {
+        ReturnAction::Accept => RETURN_ACKNOWLEDGED,
+        ReturnAction::Refuse => RETURN_REFUSED,
+        ReturnAction::Refund => {
+            let (refund, source): (i64, String) = sqlx::query_as(
+                "INSERT INTO refunds (site_id, return_id, order_id, amount_minor, currency, \
+                 payment_source_id, created_at) \
+                 SELECT $1, r.id, r.order_id, r.requested_minor, r.currency, \
+                 o.payment_source_id, $2 FROM order_returns r \
+                 JOIN orders o ON o.id = r.order_id WHERE r.id = $3 \
+                 RETURNING id, payment_source_id",
+            )
+            .bind(site_id.as_str())
+            .bind(now)
+            .bind(id)
+            .fetch_one(&mut **tx)
+            .await?;
+            payload["refund"] = json!({
+                "id": refund,
+                "amountMinor": record.refunded_minor,
+                "currency": record.currency,
+                "paymentSourceId": source,
+            });
+            refund_id = Some(refund);
+            RETURN_REFUNDED
+        }
+    };
+    crate::events::append_event(tx, site_id, event, &payload, now).await?;
+    Ok(Ok(Acted {
+        before: current.status,
+        after: record,
+        refund_id,
+    }))
 }

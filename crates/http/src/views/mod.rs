@@ -14,6 +14,7 @@ pub mod payment_methods;
 pub mod purchase_plans;
 pub mod returns;
 pub mod subscriptions;
+pub mod tasks;
 pub mod tax_registrations;
 pub mod wish_lists;
 
