@@ -26,7 +26,12 @@ pub(crate) async fn catalog(app: &TestApp) -> (i64, i64) {
 }
 
 /// `token` buys `quantity` of `product`: the order's id and its one line's id.
-pub(crate) async fn order_of(app: &TestApp, token: &str, product: i64, quantity: i64) -> (i64, i64) {
+pub(crate) async fn order_of(
+    app: &TestApp,
+    token: &str,
+    product: i64,
+    quantity: i64,
+) -> (i64, i64) {
     ok_json(app.add_to_cart(token, product, quantity).await).await;
     let source = app.create_source(APPROVE_CARD, false).await;
     ok_json(app.apply_source(token, &source).await).await;

@@ -63,7 +63,7 @@ fn links(state: &AppState) -> ApiQuery {
 /// The site's order named by the path, else its 404.
 async fn site_order(state: &AppState, admin: &Admin, raw: &str) -> Result<i64, AdminError> {
     let id = path_id(raw, "invalid-order-id", "order")?;
-    if state.store.site_has_order(&admin.site_id, id).await? {
+    if state.store.order_exists_on_site(&admin.site_id, id).await? {
         Ok(id)
     } else {
         Err(not_found("invalid-order-id", "order", raw))
@@ -103,7 +103,8 @@ async fn render(
     path = "/v1/orders/{orderId}/returns",
     tag = "admin",
     description = "The returns shoppers asked for on one of the site's orders, oldest first, \
-        in the Shopper API's shape (customer-service staff token).",
+        in the Shopper API's shape (beyond the docs). Access: `/auth` with a Customer Service \
+        role.",
     params(("orderId" = i64, Path, description = "The order's id")),
     responses(
         (status = 200, description = "The order's returns", body = ReturnsEnvelope),
@@ -158,9 +159,10 @@ async fn act(
     post,
     path = "/v1/orders/{orderId}/returns/{returnId}/accept",
     tag = "admin",
-    description = "Accepts a pending return (customer-service staff token; synchronous). \
-        Writes the audit row and the `return.acknowledged` event. A return in another state \
-        is a 409 `concurrent_process_conflict` / `cannot_change_return_state`.",
+    description = "Accepts a pending return (beyond the docs; synchronous). Access: `/auth` \
+        with a Customer Service role. Writes the audit row and the `return.acknowledged` \
+        event. A return in another state is a 409 `concurrent_process_conflict` / \
+        `cannot_change_return_state`.",
     params(
         ("orderId" = i64, Path, description = "The order's id"),
         ("returnId" = i64, Path, description = "The return's id"),
@@ -179,7 +181,14 @@ pub async fn accept_return(
     State(state): State<AppState>,
     Path((raw_order, raw_return)): Path<(String, String)>,
 ) -> Result<Response, AdminError> {
-    act(&state, &admin, &raw_order, &raw_return, ReturnAction::Accept).await
+    act(
+        &state,
+        &admin,
+        &raw_order,
+        &raw_return,
+        ReturnAction::Accept,
+    )
+    .await
 }
 
 /// `POST /v1/orders/{orderId}/returns/{returnId}/reject`: `PendingProductReturn` → `Refused`.
@@ -187,10 +196,10 @@ pub async fn accept_return(
     post,
     path = "/v1/orders/{orderId}/returns/{returnId}/reject",
     tag = "admin",
-    description = "Rejects a pending return (customer-service staff token; synchronous): its \
-        units may be asked for again. Writes the audit row and the `return.refused` event. A \
-        return in another state is a 409 `concurrent_process_conflict` / \
-        `cannot_change_return_state`.",
+    description = "Rejects a pending return (beyond the docs; synchronous): its units may be \
+        asked for again. Access: `/auth` with a Customer Service role. Writes the audit row and \
+        the `return.refused` event. A return in another state is a 409 \
+        `concurrent_process_conflict` / `cannot_change_return_state`.",
     params(
         ("orderId" = i64, Path, description = "The order's id"),
         ("returnId" = i64, Path, description = "The return's id"),
@@ -209,7 +218,14 @@ pub async fn reject_return(
     State(state): State<AppState>,
     Path((raw_order, raw_return)): Path<(String, String)>,
 ) -> Result<Response, AdminError> {
-    act(&state, &admin, &raw_order, &raw_return, ReturnAction::Refuse).await
+    act(
+        &state,
+        &admin,
+        &raw_order,
+        &raw_return,
+        ReturnAction::Refuse,
+    )
+    .await
 }
 
 /// `POST /v1/orders/{orderId}/returns/{returnId}/refund`: asynchronous; `202` with the task.
@@ -217,12 +233,14 @@ pub async fn reject_return(
     post,
     path = "/v1/orders/{orderId}/returns/{returnId}/refund",
     tag = "admin",
-    description = "Refunds a pending or accepted return (customer-service staff token; \
-        asynchronous): answers `202` at once with the `PUBLISHED` task; the job runner then \
-        writes the refunds ledger's row, the audit row and the `return.refunded` event in one \
-        transaction and ends the task `COMPLETED`, or `FAILED` with its async error \
-        (`RETURN_NOT_REFUNDABLE` when the return was refused or refunded meanwhile). Follow \
-        it at `GET /v1/tasks/{taskId}`. A return that cannot be refunded when asked is a 409.",
+    description = "Refunds a pending or accepted return (beyond the docs; asynchronous). \
+        Access: `/auth` with a Customer Service role. Answers `202` at once with the \
+        `PUBLISHED` task; the job runner then writes the refunds ledger's row, the audit row \
+        and the `return.refunded` event in one transaction and ends the task `COMPLETED`, or \
+        `FAILED` with its async error (`RETURN_NOT_REFUNDABLE` when the return was rejected \
+        or refunded meanwhile). Follow it at `GET /v1/tasks/{taskId}`. A return that cannot \
+        be refunded when asked is a 409 `concurrent_process_conflict` / \
+        `cannot_change_return_state`.",
     params(
         ("orderId" = i64, Path, description = "The order's id"),
         ("returnId" = i64, Path, description = "The return's id"),
@@ -259,13 +277,9 @@ pub async fn refund_return(
         order_id,
         return_id,
     };
-    let task = shopkeeper_services::admin_tasks::submit(
-        &state,
-        &admin.site_id,
-        &request,
-        &admin.actor(),
-    )
-    .await?;
+    let task =
+        shopkeeper_services::admin_tasks::submit(&state, &admin.site_id, &request, &admin.actor())
+            .await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(TaskView::new(&state.web.public_url, &task)),

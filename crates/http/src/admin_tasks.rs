@@ -23,7 +23,8 @@ fn now_ms(state: &AppState) -> i64 {
     get,
     path = "/v1/tasks",
     tag = "admin",
-    description = "The site's asynchronous tasks, oldest first (Admin API key). \
+    description = "The site's asynchronous tasks, oldest first. Access: a confidential key \
+        with Admin APIs permission (`Basic key:secret`), or a staff token made with one. \
         `beginReceivedTime` / `endReceivedTime` (ISO 8601) bound the received time, at most 30 \
         days apart (one alone opens 30 days from it; neither: the last 30 days); `taskStatus` \
         (comma-separated) filters; `limit` 1-50 (default 50); `startingAfter` / \
@@ -69,7 +70,11 @@ pub async fn list_tasks(
         }
         Err(e) => return Err(e.into()),
     };
-    Ok(Json(TaskPageView::new(&state.web.public_url, &query, &page)))
+    Ok(Json(TaskPageView::new(
+        &state.web.public_url,
+        &query,
+        &page,
+    )))
 }
 
 /// `GET /v1/tasks/{taskId}`: one of the site's tasks.
@@ -77,8 +82,10 @@ pub async fn list_tasks(
     get,
     path = "/v1/tasks/{taskId}",
     tag = "admin",
-    description = "One of the site's asynchronous tasks, as it is now (Admin API key): \
-        `PUBLISHED`, `PROCESSING`, `COMPLETED` or `FAILED` with its async error objects.",
+    description = "One of the site's asynchronous tasks, as it is now: `PUBLISHED`, \
+        `PROCESSING`, `COMPLETED` or `FAILED` with its async error objects. Access: a \
+        confidential key with Admin APIs permission (`Basic key:secret`), or a staff token \
+        made with one.",
     params(("taskId" = String, Path, description = "The task's id (a UUID)")),
     responses(
         (status = 200, description = "The task", body = TaskView),

@@ -15,13 +15,12 @@
 //! transaction ending with the task), and an arm in [`work`].
 
 use crate::failpoint::failpoint;
-use crate::jobs::{JobContext, JobResult};
 use crate::state::AppState;
 use shopkeeper_domain::SiteId;
 pub use shopkeeper_domain::admin_tasks::JOB_KIND;
 use shopkeeper_domain::admin_tasks::{INTERNAL_ERROR, TaskError, TaskRequest};
 use shopkeeper_store::audit::Actor;
-use shopkeeper_store::{AdminTaskRecord, NewAdminTask, StoreResult, TaskOutcome};
+use shopkeeper_store::{AdminTaskRecord, JobRecord, NewAdminTask, StoreResult, TaskOutcome};
 
 /// The failpoint between `PROCESSING` and the work.
 pub const MID_STEP: &str = "job:admin.task:mid_step";
@@ -53,10 +52,11 @@ pub async fn submit(
         .await
 }
 
-/// The `admin.task` job's handler: one task, named by the job's payload `{"taskId"}`.
-pub async fn run(ctx: JobContext) -> JobResult {
-    let state = ctx.state;
-    let payload: serde_json::Value = serde_json::from_str(&ctx.lease.job.payload)
+/// The `admin.task` job's handler: one task, named by the job's payload `{"taskId"}`; `job`
+/// is the job as claimed (its attempt and attempts allowed). An error is the job runner's
+/// (retried later).
+pub async fn run(state: AppState, job: JobRecord) -> Result<(), String> {
+    let payload: serde_json::Value = serde_json::from_str(&job.payload)
         .map_err(|e| format!("an admin.task job's payload: {e}"))?;
     let Some(task_id) = payload["taskId"].as_str() else {
         return Err("an admin.task job without a taskId".to_owned());
@@ -87,9 +87,7 @@ pub async fn run(ctx: JobContext) -> JobResult {
             Ok(())
         }
         Err(error) => {
-            let last =
-                ctx.lease.attempt() >= u32::try_from(ctx.lease.job.max_attempts).unwrap_or(1);
-            if last {
+            if job.attempts >= job.max_attempts {
                 // No attempt is left: the task fails instead of staying PROCESSING forever.
                 let failed = TaskOutcome::Failed(vec![TaskError::new(
                     INTERNAL_ERROR,

@@ -75,7 +75,9 @@ impl JobRunner {
             .recurring(crate::subscriptions::JOB_KIND, renewals, |ctx| {
                 crate::subscriptions::run_pass(ctx.state)
             })
-            .handle(crate::admin_tasks::JOB_KIND, crate::admin_tasks::run)
+            .handle(crate::admin_tasks::JOB_KIND, |ctx| {
+                crate::admin_tasks::run(ctx.state, ctx.lease.job)
+            })
     }
 
     /// Registers the handler of a kind of one-off job.

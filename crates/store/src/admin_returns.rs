@@ -37,17 +37,6 @@ fn after_state(acted: &Acted) -> serde_json::Value {
 }
 
 impl Store {
-    /// Whether the site has the order (the Admin API's order paths answer 404 otherwise).
-    pub async fn site_has_order(&self, site_id: &SiteId, order_id: i64) -> StoreResult<bool> {
-        let found: Option<(i64,)> =
-            sqlx::query_as("SELECT id FROM orders WHERE id = $1 AND site_id = $2")
-                .bind(order_id)
-                .bind(site_id.as_str())
-                .fetch_optional(&self.read)
-                .await?;
-        Ok(found.is_some())
-    }
-
     /// The merchant's `action` (accept or reject) on the return `id` of the site's order
     /// `order_id`, by `actor`, with its audit row; the return as it is now, or the refusal.
     pub async fn act_on_order_return(

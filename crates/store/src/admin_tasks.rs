@@ -466,7 +466,7 @@ mod tests {
                 site_id: &site,
                 request: &r,
                 api_key: &key,
-                staff_user_id: Some(7),
+                staff_user_id: None,
                 max_attempts: 1,
             };
             ids.push(store.create_admin_task(&new, 100 + n).await.unwrap().id);

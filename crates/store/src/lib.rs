@@ -7,6 +7,7 @@
 //! [`WriteTurn`]): writers queue instead of failing with `SQLITE_BUSY`, and reads run in
 //! parallel on the read pool (WAL mode).
 
+pub mod audit;
 pub mod settings;
 
 mod admin_returns;
@@ -32,6 +33,7 @@ mod rotation;
 mod sessions;
 mod shoppers;
 mod sites;
+mod staff;
 mod subscriptions;
 mod tax_registrations;
 mod tokens;
@@ -39,6 +41,7 @@ mod web;
 mod wish_lists;
 
 pub use admin_tasks::{AdminTaskRecord, NewAdminTask, TaskOutcome, TaskPage, task_job_key};
+pub use audit::{Actor, AuditEntry, AuditRecord};
 pub use cart_write::CartWriter;
 pub use catalog::{CategoryRecord, ImportedBatch, ProductRecord, StoredPlan, Tally, VolumePrice};
 pub use checkout::{
@@ -65,6 +68,7 @@ pub use shoppers::{
     NewShopper, ShopperRecord, TAKEN_EMAIL, TAKEN_EXTERNAL_REFERENCE, TAKEN_USERNAME,
 };
 pub use sites::SiteRecord;
+pub use staff::{StaffChange, StaffTokenRecord, StaffUserRecord};
 pub use subscriptions::{
     Cancelled, ChargeRecord, RenewalResult, SubscriptionChange, SubscriptionRecord, Updated,
 };

@@ -23,7 +23,7 @@ CREATE TABLE admin_tasks (
     started_at_ms  BIGINT,
     finished_at_ms BIGINT,
     api_key        TEXT NOT NULL,
-    staff_user_id  BIGINT,
+    staff_user_id  BIGINT REFERENCES staff_users(id),
     -- The order the task is about, when it is about one (lists per order).
     order_id       BIGINT
 );

@@ -23,7 +23,7 @@ CREATE TABLE admin_tasks (
     started_at_ms  INTEGER,
     finished_at_ms INTEGER,
     api_key        TEXT NOT NULL,
-    staff_user_id  INTEGER,
+    staff_user_id  INTEGER REFERENCES staff_users(id),
     -- The order the task is about, when it is about one (lists per order).
     order_id       INTEGER
 );
