@@ -95,7 +95,8 @@ pub fn task_job_key(task_id: &str) -> String {
     format!("{JOB_KIND}:{task_id}")
 }
 
-/// Ends a task that is being worked on (`PROCESSING`), on the caller's connection: inside the
+/// Ends a task that is being worked on (`PROCESSING`; a failure may also end a `PUBLISHED`
+/// one, `TaskStatus::may_become`), on the caller's connection: inside the
 /// transaction of the task's change. False (and nothing written) when the task is not being
 /// worked on: it finished already, so the caller's change must not be made (roll back).
 pub(crate) async fn finish_task_on(
@@ -112,16 +113,16 @@ pub(crate) async fn finish_task_on(
             Some(serde_json::to_string(errors).unwrap_or_else(|_| "[]".to_owned())),
         ),
     };
-    let done = sqlx::query(
+    let done = sqlx::query(sqlx::AssertSqlSafe(format!(
         "UPDATE admin_tasks SET status = $1, result = $2, errors = $3, finished_at_ms = $4 \
-         WHERE id = $5 AND status = $6",
-    )
+         WHERE id = $5 AND status IN ({})",
+        may_become(status)
+    )))
     .bind(status.as_str())
     .bind(result)
     .bind(errors)
     .bind(now_ms)
     .bind(task_id)
-    .bind(TaskStatus::Processing.as_str())
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -139,6 +140,16 @@ pub(crate) async fn hold_processing_task(
         .execute(&mut *conn)
         .await?;
     Ok(held.rows_affected() == 1)
+}
+
+/// The statuses a task may move to `next` from (`TaskStatus::may_become`), as SQL: the
+/// conditional update of a move is the domain's rule.
+fn may_become(next: TaskStatus) -> String {
+    let from: Vec<TaskStatus> = TaskStatus::ALL
+        .into_iter()
+        .filter(|s| s.may_become(next))
+        .collect();
+    statuses_sql(&from)
 }
 
 /// The status list of a query, as SQL: the names are the domain's constants, never input.
@@ -224,12 +235,12 @@ impl Store {
         let started: Option<AdminTaskRecord> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "UPDATE admin_tasks SET status = $1, \
              started_at_ms = COALESCE(started_at_ms, $2) \
-             WHERE id = $3 AND status IN ($4, $1) RETURNING {TASK_COLUMNS}"
+             WHERE id = $3 AND status IN ({}) RETURNING {TASK_COLUMNS}",
+            may_become(TaskStatus::Processing)
         )))
         .bind(TaskStatus::Processing.as_str())
         .bind(now_ms)
         .bind(id)
-        .bind(TaskStatus::Published.as_str())
         .fetch_optional(&mut *self.writer().await?)
         .await?;
         match started {
