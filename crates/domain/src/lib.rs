@@ -57,6 +57,7 @@ pub use site::{SessionTtl, SiteId};
 pub mod access_policy;
 pub mod address;
 pub mod address_check;
+pub mod authorized_countries;
 pub mod catalog;
 pub mod checkout;
 pub mod financing;
