@@ -237,6 +237,17 @@ impl LocalePolicy {
     }
 }
 
+impl LocalePolicy {
+    /// As the audit trail, the outbox and the CLI show it.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "option": self.mode.option_name(),
+            "countries": self.countries.iter().map(|c| c.code()).collect::<Vec<_>>(),
+            "comments": self.comments,
+        })
+    }
+}
+
 /// One kind's setting: the default locale's and the locales customized.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KindPolicy {
@@ -249,6 +260,18 @@ impl KindPolicy {
     /// The setting `locale` uses: its own, else the default locale's.
     pub fn for_locale(&self, locale: &str) -> &LocalePolicy {
         self.locales.get(locale).unwrap_or(&self.default)
+    }
+}
+
+impl KindPolicy {
+    /// The default locale's setting and each customized locale's, as JSON.
+    pub fn to_json(&self) -> serde_json::Value {
+        let locales: serde_json::Map<String, serde_json::Value> = self
+            .locales
+            .iter()
+            .map(|(l, p)| (l.clone(), p.to_json()))
+            .collect();
+        serde_json::json!({"default": self.default.to_json(), "locales": locales})
     }
 }
 

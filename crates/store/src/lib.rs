@@ -9,6 +9,7 @@
 
 pub mod settings;
 
+mod authorized_countries;
 mod batch;
 mod cart_write;
 mod catalog;
@@ -36,6 +37,7 @@ mod tokens;
 mod web;
 mod wish_lists;
 
+pub use authorized_countries::{CountriesChange, CountriesChanged};
 pub use cart_write::CartWriter;
 pub use catalog::{CategoryRecord, ImportedBatch, ProductRecord, StoredPlan, Tally, VolumePrice};
 pub use checkout::{
