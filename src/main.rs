@@ -470,7 +470,11 @@ enum SiteCommand {
         #[arg(long)]
         site: String,
         /// The billing countries.
-        #[arg(long, conflicts_with = "shipping", required_unless_present = "shipping")]
+        #[arg(
+            long,
+            conflicts_with = "shipping",
+            required_unless_present = "shipping"
+        )]
         billing: bool,
         /// The shipping countries.
         #[arg(long)]
@@ -959,7 +963,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         Kind, LocalePolicy, Mode, check_locale,
                     };
                     let site = existing_site(&store, &site).await?;
-                    let kind = if billing { Kind::Billing } else { Kind::Shipping };
+                    let kind = if billing {
+                        Kind::Billing
+                    } else {
+                        Kind::Shipping
+                    };
                     if let Some(l) = &locale {
                         check_locale(l)?;
                     }

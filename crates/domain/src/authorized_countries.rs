@@ -127,7 +127,10 @@ impl Country {
 
     /// Every assigned country, by code.
     pub fn all() -> impl Iterator<Item = Country> {
-        let mut all: Vec<Country> = rust_iso3166::ALL.iter().map(|c| Country(c.alpha2)).collect();
+        let mut all: Vec<Country> = rust_iso3166::ALL
+            .iter()
+            .map(|c| Country(c.alpha2))
+            .collect();
         all.sort();
         all.into_iter()
     }
@@ -196,7 +199,8 @@ impl LocalePolicy {
         let comments = comments.map(str::trim).filter(|c| !c.is_empty());
         let bad = |c: &str| {
             c.chars().count() > MAX_COMMENTS
-                || c.chars().any(|ch| ch.is_control() && ch != '\n' && ch != '\t')
+                || c.chars()
+                    .any(|ch| ch.is_control() && ch != '\n' && ch != '\t')
         };
         if comments.is_some_and(bad) {
             return Err(SettingError::Comments);
@@ -322,7 +326,8 @@ impl Policies {
     /// The locales an answer without `?locale` lists: the default locale, then the
     /// customized ones of `kind` (for shipping that follows billing, billing's too).
     pub fn listed_locales(&self, kind: Kind, default_locale: &str) -> Vec<String> {
-        let mut locales: BTreeSet<&str> = self.of(kind).locales.keys().map(String::as_str).collect();
+        let mut locales: BTreeSet<&str> =
+            self.of(kind).locales.keys().map(String::as_str).collect();
         if kind == Kind::Shipping {
             let follows_billing = |l: &LocalePolicy| l.mode == Mode::AuthorizedBilling;
             if follows_billing(&self.shipping.default)
@@ -356,7 +361,10 @@ mod tests {
         let p = Policies::default();
         assert!(p.allows(Kind::Billing, "US", "en_US"));
         assert!(p.allows(Kind::Shipping, "KP", "fr_FR"));
-        assert_eq!(p.countries(Kind::Billing, "en_US").len(), rust_iso3166::ALL.len());
+        assert_eq!(
+            p.countries(Kind::Billing, "en_US").len(),
+            rust_iso3166::ALL.len()
+        );
     }
 
     #[test]
@@ -384,9 +392,10 @@ mod tests {
     fn a_locale_inherits_the_default_unless_customized() {
         let mut p = Policies::default();
         p.billing.default = set(Kind::Billing, Mode::AllowedOnly, &["US"]);
-        p.billing
-            .locales
-            .insert("en_GB".into(), set(Kind::Billing, Mode::AllowedOnly, &["GB"]));
+        p.billing.locales.insert(
+            "en_GB".into(),
+            set(Kind::Billing, Mode::AllowedOnly, &["GB"]),
+        );
         assert!(p.allows(Kind::Billing, "US", "fr_FR"));
         assert!(!p.allows(Kind::Billing, "GB", "fr_FR"));
         assert!(p.allows(Kind::Billing, "GB", "en_GB"));
@@ -400,14 +409,18 @@ mod tests {
     fn shipping_may_follow_billing() {
         let mut p = Policies::default();
         p.billing.default = set(Kind::Billing, Mode::AllowedOnly, &["CA"]);
-        p.billing
-            .locales
-            .insert("de_DE".into(), set(Kind::Billing, Mode::AllowedOnly, &["DE"]));
+        p.billing.locales.insert(
+            "de_DE".into(),
+            set(Kind::Billing, Mode::AllowedOnly, &["DE"]),
+        );
         p.shipping.default = set(Kind::Shipping, Mode::AuthorizedBilling, &[]);
         assert!(p.allows(Kind::Shipping, "CA", "en_US"));
         assert!(!p.allows(Kind::Shipping, "US", "en_US"));
         assert!(p.allows(Kind::Shipping, "DE", "de_DE"));
-        assert_eq!(p.listed_locales(Kind::Shipping, "en_US"), ["en_US", "de_DE"]);
+        assert_eq!(
+            p.listed_locales(Kind::Shipping, "en_US"),
+            ["en_US", "de_DE"]
+        );
     }
 
     #[test]
@@ -435,11 +448,25 @@ mod tests {
             c(Kind::Billing, Mode::AuthorizedBilling, &[]),
             Err(E::ModeForShippingOnly(_))
         ));
-        assert!(matches!(c(Kind::Billing, Mode::Any, &["US"]), Err(E::ListNotTaken(_))));
-        assert!(matches!(c(Kind::Shipping, Mode::AllExceptDenied, &[]), Err(E::ListNeeded(_))));
-        assert!(LocalePolicy::checked(Kind::Billing, Mode::Any, &[] as &[&str], Some("a\u{0}b")).is_err());
-        let ok = LocalePolicy::checked(Kind::Billing, Mode::AllowedOnly, &["US", "CA", "US"], Some(" why "))
-            .unwrap();
+        assert!(matches!(
+            c(Kind::Billing, Mode::Any, &["US"]),
+            Err(E::ListNotTaken(_))
+        ));
+        assert!(matches!(
+            c(Kind::Shipping, Mode::AllExceptDenied, &[]),
+            Err(E::ListNeeded(_))
+        ));
+        assert!(
+            LocalePolicy::checked(Kind::Billing, Mode::Any, &[] as &[&str], Some("a\u{0}b"))
+                .is_err()
+        );
+        let ok = LocalePolicy::checked(
+            Kind::Billing,
+            Mode::AllowedOnly,
+            &["US", "CA", "US"],
+            Some(" why "),
+        )
+        .unwrap();
         assert_eq!(ok.stored_countries(), "CA,US");
         assert_eq!(ok.comments.as_deref(), Some("why"));
         assert_eq!(

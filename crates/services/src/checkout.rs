@@ -42,7 +42,10 @@ pub enum CheckoutError {
     TooManyAttributes,
     Submit(SubmitFailure<Refusal>),
     /// An address in a country the site does not authorize for its kind.
-    RestrictedCountry { kind: Kind, country: String },
+    RestrictedCountry {
+        kind: Kind,
+        country: String,
+    },
     /// A coupon code (`promoCode`) or a named offer (`offerId`) the cart cannot bring in.
     Trigger {
         refusal: TriggerRefusal,
@@ -714,17 +717,22 @@ pub async fn submit(store: &Store, p: &Principal, now: UnixSeconds) -> CheckoutR
     let policies = store.authorized_countries(&p.site_id).await?;
     let locale = session.locale;
     let authorized = |order: NewOrder| {
-        check_country(&policies, &locale, Kind::Billing, Some(&order.billing_address))
-            .and_then(|()| {
-                check_country(
-                    &policies,
-                    &locale,
-                    Kind::Shipping,
-                    order.shipping_address.as_ref(),
-                )
-            })
-            .map_err(|(kind, country)| Refusal::RestrictedCountry { kind, country })
-            .map(|()| order)
+        check_country(
+            &policies,
+            &locale,
+            Kind::Billing,
+            Some(&order.billing_address),
+        )
+        .and_then(|()| {
+            check_country(
+                &policies,
+                &locale,
+                Kind::Shipping,
+                order.shipping_address.as_ref(),
+            )
+        })
+        .map_err(|(kind, country)| Refusal::RestrictedCountry { kind, country })
+        .map(|()| order)
     };
     store
         .submit_cart(

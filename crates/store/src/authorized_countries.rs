@@ -43,7 +43,8 @@ async fn read_policies(conn: &mut AnyConnection, site: &SiteId) -> StoreResult<P
     for (kind, locale, mode, countries, comments) in rows {
         let bad = || {
             StoreError::Database(
-                format!("site_authorized_countries of {site}: a bad row ({kind} {locale:?})").into(),
+                format!("site_authorized_countries of {site}: a bad row ({kind} {locale:?})")
+                    .into(),
             )
         };
         let kind = Kind::parse(&kind).ok_or_else(bad)?;
