@@ -1011,7 +1011,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     if let Some(setting) = setting {
                         let change = shopkeeper::store::CountriesChange { locale, setting };
                         store
-                            .set_authorized_countries(&site, kind, &[change], now())
+                            .set_authorized_countries(&site, kind, &[change], now(), None)
                             .await?;
                     }
                     let policies = store.authorized_countries(&site).await?;

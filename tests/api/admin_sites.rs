@@ -4,6 +4,9 @@
 //! authorized-countries`, and the Shopper API's enforcement: an address in a country the site
 //! does not authorize is refused where it is applied (API and hosted pages) and again at submit.
 
+use crate::admin_access::{
+    AdminKey, admin_get, admin_key, assert_admin_error, shopper_only_key, staff_token,
+};
 use crate::checkout::{catalog, shopper_error};
 use crate::helpers::*;
 use crate::multinode::cli;
@@ -28,6 +31,7 @@ async fn restrict(app: &TestApp, kind: Kind, mode: Mode, countries: &[&str]) {
                 setting: Some(setting),
             }],
             app.now(),
+            None,
         )
         .await
         .unwrap();
@@ -191,6 +195,7 @@ async fn a_customized_locale_uses_its_own_list_and_the_others_inherit() {
                 setting: Some(fr),
             }],
             app.now(),
+            None,
         )
         .await
         .unwrap();
@@ -374,4 +379,413 @@ async fn the_cli_sets_prints_and_checks_the_setting() {
         .filter(|e| e.event_type == "site.updated")
         .collect();
     assert_eq!(updates.len(), 4, "{events:?}");
+}
+
+// --- the Admin API ----------------------------------------------------------------------------
+
+const BILLING: &str = "/v1/sites/testsite/authorized-billing-countries";
+const SHIPPING: &str = "/v1/sites/testsite/authorized-shipping-countries";
+
+fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
+async fn admin_put(
+    app: &TestApp,
+    authorization: &str,
+    path: &str,
+    body: &Value,
+) -> reqwest::Response {
+    app.http
+        .put(app.url(path))
+        .header("authorization", authorization)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A Site Manager's `Authorization` header.
+async fn site_manager(app: &TestApp) -> (AdminKey, String) {
+    let key = admin_key(app).await;
+    let token = staff_token(app, &key, &["site-manager"]).await;
+    (key, bearer(&token))
+}
+
+/// The codes of one locale's countries in an answer.
+fn codes(answer: &Value, field: &str, i: usize) -> Vec<String> {
+    answer[field][i]["countries"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{answer}"))
+        .iter()
+        .map(|c| c["countryCode"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_site_manager_reads_the_documented_shape_with_and_without_a_locale() {
+    let app = spawn_app().await;
+    let (_, auth) = site_manager(&app).await;
+
+    // A new site: every country, for its default locale.
+    let all = ok_json(admin_get(&app, &auth, BILLING).await).await;
+    let list = all["authorizedBillingCountries"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "{all}");
+    assert_eq!(list[0]["locale"], "en_US");
+    assert_eq!(codes(&all, "authorizedBillingCountries", 0).len(), 249);
+    assert!(
+        list[0]["countries"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"displayName": "Japan", "countryCode": "JP"}))
+    );
+
+    restrict(&app, Kind::Billing, Mode::AllowedOnly, &["TW", "JP"]).await;
+    let gb = LocalePolicy::checked(Kind::Shipping, Mode::AllowedOnly, &["FR", "DE"], None).unwrap();
+    app.state
+        .store
+        .set_authorized_countries(
+            &site_id(),
+            Kind::Shipping,
+            &[CountriesChange {
+                locale: Some("en_GB".into()),
+                setting: Some(gb),
+            }],
+            app.now(),
+            None,
+        )
+        .await
+        .unwrap();
+    restrict(&app, Kind::Shipping, Mode::AllExceptDenied, &["KP"]).await;
+
+    // The docs' example: exactly this shape.
+    let billing = ok_json(admin_get(&app, &auth, BILLING).await).await;
+    assert_eq!(
+        billing,
+        json!({"authorizedBillingCountries": [{"locale": "en_US", "countries": [
+            {"displayName": "Japan", "countryCode": "JP"},
+            {"displayName": "Taiwan (Province of China)", "countryCode": "TW"}]}]})
+    );
+    // `?locale`: that locale alone, inherited.
+    let fr = ok_json(admin_get(&app, &auth, &format!("{BILLING}?locale=fr_FR")).await).await;
+    assert_eq!(fr["authorizedBillingCountries"][0]["locale"], "fr_FR");
+    assert_eq!(codes(&fr, "authorizedBillingCountries", 0), ["JP", "TW"]);
+
+    let shipping = ok_json(admin_get(&app, &auth, SHIPPING).await).await;
+    let list = shipping["authorizedShippingCountries"].as_array().unwrap();
+    assert_eq!(list.len(), 2, "{shipping}");
+    assert_eq!(list[0]["locale"], "en_US");
+    assert_eq!(
+        codes(&shipping, "authorizedShippingCountries", 0).len(),
+        248
+    );
+    assert_eq!(list[1]["locale"], "en_GB");
+    assert_eq!(
+        codes(&shipping, "authorizedShippingCountries", 1),
+        ["DE", "FR"]
+    );
+    let gb = ok_json(admin_get(&app, &auth, &format!("{SHIPPING}?locale=en_GB")).await).await;
+    assert_eq!(
+        gb,
+        json!({"authorizedShippingCountries": [{"locale": "en_GB", "countries": [
+            {"displayName": "Germany", "countryCode": "DE"},
+            {"displayName": "France", "countryCode": "FR"}]}]})
+    );
+
+    // A malformed locale: 400 in the Admin shape.
+    let error = assert_admin_error(
+        admin_get(&app, &auth, &format!("{BILLING}?locale=english")).await,
+        400,
+        "invalid-request",
+    )
+    .await;
+    assert_eq!(error["subcode"], "invalid-locale");
+}
+
+#[tokio::test]
+async fn only_a_site_manager_of_the_site_may_read_or_write() {
+    let app = spawn_app().await;
+    let (key, auth) = site_manager(&app).await;
+    app.site_with_public_key("othersite", None).await;
+    let shopper = app.shopper_pair().await;
+    let cs = staff_token(&app, &key, &["customer-service-representative"]).await;
+    let body = json!({"authorizedBillingCountries": [
+        {"allowBillingFrom": "only-allowed-countries", "countries": [{"countryCode": "US"}]}]});
+
+    for path in [BILLING, SHIPPING] {
+        // A Shopper-only key: 403.
+        let error = assert_admin_error(
+            admin_get(&app, &shopper_only_key(&app).basic(), path).await,
+            403,
+            "forbidden",
+        )
+        .await;
+        assert_eq!(error["subcode"], "missing-admin-permission");
+        // A shopper's token: 401.
+        assert_admin_error(
+            admin_get(&app, &bearer(&shopper.access), path).await,
+            401,
+            "unauthorized",
+        )
+        .await;
+        // The Admin key alone: 401, sign in first.
+        assert_admin_error(
+            admin_get(&app, &key.basic(), path).await,
+            401,
+            "unauthorized",
+        )
+        .await;
+        // A customer-service user: 403, not a Site Manager.
+        let error =
+            assert_admin_error(admin_get(&app, &bearer(&cs), path).await, 403, "forbidden").await;
+        assert_eq!(error["message"], "The user is not a Site Manager.");
+        // Another site's id, or nobody's: 404.
+        for other in ["othersite", "nosuchsite"] {
+            let elsewhere = path.replace("testsite", other);
+            let error = assert_admin_error(
+                admin_get(&app, &auth, &elsewhere).await,
+                404,
+                "resource-not-found",
+            )
+            .await;
+            assert_eq!(error["subcode"], "invalid-site-id");
+        }
+    }
+    // The same refusals for the writes, which change nothing.
+    for auth_of_refused in [
+        shopper_only_key(&app).basic(),
+        bearer(&shopper.access),
+        key.basic(),
+        bearer(&cs),
+    ] {
+        let r = admin_put(&app, &auth_of_refused, BILLING, &body).await;
+        assert!(matches!(r.status().as_u16(), 401 | 403), "{}", r.status());
+    }
+    assert_admin_error(
+        admin_put(
+            &app,
+            &auth,
+            &BILLING.replace("testsite", "othersite"),
+            &body,
+        )
+        .await,
+        404,
+        "resource-not-found",
+    )
+    .await;
+    let policies = app
+        .state
+        .store
+        .authorized_countries(&site_id())
+        .await
+        .unwrap();
+    assert_eq!(policies, Default::default());
+    assert!(
+        app.state
+            .store
+            .audit_for_site(&site_id())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_site_manager_writes_with_an_audit_row_and_an_event_and_the_cart_obeys() {
+    let app = spawn_app().await;
+    let (_, auth) = site_manager(&app).await;
+    let token = physical_cart(&app).await;
+
+    let body = json!({"authorizedBillingCountries": [
+        {"locale": "en_US", "allowBillingFrom": "only-allowed-countries",
+         "countries": [{"countryCode": "US"}, {"displayName": "Canada", "countryCode": "CA"}],
+         "comments": "North America only"},
+        {"locale": "fr_FR", "allowBillingFrom": "any-country-except-denied",
+         "countries": [{"countryCode": "US"}]}]});
+    let answer = ok_json(admin_put(&app, &auth, BILLING, &body).await).await;
+    let list = answer["authorizedBillingCountries"].as_array().unwrap();
+    assert_eq!(list[0]["locale"], "en_US");
+    assert_eq!(
+        codes(&answer, "authorizedBillingCountries", 0),
+        ["CA", "US"]
+    );
+    assert_eq!(list[1]["locale"], "fr_FR");
+    assert_eq!(codes(&answer, "authorizedBillingCountries", 1).len(), 248);
+    // The GET says the same.
+    assert_eq!(ok_json(admin_get(&app, &auth, BILLING).await).await, answer);
+
+    // The audit row: who, what, before → after.
+    let rows = app.state.store.audit_for_site(&site_id()).await.unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let row = &rows[0];
+    assert_eq!(row.action, "site.authorized-billing-countries.updated");
+    assert_eq!(row.subject_type, "site");
+    assert_eq!(row.subject_id, SITE);
+    assert!(
+        row.staff_username
+            .as_deref()
+            .unwrap()
+            .starts_with("staff-site-manager")
+    );
+    let before: Value = serde_json::from_str(row.before_state.as_deref().unwrap()).unwrap();
+    let after: Value = serde_json::from_str(row.after_state.as_deref().unwrap()).unwrap();
+    assert_eq!(before["default"]["option"], "any-country");
+    assert_eq!(
+        after["default"],
+        json!({"option": "only-allowed-countries", "countries": ["CA", "US"],
+               "comments": "North America only"})
+    );
+    assert_eq!(
+        after["locales"]["fr_FR"]["option"],
+        "any-country-except-denied"
+    );
+    let events = app
+        .state
+        .store
+        .events_after(&site_id(), 0, 100)
+        .await
+        .unwrap();
+    assert!(
+        events.iter().any(|e| e.event_type == "site.updated"),
+        "{events:?}"
+    );
+
+    // The cart obeys it.
+    shopper_error(
+        put_address(&app, &token, "billing", "JP").await,
+        409,
+        "restricted-bill-to-country",
+    )
+    .await;
+    no_content(put_address(&app, &token, "billing", "CA").await).await;
+
+    // Shipping follows billing; fr_FR inherits again.
+    let shipping = json!({"authorizedShippingCountries": [
+        {"allowShippingTo": "any-authorized-billing-country"}]});
+    let answer = ok_json(admin_put(&app, &auth, SHIPPING, &shipping).await).await;
+    assert_eq!(
+        codes(&answer, "authorizedShippingCountries", 0),
+        ["CA", "US"]
+    );
+    let inherit = json!({"authorizedBillingCountries": [{"locale": "fr_FR", "inherit": true}]});
+    let answer = ok_json(admin_put(&app, &auth, BILLING, &inherit).await).await;
+    assert_eq!(
+        answer["authorizedBillingCountries"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    shopper_error(
+        put_address(&app, &token, "shipping", "MX").await,
+        409,
+        "restricted-ship-to-country",
+    )
+    .await;
+    no_content(put_address(&app, &token, "shipping", "US").await).await;
+    assert_eq!(
+        app.state
+            .store
+            .audit_for_site(&site_id())
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+
+    // The policy tightened after the addresses: the submit is refused.
+    let tighter = json!({"authorizedBillingCountries": [
+        {"allowBillingFrom": "only-allowed-countries", "countries": [{"countryCode": "US"}]}]});
+    ok_json(admin_put(&app, &auth, BILLING, &tighter).await).await;
+    shopper_error(app.submit(&token).await, 409, "restricted-bill-to-country").await;
+}
+
+#[tokio::test]
+async fn a_bad_write_is_a_400_naming_what_and_changes_nothing() {
+    let app = spawn_app().await;
+    let (_, auth) = site_manager(&app).await;
+    for (body, says) in [
+        (
+            json!({"authorizedBillingCountries": [{"allowBillingFrom": "only-allowed-countries",
+            "countries": [{"countryCode": "XX"}]}]}),
+            "ISO 3166-1",
+        ),
+        (
+            json!({"authorizedBillingCountries": [{"allowBillingFrom": "any-authorized-billing-country"}]}),
+            "is none of",
+        ),
+        (
+            json!({"authorizedBillingCountries": [{"allowShippingTo": "any-country"}]}),
+            "the option is allowBillingFrom",
+        ),
+        (
+            json!({"authorizedBillingCountries": [{"allowBillingFrom": "only-allowed-countries"}]}),
+            "at least one country",
+        ),
+        (
+            json!({"authorizedBillingCountries": [{"allowBillingFrom": "any-country",
+            "countries": [{"countryCode": "US"}]}]}),
+            "takes no countries",
+        ),
+        (
+            json!({"authorizedBillingCountries": [{"locale": "english",
+            "allowBillingFrom": "any-country"}]}),
+            "locale",
+        ),
+        (
+            json!({"authorizedBillingCountries": [{"allowBillingFrom": "any-country"},
+            {"allowBillingFrom": "any-country"}]}),
+            "more than once",
+        ),
+        (
+            json!({"authorizedBillingCountries": [{"inherit": true}]}),
+            "inherit takes a locale",
+        ),
+        (
+            json!({"authorizedBillingCountries": []}),
+            "1 to 100 locales",
+        ),
+        (
+            json!({"authorizedShippingCountries": [{"allowShippingTo": "any-country"}]}),
+            "authorizedBillingCountries",
+        ),
+        (
+            json!({"authorizedBillingCountries": [{"allowBillingFrom": "any-country", "color": 1}]}),
+            "unknown field",
+        ),
+    ] {
+        let error = assert_admin_error(
+            admin_put(&app, &auth, BILLING, &body).await,
+            400,
+            "invalid-request",
+        )
+        .await;
+        let message = error["message"].as_str().unwrap();
+        assert!(message.contains(says), "{body}: {message}");
+    }
+    let not_json = app
+        .http
+        .put(app.url(BILLING))
+        .header("authorization", &auth)
+        .body("{")
+        .send()
+        .await
+        .unwrap();
+    assert_admin_error(not_json, 400, "invalid-request").await;
+    assert_eq!(
+        app.state
+            .store
+            .authorized_countries(&site_id())
+            .await
+            .unwrap(),
+        Default::default()
+    );
+    assert!(
+        app.state
+            .store
+            .audit_for_site(&site_id())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

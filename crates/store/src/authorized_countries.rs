@@ -4,6 +4,7 @@
 //! the next submit.
 
 use super::{Store, StoreError, StoreResult};
+use crate::audit::{Actor, AuditEntry};
 use shopkeeper_domain::SiteId;
 use shopkeeper_domain::authorized_countries::{Kind, KindPolicy, LocalePolicy, Policies};
 use shopkeeper_domain::events::SITE_UPDATED;
@@ -67,7 +68,7 @@ impl Store {
     }
 
     /// Applies `changes` to the site's `kind` setting in one transaction, with the outbox's
-    /// `site.updated` event (and, for an Admin API write, its audit row). A locale equal to
+    /// `site.updated` event (and, for an Admin API write, its `actor`'s audit row). A locale equal to
     /// the site's default locale is the default locale's row. `NotFound`: no such site.
     pub async fn set_authorized_countries(
         &self,
@@ -75,6 +76,7 @@ impl Store {
         kind: Kind,
         changes: &[CountriesChange],
         now: UnixSeconds,
+        actor: Option<&Actor>,
     ) -> StoreResult<CountriesChanged> {
         let mut writer = self.writer().await?;
         let mut tx = writer.begin().await?;
@@ -133,6 +135,24 @@ impl Store {
             "after": after.to_json(),
         });
         crate::events::append_event(&mut tx, site, SITE_UPDATED, &payload, now).await?;
+        if let Some(actor) = actor {
+            let action = format!("site.authorized-{}-countries.updated", kind.as_str());
+            crate::audit::append_audit(
+                &mut tx,
+                &AuditEntry {
+                    site_id: site,
+                    actor,
+                    action: &action,
+                    subject_type: "site",
+                    subject_id: site.as_str(),
+                    order_id: None,
+                    before: Some(payload["before"].clone()),
+                    after: Some(payload["after"].clone()),
+                    at: now,
+                },
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(CountriesChanged { before, after })
     }
