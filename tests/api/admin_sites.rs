@@ -252,6 +252,25 @@ async fn the_hosted_checkout_pages_explain_the_refusal() {
     )
     .await;
     assert_eq!(answer.status(), 303);
+
+    // Paid, then the setting tightens: the review page's submit explains the refusal.
+    let source = app.create_source(APPROVE_CARD, false).await;
+    ok_json(app.apply_source(&token, &source).await).await;
+    restrict(&app, Kind::Billing, Mode::AllowedOnly, &["CA"]).await;
+    let review = page(&client, &page_url(&app, "review"), 200).await;
+    let place = post(
+        &client,
+        &page_url(&app, "review"),
+        &[("csrf_token", &csrf(&review))],
+    )
+    .await;
+    assert_eq!(place.status(), 409);
+    let refused = place.text().await.unwrap();
+    assert!(
+        refused.contains("Billing Address country is restricted for request"),
+        "{refused}"
+    );
+    assert_eq!(cart(&app, &token).await["totalItemsInCart"], 1);
 }
 
 async fn site_cli(app: &TestApp, args: &[&str]) -> (bool, Value) {
@@ -740,6 +759,15 @@ async fn a_bad_write_is_a_400_naming_what_and_changes_nothing() {
         (
             json!({"authorizedBillingCountries": [{"inherit": true}]}),
             "inherit takes a locale",
+        ),
+        (
+            json!({"authorizedBillingCountries": [{"allowBillingFrom": "any-country"},
+            {"locale": "en_US", "allowBillingFrom": "any-country"}]}),
+            "more than once",
+        ),
+        (
+            json!({"authorizedBillingCountries": [{"locale": "en_US", "inherit": true}]}),
+            "inherit takes a locale other than the default",
         ),
         (
             json!({"authorizedBillingCountries": []}),

@@ -155,7 +155,11 @@ struct LocaleEntry {
 
 /// The body: `{"authorizedBillingCountries": [{"locale", "allowBillingFrom", "countries":
 /// [{"countryCode"}], "comments"}]}` (or `inherit: true` instead of the option).
-fn changes<C: CountriesOf>(body: &[u8]) -> Result<Vec<CountriesChange>, AdminError> {
+/// The site's own locale (`default_locale`) names the default locale's entry, as no locale does.
+fn changes<C: CountriesOf>(
+    body: &[u8],
+    default_locale: &str,
+) -> Result<Vec<CountriesChange>, AdminError> {
     let invalid = |m: String| AdminError::invalid("invalid-body", m);
     let value: serde_json::Value =
         serde_json::from_slice(body).map_err(|e| invalid(format!("the body is not JSON: {e}")))?;
@@ -186,11 +190,14 @@ fn changes<C: CountriesOf>(body: &[u8]) -> Result<Vec<CountriesChange>, AdminErr
         if raw.get(other_option).is_some() || raw.get("option").is_some() {
             return Err(invalid(format!("{at}: the option is {}", C::OPTION)));
         }
-        let entry: LocaleEntry =
+        let mut entry: LocaleEntry =
             serde_json::from_value(raw.clone()).map_err(|e| invalid(format!("{at}: {e}")))?;
         if let Some(l) = &entry.locale {
             check_locale(l)
                 .map_err(|e| AdminError::invalid("invalid-locale", format!("{at}: {e}")))?;
+        }
+        if entry.locale.as_deref() == Some(default_locale) {
+            entry.locale = None;
         }
         if !seen.insert(entry.locale.clone()) {
             return Err(invalid(format!("{at}: a locale is listed more than once")));
@@ -199,7 +206,8 @@ fn changes<C: CountriesOf>(body: &[u8]) -> Result<Vec<CountriesChange>, AdminErr
             (true, None) if entry.locale.is_some() && entry.countries.is_empty() => None,
             (true, _) => {
                 return Err(invalid(format!(
-                    "{at}: inherit takes a locale and neither {} nor countries",
+                    "{at}: inherit takes a locale other than the default one, and neither {} \
+                     nor countries",
                     C::OPTION
                 )));
             }
@@ -261,7 +269,12 @@ async fn put_countries<C: CountriesOf>(
     body: Bytes,
 ) -> Result<Response, AdminError> {
     own_site(&admin, &site)?;
-    let changes = changes::<C>(&body)?;
+    let site = state
+        .store
+        .site(&admin.site_id)
+        .await?
+        .ok_or_else(|| AdminError::not_found("invalid-site-id", "site not found"))?;
+    let changes = changes::<C>(&body, &site.locale)?;
     state
         .store
         .set_authorized_countries(
