@@ -180,6 +180,51 @@ async fn the_submit_asks_again_when_the_setting_changed_after_the_address() {
 }
 
 #[tokio::test]
+async fn the_shipping_country_counts_when_something_ships() {
+    let app = spawn_app().await;
+    let (download, keyboard) = catalog(&app).await;
+    crate::checkout::save_default_berlin_address(&app).await;
+    let full = app.shopper_pair().await.access;
+    restrict(&app, Kind::Shipping, Mode::AllExceptDenied, &["DE"]).await;
+
+    // A download: apply-shopper copies the Berlin addresses, and the order is placed.
+    ok_json(app.add_to_cart(&full, download, 1).await).await;
+    let applied = app
+        .http
+        .post(app.url(&format!("{CART}/apply-shopper")))
+        .bearer_auth(&full)
+        .send()
+        .await
+        .unwrap();
+    let applied = ok_json(applied).await;
+    assert_eq!(applied["cart"]["shippingAddress"]["country"], "DE");
+    let source = app.create_source(APPROVE_CARD, false).await;
+    ok_json(app.apply_source(&full, &source).await).await;
+    ok_json(app.submit(&full).await).await;
+
+    // The keyboard ships: the same copy is refused, and so is the submit.
+    ok_json(app.add_to_cart(&full, keyboard, 1).await).await;
+    let refused = app
+        .http
+        .post(app.url(&format!("{CART}/apply-shopper")))
+        .bearer_auth(&full)
+        .send()
+        .await
+        .unwrap();
+    shopper_error(refused, 409, "restricted-ship-to-country").await;
+    // A Berlin shipping address applied before the restriction: the submit refuses it.
+    restrict(&app, Kind::Shipping, Mode::Any, &[]).await;
+    no_content(put_address(&app, &full, "shipping", "DE").await).await;
+    no_content(put_address(&app, &full, "billing", "DE").await).await;
+    restrict(&app, Kind::Shipping, Mode::AllExceptDenied, &["DE"]).await;
+    let source = app.create_source(APPROVE_CARD, false).await;
+    ok_json(app.apply_source(&full, &source).await).await;
+    shopper_error(app.submit(&full).await, 409, "restricted-ship-to-country").await;
+    no_content(put_address(&app, &full, "shipping", "AT").await).await;
+    ok_json(app.submit(&full).await).await;
+}
+
+#[tokio::test]
 async fn a_customized_locale_uses_its_own_list_and_the_others_inherit() {
     let app = spawn_app().await;
     let token = physical_cart(&app).await;

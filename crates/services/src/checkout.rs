@@ -389,6 +389,23 @@ pub async fn check_countries(
         .map_err(|(kind, country)| CheckoutError::RestrictedCountry { kind, country })
 }
 
+/// [`check_countries`] for the account's addresses copied into the cart (`apply-shopper`, buy
+/// now): the shipping one only when something in the cart ships, so a download is not refused
+/// for a default shipping address nothing goes to (the submit asks again once something
+/// ships).
+async fn check_copied(
+    store: &Store,
+    p: &Principal,
+    billing: Option<&PostalAddress>,
+    shipping: Option<&PostalAddress>,
+) -> CheckoutResult<()> {
+    let shipping = match shipping {
+        Some(a) if shipping_context(store, p).await?.1 => Some(a),
+        _ => None,
+    };
+    check_countries(store, p, billing, shipping).await
+}
+
 /// Sets the cart's billing (`billing`) or shipping address, checked already (its country
 /// against the site's authorized countries here).
 pub async fn apply_valid_address(
@@ -564,7 +581,7 @@ pub async fn apply_shopper(
         })
     };
     let (billing, shipping) = (with_email(billing), with_email(shipping));
-    check_countries(store, p, billing.as_ref(), shipping.as_ref()).await?;
+    check_copied(store, p, billing.as_ref(), shipping.as_ref()).await?;
     let source_id = option.map(|o| o.id);
     let from = FromAccount {
         billing_address: billing.as_ref(),
@@ -611,7 +628,7 @@ pub async fn apply_account_address(
                 shipping_address: Some(&address).filter(|_| !billing),
                 source_id: None,
             };
-            check_countries(store, p, from.billing_address, from.shipping_address).await?;
+            check_copied(store, p, from.billing_address, from.shipping_address).await?;
             let nothing_to_check = |_: Option<&PaymentSourceRecord>| Ok(());
             return store
                 .apply_account_to_cart(cart_writer(p), &p.site_id, from, nothing_to_check)
@@ -716,7 +733,8 @@ pub async fn submit(store: &Store, p: &Principal, now: UnixSeconds) -> CheckoutR
     // source's owner's): a setting changed since the addresses were applied still holds.
     let policies = store.authorized_countries(&p.site_id).await?;
     let locale = session.locale;
-    let authorized = |order: NewOrder| {
+    // The shipping address counts when something ships.
+    let authorized = |order: NewOrder, ships: bool| {
         check_country(
             &policies,
             &locale,
@@ -728,7 +746,7 @@ pub async fn submit(store: &Store, p: &Principal, now: UnixSeconds) -> CheckoutR
                 &policies,
                 &locale,
                 Kind::Shipping,
-                order.shipping_address.as_ref(),
+                order.shipping_address.as_ref().filter(|_| ships),
             )
         })
         .map_err(|(kind, country)| Refusal::RestrictedCountry { kind, country })
@@ -739,7 +757,10 @@ pub async fn submit(store: &Store, p: &Principal, now: UnixSeconds) -> CheckoutR
             &p.session_id,
             &p.site_id,
             p.acting_shopper(),
-            |cart| decide_order(cart, &currency, profile_email).and_then(authorized),
+            |cart| {
+                let ships = cart.lines.iter().any(CartLine::physical);
+                decide_order(cart, &currency, profile_email).and_then(|o| authorized(o, ships))
+            },
             now,
         )
         .await?
