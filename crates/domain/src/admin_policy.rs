@@ -87,6 +87,12 @@ pub const ADMIN_ROUTES: &[AdminRoute] = &[
     admin_row("POST", "/v1/orders/{orderId}/returns/{returnId}/accept", Staff(staff::CUSTOMER_SERVICE), Sync, Yes),
     admin_row("POST", "/v1/orders/{orderId}/returns/{returnId}/reject", Staff(staff::CUSTOMER_SERVICE), Sync, Yes),
     admin_row("POST", "/v1/orders/{orderId}/returns/{returnId}/refund", Staff(staff::CUSTOMER_SERVICE), Async, Yes),
+    // Sites: a site's authorized countries (`admin-apis/sites/`). The PUTs are beyond the
+    // docs, which set them in Global Commerce's UI.
+    admin_row("GET", "/v1/sites/{siteId}/authorized-billing-countries", Staff(staff::SITE_MANAGER), Sync, Yes),
+    admin_row("PUT", "/v1/sites/{siteId}/authorized-billing-countries", Staff(staff::SITE_MANAGER), Sync, Yes),
+    admin_row("GET", "/v1/sites/{siteId}/authorized-shipping-countries", Staff(staff::SITE_MANAGER), Sync, Yes),
+    admin_row("PUT", "/v1/sites/{siteId}/authorized-shipping-countries", Staff(staff::SITE_MANAGER), Sync, Yes),
 ];
 
 /// The row of a routed (method, path), if any.

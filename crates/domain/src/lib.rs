@@ -60,6 +60,7 @@ pub mod address;
 pub mod address_check;
 pub mod admin_policy;
 pub mod admin_tasks;
+pub mod authorized_countries;
 pub mod catalog;
 pub mod checkout;
 pub mod financing;

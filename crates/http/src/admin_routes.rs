@@ -3,9 +3,9 @@
 //! panics if the table and [`handler`] disagree, so every test run checks them. Admin routes
 //! are server-to-server: no CORS layer, so browsers cannot call them cross-origin.
 
-use super::{admin_error::AdminError, admin_returns, admin_tasks, audit_log};
+use super::{admin_error::AdminError, admin_returns, admin_sites, admin_tasks, audit_log};
 use axum::Router;
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, get, post, put};
 use shopkeeper_domain::admin_policy::{ADMIN_ROUTES, AdminRoute};
 use shopkeeper_services::state::AppState;
 use std::collections::BTreeMap;
@@ -26,6 +26,18 @@ pub fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
         }
         ("POST", "/v1/orders/{orderId}/returns/{returnId}/refund") => {
             post(admin_returns::refund_return)
+        }
+        ("GET", "/v1/sites/{siteId}/authorized-billing-countries") => {
+            get(admin_sites::get_billing_countries)
+        }
+        ("PUT", "/v1/sites/{siteId}/authorized-billing-countries") => {
+            put(admin_sites::put_billing_countries)
+        }
+        ("GET", "/v1/sites/{siteId}/authorized-shipping-countries") => {
+            get(admin_sites::get_shipping_countries)
+        }
+        ("PUT", "/v1/sites/{siteId}/authorized-shipping-countries") => {
+            put(admin_sites::put_shipping_countries)
         }
         _ => return None,
     })

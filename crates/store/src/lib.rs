@@ -12,6 +12,7 @@ pub mod settings;
 
 mod admin_returns;
 mod admin_tasks;
+mod authorized_countries;
 mod batch;
 mod cart_write;
 mod catalog;
@@ -42,6 +43,7 @@ mod wish_lists;
 
 pub use admin_tasks::{AdminTaskRecord, NewAdminTask, TaskOutcome, TaskPage, task_job_key};
 pub use audit::{Actor, AuditEntry, AuditRecord};
+pub use authorized_countries::{CountriesChange, CountriesChanged};
 pub use cart_write::CartWriter;
 pub use catalog::{CategoryRecord, ImportedBatch, ProductRecord, StoredPlan, Tally, VolumePrice};
 pub use checkout::{

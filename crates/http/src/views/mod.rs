@@ -13,6 +13,7 @@ pub mod order;
 pub mod payment_methods;
 pub mod purchase_plans;
 pub mod returns;
+pub mod sites;
 pub mod subscriptions;
 pub mod tasks;
 pub mod tax_registrations;
