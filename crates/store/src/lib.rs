@@ -25,6 +25,7 @@ mod offers;
 mod payment_methods;
 mod profiles;
 mod purchase_plans;
+mod refunds;
 mod returns;
 mod rotation;
 mod sessions;
@@ -54,6 +55,10 @@ pub use payment_methods::PaymentMethodRecord;
 pub use profiles::{AddressRecord, ProfileFields, ProfileRecord};
 pub use purchase_plans::{
     NewPlanRule, PlanPrice, PlanRuleRecord, PlanSettings, PurchasePlanRecord,
+};
+pub use refunds::{
+    CreatedRefund, LedgerRecord, NewSatisfactionRefund, RefundAuthor, SatisfactionRefundLineRecord,
+    SatisfactionRefundRecord,
 };
 pub use returns::{NewReturn, RefundRecord, ReturnActionRefusal, ReturnLineRecord, ReturnRecord};
 pub use rotation::RefreshOutcome;
