@@ -562,6 +562,98 @@ pub const POLICY: &str = "NothingRequired";
 /// The `origin` of a refund made over the Admin API.
 pub const ORIGIN: &str = "CUSTOMER_SERVICE";
 
+/// The draft-04 JSON Schema of the request body (`GET orders/{orderId}/refunds/schema`) for an
+/// order in `currency`: the types, categories and reason codes accepted, the amount's form,
+/// and which of `lineItems` and `refundAmount` each type needs.
+pub fn request_schema(currency: &str) -> Value {
+    let decimals = crate::catalog::currency_exponent(currency);
+    let pattern = if decimals == 0 {
+        "^[0-9]+$".to_string()
+    } else {
+        format!("^[0-9]+(\\.[0-9]{{1,{decimals}}})?$")
+    };
+    let amount = serde_json::json!({
+        "type": "object",
+        "required": ["value"],
+        "properties": {
+            "value": {
+                "description": format!(
+                    "More than 0, at most {decimals} decimals (####.##); a JSON number or \
+                     the same digits as a string"
+                ),
+                "oneOf": [
+                    {"type": "number", "exclusiveMinimum": true, "minimum": 0},
+                    {"type": "string", "pattern": pattern}
+                ]
+            },
+            "currency": {"type": "string", "enum": [currency]}
+        }
+    });
+    let reasons: Vec<&str> = REASON_CODES.iter().map(|(code, _, _)| *code).collect();
+    let line_categories = [
+        RefundCategory::ProductLevelProduct.as_str(),
+        RefundCategory::ProductLevelFee.as_str(),
+    ];
+    serde_json::json!({
+        "$schema": "http://json-schema.org/draft-04/schema#",
+        "title": "Satisfaction refund",
+        "type": "object",
+        "required": ["type", "category", "reason"],
+        "properties": {
+            "type": {"type": "string", "enum": RefundKind::REQUEST_TYPES},
+            "category": {
+                "type": "string",
+                "enum": RefundCategory::ALL.map(RefundCategory::as_str)
+            },
+            "reason": {"type": "string", "enum": reasons},
+            "comments": {"type": "string", "maxLength": MAX_COMMENTS_CHARS},
+            "refundAmount": amount,
+            "lineItems": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": MAX_REFUND_LINES,
+                "items": {
+                    "type": "object",
+                    "required": ["lineItemId", "refundAmount"],
+                    "properties": {
+                        "lineItemId": {"type": ["string", "integer"]},
+                        "refundAmount": amount,
+                        "lineItemFees": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["feeType", "refundAmount"],
+                                "properties": {
+                                    "feeType": {"type": "string"},
+                                    "refundAmount": amount
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+        "oneOf": [
+            {
+                "description": "A line-item level refund: each line and what it gives back",
+                "properties": {
+                    "type": {"enum": [RefundKind::LineItem.request_type()]},
+                    "category": {"enum": line_categories}
+                },
+                "required": ["lineItems"]
+            },
+            {
+                "description": "An order-level refund: the amount, up to what is left of the charge",
+                "properties": {
+                    "type": {"enum": [RefundKind::Order.request_type()]},
+                    "category": {"enum": [RefundCategory::OrderLevelProduct.as_str()]}
+                },
+                "required": ["refundAmount"]
+            }
+        ]
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -814,6 +906,36 @@ mod tests {
             plan_refund(&lines(&[(2, 1)]), &o),
             Err(RefundError::SecondRefundNotAllowed)
         );
+    }
+
+    #[test]
+    fn the_schema_names_what_the_parser_accepts() {
+        let schema = request_schema("EUR");
+        assert_eq!(schema["$schema"], "http://json-schema.org/draft-04/schema#");
+        let p = &schema["properties"];
+        assert_eq!(p["reason"]["enum"].as_array().unwrap().len(), 25);
+        assert_eq!(p["type"]["enum"], json!(["productRefund", "orderRefund"]));
+        assert_eq!(
+            p["category"]["enum"],
+            json!([
+                "PRODUCT_LEVEL_PRODUCT",
+                "PRODUCT_LEVEL_FEE",
+                "ORDER_LEVEL_PRODUCT"
+            ])
+        );
+        assert_eq!(
+            p["refundAmount"]["properties"]["value"]["oneOf"][1]["pattern"],
+            "^[0-9]+(\\.[0-9]{1,2})?$"
+        );
+        assert_eq!(
+            request_schema("JPY")["properties"]["refundAmount"]["properties"]["value"]["oneOf"][1]
+                ["pattern"],
+            "^[0-9]+$"
+        );
+        // Each enum value parses.
+        for t in RefundKind::REQUEST_TYPES {
+            assert!(RefundKind::parse(t).is_some());
+        }
     }
 
     #[test]
