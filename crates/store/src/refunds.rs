@@ -186,27 +186,28 @@ async fn lines_of(
 }
 
 impl Store {
-    /// What is left to refund of the site's order `order_id` (`None`: not one of the site's).
+    /// What is left to refund of the site's order `order_id`, and the order's status
+    /// (`None`: not one of the site's).
     pub async fn order_refundable(
         &self,
         site_id: &SiteId,
         order_id: i64,
-    ) -> StoreResult<Option<Refundable>> {
+    ) -> StoreResult<Option<(Refundable, String)>> {
         let mut conn = self.read.acquire().await?;
-        let order: Option<(String, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT currency, {CHARGED}, order_offer_discount_minor FROM orders \
-             WHERE id = $1 AND site_id = $2"
-        )))
+        let order: Option<(String, i64, i64, String)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT currency, {CHARGED}, order_offer_discount_minor, status FROM orders \
+                 WHERE id = $1 AND site_id = $2"
+            )))
         .bind(order_id)
         .bind(site_id.as_str())
         .fetch_optional(&mut *conn)
         .await?;
-        let Some((currency, charged, order_offer)) = order else {
+        let Some((currency, charged, order_offer, status)) = order else {
             return Ok(None);
         };
-        Ok(Some(
-            count_refundable(&mut conn, order_id, currency, charged, order_offer).await?,
-        ))
+        let refundable = count_refundable(&mut conn, order_id, currency, charged, order_offer).await?;
+        Ok(Some((refundable, status)))
     }
 
     /// Gives back what `new.request` asks for, if the order still has it: one transaction
