@@ -504,7 +504,7 @@ async fn callers_without_a_customer_service_role_are_refused() {
     let (shopper, order, line) = order_of(&app, 1).await;
     let key = admin_key(&app).await;
     let site_manager = staff_token(&app, &key, &["site-manager"]).await;
-    let shopper_key = shopper_only_key(&app).await;
+    let shopper_key = shopper_only_key(&app);
     let routes = [
         ("POST", format!("/orders/{order}/refunds")),
         ("GET", format!("/orders/{order}/refunds")),
