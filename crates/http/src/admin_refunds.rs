@@ -9,6 +9,7 @@ use super::admin_error::{AdminError, AdminErrors};
 use super::views::refunds::{RefundView, RefundsAvailable, RefundsEnvelope};
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use serde_json::Value;
 use shopkeeper_domain::refunds::{self, RefundError, Refundable};
@@ -67,8 +68,17 @@ pub async fn create_refund(
     admin: Admin,
     State(state): State<AppState>,
     Path(raw): Path<String>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<RefundsEnvelope>, AdminError> {
+    // Too large or unreadable: the Admin shape, not axum's plain text.
+    let body = body.map_err(|e| {
+        AdminError::new(
+            e.status(),
+            "invalid-request",
+            "invalid-request-body",
+            e.body_text(),
+        )
+    })?;
     let (order_id, refundable, _) = order(&state, &admin, &raw).await?;
     let body: Value = serde_json::from_slice(&body).map_err(|e| {
         refused(RefundError::Malformed(format!(

@@ -3,9 +3,9 @@
 //! panics if the table and [`handler`] disagree, so every test run checks them. Admin routes
 //! are server-to-server: no CORS layer, so browsers cannot call them cross-origin.
 
-use super::{admin_error::AdminError, audit_log};
+use super::{admin_error::AdminError, admin_refunds, audit_log};
 use axum::Router;
-use axum::routing::{MethodRouter, get};
+use axum::routing::{MethodRouter, get, post};
 use shopkeeper_domain::admin_policy::{ADMIN_ROUTES, AdminRoute};
 use shopkeeper_services::state::AppState;
 use std::collections::BTreeMap;
@@ -15,6 +15,10 @@ pub fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
     Some(match (method, path) {
         ("GET", "/v1/orders/{orderId}/log") => get(audit_log::order_log),
         ("GET", "/v1/staff-users/{username}/log") => get(audit_log::staff_log),
+        ("GET", "/orders/{orderId}/refunds") => get(admin_refunds::list_refunds),
+        ("POST", "/orders/{orderId}/refunds") => post(admin_refunds::create_refund),
+        ("GET", "/orders/{orderId}/refunds/schema") => get(admin_refunds::refund_schema),
+        ("GET", "/orders/{orderId}/refunds-available") => get(admin_refunds::refunds_available),
         _ => return None,
     })
 }

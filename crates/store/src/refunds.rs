@@ -7,7 +7,9 @@
 //! in that one transaction, so concurrent refunds never give back more than was charged.
 
 use super::{Store, StoreResult};
+use crate::audit::{Actor, AuditEntry};
 use serde_json::json;
+use shopkeeper_domain::SiteId;
 use shopkeeper_domain::checkout::lines_paid;
 use shopkeeper_domain::events::REFUND_CREATED;
 use shopkeeper_domain::refunds::{
@@ -15,7 +17,6 @@ use shopkeeper_domain::refunds::{
 };
 use shopkeeper_domain::returns::ReturnStatus;
 use shopkeeper_domain::time::UnixSeconds;
-use shopkeeper_domain::{ApiKey, SiteId};
 use sqlx::AnyConnection;
 
 /// A satisfaction refund.
@@ -61,12 +62,11 @@ pub struct LedgerRecord {
     pub created_at: UnixSeconds,
 }
 
-/// Who makes a refund: the API key, and the staff user signed in with it.
+/// Who makes a refund: the API key and the staff user signed in with it (as the audit trail
+/// records them), and the name shown as the docs' `generatedBy`.
 #[derive(Debug, Clone)]
 pub struct RefundAuthor<'a> {
-    pub api_key: &'a ApiKey,
-    pub staff_user_id: Option<i64>,
-    /// The docs' `generatedBy`: the staff user's name.
+    pub actor: &'a Actor,
     pub generated_by: &'a str,
 }
 
@@ -199,14 +199,15 @@ impl Store {
                 "SELECT currency, {CHARGED}, order_offer_discount_minor, status FROM orders \
                  WHERE id = $1 AND site_id = $2"
             )))
-        .bind(order_id)
-        .bind(site_id.as_str())
-        .fetch_optional(&mut *conn)
-        .await?;
+            .bind(order_id)
+            .bind(site_id.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
         let Some((currency, charged, order_offer, status)) = order else {
             return Ok(None);
         };
-        let refundable = count_refundable(&mut conn, order_id, currency, charged, order_offer).await?;
+        let refundable =
+            count_refundable(&mut conn, order_id, currency, charged, order_offer).await?;
         Ok(Some((refundable, status)))
     }
 
@@ -261,8 +262,8 @@ impl Store {
         .bind(&currency)
         .bind(plan.total_minor)
         .bind(new.author.generated_by)
-        .bind(new.author.staff_user_id)
-        .bind(new.author.api_key.as_str())
+        .bind(new.author.actor.staff_user_id)
+        .bind(new.author.actor.api_key.as_str())
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
@@ -299,6 +300,26 @@ impl Store {
             .await?;
         let lines = lines_of(&mut tx, id).await?;
         let payload = refund_payload(&refund, &lines, &ledger);
+        let before = json!({
+            "chargedMinor": refundable.charged_minor,
+            "refundedMinor": refundable.ledger_minor,
+            "availableMinor": refundable.order_available_minor(),
+        });
+        crate::audit::append_audit(
+            &mut tx,
+            &AuditEntry {
+                site_id: new.site_id,
+                actor: new.author.actor,
+                action: REFUND_CREATED,
+                subject_type: "order",
+                subject_id: &new.order_id.to_string(),
+                order_id: Some(new.order_id),
+                before: Some(before),
+                after: Some(payload.clone()),
+                at: now,
+            },
+        )
+        .await?;
         crate::events::append_event(&mut tx, new.site_id, REFUND_CREATED, &payload, now).await?;
         tx.commit().await?;
         Ok(Ok(CreatedRefund {
