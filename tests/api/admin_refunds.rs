@@ -8,8 +8,8 @@
 
 use crate::admin_access::{admin_key, shopper_only_key, staff_token};
 use crate::helpers::*;
+use crate::multinode::cli;
 use serde_json::{Value, json};
-use shopkeeper::domain::returns::ReturnAction;
 use shopkeeper::provision;
 use std::sync::Arc;
 use tokio::sync::Barrier;
@@ -699,7 +699,7 @@ async fn returns_refunds_count_and_refunded_lines_are_kept_from_returns() {
     let (shopper, order, line) = order_of(&app, 3).await;
     let cs = cs_token(&app).await;
 
-    // The shopper returns one unit; the merchant refunds it (the store the CLI calls).
+    // The shopper returns one unit; the merchant refunds it with the CLI.
     let body = ok_json(ask_return(&app, &shopper, order, line, 1).await).await;
     let return_id = body["returns"][0]["return"][0]["id"].as_i64().unwrap();
     // Asked for, not yet refunded: it already holds its $39.99.
@@ -707,12 +707,20 @@ async fn returns_refunds_count_and_refunded_lines_are_kept_from_returns() {
     let total = &available["lineItems"][0]["price"]["total"];
     assert_eq!(total["amountAvailableForRefund"]["value"], json!(79.98));
     assert_eq!(total["amountRefunded"]["value"], json!(0.0));
-    app.state
-        .store
-        .act_on_return(&site_id(), return_id, ReturnAction::Refund, app.now())
-        .await
-        .unwrap()
-        .unwrap();
+    let (ok, out) = cli(
+        &app.database_url,
+        &[
+            "return",
+            "refund",
+            "--site",
+            SITE,
+            "--id",
+            &return_id.to_string(),
+        ],
+        None,
+    )
+    .await;
+    assert!(ok, "{out}");
     let available = get_admin(&app, &cs, &format!("/orders/{order}/refunds-available")).await;
     let total = &available["lineItems"][0]["price"]["total"];
     assert_eq!(total["amountAvailableForRefund"]["value"], json!(79.98));
@@ -748,4 +756,43 @@ async fn returns_refunds_count_and_refunded_lines_are_kept_from_returns() {
             .contains("LINE_ITEM_HAS_LINE_LEVEL_SATISFACTION_REFUND"),
         "{refused}"
     );
+}
+
+#[tokio::test]
+async fn a_site_that_does_not_accept_satisfaction_refunds_refuses_them() {
+    let app = spawn_app().await;
+    let (_, order, line) = order_of(&app, 1).await;
+    let cs = cs_token(&app).await;
+    let switch = |allowed: &'static str| {
+        let db = app.database_url.clone();
+        async move {
+            let args = [
+                "site",
+                "set-satisfaction-refunds",
+                "--id",
+                SITE,
+                "--allowed",
+                allowed,
+            ];
+            let (ok, out) = cli(&db, &args, None).await;
+            assert!(ok, "{out}");
+        }
+    };
+    switch("false").await;
+    admin_error(
+        post_refund(&app, &cs, order, &line_refund(line, json!(1))).await,
+        400,
+        "invalid-request",
+        "satisfaction-refund-not-allowed",
+        "The site is not allowed to accept a satisfaction refund for the requisition.",
+    )
+    .await;
+    let available = get_admin(&app, &cs, &format!("/orders/{order}/refunds-available")).await;
+    assert_eq!(
+        minor(&available["price"]["total"]["amountAvailableForRefund"]),
+        0
+    );
+    switch("true").await;
+    ok_json(post_refund(&app, &cs, order, &line_refund(line, json!(1))).await).await;
+    assert_eq!(ledger_sum(&app, order).await, 100);
 }

@@ -212,6 +212,8 @@ pub enum RefundError {
     FeeListEmpty,
     /// The order already had an order-level satisfaction refund.
     SecondRefundNotAllowed,
+    /// The site does not accept satisfaction refunds.
+    SiteNotAllowed,
     /// A body that is not the documented object (not JSON, a field of the wrong type, too
     /// many lines, over-long comments): not a documented scenario; `String` says what.
     Malformed(String),
@@ -246,6 +248,10 @@ impl RefundError {
             RefundError::SecondRefundNotAllowed => "This order does not allow a second refund. \
                  Additional refunds require that you perform a manual refund."
                 .into(),
+            RefundError::SiteNotAllowed => {
+                "The site is not allowed to accept a satisfaction refund for the requisition."
+                    .into()
+            }
             RefundError::Malformed(why) => why.clone(),
         }
     }
@@ -269,6 +275,7 @@ impl RefundError {
             RefundError::LineItemsEmpty => "line-items-empty",
             RefundError::FeeListEmpty => "fee-list-empty",
             RefundError::SecondRefundNotAllowed => "second-refund-not-allowed",
+            RefundError::SiteNotAllowed => "satisfaction-refund-not-allowed",
             RefundError::Malformed(_) => "invalid-request-body",
         }
     }
@@ -486,13 +493,15 @@ pub struct Refundable {
     pub returns_pending_minor: i64,
     /// Whether the order had an order-level satisfaction refund.
     pub order_level_refunded: bool,
+    /// Whether the order's site accepts satisfaction refunds.
+    pub site_allows: bool,
     pub lines: Vec<RefundableLine>,
 }
 
 impl Refundable {
     /// What is left of the charge to give back (`amountAvailableForRefund` of the order).
     pub fn order_available_minor(&self) -> i64 {
-        if self.order_level_refunded {
+        if self.order_level_refunded || !self.site_allows {
             return 0;
         }
         (self.charged_minor - self.ledger_minor - self.returns_pending_minor).max(0)
@@ -516,6 +525,9 @@ pub struct RefundPlan {
 /// line's amounts (a line named twice counts once with their sum) within what is left of it,
 /// and the total within what is left of the charge.
 pub fn plan_refund(request: &RefundRequest, order: &Refundable) -> Result<RefundPlan, RefundError> {
+    if !order.site_allows {
+        return Err(RefundError::SiteNotAllowed);
+    }
     if order.order_level_refunded {
         return Err(RefundError::SecondRefundNotAllowed);
     }
@@ -800,6 +812,7 @@ mod tests {
             ledger_minor: 0,
             returns_pending_minor: 0,
             order_level_refunded: false,
+            site_allows: true,
             lines: vec![
                 RefundableLine {
                     id: 1,
@@ -906,6 +919,11 @@ mod tests {
             plan_refund(&lines(&[(2, 1)]), &o),
             Err(RefundError::SecondRefundNotAllowed)
         );
+        // A site that does not accept them: nothing is available, and the documented refusal.
+        let mut o = order();
+        o.site_allows = false;
+        assert_eq!(o.order_available_minor(), 0);
+        assert_eq!(plan_refund(&whole(1), &o), Err(RefundError::SiteNotAllowed));
     }
 
     #[test]

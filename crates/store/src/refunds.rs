@@ -106,6 +106,10 @@ const SELECT_LEDGER: &str = "SELECT id, return_id, satisfaction_refund_id, order
 const CHARGED: &str = "CASE WHEN credit_source_id = payment_source_id THEN total_minor \
      ELSE total_minor - credit_minor END";
 
+/// Whether the order's site accepts satisfaction refunds (1 or 0).
+const SITE_ALLOWS: &str =
+    "(SELECT satisfaction_refunds FROM sites WHERE sites.id = orders.site_id)";
+
 /// The order's lines and what refunds and returns took of them, and the ledger's sums, as the
 /// refund rules see them; `currency`, the charge and the order offer come from the order's row
 /// (already read: under its lock when writing).
@@ -115,6 +119,7 @@ async fn count_refundable(
     currency: String,
     charged_minor: i64,
     order_offer_minor: i64,
+    site_allows: bool,
 ) -> StoreResult<Refundable> {
     let refunded = ReturnStatus::RefundedWithoutReturn.as_str();
     let refused = ReturnStatus::Refused.as_str();
@@ -168,6 +173,7 @@ async fn count_refundable(
         ledger_minor,
         returns_pending_minor,
         order_level_refunded: order_level > 0,
+        site_allows,
         lines,
     })
 }
@@ -194,20 +200,27 @@ impl Store {
         order_id: i64,
     ) -> StoreResult<Option<(Refundable, String)>> {
         let mut conn = self.read.acquire().await?;
-        let order: Option<(String, i64, i64, String)> =
+        let order: Option<(String, i64, i64, String, i64)> =
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT currency, {CHARGED}, order_offer_discount_minor, status FROM orders \
-                 WHERE id = $1 AND site_id = $2"
+                "SELECT currency, {CHARGED}, order_offer_discount_minor, status, {SITE_ALLOWS} \
+                 FROM orders WHERE id = $1 AND site_id = $2"
             )))
             .bind(order_id)
             .bind(site_id.as_str())
             .fetch_optional(&mut *conn)
             .await?;
-        let Some((currency, charged, order_offer, status)) = order else {
+        let Some((currency, charged, order_offer, status, allows)) = order else {
             return Ok(None);
         };
-        let refundable =
-            count_refundable(&mut conn, order_id, currency, charged, order_offer).await?;
+        let refundable = count_refundable(
+            &mut conn,
+            order_id,
+            currency,
+            charged,
+            order_offer,
+            allows != 0,
+        )
+        .await?;
         Ok(Some((refundable, status)))
     }
 
@@ -224,16 +237,17 @@ impl Store {
         let mut tx = writer.begin().await?;
         // Takes the order's row for the rest of the transaction: refunds (and returns) of one
         // order take turns.
-        let order: Option<(String, i64, i64, String)> =
+        let order: Option<(String, i64, i64, String, i64)> =
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "UPDATE orders SET submitted_at = submitted_at WHERE id = $1 AND site_id = $2 \
-                 RETURNING currency, {CHARGED}, order_offer_discount_minor, payment_source_id"
+                 RETURNING currency, {CHARGED}, order_offer_discount_minor, payment_source_id, \
+                 {SITE_ALLOWS}"
             )))
             .bind(new.order_id)
             .bind(new.site_id.as_str())
             .fetch_optional(&mut *tx)
             .await?;
-        let Some((currency, charged, order_offer, source)) = order else {
+        let Some((currency, charged, order_offer, source, allows)) = order else {
             return Ok(Err(RefundError::RequisitionNotFound));
         };
         let refundable = count_refundable(
@@ -242,6 +256,7 @@ impl Store {
             currency.clone(),
             charged,
             order_offer,
+            allows != 0,
         )
         .await?;
         let plan = match refunds::plan_refund(new.request, &refundable) {
@@ -327,6 +342,23 @@ impl Store {
             lines,
             ledger,
         }))
+    }
+
+    /// Whether a site accepts satisfaction refunds.
+    pub async fn set_site_satisfaction_refunds(
+        &self,
+        site_id: &SiteId,
+        allowed: bool,
+    ) -> StoreResult<()> {
+        let done = sqlx::query("UPDATE sites SET satisfaction_refunds = $1 WHERE id = $2")
+            .bind(i64::from(allowed))
+            .bind(site_id.as_str())
+            .execute(&mut *self.writer().await?)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(crate::StoreError::NotFound(format!("site {site_id}")));
+        }
+        Ok(())
     }
 
     /// The satisfaction refunds of the site's order, oldest first.

@@ -10,6 +10,11 @@
 --
 -- (SQLite rebuilds `refunds` to drop the NOT NULL of `return_id`; here it is altered. One
 -- table rather than a sibling table plus a view keeps the ledger's sum one query.)
+-- Whether the site accepts satisfaction refunds (`shopkeeper site set-satisfaction-refunds`;
+-- on by default): off, a refund is the documented "The site is not allowed to accept a
+-- satisfaction refund for the requisition."
+ALTER TABLE sites ADD COLUMN satisfaction_refunds BIGINT NOT NULL DEFAULT 1;
+
 CREATE TABLE satisfaction_refunds (
     id             BIGSERIAL PRIMARY KEY,
     site_id        TEXT NOT NULL REFERENCES sites(id),

@@ -11,6 +11,11 @@
 -- SQLite cannot drop the NOT NULL of `refunds.return_id`, so the table is rebuilt (same ids,
 -- so the AUTOINCREMENT sequence carries on; no table references it). A sibling table plus a
 -- view would leave two ledgers to count and lock; one table keeps the sum one query.
+-- Whether the site accepts satisfaction refunds (`shopkeeper site set-satisfaction-refunds`;
+-- on by default): off, a refund is the documented "The site is not allowed to accept a
+-- satisfaction refund for the requisition."
+ALTER TABLE sites ADD COLUMN satisfaction_refunds INTEGER NOT NULL DEFAULT 1;
+
 CREATE TABLE satisfaction_refunds (
     id             INTEGER PRIMARY KEY AUTOINCREMENT,
     site_id        TEXT NOT NULL REFERENCES sites(id),
