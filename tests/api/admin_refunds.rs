@@ -163,7 +163,22 @@ async fn customer_service_refunds_lines_and_the_order_in_the_documented_shapes()
     );
     assert_eq!(total["amountAvailableForRefund"]["value"], json!(119.97));
     assert_eq!(total["amountRefunded"]["value"], json!(0.0));
-    assert_eq!(available["lineItems"][0]["price"]["totalTax"], Value::Null);
+    // The parts: amounts shown, nothing refunded against a part by itself; no fees here.
+    let parts = &available["lineItems"][0]["price"];
+    assert_eq!(parts["totalTax"]["amountRefunded"]["value"], json!(0.0));
+    assert_eq!(
+        parts["totalTax"]["amountAvailableForRefund"]["value"],
+        json!(0.0)
+    );
+    assert_eq!(
+        parts["totalFee"]["amount"],
+        json!({"value": 0.0, "formattedValue": "$0.00"})
+    );
+    let order_tax = minor(&available["price"]["totalTax"]["amount"])
+        + minor(&available["price"]["totalShippingTax"]["amount"]);
+    let line_tax =
+        minor(&parts["totalTax"]["amount"]) + minor(&parts["totalShippingTax"]["amount"]);
+    assert_eq!(order_tax, line_tax, "{available}");
     let charged = minor(&available["price"]["total"]["amount"]);
     assert!(charged >= 11997, "{available}");
     assert_eq!(

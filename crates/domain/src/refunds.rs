@@ -487,6 +487,9 @@ pub struct Refundable {
     pub currency: String,
     /// What the order's payment source was charged (its total less store credit).
     pub charged_minor: i64,
+    /// The order's tax and shipping, as stored (shown by part in `refunds-available`).
+    pub tax_minor: i64,
+    pub shipping_minor: i64,
     /// The sum of the charge ledger's rows of the order (every refund given back).
     pub ledger_minor: i64,
     /// What returns holding units but not yet refunded will give back.
@@ -809,6 +812,8 @@ mod tests {
         Refundable {
             currency: "USD".into(),
             charged_minor: 10_000,
+            tax_minor: 0,
+            shipping_minor: 0,
             ledger_minor: 0,
             returns_pending_minor: 0,
             order_level_refunded: false,

@@ -121,6 +121,11 @@ async fn count_refundable(
     order_offer_minor: i64,
     site_allows: bool,
 ) -> StoreResult<Refundable> {
+    let (tax_minor, shipping_minor): (i64, i64) =
+        sqlx::query_as("SELECT tax_minor, shipping_minor FROM orders WHERE id = $1")
+            .bind(order_id)
+            .fetch_one(&mut *conn)
+            .await?;
     let refunded = ReturnStatus::RefundedWithoutReturn.as_str();
     let refused = ReturnStatus::Refused.as_str();
     let rows: Vec<(i64, i64, i64, i64, i64)> = sqlx::query_as(
@@ -170,6 +175,8 @@ async fn count_refundable(
     Ok(Refundable {
         currency,
         charged_minor,
+        tax_minor,
+        shipping_minor,
         ledger_minor,
         returns_pending_minor,
         order_level_refunded: order_level > 0,

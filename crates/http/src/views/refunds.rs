@@ -7,6 +7,7 @@
 use serde::Serialize;
 use serde_json::Value;
 use shopkeeper_domain::catalog::{amount_value, formatted};
+use shopkeeper_domain::checkout::{allocate, line_taxes};
 use shopkeeper_domain::refunds::{self, Refundable};
 use shopkeeper_domain::time::iso8601;
 use shopkeeper_store::{OrderLineRecord, SatisfactionRefundLineRecord, SatisfactionRefundRecord};
@@ -173,39 +174,39 @@ impl Availability {
 }
 
 /// The parts of a price. Refunds here give back goods (a line) or any of the charge (the
-/// order), never a part by itself, so only `total` is counted; the other parts are null, as
-/// the docs' shopper example shows parts it does not have.
+/// order) and are counted in `total` only: each other part shows its amount (the line's share
+/// of the order's tax and shipping, split as the order's lines show them; no duties or fees
+/// here, so 0), with nothing available or refunded against the part by itself.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RefundPrice {
     pub total: Availability,
-    #[schema(value_type = Option<Availability>)]
-    pub total_tax: Option<Availability>,
-    #[schema(value_type = Option<Availability>)]
-    pub total_shipping: Option<Availability>,
-    #[schema(value_type = Option<Availability>)]
-    pub total_shipping_tax: Option<Availability>,
-    #[schema(value_type = Option<Availability>)]
-    pub total_duties_and_tariffs: Option<Availability>,
-    #[schema(value_type = Option<Availability>)]
-    pub total_duties_and_tariffs_tax: Option<Availability>,
-    #[schema(value_type = Option<Availability>)]
-    pub total_fee: Option<Availability>,
-    #[schema(value_type = Option<Availability>)]
-    pub total_fee_tax: Option<Availability>,
+    pub total_tax: Availability,
+    pub total_shipping: Availability,
+    pub total_shipping_tax: Availability,
+    pub total_duties_and_tariffs: Availability,
+    pub total_duties_and_tariffs_tax: Availability,
+    pub total_fee: Availability,
+    pub total_fee_tax: Availability,
 }
 
 impl RefundPrice {
-    fn total(total: Availability) -> Self {
+    /// `total`, and the parts' amounts `(tax, shipping, shipping tax)`.
+    fn new(
+        total: Availability,
+        (tax, shipping, shipping_tax): (i64, i64, i64),
+        currency: &str,
+    ) -> Self {
+        let part = |amount: i64| Availability::new(amount, 0, 0, currency);
         RefundPrice {
             total,
-            total_tax: None,
-            total_shipping: None,
-            total_shipping_tax: None,
-            total_duties_and_tariffs: None,
-            total_duties_and_tariffs_tax: None,
-            total_fee: None,
-            total_fee_tax: None,
+            total_tax: part(tax),
+            total_shipping: part(shipping),
+            total_shipping_tax: part(shipping_tax),
+            total_duties_and_tariffs: part(0),
+            total_duties_and_tariffs_tax: part(0),
+            total_fee: part(0),
+            total_fee_tax: part(0),
         }
     }
 }
@@ -241,19 +242,42 @@ pub struct RefundsAvailable {
 impl RefundsAvailable {
     pub fn new(site: &str, status: &str, r: &Refundable, order_lines: &[OrderLineRecord]) -> Self {
         let currency = r.currency.as_str();
+        // Each line's part of the order's tax (on its goods, on shipping) and shipping, as the
+        // order's own lines split them: shipping falls on the lines that ship.
+        let ships = |id: i64| {
+            order_lines
+                .iter()
+                .any(|o| o.id == id && o.product_type == "PHYSICAL")
+        };
+        let shares: Vec<(i64, bool)> = r
+            .lines
+            .iter()
+            .map(|l| (l.paid_minor, ships(l.id)))
+            .collect();
+        let taxes = line_taxes(r.tax_minor, r.shipping_minor, &shares);
+        let shipped: Vec<i64> = shares
+            .iter()
+            .map(|(paid, ships)| if *ships { (*paid).max(1) } else { 0 })
+            .collect();
+        let shipping = allocate(r.shipping_minor, &shipped);
         let line_items = r
             .lines
             .iter()
-            .map(|l| {
+            .zip(taxes.iter().zip(&shipping))
+            .map(|(l, ((product_tax, shipping_tax), shipping))| {
                 let ordered = order_lines.iter().find(|o| o.id == l.id);
                 AvailableLine {
                     line_item_id: l.id.to_string(),
-                    price: RefundPrice::total(Availability::new(
-                        l.paid_minor,
-                        r.line_available_minor(l),
-                        l.refunded_minor(),
+                    price: RefundPrice::new(
+                        Availability::new(
+                            l.paid_minor,
+                            r.line_available_minor(l),
+                            l.refunded_minor(),
+                            currency,
+                        ),
+                        (*product_tax, *shipping, *shipping_tax),
                         currency,
-                    )),
+                    ),
                     product: RefundProduct {
                         company_id: site.to_string(),
                         id: ordered
@@ -268,12 +292,20 @@ impl RefundsAvailable {
         RefundsAvailable {
             currency: r.currency.clone(),
             line_items,
-            price: RefundPrice::total(Availability::new(
-                r.charged_minor,
-                r.order_available_minor(),
-                r.ledger_minor,
+            price: RefundPrice::new(
+                Availability::new(
+                    r.charged_minor,
+                    r.order_available_minor(),
+                    r.ledger_minor,
+                    currency,
+                ),
+                (
+                    taxes.iter().map(|t| t.0).sum(),
+                    r.shipping_minor,
+                    taxes.iter().map(|t| t.1).sum(),
+                ),
                 currency,
-            )),
+            ),
             status: status.to_string(),
         }
     }
