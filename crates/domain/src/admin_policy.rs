@@ -77,6 +77,12 @@ pub const ADMIN_ROUTES: &[AdminRoute] = &[
     // log", refunds/authorization.md) and each staff user's actions.
     admin_row("GET", "/v1/orders/{orderId}/log", Staff(staff::CUSTOMER_SERVICE), Sync, Yes),
     admin_row("GET", "/v1/staff-users/{username}/log", Staff(AUDITORS), Sync, Yes),
+    // Sites: a site's authorized countries (`admin-apis/sites/`). The PUTs are beyond the
+    // docs, which set them in Global Commerce's UI.
+    admin_row("GET", "/v1/sites/{siteId}/authorized-billing-countries", Staff(staff::SITE_MANAGER), Sync, Yes),
+    admin_row("PUT", "/v1/sites/{siteId}/authorized-billing-countries", Staff(staff::SITE_MANAGER), Sync, Yes),
+    admin_row("GET", "/v1/sites/{siteId}/authorized-shipping-countries", Staff(staff::SITE_MANAGER), Sync, Yes),
+    admin_row("PUT", "/v1/sites/{siteId}/authorized-shipping-countries", Staff(staff::SITE_MANAGER), Sync, Yes),
     // Refunds (`admin-apis/refunds/`, paths as `available-admin-api-calls.md` writes them,
     // without `/v1`): `/auth` with a Customer Service role (`refunds/authorization.md`).
     admin_row("GET", "/orders/{orderId}/refunds", Staff(staff::CUSTOMER_SERVICE), Sync, Yes),

@@ -36,6 +36,10 @@ pub const RETURN_REFUSED: &str = "return.refused";
 /// A return was refunded (`RefundedWithoutReturn`): a row of the refunds ledger.
 pub const RETURN_REFUNDED: &str = "return.refunded";
 
+/// A site's settings changed (its authorized billing or shipping countries): the payload names
+/// what, with its value before and after.
+pub const SITE_UPDATED: &str = "site.updated";
+
 /// Customer service gave money back for an order over the Admin API (a satisfaction refund,
 /// line-item or order level): a row of the refunds ledger.
 pub const REFUND_CREATED: &str = "refund.created";

@@ -3,9 +3,9 @@
 //! panics if the table and [`handler`] disagree, so every test run checks them. Admin routes
 //! are server-to-server: no CORS layer, so browsers cannot call them cross-origin.
 
-use super::{admin_error::AdminError, admin_refunds, audit_log};
+use super::{admin_error::AdminError, admin_refunds, admin_sites, audit_log};
 use axum::Router;
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, get, post, put};
 use shopkeeper_domain::admin_policy::{ADMIN_ROUTES, AdminRoute};
 use shopkeeper_services::state::AppState;
 use std::collections::BTreeMap;
@@ -15,6 +15,18 @@ pub fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
     Some(match (method, path) {
         ("GET", "/v1/orders/{orderId}/log") => get(audit_log::order_log),
         ("GET", "/v1/staff-users/{username}/log") => get(audit_log::staff_log),
+        ("GET", "/v1/sites/{siteId}/authorized-billing-countries") => {
+            get(admin_sites::get_billing_countries)
+        }
+        ("PUT", "/v1/sites/{siteId}/authorized-billing-countries") => {
+            put(admin_sites::put_billing_countries)
+        }
+        ("GET", "/v1/sites/{siteId}/authorized-shipping-countries") => {
+            get(admin_sites::get_shipping_countries)
+        }
+        ("PUT", "/v1/sites/{siteId}/authorized-shipping-countries") => {
+            put(admin_sites::put_shipping_countries)
+        }
         ("GET", "/orders/{orderId}/refunds") => get(admin_refunds::list_refunds),
         ("POST", "/orders/{orderId}/refunds") => post(admin_refunds::create_refund),
         ("GET", "/orders/{orderId}/refunds/schema") => get(admin_refunds::refund_schema),

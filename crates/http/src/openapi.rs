@@ -34,8 +34,9 @@ use super::views::subscriptions::{
 };
 use super::views::wish_lists::{WishListEnvelope, WishListsEnvelope};
 use super::{
-    access_tokens, admin_refunds, audit_log, authorize, introspect, metadata, operations, payments,
-    revoke, session_token, shoppers_token, staff_auth, start_page, token, web_checkout,
+    access_tokens, admin_refunds, admin_sites, audit_log, authorize, introspect, metadata,
+    operations, payments, revoke, session_token, shoppers_token, staff_auth, start_page, token,
+    web_checkout,
 };
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -65,6 +66,10 @@ use utoipa::{Modify, OpenApi};
         staff_auth::sign_out,
         audit_log::order_log,
         audit_log::staff_log,
+        admin_sites::get_billing_countries,
+        admin_sites::put_billing_countries,
+        admin_sites::get_shipping_countries,
+        admin_sites::put_shipping_countries,
         admin_refunds::create_refund,
         admin_refunds::list_refunds,
         admin_refunds::refunds_available,
