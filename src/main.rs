@@ -430,6 +430,15 @@ enum SiteCommand {
         #[arg(long)]
         days: i64,
     },
+    /// Whether the site accepts satisfaction refunds over the Admin API (a new site does): off,
+    /// `POST /orders/{orderId}/refunds` is refused as the docs say.
+    SetSatisfactionRefunds {
+        #[arg(long)]
+        id: String,
+        /// `true` (accepted) or `false` (refused).
+        #[arg(long, action = clap::ArgAction::Set)]
+        allowed: bool,
+    },
     /// Set the tax rate of a country for a site's carts and orders, in basis points
     /// (725 = 7.25 %); prints the site's whole tax table.
     SetTaxRate {
@@ -935,6 +944,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     let id = existing_site(&store, &id).await?;
                     store.set_site_return_period(&id, days).await?;
                     print(&serde_json::json!({"id": id, "return_period_days": days}))
+                }
+                SiteCommand::SetSatisfactionRefunds { id, allowed } => {
+                    let id = existing_site(&store, &id).await?;
+                    store.set_site_satisfaction_refunds(&id, allowed).await?;
+                    print(&serde_json::json!({"id": id, "satisfaction_refunds": allowed}))
                 }
                 SiteCommand::SetTaxRate {
                     id,

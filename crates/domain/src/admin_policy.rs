@@ -93,6 +93,12 @@ pub const ADMIN_ROUTES: &[AdminRoute] = &[
     admin_row("PUT", "/v1/sites/{siteId}/authorized-billing-countries", Staff(staff::SITE_MANAGER), Sync, Yes),
     admin_row("GET", "/v1/sites/{siteId}/authorized-shipping-countries", Staff(staff::SITE_MANAGER), Sync, Yes),
     admin_row("PUT", "/v1/sites/{siteId}/authorized-shipping-countries", Staff(staff::SITE_MANAGER), Sync, Yes),
+    // Refunds (`admin-apis/refunds/`, paths as `available-admin-api-calls.md` writes them,
+    // without `/v1`): `/auth` with a Customer Service role (`refunds/authorization.md`).
+    admin_row("GET", "/orders/{orderId}/refunds", Staff(staff::CUSTOMER_SERVICE), Sync, Yes),
+    admin_row("POST", "/orders/{orderId}/refunds", Staff(staff::CUSTOMER_SERVICE), Sync, Yes),
+    admin_row("GET", "/orders/{orderId}/refunds/schema", Staff(staff::CUSTOMER_SERVICE), Sync, Yes),
+    admin_row("GET", "/orders/{orderId}/refunds-available", Staff(staff::CUSTOMER_SERVICE), Sync, Yes),
 ];
 
 /// The row of a routed (method, path), if any.

@@ -40,6 +40,10 @@ pub const RETURN_REFUNDED: &str = "return.refunded";
 /// what, with its value before and after.
 pub const SITE_UPDATED: &str = "site.updated";
 
+/// Customer service gave money back for an order over the Admin API (a satisfaction refund,
+/// line-item or order level): a row of the refunds ledger.
+pub const REFUND_CREATED: &str = "refund.created";
+
 /// A new event id: a UUIDv7 (time-ordered, so ids sort roughly by creation across nodes)
 /// from `at_millis` and fresh random bits.
 pub fn new_event_id(at_millis: u64) -> String {

@@ -70,6 +70,7 @@ pub mod offers;
 pub mod payment_methods;
 pub mod plan_import;
 pub mod purchase_plans;
+pub mod refunds;
 pub mod returns;
 pub mod shopper;
 pub mod sign_in;

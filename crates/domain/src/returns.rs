@@ -190,6 +190,12 @@ pub enum ReturnRefusal {
         wanted: i64,
         left: i64,
     },
+    /// The order had an order-level satisfaction refund
+    /// (`REQUISITION_HAS_ORDER_LEVEL_SATISFACTION_REFUND`).
+    OrderLevelSatisfactionRefund,
+    /// The line had a line-item level satisfaction refund
+    /// (`LINE_ITEM_HAS_LINE_LEVEL_SATISFACTION_REFUND`).
+    LineLevelSatisfactionRefund(i64),
 }
 
 impl ReturnRefusal {
@@ -200,6 +206,8 @@ impl ReturnRefusal {
             ReturnRefusal::PeriodOver { .. }
                 | ReturnRefusal::Subscription(_)
                 | ReturnRefusal::OverReturn { .. }
+                | ReturnRefusal::OrderLevelSatisfactionRefund
+                | ReturnRefusal::LineLevelSatisfactionRefund(_)
         )
     }
 }
@@ -247,6 +255,16 @@ impl std::fmt::Display for ReturnRefusal {
                 f,
                 "line item {line_id}: {wanted} units asked for, {left} left to return"
             ),
+            ReturnRefusal::OrderLevelSatisfactionRefund => write!(
+                f,
+                "REQUISITION_HAS_ORDER_LEVEL_SATISFACTION_REFUND: the order has an order-level \
+                 satisfaction refund, so its line items are not eligible for return"
+            ),
+            ReturnRefusal::LineLevelSatisfactionRefund(id) => write!(
+                f,
+                "LINE_ITEM_HAS_LINE_LEVEL_SATISFACTION_REFUND: line item {id} has a line-item \
+                 level satisfaction refund, so it is not eligible for return"
+            ),
         }
     }
 }
@@ -282,6 +300,24 @@ pub fn units_amount(paid_minor: i64, quantity: i64, before: i64, before_minor: i
 
 /// Checks the lines a shopper asks to return against the order's lines and what was asked for
 /// before; the lines to write, in the request's order.
+/// Whether satisfaction refunds (`domain::refunds`) keep the `wanted` lines from being
+/// returned, as the docs' error codes say: none of an order with an order-level one, and no
+/// line with a line-item level one. (What such a refund gave back is then never asked for
+/// again through a return, so the charge ledger stays within the charge.)
+pub fn check_satisfaction_refunds(
+    wanted: &[WantedLine],
+    order_level: bool,
+    refunded_lines: &[i64],
+) -> Result<(), ReturnRefusal> {
+    if order_level {
+        return Err(ReturnRefusal::OrderLevelSatisfactionRefund);
+    }
+    match wanted.iter().find(|w| refunded_lines.contains(&w.line_id)) {
+        Some(w) => Err(ReturnRefusal::LineLevelSatisfactionRefund(w.line_id)),
+        None => Ok(()),
+    }
+}
+
 pub fn plan_return(
     lines: &[ReturnableLine],
     wanted: &[WantedLine],
@@ -359,6 +395,22 @@ mod tests {
     }
 
     const T0: i64 = 1_700_000_000;
+
+    #[test]
+    fn satisfaction_refunds_keep_their_lines_from_returns() {
+        assert!(check_satisfaction_refunds(&[want(1, 1)], false, &[2]).is_ok());
+        assert_eq!(
+            check_satisfaction_refunds(&[want(1, 1), want(2, 1)], false, &[2]),
+            Err(ReturnRefusal::LineLevelSatisfactionRefund(2))
+        );
+        let order_level = check_satisfaction_refunds(&[want(1, 1)], true, &[]).unwrap_err();
+        assert!(order_level.is_conflict());
+        assert!(
+            order_level
+                .to_string()
+                .starts_with("REQUISITION_HAS_ORDER_LEVEL_SATISFACTION_REFUND")
+        );
+    }
 
     #[test]
     fn reasons_are_the_documented_codes() {

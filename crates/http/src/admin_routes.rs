@@ -3,7 +3,9 @@
 //! panics if the table and [`handler`] disagree, so every test run checks them. Admin routes
 //! are server-to-server: no CORS layer, so browsers cannot call them cross-origin.
 
-use super::{admin_error::AdminError, admin_returns, admin_sites, admin_tasks, audit_log};
+use super::{
+    admin_error::AdminError, admin_refunds, admin_returns, admin_sites, admin_tasks, audit_log,
+};
 use axum::Router;
 use axum::routing::{MethodRouter, get, post, put};
 use shopkeeper_domain::admin_policy::{ADMIN_ROUTES, AdminRoute};
@@ -39,6 +41,10 @@ pub fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
         ("PUT", "/v1/sites/{siteId}/authorized-shipping-countries") => {
             put(admin_sites::put_shipping_countries)
         }
+        ("GET", "/orders/{orderId}/refunds") => get(admin_refunds::list_refunds),
+        ("POST", "/orders/{orderId}/refunds") => post(admin_refunds::create_refund),
+        ("GET", "/orders/{orderId}/refunds/schema") => get(admin_refunds::refund_schema),
+        ("GET", "/orders/{orderId}/refunds-available") => get(admin_refunds::refunds_available),
         _ => return None,
     })
 }

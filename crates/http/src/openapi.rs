@@ -34,9 +34,9 @@ use super::views::subscriptions::{
 };
 use super::views::wish_lists::{WishListEnvelope, WishListsEnvelope};
 use super::{
-    access_tokens, admin_returns, admin_sites, admin_tasks, audit_log, authorize, introspect,
-    metadata, operations, payments, revoke, session_token, shoppers_token, staff_auth, start_page,
-    token, web_checkout,
+    access_tokens, admin_refunds, admin_returns, admin_sites, admin_tasks, audit_log, authorize,
+    introspect, metadata, operations, payments, revoke, session_token, shoppers_token, staff_auth,
+    start_page, token, web_checkout,
 };
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -76,6 +76,10 @@ use utoipa::{Modify, OpenApi};
         admin_sites::put_billing_countries,
         admin_sites::get_shipping_countries,
         admin_sites::put_shipping_countries,
+        admin_refunds::create_refund,
+        admin_refunds::list_refunds,
+        admin_refunds::refunds_available,
+        admin_refunds::refund_schema,
         access_tokens::get,
         access_tokens::delete,
         shoppers_token::get,

@@ -29,6 +29,7 @@ mod offers;
 mod payment_methods;
 mod profiles;
 mod purchase_plans;
+mod refunds;
 mod returns;
 mod rotation;
 mod sessions;
@@ -62,6 +63,10 @@ pub use payment_methods::PaymentMethodRecord;
 pub use profiles::{AddressRecord, ProfileFields, ProfileRecord};
 pub use purchase_plans::{
     NewPlanRule, PlanPrice, PlanRuleRecord, PlanSettings, PurchasePlanRecord,
+};
+pub use refunds::{
+    CreatedRefund, LedgerRecord, NewSatisfactionRefund, RefundAuthor, SatisfactionRefundLineRecord,
+    SatisfactionRefundRecord,
 };
 pub use returns::{NewReturn, RefundRecord, ReturnActionRefusal, ReturnLineRecord, ReturnRecord};
 pub use rotation::RefreshOutcome;

@@ -12,6 +12,7 @@ use shopkeeper_domain::checkout::lines_paid;
 use shopkeeper_domain::events::{
     RETURN_ACKNOWLEDGED, RETURN_REFUNDED, RETURN_REFUSED, RETURN_REQUESTED,
 };
+use shopkeeper_domain::refunds::RefundKind;
 use shopkeeper_domain::returns::{
     self, PlannedLine, ReturnAction, ReturnRefusal, ReturnStatus, ReturnableLine, WantedLine,
 };
@@ -194,6 +195,30 @@ impl Store {
             return Err(StoreError::NotFound(format!("order {}", new.order_id)));
         };
         let lines = returnable_lines(&mut tx, new.order_id, order_offer_minor).await?;
+        // Satisfaction refunds (`store::refunds`, under the same row) keep their lines, or the
+        // whole order, from being returned.
+        let refunded: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT sl.line_item_id, s.type FROM satisfaction_refunds s \
+             LEFT JOIN satisfaction_refund_lines sl ON sl.refund_id = s.id \
+             WHERE s.order_id = $1",
+        )
+        .bind(new.order_id)
+        .fetch_all(&mut *tx)
+        .await
+        .map(|rows: Vec<(Option<i64>, String)>| {
+            rows.into_iter()
+                .map(|(line, kind)| (line.unwrap_or(0), kind))
+                .collect()
+        })?;
+        let order_level = refunded
+            .iter()
+            .any(|(_, kind)| kind == RefundKind::Order.as_str());
+        let refunded_lines: Vec<i64> = refunded.iter().map(|(line, _)| *line).collect();
+        if let Err(refusal) =
+            returns::check_satisfaction_refunds(new.lines, order_level, &refunded_lines)
+        {
+            return Ok(Err(refusal));
+        }
         let planned: Vec<PlannedLine> =
             match returns::plan_return(&lines, new.lines, submitted_at, period_days, now) {
                 Ok(planned) => planned,

@@ -12,6 +12,7 @@ pub mod offers;
 pub mod order;
 pub mod payment_methods;
 pub mod purchase_plans;
+pub mod refunds;
 pub mod returns;
 pub mod sites;
 pub mod subscriptions;
