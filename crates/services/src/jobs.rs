@@ -75,6 +75,9 @@ impl JobRunner {
             .recurring(crate::subscriptions::JOB_KIND, renewals, |ctx| {
                 crate::subscriptions::run_pass(ctx.state)
             })
+            .handle(crate::invoices::JOB_KIND, |ctx| {
+                crate::invoices::run(ctx.state, ctx.lease.job.payload)
+            })
     }
 
     /// Registers the handler of a kind of one-off job.
