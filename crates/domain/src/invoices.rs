@@ -5,6 +5,7 @@
 
 use crate::address::PostalAddress;
 use crate::catalog::formatted;
+use crate::site::Rgb;
 use crate::time::UnixSeconds;
 
 /// The job kind that renders an order's invoice (one job per order, enqueued by the submit).
@@ -57,6 +58,8 @@ impl InvoiceLine<'_> {
 pub struct Invoice<'a> {
     /// The site's display name (its id when it has none).
     pub seller: &'a str,
+    /// The site's brand colour (the hosted pages' `--brand-color`): the invoice's banner.
+    pub brand: Option<Rgb>,
     pub site_id: &'a str,
     pub order_id: i64,
     pub submitted_at: UnixSeconds,
@@ -326,6 +329,7 @@ mod tests {
         let a = address();
         let inv = Invoice {
             seller: "Acme",
+            brand: None,
             site_id: "acme",
             order_id: 7,
             submitted_at: 1_675_320_530,
@@ -389,6 +393,7 @@ mod tests {
     fn other_currencies_keep_their_minor_digits() {
         let inv = Invoice {
             seller: "s",
+            brand: None,
             site_id: "s",
             order_id: 1,
             submitted_at: 0,

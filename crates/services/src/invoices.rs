@@ -15,6 +15,7 @@ use shopkeeper_domain::invoices::{
     CUSTOMER_INVOICE, INVOICE_JOB_KIND, Invoice, InvoiceLine, PDF_CONTENT_TYPE, Row, clipped,
     helvetica_width, invoice_file_name, invoice_rows, win_ansi,
 };
+use shopkeeper_domain::site::{Rgb, text_color_on};
 use shopkeeper_store::{FileMeta, NewInvoice, OrderLineRecord, OrderRecord};
 
 pub const JOB_KIND: &str = INVOICE_JOB_KIND;
@@ -47,14 +48,15 @@ pub async fn create_invoice(state: &AppState, order_id: i64) -> Result<FileMeta,
         return Ok(done);
     }
     let lines = store.order_lines(order_id).await.map_err(e)?;
-    let seller = store
-        .site_branding(&order.site_id)
-        .await
-        .map_err(e)?
-        .and_then(|b| b.display_name)
+    let branding = store.site_branding(&order.site_id).await.map_err(e)?;
+    let seller = branding
+        .as_ref()
+        .and_then(|b| b.display_name.clone())
         .filter(|n| !n.trim().is_empty())
         .unwrap_or_else(|| order.site_id.to_string());
-    let bytes = render_pdf(&invoice_of(&seller, &order, &lines));
+    let mut invoice = invoice_of(&seller, &order, &lines);
+    invoice.brand = branding.and_then(|b| Rgb::parse(&b.brand_color).ok());
+    let bytes = render_pdf(&invoice);
     failpoint("job:invoice.render:before_store");
     let now = state.clock.now();
     let file_id = new_event_id(u64::try_from(state.clock.now_millis()).unwrap_or(0));
@@ -92,6 +94,7 @@ pub fn invoice_of<'a>(
 ) -> Invoice<'a> {
     Invoice {
         seller,
+        brand: None,
         site_id: o.site_id.as_str(),
         order_id: o.id,
         submitted_at: o.submitted_at,
@@ -124,6 +127,8 @@ const RIGHT: f32 = WIDTH - 50.0;
 const QTY_RIGHT: f32 = 360.0;
 const UNIT_RIGHT: f32 = 450.0;
 const TOP: f32 = HEIGHT - 60.0;
+/// The banner covers the title and the site's line.
+const BANNER_BOTTOM: f32 = HEIGHT - 112.0;
 const BOTTOM: f32 = 60.0;
 const REGULAR: Name<'static> = Name(b"F1");
 const BOLD: Name<'static> = Name(b"F2");
@@ -162,8 +167,31 @@ impl Page {
 /// The invoice as a PDF: as many A4 pages as its rows need.
 pub fn render_pdf(invoice: &Invoice<'_>) -> Vec<u8> {
     let mut pages = vec![Page::new()];
+    // The banner: the seller's name and site on the brand colour, in the text colour the
+    // hosted pages use on it.
+    if let Some(brand) = invoice.brand {
+        let rgb = |c: Rgb| {
+            (
+                f32::from(c.r) / 255.0,
+                f32::from(c.g) / 255.0,
+                f32::from(c.b) / 255.0,
+            )
+        };
+        let (r, g, b) = rgb(brand);
+        let (tr, tg, tb) = rgb(text_color_on(brand));
+        pages[0]
+            .content
+            .set_fill_rgb(r, g, b)
+            .rect(0.0, BANNER_BOTTOM, WIDTH, HEIGHT - BANNER_BOTTOM)
+            .fill_nonzero()
+            .set_fill_rgb(tr, tg, tb);
+    }
     let mut table_head = true;
-    for row in invoice_rows(invoice) {
+    for (i, row) in invoice_rows(invoice).into_iter().enumerate() {
+        if i == 2 && invoice.brand.is_some() {
+            // Below the banner: black text.
+            pages[0].content.set_fill_rgb(0.0, 0.0, 0.0);
+        }
         let height = match &row {
             Row::Title(_) => 26.0,
             Row::Gap => 10.0,
@@ -260,6 +288,7 @@ mod tests {
         let names: Vec<String> = (0..lines).map(|i| format!("Product {i}")).collect();
         render_pdf(&Invoice {
             seller: "Acme Café",
+            brand: Some(Rgb::parse("#1a73e8").unwrap()),
             site_id: "acme",
             order_id: 9,
             submitted_at: 1_700_000_000,
