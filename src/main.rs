@@ -1,3 +1,5 @@
+mod admin_cli;
+
 use clap::{Parser, Subcommand};
 use serde::Serialize;
 use shopkeeper::auth::PasswordHasher;
@@ -5,7 +7,7 @@ use shopkeeper::config::{DatabaseSettings, HashingSettings, ServeSettings};
 use shopkeeper::config_file::ConfigFile;
 use shopkeeper::domain::authorize::FlowSet;
 use shopkeeper::domain::shopper::check_email;
-use shopkeeper::domain::{ApiKey, ClientKind, SiteId};
+use shopkeeper::domain::{ApiKey, ClientKind, Permissions, SiteId};
 use shopkeeper::provision;
 use shopkeeper::startup::Application;
 use shopkeeper::store::Store;
@@ -80,6 +82,13 @@ enum Command {
     /// accept or refuse one the shopper asked for, refund one (a row of the refunds ledger).
     #[command(subcommand)]
     Return(ReturnCommand),
+    /// Manage the merchant's staff users (Global Commerce users) and their roles: they sign
+    /// in through `POST /auth` for the Admin API routes that need a role (README, "Admin API").
+    #[command(subcommand)]
+    Staff(admin_cli::StaffCommand),
+    /// Read the audit trail of Admin API changes.
+    #[command(subcommand)]
+    Audit(admin_cli::AuditCommand),
 }
 
 #[derive(Subcommand)]
@@ -552,6 +561,18 @@ enum ClientCommand {
         /// code, client_credentials. Default: all (what existing integrations expect).
         #[arg(long)]
         flows: Option<String>,
+        /// The APIs the key may call, comma-separated: shopper (the Shopper API and the token
+        /// service), admin (the Admin API; confidential keys only).
+        #[arg(long, default_value = "shopper")]
+        permissions: String,
+    },
+    /// Replace the APIs a key may call (shopper, admin). Taking the Shopper API away ends
+    /// the key's shopper tokens; taking the Admin API away ends its staff tokens.
+    SetPermissions {
+        #[arg(long)]
+        api_key: String,
+        #[arg(long)]
+        permissions: String,
     },
     /// Set the flows a key may use (password, token, code, client_credentials).
     Update {
@@ -687,6 +708,7 @@ enum ShopperCommand {
 #[derive(Serialize)]
 struct ClientListing {
     flows: String,
+    permissions: String,
     api_key: String,
     site: String,
     kind: &'static str,
@@ -1039,6 +1061,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Return(cmd) => {
             let store = Store::connect_existing(&cli.database).await?;
             return_command(&store, cmd).await
+        }
+        Command::Staff(cmd) => {
+            let store = Store::connect_existing(&cli.database).await?;
+            admin_cli::staff_command(&store, cmd).await
+        }
+        Command::Audit(cmd) => {
+            let store = Store::connect_existing(&cli.database).await?;
+            admin_cli::audit_command(&store, cmd).await
         }
         Command::Events(EventsCommand::List { site, after, limit }) => {
             let store = Store::connect_existing(&cli.database).await?;
@@ -1397,6 +1427,7 @@ async fn client_command(store: &Store, cmd: ClientCommand) -> anyhow::Result<()>
             kind,
             redirect_uris,
             flows,
+            permissions,
         } => {
             let kind = match kind {
                 Kind::Public => ClientKind::Public,
@@ -1407,9 +1438,17 @@ async fn client_command(store: &Store, cmd: ClientCommand) -> anyhow::Result<()>
                 .map(FlowSet::parse)
                 .transpose()
                 .map_err(anyhow::Error::msg)?;
+            let permissions = Permissions::parse_list(&permissions).map_err(anyhow::Error::msg)?;
             existing_site(store, &site).await?;
-            let created =
-                provision::create_client(store, &site, kind, &redirect_uris, now()).await?;
+            let created = provision::create_client_with_permissions(
+                store,
+                &site,
+                kind,
+                &redirect_uris,
+                permissions,
+                now(),
+            )
+            .await?;
             if let Some(flows) = &flows {
                 store
                     .set_client_flows(&client_key(&created.api_key)?, flows)
@@ -1435,6 +1474,15 @@ async fn client_command(store: &Store, cmd: ClientCommand) -> anyhow::Result<()>
                 .set_allowed_origins(&client_key(&api_key)?, &origins)
                 .await?;
             print(&serde_json::json!({"api_key": api_key, "allowed_origins": origins}))
+        }
+        ClientCommand::SetPermissions {
+            api_key,
+            permissions,
+        } => {
+            let permissions = Permissions::parse_list(&permissions).map_err(anyhow::Error::msg)?;
+            let key = client_key(&api_key)?;
+            provision::set_client_permissions(store, None, &key, permissions, now()).await?;
+            print(&serde_json::json!({"api_key": api_key, "permissions": permissions.to_stored()}))
         }
         ClientCommand::Update { api_key, flows } => {
             let flows = FlowSet::parse(&flows).map_err(anyhow::Error::msg)?;
@@ -1465,6 +1513,7 @@ async fn client_command(store: &Store, cmd: ClientCommand) -> anyhow::Result<()>
             let mut listing = Vec::new();
             for c in store.clients(site.as_ref()).await? {
                 listing.push(ClientListing {
+                    permissions: c.permissions.to_stored(),
                     disabled: c.disabled,
                     password_base64: c.password_base64,
                     flows: c.flows().to_stored(),

@@ -3,6 +3,7 @@
 //! and talks to it over real HTTP.
 
 mod address_suggestions;
+mod admin_access;
 mod api_key_carts;
 mod authorize;
 mod browser;

@@ -5,6 +5,7 @@
 use crate::helpers::*;
 use serde_json::{Value, json};
 use shopkeeper::domain::access_policy::ROUTES;
+use shopkeeper::domain::admin_policy::ADMIN_ROUTES;
 
 fn table_row(method: &str, path: &str) -> bool {
     ROUTES
@@ -52,6 +53,17 @@ async fn every_routed_path_is_documented_and_every_documented_operation_is_route
                 .and_then(|item| item.get(row.method.to_lowercase()))
                 .is_some(),
             "{} {} is provided by the access table but not documented",
+            row.method,
+            row.path
+        );
+    }
+    for row in ADMIN_ROUTES.iter().filter(|r| r.is_provided()) {
+        assert!(
+            documented
+                .get(row.path)
+                .and_then(|item| item.get(row.method.to_lowercase()))
+                .is_some(),
+            "{} {} is provided by the admin access table but not documented",
             row.method,
             row.path
         );

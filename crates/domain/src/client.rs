@@ -53,6 +53,75 @@ impl TryFrom<String> for ClientKind {
     }
 }
 
+/// Which APIs a key may call (`roles-and-permissions.md`: "Shopper APIs permission",
+/// "Admin APIs permission"). Stored as space-separated names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Permissions {
+    /// The Shopper API and the token service.
+    pub shopper: bool,
+    /// The Admin API (confidential keys only).
+    pub admin: bool,
+}
+
+impl Permissions {
+    pub const SHOPPER: Permissions = Permissions {
+        shopper: true,
+        admin: false,
+    };
+
+    /// From a list (`shopper,admin`, commas or spaces); an unknown name is an error.
+    pub fn parse_list(raw: &str) -> Result<Permissions, String> {
+        let mut permissions = Permissions {
+            shopper: false,
+            admin: false,
+        };
+        for name in raw.split([',', ' ']).filter(|s| !s.is_empty()) {
+            match name {
+                "shopper" => permissions.shopper = true,
+                "admin" => permissions.admin = true,
+                other => {
+                    return Err(format!(
+                        "unknown permission {other:?} (known: shopper, admin)"
+                    ));
+                }
+            }
+        }
+        Ok(permissions)
+    }
+
+    /// Whether a key of `kind` may hold these: Admin APIs need a confidential key, and a key
+    /// needs at least one.
+    pub fn check_for(self, kind: ClientKind) -> Result<(), String> {
+        if self.admin && kind != ClientKind::Confidential {
+            return Err("the Admin APIs permission needs a confidential key".into());
+        }
+        if !self.admin && !self.shopper {
+            return Err("a key needs at least one permission (shopper, admin)".into());
+        }
+        Ok(())
+    }
+
+    pub fn to_stored(self) -> String {
+        let mut names = Vec::new();
+        if self.shopper {
+            names.push("shopper");
+        }
+        if self.admin {
+            names.push("admin");
+        }
+        names.join(" ")
+    }
+}
+
+/// A stored list, as read back.
+impl TryFrom<String> for Permissions {
+    type Error = String;
+
+    fn try_from(raw: String) -> Result<Self, String> {
+        Permissions::parse_list(&raw)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,5 +137,26 @@ mod tests {
         }
         assert!(ClientKind::try_from("Public".to_owned()).is_err());
         assert!(ClientKind::try_from("admin".to_owned()).is_err());
+    }
+
+    #[test]
+    fn permissions_parse_and_admin_needs_a_confidential_key() {
+        let both = Permissions::parse_list("shopper,admin").unwrap();
+        assert!(both.shopper && both.admin);
+        assert_eq!(both.to_stored(), "shopper admin");
+        assert_eq!(
+            Permissions::try_from("shopper".to_owned()),
+            Ok(Permissions::SHOPPER)
+        );
+        assert!(Permissions::parse_list("root").is_err());
+        let admin = Permissions::parse_list("admin").unwrap();
+        assert!(admin.check_for(ClientKind::Confidential).is_ok());
+        assert!(admin.check_for(ClientKind::Public).is_err());
+        assert!(
+            Permissions::parse_list("")
+                .unwrap()
+                .check_for(ClientKind::Confidential)
+                .is_err()
+        );
     }
 }

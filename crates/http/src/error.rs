@@ -482,7 +482,9 @@ pub fn internal(e: impl std::fmt::Display) -> OAuthError {
 impl From<ClientAuthError> for OAuthError {
     fn from(e: ClientAuthError) -> Self {
         match e {
-            ClientAuthError::InvalidClient(d) => OAuthError::invalid_client(d),
+            ClientAuthError::InvalidClient(d) | ClientAuthError::Forbidden(d) => {
+                OAuthError::invalid_client(d)
+            }
             ClientAuthError::InvalidRequest(d) => OAuthError::invalid_request(d),
             ClientAuthError::Store(e) => e.into(),
         }

@@ -4,6 +4,10 @@
 pub mod access;
 pub mod access_tokens;
 pub mod address_suggestions;
+pub mod admin;
+pub mod admin_error;
+pub mod admin_routes;
+pub mod audit_log;
 pub mod authorize;
 pub mod browser;
 pub mod cart_offers;
@@ -40,6 +44,7 @@ pub mod shopper_api;
 pub mod shoppers;
 pub mod shoppers_token;
 pub mod site;
+pub mod staff_auth;
 pub mod start_page;
 pub mod subscriptions;
 pub mod tax_registrations;
@@ -106,6 +111,15 @@ pub fn router(state: AppState) -> Router {
         .route("/oauth20/introspect", oauth_post(introspect::introspect))
         .route("/oauth20/revoke", oauth_post(revoke::revoke))
         .layer(token_cors);
+    // The merchant's side: staff sign-in and the Admin API, server to server (no CORS).
+    let admin_routes = Router::new()
+        .route(
+            "/auth",
+            post(staff_auth::sign_in)
+                .delete(staff_auth::sign_out)
+                .fallback(token::method_not_allowed),
+        )
+        .merge(admin_routes::admin_api_router());
 
     let api_routes = Router::new()
         .route(
@@ -156,6 +170,7 @@ pub fn router(state: AppState) -> Router {
 
     let routes = Router::new()
         .merge(token_routes)
+        .merge(admin_routes)
         .merge(api_routes)
         .merge(browser_routes)
         .route(

@@ -34,8 +34,8 @@ use super::views::subscriptions::{
 };
 use super::views::wish_lists::{WishListEnvelope, WishListsEnvelope};
 use super::{
-    access_tokens, authorize, introspect, metadata, operations, payments, revoke, session_token,
-    shoppers_token, start_page, token, web_checkout,
+    access_tokens, audit_log, authorize, introspect, metadata, operations, payments, revoke,
+    session_token, shoppers_token, staff_auth, start_page, token, web_checkout,
 };
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -61,6 +61,10 @@ use utoipa::{Modify, OpenApi};
         token::token,
         introspect::introspect,
         revoke::revoke,
+        staff_auth::sign_in,
+        staff_auth::sign_out,
+        audit_log::order_log,
+        audit_log::staff_log,
         access_tokens::get,
         access_tokens::delete,
         shoppers_token::get,
@@ -147,6 +151,7 @@ use utoipa::{Modify, OpenApi};
     modifiers(&SecuritySchemes, &Aliases, &ShopperApiTable, &ApiQuota, &XmlTwins),
     tags(
         (name = "oauth", description = "The OAuth 2.0 token service"),
+        (name = "admin", description = "The Admin API (the merchant's side) and staff sign-in"),
         (name = "shopper-api", description = "Shopper API resources"),
         (name = "operations", description = "Probes, metrics, metadata"),
         (name = "payments", description = "Test-mode payment sources"),

@@ -57,6 +57,7 @@ pub async fn purge_once_at(
             .purge_spent_refresh_tokens(at, at - settings.consumed_refresh_retention_seconds, batch)
             .await?;
         let codes = store.purge_expired_codes(at, batch).await?;
+        let staff = store.purge_expired_staff_tokens(at, batch).await?;
         crate::failpoint::failpoint("job:cleanup:mid_step");
         let sessions = store.purge_dead_sessions(at, batch, &failed).await?;
         if !sessions.revoked.is_empty() {
@@ -67,6 +68,7 @@ pub async fn purge_once_at(
             ("access_tokens", access),
             ("refresh_tokens", refresh),
             ("authorization_codes", codes),
+            ("staff_tokens", staff),
             ("shopper_sessions", deleted),
         ] {
             metrics::counter!(instruments::CLEANUP_DELETED, "table" => table).increment(n);
@@ -87,7 +89,12 @@ pub async fn purge_once_at(
             .extend(sessions.failed.iter().cloned());
         let batch = batch as u64;
         let sessions_seen = deleted + sessions.failed.len() as u64;
-        if access < batch && refresh < batch && codes < batch && sessions_seen < batch {
+        if access < batch
+            && refresh < batch
+            && codes < batch
+            && staff < batch
+            && sessions_seen < batch
+        {
             return Ok(total);
         }
         tokio::task::yield_now().await;

@@ -19,5 +19,6 @@ pub mod provision;
 pub mod purchase_plan_admin;
 pub mod purchase_plans;
 pub mod settings;
+pub mod staff;
 pub mod state;
 pub mod subscriptions;

@@ -9,7 +9,7 @@ use shopkeeper_domain::plan_import::{KnownPlans, PlanSection};
 use shopkeeper_domain::secret::random_hex;
 use shopkeeper_domain::shopper::check_username;
 use shopkeeper_domain::time::UnixSeconds;
-use shopkeeper_domain::{ApiKey, ClientKind, SessionTtl, SiteId, TokenValue};
+use shopkeeper_domain::{ApiKey, ClientKind, Permissions, SessionTtl, SiteId, TokenValue};
 use shopkeeper_store::{
     Engine, NewClient, NewShopper, PlanPrice, ShopperRecord, SiteRecord, Store, StoreError, Tally,
 };
@@ -26,6 +26,8 @@ pub struct CreatedClient {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
     pub redirect_uris: Vec<String>,
+    /// `shopper`, `admin` or both, space-separated.
+    pub permissions: String,
 }
 
 /// A site id as an operator or a test names it: checked here, once, and carried from then on.
@@ -64,7 +66,66 @@ pub async fn create_client(
     for uri in redirect_uris {
         check_redirect_uri(uri)?;
     }
-    insert_client(store, &site_id(site)?, kind, redirect_uris, now).await
+    insert_client(
+        store,
+        &site_id(site)?,
+        kind,
+        redirect_uris,
+        Permissions::SHOPPER,
+        now,
+    )
+    .await
+}
+
+/// A key with the given permissions (`client create --permissions`): the Admin APIs need a
+/// confidential key.
+pub async fn create_client_with_permissions(
+    store: &Store,
+    site: &str,
+    kind: ClientKind,
+    redirect_uris: &[String],
+    permissions: Permissions,
+    now: UnixSeconds,
+) -> anyhow::Result<CreatedClient> {
+    permissions.check_for(kind).map_err(anyhow::Error::msg)?;
+    for uri in redirect_uris {
+        check_redirect_uri(uri)?;
+    }
+    insert_client(
+        store,
+        &site_id(site)?,
+        kind,
+        redirect_uris,
+        permissions,
+        now,
+    )
+    .await
+}
+
+/// Replaces a key's permissions; tokens the change takes away stop at once.
+pub async fn set_client_permissions(
+    store: &Store,
+    verifier: Option<&crate::auth::TokenVerifier>,
+    api_key: &ApiKey,
+    permissions: Permissions,
+    now: UnixSeconds,
+) -> anyhow::Result<()> {
+    let client = store
+        .clients(None)
+        .await?
+        .into_iter()
+        .find(|c| &c.api_key == api_key)
+        .ok_or_else(|| anyhow::anyhow!("no client {api_key}"))?;
+    permissions
+        .check_for(client.kind)
+        .map_err(anyhow::Error::msg)?;
+    let revoked = store
+        .set_client_permissions(api_key, permissions, now)
+        .await?;
+    if let Some(verifier) = verifier {
+        verifier.forget(&revoked);
+    }
+    Ok(())
 }
 
 /// A new key with redirect URIs already vetted.
@@ -73,6 +134,7 @@ async fn insert_client(
     site: &SiteId,
     kind: ClientKind,
     redirect_uris: &[String],
+    permissions: Permissions,
     now: UnixSeconds,
 ) -> anyhow::Result<CreatedClient> {
     let api_key = ApiKey::parse(&random_hex(16)).expect("hex is a valid key");
@@ -86,6 +148,7 @@ async fn insert_client(
                 secret_hash: secret.as_ref().map(TokenValue::hash),
                 redirect_uris,
                 password_base64: false,
+                permissions,
             },
             now,
         )
@@ -96,6 +159,7 @@ async fn insert_client(
         kind: kind.as_str(),
         secret: secret.map(|s| s.expose().to_owned()),
         redirect_uris: redirect_uris.to_vec(),
+        permissions: permissions.to_stored(),
     })
 }
 
@@ -325,11 +389,23 @@ pub async fn create_demo(
         &site.id,
         ClientKind::Public,
         &[callback, start_page.to_owned()],
+        Permissions::SHOPPER,
         now,
     )
     .await?;
-    let confidential_client =
-        insert_client(store, &site.id, ClientKind::Confidential, &[], now).await?;
+    let confidential_client = insert_client(
+        store,
+        &site.id,
+        ClientKind::Confidential,
+        &[],
+        // The demo's back office: its confidential key may call the Admin API too.
+        Permissions {
+            shopper: true,
+            admin: true,
+        },
+        now,
+    )
+    .await?;
     let password = random_hex(8);
     let shopper = create_shopper(
         store,
@@ -418,7 +494,13 @@ pub async fn show_demo(
     let private_store = shown_demo_private_store(store, &demo).await?;
     let demo = &demo;
     let listed = |api_key: ApiKey, kind: ClientKind, secret: Option<String>| async move {
+        let permissions = store
+            .client(&api_key, 0)
+            .await?
+            .map(|c| c.permissions.to_stored())
+            .unwrap_or_default();
         anyhow::Ok(CreatedClient {
+            permissions,
             redirect_uris: store.redirect_uris(&api_key).await?,
             api_key: api_key.to_string(),
             site: demo.to_string(),

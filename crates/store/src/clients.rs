@@ -2,7 +2,7 @@ use super::column::{StoredFlag, StoredKind, flag};
 use super::{Store, StoreError, StoreResult};
 use shopkeeper_domain::authorize::FlowSet;
 use shopkeeper_domain::time::UnixSeconds;
-use shopkeeper_domain::{ApiKey, ClientKind, SecretHash, SiteId};
+use shopkeeper_domain::{ApiKey, ClientKind, Permissions, SecretHash, SiteId};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -35,6 +35,9 @@ pub struct ClientRecord {
     /// ... and its storefront plan needs authorization to browse.
     #[sqlx(try_from = "StoredFlag")]
     pub site_browse_gated: bool,
+    /// Which APIs the key may call.
+    #[sqlx(try_from = "String")]
+    pub permissions: Permissions,
 }
 
 impl ClientRecord {
@@ -43,8 +46,11 @@ impl ClientRecord {
     }
 
     /// Whether a token of this key issued at `issued_at` may still be used.
+    /// Shopper tokens need the key's Shopper APIs permission.
     pub fn accepts_token_issued_at(&self, issued_at: i64) -> bool {
-        !self.disabled && self.tokens_revoked_at.is_none_or(|at| issued_at > at)
+        !self.disabled
+            && self.permissions.shopper
+            && self.tokens_revoked_at.is_none_or(|at| issued_at > at)
     }
 
     pub fn flows(&self) -> FlowSet {
@@ -59,6 +65,7 @@ pub struct NewClient<'a> {
     pub secret_hash: Option<SecretHash>,
     pub redirect_uris: &'a [String],
     pub password_base64: bool,
+    pub permissions: Permissions,
 }
 
 /// A key's lists kept in tables of their own.
@@ -90,7 +97,7 @@ impl ClientList {
 macro_rules! select_clients {
     ($tail:literal) => {
         concat!("SELECT ", "c.api_key, c.site_id, c.kind, c.secret_hash, c.password_base64, \
-     c.disabled, s.session_ttl, s.locale AS site_locale, s.currency AS site_currency, c.flows, c.tokens_revoked_at, \
+     c.disabled, s.session_ttl, s.locale AS site_locale, s.currency AS site_currency, c.flows, c.tokens_revoked_at, c.permissions, \
      CAST(CASE WHEN sp.id IS NOT NULL THEN 1 ELSE 0 END AS BIGINT) AS site_private, \
      CAST(COALESCE(sp.auth_required_to_browse, 0) AS BIGINT) AS site_browse_gated \
      FROM api_clients c JOIN sites s ON s.id = c.site_id \
@@ -111,7 +118,7 @@ impl Store {
         }
         sqlx::query(
             "INSERT INTO api_clients (api_key, site_id, kind, secret_hash, password_base64, \
-             created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+             created_at, permissions) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(new.api_key.as_str())
         .bind(new.site_id.as_str())
@@ -119,6 +126,7 @@ impl Store {
         .bind(new.secret_hash.map(|h| h.as_bytes().to_vec()))
         .bind(flag(new.password_base64))
         .bind(now)
+        .bind(new.permissions.to_stored())
         .execute(&mut *tx)
         .await?;
         for uri in new.redirect_uris {
@@ -290,6 +298,61 @@ impl Store {
             .bind(api_key.as_str())
             .execute(&mut *tx)
             .await?;
+        sqlx::query("DELETE FROM staff_tokens WHERE api_key = $1")
+            .bind(api_key.as_str())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.forget_client(Some(api_key));
+        Ok(revoked
+            .into_iter()
+            .filter_map(|(b,)| SecretHash::from_slice(&b))
+            .collect())
+    }
+
+    /// Replaces a key's permissions. Taking the Shopper APIs away revokes every shopper token
+    /// of the key (as a disable does, so none works if it is given back); taking the Admin
+    /// APIs away deletes its staff tokens. Returns the revoked access tokens' hashes for the
+    /// check caches.
+    pub async fn set_client_permissions(
+        &self,
+        api_key: &ApiKey,
+        permissions: Permissions,
+        now: UnixSeconds,
+    ) -> StoreResult<Vec<SecretHash>> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        let done = sqlx::query("UPDATE api_clients SET permissions = $1 WHERE api_key = $2")
+            .bind(permissions.to_stored())
+            .bind(api_key.as_str())
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("client {api_key}")));
+        }
+        let mut revoked: Vec<(Vec<u8>,)> = Vec::new();
+        if !permissions.shopper {
+            sqlx::query("UPDATE api_clients SET tokens_revoked_at = $1 WHERE api_key = $2")
+                .bind(now)
+                .bind(api_key.as_str())
+                .execute(&mut *tx)
+                .await?;
+            revoked =
+                sqlx::query_as("DELETE FROM access_tokens WHERE api_key = $1 RETURNING token_hash")
+                    .bind(api_key.as_str())
+                    .fetch_all(&mut *tx)
+                    .await?;
+            sqlx::query("DELETE FROM refresh_tokens WHERE api_key = $1")
+                .bind(api_key.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        if !permissions.admin {
+            sqlx::query("DELETE FROM staff_tokens WHERE api_key = $1")
+                .bind(api_key.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         self.forget_client(Some(api_key));
         Ok(revoked

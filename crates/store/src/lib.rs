@@ -7,6 +7,7 @@
 //! [`WriteTurn`]): writers queue instead of failing with `SQLITE_BUSY`, and reads run in
 //! parallel on the read pool (WAL mode).
 
+pub mod audit;
 pub mod settings;
 
 mod batch;
@@ -31,12 +32,14 @@ mod rotation;
 mod sessions;
 mod shoppers;
 mod sites;
+mod staff;
 mod subscriptions;
 mod tax_registrations;
 mod tokens;
 mod web;
 mod wish_lists;
 
+pub use audit::{Actor, AuditEntry, AuditRecord};
 pub use cart_write::CartWriter;
 pub use catalog::{CategoryRecord, ImportedBatch, ProductRecord, StoredPlan, Tally, VolumePrice};
 pub use checkout::{
@@ -64,6 +67,7 @@ pub use shoppers::{
     NewShopper, ShopperRecord, TAKEN_EMAIL, TAKEN_EXTERNAL_REFERENCE, TAKEN_USERNAME,
 };
 pub use sites::SiteRecord;
+pub use staff::{StaffChange, StaffTokenRecord, StaffUserRecord};
 pub use subscriptions::{
     Cancelled, ChargeRecord, RenewalResult, SubscriptionChange, SubscriptionRecord, Updated,
 };

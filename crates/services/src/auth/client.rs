@@ -30,6 +30,9 @@ pub enum ClientAuthError {
     /// 400 `invalid_request`.
     #[error("{0}")]
     InvalidRequest(&'static str),
+    /// An authenticated key without the permission the API needs.
+    #[error("{0}")]
+    Forbidden(&'static str),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -124,7 +127,7 @@ impl PresentedClient {
         let record = store
             .client(&key, verifier.clock().now_millis())
             .await?
-            .filter(|c| !c.disabled)
+            .filter(|c| !c.disabled && c.permissions.shopper)
             .ok_or(ClientAuthError::InvalidClient("unknown or disabled client"))?;
         let secret_verified = match (record.kind, secret, &bearer) {
             (ClientKind::Public, _, _) => false,
@@ -153,6 +156,49 @@ impl PresentedClient {
             secret_verified,
             bearer,
         })
+    }
+}
+
+impl PresentedClient {
+    /// The Admin API's key check: a confidential key with Admin APIs permission, enabled,
+    /// presented with its secret (`Basic base64(key:secret)`); a bearer token or a key alone
+    /// proves nothing here.
+    pub async fn authenticate_admin(
+        self,
+        store: &Store,
+        now_millis: u64,
+    ) -> Result<Arc<ClientRecord>, ClientAuthError> {
+        let (key, secret) = match self {
+            PresentedClient::Basic { key, secret } | PresentedClient::Params { key, secret } => {
+                (key, secret)
+            }
+            PresentedClient::Bearer(_) | PresentedClient::Nothing => {
+                return Err(ClientAuthError::InvalidClient(
+                    "authenticate with a confidential API key and its secret",
+                ));
+            }
+        };
+        let record = store
+            .client(&key, now_millis)
+            .await?
+            .filter(|c| !c.disabled)
+            .ok_or(ClientAuthError::InvalidClient("unknown or disabled client"))?;
+        let presented = secret.map(|s| SecretHash::of(&s));
+        let secret_ok = match (record.secret_hash(), presented) {
+            (Some(stored), Some(presented)) => stored.ct_eq(&presented),
+            _ => false,
+        };
+        if record.kind != ClientKind::Confidential || !secret_ok {
+            return Err(ClientAuthError::InvalidClient(
+                "client authentication failed",
+            ));
+        }
+        if !record.permissions.admin {
+            return Err(ClientAuthError::Forbidden(
+                "the API key has no Admin APIs permission",
+            ));
+        }
+        Ok(record)
     }
 }
 
