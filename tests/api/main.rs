@@ -4,6 +4,7 @@
 
 mod address_suggestions;
 mod admin_access;
+mod admin_invoices;
 mod api_key_carts;
 mod authorize;
 mod browser;

@@ -77,6 +77,12 @@ pub const ADMIN_ROUTES: &[AdminRoute] = &[
     // log", refunds/authorization.md) and each staff user's actions.
     admin_row("GET", "/v1/orders/{orderId}/log", Staff(staff::CUSTOMER_SERVICE), Sync, Yes),
     admin_row("GET", "/v1/staff-users/{username}/log", Staff(AUDITORS), Sync, Yes),
+    // Order management (`available-admin-api-calls.md`): an order's details and invoices.
+    admin_row("GET", "/v1/orders/{orderId}", Key, Sync, Yes),
+    admin_row("GET", "/v1/orders/{orderId}/invoices", Key, Sync, Yes),
+    admin_row("GET", "/v1/orders/{orderId}/invoices/{receiptId}", Key, Sync, Yes),
+    // File management: a file's content (the invoice's `fileId`).
+    admin_row("GET", "/files/{fileId}/content", Key, Sync, Yes),
 ];
 
 /// The row of a routed (method, path), if any.

@@ -3,7 +3,7 @@
 //! panics if the table and [`handler`] disagree, so every test run checks them. Admin routes
 //! are server-to-server: no CORS layer, so browsers cannot call them cross-origin.
 
-use super::{admin_error::AdminError, audit_log};
+use super::{admin_error::AdminError, admin_orders, audit_log};
 use axum::Router;
 use axum::routing::{MethodRouter, get};
 use shopkeeper_domain::admin_policy::{ADMIN_ROUTES, AdminRoute};
@@ -15,6 +15,10 @@ pub fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
     Some(match (method, path) {
         ("GET", "/v1/orders/{orderId}/log") => get(audit_log::order_log),
         ("GET", "/v1/staff-users/{username}/log") => get(audit_log::staff_log),
+        ("GET", "/v1/orders/{orderId}") => get(admin_orders::get_order),
+        ("GET", "/v1/orders/{orderId}/invoices") => get(admin_orders::list_invoices),
+        ("GET", "/v1/orders/{orderId}/invoices/{receiptId}") => get(admin_orders::get_invoice),
+        ("GET", "/files/{fileId}/content") => get(admin_orders::file_content),
         _ => return None,
     })
 }

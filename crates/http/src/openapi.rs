@@ -34,8 +34,8 @@ use super::views::subscriptions::{
 };
 use super::views::wish_lists::{WishListEnvelope, WishListsEnvelope};
 use super::{
-    access_tokens, audit_log, authorize, introspect, metadata, operations, payments, revoke,
-    session_token, shoppers_token, staff_auth, start_page, token, web_checkout,
+    access_tokens, admin_orders, audit_log, authorize, introspect, metadata, operations, payments,
+    revoke, session_token, shoppers_token, staff_auth, start_page, token, web_checkout,
 };
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -65,6 +65,10 @@ use utoipa::{Modify, OpenApi};
         staff_auth::sign_out,
         audit_log::order_log,
         audit_log::staff_log,
+        admin_orders::get_order,
+        admin_orders::list_invoices,
+        admin_orders::get_invoice,
+        admin_orders::file_content,
         access_tokens::get,
         access_tokens::delete,
         shoppers_token::get,

@@ -316,6 +316,11 @@ impl InvoicesView {
     }
 }
 
+/// A file's bytes, as the schema names them (a PDF: `application/pdf`).
+#[derive(Debug, ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct PdfBytes(pub Vec<u8>);
+
 /// `GET /files/{fileId}/content` as JSON (the docs' 200 example): the file's id and name.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
