@@ -59,7 +59,7 @@ pub async fn create_invoice(state: &AppState, order_id: i64) -> Result<FileMeta,
     let bytes = render_pdf(&invoice);
     failpoint("job:invoice.render:before_store");
     let now = state.clock.now();
-    let file_id = new_event_id(u64::try_from(state.clock.now_millis()).unwrap_or(0));
+    let file_id = new_event_id(state.clock.now_millis());
     let event = serde_json::json!({
         "id": file_id,
         "fileId": file_id,
