@@ -124,6 +124,10 @@ struct Fixtures {
     item_offer: i64,
     shipping_offer: i64,
     unique: u32,
+    /// The Admin API's credentials: `Basic key:secret` of a confidential Admin key, and a staff
+    /// token (from `/auth` with that key) whose user holds every documented role.
+    admin_basic: String,
+    staff_bearer: String,
 }
 
 /// Documented response keys Shopkeeper leaves out on purpose (README, "Left out on purpose"),
@@ -586,7 +590,25 @@ impl Fixtures {
             item_offer: 0,
             shipping_offer: 0,
             unique: 0,
+            admin_basic: String::new(),
+            staff_bearer: String::new(),
         };
+        let admin = crate::admin_access::admin_key(app).await;
+        fx.staff_bearer = format!(
+            "Bearer {}",
+            crate::admin_access::staff_token(
+                app,
+                &admin,
+                &[
+                    "customer-service-director",
+                    "customer-service-supervisor",
+                    "customer-service-representative",
+                    "site-manager",
+                ],
+            )
+            .await
+        );
+        fx.admin_basic = admin.basic();
         fx.reset_cart(app, ORDER_QUANTITY).await;
         let submitted = ok_json(app.submit(&fx.full).await).await;
         fx.order = submitted["submitCart"]["order"]["id"]
@@ -930,12 +952,14 @@ async fn run_case(
         // The case saves a source of its own as a new payment option.
         fx.spare_source = Some(app.create_source(APPROVE_CARD, true).await);
     }
-    let token = match case["auth"].as_str().unwrap() {
-        "anonymous" => app.anonymous_pair().await.access,
-        "payments-key" => fx.payments_key.clone(),
-        "confidential-key" => app.confidential_secret.clone(),
-        _ if route == "/v1/shoppers/me" && method == "POST" => fx.profile.clone(),
-        _ => fx.full.clone(),
+    let authorization = match case["auth"].as_str().unwrap() {
+        "anonymous" => format!("Bearer {}", app.anonymous_pair().await.access),
+        "payments-key" => format!("Bearer {}", fx.payments_key),
+        "confidential-key" => format!("Bearer {}", app.confidential_secret),
+        "admin-key" => fx.admin_basic.clone(),
+        "admin-staff" => fx.staff_bearer.clone(),
+        _ if route == "/v1/shoppers/me" && method == "POST" => format!("Bearer {}", fx.profile),
+        _ => format!("Bearer {}", fx.full),
     };
     let path = fx.fill_text(case["path"].as_str().unwrap(), route);
     let query: Vec<(String, String)> = case["query"]
@@ -952,7 +976,7 @@ async fn run_case(
     let mut request = app
         .http
         .request(method.parse().unwrap(), app.url(&path))
-        .bearer_auth(&token)
+        .header("Authorization", &authorization)
         .header("Accept", "application/json")
         .query(&query);
     let mut sent_body = Value::Null;
@@ -1043,7 +1067,7 @@ async fn run_case(
                 let s = app
                     .http
                     .get(app.url(&local))
-                    .bearer_auth(&token)
+                    .header("Authorization", &authorization)
                     .header("Accept", "application/json")
                     .send()
                     .await

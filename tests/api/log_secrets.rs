@@ -73,6 +73,35 @@ async fn debug_logs_never_contain_tokens_secrets_or_passwords() {
     )
     .await;
     assert_eq!(failed["error"], "invalid_grant");
+    // The demo staff user signs in through /auth with the demo confidential key (which has
+    // the Admin APIs permission); its password and token are not logged either.
+    let staff_name = server.demo_str("/demo/staff/username");
+    let staff_password = server.demo_str("/demo/staff/password");
+    let staff = http
+        .post(format!("{base}/auth"))
+        .basic_auth(&conf, Some(&conf_secret))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", staff_name.as_str()),
+            ("password", staff_password.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(staff.status(), 200);
+    let staff_token = staff.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let log = http
+        .get(format!("{base}/v1/staff-users/{staff_name}/log"))
+        .bearer_auth(&staff_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(log.status(), 200);
+    secrets.push(staff_password);
+    secrets.push(staff_token);
     let refresh = pairs[1]["refresh_token"].as_str().unwrap().to_owned();
     let refreshed = token(
         vec![

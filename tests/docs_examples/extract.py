@@ -32,8 +32,10 @@ DOCS_CANDIDATES = [
     os.path.join(REPO, "..", "shared", "reference", "global-commerce-docs"),
     "/work/shared/reference/global-commerce-docs",
 ]
-DOC_DIRS = ["shopper-apis", "payments/sources", "common-shopper-and-admin-apis/subscriptions"]
+DOC_DIRS = ["shopper-apis", "payments/sources", "common-shopper-and-admin-apis/subscriptions",
+            "admin-apis"]
 ACCESS_TABLE = os.path.join(REPO, "crates", "domain", "src", "access_policy.rs")
+ADMIN_TABLE = os.path.join(REPO, "crates", "domain", "src", "admin_policy.rs")
 CASES = os.path.join(HERE, "cases.json")
 
 # Routes served outside the access table (crates/http/src/lib.rs).
@@ -281,6 +283,15 @@ def routes():
         out.append({"method": method, "path": path, "level": level, "provided": provided == "Yes"})
     if not out:
         sys.exit("extract.py: no rows found in " + ACCESS_TABLE)
+    # The Admin API's rows: `admin-key` (the confidential Admin key) or `admin-staff` (a staff
+    # token from /auth). A path in both tables is the Shopper API's row for these examples.
+    admin = open(ADMIN_TABLE, encoding="utf-8").read()
+    for m in re.finditer(r'admin_row\(\s*"([A-Z]+)",\s*"([^"]+)",\s*(Key|Staff\([^)]*\)),\s*\w+,\s*(Yes|No)\s*,?\s*\)', admin):
+        method, path, access, provided = m.groups()
+        if any(r["method"] == method and r["path"] == path for r in out):
+            continue
+        level = "admin-key" if access == "Key" else "admin-staff"
+        out.append({"method": method, "path": path, "level": level, "provided": provided == "Yes"})
     for method, path, kind in EXTRA_ROUTES:
         out.append({"method": method, "path": path, "level": kind, "provided": True})
     return out
@@ -808,6 +819,7 @@ def classify(b, response, payload, table, entry, notes, status_in_prose):
     # "Creating secondary sources"); other sources with the browser's payments public key.
     credit = isinstance(entry.get("body"), dict) and entry["body"].get("type") == "customerCredit"
     entry["auth"] = ("anonymous" if exact["path"] == "/v1/shoppers" and method == "POST"
+                     else exact["level"] if exact["level"] in ("admin-key", "admin-staff")
                      else "confidential-key" if exact["level"] == "payments" and credit
                      else "payments-key" if exact["level"] == "payments" else "shopper")
     status_errata = STATUS_ERRATA.get((entry["source"]["page"], entry["source"]["heading"]))

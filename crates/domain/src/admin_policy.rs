@@ -92,6 +92,23 @@ pub fn admin_route(method: &str, path: &str) -> Option<&'static AdminRoute> {
         .find(|r| r.method == method && r.path == path)
 }
 
+/// Whether a request path is one of the Admin API's (a `{param}` segment matches any one
+/// segment), provided or not: its bare rejections take the Admin error shape.
+pub fn is_admin_path(path: &str) -> bool {
+    let path = path.trim_end_matches('/');
+    ADMIN_ROUTES.iter().any(|route| {
+        let mut template = route.path.split('/');
+        let mut given = path.split('/');
+        loop {
+            match (template.next(), given.next()) {
+                (None, None) => return true,
+                (Some(t), Some(g)) if t.starts_with('{') || t == g => {}
+                _ => return false,
+            }
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,6 +130,10 @@ mod tests {
             assert!(a.path.starts_with('/'));
         }
         assert!(admin_route("GET", "/v1/orders/{orderId}/log").is_some());
+        assert!(is_admin_path("/v1/orders/42/log"));
+        assert!(is_admin_path("/v1/orders/42/log/"));
+        assert!(!is_admin_path("/v1/orders/42/log/more"));
+        assert!(!is_admin_path("/v1/shoppers/me/orders/42"));
         assert!(admin_route("DELETE", "/v1/orders/{orderId}/log").is_none());
     }
 }

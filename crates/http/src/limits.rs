@@ -68,6 +68,8 @@ pub fn api_quota_exceeded(wait: RetryAfter, limit: u32) -> ShopperApiError {
 pub enum DocumentedRejection {
     /// The Shopper API's nested error (`/v1/...`, `/store/...`).
     ShopperApi,
+    /// The Admin API's error (its table's paths).
+    Admin,
     /// The OAuth endpoints' flat error.
     OAuth,
     /// Pages and operations endpoints: left as they are.
@@ -76,12 +78,17 @@ pub enum DocumentedRejection {
 
 impl DocumentedRejection {
     pub fn for_path(path: &str) -> Self {
-        if path.starts_with("/v1/") || path.starts_with("/store/") {
+        if path.starts_with("/v1/shoppers/") || path.starts_with("/store/") {
             Self::ShopperApi
-        } else if path.starts_with("/oauth20/")
-            && !matches!(path, "/oauth20/authorize" | "/oauth20/sign-in")
+        } else if (path.starts_with("/oauth20/")
+            && !matches!(path, "/oauth20/authorize" | "/oauth20/sign-in"))
+            || path == "/auth"
         {
             Self::OAuth
+        } else if shopkeeper_domain::admin_policy::is_admin_path(path) {
+            Self::Admin
+        } else if path.starts_with("/v1/") {
+            Self::ShopperApi
         } else {
             Self::Untouched
         }
@@ -117,6 +124,13 @@ impl ResponseHook for DocumentedRejection {
         let mut rewritten = if self == Self::ShopperApi {
             ShopperApiError::at_status(status, Code::for_status(status), description)
                 .into_response()
+        } else if self == Self::Admin {
+            let code = if status == StatusCode::NOT_FOUND {
+                "resource-not-found"
+            } else {
+                "invalid-request"
+            };
+            super::admin_error::AdminError::new(status, code, None, description).into_response()
         } else {
             OAuthError::new(status, "invalid_request", description).into_response()
         };
@@ -136,7 +150,7 @@ impl ResponseHook for DocumentedRejection {
 
 #[cfg(test)]
 mod rejection_tests {
-    use super::DocumentedRejection::{self, OAuth, ShopperApi, Untouched};
+    use super::DocumentedRejection::{self, Admin, OAuth, ShopperApi, Untouched};
     use super::ResponseHook;
     use axum::http::{StatusCode, header};
     use axum::response::{IntoResponse, Response};
@@ -147,6 +161,9 @@ mod rejection_tests {
             ("/v1/shoppers/me", ShopperApi),
             ("/store/demo/SessionToken", ShopperApi),
             ("/oauth20/token", OAuth),
+            ("/auth", OAuth),
+            ("/v1/orders/42/log", Admin),
+            ("/v1/subscriptions/7", ShopperApi),
             ("/oauth20/access-tokens", OAuth),
             ("/oauth20/authorize", Untouched),
             ("/oauth20/sign-in", Untouched),

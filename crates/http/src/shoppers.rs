@@ -471,8 +471,8 @@ pub async fn get_me(
 /// only those three (the session's); asking for more needs a full token (403
 /// `forbidden`). A new `password` (full token; base64 where the API key says so)
 /// ends the shopper's other sessions. `?applyEmailToSubscriptions=true` asks that the new
-/// `emailAddress` reach the shopper's subscriptions too: Shopkeeper keeps no subscriptions
-/// (their routes are not provided), so the shopper's own address is the only one there is.
+/// `emailAddress` reach the shopper's subscriptions too: a subscription keeps no address of its
+/// own (its notices go to the shopper's), so the shopper's own address is the only one there is.
 pub async fn update_me(
     State(state): State<AppState>,
     Limited(principal): Limited,

@@ -248,6 +248,27 @@ pub struct Demo {
     pub offers: DemoOffers,
     /// The demo's private store (purchase plan) and its access code's PIN, shown only here.
     pub private_store: DemoPrivateStore,
+    /// A staff user with every role, who signs in through `POST /auth` with the confidential
+    /// key (README, "The Admin API").
+    pub staff: DemoStaff,
+}
+
+/// The demo's staff user.
+#[derive(Debug, Serialize)]
+pub struct DemoStaff {
+    pub username: String,
+    pub password: String,
+    pub roles: Vec<&'static str>,
+}
+
+/// The demo staff user's name.
+pub const DEMO_STAFF: &str = "demo-staff";
+
+fn demo_staff_roles() -> Vec<&'static str> {
+    shopkeeper_domain::staff::ALL
+        .iter()
+        .map(|r| r.as_str())
+        .collect()
 }
 
 /// The demo's private store: the "Employee Store" purchase plan (target market "Employees",
@@ -427,7 +448,24 @@ pub async fn create_demo(
         store.add_financing_term(&site.id, term, None, now).await?;
     }
     let private_store = create_demo_private_store(store, hasher, &site.id, now).await?;
+    let staff_password = random_hex(12);
+    crate::staff::create_staff_user(
+        store,
+        hasher,
+        &site.id,
+        DEMO_STAFF,
+        &staff_password,
+        &shopkeeper_domain::staff::Roles::parse_list(&demo_staff_roles().join(","))
+            .map_err(anyhow::Error::msg)?,
+        now,
+    )
+    .await?;
     Ok(Demo {
+        staff: DemoStaff {
+            username: DEMO_STAFF.into(),
+            password: staff_password,
+            roles: demo_staff_roles(),
+        },
         private_store,
         payments_public_key: site.payments_public_key.clone(),
         offers: demo_offers(store, &site.id).await?,
@@ -456,6 +494,9 @@ pub struct DemoShown {
     pub offers: DemoOffers,
     /// The demo's private store, without its access code's PIN (see its `pin_note`).
     pub private_store: Option<DemoPrivateStore>,
+    /// The demo staff user with a new password, if it is still there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub staff: Option<DemoStaff>,
     /// Says that the password and the secret are new.
     pub note: &'static str,
 }
@@ -492,6 +533,19 @@ pub async fn show_demo(
     let secret = rotate_secret(store, &confidential.api_key).await?;
     let offers = demo_offers(store, &demo).await?;
     let private_store = shown_demo_private_store(store, &demo).await?;
+    let staff = match store.staff_user(&demo, DEMO_STAFF).await? {
+        Some(_) => {
+            let password = random_hex(12);
+            crate::staff::set_staff_password(store, hasher, &demo, DEMO_STAFF, &password, now)
+                .await?;
+            Some(DemoStaff {
+                username: DEMO_STAFF.into(),
+                password,
+                roles: demo_staff_roles(),
+            })
+        }
+        None => None,
+    };
     let demo = &demo;
     let listed = |api_key: ApiKey, kind: ClientKind, secret: Option<String>| async move {
         let permissions = store
@@ -526,9 +580,10 @@ pub async fn show_demo(
             },
             offers,
             private_store,
+            staff,
             note: "passwords and secrets are stored only as hashes, so these are new: the demo \
-                   shopper's password and the confidential key's secret above replace the old \
-                   ones, and the shopper's sessions have ended",
+                   shopper's and staff user's passwords and the confidential key's secret above \
+                   replace the old ones, and their sessions and tokens have ended",
         },
         revoked,
     ))
