@@ -470,6 +470,42 @@ enum SiteCommand {
     /// all.
     #[command(subcommand)]
     Financing(FinancingCommand),
+    /// The site's authorized billing or shipping countries ("Allow Billing From", "Allow
+    /// Shipping To"): sets one locale's option (the default locale's unless --locale names
+    /// another), or with --inherit makes a customized locale follow the default locale again;
+    /// without --mode or --inherit only prints. Prints both settings. A new site allows every
+    /// country.
+    AuthorizedCountries {
+        #[arg(long)]
+        site: String,
+        /// The billing countries.
+        #[arg(
+            long,
+            conflicts_with = "shipping",
+            required_unless_present = "shipping"
+        )]
+        billing: bool,
+        /// The shipping countries.
+        #[arg(long)]
+        shipping: bool,
+        /// all (any country), allow (only --countries), deny (any but --countries), billing
+        /// (shipping only: any authorized billing country).
+        #[arg(long, conflicts_with = "inherit")]
+        mode: Option<String>,
+        /// ISO 3166-1 alpha-2 codes, comma-separated (e.g. US,CA), with allow and deny.
+        #[arg(long, value_delimiter = ',', requires = "mode")]
+        countries: Vec<String>,
+        /// The locale to set (e.g. fr_FR); none, or the site's own locale: the default locale,
+        /// which every other locale inherits unless customized.
+        #[arg(long)]
+        locale: Option<String>,
+        /// Why (the Comments field).
+        #[arg(long, requires = "mode")]
+        comments: Option<String>,
+        /// Drop --locale's own setting: it inherits the default locale's again.
+        #[arg(long, requires = "locale")]
+        inherit: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -935,6 +971,56 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 SiteCommand::PaymentMethods(cmd) => payment_methods_command(&store, cmd).await,
                 SiteCommand::Financing(cmd) => financing_command(&store, cmd).await,
+                SiteCommand::AuthorizedCountries {
+                    site,
+                    billing,
+                    mode,
+                    countries,
+                    locale,
+                    comments,
+                    inherit,
+                    ..
+                } => {
+                    use shopkeeper::domain::authorized_countries::{
+                        Kind, LocalePolicy, Mode, check_locale,
+                    };
+                    let site = existing_site(&store, &site).await?;
+                    let kind = if billing {
+                        Kind::Billing
+                    } else {
+                        Kind::Shipping
+                    };
+                    if let Some(l) = &locale {
+                        check_locale(l)?;
+                    }
+                    let setting = match mode.as_deref() {
+                        Some(raw) => {
+                            let mode = Mode::parse(raw).ok_or_else(|| {
+                                anyhow::anyhow!("--mode must be all, allow, deny or billing")
+                            })?;
+                            Some(Some(LocalePolicy::checked(
+                                kind,
+                                mode,
+                                &countries,
+                                comments.as_deref(),
+                            )?))
+                        }
+                        None if inherit => Some(None),
+                        None => None,
+                    };
+                    if let Some(setting) = setting {
+                        let change = shopkeeper::store::CountriesChange { locale, setting };
+                        store
+                            .set_authorized_countries(&site, kind, &[change], now(), None)
+                            .await?;
+                    }
+                    let policies = store.authorized_countries(&site).await?;
+                    print(&serde_json::json!({
+                        "site": site,
+                        "billing": policies.billing.to_json(),
+                        "shipping": policies.shipping.to_json(),
+                    }))
+                }
             }
         }
         Command::Client(cmd) => {

@@ -849,6 +849,8 @@ impl Fixtures {
             "BrowserIP" => "192.0.2.10".into(),
             "ServerIP" => "192.0.2.20".into(),
             "billingAgreementId" => "docs-billing-agreement-1".into(),
+            // The Admin API's site: the fixture key's own.
+            "siteId" => SITE.to_owned(),
             _ => return None,
         };
         Some((text.clone(), Value::String(text)))

@@ -5,6 +5,7 @@
 mod address_suggestions;
 mod admin_access;
 mod admin_invoices;
+mod admin_sites;
 mod api_key_carts;
 mod authorize;
 mod browser;

@@ -29,7 +29,7 @@ async fn transfer(app: &TestApp, token: &str) -> String {
 }
 
 /// A browser that followed the transfer: its cookie leads to the token's session.
-async fn entered(app: &TestApp, token: &str) -> reqwest::Client {
+pub(crate) async fn entered(app: &TestApp, token: &str) -> reqwest::Client {
     let location = transfer(app, token).await;
     let client = browser();
     let answer = client.get(&location).send().await.unwrap();
@@ -41,29 +41,33 @@ async fn entered(app: &TestApp, token: &str) -> reqwest::Client {
     client
 }
 
-fn page_url(app: &TestApp, page: &str) -> String {
+pub(crate) fn page_url(app: &TestApp, page: &str) -> String {
     app.url(&format!("/store/{SITE}/checkout/{page}"))
 }
 
 /// A page's HTML (asserting its status).
-async fn page(client: &reqwest::Client, url: &str, status: u16) -> String {
+pub(crate) async fn page(client: &reqwest::Client, url: &str, status: u16) -> String {
     let answer = client.get(url).send().await.unwrap();
     assert_eq!(answer.status(), status, "{url}");
     answer.text().await.unwrap()
 }
 
 /// The value of the form's CSRF token on a page.
-fn csrf(html: &str) -> String {
+pub(crate) fn csrf(html: &str) -> String {
     let needle = "name=\"csrf_token\" value=\"";
     let at = html.find(needle).expect("a CSRF field") + needle.len();
     html[at..].split('"').next().unwrap().to_owned()
 }
 
-async fn post(client: &reqwest::Client, url: &str, form: &[(&str, &str)]) -> reqwest::Response {
+pub(crate) async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
     client.post(url).form(form).send().await.unwrap()
 }
 
-fn address_form(token: &str) -> Vec<(&str, &str)> {
+pub(crate) fn address_form(token: &str) -> Vec<(&str, &str)> {
     vec![
         ("csrf_token", token),
         ("first_name", "Ada"),

@@ -83,6 +83,12 @@ pub const ADMIN_ROUTES: &[AdminRoute] = &[
     admin_row("GET", "/v1/orders/{orderId}/invoices/{receiptId}", Key, Sync, Yes),
     // File management: a file's content (the invoice's `fileId`).
     admin_row("GET", "/files/{fileId}/content", Key, Sync, Yes),
+    // Sites: a site's authorized countries (`admin-apis/sites/`). The PUTs are beyond the
+    // docs, which set them in Global Commerce's UI.
+    admin_row("GET", "/v1/sites/{siteId}/authorized-billing-countries", Staff(staff::SITE_MANAGER), Sync, Yes),
+    admin_row("PUT", "/v1/sites/{siteId}/authorized-billing-countries", Staff(staff::SITE_MANAGER), Sync, Yes),
+    admin_row("GET", "/v1/sites/{siteId}/authorized-shipping-countries", Staff(staff::SITE_MANAGER), Sync, Yes),
+    admin_row("PUT", "/v1/sites/{siteId}/authorized-shipping-countries", Staff(staff::SITE_MANAGER), Sync, Yes),
 ];
 
 /// The row of a routed (method, path), if any.

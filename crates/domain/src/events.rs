@@ -36,6 +36,10 @@ pub const RETURN_REFUSED: &str = "return.refused";
 /// A return was refunded (`RefundedWithoutReturn`): a row of the refunds ledger.
 pub const RETURN_REFUNDED: &str = "return.refunded";
 
+/// A site's settings changed (its authorized billing or shipping countries): the payload names
+/// what, with its value before and after.
+pub const SITE_UPDATED: &str = "site.updated";
+
 /// A new event id: a UUIDv7 (time-ordered, so ids sort roughly by creation across nodes)
 /// from `at_millis` and fresh random bits.
 pub fn new_event_id(at_millis: u64) -> String {

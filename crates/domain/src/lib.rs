@@ -59,6 +59,7 @@ pub mod access_policy;
 pub mod address;
 pub mod address_check;
 pub mod admin_policy;
+pub mod authorized_countries;
 pub mod catalog;
 pub mod checkout;
 pub mod financing;

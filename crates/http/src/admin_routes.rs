@@ -3,9 +3,9 @@
 //! panics if the table and [`handler`] disagree, so every test run checks them. Admin routes
 //! are server-to-server: no CORS layer, so browsers cannot call them cross-origin.
 
-use super::{admin_error::AdminError, admin_orders, audit_log};
+use super::{admin_error::AdminError, admin_orders, admin_sites, audit_log};
 use axum::Router;
-use axum::routing::{MethodRouter, get};
+use axum::routing::{MethodRouter, get, put};
 use shopkeeper_domain::admin_policy::{ADMIN_ROUTES, AdminRoute};
 use shopkeeper_services::state::AppState;
 use std::collections::BTreeMap;
@@ -19,6 +19,18 @@ pub fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
         ("GET", "/v1/orders/{orderId}/invoices") => get(admin_orders::list_invoices),
         ("GET", "/v1/orders/{orderId}/invoices/{receiptId}") => get(admin_orders::get_invoice),
         ("GET", "/files/{fileId}/content") => get(admin_orders::file_content),
+        ("GET", "/v1/sites/{siteId}/authorized-billing-countries") => {
+            get(admin_sites::get_billing_countries)
+        }
+        ("PUT", "/v1/sites/{siteId}/authorized-billing-countries") => {
+            put(admin_sites::put_billing_countries)
+        }
+        ("GET", "/v1/sites/{siteId}/authorized-shipping-countries") => {
+            get(admin_sites::get_shipping_countries)
+        }
+        ("PUT", "/v1/sites/{siteId}/authorized-shipping-countries") => {
+            put(admin_sites::put_shipping_countries)
+        }
         _ => return None,
     })
 }

@@ -25,6 +25,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use shopkeeper_domain::address::PostalAddress;
 use shopkeeper_domain::address_check;
+use shopkeeper_domain::authorized_countries::Kind;
 use shopkeeper_domain::catalog::{CustomAttribute, CustomAttributes, MAX_CUSTOM_ATTRIBUTES};
 use shopkeeper_domain::checkout::cart::{LineRefusal, check_quantity};
 use shopkeeper_domain::checkout::order::{CHARGE_TYPES, CartFields, Refusal};
@@ -72,6 +73,9 @@ impl From<CheckoutError> for ShopperApiError {
                 cart_conflict(Code::ApplyShopperFailure, description)
             }
             CheckoutError::Submit(failure) => submit_failure(failure),
+            CheckoutError::RestrictedCountry { kind, country } => {
+                restricted_country(kind, &country)
+            }
             CheckoutError::Trigger {
                 refusal,
                 named,
@@ -120,8 +124,29 @@ fn line_refusal(refusal: LineRefusal) -> ShopperApiError {
     }
 }
 
+/// The documented 409 of an address in a country the site does not authorize
+/// (`authorized-shipping-and-billing-countries.md`, `409-conflict.md`): its documented
+/// description, and what to do.
+fn restricted_country(kind: Kind, country: &str) -> ShopperApiError {
+    let (code, what) = match kind {
+        Kind::Billing => (Code::RestrictedBillToCountry, "Billing"),
+        Kind::Shipping => (Code::RestrictedShipToCountry, "Shipping"),
+    };
+    cart_conflict(
+        code,
+        format!(
+            "{what} Address country is restricted for request ({country}: the site does not \
+             authorize it for {}; use an address in an authorized country)",
+            kind.as_str()
+        ),
+    )
+}
+
 fn submit_failure(f: SubmitFailure<Refusal>) -> ShopperApiError {
     match f {
+        SubmitFailure::Refused(Refusal::RestrictedCountry { kind, country }) => {
+            restricted_country(kind, &country)
+        }
         SubmitFailure::Refused(Refusal::Empty) => {
             cart_conflict(Code::SubmitCartFailed, "the cart has no line items")
         }
@@ -686,6 +711,7 @@ pub async fn update_cart(
         ),
         None => (None, None, None),
     };
+    service::check_countries(&state.store, &p, billing.as_ref(), shipping.as_ref()).await?;
     let checked = check_applied(&state, &p, applied).await?;
     let now = state.clock.now();
     trigger_named_offer(&state, &p, &q, &wanted, now).await?;

@@ -258,6 +258,11 @@ pub enum Code {
     /// Tax identifiers posted or removed on a site whose Global Tax ID Management is off
     /// (`managing-tax-identifiers.md`, at 409).
     VatExemptionFailure,
+    /// A billing address in a country the site does not authorize for billing
+    /// (`authorized-shipping-and-billing-countries.md`).
+    RestrictedBillToCountry,
+    /// A shipping address in a country the site does not authorize for shipping.
+    RestrictedShipToCountry,
     // 412 (`overrideDiscount`)
     InvalidDiscount,
     InvalidDiscountType,
@@ -286,7 +291,7 @@ pub enum Code {
 
 impl Code {
     /// Every variant, in declaration order.
-    pub const ALL: [Code; 47] = [
+    pub const ALL: [Code; 49] = [
         Code::InvalidRequest,
         Code::PasswordFailure,
         Code::DrLimitedTokenInvalid,
@@ -323,6 +328,8 @@ impl Code {
         Code::PreconditionFailure,
         Code::OverPrivateStoreShopperRestriction,
         Code::VatExemptionFailure,
+        Code::RestrictedBillToCountry,
+        Code::RestrictedShipToCountry,
         Code::InvalidDiscount,
         Code::InvalidDiscountType,
         Code::NoDiscountOrType,
@@ -378,6 +385,8 @@ impl Code {
             Code::PreconditionFailure => "precondition-failure",
             Code::OverPrivateStoreShopperRestriction => "over-private-store-shopper-restriction",
             Code::VatExemptionFailure => "vat-exemption-failure",
+            Code::RestrictedBillToCountry => "restricted-bill-to-country",
+            Code::RestrictedShipToCountry => "restricted-ship-to-country",
             Code::SystemError => "system-error",
             Code::RateLimitQuotaExceeded => "rate-limit-quota-exceeded",
             Code::RequestTimeout => "request-timeout",
@@ -428,7 +437,9 @@ impl Code {
             | Code::AlwaysTriggeredOfferId
             | Code::PreconditionFailure
             | Code::OverPrivateStoreShopperRestriction
-            | Code::VatExemptionFailure => StatusCode::CONFLICT,
+            | Code::VatExemptionFailure
+            | Code::RestrictedBillToCountry
+            | Code::RestrictedShipToCountry => StatusCode::CONFLICT,
             Code::SystemError => StatusCode::INTERNAL_SERVER_ERROR,
             Code::RateLimitQuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
             Code::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -633,6 +644,8 @@ mod code_tests {
         (409, "offer-usage-limit-exceeded"),
         (409, "operation-failed"),
         (409, "rate-limit-quota-exceeded"),
+        (409, "restricted-bill-to-country"),
+        (409, "restricted-ship-to-country"),
         (409, "shopper-usage-limit-exceeded"),
         (409, "submit-cart-failed"),
         // Not on the error-code pages: `cart/configuring-taxes/managing-tax-identifiers.md`

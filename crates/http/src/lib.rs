@@ -8,6 +8,7 @@ pub mod admin;
 pub mod admin_error;
 pub mod admin_orders;
 pub mod admin_routes;
+pub mod admin_sites;
 pub mod audit_log;
 pub mod authorize;
 pub mod browser;

@@ -1073,6 +1073,15 @@ async fn post_address(state: &AppState, b: &Browser, post: &PagePost) -> PostRes
     let (_, ships) = service::shipping_context(&state.store, p)
         .await
         .map_err(explain)?;
+    // Both uses checked before either is written.
+    service::check_countries(
+        &state.store,
+        p,
+        Some(&chosen),
+        Some(&chosen).filter(|_| ships),
+    )
+    .await
+    .map_err(explain)?;
     service::apply_valid_address(&state.store, p, true, &chosen)
         .await
         .map_err(explain)?;

@@ -4,10 +4,11 @@
 
 use crate::auth::Principal;
 use shopkeeper_domain::address::PostalAddress;
+use shopkeeper_domain::authorized_countries::{Kind, Policies};
 use shopkeeper_domain::catalog::{CustomAttributes, TooManyAttributes};
 use shopkeeper_domain::checkout::cart::{CartLine, LineAdditions, LineRefusal, ProductForCart};
 use shopkeeper_domain::checkout::order::{
-    CartFields, CartPlan, PricedCart, Refusal, decide_order, price_cart,
+    CartFields, CartPlan, NewOrder, PricedCart, Refusal, decide_order, price_cart,
 };
 use shopkeeper_domain::checkout::{ShippingOption, SourceUser};
 use shopkeeper_domain::offers::{CouponCode, OfferId, TriggerRefusal};
@@ -40,6 +41,11 @@ pub enum CheckoutError {
     /// A cart or a line would keep more custom attributes than it may.
     TooManyAttributes,
     Submit(SubmitFailure<Refusal>),
+    /// An address in a country the site does not authorize for its kind.
+    RestrictedCountry {
+        kind: Kind,
+        country: String,
+    },
     /// A coupon code (`promoCode`) or a named offer (`offerId`) the cart cannot bring in.
     Trigger {
         refusal: TriggerRefusal,
@@ -344,13 +350,76 @@ pub async fn apply_address(
     Ok(address)
 }
 
-/// Sets the cart's billing (`billing`) or shipping address, checked already.
+/// The site's authorized countries and the session's locale, which picks their setting.
+async fn country_policy(store: &Store, p: &Principal) -> CheckoutResult<(Policies, String)> {
+    let (policies, session) = tokio::try_join!(
+        store.authorized_countries(&p.site_id),
+        store.session(&p.session_id),
+    )?;
+    let session = session.ok_or_else(|| CheckoutError::NotFound("session".into()))?;
+    Ok((policies, session.locale))
+}
+
+fn check_country(
+    policies: &Policies,
+    locale: &str,
+    kind: Kind,
+    address: Option<&PostalAddress>,
+) -> Result<(), (Kind, String)> {
+    match address {
+        Some(a) if !policies.allows(kind, &a.country, locale) => Err((kind, a.country.clone())),
+        _ => Ok(()),
+    }
+}
+
+/// Refuses a billing or shipping address in a country the site does not authorize for it in
+/// the session's locale (checked again at submit: the setting may change in between).
+pub async fn check_countries(
+    store: &Store,
+    p: &Principal,
+    billing: Option<&PostalAddress>,
+    shipping: Option<&PostalAddress>,
+) -> CheckoutResult<()> {
+    if billing.is_none() && shipping.is_none() {
+        return Ok(());
+    }
+    let (policies, locale) = country_policy(store, p).await?;
+    check_country(&policies, &locale, Kind::Billing, billing)
+        .and_then(|()| check_country(&policies, &locale, Kind::Shipping, shipping))
+        .map_err(|(kind, country)| CheckoutError::RestrictedCountry { kind, country })
+}
+
+/// [`check_countries`] for the account's addresses copied into the cart (`apply-shopper`, buy
+/// now): the shipping one only when something in the cart ships, so a download is not refused
+/// for a default shipping address nothing goes to (the submit asks again once something
+/// ships).
+async fn check_copied(
+    store: &Store,
+    p: &Principal,
+    billing: Option<&PostalAddress>,
+    shipping: Option<&PostalAddress>,
+) -> CheckoutResult<()> {
+    let shipping = match shipping {
+        Some(a) if shipping_context(store, p).await?.1 => Some(a),
+        _ => None,
+    };
+    check_countries(store, p, billing, shipping).await
+}
+
+/// Sets the cart's billing (`billing`) or shipping address, checked already (its country
+/// against the site's authorized countries here).
 pub async fn apply_valid_address(
     store: &Store,
     p: &Principal,
     billing: bool,
     address: &PostalAddress,
 ) -> CheckoutResult<()> {
+    let (b, s) = if billing {
+        (Some(address), None)
+    } else {
+        (None, Some(address))
+    };
+    check_countries(store, p, b, s).await?;
     Ok(store
         .set_cart_address(cart_writer(p), billing, address)
         .await?)
@@ -512,6 +581,7 @@ pub async fn apply_shopper(
         })
     };
     let (billing, shipping) = (with_email(billing), with_email(shipping));
+    check_copied(store, p, billing.as_ref(), shipping.as_ref()).await?;
     let source_id = option.map(|o| o.id);
     let from = FromAccount {
         billing_address: billing.as_ref(),
@@ -558,6 +628,7 @@ pub async fn apply_account_address(
                 shipping_address: Some(&address).filter(|_| !billing),
                 source_id: None,
             };
+            check_copied(store, p, from.billing_address, from.shipping_address).await?;
             let nothing_to_check = |_: Option<&PaymentSourceRecord>| Ok(());
             return store
                 .apply_account_to_cart(cart_writer(p), &p.site_id, from, nothing_to_check)
@@ -658,12 +729,38 @@ pub async fn submit(store: &Store, p: &Principal, now: UnixSeconds) -> CheckoutR
         None => None,
     };
     let currency = session.currency;
+    // Read now, asked again of the order's own addresses (the billing one may be the payment
+    // source's owner's): a setting changed since the addresses were applied still holds.
+    let policies = store.authorized_countries(&p.site_id).await?;
+    let locale = session.locale;
+    // The shipping address counts when something ships.
+    let authorized = |order: NewOrder, ships: bool| {
+        check_country(
+            &policies,
+            &locale,
+            Kind::Billing,
+            Some(&order.billing_address),
+        )
+        .and_then(|()| {
+            check_country(
+                &policies,
+                &locale,
+                Kind::Shipping,
+                order.shipping_address.as_ref().filter(|_| ships),
+            )
+        })
+        .map_err(|(kind, country)| Refusal::RestrictedCountry { kind, country })
+        .map(|()| order)
+    };
     store
         .submit_cart(
             &p.session_id,
             &p.site_id,
             p.acting_shopper(),
-            |cart| decide_order(cart, &currency, profile_email),
+            |cart| {
+                let ships = cart.lines.iter().any(CartLine::physical);
+                decide_order(cart, &currency, profile_email).and_then(|o| authorized(o, ships))
+            },
             now,
         )
         .await?

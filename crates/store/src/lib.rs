@@ -10,6 +10,7 @@
 pub mod audit;
 pub mod settings;
 
+mod authorized_countries;
 mod batch;
 mod cart_write;
 mod catalog;
@@ -40,6 +41,7 @@ mod web;
 mod wish_lists;
 
 pub use audit::{Actor, AuditEntry, AuditRecord};
+pub use authorized_countries::{CountriesChange, CountriesChanged};
 pub use cart_write::CartWriter;
 pub use catalog::{CategoryRecord, ImportedBatch, ProductRecord, StoredPlan, Tally, VolumePrice};
 pub use checkout::{

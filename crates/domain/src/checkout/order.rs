@@ -451,6 +451,12 @@ pub enum Refusal {
         product_id: i64,
         over: OverLimit,
     },
+    /// The billing (or shipping) address is in a country the site does not authorize
+    /// (`domain::authorized_countries`).
+    RestrictedCountry {
+        kind: crate::authorized_countries::Kind,
+        country: String,
+    },
 }
 
 /// The order a submit writes.

@@ -14,6 +14,7 @@ pub mod order;
 pub mod payment_methods;
 pub mod purchase_plans;
 pub mod returns;
+pub mod sites;
 pub mod subscriptions;
 pub mod tax_registrations;
 pub mod wish_lists;
