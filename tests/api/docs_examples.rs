@@ -97,6 +97,8 @@ struct Fixtures {
     address: String,
     source: String,
     order: i64,
+    /// The order's invoice (`{{fileId}}`, `{{receiptId}}`), rendered as its job would.
+    invoice: String,
     order_line: String,
     order_email: String,
     order_card_last_digits: String,
@@ -575,6 +577,7 @@ impl Fixtures {
             address,
             source,
             order: 0,
+            invoice: String::new(),
             order_line: String::new(),
             order_email: "jane.docs@example.com".into(),
             order_card_last_digits: APPROVE_CARD[APPROVE_CARD.len() - 4..].to_owned(),
@@ -614,6 +617,10 @@ impl Fixtures {
         fx.order = submitted["submitCart"]["order"]["id"]
             .as_i64()
             .unwrap_or_else(|| panic!("no order id in {submitted}"));
+        fx.invoice = shopkeeper::invoices::create_invoice(&app.state, fx.order)
+            .await
+            .unwrap()
+            .id;
         let lines = app
             .get_ok(
                 &fx.full,
@@ -801,6 +808,7 @@ impl Fixtures {
                 .unwrap_or_else(|| self.source.clone()),
             "paymentOptionId" => self.source.clone(),
             "orderId" => self.order.to_string(),
+            "fileId" | "receiptId" => self.invoice.clone(),
             "orderLineItemId" => self.order_line.clone(),
             "orderEmail" | "orderPassword" => self.order_email.clone(),
             "orderCardLastDigits" => self.order_card_last_digits.clone(),

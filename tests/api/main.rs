@@ -4,6 +4,7 @@
 
 mod address_suggestions;
 mod admin_access;
+mod admin_invoices;
 mod admin_refunds;
 mod admin_sites;
 mod admin_tasks;

@@ -7,6 +7,12 @@ use crate::helpers::*;
 use serde_json::Value;
 use std::sync::Arc;
 
+/// A server whose job runner looks once at start and not again for an hour: the orders'
+/// invoice jobs (whose `order.invoice.created` events take numbers too) do not run meanwhile.
+async fn app() -> TestApp {
+    spawn_app_with(|s| s.operations.job_poll_interval_ms = 3_600_000).await
+}
+
 async fn events(app: &TestApp) -> Vec<shopkeeper::store::EventRecord> {
     app.state
         .store
@@ -17,7 +23,7 @@ async fn events(app: &TestApp) -> Vec<shopkeeper::store::EventRecord> {
 
 #[tokio::test]
 async fn a_submitted_order_writes_one_event_with_the_sites_next_number_and_a_refused_one_none() {
-    let app = spawn_app().await;
+    let app = app().await;
     let (product, _) = catalog(&app).await;
 
     let guest = app.anonymous_pair().await.access;
@@ -97,7 +103,7 @@ async fn a_submitted_order_writes_one_event_with_the_sites_next_number_and_a_ref
 
 #[tokio::test]
 async fn concurrent_submits_get_consecutive_numbers() {
-    let app = Arc::new(spawn_app().await);
+    let app = Arc::new(app().await);
     let (product, _) = catalog(&app).await;
     const BUYERS: usize = 8;
     let mut tokens = Vec::new();

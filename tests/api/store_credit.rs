@@ -160,7 +160,11 @@ async fn store_credit_pays_first_and_the_card_pays_the_rest() {
         .events_after(&site_id(), 0, 100)
         .await
         .unwrap();
-    let event: Value = serde_json::from_str(&events.last().unwrap().payload).unwrap();
+    let submitted = events
+        .iter()
+        .rev()
+        .find(|e| e.event_type == "order.submitted");
+    let event: Value = serde_json::from_str(&submitted.unwrap().payload).unwrap();
     assert_eq!(event["storeCreditSourceId"], credit_id.as_str(), "{event}");
     assert_eq!(event["storeCreditMinor"], 1000);
 

@@ -87,6 +87,12 @@ pub const ADMIN_ROUTES: &[AdminRoute] = &[
     admin_row("POST", "/v1/orders/{orderId}/returns/{returnId}/accept", Staff(staff::CUSTOMER_SERVICE), Sync, Yes),
     admin_row("POST", "/v1/orders/{orderId}/returns/{returnId}/reject", Staff(staff::CUSTOMER_SERVICE), Sync, Yes),
     admin_row("POST", "/v1/orders/{orderId}/returns/{returnId}/refund", Staff(staff::CUSTOMER_SERVICE), Async, Yes),
+    // Order management (`available-admin-api-calls.md`): an order's details and invoices.
+    admin_row("GET", "/v1/orders/{orderId}", Key, Sync, Yes),
+    admin_row("GET", "/v1/orders/{orderId}/invoices", Key, Sync, Yes),
+    admin_row("GET", "/v1/orders/{orderId}/invoices/{receiptId}", Key, Sync, Yes),
+    // File management: a file's content (the invoice's `fileId`).
+    admin_row("GET", "/files/{fileId}/content", Key, Sync, Yes),
     // Sites: a site's authorized countries (`admin-apis/sites/`). The PUTs are beyond the
     // docs, which set them in Global Commerce's UI.
     admin_row("GET", "/v1/sites/{siteId}/authorized-billing-countries", Staff(staff::SITE_MANAGER), Sync, Yes),

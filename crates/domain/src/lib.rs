@@ -65,6 +65,7 @@ pub mod catalog;
 pub mod checkout;
 pub mod financing;
 pub mod grant;
+pub mod invoices;
 pub mod offer_import;
 pub mod offers;
 pub mod payment_methods;

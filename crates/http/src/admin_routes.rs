@@ -4,7 +4,8 @@
 //! are server-to-server: no CORS layer, so browsers cannot call them cross-origin.
 
 use super::{
-    admin_error::AdminError, admin_refunds, admin_returns, admin_sites, admin_tasks, audit_log,
+    admin_error::AdminError, admin_orders, admin_refunds, admin_returns, admin_sites, admin_tasks,
+    audit_log,
 };
 use axum::Router;
 use axum::routing::{MethodRouter, get, post, put};
@@ -29,6 +30,10 @@ pub fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
         ("POST", "/v1/orders/{orderId}/returns/{returnId}/refund") => {
             post(admin_returns::refund_return)
         }
+        ("GET", "/v1/orders/{orderId}") => get(admin_orders::get_order),
+        ("GET", "/v1/orders/{orderId}/invoices") => get(admin_orders::list_invoices),
+        ("GET", "/v1/orders/{orderId}/invoices/{receiptId}") => get(admin_orders::get_invoice),
+        ("GET", "/files/{fileId}/content") => get(admin_orders::file_content),
         ("GET", "/v1/sites/{siteId}/authorized-billing-countries") => {
             get(admin_sites::get_billing_countries)
         }

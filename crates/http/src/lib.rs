@@ -6,6 +6,7 @@ pub mod access_tokens;
 pub mod address_suggestions;
 pub mod admin;
 pub mod admin_error;
+pub mod admin_orders;
 pub mod admin_refunds;
 pub mod admin_returns;
 pub mod admin_routes;

@@ -34,9 +34,9 @@ use super::views::subscriptions::{
 };
 use super::views::wish_lists::{WishListEnvelope, WishListsEnvelope};
 use super::{
-    access_tokens, admin_refunds, admin_returns, admin_sites, admin_tasks, audit_log, authorize,
-    introspect, metadata, operations, payments, revoke, session_token, shoppers_token, staff_auth,
-    start_page, token, web_checkout,
+    access_tokens, admin_orders, admin_refunds, admin_returns, admin_sites, admin_tasks, audit_log,
+    authorize, introspect, metadata, operations, payments, revoke, session_token, shoppers_token,
+    staff_auth, start_page, token, web_checkout,
 };
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -72,6 +72,10 @@ use utoipa::{Modify, OpenApi};
         admin_returns::accept_return,
         admin_returns::reject_return,
         admin_returns::refund_return,
+        admin_orders::get_order,
+        admin_orders::list_invoices,
+        admin_orders::get_invoice,
+        admin_orders::file_content,
         admin_sites::get_billing_countries,
         admin_sites::put_billing_countries,
         admin_sites::get_shipping_countries,

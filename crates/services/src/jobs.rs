@@ -78,6 +78,9 @@ impl JobRunner {
             .handle(crate::admin_tasks::JOB_KIND, |ctx| {
                 crate::admin_tasks::run(ctx.state, ctx.lease.job)
             })
+            .handle(crate::invoices::JOB_KIND, |ctx| {
+                crate::invoices::run(ctx.state, ctx.lease.job.payload)
+            })
     }
 
     /// Registers the handler of a kind of one-off job.

@@ -12,6 +12,7 @@ pub mod failpoint;
 pub mod guard;
 pub mod housekeeping;
 pub mod instruments;
+pub mod invoices;
 pub mod jobs;
 pub mod oauth;
 pub mod offers;

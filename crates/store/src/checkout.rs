@@ -1065,6 +1065,9 @@ impl Store {
             tx.rollback().await?;
             return Ok(Err(failure));
         }
+        // Its invoice, rendered by a job enqueued with the order: no order lacks one after a
+        // crash.
+        crate::files::enqueue_invoice(&mut tx, order_id, now).await?;
         let event = order_submitted(order_id, site_id, shopper_id, &order);
         crate::events::append_event(&mut tx, site_id, ORDER_SUBMITTED, &event, now).await?;
         tx.commit().await?;
@@ -1108,6 +1111,29 @@ impl Store {
         .bind(shopper_id.unwrap_or(-1))
         .fetch_optional(&self.read)
         .await?)
+    }
+
+    /// An order of the site, whoever placed it (the Admin API's reads).
+    pub async fn order_on_site(
+        &self,
+        site_id: &SiteId,
+        order_id: i64,
+    ) -> StoreResult<Option<OrderRecord>> {
+        Ok(
+            sqlx::query_as(select_orders!("WHERE id = $1 AND site_id = $2"))
+                .bind(order_id)
+                .bind(site_id.as_str())
+                .fetch_optional(&self.read)
+                .await?,
+        )
+    }
+
+    /// An order by its id alone (background work that names the order).
+    pub async fn order_by_id(&self, order_id: i64) -> StoreResult<Option<OrderRecord>> {
+        Ok(sqlx::query_as(select_orders!("WHERE id = $1"))
+            .bind(order_id)
+            .fetch_optional(&self.read)
+            .await?)
     }
 
     pub async fn order_lines(&self, order_id: i64) -> StoreResult<Vec<OrderLineRecord>> {

@@ -21,6 +21,7 @@ mod clients;
 mod column;
 mod error;
 mod events;
+mod files;
 mod financing;
 mod housekeeping;
 mod jobs;
@@ -54,6 +55,7 @@ pub use checkout::{
 pub use clients::{ClientRecord, NewClient};
 pub use error::{DatabaseError, StoreError, StoreResult};
 pub use events::EventRecord;
+pub use files::{FileMeta, FileRecord, NewInvoice};
 pub use financing::FinancingTermRecord;
 pub use housekeeping::{Purged, SessionPurge, TableCounts};
 pub use jobs::{JobLease, JobRecord, NewJob};

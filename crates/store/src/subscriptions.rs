@@ -336,6 +336,7 @@ async fn renewal_order(
         "chargeType": "merchant_initiated",
         "subscriptionId": s.id.to_string(),
     });
+    super::files::enqueue_invoice(conn, order_id, now).await?;
     super::events::append_event(conn, &s.site_id, ORDER_SUBMITTED, &payload, now).await?;
     Ok(order_id)
 }

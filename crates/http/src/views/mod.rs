@@ -2,6 +2,7 @@
 //! Field names and values are the wire format; the handlers fill them, serde writes them.
 
 pub mod address;
+pub mod admin_orders;
 pub mod cart;
 pub mod cart_offers;
 pub mod catalog;

@@ -56,7 +56,7 @@ pub fn order_line_taxes(o: &OrderRecord, lines: &[OrderLineRecord]) -> Vec<(i64,
 /// The shipping method of an order: the option whose cost (in the order's currency) the order
 /// paid for shipping, `{}` when it shipped nothing. Orders keep the cost, not the option, and
 /// no two options cost the same.
-fn shipping_method(o: &OrderRecord) -> ShippingMethodOrEmpty {
+pub fn shipping_method(o: &OrderRecord) -> ShippingMethodOrEmpty {
     // Orders placed before the option was kept: the option of the cost paid.
     let paid = |opt: &&shopkeeper_domain::checkout::ShippingOption| {
         o.shipping_minor > 0 && opt.cost_minor(&o.currency) == o.shipping_minor
