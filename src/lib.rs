@@ -9,8 +9,7 @@ pub use shopkeeper_domain as domain;
 pub use shopkeeper_http as http;
 pub use shopkeeper_services::{
     admin_tasks, auth, clock, failpoint, guard, housekeeping, instruments, invoices, jobs, oauth,
-    offers,
-    provision, purchase_plan_admin, staff, state,
+    offers, provision, purchase_plan_admin, staff, state,
 };
 pub use shopkeeper_store as store;
 
