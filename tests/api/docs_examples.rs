@@ -99,6 +99,10 @@ struct Fixtures {
     order: i64,
     /// The order's invoice (`{{fileId}}`, `{{receiptId}}`), rendered as its job would.
     invoice: String,
+    /// An order of its own for the refund cases (one lamp), so that refunding its line leaves
+    /// the fixture order's lines to the return cases: its id and its line.
+    refund_order: i64,
+    refund_line: String,
     order_line: String,
     order_email: String,
     order_card_last_digits: String,
@@ -578,6 +582,8 @@ impl Fixtures {
             source,
             order: 0,
             invoice: String::new(),
+            refund_order: 0,
+            refund_line: String::new(),
             order_line: String::new(),
             order_email: "jane.docs@example.com".into(),
             order_card_last_digits: APPROVE_CARD[APPROVE_CARD.len() - 4..].to_owned(),
@@ -643,6 +649,19 @@ impl Fixtures {
             .await
             .unwrap();
         ok_json(returned).await;
+        fx.reset_cart(app, 1).await;
+        let refunded = ok_json(app.submit(&fx.full).await).await;
+        fx.refund_order = refunded["submitCart"]["order"]["id"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("no order id in {refunded}"));
+        let lines = app
+            .get_ok(
+                &fx.full,
+                &format!("/v1/shoppers/me/orders/{}/line-items", fx.refund_order),
+            )
+            .await;
+        fx.refund_line = id_text(&lines["lineItems"]["lineItem"][0]["id"])
+            .unwrap_or_else(|| panic!("no line item in {lines}"));
         let promotion = |definition: Value| {
             let store = app.state.store.clone();
             async move {
@@ -790,6 +809,7 @@ impl Fixtures {
     fn marker(&mut self, name: &str, route: &str) -> Option<(String, Value)> {
         let adding = route == "/v1/shoppers/me/carts/active"
             || route == "/v1/shoppers/me/carts/active/line-items";
+        let refunding = route.starts_with("/orders/{orderId}/refunds");
         let text = match name {
             // A cart request adds the mug to a cart holding the lamp; elsewhere the lamp.
             "productId" if adding => self.mug.to_string(),
@@ -807,7 +827,12 @@ impl Fixtures {
                 .clone()
                 .unwrap_or_else(|| self.source.clone()),
             "paymentOptionId" => self.source.clone(),
+            "orderId" if refunding => self.refund_order.to_string(),
             "orderId" => self.order.to_string(),
+            "orderLineItemId" if refunding => self.refund_line.clone(),
+            // A refund's amount: in the order's currency, a dollar of the line's price.
+            "orderCurrency" => "USD".into(),
+            "refundAmountValue" => "1.00".into(),
             "fileId" | "receiptId" => self.invoice.clone(),
             "orderLineItemId" => self.order_line.clone(),
             "orderEmail" | "orderPassword" => self.order_email.clone(),
@@ -880,8 +905,8 @@ impl Fixtures {
         match value {
             Value::String(s) if s.starts_with("{{") && s.ends_with(":number}}") => {
                 let text = self.fill_text(s, route);
-                text.parse::<i64>()
-                    .map(Value::from)
+                text.parse::<serde_json::Number>()
+                    .map(Value::Number)
                     .unwrap_or(Value::String(text))
             }
             Value::String(s) => Value::String(self.fill_text(s, route)),

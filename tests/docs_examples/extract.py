@@ -477,6 +477,13 @@ def mark_value(key, value, path_keys):
     # A return names a line of the order it returns from.
     if key == "id" and path_keys[-1:] == ("lineItem",) and "returnLineItems" in path_keys:
         marker = "orderLineItemId"
+    # A refund names a line of the order it refunds, an amount in its currency.
+    if key == "lineItemId" and path_keys[-1:] == ("lineItems",):
+        marker = "orderLineItemId"
+    if "refundAmount" in path_keys[-1:] and key == "currency":
+        marker = "orderCurrency"
+    if "refundAmount" in path_keys[-1:] and key == "value":
+        marker = "refundAmountValue"
     if key == "externalReferenceId" and "shopper" not in path_keys:
         marker = None  # a product's reference, sent as documented
     # An applied offer names a fixture offer of its slot's level and type (the docs' ids are

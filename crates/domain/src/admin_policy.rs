@@ -60,9 +60,7 @@ const fn admin_row(
     }
 }
 
-#[allow(unused_imports)] // `Key` rows arrive with the order and file routes
 use AdminAccess::{Key, Staff};
-#[allow(unused_imports)]
 use Mode::{Async, Sync};
 use Provided::Yes;
 
