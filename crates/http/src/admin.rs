@@ -11,8 +11,8 @@
 
 use super::admin_error::AdminError;
 use axum::extract::{FromRequestParts, MatchedPath};
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
 use shopkeeper_domain::admin_policy::{self, AdminAccess, AdminRoute};
 use shopkeeper_domain::staff::{Role, Roles};
 use shopkeeper_domain::{ApiKey, SiteId};
@@ -64,6 +64,23 @@ pub fn wrong_role_message(roles: &[Role]) -> String {
     format!("The user is not a {}.", names.join(" / "))
 }
 
+/// The `Authorization` header's text, trimmed (empty when absent or not text).
+pub fn authorization(headers: &HeaderMap) -> &str {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .unwrap_or_default()
+}
+
+/// The token of `Bearer <token>` (the header only: the Admin API never reads one from the URL).
+pub fn bearer_token(authorization: &str) -> Option<&str> {
+    authorization
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+}
+
 impl FromRequestParts<AppState> for Admin {
     type Rejection = AdminError;
 
@@ -77,17 +94,8 @@ impl FromRequestParts<AppState> for Admin {
             tracing::error!(path = %matched, "an admin handler without its row");
             return Err(AdminError::internal());
         };
-        let authorization = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .unwrap_or_default();
-        let bearer = authorization
-            .split_once(' ')
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim());
-        let admin = match bearer {
+        let authorization = authorization(&parts.headers);
+        let admin = match bearer_token(authorization) {
             Some(token) => staff_caller(state, token, route).await?,
             None => key_caller(state, authorization, route).await?,
         };

@@ -137,14 +137,9 @@ pub async fn sign_out(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<StatusCode, OAuthError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim().to_owned());
+    let token = super::admin::bearer_token(super::admin::authorization(&headers));
     let signed_out = match token {
-        Some(token) => staff::sign_out(&state, &token).await.map_err(|e| {
+        Some(token) => staff::sign_out(&state, token).await.map_err(|e| {
             tracing::error!(error = %e, "staff sign-out failed");
             OAuthError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
