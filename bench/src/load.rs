@@ -25,6 +25,8 @@ pub struct Worker {
     pub round: u64,
     /// A value one step hands to the next (a payment source id, an order id).
     pub carry: Option<String>,
+    /// Whether a step of the current sequence (visit) has failed.
+    pub spoiled: bool,
 }
 
 pub trait Scenario: Send + Sync + 'static {
@@ -33,6 +35,20 @@ pub trait Scenario: Send + Sync + 'static {
         let _ = worker;
     }
     fn request(&self, worker: &mut Worker) -> Request<Full<Bytes>>;
+    /// Names of the steps a multi-step scenario reports latencies for (empty: none).
+    fn step_names(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// Which of [`Scenario::step_names`] the worker's next request belongs to.
+    fn step_of(&self, worker: &Worker) -> usize {
+        let _ = worker;
+        0
+    }
+    /// Sees an answer's headers before [`Scenario::observe`] sees it (e.g. a session token a
+    /// peer sends in a header).
+    fn headers(&self, worker: &mut Worker, headers: &hyper::HeaderMap) {
+        let _ = (worker, headers);
+    }
     /// Sees every answer; returns whether it counts as a success.
     fn observe(&self, worker: &mut Worker, status: u16, body: &[u8]) -> bool {
         let _ = (worker, body);
@@ -45,6 +61,18 @@ pub struct Report {
     pub errors: u64,
     pub seconds: f64,
     pub histogram: Histogram<u64>,
+    /// Per step of a multi-step scenario ([`Scenario::step_names`]): its successes' latencies
+    /// and its errors.
+    pub steps: Vec<(Histogram<u64>, u64)>,
+}
+
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000, 3).unwrap()
+}
+
+/// A latency quantile in milliseconds.
+pub fn quantile_ms(h: &Histogram<u64>, q: f64) -> f64 {
+    h.value_at_quantile(q) as f64 / 1000.0
 }
 
 impl Report {
@@ -181,13 +209,20 @@ async fn run_until(
         requests: 0,
         errors: 0,
         seconds: 0.0,
-        histogram: Histogram::new_with_bounds(1, 60_000_000, 3).unwrap(),
+        histogram: histogram(),
+        steps: (0..scenario.step_names().len())
+            .map(|_| (histogram(), 0))
+            .collect(),
     };
     for t in tasks {
-        let (ok, errors, hist) = t.await.unwrap();
+        let (ok, errors, hist, steps) = t.await.unwrap();
         report.requests += ok;
         report.errors += errors;
         report.histogram.add(hist).unwrap();
+        for (total, (h, e)) in report.steps.iter_mut().zip(steps) {
+            total.0.add(h).unwrap();
+            total.1 += e;
+        }
     }
     report.seconds = started.elapsed().as_secs_f64();
     report
@@ -198,8 +233,11 @@ async fn worker_loop(
     until: Until,
     scenario: Arc<dyn Scenario>,
     mut worker: Worker,
-) -> (u64, u64, Histogram<u64>) {
-    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap();
+) -> (u64, u64, Histogram<u64>, Vec<(Histogram<u64>, u64)>) {
+    let mut hist = histogram();
+    let mut steps: Vec<(Histogram<u64>, u64)> = (0..scenario.step_names().len())
+        .map(|_| (histogram(), 0))
+        .collect();
     let (mut ok, mut errors) = (0u64, 0u64);
     'connect: while until.open() {
         let Ok(stream) = TcpStream::connect(addr).await else {
@@ -219,6 +257,7 @@ async fn worker_loop(
         };
         tokio::spawn(conn);
         while until.claim() {
+            let step = scenario.step_of(&worker);
             let request = scenario.request(&mut worker);
             let t0 = Instant::now();
             let response = match sender.send_request(request).await {
@@ -232,6 +271,7 @@ async fn worker_loop(
                 }
             };
             let status = response.status().as_u16();
+            scenario.headers(&mut worker, response.headers());
             let body = match response.into_body().collect().await {
                 Ok(b) => b.to_bytes(),
                 Err(_) => {
@@ -247,13 +287,19 @@ async fn worker_loop(
                 ok += 1;
                 until.succeeded();
                 let _ = hist.record(micros.max(1));
+                if let Some((h, _)) = steps.get_mut(step) {
+                    let _ = h.record(micros.max(1));
+                }
             } else {
                 errors += 1;
+                if let Some((_, e)) = steps.get_mut(step) {
+                    *e += 1;
+                }
                 if !until.failed(errors) {
                     break 'connect;
                 }
             }
         }
     }
-    (ok, errors, hist)
+    (ok, errors, hist, steps)
 }

@@ -5,9 +5,11 @@
 //! side-by-side ratio, and measures the server with a million live sessions
 //! (`--live-sessions`). See docs/benchmarks.md.
 
+mod compare;
 mod load;
 mod scenarios;
 mod server;
+mod visit;
 
 use clap::Parser;
 use load::Report;
@@ -66,12 +68,35 @@ pub struct Args {
     /// Database URL for Shopkeeper (default: a fresh SQLite file in a scratch folder).
     #[arg(long)]
     database: Option<String>,
-    /// Also measure the peer (npm oidc-provider, installed into a scratch folder).
-    #[arg(long)]
-    peer: bool,
+    /// Also measure a peer, installed with npm into a scratch folder. `--peer` (or `--peer
+    /// oidc-provider`): client-credentials grants on npm oidc-provider, beside the scenarios.
+    /// `--peer vendure`: instead of the scenarios, the storefront visit on Shopkeeper
+    /// (PostgreSQL and SQLite) and on Vendure (PostgreSQL), interleaved, for each of
+    /// `--catalog-sizes` and with `--existing-orders`; needs `--database postgres://…` (the
+    /// server both use; the bench makes and drops its own databases on it).
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "oidc-provider")]
+    peer: Option<PeerKind>,
+    /// `--peer vendure`: the catalog sizes (products) the visit runs with.
+    #[arg(long, value_delimiter = ',', default_value = "1000,10000,100000")]
+    catalog_sizes: Vec<u64>,
+    /// `--peer vendure`: also run the smallest catalog with this many orders already placed
+    /// (seeded by SQL on both systems); 0 skips it.
+    #[arg(long, default_value_t = 1_000_000)]
+    existing_orders: u64,
+    /// `--peer vendure`: how many times each system's run is repeated, interleaved.
+    #[arg(long, default_value_t = 2)]
+    rounds: u32,
     /// The shopkeeper binary (default: next to this one).
     #[arg(long)]
     shopkeeper: Option<PathBuf>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, PartialEq, Eq)]
+enum PeerKind {
+    /// npm oidc-provider (client credentials, in memory).
+    OidcProvider,
+    /// npm @vendure/core (its Shop API, on PostgreSQL).
+    Vendure,
 }
 
 /// The rows printed so far, kept for `--json`.
@@ -118,6 +143,33 @@ impl Results {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.peer == Some(PeerKind::Vendure) {
+        anyhow::ensure!(
+            args.catalog_sizes.iter().all(|&n| n >= 2),
+            "--catalog-sizes: each catalog needs at least 2 products"
+        );
+        let mut results = Results::default();
+        let summary = compare::run(
+            &args,
+            &args.catalog_sizes,
+            args.existing_orders,
+            &mut results,
+        )
+        .await?;
+        if let Some(path) = &args.json {
+            let doc = json!({
+                "peer": "vendure",
+                "connections": args.connections,
+                "seconds_per_run": args.seconds,
+                "rounds": args.rounds,
+                "summary": summary,
+                "results": results.rows,
+            });
+            std::fs::write(path, serde_json::to_string_pretty(&doc)? + "\n")?;
+            println!("results written to {}", path.display());
+        }
+        return Ok(());
+    }
     let selected = args.scenarios.clone().unwrap_or_else(|| {
         if args.live_sessions.is_some() || args.import_products.is_some() {
             String::new()
@@ -248,7 +300,7 @@ async fn main() -> anyhow::Result<()> {
         );
     }
 
-    if args.peer {
+    if args.peer == Some(PeerKind::OidcProvider) {
         let peer = server::Peer::start().await?;
         let report = load::run(
             peer.addr,

@@ -44,7 +44,11 @@ pub fn rss_mb(pid: u32) -> f64 {
 }
 
 async fn wait_ready(addr: SocketAddr, path: &str) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(30);
+    wait_ready_within(addr, path, Duration::from_secs(30)).await
+}
+
+async fn wait_ready_within(addr: SocketAddr, path: &str, within: Duration) -> anyhow::Result<()> {
+    let deadline = Instant::now() + within;
     loop {
         if let Ok(mut s) = tokio::net::TcpStream::connect(addr).await {
             use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -64,23 +68,39 @@ async fn wait_ready(addr: SocketAddr, path: &str) -> anyhow::Result<()> {
     }
 }
 
+/// The shopkeeper binary: `--shopkeeper`, or the one beside the bench's.
+pub fn binary(args: &Args) -> anyhow::Result<PathBuf> {
+    let binary = match &args.shopkeeper {
+        Some(p) => p.clone(),
+        None => std::env::current_exe()?.with_file_name("shopkeeper"),
+    };
+    anyhow::ensure!(
+        binary.exists(),
+        "{} not found (cargo build --profile dist --workspace)",
+        binary.display()
+    );
+    Ok(binary)
+}
+
 impl Shopkeeper {
     pub async fn start(args: &Args) -> anyhow::Result<Self> {
-        let binary = match &args.shopkeeper {
-            Some(p) => p.clone(),
-            None => std::env::current_exe()?.with_file_name("shopkeeper"),
-        };
-        anyhow::ensure!(
-            binary.exists(),
-            "{} not found (cargo build --profile dist --workspace)",
-            binary.display()
-        );
-        let dir = std::env::temp_dir().join(format!("shopkeeper-bench-{}", std::process::id()));
+        Self::start_on(&binary(args)?, args.database.as_deref(), "bench").await
+    }
+
+    /// Starts the binary on `database` (default: a fresh SQLite file `{name}.db` in a scratch
+    /// folder of its own).
+    pub async fn start_on(
+        binary: &Path,
+        database: Option<&str>,
+        name: &str,
+    ) -> anyhow::Result<Self> {
+        let binary = binary.to_path_buf();
+        let dir =
+            std::env::temp_dir().join(format!("shopkeeper-bench-{}-{name}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
-        let database = args
-            .database
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}/bench.db", dir.display()));
+        let database = database
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("sqlite://{}/{name}.db", dir.display()));
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse()?;
         let spawn = || {
             Command::new(&binary)
@@ -204,5 +224,142 @@ impl Drop for Peer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// The files of the Vendure peer (bench/peer/vendure), written into its scratch folder.
+const VENDURE_FILES: &[(&str, &str)] = &[
+    ("package.json", include_str!("../peer/vendure/package.json")),
+    (
+        "package-lock.json",
+        include_str!("../peer/vendure/package-lock.json"),
+    ),
+    (
+        "vendure-config.js",
+        include_str!("../peer/vendure/vendure-config.js"),
+    ),
+    ("server.js", include_str!("../peer/vendure/server.js")),
+    ("worker.js", include_str!("../peer/vendure/worker.js")),
+    ("seed.js", include_str!("../peer/vendure/seed.js")),
+];
+
+/// Vendure (npm `@vendure/core`, the versions of bench/peer/vendure/package-lock.json): its
+/// API server and its worker, as its docs run them in production.
+pub struct Vendure {
+    pub addr: SocketAddr,
+    server: Child,
+    worker: Child,
+}
+
+/// The environment bench/peer/vendure's scripts read their database from.
+fn vendure_env(command: &mut Command, database: &str) -> anyhow::Result<()> {
+    use std::str::FromStr;
+    let options = sqlx::postgres::PgConnectOptions::from_str(database)?;
+    command
+        .env("DB_HOST", options.get_host())
+        .env("DB_PORT", options.get_port().to_string())
+        .env("DB_USER", options.get_username())
+        .env(
+            "DB_NAME",
+            options
+                .get_database()
+                .ok_or_else(|| anyhow::anyhow!("{database} names no database"))?,
+        )
+        .env("NODE_ENV", "production");
+    Ok(())
+}
+
+impl Vendure {
+    /// Writes the peer's files into a scratch folder and installs its locked dependencies
+    /// there (`npm ci`), unless that lock is installed already. Returns the folder.
+    pub fn install() -> anyhow::Result<PathBuf> {
+        let dir = std::env::temp_dir().join("shopkeeper-bench-vendure");
+        std::fs::create_dir_all(&dir)?;
+        let lock = VENDURE_FILES[1].1;
+        let installed = std::fs::read_to_string(dir.join("node_modules/.bench-lock")).ok();
+        for (name, text) in VENDURE_FILES {
+            std::fs::write(dir.join(name), text)?;
+        }
+        if installed.as_deref() != Some(lock) {
+            println!("vendure: npm ci in {}", dir.display());
+            let status = Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund", "--loglevel", "error"])
+                .current_dir(&dir)
+                .status()?;
+            anyhow::ensure!(status.success(), "npm ci (vendure) failed");
+            std::fs::write(dir.join("node_modules/.bench-lock"), lock)?;
+        }
+        Ok(dir)
+    }
+
+    /// Creates the schema on `database` and seeds it (`seed.js`); returns what it printed.
+    pub fn seed(
+        dir: &Path,
+        database: &str,
+        products: u64,
+        orders: u64,
+    ) -> anyhow::Result<serde_json::Value> {
+        let mut command = Command::new("node");
+        command
+            .arg("seed.js")
+            .args(["--products", &products.to_string()])
+            .args(["--orders", &orders.to_string()])
+            // It starts Vendure to place its template order through the Shop API.
+            .env("PORT", free_port().to_string())
+            .current_dir(dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        vendure_env(&mut command, database)?;
+        let out = command.output()?;
+        anyhow::ensure!(out.status.success(), "vendure seed.js failed");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let last = text
+            .lines()
+            .rev()
+            .find(|l| l.trim_start().starts_with('{'))
+            .ok_or_else(|| anyhow::anyhow!("seed.js printed no JSON: {text}"))?;
+        Ok(serde_json::from_str(last)?)
+    }
+
+    /// Starts the server and the worker on `database` (seeded).
+    pub async fn start(dir: &Path, database: &str) -> anyhow::Result<Self> {
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse()?;
+        let spawn = |script: &str| -> anyhow::Result<Child> {
+            let mut command = Command::new("node");
+            command
+                .arg(script)
+                .current_dir(dir)
+                .env("PORT", addr.port().to_string())
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit());
+            vendure_env(&mut command, database)?;
+            Ok(command.spawn()?)
+        };
+        let worker = spawn("worker.js")?;
+        let server = spawn("server.js")?;
+        let mut this = Self {
+            addr,
+            server,
+            worker,
+        };
+        if let Err(e) = wait_ready_within(addr, "/health", Duration::from_secs(120)).await {
+            let _ = this.server.kill();
+            return Err(e);
+        }
+        Ok(this)
+    }
+
+    /// The server's and the worker's RSS together.
+    pub fn rss_mb(&self) -> f64 {
+        rss_mb(self.server.id()) + rss_mb(self.worker.id())
+    }
+}
+
+impl Drop for Vendure {
+    fn drop(&mut self) {
+        for child in [&mut self.server, &mut self.worker] {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
