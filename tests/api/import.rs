@@ -232,6 +232,82 @@ async fn a_rerun_of_an_import_changes_nothing_and_the_summary_counts_it() {
     );
 }
 
+/// A category's products page as `(totalResults, [sku…])`.
+async fn category_page(app: &TestApp, category: i64, page: u32) -> (i64, Vec<String>) {
+    let body = ok_json(
+        app.http
+            .get(app.url(&format!("/v1/shoppers/me/categories/{category}/products")))
+            .query(&[("apiKey", app.public_key.as_str())])
+            .query(&[
+                ("pageSize", "2"),
+                ("pageNumber", &page.to_string()),
+                ("expand", "product"),
+            ])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let list = &body["products"];
+    let skus = list["product"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["sku"].as_str().unwrap().to_owned())
+        .collect();
+    (list["totalResults"].as_i64().unwrap(), skus)
+}
+
+#[tokio::test]
+async fn a_categorys_total_and_pages_follow_imports_that_move_products_between_categories() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut file = catalog(5, 0);
+    summary(&import(&app, dir.path(), &file, &[], &[]).await);
+    let (_, categories) = catalog_view(&app).await;
+    let id = |name: &str| {
+        let mut stack = vec![&categories["categories"]["category"]];
+        while let Some(list) = stack.pop() {
+            for c in list.as_array().into_iter().flatten() {
+                if c["name"] == name {
+                    return c["id"].as_i64().unwrap();
+                }
+                stack.push(&c["categories"]["category"]);
+            }
+        }
+        panic!("no category {name}: {categories}")
+    };
+    let (all, games) = (id("all"), id("games"));
+    // Pages in product order; "games" holds the even products.
+    assert_eq!(
+        category_page(&app, all, 1).await,
+        (5, vec!["P0".into(), "P1".into()])
+    );
+    assert_eq!(category_page(&app, all, 3).await, (5, vec!["P4".into()]));
+    assert_eq!(
+        category_page(&app, games, 1).await,
+        (3, vec!["P0".into(), "P2".into()])
+    );
+
+    // P1 joins games, P2 leaves both categories: the totals follow, the ids stay.
+    file["products"][1]["categories"] = json!(["all", "games"]);
+    file["products"][2]["categories"] = json!([]);
+    summary(&import(&app, dir.path(), &file, &[], &[]).await);
+    assert_eq!(
+        category_page(&app, all, 1).await,
+        (4, vec!["P0".into(), "P1".into()])
+    );
+    assert_eq!(
+        category_page(&app, all, 2).await,
+        (4, vec!["P3".into(), "P4".into()])
+    );
+    assert_eq!(
+        category_page(&app, games, 1).await,
+        (3, vec!["P0".into(), "P1".into()])
+    );
+    assert_eq!(category_page(&app, games, 2).await, (3, vec!["P4".into()]));
+}
+
 #[tokio::test]
 async fn a_server_on_the_same_database_answers_token_requests_during_an_import() {
     let app = spawn_app().await;

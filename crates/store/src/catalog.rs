@@ -282,8 +282,10 @@ impl Store {
         page: Page,
     ) -> StoreResult<(Vec<ProductRecord>, i64)> {
         let rows = sqlx::query_as(select_products!(
+            // Ordered by the index's column (the same ids) so the page walks
+            // product_categories_category_product and stops, instead of sorting the category.
             "JOIN product_categories pc ON pc.product_id = p.id \
-             WHERE pc.category_id = $1 ORDER BY p.id LIMIT $2 OFFSET $3"
+             WHERE pc.category_id = $1 ORDER BY pc.product_id LIMIT $2 OFFSET $3"
         ))
         .bind(category_id)
         .bind(page.size)
@@ -291,7 +293,8 @@ impl Store {
         .fetch_all(&self.read)
         .await?;
         let (total,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM product_categories WHERE category_id = $1")
+            // Kept by product_categories' triggers (migration 0046), not counted per page.
+            sqlx::query_as("SELECT product_count FROM categories WHERE id = $1")
                 .bind(category_id)
                 .fetch_one(&self.read)
                 .await?;
