@@ -14,6 +14,12 @@ use sqlx::{AnyPool, Row};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Seconds of the unrecorded warm-up run of each system before a workload's rounds.
+const WARM_UP_SECONDS: u64 = 10;
+
+/// Vendure's database pool per load connection (see where it starts).
+pub const VENDURE_POOL_PER_CONNECTION: usize = 2;
+
 /// One configuration of the comparison: products in the catalog, orders already placed.
 #[derive(Clone, Copy)]
 pub struct Workload {
@@ -306,7 +312,7 @@ impl ShopkeeperTarget {
         .await?;
         tx.commit().await?;
         if !sqlite {
-            sqlx::query("ANALYZE").execute(db).await?;
+            vacuum(db).await?;
         }
         println!(
             "  shopkeeper ({}): {n} orders seeded by SQL in {:.1} s",
@@ -375,6 +381,13 @@ async fn vendure_visit(seeded: &Value, url: &str, w: Workload) -> anyhow::Result
     })
 }
 
+/// `VACUUM ANALYZE` of a freshly seeded PostgreSQL database: without it autovacuum walks the
+/// million new rows during the first measured run (seen: one run at 65 % of the next).
+async fn vacuum(db: &AnyPool) -> anyhow::Result<()> {
+    sqlx::query("VACUUM ANALYZE").execute(db).await?;
+    Ok(())
+}
+
 /// SQL the bench builds from its own names and the catalog's column names (no input).
 fn trusted(sql: String) -> sqlx::AssertSqlSafe<String> {
     sqlx::AssertSqlSafe(sql)
@@ -389,14 +402,20 @@ async fn connect_any(url: &str) -> anyhow::Result<AnyPool> {
 struct Run {
     system: String,
     report: Report,
+    /// Visits completed with every step well answered, and visits with a failed step.
     visits: u64,
     failed: u64,
+    /// Requests one visit takes on this system.
+    requests_per_visit: usize,
     rss_mb: f64,
 }
 
 impl Run {
+    /// Visits per second as the well-answered requests' rate over a visit's requests: the
+    /// visits still under way when the run ends count for the part they did (at a second a
+    /// request, a 15-s run ends with most of a slow system's visits under way).
     fn visits_per_second(&self) -> f64 {
-        self.visits as f64 / self.report.seconds
+        self.report.requests as f64 / self.requests_per_visit as f64 / self.report.seconds
     }
 }
 
@@ -417,6 +436,7 @@ async fn measure_shopkeeper(t: &ShopkeeperTarget, args: &Args) -> Run {
         system: format!("shopkeeper ({})", t.engine),
         visits: scenario.tally.visits(),
         failed: scenario.tally.failed(),
+        requests_per_visit: visit::SHOPKEEPER_REQUESTS,
         rss_mb: t.server.rss_mb(),
         report,
     }
@@ -424,8 +444,8 @@ async fn measure_shopkeeper(t: &ShopkeeperTarget, args: &Args) -> Run {
 
 async fn measure_vendure(v: &Vendure, scenario: &VendureVisit, args: &Args) -> Run {
     let scenario = Arc::new(scenario.fresh());
-    let report = load::run(
-        v.addr,
+    let report = load::run_spread(
+        &v.addrs,
         args.connections,
         Duration::from_secs(args.seconds),
         scenario.clone(),
@@ -436,9 +456,10 @@ async fn measure_vendure(v: &Vendure, scenario: &VendureVisit, args: &Args) -> R
     )
     .await;
     Run {
-        system: "vendure (postgres)".into(),
+        system: format!("vendure (postgres, {} servers)", v.addrs.len()),
         visits: scenario.tally.visits(),
         failed: scenario.tally.failed(),
+        requests_per_visit: visit::VENDURE_REQUESTS,
         rss_mb: v.rss_mb(),
         report,
     }
@@ -474,10 +495,37 @@ pub async fn run(
         let sk_sqlite = ShopkeeperTarget::start(args, None, "sqlite", w).await?;
         let vendure_url = pg.fresh("vendure_bench_visit").await?;
         let seeded = Vendure::seed(&vendure_dir, &vendure_url, w.products, w.orders)?;
+        if w.orders > 0 {
+            let db = connect_any(&vendure_url).await?;
+            vacuum(&db).await?;
+            db.close().await;
+        }
         println!("  vendure: seeded {seeded}");
-        let vendure = Vendure::start(&vendure_dir, &vendure_url).await?;
+        // With fewer connections than requests in flight Vendure deadlocks: every pooled
+        // connection is held by a transaction waiting for a second one (seen at 20 for 64).
+        let servers = args.vendure_servers.max(1);
+        let vendure = Vendure::start(
+            &vendure_dir,
+            &vendure_url,
+            servers,
+            (VENDURE_POOL_PER_CONNECTION * args.connections).div_ceil(servers),
+        )
+        .await?;
         let vendure_visit = vendure_visit(&seeded, &vendure_url, w).await?;
+        // The seeding's dirty pages written now, not by a spread checkpoint during the first
+        // runs (seen: the first run after a million orders at 65 % of the second).
+        if let Err(e) = sqlx::query("CHECKPOINT").execute(&pg.admin).await {
+            println!("  (no CHECKPOINT after seeding: {e})");
+        }
 
+        // A warm-up of each, not recorded (Node's JIT, both systems' caches and pools).
+        let warm = Args {
+            seconds: WARM_UP_SECONDS,
+            ..args.clone()
+        };
+        measure_shopkeeper(&sk_pg, &warm).await;
+        measure_vendure(&vendure, &vendure_visit, &warm).await;
+        measure_shopkeeper(&sk_sqlite, &warm).await;
         let mut runs: Vec<Run> = Vec::new();
         for _ in 0..args.rounds {
             runs.push(measure_shopkeeper(&sk_pg, args).await);
@@ -490,25 +538,27 @@ pub async fn run(
         let mean = |system: &str| {
             let v: Vec<f64> = runs
                 .iter()
-                .filter(|r| r.system == system)
+                .filter(|r| r.system.starts_with(system))
                 .map(Run::visits_per_second)
                 .collect();
             v.iter().sum::<f64>() / v.len().max(1) as f64
         };
         let (sk, ve, sq) = (
             mean("shopkeeper (postgres)"),
-            mean("vendure (postgres)"),
+            mean("vendure (postgres"),
             mean("shopkeeper (sqlite)"),
         );
         println!(
             "  {w}: visits/s shopkeeper (postgres) {sk:.1}, vendure {ve:.1}, shopkeeper (sqlite) {sq:.1}; ratio shopkeeper (postgres) / vendure = {:.1}",
             sk / ve.max(0.001)
         );
+        let steps = step_table(&runs);
         summary.push(json!({
             "products": w.products,
             "orders": w.orders,
             "visits_per_second": {"shopkeeper_postgres": sk, "vendure_postgres": ve, "shopkeeper_sqlite": sq},
             "ratio_postgres": sk / ve.max(0.001),
+            "steps": steps,
             "vendure_seed": seeded,
         }));
         drop(vendure);
@@ -518,6 +568,54 @@ pub async fn run(
         pg.drop("shopkeeper_bench_visit").await;
     }
     Ok(Value::Array(summary))
+}
+
+/// Each step's latencies over all rounds of each system (p50 / p99 in ms), printed as a table;
+/// `lower_p99` says whether Shopkeeper on PostgreSQL has the lower p99 on that step.
+fn step_table(runs: &[Run]) -> Vec<Value> {
+    let systems = [
+        "shopkeeper (postgres)",
+        "vendure (postgres",
+        "shopkeeper (sqlite)",
+    ];
+    let merged = |system: &str, step: usize| {
+        let mut h = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap();
+        for r in runs.iter().filter(|r| r.system.starts_with(system)) {
+            let _ = h.add(&r.report.steps[step].0);
+        }
+        h
+    };
+    println!(
+        "    {:<16} {:>22} {:>22} {:>22}",
+        "step (p50 / p99 ms)", "shopkeeper postgres", "vendure postgres", "shopkeeper sqlite"
+    );
+    let mut out = Vec::new();
+    for (i, step) in visit::STEPS.iter().enumerate() {
+        let h: Vec<_> = systems.iter().map(|s| merged(s, i)).collect();
+        let cell = |h: &hdrhistogram::Histogram<u64>| {
+            if h.is_empty() {
+                "-".to_owned()
+            } else {
+                format!("{:.1} / {:.1}", quantile_ms(h, 0.5), quantile_ms(h, 0.99))
+            }
+        };
+        println!(
+            "    {step:<16} {:>22} {:>22} {:>22}",
+            cell(&h[0]),
+            cell(&h[1]),
+            cell(&h[2])
+        );
+        let q =
+            |h: &hdrhistogram::Histogram<u64>, q: f64| (!h.is_empty()).then(|| quantile_ms(h, q));
+        out.push(json!({
+            "step": step,
+            "shopkeeper_postgres": {"p50_ms": q(&h[0], 0.5), "p99_ms": q(&h[0], 0.99)},
+            "vendure_postgres": {"p50_ms": q(&h[1], 0.5), "p99_ms": q(&h[1], 0.99)},
+            "shopkeeper_sqlite": {"p50_ms": q(&h[2], 0.5), "p99_ms": q(&h[2], 0.99)},
+            "lower_p99": h[1].is_empty() || (!h[0].is_empty() && quantile_ms(&h[0], 0.99) < quantile_ms(&h[1], 0.99)),
+        }));
+    }
+    out
 }
 
 fn record(results: &mut Results, w: &Workload, r: &Run) {
@@ -541,13 +639,15 @@ fn record(results: &mut Results, w: &Workload, r: &Run) {
             "visits": r.visits,
             "failed_visits": r.failed,
             "visits_per_second": r.visits_per_second(),
+            "requests_per_visit": r.requests_per_visit,
             "steps": steps,
         }),
     );
     println!(
-        "    {:<22} {:>8.1} visits/s  failed {:>4}",
+        "    {:<30} {:>8.1} visits/s  ({} completed, {} with a failed step)",
         r.system,
         r.visits_per_second(),
+        r.visits,
         r.failed
     );
     for s in &steps {

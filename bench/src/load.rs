@@ -109,6 +109,9 @@ enum Until {
 /// server that refuses everything ends the run instead of spinning.
 const MAX_WORKER_ERRORS: u64 = 1_000;
 
+/// How long a request may take before it counts as failed.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 impl Until {
     /// Whether there is (possibly) more to do.
     fn open(&self) -> bool {
@@ -157,7 +160,7 @@ pub async fn run(
     init: impl FnMut(usize) -> Worker,
 ) -> Report {
     let until = Until::Deadline(Instant::now() + duration);
-    run_until(addr, connections, until, scenario, init).await
+    run_until(&[addr], connections, until, scenario, init).await
 }
 
 /// Runs `scenario` on `connections` workers until `total` requests have succeeded; `done`
@@ -175,7 +178,7 @@ pub async fn run_count(
         done,
         total,
     };
-    run_until(addr, connections, until, scenario, init).await
+    run_until(&[addr], connections, until, scenario, init).await
 }
 
 /// Runs `scenario` on `connections` workers until `stop` is set.
@@ -186,11 +189,24 @@ pub async fn run_until_stopped(
     scenario: Arc<dyn Scenario>,
     init: impl FnMut(usize) -> Worker,
 ) -> Report {
-    run_until(addr, connections, Until::Flag(stop), scenario, init).await
+    run_until(&[addr], connections, Until::Flag(stop), scenario, init).await
+}
+
+/// [`run`] on several servers: connection `i` goes to `addrs[i % addrs.len()]` and stays there
+/// (a sticky balancer's placement).
+pub async fn run_spread(
+    addrs: &[SocketAddr],
+    connections: usize,
+    duration: Duration,
+    scenario: Arc<dyn Scenario>,
+    init: impl FnMut(usize) -> Worker,
+) -> Report {
+    let until = Until::Deadline(Instant::now() + duration);
+    run_until(addrs, connections, until, scenario, init).await
 }
 
 async fn run_until(
-    addr: SocketAddr,
+    addrs: &[SocketAddr],
     connections: usize,
     until: Until,
     scenario: Arc<dyn Scenario>,
@@ -202,6 +218,7 @@ async fn run_until(
             let scenario = scenario.clone();
             let mut worker = init(i);
             scenario.start(&mut worker);
+            let addr = addrs[i % addrs.len()];
             tokio::spawn(worker_loop(addr, until.clone(), scenario, worker))
         })
         .collect();
@@ -260,27 +277,25 @@ async fn worker_loop(
             let step = scenario.step_of(&worker);
             let request = scenario.request(&mut worker);
             let t0 = Instant::now();
-            let response = match sender.send_request(request).await {
-                Ok(r) => r,
-                Err(_) => {
-                    errors += 1;
-                    if !until.failed(errors) {
-                        break 'connect;
-                    }
-                    continue 'connect;
+            // A server that never answers (a deadlocked pool, say) costs an error and a new
+            // connection, not a hung run.
+            let answer = tokio::time::timeout(REQUEST_TIMEOUT, async {
+                let response = sender.send_request(request).await.ok()?;
+                let status = response.status().as_u16();
+                scenario.headers(&mut worker, response.headers());
+                let body = response.into_body().collect().await.ok()?.to_bytes();
+                Some((status, body))
+            })
+            .await;
+            let Ok(Some((status, body))) = answer else {
+                errors += 1;
+                if let Some((_, e)) = steps.get_mut(step) {
+                    *e += 1;
                 }
-            };
-            let status = response.status().as_u16();
-            scenario.headers(&mut worker, response.headers());
-            let body = match response.into_body().collect().await {
-                Ok(b) => b.to_bytes(),
-                Err(_) => {
-                    errors += 1;
-                    if !until.failed(errors) {
-                        break 'connect;
-                    }
-                    continue 'connect;
+                if !until.failed(errors) {
+                    break 'connect;
                 }
+                continue 'connect;
             };
             let micros = t0.elapsed().as_micros() as u64;
             if scenario.observe(&mut worker, status, &body) {

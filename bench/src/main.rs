@@ -83,6 +83,11 @@ pub struct Args {
     /// (seeded by SQL on both systems); 0 skips it.
     #[arg(long, default_value_t = 1_000_000)]
     existing_orders: u64,
+    /// `--peer vendure`: Vendure's API server processes (its docs scale by running more
+    /// instances; each load connection stays on one, as behind a sticky balancer). Default:
+    /// one per core.
+    #[arg(long, default_value_t = std::thread::available_parallelism().map_or(1, |n| n.get()))]
+    vendure_servers: usize,
     /// `--peer vendure`: how many times each system's run is repeated, interleaved.
     #[arg(long, default_value_t = 2)]
     rounds: u32,
@@ -145,8 +150,8 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     if args.peer == Some(PeerKind::Vendure) {
         anyhow::ensure!(
-            args.catalog_sizes.iter().all(|&n| n >= 2),
-            "--catalog-sizes: each catalog needs at least 2 products"
+            args.catalog_sizes.iter().all(|&n| n >= 3),
+            "--catalog-sizes: each catalog needs at least 3 products (the peer seeds 3 templates)"
         );
         let mut results = Results::default();
         let summary = compare::run(

@@ -246,8 +246,9 @@ const VENDURE_FILES: &[(&str, &str)] = &[
 /// Vendure (npm `@vendure/core`, the versions of bench/peer/vendure/package-lock.json): its
 /// API server and its worker, as its docs run them in production.
 pub struct Vendure {
-    pub addr: SocketAddr,
-    server: Child,
+    /// The API servers' addresses, one per server process.
+    pub addrs: Vec<SocketAddr>,
+    servers: Vec<Child>,
     worker: Child,
 }
 
@@ -321,43 +322,53 @@ impl Vendure {
         Ok(serde_json::from_str(last)?)
     }
 
-    /// Starts the server and the worker on `database` (seeded).
-    pub async fn start(dir: &Path, database: &str) -> anyhow::Result<Self> {
-        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse()?;
-        let spawn = |script: &str| -> anyhow::Result<Child> {
+    /// Starts `servers` API server processes (each on a port of its own, each with
+    /// `pool_size` database connections) and the worker on `database` (seeded).
+    pub async fn start(
+        dir: &Path,
+        database: &str,
+        servers: usize,
+        pool_size: usize,
+    ) -> anyhow::Result<Self> {
+        let spawn = |script: &str, port: u16| -> anyhow::Result<Child> {
             let mut command = Command::new("node");
             command
                 .arg(script)
                 .current_dir(dir)
-                .env("PORT", addr.port().to_string())
+                .env("PORT", port.to_string())
+                .env("WORKER_HEALTH_PORT", port.to_string())
+                .env("POOL_SIZE", pool_size.to_string())
                 .stdout(Stdio::null())
                 .stderr(Stdio::inherit());
             vendure_env(&mut command, database)?;
             Ok(command.spawn()?)
         };
-        let worker = spawn("worker.js")?;
-        let server = spawn("server.js")?;
+        let worker = spawn("worker.js", free_port())?;
         let mut this = Self {
-            addr,
-            server,
+            addrs: Vec::new(),
+            servers: Vec::new(),
             worker,
         };
-        if let Err(e) = wait_ready_within(addr, "/health", Duration::from_secs(120)).await {
-            let _ = this.server.kill();
-            return Err(e);
+        for _ in 0..servers.max(1) {
+            let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse()?;
+            this.servers.push(spawn("server.js", addr.port())?);
+            this.addrs.push(addr);
+        }
+        for addr in &this.addrs {
+            wait_ready_within(*addr, "/health", Duration::from_secs(120)).await?;
         }
         Ok(this)
     }
 
-    /// The server's and the worker's RSS together.
+    /// The servers' and the worker's RSS together.
     pub fn rss_mb(&self) -> f64 {
-        rss_mb(self.server.id()) + rss_mb(self.worker.id())
+        self.servers.iter().map(|c| rss_mb(c.id())).sum::<f64>() + rss_mb(self.worker.id())
     }
 }
 
 impl Drop for Vendure {
     fn drop(&mut self) {
-        for child in [&mut self.server, &mut self.worker] {
+        for child in self.servers.iter_mut().chain([&mut self.worker]) {
             let _ = child.kill();
             let _ = child.wait();
         }

@@ -146,6 +146,9 @@ impl ShopkeeperVisit {
 }
 
 /// The Shopkeeper visit's requests, each with its [`STEPS`] index.
+/// Requests a visit takes on Shopkeeper.
+pub const SHOPKEEPER_REQUESTS: usize = SHOPKEEPER_SEQUENCE.len();
+
 const SHOPKEEPER_SEQUENCE: [usize; 12] = [
     SESSION,
     CATEGORIES,
@@ -324,6 +327,9 @@ pub struct VendureVisit {
     pub catalog: Catalog,
     pub tally: Tally,
 }
+
+/// Requests a visit takes on Vendure.
+pub const VENDURE_REQUESTS: usize = VENDURE_SEQUENCE.len();
 
 const VENDURE_SEQUENCE: [usize; 10] = [
     CATEGORIES,
