@@ -5,7 +5,7 @@
 
 use crate::load::{self, Report, quantile_ms};
 use crate::server::{Shopkeeper, Vendure};
-use crate::visit::{self, Catalog, ShopkeeperVisit, Tally, VendureVisit};
+use crate::visit::{self, Catalog, ShopkeeperVisit, Tally, VendureVisit, Visit};
 use crate::{Args, Results};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -419,10 +419,17 @@ impl Run {
     }
 }
 
-async fn measure_shopkeeper(t: &ShopkeeperTarget, args: &Args) -> Run {
-    let scenario = Arc::new(t.scenario.fresh());
-    let report = load::run(
-        t.server.addr,
+/// One run of `scenario` spread over `addrs` for `--seconds`.
+async fn measure<V: Visit>(
+    system: String,
+    addrs: &[std::net::SocketAddr],
+    scenario: V,
+    args: &Args,
+    rss_mb: impl Fn() -> f64,
+) -> Run {
+    let scenario = Arc::new(scenario);
+    let report = load::run_spread(
+        addrs,
         args.connections,
         Duration::from_secs(args.seconds),
         scenario.clone(),
@@ -433,36 +440,26 @@ async fn measure_shopkeeper(t: &ShopkeeperTarget, args: &Args) -> Run {
     )
     .await;
     Run {
-        system: format!("shopkeeper ({})", t.engine),
-        visits: scenario.tally.visits(),
-        failed: scenario.tally.failed(),
-        requests_per_visit: visit::SHOPKEEPER_REQUESTS,
-        rss_mb: t.server.rss_mb(),
+        system,
+        visits: scenario.tally().visits(),
+        failed: scenario.tally().failed(),
+        requests_per_visit: V::REQUESTS,
+        rss_mb: rss_mb(),
         report,
     }
 }
 
+async fn measure_shopkeeper(t: &ShopkeeperTarget, args: &Args) -> Run {
+    let system = format!("shopkeeper ({})", t.engine);
+    measure(system, &[t.server.addr], t.scenario.fresh(), args, || {
+        t.server.rss_mb()
+    })
+    .await
+}
+
 async fn measure_vendure(v: &Vendure, scenario: &VendureVisit, args: &Args) -> Run {
-    let scenario = Arc::new(scenario.fresh());
-    let report = load::run_spread(
-        &v.addrs,
-        args.connections,
-        Duration::from_secs(args.seconds),
-        scenario.clone(),
-        |i| load::Worker {
-            id: i,
-            ..Default::default()
-        },
-    )
-    .await;
-    Run {
-        system: format!("vendure (postgres, {} servers)", v.addrs.len()),
-        visits: scenario.tally.visits(),
-        failed: scenario.tally.failed(),
-        requests_per_visit: visit::VENDURE_REQUESTS,
-        rss_mb: v.rss_mb(),
-        report,
-    }
+    let system = format!("vendure (postgres, {} servers)", v.addrs.len());
+    measure(system, &v.addrs, scenario.fresh(), args, || v.rss_mb()).await
 }
 
 /// Runs every workload; prints and records each run, then the ratios.

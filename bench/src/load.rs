@@ -159,8 +159,7 @@ pub async fn run(
     scenario: Arc<dyn Scenario>,
     init: impl FnMut(usize) -> Worker,
 ) -> Report {
-    let until = Until::Deadline(Instant::now() + duration);
-    run_until(&[addr], connections, until, scenario, init).await
+    run_spread(&[addr], connections, duration, scenario, init).await
 }
 
 /// Runs `scenario` on `connections` workers until `total` requests have succeeded; `done`

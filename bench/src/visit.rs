@@ -62,6 +62,12 @@ fn splitmix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
+/// A visit scenario: its tally and how many requests one visit takes.
+pub trait Visit: Scenario {
+    const REQUESTS: usize;
+    fn tally(&self) -> &Tally;
+}
+
 /// Visits completed with every step answered well, and visits with a failed step.
 #[derive(Default)]
 pub struct Tally {
@@ -146,8 +152,12 @@ impl ShopkeeperVisit {
 }
 
 /// The Shopkeeper visit's requests, each with its [`STEPS`] index.
-/// Requests a visit takes on Shopkeeper.
-pub const SHOPKEEPER_REQUESTS: usize = SHOPKEEPER_SEQUENCE.len();
+impl Visit for ShopkeeperVisit {
+    const REQUESTS: usize = SHOPKEEPER_SEQUENCE.len();
+    fn tally(&self) -> &Tally {
+        &self.tally
+    }
+}
 
 const SHOPKEEPER_SEQUENCE: [usize; 12] = [
     SESSION,
@@ -328,8 +338,12 @@ pub struct VendureVisit {
     pub tally: Tally,
 }
 
-/// Requests a visit takes on Vendure.
-pub const VENDURE_REQUESTS: usize = VENDURE_SEQUENCE.len();
+impl Visit for VendureVisit {
+    const REQUESTS: usize = VENDURE_SEQUENCE.len();
+    fn tally(&self) -> &Tally {
+        &self.tally
+    }
+}
 
 const VENDURE_SEQUENCE: [usize; 10] = [
     CATEGORIES,
