@@ -10,7 +10,9 @@ use crate::{Args, Results};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
-use sqlx::{AnyPool, Row};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{AnyPool, ConnectOptions, Row};
+use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -90,8 +92,13 @@ pub fn catalog_file(n: u64) -> Value {
 /// A PostgreSQL server the comparison makes its databases on.
 struct Postgres {
     admin: AnyPool,
-    /// The server's URL without a database name.
-    base: String,
+    /// The server's address and user (its URL's database is replaced per database).
+    server: PgConnectOptions,
+}
+
+/// The URL of database `name` on the server `server` names.
+fn database_url(server: &PgConnectOptions, name: &str) -> String {
+    server.clone().database(name).to_url_lossy().to_string()
 }
 
 impl Postgres {
@@ -100,12 +107,9 @@ impl Postgres {
             url.starts_with("postgres://") || url.starts_with("postgresql://"),
             "--peer vendure needs --database postgres://… (a server both systems share)"
         );
-        let base = match url.rsplit_once('/') {
-            Some((base, _)) if base.len() > "postgres://".len() => base.to_owned(),
-            _ => url.trim_end_matches('/').to_owned(),
-        };
-        let admin = AnyPool::connect(&format!("{base}/postgres")).await?;
-        Ok(Self { admin, base })
+        let server = PgConnectOptions::from_str(url)?;
+        let admin = connect_any(&database_url(&server, "postgres")).await?;
+        Ok(Self { admin, server })
     }
 
     /// A fresh, empty database `name`; its URL.
@@ -118,7 +122,7 @@ impl Postgres {
         sqlx::query(trusted(format!("CREATE DATABASE {name}")))
             .execute(&self.admin)
             .await?;
-        Ok(format!("{}/{name}", self.base))
+        Ok(database_url(&self.server, name))
     }
 
     async fn drop(&self, name: &str) {
@@ -473,7 +477,6 @@ pub async fn run(
         .database
         .as_deref()
         .ok_or_else(|| anyhow::anyhow!("--peer vendure needs --database postgres://…"))?;
-    sqlx::any::install_default_drivers();
     let pg = Postgres::connect(url).await?;
     let vendure_dir = Vendure::install()?;
     let mut summary = Vec::new();
@@ -661,6 +664,18 @@ fn record(results: &mut Results, w: &Workload, r: &Run) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_database_url_keeps_the_server_and_its_user_and_names_the_database() {
+        let server =
+            PgConnectOptions::from_str("postgres://bench@127.0.0.1:55434/postgres").unwrap();
+        let url = database_url(&server, "vendure_bench_visit");
+        let back = PgConnectOptions::from_str(&url).unwrap();
+        assert_eq!(back.get_host(), "127.0.0.1");
+        assert_eq!(back.get_port(), 55434);
+        assert_eq!(back.get_username(), "bench");
+        assert_eq!(back.get_database(), Some("vendure_bench_visit"));
+    }
 
     #[test]
     fn workloads_are_each_size_then_the_smallest_with_the_orders() {

@@ -88,7 +88,7 @@ fn category_ids(tree: &serde_json::Value, out: &mut Vec<i64>) {
     }
 }
 
-fn form_post(path: &str, auth: &str, body: String) -> Request<Full<Bytes>> {
+pub(crate) fn form_post(path: &str, auth: &str, body: String) -> Request<Full<Bytes>> {
     Request::post(path)
         .header("host", "127.0.0.1")
         .header("authorization", auth)
@@ -97,7 +97,7 @@ fn form_post(path: &str, auth: &str, body: String) -> Request<Full<Bytes>> {
         .unwrap()
 }
 
-fn get(path: &str, bearer: &str) -> Request<Full<Bytes>> {
+pub(crate) fn get(path: &str, bearer: &str) -> Request<Full<Bytes>> {
     Request::get(path)
         .header("host", "127.0.0.1")
         .header("authorization", format!("Bearer {bearer}"))
@@ -106,7 +106,7 @@ fn get(path: &str, bearer: &str) -> Request<Full<Bytes>> {
 }
 
 /// A POST or PUT with a bearer and a JSON body (`None`: an empty body).
-fn send_json(
+pub(crate) fn send_json(
     method: &str,
     path: &str,
     bearer: &str,

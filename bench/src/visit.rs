@@ -6,6 +6,7 @@
 //! so its answers' `__typename`s are); a visit with any failed step counts as failed.
 
 use crate::load::{Scenario, Worker};
+use crate::scenarios::{form_post, get, send_json};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::Request;
@@ -96,24 +97,6 @@ impl Tally {
     }
 }
 
-fn request(
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Option<String>,
-) -> Request<Full<Bytes>> {
-    let mut builder = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("host", "127.0.0.1");
-    for (name, value) in headers {
-        builder = builder.header(*name, *value);
-    }
-    builder
-        .body(Full::new(body.map(Bytes::from).unwrap_or_default()))
-        .unwrap()
-}
-
 // ---------------------------------------------------------------------------------------------
 // Shopkeeper
 
@@ -182,116 +165,73 @@ impl Scenario for ShopkeeperVisit {
         SHOPKEEPER_SEQUENCE[w.step]
     }
     fn request(&self, w: &mut Worker) -> Request<Full<Bytes>> {
-        let bearer = format!("Bearer {}", w.token.as_deref().unwrap_or_default());
-        let auth = [("authorization", bearer.as_str())];
-        let json_auth = [
-            ("authorization", bearer.as_str()),
-            ("content-type", "application/json"),
-        ];
+        let token = w.token.as_deref().unwrap_or_default();
+        let carry = w.carry.as_deref().unwrap_or_default();
         let [a, b] = self.catalog.picks(w);
         let product = |i: u64| self.first_product_id + i as i64;
         match w.step {
-            0 => request(
-                "POST",
-                "/oauth20/token",
-                &[
-                    ("authorization", &self.auth),
-                    ("content-type", "application/x-www-form-urlencoded"),
-                ],
-                Some("grant_type=password".into()),
-            ),
-            1 => request("GET", "/v1/shoppers/me/categories", &auth, None),
+            0 => form_post("/oauth20/token", &self.auth, "grant_type=password".into()),
+            1 => get("/v1/shoppers/me/categories", token),
             2 => {
                 let c = self.categories[(w.id + w.round as usize) % self.categories.len()];
-                request(
-                    "GET",
-                    &format!("/v1/shoppers/me/categories/{c}/products"),
-                    &auth,
-                    None,
-                )
+                get(&format!("/v1/shoppers/me/categories/{c}/products"), token)
             }
-            3 => request(
-                "GET",
+            3 => get(
                 &format!(
                     "/v1/shoppers/me/products/{}?expand=inventoryStatus",
                     product(a)
                 ),
-                &auth,
-                None,
+                token,
             ),
             4 | 5 => {
                 let p = product(if w.step == 4 { a } else { b });
-                request(
-                    "POST",
-                    &format!("{CART}/line-items?productId={p}&quantity=1"),
-                    &auth,
-                    None,
-                )
+                let path = format!("{CART}/line-items?productId={p}&quantity=1");
+                send_json("POST", &path, token, None)
             }
-            6 => request(
+            6 => send_json(
                 "PUT",
                 &format!("{CART}/shipping-address"),
-                &json_auth,
-                Some(
-                    json!({"address": {
-                        "firstName": "Bench", "lastName": "Shopper", "line1": "1 Main St",
-                        "city": "Minneapolis", "countrySubdivision": "MN", "postalCode": "55401",
-                        "country": "US", "emailAddress": "bench@example.com"}})
-                    .to_string(),
-                ),
+                token,
+                Some(&json!({"address": {
+                    "firstName": "Bench", "lastName": "Shopper", "line1": "1 Main St",
+                    "city": "Minneapolis", "countrySubdivision": "MN", "postalCode": "55401",
+                    "country": "US", "emailAddress": "bench@example.com"}})),
             ),
-            7 => request(
+            7 => send_json(
                 "POST",
                 &format!(
                     "{CART}/apply-shipping-option?shippingOptionId={}",
                     self.shipping_option_id
                 ),
-                &auth,
+                token,
                 None,
             ),
-            8 => request(
+            8 => send_json(
                 "POST",
                 "/payments/sources",
-                &[
-                    ("authorization", &format!("Bearer {}", self.payments_key)),
-                    ("content-type", "application/json"),
-                ],
-                Some(
-                    json!({
-                        "type": "creditCard",
-                        "currency": "USD",
-                        "reusable": false,
-                        "owner": {
-                            "firstName": "Bench", "lastName": "Shopper",
-                            "email": "bench@example.com",
-                            "address": {"line1": "1 Main St", "city": "Minneapolis",
-                                        "state": "MN", "country": "US", "postalCode": "55401"}
-                        },
-                        "creditCard": {"number": "4111111111111111", "expirationMonth": 7,
-                                       "expirationYear": 2040, "cvv": "415"}
-                    })
-                    .to_string(),
-                ),
+                &self.payments_key,
+                Some(&json!({
+                    "type": "creditCard",
+                    "currency": "USD",
+                    "reusable": false,
+                    "owner": {
+                        "firstName": "Bench", "lastName": "Shopper",
+                        "email": "bench@example.com",
+                        "address": {"line1": "1 Main St", "city": "Minneapolis",
+                                    "state": "MN", "country": "US", "postalCode": "55401"}
+                    },
+                    "creditCard": {"number": "4111111111111111", "expirationMonth": 7,
+                                   "expirationYear": 2040, "cvv": "415"}
+                })),
             ),
-            9 => request(
+            9 => send_json(
                 "POST",
                 &format!("{CART}/apply-payment-method"),
-                &json_auth,
-                Some(
-                    json!({"paymentMethod": {"sourceId": w.carry.clone().unwrap_or_default()}})
-                        .to_string(),
-                ),
+                token,
+                Some(&json!({"paymentMethod": {"sourceId": carry}})),
             ),
-            10 => request("POST", &format!("{CART}/submit-cart"), &auth, None),
-            _ => request(
-                "GET",
-                &format!(
-                    "/v1/shoppers/me/orders/{}",
-                    w.carry.as_deref().unwrap_or_default()
-                ),
-                &auth,
-                None,
-            ),
+            10 => send_json("POST", &format!("{CART}/submit-cart"), token, None),
+            _ => get(&format!("/v1/shoppers/me/orders/{carry}"), token),
         }
     }
 
@@ -465,12 +405,16 @@ impl Scenario for VendureVisit {
     }
     fn request(&self, w: &mut Worker) -> Request<Full<Bytes>> {
         let body = json!({"query": VENDURE_DOCUMENTS[w.step], "variables": self.variables(w)});
-        let bearer = w.token.as_ref().map(|t| format!("Bearer {t}"));
-        let mut headers = vec![("content-type", "application/json")];
-        if let Some(b) = &bearer {
-            headers.push(("authorization", b));
+        let mut request = Request::post("/shop-api")
+            .header("host", "127.0.0.1")
+            .header("content-type", "application/json");
+        // No session until the first cart write opens one (its token comes in a header).
+        if let Some(token) = &w.token {
+            request = request.header("authorization", format!("Bearer {token}"));
         }
-        request("POST", "/shop-api", &headers, Some(body.to_string()))
+        request
+            .body(Full::new(Bytes::from(body.to_string())))
+            .unwrap()
     }
 
     fn headers(&self, w: &mut Worker, headers: &hyper::HeaderMap) {

@@ -448,8 +448,8 @@ pub async fn get_category_products(
     }: Category,
 ) -> ApiResult<Response> {
     let page = q.page()?;
-    let (mut products, total) = state.store.category_products(c.id, page).await?;
+    let mut products = state.store.category_products(c.id, page).await?;
     in_plan(&state, &caller, &mut products).await?;
     let path = format!("{CATEGORIES}/{}/products", c.id);
-    product_list(&state, &q, &path, &products, total, page, "").await
+    product_list(&state, &q, &path, &products, c.product_count, page, "").await
 }

@@ -74,6 +74,8 @@ pub struct CategoryRecord {
     pub short_description: String,
     pub long_description: String,
     pub thumbnail_image: Option<String>,
+    /// Products in the category, kept by product_categories' triggers (migration 0046).
+    pub product_count: i64,
 }
 
 #[derive(Debug, Clone, Copy, sqlx::FromRow)]
@@ -134,7 +136,7 @@ macro_rules! select_categories {
     ($tail:literal) => {
         concat!(
             "SELECT c.id, c.site_id, c.parent_id, c.name, c.display_name, c.short_description, \
-             c.long_description, c.thumbnail_image FROM categories c ",
+             c.long_description, c.thumbnail_image, c.product_count FROM categories c ",
             $tail
         )
     };
@@ -276,12 +278,14 @@ impl Store {
         )
     }
 
+    /// A page of the category's products, in product order (its total is the record's
+    /// `product_count`).
     pub async fn category_products(
         &self,
         category_id: i64,
         page: Page,
-    ) -> StoreResult<(Vec<ProductRecord>, i64)> {
-        let rows = sqlx::query_as(select_products!(
+    ) -> StoreResult<Vec<ProductRecord>> {
+        Ok(sqlx::query_as(select_products!(
             // Ordered by the index's column (the same ids) so the page walks
             // product_categories_category_product and stops, instead of sorting the category.
             "JOIN product_categories pc ON pc.product_id = p.id \
@@ -291,14 +295,7 @@ impl Store {
         .bind(page.size)
         .bind(page.offset())
         .fetch_all(&self.read)
-        .await?;
-        let (total,): (i64,) =
-            // Kept by product_categories' triggers (migration 0046), not counted per page.
-            sqlx::query_as("SELECT product_count FROM categories WHERE id = $1")
-                .bind(category_id)
-                .fetch_one(&self.read)
-                .await?;
-        Ok((rows, total))
+        .await?)
     }
 
     /// Creates or updates an import's categories (matched by name) in one transaction, parents
